@@ -1,0 +1,174 @@
+//! The emulator's clock: real time for runs, a hand-driven clock for tests of time-based rules.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Time as the emulator sees it: how long since it started, and the matching wall-clock time.
+///
+/// Invalidation lifecycles (`InProgress` until `completes_after`), request-log timestamps and
+/// the CodePipeline job timers read this clock. A [`Clock::manual`] clock only moves when
+/// [`Clock::advance`] is called, so a test can prove a schedule without sleeping.
+/// Cloning gives another view of the same clock.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    inner: Arc<ClockInner>,
+}
+
+#[derive(Debug)]
+enum ClockInner {
+    System {
+        start: Instant,
+        start_wall: SystemTime,
+    },
+    Manual {
+        elapsed: Mutex<Duration>,
+        start_wall: SystemTime,
+    },
+}
+
+impl Clock {
+    /// A clock that follows real time, starting now.
+    pub fn system() -> Self {
+        Self {
+            inner: Arc::new(ClockInner::System {
+                start: Instant::now(),
+                start_wall: SystemTime::now(),
+            }),
+        }
+    }
+
+    /// A clock that stands still until [`Clock::advance`] moves it; its wall time starts at the
+    /// real current time.
+    pub fn manual() -> Self {
+        Self {
+            inner: Arc::new(ClockInner::Manual {
+                elapsed: Mutex::new(Duration::ZERO),
+                start_wall: SystemTime::now(),
+            }),
+        }
+    }
+
+    /// Time since the clock started.
+    pub fn elapsed(&self) -> Duration {
+        match &*self.inner {
+            ClockInner::System { start, .. } => start.elapsed(),
+            ClockInner::Manual { elapsed, .. } => {
+                *elapsed.lock().unwrap_or_else(PoisonError::into_inner)
+            }
+        }
+    }
+
+    /// Milliseconds since the clock started (the unit of the request log and reports).
+    pub fn elapsed_ms(&self) -> u64 {
+        duration_ms(self.elapsed())
+    }
+
+    /// Wall-clock time now, as the clock sees it.
+    pub fn wall(&self) -> SystemTime {
+        let start_wall = match &*self.inner {
+            ClockInner::System { start_wall, .. } | ClockInner::Manual { start_wall, .. } => {
+                *start_wall
+            }
+        };
+        start_wall + self.elapsed()
+    }
+
+    /// Wall-clock time of a moment given as time since the clock started.
+    pub fn wall_at(&self, since_start: Duration) -> SystemTime {
+        match &*self.inner {
+            ClockInner::System { start_wall, .. } | ClockInner::Manual { start_wall, .. } => {
+                *start_wall + since_start
+            }
+        }
+    }
+
+    /// Moves a manual clock forward. Returns `false` (and does nothing) on a system clock.
+    pub fn advance(&self, by: Duration) -> bool {
+        match &*self.inner {
+            ClockInner::System { .. } => false,
+            ClockInner::Manual { elapsed, .. } => {
+                *elapsed.lock().unwrap_or_else(PoisonError::into_inner) += by;
+                true
+            }
+        }
+    }
+
+    /// Whether this clock follows real time.
+    pub fn is_system(&self) -> bool {
+        matches!(&*self.inner, ClockInner::System { .. })
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(duration_ms).unwrap_or(0)
+}
+
+/// ISO 8601 UTC with milliseconds, as CloudFront writes `CreateTime`: `2026-11-22T01:02:03.456Z`.
+pub fn iso8601(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = since.as_secs();
+    let millis = since.subsec_millis();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_iso8601_with_millis() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_309_323_456);
+        assert_eq!(iso8601(t), "2026-11-22T01:02:03.456Z");
+        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(iso8601(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_advanced() {
+        let clock = Clock::manual();
+        assert_eq!(clock.elapsed(), Duration::ZERO);
+        assert!(clock.advance(Duration::from_secs(3)));
+        assert_eq!(clock.elapsed_ms(), 3000);
+        assert!(!Clock::system().advance(Duration::from_secs(1)));
+    }
+}

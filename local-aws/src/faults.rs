@@ -1,0 +1,460 @@
+//! Fault injection: which failures each emulated API produces, and the compact text syntax
+//! `cloudfront.unavailable=0.1,cloudfront.too-many=3,codepipeline.unavailable=0.2`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::duration::DurationRange;
+use crate::rng::SeededRng;
+
+/// One of the emulated APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Api {
+    /// CloudFront invalidations (REST-XML, `/2020-05-31/...`).
+    CloudFront,
+    /// CodePipeline job results (JSON 1.1, `POST /` with `X-Amz-Target`).
+    CodePipeline,
+    /// The Lambda Runtime API (`/2018-06-01/runtime/...`).
+    LambdaRuntime,
+    /// The emulator's own control endpoints (`/_local/...`) and unknown paths.
+    Local,
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Api::CloudFront => "CloudFront",
+            Api::CodePipeline => "CodePipeline",
+            Api::LambdaRuntime => "Lambda",
+            Api::Local => "local",
+        })
+    }
+}
+
+/// How often a fault fires.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Dose {
+    /// On each call with this probability (0.0 to 1.0). Written `0.1` or `10%`.
+    Rate(f64),
+    /// On each of the next N calls, then never again. Written as a whole number: `3`.
+    Next(u32),
+}
+
+impl Dose {
+    /// Decides for one call, consuming a draw or a count.
+    fn fire(&mut self, rng: &mut SeededRng) -> bool {
+        match self {
+            Dose::Rate(p) => rng.chance(*p),
+            Dose::Next(n) => {
+                if *n > 0 {
+                    *n -= 1;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Dose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // `{:?}` keeps the decimal point (1.0, 0.5), which is what marks a rate.
+            Dose::Rate(p) => write!(f, "{p:?}"),
+            Dose::Next(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// The kinds of injected fault, as they appear in the request log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// HTTP 503 `ServiceUnavailable` (CloudFront) / `ServiceUnavailableException` (CodePipeline).
+    Unavailable,
+    /// HTTP 400 `Throttling` (CloudFront) / `ThrottlingException` (CodePipeline).
+    Throttle,
+    /// The TCP connection is closed before the request is processed, without a response.
+    Drop,
+    /// The request is processed, then the connection is closed without a response.
+    DropAfter,
+    /// `TooManyInvalidationsInProgress` on CreateInvalidation, whatever is in progress.
+    TooMany,
+}
+
+impl FaultKind {
+    /// The name used in the text syntax.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Unavailable => "unavailable",
+            FaultKind::Throttle => "throttle",
+            FaultKind::Drop => "drop",
+            FaultKind::DropAfter => "drop-after",
+            FaultKind::TooMany => "too-many",
+        }
+    }
+}
+
+/// Faults of one API. `None` means the fault never fires.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiFaults {
+    /// 503 responses.
+    pub unavailable: Option<Dose>,
+    /// Throttling errors.
+    pub throttle: Option<Dose>,
+    /// Connections closed before processing (the call had no effect).
+    pub drop: Option<Dose>,
+    /// Connections closed after processing (the call took effect, the reply is lost).
+    pub drop_after: Option<Dose>,
+    /// `TooManyInvalidationsInProgress` on CreateInvalidation (CloudFront only).
+    pub too_many: Option<Dose>,
+    /// Delay added before every call is handled.
+    pub latency: Option<DurationRange>,
+}
+
+impl ApiFaults {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn entries(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let doses = [
+            (FaultKind::Unavailable, &self.unavailable),
+            (FaultKind::Throttle, &self.throttle),
+            (FaultKind::Drop, &self.drop),
+            (FaultKind::DropAfter, &self.drop_after),
+            (FaultKind::TooMany, &self.too_many),
+        ];
+        for (kind, dose) in doses {
+            if let Some(d) = dose {
+                out.push((kind.name(), d.to_string()));
+            }
+        }
+        if let Some(l) = &self.latency {
+            out.push(("latency", l.to_string()));
+        }
+        out
+    }
+}
+
+/// Faults for every API that supports them. Parse from the text syntax with [`str::parse`];
+/// [`fmt::Display`] writes it back.
+///
+/// Syntax: comma-separated `API.KIND=VALUE` items, `API` being `cloudfront` or `codepipeline`:
+///
+/// | kind | value | effect |
+/// | --- | --- | --- |
+/// | `unavailable` | dose | HTTP 503 `ServiceUnavailable` |
+/// | `throttle` | dose | HTTP 400 `Throttling` / `ThrottlingException` |
+/// | `drop` | dose | connection closed without a response, request not processed |
+/// | `drop-after` | dose | request processed, then connection closed without a response |
+/// | `too-many` | dose | `TooManyInvalidationsInProgress` on CreateInvalidation (cloudfront only) |
+/// | `latency` | duration or range | delay before handling each call: `200ms`, `100ms..1s` |
+///
+/// A dose is a probability per call (`0.1`, `1.0`, `25%`: it has a decimal point or a percent
+/// sign) or a count of the next calls that fail (`3`: a whole number).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Faults of the CloudFront API.
+    pub cloudfront: ApiFaults,
+    /// Faults of the CodePipeline API. A 5xx or throttling reply never changes the job.
+    pub codepipeline: ApiFaults,
+}
+
+impl Faults {
+    /// No faults at all.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The faults of `api` (the Lambda Runtime API and control endpoints have none).
+    pub fn for_api(&self, api: Api) -> Option<&ApiFaults> {
+        match api {
+            Api::CloudFront => Some(&self.cloudfront),
+            Api::CodePipeline => Some(&self.codepipeline),
+            Api::LambdaRuntime | Api::Local => None,
+        }
+    }
+
+    fn for_api_mut(&mut self, api: Api) -> Option<&mut ApiFaults> {
+        match api {
+            Api::CloudFront => Some(&mut self.cloudfront),
+            Api::CodePipeline => Some(&mut self.codepipeline),
+            Api::LambdaRuntime | Api::Local => None,
+        }
+    }
+}
+
+/// A fault spec that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid fault '{item}': {reason}")]
+pub struct FaultSpecError {
+    /// The item of the spec that is wrong.
+    pub item: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl FromStr for Faults {
+    type Err = FaultSpecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut faults = Faults::default();
+        for raw in s.split(',') {
+            let item = raw.trim();
+            if item.is_empty() || item == "none" {
+                continue;
+            }
+            let err = |reason: &str| FaultSpecError {
+                item: item.to_string(),
+                reason: reason.to_string(),
+            };
+            let (key, value) = item
+                .split_once('=')
+                .ok_or_else(|| err("expected API.KIND=VALUE, e.g. cloudfront.unavailable=0.1"))?;
+            let (api_name, kind) = key
+                .trim()
+                .split_once('.')
+                .ok_or_else(|| err("expected API.KIND=VALUE, e.g. cloudfront.unavailable=0.1"))?;
+            let api = match api_name.to_ascii_lowercase().as_str() {
+                "cloudfront" => Api::CloudFront,
+                "codepipeline" => Api::CodePipeline,
+                _ => return Err(err("unknown API: use cloudfront or codepipeline")),
+            };
+            let target = faults
+                .for_api_mut(api)
+                .ok_or_else(|| err("this API has no faults"))?;
+            let value = value.trim();
+            match kind.to_ascii_lowercase().as_str() {
+                "unavailable" => target.unavailable = Some(parse_dose(value).map_err(|r| err(&r))?),
+                "throttle" => target.throttle = Some(parse_dose(value).map_err(|r| err(&r))?),
+                "drop" => target.drop = Some(parse_dose(value).map_err(|r| err(&r))?),
+                "drop-after" => target.drop_after = Some(parse_dose(value).map_err(|r| err(&r))?),
+                "too-many" => {
+                    if api != Api::CloudFront {
+                        return Err(err("too-many applies to cloudfront only"));
+                    }
+                    target.too_many = Some(parse_dose(value).map_err(|r| err(&r))?);
+                }
+                "latency" => {
+                    target.latency = Some(
+                        value
+                            .parse()
+                            .map_err(|e: crate::DurationError| err(&format!("latency {e}")))?,
+                    );
+                }
+                _ => {
+                    return Err(err(
+                        "unknown kind: use unavailable, throttle, drop, drop-after, too-many or latency",
+                    ));
+                }
+            }
+        }
+        Ok(faults)
+    }
+}
+
+fn parse_dose(value: &str) -> Result<Dose, String> {
+    let bad = || {
+        format!(
+            "'{value}' is neither a rate (0.1, 25%) nor a count of next calls (a whole number like 3)"
+        )
+    };
+    if let Some(pct) = value.strip_suffix('%') {
+        let p: f64 = pct.trim().parse().map_err(|_| bad())?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err(format!("rate '{value}' must be between 0% and 100%"));
+        }
+        return Ok(Dose::Rate(p / 100.0));
+    }
+    if value.contains('.') {
+        let p: f64 = value.parse().map_err(|_| bad())?;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!("rate '{value}' must be between 0.0 and 1.0"));
+        }
+        return Ok(Dose::Rate(p));
+    }
+    value.parse::<u32>().map(Dose::Next).map_err(|_| bad())
+}
+
+impl fmt::Display for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cloudfront.is_empty() && self.codepipeline.is_empty() {
+            return f.write_str("none");
+        }
+        let mut first = true;
+        for (api, faults) in [
+            ("cloudfront", &self.cloudfront),
+            ("codepipeline", &self.codepipeline),
+        ] {
+            for (kind, value) in faults.entries() {
+                if !first {
+                    f.write_str(",")?;
+                }
+                first = false;
+                write!(f, "{api}.{kind}={value}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The live fault state: the configured faults (with their counts running down) and one seeded
+/// random stream per API.
+#[derive(Debug)]
+pub(crate) struct FaultState {
+    faults: Faults,
+    cloudfront_rng: SeededRng,
+    codepipeline_rng: SeededRng,
+}
+
+impl FaultState {
+    pub(crate) fn new(faults: Faults, seed: u64) -> Self {
+        Self {
+            faults,
+            cloudfront_rng: SeededRng::with_stream(seed, 1),
+            codepipeline_rng: SeededRng::with_stream(seed, 2),
+        }
+    }
+
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    pub(crate) fn set(&mut self, faults: Faults) {
+        self.faults = faults;
+    }
+
+    fn parts(&mut self, api: Api) -> Option<(&mut ApiFaults, &mut SeededRng)> {
+        match api {
+            Api::CloudFront => Some((&mut self.faults.cloudfront, &mut self.cloudfront_rng)),
+            Api::CodePipeline => Some((&mut self.faults.codepipeline, &mut self.codepipeline_rng)),
+            Api::LambdaRuntime | Api::Local => None,
+        }
+    }
+
+    /// The delay to add before handling a call of `api`.
+    pub(crate) fn latency(&mut self, api: Api) -> Option<std::time::Duration> {
+        let (faults, rng) = self.parts(api)?;
+        faults.latency.map(|range| range.draw(rng))
+    }
+
+    /// The fault (if any) that replaces the handling of this call. `too_many_applies` is true
+    /// for CreateInvalidation.
+    pub(crate) fn before(&mut self, api: Api, too_many_applies: bool) -> Option<FaultKind> {
+        let (faults, rng) = self.parts(api)?;
+        let mut candidates = vec![
+            (FaultKind::Drop, &mut faults.drop),
+            (FaultKind::Unavailable, &mut faults.unavailable),
+            (FaultKind::Throttle, &mut faults.throttle),
+        ];
+        if too_many_applies {
+            candidates.push((FaultKind::TooMany, &mut faults.too_many));
+        }
+        for (kind, dose) in candidates {
+            if let Some(dose) = dose
+                && dose.fire(rng)
+            {
+                return Some(kind);
+            }
+        }
+        None
+    }
+
+    /// Whether the reply to this (already processed) call is lost.
+    pub(crate) fn drop_after(&mut self, api: Api) -> bool {
+        match self.parts(api) {
+            Some((faults, rng)) => faults.drop_after.as_mut().is_some_and(|d| d.fire(rng)),
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let f: Faults = "cloudfront.unavailable=0.1,cloudfront.throttle=0.1,cloudfront.drop=0.1,\
+                         cloudfront.too-many=3,cloudfront.latency=200ms,codepipeline.unavailable=0.2"
+            .parse()
+            .unwrap();
+        assert_eq!(f.cloudfront.unavailable, Some(Dose::Rate(0.1)));
+        assert_eq!(f.cloudfront.too_many, Some(Dose::Next(3)));
+        assert_eq!(
+            f.cloudfront.latency,
+            Some(DurationRange::fixed(Duration::from_millis(200)))
+        );
+        assert_eq!(f.codepipeline.unavailable, Some(Dose::Rate(0.2)));
+        assert_eq!(f.codepipeline.throttle, None);
+    }
+
+    #[test]
+    fn display_round_trips() {
+        let text = "cloudfront.unavailable=0.25,cloudfront.drop-after=2,cloudfront.latency=100ms..1s,codepipeline.throttle=1.0";
+        let f: Faults = text.parse().unwrap();
+        assert_eq!(f.to_string(), text);
+        assert_eq!(f.to_string().parse::<Faults>().unwrap(), f);
+        assert_eq!(Faults::none().to_string(), "none");
+        assert_eq!("".parse::<Faults>().unwrap(), Faults::none());
+        assert_eq!("none".parse::<Faults>().unwrap(), Faults::none());
+        assert_eq!(
+            "cloudfront.throttle=50%"
+                .parse::<Faults>()
+                .unwrap()
+                .cloudfront
+                .throttle,
+            Some(Dose::Rate(0.5))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_item() {
+        for (bad, fragment) in [
+            ("cloudfront.unavailable", "API.KIND=VALUE"),
+            ("s3.drop=0.1", "unknown API"),
+            ("cloudfront.explode=1", "unknown kind"),
+            ("cloudfront.drop=1.5", "between 0.0 and 1.0"),
+            ("cloudfront.drop=abc", "neither a rate"),
+            ("codepipeline.too-many=1", "cloudfront only"),
+            ("cloudfront.latency=fast", "invalid duration 'fast'"),
+        ] {
+            let err = bad.parse::<Faults>().unwrap_err();
+            assert_eq!(err.item, bad);
+            let text = err.to_string();
+            assert!(text.contains(bad) && text.contains(fragment), "{text}");
+        }
+    }
+
+    #[test]
+    fn counts_run_down_and_rates_repeat_with_the_seed() {
+        let faults: Faults = "cloudfront.too-many=2,codepipeline.unavailable=0.5"
+            .parse()
+            .unwrap();
+        let mut state = FaultState::new(faults.clone(), 9);
+        assert_eq!(state.before(Api::CloudFront, false), None);
+        assert_eq!(
+            state.before(Api::CloudFront, true),
+            Some(FaultKind::TooMany)
+        );
+        assert_eq!(
+            state.before(Api::CloudFront, true),
+            Some(FaultKind::TooMany)
+        );
+        assert_eq!(state.before(Api::CloudFront, true), None);
+        let draws = |seed| {
+            let mut s = FaultState::new(faults.clone(), seed);
+            (0..32)
+                .map(|_| s.before(Api::CodePipeline, false).is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draws(5), draws(5));
+        assert!(draws(5).contains(&true) && draws(5).contains(&false));
+    }
+}

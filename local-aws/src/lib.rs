@@ -1,0 +1,36 @@
+//! local-aws: emulates the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs
+//! on 127.0.0.1, and drives a Lambda function binary the way CodePipeline and Lambda would.
+//!
+//! Two entry points:
+//! - [`Emulator::start`] serves the APIs and gives an [`EmulatorHandle`] to inspect and steer
+//!   them (request log, invalidations, jobs, faults, invocations).
+//! - [`pipeline::run`] starts an emulator, runs a function binary as a child process, and plays
+//!   a CodePipeline Lambda invoke action against it until the job ends, returning a
+//!   [`pipeline::PipelineReport`].
+//!
+//! See `docs/local-aws.md` for the rules emulated, the flags and the fault syntax.
+
+mod clock;
+pub mod cloudfront;
+pub mod codepipeline;
+mod duration;
+mod faults;
+mod log;
+pub mod pipeline;
+mod reply;
+mod rng;
+pub mod runtime_api;
+mod server;
+mod xml;
+
+pub use clock::{Clock, iso8601};
+pub use cloudfront::{
+    DistributionAccess, DistributionConfig, InvalidationInfo, InvalidationStatus,
+};
+pub use codepipeline::{JobRecord, JobResult};
+pub use duration::{DurationError, DurationRange, format_duration, parse_duration};
+pub use faults::{Api, ApiFaults, Dose, FaultKind, FaultSpecError, Faults};
+pub use log::RequestRecord;
+pub use rng::SeededRng;
+pub use runtime_api::{InitError, Invocation, InvocationOutcome, InvocationStatus};
+pub use server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle};

@@ -1,0 +1,98 @@
+//! The request log: every call the emulator answered (or dropped), in arrival order.
+
+use std::sync::{Mutex, PoisonError};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::faults::{Api, FaultKind};
+
+/// One call to the emulator and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestRecord {
+    /// Position in the log, from 1.
+    pub seq: u64,
+    /// When the call arrived, in milliseconds since the emulator started.
+    pub at_ms: u64,
+    /// How long the emulator took to answer it, in real milliseconds (including injected
+    /// latency and, for `NextInvocation`, the long poll).
+    pub duration_ms: u64,
+    /// Which API was called.
+    pub api: Api,
+    /// The operation, named as AWS names it (`CreateInvalidation`, `PutJobSuccessResult`,
+    /// `NextInvocation`, `InvocationResponse`, `InvocationError`, `InitError`, ...), or
+    /// `Unsupported` for a path the emulator does not serve.
+    pub operation: String,
+    /// The request id sent back (`x-amz-request-id` / `x-amzn-RequestId`).
+    pub request_id: String,
+    /// CloudFront distribution id, when the call names one.
+    pub distribution_id: Option<String>,
+    /// CloudFront invalidation id: the one asked for, or the one created.
+    pub invalidation_id: Option<String>,
+    /// CodePipeline job id, when the call names one.
+    pub job_id: Option<String>,
+    /// Lambda invocation request id, for Runtime API calls.
+    pub lambda_request_id: Option<String>,
+    /// HTTP status sent, or `None` when the connection was closed without a response.
+    pub status: Option<u16>,
+    /// AWS error code of an error response (`NoSuchDistribution`, `ValidationException`, ...).
+    pub error_code: Option<String>,
+    /// The injected fault that shaped this outcome, if any.
+    pub fault: Option<FaultKind>,
+    /// A short human description (paths in the batch, continuation token present, ...).
+    /// Never contains credentials.
+    pub detail: Option<String>,
+}
+
+impl RequestRecord {
+    /// `201`, `400 InvalidArgument`, or `dropped` (no response).
+    pub fn outcome(&self) -> String {
+        match (self.status, &self.error_code) {
+            (None, _) => "dropped".to_string(),
+            (Some(s), Some(code)) => format!("{s} {code}"),
+            (Some(s), None) => s.to_string(),
+        }
+    }
+
+    /// Whether the call got a 2xx response.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.status, Some(200..=299))
+    }
+}
+
+/// The shared log, with a live feed for watchers.
+#[derive(Debug)]
+pub(crate) struct RequestLog {
+    records: Mutex<Vec<RequestRecord>>,
+    feed: broadcast::Sender<RequestRecord>,
+}
+
+impl RequestLog {
+    pub(crate) fn new() -> Self {
+        let (feed, _) = broadcast::channel(1024);
+        Self {
+            records: Mutex::new(Vec::new()),
+            feed,
+        }
+    }
+
+    pub(crate) fn push(&self, mut record: RequestRecord) {
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        record.seq = records.len() as u64 + 1;
+        records.push(record.clone());
+        drop(records);
+        // Nobody listening is fine.
+        let _ = self.feed.send(record);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<RequestRecord> {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<RequestRecord> {
+        self.feed.subscribe()
+    }
+}

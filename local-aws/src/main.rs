@@ -1,0 +1,363 @@
+//! local-aws: the command line. `pipeline` plays CodePipeline + Lambda against a function
+//! binary; `serve` runs the emulated APIs alone for a CLI or SDK to call.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use local_aws::pipeline::{self, PipelineConfig, TimelineEntry};
+use local_aws::{
+    DistributionConfig, DurationRange, Emulator, EmulatorConfig, Faults, parse_duration,
+};
+
+/// Local emulator of the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs,
+/// and a driver that runs a CodePipeline Lambda invoke action against a real function binary.
+///
+/// Every API is served over HTTP on one 127.0.0.1 port. Requests are not signature-checked.
+/// See docs/local-aws.md for the rules emulated and the fault syntax.
+#[derive(Debug, Parser)]
+#[command(name = "local-aws", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a function binary as CodePipeline and Lambda would, until the action ends.
+    ///
+    /// Starts the emulator, starts the function as a child process with Lambda's environment
+    /// (pointing its AWS endpoints at the emulator), delivers a CodePipeline job event, and
+    /// follows what the function reports: a continuation token makes a new job and a new
+    /// invocation after --reinvoke-delay; a failed invocation (error, crash, timeout) is retried
+    /// twice with the same event; no result within --no-reply-timeout fails the action.
+    ///
+    /// Prints a timeline and the verdict (or a JSON report with --json). Exit status: 0 if the
+    /// action succeeded, 1 if it failed, 2 for a usage error.
+    Pipeline(Box<PipelineArgs>),
+    /// Serve the emulated APIs until Ctrl-C, for the AWS CLI or an SDK to call.
+    ///
+    /// Prints the environment variables that point a CLI at it. Create CodePipeline jobs to
+    /// report on with --job, or with `curl -X POST http://127.0.0.1:PORT/_local/jobs`. Each
+    /// call is logged on standard error as it happens.
+    Serve(Box<ServeArgs>),
+}
+
+/// What both subcommands emulate.
+#[derive(Debug, Args)]
+struct WorldArgs {
+    /// A distribution that exists, with how long its invalidations stay InProgress:
+    /// `ID`, `ID:3s` or `ID:2s..5s`. Repeat for several. Other ids get NoSuchDistribution.
+    #[arg(long = "distribution", value_name = "ID[:COMPLETES-AFTER]")]
+    distributions: Vec<DistributionConfig>,
+
+    /// A distribution that exists but is not allowed: every call on it gets AccessDenied.
+    #[arg(long = "denied-distribution", value_name = "ID")]
+    denied: Vec<DistributionConfig>,
+
+    /// How long invalidations stay InProgress when --distribution does not say: a duration
+    /// (`3s`) or a range to draw from (`2s..5s`).
+    #[arg(long, value_name = "DURATION[..DURATION]", default_value = "2s..5s")]
+    completes_after: DurationRange,
+
+    /// Faults to inject, e.g. `cloudfront.unavailable=0.1,cloudfront.too-many=3,codepipeline.unavailable=0.2`.
+    /// Kinds: unavailable, throttle, drop, drop-after, too-many (cloudfront), latency.
+    /// A value with a decimal point or % is a rate per call; a whole number N fails the next N calls.
+    #[arg(long, value_name = "SPEC", default_value = "none")]
+    faults: Faults,
+
+    /// Seed for every random choice (ids, completion times, faults), to repeat a run exactly.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+}
+
+impl WorldArgs {
+    fn distributions(&self) -> Vec<DistributionConfig> {
+        let mut all = self.distributions.clone();
+        for d in &self.denied {
+            all.push(DistributionConfig::denied(d.id.clone()));
+        }
+        all
+    }
+}
+
+#[derive(Debug, Args)]
+struct PipelineArgs {
+    /// The function executable: the Lambda `bootstrap` (e.g. target/debug/cf-invalidate-lambda).
+    /// A bare name is looked up on PATH.
+    #[arg(long, value_name = "PATH")]
+    function: PathBuf,
+
+    /// An argument for the function executable (for a script run by an interpreter:
+    /// `--function python3 --function-arg handler.py`). Repeat for several.
+    #[arg(long = "function-arg", value_name = "ARG", allow_hyphen_values = true)]
+    function_args: Vec<String>,
+
+    /// The action's UserParameters string, passed as is (at most 1000 characters).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    user_parameters: String,
+
+    #[command(flatten)]
+    world: WorldArgs,
+
+    /// The function's timeout: an invocation not answered by then (plus 500 ms) counts as a
+    /// function error, and its process is killed and cold-started again.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration_arg)]
+    lambda_timeout: Duration,
+
+    /// Delay before Lambda's first retry of a failed invocation; the second retry waits twice
+    /// as long. (Lambda waits about 1 and 2 minutes.)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration_arg)]
+    retry_delay: Duration,
+
+    /// Delay between a "still in progress" result (continuation token) and the next invocation.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration_arg)]
+    reinvoke_delay: Duration,
+
+    /// The action fails when a job gets no PutJob result for this long (CodePipeline: 20m).
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = duration_arg)]
+    no_reply_timeout: Duration,
+
+    /// The action fails when it runs this long in all (CodePipeline: 24h).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration_arg)]
+    total_timeout: Duration,
+
+    /// An extra environment variable for the function, `KEY=VALUE`. Repeat for several.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = env_arg)]
+    env: Vec<(String, String)>,
+
+    /// The function name (AWS_LAMBDA_FUNCTION_NAME and the event's FunctionName).
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate")]
+    function_name: String,
+
+    /// AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB.
+    #[arg(long, value_name = "MB", default_value_t = 128)]
+    memory_size: u32,
+
+    /// AWS_REGION and AWS_DEFAULT_REGION of the function.
+    #[arg(long, value_name = "REGION", default_value = "us-east-1")]
+    region: String,
+
+    /// Port of the emulator on 127.0.0.1 (0: any free port).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    port: u16,
+
+    /// Print a JSON report instead of the timeline.
+    #[arg(long)]
+    json: bool,
+
+    /// Include the function's output (stdout and stderr) in the timeline.
+    #[arg(long, short)]
+    verbose: bool,
+
+    /// Also print each event on standard error as it happens.
+    #[arg(long)]
+    live: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, value_name = "N", default_value_t = 4580)]
+    port: u16,
+
+    #[command(flatten)]
+    world: WorldArgs,
+
+    /// A CodePipeline job id that exists from the start (8-4-4-4-12 lowercase hex). Repeat
+    /// for several.
+    #[arg(long = "job", value_name = "ID")]
+    jobs: Vec<String>,
+
+    /// Do not log calls on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn env_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!(
+            "invalid environment variable '{text}': expected KEY=VALUE"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("local-aws: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Pipeline(args) => run_pipeline(*args).await,
+            Command::Serve(args) => serve(*args).await,
+        }
+    });
+    ExitCode::from(code)
+}
+
+async fn run_pipeline(args: PipelineArgs) -> u8 {
+    let mut config = PipelineConfig::new(&args.function, args.user_parameters.clone());
+    config.function_args = args.function_args.clone();
+    config.distributions = args.world.distributions();
+    config.default_completion = args.world.completes_after;
+    config.faults = args.world.faults.clone();
+    config.seed = args.world.seed;
+    config.port = args.port;
+    config.lambda_timeout = args.lambda_timeout;
+    config.retry_delay = args.retry_delay;
+    config.reinvoke_delay = args.reinvoke_delay;
+    config.no_reply_timeout = args.no_reply_timeout;
+    config.total_timeout = args.total_timeout;
+    config.env = args.env.clone();
+    config.function_name = args.function_name.clone();
+    config.memory_size = args.memory_size;
+    config.region = args.region.clone();
+    if args.live {
+        let verbose = args.verbose;
+        config.observer = Some(Arc::new(move |e: &TimelineEntry| {
+            if verbose || e.kind != pipeline::TimelineKind::Output {
+                eprintln!("{}", e.render());
+            }
+        }));
+    }
+    let run = pipeline::run(config);
+    let report = tokio::select! {
+        r = run => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("local-aws: interrupted; the function process was killed");
+            return 1;
+        }
+    };
+    match report {
+        Ok(report) => {
+            let mut out = std::io::stdout().lock();
+            let written = if args.json {
+                match serde_json::to_string_pretty(&report.to_json()) {
+                    Ok(text) => writeln!(out, "{text}"),
+                    Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
+                }
+            } else {
+                write!(out, "{}", report.render(args.verbose))
+            };
+            if written.is_err() {
+                return 2;
+            }
+            if report.succeeded() { 0 } else { 1 }
+        }
+        Err(e) => {
+            eprintln!("local-aws: {e}");
+            2
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> u8 {
+    let config = EmulatorConfig {
+        port: args.port,
+        distributions: args.world.distributions(),
+        default_completion: args.world.completes_after,
+        faults: args.world.faults.clone(),
+        seed: args.world.seed,
+        jobs: args.jobs.clone(),
+        ..EmulatorConfig::default()
+    };
+    let emu = match Emulator::start(config).await {
+        Ok(emu) => emu,
+        Err(e) => {
+            eprintln!("local-aws: {e}");
+            return 2;
+        }
+    };
+    let ep = emu.endpoint();
+    println!("# local-aws is serving CloudFront, CodePipeline and the Lambda Runtime API on {ep}");
+    println!("export AWS_ENDPOINT_URL_CLOUDFRONT={ep}");
+    println!("export AWS_ENDPOINT_URL_CODEPIPELINE={ep}");
+    println!("export AWS_ACCESS_KEY_ID=AKIDLOCALAWS");
+    println!("export AWS_SECRET_ACCESS_KEY=local-aws-not-checked");
+    println!("export AWS_REGION=us-east-1");
+    println!("export AWS_DEFAULT_REGION=us-east-1");
+    println!(
+        "export AWS_LAMBDA_RUNTIME_API={}",
+        emu.runtime_api_address()
+    );
+    let dists: Vec<String> = emu
+        .distributions()
+        .iter()
+        .map(|d| match (&d.access, &d.completes_after) {
+            (local_aws::DistributionAccess::Denied, _) => format!("{} (denied)", d.id),
+            (_, Some(c)) => format!("{} (completes after {c})", d.id),
+            (_, None) => d.id.clone(),
+        })
+        .collect();
+    println!(
+        "# distributions: {}",
+        if dists.is_empty() {
+            "none (add --distribution ID)".to_string()
+        } else {
+            dists.join(", ")
+        }
+    );
+    for job in emu.jobs() {
+        println!("# job: {}", job.job_id);
+    }
+    println!("# new job: curl -s -X POST {ep}/_local/jobs");
+    println!(
+        "# faults: {} (change: curl -s -X PUT --data 'cloudfront.throttle=0.5' {ep}/_local/faults)",
+        emu.faults()
+    );
+    println!("# seed: {}. Ctrl-C to stop.", emu.seed());
+    let _ = std::io::stdout().flush();
+
+    if !args.quiet {
+        let mut feed = emu.subscribe_requests();
+        tokio::spawn(async move {
+            while let Ok(r) = feed.recv().await {
+                let mut ids = Vec::new();
+                for id in [
+                    &r.distribution_id,
+                    &r.invalidation_id,
+                    &r.job_id,
+                    &r.lambda_request_id,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    ids.push(id.as_str());
+                }
+                let fault = r
+                    .fault
+                    .map(|f| format!(" [injected {}]", f.name()))
+                    .unwrap_or_default();
+                eprintln!(
+                    "+{}.{:03}s {} {} {} -> {}{fault}",
+                    r.at_ms / 1000,
+                    r.at_ms % 1000,
+                    r.api,
+                    r.operation,
+                    ids.join(" "),
+                    r.outcome()
+                );
+            }
+        });
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    emu.shutdown().await;
+    0
+}

@@ -1,0 +1,232 @@
+//! The function under test as a child process: Lambda's environment, captured output, kill.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+
+/// Which stream a line of function output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// One line the function printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutputLine {
+    /// When it was read, in milliseconds since the run started.
+    pub at_ms: u64,
+    /// Which process printed it (1 for the first cold start, 2 after the first restart, ...).
+    pub process: u32,
+    /// stdout or stderr.
+    pub stream: OutputStream,
+    /// The line, without its newline (invalid UTF-8 replaced).
+    pub text: String,
+}
+
+/// How the child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ExitInfo {
+    /// The exit code, if it exited.
+    pub code: Option<i32>,
+    /// The signal that ended it, if any.
+    pub signal: Option<i32>,
+}
+
+impl ExitInfo {
+    pub(crate) fn from_status(status: ExitStatus) -> Self {
+        #[cfg(unix)]
+        let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+        #[cfg(not(unix))]
+        let signal = None;
+        Self {
+            code: status.code(),
+            signal,
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => format!("exit code {c}"),
+            (None, Some(s)) => format!("signal {s}"),
+            (None, None) => "unknown exit".to_string(),
+        }
+    }
+}
+
+pub(crate) type OutputSink = Arc<dyn Fn(&OutputLine) + Send + Sync>;
+
+/// How to start the function.
+pub(crate) struct SpawnSpec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+pub(crate) struct FunctionProcess {
+    spec: SpawnSpec,
+    clock: Clock,
+    child: Option<Child>,
+    generation: u32,
+    output: Arc<Mutex<Vec<OutputLine>>>,
+    readers: Vec<JoinHandle<()>>,
+    sink: Option<OutputSink>,
+}
+
+impl FunctionProcess {
+    pub(crate) fn new(spec: SpawnSpec, clock: Clock, sink: Option<OutputSink>) -> Self {
+        Self {
+            spec,
+            clock,
+            child: None,
+            generation: 0,
+            output: Arc::new(Mutex::new(Vec::new())),
+            readers: Vec::new(),
+            sink,
+        }
+    }
+
+    /// The number of the current (or last) process.
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Whether a process is running now (reaps one that exited).
+    pub(crate) fn is_running(&mut self) -> Option<ExitInfo> {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
+            Ok(None) => None,
+            Ok(Some(status)) => {
+                self.child = None;
+                Some(ExitInfo::from_status(status))
+            }
+            Err(_) => {
+                self.child = None;
+                Some(ExitInfo {
+                    code: None,
+                    signal: None,
+                })
+            }
+        }
+    }
+
+    pub(crate) fn alive(&mut self) -> bool {
+        self.child.is_some() && self.is_running().is_none()
+    }
+
+    /// Starts a fresh process (a cold start).
+    pub(crate) fn spawn(&mut self) -> std::io::Result<()> {
+        let mut cmd = Command::new(&self.spec.program);
+        cmd.args(&self.spec.args)
+            .env_clear()
+            .envs(self.spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        self.generation += 1;
+        if let Some(out) = child.stdout.take() {
+            self.readers.push(self.reader(out, OutputStream::Stdout));
+        }
+        if let Some(err) = child.stderr.take() {
+            self.readers.push(self.reader(err, OutputStream::Stderr));
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    fn reader<R: AsyncRead + Unpin + Send + 'static>(
+        &self,
+        stream: R,
+        which: OutputStream,
+    ) -> JoinHandle<()> {
+        let output = self.output.clone();
+        let clock = self.clock.clone();
+        let process = self.generation;
+        let sink = self.sink.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                            buf.pop();
+                        }
+                        let line = OutputLine {
+                            at_ms: clock.elapsed_ms(),
+                            process,
+                            stream: which,
+                            text: String::from_utf8_lossy(&buf).into_owned(),
+                        };
+                        if let Some(sink) = &sink {
+                            sink(&line);
+                        }
+                        output
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(line);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Waits for the running process to exit (pending forever when there is none).
+    pub(crate) async fn exited(&mut self) -> ExitInfo {
+        match self.child.as_mut() {
+            Some(child) => {
+                let info = match child.wait().await {
+                    Ok(status) => ExitInfo::from_status(status),
+                    Err(_) => ExitInfo {
+                        code: None,
+                        signal: None,
+                    },
+                };
+                self.child = None;
+                info
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// SIGKILLs the running process and reaps it.
+    pub(crate) async fn kill(&mut self) -> Option<ExitInfo> {
+        let mut child = self.child.take()?;
+        let _ = child.start_kill();
+        match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+            Ok(Ok(status)) => Some(ExitInfo::from_status(status)),
+            _ => None,
+        }
+    }
+
+    /// Kills the process and collects every line printed.
+    pub(crate) async fn finish(&mut self) -> Vec<OutputLine> {
+        self.kill().await;
+        for reader in self.readers.drain(..) {
+            // The pipes close with the process; don't wait long on a grandchild holding them.
+            let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+        }
+        let mut lines = self
+            .output
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        lines.sort_by_key(|l| l.at_ms);
+        lines
+    }
+}

@@ -1,0 +1,480 @@
+//! What a pipeline run produced: verdict, jobs, invocations, calls, output, and the timeline.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::function::{ExitInfo, OutputLine, OutputStream};
+use crate::cloudfront::InvalidationInfo;
+use crate::codepipeline::JobResult;
+use crate::faults::Api;
+use crate::log::RequestRecord;
+use crate::runtime_api::InitError;
+
+/// How the action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A `PutJobSuccessResult` without continuation token.
+    Succeeded,
+    /// A `PutJobFailureResult`, or CodePipeline gave up (no reply, 24 h).
+    Failed,
+}
+
+/// Why the action failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCause {
+    /// The function reported `PutJobFailureResult`.
+    Reported,
+    /// No result for a job within the no-reply timeout (20 minutes in CodePipeline).
+    NoReply,
+    /// The whole action ran past the total timeout (24 hours in CodePipeline).
+    TotalTimeout,
+}
+
+/// The failure of a failed action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Why.
+    pub cause: FailureCause,
+    /// `failureDetails.type` when reported (`JobFailed`, `ConfigurationError`, ...).
+    pub failure_type: Option<String>,
+    /// `failureDetails.message`, or the emulator's explanation of a timeout.
+    pub message: String,
+    /// `failureDetails.externalExecutionId`, when reported.
+    pub external_execution_id: Option<String>,
+}
+
+/// One CodePipeline job of the run (the first, then one per continuation).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobReport {
+    /// 1 for the first job.
+    pub number: u32,
+    /// The job id.
+    pub job_id: String,
+    /// When it was created, ms since the run started.
+    pub created_ms: u64,
+    /// The continuation token its event carried.
+    pub continuation_token: Option<String>,
+    /// Its result, if any.
+    pub result: Option<JobResult>,
+    /// When the result came, ms since the run started.
+    pub result_ms: Option<u64>,
+}
+
+/// How one invocation ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InvocationEnd {
+    /// The function posted `/response`.
+    Response {
+        /// The response body.
+        body: String,
+    },
+    /// The function posted `/error`.
+    Error {
+        /// `errorType`.
+        error_type: String,
+        /// `errorMessage`.
+        error_message: String,
+    },
+    /// No answer by the deadline (plus grace): the process was killed.
+    Timeout {
+        /// Whether the function had taken the event (false: it never called `/next` in time).
+        started: bool,
+    },
+    /// The process exited before answering.
+    Crashed {
+        /// How it exited.
+        exit: ExitInfo,
+        /// Whether the function had taken the event.
+        started: bool,
+    },
+}
+
+impl InvocationEnd {
+    /// Whether Lambda counts this as a function error (and retries it).
+    pub fn is_function_error(&self) -> bool {
+        !matches!(self, InvocationEnd::Response { .. })
+    }
+
+    /// A short human description (`response ...`, `error Type: message`, `timed out ...`).
+    pub fn describe(&self) -> String {
+        match self {
+            InvocationEnd::Response { body } => {
+                format!("response {}", shorten(body, 120))
+            }
+            InvocationEnd::Error {
+                error_type,
+                error_message,
+            } => format!("error {error_type}: {}", shorten(error_message, 200)),
+            InvocationEnd::Timeout { started: true } => {
+                "timed out (no response by the deadline): process killed".to_string()
+            }
+            InvocationEnd::Timeout { started: false } => {
+                "timed out before taking the event: process killed".to_string()
+            }
+            InvocationEnd::Crashed { exit, started } => format!(
+                "process exited ({}) {}",
+                exit.describe(),
+                if *started {
+                    "before answering"
+                } else {
+                    "before taking the event"
+                }
+            ),
+        }
+    }
+}
+
+/// One Lambda invocation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InvocationReport {
+    /// 1 for the first invocation of the run.
+    pub number: u32,
+    /// The job it delivered (its [`JobReport::number`]).
+    pub job_number: u32,
+    /// The job id in its event.
+    pub job_id: String,
+    /// 1 for the first delivery of the event, 2 and 3 for Lambda's retries.
+    pub attempt: u32,
+    /// The Lambda request id.
+    pub request_id: String,
+    /// Whether a new process was started for it.
+    pub cold_start: bool,
+    /// Which process ran it (see [`OutputLine::process`]).
+    pub process: u32,
+    /// When it was queued, ms since the run started.
+    pub queued_ms: u64,
+    /// When the function took it, ms since the run started.
+    pub started_ms: Option<u64>,
+    /// When it ended, ms since the run started.
+    pub ended_ms: u64,
+    /// How it ended.
+    pub end: InvocationEnd,
+    /// The event delivered. Left out of the JSON report: it holds the artifact credentials.
+    #[serde(skip)]
+    pub event: Value,
+}
+
+impl InvocationReport {
+    /// Milliseconds from taking the event to the end (or from queueing, if never taken).
+    pub fn duration_ms(&self) -> u64 {
+        self.ended_ms
+            .saturating_sub(self.started_ms.unwrap_or(self.queued_ms))
+    }
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Jobs created.
+    pub jobs: u32,
+    /// Invocations made (retries included).
+    pub invocations: u32,
+    /// Processes started.
+    pub cold_starts: u32,
+    /// Invocations that ended in a function error (error post, timeout, crash).
+    pub function_errors: u32,
+    /// Of those, timeouts.
+    pub timeouts: u32,
+    /// Of those, crashes.
+    pub crashes: u32,
+    /// Calls to the CloudFront and CodePipeline APIs.
+    pub api_calls: u32,
+    /// API calls by operation.
+    pub calls_by_operation: BTreeMap<String, u32>,
+    /// Error responses by AWS error code.
+    pub errors_by_code: BTreeMap<String, u32>,
+    /// Calls shaped by an injected fault.
+    pub faults_injected: u32,
+    /// Invalidations created.
+    pub invalidations: u32,
+    /// Paths (and cache tags) in those invalidations.
+    pub paths: u32,
+}
+
+/// What the timeline line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    /// A job was created or got its result.
+    Job,
+    /// An invocation started or ended.
+    Invocation,
+    /// A call to an emulated API.
+    Request,
+    /// An invalidation changed status.
+    Invalidation,
+    /// A line the function printed (verbose timeline only).
+    Output,
+    /// The action's end.
+    Verdict,
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    /// When, ms since the run started.
+    pub at_ms: u64,
+    /// What about.
+    pub kind: TimelineKind,
+    /// The text shown.
+    pub text: String,
+}
+
+impl TimelineEntry {
+    /// `+   1.234s  text`, indented by kind.
+    pub fn render(&self) -> String {
+        let indent = match self.kind {
+            TimelineKind::Job | TimelineKind::Verdict => "",
+            TimelineKind::Invocation => "  ",
+            TimelineKind::Request | TimelineKind::Invalidation => "    ",
+            TimelineKind::Output => "      | ",
+        };
+        format!(
+            "+{:>4}.{:03}s  {indent}{}",
+            self.at_ms / 1000,
+            self.at_ms % 1000,
+            self.text
+        )
+    }
+}
+
+/// Everything a pipeline run produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipelineReport {
+    /// Succeeded or failed.
+    pub verdict: Verdict,
+    /// Why it failed, when it did.
+    pub failure: Option<Failure>,
+    /// `executionDetails.summary` of the last `PutJobSuccessResult`.
+    pub summary: Option<String>,
+    /// `executionDetails.externalExecutionId` of the last `PutJobSuccessResult`.
+    pub external_execution_id: Option<String>,
+    /// `outputVariables` of the final `PutJobSuccessResult`.
+    pub output_variables: BTreeMap<String, String>,
+    /// Jobs in order.
+    pub jobs: Vec<JobReport>,
+    /// Invocations in order.
+    pub invocations: Vec<InvocationReport>,
+    /// Every call to the emulator, in arrival order.
+    pub requests: Vec<RequestRecord>,
+    /// Every invalidation created, oldest first, with its status at the end of the run.
+    pub invalidations: Vec<InvalidationInfo>,
+    /// `/runtime/init/error` posts.
+    pub init_errors: Vec<InitError>,
+    /// Everything the function printed.
+    pub function_output: Vec<OutputLine>,
+    /// Totals.
+    pub counts: Counts,
+    /// The driver's own events (jobs, invocations, verdict) as timeline lines.
+    pub events: Vec<TimelineEntry>,
+    /// The seed used (pass it as `--seed` to repeat the run).
+    pub seed: u64,
+    /// The endpoint the emulator served on.
+    pub endpoint: String,
+    /// Length of the run, ms.
+    pub duration_ms: u64,
+}
+
+pub(crate) fn shorten(s: &str, n: usize) -> String {
+    let one_line = s.replace('\n', " ");
+    if one_line.chars().count() > n {
+        format!("{}...", one_line.chars().take(n).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+pub(crate) fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+impl PipelineReport {
+    /// Whether the action succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.verdict == Verdict::Succeeded
+    }
+
+    /// The process exit code the CLI uses: 0 succeeded, 1 failed.
+    pub fn exit_code(&self) -> i32 {
+        if self.succeeded() { 0 } else { 1 }
+    }
+
+    /// The calls of one operation (`CreateInvalidation`, `PutJobSuccessResult`, ...).
+    pub fn requests_for(&self, operation: &str) -> Vec<&RequestRecord> {
+        self.requests
+            .iter()
+            .filter(|r| r.operation == operation)
+            .collect()
+    }
+
+    /// Everything the function printed, stdout and stderr interleaved, one line each.
+    pub fn function_output_text(&self) -> String {
+        let mut text = String::new();
+        for line in &self.function_output {
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The report as JSON (what `--json` prints).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The timeline: jobs, invocations, API calls, invalidation status changes, the verdict,
+    /// and with `verbose` the function's output, in time order.
+    pub fn timeline(&self, verbose: bool) -> Vec<TimelineEntry> {
+        let mut entries: Vec<(u64, u8, usize, TimelineEntry)> = Vec::new();
+        let mut push = |order: u8, e: TimelineEntry| {
+            let n = entries.len();
+            entries.push((e.at_ms, order, n, e));
+        };
+        for e in &self.events {
+            let order = if e.kind == TimelineKind::Verdict {
+                9
+            } else {
+                1
+            };
+            push(order, e.clone());
+        }
+        for r in &self.requests {
+            if r.api == Api::LambdaRuntime && r.succeeded() && r.operation != "InitError" {
+                // The invocation lines already tell these.
+                continue;
+            }
+            let mut text = format!("{} {}", r.api, r.operation);
+            for id in [&r.distribution_id, &r.invalidation_id, &r.job_id]
+                .into_iter()
+                .flatten()
+            {
+                text.push(' ');
+                text.push_str(id);
+            }
+            let _ = write!(text, " -> {}", r.outcome());
+            if let Some(f) = r.fault {
+                let _ = write!(text, " [injected {}]", f.name());
+            }
+            if let Some(d) = &r.detail {
+                let _ = write!(text, " ({})", shorten(d, 160));
+            }
+            push(
+                2,
+                TimelineEntry {
+                    at_ms: r.at_ms,
+                    kind: TimelineKind::Request,
+                    text,
+                },
+            );
+        }
+        for inv in &self.invalidations {
+            if inv.completes_at_ms <= self.duration_ms {
+                push(
+                    3,
+                    TimelineEntry {
+                        at_ms: inv.completes_at_ms,
+                        kind: TimelineKind::Invalidation,
+                        text: format!(
+                            "invalidation {} on {} is now Completed ({} path(s))",
+                            inv.id,
+                            inv.distribution_id,
+                            inv.paths.len()
+                        ),
+                    },
+                );
+            }
+        }
+        if verbose {
+            for line in &self.function_output {
+                let stream = match line.stream {
+                    OutputStream::Stdout => "out",
+                    OutputStream::Stderr => "err",
+                };
+                push(
+                    4,
+                    TimelineEntry {
+                        at_ms: line.at_ms,
+                        kind: TimelineKind::Output,
+                        text: format!("[process {} {stream}] {}", line.process, line.text),
+                    },
+                );
+            }
+        }
+        entries.sort_by_key(|(at, order, n, _)| (*at, *order, *n));
+        entries.into_iter().map(|(_, _, _, e)| e).collect()
+    }
+
+    /// The readable report the CLI prints: the timeline, then the verdict block.
+    pub fn render(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        for e in self.timeline(verbose) {
+            out.push_str(&e.render());
+            out.push('\n');
+        }
+        out.push('\n');
+        match (&self.verdict, &self.failure) {
+            (Verdict::Succeeded, _) => out.push_str("VERDICT: the action SUCCEEDED\n"),
+            (Verdict::Failed, Some(f)) => {
+                let _ = writeln!(out, "VERDICT: the action FAILED");
+                if let Some(t) = &f.failure_type {
+                    let _ = writeln!(out, "  failure type:   {t}");
+                }
+                let _ = writeln!(out, "  message:        {}", f.message);
+                if let Some(x) = &f.external_execution_id {
+                    let _ = writeln!(out, "  external id:    {x}");
+                }
+            }
+            (Verdict::Failed, None) => out.push_str("VERDICT: the action FAILED\n"),
+        }
+        if let Some(s) = &self.summary {
+            let _ = writeln!(out, "  summary:        {s}");
+        }
+        if let Some(x) = &self.external_execution_id
+            && self.succeeded()
+        {
+            let _ = writeln!(out, "  external id:    {x}");
+        }
+        if !self.output_variables.is_empty() {
+            let _ = writeln!(out, "  output variables:");
+            for (k, v) in &self.output_variables {
+                let _ = writeln!(out, "    {k} = {v}");
+            }
+        }
+        let c = &self.counts;
+        let _ = writeln!(
+            out,
+            "  totals:         {} job(s), {} invocation(s) ({} cold start(s), {} function error(s)), {} API call(s), {} invalidation(s) of {} path(s), {} injected fault(s)",
+            c.jobs,
+            c.invocations,
+            c.cold_starts,
+            c.function_errors,
+            c.api_calls,
+            c.invalidations,
+            c.paths,
+            c.faults_injected
+        );
+        if !c.errors_by_code.is_empty() {
+            let codes: Vec<String> = c
+                .errors_by_code
+                .iter()
+                .map(|(k, v)| format!("{k} x{v}"))
+                .collect();
+            let _ = writeln!(out, "  error replies:  {}", codes.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "  run:            {}.{:03}s, seed {} (repeat with --seed {})",
+            self.duration_ms / 1000,
+            self.duration_ms % 1000,
+            self.seed,
+            self.seed
+        );
+        out
+    }
+}

@@ -1,0 +1,120 @@
+//! What an API handler answers, before it becomes an HTTP response, and what it tells the log.
+
+use bytes::Bytes;
+
+/// An answer to one call.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+    /// The AWS error code, for error replies.
+    pub error_code: Option<String>,
+}
+
+impl Reply {
+    pub(crate) fn new(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body: body.into(),
+            error_code: None,
+        }
+    }
+
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub(crate) fn with_error_code(mut self, code: impl Into<String>) -> Self {
+        self.error_code = Some(code.into());
+        self
+    }
+}
+
+/// The facts about a call that go into the request log.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallInfo {
+    pub operation: String,
+    pub distribution_id: Option<String>,
+    pub invalidation_id: Option<String>,
+    pub job_id: Option<String>,
+    pub lambda_request_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl CallInfo {
+    pub(crate) fn op(operation: &str) -> Self {
+        Self {
+            operation: operation.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (and, when `plus_is_space`, `+`); invalid escapes are kept as written.
+pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `key=value` pairs of a query string, decoded.
+pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (percent_decode(k, true), percent_decode(v, true)),
+            None => (percent_decode(p, true), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_queries() {
+        assert_eq!(
+            query_pairs("Marker=I%2FX&MaxItems=2&flag"),
+            [
+                ("Marker".to_string(), "I/X".to_string()),
+                ("MaxItems".to_string(), "2".to_string()),
+                ("flag".to_string(), String::new())
+            ]
+        );
+        assert_eq!(percent_decode("a%2", false), "a%2");
+        assert_eq!(percent_decode("%zz%41", false), "%zzA");
+    }
+}

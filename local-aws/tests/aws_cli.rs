@@ -1,0 +1,617 @@
+//! Conformance with the real AWS CLI (botocore): every call the project makes, and the error
+//! codes, must parse as they would against AWS.
+
+mod support;
+
+use std::time::Duration;
+
+use local_aws::{
+    DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle, JobResult,
+};
+use support::aws;
+
+const DIST: &str = "E2QWRUHEXAMPLE";
+
+async fn emulator(completes_after: Duration) -> EmulatorHandle {
+    let config = EmulatorConfig {
+        distributions: vec![
+            DistributionConfig::new(DIST).completes_after(DurationRange::fixed(completes_after)),
+            DistributionConfig::denied("EDENIEDEXAMPLE"),
+        ],
+        seed: Some(11),
+        ..EmulatorConfig::default()
+    };
+    match Emulator::start(config).await {
+        Ok(h) => h,
+        Err(e) => panic!("emulator did not start: {e}"),
+    }
+}
+
+fn batch_arg(paths: &[&str], reference: &str) -> String {
+    serde_json::json!({
+        "Paths": {"Quantity": paths.len(), "Items": paths},
+        "CallerReference": reference,
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudfront_create_get_list_with_the_cli() {
+    let emu = emulator(Duration::from_secs(600)).await;
+    let ep = emu.endpoint();
+
+    // --invalidation-batch form.
+    let batch = batch_arg(&["/index.html", "/assets/*"], "ref-1");
+    let created = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            DIST,
+            "--invalidation-batch",
+            &batch,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let inv = &created["Invalidation"];
+    let id = inv["Id"].as_str().unwrap_or_default().to_string();
+    assert!(id.starts_with('I') && (13..=26).contains(&id.len()), "{id}");
+    assert_eq!(inv["Status"], "InProgress");
+    assert_eq!(inv["InvalidationBatch"]["Paths"]["Quantity"], 2);
+    assert_eq!(
+        inv["InvalidationBatch"]["Paths"]["Items"],
+        serde_json::json!(["/index.html", "/assets/*"])
+    );
+    assert_eq!(inv["InvalidationBatch"]["CallerReference"], "ref-1");
+    assert!(
+        inv["CreateTime"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z') || t.contains("+00:00"))
+    );
+    assert_eq!(
+        created["Location"],
+        format!("{ep}/2020-05-31/distribution/{DIST}/invalidation/{id}")
+    );
+
+    // Same CallerReference and paths: the same invalidation, no new one.
+    let again = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            DIST,
+            "--invalidation-batch",
+            &batch_arg(&["/assets/*", "/index.html"], "ref-1"),
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(again["Invalidation"]["Id"], id.as_str());
+    assert_eq!(emu.invalidations(DIST).len(), 1);
+
+    // --paths form: the CLI makes up the CallerReference.
+    let by_paths = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            DIST,
+            "--paths",
+            "/a.html",
+            "/b/*",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let id2 = by_paths["Invalidation"]["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_ne!(id2, id);
+    assert!(
+        by_paths["Invalidation"]["InvalidationBatch"]["CallerReference"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("cli-"))
+    );
+
+    let got = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "get-invalidation",
+            "--distribution-id",
+            DIST,
+            "--id",
+            &id,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(got["Invalidation"]["Id"], id.as_str());
+    assert_eq!(got["Invalidation"]["Status"], "InProgress");
+
+    let third = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            DIST,
+            "--paths",
+            "/c.html",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let id3 = third["Invalidation"]["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    // One API page, newest first.
+    let page = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations",
+            "--distribution-id",
+            DIST,
+            "--max-items",
+            "2",
+            "--no-paginate",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let list = &page["InvalidationList"];
+    assert_eq!(list["Quantity"], 2);
+    assert_eq!(list["IsTruncated"], true);
+    assert_eq!(list["MaxItems"], 2);
+    let ids: Vec<&str> = list["Items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["Id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, [id3.as_str(), id2.as_str()]);
+    assert_eq!(list["NextMarker"], id2.as_str());
+    assert_eq!(list["Items"][0]["Status"], "InProgress");
+
+    // The API-level marker gives the rest.
+    let rest = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations",
+            "--distribution-id",
+            DIST,
+            "--no-paginate",
+            "--marker",
+            &id2,
+            "--max-items",
+            "2",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(rest["InvalidationList"]["IsTruncated"], false);
+    assert_eq!(rest["InvalidationList"]["Items"][0]["Id"], id.as_str());
+    assert!(rest["InvalidationList"].get("NextMarker").is_none());
+
+    // The CLI's paginator walks pages of one.
+    let walked = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations",
+            "--distribution-id",
+            DIST,
+            "--page-size",
+            "1",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let all: Vec<&str> = walked["InvalidationList"]["Items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["Id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(all, [id3.as_str(), id2.as_str(), id.as_str()]);
+    let list_calls = emu
+        .request_log()
+        .iter()
+        .filter(|r| r.operation == "ListInvalidations")
+        .count();
+    assert!(
+        list_calls >= 2 + 3,
+        "the paginator made {list_calls} ListInvalidations calls in all"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudfront_errors_reach_the_cli_with_their_codes() {
+    let emu = emulator(Duration::from_secs(600)).await;
+    let ep = emu.endpoint();
+    let create = |dist: &'static str, batch: String| {
+        let ep = ep.clone();
+        async move {
+            aws(
+                &ep,
+                &[
+                    "cloudfront",
+                    "create-invalidation",
+                    "--distribution-id",
+                    dist,
+                    "--invalidation-batch",
+                    &batch,
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+
+    create("ENOSUCHDIST", batch_arg(&["/a"], "r"))
+        .await
+        .fails_with("NoSuchDistribution");
+    let denied = create("EDENIEDEXAMPLE", batch_arg(&["/a"], "r")).await;
+    denied.fails_with("AccessDenied");
+    assert!(denied.stderr.contains("is not authorized to perform: cloudfront:CreateInvalidation on resource: arn:aws:cloudfront::000000000000:distribution/EDENIEDEXAMPLE"), "{}", denied.stderr);
+    create(DIST, batch_arg(&["/a b"], "r-space"))
+        .await
+        .fails_with("InvalidArgument");
+    create(DIST, batch_arg(&["no-slash"], "r-slash"))
+        .await
+        .fails_with("InvalidArgument");
+    create(DIST, batch_arg(&["/a*/b"], "r-star"))
+        .await
+        .fails_with("InvalidArgument");
+    let inconsistent =
+        serde_json::json!({"Paths": {"Quantity": 3, "Items": ["/a"]}, "CallerReference": "r-q"})
+            .to_string();
+    create(DIST, inconsistent)
+        .await
+        .fails_with("InconsistentQuantities");
+
+    create(DIST, batch_arg(&["/x"], "r-dup")).await.ok();
+    create(DIST, batch_arg(&["/y"], "r-dup"))
+        .await
+        .fails_with("InvalidationBatchAlreadyExists");
+
+    let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+    let wild: Vec<&str> = wild.iter().map(String::as_str).collect();
+    create(DIST, batch_arg(&wild, "r-wild")).await.ok();
+    create(DIST, batch_arg(&["/one-more/*"], "r-wild-2"))
+        .await
+        .fails_with("TooManyInvalidationsInProgress");
+
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "get-invalidation",
+            "--distribution-id",
+            DIST,
+            "--id",
+            "INOSUCHINVALIDATION",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("NoSuchInvalidation");
+
+    let batch_too_large: Vec<String> = (0..3001).map(|i| format!("/f{i}")).collect();
+    let batch_too_large: Vec<&str> = batch_too_large.iter().map(String::as_str).collect();
+    create(DIST, batch_arg(&batch_too_large, "r-big"))
+        .await
+        .fails_with("BatchTooLarge");
+
+    // Injected throttling reaches the CLI as Throttling (retries are off in these runs).
+    emu.set_faults("cloudfront.throttle=1".parse().unwrap_or_default());
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "get-invalidation",
+            "--distribution-id",
+            DIST,
+            "--id",
+            "I1",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("Throttling");
+    emu.set_faults("cloudfront.unavailable=1".parse().unwrap_or_default());
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "get-invalidation",
+            "--distribution-id",
+            DIST,
+            "--id",
+            "I1",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("ServiceUnavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_waiter_returns_once_the_invalidation_completes() {
+    let emu = emulator(Duration::from_millis(1500)).await;
+    let ep = emu.endpoint();
+    let created = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            DIST,
+            "--paths",
+            "/index.html",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let id = created["Invalidation"]["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    // botocore's waiter polls every 20 s: give it a 1 s delay through AWS_DATA_PATH so it has
+    // to poll while the invalidation is InProgress and then see it Completed.
+    let data = tempdir("waiter");
+    let waiter_dir = data.join("cloudfront").join("2020-05-31");
+    std::fs::create_dir_all(&waiter_dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    let waiters = serde_json::json!({"version": 2, "waiters": {"InvalidationCompleted": {
+        "delay": 1, "maxAttempts": 10, "operation": "GetInvalidation",
+        "acceptors": [{"matcher": "path", "argument": "Invalidation.Status", "state": "success", "expected": "Completed"}]}}});
+    std::fs::write(waiter_dir.join("waiters-2.json"), waiters.to_string())
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let data_path = data.display().to_string();
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "wait",
+            "invalidation-completed",
+            "--distribution-id",
+            DIST,
+            "--id",
+            &id,
+        ],
+        &[("AWS_DATA_PATH", &data_path)],
+    )
+    .await
+    .ok();
+    let gets: Vec<String> = emu
+        .request_log()
+        .iter()
+        .filter(|r| r.operation == "GetInvalidation")
+        .map(|r| r.outcome())
+        .collect();
+    assert!(gets.len() >= 2, "the waiter polled {} time(s)", gets.len());
+    assert_eq!(
+        emu.invalidations(DIST)[0].status,
+        local_aws::InvalidationStatus::Completed
+    );
+
+    // And the stock waiter (20 s delay) returns at once on a completed invalidation.
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "wait",
+            "invalidation-completed",
+            "--distribution-id",
+            DIST,
+            "--id",
+            &id,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codepipeline_results_with_the_cli() {
+    let emu = emulator(Duration::from_secs(1)).await;
+    let ep = emu.endpoint();
+    let job = emu.create_job(None);
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "put-job-success-result",
+            "--job-id",
+            &job,
+            "--continuation-token",
+            "tok-1",
+            "--execution-details",
+            "summary=waiting,externalExecutionId=I123,percentComplete=50",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert!(matches!(
+        emu.job(&job).and_then(|j| j.result),
+        Some(JobResult::Succeeded { continuation_token: Some(ref t), percent_complete: Some(50), .. }) if t == "tok-1"
+    ));
+    aws(
+        &ep,
+        &["codepipeline", "put-job-success-result", "--job-id", &job],
+        &[],
+    )
+    .await
+    .fails_with("InvalidJobStateException");
+
+    let job2 = emu.create_job(Some("tok-1".into()));
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "put-job-success-result",
+            "--job-id",
+            &job2,
+            "--output-variables",
+            "InvalidationIds=I123,Paths=2",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    match emu.job(&job2).and_then(|j| j.result) {
+        Some(JobResult::Succeeded {
+            output_variables,
+            continuation_token: None,
+            ..
+        }) => {
+            assert_eq!(
+                output_variables.get("InvalidationIds").map(String::as_str),
+                Some("I123")
+            );
+        }
+        other => panic!("unexpected job result {other:?}"),
+    }
+
+    let job3 = emu.create_job(None);
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "put-job-failure-result",
+            "--job-id",
+            &job3,
+            "--failure-details",
+            "type=ConfigurationError,message=no distribution",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert!(
+        matches!(emu.job(&job3).and_then(|j| j.result), Some(JobResult::Failed { ref failure_type, .. }) if failure_type == "ConfigurationError")
+    );
+
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "put-job-success-result",
+            "--job-id",
+            "11111111-abcd-1111-abcd-111111abcdef",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("JobNotFoundException");
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "put-job-success-result",
+            "--job-id",
+            "not-a-job-id",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("ValidationException");
+    let job4 = emu.create_job(None);
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "put-job-success-result",
+            "--job-id",
+            &job4,
+            "--continuation-token",
+            "t",
+            "--output-variables",
+            "a=b",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("ValidationException");
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "put-job-failure-result",
+            "--job-id",
+            &job4,
+            "--failure-details",
+            "type=Oops,message=m",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("ValidationException");
+    // None of the refused calls changed job4.
+    assert_eq!(emu.job(&job4).and_then(|j| j.result), None);
+
+    // A 5xx reaches the CLI and does not change the job either.
+    emu.set_faults("codepipeline.unavailable=1".parse().unwrap_or_default());
+    let run = aws(
+        &ep,
+        &["codepipeline", "put-job-success-result", "--job-id", &job4],
+        &[],
+    )
+    .await;
+    assert!(
+        !run.success && (run.stderr.contains("503") || run.stderr.contains("ServiceUnavailable")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(emu.job(&job4).and_then(|j| j.result), None);
+
+    let log = emu.request_log();
+    let codes: Vec<Option<&str>> = log
+        .iter()
+        .filter(|r| r.job_id.as_deref() == Some(job4.as_str()))
+        .map(|r| r.error_code.as_deref())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            Some("ValidationException"),
+            Some("ValidationException"),
+            Some("ServiceUnavailableException")
+        ]
+    );
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "local-aws-{tag}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

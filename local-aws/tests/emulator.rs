@@ -1,0 +1,870 @@
+//! The emulator's rules, over real HTTP with a plain client: CloudFront rules and limits,
+//! lifecycle, paging, CodePipeline job state, the Runtime API, faults and the request log.
+
+mod support;
+
+use std::time::Duration;
+
+use local_aws::{
+    Api, Clock, DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle,
+    FaultKind, InvalidationStatus, InvocationOutcome, JobResult,
+};
+use serde_json::json;
+use support::{batch_xml, create, http, put_job, try_http, xml_all};
+
+const DIST: &str = "EDIST1";
+
+async fn start(config: EmulatorConfig) -> EmulatorHandle {
+    Emulator::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("emulator did not start: {e}"))
+}
+
+/// A manual clock and one distribution whose invalidations take 10 s.
+async fn manual() -> EmulatorHandle {
+    start(EmulatorConfig {
+        distributions: vec![
+            DistributionConfig::new(DIST)
+                .completes_after(DurationRange::fixed(Duration::from_secs(10))),
+            DistributionConfig::new("EDIST2"),
+        ],
+        clock: Clock::manual(),
+        seed: Some(1),
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+fn paths(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[tokio::test]
+async fn create_answers_201_with_location_and_the_batch() {
+    let emu = manual().await;
+    let r = create(emu.addr(), DIST, &["/a&b", "/c/*"], "ref-1").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.xml("Id").unwrap_or_default();
+    assert!(id.starts_with('I') && (13..=26).contains(&id.len()));
+    assert!(
+        id[1..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    );
+    assert_eq!(
+        r.header("location"),
+        Some(
+            format!(
+                "{}/2020-05-31/distribution/{DIST}/invalidation/{id}",
+                emu.endpoint()
+            )
+            .as_str()
+        )
+    );
+    assert!(r.header("x-amz-request-id").is_some());
+    assert!(
+        r.body
+            .contains("<Invalidation xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\">")
+    );
+    assert_eq!(r.xml("Status").as_deref(), Some("InProgress"));
+    assert_eq!(xml_all(&r.body, "Path"), ["/a&amp;b", "/c/*"]);
+    assert_eq!(r.xml("Quantity").as_deref(), Some("2"));
+    assert_eq!(r.xml("CallerReference").as_deref(), Some("ref-1"));
+    let t = r.xml("CreateTime").unwrap_or_default();
+    assert_eq!(t.len(), "2026-11-22T01:02:03.456Z".len(), "{t}");
+    assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T' && t.as_bytes()[19] == b'.');
+
+    let got = http(
+        emu.addr(),
+        "GET",
+        &format!("/2020-05-31/distribution/{DIST}/invalidation/{id}"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.xml("Id"), Some(id.clone()));
+    assert_eq!(emu.invalidations(DIST)[0].paths, ["/a&b", "/c/*"]);
+}
+
+#[tokio::test]
+async fn ids_are_unique() {
+    let emu = manual().await;
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..200 {
+        let r = create(emu.addr(), "EDIST2", &["/x"], &format!("r{i}")).await;
+        assert_eq!(r.status, 201);
+        assert!(seen.insert(r.xml("Id").unwrap_or_default()));
+    }
+}
+
+#[tokio::test]
+async fn lifecycle_follows_the_clock() {
+    let emu = manual().await;
+    let r = create(emu.addr(), DIST, &["/a"], "r").await;
+    let id = r.xml("Id").unwrap_or_default();
+    let addr = emu.addr();
+    let path = format!("/2020-05-31/distribution/{DIST}/invalidation/{id}");
+    let get = || {
+        let path = path.clone();
+        async move { http(addr, "GET", &path, &[], "").await }
+    };
+    assert_eq!(get().await.xml("Status").as_deref(), Some("InProgress"));
+    emu.clock().advance(Duration::from_millis(9_999));
+    assert_eq!(get().await.xml("Status").as_deref(), Some("InProgress"));
+    emu.clock().advance(Duration::from_millis(1));
+    assert_eq!(get().await.xml("Status").as_deref(), Some("Completed"));
+    let info = &emu.invalidations(DIST)[0];
+    assert_eq!((info.created_ms, info.completes_at_ms), (0, 10_000));
+    assert_eq!(info.status, InvalidationStatus::Completed);
+}
+
+#[tokio::test]
+async fn completion_times_are_drawn_from_the_range() {
+    let emu = start(EmulatorConfig {
+        distributions: vec![DistributionConfig::new(DIST)],
+        default_completion: DurationRange::between(Duration::from_secs(2), Duration::from_secs(5)),
+        clock: Clock::manual(),
+        seed: Some(3),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    for i in 0..20 {
+        create(emu.addr(), DIST, &["/a"], &format!("r{i}")).await;
+    }
+    let spans: Vec<u64> = emu
+        .invalidations(DIST)
+        .iter()
+        .map(|i| i.completes_at_ms - i.created_ms)
+        .collect();
+    assert!(spans.iter().all(|s| (2000..=5000).contains(s)), "{spans:?}");
+    assert!(spans.iter().any(|s| *s != spans[0]), "{spans:?}");
+}
+
+#[tokio::test]
+async fn body_and_path_rules() {
+    let emu = manual().await;
+    let post = |body: String| {
+        let addr = emu.addr();
+        async move {
+            http(
+                addr,
+                "POST",
+                &format!("/2020-05-31/distribution/{DIST}/invalidation"),
+                &[],
+                &body,
+            )
+            .await
+        }
+    };
+    let code = |r: &support::HttpReply| (r.status, r.xml("Code").unwrap_or_default());
+
+    assert_eq!(
+        code(&post(String::new()).await),
+        (400, "MissingBody".into())
+    );
+    assert_eq!(
+        code(&post("<InvalidationBatch><Paths>".into()).await),
+        (400, "MalformedInput".into())
+    );
+    let inconsistent =
+        batch_xml(&["/a", "/b"], "r").replace("<Quantity>2</Quantity>", "<Quantity>3</Quantity>");
+    assert_eq!(
+        code(&post(inconsistent).await),
+        (400, "InconsistentQuantities".into())
+    );
+    let too_long = format!("/{}", "a".repeat(4000));
+    for bad in [
+        "a.html",
+        "/a*/b",
+        "/a b",
+        "/caf\u{e9}",
+        too_long.as_str(),
+        "#a,b",
+        "#a*",
+    ] {
+        let r = post(batch_xml(&[bad], "r")).await;
+        assert_eq!(code(&r), (400, "InvalidArgument".into()), "{bad}");
+    }
+    let big = paths("/f", 3001);
+    assert_eq!(
+        code(&post(batch_xml(&refs(&big), "big")).await),
+        (413, "BatchTooLarge".into())
+    );
+    // Exactly at the limits is fine.
+    let ok = format!("/{}", "a".repeat(3999));
+    assert_eq!(
+        post(batch_xml(&[ok.as_str(), "/*", "#product:42"], "ok"))
+            .await
+            .status,
+        201
+    );
+    assert!(
+        emu.request_log()
+            .iter()
+            .all(|r| r.api == Api::CloudFront && r.operation == "CreateInvalidation")
+    );
+
+    // The error document, exactly.
+    let r = post(String::new()).await;
+    let rid = r.header("x-amz-request-id").unwrap_or_default().to_string();
+    assert_eq!(
+        r.body,
+        format!(
+            "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>MissingBody</Code><Message>This operation requires a body. Ensure that the body is present and the Content-Type header is set.</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+        )
+    );
+}
+
+#[tokio::test]
+async fn distributions_must_exist_and_be_allowed() {
+    let emu = manual().await;
+    emu.add_distribution(DistributionConfig::denied("EDENIED"));
+    let r = create(emu.addr(), "ENOPE", &["/a"], "r").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (404, Some("NoSuchDistribution"))
+    );
+    let r = create(emu.addr(), "EDENIED", &["/a"], "r").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (403, Some("AccessDenied"))
+    );
+    assert!(r.xml("Message").unwrap_or_default().starts_with(
+        "User: arn:aws:sts::000000000000:assumed-role/cf-invalidate-role/cf-invalidate is not authorized to perform: cloudfront:CreateInvalidation on resource: arn:aws:cloudfront::000000000000:distribution/EDENIED"
+    ));
+    let r = http(
+        emu.addr(),
+        "GET",
+        "/2020-05-31/distribution/EDENIED/invalidation",
+        &[],
+        "",
+    )
+    .await;
+    assert!(
+        r.xml("Message")
+            .unwrap_or_default()
+            .contains("cloudfront:ListInvalidations")
+    );
+    // An invalidation of another distribution is not found.
+    let id = create(emu.addr(), DIST, &["/a"], "r")
+        .await
+        .xml("Id")
+        .unwrap_or_default();
+    let r = http(
+        emu.addr(),
+        "GET",
+        &format!("/2020-05-31/distribution/EDIST2/invalidation/{id}"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (404, Some("NoSuchInvalidation"))
+    );
+}
+
+#[tokio::test]
+async fn caller_reference_is_idempotent() {
+    let emu = manual().await;
+    let first = create(emu.addr(), DIST, &["/a", "/b"], "ref").await;
+    let again = create(emu.addr(), DIST, &["/b", "/a", "/a"], "ref").await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.xml("Id"), first.xml("Id"));
+    assert_eq!(emu.invalidations(DIST).len(), 1);
+    let other = create(emu.addr(), DIST, &["/a", "/c"], "ref").await;
+    assert_eq!(
+        (other.status, other.xml("Code").as_deref()),
+        (400, Some("InvalidationBatchAlreadyExists"))
+    );
+    // Still idempotent after completion, and the answer shows the current status.
+    emu.clock().advance(Duration::from_secs(10));
+    let late = create(emu.addr(), DIST, &["/a", "/b"], "ref").await;
+    assert_eq!(
+        (late.xml("Id"), late.xml("Status").as_deref()),
+        (first.xml("Id"), Some("Completed"))
+    );
+    // References are per distribution.
+    assert_ne!(
+        create(emu.addr(), "EDIST2", &["/a", "/b"], "ref")
+            .await
+            .xml("Id"),
+        first.xml("Id")
+    );
+    let log = emu.request_log();
+    assert!(
+        log[1]
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("existing invalidation")
+    );
+    assert_eq!(log[1].invalidation_id, first.xml("Id"));
+}
+
+#[tokio::test]
+async fn in_progress_limits_count_files_and_wildcards_separately() {
+    let emu = manual().await;
+    let wild = paths("/w", 15)
+        .into_iter()
+        .map(|p| format!("{p}/*"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        create(emu.addr(), DIST, &refs(&wild), "w").await.status,
+        201
+    );
+    let r = create(emu.addr(), DIST, &["/more/*"], "w2").await;
+    assert_eq!(
+        r.xml("Code").as_deref(),
+        Some("TooManyInvalidationsInProgress")
+    );
+    // Files are counted apart: 2999 files and one cache tag fit, one more file does not.
+    let mut files = paths("/f", 2999);
+    files.push("#tag".into());
+    assert_eq!(
+        create(emu.addr(), DIST, &refs(&files), "f").await.status,
+        201
+    );
+    let r = create(emu.addr(), DIST, &["/one-more"], "f2").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (400, Some("TooManyInvalidationsInProgress"))
+    );
+    // Other distributions have their own limits.
+    assert_eq!(
+        create(emu.addr(), "EDIST2", &["/more/*"], "w2")
+            .await
+            .status,
+        201
+    );
+    // Completed invalidations no longer count.
+    emu.clock().advance(Duration::from_secs(10));
+    assert_eq!(
+        create(emu.addr(), DIST, &["/more/*"], "w3").await.status,
+        201
+    );
+    assert_eq!(
+        create(emu.addr(), DIST, &["/one-more"], "f3").await.status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn list_pages_newest_first() {
+    let emu = manual().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            create(emu.addr(), DIST, &["/a"], &format!("r{i}"))
+                .await
+                .xml("Id")
+                .unwrap_or_default(),
+        );
+        emu.clock().advance(Duration::from_secs(3));
+    }
+    ids.reverse();
+    let addr = emu.addr();
+    let list = |q: String| async move {
+        http(
+            addr,
+            "GET",
+            &format!("/2020-05-31/distribution/{DIST}/invalidation{q}"),
+            &[],
+            "",
+        )
+        .await
+    };
+    let page = list("?MaxItems=2".into()).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(
+            "<InvalidationList xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\">"
+        )
+    );
+    assert_eq!(page.xml("Marker").as_deref(), Some(""));
+    assert_eq!(page.xml("MaxItems").as_deref(), Some("2"));
+    assert_eq!(page.xml("IsTruncated").as_deref(), Some("true"));
+    assert_eq!(page.xml("Quantity").as_deref(), Some("2"));
+    assert_eq!(xml_all(&page.body, "Id"), ids[..2]);
+    assert_eq!(page.xml("NextMarker"), Some(ids[1].clone()));
+    // Created at 0, 3, 6, 9 and 12 s, 10 s each, now 15 s: the oldest two are Completed.
+    let statuses = xml_all(&list(String::new()).await.body, "Status");
+    assert_eq!(
+        statuses,
+        [
+            "InProgress",
+            "InProgress",
+            "InProgress",
+            "Completed",
+            "Completed"
+        ]
+    );
+
+    let next = list(format!("?Marker={}&MaxItems=2", ids[1])).await;
+    assert_eq!(xml_all(&next.body, "Id"), ids[2..4]);
+    let last = list(format!("?Marker={}&MaxItems=2", ids[3])).await;
+    assert_eq!(xml_all(&last.body, "Id"), ids[4..]);
+    assert_eq!(last.xml("IsTruncated").as_deref(), Some("false"));
+    assert_eq!(last.xml("NextMarker"), None);
+    let all = list(String::new()).await;
+    assert_eq!(all.xml("MaxItems").as_deref(), Some("100"));
+    assert_eq!(all.xml("Quantity").as_deref(), Some("5"));
+    let empty = http(
+        emu.addr(),
+        "GET",
+        "/2020-05-31/distribution/EDIST2/invalidation",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (empty.xml("Quantity").as_deref(), empty.xml("Items")),
+        (Some("0"), None)
+    );
+    for bad in ["?MaxItems=x", "?Marker=INOPE"] {
+        assert_eq!(
+            list(bad.into()).await.xml("Code").as_deref(),
+            Some("InvalidArgument"),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn codepipeline_job_state_and_5xx() {
+    let emu = manual().await;
+    emu.set_faults("codepipeline.unavailable=1".parse().unwrap_or_default());
+    let job = emu.create_job(None);
+    let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": job})).await;
+    assert_eq!(
+        (r.status, r.json()["__type"].as_str()),
+        (503, Some("ServiceUnavailableException"))
+    );
+    assert_eq!(
+        emu.job(&job).and_then(|j| j.result),
+        None,
+        "a 5xx must not change the job"
+    );
+    emu.set_faults(Default::default());
+    let r = put_job(
+        emu.addr(),
+        "PutJobSuccessResult",
+        json!({"jobId": job, "continuationToken": "t"}),
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, "{}"));
+    assert!(r.header("x-amzn-requestid").is_some());
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    let r = put_job(
+        emu.addr(),
+        "PutJobFailureResult",
+        json!({"jobId": job, "failureDetails": {"type": "JobFailed", "message": "m"}}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["__type"].as_str()),
+        (400, Some("InvalidJobStateException"))
+    );
+    let r = put_job(emu.addr(), "AcknowledgeJob", json!({"jobId": job})).await;
+    assert_eq!(
+        r.json()["__type"].as_str(),
+        Some("UnknownOperationException")
+    );
+    let ops: Vec<(String, String)> = emu
+        .request_log()
+        .iter()
+        .map(|r| (r.operation.clone(), r.outcome()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (
+                "PutJobSuccessResult".to_string(),
+                "503 ServiceUnavailableException".to_string()
+            ),
+            ("PutJobSuccessResult".into(), "200".into()),
+            (
+                "PutJobFailureResult".into(),
+                "400 InvalidJobStateException".into()
+            ),
+            (
+                "AcknowledgeJob".into(),
+                "400 UnknownOperationException".into()
+            ),
+        ]
+    );
+    assert!(
+        emu.request_log()
+            .iter()
+            .take(3)
+            .all(|r| r.job_id.as_deref() == Some(job.as_str()))
+    );
+    assert_eq!(emu.request_log()[0].fault, Some(FaultKind::Unavailable));
+}
+
+#[tokio::test]
+async fn runtime_api_delivers_and_collects() {
+    let emu = manual().await;
+    let addr = emu.addr();
+    // A long poll that starts before the event exists.
+    let poll = tokio::spawn(async move {
+        http(addr, "GET", "/2018-06-01/runtime/invocation/next", &[], "").await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let event = json!({"CodePipeline.job": {"id": "11111111-abcd-1111-abcd-111111abcdef"}});
+    let mut inv = emu.invoke(&event, Duration::from_secs(30));
+    let next = poll.await.unwrap_or_else(|e| panic!("poll task: {e}"));
+    assert_eq!(next.status, 200);
+    assert_eq!(next.json(), event);
+    assert_eq!(
+        next.header("lambda-runtime-aws-request-id"),
+        Some(inv.request_id())
+    );
+    assert_eq!(
+        next.header("lambda-runtime-invoked-function-arn"),
+        Some("arn:aws:lambda:us-east-1:000000000000:function:cf-invalidate")
+    );
+    assert!(
+        next.header("lambda-runtime-trace-id")
+            .is_some_and(|t| t.starts_with("Root=1-"))
+    );
+    let deadline: u64 = next
+        .header("lambda-runtime-deadline-ms")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    assert!(
+        deadline > now + 25_000 && deadline <= now + 30_000,
+        "{deadline} vs {now}"
+    );
+    assert!(inv.started().await.is_some());
+
+    let rid = inv.request_id().to_string();
+    let r = http(
+        addr,
+        "POST",
+        &format!("/2018-06-01/runtime/invocation/{rid}/response"),
+        &[],
+        "\"done\"",
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        inv.finished().await,
+        Some(InvocationOutcome::Response {
+            body: "\"done\"".into()
+        })
+    );
+    let r = http(
+        addr,
+        "POST",
+        &format!("/2018-06-01/runtime/invocation/{rid}/response"),
+        &[],
+        "{}",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
+    let mut failing = emu.invoke(&json!({"n": 2}), Duration::from_secs(3));
+    let next = http(addr, "GET", "/2018-06-01/runtime/invocation/next", &[], "").await;
+    let rid2 = next
+        .header("lambda-runtime-aws-request-id")
+        .unwrap_or_default()
+        .to_string();
+    let body = r#"{"errorType":"HandlerError","errorMessage":"boom"}"#;
+    let r = http(
+        addr,
+        "POST",
+        &format!("/2018-06-01/runtime/invocation/{rid2}/error"),
+        &[("lambda-runtime-function-error-type", "unhandled")],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(
+        failing.finished().await,
+        Some(InvocationOutcome::Error {
+            error_type: "HandlerError".into(),
+            error_message: "boom".into()
+        })
+    );
+    let r = http(
+        addr,
+        "POST",
+        "/2018-06-01/runtime/init/error",
+        &[],
+        r#"{"errorType":"Runtime.InitError","errorMessage":"no config"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(emu.init_errors()[0].error_message, "no config");
+
+    let ops: Vec<(String, Option<String>, Option<String>)> = emu
+        .request_log()
+        .iter()
+        .map(|r| {
+            (
+                r.operation.clone(),
+                r.lambda_request_id.clone(),
+                r.job_id.clone(),
+            )
+        })
+        .collect();
+    let job = Some("11111111-abcd-1111-abcd-111111abcdef".to_string());
+    assert_eq!(
+        ops[0],
+        ("NextInvocation".to_string(), Some(rid.clone()), job)
+    );
+    assert_eq!(
+        ops[1],
+        ("InvocationResponse".to_string(), Some(rid.clone()), None)
+    );
+    assert_eq!(ops[2].0, "InvocationResponse");
+    assert_eq!(ops[4], ("InvocationError".to_string(), Some(rid2), None));
+    assert_eq!(ops[5].0, "InitError");
+    assert!(
+        emu.request_log()
+            .iter()
+            .all(|r| r.api == Api::LambdaRuntime)
+    );
+}
+
+#[tokio::test]
+async fn dropped_connections_close_without_a_response() {
+    let emu = manual().await;
+    emu.set_faults("cloudfront.drop=1".parse().unwrap_or_default());
+    let r = try_http(
+        emu.addr(),
+        "POST",
+        &format!("/2020-05-31/distribution/{DIST}/invalidation"),
+        &[],
+        &batch_xml(&["/a"], "r"),
+    )
+    .await;
+    assert!(r.is_err(), "expected no response, got {r:?}");
+    assert!(
+        emu.invalidations(DIST).is_empty(),
+        "a dropped request must not be processed"
+    );
+    emu.set_faults("cloudfront.drop-after=1".parse().unwrap_or_default());
+    let r = try_http(
+        emu.addr(),
+        "POST",
+        &format!("/2020-05-31/distribution/{DIST}/invalidation"),
+        &[],
+        &batch_xml(&["/a"], "r"),
+    )
+    .await;
+    assert!(r.is_err(), "expected no response, got {r:?}");
+    assert_eq!(
+        emu.invalidations(DIST).len(),
+        1,
+        "drop-after processes the request"
+    );
+    emu.set_faults(Default::default());
+    // The retry with the same CallerReference finds the invalidation that was created.
+    let retry = create(emu.addr(), DIST, &["/a"], "r").await;
+    assert_eq!(retry.xml("Id"), Some(emu.invalidations(DIST)[0].id.clone()));
+    let log = emu.request_log();
+    assert_eq!(
+        log.iter()
+            .map(|r| (r.outcome(), r.fault))
+            .collect::<Vec<_>>(),
+        [
+            ("dropped".to_string(), Some(FaultKind::Drop)),
+            ("dropped".to_string(), Some(FaultKind::DropAfter)),
+            ("201".to_string(), None),
+        ]
+    );
+    assert_eq!(log[1].invalidation_id, retry.xml("Id"));
+}
+
+#[tokio::test]
+async fn injected_errors_latency_and_storms() {
+    let emu = manual().await;
+    emu.set_faults(
+        "cloudfront.too-many=2,cloudfront.latency=200ms"
+            .parse()
+            .unwrap_or_default(),
+    );
+    let codes: Vec<Option<String>> = {
+        let mut v = Vec::new();
+        for i in 0..3 {
+            v.push(
+                create(emu.addr(), DIST, &["/a"], &format!("s{i}"))
+                    .await
+                    .xml("Code"),
+            );
+        }
+        v
+    };
+    assert_eq!(
+        codes,
+        [
+            Some("TooManyInvalidationsInProgress".to_string()),
+            Some("TooManyInvalidationsInProgress".into()),
+            None
+        ]
+    );
+    // too-many only hits CreateInvalidation, and the count is used up.
+    assert_eq!(
+        emu.faults().cloudfront.too_many,
+        Some(local_aws::Dose::Next(0))
+    );
+    let log = emu.request_log();
+    assert!(
+        log.iter().all(|r| r.duration_ms >= 200),
+        "latency is added to every call"
+    );
+    assert_eq!(log[0].fault, Some(FaultKind::TooMany));
+
+    emu.set_faults("cloudfront.throttle=1".parse().unwrap_or_default());
+    let r = http(
+        emu.addr(),
+        "GET",
+        "/2020-05-31/distribution/EDIST1/invalidation",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (400, Some("Throttling"))
+    );
+    emu.set_faults("cloudfront.unavailable=1".parse().unwrap_or_default());
+    let r = http(
+        emu.addr(),
+        "GET",
+        "/2020-05-31/distribution/EDIST1/invalidation",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref(), r.xml("Type").as_deref()),
+        (503, Some("ServiceUnavailable"), Some("Receiver"))
+    );
+}
+
+#[tokio::test]
+async fn seeded_rates_repeat() {
+    async fn outcomes(seed: u64) -> Vec<String> {
+        let emu = start(EmulatorConfig {
+            distributions: vec![DistributionConfig::new(DIST)],
+            faults: "cloudfront.unavailable=0.3,cloudfront.throttle=0.3"
+                .parse()
+                .unwrap_or_default(),
+            seed: Some(seed),
+            clock: Clock::manual(),
+            ..EmulatorConfig::default()
+        })
+        .await;
+        for _ in 0..30 {
+            http(
+                emu.addr(),
+                "GET",
+                "/2020-05-31/distribution/EDIST1/invalidation",
+                &[],
+                "",
+            )
+            .await;
+        }
+        emu.request_log().iter().map(|r| r.outcome()).collect()
+    }
+    let a = outcomes(42).await;
+    assert_eq!(a, outcomes(42).await);
+    assert!(
+        a.iter().any(|o| o == "200")
+            && a.iter().any(|o| o == "503 ServiceUnavailable")
+            && a.iter().any(|o| o == "400 Throttling"),
+        "{a:?}"
+    );
+}
+
+#[tokio::test]
+async fn control_endpoints() {
+    let emu = manual().await;
+    let r = http(emu.addr(), "POST", "/_local/jobs", &[], "").await;
+    assert_eq!(r.status, 201);
+    let job = r.json()["jobId"].as_str().unwrap_or_default().to_string();
+    assert!(emu.job(&job).is_some());
+    let r = http(
+        emu.addr(),
+        "POST",
+        "/_local/jobs",
+        &[],
+        r#"{"jobId":"22222222-abcd-2222-abcd-222222abcdef"}"#,
+    )
+    .await;
+    assert_eq!(r.json()["jobId"], "22222222-abcd-2222-abcd-222222abcdef");
+    let r = http(
+        emu.addr(),
+        "POST",
+        "/_local/jobs",
+        &[],
+        r#"{"jobId":"nope"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = http(
+        emu.addr(),
+        "PUT",
+        "/_local/faults",
+        &[],
+        "codepipeline.throttle=1",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["faults"].as_str()),
+        (200, Some("codepipeline.throttle=1"))
+    );
+    let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": job})).await;
+    assert_eq!(r.json()["__type"], "ThrottlingException");
+    let r = http(
+        emu.addr(),
+        "PUT",
+        "/_local/faults",
+        &[],
+        "codepipeline.bogus=1",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("codepipeline.bogus=1")
+    );
+    let r = http(emu.addr(), "GET", "/_local/requests", &[], "").await;
+    assert!(r.json().as_array().is_some_and(|a| a.len() >= 5));
+    let r = http(emu.addr(), "GET", "/_local/jobs", &[], "").await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn wait_for_job_result_sees_reports() {
+    let emu = manual().await;
+    let job = emu.create_job(None);
+    let addr = emu.addr();
+    let j = job.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        put_job(
+            addr,
+            "PutJobFailureResult",
+            json!({"jobId": j, "failureDetails": {"type": "JobFailed", "message": "x"}}),
+        )
+        .await;
+    });
+    let result = emu.wait_for_job_result(&job, Duration::from_secs(5)).await;
+    assert!(matches!(result, Some(JobResult::Failed { .. })));
+    assert!(emu.time_out_job(&emu.create_job(None), "no reply"));
+}

@@ -1,0 +1,500 @@
+//! The pipeline driver against a tiny fake function (tests/support/fake_function.py): job
+//! continuation with new job ids, deadline kill and retries with the same event, CodePipeline's
+//! timeouts, faults, captured output, and the CLI's exit codes.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use local_aws::pipeline::{
+    self, ArtifactCredentials, FailureCause, InvocationEnd, OutputStream, PipelineConfig,
+    PipelineError, Verdict,
+};
+use local_aws::{Api, JobResult};
+use serde_json::{Value, json};
+
+fn script() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/fake_function.py")
+        .display()
+        .to_string()
+}
+
+/// A fresh directory for the fake function's attempt counters and event log.
+fn state_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("local-aws-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    dir
+}
+
+fn events_log(dir: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// A run of the fake function with short timings.
+fn config(params: Value) -> PipelineConfig {
+    let mut c = PipelineConfig::new("python3", params.to_string());
+    c.function_args = vec![script()];
+    c.lambda_timeout = Duration::from_secs(5);
+    c.deadline_grace = Duration::from_millis(200);
+    c.retry_delay = Duration::from_millis(100);
+    c.reinvoke_delay = Duration::from_millis(100);
+    c.no_reply_timeout = Duration::from_secs(10);
+    c.seed = Some(7);
+    c
+}
+
+async fn run(c: PipelineConfig) -> pipeline::PipelineReport {
+    match pipeline::run(c).await {
+        Ok(r) => r,
+        Err(e) => panic!("the run did not complete: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuation_tokens_make_new_jobs_until_success() {
+    let report = run(config(json!({"steps": 2}))).await;
+    assert_eq!(
+        report.verdict,
+        Verdict::Succeeded,
+        "{}",
+        report.render(true)
+    );
+    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.jobs.len(), 3);
+    let ids: std::collections::BTreeSet<&str> =
+        report.jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "every continuation is a new job id");
+    assert!(
+        report
+            .jobs
+            .iter()
+            .all(|j| local_aws::codepipeline::is_job_id(&j.job_id))
+    );
+    let tokens: Vec<Option<&str>> = report
+        .jobs
+        .iter()
+        .map(|j| j.continuation_token.as_deref())
+        .collect();
+    assert_eq!(tokens, [None, Some("step-1"), Some("step-2")]);
+    // Each invocation carried its own job's id and token, and the same UserParameters.
+    for (inv, job) in report.invocations.iter().zip(&report.jobs) {
+        let data = &inv.event["CodePipeline.job"]["data"];
+        assert_eq!(inv.event["CodePipeline.job"]["id"], job.job_id.as_str());
+        assert_eq!(
+            data["continuationToken"].as_str(),
+            job.continuation_token.as_deref()
+        );
+        assert_eq!(
+            data["actionConfiguration"]["configuration"]["UserParameters"],
+            json!({"steps": 2}).to_string()
+        );
+        assert_eq!(data["inputArtifacts"], json!([]));
+        assert_eq!(data["outputArtifacts"], json!([]));
+    }
+    // The next job starts no sooner than the reinvoke delay after the continuation result.
+    for pair in report.jobs.windows(2) {
+        let result_ms = pair[0].result_ms.unwrap_or(u64::MAX);
+        assert!(
+            pair[1].created_ms >= result_ms + 100,
+            "{} < {} + 100",
+            pair[1].created_ms,
+            result_ms
+        );
+    }
+    assert_eq!(report.summary.as_deref(), Some("all 2 steps done"));
+    assert_eq!(
+        report.output_variables.get("Steps").map(String::as_str),
+        Some("2")
+    );
+    assert_eq!(
+        report.output_variables.get("LastJob"),
+        Some(&report.jobs[2].job_id)
+    );
+    assert_eq!(
+        (report.counts.invocations, report.counts.cold_starts),
+        (3, 1),
+        "one process serves every warm invocation"
+    );
+    let puts: Vec<String> = report
+        .requests_for("PutJobSuccessResult")
+        .iter()
+        .map(|r| r.outcome())
+        .collect();
+    assert_eq!(puts, ["200", "200", "200"]);
+    let text = report.render(false);
+    assert!(
+        text.contains("VERDICT: the action SUCCEEDED") && text.contains("Steps = 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cold start") && text.contains("warm"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_invocation_is_killed_and_retried_with_the_same_event() {
+    let dir = state_dir("hang");
+    let mut c = config(json!({"hang_attempts": [1], "state_dir": dir}));
+    c.lambda_timeout = Duration::from_secs(1);
+    let report = run(c).await;
+    assert_eq!(
+        report.verdict,
+        Verdict::Succeeded,
+        "{}",
+        report.render(true)
+    );
+    let ends: Vec<&InvocationEnd> = report.invocations.iter().map(|i| &i.end).collect();
+    assert!(
+        matches!(
+            ends[..],
+            [
+                InvocationEnd::Timeout { started: true },
+                InvocationEnd::Response { .. }
+            ]
+        ),
+        "{ends:?}"
+    );
+    let (first, second) = (&report.invocations[0], &report.invocations[1]);
+    assert_eq!((first.attempt, second.attempt), (1, 2));
+    assert_eq!(first.job_id, second.job_id);
+    assert_eq!(first.event, second.event, "a retry delivers the same event");
+    assert_ne!(first.request_id, second.request_id);
+    assert!(
+        second.cold_start && second.process == 2,
+        "the killed process is replaced by a cold start"
+    );
+    assert!(
+        second.queued_ms >= first.ended_ms + 100,
+        "the retry waits the retry delay"
+    );
+    let seen = events_log(&dir);
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0]["job"], seen[1]["job"]);
+    assert_ne!(
+        seen[0]["pid"], seen[1]["pid"],
+        "the first process was killed"
+    );
+    assert_eq!(
+        (report.counts.timeouts, report.counts.function_errors),
+        (1, 1)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_crashes_get_two_retries_then_the_action_times_out() {
+    let dir = state_dir("crash");
+    let mut c = config(json!({"crash_attempts": [1, 3], "error_attempts": [2], "state_dir": dir}));
+    c.no_reply_timeout = Duration::from_secs(2);
+    let report = run(c).await;
+    assert_eq!(report.verdict, Verdict::Failed);
+    assert_eq!(report.exit_code(), 1);
+    let failure = report
+        .failure
+        .clone()
+        .unwrap_or_else(|| panic!("no failure"));
+    assert_eq!(failure.cause, FailureCause::NoReply);
+    assert!(
+        failure.message.contains("no result for job"),
+        "{}",
+        failure.message
+    );
+    let ends: Vec<&InvocationEnd> = report.invocations.iter().map(|i| &i.end).collect();
+    assert!(
+        matches!(
+            ends[..],
+            [
+                InvocationEnd::Crashed { started: true, .. },
+                InvocationEnd::Error { .. },
+                InvocationEnd::Crashed { started: true, .. }
+            ]
+        ),
+        "{ends:?}"
+    );
+    match ends[0] {
+        InvocationEnd::Crashed { exit, .. } => assert_eq!(exit.code, Some(3)),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        report
+            .invocations
+            .iter()
+            .all(|i| i.job_id == report.jobs[0].job_id)
+    );
+    assert_eq!(
+        report
+            .invocations
+            .iter()
+            .map(|i| i.attempt)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    // The second retry waits twice the retry delay.
+    assert!(report.invocations[2].queued_ms >= report.invocations[1].ended_ms + 200);
+    assert!(matches!(
+        report.jobs[0].result,
+        Some(JobResult::TimedOut { .. })
+    ));
+    assert_eq!(report.counts.function_errors, 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_that_never_reports_fails_after_the_no_reply_timeout() {
+    let mut c = config(json!({"no_report": true}));
+    c.no_reply_timeout = Duration::from_secs(1);
+    let report = run(c).await;
+    assert_eq!(report.verdict, Verdict::Failed);
+    assert_eq!(
+        report.failure.as_ref().map(|f| f.cause),
+        Some(FailureCause::NoReply)
+    );
+    assert_eq!(
+        report.invocations.len(),
+        1,
+        "a successful invocation is not retried"
+    );
+    assert!(report.duration_ms >= 1000);
+    assert!(report.render(false).contains("VERDICT: the action FAILED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reported_failure_ends_the_action() {
+    let report = run(config(json!({"fail": "distribution E1 is not allowed"}))).await;
+    assert_eq!(report.verdict, Verdict::Failed);
+    let failure = report
+        .failure
+        .clone()
+        .unwrap_or_else(|| panic!("no failure"));
+    assert_eq!(failure.cause, FailureCause::Reported);
+    assert_eq!(failure.failure_type.as_deref(), Some("JobFailed"));
+    assert_eq!(failure.message, "distribution E1 is not allowed");
+    let text = report.render(false);
+    assert!(
+        text.contains("failure type:   JobFailed")
+            && text.contains("distribution E1 is not allowed"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_total_timeout_ends_an_endless_action() {
+    let mut c = config(json!({"steps": 1000}));
+    c.total_timeout = Duration::from_millis(1500);
+    c.reinvoke_delay = Duration::from_millis(200);
+    let report = run(c).await;
+    assert_eq!(report.verdict, Verdict::Failed);
+    assert_eq!(
+        report.failure.as_ref().map(|f| f.cause),
+        Some(FailureCause::TotalTimeout)
+    );
+    assert!(report.jobs.len() >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codepipeline_5xx_and_lost_replies_are_visible_and_harmless_or_not() {
+    // Two 503s: the function retries, the job result is recorded once.
+    let mut c = config(json!({"steps": 0}));
+    c.faults = "codepipeline.unavailable=2".parse().unwrap_or_default();
+    let report = run(c).await;
+    assert_eq!(
+        report.verdict,
+        Verdict::Succeeded,
+        "{}",
+        report.render(true)
+    );
+    let puts: Vec<String> = report
+        .requests_for("PutJobSuccessResult")
+        .iter()
+        .map(|r| r.outcome())
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            "503 ServiceUnavailableException",
+            "503 ServiceUnavailableException",
+            "200"
+        ]
+    );
+    assert_eq!(report.counts.faults_injected, 2);
+
+    // A reply lost after processing: the retry meets InvalidJobStateException, yet the job
+    // had succeeded.
+    let mut c = config(json!({"steps": 0}));
+    c.faults = "codepipeline.drop-after=1".parse().unwrap_or_default();
+    let report = run(c).await;
+    assert_eq!(report.verdict, Verdict::Succeeded);
+    let puts: Vec<String> = report
+        .requests_for("PutJobSuccessResult")
+        .iter()
+        .map(|r| r.outcome())
+        .collect();
+    assert_eq!(puts, ["dropped", "400 InvalidJobStateException"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_is_captured_and_credentials_are_planted() {
+    let mut c = config(json!({"steps": 0}));
+    c.artifact_credentials = ArtifactCredentials {
+        access_key_id: "ASIAPLANTEDKEY".into(),
+        secret_access_key: "planted-secret-123".into(),
+        session_token: "planted-token-456".into(),
+    };
+    c.env = vec![("EXTRA_FLAG".into(), "1".into())];
+    let report = run(c).await;
+    let creds = &report.invocations[0].event["CodePipeline.job"]["data"]["artifactCredentials"];
+    assert_eq!(creds["secretAccessKey"], "planted-secret-123");
+    assert_eq!(creds["sessionToken"], "planted-token-456");
+    assert!(creds["expirationTime"].is_u64());
+    let json_text = report.to_json().to_string();
+    assert!(!json_text.contains("planted-secret-123") && !json_text.contains("planted-token-456"));
+    assert!(
+        report
+            .function_output
+            .iter()
+            .any(|l| l.stream == OutputStream::Stdout && l.text.starts_with("fake-function: job"))
+    );
+    assert!(report.function_output.iter().any(
+        |l| l.stream == OutputStream::Stderr && l.text.starts_with("fake-function stderr line")
+    ));
+    assert!(
+        report
+            .function_output_text()
+            .contains("PutJobSuccessResult -> 200")
+    );
+    assert!(
+        report
+            .render(true)
+            .contains("[process 1 err] fake-function stderr line")
+    );
+    assert!(!report.render(false).contains("fake-function stderr line"));
+    assert!(
+        report
+            .requests
+            .iter()
+            .any(|r| r.api == Api::LambdaRuntime && r.operation == "NextInvocation")
+    );
+}
+
+#[tokio::test]
+async fn bad_configurations_are_errors() {
+    let c = config(json!({"x": "y".repeat(1000)}));
+    assert!(matches!(
+        pipeline::run(c).await,
+        Err(PipelineError::UserParametersTooLong(_))
+    ));
+    let c = PipelineConfig::new("/nonexistent/bootstrap", "");
+    let err = pipeline::run(c)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("'/nonexistent/bootstrap' not found"), "{err}");
+}
+
+fn local_aws(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run local-aws: {e}"))
+}
+
+#[tokio::test]
+async fn the_cli_exits_0_1_or_2() {
+    let s = script();
+    let ok = local_aws(&[
+        "pipeline",
+        "--function",
+        "python3",
+        "--function-arg",
+        &s,
+        "--user-parameters",
+        r#"{"steps":1}"#,
+        "--reinvoke-delay",
+        "100ms",
+        "--json",
+        "--seed",
+        "5",
+    ]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let report: Value = serde_json::from_slice(&ok.stdout).unwrap_or(Value::Null);
+    assert_eq!(report["verdict"], "succeeded");
+    assert_eq!(report["counts"]["jobs"], 2);
+    assert_eq!(report["seed"], 5);
+    assert_eq!(report["output_variables"]["Steps"], "1");
+
+    let failed = local_aws(&[
+        "pipeline",
+        "--function",
+        "python3",
+        "--function-arg",
+        &s,
+        "--user-parameters",
+        r#"{"fail":"nope"}"#,
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        text.contains("VERDICT: the action FAILED") && text.contains("nope"),
+        "{text}"
+    );
+
+    for (args, fragment) in [
+        (
+            vec![
+                "pipeline",
+                "--function",
+                "python3",
+                "--lambda-timeout",
+                "5x",
+            ],
+            "'5x'",
+        ),
+        (
+            vec![
+                "pipeline",
+                "--function",
+                "python3",
+                "--faults",
+                "cloudfront.boom=1",
+            ],
+            "cloudfront.boom=1",
+        ),
+        (
+            vec![
+                "pipeline",
+                "--function",
+                "python3",
+                "--distribution",
+                "E1:soon",
+            ],
+            "'soon'",
+        ),
+        (
+            vec!["pipeline", "--function", "/nonexistent/bootstrap"],
+            "/nonexistent/bootstrap",
+        ),
+        (vec!["serve", "--job", "not-a-job"], "'not-a-job'"),
+    ] {
+        let out = local_aws(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(fragment), "{args:?}: {stderr}");
+    }
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""A tiny CodePipeline Lambda function for local-aws's driver tests (standard library only).
+
+It loops on the Lambda Runtime API and reports through CodePipeline's JSON API with plain
+HTTP (local-aws does not check signatures). What it does is read from UserParameters (JSON):
+
+  steps            report a continuation token this many times, then succeed
+  fail             report PutJobFailureResult JobFailed with this message
+  no_report        answer the invocation without reporting to CodePipeline
+  hang_attempts    attempt numbers (per job id) on which to hang until killed
+  crash_attempts   attempt numbers on which to exit(3) without answering
+  error_attempts   attempt numbers on which to post /error
+  exit_after       exit(0) after each invocation (the next one is a cold start)
+  state_dir        where attempt counters and the event log (events.jsonl) are kept
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+RUNTIME = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+CODEPIPELINE = os.environ["AWS_ENDPOINT_URL_CODEPIPELINE"]
+
+
+def http(method, url, body=None, headers=None):
+    data = None if body is None else body.encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, dict(resp.headers), resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+def put_job(operation, payload):
+    """Calls CodePipeline, retrying 5xx and dropped connections like an SDK would."""
+    for _ in range(6):
+        try:
+            status, _, body = http(
+                "POST",
+                CODEPIPELINE + "/",
+                json.dumps(payload),
+                {
+                    "Content-Type": "application/x-amz-json-1.1",
+                    "X-Amz-Target": "CodePipeline_20150709." + operation,
+                },
+            )
+        except (urllib.error.URLError, ConnectionError, OSError) as e:
+            print("fake-function: %s connection error: %s" % (operation, e), flush=True)
+            time.sleep(0.05)
+            continue
+        print("fake-function: %s -> %s %s" % (operation, status, body), flush=True)
+        if status < 500:
+            return status, body
+        time.sleep(0.05)
+    return 599, ""
+
+
+def attempt_number(state_dir, job_id):
+    if not state_dir:
+        return 1
+    path = os.path.join(state_dir, "attempts-" + job_id)
+    n = 1
+    if os.path.exists(path):
+        with open(path) as f:
+            n = int(f.read().strip() or "0") + 1
+    with open(path, "w") as f:
+        f.write(str(n))
+    return n
+
+
+def main():
+    while True:
+        status, headers, body = http("GET", RUNTIME + "/invocation/next")
+        headers = {k.lower(): v for k, v in headers.items()}
+        request_id = headers["lambda-runtime-aws-request-id"]
+        event = json.loads(body)
+        job = event["CodePipeline.job"]
+        job_id = job["id"]
+        data = job["data"]
+        params = json.loads(data["actionConfiguration"]["configuration"]["UserParameters"] or "{}")
+        token = data.get("continuationToken")
+        state_dir = params.get("state_dir")
+        attempt = attempt_number(state_dir, job_id)
+        if state_dir:
+            with open(os.path.join(state_dir, "events.jsonl"), "a") as f:
+                f.write(json.dumps({"job": job_id, "request": request_id, "pid": os.getpid(),
+                                    "attempt": attempt, "token": token,
+                                    "deadline": headers.get("lambda-runtime-deadline-ms")}) + "\n")
+        print("fake-function: job %s attempt %d token %s" % (job_id, attempt, token), flush=True)
+        print("fake-function stderr line for %s" % job_id, file=sys.stderr, flush=True)
+
+        if attempt in params.get("crash_attempts", []):
+            sys.exit(3)
+        if attempt in params.get("hang_attempts", []):
+            time.sleep(3600)
+        if attempt in params.get("error_attempts", []):
+            http("POST", RUNTIME + "/invocation/%s/error" % request_id,
+                 json.dumps({"errorType": "FakeError", "errorMessage": "failing attempt %d" % attempt}),
+                 {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
+            continue
+
+        if params.get("fail"):
+            put_job("PutJobFailureResult", {"jobId": job_id, "failureDetails": {
+                "type": "JobFailed", "message": params["fail"]}})
+        elif not params.get("no_report"):
+            done = 0 if token is None else int(token.split("-")[1])
+            if done < params.get("steps", 0):
+                put_job("PutJobSuccessResult", {
+                    "jobId": job_id,
+                    "continuationToken": "step-%d" % (done + 1),
+                    "executionDetails": {"summary": "step %d of %d" % (done + 1, params["steps"]),
+                                         "percentComplete": 50},
+                })
+            else:
+                put_job("PutJobSuccessResult", {
+                    "jobId": job_id,
+                    "executionDetails": {"summary": "all %d steps done" % done},
+                    "outputVariables": {"Steps": str(done), "LastJob": job_id},
+                })
+        http("POST", RUNTIME + "/invocation/%s/response" % request_id, json.dumps({"ok": True}))
+        if params.get("exit_after"):
+            sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

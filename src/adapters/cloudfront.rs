@@ -1,0 +1,184 @@
+//! The `Invalidations` port on the AWS SDK's CloudFront client.
+
+use aws_sdk_cloudfront::Client;
+use aws_sdk_cloudfront::error::ProvideErrorMetadata;
+use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
+use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
+use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+
+use super::{Failure, split};
+use crate::params::DistributionId;
+use crate::ports::{CloudFrontError, CloudFrontErrorKind, InvalidationStatus, Invalidations};
+
+/// CloudFront through the SDK; endpoints, credentials and retries come from the SDK config.
+#[derive(Debug, Clone)]
+pub struct SdkInvalidations {
+    client: Client,
+}
+
+impl SdkInvalidations {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Invalidations for SdkInvalidations {
+    async fn create(
+        &self,
+        distribution: &DistributionId,
+        paths: &[String],
+        caller_reference: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let quantity = i32::try_from(paths.len()).unwrap_or(i32::MAX);
+        let batch = Paths::builder()
+            .quantity(quantity)
+            .set_items(Some(paths.to_vec()))
+            .build()
+            .and_then(|paths| {
+                InvalidationBatch::builder()
+                    .paths(paths)
+                    .caller_reference(caller_reference)
+                    .build()
+            })
+            .map_err(|error| {
+                CloudFrontError::new(
+                    CloudFrontErrorKind::Other,
+                    None,
+                    format!("could not build the invalidation batch: {error}"),
+                )
+                .with_source(error)
+            })?;
+        let output = self
+            .client
+            .create_invalidation()
+            .distribution_id(distribution.as_str())
+            .invalidation_batch(batch)
+            .send()
+            .await
+            .map_err(|error| {
+                let kind = match split(&error) {
+                    Failure::Service(service, status) => classify_create(service, status),
+                    Failure::Transient => CloudFrontErrorKind::Unavailable,
+                    Failure::Construction => CloudFrontErrorKind::Other,
+                };
+                to_port_error(kind, error)
+            })?;
+        let invalidation = output.invalidation().ok_or_else(|| {
+            CloudFrontError::new(
+                CloudFrontErrorKind::Unavailable,
+                None,
+                "CreateInvalidation answered without an Invalidation element",
+            )
+        })?;
+        Ok(InvalidationStatus {
+            id: invalidation.id().to_owned(),
+            status: invalidation.status().to_owned(),
+        })
+    }
+
+    async fn get(
+        &self,
+        distribution: &DistributionId,
+        invalidation_id: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let output = self
+            .client
+            .get_invalidation()
+            .distribution_id(distribution.as_str())
+            .id(invalidation_id)
+            .send()
+            .await
+            .map_err(|error| {
+                let kind = match split(&error) {
+                    Failure::Service(service, status) => classify_get(service, status),
+                    Failure::Transient => CloudFrontErrorKind::Unavailable,
+                    Failure::Construction => CloudFrontErrorKind::Other,
+                };
+                to_port_error(kind, error)
+            })?;
+        let invalidation = output.invalidation().ok_or_else(|| {
+            CloudFrontError::new(
+                CloudFrontErrorKind::Unavailable,
+                None,
+                "GetInvalidation answered without an Invalidation element",
+            )
+        })?;
+        Ok(InvalidationStatus {
+            id: invalidation.id().to_owned(),
+            status: invalidation.status().to_owned(),
+        })
+    }
+}
+
+fn classify_create(error: &CreateInvalidationError, status: u16) -> CloudFrontErrorKind {
+    match error {
+        CreateInvalidationError::TooManyInvalidationsInProgress(_) => {
+            CloudFrontErrorKind::TooManyInProgress
+        }
+        CreateInvalidationError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
+        CreateInvalidationError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        CreateInvalidationError::InvalidArgument(_)
+        | CreateInvalidationError::BatchTooLarge(_)
+        | CreateInvalidationError::InconsistentQuantities(_)
+        | CreateInvalidationError::MissingBody(_) => CloudFrontErrorKind::InvalidRequest,
+        // Not in the service model, so the SDK leaves it unhandled: only its code tells.
+        other if other.code() == Some("InvalidationBatchAlreadyExists") => {
+            CloudFrontErrorKind::BatchAlreadyExists
+        }
+        other => classify_unmodelled(other.code(), status),
+    }
+}
+
+fn classify_get(error: &GetInvalidationError, status: u16) -> CloudFrontErrorKind {
+    match error {
+        GetInvalidationError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
+        GetInvalidationError::NoSuchInvalidation(_) => CloudFrontErrorKind::NoSuchInvalidation,
+        GetInvalidationError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        other => classify_unmodelled(other.code(), status),
+    }
+}
+
+fn classify_unmodelled(code: Option<&str>, status: u16) -> CloudFrontErrorKind {
+    match code {
+        Some(
+            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "ServiceUnavailable",
+        ) => CloudFrontErrorKind::Unavailable,
+        Some("AccessDenied" | "AccessDeniedException") => CloudFrontErrorKind::AccessDenied,
+        _ if status >= 500 => CloudFrontErrorKind::Unavailable,
+        _ => CloudFrontErrorKind::Other,
+    }
+}
+
+fn to_port_error<E>(kind: CloudFrontErrorKind, error: E) -> CloudFrontError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = error.code().map(str::to_owned);
+    let message = match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, _) => describe(&error),
+    };
+    CloudFrontError {
+        kind,
+        code,
+        message,
+        source: Some(Box::new(error)),
+    }
+}
+
+/// The error and its causes on one line: the SDK's top-level text alone says little ("dispatch failure").
+pub(crate) fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}

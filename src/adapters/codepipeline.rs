@@ -1,0 +1,160 @@
+//! The `JobReport` port on the AWS SDK's CodePipeline client.
+
+use aws_sdk_codepipeline::Client;
+use aws_sdk_codepipeline::error::ProvideErrorMetadata;
+use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResultError;
+use aws_sdk_codepipeline::operation::put_job_success_result::PutJobSuccessResultError;
+use aws_sdk_codepipeline::types::{
+    ExecutionDetails as SdkExecutionDetails, FailureDetails, FailureType as SdkFailureType,
+};
+
+use super::cloudfront::describe;
+use super::{Failure, split};
+use crate::ports::{
+    ExecutionDetails, FailureType, JobFailure, JobReport, JobSuccess, ReportError, ReportErrorKind,
+};
+
+#[derive(Debug, Clone)]
+pub struct SdkJobReport {
+    client: Client,
+}
+
+impl SdkJobReport {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    async fn put_success(
+        &self,
+        job_id: &str,
+        token: Option<&str>,
+        details: &ExecutionDetails,
+        success: Option<&JobSuccess>,
+    ) -> Result<(), ReportError> {
+        let mut request = self
+            .client
+            .put_job_success_result()
+            .job_id(job_id)
+            .execution_details(sdk_details(details))
+            .set_continuation_token(token.map(str::to_owned));
+        if let Some(success) = success {
+            request = request.set_output_variables(Some(
+                success
+                    .output_variables
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            ));
+        }
+        request.send().await.map(|_| ()).map_err(|error| {
+            let kind = match split(&error) {
+                Failure::Service(service, status) => match service {
+                    PutJobSuccessResultError::InvalidJobStateException(_) => {
+                        ReportErrorKind::AlreadyReported
+                    }
+                    PutJobSuccessResultError::JobNotFoundException(_) => {
+                        ReportErrorKind::JobNotFound
+                    }
+                    PutJobSuccessResultError::ValidationException(_)
+                    | PutJobSuccessResultError::OutputVariablesSizeExceededException(_) => {
+                        ReportErrorKind::Rejected
+                    }
+                    _ if status >= 500 => ReportErrorKind::Unavailable,
+                    _ => ReportErrorKind::Rejected,
+                },
+                Failure::Transient => ReportErrorKind::Unavailable,
+                Failure::Construction => ReportErrorKind::Rejected,
+            };
+            report_error(kind, "PutJobSuccessResult", error)
+        })
+    }
+}
+
+impl JobReport for SdkJobReport {
+    async fn succeed(&self, job_id: &str, success: &JobSuccess) -> Result<(), ReportError> {
+        self.put_success(job_id, None, &success.details, Some(success))
+            .await
+    }
+
+    async fn keep_going(
+        &self,
+        job_id: &str,
+        token: &str,
+        details: &ExecutionDetails,
+    ) -> Result<(), ReportError> {
+        self.put_success(job_id, Some(token), details, None).await
+    }
+
+    async fn fail(&self, job_id: &str, failure: &JobFailure) -> Result<(), ReportError> {
+        let details = FailureDetails::builder()
+            .r#type(sdk_failure_type(failure.kind))
+            .message(&failure.message)
+            .set_external_execution_id(failure.external_execution_id.clone())
+            .build()
+            .map_err(|error| ReportError {
+                kind: ReportErrorKind::Rejected,
+                message: format!("could not build the failure details: {error}"),
+                source: Some(Box::new(error)),
+            })?;
+        self.client
+            .put_job_failure_result()
+            .job_id(job_id)
+            .failure_details(details)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                let kind = match split(&error) {
+                    Failure::Service(service, status) => match service {
+                        PutJobFailureResultError::InvalidJobStateException(_) => {
+                            ReportErrorKind::AlreadyReported
+                        }
+                        PutJobFailureResultError::JobNotFoundException(_) => {
+                            ReportErrorKind::JobNotFound
+                        }
+                        PutJobFailureResultError::ValidationException(_) => {
+                            ReportErrorKind::Rejected
+                        }
+                        _ if status >= 500 => ReportErrorKind::Unavailable,
+                        _ => ReportErrorKind::Rejected,
+                    },
+                    Failure::Transient => ReportErrorKind::Unavailable,
+                    Failure::Construction => ReportErrorKind::Rejected,
+                };
+                report_error(kind, "PutJobFailureResult", error)
+            })
+    }
+}
+
+fn sdk_details(details: &ExecutionDetails) -> SdkExecutionDetails {
+    SdkExecutionDetails::builder()
+        .summary(&details.summary)
+        .set_external_execution_id(details.external_execution_id.clone())
+        .percent_complete(i32::from(details.percent_complete))
+        .build()
+}
+
+fn sdk_failure_type(kind: FailureType) -> SdkFailureType {
+    match kind {
+        FailureType::ConfigurationError => SdkFailureType::ConfigurationError,
+        FailureType::PermissionError => SdkFailureType::PermissionError,
+        FailureType::SystemUnavailable => SdkFailureType::SystemUnavailable,
+        FailureType::JobFailed => SdkFailureType::JobFailed,
+    }
+}
+
+fn report_error<E>(kind: ReportErrorKind, operation: &str, error: E) -> ReportError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let detail = match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, _) => describe(&error),
+    };
+    ReportError {
+        kind,
+        message: format!("{operation} failed: {detail}"),
+        source: Some(Box::new(error)),
+    }
+}

@@ -1,0 +1,28 @@
+//! The CodePipeline Lambda invoke action: `bootstrap` for the `provided.al2023` runtime.
+
+use aws_config::BehaviorVersion;
+use cf_invalidate::adapters::cloudfront::SdkInvalidations;
+use cf_invalidate::adapters::codepipeline::SdkJobReport;
+use cf_invalidate::engine::EngineSettings;
+use cf_invalidate::lambda::Handler;
+use cf_invalidate::ports::SystemClock;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    cf_invalidate::logging::init_from_env();
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let handler = Handler {
+        cloudfront: SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config)),
+        report: SdkJobReport::new(aws_sdk_codepipeline::Client::new(&config)),
+        clock: SystemClock,
+        settings: EngineSettings::default(),
+    };
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = Some(event.context.deadline);
+        handler.handle(event.payload, deadline).await
+    }))
+    .await
+}

@@ -1,0 +1,580 @@
+//! Engine scenarios: in-memory CloudFront and CodePipeline, injected time, no real sleeping.
+
+use std::time::Duration;
+
+use super::*;
+use crate::fakes::{CfCall, FakeClock, FakeCloudFront, T0};
+use crate::ports::CloudFrontErrorKind as Kind;
+
+const DIST: &str = "E2QWRUHAPOMQZL";
+const OTHER: &str = "E1ABCDEFGHIJKL";
+const JOB: &str = "11111111-2222-3333-4444-555555555555";
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn job_id(n: usize) -> String {
+    format!("{n:08x}-2222-3333-4444-555555555555")
+}
+
+struct Scenario {
+    clock: FakeClock,
+    cloudfront: FakeCloudFront,
+    settings: EngineSettings,
+}
+
+impl Scenario {
+    fn new(distributions: &[(&str, u64)]) -> Self {
+        let clock = FakeClock::new();
+        let mut cloudfront = FakeCloudFront::new(&clock);
+        for (id, completes_after) in distributions {
+            cloudfront = cloudfront.with_distribution(id, secs(*completes_after));
+        }
+        Self {
+            clock,
+            cloudfront,
+            settings: EngineSettings::default(),
+        }
+    }
+
+    /// One Lambda invocation that may run for `lambda_timeout` from now.
+    async fn invoke(
+        &self,
+        job_id: &str,
+        params: &str,
+        token: Option<&str>,
+        lambda_timeout: Duration,
+    ) -> JobOutcome {
+        let deadline = self.clock.now() + lambda_timeout.as_millis() as u64;
+        let outcome = run_invocation(
+            Invocation {
+                job_id,
+                account_id: Some("123456789012"),
+                user_parameters: Some(params),
+                continuation_token: token,
+                deadline: Some(deadline),
+            },
+            &self.cloudfront,
+            &self.clock,
+            &self.settings,
+        )
+        .await;
+        assert!(
+            self.clock.now() + 3_000 <= deadline,
+            "work ended {} ms before the deadline; at least 3000 are needed to report",
+            deadline.saturating_sub(self.clock.now())
+        );
+        outcome
+    }
+
+    /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
+    async fn run_to_end(&self, params: &str, lambda_timeout: Duration) -> (JobOutcome, usize) {
+        let mut token: Option<String> = None;
+        for invocation in 1..=500 {
+            let outcome = self
+                .invoke(
+                    &job_id(invocation),
+                    params,
+                    token.as_deref(),
+                    lambda_timeout,
+                )
+                .await;
+            match outcome {
+                JobOutcome::StillRunning { token: next, .. } => {
+                    token = Some(next);
+                    self.clock.advance(secs(1));
+                }
+                done => return (done, invocation),
+            }
+        }
+        panic!("the job never ended");
+    }
+}
+
+fn success(outcome: &JobOutcome) -> &JobSuccess {
+    match outcome {
+        JobOutcome::Succeeded(success) => success,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+fn failure(outcome: &JobOutcome) -> &JobFailure {
+    match outcome {
+        JobOutcome::Failed(failure) => failure,
+        other => panic!("expected failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn completes_within_one_invocation() {
+    // GIVEN an invalidation that takes 25 s and a 900 s Lambda timeout
+    let s = Scenario::new(&[(DIST, 25)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
+    // WHEN the job runs
+    let outcome = s.invoke(JOB, params, None, secs(900)).await;
+    // THEN it succeeds in that invocation, with the output variables CodePipeline shows
+    let success = success(&outcome);
+    let vars = &success.output_variables;
+    assert_eq!(vars["InvalidationId"], "I000000000001");
+    assert_eq!(vars["InvalidationIds"], "E2QWRUHAPOMQZL:I000000000001");
+    assert_eq!(vars["DistributionIds"], DIST);
+    assert_eq!(vars["PathCount"], "2");
+    assert_eq!(vars["Status"], "Completed");
+    assert!(
+        success
+            .details
+            .summary
+            .starts_with("Invalidated 2 paths on E2QWRUHAPOMQZL (I000000000001) in 2"),
+        "{}",
+        success.details.summary
+    );
+    assert_eq!(
+        success.details.external_execution_id.as_deref(),
+        Some("I000000000001")
+    );
+    // AND the exact batch was sent once, with a CallerReference stable for this job
+    let creates = s.cloudfront.creates();
+    assert_eq!(creates.len(), 1);
+    let CfCall::Create {
+        caller_reference,
+        paths,
+        ..
+    } = &creates[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!(paths, &["/css/*", "/index.html"]);
+    assert!(
+        caller_reference.starts_with(&format!("{JOB}-{DIST}-")),
+        "{caller_reference}"
+    );
+    // AND completion was noticed within max(1 s, 10 %) of the 25 s
+    let lag = s.clock.elapsed().saturating_sub(secs(25));
+    assert!(lag <= Duration::from_millis(2_500), "noticed {lag:?} late");
+}
+
+#[tokio::test]
+async fn polls_on_a_schedule_that_stays_within_ten_percent() {
+    let s = Scenario::new(&[(DIST, 600)]);
+    let outcome = s
+        .invoke(
+            JOB,
+            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
+            None,
+            secs(900),
+        )
+        .await;
+    success(&outcome);
+    let times = s.cloudfront.get_times();
+    let mut previous = T0;
+    for at in &times {
+        let gap = at - previous;
+        let waited = previous - T0;
+        assert!(
+            gap <= (waited / 10).max(1_000),
+            "gap {gap} ms after {waited} ms"
+        );
+        assert!(gap <= 20_000);
+        previous = *at;
+    }
+    assert!(
+        times.len() <= 65,
+        "{} GetInvalidation calls for 10 minutes",
+        times.len()
+    );
+    assert!(s.clock.elapsed() <= secs(600 + 60));
+}
+
+#[test]
+fn poll_gap_is_bounded() {
+    assert_eq!(poll_gap(Duration::ZERO), secs(1));
+    assert_eq!(poll_gap(secs(5)), secs(1));
+    assert_eq!(poll_gap(secs(50)), secs(5));
+    assert_eq!(poll_gap(secs(3600)), secs(20));
+    assert_eq!(retry_gap(1), secs(2));
+    assert_eq!(retry_gap(2), secs(4));
+    assert_eq!(retry_gap(10), secs(30));
+    assert_eq!(retry_gap(u32::MAX), secs(30));
+}
+
+#[tokio::test]
+async fn completes_after_three_continuations() {
+    // GIVEN a 100 s invalidation and a function that may run 30 s at a time
+    let s = Scenario::new(&[(DIST, 100)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": "/a /b"}"#;
+    let mut token: Option<String> = None;
+    let mut summaries = Vec::new();
+    for invocation in 1..=3 {
+        let outcome = s
+            .invoke(&job_id(invocation), params, token.as_deref(), secs(30))
+            .await;
+        let JobOutcome::StillRunning {
+            token: next,
+            details,
+        } = outcome
+        else {
+            panic!("invocation {invocation} ended: {outcome:?}");
+        };
+        assert!(next.len() <= 2048);
+        assert_eq!(
+            details.external_execution_id.as_deref(),
+            Some("I000000000001")
+        );
+        assert_eq!(details.percent_complete, 0);
+        summaries.push(details.summary);
+        token = Some(next);
+        s.clock.advance(secs(5));
+    }
+    assert!(
+        summaries[0].starts_with("0 of 1 distribution completed, 27s elapsed"),
+        "{summaries:?}"
+    );
+    // WHEN CodePipeline invokes a fourth time with the token
+    let outcome = s
+        .invoke(&job_id(4), params, token.as_deref(), secs(30))
+        .await;
+    // THEN the job succeeds, having created exactly one invalidation with the first job's reference
+    success(&outcome);
+    let creates = s.cloudfront.creates();
+    assert_eq!(creates.len(), 1);
+    let CfCall::Create {
+        caller_reference, ..
+    } = &creates[0]
+    else {
+        unreachable!()
+    };
+    assert!(caller_reference.starts_with(&job_id(1)));
+}
+
+#[tokio::test]
+async fn too_many_invalidations_in_progress_twice_then_created() {
+    let s = Scenario::new(&[(DIST, 3)]);
+    s.cloudfront
+        .fail_creates(DIST, &[Kind::TooManyInProgress, Kind::TooManyInProgress]);
+    let outcome = s
+        .invoke(
+            JOB,
+            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
+            None,
+            secs(900),
+        )
+        .await;
+    success(&outcome);
+    let create_times: Vec<Millis> = s
+        .cloudfront
+        .creates()
+        .iter()
+        .map(|call| match call {
+            CfCall::Create { at, .. } => at - T0,
+            CfCall::Get { .. } => unreachable!(),
+        })
+        .collect();
+    // Backs off 2 s, then 4 s, and keeps the same CallerReference, so retries never double-bill.
+    assert_eq!(create_times, vec![0, 2_000, 6_000]);
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 1);
+}
+
+#[tokio::test]
+async fn too_many_in_progress_is_carried_across_continuations() {
+    let s = Scenario::new(&[(DIST, 1)]);
+    s.cloudfront
+        .fail_creates(DIST, &[Kind::TooManyInProgress; 6]);
+    let (outcome, invocations) = s
+        .run_to_end(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#, secs(10))
+        .await;
+    success(&outcome);
+    assert!(invocations >= 3, "{invocations}");
+    assert_eq!(s.cloudfront.creates().len(), 7);
+}
+
+#[tokio::test]
+async fn two_distributions_with_one_missing_fail_as_configuration_error() {
+    let s = Scenario::new(&[(DIST, 30)]);
+    let params = format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"], "paths": ["/x"]}}"#);
+    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(
+        failure.message.contains("no distribution E1ABCDEFGHIJKL"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains("E2QWRUHAPOMQZL invalidation I000000000001"),
+        "{}",
+        failure.message
+    );
+    // Both were created concurrently in the first round.
+    assert_eq!(s.cloudfront.creates().len(), 2);
+}
+
+#[tokio::test]
+async fn two_distributions_complete_with_one_verdict() {
+    let s = Scenario::new(&[(DIST, 5), (OTHER, 40)]);
+    let params = format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"]}}"#);
+    let (outcome, _) = s.run_to_end(&params, secs(20)).await;
+    let success = success(&outcome);
+    assert_eq!(
+        success.output_variables["InvalidationIds"],
+        "E2QWRUHAPOMQZL:I000000000001,E1ABCDEFGHIJKL:I000000000002"
+    );
+    assert_eq!(
+        success.output_variables["DistributionIds"],
+        "E2QWRUHAPOMQZL,E1ABCDEFGHIJKL"
+    );
+    assert_eq!(s.cloudfront.creates().len(), 2);
+}
+
+#[tokio::test]
+async fn timeout_fails_the_job_by_default() {
+    let s = Scenario::new(&[(DIST, 3_600)]);
+    let (outcome, _) = s
+        .run_to_end(
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "timeoutMinutes": 2}"#,
+            secs(60),
+        )
+        .await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::JobFailed);
+    assert!(
+        failure.message.contains("timed out after 2m00s"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains("E2QWRUHAPOMQZL invalidation I000000000001")
+    );
+    assert!(failure.message.contains("finish on their own"));
+    assert!(s.clock.elapsed() <= secs(130));
+}
+
+#[tokio::test]
+async fn timeout_with_on_timeout_succeed_is_a_warning_success() {
+    let s = Scenario::new(&[(DIST, 3_600)]);
+    let (outcome, _) = s
+        .run_to_end(
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "timeoutMinutes": 1, "onTimeout": "succeed"}"#,
+            secs(900),
+        )
+        .await;
+    let success = success(&outcome);
+    assert_eq!(success.output_variables["Status"], "InProgress");
+    assert!(
+        success
+            .details
+            .summary
+            .starts_with("WARNING: still in progress after 1m00s"),
+        "{}",
+        success.details.summary
+    );
+}
+
+#[tokio::test]
+async fn timeout_before_creation_fails_even_with_on_timeout_succeed() {
+    let s = Scenario::new(&[(DIST, 1)]);
+    s.cloudfront
+        .fail_creates(DIST, &[Kind::TooManyInProgress; 100]);
+    let (outcome, _) = s
+        .run_to_end(
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "timeoutMinutes": 1, "onTimeout": "succeed"}"#,
+            secs(900),
+        )
+        .await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::JobFailed);
+    assert!(
+        failure.message.contains("before CloudFront accepted"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn duplicate_delivery_gets_the_same_invalidation_back() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL"}"#;
+    let first = s.invoke(JOB, params, None, secs(900)).await;
+    let second = s.invoke(JOB, params, None, secs(900)).await;
+    assert_eq!(
+        success(&first).output_variables["InvalidationId"],
+        success(&second).output_variables["InvalidationId"]
+    );
+    assert_eq!(s.cloudfront.creates().len(), 2);
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 1);
+}
+
+#[tokio::test]
+async fn retries_of_a_run_with_a_caller_reference_reuse_the_invalidation() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "callerReference": "6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c"}"#;
+    success(&s.invoke(&job_id(1), params, None, secs(900)).await);
+    success(&s.invoke(&job_id(2), params, None, secs(900)).await);
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 1);
+    let CfCall::Create {
+        caller_reference, ..
+    } = &s.cloudfront.creates()[1]
+    else {
+        unreachable!()
+    };
+    assert!(caller_reference.starts_with("6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c-E2QWRUHAPOMQZL-"));
+}
+
+#[tokio::test]
+async fn wait_false_succeeds_right_after_creation() {
+    let s = Scenario::new(&[(DIST, 300)]);
+    let outcome = s
+        .invoke(
+            JOB,
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "wait": false}"#,
+            None,
+            secs(900),
+        )
+        .await;
+    let success = success(&outcome);
+    assert_eq!(success.output_variables["Status"], "InProgress");
+    assert!(s.cloudfront.get_times().is_empty());
+    assert_eq!(s.clock.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test]
+async fn access_denied_is_a_permission_error_naming_action_and_arn() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
+    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::PermissionError);
+    assert!(
+        failure.message.contains("cloudfront:CreateInvalidation"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains("arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL")
+    );
+}
+
+#[tokio::test]
+async fn access_denied_on_polling_names_get_invalidation() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_gets(DIST, &[Kind::AccessDenied]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::PermissionError);
+    assert!(
+        failure.message.contains("cloudfront:GetInvalidation"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn invalid_argument_is_a_configuration_error() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::InvalidRequest]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL /a", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(
+        failure.message.contains("InvalidArgument"),
+        "{}",
+        failure.message
+    );
+    assert!(failure.message.contains("/a"));
+}
+
+#[tokio::test]
+async fn persistent_unavailability_is_system_unavailable() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 5]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::SystemUnavailable);
+    assert_eq!(s.cloudfront.creates().len(), 5);
+}
+
+#[tokio::test]
+async fn transient_failures_below_the_limit_are_absorbed() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 4]);
+    s.cloudfront.fail_gets(DIST, &[Kind::Unavailable; 4]);
+    success(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await);
+}
+
+#[tokio::test]
+async fn other_errors_are_job_failed() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Other]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::JobFailed);
+}
+
+#[tokio::test]
+async fn bad_parameters_fail_before_any_cloudfront_call() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    for params in [
+        "",
+        r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
+        r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/a*b"]}"#,
+        r#"{"distributionId": "e2qwruhapomqzl"}"#,
+    ] {
+        let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
+        assert_eq!(failure.kind, FailureType::ConfigurationError, "{params}");
+    }
+    assert!(s.cloudfront.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_tampered_token_fails_cleanly_without_calls() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    for token in ["garbage", "v1.e30.000000000000", &"v1.".repeat(700)] {
+        let failure = failure(
+            &s.invoke(JOB, "E2QWRUHAPOMQZL", Some(token), secs(900))
+                .await,
+        )
+        .clone();
+        assert_eq!(failure.kind, FailureType::JobFailed);
+        assert!(
+            failure.message.contains("continuation token"),
+            "{}",
+            failure.message
+        );
+    }
+    assert!(s.cloudfront.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_for_other_distributions_is_refused() {
+    let s = Scenario::new(&[(DIST, 100), (OTHER, 100)]);
+    let JobOutcome::StillRunning { token, .. } =
+        s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(10)).await
+    else {
+        panic!("expected a continuation");
+    };
+    let failure = failure(
+        &s.invoke(JOB, "E1ABCDEFGHIJKL", Some(&token), secs(10))
+            .await,
+    )
+    .clone();
+    assert_eq!(failure.kind, FailureType::JobFailed);
+    assert!(
+        failure.message.contains("does not belong"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn truncate_cuts_on_char_boundaries() {
+    assert_eq!(truncate("abc", 5), "abc");
+    let long = "é".repeat(3000);
+    let cut = truncate(&long, MAX_SUMMARY_LEN);
+    assert!(cut.len() <= MAX_SUMMARY_LEN);
+    assert!(cut.ends_with('…'));
+    assert_eq!(format_duration(secs(130)), "2m10s");
+    assert_eq!(format_duration(secs(42)), "42s");
+    assert_eq!(format_duration(secs(3_720)), "1h02m");
+}

@@ -1,0 +1,1493 @@
+//! UserParameters: the user-facing contract of the CodePipeline action, parsed and validated once.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Most distributions one action may invalidate: each adds state to the continuation token.
+pub const MAX_DISTRIBUTIONS: usize = 10;
+/// Most raw path items accepted: CloudFront takes at most 3000 paths in one batch.
+pub const MAX_RAW_PATHS: usize = 3000;
+/// `timeoutMinutes` when the key is absent.
+pub const DEFAULT_TIMEOUT_MINUTES: u64 = 30;
+/// `maxPaths` when the key is absent.
+pub const DEFAULT_MAX_PATHS: usize = 100;
+/// Longest accepted `callerReference`, in characters.
+pub const MAX_CALLER_REFERENCE_LEN: usize = 128;
+/// Longest accepted `timeoutMinutes`: CodePipeline fails any action after 24 hours anyway.
+pub const MAX_TIMEOUT_MINUTES: u64 = 1440;
+/// Longest distribution id, in characters.
+pub const MAX_DISTRIBUTION_ID_LEN: usize = 64;
+/// Longest accepted `directoryIndex`, in characters.
+pub const MAX_DIRECTORY_INDEX_LEN: usize = 255;
+/// Largest accepted UserParameters, in bytes. CodePipeline caps a configuration value at 1000
+/// characters, but pipeline variables are expanded after that check.
+pub const MAX_USER_PARAMETERS_BYTES: usize = 64 * 1024;
+/// What is invalidated when no paths are given.
+pub const DEFAULT_PATH: &str = "/*";
+/// Every key the JSON form accepts, in the order the documentation lists them.
+pub const KNOWN_KEYS: [&str; 9] = [
+    KEY_DISTRIBUTION_ID,
+    KEY_DISTRIBUTION_IDS,
+    KEY_PATHS,
+    KEY_WAIT,
+    KEY_TIMEOUT_MINUTES,
+    KEY_ON_TIMEOUT,
+    KEY_MAX_PATHS,
+    KEY_DIRECTORY_INDEX,
+    KEY_CALLER_REFERENCE,
+];
+
+const KEY_DISTRIBUTION_ID: &str = "distributionId";
+const KEY_DISTRIBUTION_IDS: &str = "distributionIds";
+const KEY_PATHS: &str = "paths";
+const KEY_WAIT: &str = "wait";
+const KEY_TIMEOUT_MINUTES: &str = "timeoutMinutes";
+const KEY_ON_TIMEOUT: &str = "onTimeout";
+const KEY_MAX_PATHS: &str = "maxPaths";
+const KEY_DIRECTORY_INDEX: &str = "directoryIndex";
+const KEY_CALLER_REFERENCE: &str = "callerReference";
+
+/// UserParameters is a flat object, so anything deeper is a mistake; checking this ourselves
+/// keeps the message ours and stays far below serde_json's own recursion limit.
+const MAX_JSON_DEPTH: usize = 32;
+/// Keeps every message short enough for a CodePipeline failure summary.
+const SHOWN_CHARS: usize = 60;
+/// Beyond this distance a "did you mean" guess is more confusing than the list of keys.
+const MAX_SUGGESTION_DISTANCE: usize = 3;
+const UNRESOLVED_VARIABLE_MARKER: &str = "#{";
+
+const EXAMPLE_ID: &str = "E2QWRUHAPOMQZL";
+const EXAMPLE_JSON: &str =
+    r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
+const EXAMPLE_PLAIN: &str = "E2QWRUHAPOMQZL /index.html /css/*";
+
+/// A CloudFront distribution id: 1 to 64 uppercase ASCII letters and digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DistributionId(String);
+
+impl DistributionId {
+    /// Accepts exactly the id; near misses (lowercase, an ARN, surrounding spaces) are errors
+    /// that suggest the id, because guessing silently could invalidate the wrong distribution.
+    pub fn parse(raw: &str) -> Result<Self, ParamsError> {
+        Self::parse_as(raw, None)
+    }
+
+    /// The id as CloudFront spells it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ParamsError> {
+        if is_valid_distribution_id(raw) {
+            return Ok(Self(raw.to_owned()));
+        }
+        if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
+            return Err(ParamsError::UnresolvedVariable {
+                field: field.unwrap_or_else(|| "the distribution id".to_owned()),
+                value: shown(raw),
+            });
+        }
+        Err(ParamsError::InvalidDistributionId {
+            field,
+            value: shown(raw),
+            hint: distribution_id_hint(raw),
+        })
+    }
+}
+
+impl fmt::Display for DistributionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the job reports when the invalidations are still running at the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTimeout {
+    Fail,
+    Succeed,
+}
+
+impl OnTimeout {
+    /// The spelling used in UserParameters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnTimeout::Fail => "fail",
+            OnTimeout::Succeed => "succeed",
+        }
+    }
+}
+
+impl fmt::Display for OnTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The validated UserParameters of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobParams {
+    /// At least one, at most [`MAX_DISTRIBUTIONS`], without duplicates, in the order given.
+    pub distribution_ids: Vec<DistributionId>,
+    /// Raw items as given (1..=[`MAX_RAW_PATHS`], free of ASCII control characters); the planner
+    /// normalises and encodes them.
+    pub paths: Vec<String>,
+    pub wait: bool,
+    pub timeout: Duration,
+    pub on_timeout: OnTimeout,
+    pub max_paths: usize,
+    pub directory_index: Option<String>,
+    /// Trimmed; printable ASCII only.
+    pub caller_reference: Option<String>,
+}
+
+/// Why UserParameters was rejected. `Display` is the whole message shown to the pipeline's user;
+/// string fields hold values already escaped and truncated for that message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParamsError {
+    #[error(
+        "UserParameters is empty: name the distribution to invalidate, as JSON such as {json} \
+         or in the plain form {plain} (an id alone invalidates \"/*\")",
+        json = EXAMPLE_JSON,
+        plain = EXAMPLE_PLAIN
+    )]
+    Empty,
+
+    #[error(
+        "UserParameters is {len} bytes, more than the {max} accepted (a pipeline variable may \
+         have expanded to far more than intended): list fewer paths, or cover them with \
+         wildcards such as \"/images/*\"",
+        max = MAX_USER_PARAMETERS_BYTES
+    )]
+    TooLong { len: usize },
+
+    #[error(
+        "UserParameters must be a JSON object or the plain form, got {got}: write {json}, or \
+         {plain} without quotes",
+        json = EXAMPLE_JSON,
+        plain = EXAMPLE_PLAIN
+    )]
+    NotAnObject { got: &'static str },
+
+    #[error("UserParameters starts with \"{{\" but is not valid JSON ({detail}): {hint}")]
+    InvalidJson {
+        detail: String,
+        line: usize,
+        column: usize,
+        hint: &'static str,
+    },
+
+    #[error(
+        "UserParameters nests JSON arrays or objects more than {limit} levels deep: it is a flat \
+         object whose only arrays, \"distributionIds\" and \"paths\", hold strings",
+        limit = MAX_JSON_DEPTH
+    )]
+    TooDeep,
+
+    #[error(
+        "UserParameters has the control character {character:?} inside a JSON string at line \
+         {line}, column {column}: remove it (no value in UserParameters may contain one; \
+         a pipeline variable may have brought it in)"
+    )]
+    ControlCharInJsonString {
+        character: char,
+        line: usize,
+        column: usize,
+    },
+
+    #[error("unknown key {key} in UserParameters: {}", key_advice(.nearest))]
+    UnknownKey {
+        key: String,
+        nearest: Option<&'static str>,
+    },
+
+    #[error("{field} must be {expected}, got {got}{}", advice(.hint))]
+    WrongType {
+        field: String,
+        expected: &'static str,
+        got: String,
+        hint: String,
+    },
+
+    #[error("{field} is null: remove the key, or give {expected}")]
+    NullValue {
+        field: String,
+        expected: &'static str,
+    },
+
+    #[error("{field} is {got}, out of range: give a whole number from {min} to {max} ({hint})")]
+    OutOfRange {
+        field: String,
+        got: String,
+        min: u64,
+        max: u64,
+        hint: &'static str,
+    },
+
+    #[error(
+        "UserParameters has both \"distributionId\" and \"distributionIds\": keep only one (put \
+         every id in \"distributionIds\" to invalidate several distributions)"
+    )]
+    BothDistributionKeys,
+
+    #[error(
+        "UserParameters names no distribution: add \"distributionId\": \"{id}\", or \
+         \"distributionIds\": [\"{id}\", ...] to invalidate several",
+        id = EXAMPLE_ID
+    )]
+    MissingDistribution,
+
+    #[error("{field} is an empty array: list at least one distribution id, such as [\"{id}\"]", id = EXAMPLE_ID)]
+    NoDistributions { field: String },
+
+    #[error(
+        "the distribution id list {list} in plain-form UserParameters has an empty entry at \
+         position {position}: remove the stray comma (separate ids with single commas and no \
+         spaces, as in \"{id},E1ABCDEFGHIJKL\")",
+        id = EXAMPLE_ID
+    )]
+    EmptyIdEntry { list: String, position: usize },
+
+    #[error(
+        "UserParameters names {count} distributions, more than the {max} one action handles (the \
+         continuation token that tracks them must stay small): split them across several actions",
+        max = MAX_DISTRIBUTIONS
+    )]
+    TooManyDistributions { count: usize },
+
+    #[error("{} not a valid CloudFront distribution id: {hint}", id_subject(.field, .value))]
+    InvalidDistributionId {
+        field: Option<String>,
+        value: String,
+        hint: String,
+    },
+
+    #[error(
+        "{field} is {form}: omit \"paths\" to invalidate everything (\"/*\"), or list at least \
+         one path"
+    )]
+    EmptyPaths { field: String, form: &'static str },
+
+    #[error(
+        "{field} has {count} paths, more than the {max} CloudFront accepts in one invalidation: \
+         cover them with wildcards such as \"/images/*\"",
+        max = MAX_RAW_PATHS
+    )]
+    TooManyPaths { field: String, count: usize },
+
+    #[error(
+        "{field} is {value}, which contains a control character (such as NUL, tab or newline): \
+         remove it"
+    )]
+    ControlCharInPath { field: String, value: String },
+
+    #[error("\"onTimeout\" in UserParameters is {value}: {}", on_timeout_advice(.suggestion))]
+    InvalidOnTimeout {
+        value: String,
+        suggestion: Option<&'static str>,
+    },
+
+    #[error(
+        "\"directoryIndex\" in UserParameters is {value}, which {problem}: give a file name such \
+         as \"index.html\""
+    )]
+    InvalidDirectoryIndex {
+        value: String,
+        problem: &'static str,
+    },
+
+    #[error(
+        "{field} is {value}, which contains a pipeline variable (\"#{{...}}\") that was not \
+         resolved: CodePipeline replaces variables such as #{{codepipeline.PipelineExecutionId}} \
+         before the function runs only where they appear in the action configuration, so write \
+         it in the action's UserParameters setting and check its namespace and name"
+    )]
+    UnresolvedVariable { field: String, value: String },
+
+    #[error("\"callerReference\" in UserParameters is {value}, which {problem}")]
+    InvalidCallerReference { value: String, problem: String },
+
+    #[error(
+        "plain-form UserParameters starts with {token}, which looks like a path: the \
+         distribution id must come first, as in {plain}",
+        plain = EXAMPLE_PLAIN
+    )]
+    PlainFormPathFirst { token: String },
+}
+
+/// Parses UserParameters in either accepted form: a JSON object, or the plain form
+/// `ID[,ID...] [PATH...]`.
+pub fn parse_user_parameters(input: &str) -> Result<JobParams, ParamsError> {
+    if input.len() > MAX_USER_PARAMETERS_BYTES {
+        return Err(ParamsError::TooLong { len: input.len() });
+    }
+    // Editors on Windows may prepend a byte-order mark, which `trim` leaves in place.
+    let text = input.trim().trim_start_matches('\u{feff}').trim();
+    match text.chars().next() {
+        None => Err(ParamsError::Empty),
+        Some('{') => parse_json(text),
+        Some('[') => Err(ParamsError::NotAnObject {
+            got: "a JSON array",
+        }),
+        Some('"') => Err(ParamsError::NotAnObject {
+            got: "a quoted string",
+        }),
+        Some(_) => match text {
+            "null" => Err(ParamsError::NotAnObject { got: "JSON null" }),
+            "true" | "false" => Err(ParamsError::NotAnObject {
+                got: "a JSON boolean",
+            }),
+            _ => parse_plain(text),
+        },
+    }
+}
+
+fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
+    prescan_json(text)?;
+    let value: Value = serde_json::from_str(text).map_err(invalid_json)?;
+    let Value::Object(object) = value else {
+        return Err(ParamsError::NotAnObject {
+            got: "a JSON value that is not an object",
+        });
+    };
+    // Unknown keys first: a misspelt "distributionID" should be reported as the typo it is,
+    // not as a missing distribution.
+    if let Some(key) = object
+        .keys()
+        .find(|key| !KNOWN_KEYS.contains(&key.as_str()))
+    {
+        return Err(ParamsError::UnknownKey {
+            key: shown(key),
+            nearest: nearest_key(key),
+        });
+    }
+
+    let distribution_ids = match (
+        object.get(KEY_DISTRIBUTION_ID),
+        object.get(KEY_DISTRIBUTION_IDS),
+    ) {
+        (Some(_), Some(_)) => return Err(ParamsError::BothDistributionKeys),
+        (None, None) => return Err(ParamsError::MissingDistribution),
+        (Some(value), None) => vec![json_distribution_id(value)?],
+        (None, Some(value)) => json_distribution_ids(value)?,
+    };
+    let paths = match object.get(KEY_PATHS) {
+        None => vec![DEFAULT_PATH.to_owned()],
+        Some(value) => json_paths(value)?,
+    };
+    let wait = match object.get(KEY_WAIT) {
+        None => true,
+        Some(value) => json_bool(KEY_WAIT, value)?,
+    };
+    let timeout_minutes = match object.get(KEY_TIMEOUT_MINUTES) {
+        None => DEFAULT_TIMEOUT_MINUTES,
+        Some(value) => json_whole_number(
+            KEY_TIMEOUT_MINUTES,
+            value,
+            MAX_TIMEOUT_MINUTES,
+            "a whole number of minutes from 1 to 1440",
+            "in minutes; CodePipeline fails any action after 24 hours anyway",
+        )?,
+    };
+    let max_paths = match object.get(KEY_MAX_PATHS) {
+        None => DEFAULT_MAX_PATHS,
+        Some(value) => {
+            let max = json_whole_number(
+                KEY_MAX_PATHS,
+                value,
+                MAX_RAW_PATHS as u64,
+                "a whole number from 1 to 3000",
+                "CloudFront accepts at most 3000 paths in one invalidation",
+            )?;
+            // In 1..=3000 by now, so the conversion cannot fail; the fallback only avoids a panic path.
+            usize::try_from(max).unwrap_or(MAX_RAW_PATHS)
+        }
+    };
+    let on_timeout = match object.get(KEY_ON_TIMEOUT) {
+        None => OnTimeout::Fail,
+        Some(value) => json_on_timeout(value)?,
+    };
+    let directory_index = object
+        .get(KEY_DIRECTORY_INDEX)
+        .map(json_directory_index)
+        .transpose()?;
+    let caller_reference = object
+        .get(KEY_CALLER_REFERENCE)
+        .map(json_caller_reference)
+        .transpose()?;
+
+    Ok(JobParams {
+        distribution_ids,
+        paths,
+        wait,
+        timeout: Duration::from_secs(timeout_minutes * 60),
+        on_timeout,
+        max_paths,
+        directory_index,
+        caller_reference,
+    })
+}
+
+fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
+    let mut tokens = text.split_ascii_whitespace();
+    let Some(id_list) = tokens.next() else {
+        return Err(ParamsError::Empty);
+    };
+    if id_list.contains(UNRESOLVED_VARIABLE_MARKER) {
+        return Err(ParamsError::UnresolvedVariable {
+            field: "the distribution id list in plain-form UserParameters".to_owned(),
+            value: shown(id_list),
+        });
+    }
+    if id_list.starts_with('/') || id_list.starts_with('#') {
+        return Err(ParamsError::PlainFormPathFirst {
+            token: shown(id_list),
+        });
+    }
+
+    let mut ids = Vec::new();
+    for (index, entry) in id_list.split(',').enumerate() {
+        if entry.is_empty() {
+            return Err(ParamsError::EmptyIdEntry {
+                list: shown(id_list),
+                position: index + 1,
+            });
+        }
+        let field = format!("distribution id {} in plain-form UserParameters", index + 1);
+        ids.push(DistributionId::parse_as(entry, Some(field))?);
+    }
+    let distribution_ids = distinct_ids(ids)?;
+
+    let mut paths: Vec<String> = tokens.map(str::to_owned).collect();
+    if paths.is_empty() {
+        paths.push(DEFAULT_PATH.to_owned());
+    }
+    if paths.len() > MAX_RAW_PATHS {
+        return Err(ParamsError::TooManyPaths {
+            field: "plain-form UserParameters".to_owned(),
+            count: paths.len(),
+        });
+    }
+    reject_control_chars(&paths, |index| {
+        format!("path {} in plain-form UserParameters", index + 1)
+    })?;
+
+    Ok(JobParams {
+        distribution_ids,
+        paths,
+        wait: true,
+        timeout: Duration::from_secs(DEFAULT_TIMEOUT_MINUTES * 60),
+        on_timeout: OnTimeout::Fail,
+        max_paths: DEFAULT_MAX_PATHS,
+        directory_index: None,
+        caller_reference: None,
+    })
+}
+
+fn json_distribution_id(value: &Value) -> Result<DistributionId, ParamsError> {
+    let field = key_label(KEY_DISTRIBUTION_ID);
+    match value {
+        Value::String(raw) => DistributionId::parse_as(raw, Some(field)),
+        Value::Null => Err(ParamsError::NullValue {
+            field,
+            expected: "a distribution id string",
+        }),
+        Value::Array(_) => Err(wrong_type(
+            field,
+            "a distribution id string",
+            value,
+            "use \"distributionIds\" for a list of distributions",
+        )),
+        other => Err(wrong_type(field, "a distribution id string", other, "")),
+    }
+}
+
+fn json_distribution_ids(value: &Value) -> Result<Vec<DistributionId>, ParamsError> {
+    const EXPECTED: &str = "an array of distribution id strings";
+    let field = key_label(KEY_DISTRIBUTION_IDS);
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Null => {
+            return Err(ParamsError::NullValue {
+                field,
+                expected: EXPECTED,
+            });
+        }
+        Value::String(_) => {
+            return Err(wrong_type(
+                field,
+                EXPECTED,
+                value,
+                &format!("write [\"{EXAMPLE_ID}\", ...], or use \"distributionId\" for one"),
+            ));
+        }
+        other => return Err(wrong_type(field, EXPECTED, other, "")),
+    };
+    if items.is_empty() {
+        return Err(ParamsError::NoDistributions { field });
+    }
+    let mut ids = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let item_field = item_label(KEY_DISTRIBUTION_IDS, index);
+        match item {
+            Value::String(raw) => ids.push(DistributionId::parse_as(raw, Some(item_field))?),
+            other => {
+                return Err(wrong_type(
+                    item_field,
+                    "a distribution id string",
+                    other,
+                    "",
+                ));
+            }
+        }
+    }
+    distinct_ids(ids)
+}
+
+/// Duplicates are dropped silently: invalidating a distribution twice in one job gains nothing.
+fn distinct_ids(ids: Vec<DistributionId>) -> Result<Vec<DistributionId>, ParamsError> {
+    let mut seen = HashSet::new();
+    let distinct: Vec<DistributionId> = ids
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
+    if distinct.len() > MAX_DISTRIBUTIONS {
+        return Err(ParamsError::TooManyDistributions {
+            count: distinct.len(),
+        });
+    }
+    Ok(distinct)
+}
+
+fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
+    const EXPECTED: &str = "an array of strings, or one string of space-separated paths";
+    let field = key_label(KEY_PATHS);
+    match value {
+        Value::Array(items) => {
+            if items.is_empty() {
+                return Err(ParamsError::EmptyPaths {
+                    field,
+                    form: "an empty array",
+                });
+            }
+            if items.len() > MAX_RAW_PATHS {
+                return Err(ParamsError::TooManyPaths {
+                    field,
+                    count: items.len(),
+                });
+            }
+            let mut paths = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(path) => paths.push(path.clone()),
+                    other => {
+                        return Err(wrong_type(
+                            item_label(KEY_PATHS, index),
+                            "a string (a path such as \"/index.html\" or a cache tag such as \"#product-42\")",
+                            other,
+                            "",
+                        ));
+                    }
+                }
+            }
+            reject_control_chars(&paths, |index| item_label(KEY_PATHS, index))?;
+            Ok(paths)
+        }
+        Value::String(joined) => {
+            let count = joined.split_ascii_whitespace().count();
+            if count == 0 {
+                return Err(ParamsError::EmptyPaths {
+                    field,
+                    form: "a string with no paths",
+                });
+            }
+            if count > MAX_RAW_PATHS {
+                return Err(ParamsError::TooManyPaths { field, count });
+            }
+            let paths: Vec<String> = joined.split_ascii_whitespace().map(str::to_owned).collect();
+            reject_control_chars(&paths, |index| {
+                format!("path {} of \"paths\" in UserParameters", index + 1)
+            })?;
+            Ok(paths)
+        }
+        Value::Null => Err(ParamsError::NullValue {
+            field,
+            expected: EXPECTED,
+        }),
+        other => Err(wrong_type(field, EXPECTED, other, "")),
+    }
+}
+
+/// Path syntax is the planner's business, but control characters can never be meant and would
+/// be invisible in logs, so they stop here.
+fn reject_control_chars(
+    paths: &[String],
+    label: impl Fn(usize) -> String,
+) -> Result<(), ParamsError> {
+    match paths
+        .iter()
+        .enumerate()
+        .find(|(_, path)| path.bytes().any(|byte| byte.is_ascii_control()))
+    {
+        Some((index, path)) => Err(ParamsError::ControlCharInPath {
+            field: label(index),
+            value: shown(path),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn json_bool(key: &'static str, value: &Value) -> Result<bool, ParamsError> {
+    const EXPECTED: &str = "a boolean (true or false)";
+    match value {
+        Value::Bool(flag) => Ok(*flag),
+        Value::Null => Err(ParamsError::NullValue {
+            field: key_label(key),
+            expected: EXPECTED,
+        }),
+        Value::String(text)
+            if text.trim().eq_ignore_ascii_case("true")
+                || text.trim().eq_ignore_ascii_case("false") =>
+        {
+            Err(wrong_type(
+                key_label(key),
+                EXPECTED,
+                value,
+                "write true or false without quotes",
+            ))
+        }
+        other => Err(wrong_type(key_label(key), EXPECTED, other, "")),
+    }
+}
+
+/// Integers only: serde_json turns `2.5`, `30.0`, `1e3` and integers beyond u64 into floats,
+/// and each of those is reported in the terms the user wrote them.
+fn json_whole_number(
+    key: &'static str,
+    value: &Value,
+    max: u64,
+    expected: &'static str,
+    range_hint: &'static str,
+) -> Result<u64, ParamsError> {
+    const MIN: u64 = 1;
+    let out_of_range = |got: String| ParamsError::OutOfRange {
+        field: key_label(key),
+        got,
+        min: MIN,
+        max,
+        hint: range_hint,
+    };
+    match value {
+        Value::Number(number) => {
+            if let Some(whole) = number.as_u64() {
+                if (MIN..=max).contains(&whole) {
+                    Ok(whole)
+                } else {
+                    Err(out_of_range(whole.to_string()))
+                }
+            } else if let Some(negative) = number.as_i64() {
+                Err(out_of_range(negative.to_string()))
+            } else {
+                let float = number.as_f64().unwrap_or(f64::NAN);
+                let is_whole = float.is_finite() && float.fract() == 0.0;
+                if is_whole && (float < MIN as f64 || float > max as f64) {
+                    Err(out_of_range(clipped(&format!("{float:.0}"))))
+                } else if is_whole {
+                    let hint =
+                        format!("write it without a decimal point or exponent, as {float:.0}");
+                    Err(wrong_type(key_label(key), expected, value, &hint))
+                } else {
+                    Err(wrong_type(key_label(key), expected, value, ""))
+                }
+            }
+        }
+        Value::Null => Err(ParamsError::NullValue {
+            field: key_label(key),
+            expected,
+        }),
+        Value::String(text) if text.trim().parse::<i64>().is_ok() => Err(wrong_type(
+            key_label(key),
+            expected,
+            value,
+            "write the number without quotes",
+        )),
+        other => Err(wrong_type(key_label(key), expected, other, "")),
+    }
+}
+
+fn json_on_timeout(value: &Value) -> Result<OnTimeout, ParamsError> {
+    let raw = json_string(KEY_ON_TIMEOUT, value, "\"fail\" or \"succeed\"")?;
+    match raw {
+        "fail" => Ok(OnTimeout::Fail),
+        "succeed" => Ok(OnTimeout::Succeed),
+        _ => Err(ParamsError::InvalidOnTimeout {
+            value: shown(raw),
+            suggestion: [OnTimeout::Fail, OnTimeout::Succeed]
+                .into_iter()
+                .map(OnTimeout::as_str)
+                .find(|known| known.eq_ignore_ascii_case(raw.trim())),
+        }),
+    }
+}
+
+fn json_directory_index(value: &Value) -> Result<String, ParamsError> {
+    let raw = json_string(
+        KEY_DIRECTORY_INDEX,
+        value,
+        "a file name string such as \"index.html\"",
+    )?;
+    let problem = if raw.is_empty() {
+        Some("is empty")
+    } else if raw.chars().count() > MAX_DIRECTORY_INDEX_LEN {
+        Some("is longer than 255 characters")
+    } else if raw.contains('/') {
+        Some("contains \"/\" (it names the file inside every directory, without a directory)")
+    } else if raw.contains('*') {
+        Some("contains \"*\"")
+    } else if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("contains whitespace or a control character")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(ParamsError::InvalidDirectoryIndex {
+            value: shown(raw),
+            problem,
+        }),
+        None => Ok(raw.to_owned()),
+    }
+}
+
+fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
+    let raw = json_string(
+        KEY_CALLER_REFERENCE,
+        value,
+        "a string such as the pipeline execution id",
+    )?;
+    let invalid = |problem: String| ParamsError::InvalidCallerReference {
+        value: shown(raw),
+        problem,
+    };
+    // Checked before anything else: an unresolved variable is otherwise a valid-looking
+    // reference that every run would share, so retries of different runs would collide.
+    if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
+        return Err(ParamsError::UnresolvedVariable {
+            field: key_label(KEY_CALLER_REFERENCE),
+            value: shown(raw),
+        });
+    }
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(invalid(
+            "is empty: remove the key to derive one from the job, or give a stable id such as the \
+             pipeline execution id"
+                .to_owned(),
+        ));
+    }
+    if trimmed.chars().count() > MAX_CALLER_REFERENCE_LEN {
+        return Err(invalid(format!(
+            "is longer than {MAX_CALLER_REFERENCE_LEN} characters: give a short stable id such as \
+             the pipeline execution id"
+        )));
+    }
+    if let Some((position, bad)) = trimmed
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !matches!(c, '!'..='~'))
+    {
+        return Err(invalid(format!(
+            "contains {bad:?} at position {}: use printable ASCII without spaces (codes 33 to 126)",
+            position + 1
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn json_string<'a>(
+    key: &'static str,
+    value: &'a Value,
+    expected: &'static str,
+) -> Result<&'a str, ParamsError> {
+    match value {
+        Value::String(text) => Ok(text),
+        Value::Null => Err(ParamsError::NullValue {
+            field: key_label(key),
+            expected,
+        }),
+        other => Err(wrong_type(key_label(key), expected, other, "")),
+    }
+}
+
+fn is_valid_distribution_id(candidate: &str) -> bool {
+    (1..=MAX_DISTRIBUTION_ID_LEN).contains(&candidate.len())
+        && candidate
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
+}
+
+/// Says what to do about an invalid id, suggesting the id itself when the mistake is a common one.
+fn distribution_id_hint(raw: &str) -> String {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return format!("it is empty; give an id such as \"{EXAMPLE_ID}\"");
+    }
+    if trimmed.starts_with("arn:") {
+        let tail = trimmed.rsplit(['/', ':']).next().unwrap_or_default();
+        let candidate = tail.to_ascii_uppercase();
+        if is_valid_distribution_id(&candidate) {
+            return format!(
+                "did you mean \"{candidate}\"? (give the id at the end of the ARN, not the ARN)"
+            );
+        }
+        return "give the distribution id at the end of the ARN, not the ARN".to_owned();
+    }
+    if trimmed.to_ascii_lowercase().ends_with(".cloudfront.net") {
+        return format!(
+            "that is the distribution's domain name; give its id instead, such as \"{EXAMPLE_ID}\" \
+             (shown in the CloudFront console)"
+        );
+    }
+    let candidate = trimmed.to_ascii_uppercase();
+    if is_valid_distribution_id(&candidate) {
+        let why = match (candidate != trimmed, trimmed != raw) {
+            (true, true) => "ids are uppercase, without surrounding spaces",
+            (true, false) => "ids are uppercase",
+            _ => "without the surrounding spaces",
+        };
+        return format!("did you mean \"{candidate}\"? ({why})");
+    }
+    let length = trimmed.chars().count();
+    if length > MAX_DISTRIBUTION_ID_LEN {
+        return format!(
+            "it has {length} characters; an id has at most {MAX_DISTRIBUTION_ID_LEN} uppercase \
+             letters and digits, such as \"{EXAMPLE_ID}\""
+        );
+    }
+    match trimmed
+        .chars()
+        .find(|c| !c.is_ascii_uppercase() && !c.is_ascii_digit())
+    {
+        Some(bad) if !bad.is_ascii() => format!(
+            "it contains {bad:?} (U+{:04X}), a non-ASCII character that may look like a Latin \
+             letter or digit: retype the id using only A-Z and 0-9",
+            u32::from(bad)
+        ),
+        Some(bad) => format!(
+            "it contains {bad:?}; an id has only uppercase letters A-Z and digits 0-9, such as \
+             \"{EXAMPLE_ID}\""
+        ),
+        None => {
+            format!("an id has only uppercase letters A-Z and digits 0-9, such as \"{EXAMPLE_ID}\"")
+        }
+    }
+}
+
+/// The nearest known key by case-insensitive edit distance, if near enough to be a likely typo.
+fn nearest_key(unknown: &str) -> Option<&'static str> {
+    let unknown: Vec<char> = unknown.chars().flat_map(char::to_lowercase).collect();
+    KNOWN_KEYS
+        .iter()
+        .filter_map(|known| {
+            let known_chars: Vec<char> = known.chars().map(|c| c.to_ascii_lowercase()).collect();
+            // Length alone bounds the distance from below; skipping keeps huge keys cheap.
+            if unknown.len().abs_diff(known_chars.len()) > MAX_SUGGESTION_DISTANCE {
+                return None;
+            }
+            let distance = edit_distance(&unknown, &known_chars);
+            (distance <= MAX_SUGGESTION_DISTANCE).then_some((distance, *known))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, a_char) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, b_char) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != b_char);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+/// Rejects deep nesting before serde_json sees it, so the error is ours and no recursion happens.
+/// Also finds raw control characters inside strings, which serde_json rejects with a message
+/// about syntax that would send the user looking for a quoting mistake.
+fn prescan_json(text: &str) -> Result<(), ParamsError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let (mut line, mut column) = (1usize, 0usize);
+    for character in text.chars() {
+        if character == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+        if in_string {
+            if character.is_ascii_control() {
+                return Err(ParamsError::ControlCharInJsonString {
+                    character,
+                    line,
+                    column,
+                });
+            }
+            if escaped {
+                escaped = false;
+            } else if character == '\\' {
+                escaped = true;
+            } else if character == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match character {
+            '"' => in_string = true,
+            '{' | '[' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(ParamsError::TooDeep);
+                }
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn invalid_json(error: serde_json::Error) -> ParamsError {
+    let hint = match error.classify() {
+        serde_json::error::Category::Eof => {
+            "the JSON ends too early: check for a missing closing brace, bracket or quote"
+        }
+        _ => {
+            "check that keys and strings use double quotes, that no comma follows the last item, \
+             and that braces match; or use the plain form, such as E2QWRUHAPOMQZL /index.html"
+        }
+    };
+    ParamsError::InvalidJson {
+        detail: error.to_string(),
+        line: error.line(),
+        column: error.column(),
+        hint,
+    }
+}
+
+fn wrong_type(field: String, expected: &'static str, got: &Value, hint: &str) -> ParamsError {
+    ParamsError::WrongType {
+        field,
+        expected,
+        got: describe(got),
+        hint: hint.to_owned(),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(flag) => format!("the boolean {flag}"),
+        Value::Number(number) => format!("the number {}", clipped(&number.to_string())),
+        Value::String(text) => format!("the string {}", shown(text)),
+        Value::Array(_) => format!("an array {}", clipped(&value.to_string())),
+        Value::Object(_) => format!("an object {}", clipped(&value.to_string())),
+    }
+}
+
+fn key_label(key: &str) -> String {
+    format!("{key:?} in UserParameters")
+}
+
+fn item_label(key: &str, index: usize) -> String {
+    format!("{key:?}[{index}] in UserParameters")
+}
+
+/// A user-supplied string made safe for a message: escaped so control characters are visible,
+/// and truncated so one huge value cannot bury the rest.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!(
+            "{:?}… ({} characters)",
+            text.get(..cut).unwrap_or_default(),
+            text.chars().count()
+        ),
+    }
+}
+
+/// Like [`shown`] for text that is already escaped, such as rendered JSON.
+fn clipped(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
+    }
+}
+
+fn advice(hint: &str) -> String {
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!(": {hint}")
+    }
+}
+
+fn key_advice(nearest: &Option<&'static str>) -> String {
+    match nearest {
+        Some(key) => format!("did you mean {key:?}?"),
+        None => {
+            let keys: Vec<String> = KNOWN_KEYS.iter().map(|key| format!("{key:?}")).collect();
+            format!("the keys are {} (case-sensitive)", keys.join(", "))
+        }
+    }
+}
+
+fn on_timeout_advice(suggestion: &Option<&'static str>) -> String {
+    match suggestion {
+        Some(known) => format!("did you mean {known:?}? (the value is case-sensitive)"),
+        None => "give \"fail\" (the job fails when the wait runs out) or \"succeed\"".to_owned(),
+    }
+}
+
+fn id_subject(field: &Option<String>, value: &str) -> String {
+    match field {
+        Some(field) => format!("{field} is {value}, which is"),
+        None => format!("{value} is"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const ID: &str = "E2QWRUHAPOMQZL";
+
+    fn id(raw: &str) -> DistributionId {
+        DistributionId::parse(raw).expect("test id is valid")
+    }
+
+    fn defaults(ids: &[&str], paths: &[&str]) -> JobParams {
+        JobParams {
+            distribution_ids: ids.iter().map(|raw| id(raw)).collect(),
+            paths: paths.iter().map(|path| (*path).to_owned()).collect(),
+            wait: true,
+            timeout: Duration::from_secs(30 * 60),
+            on_timeout: OnTimeout::Fail,
+            max_paths: DEFAULT_MAX_PATHS,
+            directory_index: None,
+            caller_reference: None,
+        }
+    }
+
+    fn error_of(input: &str) -> String {
+        match parse_user_parameters(input) {
+            Ok(params) => panic!("expected an error for {input:?}, got {params:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn minimal_json_invalidates_everything_with_defaults() {
+        let params = parse_user_parameters(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#);
+        assert_eq!(params, Ok(defaults(&[ID], &["/*"])));
+    }
+
+    #[test]
+    fn full_json_sets_every_key() {
+        let input = r##"{
+            "distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL"],
+            "paths": ["/index.html", "/css/*", "#product-42", "/a b.html"],
+            "wait": false,
+            "timeoutMinutes": 90,
+            "onTimeout": "succeed",
+            "maxPaths": 3000,
+            "directoryIndex": "index.html",
+            "callerReference": "  6b5ed6a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b\n"
+        }"##;
+        let expected = JobParams {
+            distribution_ids: vec![id(ID), id("E1ABCDEFGHIJKL")],
+            paths: vec![
+                "/index.html".to_owned(),
+                "/css/*".to_owned(),
+                "#product-42".to_owned(),
+                "/a b.html".to_owned(),
+            ],
+            wait: false,
+            timeout: Duration::from_secs(90 * 60),
+            on_timeout: OnTimeout::Succeed,
+            max_paths: 3000,
+            directory_index: Some("index.html".to_owned()),
+            caller_reference: Some("6b5ed6a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b".to_owned()),
+        };
+        assert_eq!(parse_user_parameters(input), Ok(expected));
+    }
+
+    #[test]
+    fn paths_may_be_one_space_separated_string() {
+        let input = r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": " /index.html\t/css/*  "}"#;
+        assert_eq!(
+            parse_user_parameters(input),
+            Ok(defaults(&[ID], &["/index.html", "/css/*"]))
+        );
+    }
+
+    #[test]
+    fn plain_id_alone_invalidates_everything() {
+        assert_eq!(
+            parse_user_parameters("  E2QWRUHAPOMQZL\n"),
+            Ok(defaults(&[ID], &["/*"]))
+        );
+    }
+
+    #[test]
+    fn plain_ids_then_paths() {
+        assert_eq!(
+            parse_user_parameters("E2QWRUHAPOMQZL,E1ABCDEFGHIJKL /index.html /css/*"),
+            Ok(defaults(
+                &[ID, "E1ABCDEFGHIJKL"],
+                &["/index.html", "/css/*"]
+            ))
+        );
+    }
+
+    #[test]
+    fn several_distributions_share_a_caller_reference() {
+        let input = r#"{"distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL", "E3ZZZ"],
+                        "callerReference": "6b5ed6a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b"}"#;
+        let mut expected = defaults(&[ID, "E1ABCDEFGHIJKL", "E3ZZZ"], &["/*"]);
+        expected.caller_reference = Some("6b5ed6a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b".to_owned());
+        assert_eq!(parse_user_parameters(input), Ok(expected));
+    }
+
+    #[test]
+    fn duplicate_ids_are_dropped_keeping_first_order() {
+        let json = r#"{"distributionIds": ["E2", "E1", "E2", "E1", "E3"]}"#;
+        assert_eq!(
+            parse_user_parameters(json),
+            Ok(defaults(&["E2", "E1", "E3"], &["/*"]))
+        );
+        // Eleven entries but ten distinct distributions: the limit is on distributions.
+        let ids: Vec<String> = (0..10).map(|n| format!("E{n}")).collect();
+        let plain = format!("{},E0", ids.join(","));
+        let parsed = parse_user_parameters(&plain).map(|params| params.distribution_ids.len());
+        assert_eq!(parsed, Ok(10));
+    }
+
+    #[test]
+    fn leading_byte_order_mark_is_ignored() {
+        assert_eq!(
+            parse_user_parameters("\u{feff}{\"distributionId\": \"E2QWRUHAPOMQZL\"}"),
+            Ok(defaults(&[ID], &["/*"]))
+        );
+    }
+
+    #[test]
+    fn size_limit_is_inclusive() {
+        let frame = r#"{"distributionId":"E2QWRUHAPOMQZL","paths":"/"}"#;
+        let padding = MAX_USER_PARAMETERS_BYTES - frame.len();
+        let at_limit = frame.replace("\"/\"", &format!("\"/{}\"", "a".repeat(padding)));
+        assert_eq!(at_limit.len(), MAX_USER_PARAMETERS_BYTES);
+        assert!(parse_user_parameters(&at_limit).is_ok());
+        let over = at_limit.replace("\"/", "\"/b");
+        assert_eq!(
+            parse_user_parameters(&over),
+            Err(ParamsError::TooLong {
+                len: MAX_USER_PARAMETERS_BYTES + 1
+            })
+        );
+    }
+
+    #[test]
+    fn typo_message_is_exactly_as_documented() {
+        assert_eq!(
+            error_of(r#"{"distributionID": "E2QWRUHAPOMQZL"}"#),
+            r#"unknown key "distributionID" in UserParameters: did you mean "distributionId"?"#
+        );
+    }
+
+    #[test]
+    fn distribution_id_parse_and_display() {
+        assert_eq!(id(ID).to_string(), ID);
+        assert_eq!(id(ID).as_str(), ID);
+        assert!(DistributionId::parse(&"A".repeat(64)).is_ok());
+        let error = DistributionId::parse("e2qwruhapomqzl").map_err(|e| e.to_string());
+        assert_eq!(
+            error,
+            Err(r#""e2qwruhapomqzl" is not a valid CloudFront distribution id: did you mean "E2QWRUHAPOMQZL"? (ids are uppercase)"#.to_owned())
+        );
+    }
+
+    fn malformed_inputs() -> Vec<(String, &'static str)> {
+        let with_id = |rest: &str| format!(r#"{{"distributionId": "{ID}", {rest}}}"#);
+        let many_paths = |n: usize| {
+            let items: Vec<String> = (0..n).map(|i| format!("\"/p{i}\"")).collect();
+            with_id(&format!(r#""paths": [{}]"#, items.join(",")))
+        };
+        let eleven: Vec<String> = (0..11).map(|n| format!("\"E{n}\"")).collect();
+        let long_value = "x".repeat(1000);
+        vec![
+            // Form and syntax.
+            (String::new(), "UserParameters is empty"),
+            (" \t\r\n ".to_owned(), "plain form E2QWRUHAPOMQZL"),
+            ("[]".to_owned(), "must be a JSON object or the plain form, got a JSON array"),
+            (r#""just a string""#.to_owned(), "got a quoted string"),
+            ("null".to_owned(), "got JSON null"),
+            ("true".to_owned(), "got a JSON boolean"),
+            ("[".repeat(10_000), "got a JSON array"),
+            (format!("{{\"paths\": {}", "[".repeat(10_000)), "more than 32 levels deep"),
+            (r#"{"distributionId": "E2", }"#.to_owned(), "line 1 column 26"),
+            (r#"{'distributionId': 'E2'}"#.to_owned(), "double quotes"),
+            (r#"{"distributionId": "E2""#.to_owned(), "ends too early"),
+            (r#"{"distributionId": "E2"} x"#.to_owned(), "trailing characters"),
+            ("E".repeat(70_000), "more than the 65536 accepted"),
+            // Keys.
+            (r#"{"distributionID": "E2"}"#.to_owned(), r#"did you mean "distributionId"?"#),
+            (r#"{"DistributionId": "E2"}"#.to_owned(), r#"did you mean "distributionId"?"#),
+            (with_id(r#""timeout": 5"#), r#"unknown key "timeout" in UserParameters: did you mean "onTimeout"?"#),
+            (with_id(r#""bucket": "x""#), r#"the keys are "distributionId", "distributionIds""#),
+            (with_id(&format!(r#""{long_value}": 1"#)), "(1000 characters)"),
+            // Distributions.
+            (r#"{"distributionId": "E2", "distributionIds": ["E3"]}"#.to_owned(), "both \"distributionId\" and \"distributionIds\""),
+            (r#"{"paths": ["/a"]}"#.to_owned(), "names no distribution"),
+            (r#"{"distributionIds": []}"#.to_owned(), "\"distributionIds\" in UserParameters is an empty array"),
+            (format!(r#"{{"distributionIds": [{}]}}"#, eleven.join(",")), "11 distributions, more than the 10"),
+            (r#"{"distributionId": "e2qwruhapomqzl"}"#.to_owned(), r#"did you mean "E2QWRUHAPOMQZL"?"#),
+            (r#"{"distributionId": "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL"}"#.to_owned(), r#"did you mean "E2QWRUHAPOMQZL"? (give the id at the end of the ARN"#),
+            ("{\"distributionId\": \"\u{415}2QWRUHAPOMQZL\"}".to_owned(), "U+0415"),
+            (r#"{"distributionId": "d111111abcdef8.cloudfront.net"}"#.to_owned(), "domain name"),
+            (r#"{"distributionId": ""}"#.to_owned(), "it is empty"),
+            (format!(r#"{{"distributionId": "{}"}}"#, "A".repeat(65)), "it has 65 characters"),
+            (r#"{"distributionId": 42}"#.to_owned(), "\"distributionId\" in UserParameters must be a distribution id string, got the number 42"),
+            (r#"{"distributionId": ["E2"]}"#.to_owned(), "use \"distributionIds\""),
+            (r#"{"distributionId": null}"#.to_owned(), "\"distributionId\" in UserParameters is null"),
+            (r#"{"distributionIds": "E2,E3"}"#.to_owned(), "got the string \"E2,E3\""),
+            (r#"{"distributionIds": ["E2", 7]}"#.to_owned(), "\"distributionIds\"[1] in UserParameters must be a distribution id string, got the number 7"),
+            (r##"{"distributionIds": ["E2", "#{variables.Dist}"]}"##.to_owned(), "\"distributionIds\"[1] in UserParameters is \"#{variables.Dist}\", which contains a pipeline variable (\"#{...}\") that was not resolved"),
+            // Paths.
+            (with_id(r#""paths": []"#), "omit \"paths\" to invalidate everything"),
+            (with_id(r#""paths": "   ""#), "a string with no paths"),
+            (with_id(r#""paths": ["/a", null]"#), "\"paths\"[1] in UserParameters must be a string"),
+            (with_id(r#""paths": ["/a", 3]"#), "got the number 3"),
+            (with_id(r#""paths": 5"#), "\"paths\" in UserParameters must be an array of strings"),
+            (with_id(r#""paths": null"#), "\"paths\" in UserParameters is null"),
+            (with_id(r#""paths": ["/ok", "/a\u0000b"]"#), r#""paths"[1] in UserParameters is "/a\0b", which contains a control character"#),
+            (with_id(r#""paths": "/ok /a\u0007b""#), r#"path 2 of "paths" in UserParameters is "/a\u{7}b""#),
+            (with_id("\"paths\": \"/ok /a\u{7}b\""), r#"control character '\u{7}' inside a JSON string at line 1, column 54"#),
+            (with_id("\"paths\": [\"/raw\tTab\"]"), "control character '\\t' inside a JSON string"),
+            (with_id(r#""paths": ["/escaped\tTab"]"#), "control character (such as NUL"),
+            ("{\"distributionId\":\n \"E2\u{0}\"}".to_owned(), "at line 2, column 5"),
+            (with_id(&format!(r#""paths": ["/{long_value}\u0001"]"#)), "… (1002 characters)"),
+            (many_paths(3001), "has 3001 paths, more than the 3000"),
+            (with_id(&format!(r#""paths": "{}""#, "/a ".repeat(10_000))), "has 10000 paths"),
+            // wait.
+            (with_id(r#""wait": "true""#), "\"wait\" in UserParameters must be a boolean (true or false), got the string \"true\": write true or false without quotes"),
+            (with_id(r#""wait": 1"#), "got the number 1"),
+            (with_id(r#""wait": null"#), "\"wait\" in UserParameters is null: remove the key, or give a boolean"),
+            // timeoutMinutes.
+            (with_id(r#""timeoutMinutes": 0"#), "\"timeoutMinutes\" in UserParameters is 0, out of range: give a whole number from 1 to 1440"),
+            (with_id(r#""timeoutMinutes": -5"#), "is -5, out of range"),
+            (with_id(r#""timeoutMinutes": 1441"#), "is 1441, out of range"),
+            (with_id(r#""timeoutMinutes": 99999999999999999999"#), "is 100000000000000000000, out of range"),
+            (with_id(r#""timeoutMinutes": 1e9"#), "is 1000000000, out of range"),
+            (with_id(r#""timeoutMinutes": 2.5"#), "\"timeoutMinutes\" in UserParameters must be a whole number of minutes from 1 to 1440, got the number 2.5"),
+            (with_id(r#""timeoutMinutes": 30.0"#), "write it without a decimal point or exponent, as 30"),
+            (with_id(r#""timeoutMinutes": "30""#), "write the number without quotes"),
+            (with_id(r#""timeoutMinutes": true"#), "got the boolean true"),
+            // maxPaths.
+            (with_id(r#""maxPaths": 0"#), "\"maxPaths\" in UserParameters is 0, out of range: give a whole number from 1 to 3000"),
+            (with_id(r#""maxPaths": 3001"#), "is 3001, out of range"),
+            (with_id(r#""maxPaths": [100]"#), "got an array [100]"),
+            // onTimeout.
+            (with_id(r#""onTimeout": "FAIL""#), "\"onTimeout\" in UserParameters is \"FAIL\": did you mean \"fail\"?"),
+            (with_id(r#""onTimeout": "ignore""#), "give \"fail\""),
+            (with_id(r#""onTimeout": false"#), "\"onTimeout\" in UserParameters must be \"fail\" or \"succeed\", got the boolean false"),
+            // directoryIndex.
+            (with_id(r#""directoryIndex": "a/b""#), "\"directoryIndex\" in UserParameters is \"a/b\", which contains \"/\""),
+            (with_id(r#""directoryIndex": """#), "is \"\", which is empty"),
+            (with_id(r#""directoryIndex": "*.html""#), "contains \"*\""),
+            (with_id(r#""directoryIndex": "index .html""#), "contains whitespace"),
+            (with_id(&format!(r#""directoryIndex": "{long_value}""#)), "longer than 255 characters"),
+            (with_id(r#""directoryIndex": {"file": "index.html"}"#), "got an object {\"file\":\"index.html\"}"),
+            // callerReference.
+            (with_id(r##""callerReference": "#{codepipeline.PipelineExecutionId}""##), "\"callerReference\" in UserParameters is \"#{codepipeline.PipelineExecutionId}\", which contains a pipeline variable (\"#{...}\") that was not resolved"),
+            (with_id(&format!(r#""callerReference": "{}""#, "r".repeat(129))), "(129 characters), which is longer than 128 characters"),
+            (with_id(&format!(r#""callerReference": "{long_value}""#)), "… (1000 characters), which is longer than 128"),
+            (with_id(r#""callerReference": "  ""#), "which is empty"),
+            (with_id(r#""callerReference": "run 1""#), "contains ' ' at position 4"),
+            (with_id(r#""callerReference": "run-é""#), "contains 'é' at position 5"),
+            (with_id(r#""callerReference": 12345"#), "\"callerReference\" in UserParameters must be a string"),
+            // Plain form.
+            ("/index.html E2QWRUHAPOMQZL".to_owned(), "starts with \"/index.html\", which looks like a path: the distribution id must come first"),
+            ("E2QWRUHAPOMQZL, /index.html".to_owned(), "list \"E2QWRUHAPOMQZL,\" in plain-form UserParameters has an empty entry at position 2"),
+            (",E2QWRUHAPOMQZL".to_owned(), "empty entry at position 1"),
+            ("E2QWRUHAPOMQZL,e1abc".to_owned(), "distribution id 2 in plain-form UserParameters is \"e1abc\", which is not a valid CloudFront distribution id: did you mean \"E1ABC\"?"),
+            ("distributionId=E2 /a".to_owned(), "it contains 'd'"),
+            ("E2QWRUHAPOMQZL /a\u{0}b".to_owned(), "path 1 in plain-form UserParameters is \"/a\\0b\""),
+            (format!("{ID} {}", "/a ".repeat(3001)), "plain-form UserParameters has 3001 paths"),
+            ((0..11).map(|n| format!("E{n}")).collect::<Vec<_>>().join(","), "11 distributions"),
+            ("#{variables.DistributionId} /a".to_owned(), "that was not resolved"),
+            ("-5".to_owned(), "is \"-5\", which is not a valid CloudFront distribution id"),
+        ]
+    }
+
+    #[test]
+    fn malformed_inputs_are_rejected_with_a_message_naming_the_problem() {
+        let rows = malformed_inputs();
+        assert!(rows.len() >= 35);
+        let mut failures = Vec::new();
+        for (input, needle) in &rows {
+            match parse_user_parameters(input) {
+                Ok(params) => {
+                    failures.push(format!("{:?} was accepted: {params:?}", clipped(input)))
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    if !message.contains(needle) {
+                        failures.push(format!(
+                            "{:?}: {message:?} lacks {needle:?}",
+                            clipped(input)
+                        ));
+                    }
+                    // CodePipeline failure messages are limited; a message must never carry
+                    // the user's whole input back.
+                    if message.chars().count() > 600 {
+                        failures.push(format!(
+                            "{:?}: message too long: {message:?}",
+                            clipped(input)
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Renders params as JSON the way a user could write them; the inverse of the parser.
+    fn render(params: &JobParams, single_id_key: bool, paths_as_string: bool) -> String {
+        let mut object = serde_json::Map::new();
+        let ids: Vec<&str> = params
+            .distribution_ids
+            .iter()
+            .map(DistributionId::as_str)
+            .collect();
+        match ids.as_slice() {
+            [only] if single_id_key => object.insert(KEY_DISTRIBUTION_ID.to_owned(), json!(only)),
+            _ => object.insert(KEY_DISTRIBUTION_IDS.to_owned(), json!(ids)),
+        };
+        let joinable = params
+            .paths
+            .iter()
+            .all(|path| !path.is_empty() && !path.bytes().any(|b| b.is_ascii_whitespace()));
+        let paths = if paths_as_string && joinable {
+            json!(params.paths.join(" "))
+        } else {
+            json!(params.paths)
+        };
+        object.insert(KEY_PATHS.to_owned(), paths);
+        object.insert(KEY_WAIT.to_owned(), json!(params.wait));
+        object.insert(
+            KEY_TIMEOUT_MINUTES.to_owned(),
+            json!(params.timeout.as_secs() / 60),
+        );
+        object.insert(KEY_ON_TIMEOUT.to_owned(), json!(params.on_timeout.as_str()));
+        object.insert(KEY_MAX_PATHS.to_owned(), json!(params.max_paths));
+        if let Some(index) = &params.directory_index {
+            object.insert(KEY_DIRECTORY_INDEX.to_owned(), json!(index));
+        }
+        if let Some(reference) = &params.caller_reference {
+            object.insert(KEY_CALLER_REFERENCE.to_owned(), json!(reference));
+        }
+        Value::Object(object).to_string()
+    }
+
+    fn job_params() -> impl Strategy<Value = JobParams> {
+        (
+            prop::collection::vec("[A-Z0-9]{1,64}", 1..=MAX_DISTRIBUTIONS),
+            prop::collection::vec("[^\\x00-\\x1F\\x7F]{0,30}", 1..=20),
+            any::<bool>(),
+            1..=MAX_TIMEOUT_MINUTES,
+            prop_oneof![Just(OnTimeout::Fail), Just(OnTimeout::Succeed)],
+            1..=MAX_RAW_PATHS,
+            prop::option::of("[A-Za-z0-9._~-]{1,40}"),
+            prop::option::of("[!-~]{1,128}".prop_filter("resolved", |r| !r.contains("#{"))),
+        )
+            .prop_map(
+                |(ids, paths, wait, minutes, on_timeout, max_paths, index, reference)| {
+                    let mut seen = HashSet::new();
+                    JobParams {
+                        distribution_ids: ids
+                            .into_iter()
+                            .filter(|raw| seen.insert(raw.clone()))
+                            .map(DistributionId)
+                            .collect(),
+                        paths,
+                        wait,
+                        timeout: Duration::from_secs(minutes * 60),
+                        on_timeout,
+                        max_paths,
+                        directory_index: index,
+                        caller_reference: reference,
+                    }
+                },
+            )
+    }
+
+    fn near_json() -> impl Strategy<Value = String> {
+        let fragments = prop_oneof![
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just(",".to_owned()),
+            Just(":".to_owned()),
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("null".to_owned()),
+            Just("1e400".to_owned()),
+            Just("-0.0".to_owned()),
+            prop::sample::select(KNOWN_KEYS.to_vec()).prop_map(|key| format!("\"{key}\"")),
+            "[ -~]{0,8}",
+            any::<String>(),
+        ];
+        prop::collection::vec(fragments, 0..40).prop_map(|parts| format!("{{{}", parts.concat()))
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_on_arbitrary_text(input in any::<String>()) {
+            let _ = parse_user_parameters(&input);
+        }
+
+        #[test]
+        fn parse_never_panics_on_near_json(input in near_json()) {
+            let _ = parse_user_parameters(&input);
+        }
+
+        #[test]
+        fn rendered_params_parse_back_unchanged(
+            params in job_params(),
+            single_id_key in any::<bool>(),
+            paths_as_string in any::<bool>(),
+        ) {
+            let rendered = render(&params, single_id_key, paths_as_string);
+            prop_assert_eq!(parse_user_parameters(&rendered), Ok(params));
+        }
+
+        #[test]
+        fn error_messages_stay_short(input in any::<String>()) {
+            if let Err(error) = parse_user_parameters(&input) {
+                prop_assert!(error.to_string().chars().count() <= 600);
+            }
+        }
+    }
+}

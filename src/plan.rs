@@ -1,0 +1,1133 @@
+//! Path planning: turns the paths a user asked for into a valid, cost-aware CloudFront batch.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// CloudFront refuses more file paths than this in progress per distribution.
+pub const MAX_PATHS_PER_BATCH: usize = 3000;
+/// CloudFront refuses more wildcard paths than this in progress per distribution.
+pub const MAX_WILDCARDS: usize = 15;
+/// Longest path CloudFront accepts, counted after URL-encoding.
+pub const MAX_PATH_LEN: usize = 4000;
+/// Longest cache tag CloudFront accepts, counting its leading `#`.
+pub const MAX_TAG_LEN: usize = 256;
+
+/// Quoted values in messages are cut to this many characters so a 4000-character path
+/// cannot swamp a pipeline's failure message.
+const QUOTE_LIMIT: usize = 80;
+
+const TAG_RULES: &str = "cache tags are ASCII 33-126 without commas or '*', at most 256 characters";
+
+/// How `plan_paths` should shape the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Most items the batch may hold; clamped to `1..=MAX_PATHS_PER_BATCH`.
+    pub max_paths: usize,
+    /// Name of the object a directory serves (`index.html`); a path ending in it also
+    /// invalidates its directory with and without the trailing `/`.
+    pub directory_index: Option<String>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            max_paths: MAX_PATHS_PER_BATCH,
+            directory_index: None,
+        }
+    }
+}
+
+/// A batch ready to send: every item valid, none redundant, within CloudFront's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidationPlan {
+    items: Vec<String>,
+    requested: usize,
+    collapsed: bool,
+}
+
+impl InvalidationPlan {
+    /// The batch to send: encoded, deduplicated, in plain byte order.
+    pub fn items(&self) -> &[String] {
+        &self.items
+    }
+
+    /// What CloudFront bills: each path, wildcard and cache tag counts as one.
+    pub fn billed_paths(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Distinct normalised items the user asked for, counting directory-index expansions
+    /// and deduplicating tags case-insensitively, before items covered by a wildcard are
+    /// dropped and before collapsing. Comparing it with `billed_paths` shows what planning saved.
+    pub fn requested_paths(&self) -> usize {
+        self.requested
+    }
+
+    /// Items ending in `*`, which CloudFront limits separately.
+    pub fn wildcard_count(&self) -> usize {
+        self.items.iter().filter(|item| item.ends_with('*')).count()
+    }
+
+    /// True when paths were merged into directory wildcards to meet the budget.
+    pub fn was_collapsed(&self) -> bool {
+        self.collapsed
+    }
+
+    /// First 8 lowercase hex characters of the SHA-256 of the items joined by `\n`.
+    /// The same request always yields the same fingerprint, so a retried invocation reuses
+    /// its CallerReference and CloudFront does not create (and bill) a second invalidation.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::digest(self.items.join("\n").as_bytes());
+        digest
+            .iter()
+            .take(4)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Whether this plan invalidates `normalised` (an output of `normalise_item`): an equal
+    /// item, a wildcard whose prefix starts it, or `/*`, which also covers every cache tag.
+    /// Tags compare case-insensitively. Linear in the plan's size, which is at most 3000.
+    pub fn covers(&self, normalised: &str) -> bool {
+        if normalised.starts_with('#') {
+            return self
+                .items
+                .iter()
+                .any(|item| item == "/*" || item.eq_ignore_ascii_case(normalised));
+        }
+        self.items.iter().any(|item| {
+            item == normalised
+                || item
+                    .strip_suffix('*')
+                    .is_some_and(|prefix| normalised.starts_with(prefix))
+        })
+    }
+}
+
+/// What is wrong with a cache tag; completes the sentence "cache tag "#x" ...".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagProblem {
+    /// Nothing follows the `#`.
+    Empty,
+    Comma,
+    Wildcard,
+    /// A character outside ASCII 33..=126 (space, control, non-ASCII).
+    Character(char),
+    /// Length in characters, over `MAX_TAG_LEN`.
+    TooLong(usize),
+}
+
+impl fmt::Display for TagProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "has no name after '#'"),
+            Self::Comma => write!(f, "contains a comma"),
+            Self::Wildcard => write!(f, "contains '*'"),
+            Self::Character(c) => write!(f, "contains the character {c:?}"),
+            Self::TooLong(len) => write!(f, "is {len} characters long"),
+        }
+    }
+}
+
+/// Why the requested paths cannot be planned; `Display` is the message for the user.
+/// Quoted values are cut to about 80 characters.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("no paths to invalidate: give at least one path, or \"/*\" to invalidate everything")]
+    NoPaths,
+    #[error("empty path: remove it, or use \"/*\" to invalidate everything")]
+    EmptyItem,
+    #[error(
+        "path {path:?} has '*' before its end: CloudFront accepts a wildcard only as the last \
+         character, as in {suggestion:?}"
+    )]
+    WildcardNotLast { path: String, suggestion: String },
+    #[error(
+        "path {path:?} contains the control character {character:?}: remove it, as \
+         CloudFront paths cannot contain control characters"
+    )]
+    ControlCharacter { path: String, character: char },
+    #[error(
+        "path {path:?} is {len} characters long after URL-encoding, over CloudFront's limit of \
+         4000: shorten it, or invalidate a shorter prefix with a wildcard such as \"/dir/*\""
+    )]
+    PathTooLong { path: String, len: usize },
+    #[error("cache tag {tag:?} {problem}: {TAG_RULES}")]
+    InvalidTag { tag: String, problem: TagProblem },
+}
+
+/// Turns one raw path or cache tag into the form sent to CloudFront. Idempotent.
+pub fn normalise_item(raw: &str) -> Result<String, PlanError> {
+    let item = raw.trim_ascii();
+    if item.is_empty() {
+        return Err(PlanError::EmptyItem);
+    }
+    if item.starts_with('#') {
+        check_tag(item)?;
+        return Ok(item.to_owned());
+    }
+    normalise_path(item)
+}
+
+fn check_tag(tag: &str) -> Result<(), PlanError> {
+    let problem = if tag.len() == 1 {
+        Some(TagProblem::Empty)
+    } else if tag.contains(',') {
+        Some(TagProblem::Comma)
+    } else if tag.contains('*') {
+        Some(TagProblem::Wildcard)
+    } else if let Some(c) = tag.chars().find(|c| !matches!(c, '!'..='~')) {
+        Some(TagProblem::Character(c))
+    } else if tag.len() > MAX_TAG_LEN {
+        // Every character is ASCII by now, so bytes are characters.
+        Some(TagProblem::TooLong(tag.len()))
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(PlanError::InvalidTag {
+            tag: quote_limited(tag),
+            problem,
+        }),
+    }
+}
+
+fn normalise_path(path: &str) -> Result<String, PlanError> {
+    if let Some(control) = path.bytes().find(u8::is_ascii_control) {
+        return Err(PlanError::ControlCharacter {
+            path: quote_limited(path),
+            character: char::from(control),
+        });
+    }
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    if let Some(star) = path.find('*')
+        && star + 1 != path.len()
+    {
+        return Err(PlanError::WildcardNotLast {
+            path: quote_limited(path),
+            suggestion: quote_limited(&format!("{slash}{}", &path[..=star])),
+        });
+    }
+    let mut encoded = String::with_capacity(path.len() + 1);
+    encoded.push_str(slash);
+    percent_encode_into(path, &mut encoded);
+    if encoded.len() > MAX_PATH_LEN {
+        return Err(PlanError::PathTooLong {
+            path: quote_limited(&encoded),
+            len: encoded.len(),
+        });
+    }
+    Ok(encoded)
+}
+
+/// Encodes exactly what CloudFront expects encoded (non-ASCII bytes and the RFC 1738
+/// unsafe characters): it matches paths byte for byte, so encoding anything more would
+/// silently invalidate nothing. Control characters only reach here from the
+/// directory-index name; encoding them keeps that name from ever matching.
+fn percent_encode_into(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = text.as_bytes();
+    let keep = |index: usize, byte: u8| match byte {
+        // An existing escape stays as it is, so encoding an encoded path changes nothing.
+        b'%' => is_escape_at(bytes, index),
+        b' ' | b'"' | b'<' | b'>' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'~' | b'['
+        | b']' | b'`' => false,
+        b'!'..=b'~' => true,
+        _ => false,
+    };
+    // Most paths need no encoding at all.
+    if bytes
+        .iter()
+        .enumerate()
+        .all(|(index, &byte)| keep(index, byte))
+    {
+        out.push_str(text);
+        return;
+    }
+    for (index, &byte) in bytes.iter().enumerate() {
+        if keep(index, byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+        }
+    }
+}
+
+fn is_escape_at(bytes: &[u8], percent: usize) -> bool {
+    let hex_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
+    hex_at(percent + 1) && hex_at(percent + 2)
+}
+
+fn quote_limited(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+/// Plans one CloudFront batch for `raw`: normalises every item (the first error, in input
+/// order, wins), adds directory-index directories, drops duplicates and items a wildcard
+/// already covers, then collapses paths into directory wildcards until the batch holds at
+/// most `max_paths` items and at most 15 wildcards. The result does not depend on the order
+/// of `raw`.
+pub fn plan_paths(raw: &[String], options: &PlanOptions) -> Result<InvalidationPlan, PlanError> {
+    if raw.is_empty() {
+        return Err(PlanError::NoPaths);
+    }
+    let max_items = options.max_paths.clamp(1, MAX_PATHS_PER_BATCH);
+
+    let mut paths = Vec::with_capacity(raw.len());
+    let mut tags = Vec::new();
+    for item in raw {
+        let item = normalise_item(item)?;
+        if item.starts_with('#') {
+            tags.push(item);
+        } else {
+            paths.push(item);
+        }
+    }
+    if let Some(index) = encoded_directory_index(options) {
+        add_directory_index_paths(&mut paths, &index);
+    }
+
+    paths.sort_unstable();
+    paths.dedup();
+    dedupe_tags(&mut tags);
+    let requested = paths.len() + tags.len();
+
+    let paths = drop_covered_paths(paths);
+    if paths.iter().any(|path| path == "/*") {
+        // `/*` covers cache tags too.
+        tags.clear();
+    }
+
+    let wildcards = paths.iter().filter(|path| path.ends_with('*')).count();
+    if paths.len() + tags.len() <= max_items && wildcards <= MAX_WILDCARDS {
+        let mut items = tags;
+        items.extend(paths);
+        items.sort_unstable();
+        return Ok(InvalidationPlan {
+            items,
+            requested,
+            collapsed: false,
+        });
+    }
+
+    let items = collapse(&paths, tags, max_items);
+    Ok(InvalidationPlan {
+        items,
+        requested,
+        collapsed: true,
+    })
+}
+
+fn encoded_directory_index(options: &PlanOptions) -> Option<String> {
+    let name = options.directory_index.as_deref()?.trim_ascii();
+    // An empty name would match every path ending in `/`.
+    if name.is_empty() {
+        return None;
+    }
+    let mut encoded = String::with_capacity(name.len());
+    percent_encode_into(name, &mut encoded);
+    Some(encoded)
+}
+
+/// CloudFront caches `/docs/`, `/docs` and `/docs/index.html` as three objects even when
+/// they serve the same file, so refreshing the file alone leaves the directory URLs stale.
+fn add_directory_index_paths(paths: &mut Vec<String>, index: &str) {
+    // A directory added here can itself end in the index name (`/index.html/index.html`),
+    // so added paths are expanded too; planning a plan would otherwise add more.
+    let mut next = 0;
+    while let Some(path) = paths.get(next) {
+        next += 1;
+        let Some(slash) = path.rfind('/') else {
+            continue;
+        };
+        if &path[slash + 1..] != index {
+            continue;
+        }
+        let with_slash = path[..=slash].to_owned();
+        let without_slash = (slash > 0).then(|| path[..slash].to_owned());
+        paths.push(with_slash);
+        paths.extend(without_slash);
+    }
+}
+
+/// Keeps, for each tag that differs only in case, the spelling that sorts first in byte
+/// order, so the choice does not depend on the input order.
+fn dedupe_tags(tags: &mut Vec<String>) {
+    let folded =
+        |tag: &String| -> Vec<u8> { tag.bytes().map(|b| b.to_ascii_lowercase()).collect() };
+    tags.sort_by_cached_key(|tag| (folded(tag), tag.clone()));
+    tags.dedup_by(|later, kept| later.eq_ignore_ascii_case(kept));
+}
+
+/// Drops every path that a wildcard in the set covers, keeping the order of `paths`.
+fn drop_covered_paths(paths: Vec<String>) -> Vec<String> {
+    let mut prefixes: Vec<&str> = paths
+        .iter()
+        .filter_map(|path| path.strip_suffix('*'))
+        .collect();
+    if prefixes.is_empty() {
+        return paths;
+    }
+    prefixes.sort_unstable();
+    // Without prefixes of one another, the only prefix that can start a path is the
+    // greatest one not above it: any prefix between them would have to start with it.
+    prefixes.dedup_by(|longer, shorter| longer.starts_with(*shorter));
+    let covering = |path: &str| -> Option<&str> {
+        let at = prefixes.partition_point(|prefix| *prefix <= path);
+        let prefix = *prefixes.get(at.checked_sub(1)?)?;
+        path.starts_with(prefix).then_some(prefix)
+    };
+    let kept: Vec<bool> = paths
+        .iter()
+        .map(|path| match covering(path) {
+            None => true,
+            // A wildcard covers itself; keep it unless a shorter prefix covers it too.
+            Some(prefix) => path.len() == prefix.len() + 1 && path.ends_with('*'),
+        })
+        .collect();
+    paths
+        .into_iter()
+        .zip(kept)
+        .filter_map(|(path, kept)| kept.then_some(path))
+        .collect()
+}
+
+/// Directories of the paths, with node ids in byte order of their prefixes: a directory's
+/// descendants then follow it contiguously, and a smaller id means a smaller prefix.
+struct DirectoryTree<'a> {
+    prefixes: Vec<&'a str>,
+    parent: Vec<Option<usize>>,
+    children: Vec<Vec<usize>>,
+    /// One past the last descendant's id.
+    subtree_end: Vec<usize>,
+    depth: Vec<usize>,
+    /// Items (paths and wildcards) anywhere below the directory.
+    items: Vec<usize>,
+    /// Wildcard items anywhere below the directory.
+    wildcards: Vec<usize>,
+    /// Items whose directory is exactly this one.
+    direct_items: Vec<usize>,
+    direct_wildcards: Vec<usize>,
+    /// The directory of each path, by index into the paths the tree was built from.
+    node_of: Vec<usize>,
+}
+
+const ROOT: usize = 0;
+
+fn directory_of(path: &str) -> &str {
+    // Every normalised path starts with '/'.
+    path.rfind('/').map_or("/", |slash| &path[..=slash])
+}
+
+impl<'a> DirectoryTree<'a> {
+    /// `paths` must be sorted and free of covered items, so that a wildcard `D/*` has nothing
+    /// else under `D/`. Sorted, the paths under any directory are contiguous, so one pass
+    /// with a stack of open directories creates every directory once, in byte order of its
+    /// prefix, without hashing.
+    fn build(paths: &'a [String]) -> Self {
+        let mut tree = DirectoryTree {
+            prefixes: vec!["/"],
+            parent: vec![None],
+            children: vec![Vec::new()],
+            subtree_end: Vec::new(),
+            depth: vec![0],
+            items: vec![0],
+            wildcards: vec![0],
+            direct_items: vec![0],
+            direct_wildcards: vec![0],
+            node_of: Vec::with_capacity(paths.len()),
+        };
+        let mut open = vec![ROOT];
+        for path in paths {
+            let directory = directory_of(path);
+            let mut top = ROOT;
+            while let Some(&id) = open.last() {
+                if directory.starts_with(tree.prefixes[id]) {
+                    top = id;
+                    break;
+                }
+                open.pop();
+            }
+            let mut end = tree.prefixes[top].len();
+            while let Some(slash) = directory.get(end..).and_then(|rest| rest.find('/')) {
+                end += slash + 1;
+                let id = tree.prefixes.len();
+                debug_assert!(
+                    tree.prefixes[id - 1] < &directory[..end],
+                    "created in byte order"
+                );
+                tree.prefixes.push(&directory[..end]);
+                tree.parent.push(Some(top));
+                tree.children.push(Vec::new());
+                tree.children[top].push(id);
+                tree.depth.push(tree.depth[top] + 1);
+                tree.items.push(0);
+                tree.wildcards.push(0);
+                tree.direct_items.push(0);
+                tree.direct_wildcards.push(0);
+                open.push(id);
+                top = id;
+            }
+            tree.node_of.push(top);
+            tree.direct_items[top] += 1;
+            if path.ends_with('*') {
+                tree.direct_wildcards[top] += 1;
+            }
+        }
+        let count = tree.prefixes.len();
+        tree.items.clone_from(&tree.direct_items);
+        tree.wildcards.clone_from(&tree.direct_wildcards);
+        tree.subtree_end = (1..=count).collect();
+        // Children have larger ids than their parent, so one reverse pass sums subtrees.
+        for id in (1..count).rev() {
+            if let Some(parent) = tree.parent[id] {
+                tree.items[parent] += tree.items[id];
+                tree.wildcards[parent] += tree.wildcards[id];
+                tree.subtree_end[parent] = tree.subtree_end[parent].max(tree.subtree_end[id]);
+            }
+        }
+        tree
+    }
+}
+
+/// Fits the plan into the budget by starting from `/*` and refining it while it still fits.
+///
+/// The broadest wildcard (the one standing for the most requested items) is refined first:
+/// into all of its items when they fit, else into its files plus one wildcard per
+/// subdirectory. A wildcard that cannot be refined within the budget stays. So `/*` is the
+/// result only when not even the top-level directories fit, and every refinement keeps the
+/// plan within `max_items` items and 15 wildcards.
+fn collapse(paths: &[String], tags: Vec<String>, max_items: usize) -> Vec<String> {
+    let tree = DirectoryTree::build(paths);
+    let count = tree.prefixes.len();
+    let mut expanded = vec![false; count];
+    let mut items = 1;
+    let mut wildcards = 1;
+    // Largest subtree first; among equals the smaller prefix, so the result is deterministic.
+    let mut queue = BinaryHeap::from([(tree.items[ROOT], Reverse(ROOT))]);
+    while let Some((_, Reverse(id))) = queue.pop() {
+        // Refining the root drops `/*`, which covered the cache tags: they come back.
+        let tags_back = if id == ROOT { tags.len() } else { 0 };
+        let base_items = items - 1 + tags_back;
+        let base_wildcards = wildcards - 1;
+        let full_items = base_items + tree.items[id];
+        let full_wildcards = base_wildcards + tree.wildcards[id];
+        if full_items <= max_items && full_wildcards <= MAX_WILDCARDS {
+            expanded[id..tree.subtree_end[id]].fill(true);
+            (items, wildcards) = (full_items, full_wildcards);
+            continue;
+        }
+        // A subdirectory with a single item is sent as that item: as cheap, and exact.
+        let child_wildcards: usize = tree.children[id]
+            .iter()
+            .map(|&child| {
+                if tree.items[child] == 1 {
+                    tree.wildcards[child]
+                } else {
+                    1
+                }
+            })
+            .sum();
+        let one_items = base_items + tree.direct_items[id] + tree.children[id].len();
+        let one_wildcards = base_wildcards + tree.direct_wildcards[id] + child_wildcards;
+        if one_items <= max_items && one_wildcards <= MAX_WILDCARDS {
+            expanded[id] = true;
+            for &child in &tree.children[id] {
+                if tree.items[child] == 1 {
+                    expanded[child..tree.subtree_end[child]].fill(true);
+                } else {
+                    queue.push((tree.items[child], Reverse(child)));
+                }
+            }
+            (items, wildcards) = (one_items, one_wildcards);
+        }
+    }
+    if !expanded[ROOT] {
+        return vec!["/*".to_owned()];
+    }
+    let mut plan = tags;
+    for (path, &id) in paths.iter().zip(&tree.node_of) {
+        if expanded[id] {
+            plan.push(path.clone());
+        }
+    }
+    for id in 1..count {
+        let parent_expanded = tree.parent[id].is_some_and(|parent| expanded[parent]);
+        if parent_expanded && !expanded[id] {
+            plan.push(format!("{}*", tree.prefixes[id]));
+        }
+    }
+    debug_assert_eq!(plan.len(), items, "the running count matches the plan");
+    plan.sort_unstable();
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| (*item).to_owned()).collect()
+    }
+
+    fn options(max_paths: usize) -> PlanOptions {
+        PlanOptions {
+            max_paths,
+            directory_index: None,
+        }
+    }
+
+    fn plan(items: &[&str], max_paths: usize) -> InvalidationPlan {
+        plan_paths(&strings(items), &options(max_paths)).expect("test input is valid")
+    }
+
+    #[test]
+    fn encodes_exactly_what_cloudfront_expects() {
+        let table = [
+            ("/a b", "/a%20b"),
+            ("/a\"b", "/a%22b"),
+            ("/a<b", "/a%3Cb"),
+            ("/a>b", "/a%3Eb"),
+            ("/a#b", "/a%23b"),
+            ("/a{b", "/a%7Bb"),
+            ("/a}b", "/a%7Db"),
+            ("/a|b", "/a%7Cb"),
+            ("/a\\b", "/a%5Cb"),
+            ("/a^b", "/a%5Eb"),
+            ("/a~b", "/a%7Eb"),
+            ("/a[b", "/a%5Bb"),
+            ("/a]b", "/a%5Db"),
+            ("/a`b", "/a%60b"),
+            ("/café", "/caf%C3%A9"),
+            ("/日本/a.html", "/%E6%97%A5%E6%9C%AC/a.html"),
+            ("/a%20b", "/a%20b"),
+            ("/100%", "/100%25"),
+            ("/a%zz", "/a%25zz"),
+            ("/a%2", "/a%252"),
+            ("/a%e9", "/a%e9"),
+            ("/caf%C3%A9", "/caf%C3%A9"),
+            ("/a.jpg?x=1&y=2", "/a.jpg?x=1&y=2"),
+            ("/p?q=a b", "/p?q=a%20b"),
+            ("/safe-._!$&'()+,;=:@/", "/safe-._!$&'()+,;=:@/"),
+            ("img/a.png", "/img/a.png"),
+            ("  /a \t\n", "/a"),
+            ("/img/*", "/img/*"),
+            ("*", "/*"),
+            ("/a b/*", "/a%20b/*"),
+        ];
+        for (raw, expected) in table {
+            let normalised = normalise_item(raw);
+            assert_eq!(normalised.as_deref(), Ok(expected), "normalising {raw:?}");
+            assert_eq!(
+                normalise_item(expected).as_deref(),
+                Ok(expected),
+                "again {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn keeps_cache_tags_as_written() {
+        assert_eq!(
+            normalise_item(" #Product:42 ").as_deref(),
+            Ok("#Product:42")
+        );
+        let longest = format!("#{}", "a".repeat(MAX_TAG_LEN - 1));
+        assert_eq!(normalise_item(&longest), Ok(longest.clone()));
+    }
+
+    #[test]
+    fn empty_items_are_refused_with_advice() {
+        for raw in ["", "   ", "\t\n"] {
+            let message = normalise_item(raw).expect_err("empty").to_string();
+            assert_eq!(
+                message,
+                "empty path: remove it, or use \"/*\" to invalidate everything"
+            );
+        }
+        let message = plan_paths(&[], &options(10))
+            .expect_err("no paths")
+            .to_string();
+        assert!(message.starts_with("no paths to invalidate"), "{message}");
+    }
+
+    #[test]
+    fn a_wildcard_before_the_end_is_refused_with_the_accepted_form() {
+        let message = normalise_item("/img/*/a.png")
+            .expect_err("mid wildcard")
+            .to_string();
+        assert_eq!(
+            message,
+            "path \"/img/*/a.png\" has '*' before its end: CloudFront accepts a wildcard only \
+             as the last character, as in \"/img/*\""
+        );
+        let message = normalise_item("a*b").expect_err("mid wildcard").to_string();
+        assert!(message.contains("\"a*b\""), "{message}");
+        assert!(message.contains("\"/a*\""), "{message}");
+    }
+
+    #[test]
+    fn a_path_too_long_after_encoding_is_refused_with_its_length() {
+        let raw = format!("/{}x", " ".repeat(1500));
+        let message = normalise_item(&raw).expect_err("too long").to_string();
+        assert!(message.starts_with("path \"/%20%20"), "{message}");
+        assert!(message.contains("…\""), "{message}");
+        assert!(message.contains("4502 characters"), "{message}");
+        assert!(message.len() < 400, "quoted path is cut: {message}");
+
+        let fits = format!("/{}", "a".repeat(MAX_PATH_LEN - 1));
+        assert_eq!(normalise_item(&fits), Ok(fits.clone()));
+        let over = format!("{fits}a");
+        assert!(matches!(
+            normalise_item(&over),
+            Err(PlanError::PathTooLong { len: 4001, .. })
+        ));
+    }
+
+    #[test]
+    fn control_characters_are_refused_and_shown() {
+        let message = normalise_item("/a\0b").expect_err("NUL").to_string();
+        assert!(message.starts_with("path \"/a\\0b\" contains"), "{message}");
+        assert!(message.contains("'\\0'"), "{message}");
+        let message = normalise_item("/a\tb\u{7f}").expect_err("tab").to_string();
+        assert!(message.contains("\"/a\\tb\\u{7f}\""), "{message}");
+    }
+
+    #[test]
+    fn bad_cache_tags_are_refused_with_the_rules() {
+        let rules = "cache tags are ASCII 33-126 without commas or '*', at most 256 characters";
+        let too_long = format!("#{}", "a".repeat(MAX_TAG_LEN));
+        let cases = [
+            ("#a,b", "cache tag \"#a,b\" contains a comma".to_owned()),
+            ("#a*", "cache tag \"#a*\" contains '*'".to_owned()),
+            (
+                "#a b",
+                "cache tag \"#a b\" contains the character ' '".to_owned(),
+            ),
+            (
+                "#caf\u{e9}",
+                "cache tag \"#café\" contains the character 'é'".to_owned(),
+            ),
+            (
+                "#a\u{1}",
+                "cache tag \"#a\\u{1}\" contains the character '\\u{1}'".to_owned(),
+            ),
+            ("#", "cache tag \"#\" has no name after '#'".to_owned()),
+            (
+                too_long.as_str(),
+                format!("cache tag \"#{}…\" is 257 characters long", "a".repeat(79)),
+            ),
+        ];
+        for (raw, start) in cases {
+            let message = normalise_item(raw).expect_err(raw).to_string();
+            assert_eq!(message, format!("{start}: {rules}"), "for {raw:?}");
+        }
+    }
+
+    #[test]
+    fn planning_reports_the_first_error_in_input_order() {
+        let error = plan_paths(&strings(&["/ok", "/a*b", ""]), &options(10));
+        assert!(
+            matches!(error, Err(PlanError::WildcardNotLast { .. })),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn duplicates_and_covered_paths_are_dropped() {
+        let plan = plan(
+            &[
+                "/a",
+                "a",
+                " /a ",
+                "/img*",
+                "/img/a.png",
+                "/imgs/b",
+                "/img/*",
+                "/img",
+                "/b/*",
+                "/b/c*",
+                "/bc",
+            ],
+            100,
+        );
+        assert_eq!(plan.items(), strings(&["/a", "/b/*", "/bc", "/img*"]));
+        assert_eq!(plan.requested_paths(), 9);
+        assert_eq!(plan.wildcard_count(), 2);
+        assert!(!plan.was_collapsed());
+    }
+
+    #[test]
+    fn wildcards_cover_paths_that_sort_before_them() {
+        // '!', '$', '%' and ')' sort before '*', so a covered path can precede its wildcard.
+        let plan = plan(
+            &[
+                "/img!", "/img%20x", "/img)", "/img", "/img*", "/imf", "/a/b$", "/a/b*",
+            ],
+            100,
+        );
+        assert_eq!(plan.items(), strings(&["/a/b*", "/imf", "/img*"]));
+    }
+
+    #[test]
+    fn directory_index_expansion_reaches_a_fixed_point() {
+        let options = PlanOptions {
+            max_paths: 100,
+            directory_index: Some("index.html".to_owned()),
+        };
+        let plan = plan_paths(&strings(&["/index.html/index.html"]), &options).expect("valid");
+        assert_eq!(
+            plan.items(),
+            strings(&["/", "/index.html", "/index.html/", "/index.html/index.html"])
+        );
+        let again = plan_paths(plan.items(), &options).expect("valid");
+        assert_eq!(again.items(), plan.items());
+    }
+
+    #[test]
+    fn everything_wildcard_covers_paths_and_tags() {
+        let plan = plan(&["/a", "#t", "/*", "/b/*"], 100);
+        assert_eq!(plan.items(), strings(&["/*"]));
+        assert!(plan.covers("#other"));
+        assert!(plan.covers("/x/y"));
+    }
+
+    #[test]
+    fn tags_dedupe_case_insensitively_keeping_the_first_spelling_in_byte_order() {
+        let plan = plan(&["#abc", "/a", "#ABC", "#Abc", "#other"], 100);
+        assert_eq!(plan.items(), strings(&["#ABC", "#other", "/a"]));
+        assert_eq!(plan.requested_paths(), 3);
+        assert!(plan.covers("#abc"));
+        assert!(!plan.covers("#abcd"));
+        assert!(!plan.covers("/b"));
+    }
+
+    #[test]
+    fn a_directory_index_adds_its_directory_with_and_without_slash() {
+        let with_index = PlanOptions {
+            max_paths: 100,
+            directory_index: Some("index.html".to_owned()),
+        };
+        let raw = strings(&[
+            "/docs/index.html",
+            "/index.html",
+            "/a/INDEX.html",
+            "/b/index.htm",
+            "/c/index.html*",
+        ]);
+        let plan = plan_paths(&raw, &with_index).expect("valid");
+        assert_eq!(
+            plan.items(),
+            strings(&[
+                "/",
+                "/a/INDEX.html",
+                "/b/index.htm",
+                "/c/index.html*",
+                "/docs",
+                "/docs/",
+                "/docs/index.html",
+                "/index.html",
+            ])
+        );
+        assert_eq!(plan.requested_paths(), 8);
+
+        let encoded_index = PlanOptions {
+            max_paths: 100,
+            directory_index: Some("índex page.html".to_owned()),
+        };
+        let plan = plan_paths(&strings(&["/d/índex page.html"]), &encoded_index).expect("valid");
+        assert_eq!(
+            plan.items(),
+            strings(&["/d", "/d/", "/d/%C3%ADndex%20page.html"])
+        );
+    }
+
+    #[test]
+    fn fingerprint_is_short_stable_hex() {
+        let plan = plan(&["/b", "/a"], 10);
+        let fingerprint = plan.fingerprint();
+        assert_eq!(fingerprint.len(), 8);
+        assert!(
+            fingerprint
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
+        let expected: String = Sha256::digest(b"/a\n/b")[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(fingerprint, expected);
+        assert_ne!(fingerprint, self::plan(&["/a"], 10).fingerprint());
+    }
+
+    fn worked_example_input() -> Vec<String> {
+        let mut raw = Vec::new();
+        raw.extend((0..150).map(|i| format!("/js/chunks/{i}.js")));
+        for section in 0..25 {
+            raw.push(format!("/docs/sec-{section}/a.html"));
+            raw.push(format!("/docs/sec-{section}/b.html"));
+        }
+        raw.extend((0..30).map(|i| format!("/page-{i}.html")));
+        raw
+    }
+
+    #[test]
+    fn collapses_the_deep_crowded_directory_first() {
+        let raw = worked_example_input();
+        let plan = plan_paths(&raw, &options(100)).expect("valid");
+        assert_eq!(plan.billed_paths(), 81);
+        assert!(plan.was_collapsed());
+        assert_eq!(plan.requested_paths(), 230);
+        assert!(plan.items().contains(&"/js/chunks/*".to_owned()));
+        assert_eq!(plan.wildcard_count(), 1);
+        let others: Vec<&String> = raw.iter().filter(|p| !p.starts_with("/js/")).collect();
+        assert!(others.iter().all(|path| plan.items().contains(path)));
+    }
+
+    #[test]
+    fn collapses_further_up_when_the_budget_is_tighter() {
+        let raw = worked_example_input();
+        let plan = plan_paths(&raw, &options(40)).expect("valid");
+        let mut expected = strings(&["/docs/*", "/js/chunks/*"]);
+        expected.extend((0..30).map(|i| format!("/page-{i}.html")));
+        expected.sort();
+        assert_eq!(plan.items(), expected);
+    }
+
+    #[test]
+    fn collapses_to_everything_when_the_root_is_crowded() {
+        let mut raw: Vec<String> = (0..148).map(|i| format!("/f{i}")).collect();
+        raw.extend(strings(&["/x/y/a", "/x/y/b"]));
+        let plan = plan_paths(&raw, &options(100)).expect("valid");
+        assert_eq!(plan.items(), strings(&["/*"]));
+        assert!(plan.was_collapsed());
+    }
+
+    #[test]
+    fn too_many_wildcards_collapse_into_their_common_directory() {
+        let raw: Vec<String> = (1..=20).map(|i| format!("/a{i}/*")).collect();
+        let plan = plan_paths(&raw, &options(100)).expect("valid");
+        assert_eq!(plan.items(), strings(&["/*"]));
+
+        let mut raw: Vec<String> = (1..=20).map(|i| format!("/x/a{i}/*")).collect();
+        raw.push("/y.html".to_owned());
+        let plan = plan_paths(&raw, &options(100)).expect("valid");
+        assert_eq!(plan.items(), strings(&["/x/*", "/y.html"]));
+        assert!(plan.was_collapsed());
+    }
+
+    #[test]
+    fn too_many_cache_tags_fall_back_to_everything() {
+        let raw: Vec<String> = (0..5)
+            .map(|i| format!("#t{i}"))
+            .chain(["/a".to_owned()])
+            .collect();
+        let plan = plan_paths(&raw, &options(3)).expect("valid");
+        assert_eq!(plan.items(), strings(&["/*"]));
+        let plan = plan_paths(&raw, &options(6)).expect("valid");
+        assert_eq!(plan.billed_paths(), 6);
+        assert!(!plan.was_collapsed());
+    }
+
+    #[test]
+    fn tags_survive_collapsing_below_the_root() {
+        let raw = strings(&["#t", "/a/1", "/a/2", "/a/3"]);
+        let plan = plan_paths(&raw, &options(2)).expect("valid");
+        assert_eq!(plan.items(), strings(&["#t", "/a/*"]));
+    }
+
+    #[test]
+    fn out_of_range_budgets_are_clamped() {
+        let plan = plan(&["/a", "/b"], 0);
+        assert_eq!(plan.items(), strings(&["/*"]));
+        let raw: Vec<String> = (0..3500).map(|i| format!("/d{}/f{i}", i % 2)).collect();
+        let plan = plan_paths(&raw, &options(usize::MAX)).expect("valid");
+        assert!(plan.billed_paths() <= MAX_PATHS_PER_BATCH);
+    }
+
+    /// Mirrors `examples/plan_speed.rs`.
+    fn realistic_tree(count: usize) -> Vec<String> {
+        (0..count)
+            .map(|i| match i % 100 {
+                0..=39 => format!("/assets/{}/{}/chunk-{i}.js", i % 13, i % 101),
+                40..=69 => format!("/docs/v{}/guide/page-{i}/index.html", i % 7),
+                70..=98 => format!("/img/{}/{}/photo {i}.jpg", i % 17, i % 5),
+                _ => format!("/p-{i}.html"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ten_thousand_paths_without_directory_index_refine_instead_of_everything() {
+        let plan = plan_paths(&realistic_tree(10_000), &options(3000)).expect("valid");
+        assert!(plan.was_collapsed());
+        assert_ne!(plan.items(), ["/*"]);
+        assert!(plan.billed_paths() <= 3000 && plan.billed_paths() > 100);
+        assert!(plan.items().contains(&"/p-99.html".to_owned()));
+    }
+
+    #[test]
+    fn a_hundred_thousand_paths_fit_the_largest_batch() {
+        let raw = realistic_tree(100_000);
+        let options = PlanOptions {
+            max_paths: MAX_PATHS_PER_BATCH,
+            directory_index: Some("index.html".to_owned()),
+        };
+        let plan = plan_paths(&raw, &options).expect("valid");
+        assert_eq!(plan.requested_paths(), 160_000);
+        assert!(plan.billed_paths() <= MAX_PATHS_PER_BATCH);
+        assert!(plan.wildcard_count() <= MAX_WILDCARDS);
+        // The thousand root pages cannot be merged without `/*`, and they fit: they stay,
+        // and what is left of the wildcard budget refines the top-level directories.
+        assert!(plan.billed_paths() > 1003, "{} items", plan.billed_paths());
+        assert!(plan.items().contains(&"/p-99.html".to_owned()));
+        for raw in raw.iter().step_by(997) {
+            let normalised = normalise_item(raw).expect("valid");
+            assert!(plan.covers(&normalised), "{normalised} not covered");
+        }
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(vec!["a", "b", "img", "js", "index.html", "c.css"]).prop_map(str::to_owned),
+            1 => prop::sample::select(vec!["é", "x y", "日本", "a%20", "50%", "~u", "a?x=1", ""]).prop_map(str::to_owned),
+        ]
+    }
+
+    fn raw_item() -> impl Strategy<Value = String> {
+        let path = (
+            prop::collection::vec(segment(), 1..=5),
+            prop::sample::select(vec!["", "", "", "", "/", "*", "/*"]),
+            any::<bool>(),
+        )
+            .prop_map(|(segments, end, slash)| {
+                let joined = segments.join("/");
+                let path = if slash {
+                    format!("/{joined}{end}")
+                } else {
+                    format!("{joined}{end}")
+                };
+                // An empty item is an error, tested on its own; here it would only waste cases.
+                if path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    path
+                }
+            });
+        let tag = prop::sample::select(vec!["#a", "#A", "#b", "#Product:42", "#product:42"])
+            .prop_map(str::to_owned);
+        prop_oneof![9 => path, 1 => tag]
+    }
+
+    fn plan_options() -> impl Strategy<Value = PlanOptions> {
+        (1usize..=200, any::<bool>()).prop_map(|(max_paths, index)| PlanOptions {
+            max_paths,
+            directory_index: index.then(|| "index.html".to_owned()),
+        })
+    }
+
+    fn valid_raw_items() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(raw_item(), 1..300)
+    }
+
+    fn expected_covered(raw: &[String], options: &PlanOptions) -> Vec<String> {
+        let mut items: Vec<String> = raw
+            .iter()
+            .filter_map(|item| normalise_item(item).ok())
+            .collect();
+        if let Some(index) = &options.directory_index {
+            let extra: Vec<String> = items
+                .iter()
+                .filter_map(|item| {
+                    item.strip_suffix(index.as_str())
+                        .filter(|dir| dir.ends_with('/'))
+                })
+                .flat_map(|dir| [dir.to_owned(), dir[..dir.len() - 1].to_owned()])
+                .filter(|dir| !dir.is_empty())
+                .collect();
+            items.extend(extra);
+        }
+        items
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn the_plan_covers_every_requested_item(raw in valid_raw_items(), options in plan_options()) {
+            let plan = plan_paths(&raw, &options).expect("valid input");
+            for item in expected_covered(&raw, &options) {
+                prop_assert!(plan.covers(&item), "{item:?} not covered by {:?}", plan.items());
+            }
+        }
+
+        #[test]
+        fn the_plan_respects_cloudfront_limits(raw in valid_raw_items(), options in plan_options()) {
+            let plan = plan_paths(&raw, &options).expect("valid input");
+            prop_assert!(plan.billed_paths() <= options.max_paths);
+            prop_assert!(plan.wildcard_count() <= MAX_WILDCARDS);
+            prop_assert!(plan.billed_paths() <= plan.requested_paths().max(1));
+            for item in plan.items() {
+                prop_assert!(item.len() <= MAX_PATH_LEN);
+                prop_assert!(item.starts_with('/') || item.starts_with('#'));
+                if let Some(star) = item.find('*') {
+                    prop_assert_eq!(star + 1, item.len());
+                }
+                prop_assert_eq!(normalise_item(item), Ok(item.clone()));
+            }
+        }
+
+        #[test]
+        fn normalising_is_idempotent(raw in prop_oneof![raw_item(), any::<String>(), "[ -~éü日%#*/]{0,40}"]) {
+            if let Ok(once) = normalise_item(&raw) {
+                prop_assert_eq!(normalise_item(&once), Ok(once.clone()));
+            }
+        }
+
+        #[test]
+        fn planning_never_panics(raw in prop::collection::vec(any::<String>(), 0..20), max_paths in any::<usize>()) {
+            let _ = plan_paths(&raw, &options(max_paths));
+        }
+
+        #[test]
+        fn planning_a_plan_changes_nothing(raw in valid_raw_items(), options in plan_options()) {
+            let plan = plan_paths(&raw, &options).expect("valid input");
+            let again = plan_paths(plan.items(), &options).expect("plan items are valid");
+            prop_assert_eq!(again.items(), plan.items());
+        }
+
+        #[test]
+        fn input_order_does_not_matter(
+            (raw, shuffled) in valid_raw_items().prop_flat_map(|raw| (Just(raw.clone()), Just(raw).prop_shuffle())),
+            options in plan_options(),
+        ) {
+            let plan = plan_paths(&raw, &options).expect("valid input");
+            let other = plan_paths(&shuffled, &options).expect("valid input");
+            prop_assert_eq!(other.fingerprint(), plan.fingerprint());
+            prop_assert_eq!(other, plan);
+        }
+
+        #[test]
+        fn no_item_of_the_plan_covers_another(raw in valid_raw_items(), options in plan_options()) {
+            let plan = plan_paths(&raw, &options).expect("valid input");
+            for (i, item) in plan.items().iter().enumerate() {
+                let others = InvalidationPlan {
+                    items: plan.items().iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| o.clone()).collect(),
+                    requested: 0,
+                    collapsed: false,
+                };
+                prop_assert!(!others.covers(item), "{item:?} is covered within {:?}", plan.items());
+            }
+        }
+    }
+}

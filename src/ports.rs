@@ -1,0 +1,213 @@
+//! Ports: the small capabilities the engine needs from CloudFront, CodePipeline and time.
+
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::params::DistributionId;
+
+/// Milliseconds since the Unix epoch: the unit of every instant the engine stores.
+pub type Millis = u64;
+
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What CloudFront says about one invalidation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidationStatus {
+    pub id: String,
+    /// The status as CloudFront spelled it (`InProgress`, `Completed`; other implementations say `COMPLETED`).
+    pub status: String,
+}
+
+impl InvalidationStatus {
+    pub fn is_completed(&self) -> bool {
+        self.status.eq_ignore_ascii_case("completed")
+    }
+}
+
+/// Why a CloudFront call failed, as far as the engine needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudFrontErrorKind {
+    /// TooManyInvalidationsInProgress: wait and try again.
+    TooManyInProgress,
+    NoSuchDistribution,
+    NoSuchInvalidation,
+    AccessDenied,
+    /// InvalidArgument, BatchTooLarge, InconsistentQuantities, MissingBody: the request itself is wrong.
+    InvalidRequest,
+    /// The CallerReference was used before with other paths.
+    BatchAlreadyExists,
+    /// Throttling, 5xx, time-outs and broken connections that outlasted the SDK's own retries.
+    Unavailable,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CloudFrontError {
+    pub kind: CloudFrontErrorKind,
+    /// The service's error code when there is one (`NoSuchDistribution`), for messages and logs.
+    pub code: Option<String>,
+    pub message: String,
+    #[source]
+    pub source: Option<BoxError>,
+}
+
+impl CloudFrontError {
+    pub fn new(kind: CloudFrontErrorKind, code: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code: code.map(str::to_owned),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+}
+
+/// The CloudFront invalidation API, reduced to what the engine uses.
+pub trait Invalidations: Send + Sync {
+    fn create(
+        &self,
+        distribution: &DistributionId,
+        paths: &[String],
+        caller_reference: &str,
+    ) -> impl Future<Output = Result<InvalidationStatus, CloudFrontError>> + Send;
+
+    fn get(
+        &self,
+        distribution: &DistributionId,
+        invalidation_id: &str,
+    ) -> impl Future<Output = Result<InvalidationStatus, CloudFrontError>> + Send;
+}
+
+/// Wall-clock time and waiting, injected so that schedules are testable without real sleeping.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Millis;
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+    /// Runs `work`, giving up after `limit`; `None` means the limit was reached.
+    fn within<F>(&self, limit: Duration, work: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+        F::Output: Send;
+}
+
+/// The real clock: system time and tokio timers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await
+    }
+
+    async fn within<F>(&self, limit: Duration, work: F) -> Option<F::Output>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        tokio::time::timeout(limit, work).await.ok()
+    }
+}
+
+/// CodePipeline's failure types (`FailureDetails.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FailureType {
+    ConfigurationError,
+    PermissionError,
+    SystemUnavailable,
+    JobFailed,
+}
+
+impl FailureType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConfigurationError => "ConfigurationError",
+            Self::PermissionError => "PermissionError",
+            Self::SystemUnavailable => "SystemUnavailable",
+            Self::JobFailed => "JobFailed",
+        }
+    }
+}
+
+impl fmt::Display for FailureType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `executionDetails` of a PutJobSuccessResult.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionDetails {
+    pub summary: String,
+    pub external_execution_id: Option<String>,
+    pub percent_complete: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSuccess {
+    pub details: ExecutionDetails,
+    pub output_variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFailure {
+    pub kind: FailureType,
+    pub message: String,
+    pub external_execution_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportErrorKind {
+    /// InvalidJobStateException: the job already has a result (a duplicate delivery reported first).
+    AlreadyReported,
+    JobNotFound,
+    /// ValidationException: a field broke the model's rules; a bug on our side.
+    Rejected,
+    Unavailable,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ReportError {
+    pub kind: ReportErrorKind,
+    pub message: String,
+    #[source]
+    pub source: Option<BoxError>,
+}
+
+/// The CodePipeline job API: how a job's result gets back to the pipeline.
+pub trait JobReport: Send + Sync {
+    fn succeed(
+        &self,
+        job_id: &str,
+        success: &JobSuccess,
+    ) -> impl Future<Output = Result<(), ReportError>> + Send;
+
+    /// "Still in progress": CodePipeline invokes the function again with `token`.
+    fn keep_going(
+        &self,
+        job_id: &str,
+        token: &str,
+        details: &ExecutionDetails,
+    ) -> impl Future<Output = Result<(), ReportError>> + Send;
+
+    fn fail(
+        &self,
+        job_id: &str,
+        failure: &JobFailure,
+    ) -> impl Future<Output = Result<(), ReportError>> + Send;
+}

@@ -1,0 +1,309 @@
+//! The continuation token: everything the next invocation needs, small, versioned and checked on the way back in.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ports::Millis;
+
+/// CodePipeline refuses a continuation token over 2048 characters.
+pub const MAX_TOKEN_LEN: usize = 2048;
+const VERSION_PREFIX: &str = "v1.";
+const CHECKSUM_LEN: usize = 12;
+const MAX_ID_LEN: usize = 64;
+const MAX_REFERENCE_LEN: usize = 128;
+const MAX_DISTRIBUTIONS: usize = 10;
+
+/// The state of one distribution between invocations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenDistribution {
+    #[serde(rename = "d")]
+    pub distribution_id: String,
+    /// The invalidation id once it has been created; `None` while CloudFront refused it for now.
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub invalidation_id: Option<String>,
+    /// Seconds from the job's start to the invalidation's creation: the poll schedule counts from there.
+    #[serde(rename = "c", default, skip_serializing_if = "is_zero")]
+    pub created_after_s: u64,
+    #[serde(rename = "k", default, skip_serializing_if = "is_false")]
+    pub completed: bool,
+    /// How many times creation was refused with TooManyInvalidationsInProgress, for the back-off.
+    #[serde(rename = "r", default, skip_serializing_if = "is_zero_u32")]
+    pub refusals: u32,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContinuationToken {
+    /// The stable base of every CallerReference of this job: the first job id or the user's callerReference.
+    #[serde(rename = "b")]
+    pub reference_base: String,
+    /// When the first invocation started, in ms since the epoch: `timeoutMinutes` counts from here.
+    #[serde(rename = "t")]
+    pub started_at: Millis,
+    #[serde(rename = "s")]
+    pub distributions: Vec<TokenDistribution>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the continuation token is {0} characters long; at most {MAX_TOKEN_LEN} are allowed")]
+    TooLong(usize),
+    #[error(
+        "the continuation token has an unknown version (expected it to start with \"{VERSION_PREFIX}\")"
+    )]
+    UnknownVersion,
+    #[error("the continuation token is damaged or was altered: {0}")]
+    Damaged(&'static str),
+    #[error("the continuation token holds an invalid {field}")]
+    InvalidField { field: &'static str },
+}
+
+impl ContinuationToken {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let mut token = String::with_capacity(VERSION_PREFIX.len() + json.len() * 4 / 3 + 16);
+        token.push_str(VERSION_PREFIX);
+        token.push_str(&URL_SAFE_NO_PAD.encode(&json));
+        token.push('.');
+        token.push_str(&checksum(&json));
+        token
+    }
+
+    /// Reads a token that came back from CodePipeline. It is untrusted input: every field is checked.
+    pub fn decode(token: &str) -> Result<Self, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::TooLong(token.len()));
+        }
+        let rest = token
+            .strip_prefix(VERSION_PREFIX)
+            .ok_or(TokenError::UnknownVersion)?;
+        let (body, sum) = rest
+            .rsplit_once('.')
+            .ok_or(TokenError::Damaged("no checksum"))?;
+        let json = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| TokenError::Damaged("not base64"))?;
+        if checksum(&json) != sum {
+            return Err(TokenError::Damaged("checksum mismatch"));
+        }
+        let parsed: Self = serde_json::from_slice(&json)
+            .map_err(|_| TokenError::Damaged("not a token document"))?;
+        parsed.validate()?;
+        Ok(parsed)
+    }
+
+    fn validate(&self) -> Result<(), TokenError> {
+        let reference_ok = !self.reference_base.is_empty()
+            && self.reference_base.len() <= MAX_REFERENCE_LEN
+            && self.reference_base.bytes().all(|b| (33..=126).contains(&b));
+        if !reference_ok {
+            return Err(TokenError::InvalidField {
+                field: "caller reference",
+            });
+        }
+        if self.distributions.is_empty() || self.distributions.len() > MAX_DISTRIBUTIONS {
+            return Err(TokenError::InvalidField {
+                field: "distribution list",
+            });
+        }
+        for entry in &self.distributions {
+            if !is_upper_alnum(&entry.distribution_id) {
+                return Err(TokenError::InvalidField {
+                    field: "distribution id",
+                });
+            }
+            match &entry.invalidation_id {
+                Some(id) if !is_upper_alnum(id) => {
+                    return Err(TokenError::InvalidField {
+                        field: "invalidation id",
+                    });
+                }
+                None if entry.completed => {
+                    return Err(TokenError::InvalidField {
+                        field: "distribution state",
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_upper_alnum(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+fn checksum(json: &[u8]) -> String {
+    let digest = Sha256::digest(json);
+    let mut hex = String::with_capacity(CHECKSUM_LEN);
+    for byte in digest.iter().take(CHECKSUM_LEN / 2) {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample(distributions: usize) -> ContinuationToken {
+        ContinuationToken {
+            reference_base: "6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c".into(),
+            started_at: 1_795_000_000_000,
+            distributions: (0..distributions)
+                .map(|n| TokenDistribution {
+                    distribution_id: format!("E2QWRUHAPOMQ{n:02}"),
+                    invalidation_id: Some(format!("I2J0I21PCUYOIKFEXAMPLE{n:03}")),
+                    created_after_s: 86_399,
+                    completed: n % 2 == 0,
+                    refusals: 0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let token = sample(3);
+        assert_eq!(ContinuationToken::decode(&token.encode()), Ok(token));
+    }
+
+    #[test]
+    fn ten_distributions_with_the_longest_fields_fit_in_2048_characters() {
+        let mut token = sample(10);
+        token.reference_base = "R".repeat(MAX_REFERENCE_LEN);
+        for entry in &mut token.distributions {
+            entry.distribution_id = "E".repeat(20);
+            entry.invalidation_id = Some("I".repeat(30));
+            entry.refusals = 1_000;
+            entry.created_after_s = 86_400;
+            entry.completed = true;
+        }
+        let encoded = token.encode();
+        assert!(
+            encoded.len() <= MAX_TOKEN_LEN,
+            "{} characters",
+            encoded.len()
+        );
+        assert_eq!(ContinuationToken::decode(&encoded), Ok(token));
+    }
+
+    #[test]
+    fn a_changed_character_is_detected() {
+        let encoded = sample(2).encode();
+        let mut bytes = encoded.into_bytes();
+        let middle = bytes.len() / 2;
+        bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).expect("ASCII stays UTF-8");
+        assert!(matches!(
+            ContinuationToken::decode(&tampered),
+            Err(TokenError::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn a_forged_document_with_a_valid_checksum_is_still_validated() {
+        let forged = br#"{"b":"ref","t":1,"s":[{"d":"bad id","i":"I1"}]}"#;
+        let token = format!(
+            "{VERSION_PREFIX}{}.{}",
+            URL_SAFE_NO_PAD.encode(forged),
+            checksum(forged)
+        );
+        assert_eq!(
+            ContinuationToken::decode(&token),
+            Err(TokenError::InvalidField {
+                field: "distribution id"
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_fields_versions_and_oversized_tokens() {
+        let extra = br#"{"b":"ref","t":1,"s":[{"d":"E1"}],"x":1}"#;
+        let token = format!(
+            "{VERSION_PREFIX}{}.{}",
+            URL_SAFE_NO_PAD.encode(extra),
+            checksum(extra)
+        );
+        assert!(matches!(
+            ContinuationToken::decode(&token),
+            Err(TokenError::Damaged(_))
+        ));
+        assert_eq!(
+            ContinuationToken::decode("v2.abc.def"),
+            Err(TokenError::UnknownVersion)
+        );
+        assert_eq!(
+            ContinuationToken::decode(&"v1.".repeat(1000)),
+            Err(TokenError::TooLong(3000))
+        );
+        assert!(ContinuationToken::decode("").is_err());
+        assert!(ContinuationToken::decode("v1.").is_err());
+        assert!(ContinuationToken::decode("v1.!!!.000000000000").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn decode_never_panics(input in ".{0,3000}") {
+            let _ = ContinuationToken::decode(&input);
+        }
+
+        #[test]
+        fn every_valid_token_round_trips(
+            base in "[!-~]{1,128}",
+            started_at in any::<u64>(),
+            entries in proptest::collection::vec(
+                ("[A-Z0-9]{1,20}", proptest::option::of("[A-Z0-9]{1,30}"), any::<u64>(), any::<bool>(), any::<u32>()),
+                1..=10,
+            ),
+        ) {
+            let token = ContinuationToken {
+                reference_base: base,
+                started_at,
+                distributions: entries
+                    .into_iter()
+                    .map(|(distribution_id, invalidation_id, created_after_s, completed, refusals)| TokenDistribution {
+                        completed: completed && invalidation_id.is_some(),
+                        distribution_id,
+                        invalidation_id,
+                        created_after_s,
+                        refusals,
+                    })
+                    .collect(),
+            };
+            prop_assert_eq!(ContinuationToken::decode(&token.encode()), Ok(token));
+        }
+
+        #[test]
+        fn any_single_byte_change_is_rejected(position in any::<prop::sample::Index>(), replacement in b'!'..=b'~') {
+            let encoded = sample(2).encode();
+            let mut bytes = encoded.clone().into_bytes();
+            let at = position.index(bytes.len());
+            prop_assume!(bytes[at] != replacement);
+            bytes[at] = replacement;
+            let tampered = String::from_utf8(bytes).expect("ASCII stays UTF-8");
+            prop_assert!(ContinuationToken::decode(&tampered).is_err());
+        }
+    }
+}
