@@ -330,6 +330,94 @@ enum Call {
     Poll(String),
 }
 
+/// What happened to one distribution, for front ends that show progress (the CLI's live lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEvent<'a> {
+    Created {
+        distribution: &'a DistributionId,
+        invalidation_id: &'a str,
+    },
+    /// Polled, and still in progress.
+    StillInProgress {
+        distribution: &'a DistributionId,
+        invalidation_id: &'a str,
+    },
+    Completed {
+        distribution: &'a DistributionId,
+        invalidation_id: &'a str,
+    },
+    /// Creation was refused for now (TooManyInvalidationsInProgress or a transient failure).
+    Deferred {
+        distribution: &'a DistributionId,
+        attempts: u32,
+        retry_in: Duration,
+    },
+    Failed {
+        distribution: &'a DistributionId,
+        kind: FailureType,
+        message: &'a str,
+    },
+}
+
+/// Receives every change of a distribution's progress; `()` ignores them.
+pub trait JobObserver: Send + Sync {
+    fn on_event(&self, elapsed: Duration, event: JobEvent<'_>);
+}
+
+impl JobObserver for () {
+    fn on_event(&self, _elapsed: Duration, _event: JobEvent<'_>) {}
+}
+
+fn event_of<'a>(
+    distribution: &'a DistributionId,
+    before: &Progress,
+    after: &'a Progress,
+    now: Millis,
+) -> Option<JobEvent<'a>> {
+    Some(match (before, after) {
+        (
+            Progress::Queued { .. },
+            Progress::InProgress {
+                invalidation_id, ..
+            },
+        ) => JobEvent::Created {
+            distribution,
+            invalidation_id,
+        },
+        (
+            Progress::InProgress { .. },
+            Progress::InProgress {
+                invalidation_id, ..
+            },
+        ) => JobEvent::StillInProgress {
+            distribution,
+            invalidation_id,
+        },
+        (_, Progress::Completed { invalidation_id }) => JobEvent::Completed {
+            distribution,
+            invalidation_id,
+        },
+        (
+            Progress::Queued { .. },
+            Progress::Queued {
+                refusals,
+                failures_in_a_row,
+                retry_at,
+            },
+        ) => JobEvent::Deferred {
+            distribution,
+            attempts: refusals + failures_in_a_row,
+            retry_in: Duration::from_millis(retry_at.saturating_sub(now)),
+        },
+        (_, Progress::Failed { kind, message, .. }) => JobEvent::Failed {
+            distribution,
+            kind: *kind,
+            message,
+        },
+        _ => return None,
+    })
+}
+
 /// Creates what is queued and polls what is in progress until the job is done, fails, or `stop_at` comes.
 ///
 /// `invocation_end` is the Lambda deadline (`None` in the CLI: no end but the job's timeout).
@@ -340,6 +428,7 @@ pub async fn drive<I: Invalidations, C: Clock>(
     clock: &C,
     settings: &EngineSettings,
     invocation_end: Option<Millis>,
+    observer: &dyn JobObserver,
 ) -> DriveEnd {
     let job_end = run
         .started_at
@@ -444,7 +533,24 @@ pub async fn drive<I: Invalidations, C: Clock>(
                     ),
                 )),
             };
+            let before = dist.progress.clone();
             apply(spec, run.started_at, dist, outcome, now, settings);
+            let created_completed = matches!(before, Progress::Queued { .. })
+                && matches!(dist.progress, Progress::Completed { .. });
+            let elapsed = Duration::from_millis(now.saturating_sub(run.started_at));
+            // Created already complete: observers still see the creation first.
+            if created_completed && let Some(invalidation_id) = dist.progress.invalidation_id() {
+                observer.on_event(
+                    elapsed,
+                    JobEvent::Created {
+                        distribution: &dist.distribution,
+                        invalidation_id,
+                    },
+                );
+            }
+            if let Some(event) = event_of(&dist.distribution, &before, &dist.progress, now) {
+                observer.on_event(elapsed, event);
+            }
         }
     }
 }
@@ -999,6 +1105,7 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         clock,
         settings,
         invocation.deadline,
+        &(),
     )
     .await;
     conclude(&spec, &run, end, clock.now())

@@ -578,3 +578,63 @@ fn truncate_cuts_on_char_boundaries() {
     assert_eq!(format_duration(secs(42)), "42s");
     assert_eq!(format_duration(secs(3_720)), "1h02m");
 }
+
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl JobObserver for Recorder {
+    fn on_event(&self, elapsed: Duration, event: JobEvent<'_>) {
+        let line = match event {
+            JobEvent::Created {
+                invalidation_id, ..
+            } => format!("created {invalidation_id}"),
+            JobEvent::StillInProgress { .. } => "in progress".to_owned(),
+            JobEvent::Completed { .. } => "completed".to_owned(),
+            JobEvent::Deferred {
+                attempts, retry_in, ..
+            } => {
+                format!("deferred {attempts} {}s", retry_in.as_secs())
+            }
+            JobEvent::Failed { kind, .. } => format!("failed {kind}"),
+        };
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("{}s {line}", elapsed.as_secs()));
+    }
+}
+
+#[tokio::test]
+async fn drive_without_a_deadline_tells_the_observer_every_change() {
+    // GIVEN the CLI's way of running: no Lambda deadline, an observer for progress lines
+    let s = Scenario::new(&[(DIST, 3)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::TooManyInProgress]);
+    let params = parse_user_parameters("E2QWRUHAPOMQZL /a").expect("valid");
+    let spec = JobSpec::new(&params, "cli-ref".to_owned(), None).expect("valid");
+    let mut run = JobRun::start(&spec, s.clock.now());
+    let recorder = Recorder::default();
+    // WHEN it drives the job to its end
+    let end = drive(
+        &spec,
+        &mut run,
+        &s.cloudfront,
+        &s.clock,
+        &s.settings,
+        None,
+        &recorder,
+    )
+    .await;
+    // THEN it finished and every change was observed in order
+    assert_eq!(end, DriveEnd::Finished);
+    let lines = recorder.0.lock().expect("lock").clone();
+    assert_eq!(
+        lines,
+        vec![
+            "0s deferred 1 2s",
+            "2s created I000000000001",
+            "3s in progress",
+            "4s in progress",
+            "5s completed",
+        ]
+    );
+}
