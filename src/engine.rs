@@ -241,7 +241,7 @@ impl JobRun {
                 let progress = match (&entry.invalidation_id, entry.completed) {
                     (None, _) => Progress::Queued {
                         refusals: entry.refusals,
-                        failures_in_a_row: 0,
+                        failures_in_a_row: entry.failures_in_a_row,
                         retry_at: now,
                     },
                     (Some(id), true) => Progress::Completed {
@@ -253,7 +253,7 @@ impl JobRun {
                             .started_at
                             .saturating_add(entry.created_after_s.saturating_mul(1000)),
                         next_poll_at: now,
-                        failures_in_a_row: 0,
+                        failures_in_a_row: entry.failures_in_a_row,
                     },
                 };
                 DistributionRun {
@@ -282,17 +282,27 @@ impl JobRun {
                         created_after_s: 0,
                         completed: false,
                         refusals: 0,
+                        failures_in_a_row: 0,
                     };
                     match &run.progress {
-                        Progress::Queued { refusals, .. } => entry.refusals = *refusals,
+                        Progress::Queued {
+                            refusals,
+                            failures_in_a_row,
+                            ..
+                        } => {
+                            entry.refusals = *refusals;
+                            entry.failures_in_a_row = *failures_in_a_row;
+                        }
                         Progress::InProgress {
                             invalidation_id,
                             created_at,
+                            failures_in_a_row,
                             ..
                         } => {
                             entry.invalidation_id = Some(invalidation_id.clone());
                             entry.created_after_s =
                                 created_at.saturating_sub(self.started_at) / 1000;
+                            entry.failures_in_a_row = *failures_in_a_row;
                         }
                         Progress::Completed { invalidation_id } => {
                             entry.invalidation_id = Some(invalidation_id.clone());
@@ -783,10 +793,21 @@ pub fn conclude(spec: &JobSpec, run: &JobRun, end: DriveEnd, now: Millis) -> Job
                 .distributions
                 .iter()
                 .filter_map(|d| match d.progress {
-                    Progress::Queued { refusals, .. } => Some(format!(
-                        "{} (CloudFront refused it {refusals} times with TooManyInvalidationsInProgress)",
-                        d.distribution
-                    )),
+                    Progress::Queued {
+                        refusals,
+                        failures_in_a_row,
+                        ..
+                    } => Some(if failures_in_a_row > 0 {
+                        format!(
+                            "{} (its last {failures_in_a_row} CreateInvalidation calls failed: CloudFront was unavailable or throttling)",
+                            d.distribution
+                        )
+                    } else {
+                        format!(
+                            "{} (CloudFront refused it {refusals} times with TooManyInvalidationsInProgress)",
+                            d.distribution
+                        )
+                    }),
                     _ => None,
                 })
                 .collect();
@@ -851,7 +872,8 @@ pub fn conclude(spec: &JobSpec, run: &JobRun, end: DriveEnd, now: Millis) -> Job
             if queued > 0 {
                 let _ = write!(
                     summary,
-                    "; waiting for CloudFront to accept {queued} (too many invalidations in progress)"
+                    "; waiting for CloudFront to accept {queued} invalidation{}",
+                    plural(queued)
                 );
             }
             let percent = u8::try_from((completed * 100 / total.max(1)).min(99)).unwrap_or(99);

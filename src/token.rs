@@ -32,6 +32,10 @@ pub struct TokenDistribution {
     /// How many times creation was refused with TooManyInvalidationsInProgress, for the back-off.
     #[serde(rename = "r", default, skip_serializing_if = "is_zero_u32")]
     pub refusals: u32,
+    /// Calls that failed in a row (after the SDK's retries): a persistent outage must add up
+    /// across invocations, not start from zero in each.
+    #[serde(rename = "f", default, skip_serializing_if = "is_zero_u32")]
+    pub failures_in_a_row: u32,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -178,6 +182,7 @@ mod tests {
                     created_after_s: 86_399,
                     completed: n % 2 == 0,
                     refusals: 0,
+                    failures_in_a_row: 0,
                 })
                 .collect(),
         }
@@ -197,6 +202,7 @@ mod tests {
             entry.distribution_id = "E".repeat(20);
             entry.invalidation_id = Some("I".repeat(30));
             entry.refusals = 1_000;
+            entry.failures_in_a_row = 1_000;
             entry.created_after_s = 86_400;
             entry.completed = true;
         }
@@ -274,7 +280,7 @@ mod tests {
             base in "[!-~]{1,128}",
             started_at in any::<u64>(),
             entries in proptest::collection::vec(
-                ("[A-Z0-9]{1,20}", proptest::option::of("[A-Z0-9]{1,30}"), any::<u64>(), any::<bool>(), any::<u32>()),
+                ("[A-Z0-9]{1,20}", proptest::option::of("[A-Z0-9]{1,30}"), any::<u64>(), any::<bool>(), any::<u32>(), any::<u32>()),
                 1..=10,
             ),
         ) {
@@ -283,12 +289,13 @@ mod tests {
                 started_at,
                 distributions: entries
                     .into_iter()
-                    .map(|(distribution_id, invalidation_id, created_after_s, completed, refusals)| TokenDistribution {
+                    .map(|(distribution_id, invalidation_id, created_after_s, completed, refusals, failures_in_a_row)| TokenDistribution {
                         completed: completed && invalidation_id.is_some(),
                         distribution_id,
                         invalidation_id,
                         created_after_s,
                         refusals,
+                        failures_in_a_row,
                     })
                     .collect(),
             };

@@ -410,3 +410,141 @@ async fn report_errors_map_to_their_causes() {
     let error = adapter.fail("job-1", &failure).await.expect_err("refused");
     assert_eq!(error.kind, ReportErrorKind::JobNotFound);
 }
+
+fn summary(id: &str, status: &str, secs: i64) -> aws_sdk_cloudfront::types::InvalidationSummary {
+    aws_sdk_cloudfront::types::InvalidationSummary::builder()
+        .id(id)
+        .status(status)
+        .create_time(DateTime::from_secs(secs))
+        .build()
+        .expect("summary")
+}
+
+fn page(
+    items: Vec<aws_sdk_cloudfront::types::InvalidationSummary>,
+    next_marker: Option<&str>,
+) -> aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsOutput {
+    let quantity = i32::try_from(items.len()).expect("small");
+    aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsOutput::builder()
+        .invalidation_list(
+            aws_sdk_cloudfront::types::InvalidationList::builder()
+                .marker("")
+                .set_next_marker(next_marker.map(str::to_owned))
+                .max_items(2)
+                .is_truncated(next_marker.is_some())
+                .quantity(quantity)
+                .set_items(Some(items))
+                .build()
+                .expect("list"),
+        )
+        .build()
+}
+
+/// The `Marker` and `MaxItems` of each ListInvalidations request.
+type SeenPages = Arc<Mutex<Vec<(Option<String>, Option<i32>)>>>;
+
+#[tokio::test]
+async fn list_follows_next_marker_newest_first_up_to_the_limit() {
+    let markers: SeenPages = Arc::default();
+    let record = markers.clone();
+    let rule = mock!(aws_sdk_cloudfront::Client::list_invalidations)
+        .match_requests(move |req| {
+            record
+                .lock()
+                .expect("lock")
+                .push((req.marker().map(str::to_owned), req.max_items()));
+            req.distribution_id() == Some("E2QWRUHAPOMQZL")
+        })
+        .sequence()
+        .output(|| {
+            page(
+                vec![
+                    summary("ITHIRD", "InProgress", 1_795_000_300),
+                    summary("ISECOND", "Completed", 1_795_000_200),
+                ],
+                Some("ISECOND"),
+            )
+        })
+        .output(|| page(vec![summary("IFIRST", "Completed", 1_795_000_100)], None))
+        .build();
+    let adapter = SdkInvalidations::new(mock_client!(
+        aws_sdk_cloudfront,
+        RuleMode::MatchAny,
+        [&rule]
+    ));
+    let listed = adapter.list_in_pages(&dist(), 10, 2).await.expect("listed");
+    let ids: Vec<&str> = listed.iter().map(|item| item.id.as_str()).collect();
+    assert_eq!(ids, vec!["ITHIRD", "ISECOND", "IFIRST"]);
+    assert_eq!(listed[0].status, "InProgress");
+    assert_eq!(listed[2].create_time, "2026-11-18T11:08:20Z");
+    assert_eq!(
+        *markers.lock().expect("lock"),
+        vec![(None, Some(2)), (Some("ISECOND".to_owned()), Some(2))]
+    );
+}
+
+#[tokio::test]
+async fn list_stops_at_the_limit_without_reading_more_pages() {
+    let rule = mock!(aws_sdk_cloudfront::Client::list_invalidations).then_output(|| {
+        page(
+            vec![
+                summary("ITHIRD", "InProgress", 1_795_000_300),
+                summary("ISECOND", "Completed", 1_795_000_200),
+            ],
+            Some("ISECOND"),
+        )
+    });
+    let adapter = SdkInvalidations::new(mock_client!(aws_sdk_cloudfront, [&rule]));
+    let listed = adapter.list(&dist(), 2).await.expect("listed");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn list_errors_map_to_their_causes() {
+    use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
+    let cases: Vec<(fn() -> ListInvalidationsError, CloudFrontErrorKind)> = vec![
+        (
+            || {
+                ListInvalidationsError::NoSuchDistribution(
+                    NoSuchDistribution::builder().message("gone").build(),
+                )
+            },
+            CloudFrontErrorKind::NoSuchDistribution,
+        ),
+        (
+            || {
+                ListInvalidationsError::AccessDenied(
+                    AccessDenied::builder().message("denied").build(),
+                )
+            },
+            CloudFrontErrorKind::AccessDenied,
+        ),
+        (
+            || {
+                ListInvalidationsError::InvalidArgument(
+                    InvalidArgument::builder().message("bad marker").build(),
+                )
+            },
+            CloudFrontErrorKind::InvalidRequest,
+        ),
+    ];
+    for (error, expected) in cases {
+        let rule = mock!(aws_sdk_cloudfront::Client::list_invalidations).then_error(error);
+        let adapter = SdkInvalidations::new(mock_client!(aws_sdk_cloudfront, [&rule]));
+        let got = adapter.list(&dist(), 5).await.expect_err("an error");
+        assert_eq!(got.kind, expected);
+    }
+    let throttled =
+        mock!(aws_sdk_cloudfront::Client::list_invalidations).then_http_response(|| {
+            http::Response::builder()
+                .status(400)
+                .body(SdkBody::from(error_body("Throttling")))
+                .expect("response")
+                .try_into()
+                .expect("smithy response")
+        });
+    let adapter = SdkInvalidations::new(mock_client!(aws_sdk_cloudfront, [&throttled]));
+    let got = adapter.list(&dist(), 5).await.expect_err("an error");
+    assert_eq!(got.kind, CloudFrontErrorKind::Unavailable);
+}

@@ -87,6 +87,12 @@ pub struct JobRecord {
     pub result: Option<JobResult>,
     /// When the result was recorded, in milliseconds since the emulator started.
     pub result_ms: Option<u64>,
+    /// PutJob calls for this job that were accepted (0 or 1: the first result wins). Calls
+    /// stopped by an injected fault before reaching the job are not counted.
+    pub results_accepted: u32,
+    /// PutJob calls for this job refused with `InvalidJobStateException` because it already had
+    /// a result (a duplicate delivery, a retry after a lost reply).
+    pub results_refused: u32,
 }
 
 #[derive(Debug, Default)]
@@ -209,6 +215,8 @@ impl JobStore {
                 continuation_token,
                 result: None,
                 result_ms: None,
+                results_accepted: 0,
+                results_refused: 0,
             },
         );
         self.order.push(job_id.to_string());
@@ -318,6 +326,7 @@ impl JobStore {
             return (reply, call, false);
         };
         if let Some(previous) = &job.result {
+            job.results_refused += 1;
             let state = match previous {
                 JobResult::Succeeded {
                     continuation_token: Some(_),
@@ -336,6 +345,7 @@ impl JobStore {
         }
         job.result = Some(result);
         job.result_ms = Some(now_ms);
+        job.results_accepted += 1;
         (Reply::new(200, JSON, "{}"), call, true)
     }
 }

@@ -83,6 +83,9 @@ pub enum FaultKind {
     DropAfter,
     /// `TooManyInvalidationsInProgress` on CreateInvalidation, whatever is in progress.
     TooMany,
+    /// The request is held and never answered, the connection left open: the caller waits
+    /// until it gives up (or, for a Lambda function, until it is killed at its deadline).
+    Hang,
 }
 
 impl FaultKind {
@@ -94,6 +97,7 @@ impl FaultKind {
             FaultKind::Drop => "drop",
             FaultKind::DropAfter => "drop-after",
             FaultKind::TooMany => "too-many",
+            FaultKind::Hang => "hang",
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct ApiFaults {
     pub drop_after: Option<Dose>,
     /// `TooManyInvalidationsInProgress` on CreateInvalidation (CloudFront only).
     pub too_many: Option<Dose>,
+    /// Requests held without an answer.
+    pub hang: Option<Dose>,
     /// Delay added before every call is handled.
     pub latency: Option<DurationRange>,
 }
@@ -128,6 +134,7 @@ impl ApiFaults {
             (FaultKind::Drop, &self.drop),
             (FaultKind::DropAfter, &self.drop_after),
             (FaultKind::TooMany, &self.too_many),
+            (FaultKind::Hang, &self.hang),
         ];
         for (kind, dose) in doses {
             if let Some(d) = dose {
@@ -234,6 +241,7 @@ impl FromStr for Faults {
                 "throttle" => target.throttle = Some(parse_dose(value).map_err(|r| err(&r))?),
                 "drop" => target.drop = Some(parse_dose(value).map_err(|r| err(&r))?),
                 "drop-after" => target.drop_after = Some(parse_dose(value).map_err(|r| err(&r))?),
+                "hang" => target.hang = Some(parse_dose(value).map_err(|r| err(&r))?),
                 "too-many" => {
                     if api != Api::CloudFront {
                         return Err(err("too-many applies to cloudfront only"));
@@ -249,7 +257,7 @@ impl FromStr for Faults {
                 }
                 _ => {
                     return Err(err(
-                        "unknown kind: use unavailable, throttle, drop, drop-after, too-many or latency",
+                        "unknown kind: use unavailable, throttle, drop, drop-after, hang, too-many or latency",
                     ));
                 }
             }
@@ -348,6 +356,7 @@ impl FaultState {
     pub(crate) fn before(&mut self, api: Api, too_many_applies: bool) -> Option<FaultKind> {
         let (faults, rng) = self.parts(api)?;
         let mut candidates = vec![
+            (FaultKind::Hang, &mut faults.hang),
             (FaultKind::Drop, &mut faults.drop),
             (FaultKind::Unavailable, &mut faults.unavailable),
             (FaultKind::Throttle, &mut faults.throttle),
@@ -397,7 +406,7 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        let text = "cloudfront.unavailable=0.25,cloudfront.drop-after=2,cloudfront.latency=100ms..1s,codepipeline.throttle=1.0";
+        let text = "cloudfront.unavailable=0.25,cloudfront.drop-after=2,cloudfront.latency=100ms..1s,codepipeline.throttle=1.0,codepipeline.hang=1";
         let f: Faults = text.parse().unwrap();
         assert_eq!(f.to_string(), text);
         assert_eq!(f.to_string().parse::<Faults>().unwrap(), f);

@@ -7,9 +7,12 @@
 //! - [`pipeline::run`] starts an emulator, runs a function binary as a child process, and plays
 //!   a CodePipeline Lambda invoke action against it until the job ends, returning a
 //!   [`pipeline::PipelineReport`].
+//! - [`chaos::run`] runs hundreds of such jobs, several at a time, with random worlds and
+//!   faults, and checks the invariants of a reliable action ([`chaos::ChaosReport`]).
 //!
 //! See `docs/local-aws.md` for the rules emulated, the flags and the fault syntax.
 
+pub mod chaos;
 mod clock;
 pub mod cloudfront;
 pub mod codepipeline;

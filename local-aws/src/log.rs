@@ -48,6 +48,7 @@ impl RequestRecord {
     /// `201`, `400 InvalidArgument`, or `dropped` (no response).
     pub fn outcome(&self) -> String {
         match (self.status, &self.error_code) {
+            (None, _) if self.fault == Some(FaultKind::Hang) => "hung".to_string(),
             (None, _) => "dropped".to_string(),
             (Some(s), Some(code)) => format!("{s} {code}"),
             (Some(s), None) => s.to_string(),

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use local_aws::chaos::{self, ChaosConfig, ChaosJob};
 use local_aws::pipeline::{self, PipelineConfig, TimelineEntry};
 use local_aws::{
     DistributionConfig, DurationRange, Emulator, EmulatorConfig, Faults, parse_duration,
@@ -44,6 +47,18 @@ enum Command {
     /// report on with --job, or with `curl -X POST http://127.0.0.1:PORT/_local/jobs`. Each
     /// call is logged on standard error as it happens.
     Serve(Box<ServeArgs>),
+    /// Run many simulated pipeline jobs, several at a time, with random faults, and check the
+    /// invariants of a reliable action.
+    ///
+    /// Each job gets its own emulator, one or two distributions of varied speed, random
+    /// UserParameters, about 30 % transient CloudFront failures, TooManyInvalidationsInProgress
+    /// storms, CodePipeline 5xx and hangs, invocations killed before or at their deadline, and
+    /// duplicate deliveries; every tenth job plants a cause with a known failure type. Prints
+    /// the figures (or a JSON report with --json) and, for every job that broke an invariant,
+    /// the `local-aws pipeline` command that replays it.
+    ///
+    /// Exit status: 0 if every invariant holds, 1 if one is broken, 2 for a usage error.
+    Chaos(Box<ChaosArgs>),
 }
 
 /// What both subcommands emulate.
@@ -129,6 +144,20 @@ struct PipelineArgs {
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = env_arg)]
     env: Vec<(String, String)>,
 
+    /// Deliver each event a second time with this probability (`0.3` or `30%`): same job id,
+    /// same payload, a new request id, as Lambda's at-least-once delivery may do.
+    #[arg(long = "duplicate-delivery", value_name = "RATE", default_value = "0", value_parser = rate_arg)]
+    duplicate_delivery: f64,
+
+    /// SIGKILL an invocation at a random moment before its deadline with this probability
+    /// (`0.15` or `15%`): a crash mid-work, which Lambda retries.
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
+    kill_rate: f64,
+
+    /// Kill at most this many deliveries of one event with --kill-rate.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    kills_per_event: u32,
+
     /// The function name (AWS_LAMBDA_FUNCTION_NAME and the event's FunctionName).
     #[arg(long, value_name = "NAME", default_value = "cf-invalidate")]
     function_name: String,
@@ -159,6 +188,37 @@ struct PipelineArgs {
 }
 
 #[derive(Debug, Args)]
+struct ChaosArgs {
+    /// The function executable: the Lambda `bootstrap` (e.g. target/debug/cf-invalidate-lambda).
+    #[arg(long, value_name = "PATH")]
+    function: PathBuf,
+
+    /// An argument for the function executable. Repeat for several.
+    #[arg(long = "function-arg", value_name = "ARG", allow_hyphen_values = true)]
+    function_args: Vec<String>,
+
+    /// How many pipeline jobs to run.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    jobs: u32,
+
+    /// How many jobs run at the same time (each runs its own emulator and function process).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    concurrency: usize,
+
+    /// Seed every job is drawn from; the same seed draws the same jobs.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+
+    /// Print the JSON report (every job, the figures, the invariants) instead of the table.
+    #[arg(long)]
+    json: bool,
+
+    /// Do not print a line on standard error as each job ends.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
 struct ServeArgs {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, value_name = "N", default_value_t = 4580)]
@@ -179,6 +239,20 @@ struct ServeArgs {
 
 fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn rate_arg(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    };
+    match value {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "invalid rate '{text}': expected a probability from 0 to 1 (0.3) or a percentage (30%)"
+        )),
+    }
 }
 
 fn env_arg(text: &str) -> Result<(String, String), String> {
@@ -207,6 +281,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Pipeline(args) => run_pipeline(*args).await,
             Command::Serve(args) => serve(*args).await,
+            Command::Chaos(args) => chaos(*args).await,
         }
     });
     ExitCode::from(code)
@@ -226,6 +301,9 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
     config.no_reply_timeout = args.no_reply_timeout;
     config.total_timeout = args.total_timeout;
     config.env = args.env.clone();
+    config.duplicate_delivery_rate = args.duplicate_delivery;
+    config.kill_rate = args.kill_rate;
+    config.kills_per_event = args.kills_per_event;
     config.function_name = args.function_name.clone();
     config.memory_size = args.memory_size;
     config.region = args.region.clone();
@@ -249,7 +327,7 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
         Ok(report) => {
             let mut out = std::io::stdout().lock();
             let written = if args.json {
-                match serde_json::to_string_pretty(&report.to_json()) {
+                match serde_json::to_string_pretty(&report) {
                     Ok(text) => writeln!(out, "{text}"),
                     Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
                 }
@@ -266,6 +344,64 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
             2
         }
     }
+}
+
+async fn chaos(args: ChaosArgs) -> u8 {
+    if !args.function.is_file() {
+        eprintln!(
+            "local-aws: function '{}' not found: give the path of the Lambda bootstrap executable (for example target/debug/cf-invalidate-lambda)",
+            args.function.display()
+        );
+        return 2;
+    }
+    if args.jobs == 0 || args.concurrency == 0 {
+        eprintln!("local-aws: --jobs and --concurrency must be at least 1");
+        return 2;
+    }
+    let mut config = ChaosConfig::new(&args.function);
+    config.function_args = args.function_args.clone();
+    config.jobs = args.jobs;
+    config.concurrency = args.concurrency;
+    config.seed = args.seed;
+    if !args.quiet {
+        let total = args.jobs;
+        let finished = Arc::new(AtomicU32::new(0));
+        config.on_job = Some(Arc::new(move |job: &ChaosJob| {
+            let n = finished.fetch_add(1, Ordering::Relaxed) + 1;
+            eprintln!(
+                "[{n:>4}/{total}] job {:>4} seed {:>9} {:<26} {:<30} {:>6.1}s  {} invocation(s), {} fault(s){}",
+                job.scenario.index,
+                job.scenario.seed,
+                job.scenario.cause.name(),
+                job.outcome(),
+                job.duration_ms as f64 / 1000.0,
+                job.invocations,
+                job.faults_by_kind.values().sum::<u32>(),
+                if job.is_ok() { "" } else { "  BROKEN" }
+            );
+        }));
+    }
+    let run = chaos::run(config);
+    let report = tokio::select! {
+        r = run => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("local-aws: interrupted");
+            return 1;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => writeln!(out, "{text}"),
+            Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
+        }
+    } else {
+        write!(out, "{}", report.render())
+    };
+    if written.is_err() {
+        return 2;
+    }
+    if report.holds() { 0 } else { 1 }
 }
 
 async fn serve(args: ServeArgs) -> u8 {
@@ -328,7 +464,12 @@ async fn serve(args: ServeArgs) -> u8 {
     if !args.quiet {
         let mut feed = emu.subscribe_requests();
         tokio::spawn(async move {
-            while let Ok(r) = feed.recv().await {
+            loop {
+                let r = match feed.recv().await {
+                    Ok(r) => r,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
                 let mut ids = Vec::new();
                 for id in [
                     &r.distribution_id,

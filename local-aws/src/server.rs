@@ -505,7 +505,7 @@ impl Route {
     }
 }
 
-struct Incoming_ {
+struct RequestParts {
     method: String,
     path: String,
     target: Option<String>,
@@ -537,7 +537,7 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    let request = Incoming_ {
+    let request = RequestParts {
         method,
         path,
         target,
@@ -555,6 +555,19 @@ async fn handle(
     let fault = shared.lock().faults.before(api, is_create);
     if let Some(kind) = fault {
         let call = pre_call_info(&route, &request);
+        if kind == FaultKind::Hang {
+            log(
+                &shared,
+                (arrived, started),
+                api,
+                &request_id,
+                call,
+                None,
+                Some(kind),
+            );
+            // Never answered, never closed: only the caller can end it.
+            return std::future::pending().await;
+        }
         if kind == FaultKind::Drop {
             log(
                 &shared,
@@ -618,7 +631,7 @@ async fn handle(
 }
 
 /// What the log can say about a call that a fault stops before it is handled.
-fn pre_call_info(route: &Route, request: &Incoming_) -> CallInfo {
+fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
     match route {
         Route::CloudFront(op) => op.call_info(),
         Route::CodePipeline => {
@@ -671,7 +684,7 @@ fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
 async fn dispatch(
     shared: &Arc<Shared>,
     route: Route,
-    request: &Incoming_,
+    request: &RequestParts,
     request_id: &str,
 ) -> (Reply, CallInfo) {
     let now_ms = shared.clock.elapsed_ms();

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use local_aws::{
-    DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle, JobResult,
+    Clock, DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle, JobResult,
 };
 use support::aws;
 
@@ -351,7 +351,18 @@ async fn cloudfront_errors_reach_the_cli_with_their_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_waiter_returns_once_the_invalidation_completes() {
-    let emu = emulator(Duration::from_millis(1500)).await;
+    // A manual clock: the invalidation completes exactly when the test says so.
+    let emu = Emulator::start(EmulatorConfig {
+        distributions: vec![
+            DistributionConfig::new(DIST)
+                .completes_after(DurationRange::fixed(Duration::from_secs(60))),
+        ],
+        clock: Clock::manual(),
+        seed: Some(12),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("emulator did not start: {e}"));
     let ep = emu.endpoint();
     let created = aws(
         &ep,
@@ -372,39 +383,61 @@ async fn cli_waiter_returns_once_the_invalidation_completes() {
         .unwrap_or_default()
         .to_string();
 
-    // botocore's waiter polls every 20 s: give it a 1 s delay through AWS_DATA_PATH so it has
-    // to poll while the invalidation is InProgress and then see it Completed.
+    // botocore's waiter polls every 20 s: give it a 1 s delay through AWS_DATA_PATH so the test
+    // can watch it poll while the invalidation is InProgress and then see it Completed.
     let data = tempdir("waiter");
     let waiter_dir = data.join("cloudfront").join("2020-05-31");
     std::fs::create_dir_all(&waiter_dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
     let waiters = serde_json::json!({"version": 2, "waiters": {"InvalidationCompleted": {
-        "delay": 1, "maxAttempts": 10, "operation": "GetInvalidation",
+        "delay": 1, "maxAttempts": 30, "operation": "GetInvalidation",
         "acceptors": [{"matcher": "path", "argument": "Invalidation.Status", "state": "success", "expected": "Completed"}]}}});
     std::fs::write(waiter_dir.join("waiters-2.json"), waiters.to_string())
         .unwrap_or_else(|e| panic!("write: {e}"));
     let data_path = data.display().to_string();
-    aws(
-        &ep,
-        &[
-            "cloudfront",
-            "wait",
-            "invalidation-completed",
-            "--distribution-id",
-            DIST,
-            "--id",
-            &id,
-        ],
-        &[("AWS_DATA_PATH", &data_path)],
-    )
-    .await
-    .ok();
-    let gets: Vec<String> = emu
+    let waiter = {
+        let (ep, id, data_path) = (ep.clone(), id.clone(), data_path.clone());
+        tokio::spawn(async move {
+            aws(
+                &ep,
+                &[
+                    "cloudfront",
+                    "wait",
+                    "invalidation-completed",
+                    "--distribution-id",
+                    DIST,
+                    "--id",
+                    &id,
+                ],
+                &[("AWS_DATA_PATH", &data_path)],
+            )
+            .await
+        })
+    };
+    let gets = || {
+        emu.request_log()
+            .iter()
+            .filter(|r| r.operation == "GetInvalidation")
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while gets() < 2 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gets() >= 2, "the waiter did not poll twice");
+    assert!(
+        !waiter.is_finished(),
+        "the waiter returned while the invalidation was InProgress"
+    );
+    emu.clock().advance(Duration::from_secs(60));
+    let run = waiter.await.unwrap_or_else(|e| panic!("waiter task: {e}"));
+    run.ok();
+    let outcomes: Vec<String> = emu
         .request_log()
         .iter()
         .filter(|r| r.operation == "GetInvalidation")
         .map(|r| r.outcome())
         .collect();
-    assert!(gets.len() >= 2, "the waiter polled {} time(s)", gets.len());
+    assert!(outcomes.iter().all(|o| o == "200"), "{outcomes:?}");
     assert_eq!(
         emu.invalidations(DIST)[0].status,
         local_aws::InvalidationStatus::Completed

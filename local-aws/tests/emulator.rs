@@ -638,6 +638,29 @@ async fn runtime_api_delivers_and_collects() {
 }
 
 #[tokio::test]
+async fn hung_requests_get_no_answer_until_the_caller_gives_up() {
+    let emu = manual().await;
+    emu.set_faults("cloudfront.hang=1".parse().unwrap_or_default());
+    let path = format!("/2020-05-31/distribution/{DIST}/invalidation");
+    let body = batch_xml(&["/a"], "r");
+    let held = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        try_http(emu.addr(), "POST", &path, &[], &body),
+    )
+    .await;
+    assert!(held.is_err(), "expected no answer at all, got {held:?}");
+    assert!(
+        emu.invalidations(DIST).is_empty(),
+        "a hung request is not processed"
+    );
+    // The fault was for one call only: the next one is answered.
+    let answered = create(emu.addr(), DIST, &["/a"], "r").await;
+    assert!(answered.xml("Id").is_some());
+    let outcomes: Vec<String> = emu.request_log().iter().map(|r| r.outcome()).collect();
+    assert_eq!(outcomes, ["hung", "201"]);
+}
+
+#[tokio::test]
 async fn dropped_connections_close_without_a_response() {
     let emu = manual().await;
     emu.set_faults("cloudfront.drop=1".parse().unwrap_or_default());

@@ -4,7 +4,9 @@ use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
 use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
+use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+use aws_smithy_types::date_time::Format as DateTimeFormat;
 
 use super::{Failure, split};
 use crate::params::DistributionId;
@@ -24,6 +26,87 @@ impl SdkInvalidations {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// The `limit` most recent invalidations of `distribution`, newest first, following
+    /// `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
+    pub async fn list(
+        &self,
+        distribution: &DistributionId,
+        limit: usize,
+    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
+        self.list_in_pages(distribution, limit, LIST_PAGE_SIZE)
+            .await
+    }
+
+    /// [`Self::list`] with a chosen page size, so that paging can be exercised with few invalidations.
+    pub async fn list_in_pages(
+        &self,
+        distribution: &DistributionId,
+        limit: usize,
+        page_size: usize,
+    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
+        let page_size = page_size.clamp(1, LIST_PAGE_SIZE);
+        let mut found = Vec::new();
+        let mut marker: Option<String> = None;
+        while found.len() < limit {
+            let wanted = (limit - found.len()).min(page_size);
+            let output = self
+                .client
+                .list_invalidations()
+                .distribution_id(distribution.as_str())
+                .max_items(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|error| {
+                    let kind = match split(&error) {
+                        Failure::Service(service, status) => classify_list(service, status),
+                        Failure::Transient => CloudFrontErrorKind::Unavailable,
+                        Failure::Construction => CloudFrontErrorKind::Other,
+                    };
+                    to_port_error(kind, error)
+                })?;
+            let Some(list) = output.invalidation_list() else {
+                return Err(CloudFrontError::new(
+                    CloudFrontErrorKind::Unavailable,
+                    None,
+                    "ListInvalidations answered without an InvalidationList element",
+                ));
+            };
+            found.extend(list.items().iter().map(|item| {
+                InvalidationSummary {
+                    id: item.id().to_owned(),
+                    status: item.status().to_owned(),
+                    create_time: item
+                        .create_time()
+                        .fmt(DateTimeFormat::DateTime)
+                        .unwrap_or_else(|_| item.create_time().to_string()),
+                }
+            }));
+            // An empty page with a marker would otherwise loop for ever on a misbehaving endpoint.
+            match list.next_marker() {
+                Some(next) if list.is_truncated() && !list.items().is_empty() => {
+                    marker = Some(next.to_owned());
+                }
+                _ => break,
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+/// Most invalidations CloudFront returns in one ListInvalidations page.
+pub const LIST_PAGE_SIZE: usize = 100;
+
+/// One line of ListInvalidations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidationSummary {
+    pub id: String,
+    /// As CloudFront spelled it (`InProgress`, `Completed`).
+    pub status: String,
+    /// ISO 8601 in UTC, as in `2026-11-22T01:02:03Z`.
+    pub create_time: String,
 }
 
 impl Invalidations for SdkInvalidations {
@@ -138,6 +221,15 @@ fn classify_get(error: &GetInvalidationError, status: u16) -> CloudFrontErrorKin
         GetInvalidationError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
         GetInvalidationError::NoSuchInvalidation(_) => CloudFrontErrorKind::NoSuchInvalidation,
         GetInvalidationError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        other => classify_unmodelled(other.code(), status),
+    }
+}
+
+fn classify_list(error: &ListInvalidationsError, status: u16) -> CloudFrontErrorKind {
+    match error {
+        ListInvalidationsError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
+        ListInvalidationsError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        ListInvalidationsError::InvalidArgument(_) => CloudFrontErrorKind::InvalidRequest,
         other => classify_unmodelled(other.code(), status),
     }
 }

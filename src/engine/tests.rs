@@ -638,3 +638,154 @@ async fn drive_without_a_deadline_tells_the_observer_every_change() {
         ]
     );
 }
+
+/// Hostile and malformed UserParameters: every one ends as a ConfigurationError that names the
+/// problem, before any CloudFront call, and nothing panics.
+#[tokio::test]
+async fn hostile_user_parameters_are_configuration_errors_without_calls() {
+    let deep = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": {}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let deep_object = format!(
+        "{}{}",
+        "{\"a\":".repeat(5_000),
+        "1".to_owned() + &"}".repeat(5_000)
+    );
+    let long_value = "x".repeat(1000);
+    let ten_thousand_paths = format!(
+        "{DIST} {}",
+        (0..10_000)
+            .map(|i| format!("/p{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let three_thousand_and_one = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [{}]}}",
+        (0..3_001)
+            .map(|i| format!("\"/p{i}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let huge = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [\"/{}\"]}}",
+        "a".repeat(70_000)
+    );
+    let eleven = format!(
+        "{{\"distributionIds\": [{}]}}",
+        (0..11)
+            .map(|i| format!("\"E{i:013}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let long_path = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a{}b\"]}}",
+        " ".repeat(1_500)
+    );
+    let long_tag = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [\"#{}\"]}}",
+        "t".repeat(300)
+    );
+    let long_reference =
+        format!("{{\"distributionId\": \"{DIST}\", \"callerReference\": \"{long_value}\"}}");
+    let long_key = format!("{{\"distributionId\": \"{DIST}\", \"{long_value}\": 1}}");
+    let long_id = format!("{{\"distributionId\": \"{long_value}\"}}");
+    let table: Vec<(&str, String, &str)> = vec![
+        ("empty", String::new(), "empty"),
+        ("whitespace only", "   \n\t ".into(), "empty"),
+        ("JSON null", "null".into(), "JSON object"),
+        ("JSON array", "[\"E2QWRUHAPOMQZL\"]".into(), "JSON object"),
+        ("JSON string", "\"E2QWRUHAPOMQZL\"".into(), "JSON object"),
+        ("truncated JSON", "{\"distributionId\": \"E2QWRUHAPOMQZL\"".into(), "not valid JSON"),
+        ("deeply nested arrays", deep, "levels deep"),
+        ("deeply nested objects", deep_object, "levels deep"),
+        ("NUL byte in a path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a\\u0000b\"]}}"), "control character"),
+        ("raw NUL in a JSON string", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a\u{0}b\"]}}"), "control character"),
+        ("newline in a path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a\\nb\"]}}"), "control character"),
+        ("NUL in the plain form", format!("{DIST} /a\u{0}b"), "control character"),
+        ("number as distribution id", "{\"distributionId\": 12345}".into(), "distributionId"),
+        ("object as distribution id", "{\"distributionId\": {\"id\": \"E2QWRUHAPOMQZL\"}}".into(), "distributionId"),
+        ("number as a path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [42]}}"), "paths"),
+        ("string as wait", format!("{{\"distributionId\": \"{DIST}\", \"wait\": \"true\"}}"), "wait"),
+        ("negative timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": -5}}"), "timeoutMinutes"),
+        ("zero timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": 0}}"), "timeoutMinutes"),
+        ("huge timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": 99999999999999999999}}"), "timeoutMinutes"),
+        ("fractional timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": 2.5}}"), "timeoutMinutes"),
+        ("timeout as a string", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": \"30\"}}"), "timeoutMinutes"),
+        ("maxPaths over 3000", format!("{{\"distributionId\": \"{DIST}\", \"maxPaths\": 3001}}"), "maxPaths"),
+        ("maxPaths negative", format!("{{\"distributionId\": \"{DIST}\", \"maxPaths\": -1}}"), "maxPaths"),
+        ("onTimeout in capitals", format!("{{\"distributionId\": \"{DIST}\", \"onTimeout\": \"FAIL\"}}"), "onTimeout"),
+        ("1000-character distribution id", long_id, "distribution id"),
+        ("1000-character key", long_key, "unknown key"),
+        ("1000-character callerReference", long_reference, "callerReference"),
+        ("10,000 paths in one string", ten_thousand_paths, "fewer paths"),
+        ("3,001 paths in an array", three_thousand_and_one, "3000"),
+        ("over 64 KiB", huge, "bytes"),
+        ("eleven distributions", eleven, "split them"),
+        ("wildcard in the middle", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/img/*/a.png\"]}}"), "/img/*/a.png"),
+        ("two wildcards", format!("{DIST} /a**"), "/a**"),
+        ("wildcard before a combining accent", format!("{DIST} /a*\u{301}"), "wildcard"),
+        ("path over 4000 characters once encoded", long_path, "4000"),
+        ("cache tag with a comma", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#a,b\"]}}"), "comma"),
+        ("cache tag with a wildcard", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#tag*\"]}}"), "#tag*"),
+        ("cache tag over 256 characters", long_tag, "256"),
+        ("non-ASCII cache tag", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#café\"]}}"), "#caf"),
+        ("empty path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"   \"]}}"), "empty path"),
+        ("Cyrillic lookalike in the id", "{\"distributionId\": \"\u{415}2QWRUHAPOMQZL\"}".into(), "U+0415"),
+        ("fullwidth id", "\u{FF25}\u{FF12}QWRUHAPOMQZL /a".into(), "distribution id"),
+        ("Cyrillic lookalike in a key", "{\"distr\u{456}butionId\": \"E2QWRUHAPOMQZL\"}".into(), "unknown key"),
+        ("key with a combining accent", "{\"distributionId\u{301}\": \"E2QWRUHAPOMQZL\"}".into(), "unknown key"),
+        ("typo in a key", "{\"distributionID\": \"E2QWRUHAPOMQZL\"}".into(), "did you mean \"distributionId\""),
+        ("both id keys", format!("{{\"distributionId\": \"{DIST}\", \"distributionIds\": [\"{DIST}\"]}}"), "both"),
+        ("an ARN instead of an id", "{\"distributionId\": \"arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL\"}".into(), "E2QWRUHAPOMQZL"),
+        ("unresolved pipeline variable", format!("{{\"distributionId\": \"{DIST}\", \"callerReference\": \"#{{codepipeline.PipelineExecutionId}}\"}}"), "not"),
+        ("path first in the plain form", "/index.html E2QWRUHAPOMQZL".into(), "must come first"),
+        ("directoryIndex with a slash", format!("{{\"distributionId\": \"{DIST}\", \"directoryIndex\": \"a/b\"}}"), "directoryIndex"),
+    ];
+    assert!(table.len() >= 40);
+    let s = Scenario::new(&[(DIST, 1)]);
+    for (name, params, expected) in &table {
+        let outcome = s.invoke(JOB, params, None, secs(900)).await;
+        let JobOutcome::Failed(failure) = &outcome else {
+            panic!("{name}: expected a failure, got {outcome:?}");
+        };
+        assert_eq!(
+            failure.kind,
+            FailureType::ConfigurationError,
+            "{name}: {}",
+            failure.message
+        );
+        assert!(
+            failure.message.contains(expected),
+            "{name}: {:?} does not mention {expected:?}",
+            failure.message
+        );
+        assert!(failure.message.len() <= MAX_FAILURE_MESSAGE_LEN, "{name}");
+    }
+    assert!(
+        s.cloudfront.calls().is_empty(),
+        "CloudFront was called: {:?}",
+        s.cloudfront.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_persistent_outage_adds_up_across_continuations() {
+    // GIVEN CloudFront failing every call, and invocations too short for five failures in one
+    let s = Scenario::new(&[(DIST, 1)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 50]);
+    // WHEN the job runs through as many continuations as it takes
+    let (outcome, invocations) = s.run_to_end("E2QWRUHAPOMQZL /a", secs(12)).await;
+    // THEN the failures add up across invocations to SystemUnavailable, long before the timeout
+    assert!(invocations > 1, "{invocations}");
+    let failure = failure(&outcome);
+    assert_eq!(
+        failure.kind,
+        FailureType::SystemUnavailable,
+        "{}",
+        failure.message
+    );
+    assert_eq!(s.cloudfront.creates().len(), 5);
+    assert!(s.clock.elapsed() < secs(120));
+}

@@ -25,6 +25,7 @@ use crate::cloudfront::DistributionConfig;
 use crate::codepipeline::JobResult;
 use crate::duration::{DurationRange, format_duration};
 use crate::faults::{Api, Faults};
+use crate::rng::SeededRng;
 use crate::runtime_api::InvocationStatus;
 use crate::server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle};
 use function::{FunctionProcess, OutputSink, SpawnSpec};
@@ -32,6 +33,8 @@ use report::{short_id, shorten};
 
 /// CodePipeline's limit on every action configuration value, `UserParameters` included.
 pub const MAX_USER_PARAMETERS: usize = 1000;
+/// How long a cold-started process may take to ask for its first event (Lambda's init limit).
+pub const INIT_ALLOWANCE: Duration = Duration::from_secs(10);
 /// Environment variables passed from this process to the function when set.
 pub const INHERITED_ENV: [&str; 3] = ["AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"];
 
@@ -91,7 +94,8 @@ pub struct PipelineConfig {
     /// Port of the emulator on 127.0.0.1 (0: any free port).
     pub port: u16,
     /// The function's timeout: each invocation must answer within it (default 30 s). A process
-    /// that does not take its event within this time after starting also times out.
+    /// that does not take its event within this time (for a cold start: within the larger of
+    /// this and 10 s, Lambda's init limit) also times out.
     pub lambda_timeout: Duration,
     /// Extra time after the deadline before the process is killed (default 500 ms).
     pub deadline_grace: Duration,
@@ -116,6 +120,18 @@ pub struct PipelineConfig {
     pub account_id: String,
     /// Extra environment variables for the function (set last: they override).
     pub env: Vec<(String, String)>,
+    /// Probability (0..=1) that an event is delivered a second time: same job id, same
+    /// payload, a new Lambda request id, as Lambda's at-least-once asynchronous delivery may
+    /// do. Drawn once per event; the duplicate runs right after the first delivery ends (one
+    /// execution environment) and is not retried itself. Default 0.
+    pub duplicate_delivery_rate: f64,
+    /// Probability (0..=1) that an invocation is SIGKILLed at a random moment between taking
+    /// its event and its deadline (a crash, an out-of-memory kill, a host failure). Lambda
+    /// counts it as a function error and retries the event. Default 0.
+    pub kill_rate: f64,
+    /// At most this many deliveries of one event are killed by [`Self::kill_rate`] (default 1),
+    /// so that Lambda's three deliveries keep at least one that is not killed on purpose.
+    pub kills_per_event: u32,
     /// Receives timeline entries live.
     pub observer: Option<Observer>,
 }
@@ -143,6 +159,9 @@ impl fmt::Debug for PipelineConfig {
             .field("region", &self.region)
             .field("account_id", &self.account_id)
             .field("env", &self.env)
+            .field("duplicate_delivery_rate", &self.duplicate_delivery_rate)
+            .field("kill_rate", &self.kill_rate)
+            .field("kills_per_event", &self.kills_per_event)
             .field("observer", &self.observer.is_some())
             .finish()
     }
@@ -175,6 +194,9 @@ impl PipelineConfig {
             region: "us-east-1".to_string(),
             account_id: "000000000000".to_string(),
             env: Vec::new(),
+            duplicate_delivery_rate: 0.0,
+            kill_rate: 0.0,
+            kills_per_event: 1,
             observer: None,
         }
     }
@@ -327,6 +349,16 @@ fn function_env(config: &PipelineConfig, emu: &EmulatorHandle) -> Vec<(String, S
     env
 }
 
+/// Facts about one invocation gathered before it ends.
+struct InvocationRecord {
+    number: u32,
+    request_id: String,
+    cold_start: bool,
+    process: u32,
+    queued_ms: u64,
+    started_ms: Option<u64>,
+}
+
 /// Why [`Driver::drive`] stopped.
 enum Ending {
     Verdict,
@@ -350,6 +382,20 @@ struct Driver {
     invocations: Vec<InvocationReport>,
     events: Arc<Mutex<Vec<TimelineEntry>>>,
     verdict: Option<(Verdict, Option<Failure>)>,
+    /// The driver's own draws (duplicate deliveries, kills), on a stream of the run's seed.
+    rng: SeededRng,
+}
+
+/// One delivery of a job event to the function.
+#[derive(Clone, Copy)]
+struct Delivery<'a> {
+    job_number: u32,
+    job_id: &'a str,
+    attempt: u32,
+    duplicate: bool,
+    event: &'a Value,
+    /// Kill the process this long after it takes the event (`kill_rate`).
+    kill_after: Option<Duration>,
 }
 
 impl Driver {
@@ -378,7 +424,12 @@ impl Driver {
         if let Some(observer) = config.observer.clone() {
             let mut feed = emu.subscribe_requests();
             tokio::spawn(async move {
-                while let Ok(r) = feed.recv().await {
+                loop {
+                    let r = match feed.recv().await {
+                        Ok(r) => r,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    };
                     if r.api == Api::LambdaRuntime && r.succeeded() {
                         continue;
                     }
@@ -403,7 +454,9 @@ impl Driver {
             });
         }
         let total_deadline = Instant::now() + config.total_timeout;
+        let rng = SeededRng::with_stream(emu.seed(), 7);
         Self {
+            rng,
             process: FunctionProcess::new(spec, clock.clone(), sink),
             config,
             emu,
@@ -599,8 +652,19 @@ impl Driver {
         self.emu.job(job_id).and_then(|j| j.result)
     }
 
-    /// Invocations of one job (first delivery and Lambda's retries) until it has a result or
-    /// CodePipeline gives up.
+    /// Whether the next delivery of an event is killed on purpose, and when.
+    fn draw_kill(&mut self, kills_so_far: u32) -> Option<Duration> {
+        if kills_so_far >= self.config.kills_per_event || !self.rng.chance(self.config.kill_rate) {
+            return None;
+        }
+        let window = u64::try_from(self.config.lambda_timeout.as_millis()).unwrap_or(u64::MAX);
+        Some(Duration::from_millis(
+            self.rng.between(0, window.saturating_sub(1)),
+        ))
+    }
+
+    /// Invocations of one job (first delivery, a duplicate delivery, Lambda's retries) until
+    /// it has a result or CodePipeline gives up.
     async fn run_job(
         &mut self,
         number: u32,
@@ -617,18 +681,60 @@ impl Driver {
                 JobEnd::TotalTimeout
             }
         };
+        // Drawn once per event, before anything else, so that a seed always duplicates the
+        // same events.
+        let mut duplicate_pending = self.rng.chance(self.config.duplicate_delivery_rate);
+        let mut kills = 0u32;
         let mut attempt = 1u32;
         loop {
+            let kill_after = self.draw_kill(kills);
+            let delivery = Delivery {
+                job_number: number,
+                job_id,
+                attempt,
+                duplicate: false,
+                event,
+                kill_after,
+            };
             let report = tokio::select! {
                 biased;
-                report = self.invoke(number, job_id, attempt, event) => report?,
+                report = self.invoke(delivery) => report?,
                 _ = sleep_until(deadline) => {
                     // CodePipeline gives up; the function's process goes with the run.
                     return Ok(timeout_end());
                 }
             };
             let failed = report.end.is_function_error();
+            if matches!(report.end, InvocationEnd::Killed { .. }) {
+                kills += 1;
+            }
             self.invocations.push(report);
+            if duplicate_pending {
+                // Lambda delivers the same event once more, whatever became of the first one.
+                duplicate_pending = false;
+                self.event(
+                    TimelineKind::Invocation,
+                    format!(
+                        "Lambda delivers the event of job {number} {} again (duplicate delivery)",
+                        short_id(job_id)
+                    ),
+                );
+                let kill_after = self.draw_kill(kills);
+                let delivery = Delivery {
+                    duplicate: true,
+                    kill_after,
+                    ..delivery
+                };
+                let report = tokio::select! {
+                    biased;
+                    report = self.invoke(delivery) => report?,
+                    _ = sleep_until(deadline) => return Ok(timeout_end()),
+                };
+                if matches!(report.end, InvocationEnd::Killed { .. }) {
+                    kills += 1;
+                }
+                self.invocations.push(report);
+            }
             if let Some(result) = self.job_result(job_id) {
                 return Ok(JobEnd::Result(result));
             }
@@ -667,14 +773,8 @@ impl Driver {
     }
 
     /// One invocation: start the process if needed, queue the event, wait for the answer, a
-    /// crash or the deadline.
-    async fn invoke(
-        &mut self,
-        job_number: u32,
-        job_id: &str,
-        attempt: u32,
-        event: &Value,
-    ) -> Result<InvocationReport, std::io::Error> {
+    /// crash, the deadline, or an injected kill.
+    async fn invoke(&mut self, delivery: Delivery<'_>) -> Result<InvocationReport, std::io::Error> {
         let number = self.invocations.len() as u32 + 1;
         let exited_idle = self.process.is_running();
         if let Some(exit) = exited_idle {
@@ -694,17 +794,34 @@ impl Driver {
         let process = self.process.generation();
         let queued_ms = self.clock.elapsed_ms();
         let queued_at = Instant::now();
-        let mut invocation = self.emu.invoke(event, self.config.lambda_timeout);
+        let mut invocation = self.emu.invoke(delivery.event, self.config.lambda_timeout);
         let request_id = invocation.request_id().to_string();
         self.event(
             TimelineKind::Invocation,
             format!(
-                "invocation {number}: job {job_number} {}, attempt {attempt}, {} (process {process}), request {request_id}",
-                short_id(job_id),
+                "invocation {number}: job {} {}, attempt {}{}, {} (process {process}), request {request_id}",
+                delivery.job_number,
+                short_id(delivery.job_id),
+                delivery.attempt,
+                if delivery.duplicate { " (duplicate)" } else { "" },
                 if cold_start { "cold start" } else { "warm" },
             ),
         );
+        let mut record = InvocationRecord {
+            number,
+            request_id: request_id.clone(),
+            cold_start,
+            process,
+            queued_ms,
+            started_ms: None,
+        };
         let limit = self.config.lambda_timeout + self.config.deadline_grace;
+        // Lambda gives a cold start's init phase up to 10 s on top of the function timeout.
+        let pickup_limit = if cold_start {
+            limit.max(INIT_ALLOWANCE)
+        } else {
+            limit
+        };
 
         // Until the function takes the event.
         let started = tokio::select! {
@@ -712,18 +829,17 @@ impl Driver {
             s = invocation.started() => s,
             exit = self.process.exited() => {
                 self.emu.abandon_invocation(&request_id);
-                return Ok(self.ended(number, job_number, job_id, attempt, &request_id, cold_start, process, queued_ms, None, event,
-                    InvocationEnd::Crashed { exit, started: false }));
+                return Ok(self.ended(&delivery, record, InvocationEnd::Crashed { exit, started: false }));
             }
-            _ = sleep_until(queued_at + limit) => {
+            _ = sleep_until(queued_at + pickup_limit) => {
                 self.emu.abandon_invocation(&request_id);
                 self.process.kill().await;
-                return Ok(self.ended(number, job_number, job_id, attempt, &request_id, cold_start, process, queued_ms, None, event,
-                    InvocationEnd::Timeout { started: false }));
+                return Ok(self.ended(&delivery, record, InvocationEnd::Timeout { started: false }));
             }
         };
-        let started_ms = started.map(|(ms, _)| ms);
+        record.started_ms = started.map(|(ms, _)| ms);
         let started_at = Instant::now();
+        let kill_at = started_at + delivery.kill_after.unwrap_or(limit);
 
         // Until it answers.
         let end = tokio::select! {
@@ -744,60 +860,46 @@ impl Driver {
                     }
                 }
             }
+            _ = sleep_until(kill_at), if delivery.kill_after.is_some() => {
+                self.emu.abandon_invocation(&request_id);
+                self.process.kill().await;
+                InvocationEnd::Killed { after_ms: crate::clock::duration_ms(started_at.elapsed()) }
+            }
             _ = sleep_until(started_at + limit) => {
                 self.emu.abandon_invocation(&request_id);
                 self.process.kill().await;
                 InvocationEnd::Timeout { started: true }
             }
         };
-        Ok(self.ended(
-            number,
-            job_number,
-            job_id,
-            attempt,
-            &request_id,
-            cold_start,
-            process,
-            queued_ms,
-            started_ms,
-            event,
-            end,
-        ))
+        Ok(self.ended(&delivery, record, end))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn ended(
         &self,
-        number: u32,
-        job_number: u32,
-        job_id: &str,
-        attempt: u32,
-        request_id: &str,
-        cold_start: bool,
-        process: u32,
-        queued_ms: u64,
-        started_ms: Option<u64>,
-        event: &Value,
+        delivery: &Delivery<'_>,
+        record: InvocationRecord,
         end: InvocationEnd,
     ) -> InvocationReport {
         let report = InvocationReport {
-            number,
-            job_number,
-            job_id: job_id.to_string(),
-            attempt,
-            request_id: request_id.to_string(),
-            cold_start,
-            process,
-            queued_ms,
-            started_ms,
+            number: record.number,
+            job_number: delivery.job_number,
+            job_id: delivery.job_id.to_string(),
+            attempt: delivery.attempt,
+            duplicate: delivery.duplicate,
+            request_id: record.request_id,
+            cold_start: record.cold_start,
+            process: record.process,
+            queued_ms: record.queued_ms,
+            started_ms: record.started_ms,
             ended_ms: self.clock.elapsed_ms(),
             end,
-            event: event.clone(),
+            event: delivery.event.clone(),
         };
         self.event(
             TimelineKind::Invocation,
             format!(
-                "invocation {number} ended after {} ms: {}",
+                "invocation {} ended after {} ms: {}",
+                report.number,
                 report.duration_ms(),
                 report.end.describe()
             ),
@@ -828,6 +930,8 @@ impl Driver {
                     continuation_token: r.continuation_token.clone(),
                     result: r.result.clone(),
                     result_ms: r.result_ms,
+                    results_accepted: r.results_accepted,
+                    results_refused: r.results_refused,
                 })
             })
             .collect();
@@ -873,6 +977,13 @@ impl Driver {
                 .iter()
                 .filter(|i| matches!(i.end, InvocationEnd::Crashed { .. }))
                 .count() as u32,
+            kills: self
+                .invocations
+                .iter()
+                .filter(|i| matches!(i.end, InvocationEnd::Killed { .. }))
+                .count() as u32,
+            duplicate_deliveries: self.invocations.iter().filter(|i| i.duplicate).count() as u32,
+            results_refused: jobs.iter().map(|j| j.results_refused).sum(),
             invalidations: invalidations.len() as u32,
             paths: invalidations.iter().map(|i| i.paths.len() as u32).sum(),
             ..Counts::default()

@@ -63,6 +63,11 @@ pub struct JobReport {
     pub result: Option<JobResult>,
     /// When the result came, ms since the run started.
     pub result_ms: Option<u64>,
+    /// PutJob calls CodePipeline accepted for this job (the first result wins: 0 or 1).
+    pub results_accepted: u32,
+    /// PutJob calls refused with `InvalidJobStateException` because the job already had a
+    /// result (a duplicate delivery, or a retry after a lost reply).
+    pub results_refused: u32,
 }
 
 /// How one invocation ended.
@@ -85,6 +90,12 @@ pub enum InvocationEnd {
     Timeout {
         /// Whether the function had taken the event (false: it never called `/next` in time).
         started: bool,
+    },
+    /// Killed by the driver at a random moment before the deadline
+    /// ([`super::PipelineConfig::kill_rate`]), as a crash or a host failure would end it.
+    Killed {
+        /// How long after taking the event it was killed, in ms.
+        after_ms: u64,
     },
     /// The process exited before answering.
     Crashed {
@@ -117,6 +128,9 @@ impl InvocationEnd {
             InvocationEnd::Timeout { started: false } => {
                 "timed out before taking the event: process killed".to_string()
             }
+            InvocationEnd::Killed { after_ms } => {
+                format!("killed (SIGKILL) {after_ms} ms after taking the event [injected kill]")
+            }
             InvocationEnd::Crashed { exit, started } => format!(
                 "process exited ({}) {}",
                 exit.describe(),
@@ -139,8 +153,12 @@ pub struct InvocationReport {
     pub job_number: u32,
     /// The job id in its event.
     pub job_id: String,
-    /// 1 for the first delivery of the event, 2 and 3 for Lambda's retries.
+    /// 1 for the first delivery of the event, 2 and 3 for Lambda's retries (a duplicate
+    /// delivery has the attempt number of the delivery it repeats).
     pub attempt: u32,
+    /// Whether this is a duplicate delivery of the event (Lambda's at-least-once delivery,
+    /// [`super::PipelineConfig::duplicate_delivery_rate`]).
+    pub duplicate: bool,
     /// The Lambda request id.
     pub request_id: String,
     /// Whether a new process was started for it.
@@ -183,6 +201,12 @@ pub struct Counts {
     pub timeouts: u32,
     /// Of those, crashes.
     pub crashes: u32,
+    /// Of those, invocations the driver killed before their deadline (`kill_rate`).
+    pub kills: u32,
+    /// Duplicate deliveries of an event (`duplicate_delivery_rate`).
+    pub duplicate_deliveries: u32,
+    /// PutJob calls refused with `InvalidJobStateException` (the job already had a result).
+    pub results_refused: u32,
     /// Calls to the CloudFront and CodePipeline APIs.
     pub api_calls: u32,
     /// API calls by operation.
@@ -449,11 +473,13 @@ impl PipelineReport {
         let c = &self.counts;
         let _ = writeln!(
             out,
-            "  totals:         {} job(s), {} invocation(s) ({} cold start(s), {} function error(s)), {} API call(s), {} invalidation(s) of {} path(s), {} injected fault(s)",
+            "  totals:         {} job(s), {} invocation(s) ({} cold start(s), {} function error(s), {} killed, {} duplicate(s)), {} API call(s), {} invalidation(s) of {} path(s), {} injected fault(s)",
             c.jobs,
             c.invocations,
             c.cold_starts,
             c.function_errors,
+            c.kills,
+            c.duplicate_deliveries,
             c.api_calls,
             c.invalidations,
             c.paths,

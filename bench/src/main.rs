@@ -1,0 +1,151 @@
+//! `cf-invalidate-bench`: measures cf-invalidate against a Python Lambda and the AWS CLI waiter
+//! through local-aws, prints the figures, and writes the report and its chart.
+//! `scripts/bench.sh` builds everything and runs it; see docs/benchmarks.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cf_invalidate_bench::run::{self, Plan, Settings};
+use cf_invalidate_bench::{BenchError, chart, report};
+use clap::Parser;
+
+/// Benchmarks cf-invalidate-lambda against a Python Lambda (boto3 + awslambdaric) and
+/// `aws cloudfront wait invalidation-completed`, on this machine, through local-aws.
+#[derive(Debug, Parser)]
+#[command(name = "cf-invalidate-bench", version)]
+struct Args {
+    /// The tiny version for CI: one run of each, 2-3 s invalidations, no 90 s case.
+    #[arg(long)]
+    smoke: bool,
+    /// The cf-invalidate-lambda executable to measure.
+    #[arg(long, value_name = "PATH")]
+    lambda: PathBuf,
+    /// The cf-invalidate CLI executable (for its size).
+    #[arg(long, value_name = "PATH")]
+    cli: Option<PathBuf>,
+    /// A Python interpreter with awslambdaric and boto3.
+    #[arg(long, value_name = "PATH")]
+    python: PathBuf,
+    /// The AWS CLI executable.
+    #[arg(long, value_name = "PATH")]
+    aws: PathBuf,
+    /// The Python baseline's directory.
+    #[arg(long, value_name = "DIR", default_value = "bench/python_baseline")]
+    baseline_dir: PathBuf,
+    /// Scratch directory (logs, the CLI's HOME, the harness's zip, results.json).
+    #[arg(long, value_name = "DIR", default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// The cargo target directory (scripts/package.sh's target/dist is reported from it).
+    #[arg(long, value_name = "DIR", default_value = "target")]
+    target_dir: PathBuf,
+    /// criterion's output directory, to report `cargo bench --bench plan`'s estimates.
+    #[arg(long, value_name = "DIR")]
+    criterion_dir: Option<PathBuf>,
+    /// The markdown report to write.
+    #[arg(long, value_name = "PATH", default_value = "docs/benchmarks.md")]
+    report: PathBuf,
+    /// The SVG chart to write.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "docs/benchmarks/detection-lag.svg"
+    )]
+    chart: PathBuf,
+    /// The cargo profile the binaries were built with, for the report.
+    #[arg(long, value_name = "NAME", default_value = "release")]
+    profile: String,
+    /// The command to quote in the report as the one that produced it.
+    #[arg(long, value_name = "TEXT", default_value = "./scripts/bench.sh")]
+    command: String,
+}
+
+/// This process's command line, as typed (for the report).
+fn invocation() -> String {
+    std::env::args()
+        .map(|arg| {
+            if arg.is_empty() || arg.contains([' ', '"', '\'', '$', '`']) {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            } else {
+                arg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match try_main(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cf-invalidate-bench: {error}");
+            match error {
+                BenchError::Missing { .. } => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn try_main(args: Args) -> Result<(), BenchError> {
+    // Absolute, not canonical: the baseline runs in its own directory, and a virtualenv's
+    // `python` must stay the symlink inside the venv.
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    let settings = Settings {
+        smoke: args.smoke,
+        json: absolute(args.work_dir.join(if args.smoke {
+            "smoke-results.json"
+        } else {
+            "results.json"
+        })),
+        lambda: absolute(args.lambda),
+        cli: args.cli.map(absolute),
+        python: absolute(args.python),
+        aws: absolute(args.aws),
+        baseline_dir: absolute(args.baseline_dir),
+        work_dir: absolute(args.work_dir),
+        target_dir: absolute(args.target_dir),
+        criterion_dir: args.criterion_dir.map(absolute),
+        report: absolute(args.report),
+        chart: absolute(args.chart),
+        profile: args.profile,
+        command: args.command,
+        invocation: invocation(),
+    };
+    let plan = if settings.smoke {
+        Plan::smoke()
+    } else {
+        Plan::full()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| BenchError::Run(format!("cannot start the Tokio runtime: {source}")))?;
+    let results = runtime.block_on(run::run(&settings, &plan))?;
+
+    chart::draw(&results.lag, &settings.chart)?;
+    let json = serde_json::to_string_pretty(&results)
+        .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
+    write(&settings.json, &json)?;
+    write(&settings.report, &report::markdown(&results, &settings))?;
+    print!(
+        "{}",
+        report::summary(&results, &settings.report, &settings.chart)
+    );
+    println!("  results      {}", settings.json.display());
+    Ok(())
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), BenchError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| BenchError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, text).map_err(|source| BenchError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}

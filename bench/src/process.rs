@@ -1,0 +1,221 @@
+//! Processes the harness starts: a Lambda function with Lambda's environment (timed, with its
+//! peak memory read from the kernel when it is reaped) and the AWS CLI.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use crate::BenchError;
+
+/// Fake credentials: local-aws does not check signatures, and nothing must reach a real account.
+const ACCESS_KEY_ID: &str = "AKIDLOCALAWSBENCH";
+const SECRET_ACCESS_KEY: &str = "local-aws-bench-not-checked";
+
+/// How to start a Lambda function: the executable, its arguments, its working directory and
+/// any environment on top of Lambda's.
+#[derive(Debug, Clone)]
+pub struct FunctionCommand {
+    /// The executable (the `bootstrap`, or a Python interpreter).
+    pub program: PathBuf,
+    /// Its arguments (`-m awslambdaric handler.handler` for the baseline).
+    pub args: Vec<String>,
+    /// Working directory (the baseline's, so that `handler` imports).
+    pub cwd: Option<PathBuf>,
+    /// Added after Lambda's variables.
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// The environment Lambda gives a function (as `local-aws pipeline` sets it), pointing the AWS
+/// endpoints at the emulator; nothing else is inherited but `PATH` and `HOME`.
+pub fn lambda_env(endpoint: &str, runtime_api: &str) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    for name in ["PATH", "HOME"] {
+        if let Some(value) = std::env::var_os(name) {
+            env.push((name.to_string(), value.to_string_lossy().into_owned()));
+        }
+    }
+    let fixed = [
+        ("LANG", "C.UTF-8"),
+        ("TZ", ":UTC"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "cf-invalidate"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cf-invalidate"),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "local-aws/[$LATEST]0000000000000000",
+        ),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
+        ("AWS_SESSION_TOKEN", "local-aws-bench-session-token"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ];
+    env.extend(fixed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env.push(("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.into()));
+    env.push(("AWS_ENDPOINT_URL_CLOUDFRONT".into(), endpoint.into()));
+    env.push(("AWS_ENDPOINT_URL_CODEPIPELINE".into(), endpoint.into()));
+    env
+}
+
+/// The environment of an AWS CLI run against local-aws: fake credentials, no user profile.
+pub fn cli_env(home: &Path) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_default(),
+        ),
+        ("HOME".to_string(), home.display().to_string()),
+    ];
+    let fixed = [
+        ("LANG", "C.UTF-8"),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ];
+    env.extend(fixed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+/// A CodePipeline job event as CodePipeline sends it (the same shape as `local-aws pipeline`).
+pub fn job_event(job_id: &str, account_id: &str, user_parameters: &str) -> Value {
+    let expiration = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64 + 3_600_000)
+        .unwrap_or(0);
+    json!({
+        "CodePipeline.job": {
+            "id": job_id,
+            "accountId": account_id,
+            "data": {
+                "actionConfiguration": {
+                    "configuration": {
+                        "FunctionName": "cf-invalidate",
+                        "UserParameters": user_parameters,
+                    }
+                },
+                "inputArtifacts": [],
+                "outputArtifacts": [],
+                "artifactCredentials": {
+                    "accessKeyId": "ASIALOCALAWSBENCH",
+                    "secretAccessKey": "local-aws-bench-artifact-secret",
+                    "sessionToken": "local-aws-bench-artifact-token",
+                    "expirationTime": expiration,
+                },
+            }
+        }
+    })
+}
+
+/// A started function process whose peak memory can be read when it is reaped.
+#[derive(Debug)]
+pub struct MeasuredProcess {
+    pid: libc::pid_t,
+    reaped: bool,
+}
+
+/// How a measured process ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Reaped {
+    /// Peak resident set size (`ru_maxrss`), in KiB.
+    pub peak_rss_kib: u64,
+}
+
+impl MeasuredProcess {
+    /// Starts `command` with `env` only (nothing inherited), stdin closed, stdout and stderr
+    /// into `log`.
+    pub fn spawn(
+        command: &FunctionCommand,
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Self, BenchError> {
+        let spawn_error = |source| BenchError::Spawn {
+            program: command.program.clone(),
+            source,
+        };
+        let out = File::create(log).map_err(|source| BenchError::Write {
+            path: log.to_path_buf(),
+            source,
+        })?;
+        let err = out.try_clone().map_err(spawn_error)?;
+        let mut cmd = Command::new(&command.program);
+        cmd.args(&command.args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(
+                command
+                    .extra_env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        if let Some(cwd) = &command.cwd {
+            cmd.current_dir(cwd);
+        }
+        let child = cmd.spawn().map_err(spawn_error)?;
+        let pid = libc::pid_t::try_from(child.id()).map_err(|_| BenchError::Spawn {
+            program: command.program.clone(),
+            source: std::io::Error::other("process id out of range"),
+        })?;
+        // The child is reaped with wait4 below, which std's Child knows nothing about: drop
+        // the handle without waiting (dropping a std Child neither kills nor reaps it).
+        drop(child);
+        Ok(Self { pid, reaped: false })
+    }
+
+    /// SIGKILLs the process (whatever state it is in) and reaps it, returning its peak RSS as
+    /// the kernel counted it. Blocks until the kernel has reaped it (milliseconds).
+    pub fn kill_and_reap(mut self) -> Result<Reaped, BenchError> {
+        self.reaped = true;
+        reap(self.pid, true)
+    }
+}
+
+impl Drop for MeasuredProcess {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = reap(self.pid, true);
+        }
+    }
+}
+
+fn reap(pid: libc::pid_t, kill: bool) -> Result<Reaped, BenchError> {
+    // SAFETY: plain syscalls on a pid this process started and has not reaped yet; `status`
+    // and `usage` are valid, writable, properly aligned locals.
+    unsafe {
+        if kill {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        let mut status: libc::c_int = 0;
+        let mut usage: libc::rusage = std::mem::zeroed();
+        loop {
+            let reaped = libc::wait4(pid, &mut status, 0, &mut usage);
+            if reaped == pid {
+                break;
+            }
+            let error = std::io::Error::last_os_error();
+            if reaped == -1 && error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(BenchError::Run(format!(
+                "could not reap process {pid} to read its peak memory: {error}"
+            )));
+        }
+        Ok(Reaped {
+            // Linux counts ru_maxrss in KiB.
+            peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! CI's smoke run of the benchmark harness (`cf-invalidate-bench --smoke`): every measurement
+//! once, small, so that the harness keeps working. It checks that figures came out, never what
+//! they are: speed is not asserted anywhere.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// `cf-invalidate-lambda` from the same build: `cargo test --workspace` and `cargo nextest run
+/// --workspace` (scripts/test.sh) build the root package's binaries for its own end-to-end
+/// tests, into the directory that holds this crate's binary.
+fn lambda_binary() -> PathBuf {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_cf-invalidate-bench"));
+    let lambda = bench
+        .parent()
+        .map(|dir| dir.join("cf-invalidate-lambda"))
+        .unwrap_or_default();
+    assert!(
+        lambda.is_file(),
+        "cf-invalidate-lambda was not found at {}: run this test with the workspace \
+         (./scripts/test.sh, or cargo test --workspace), or build it first with \
+         cargo build --bin cf-invalidate-lambda",
+        lambda.display()
+    );
+    lambda
+}
+
+/// The baseline's Python: `$BENCH_PYTHON`, else the test virtualenv's. It must import
+/// awslambdaric and boto3; the test fails (never skips) when it cannot.
+fn python() -> PathBuf {
+    let python = match std::env::var_os("BENCH_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace_root().join(".venv/bin/python"),
+    };
+    let imports = Command::new(&python)
+        .args(["-c", "import awslambdaric, boto3"])
+        .output();
+    let ok = imports.as_ref().is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the benchmark smoke test needs a Python with awslambdaric and boto3 (the pins are in \
+         bench/python_baseline/requirements.txt) and found none at {}: run ./scripts/test.sh \
+         (its .venv comes from scripts/requirements-test.txt), or set BENCH_PYTHON, for example \
+         to target/bench-venv/bin/python after ./scripts/bench.sh --smoke. {}",
+        python.display(),
+        match &imports {
+            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+            Err(e) => e.to_string(),
+        }
+    );
+    python
+}
+
+/// The AWS CLI: `$AWS_CLI`, else the test virtualenv's.
+fn aws_cli() -> PathBuf {
+    let aws = match std::env::var_os("AWS_CLI") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace_root().join(".venv/bin/aws"),
+    };
+    assert!(
+        aws.is_file(),
+        "the AWS CLI was not found at {}: run ./scripts/test.sh (it creates .venv with the AWS \
+         CLI), or set AWS_CLI to an aws executable",
+        aws.display()
+    );
+    aws
+}
+
+fn number(json: &Value, pointer: &str) -> f64 {
+    json.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no number at {pointer} in the results: {json:#}"))
+}
+
+#[test]
+fn the_smoke_run_measures_everything_and_writes_the_report_and_the_chart() {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-smoke");
+    let _ = std::fs::remove_dir_all(&out);
+    let report = out.join("benchmarks.md");
+    let chart = out.join("detection-lag.svg");
+    let run = Command::new(env!("CARGO_BIN_EXE_cf-invalidate-bench"))
+        .current_dir(workspace_root())
+        .arg("--smoke")
+        .arg("--lambda")
+        .arg(lambda_binary())
+        .arg("--python")
+        .arg(python())
+        .arg("--aws")
+        .arg(aws_cli())
+        .arg("--work-dir")
+        .arg(&out)
+        .arg("--target-dir")
+        .arg(out.join("no-target"))
+        .arg("--report")
+        .arg(&report)
+        .arg("--chart")
+        .arg(&chart)
+        .args(["--profile", "debug", "--command"])
+        .arg("cargo test -p cf-invalidate-bench --test smoke")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cf-invalidate-bench: {e}"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "cf-invalidate-bench --smoke failed ({}):\n{stderr}\n{stdout}",
+        run.status
+    );
+
+    // The figures, one of each kind, are there (whatever their values).
+    let results: Value = std::fs::read_to_string(out.join("smoke-results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| panic!("no smoke-results.json in {}", out.display()));
+    for who in ["ours", "python"] {
+        for figure in ["to_first_next_ms", "to_result_ms", "peak_rss_kib"] {
+            assert!(number(&results, &format!("/cold_start/{who}/{figure}")) > 0.0);
+        }
+    }
+    let lag = results["lag"].as_array().cloned().unwrap_or_default();
+    assert_eq!(lag.len(), 2, "two durations in the smoke run: {lag:?}");
+    for case in &lag {
+        for who in ["ours", "waiter"] {
+            assert_eq!(case[who].as_array().map(Vec::len), Some(1), "{case}");
+            assert!(number(case, &format!("/{who}/0/get_invalidation_calls")) >= 1.0);
+            number(case, &format!("/{who}/0/lag_ms"));
+        }
+    }
+    let invocations = results["invocations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(invocations.len(), 2, "{invocations:?}");
+    for case in &invocations {
+        assert!(number(case, "/invocations") >= 1.0, "{case}");
+    }
+    assert!(number(&results, "/ten_minutes/ours/calls") >= 1.0);
+    let planning = results["planning"].as_array().cloned().unwrap_or_default();
+    assert_eq!(planning.len(), 2);
+    for size in &planning {
+        assert!(number(size, "/harness_median_ns") > 0.0, "{size}");
+    }
+    assert!(
+        results["sizes"]
+            .as_array()
+            .is_some_and(|sizes| sizes.iter().any(|s| s["bytes"].as_u64() > Some(0))),
+        "no artefact size in {results:#}"
+    );
+
+    // The report has every section, no missing figure, and links the chart.
+    let markdown = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("no report at {}: {e}", report.display()));
+    for heading in [
+        "## Headline",
+        "## Machine",
+        "## 1. Cold start",
+        "## 2. Completion-detection lag",
+        "## 3. Invocations per job",
+        "## 4. Planning",
+        "## 5. Size",
+    ] {
+        assert!(markdown.contains(heading), "{heading} missing:\n{markdown}");
+    }
+    assert!(!markdown.contains('—'), "a figure is missing:\n{markdown}");
+    assert!(markdown.contains("](detection-lag.svg)"), "{markdown}");
+    let svg = std::fs::read_to_string(&chart)
+        .unwrap_or_else(|e| panic!("no chart at {}: {e}", chart.display()));
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(
+        svg.contains("cf-invalidate-lambda") && svg.contains("<circle"),
+        "{svg}"
+    );
+
+    // And the summary was printed.
+    assert!(
+        stdout.contains("cold start") && stdout.contains("lag"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,190 @@
+//! Chaos runs: hundreds of simulated pipeline jobs, several at a time, each with its own
+//! emulator, random distributions, UserParameters and faults, checked against the invariants
+//! of an action that never hangs, never duplicates an invalidation and never lies.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use local_aws::chaos::{self, ChaosConfig};
+//! let mut config = ChaosConfig::new("target/debug/cf-invalidate-lambda");
+//! config.jobs = 30;
+//! let report = chaos::run(config).await;
+//! println!("{}", report.render());
+//! assert!(report.holds());
+//! # }
+//! ```
+
+mod report;
+mod scenario;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+pub use report::{ChaosJob, ChaosReport, Figures, Invariant};
+pub use scenario::{Cause, Expected, PLANTED, Scenario, ScenarioDistribution};
+
+use crate::duration::DurationRange;
+
+/// Called with each job as it ends (for progress lines).
+pub type JobObserver = Arc<dyn Fn(&ChaosJob) + Send + Sync>;
+
+/// How to run the chaos. Build with [`ChaosConfig::new`] and change the public fields.
+#[derive(Clone)]
+pub struct ChaosConfig {
+    /// The function executable (the Lambda `bootstrap`).
+    pub function: PathBuf,
+    /// Arguments for it.
+    pub function_args: Vec<String>,
+    /// How many pipeline jobs to run (default 300).
+    pub jobs: u32,
+    /// How many run at the same time (default 6).
+    pub concurrency: usize,
+    /// The seed every job is drawn from (default 1).
+    pub seed: u64,
+    /// Every this many jobs, one gets a planted cause with a known outcome, in the order of
+    /// [`PLANTED`] (default 10).
+    pub planted_every: u32,
+    /// How long invalidations take, drawn per distribution (default 500ms..8s).
+    pub completion: DurationRange,
+    /// The function timeout, drawn per job (default 4s..8s: continuations and deadline kills
+    /// happen in every job).
+    pub lambda_timeout: DurationRange,
+    /// Lambda's retry delay and the reinvoke delay, drawn per job (default 100ms..300ms, for
+    /// Lambda's 1-2 minutes and CodePipeline's pause).
+    pub delays: DurationRange,
+    /// CodePipeline's no-reply timeout, scaled down from 20 minutes (default 90 s: far more
+    /// than three deliveries of one event can take).
+    pub no_reply_timeout: Duration,
+    /// The longest budget of a job (default 5 min): a job's budget is its `timeoutMinutes`
+    /// plus one minute, at most this.
+    pub max_budget: Duration,
+    /// The CloudFront fault mix of every job without a planted outage: about 30 % of calls
+    /// fail transiently (default `cloudfront.unavailable=0.1,cloudfront.throttle=0.1,
+    /// cloudfront.drop=0.1,cloudfront.drop-after=0.05`).
+    pub cloudfront_transient: String,
+    /// The kill rate of the jobs drawn to have kills (default 0.35; a kill drawn for a moment
+    /// after the invocation ended does nothing).
+    pub kill_rate: f64,
+    /// The duplicate delivery rate of the jobs drawn to have duplicates (default 0.5).
+    pub duplicate_delivery_rate: f64,
+    /// Receives each job as it ends.
+    pub on_job: Option<JobObserver>,
+}
+
+impl std::fmt::Debug for ChaosConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChaosConfig")
+            .field("function", &self.function)
+            .field("jobs", &self.jobs)
+            .field("concurrency", &self.concurrency)
+            .field("seed", &self.seed)
+            .field("planted_every", &self.planted_every)
+            .field("completion", &self.completion)
+            .field("lambda_timeout", &self.lambda_timeout)
+            .field("delays", &self.delays)
+            .field("no_reply_timeout", &self.no_reply_timeout)
+            .field("max_budget", &self.max_budget)
+            .field("cloudfront_transient", &self.cloudfront_transient)
+            .field("kill_rate", &self.kill_rate)
+            .field("duplicate_delivery_rate", &self.duplicate_delivery_rate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChaosConfig {
+    /// A 300-job run of `function` with the defaults above.
+    pub fn new(function: impl Into<PathBuf>) -> Self {
+        Self {
+            function: function.into(),
+            function_args: Vec::new(),
+            jobs: 300,
+            concurrency: 6,
+            seed: 1,
+            planted_every: 10,
+            completion: DurationRange::between(
+                Duration::from_millis(500),
+                Duration::from_secs(8),
+            ),
+            lambda_timeout: DurationRange::between(Duration::from_secs(4), Duration::from_secs(8)),
+            delays: DurationRange::between(
+                Duration::from_millis(100),
+                Duration::from_millis(300),
+            ),
+            no_reply_timeout: Duration::from_secs(90),
+            max_budget: Duration::from_secs(300),
+            cloudfront_transient:
+                "cloudfront.unavailable=0.1,cloudfront.throttle=0.1,cloudfront.drop=0.1,cloudfront.drop-after=0.05"
+                    .to_string(),
+            kill_rate: 0.35,
+            duplicate_delivery_rate: 0.5,
+            on_job: None,
+        }
+    }
+
+    pub(crate) fn max_budget_ms(&self) -> u64 {
+        u64::try_from(self.max_budget.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Every job of the run, in index order.
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        (1..=self.jobs).map(|i| Scenario::draw(self, i)).collect()
+    }
+}
+
+/// Runs every job, `concurrency` at a time, and checks the invariants. Needs a Tokio runtime
+/// with timers, I/O and process support. Jobs with a planted cause that lasts about a minute
+/// start first, so that they overlap the others.
+pub async fn run(config: ChaosConfig) -> ChaosReport {
+    let started = std::time::Instant::now();
+    let mut scenarios = config.scenarios();
+    scenarios.sort_by_key(|s| (!s.cause.is_long(), s.index));
+    let queue = Arc::new(Mutex::new(VecDeque::from(scenarios)));
+    let done: Arc<Mutex<Vec<ChaosJob>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..config.concurrency.max(1) {
+        let queue = queue.clone();
+        let done = done.clone();
+        let config = config.clone();
+        workers.spawn(async move {
+            loop {
+                let next = queue
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pop_front();
+                let Some(scenario) = next else { break };
+                let job = run_one(&config, scenario).await;
+                if let Some(observer) = &config.on_job {
+                    observer(&job);
+                }
+                done.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(job);
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let mut jobs = std::mem::take(&mut *done.lock().unwrap_or_else(PoisonError::into_inner));
+    jobs.sort_by_key(|j| j.scenario.index);
+    ChaosReport::new(&config, jobs, started.elapsed())
+}
+
+/// [`run`] on a runtime of its own, for synchronous callers.
+pub fn run_blocking(config: ChaosConfig) -> std::io::Result<ChaosReport> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(run(config)))
+}
+
+async fn run_one(config: &ChaosConfig, scenario: Scenario) -> ChaosJob {
+    let pipeline = match scenario.pipeline_config(&config.function, &config.function_args) {
+        Ok(p) => p,
+        Err(e) => return ChaosJob::not_run(scenario, format!("invalid fault spec: {e}")),
+    };
+    match crate::pipeline::run(pipeline).await {
+        Ok(report) => ChaosJob::evaluate(scenario, &report),
+        Err(e) => ChaosJob::not_run(scenario, e.to_string()),
+    }
+}

@@ -1,0 +1,997 @@
+//! What a chaos run measured: each job's facts and violations, the figures, the invariants.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::ChaosConfig;
+use super::scenario::{Cause, Expected, Scenario};
+use crate::codepipeline::JobResult;
+use crate::duration::format_duration;
+use crate::faults::{Api, FaultKind};
+use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
+
+/// One simulated job: what was drawn, what happened, and what broke.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChaosJob {
+    /// What was drawn.
+    pub scenario: Scenario,
+    /// How the action ended (`None` when it could not be run).
+    pub verdict: Option<Verdict>,
+    /// Why it failed: reported by the function, or CodePipeline's no-reply / total timeout.
+    pub failure_cause: Option<FailureCause>,
+    /// `failureDetails.type` of a reported failure.
+    pub failure_type: Option<String>,
+    /// The failure message or the success summary (shortened).
+    pub message: Option<String>,
+    /// The `Status` output variable of a success.
+    pub status: Option<String>,
+    /// Wall time of the job, ms.
+    pub duration_ms: u64,
+    /// Why the job could not be run at all.
+    pub error: Option<String>,
+    /// CodePipeline jobs (1 + continuations).
+    pub codepipeline_jobs: u32,
+    /// CodePipeline jobs whose accepted result count is not exactly 1.
+    pub codepipeline_jobs_without_one_result: u32,
+    /// Accepted results that end the action (success without token, failure).
+    pub terminal_results_accepted: u32,
+    /// PutJob calls refused with `InvalidJobStateException`.
+    pub results_refused: u32,
+    /// Lambda invocations, duplicates and retries included.
+    pub invocations: u32,
+    /// Processes started.
+    pub cold_starts: u32,
+    /// Invocations that ended in a function error.
+    pub function_errors: u32,
+    /// Invocations killed at their deadline (timeouts).
+    pub deadline_kills: u32,
+    /// Invocations killed before their deadline on purpose.
+    pub injected_kills: u32,
+    /// Processes that exited before answering.
+    pub crashes: u32,
+    /// Invocations that posted `/error`, by `errorType`.
+    pub error_posts: BTreeMap<String, u32>,
+    /// Duplicate deliveries.
+    pub duplicate_deliveries: u32,
+    /// CloudFront calls.
+    pub cloudfront_calls: u32,
+    /// CloudFront calls hit by a fault.
+    pub cloudfront_faulted: u32,
+    /// CloudFront calls hit by a transient fault (503, Throttling, a dropped connection).
+    pub cloudfront_transient: u32,
+    /// CodePipeline calls.
+    pub codepipeline_calls: u32,
+    /// CodePipeline calls hit by a fault.
+    pub codepipeline_faulted: u32,
+    /// Injected faults by `api.kind`.
+    pub faults_by_kind: BTreeMap<String, u32>,
+    /// CreateInvalidation calls made.
+    pub create_calls: u32,
+    /// CreateInvalidation calls that CloudFront processed (answered with an invalidation, or
+    /// processed before the connection was dropped).
+    pub creates_processed: u32,
+    /// Invalidations CloudFront holds at the end.
+    pub invalidations: u32,
+    /// The most invalidations on one distribution.
+    pub max_invalidations_per_distribution: u32,
+    /// Whether every distribution's invalidation was created (and, with `wait`, completed)
+    /// within `timeoutMinutes`.
+    pub done_within_budget: bool,
+    /// Occurrences of the planted credentials in the function's output, the PutJob results and
+    /// the request log.
+    pub secrets_found: u32,
+    /// The invariants this job broke, in words.
+    pub violations: Vec<String>,
+}
+
+fn count<T>(items: &[T], f: impl Fn(&T) -> bool) -> u32 {
+    items.iter().filter(|i| f(i)).count() as u32
+}
+
+fn shorten(text: &str, n: usize) -> String {
+    let one_line = text.replace('\n', " ");
+    if one_line.chars().count() > n {
+        format!("{}...", one_line.chars().take(n).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+impl ChaosJob {
+    pub(crate) fn not_run(scenario: Scenario, error: String) -> Self {
+        let mut job = Self::empty(scenario);
+        job.violations.push(format!("could not run: {error}"));
+        job.error = Some(error);
+        job
+    }
+
+    fn empty(scenario: Scenario) -> Self {
+        Self {
+            scenario,
+            verdict: None,
+            failure_cause: None,
+            failure_type: None,
+            message: None,
+            status: None,
+            duration_ms: 0,
+            error: None,
+            codepipeline_jobs: 0,
+            codepipeline_jobs_without_one_result: 0,
+            terminal_results_accepted: 0,
+            results_refused: 0,
+            invocations: 0,
+            cold_starts: 0,
+            function_errors: 0,
+            deadline_kills: 0,
+            injected_kills: 0,
+            crashes: 0,
+            error_posts: BTreeMap::new(),
+            duplicate_deliveries: 0,
+            cloudfront_calls: 0,
+            cloudfront_faulted: 0,
+            cloudfront_transient: 0,
+            codepipeline_calls: 0,
+            codepipeline_faulted: 0,
+            faults_by_kind: BTreeMap::new(),
+            create_calls: 0,
+            creates_processed: 0,
+            invalidations: 0,
+            max_invalidations_per_distribution: 0,
+            done_within_budget: false,
+            secrets_found: 0,
+            violations: Vec::new(),
+        }
+    }
+
+    /// Whether the job went as it must.
+    pub fn is_ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// Whether the action never got a terminal result within its budget.
+    pub fn hung(&self) -> bool {
+        self.error.is_none()
+            && matches!(
+                self.failure_cause,
+                Some(FailureCause::NoReply | FailureCause::TotalTimeout)
+            )
+    }
+
+    /// The outcome in a few words: `succeeded`, `failed PermissionError`, `hung (no reply)`.
+    pub fn outcome(&self) -> String {
+        match (self.verdict, self.failure_cause, &self.failure_type) {
+            (None, _, _) => "not run".to_string(),
+            (Some(Verdict::Succeeded), _, _) => match self.status.as_deref() {
+                Some(status) => format!("succeeded ({status})"),
+                None => "succeeded".to_string(),
+            },
+            (Some(Verdict::Failed), Some(FailureCause::NoReply), _) => {
+                "hung (no reply)".to_string()
+            }
+            (Some(Verdict::Failed), Some(FailureCause::TotalTimeout), _) => {
+                "hung (over budget)".to_string()
+            }
+            (Some(Verdict::Failed), _, Some(kind)) => format!("failed {kind}"),
+            (Some(Verdict::Failed), _, None) => "failed".to_string(),
+        }
+    }
+
+    /// Reads a pipeline run against its scenario.
+    pub(crate) fn evaluate(scenario: Scenario, report: &PipelineReport) -> Self {
+        let mut job = Self::empty(scenario);
+        job.verdict = Some(report.verdict);
+        job.failure_cause = report.failure.as_ref().map(|f| f.cause);
+        job.failure_type = report.failure.as_ref().and_then(|f| f.failure_type.clone());
+        job.message = match &report.failure {
+            Some(f) => Some(shorten(&f.message, 400)),
+            None => report.summary.as_deref().map(|s| shorten(s, 400)),
+        };
+        job.status = report.output_variables.get("Status").cloned();
+        job.duration_ms = report.duration_ms;
+
+        job.codepipeline_jobs = report.jobs.len() as u32;
+        job.codepipeline_jobs_without_one_result = count(&report.jobs, |j| j.results_accepted != 1);
+        job.terminal_results_accepted = report
+            .jobs
+            .iter()
+            .filter(|j| match &j.result {
+                Some(JobResult::Succeeded {
+                    continuation_token, ..
+                }) => continuation_token.is_none(),
+                Some(JobResult::Failed { .. }) => true,
+                Some(JobResult::TimedOut { .. }) | None => false,
+            })
+            .map(|j| j.results_accepted)
+            .sum();
+        job.results_refused = report.jobs.iter().map(|j| j.results_refused).sum();
+
+        let invocations = &report.invocations;
+        job.invocations = invocations.len() as u32;
+        job.cold_starts = count(invocations, |i| i.cold_start);
+        job.function_errors = count(invocations, |i| i.end.is_function_error());
+        job.deadline_kills = count(invocations, |i| {
+            matches!(i.end, InvocationEnd::Timeout { .. })
+        });
+        job.injected_kills = count(invocations, |i| {
+            matches!(i.end, InvocationEnd::Killed { .. })
+        });
+        job.crashes = count(invocations, |i| {
+            matches!(i.end, InvocationEnd::Crashed { .. })
+        });
+        job.duplicate_deliveries = count(invocations, |i| i.duplicate);
+        for i in invocations {
+            if let InvocationEnd::Error { error_type, .. } = &i.end {
+                *job.error_posts.entry(error_type.clone()).or_default() += 1;
+            }
+        }
+
+        for r in &report.requests {
+            let faulted = r.fault.is_some();
+            match r.api {
+                Api::CloudFront => {
+                    job.cloudfront_calls += 1;
+                    job.cloudfront_faulted += u32::from(faulted);
+                    job.cloudfront_transient += u32::from(matches!(
+                        r.fault,
+                        Some(
+                            FaultKind::Unavailable
+                                | FaultKind::Throttle
+                                | FaultKind::Drop
+                                | FaultKind::DropAfter
+                        )
+                    ));
+                }
+                Api::CodePipeline => {
+                    job.codepipeline_calls += 1;
+                    job.codepipeline_faulted += u32::from(faulted);
+                }
+                Api::LambdaRuntime | Api::Local => {}
+            }
+            if let Some(kind) = r.fault {
+                let api = match r.api {
+                    Api::CloudFront => "cloudfront",
+                    Api::CodePipeline => "codepipeline",
+                    Api::LambdaRuntime | Api::Local => "other",
+                };
+                *job.faults_by_kind
+                    .entry(format!("{api}.{}", kind.name()))
+                    .or_default() += 1;
+            }
+            if r.operation == "CreateInvalidation" {
+                job.create_calls += 1;
+                let processed = r.invalidation_id.is_some()
+                    && (r.succeeded() || r.fault == Some(FaultKind::DropAfter));
+                job.creates_processed += u32::from(processed);
+            }
+        }
+
+        job.invalidations = report.invalidations.len() as u32;
+        let mut per_distribution: BTreeMap<&str, u32> = BTreeMap::new();
+        for inv in &report.invalidations {
+            *per_distribution.entry(&inv.distribution_id).or_default() += 1;
+        }
+        job.max_invalidations_per_distribution =
+            per_distribution.values().copied().max().unwrap_or(0);
+
+        // Done within the function's own budget (timeoutMinutes) on every distribution?
+        let start_ms = report.jobs.first().map_or(0, |j| j.created_ms);
+        let budget_end = start_ms + u64::from(job.scenario.timeout_minutes) * 60_000;
+        let done_at = |distribution: &str| {
+            report
+                .invalidations
+                .iter()
+                .filter(|i| i.distribution_id == distribution)
+                .map(|i| {
+                    if job.scenario.wait {
+                        i.completes_at_ms
+                    } else {
+                        i.created_ms
+                    }
+                })
+                .min()
+        };
+        job.done_within_budget = job
+            .scenario
+            .targets
+            .iter()
+            .all(|d| done_at(d).is_some_and(|at| at <= budget_end));
+
+        let secrets = [
+            &job.scenario.credentials.access_key_id,
+            &job.scenario.credentials.secret_access_key,
+            &job.scenario.credentials.session_token,
+        ];
+        let mut haystacks = vec![report.function_output_text(), format!("{:?}", report.jobs)];
+        haystacks.extend(report.requests.iter().filter_map(|r| r.detail.clone()));
+        haystacks.extend(report.invocations.iter().filter_map(|i| match &i.end {
+            InvocationEnd::Response { body } => Some(body.clone()),
+            InvocationEnd::Error {
+                error_type,
+                error_message,
+            } => Some(format!("{error_type} {error_message}")),
+            _ => None,
+        }));
+        job.secrets_found = secrets
+            .iter()
+            .map(|s| {
+                haystacks
+                    .iter()
+                    .map(|h| h.matches(s.as_str()).count() as u32)
+                    .sum::<u32>()
+            })
+            .sum();
+
+        job.check(report);
+        job
+    }
+
+    fn check(&mut self, report: &PipelineReport) {
+        let mut v = Vec::new();
+        if self.hung() {
+            let why = report
+                .failure
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
+            v.push(format!(
+                "hung: no terminal result within the budget ({})",
+                shorten(&why, 200)
+            ));
+        }
+        if self.terminal_results_accepted != 1 {
+            v.push(format!(
+                "{} accepted terminal results (exactly 1 required)",
+                self.terminal_results_accepted
+            ));
+        }
+        if self.codepipeline_jobs_without_one_result > 0 && !self.hung() {
+            v.push(format!(
+                "{} CodePipeline job(s) without exactly one accepted result",
+                self.codepipeline_jobs_without_one_result
+            ));
+        }
+        if self.max_invalidations_per_distribution > 1 {
+            v.push(format!(
+                "{} invalidations on one distribution (CallerReference idempotency broken)",
+                self.max_invalidations_per_distribution
+            ));
+        }
+        let expected = self.scenario.cause.expected();
+        let failed = self.verdict == Some(Verdict::Failed);
+        if failed && self.done_within_budget && !matches!(expected, Expected::Failure(_)) {
+            v.push(format!(
+                "failed ({}) although every invalidation was done within timeoutMinutes ({})",
+                self.outcome(),
+                self.scenario.timeout_minutes
+            ));
+        }
+        // A success that says Completed must come after CloudFront completed.
+        if self.verdict == Some(Verdict::Succeeded) && self.status.as_deref() == Some("Completed") {
+            let reported_ms = report
+                .jobs
+                .last()
+                .and_then(|j| j.result_ms)
+                .unwrap_or(u64::MAX);
+            let early: Vec<&str> = self
+                .scenario
+                .targets
+                .iter()
+                .filter(|d| {
+                    !report
+                        .invalidations
+                        .iter()
+                        .any(|i| &i.distribution_id == *d && i.completes_at_ms <= reported_ms)
+                })
+                .map(String::as_str)
+                .collect();
+            if !early.is_empty() {
+                v.push(format!(
+                    "reported Completed before CloudFront completed on {}",
+                    early.join(", ")
+                ));
+            }
+        }
+        if !self.matches_cause() {
+            v.push(format!(
+                "ended {} but the cause '{}' requires {expected}",
+                self.outcome(),
+                self.scenario.cause
+            ));
+        }
+        if self.scenario.cause == Cause::MalformedUserParameters && self.cloudfront_calls > 0 {
+            v.push(format!(
+                "{} CloudFront call(s) despite invalid UserParameters",
+                self.cloudfront_calls
+            ));
+        }
+        if self.secrets_found > 0 {
+            v.push(format!(
+                "the planted artifact credentials appear {} time(s) in the function's output or results",
+                self.secrets_found
+            ));
+        }
+        self.violations.extend(v);
+    }
+
+    /// Whether the outcome is the one the job's cause requires (a success for no cause).
+    pub fn matches_cause(&self) -> bool {
+        let succeeded = self.verdict == Some(Verdict::Succeeded);
+        match self.scenario.cause.expected() {
+            Expected::Success => {
+                succeeded
+                    && match self.status.as_deref() {
+                        Some("Completed") => true,
+                        Some("InProgress") => !self.scenario.wait,
+                        _ => false,
+                    }
+            }
+            Expected::TimeoutWarning => {
+                succeeded
+                    && self.status.as_deref() == Some("InProgress")
+                    && self
+                        .message
+                        .as_deref()
+                        .is_some_and(|m| m.starts_with("WARNING:"))
+            }
+            Expected::Failure(kind) => {
+                self.verdict == Some(Verdict::Failed)
+                    && self.failure_cause == Some(FailureCause::Reported)
+                    && self.failure_type.as_deref() == Some(kind)
+            }
+        }
+    }
+}
+
+/// One invariant of the run and whether it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Invariant {
+    /// What is measured.
+    pub name: &'static str,
+    /// The measured value.
+    pub value: u64,
+    /// The largest value allowed.
+    pub max: u64,
+}
+
+impl Invariant {
+    /// Whether the measured value is allowed.
+    pub fn holds(&self) -> bool {
+        self.value <= self.max
+    }
+}
+
+/// Jobs and matches of one planted cause.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CauseFigures {
+    /// Jobs with this cause.
+    pub jobs: u32,
+    /// Of those, jobs that ended as the cause requires.
+    pub matched: u32,
+    /// Outcomes seen (`failed PermissionError`: 5).
+    pub outcomes: BTreeMap<String, u32>,
+}
+
+/// The figures of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Jobs run.
+    pub jobs: u32,
+    /// Jobs that could not be run (a usage or environment problem).
+    pub not_run: u32,
+    /// Jobs without a terminal result within their budget.
+    pub hung: u32,
+    /// Jobs without exactly one accepted terminal result.
+    pub jobs_without_one_terminal_result: u32,
+    /// CodePipeline jobs (continuations included).
+    pub codepipeline_jobs: u32,
+    /// CodePipeline jobs without exactly one accepted result (outside hung jobs).
+    pub codepipeline_jobs_without_one_result: u32,
+    /// The most invalidations of one job on one distribution.
+    pub max_invalidations_per_job_and_distribution: u32,
+    /// Invalidations created.
+    pub invalidations: u32,
+    /// CreateInvalidation calls.
+    pub create_calls: u32,
+    /// CreateInvalidation calls CloudFront processed.
+    pub creates_processed: u32,
+    /// Jobs that succeeded.
+    pub succeeded: u32,
+    /// Jobs that failed, by failure type (`no reply` and `over budget` for hung jobs).
+    pub failed_by_type: BTreeMap<String, u32>,
+    /// Failed jobs (without a planted failure) whose invalidations were done within
+    /// `timeoutMinutes`.
+    pub failed_although_done_within_budget: u32,
+    /// Successes that said Completed before CloudFront completed.
+    pub early_successes: u32,
+    /// Jobs whose outcome is not the one their cause requires (no cause: success).
+    pub outcomes_not_matching_cause: u32,
+    /// Jobs without a planted cause, and of them those that succeeded.
+    pub unplanted_jobs: u32,
+    /// Jobs without a planted cause that succeeded.
+    pub unplanted_succeeded: u32,
+    /// Per planted cause.
+    pub planted: BTreeMap<String, CauseFigures>,
+    /// Jobs with a planted cause.
+    pub planted_jobs: u32,
+    /// Of those, jobs whose failure type (or outcome) matched.
+    pub planted_matched: u32,
+    /// Invocations.
+    pub invocations: u32,
+    /// Processes started.
+    pub cold_starts: u32,
+    /// Continuations (CodePipeline jobs after the first).
+    pub continuations: u32,
+    /// Invocations that ended in a function error.
+    pub function_errors: u32,
+    /// Invocations killed at their deadline.
+    pub deadline_kills: u32,
+    /// Invocations killed before their deadline on purpose.
+    pub injected_kills: u32,
+    /// Processes that exited before answering.
+    pub crashes: u32,
+    /// Invocations that posted `/error`, by `errorType`.
+    pub error_posts: BTreeMap<String, u32>,
+    /// Duplicate deliveries.
+    pub duplicate_deliveries: u32,
+    /// PutJob calls refused with `InvalidJobStateException`.
+    pub results_refused: u32,
+    /// Jobs by the function's log level (`AWS_LAMBDA_LOG_LEVEL`).
+    pub log_levels: BTreeMap<String, u32>,
+    /// CloudFront calls.
+    pub cloudfront_calls: u32,
+    /// CloudFront calls hit by a fault.
+    pub cloudfront_faulted: u32,
+    /// CloudFront calls of the jobs without a planted outage.
+    pub cloudfront_calls_without_outage: u32,
+    /// Of those, calls hit by a transient fault (503, Throttling, a dropped connection).
+    pub cloudfront_transient_without_outage: u32,
+    /// CodePipeline calls.
+    pub codepipeline_calls: u32,
+    /// CodePipeline calls hit by a fault.
+    pub codepipeline_faulted: u32,
+    /// Injected faults by `api.kind`.
+    pub faults_by_kind: BTreeMap<String, u32>,
+    /// Secrets found in outputs.
+    pub secrets_found: u32,
+    /// Job wall time: median, ms.
+    pub job_ms_p50: u64,
+    /// Job wall time: 95th percentile, ms.
+    pub job_ms_p95: u64,
+    /// Job wall time: longest, ms.
+    pub job_ms_max: u64,
+}
+
+/// Everything a chaos run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChaosReport {
+    /// The seed of the run.
+    pub seed: u64,
+    /// Jobs at a time.
+    pub concurrency: usize,
+    /// The function run.
+    pub function: PathBuf,
+    /// Wall time of the run, ms.
+    pub duration_ms: u64,
+    /// The figures.
+    pub figures: Figures,
+    /// The invariants with their values.
+    pub invariants: Vec<Invariant>,
+    /// Every job, in index order.
+    pub jobs: Vec<ChaosJob>,
+}
+
+fn percentile(sorted: &[u64], p: usize) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = (sorted.len() * p).div_ceil(100).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+impl ChaosReport {
+    pub(crate) fn new(config: &ChaosConfig, jobs: Vec<ChaosJob>, elapsed: Duration) -> Self {
+        let mut f = Figures {
+            jobs: jobs.len() as u32,
+            ..Figures::default()
+        };
+        for job in &jobs {
+            f.not_run += u32::from(job.error.is_some());
+            f.hung += u32::from(job.hung());
+            f.jobs_without_one_terminal_result += u32::from(job.terminal_results_accepted != 1);
+            f.codepipeline_jobs += job.codepipeline_jobs;
+            if !job.hung() {
+                f.codepipeline_jobs_without_one_result += job.codepipeline_jobs_without_one_result;
+            }
+            f.max_invalidations_per_job_and_distribution = f
+                .max_invalidations_per_job_and_distribution
+                .max(job.max_invalidations_per_distribution);
+            f.invalidations += job.invalidations;
+            f.create_calls += job.create_calls;
+            f.creates_processed += job.creates_processed;
+            match job.verdict {
+                Some(Verdict::Succeeded) => f.succeeded += 1,
+                Some(Verdict::Failed) => {
+                    let key = match (job.failure_cause, &job.failure_type) {
+                        (Some(FailureCause::NoReply), _) => "no reply (hung)".to_string(),
+                        (Some(FailureCause::TotalTimeout), _) => "over budget (hung)".to_string(),
+                        (_, Some(kind)) => kind.clone(),
+                        (_, None) => "unknown".to_string(),
+                    };
+                    *f.failed_by_type.entry(key).or_default() += 1;
+                }
+                None => {}
+            }
+            let expected_failure = matches!(job.scenario.cause.expected(), Expected::Failure(_));
+            f.failed_although_done_within_budget += u32::from(
+                job.verdict == Some(Verdict::Failed) && job.done_within_budget && !expected_failure,
+            );
+            f.early_successes += u32::from(
+                job.violations
+                    .iter()
+                    .any(|v| v.starts_with("reported Completed before")),
+            );
+            let matched = job.matches_cause();
+            f.outcomes_not_matching_cause += u32::from(!matched);
+            if job.scenario.cause == Cause::None {
+                f.unplanted_jobs += 1;
+                f.unplanted_succeeded += u32::from(job.verdict == Some(Verdict::Succeeded));
+            } else {
+                f.planted_jobs += 1;
+                f.planted_matched += u32::from(matched);
+                let entry = f
+                    .planted
+                    .entry(job.scenario.cause.name().to_string())
+                    .or_default();
+                entry.jobs += 1;
+                entry.matched += u32::from(matched);
+                *entry.outcomes.entry(job.outcome()).or_default() += 1;
+            }
+            f.invocations += job.invocations;
+            f.cold_starts += job.cold_starts;
+            f.continuations += job.codepipeline_jobs.saturating_sub(1);
+            f.function_errors += job.function_errors;
+            f.deadline_kills += job.deadline_kills;
+            f.injected_kills += job.injected_kills;
+            f.crashes += job.crashes;
+            for (k, n) in &job.error_posts {
+                *f.error_posts.entry(k.clone()).or_default() += n;
+            }
+            *f.log_levels
+                .entry(job.scenario.log_level.to_string())
+                .or_default() += 1;
+            f.duplicate_deliveries += job.duplicate_deliveries;
+            f.results_refused += job.results_refused;
+            f.cloudfront_calls += job.cloudfront_calls;
+            f.cloudfront_faulted += job.cloudfront_faulted;
+            if job.scenario.cause != Cause::CloudFrontDown {
+                f.cloudfront_calls_without_outage += job.cloudfront_calls;
+                f.cloudfront_transient_without_outage += job.cloudfront_transient;
+            }
+            f.codepipeline_calls += job.codepipeline_calls;
+            f.codepipeline_faulted += job.codepipeline_faulted;
+            for (k, n) in &job.faults_by_kind {
+                *f.faults_by_kind.entry(k.clone()).or_default() += n;
+            }
+            f.secrets_found += job.secrets_found;
+        }
+        let mut durations: Vec<u64> = jobs.iter().map(|j| j.duration_ms).collect();
+        durations.sort_unstable();
+        f.job_ms_p50 = percentile(&durations, 50);
+        f.job_ms_p95 = percentile(&durations, 95);
+        f.job_ms_max = durations.last().copied().unwrap_or(0);
+
+        let invariants = vec![
+            Invariant {
+                name: "hung jobs (no terminal result within the budget)",
+                value: u64::from(f.hung),
+                max: 0,
+            },
+            Invariant {
+                name: "jobs without exactly one accepted terminal result",
+                value: u64::from(f.jobs_without_one_terminal_result),
+                max: 0,
+            },
+            Invariant {
+                name: "CodePipeline jobs without exactly one accepted result",
+                value: u64::from(f.codepipeline_jobs_without_one_result),
+                max: 0,
+            },
+            Invariant {
+                name: "max invalidations per job and distribution",
+                value: u64::from(f.max_invalidations_per_job_and_distribution),
+                max: 1,
+            },
+            Invariant {
+                name: "failed jobs whose invalidations were done within the budget",
+                value: u64::from(f.failed_although_done_within_budget),
+                max: 0,
+            },
+            Invariant {
+                name: "successes reported before CloudFront completed",
+                value: u64::from(f.early_successes),
+                max: 0,
+            },
+            Invariant {
+                name: "outcomes not matching their cause (failure type, or success)",
+                value: u64::from(f.outcomes_not_matching_cause),
+                max: 0,
+            },
+            Invariant {
+                name: "secrets found in function output and results",
+                value: u64::from(f.secrets_found),
+                max: 0,
+            },
+            Invariant {
+                name: "jobs that could not be run",
+                value: u64::from(f.not_run),
+                max: 0,
+            },
+        ];
+        Self {
+            seed: config.seed,
+            concurrency: config.concurrency,
+            function: config.function.clone(),
+            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            figures: f,
+            invariants,
+            jobs,
+        }
+    }
+
+    /// Whether every invariant holds.
+    pub fn holds(&self) -> bool {
+        self.invariants.iter().all(Invariant::holds)
+    }
+
+    /// The jobs that broke an invariant.
+    pub fn offenders(&self) -> Vec<&ChaosJob> {
+        self.jobs.iter().filter(|j| !j.is_ok()).collect()
+    }
+
+    /// The process exit code the CLI uses: 0 every invariant holds, 1 one is broken.
+    pub fn exit_code(&self) -> i32 {
+        if self.holds() { 0 } else { 1 }
+    }
+
+    /// The report as JSON (what `--json` prints).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The figures as a readable table, then every offending job with its replay command.
+    pub fn render(&self) -> String {
+        let f = &self.figures;
+        let mut out = String::new();
+        let percent = |part: u32, whole: u32| {
+            if whole == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1} %", f64::from(part) * 100.0 / f64::from(whole))
+            }
+        };
+        let _ = writeln!(
+            out,
+            "chaos run: {} jobs, {} at a time, seed {}, {} wall time",
+            f.jobs,
+            self.concurrency,
+            self.seed,
+            format_duration(Duration::from_secs(self.duration_ms.div_ceil(1000)))
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "INVARIANTS");
+        for inv in &self.invariants {
+            let _ = writeln!(
+                out,
+                "  {:<64} {:>6}   (at most {}) {}",
+                inv.name,
+                inv.value,
+                inv.max,
+                if inv.holds() { "ok" } else { "BROKEN" }
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "OUTCOMES");
+        let _ = writeln!(
+            out,
+            "  jobs run                                   {:>6}",
+            f.jobs
+        );
+        let _ = writeln!(
+            out,
+            "  succeeded                                  {:>6}",
+            f.succeeded
+        );
+        let failed: Vec<String> = f
+            .failed_by_type
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  failed                                     {:>6}   {}",
+            f.failed_by_type.values().sum::<u32>(),
+            failed.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "  jobs without a planted cause that succeeded {:>5} of {} ({})",
+            f.unplanted_succeeded,
+            f.unplanted_jobs,
+            percent(f.unplanted_succeeded, f.unplanted_jobs)
+        );
+        let _ = writeln!(
+            out,
+            "  planted causes matched                     {:>6} of {} ({})",
+            f.planted_matched,
+            f.planted_jobs,
+            percent(f.planted_matched, f.planted_jobs)
+        );
+        for (cause, c) in &f.planted {
+            let seen: Vec<String> = c
+                .outcomes
+                .iter()
+                .map(|(k, n)| format!("{k} x{n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "    {cause:<28} {}/{}: {}",
+                c.matched,
+                c.jobs,
+                seen.join(", ")
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "CHAOS APPLIED");
+        let _ = writeln!(
+            out,
+            "  CodePipeline jobs                          {:>6}   ({} continuations)",
+            f.codepipeline_jobs, f.continuations
+        );
+        let _ = writeln!(
+            out,
+            "  invocations                                {:>6}   ({} cold starts, {} function errors)",
+            f.invocations, f.cold_starts, f.function_errors
+        );
+        let _ = writeln!(
+            out,
+            "  killed at the deadline                     {:>6}",
+            f.deadline_kills
+        );
+        let _ = writeln!(
+            out,
+            "  killed before the deadline (injected)      {:>6}",
+            f.injected_kills
+        );
+        let _ = writeln!(
+            out,
+            "  crashed                                    {:>6}",
+            f.crashes
+        );
+        let posts: Vec<String> = f
+            .error_posts
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  errors returned to Lambda                  {:>6}   {}",
+            f.error_posts.values().sum::<u32>(),
+            posts.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "  duplicate deliveries                       {:>6}",
+            f.duplicate_deliveries
+        );
+        let _ = writeln!(
+            out,
+            "  PutJob refused (InvalidJobStateException)  {:>6}",
+            f.results_refused
+        );
+        let _ = writeln!(
+            out,
+            "  CloudFront calls                           {:>6}   ({} faulted, {})",
+            f.cloudfront_calls,
+            f.cloudfront_faulted,
+            percent(f.cloudfront_faulted, f.cloudfront_calls)
+        );
+        let _ = writeln!(
+            out,
+            "  transient CloudFront failures              {:>6}   of {} calls in jobs without a planted outage ({}): 503, Throttling, dropped connections",
+            f.cloudfront_transient_without_outage,
+            f.cloudfront_calls_without_outage,
+            percent(
+                f.cloudfront_transient_without_outage,
+                f.cloudfront_calls_without_outage
+            )
+        );
+        let _ = writeln!(
+            out,
+            "  CodePipeline calls                         {:>6}   ({} faulted, {})",
+            f.codepipeline_calls,
+            f.codepipeline_faulted,
+            percent(f.codepipeline_faulted, f.codepipeline_calls)
+        );
+        let kinds: Vec<String> = f
+            .faults_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  faults injected                            {:>6}   {}",
+            f.faults_by_kind.values().sum::<u32>(),
+            kinds.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "  CreateInvalidation calls                   {:>6}   ({} processed by CloudFront -> {} invalidations)",
+            f.create_calls, f.creates_processed, f.invalidations
+        );
+        let levels: Vec<String> = f
+            .log_levels
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  jobs by function log level                         {}",
+            levels.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "  job wall time                              p50 {}, p95 {}, max {}",
+            seconds(f.job_ms_p50),
+            seconds(f.job_ms_p95),
+            seconds(f.job_ms_max)
+        );
+        let offenders = self.offenders();
+        if !offenders.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "OFFENDING JOBS ({}): replay each with the command shown",
+                offenders.len()
+            );
+            for job in offenders {
+                let s = &job.scenario;
+                let _ = writeln!(
+                    out,
+                    "  job {} (seed {}, cause {}): {}",
+                    s.index,
+                    s.seed,
+                    s.cause,
+                    job.outcome()
+                );
+                for v in &job.violations {
+                    let _ = writeln!(out, "    - {v}");
+                }
+                if let Some(m) = &job.message {
+                    let _ = writeln!(out, "    message: {m}");
+                }
+                let _ = writeln!(out, "    UserParameters: {}", s.user_parameters);
+                let _ = writeln!(out, "    {}", s.replay_command(&self.function));
+            }
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{}",
+            if self.holds() {
+                "RESULT: every invariant holds"
+            } else {
+                "RESULT: an invariant is BROKEN"
+            }
+        );
+        // Empty lists leave trailing blanks behind.
+        out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
+}

@@ -1,0 +1,583 @@
+//! One simulated pipeline job of a chaos run: drawn from a seed, runnable, and replayable with
+//! `local-aws pipeline`.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::ChaosConfig;
+use crate::cloudfront::DistributionConfig;
+use crate::duration::{DurationRange, format_duration};
+use crate::faults::{FaultSpecError, Faults};
+use crate::pipeline::{ArtifactCredentials, PipelineConfig};
+use crate::rng::SeededRng;
+
+/// A cause planted in a job whose outcome is known in advance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// Nothing planted: the job must succeed whatever the transient faults.
+    None,
+    /// One distribution of the job is `AccessDenied`: `PermissionError`.
+    DeniedDistribution,
+    /// One distribution of the job does not exist: `ConfigurationError`.
+    UnknownDistribution,
+    /// `UserParameters` is invalid: `ConfigurationError`, and no CloudFront call.
+    MalformedUserParameters,
+    /// Every CloudFront call fails with 503 for the whole job: `SystemUnavailable`.
+    CloudFrontDown,
+    /// The invalidation takes longer than `timeoutMinutes` (1), `onTimeout: fail`: `JobFailed`.
+    TimeoutFail,
+    /// The same with `onTimeout: succeed`: success with `Status=InProgress` and a warning.
+    TimeoutSucceed,
+}
+
+/// The planted causes, in the order chaos runs cycle through them (every tenth job).
+pub const PLANTED: [Cause; 6] = [
+    Cause::DeniedDistribution,
+    Cause::UnknownDistribution,
+    Cause::MalformedUserParameters,
+    Cause::CloudFrontDown,
+    Cause::TimeoutFail,
+    Cause::TimeoutSucceed,
+];
+
+impl Cause {
+    /// The name used in reports (`denied-distribution`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::None => "none",
+            Cause::DeniedDistribution => "denied-distribution",
+            Cause::UnknownDistribution => "unknown-distribution",
+            Cause::MalformedUserParameters => "malformed-user-parameters",
+            Cause::CloudFrontDown => "cloudfront-down",
+            Cause::TimeoutFail => "timeout-fail",
+            Cause::TimeoutSucceed => "timeout-succeed",
+        }
+    }
+
+    /// What the action must end with.
+    pub fn expected(self) -> Expected {
+        match self {
+            Cause::None => Expected::Success,
+            Cause::DeniedDistribution => Expected::Failure("PermissionError"),
+            Cause::UnknownDistribution | Cause::MalformedUserParameters => {
+                Expected::Failure("ConfigurationError")
+            }
+            Cause::CloudFrontDown => Expected::Failure("SystemUnavailable"),
+            Cause::TimeoutFail => Expected::Failure("JobFailed"),
+            Cause::TimeoutSucceed => Expected::TimeoutWarning,
+        }
+    }
+
+    /// Whether the job takes about a minute (it waits for `timeoutMinutes` or for the
+    /// function's retries to run out): such jobs start first so that they overlap the others.
+    pub fn is_long(self) -> bool {
+        matches!(
+            self,
+            Cause::CloudFrontDown | Cause::TimeoutFail | Cause::TimeoutSucceed
+        )
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The outcome a job must end with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expected {
+    /// Succeeded; with `wait` the invalidations completed (`Status=Completed`).
+    Success,
+    /// Succeeded with a `WARNING:` summary and `Status=InProgress` (`onTimeout: succeed`).
+    TimeoutWarning,
+    /// Failed with this `failureDetails.type`.
+    Failure(&'static str),
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expected::Success => f.write_str("success"),
+            Expected::TimeoutWarning => f.write_str("success with a timeout warning"),
+            Expected::Failure(kind) => write!(f, "failure {kind}"),
+        }
+    }
+}
+
+/// A distribution of the job's emulated world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScenarioDistribution {
+    /// Its id.
+    pub id: String,
+    /// How long its invalidations stay `InProgress`, in ms.
+    pub completes_after_ms: u64,
+    /// Whether every call on it is `AccessDenied`.
+    pub denied: bool,
+}
+
+/// Everything drawn for one job. [`Scenario::replay_command`] repeats it with
+/// `local-aws pipeline`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// 1 for the first job of the run.
+    pub index: u32,
+    /// The pipeline run's seed (emulator ids, completion draws, faults, kills, duplicates).
+    pub seed: u64,
+    /// The planted cause, if any.
+    pub cause: Cause,
+    /// The action's `UserParameters`.
+    pub user_parameters: String,
+    /// The distributions the job names (the ones it may invalidate).
+    pub targets: Vec<String>,
+    /// The distributions that exist in the emulator (a target may be missing on purpose).
+    pub distributions: Vec<ScenarioDistribution>,
+    /// Whether the job waits for `Completed` (`wait`).
+    pub wait: bool,
+    /// `timeoutMinutes` in force (30 when not given).
+    pub timeout_minutes: u32,
+    /// The fault spec (`--faults`).
+    pub faults: String,
+    /// The function timeout, ms.
+    pub lambda_timeout_ms: u64,
+    /// Lambda's retry delay, ms.
+    pub retry_delay_ms: u64,
+    /// The pause before a continuation's invocation, ms.
+    pub reinvoke_delay_ms: u64,
+    /// CodePipeline's no-reply timeout (scaled down), ms.
+    pub no_reply_timeout_ms: u64,
+    /// The job's budget: a terminal result must be accepted within it, ms. Also the driver's
+    /// total timeout, so a job past its budget counts as hung.
+    pub budget_ms: u64,
+    /// Probability that an invocation is killed before its deadline.
+    pub kill_rate: f64,
+    /// Probability that an event is delivered twice.
+    pub duplicate_delivery_rate: f64,
+    /// `AWS_LAMBDA_LOG_LEVEL` of the function.
+    pub log_level: &'static str,
+    /// `AWS_LAMBDA_LOG_FORMAT` of the function.
+    pub log_format: &'static str,
+    /// The planted `artifactCredentials` (never serialised).
+    #[serde(skip)]
+    pub credentials: ArtifactCredentials,
+}
+
+const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn pick<'a, T>(rng: &mut SeededRng, items: &'a [T]) -> &'a T {
+    let i = usize::try_from(rng.between(0, items.len() as u64 - 1)).unwrap_or(0);
+    &items[i]
+}
+
+fn draw_ms(rng: &mut SeededRng, range: DurationRange) -> u64 {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    rng.between(ms(range.min), ms(range.max))
+}
+
+fn distribution_id(rng: &mut SeededRng) -> String {
+    format!("E{}", rng.string_from(ID_ALPHABET, 13))
+}
+
+/// Paths a job asks for, in JSON (`Value`) form and as plain words when they fit the plain form.
+fn draw_paths(rng: &mut SeededRng) -> (Value, Vec<String>) {
+    const DIRS: [&str; 6] = ["docs", "assets", "img", "blog/2026", "css", "js"];
+    const EXTS: [&str; 5] = ["html", "css", "js", "png", "json"];
+    let files = |rng: &mut SeededRng, n: u64| -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                format!(
+                    "/{}/{}.{}",
+                    pick(rng, &DIRS),
+                    rng.string_from(b"abcdefghijklmnopqrstuvwxyz", 5),
+                    pick(rng, &EXTS)
+                )
+            })
+            .collect()
+    };
+    let list = match rng.between(0, 7) {
+        0 => vec!["/*".to_string()],
+        1 => vec!["/index.html".to_string()],
+        2 => vec![
+            "/index.html".to_string(),
+            "/css/*".to_string(),
+            "/img/logo.png".to_string(),
+        ],
+        3 => vec!["#product:42".to_string(), "/products/42.html".to_string()],
+        4 => vec!["/my file.html".to_string(), "/café.html".to_string()],
+        5 => {
+            let n = rng.between(8, 20);
+            files(rng, n)
+        }
+        _ => {
+            let n = rng.between(1, 6);
+            files(rng, n)
+        }
+    };
+    let plain_form_fits = list.iter().all(|p| !p.contains(' ') && !p.starts_with('#'));
+    let plain = if plain_form_fits {
+        list.clone()
+    } else {
+        Vec::new()
+    };
+    let value = if list.len() > 1 && rng.chance(0.3) {
+        Value::String(list.join(" ").replace("/my file.html", "/my%20file.html"))
+    } else {
+        Value::Array(list.into_iter().map(Value::String).collect())
+    };
+    (value, plain)
+}
+
+/// A `UserParameters` the function must refuse as a ConfigurationError.
+fn malformed(rng: &mut SeededRng, id: &str) -> String {
+    match rng.between(0, 5) {
+        0 => format!(r#"{{"distributionID": "{id}", "paths": ["/index.html"]}}"#),
+        1 => format!(r#"{{"distributionId": "{id}", "paths": ["/img/*/logo.png"]}}"#),
+        2 => format!(r#"{{"distributionId": "{id}", "timeoutMinutes": 0}}"#),
+        3 => format!(r#"{{"distributionId": "{id}", "paths": ["/index.html"]"#),
+        4 => format!(
+            r##"{{"distributionId": "{id}", "callerReference": "#{{codepipeline.PipelineExecutionId}}"}}"##
+        ),
+        _ => format!(r#"{{"distributionId": "{id}", "paths": [], "wait": "yes"}}"#),
+    }
+}
+
+impl Scenario {
+    /// Draws job `index` (from 1) of a run.
+    pub fn draw(config: &ChaosConfig, index: u32) -> Self {
+        let mut rng = SeededRng::with_stream(config.seed, 1_000 + u64::from(index));
+        let seed = rng.between(1, 999_999_999);
+        let cause = if index.is_multiple_of(config.planted_every.max(1)) {
+            let n = index / config.planted_every.max(1) - 1;
+            PLANTED[n as usize % PLANTED.len()]
+        } else {
+            Cause::None
+        };
+
+        // The world: one or two distributions of varied speed.
+        let count = if rng.chance(0.3) { 2 } else { 1 };
+        let targets: Vec<String> = (0..count).map(|_| distribution_id(&mut rng)).collect();
+        let timeout_case = matches!(cause, Cause::TimeoutFail | Cause::TimeoutSucceed);
+        let mut distributions: Vec<ScenarioDistribution> = targets
+            .iter()
+            .map(|id| ScenarioDistribution {
+                id: id.clone(),
+                completes_after_ms: if timeout_case {
+                    rng.between(75_000, 90_000)
+                } else {
+                    draw_ms(&mut rng, config.completion)
+                },
+                denied: false,
+            })
+            .collect();
+        match cause {
+            Cause::DeniedDistribution => {
+                if let Some(last) = distributions.last_mut() {
+                    last.denied = true;
+                }
+            }
+            Cause::UnknownDistribution => {
+                distributions.pop();
+            }
+            _ => {}
+        }
+
+        // UserParameters.
+        let (paths, plain_paths) = draw_paths(&mut rng);
+        let needs_json = cause != Cause::None;
+        let mut wait = true;
+        let mut timeout_minutes = 30;
+        let user_parameters = if cause == Cause::MalformedUserParameters {
+            malformed(&mut rng, &targets[0])
+        } else if !needs_json && rng.chance(0.2) {
+            let mut words = vec![targets.join(",")];
+            if rng.chance(0.7) {
+                words.extend(plain_paths);
+            }
+            words.join(" ")
+        } else {
+            let mut object = Map::new();
+            if targets.len() == 1 && rng.chance(0.7) {
+                object.insert("distributionId".into(), json!(targets[0]));
+            } else {
+                object.insert("distributionIds".into(), json!(targets));
+            }
+            if !(paths
+                .as_array()
+                .is_some_and(|a| a.len() == 1 && a[0] == "/*")
+                && rng.chance(0.5))
+            {
+                object.insert("paths".into(), paths);
+            }
+            if cause.is_long() {
+                timeout_minutes = 1;
+            } else if rng.chance(0.7) {
+                timeout_minutes = *pick(&mut rng, &[2, 3, 5, 10]);
+            }
+            if timeout_minutes != 30 {
+                object.insert("timeoutMinutes".into(), json!(timeout_minutes));
+            }
+            match cause {
+                Cause::TimeoutSucceed => {
+                    object.insert("onTimeout".into(), json!("succeed"));
+                }
+                Cause::TimeoutFail if rng.chance(0.5) => {
+                    object.insert("onTimeout".into(), json!("fail"));
+                }
+                Cause::None if rng.chance(0.15) => {
+                    object.insert("onTimeout".into(), json!("succeed"));
+                }
+                _ => {}
+            }
+            if !timeout_case && rng.chance(0.1) {
+                wait = false;
+                object.insert("wait".into(), json!(false));
+            }
+            if rng.chance(0.15) {
+                object.insert("maxPaths".into(), json!(rng.between(2, 5)));
+            }
+            if rng.chance(0.15) {
+                object.insert("directoryIndex".into(), json!("index.html"));
+            }
+            if rng.chance(0.2) {
+                object.insert(
+                    "callerReference".into(),
+                    json!(format!("execution-{}", rng.uuid())),
+                );
+            }
+            Value::Object(object).to_string()
+        };
+
+        // Faults.
+        let mut faults = Vec::new();
+        if cause == Cause::CloudFrontDown {
+            faults.push("cloudfront.unavailable=1.0".to_string());
+        } else {
+            // 30 % of CloudFront calls fail transiently: 503, Throttling, connections dropped
+            // before or after the call took effect.
+            faults.push(config.cloudfront_transient.clone());
+            if rng.chance(0.3) {
+                faults.push(format!("cloudfront.too-many={}", rng.between(1, 3)));
+            }
+        }
+        if rng.chance(0.3) {
+            faults.push("cloudfront.latency=10ms..300ms".to_string());
+        }
+        if rng.chance(0.5) {
+            faults.push("codepipeline.unavailable=0.2".to_string());
+        }
+        if rng.chance(0.1) {
+            faults.push("codepipeline.drop-after=1".to_string());
+        }
+        // At most one delivery of an event is lost on purpose (a hang or a kill), so that
+        // Lambda's two retries can always recover it.
+        let lethal = rng.next_f64();
+        let mut kill_rate = 0.0;
+        if lethal < 0.12 {
+            faults.push("codepipeline.hang=1".to_string());
+        } else if lethal < 0.42 {
+            kill_rate = config.kill_rate;
+        }
+        let duplicate_delivery_rate = if rng.chance(0.3) {
+            config.duplicate_delivery_rate
+        } else {
+            0.0
+        };
+
+        let lambda_timeout_ms = draw_ms(&mut rng, config.lambda_timeout) / 100 * 100;
+        let retry_delay_ms = draw_ms(&mut rng, config.delays);
+        let reinvoke_delay_ms = draw_ms(&mut rng, config.delays);
+        let budget_ms = (u64::from(timeout_minutes) * 60_000 + 60_000).min(config.max_budget_ms());
+        let log_level = match rng.between(0, 19) {
+            0..=11 => "INFO",
+            12..=16 => "DEBUG",
+            _ => "TRACE",
+        };
+        let log_format = if rng.chance(0.5) { "JSON" } else { "Text" };
+        let credentials = ArtifactCredentials {
+            access_key_id: format!("ASIA{}", rng.string_from(ID_ALPHABET, 16)),
+            secret_access_key: rng.string_from(SECRET_ALPHABET, 40),
+            session_token: format!("IQoJchaos{}", rng.string_from(SECRET_ALPHABET, 120)),
+        };
+        Self {
+            index,
+            seed,
+            cause,
+            user_parameters,
+            targets,
+            distributions,
+            wait,
+            timeout_minutes,
+            faults: faults.join(","),
+            lambda_timeout_ms,
+            retry_delay_ms,
+            reinvoke_delay_ms,
+            no_reply_timeout_ms: u64::try_from(config.no_reply_timeout.as_millis())
+                .unwrap_or(u64::MAX),
+            budget_ms,
+            kill_rate,
+            duplicate_delivery_rate,
+            log_level,
+            log_format,
+            credentials,
+        }
+    }
+
+    /// The pipeline run of this job.
+    pub fn pipeline_config(
+        &self,
+        function: &Path,
+        function_args: &[String],
+    ) -> Result<PipelineConfig, FaultSpecError> {
+        let faults: Faults = self.faults.parse()?;
+        let mut config = PipelineConfig::new(function, self.user_parameters.clone());
+        config.function_args = function_args.to_vec();
+        config.distributions = self
+            .distributions
+            .iter()
+            .map(|d| {
+                if d.denied {
+                    DistributionConfig::denied(d.id.clone())
+                } else {
+                    DistributionConfig::new(d.id.clone()).completes_after(DurationRange::fixed(
+                        Duration::from_millis(d.completes_after_ms),
+                    ))
+                }
+            })
+            .collect();
+        config.faults = faults;
+        config.seed = Some(self.seed);
+        config.lambda_timeout = Duration::from_millis(self.lambda_timeout_ms);
+        config.retry_delay = Duration::from_millis(self.retry_delay_ms);
+        config.reinvoke_delay = Duration::from_millis(self.reinvoke_delay_ms);
+        config.no_reply_timeout = Duration::from_millis(self.no_reply_timeout_ms);
+        config.total_timeout = Duration::from_millis(self.budget_ms);
+        config.kill_rate = self.kill_rate;
+        config.kills_per_event = 1;
+        config.duplicate_delivery_rate = self.duplicate_delivery_rate;
+        config.artifact_credentials = self.credentials.clone();
+        config.env = vec![
+            (
+                "AWS_LAMBDA_LOG_LEVEL".to_string(),
+                self.log_level.to_string(),
+            ),
+            (
+                "AWS_LAMBDA_LOG_FORMAT".to_string(),
+                self.log_format.to_string(),
+            ),
+        ];
+        Ok(config)
+    }
+
+    /// The `local-aws pipeline` command that runs this job again (same seed, same world, same
+    /// faults; the planted credentials are the driver's defaults).
+    pub fn replay_command(&self, function: &Path) -> String {
+        let ms = |v: u64| format_duration(Duration::from_millis(v));
+        let mut words = vec![
+            "local-aws pipeline".to_string(),
+            format!("--function {}", quote(&function.display().to_string())),
+            format!("--user-parameters {}", quote(&self.user_parameters)),
+        ];
+        for d in &self.distributions {
+            if d.denied {
+                words.push(format!("--denied-distribution {}", d.id));
+            } else {
+                words.push(format!(
+                    "--distribution {}:{}",
+                    d.id,
+                    ms(d.completes_after_ms)
+                ));
+            }
+        }
+        words.push(format!("--faults {}", quote(&self.faults)));
+        words.push(format!("--lambda-timeout {}", ms(self.lambda_timeout_ms)));
+        words.push(format!("--retry-delay {}", ms(self.retry_delay_ms)));
+        words.push(format!("--reinvoke-delay {}", ms(self.reinvoke_delay_ms)));
+        words.push(format!(
+            "--no-reply-timeout {}",
+            ms(self.no_reply_timeout_ms)
+        ));
+        words.push(format!("--total-timeout {}", ms(self.budget_ms)));
+        if self.kill_rate > 0.0 {
+            words.push(format!("--kill-rate {}", self.kill_rate));
+        }
+        if self.duplicate_delivery_rate > 0.0 {
+            words.push(format!(
+                "--duplicate-delivery {}",
+                self.duplicate_delivery_rate
+            ));
+        }
+        words.push(format!("--env AWS_LAMBDA_LOG_LEVEL={}", self.log_level));
+        words.push(format!("--env AWS_LAMBDA_LOG_FORMAT={}", self.log_format));
+        words.push(format!("--seed {}", self.seed));
+        words.join(" ")
+    }
+}
+
+/// Quotes a word for a POSIX shell.
+pub(crate) fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,%".contains(&b))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_a_shell() {
+        assert_eq!(quote("E1ABC"), "E1ABC");
+        assert_eq!(quote(r#"{"a": 1}"#), r#"'{"a": 1}'"#);
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn a_seed_draws_the_same_jobs_and_plants_causes_in_turn() {
+        let config = ChaosConfig::new("f");
+        let a: Vec<String> = (1..=60)
+            .map(|i| format!("{:?}", Scenario::draw(&config, i)))
+            .collect();
+        let b: Vec<String> = (1..=60)
+            .map(|i| format!("{:?}", Scenario::draw(&config, i)))
+            .collect();
+        assert_eq!(a, b);
+        let causes: Vec<Cause> = (1..=60)
+            .map(|i| Scenario::draw(&config, i).cause)
+            .filter(|c| *c != Cause::None)
+            .collect();
+        assert_eq!(causes, PLANTED.to_vec());
+    }
+
+    #[test]
+    fn every_scenario_is_a_valid_pipeline_run() {
+        let config = ChaosConfig::new("f");
+        for i in 1..=300 {
+            let s = Scenario::draw(&config, i);
+            assert!(
+                s.user_parameters.chars().count() <= 1000,
+                "{}",
+                s.user_parameters
+            );
+            assert!(
+                s.pipeline_config(Path::new("f"), &[]).is_ok(),
+                "{}",
+                s.faults
+            );
+            let hangs = s.faults.contains("codepipeline.hang");
+            assert!(!(hangs && s.kill_rate > 0.0), "one lost delivery at most");
+        }
+    }
+}

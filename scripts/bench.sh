@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmarks cf-invalidate on this machine, through local-aws (no AWS account): cold start and
+# memory against a Python Lambda (boto3 under awslambdaric), completion-detection lag against
+# `aws cloudfront wait invalidation-completed`, invocations per job, planning time (criterion)
+# and size. Writes docs/benchmarks.md and docs/benchmarks/detection-lag.svg.
+#
+# Usage: scripts/bench.sh [--smoke]
+#   (none)    the full run: release build, criterion, then about 10 minutes of measurements
+#   --smoke   the tiny version CI runs (bench/tests/smoke.rs): debug build, one run of each,
+#             2-3 s invalidations, no criterion; writes under target/bench/smoke/ instead
+#
+# Needs Rust and Python 3 (3.11 tested). The Python side (awslambdaric, boto3, the AWS CLI)
+# comes from PyPI, pinned in bench/python_baseline/requirements.txt, into target/bench-venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=false
+case "${1:-}" in
+  "") ;;
+  --smoke) smoke=true ;;
+  -h | --help)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "bench.sh: unknown argument '$1' (use --smoke, or nothing)" >&2
+    exit 2
+    ;;
+esac
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+venv="$target_dir/bench-venv"
+requirements=bench/python_baseline/requirements.txt
+stamp="$venv/.requirements"
+if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+  echo "bench.sh: preparing $venv with $(grep -v '^#' "$requirements" | xargs)" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$stamp"
+fi
+
+if $smoke; then
+  profile=debug
+  build=(cargo build)
+  out="$target_dir/bench/smoke"
+  report="$out/benchmarks.md"
+  chart="$out/detection-lag.svg"
+  command="./scripts/bench.sh --smoke"
+else
+  profile=release
+  build=(cargo build --release)
+  out="$target_dir/bench"
+  report=docs/benchmarks.md
+  chart=docs/benchmarks/detection-lag.svg
+  command="./scripts/bench.sh"
+fi
+
+echo "bench.sh: ${build[*]} -p cf-invalidate -p cf-invalidate-bench --bins" >&2
+"${build[@]}" -p cf-invalidate -p cf-invalidate-bench --bins
+bin="$target_dir/$profile"
+
+harness=("$bin/cf-invalidate-bench")
+if $smoke; then
+  harness+=(--smoke)
+else
+  echo "bench.sh: cargo bench -p cf-invalidate --bench plan (criterion, about a minute)" >&2
+  cargo bench -p cf-invalidate --bench plan
+  harness+=(--criterion-dir "$target_dir/criterion")
+fi
+harness+=(
+  --lambda "$bin/cf-invalidate-lambda"
+  --cli "$bin/cf-invalidate"
+  --python "$venv/bin/python"
+  --aws "$venv/bin/aws"
+  --work-dir "$out"
+  --target-dir "$target_dir"
+  --report "$report"
+  --chart "$chart"
+  --profile "$profile"
+  --command "$command"
+)
+echo "bench.sh: ${harness[*]}" >&2
+exec "${harness[@]}"

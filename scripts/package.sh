@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Builds what a deployment needs, for Linux on arm64 (default) or x86-64:
+#   - the Lambda zip:   cargo lambda build --release --arm64 --output-format zip --bin cf-invalidate-lambda
+#   - the CLI binary:   cf-invalidate, for CodeBuild images of the same architecture
+#   - a copy of infra/template.yaml whose CodeUri is that zip, for plain CloudFormation
+# into target/dist/<arch>/, and prints their paths and sizes.
+#
+# Usage: scripts/package.sh [--arm64 | --x86-64]
+#
+# Needs Rust (rustup) and Python 3. cargo-lambda comes from PyPI, pinned, into target/package-venv,
+# and brings zig (the ziglang wheel), which cross-compiles and links against Lambda's glibc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LAMBDA_VERSION=1.9.2
+MAX_ZIP_BYTES=$((5 * 1024 * 1024)) # the budget: 5 MiB
+
+arch=arm64
+case "${1:-}" in
+  "" | --arm64) arch=arm64 ;;
+  --x86-64 | --x86_64) arch=x86_64 ;;
+  -h | --help)
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "package.sh: unknown argument '$1' (use --arm64 or --x86-64)" >&2
+    exit 2
+    ;;
+esac
+if [[ $arch == arm64 ]]; then
+  triple=aarch64-unknown-linux-gnu
+  arch_flag=--arm64
+else
+  triple=x86_64-unknown-linux-gnu
+  arch_flag=--x86-64
+fi
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+venv="$target_dir/package-venv"
+if ! "$venv/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "^cargo-lambda $CARGO_LAMBDA_VERSION "; then
+  echo "package.sh: installing cargo-lambda $CARGO_LAMBDA_VERSION from PyPI into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
+# `cargo lambda` is found on PATH; zig is found as the venv's `python3 -m ziglang`.
+export PATH="$PWD/$venv/bin:$PATH"
+
+rustup target add "$triple" >/dev/null
+
+bins=(--bin cf-invalidate-lambda)
+if [[ -f src/bin/cf-invalidate.rs ]]; then
+  bins+=(--bin cf-invalidate)
+else
+  echo "package.sh: src/bin/cf-invalidate.rs does not exist yet: building the Lambda zip only" >&2
+fi
+
+command=(cargo lambda build --release "$arch_flag" --output-format zip "${bins[@]}")
+echo "package.sh: ${command[*]}" >&2
+"${command[@]}"
+
+dist="$target_dir/dist/$arch"
+rm -rf "$dist"
+mkdir -p "$dist"
+zip="$dist/cf-invalidate-lambda.zip"
+cp "$target_dir/lambda/cf-invalidate-lambda/bootstrap.zip" "$zip"
+cli=""
+if [[ -f src/bin/cf-invalidate.rs ]]; then
+  cli="$dist/cf-invalidate"
+  cp "$target_dir/$triple/release/cf-invalidate" "$cli"
+fi
+
+# For `aws cloudformation package`: the same template, with CodeUri pointing at the zip instead
+# of the Cargo workspace that `sam build` compiles.
+template="$dist/template.yaml"
+code_uri_lines=$(grep -c '^      CodeUri: \.\.$' infra/template.yaml || true)
+if [[ $code_uri_lines != 1 ]]; then
+  echo "package.sh: expected exactly one 'CodeUri: ..' line in infra/template.yaml, found $code_uri_lines" >&2
+  exit 1
+fi
+sed 's|^      CodeUri: \.\.$|      CodeUri: cf-invalidate-lambda.zip|' infra/template.yaml >"$template"
+
+size() { stat -c %s "$1"; }
+human() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
+zip_bytes=$(size "$zip")
+echo
+echo "Lambda zip ($arch):  $zip  $zip_bytes bytes ($(human "$zip_bytes"))"
+echo "  bootstrap inside:  $(size "$target_dir/$triple/release/cf-invalidate-lambda") bytes unpacked"
+if [[ -n $cli ]]; then
+  cli_bytes=$(size "$cli")
+  echo "CLI ($arch):         $cli  $cli_bytes bytes ($(human "$cli_bytes"))"
+fi
+echo "Template for plain CloudFormation: $template"
+echo
+echo "Deploy without SAM (see the README, section Deploy):"
+echo "  aws cloudformation package --template-file $template --s3-bucket YOUR_BUCKET --output-template-file $dist/packaged.yaml"
+echo "  aws cloudformation deploy --template-file $dist/packaged.yaml --stack-name cf-invalidate \\"
+echo "    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \\"
+echo "    --parameter-overrides DistributionIds=YOUR_DISTRIBUTION_ID Architecture=$arch"
+
+if ((zip_bytes > MAX_ZIP_BYTES)); then
+  echo "package.sh: the zip is $(human "$zip_bytes"), over the 5 MiB budget" >&2
+  exit 1
+fi

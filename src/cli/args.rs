@@ -1,0 +1,401 @@
+//! The command line, as clap derive types: every flag a person can give, with its help.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::params::{DEFAULT_MAX_PATHS, DistributionId};
+
+const ABOUT: &str = "Invalidate CloudFront paths from CodeBuild, a Makefile or any CI, and wait until they are gone";
+
+const LONG_ABOUT: &str = "\
+Invalidate CloudFront paths from CodeBuild, a Makefile or any CI, and wait until CloudFront \
+says Completed.
+
+cf-invalidate normalises and encodes the paths the way CloudFront wants them, invalidates only \
+what an `aws s3 sync` changed, collapses big changes into a few wildcards to keep the bill \
+small, refuses paths that look like a shell-expanded /*, and waits with a sensible polling \
+schedule.";
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL '/index.html' '/css/*'
+  aws s3 sync site/ s3://my-bucket/ --delete --no-progress > s3-sync.txt
+  cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL --paths-from-s3-sync s3-sync.txt
+  cf-invalidate plan --paths-from-s3-sync s3-sync.txt --directory-index index.html
+
+Exit codes: 0 done (or created, with --no-wait), 1 failed or timed out, 2 usage or configuration
+error (nothing was sent to AWS), 130 interrupted.";
+
+const INVALIDATE_EXAMPLES: &str = "\
+Examples:
+  # Two files and a directory, waiting until CloudFront has completed:
+  cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL /index.html /about.html '/css/*'
+
+  # Exactly what `aws s3 sync --delete` changed (keep its output in a file):
+  aws s3 sync site/ s3://my-bucket/ --delete --no-progress > s3-sync.txt
+  cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL \\
+      --paths-from-s3-sync s3-sync.txt --directory-index index.html
+
+  # In CodeBuild: a retried build reuses the same invalidation instead of paying twice:
+  cf-invalidate invalidate --distribution-id \"$DISTRIBUTION_ID\" '/*' \\
+      --caller-reference \"$CODEBUILD_BUILD_ID\"
+
+Always quote wildcards ('/*'): unquoted, the shell replaces /* with the names in your
+computer's root directory, and cf-invalidate refuses to send those.";
+
+/// `cf-invalidate`: one binary, five subcommands.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cf-invalidate",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = MAIN_EXAMPLES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Invalidate paths on one or more distributions and wait until CloudFront has completed
+    ///
+    /// Reads the paths from the arguments, a file, or the output of `aws s3 sync`, plans the
+    /// cheapest batch that covers them, creates one invalidation per distribution, and waits for
+    /// Completed (unless --no-wait).
+    #[command(after_help = INVALIDATE_EXAMPLES)]
+    Invalidate(InvalidateArgs),
+
+    /// Wait until an existing invalidation has completed
+    ///
+    /// Useful after `invalidate --no-wait`, or after a timeout: the invalidation goes on in
+    /// CloudFront whatever happens to the command that created it.
+    #[command(
+        after_help = "Example:\n  cf-invalidate wait --distribution-id E2QWRUHAPOMQZL --id I2J0I21PCUYOIK --timeout 20m"
+    )]
+    Wait(WaitArgs),
+
+    /// Show the status of one invalidation (InProgress or Completed)
+    #[command(
+        after_help = "Example:\n  cf-invalidate status --distribution-id E2QWRUHAPOMQZL --id I2J0I21PCUYOIK --output json"
+    )]
+    Status(StatusArgs),
+
+    /// List a distribution's recent invalidations, newest first
+    #[command(
+        after_help = "Example:\n  cf-invalidate list --distribution-id E2QWRUHAPOMQZL --limit 5"
+    )]
+    List(ListArgs),
+
+    /// Show what would be invalidated and what it costs, without calling AWS
+    ///
+    /// Prints the normalised, deduplicated and (if needed) collapsed paths, the number of paths
+    /// CloudFront bills, and an estimate of the price.
+    #[command(
+        after_help = "Examples:\n  cf-invalidate plan '/index.html' '/css/*' '/my file.html'\n  cf-invalidate plan --paths-from-s3-sync s3-sync.txt --directory-index index.html --max-paths 50"
+    )]
+    Plan(PlanArgs),
+}
+
+/// Where the paths come from and how they are planned; shared by `invalidate` and `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PathArgs {
+    /// Paths to invalidate, such as /index.html or '/css/*' (quote wildcards); an item starting
+    /// with # is a cache tag
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// Read more paths from FILE, one per line (spaces inside a line are part of the path); - reads
+    /// standard input
+    #[arg(long, value_name = "FILE|-")]
+    pub paths_from: Option<PathBuf>,
+
+    /// Invalidate what `aws s3 sync` changed: reads its output (upload:, copy: and delete:
+    /// lines) from FILE, or - for standard input
+    #[arg(long, value_name = "FILE|-")]
+    pub paths_from_s3_sync: Option<PathBuf>,
+
+    /// The bucket key prefix the site lives under, removed from synced keys to get site paths
+    /// (`site` or `s3://my-bucket/site`: key site/a.html is path /a.html)
+    #[arg(long, value_name = "PREFIX", requires = "paths_from_s3_sync")]
+    pub site_prefix: Option<String>,
+
+    /// The file a directory serves, such as index.html: /docs/index.html then also invalidates
+    /// /docs/ and /docs
+    #[arg(long, value_name = "NAME")]
+    pub directory_index: Option<String>,
+
+    /// Cost budget: a plan with more paths is collapsed into directory wildcards (1 to 3000)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_PATHS,
+        value_parser = parse_max_paths
+    )]
+    pub max_paths: usize,
+
+    /// Send the paths even though they look like a shell-expanded /* (the names in this
+    /// computer's root directory)
+    #[arg(long)]
+    pub allow_root_like_paths: bool,
+}
+
+/// The AWS connection; the AWS CLI's flag names, and its environment variables work too.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS region for the SDK (CloudFront itself is global); default: AWS_REGION, the profile,
+    /// else us-east-1
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Named profile from ~/.aws/config to take credentials from (default: AWS_PROFILE)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Send every call to this URL instead of AWS's (for an emulator such as local-aws); also
+    /// AWS_ENDPOINT_URL_CLOUDFRONT
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A short summary for people
+    Text,
+    /// One JSON document on standard output, for scripts (progress stays on standard error)
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Format of the result on standard output
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Print nothing but errors (a JSON document asked for with --output json is still printed)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnTimeoutArg {
+    /// Exit 1: the build fails when CloudFront is slower than --timeout
+    Fail,
+    /// Exit 0 with a warning: the invalidation finishes on its own
+    Succeed,
+}
+
+/// How long to wait and what a timeout means; shared by `invalidate` and `wait`.
+#[derive(Debug, Clone, Args)]
+pub struct WaitingArgs {
+    /// How long to wait for Completed, such as 90s, 30m or 1h30m
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+
+    /// What the exit code says when --timeout runs out
+    #[arg(long, value_enum, value_name = "fail|succeed", default_value_t = OnTimeoutArg::Fail)]
+    pub on_timeout: OnTimeoutArg,
+
+    /// Interval of the "still waiting" lines written when standard error is not a terminal
+    #[arg(
+        long,
+        hide = true,
+        env = "CF_INVALIDATE_HEARTBEAT",
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_positive_duration
+    )]
+    pub heartbeat: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InvalidateArgs {
+    /// Distribution to invalidate; repeat the flag or separate ids with commas to invalidate
+    /// several at once
+    #[arg(
+        long = "distribution-id",
+        value_name = "ID",
+        env = "CF_DISTRIBUTION_ID",
+        value_delimiter = ',',
+        value_parser = parse_distribution_id
+    )]
+    pub distribution_ids: Vec<DistributionId>,
+
+    #[command(flatten)]
+    pub paths: PathArgs,
+
+    /// Wait until CloudFront says Completed (the default)
+    #[arg(long, overrides_with = "no_wait")]
+    pub wait: bool,
+
+    /// Exit as soon as the invalidations are created
+    #[arg(long, overrides_with = "wait")]
+    pub no_wait: bool,
+
+    #[command(flatten)]
+    pub waiting: WaitingArgs,
+
+    /// A stable id for this deployment, such as "$CODEBUILD_BUILD_ID": running again with the
+    /// same id and paths reuses the invalidation instead of creating (and paying for) another.
+    /// Default: unique to each run
+    #[arg(long, value_name = "REF")]
+    pub caller_reference: Option<String>,
+
+    /// Print the plan and what would be sent, and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+impl InvalidateArgs {
+    pub fn wait(&self) -> bool {
+        !self.no_wait
+    }
+}
+
+/// One existing invalidation.
+#[derive(Debug, Clone, Args)]
+pub struct InvalidationRef {
+    /// The distribution the invalidation belongs to
+    #[arg(
+        long = "distribution-id",
+        value_name = "ID",
+        env = "CF_DISTRIBUTION_ID",
+        value_parser = parse_distribution_id
+    )]
+    pub distribution_id: DistributionId,
+
+    /// The invalidation id, as printed by `invalidate` or `list` (I2J0I21PCUYOIK)
+    #[arg(long = "id", value_name = "INVALIDATION_ID", value_parser = parse_invalidation_id)]
+    pub invalidation_id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub target: InvalidationRef,
+
+    #[command(flatten)]
+    pub waiting: WaitingArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: InvalidationRef,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// The distribution whose invalidations to list
+    #[arg(
+        long = "distribution-id",
+        value_name = "ID",
+        env = "CF_DISTRIBUTION_ID",
+        value_parser = parse_distribution_id
+    )]
+    pub distribution_id: DistributionId,
+
+    /// How many invalidations to show at most (pages are followed as needed)
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_limit)]
+    pub limit: usize,
+
+    /// Invalidations asked for per ListInvalidations call (tests use it to exercise paging)
+    #[arg(long, hide = true, default_value_t = crate::adapters::cloudfront::LIST_PAGE_SIZE)]
+    pub page_size: usize,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub paths: PathArgs,
+
+    /// Format of the plan on standard output
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Clap's value parser for ids: the engine's own validation, with its suggestions.
+fn parse_distribution_id(raw: &str) -> Result<DistributionId, String> {
+    DistributionId::parse(raw).map_err(|error| error.to_string())
+}
+
+fn parse_invalidation_id(raw: &str) -> Result<String, String> {
+    let valid = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
+    if valid {
+        return Ok(raw.to_owned());
+    }
+    let upper = raw.trim().to_ascii_uppercase();
+    let hint = if !upper.is_empty()
+        && upper
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
+    {
+        format!(" (did you mean {upper}?)")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "{raw:?} is not an invalidation id: ids are uppercase letters and digits such as I2J0I21PCUYOIK{hint}"
+    ))
+}
+
+fn parse_max_paths(raw: &str) -> Result<usize, String> {
+    match raw.trim().parse::<usize>() {
+        Ok(n) if (1..=crate::plan::MAX_PATHS_PER_BATCH).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{raw:?} is not a path budget: give a whole number from 1 to {} (CloudFront's limit per invalidation)",
+            crate::plan::MAX_PATHS_PER_BATCH
+        )),
+    }
+}
+
+fn parse_limit(raw: &str) -> Result<usize, String> {
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{raw:?} is not a count: give a whole number of 1 or more"
+        )),
+    }
+}
+
+fn parse_positive_duration(raw: &str) -> Result<Duration, String> {
+    match super::duration::parse_duration(raw) {
+        Ok(duration) if duration.is_zero() => {
+            Err(format!("{raw:?} is no time at all: give at least 1s"))
+        }
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(error.to_string()),
+    }
+}

@@ -1,0 +1,253 @@
+//! The AWS side of the CLI: SDK configuration from the flags, and CloudFront errors told in CLI terms.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::region::ProfileFileRegionProvider;
+use aws_sdk_cloudfront::config::{ProvideCredentials, Region};
+
+use crate::adapters::cloudfront::SdkInvalidations;
+use crate::params::DistributionId;
+use crate::ports::{CloudFrontError, CloudFrontErrorKind, InvalidationStatus, Invalidations};
+
+use super::args::AwsArgs;
+use super::error::CliError;
+
+/// CloudFront is global; the SDK still wants a region to resolve its endpoint and sign.
+const FALLBACK_REGION: &str = "us-east-1";
+
+/// The CloudFront adapter, configured the way the AWS CLI would be, with credentials checked
+/// up front so that a missing profile is a usage error (exit 2) before anything is sent.
+pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
+    if let Some(url) = &aws.endpoint_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(CliError::EndpointUrl { value: url.clone() });
+    }
+    let mut region = RegionProviderChain::first_try(aws.region.clone().map(Region::new));
+    if let Some(profile) = &aws.profile {
+        region = region.or_else(
+            ProfileFileRegionProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
+    }
+    let region = region
+        .or_default_provider()
+        .or_else(Region::from_static(FALLBACK_REGION));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region);
+    if let Some(profile) = &aws.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &aws.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    let Some(credentials) = config.credentials_provider() else {
+        return Err(CliError::Credentials {
+            profile: aws.profile.clone(),
+            detail: "no credentials provider is configured".to_owned(),
+        });
+    };
+    credentials
+        .provide_credentials()
+        .await
+        .map_err(|error| CliError::Credentials {
+            profile: aws.profile.clone(),
+            detail: crate::adapters::cloudfront::describe(&error),
+        })?;
+    Ok(SdkInvalidations::new(aws_sdk_cloudfront::Client::new(
+        &config,
+    )))
+}
+
+/// The IAM action of each call, for AccessDenied messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Create,
+    Get,
+    List,
+}
+
+impl Call {
+    pub fn iam_action(self) -> &'static str {
+        match self {
+            Self::Create => "cloudfront:CreateInvalidation",
+            Self::Get => "cloudfront:GetInvalidation",
+            Self::List => "cloudfront:ListInvalidations",
+        }
+    }
+}
+
+/// The last CloudFront error of a distribution, kept so the CLI can explain it in its own terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedError {
+    pub call: Call,
+    pub kind: CloudFrontErrorKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// The engine's CloudFront port, remembering each distribution's last error: the engine words
+/// its failures for CodePipeline (UserParameters, the function's role), the CLI for a shell.
+pub struct Recording<I> {
+    inner: I,
+    errors: Mutex<BTreeMap<String, RecordedError>>,
+}
+
+impl<I> Recording<I> {
+    pub fn new(inner: I) -> Self {
+        Self {
+            inner,
+            errors: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn last_error(&self, distribution: &DistributionId) -> Option<RecordedError> {
+        self.errors
+            .lock()
+            .ok()
+            .and_then(|errors| errors.get(distribution.as_str()).cloned())
+    }
+
+    fn note<T>(
+        &self,
+        distribution: &DistributionId,
+        call: Call,
+        result: Result<T, CloudFrontError>,
+    ) -> Result<T, CloudFrontError> {
+        if let Err(error) = &result
+            && let Ok(mut errors) = self.errors.lock()
+        {
+            errors.insert(
+                distribution.as_str().to_owned(),
+                RecordedError {
+                    call,
+                    kind: error.kind,
+                    code: error.code.clone(),
+                    message: error.message.clone(),
+                },
+            );
+        }
+        result
+    }
+}
+
+impl<I: Invalidations> Invalidations for Recording<I> {
+    async fn create(
+        &self,
+        distribution: &DistributionId,
+        paths: &[String],
+        caller_reference: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let result = self
+            .inner
+            .create(distribution, paths, caller_reference)
+            .await;
+        self.note(distribution, Call::Create, result)
+    }
+
+    async fn get(
+        &self,
+        distribution: &DistributionId,
+        invalidation_id: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let result = self.inner.get(distribution, invalidation_id).await;
+        self.note(distribution, Call::Get, result)
+    }
+}
+
+/// The distribution's ARN: CloudFront's AccessDenied message names it with the account id, which
+/// the CLI does not otherwise know; without it, a placeholder the reader fills in.
+pub fn distribution_arn(distribution: &DistributionId, cloudfront_message: &str) -> String {
+    let suffix = format!(":distribution/{distribution}");
+    cloudfront_message
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\''))
+        .map(|word| word.trim_end_matches(['.', ')']))
+        .find(|word| {
+            word.starts_with("arn:") && word.contains(":cloudfront::") && word.ends_with(&suffix)
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("arn:aws:cloudfront::<account-id>{suffix}"))
+}
+
+/// What went wrong with `distribution`, and what to do about it, for a person at a shell or
+/// reading a build log. `invalidation_id` is the one being waited for, if any.
+pub fn explain(
+    error: &RecordedError,
+    distribution: &DistributionId,
+    invalidation_id: Option<&str>,
+    caller_reference: Option<&str>,
+) -> String {
+    let said = &error.message;
+    let code = error.code.as_deref().unwrap_or("error");
+    match error.kind {
+        CloudFrontErrorKind::AccessDenied => {
+            let arn = distribution_arn(distribution, said);
+            format!(
+                "access denied: these AWS credentials may not call {action} on {arn}. Allow cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on {arn} for the role or user that runs cf-invalidate (in CodeBuild: the project's service role). CloudFront said: {said}",
+                action = error.call.iam_action()
+            )
+        }
+        CloudFrontErrorKind::NoSuchDistribution => format!(
+            "CloudFront has no distribution {distribution} (NoSuchDistribution): check --distribution-id (or CF_DISTRIBUTION_ID), and that these credentials belong to the distribution's AWS account"
+        ),
+        CloudFrontErrorKind::NoSuchInvalidation => format!(
+            "CloudFront has no invalidation {} on distribution {distribution} (NoSuchInvalidation): check --id and --distribution-id; `cf-invalidate list --distribution-id {distribution}` shows the recent ones",
+            invalidation_id.unwrap_or("?")
+        ),
+        CloudFrontErrorKind::InvalidRequest => {
+            format!("CloudFront refused the request for {distribution} ({code}): {said}")
+        }
+        CloudFrontErrorKind::BatchAlreadyExists => format!(
+            "CloudFront already has an invalidation on {distribution} with CallerReference {} but other paths (InvalidationBatchAlreadyExists): give --caller-reference a value unique to each deployment, such as \"$CODEBUILD_BUILD_ID\", or leave it out",
+            caller_reference.unwrap_or("?")
+        ),
+        CloudFrontErrorKind::Unavailable => format!(
+            "CloudFront kept failing for {distribution}: {said}. Run the command again later; with the same --caller-reference, a run that already created the invalidation gets it back instead of paying twice"
+        ),
+        CloudFrontErrorKind::TooManyInProgress | CloudFrontErrorKind::Other => format!(
+            "{} failed for {distribution} ({code}): {said}",
+            error.call.iam_action()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dist() -> DistributionId {
+        DistributionId::parse("EDENIED0000001").expect("id")
+    }
+
+    #[test]
+    fn the_arn_comes_from_cloudfront_when_it_names_it() {
+        let said = "User: arn:aws:sts::000000000000:assumed-role/r/s is not authorized to perform: cloudfront:CreateInvalidation on resource: arn:aws:cloudfront::000000000000:distribution/EDENIED0000001 because no identity-based policy allows it";
+        assert_eq!(
+            distribution_arn(&dist(), said),
+            "arn:aws:cloudfront::000000000000:distribution/EDENIED0000001"
+        );
+        assert_eq!(
+            distribution_arn(&dist(), "Access denied."),
+            "arn:aws:cloudfront::<account-id>:distribution/EDENIED0000001"
+        );
+    }
+
+    #[test]
+    fn access_denied_names_the_action_and_the_arn() {
+        let error = RecordedError {
+            call: Call::Get,
+            kind: CloudFrontErrorKind::AccessDenied,
+            code: Some("AccessDenied".to_owned()),
+            message: "Access denied".to_owned(),
+        };
+        let text = explain(&error, &dist(), Some("I1"), None);
+        assert!(
+            text.starts_with("access denied: these AWS credentials may not call cloudfront:GetInvalidation on arn:aws:cloudfront::<account-id>:distribution/EDENIED0000001."),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Errors of the CLI layer: each says what was wrong, with the value, and what to do.
+
+use std::path::PathBuf;
+
+use crate::plan::PlanError;
+use crate::ports::CloudFrontError;
+
+use super::s3sync::SyncError;
+
+/// Exit code: the invalidation failed or timed out (or a CloudFront call failed).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: bad usage or configuration; nothing was sent to AWS.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code after Ctrl-C, as shells report a SIGINT death.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(
+        "no distribution given: add --distribution-id E2QWRUHAPOMQZL (repeat it, or separate ids with commas, for several), or set CF_DISTRIBUTION_ID"
+    )]
+    NoDistribution,
+
+    #[error(
+        "no paths given: list them as arguments (quote wildcards: '/*'), or use --paths-from FILE or --paths-from-s3-sync FILE"
+    )]
+    NoPaths,
+
+    #[error(
+        "these {count} paths look like your shell expanded an unquoted /* into the names in this computer's root directory ({shown}). Quote the wildcard, as in: cf-invalidate invalidate --distribution-id ID '/*'. If you really mean these paths, add --allow-root-like-paths"
+    )]
+    ShellExpanded { count: usize, shown: String },
+
+    #[error("cannot read {flag} {path}: {source}")]
+    ReadFile {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{flag} {path} is not UTF-8 text (at byte {offset}): give a text file with one entry a line"
+    )]
+    NotText {
+        flag: &'static str,
+        path: String,
+        offset: usize,
+    },
+
+    #[error(
+        "--paths-from and --paths-from-s3-sync both read standard input (-): only one of them can; give the other a file"
+    )]
+    StdinTwice,
+
+    #[error("in --paths-from-s3-sync {path}: {source}")]
+    SyncOutput {
+        path: String,
+        #[source]
+        source: SyncError,
+    },
+
+    #[error("{0}")]
+    SitePrefix(#[source] SyncError),
+
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+
+    #[error("--caller-reference {value:?} {problem}")]
+    CallerReference { value: String, problem: String },
+
+    #[error("--directory-index {value:?} {problem}: give a file name such as index.html")]
+    DirectoryIndex {
+        value: String,
+        problem: &'static str,
+    },
+
+    #[error(
+        "--endpoint-url {value:?} is not a URL: give one starting with http:// or https://, such as http://127.0.0.1:4566"
+    )]
+    EndpointUrl { value: String },
+
+    #[error(
+        "no AWS credentials{}: configure them the way the AWS CLI finds them (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile, or the role of the CodeBuild project, EC2 instance or container). The SDK tried: {detail}",
+        profile_note(.profile)
+    )]
+    Credentials {
+        profile: Option<String>,
+        detail: String,
+    },
+
+    /// A CloudFront call of `status` or `list` failed; the message is already the whole story.
+    #[error("{message}")]
+    CloudFront {
+        message: String,
+        #[source]
+        source: CloudFrontError,
+    },
+
+    #[error("cannot write the result: {0}")]
+    Output(#[source] std::io::Error),
+}
+
+impl CliError {
+    /// 2 when nothing was sent to AWS, 1 when a call to AWS failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::CloudFront { .. } | Self::Output(_) => EXIT_FAILED,
+            _ => EXIT_USAGE,
+        }
+    }
+}
+
+fn profile_note(profile: &Option<String>) -> String {
+    match profile {
+        Some(name) => format!(
+            " for profile {name:?} (is it defined in ~/.aws/config, or the file AWS_CONFIG_FILE names?)"
+        ),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,67 @@
+//! The `cf-invalidate` command line: a thin shell over the engine for CodeBuild, Makefiles and CI.
+
+pub mod args;
+pub mod aws;
+pub mod commands;
+pub mod duration;
+pub mod error;
+pub mod guard;
+pub mod planview;
+pub mod progress;
+pub mod report;
+pub mod s3sync;
+pub mod sources;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+pub use error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
+
+/// Parses the command line, runs it, and turns the outcome into the exit code (0, 1, 2 or 130).
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version end here too, with clap's exit code 0; usage errors with 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE));
+        }
+    };
+    init_logging();
+    ExitCode::from(try_main(cli))
+}
+
+/// Runs a parsed command line; errors are printed here, once, as `error: ...`.
+pub fn try_main(cli: Cli) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return EXIT_FAILED;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+/// The engine logs through `tracing`; the CLI shows them on stderr only when RUST_LOG asks,
+/// because its own progress lines already tell the story.
+fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_none() {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+}

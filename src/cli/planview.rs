@@ -1,0 +1,344 @@
+//! The plan as a person or a script sees it: paths, what CloudFront bills, the estimated price.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::plan::{InvalidationPlan, MAX_PATHS_PER_BATCH};
+
+use super::s3sync::SyncChanges;
+
+/// CloudFront's free invalidation paths per AWS account and month.
+pub const FREE_PATHS_PER_MONTH: usize = 1000;
+/// US$0.005 a path beyond the free ones, in thousandths of a dollar.
+pub const MILLIDOLLARS_PER_PATH: usize = 5;
+
+pub const COST_ASSUMPTION: &str = "assuming nothing else was invalidated in this AWS account this month (1,000 paths a month are free, then US$0.005 a path; a wildcard counts as one path)";
+
+/// The price of sending `billed_paths` to each of `invalidations` distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CostEstimate {
+    /// Paths billed in all: each distribution's invalidation is billed on its own.
+    pub billed_paths: usize,
+    pub free_paths_per_month: usize,
+    pub paths_beyond_free: usize,
+    #[serde(skip)]
+    pub millidollars: usize,
+}
+
+impl CostEstimate {
+    pub fn new(billed_paths_each: usize, invalidations: usize) -> Self {
+        let billed_paths = billed_paths_each.saturating_mul(invalidations.max(1));
+        let paths_beyond_free = billed_paths.saturating_sub(FREE_PATHS_PER_MONTH);
+        Self {
+            billed_paths,
+            free_paths_per_month: FREE_PATHS_PER_MONTH,
+            paths_beyond_free,
+            millidollars: paths_beyond_free.saturating_mul(MILLIDOLLARS_PER_PATH),
+        }
+    }
+
+    /// For JSON: three decimals are exact at US$0.005 a path.
+    pub fn usd(&self) -> f64 {
+        // Exact for any realistic count: far below 2^53 thousandths.
+        self.millidollars as f64 / 1000.0
+    }
+
+    pub fn usd_text(&self) -> String {
+        format!(
+            "US${}.{:03}",
+            thousands(self.millidollars / 1000),
+            self.millidollars % 1000
+        )
+    }
+}
+
+/// Things worth a second look before sending the plan.
+pub fn plan_warnings(plan: &InvalidationPlan, max_paths: usize) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if plan.was_collapsed() && plan.items() == ["/*"] {
+        let hint = if max_paths < MAX_PATHS_PER_BATCH {
+            format!(
+                "; raise --max-paths (now {max_paths}, at most {}) to invalidate fewer objects",
+                thousands(MAX_PATHS_PER_BATCH)
+            )
+        } else {
+            String::new()
+        };
+        warnings.push(format!(
+            "the {} changed paths were collapsed into /*: the whole cache of the distribution is invalidated, and the origin then serves every object again{hint}",
+            thousands(plan.requested_paths())
+        ));
+    }
+    warnings
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SyncCounts {
+    pub uploaded: usize,
+    pub copied: usize,
+    pub deleted: usize,
+}
+
+impl From<&SyncChanges> for SyncCounts {
+    fn from(changes: &SyncChanges) -> Self {
+        Self {
+            uploaded: changes.uploaded.len(),
+            copied: changes.copied.len(),
+            deleted: changes.deleted.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CostView {
+    pub billed_paths: usize,
+    pub free_paths_per_month: usize,
+    pub paths_beyond_free: usize,
+    pub price_per_path_usd: f64,
+    pub estimated_usd: f64,
+    pub assumption: &'static str,
+}
+
+impl From<CostEstimate> for CostView {
+    fn from(cost: CostEstimate) -> Self {
+        Self {
+            billed_paths: cost.billed_paths,
+            free_paths_per_month: cost.free_paths_per_month,
+            paths_beyond_free: cost.paths_beyond_free,
+            price_per_path_usd: MILLIDOLLARS_PER_PATH as f64 / 1000.0,
+            estimated_usd: cost.usd(),
+            assumption: COST_ASSUMPTION,
+        }
+    }
+}
+
+/// A distribution and the CallerReference a dry run would send it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRunTarget {
+    pub distribution_id: String,
+    pub caller_reference: String,
+}
+
+/// The `plan` document, also printed by `invalidate --dry-run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    pub command: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    pub paths: Vec<String>,
+    pub billed_paths: usize,
+    pub requested_paths: usize,
+    pub wildcard_paths: usize,
+    pub collapsed: bool,
+    pub max_paths: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<SyncCounts>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub distributions: Vec<DryRunTarget>,
+    pub cost: CostView,
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    cost_estimate: CostEstimate,
+}
+
+impl PlanView {
+    pub fn new(
+        command: &'static str,
+        plan: &InvalidationPlan,
+        max_paths: usize,
+        sync: Option<&SyncChanges>,
+        distributions: Vec<DryRunTarget>,
+    ) -> Self {
+        let cost = CostEstimate::new(plan.billed_paths(), distributions.len());
+        Self {
+            command,
+            dry_run: (!distributions.is_empty()).then_some(true),
+            paths: plan.items().to_vec(),
+            billed_paths: plan.billed_paths(),
+            requested_paths: plan.requested_paths(),
+            wildcard_paths: plan.wildcard_count(),
+            collapsed: plan.was_collapsed(),
+            max_paths,
+            changes: sync.map(SyncCounts::from),
+            distributions,
+            cost: cost.into(),
+            warnings: plan_warnings(plan, max_paths),
+            cost_estimate: cost,
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        if let Some(changes) = &self.changes {
+            let _ = writeln!(
+                text,
+                "The sync changed {} object{}: {} uploaded, {} copied, {} deleted.",
+                changes.uploaded + changes.copied + changes.deleted,
+                plural(changes.uploaded + changes.copied + changes.deleted),
+                changes.uploaded,
+                changes.copied,
+                changes.deleted
+            );
+        }
+        let collapsed = if self.collapsed {
+            format!(", collapsed to stay within --max-paths {}", self.max_paths)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            text,
+            "Plan: {} path{} to invalidate ({} requested{collapsed}):",
+            thousands(self.billed_paths),
+            plural(self.billed_paths),
+            thousands(self.requested_paths)
+        );
+        for path in &self.paths {
+            let _ = writeln!(text, "  {path}");
+        }
+        let cost = &self.cost_estimate;
+        let each = if self.distributions.len() > 1 {
+            format!(
+                " ({} on each of {} distributions)",
+                thousands(self.billed_paths),
+                self.distributions.len()
+            )
+        } else {
+            String::new()
+        };
+        let price = if cost.paths_beyond_free == 0 {
+            format!(
+                "{} (within the {} free paths a month)",
+                cost.usd_text(),
+                thousands(FREE_PATHS_PER_MONTH)
+            )
+        } else {
+            format!(
+                "about {} ({} paths beyond the {} free ones, at US$0.005 a path)",
+                cost.usd_text(),
+                thousands(cost.paths_beyond_free),
+                thousands(FREE_PATHS_PER_MONTH)
+            )
+        };
+        let _ = writeln!(
+            text,
+            "Cost: {} billed path{}{each}: {price},\n  {COST_ASSUMPTION}.",
+            thousands(cost.billed_paths),
+            plural(cost.billed_paths)
+        );
+        for target in &self.distributions {
+            let _ = writeln!(
+                text,
+                "Would invalidate {} with CallerReference {}.",
+                target.distribution_id, target.caller_reference
+            );
+        }
+        if !self.distributions.is_empty() {
+            let _ = writeln!(text, "Dry run: nothing was sent to AWS.");
+        }
+        for warning in &self.warnings {
+            let _ = writeln!(text, "warning: {warning}");
+        }
+        text
+    }
+}
+
+/// `1234567` as `1,234,567`: counts of paths are read by people deciding whether to pay.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+pub fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{PlanOptions, plan_paths};
+
+    fn plan(paths: &[String], max_paths: usize) -> InvalidationPlan {
+        plan_paths(
+            paths,
+            &PlanOptions {
+                max_paths,
+                directory_index: None,
+            },
+        )
+        .expect("plan")
+    }
+
+    #[test]
+    fn the_cost_counts_only_paths_beyond_the_free_thousand() {
+        assert_eq!(CostEstimate::new(3, 1).usd_text(), "US$0.000");
+        assert_eq!(CostEstimate::new(1000, 1).millidollars, 0);
+        let big = CostEstimate::new(1500, 1);
+        assert_eq!(
+            (big.paths_beyond_free, big.usd_text()),
+            (500, "US$2.500".to_owned())
+        );
+        // Each distribution's invalidation is billed.
+        assert_eq!(CostEstimate::new(600, 2).usd_text(), "US$1.000");
+        assert_eq!(CostEstimate::new(401_000, 1).usd_text(), "US$2,000.000");
+        assert_eq!(big.usd(), 2.5);
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn a_large_change_collapsed_into_everything_is_flagged() {
+        let files: Vec<String> = (0..20).map(|n| format!("/page{n}.html")).collect();
+        let collapsed = plan(&files, 5);
+        assert_eq!(collapsed.items(), ["/*"]);
+        let warnings = plan_warnings(&collapsed, 5);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("20 changed paths were collapsed into /*"),
+            "{warnings:?}"
+        );
+        assert!(warnings[0].contains("--max-paths (now 5"), "{warnings:?}");
+        // Asking for /* is a choice, not an accident.
+        assert!(plan_warnings(&plan(&["/*".to_owned()], 100), 100).is_empty());
+        assert!(plan_warnings(&plan(&files, 100), 100).is_empty());
+    }
+
+    #[test]
+    fn the_text_shows_paths_cost_and_assumption() {
+        let view = PlanView::new(
+            "plan",
+            &plan(&["/my file.html".to_owned(), "/a.html".to_owned()], 100),
+            100,
+            None,
+            Vec::new(),
+        );
+        let text = view.to_text();
+        assert!(
+            text.contains(
+                "Plan: 2 paths to invalidate (2 requested):\n  /a.html\n  /my%20file.html\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Cost: 2 billed paths: US$0.000 (within the 1,000 free paths a month)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("assuming nothing else was invalidated"),
+            "{text}"
+        );
+    }
+}

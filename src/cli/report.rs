@@ -1,0 +1,222 @@
+//! The result of `invalidate` and `wait`: a short text summary, or one JSON document for scripts.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::engine::format_duration;
+
+use super::planview::{SyncCounts, plural, thousands};
+use super::progress::{Entry, Status};
+
+/// How the run ended, as scripts match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunResult {
+    /// Every invalidation is Completed.
+    Completed,
+    /// `--no-wait`: created, not waited for.
+    Created,
+    /// `--timeout` ran out (exit 0 with `--on-timeout succeed`, else 1).
+    TimedOut,
+    Failed,
+    /// The sync changed nothing, so nothing was sent.
+    NothingToInvalidate,
+    /// Ctrl-C: what was created goes on in CloudFront.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DistributionReport {
+    pub distribution_id: String,
+    pub invalidation_id: Option<String>,
+    /// `Completed`, `InProgress`, `Waiting` (never accepted by CloudFront) or `Failed`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_reference: Option<String>,
+    /// Seconds from the start of the run until CloudFront accepted the invalidation.
+    pub created_after_seconds: Option<f64>,
+    /// Seconds from the start of the run until it was seen Completed.
+    pub completed_after_seconds: Option<f64>,
+    /// Seconds from creation to completion, when both were seen.
+    pub duration_seconds: Option<f64>,
+    pub failure_type: Option<String>,
+    pub error: Option<String>,
+}
+
+impl DistributionReport {
+    pub fn from_entry(
+        entry: &Entry,
+        caller_reference: Option<String>,
+        error: Option<String>,
+    ) -> Self {
+        let duration = match (entry.created_after, entry.completed_after) {
+            (Some(created), Some(completed)) => Some(seconds(completed.saturating_sub(created))),
+            _ => None,
+        };
+        Self {
+            distribution_id: entry.distribution.to_string(),
+            invalidation_id: entry.invalidation_id.clone(),
+            status: match entry.status {
+                // `wait` on an invalidation never read: it existed, so it was in progress.
+                Status::Checking => Status::InProgress.as_str(),
+                status => status.as_str(),
+            },
+            caller_reference,
+            created_after_seconds: entry.created_after.map(seconds),
+            completed_after_seconds: entry.completed_after.map(seconds),
+            duration_seconds: duration,
+            failure_type: entry.failure.map(|kind| kind.as_str().to_owned()),
+            error,
+        }
+    }
+}
+
+/// Everything a script needs to know about an `invalidate` or `wait` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub command: &'static str,
+    pub result: RunResult,
+    pub succeeded: bool,
+    pub exit_code: u8,
+    pub elapsed_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_paths: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_paths: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collapsed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<SyncCounts>,
+    pub distributions: Vec<DistributionReport>,
+    /// The summary (success) or the error (failure), as the text output says it.
+    pub message: String,
+    pub warnings: Vec<String>,
+}
+
+impl RunReport {
+    /// The text summary for standard output: the message, then a line per distribution.
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        if self.succeeded {
+            let _ = writeln!(text, "{}", self.message);
+        }
+        for distribution in &self.distributions {
+            let timing = match (
+                distribution.duration_seconds,
+                distribution.created_after_seconds,
+            ) {
+                (Some(duration), _) => {
+                    format!(" in {}", format_duration(Duration::from_secs_f64(duration)))
+                }
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                text,
+                "  {}  {}  {}{timing}",
+                distribution.distribution_id,
+                distribution.invalidation_id.as_deref().unwrap_or("-"),
+                distribution.status
+            );
+        }
+        if let Some(paths) = self.paths.as_ref().filter(|paths| !paths.is_empty()) {
+            let billed = self.billed_paths.unwrap_or(paths.len());
+            let _ = writeln!(
+                text,
+                "  Paths ({} billed): {}",
+                thousands(billed),
+                preview(paths, 10)
+            );
+        }
+        text
+    }
+}
+
+/// What the run did, in one sentence, for a successful end.
+pub fn summary_sentence(
+    result: RunResult,
+    billed_paths: usize,
+    entries: &[Entry],
+    elapsed: Duration,
+) -> String {
+    let targets = match entries {
+        [one] => format!(
+            "{} ({})",
+            one.distribution,
+            one.invalidation_id.as_deref().unwrap_or("-")
+        ),
+        many => format!("{} distributions", many.len()),
+    };
+    let paths = format!("{} path{}", thousands(billed_paths), plural(billed_paths));
+    match result {
+        RunResult::Completed => format!(
+            "Invalidated {paths} on {targets} in {}.",
+            format_duration(elapsed)
+        ),
+        RunResult::Created => format!(
+            "Created the invalidation of {paths} on {targets}; not waiting for it to complete (--no-wait)."
+        ),
+        _ => format!("{paths} on {targets}."),
+    }
+}
+
+fn preview(items: &[String], max: usize) -> String {
+    let mut shown = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if items.len() > max {
+        let _ = write!(shown, " … and {} more", thousands(items.len() - max));
+    }
+    shown
+}
+
+pub fn seconds(duration: Duration) -> f64 {
+    // Milliseconds are plenty for people and scripts, and keep the JSON short.
+    (duration.as_millis() as f64) / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::DistributionId;
+
+    #[test]
+    fn the_summary_names_ids_paths_and_time() {
+        let mut entry = Entry::new(DistributionId::parse("E2QWRUHAPOMQZL").expect("id"));
+        entry.status = Status::Completed;
+        entry.invalidation_id = Some("I2J0I21PCUYOIK".to_owned());
+        entry.created_after = Some(Duration::from_millis(120));
+        entry.completed_after = Some(Duration::from_millis(2120));
+        let report = RunReport {
+            command: "invalidate",
+            result: RunResult::Completed,
+            succeeded: true,
+            exit_code: 0,
+            elapsed_seconds: 2.2,
+            paths: Some(vec!["/a.html".to_owned(), "/b%20c.html".to_owned()]),
+            billed_paths: Some(2),
+            requested_paths: Some(2),
+            collapsed: Some(false),
+            changes: None,
+            distributions: vec![DistributionReport::from_entry(&entry, None, None)],
+            message: summary_sentence(
+                RunResult::Completed,
+                2,
+                std::slice::from_ref(&entry),
+                Duration::from_millis(2200),
+            ),
+            warnings: Vec::new(),
+        };
+        assert_eq!(
+            report.to_text(),
+            "Invalidated 2 paths on E2QWRUHAPOMQZL (I2J0I21PCUYOIK) in 2s.\n  E2QWRUHAPOMQZL  I2J0I21PCUYOIK  Completed in 2s\n  Paths (2 billed): /a.html /b%20c.html\n"
+        );
+        assert_eq!(report.distributions[0].duration_seconds, Some(2.0));
+    }
+}

@@ -1,0 +1,326 @@
+//! End to end: the real `cf-invalidate-lambda` binary, its real SDK clients, and local-aws over HTTP,
+//! driven the way CodePipeline and Lambda drive the action.
+
+use std::time::Duration;
+
+use local_aws::pipeline::{ArtifactCredentials, PipelineConfig, PipelineReport, Verdict, run};
+use local_aws::{DistributionConfig, DurationRange};
+
+const DIST: &str = "E2QWRUHAPOMQZL";
+const OTHER: &str = "E1ABCDEFGHIJKL";
+
+fn completes_after(id: &str, after: Duration) -> DistributionConfig {
+    DistributionConfig::new(id).completes_after(DurationRange::fixed(after))
+}
+
+fn pipeline(user_parameters: &str) -> PipelineConfig {
+    let mut config =
+        PipelineConfig::new(env!("CARGO_BIN_EXE_cf-invalidate-lambda"), user_parameters);
+    config.seed = Some(7);
+    config.reinvoke_delay = Duration::from_millis(200);
+    config.retry_delay = Duration::from_millis(300);
+    config.no_reply_timeout = Duration::from_secs(60);
+    config
+}
+
+async fn run_to_end(config: PipelineConfig) -> PipelineReport {
+    match run(config).await {
+        Ok(report) => report,
+        Err(error) => panic!("the pipeline could not run: {error}"),
+    }
+}
+
+fn explain(report: &PipelineReport) -> String {
+    let events: Vec<String> = report.events.iter().map(|e| e.render()).collect();
+    format!(
+        "verdict {:?}, failure {:?}\n{}\n--- function output ---\n{}",
+        report.verdict,
+        report.failure,
+        events.join("\n"),
+        report.function_output_text()
+    )
+}
+
+fn creates(report: &PipelineReport) -> usize {
+    report.requests_for("CreateInvalidation").len()
+}
+
+fn cloudfront_calls(report: &PipelineReport) -> usize {
+    creates(report)
+        + report.requests_for("GetInvalidation").len()
+        + report.requests_for("ListInvalidations").len()
+}
+
+fn failure_type(report: &PipelineReport) -> Option<&str> {
+    report
+        .failure
+        .as_ref()
+        .and_then(|f| f.failure_type.as_deref())
+}
+
+#[tokio::test]
+async fn happy_path_in_one_invocation() {
+    let config =
+        pipeline(r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#)
+            .distribution(completes_after(DIST, Duration::from_secs(2)));
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(report.invocations.len(), 1, "{}", explain(&report));
+    assert_eq!(creates(&report), 1);
+    assert_eq!(report.invalidations.len(), 1);
+    assert_eq!(report.invalidations[0].paths, vec!["/css/*", "/index.html"]);
+    assert_eq!(report.output_variables["Status"], "Completed");
+    assert_eq!(
+        report.output_variables["InvalidationId"],
+        report.invalidations[0].id
+    );
+    assert_eq!(report.output_variables["PathCount"], "2");
+    // Completion noticed within about a second of the 2 s the invalidation took.
+    let gets = report.requests_for("GetInvalidation");
+    assert!((2..=5).contains(&gets.len()), "{} polls", gets.len());
+}
+
+#[tokio::test]
+async fn a_slow_invalidation_crosses_continuations() {
+    let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
+        .distribution(completes_after(DIST, Duration::from_secs(9)));
+    config.lambda_timeout = Duration::from_secs(5);
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert!(
+        report.invocations.len() >= 3,
+        "{} invocations\n{}",
+        report.invocations.len(),
+        explain(&report)
+    );
+    // Each continuation came as a new job, and each job got exactly one result.
+    assert_eq!(report.jobs.len(), report.invocations.len());
+    let mut job_ids: Vec<&str> = report.jobs.iter().map(|job| job.job_id.as_str()).collect();
+    job_ids.dedup();
+    assert_eq!(job_ids.len(), report.jobs.len());
+    assert!(report.jobs.iter().all(|job| job.result.is_some()));
+    assert!(
+        report.jobs[1..]
+            .iter()
+            .all(|job| job.continuation_token.is_some())
+    );
+    // One invalidation, created once, its CallerReference based on the first job.
+    assert_eq!(creates(&report), 1, "{}", explain(&report));
+    assert!(
+        report.invalidations[0]
+            .caller_reference
+            .starts_with(&report.jobs[0].job_id)
+    );
+    assert!(
+        report
+            .invocations
+            .iter()
+            .all(|inv| !inv.end.is_function_error()),
+        "{}",
+        explain(&report)
+    );
+}
+
+#[tokio::test]
+async fn a_storm_of_too_many_invalidations_is_waited_out() {
+    let mut config = pipeline("E2QWRUHAPOMQZL /a.html")
+        .distribution(completes_after(DIST, Duration::from_secs(1)));
+    config.faults = "cloudfront.too-many=2".parse().expect("fault syntax");
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    let refused = report
+        .requests_for("CreateInvalidation")
+        .iter()
+        .filter(|r| r.error_code.as_deref() == Some("TooManyInvalidationsInProgress"))
+        .count();
+    assert_eq!(refused, 2, "{}", explain(&report));
+    assert_eq!(creates(&report), 3);
+    assert_eq!(report.invalidations.len(), 1);
+}
+
+#[tokio::test]
+async fn thirty_percent_transient_faults_still_end_in_one_invalidation() {
+    let mut config =
+        pipeline(r#"{"distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL"], "paths": ["/*"]}"#)
+            .distribution(completes_after(DIST, Duration::from_secs(2)))
+            .distribution(completes_after(OTHER, Duration::from_secs(3)));
+    config.faults = "cloudfront.unavailable=0.1,cloudfront.throttle=0.1,cloudfront.drop=0.1"
+        .parse()
+        .expect("fault syntax");
+    config.seed = Some(30);
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert!(
+        report.counts.faults_injected >= 2,
+        "{} faults injected",
+        report.counts.faults_injected
+    );
+    // Retries reuse the CallerReference: never a second invalidation per distribution.
+    assert_eq!(report.invalidations.len(), 2, "{}", explain(&report));
+}
+
+#[tokio::test]
+async fn access_denied_is_a_permission_error() {
+    let config = pipeline("EDENIED0000001 /index.html")
+        .distribution(DistributionConfig::denied("EDENIED0000001"));
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Failed);
+    assert_eq!(
+        failure_type(&report),
+        Some("PermissionError"),
+        "{}",
+        explain(&report)
+    );
+    let message = &report.failure.as_ref().expect("failure").message;
+    assert!(
+        message.contains("cloudfront:CreateInvalidation"),
+        "{message}"
+    );
+    assert!(
+        message.contains("arn:aws:cloudfront::000000000000:distribution/EDENIED0000001"),
+        "{message}"
+    );
+    assert_eq!(report.invalidations.len(), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_distribution_is_a_configuration_error() {
+    let config = pipeline("E9NOSUCHDIST00 /index.html")
+        .distribution(completes_after(DIST, Duration::from_secs(1)));
+    let report = run_to_end(config).await;
+    assert_eq!(
+        failure_type(&report),
+        Some("ConfigurationError"),
+        "{}",
+        explain(&report)
+    );
+    let message = &report.failure.as_ref().expect("failure").message;
+    assert!(message.contains("E9NOSUCHDIST00"), "{message}");
+}
+
+#[tokio::test]
+async fn malformed_user_parameters_fail_without_cloudfront_calls() {
+    let config = pipeline(r#"{"distributionID": "E2QWRUHAPOMQZL", "paths": ["/a*b"]}"#)
+        .distribution(completes_after(DIST, Duration::from_secs(1)));
+    let report = run_to_end(config).await;
+    assert_eq!(
+        failure_type(&report),
+        Some("ConfigurationError"),
+        "{}",
+        explain(&report)
+    );
+    assert!(
+        report
+            .failure
+            .as_ref()
+            .expect("failure")
+            .message
+            .contains("distributionId")
+    );
+    assert_eq!(cloudfront_calls(&report), 0);
+}
+
+#[tokio::test]
+async fn wait_false_succeeds_while_the_invalidation_is_in_progress() {
+    let config = pipeline(r#"{"distributionId": "E2QWRUHAPOMQZL", "wait": false}"#)
+        .distribution(completes_after(DIST, Duration::from_secs(60)));
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(report.output_variables["Status"], "InProgress");
+    assert_eq!(report.requests_for("GetInvalidation").len(), 0);
+    assert_eq!(creates(&report), 1);
+}
+
+#[tokio::test]
+async fn two_distributions_one_verdict() {
+    let config = pipeline(r#"{"distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL"], "paths": "/index.html /about.html"}"#)
+        .distribution(completes_after(DIST, Duration::from_secs(1)))
+        .distribution(completes_after(OTHER, Duration::from_secs(3)));
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(report.invalidations.len(), 2);
+    let pairs = &report.output_variables["InvalidationIds"];
+    for invalidation in &report.invalidations {
+        assert!(
+            pairs.contains(&format!(
+                "{}:{}",
+                invalidation.distribution_id, invalidation.id
+            )),
+            "{pairs}"
+        );
+    }
+    assert_eq!(
+        report.output_variables["DistributionIds"],
+        "E2QWRUHAPOMQZL,E1ABCDEFGHIJKL"
+    );
+}
+
+#[tokio::test]
+async fn secrets_never_leave_the_function_at_trace_level() {
+    let credentials = ArtifactCredentials {
+        access_key_id: "ASIAE2ESECRETACCESS1".to_owned(),
+        secret_access_key: "e2e-secret-access-key-must-not-appear".to_owned(),
+        session_token: "e2e-session-token-must-not-appear".to_owned(),
+    };
+    for format in ["Text", "JSON"] {
+        let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
+            .distribution(completes_after(DIST, Duration::from_secs(1)));
+        config.artifact_credentials = credentials.clone();
+        config.env = vec![
+            ("AWS_LAMBDA_LOG_LEVEL".to_owned(), "TRACE".to_owned()),
+            ("AWS_LAMBDA_LOG_FORMAT".to_owned(), format.to_owned()),
+        ];
+        let report = run_to_end(config).await;
+        assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+        let output = report.function_output_text();
+        assert!(
+            output.lines().count() > 20,
+            "TRACE output expected, got:\n{output}"
+        );
+        let results = format!("{:?}", report.jobs);
+        for secret in [
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+            &credentials.session_token,
+        ] {
+            assert!(
+                !output.contains(secret.as_str()),
+                "{secret} in the {format} logs"
+            );
+            assert!(
+                !results.contains(secret.as_str()),
+                "{secret} in a PutJob result"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_invocation_killed_at_its_deadline_is_retried_without_a_second_invalidation() {
+    // GIVEN a CodePipeline whose first PutJob call never answers: the function overruns its deadline
+    let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
+        .distribution(completes_after(DIST, Duration::from_secs(1)));
+    config.lambda_timeout = Duration::from_secs(6);
+    config.faults = "codepipeline.hang=1".parse().expect("fault syntax");
+    // WHEN Lambda kills it and retries the same event
+    let report = run_to_end(config).await;
+    // THEN the retry reports success, with the very same invalidation
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    let first = &report.invocations[0];
+    assert!(
+        first.end.is_function_error(),
+        "the first invocation must be killed: {}",
+        explain(&report)
+    );
+    assert!(report.invocations.len() >= 2);
+    assert_eq!(
+        report.invocations[1].job_id, first.job_id,
+        "retried with the same event"
+    );
+    assert_eq!(report.invocations[1].attempt, 2);
+    assert_eq!(report.invalidations.len(), 1, "{}", explain(&report));
+    assert!(
+        creates(&report) >= 2,
+        "the retry created again and got the same invalidation back"
+    );
+}
