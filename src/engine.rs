@@ -48,6 +48,12 @@ pub fn poll_gap(waited: Duration) -> Duration {
     (waited / 10).clamp(Duration::from_secs(1), Duration::from_secs(20))
 }
 
+/// How many of a distribution's newest invalidations are searched for the job's CallerReference
+/// when CloudFront refuses a create because the reference was used before. A retried or
+/// duplicated invocation finds its own invalidation among the first few; 50 covers a busy
+/// distribution (one ListInvalidations page and at most 50 GetInvalidation calls).
+pub const REFERENCE_SEARCH_LIMIT: usize = 50;
+
 /// The wait before trying CreateInvalidation again after `attempts` refusals: 2 s, 4 s, 8 s, … at most 30 s.
 pub fn retry_gap(attempts: u32) -> Duration {
     let doubled = 2u64.saturating_pow(attempts.clamp(1, 16));
@@ -511,7 +517,8 @@ pub async fn drive<I: Invalidations, C: Clock>(
                         clock
                             .within(
                                 limit,
-                                cloudfront.create(
+                                create_or_find(
+                                    cloudfront,
                                     distribution,
                                     spec.plan.items(),
                                     &caller_reference,
@@ -563,6 +570,51 @@ pub async fn drive<I: Invalidations, C: Clock>(
             }
         }
     }
+}
+
+/// CreateInvalidation, or the invalidation that already carries `caller_reference`.
+///
+/// CloudFront documents that a repeated CallerReference with the same batch returns the
+/// existing invalidation, but it has been seen to refuse it with `InvalidArgument` instead. A
+/// retried or duplicated invocation then looks for its own invalidation and goes on with it.
+/// Any `InvalidArgument` triggers the search, since only the message tells a reused reference
+/// apart; a bad path finds nothing and fails as before.
+async fn create_or_find<I: Invalidations>(
+    cloudfront: &I,
+    distribution: &DistributionId,
+    paths: &[String],
+    caller_reference: &str,
+) -> Result<InvalidationStatus, CloudFrontError> {
+    let refused = match cloudfront
+        .create(distribution, paths, caller_reference)
+        .await
+    {
+        Err(error)
+            if error.kind == CloudFrontErrorKind::CallerReferenceReused
+                || (error.kind == CloudFrontErrorKind::InvalidRequest
+                    && error.code.as_deref() == Some("InvalidArgument")) =>
+        {
+            error
+        }
+        other => return other,
+    };
+    let distribution_id = distribution.as_str();
+    for candidate in cloudfront
+        .list(distribution, REFERENCE_SEARCH_LIMIT)
+        .await?
+    {
+        let found = cloudfront.get(distribution, &candidate.id).await?;
+        if found.caller_reference.as_deref() == Some(caller_reference) {
+            info!(
+                distribution_id,
+                invalidation_id = %found.id,
+                caller_reference,
+                "CloudFront refused the CallerReference as used before; going on with the invalidation that carries it"
+            );
+            return Ok(found);
+        }
+    }
+    Err(refused)
 }
 
 fn apply(
@@ -737,17 +789,18 @@ fn failed(
                 preview(spec.plan.items(), 5)
             ),
         ),
-        CloudFrontErrorKind::BatchAlreadyExists => (
+        CloudFrontErrorKind::CallerReferenceReused => (
             FailureType::ConfigurationError,
             format!(
-                "CloudFront already has an invalidation for {distribution} with CallerReference {:?} but other paths (InvalidationBatchAlreadyExists): give callerReference a value unique to each pipeline run, such as #{{codepipeline.PipelineExecutionId}}",
-                spec.caller_reference(distribution)
+                "CloudFront refused CallerReference {:?} for {distribution}: it was used for an earlier invalidation batch of that distribution ({code}: {}), and none of its {REFERENCE_SEARCH_LIMIT} newest invalidations carries it, so it is not this job's. Give callerReference a value unique to each pipeline run, such as #{{codepipeline.PipelineExecutionId}}, or leave it out",
+                spec.caller_reference(distribution),
+                error.message
             ),
         ),
         CloudFrontErrorKind::AccessDenied => (
             FailureType::PermissionError,
             format!(
-                "access denied: the function's role may not call {action} on {arn}. Grant cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on {arn} (CloudFront said: {})",
+                "access denied: the function's role may not call {action} on {arn}. Grant cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on {arn}; or, if {distribution} is not the distribution you meant, correct the id in UserParameters: a role limited to its distributions' ARNs is refused this way for any other id, before CloudFront looks it up (CloudFront said: {})",
                 error.message,
                 arn = spec.distribution_arn(distribution)
             ),

@@ -1,21 +1,38 @@
 //! In-memory fakes of the ports, for the engine's and the handler's tests.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::params::DistributionId;
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, ExecutionDetails, InvalidationStatus,
-    Invalidations, JobFailure, JobReport, JobSuccess, Millis, ReportError, ReportErrorKind,
+    InvalidationSummary, Invalidations, JobFailure, JobReport, JobSuccess, Millis, ReportError,
+    ReportErrorKind,
 };
 
 pub const T0: Millis = 1_795_000_000_000;
 
 /// Time that only moves when the code under test sleeps.
+///
+/// `within` honours its limit: a fake call that "takes" longer (a scripted delay, see
+/// [`FakeCloudFront::delay_creates`]) is cut when the limit is reached, and the clock stands at
+/// the limit, as it would after a real timeout.
 #[derive(Debug, Clone)]
 pub struct FakeClock(Arc<AtomicU64>);
+
+/// The innermost `within` around the running future: its deadline and whether it was reached.
+#[derive(Debug, Clone)]
+struct Limit {
+    deadline: Millis,
+    reached: Arc<AtomicBool>,
+}
+
+tokio::task_local! {
+    static LIMIT: Limit;
+}
 
 impl FakeClock {
     pub fn new() -> Self {
@@ -27,6 +44,21 @@ impl FakeClock {
     pub fn elapsed(&self) -> Duration {
         Duration::from_millis(self.now() - T0)
     }
+
+    /// A delay that a fake call spends "on the wire": cut short by the enclosing `within`.
+    async fn spend(&self, duration: Duration) {
+        let limit = LIMIT.try_with(Limit::clone).ok();
+        let end = self.now().saturating_add(duration.as_millis() as u64);
+        match limit {
+            Some(limit) if end > limit.deadline => {
+                self.0.fetch_max(limit.deadline, Ordering::SeqCst);
+                limit.reached.store(true, Ordering::SeqCst);
+                // Never finishes: the enclosing `within` sees the flag and gives up.
+                std::future::pending::<()>().await;
+            }
+            _ => self.advance(duration),
+        }
+    }
 }
 
 impl Clock for FakeClock {
@@ -34,14 +66,34 @@ impl Clock for FakeClock {
         self.0.load(Ordering::SeqCst)
     }
     async fn sleep(&self, duration: Duration) {
-        self.advance(duration);
+        self.spend(duration).await;
     }
-    async fn within<F>(&self, _limit: Duration, work: F) -> Option<F::Output>
+    async fn within<F>(&self, limit: Duration, work: F) -> Option<F::Output>
     where
         F: std::future::Future + Send,
         F::Output: Send,
     {
-        Some(work.await)
+        let mut deadline = self.now().saturating_add(limit.as_millis() as u64);
+        if let Ok(outer) = LIMIT.try_with(|outer| outer.deadline) {
+            deadline = deadline.min(outer);
+        }
+        let reached = Arc::new(AtomicBool::new(false));
+        let scoped = LIMIT.scope(
+            Limit {
+                deadline,
+                reached: reached.clone(),
+            },
+            work,
+        );
+        let mut scoped = std::pin::pin!(scoped);
+        std::future::poll_fn(|cx| match scoped.as_mut().poll(cx) {
+            std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+            std::task::Poll::Pending if reached.load(Ordering::SeqCst) => {
+                std::task::Poll::Ready(None)
+            }
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        })
+        .await
     }
 }
 
@@ -56,6 +108,10 @@ pub enum CfCall {
     Get {
         distribution: String,
         id: String,
+        at: Millis,
+    },
+    List {
+        distribution: String,
         at: Millis,
     },
 }
@@ -74,6 +130,9 @@ pub struct FakeDistribution {
     /// Answers to the next CreateInvalidation calls before it succeeds.
     pub create_errors: VecDeque<CloudFrontErrorKind>,
     pub get_errors: VecDeque<CloudFrontErrorKind>,
+    /// How long the next CreateInvalidation / GetInvalidation calls take before they answer.
+    pub create_delays: VecDeque<Duration>,
+    pub get_delays: VecDeque<Duration>,
     pub invalidations: Vec<FakeInvalidation>,
 }
 
@@ -82,6 +141,8 @@ struct CloudFrontState {
     distributions: HashMap<String, FakeDistribution>,
     calls: Vec<CfCall>,
     next_id: u32,
+    /// Refuse a reused CallerReference even for an identical batch, as CloudFront was seen to.
+    strict_caller_reference: bool,
 }
 
 /// CloudFront as the engine sees it: CallerReference idempotency, completion after a delay, scripted errors.
@@ -122,6 +183,42 @@ impl FakeCloudFront {
         }
     }
 
+    /// The next CreateInvalidation calls on `id` take these times; the call takes effect only
+    /// if it is not cut short first.
+    pub fn delay_creates(&self, id: &str, delays: &[Duration]) {
+        if let Some(dist) = lock(&self.state).distributions.get_mut(id) {
+            dist.create_delays.extend(delays.iter().copied());
+        }
+    }
+
+    pub fn delay_gets(&self, id: &str, delays: &[Duration]) {
+        if let Some(dist) = lock(&self.state).distributions.get_mut(id) {
+            dist.get_delays.extend(delays.iter().copied());
+        }
+    }
+
+    pub fn strict_caller_reference(self) -> Self {
+        lock(&self.state).strict_caller_reference = true;
+        self
+    }
+
+    /// An invalidation made outside the job under test (another job, a person).
+    pub fn add_invalidation(&self, id: &str, caller_reference: &str, paths: &[&str]) -> String {
+        let now = self.clock.now();
+        let mut state = lock(&self.state);
+        state.next_id += 1;
+        let invalidation_id = format!("I{:012}", state.next_id);
+        if let Some(dist) = state.distributions.get_mut(id) {
+            dist.invalidations.push(FakeInvalidation {
+                id: invalidation_id.clone(),
+                caller_reference: caller_reference.to_owned(),
+                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+                created_at: now,
+            });
+        }
+        invalidation_id
+    }
+
     pub fn fail_gets(&self, id: &str, errors: &[CloudFrontErrorKind]) {
         if let Some(dist) = lock(&self.state).distributions.get_mut(id) {
             dist.get_errors.extend(errors.iter().copied());
@@ -144,7 +241,7 @@ impl FakeCloudFront {
             .into_iter()
             .filter_map(|call| match call {
                 CfCall::Get { at, .. } => Some(at),
-                CfCall::Create { .. } => None,
+                CfCall::Create { .. } | CfCall::List { .. } => None,
             })
             .collect()
     }
@@ -165,11 +262,49 @@ fn error(kind: CloudFrontErrorKind) -> CloudFrontError {
         CloudFrontErrorKind::NoSuchInvalidation => "NoSuchInvalidation",
         CloudFrontErrorKind::AccessDenied => "AccessDenied",
         CloudFrontErrorKind::InvalidRequest => "InvalidArgument",
-        CloudFrontErrorKind::BatchAlreadyExists => "InvalidationBatchAlreadyExists",
+        CloudFrontErrorKind::CallerReferenceReused => "InvalidArgument",
         CloudFrontErrorKind::Unavailable => "ServiceUnavailable",
         CloudFrontErrorKind::Other => "InternalError",
     };
     CloudFrontError::new(kind, Some(code), format!("{code}: simulated"))
+}
+
+fn reused_reference() -> CloudFrontError {
+    CloudFrontError::new(
+        CloudFrontErrorKind::CallerReferenceReused,
+        Some("InvalidArgument"),
+        "InvalidArgument: Your request contains a caller reference that was used for a previous invalidation batch for the same distribution.",
+    )
+}
+
+impl FakeCloudFront {
+    fn delay(&self, distribution: &DistributionId, create: bool) -> Duration {
+        let mut state = lock(&self.state);
+        let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
+            return Duration::ZERO;
+        };
+        let delays = if create {
+            &mut dist.create_delays
+        } else {
+            &mut dist.get_delays
+        };
+        delays.pop_front().unwrap_or_default()
+    }
+
+    fn status_of(
+        &self,
+        invalidation: &FakeInvalidation,
+        completes_after: Duration,
+        now: Millis,
+    ) -> InvalidationStatus {
+        let done = now >= invalidation.created_at + completes_after.as_millis() as u64;
+        // Other implementations spell it in capitals; the engine must not care.
+        InvalidationStatus {
+            id: invalidation.id.clone(),
+            status: if done { "COMPLETED" } else { "InProgress" }.to_owned(),
+            caller_reference: Some(invalidation.caller_reference.clone()),
+        }
+    }
 }
 
 impl Invalidations for FakeCloudFront {
@@ -179,6 +314,8 @@ impl Invalidations for FakeCloudFront {
         paths: &[String],
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
+        let delay = self.delay(distribution, true);
+        self.clock.sleep(delay).await;
         let now = self.clock.now();
         let mut state = lock(&self.state);
         state.calls.push(CfCall::Create {
@@ -188,6 +325,7 @@ impl Invalidations for FakeCloudFront {
             at: now,
         });
         let next_id = state.next_id + 1;
+        let strict = state.strict_caller_reference;
         let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
             return Err(error(CloudFrontErrorKind::NoSuchDistribution));
         };
@@ -200,14 +338,12 @@ impl Invalidations for FakeCloudFront {
             .iter()
             .find(|inv| inv.caller_reference == caller_reference)
         {
-            if existing.paths != paths {
-                return Err(error(CloudFrontErrorKind::BatchAlreadyExists));
+            if strict || existing.paths != paths {
+                return Err(reused_reference());
             }
-            let done = now >= existing.created_at + completes_after.as_millis() as u64;
-            return Ok(InvalidationStatus {
-                id: existing.id.clone(),
-                status: if done { "Completed" } else { "InProgress" }.to_owned(),
-            });
+            let existing = existing.clone();
+            drop(state);
+            return Ok(self.status_of(&existing, completes_after, now));
         }
         let id = format!("I{next_id:012}");
         dist.invalidations.push(FakeInvalidation {
@@ -225,6 +361,7 @@ impl Invalidations for FakeCloudFront {
                 "InProgress"
             }
             .to_owned(),
+            caller_reference: Some(caller_reference.to_owned()),
         })
     }
 
@@ -233,6 +370,8 @@ impl Invalidations for FakeCloudFront {
         distribution: &DistributionId,
         invalidation_id: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
+        let delay = self.delay(distribution, false);
+        self.clock.sleep(delay).await;
         let now = self.clock.now();
         let mut state = lock(&self.state);
         state.calls.push(CfCall::Get {
@@ -246,18 +385,48 @@ impl Invalidations for FakeCloudFront {
         if let Some(kind) = dist.get_errors.pop_front() {
             return Err(error(kind));
         }
-        let completes_after = dist.completes_after.as_millis() as u64;
+        let completes_after = dist.completes_after;
         let found = dist
             .invalidations
             .iter()
             .find(|inv| inv.id == invalidation_id)
+            .cloned()
             .ok_or_else(|| error(CloudFrontErrorKind::NoSuchInvalidation))?;
-        let done = now >= found.created_at + completes_after;
-        // Other implementations spell it in capitals; the engine must not care.
-        Ok(InvalidationStatus {
-            id: found.id.clone(),
-            status: if done { "COMPLETED" } else { "InProgress" }.to_owned(),
-        })
+        drop(state);
+        Ok(self.status_of(&found, completes_after, now))
+    }
+
+    async fn list(
+        &self,
+        distribution: &DistributionId,
+        limit: usize,
+    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
+        let now = self.clock.now();
+        let mut state = lock(&self.state);
+        state.calls.push(CfCall::List {
+            distribution: distribution.to_string(),
+            at: now,
+        });
+        let Some(dist) = state.distributions.get(distribution.as_str()) else {
+            return Err(error(CloudFrontErrorKind::NoSuchDistribution));
+        };
+        let completes_after = dist.completes_after.as_millis() as u64;
+        Ok(dist
+            .invalidations
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|inv| InvalidationSummary {
+                id: inv.id.clone(),
+                status: if now >= inv.created_at + completes_after {
+                    "Completed"
+                } else {
+                    "InProgress"
+                }
+                .to_owned(),
+                create_time: inv.created_at.to_string(),
+            })
+            .collect())
     }
 }
 
@@ -283,16 +452,42 @@ pub enum Reported {
 pub struct FakeReport {
     reports: Arc<Mutex<Vec<Reported>>>,
     errors: Arc<Mutex<VecDeque<ReportErrorKind>>>,
+    delays: Arc<Mutex<VecDeque<Duration>>>,
+    calls: Arc<AtomicU64>,
+    /// Needed only for delays: a call "takes" its delay on this clock.
+    clock: Option<FakeClock>,
 }
 
 impl FakeReport {
+    pub fn with_clock(clock: &FakeClock) -> Self {
+        Self {
+            clock: Some(clock.clone()),
+            ..Self::default()
+        }
+    }
     pub fn reports(&self) -> Vec<Reported> {
         lock(&self.reports).clone()
+    }
+    /// Every PutJob call made, answered or not.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
     }
     pub fn fail_next(&self, kinds: &[ReportErrorKind]) {
         lock(&self.errors).extend(kinds.iter().copied());
     }
-    fn record(&self, job_id: &str, report: Reported) -> Result<(), ReportError> {
+    pub fn clear_errors(&self) {
+        lock(&self.errors).clear();
+    }
+    /// The next calls take these times before they answer (with a clock from `with_clock`).
+    pub fn delay_next(&self, delays: &[Duration]) {
+        lock(&self.delays).extend(delays.iter().copied());
+    }
+    async fn record(&self, job_id: &str, report: Reported) -> Result<(), ReportError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let delay = lock(&self.delays).pop_front().unwrap_or_default();
+        if let Some(clock) = &self.clock {
+            clock.sleep(delay).await;
+        }
         if let Some(kind) = lock(&self.errors).pop_front() {
             return Err(ReportError {
                 kind,
@@ -328,6 +523,7 @@ impl JobReport for FakeReport {
                 success: success.clone(),
             },
         )
+        .await
     }
     async fn keep_going(
         &self,
@@ -343,6 +539,7 @@ impl JobReport for FakeReport {
                 details: details.clone(),
             },
         )
+        .await
     }
     async fn fail(&self, job_id: &str, failure: &JobFailure) -> Result<(), ReportError> {
         self.record(
@@ -352,5 +549,6 @@ impl JobReport for FakeReport {
                 failure: failure.clone(),
             },
         )
+        .await
     }
 }

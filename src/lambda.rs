@@ -5,7 +5,11 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
 
-use crate::engine::{EngineSettings, Invocation, JobOutcome, run_invocation, truncate};
+use std::time::Duration;
+
+use crate::engine::{
+    EngineSettings, Invocation, JobOutcome, format_duration, run_invocation, truncate,
+};
 use crate::ports::{
     Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError, ReportErrorKind,
 };
@@ -65,12 +69,50 @@ pub enum HandlerError {
     },
 }
 
+/// How a result is delivered to CodePipeline when it does not get through at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRetry {
+    /// No single PutJob call may take longer than this (the SDK retries inside it).
+    pub max_call: Duration,
+    /// The first pause after a transient failure; it doubles after each one.
+    pub first_gap: Duration,
+    pub max_gap: Duration,
+    /// Give up this long before the Lambda deadline, so that the invocation ends with its own
+    /// error (and Lambda retries it) rather than being killed.
+    pub stop_before_deadline: Duration,
+    /// How long to keep trying when the invocation has no deadline (outside Lambda).
+    pub budget_without_deadline: Duration,
+}
+
+impl Default for ReportRetry {
+    fn default() -> Self {
+        Self {
+            max_call: Duration::from_secs(10),
+            first_gap: Duration::from_millis(250),
+            max_gap: Duration::from_secs(4),
+            stop_before_deadline: Duration::from_millis(500),
+            budget_without_deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ReportRetry {
+    /// The pause after the `failures`-th transient failure in a row.
+    pub fn gap(&self, failures: u32) -> Duration {
+        let doubled = self
+            .first_gap
+            .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)));
+        doubled.min(self.max_gap)
+    }
+}
+
 /// The Lambda function: clients built once, one call of `handle` per invocation.
 pub struct Handler<I, R, C> {
     pub cloudfront: I,
     pub report: R,
     pub clock: C,
     pub settings: EngineSettings,
+    pub reporting: ReportRetry,
 }
 
 impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
@@ -96,7 +138,10 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
                 };
                 let outcome = JobOutcome::Failed(failure);
                 let span = info_span!("job", job_id = %job_id);
-                return self.report(&job_id, &outcome).instrument(span).await;
+                return self
+                    .report(&job_id, &outcome, deadline)
+                    .instrument(span)
+                    .await;
             }
         };
         drop(payload);
@@ -120,71 +165,170 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
                 &self.settings,
             )
             .await;
-            self.report(&event.job_id, &outcome).await
+            self.report(&event.job_id, &outcome, deadline).await
         }
         .instrument(span)
         .await
     }
 
-    async fn report(&self, job_id: &str, outcome: &JobOutcome) -> Result<Value, HandlerError> {
-        let (verdict, sent) = match outcome {
+    /// Reports `outcome`, the one result of this invocation. A result that cannot get through
+    /// for now is never swapped for another: the invocation fails, Lambda runs it again, and the
+    /// retry finds the same invalidation (same CallerReference) and reports the same verdict.
+    async fn report(
+        &self,
+        job_id: &str,
+        outcome: &JobOutcome,
+        deadline: Option<Millis>,
+    ) -> Result<Value, HandlerError> {
+        let verdict = match outcome {
             JobOutcome::Succeeded(success) => {
                 info!(summary = %success.details.summary, "reporting success");
-                ("succeeded", self.report.succeed(job_id, success).await)
+                "succeeded"
             }
             JobOutcome::StillRunning { token, details } => {
                 info!(summary = %details.summary, token_len = token.len(), "reporting still in progress; CodePipeline will invoke again");
-                (
-                    "continuing",
-                    self.report.keep_going(job_id, token, details).await,
-                )
+                "continuing"
             }
             JobOutcome::Failed(failure) => {
                 warn!(failure_type = %failure.kind, message = %failure.message, "reporting failure");
-                ("failed", self.report.fail(job_id, failure).await)
+                "failed"
             }
         };
-        match sent {
-            Ok(()) => {
-                info!(verdict, "result reported");
-                Ok(json!({ "jobId": job_id, "verdict": verdict }))
-            }
-            Err(error) if error.kind == ReportErrorKind::AlreadyReported => {
-                // A duplicate delivery of the event, or Lambda's retry after a report that did get through.
-                warn!(error = %error, "the job already has a result; nothing more to report");
-                Ok(json!({ "jobId": job_id, "verdict": "already-reported" }))
-            }
+        match self.deliver(job_id, outcome, deadline).await {
             Err(error)
                 if error.kind == ReportErrorKind::Rejected
                     && !matches!(outcome, JobOutcome::Failed(_)) =>
             {
-                // CodePipeline refused the success report itself: fail the job visibly rather than leave it hanging.
+                // ValidationException: CodePipeline refused what this result says, which no retry
+                // changes. Fail the job visibly rather than leave it hanging for 20 minutes.
                 error!(error = %error, "CodePipeline refused the result; reporting a failure instead");
-                let failure = JobFailure {
+                let failure = JobOutcome::Failed(JobFailure {
                     kind: FailureType::JobFailed,
                     message: truncate(
                         &format!("CodePipeline refused this action's result: {error}"),
                         crate::engine::MAX_FAILURE_MESSAGE_LEN,
                     ),
                     external_execution_id: None,
-                };
-                self.report
-                    .fail(job_id, &failure)
-                    .await
-                    .map(|()| json!({ "jobId": job_id, "verdict": "failed" }))
-                    .map_err(|source| HandlerError::Report {
-                        job_id: job_id.to_owned(),
-                        source,
-                    })
+                });
+                let sent = self.deliver(job_id, &failure, deadline).await;
+                settle(job_id, "failed", sent)
             }
-            Err(source) => {
-                error!(error = %source, "could not report the result; Lambda will retry the invocation");
-                Err(HandlerError::Report {
-                    job_id: job_id.to_owned(),
-                    source,
-                })
-            }
+            sent => settle(job_id, verdict, sent),
         }
+    }
+
+    /// Sends `outcome`, trying again after throttling, 5xx answers, broken connections and
+    /// calls that hang, until shortly before the deadline.
+    async fn deliver(
+        &self,
+        job_id: &str,
+        outcome: &JobOutcome,
+        deadline: Option<Millis>,
+    ) -> Result<(), ReportError> {
+        let retry = &self.reporting;
+        let give_up_at = match deadline {
+            Some(deadline) => deadline.saturating_sub(millis(retry.stop_before_deadline)),
+            None => self
+                .clock
+                .now()
+                .saturating_add(millis(retry.budget_without_deadline)),
+        };
+        let mut failures = 0u32;
+        loop {
+            let left = Duration::from_millis(give_up_at.saturating_sub(self.clock.now()));
+            // Even with no time left the result gets one short try: it may still get through.
+            let limit = left.clamp(Duration::from_millis(200), retry.max_call);
+            let sent = match self.clock.within(limit, self.send(job_id, outcome)).await {
+                Some(sent) => sent,
+                None => Err(ReportError {
+                    kind: ReportErrorKind::Unavailable,
+                    message: format!(
+                        "{} got no answer from CodePipeline within {}",
+                        operation(outcome),
+                        format_duration_ms(limit)
+                    ),
+                    source: None,
+                }),
+            };
+            let error = match sent {
+                Err(error) if error.kind.is_transient() => error,
+                other => return other,
+            };
+            failures += 1;
+            let gap = retry.gap(failures);
+            let now = self.clock.now();
+            // Another try needs the pause and a moment for the call itself.
+            if now.saturating_add(millis(gap) + 200) >= give_up_at {
+                return Err(error);
+            }
+            warn!(
+                error = %error,
+                failures,
+                retry_in_ms = millis(gap),
+                "could not report the result yet; trying again"
+            );
+            self.clock.sleep(gap).await;
+        }
+    }
+
+    async fn send(&self, job_id: &str, outcome: &JobOutcome) -> Result<(), ReportError> {
+        match outcome {
+            JobOutcome::Succeeded(success) => self.report.succeed(job_id, success).await,
+            JobOutcome::StillRunning { token, details } => {
+                self.report.keep_going(job_id, token, details).await
+            }
+            JobOutcome::Failed(failure) => self.report.fail(job_id, failure).await,
+        }
+    }
+}
+
+fn settle(
+    job_id: &str,
+    verdict: &'static str,
+    sent: Result<(), ReportError>,
+) -> Result<Value, HandlerError> {
+    match sent {
+        Ok(()) => {
+            info!(verdict, "result reported");
+            Ok(json!({ "jobId": job_id, "verdict": verdict }))
+        }
+        Err(error) if error.kind == ReportErrorKind::AlreadyReported => {
+            // A duplicate delivery of the event, or Lambda's retry after a report that did get through.
+            warn!(error = %error, "the job already has a result; nothing more to report");
+            Ok(json!({ "jobId": job_id, "verdict": "already-reported" }))
+        }
+        Err(error) if error.kind == ReportErrorKind::JobNotFound => {
+            // The pipeline stopped waiting (no reply for 20 minutes, or the execution was
+            // stopped): no result can reach it, and another invocation would not change that.
+            error!(error = %error, "CodePipeline no longer knows this job; its result is lost");
+            Ok(json!({ "jobId": job_id, "verdict": "job-not-found" }))
+        }
+        Err(source) => {
+            error!(error = %source, "could not report the result; Lambda will retry the invocation");
+            Err(HandlerError::Report {
+                job_id: job_id.to_owned(),
+                source,
+            })
+        }
+    }
+}
+
+fn operation(outcome: &JobOutcome) -> &'static str {
+    match outcome {
+        JobOutcome::Failed(_) => "PutJobFailureResult",
+        JobOutcome::Succeeded(_) | JobOutcome::StillRunning { .. } => "PutJobSuccessResult",
+    }
+}
+
+fn millis(duration: Duration) -> Millis {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn format_duration_ms(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format_duration(duration)
     }
 }
 
@@ -208,65 +352,216 @@ mod tests {
     use super::*;
     use crate::fakes::{FakeClock, FakeCloudFront, FakeReport, Reported, T0};
 
-    fn handler(
+    const JOB: &str = "11111111-2222-3333-4444-555555555555";
+    const DIST: &str = "E2QWRUHAPOMQZL";
+
+    struct Rig {
+        handler: Handler<FakeCloudFront, FakeReport, FakeClock>,
+        cloudfront: FakeCloudFront,
         report: FakeReport,
-    ) -> (
-        Handler<FakeCloudFront, FakeReport, FakeClock>,
-        FakeCloudFront,
-    ) {
+        clock: FakeClock,
+    }
+
+    /// A distribution whose invalidations complete after `completes_after` seconds.
+    fn rig(completes_after: u64) -> Rig {
         let clock = FakeClock::new();
-        let cloudfront =
-            FakeCloudFront::new(&clock).with_distribution("E2QWRUHAPOMQZL", Duration::from_secs(5));
+        let cloudfront = FakeCloudFront::new(&clock)
+            .with_distribution(DIST, Duration::from_secs(completes_after));
+        let report = FakeReport::with_clock(&clock);
         let handler = Handler {
             cloudfront: cloudfront.clone(),
+            report: report.clone(),
+            clock: clock.clone(),
+            settings: EngineSettings::default(),
+            reporting: ReportRetry::default(),
+        };
+        Rig {
+            handler,
+            cloudfront,
             report,
             clock,
-            settings: EngineSettings::default(),
-        };
-        (handler, cloudfront)
+        }
     }
 
     fn event(job_id: &str) -> Value {
-        json!({"CodePipeline.job": {"id": job_id, "accountId": "111111111111", "data": {
+        event_with_token(job_id, None)
+    }
+
+    fn event_with_token(job_id: &str, token: Option<&str>) -> Value {
+        let mut data = json!({
             "actionConfiguration": {"configuration": {"FunctionName": "f", "UserParameters": "E2QWRUHAPOMQZL /index.html"}},
             "inputArtifacts": [], "outputArtifacts": [],
             "artifactCredentials": {"accessKeyId": "A", "secretAccessKey": "S", "sessionToken": "T"}
-        }}})
+        });
+        if let Some(token) = token {
+            data["continuationToken"] = json!(token);
+        }
+        json!({"CodePipeline.job": {"id": job_id, "accountId": "111111111111", "data": data}})
+    }
+
+    impl Rig {
+        /// One invocation with `timeout` seconds to run, as Lambda would give it.
+        async fn invoke(&self, event: Value, timeout: u64) -> Result<Value, HandlerError> {
+            let deadline = self.clock.now() + timeout * 1000;
+            let answer = self.handler.handle(event, Some(deadline)).await;
+            assert!(
+                self.clock.now() <= deadline,
+                "the invocation ran {} ms past its deadline",
+                self.clock.now() - deadline
+            );
+            answer
+        }
+    }
+
+    fn throttled(count: usize) -> Vec<ReportErrorKind> {
+        vec![ReportErrorKind::Unavailable; count]
+    }
+
+    fn no_failure_reported(report: &FakeReport) {
+        let reports = report.reports();
+        assert!(
+            !reports
+                .iter()
+                .any(|r| matches!(r, Reported::Failure { .. })),
+            "a failure was reported: {reports:?}"
+        );
     }
 
     #[tokio::test]
     async fn a_duplicate_delivery_reports_once_and_creates_once() {
-        let report = FakeReport::default();
-        let (handler, cloudfront) = handler(report.clone());
-        let job = "11111111-2222-3333-4444-555555555555";
-        let first = handler
-            .handle(event(job), Some(T0 + 900_000))
-            .await
-            .expect("handled");
-        let second = handler
-            .handle(event(job), Some(T0 + 900_000))
-            .await
-            .expect("handled");
+        let rig = rig(5);
+        let first = rig.invoke(event(JOB), 900).await.expect("handled");
+        let second = rig.invoke(event(JOB), 900).await.expect("handled");
         assert_eq!(first["verdict"], "succeeded");
         assert_eq!(second["verdict"], "already-reported");
-        assert_eq!(report.reports().len(), 1);
-        assert_eq!(cloudfront.invalidations("E2QWRUHAPOMQZL").len(), 1);
+        assert_eq!(rig.report.reports().len(), 1);
+        assert_eq!(rig.cloudfront.invalidations(DIST).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_success_report_is_sent_again_until_accepted() {
+        let rig = rig(5);
+        rig.report.fail_next(&throttled(3));
+        let answer = rig.invoke(event(JOB), 900).await.expect("handled");
+        assert_eq!(answer["verdict"], "succeeded");
+        let reports = rig.report.reports();
+        assert!(
+            matches!(reports.as_slice(), [Reported::Success { .. }]),
+            "{reports:?}"
+        );
+        assert_eq!(rig.report.calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_report_throttled_until_the_deadline_fails_the_invocation_and_the_retry_reports_the_same_verdict()
+     {
+        let rig = rig(5);
+        rig.report.fail_next(&throttled(10_000));
+        let error = rig.invoke(event(JOB), 30).await.expect_err("not reported");
+        assert!(matches!(error, HandlerError::Report { .. }), "{error}");
+        assert!(rig.report.calls() > 3, "tried {} times", rig.report.calls());
+        assert!(
+            rig.report.reports().is_empty(),
+            "{:?}",
+            rig.report.reports()
+        );
+        let created = rig.cloudfront.invalidations(DIST);
+        assert_eq!(created.len(), 1);
+
+        // Lambda's asynchronous retry: the same event, a minute later, CodePipeline answering again.
+        rig.report.clear_errors();
+        rig.clock.advance(Duration::from_secs(60));
+        let answer = rig.invoke(event(JOB), 30).await.expect("handled");
+        assert_eq!(answer["verdict"], "succeeded");
+        let reports = rig.report.reports();
+        let [Reported::Success { success, .. }] = reports.as_slice() else {
+            panic!("expected one success, got {reports:?}");
+        };
+        assert_eq!(
+            success.output_variables["InvalidationId"], created[0].id,
+            "the retry must report the invalidation the first attempt created"
+        );
+        assert_eq!(rig.cloudfront.invalidations(DIST).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_continuation_report_is_sent_again_until_accepted() {
+        let rig = rig(600);
+        rig.report.fail_next(&throttled(3));
+        let answer = rig.invoke(event(JOB), 20).await.expect("handled");
+        assert_eq!(answer["verdict"], "continuing");
+        let reports = rig.report.reports();
+        assert!(
+            matches!(reports.as_slice(), [Reported::KeepGoing { .. }]),
+            "{reports:?}"
+        );
+        assert_eq!(rig.report.calls(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_continuation_report_throttled_until_the_deadline_is_retried_with_the_same_event() {
+        let rig = rig(600);
+        let first = rig.invoke(event(JOB), 20).await.expect("handled");
+        assert_eq!(first["verdict"], "continuing");
+        let Some(Reported::KeepGoing { token, .. }) = rig.report.reports().pop() else {
+            panic!("expected a continuation");
+        };
+        let next_job = "22222222-2222-3333-4444-555555555555";
+        rig.report.fail_next(&throttled(10_000));
+        let error = rig
+            .invoke(event_with_token(next_job, Some(&token)), 20)
+            .await
+            .expect_err("not reported");
+        assert!(matches!(error, HandlerError::Report { .. }), "{error}");
+        no_failure_reported(&rig.report);
+        assert_eq!(rig.report.reports().len(), 1);
+
+        rig.report.clear_errors();
+        rig.clock.advance(Duration::from_secs(60));
+        let answer = rig
+            .invoke(event_with_token(next_job, Some(&token)), 20)
+            .await
+            .expect("handled");
+        assert_eq!(answer["verdict"], "continuing");
+        let reports = rig.report.reports();
+        assert!(
+            matches!(&reports[1], Reported::KeepGoing { job_id, .. } if job_id == next_job),
+            "{reports:?}"
+        );
+        assert_eq!(rig.cloudfront.creates().len(), 1, "no second create");
+        assert_eq!(rig.cloudfront.invalidations(DIST).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_report_call_that_hangs_is_cut_and_sent_again() {
+        let rig = rig(5);
+        rig.report.delay_next(&[Duration::from_secs(3600)]);
+        let started = rig.clock.now();
+        let answer = rig.invoke(event(JOB), 900).await.expect("handled");
+        assert_eq!(answer["verdict"], "succeeded");
+        assert_eq!(rig.report.calls(), 2);
+        assert_eq!(rig.report.reports().len(), 1);
+        // Cut after ReportRetry::max_call (10 s), then a short pause; not an hour.
+        let took = rig.clock.now() - started;
+        assert!((15_000..20_000).contains(&took), "took {took} ms");
+    }
+
+    #[tokio::test]
+    async fn a_report_that_hangs_until_the_deadline_ends_the_invocation_in_time() {
+        let rig = rig(5);
+        rig.report.delay_next(&[Duration::from_secs(3600); 100]);
+        let error = rig.invoke(event(JOB), 30).await.expect_err("not reported");
+        assert!(error.to_string().contains("no answer"), "{error}");
+        assert!(rig.report.reports().is_empty());
     }
 
     #[tokio::test]
     async fn a_refused_success_report_becomes_a_failure_report() {
-        let report = FakeReport::default();
-        report.fail_next(&[ReportErrorKind::Rejected]);
-        let (handler, _) = handler(report.clone());
-        let answer = handler
-            .handle(
-                event("11111111-2222-3333-4444-555555555555"),
-                Some(T0 + 900_000),
-            )
-            .await
-            .expect("handled");
+        let rig = rig(5);
+        rig.report.fail_next(&[ReportErrorKind::Rejected]);
+        let answer = rig.invoke(event(JOB), 900).await.expect("handled");
         assert_eq!(answer["verdict"], "failed");
-        let reports = report.reports();
+        let reports = rig.report.reports();
         let [Reported::Failure { failure, .. }] = reports.as_slice() else {
             panic!("expected one failure report, got {reports:?}");
         };
@@ -279,19 +574,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unavailable_codepipeline_makes_lambda_retry() {
-        let report = FakeReport::default();
-        report.fail_next(&[ReportErrorKind::Unavailable]);
-        let (handler, _) = handler(report.clone());
-        let error = handler
-            .handle(
-                event("11111111-2222-3333-4444-555555555555"),
-                Some(T0 + 900_000),
-            )
-            .await
-            .expect_err("not reported");
-        assert!(matches!(error, HandlerError::Report { .. }));
+    async fn an_unknown_job_ends_the_invocation_without_another_report() {
+        let rig = rig(5);
+        rig.report.fail_next(&[ReportErrorKind::JobNotFound]);
+        let answer = rig.invoke(event(JOB), 900).await.expect("handled");
+        assert_eq!(answer["verdict"], "job-not-found");
+        assert_eq!(rig.report.calls(), 1, "a closed job gets no failure report");
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_is_an_error_for_lambda_without_a_failure_report() {
+        let rig = rig(5);
+        rig.report.fail_next(&[ReportErrorKind::Refused]);
+        let error = rig.invoke(event(JOB), 900).await.expect_err("refused");
+        assert_eq!(rig.report.calls(), 1);
         let diagnostic = lambda_runtime::Diagnostic::from(error);
         assert_eq!(diagnostic.error_type, "CfInvalidate.ReportError");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_codepipeline_makes_lambda_retry() {
+        let rig = rig(5);
+        rig.report.fail_next(&throttled(10_000));
+        let error = rig.invoke(event(JOB), 60).await.expect_err("not reported");
+        let diagnostic = lambda_runtime::Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, "CfInvalidate.ReportError");
+        assert!(rig.clock.now() <= T0 + 60_000);
+    }
+
+    #[test]
+    fn report_gaps_double_up_to_the_cap() {
+        let retry = ReportRetry::default();
+        let gaps: Vec<u128> = (1..=7).map(|n| retry.gap(n).as_millis()).collect();
+        assert_eq!(gaps, vec![250, 500, 1000, 2000, 4000, 4000, 4000]);
     }
 }

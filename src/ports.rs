@@ -19,6 +19,8 @@ pub struct InvalidationStatus {
     pub id: String,
     /// The status as CloudFront spelled it (`InProgress`, `Completed`; other implementations say `COMPLETED`).
     pub status: String,
+    /// `InvalidationBatch.CallerReference`, when the answer carried it.
+    pub caller_reference: Option<String>,
 }
 
 impl InvalidationStatus {
@@ -37,8 +39,10 @@ pub enum CloudFrontErrorKind {
     AccessDenied,
     /// InvalidArgument, BatchTooLarge, InconsistentQuantities, MissingBody: the request itself is wrong.
     InvalidRequest,
-    /// The CallerReference was used before with other paths.
-    BatchAlreadyExists,
+    /// The CallerReference was used before on this distribution. Real CloudFront says so with
+    /// `InvalidArgument` (sometimes even for an identical batch); the documentation names
+    /// `InvalidationBatchAlreadyExists`, which the service model does not have.
+    CallerReferenceReused,
     /// Throttling, 5xx, time-outs and broken connections that outlasted the SDK's own retries.
     Unavailable,
     Other,
@@ -85,6 +89,23 @@ pub trait Invalidations: Send + Sync {
         distribution: &DistributionId,
         invalidation_id: &str,
     ) -> impl Future<Output = Result<InvalidationStatus, CloudFrontError>> + Send;
+
+    /// The `limit` most recent invalidations of `distribution`, newest first.
+    fn list(
+        &self,
+        distribution: &DistributionId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<InvalidationSummary>, CloudFrontError>> + Send;
+}
+
+/// One line of ListInvalidations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidationSummary {
+    pub id: String,
+    /// As CloudFront spelled it (`InProgress`, `Completed`).
+    pub status: String,
+    /// ISO 8601 in UTC, as in `2026-11-22T01:02:03Z`.
+    pub create_time: String,
 }
 
 /// Wall-clock time and waiting, injected so that schedules are testable without real sleeping.
@@ -174,10 +195,22 @@ pub struct JobFailure {
 pub enum ReportErrorKind {
     /// InvalidJobStateException: the job already has a result (a duplicate delivery reported first).
     AlreadyReported,
+    /// JobNotFoundException: CodePipeline no longer knows the job (timed out, or the pipeline
+    /// was stopped); no result can ever be delivered.
     JobNotFound,
     /// ValidationException: a field broke the model's rules; a bug on our side.
     Rejected,
+    /// Throttling, 5xx, time-outs and broken connections: the result may get through later.
     Unavailable,
+    /// Any other refusal of the call itself (AccessDeniedException, ...): trying again in this
+    /// invocation will not help, and no other result would get through either.
+    Refused,
+}
+
+impl ReportErrorKind {
+    pub fn is_transient(self) -> bool {
+        self == Self::Unavailable
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -195,6 +195,17 @@ async fn create_errors_map_to_their_causes() {
             CloudFrontErrorKind::InvalidRequest,
         ),
         (
+            // Real CloudFront's answer to a reused CallerReference: no code of its own.
+            || {
+                CreateInvalidationError::InvalidArgument(
+                    InvalidArgument::builder()
+                        .message("Your request contains a caller reference that was used for a previous invalidation batch for the same distribution.")
+                        .build(),
+                )
+            },
+            CloudFrontErrorKind::CallerReferenceReused,
+        ),
+        (
             || {
                 CreateInvalidationError::BatchTooLarge(
                     BatchTooLarge::builder().message("big").build(),
@@ -225,7 +236,7 @@ async fn create_errors_map_to_their_causes() {
         (
             400,
             "InvalidationBatchAlreadyExists",
-            CloudFrontErrorKind::BatchAlreadyExists,
+            CloudFrontErrorKind::CallerReferenceReused,
         ),
         (400, "Throttling", CloudFrontErrorKind::Unavailable),
         (503, "ServiceUnavailable", CloudFrontErrorKind::Unavailable),
@@ -547,4 +558,65 @@ async fn list_errors_map_to_their_causes() {
     let adapter = SdkInvalidations::new(mock_client!(aws_sdk_cloudfront, [&throttled]));
     let got = adapter.list(&dist(), 5).await.expect_err("an error");
     assert_eq!(got.kind, CloudFrontErrorKind::Unavailable);
+}
+
+/// Errors PutJob*'s model does not list arrive as raw JSON 1.1 answers: CodePipeline's
+/// throttling is one of them, and it must read as "try again", never as a refusal of the result.
+#[tokio::test]
+async fn unmodelled_report_errors_are_classified_by_code_and_status() {
+    for (status, code, expected) in [
+        (400, "ThrottlingException", ReportErrorKind::Unavailable),
+        (
+            503,
+            "ServiceUnavailableException",
+            ReportErrorKind::Unavailable,
+        ),
+        (500, "InternalFailure", ReportErrorKind::Unavailable),
+        (400, "AccessDeniedException", ReportErrorKind::Refused),
+    ] {
+        let body = format!(r#"{{"__type": "{code}", "message": "Rate exceeded"}}"#);
+        let response = move || {
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(SdkBody::from(body.clone()))
+                .expect("response")
+                .try_into()
+                .expect("smithy response")
+        };
+        let success = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+            .then_http_response(response.clone());
+        let failure = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
+            .then_http_response(response);
+        let adapter = SdkJobReport::new(mock_client!(
+            aws_sdk_codepipeline,
+            RuleMode::MatchAny,
+            [&success, &failure],
+            |config| config
+                .retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
+        ));
+        let done = JobSuccess {
+            details: ExecutionDetails {
+                summary: "done".into(),
+                external_execution_id: None,
+                percent_complete: 100,
+            },
+            output_variables: Default::default(),
+        };
+        let error = adapter.succeed("job-1", &done).await.expect_err("refused");
+        assert_eq!(error.kind, expected, "{code} on success: {error}");
+        assert!(error.message.contains(code), "{error}");
+        let error = adapter
+            .fail(
+                "job-1",
+                &JobFailure {
+                    kind: FailureType::JobFailed,
+                    message: "x".into(),
+                    external_execution_id: None,
+                },
+            )
+            .await
+            .expect_err("refused");
+        assert_eq!(error.kind, expected, "{code} on failure: {error}");
+    }
 }

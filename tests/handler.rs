@@ -20,7 +20,7 @@ use aws_smithy_types::DateTime;
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
 use cf_invalidate::engine::EngineSettings;
-use cf_invalidate::lambda::{Handler, HandlerError};
+use cf_invalidate::lambda::{Handler, HandlerError, ReportRetry};
 use cf_invalidate::ports::{Clock, Millis};
 use serde_json::Value;
 
@@ -128,10 +128,12 @@ fn rig(success_rule: Option<Rule>) -> Rig {
         })
         .then_output(|| PutJobFailureResultOutput::builder().build());
     let cloudfront = mock_client!(aws_sdk_cloudfront, RuleMode::MatchAny, [&create, &get]);
+    // The handler retries reports itself; the SDK's own retries would only add real sleeps.
     let codepipeline = mock_client!(
         aws_sdk_codepipeline,
         RuleMode::MatchAny,
-        [&success, &failure]
+        [&success, &failure],
+        |config| config.retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
     );
     Rig {
         handler: Handler {
@@ -139,6 +141,7 @@ fn rig(success_rule: Option<Rule>) -> Rig {
             report: SdkJobReport::new(codepipeline),
             clock: TestClock(Arc::new(AtomicU64::new(T0))),
             settings: EngineSettings::default(),
+            reporting: ReportRetry::default(),
         },
         create,
         get,
@@ -303,6 +306,10 @@ async fn an_unreachable_codepipeline_is_an_error_so_lambda_retries() {
         .await
         .expect_err("unreported");
     assert!(matches!(error, HandlerError::Report { .. }), "{error}");
+    assert!(
+        rig.failures.lock().expect("lock").is_empty(),
+        "a 503 must never turn into a failure report"
+    );
 }
 
 #[derive(Clone, Default)]

@@ -10,7 +10,9 @@ use aws_smithy_types::date_time::Format as DateTimeFormat;
 
 use super::{Failure, split};
 use crate::params::DistributionId;
-use crate::ports::{CloudFrontError, CloudFrontErrorKind, InvalidationStatus, Invalidations};
+use crate::ports::{
+    CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
+};
 
 /// CloudFront through the SDK; endpoints, credentials and retries come from the SDK config.
 #[derive(Debug, Clone)]
@@ -27,18 +29,7 @@ impl SdkInvalidations {
         &self.client
     }
 
-    /// The `limit` most recent invalidations of `distribution`, newest first, following
-    /// `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
-    pub async fn list(
-        &self,
-        distribution: &DistributionId,
-        limit: usize,
-    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
-        self.list_in_pages(distribution, limit, LIST_PAGE_SIZE)
-            .await
-    }
-
-    /// [`Self::list`] with a chosen page size, so that paging can be exercised with few invalidations.
+    /// [`Invalidations::list`] with a chosen page size, so that paging can be exercised with few invalidations.
     pub async fn list_in_pages(
         &self,
         distribution: &DistributionId,
@@ -99,16 +90,6 @@ impl SdkInvalidations {
 /// Most invalidations CloudFront returns in one ListInvalidations page.
 pub const LIST_PAGE_SIZE: usize = 100;
 
-/// One line of ListInvalidations.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidationSummary {
-    pub id: String,
-    /// As CloudFront spelled it (`InProgress`, `Completed`).
-    pub status: String,
-    /// ISO 8601 in UTC, as in `2026-11-22T01:02:03Z`.
-    pub create_time: String,
-}
-
 impl Invalidations for SdkInvalidations {
     async fn create(
         &self,
@@ -160,6 +141,9 @@ impl Invalidations for SdkInvalidations {
         Ok(InvalidationStatus {
             id: invalidation.id().to_owned(),
             status: invalidation.status().to_owned(),
+            caller_reference: invalidation
+                .invalidation_batch()
+                .map(|batch| batch.caller_reference().to_owned()),
         })
     }
 
@@ -193,7 +177,20 @@ impl Invalidations for SdkInvalidations {
         Ok(InvalidationStatus {
             id: invalidation.id().to_owned(),
             status: invalidation.status().to_owned(),
+            caller_reference: invalidation
+                .invalidation_batch()
+                .map(|batch| batch.caller_reference().to_owned()),
         })
+    }
+
+    /// Follows `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
+    async fn list(
+        &self,
+        distribution: &DistributionId,
+        limit: usize,
+    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
+        self.list_in_pages(distribution, limit, LIST_PAGE_SIZE)
+            .await
     }
 }
 
@@ -204,13 +201,24 @@ fn classify_create(error: &CreateInvalidationError, status: u16) -> CloudFrontEr
         }
         CreateInvalidationError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
         CreateInvalidationError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        // The service has no error code of its own for a reused CallerReference: only the
+        // message tells it apart from a bad path. The engine looks for the invalidation that
+        // carries the reference after any InvalidArgument, so a change of wording costs only
+        // the more precise message.
+        CreateInvalidationError::InvalidArgument(argument)
+            if argument.message().is_some_and(|message| {
+                message.to_ascii_lowercase().contains("caller reference")
+            }) =>
+        {
+            CloudFrontErrorKind::CallerReferenceReused
+        }
         CreateInvalidationError::InvalidArgument(_)
         | CreateInvalidationError::BatchTooLarge(_)
         | CreateInvalidationError::InconsistentQuantities(_)
         | CreateInvalidationError::MissingBody(_) => CloudFrontErrorKind::InvalidRequest,
         // Not in the service model, so the SDK leaves it unhandled: only its code tells.
         other if other.code() == Some("InvalidationBatchAlreadyExists") => {
-            CloudFrontErrorKind::BatchAlreadyExists
+            CloudFrontErrorKind::CallerReferenceReused
         }
         other => classify_unmodelled(other.code(), status),
     }

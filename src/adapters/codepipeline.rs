@@ -59,8 +59,7 @@ impl SdkJobReport {
                     | PutJobSuccessResultError::OutputVariablesSizeExceededException(_) => {
                         ReportErrorKind::Rejected
                     }
-                    _ if status >= 500 => ReportErrorKind::Unavailable,
-                    _ => ReportErrorKind::Rejected,
+                    other => classify_unmodelled(other.code(), status),
                 },
                 Failure::Transient => ReportErrorKind::Unavailable,
                 Failure::Construction => ReportErrorKind::Rejected,
@@ -115,14 +114,32 @@ impl JobReport for SdkJobReport {
                         PutJobFailureResultError::ValidationException(_) => {
                             ReportErrorKind::Rejected
                         }
-                        _ if status >= 500 => ReportErrorKind::Unavailable,
-                        _ => ReportErrorKind::Rejected,
+                        other => classify_unmodelled(other.code(), status),
                     },
                     Failure::Transient => ReportErrorKind::Unavailable,
                     Failure::Construction => ReportErrorKind::Rejected,
                 };
                 report_error(kind, "PutJobFailureResult", error)
             })
+    }
+}
+
+/// Errors the operation's model does not list. CodePipeline's throttling arrives this way
+/// (`ThrottlingException`, HTTP 400): it is transient, never a refusal of the result.
+fn classify_unmodelled(code: Option<&str>, status: u16) -> ReportErrorKind {
+    match code {
+        Some(
+            "ThrottlingException"
+            | "Throttling"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "ServiceUnavailableException"
+            | "InternalFailure"
+            | "RequestTimeout"
+            | "RequestTimeoutException",
+        ) => ReportErrorKind::Unavailable,
+        _ if status >= 500 || status == 429 => ReportErrorKind::Unavailable,
+        _ => ReportErrorKind::Refused,
     }
 }
 

@@ -4,7 +4,7 @@ use aws_config::BehaviorVersion;
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
 use cf_invalidate::engine::EngineSettings;
-use cf_invalidate::lambda::Handler;
+use cf_invalidate::lambda::{Handler, ReportRetry};
 use cf_invalidate::ports::SystemClock;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -18,11 +18,13 @@ async fn main() -> Result<(), Error> {
         report: SdkJobReport::new(aws_sdk_codepipeline::Client::new(&config)),
         clock: SystemClock,
         settings: EngineSettings::default(),
+        reporting: ReportRetry::default(),
     };
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = Some(event.context.deadline);
-        handler.handle(event.payload, deadline).await
+        // Boxed: the handler's future is deep enough to overflow the compiler's layout query.
+        Box::pin(handler.handle(event.payload, deadline)).await
     }))
     .await
 }

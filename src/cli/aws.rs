@@ -10,7 +10,9 @@ use aws_sdk_cloudfront::config::{ProvideCredentials, Region};
 
 use crate::adapters::cloudfront::SdkInvalidations;
 use crate::params::DistributionId;
-use crate::ports::{CloudFrontError, CloudFrontErrorKind, InvalidationStatus, Invalidations};
+use crate::ports::{
+    CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
+};
 
 use super::args::AwsArgs;
 use super::error::CliError;
@@ -157,6 +159,15 @@ impl<I: Invalidations> Invalidations for Recording<I> {
         let result = self.inner.get(distribution, invalidation_id).await;
         self.note(distribution, Call::Get, result)
     }
+
+    async fn list(
+        &self,
+        distribution: &DistributionId,
+        limit: usize,
+    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
+        let result = self.inner.list(distribution, limit).await;
+        self.note(distribution, Call::List, result)
+    }
 }
 
 /// The distribution's ARN: CloudFront's AccessDenied message names it with the account id, which
@@ -187,7 +198,7 @@ pub fn explain(
         CloudFrontErrorKind::AccessDenied => {
             let arn = distribution_arn(distribution, said);
             format!(
-                "access denied: these AWS credentials may not call {action} on {arn}. Allow cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on {arn} for the role or user that runs cf-invalidate (in CodeBuild: the project's service role). CloudFront said: {said}",
+                "access denied: these AWS credentials may not call {action} on {arn}. Allow cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on {arn} for the role or user that runs cf-invalidate (in CodeBuild: the project's service role). If {distribution} is not the id you meant, correct it: a policy limited to some distributions' ARNs refuses any other id this way before CloudFront looks it up. CloudFront said: {said}",
                 action = error.call.iam_action()
             )
         }
@@ -201,9 +212,10 @@ pub fn explain(
         CloudFrontErrorKind::InvalidRequest => {
             format!("CloudFront refused the request for {distribution} ({code}): {said}")
         }
-        CloudFrontErrorKind::BatchAlreadyExists => format!(
-            "CloudFront already has an invalidation on {distribution} with CallerReference {} but other paths (InvalidationBatchAlreadyExists): give --caller-reference a value unique to each deployment, such as \"$CODEBUILD_BUILD_ID\", or leave it out",
-            caller_reference.unwrap_or("?")
+        CloudFrontErrorKind::CallerReferenceReused => format!(
+            "CloudFront refused CallerReference {} on {distribution}: it was used for an earlier invalidation batch of that distribution ({code}: {said}), and none of its {limit} newest invalidations carries it, so it is not this run's. Give --caller-reference a value unique to each deployment, such as \"$CODEBUILD_BUILD_ID\", or leave it out",
+            caller_reference.unwrap_or("?"),
+            limit = crate::engine::REFERENCE_SEARCH_LIMIT
         ),
         CloudFrontErrorKind::Unavailable => format!(
             "CloudFront kept failing for {distribution}: {said}. Run the command again later; with the same --caller-reference, a run that already created the invalidation gets it back instead of paying twice"

@@ -70,7 +70,27 @@ impl Scenario {
 
     /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
     async fn run_to_end(&self, params: &str, lambda_timeout: Duration) -> (JobOutcome, usize) {
-        let mut token: Option<String> = None;
+        self.run_until_done(None, params, lambda_timeout).await
+    }
+
+    /// [`Self::run_to_end`] for a job that already handed over `token`.
+    async fn run_to_end_from(
+        &self,
+        token: &str,
+        params: &str,
+        lambda_timeout: Duration,
+    ) -> (JobOutcome, usize) {
+        self.clock.advance(secs(1));
+        self.run_until_done(Some(token.to_owned()), params, lambda_timeout)
+            .await
+    }
+
+    async fn run_until_done(
+        &self,
+        mut token: Option<String>,
+        params: &str,
+        lambda_timeout: Duration,
+    ) -> (JobOutcome, usize) {
         for invocation in 1..=500 {
             let outcome = self
                 .invoke(
@@ -267,7 +287,7 @@ async fn too_many_invalidations_in_progress_twice_then_created() {
         .iter()
         .map(|call| match call {
             CfCall::Create { at, .. } => at - T0,
-            CfCall::Get { .. } => unreachable!(),
+            CfCall::Get { .. } | CfCall::List { .. } => unreachable!(),
         })
         .collect();
     // Backs off 2 s, then 4 s, and keeps the same CallerReference, so retries never double-bill.
@@ -422,6 +442,107 @@ async fn retries_of_a_run_with_a_caller_reference_reuse_the_invalidation() {
         unreachable!()
     };
     assert!(caller_reference.starts_with("6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c-E2QWRUHAPOMQZL-"));
+}
+
+/// Real CloudFront may refuse a reused CallerReference with InvalidArgument even when the batch is
+/// identical: a duplicate delivery and a retry must still end with the one invalidation.
+#[tokio::test]
+async fn a_refused_reused_reference_finds_its_own_invalidation() {
+    let clock = FakeClock::new();
+    let s = Scenario {
+        cloudfront: FakeCloudFront::new(&clock)
+            .with_distribution(DIST, secs(10))
+            .strict_caller_reference(),
+        clock,
+        settings: EngineSettings::default(),
+    };
+    let first = s
+        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
+        .await;
+    // Someone else's invalidations after ours: the search reads newest first.
+    s.cloudfront
+        .add_invalidation(DIST, "another-tool-1", &["/x"]);
+    s.cloudfront
+        .add_invalidation(DIST, "another-tool-2", &["/y"]);
+    let again = s
+        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
+        .await;
+    assert_eq!(
+        success(&first).output_variables["InvalidationId"],
+        success(&again).output_variables["InvalidationId"]
+    );
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 3);
+    let lists = s
+        .cloudfront
+        .calls()
+        .into_iter()
+        .filter(|call| matches!(call, CfCall::List { .. }))
+        .count();
+    assert_eq!(lists, 1, "one ListInvalidations for the one refusal");
+}
+
+#[tokio::test]
+async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    let params =
+        r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/a"], "callerReference": "release-42"}"#;
+    let spec = JobSpec::new(
+        &parse_user_parameters(params).expect("params"),
+        "release-42".to_owned(),
+        None,
+    )
+    .expect("spec");
+    let reference = spec.caller_reference(&DistributionId::parse(DIST).expect("id"));
+    // The reference was used long ago, by an invalidation with other paths, and 50 newer ones
+    // hide it from the search.
+    s.cloudfront.add_invalidation(DIST, &reference, &["/other"]);
+    for n in 0..REFERENCE_SEARCH_LIMIT {
+        s.cloudfront
+            .add_invalidation(DIST, &format!("later-{n}"), &["/z"]);
+    }
+    let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(failure.message.contains(&reference), "{}", failure.message);
+    assert!(
+        failure.message.contains("callerReference"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 51);
+}
+
+#[tokio::test]
+async fn a_create_that_hangs_past_max_call_is_given_up_and_tried_again() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.delay_creates(DIST, &[secs(3600)]);
+    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
+    success(&outcome);
+    let [created] = s.cloudfront.invalidations(DIST).try_into().expect("one");
+    // Cut at max_call (20 s), then the back-off of one failure (2 s).
+    assert_eq!(created.created_at - T0, 22_000);
+    assert_eq!(
+        s.cloudfront.creates().len(),
+        1,
+        "the hung call never arrived"
+    );
+}
+
+#[tokio::test]
+async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_time() {
+    let s = Scenario::new(&[(DIST, 60)]);
+    s.cloudfront.delay_gets(DIST, &[secs(3600)]);
+    // `invoke` asserts that at least the report margin was left before the deadline.
+    let outcome = s.invoke(&job_id(1), "E2QWRUHAPOMQZL", None, secs(15)).await;
+    let JobOutcome::StillRunning { token, .. } = &outcome else {
+        panic!("expected a continuation, got {outcome:?}");
+    };
+    let decoded = ContinuationToken::decode(token).expect("token");
+    assert_eq!(
+        decoded.distributions[0].failures_in_a_row, 0,
+        "a call cut by the deadline is not CloudFront's failure"
+    );
+    let (end, _) = s.run_to_end_from(token, "E2QWRUHAPOMQZL", secs(15)).await;
+    success(&end);
 }
 
 #[tokio::test]
