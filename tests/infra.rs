@@ -150,6 +150,7 @@ const ACCOUNT: &str = "111122223333";
 const REGION: &str = "eu-west-1";
 const STACK_NAME: &str = "cf-invalidate";
 const STACK_UUID: &str = "51af3dc0-da77-11e4-872e-1234567db123";
+const OTHER_STACK_UUID: &str = "8c3f1e20-5b6a-11f1-9d4e-0a1b2c3d4e5f";
 
 /// One deployment of a template: its parameter values (given as CloudFormation receives them,
 /// a `CommaDelimitedList` as one comma-separated string) and pseudo parameters.
@@ -923,6 +924,59 @@ fn logs_go_only_to_the_templates_own_log_group() {
     }
 }
 
+/// The resources that outlive a deleted stack (`DeletionPolicy: Retain`) and whose name would
+/// be the same in the next stack of that name: creating it again fails with AlreadyExists.
+fn names_that_block_a_second_create(template: &Value) -> Vec<String> {
+    let stack = |uuid| Deployment::new(template, &[("DistributionIds", DIST_A)], uuid).resolved();
+    let (first, second) = (stack(STACK_UUID), stack(OTHER_STACK_UUID));
+    let mut blocking = Vec::new();
+    for (id, kept) in resources(&first) {
+        if kept["DeletionPolicy"] != "Retain" {
+            continue;
+        }
+        let properties = kept["Properties"].as_object().cloned().unwrap_or_default();
+        for (key, name) in properties.iter().filter(|(k, _)| k.ends_with("Name")) {
+            if Some(name) == resource(&second, id)["Properties"].get(key) {
+                blocking.push(format!("{id}.{key} is {name} in every stack"));
+            }
+        }
+    }
+    blocking
+}
+
+#[test]
+fn the_stack_can_be_deleted_and_created_again() {
+    let template = load(FUNCTION_TEMPLATE);
+    assert_eq!(
+        names_that_block_a_second_create(&template),
+        Vec::<String>::new()
+    );
+
+    let group = resource(&template, "LogGroup");
+    assert_eq!(
+        group["DeletionPolicy"], "Retain",
+        "the log is the audit trail"
+    );
+    let stack = function_stack(DIST_A, "");
+    let name = resource(&stack, "LogGroup")["Properties"]["LogGroupName"]
+        .as_str()
+        .expect("the log group's name is resolved")
+        .to_owned();
+    assert_eq!(name, format!("/aws/lambda/cf-invalidate/{STACK_UUID}"));
+}
+
+#[test]
+fn the_checker_catches_a_retained_log_group_with_a_fixed_name() {
+    let template = mutated_template(
+        "      LogGroupName: !Sub\n        - /aws/lambda/${FunctionName}/${StackUuid}\n        - StackUuid: !Select [2, !Split [\"/\", !Ref AWS::StackId]]\n",
+        "      LogGroupName: !Sub /aws/lambda/${FunctionName}\n",
+    );
+    assert_eq!(
+        names_that_block_a_second_create(&template),
+        ["LogGroup.LogGroupName is \"/aws/lambda/cf-invalidate\" in every stack"]
+    );
+}
+
 #[test]
 fn the_function_is_a_small_arm64_provided_al2023_bootstrap_with_a_15_minute_timeout() {
     let template = load(FUNCTION_TEMPLATE);
@@ -999,7 +1053,7 @@ fn the_function_logs_json_to_its_own_log_group_with_a_retention_parameter() {
 }
 
 #[test]
-fn the_outputs_give_the_function_name_and_arn() {
+fn the_outputs_give_the_function_name_arn_and_log_group() {
     let template = load(FUNCTION_TEMPLATE);
     let outputs = &template["Outputs"];
     assert_eq!(outputs["FunctionName"]["Value"], json!({"Ref": "Function"}));
@@ -1007,6 +1061,7 @@ fn the_outputs_give_the_function_name_and_arn() {
         outputs["FunctionArn"]["Value"],
         json!({"Fn::GetAtt": ["Function", "Arn"]})
     );
+    assert_eq!(outputs["LogGroupName"]["Value"], json!({"Ref": "LogGroup"}));
 }
 
 // The checker itself must be able to fail: each broken copy of the policy is caught.
