@@ -16,6 +16,9 @@ const FUNCTION_ACTIONS: &[(&str, bool)] = &[
     ("cloudfront:CreateInvalidation", false),
     ("cloudfront:GetInvalidation", false),
     ("cloudfront:ListInvalidations", false),
+    ("cloudfront:CreateInvalidationForDistributionTenant", false),
+    ("cloudfront:GetInvalidationForDistributionTenant", false),
+    ("cloudfront:ListInvalidationsForDistributionTenant", false),
     ("codepipeline:PutJobSuccessResult", true),
     ("codepipeline:PutJobFailureResult", true),
     ("logs:CreateLogStream", false),
@@ -49,6 +52,8 @@ const OUTPUT_VARIABLES: &[&str] = &[
 
 const DIST_A: &str = "E2QWRUHAPOMQZL";
 const DIST_B: &str = "E1ABCDEFGHIJKL";
+const TENANT_A: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+const TENANT_B: &str = "dt_3xkEAj4iE2jwPYg7sqaKP2BC";
 
 // ---------------------------------------------------------------------------------------------
 // Reading templates
@@ -137,110 +142,331 @@ fn resource<'a>(template: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("the template has no resource {id}"))
 }
 
-/// Expands every `Fn::ForEach::Name: [Identifier, Collection, {Key: Fragment}]` in Resources the
-/// way AWS::LanguageExtensions does, with `collections` giving the values of parameters.
-fn expand_for_each(template: &Value, collections: &BTreeMap<&str, Vec<&str>>) -> Value {
-    let mut expanded = template.clone();
-    let mut out = Map::new();
-    for (key, value) in resources(template) {
-        if !key.starts_with("Fn::ForEach::") {
-            out.insert(key.clone(), value.clone());
-            continue;
-        }
-        let [identifier, collection, fragment] =
-            value.as_array().map(Vec::as_slice).unwrap_or_default()
-        else {
-            panic!("{key} is not [Identifier, Collection, Fragment]: {value}");
-        };
-        let identifier = identifier
-            .as_str()
-            .expect("the loop identifier is a string");
-        let items: Vec<String> = match collection {
-            Value::Array(items) => items
-                .iter()
-                .map(|i| i.as_str().expect("a string item").to_owned())
-                .collect(),
-            Value::Object(o) if o.contains_key("Ref") => {
-                let name = o["Ref"].as_str().expect("Ref names a parameter");
-                collections
-                    .get(name)
-                    .unwrap_or_else(|| panic!("{key} loops over {name}: give the test its values"))
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect()
-            }
-            other => panic!("{key} loops over {other}, which this test cannot expand"),
-        };
-        let fragment = fragment
+// ---------------------------------------------------------------------------------------------
+// Deploying a template on paper: parameters, conditions and intrinsic functions resolved as
+// CloudFormation resolves them, so that the checks below read the policies a stack would get.
+
+const ACCOUNT: &str = "111122223333";
+const REGION: &str = "eu-west-1";
+const STACK_NAME: &str = "cf-invalidate";
+const STACK_UUID: &str = "51af3dc0-da77-11e4-872e-1234567db123";
+const OTHER_STACK_UUID: &str = "8c3f1e20-5b6a-11f1-9d4e-0a1b2c3d4e5f";
+
+/// One deployment of a template: its parameter values (given as CloudFormation receives them,
+/// a `CommaDelimitedList` as one comma-separated string) and pseudo parameters.
+struct Deployment<'t> {
+    template: &'t Value,
+    values: BTreeMap<String, Value>,
+}
+
+impl<'t> Deployment<'t> {
+    fn new(template: &'t Value, parameters: &[(&str, &str)], stack_uuid: &str) -> Self {
+        let declared = template["Parameters"]
             .as_object()
-            .expect("the loop fragment is a mapping");
-        for item in &items {
-            for (template_key, body) in fragment {
-                let logical_id = substitute_identifier(template_key, identifier, item);
-                let body = replace_identifier(body, identifier, item);
-                assert!(
-                    out.insert(logical_id.clone(), body).is_none(),
-                    "{key} makes {logical_id} twice"
+            .cloned()
+            .unwrap_or_default();
+        for (name, _) in parameters {
+            assert!(
+                declared.contains_key(*name),
+                "the template has no parameter {name}"
+            );
+        }
+        let mut values = BTreeMap::new();
+        for (name, declaration) in &declared {
+            let given = parameters.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+            let raw = match (given, declaration.get("Default")) {
+                (Some(value), _) => Value::String(value.to_owned()),
+                (None, Some(default)) => default.clone(),
+                (None, None) => panic!("give the parameter {name} a value: it has no default"),
+            };
+            let value = if declaration["Type"] == "CommaDelimitedList" {
+                let text = raw
+                    .as_str()
+                    .expect("a CommaDelimitedList is given as a string");
+                Value::Array(text.split(',').map(|s| json!(s)).collect())
+            } else {
+                raw
+            };
+            values.insert(name.clone(), value);
+        }
+        for (name, value) in [
+            ("AWS::AccountId", ACCOUNT.to_owned()),
+            ("AWS::Partition", "aws".to_owned()),
+            ("AWS::Region", REGION.to_owned()),
+            ("AWS::URLSuffix", "amazonaws.com".to_owned()),
+            ("AWS::StackName", STACK_NAME.to_owned()),
+            (
+                "AWS::StackId",
+                format!(
+                    "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK_NAME}/{stack_uuid}"
+                ),
+            ),
+        ] {
+            values.insert(name.to_owned(), Value::String(value));
+        }
+        Deployment { template, values }
+    }
+
+    /// The template as the stack would have it: resources whose condition is false left out,
+    /// every other value resolved as far as parameters allow (`!GetAtt`, and `!Ref` to a
+    /// resource, stay as they are).
+    fn resolved(&self) -> Value {
+        let mut out = self.template.clone();
+        let kept: Map<String, Value> = resources(self.template)
+            .iter()
+            .filter(|(_, r)| {
+                r.get("Condition")
+                    .and_then(Value::as_str)
+                    .is_none_or(|c| self.condition(c))
+            })
+            .filter_map(|(id, r)| Some((id.clone(), self.resolve(r)?)))
+            .collect();
+        out["Resources"] = Value::Object(kept);
+        out
+    }
+
+    /// The `AssertDescription` of every rule assertion these parameters break.
+    fn broken_rules(&self) -> Vec<String> {
+        let rules = self.template["Rules"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut broken = Vec::new();
+        for (name, rule) in &rules {
+            if rule.get("RuleCondition").is_some_and(|c| !self.truth(c)) {
+                continue;
+            }
+            for assertion in rule["Assertions"].as_array().expect("Assertions is a list") {
+                if !self.truth(&assertion["Assert"]) {
+                    let description = assertion["AssertDescription"].as_str().unwrap_or(name);
+                    broken.push(description.to_owned());
+                }
+            }
+        }
+        broken
+    }
+
+    fn condition(&self, name: &str) -> bool {
+        let condition = self.template["Conditions"]
+            .get(name)
+            .unwrap_or_else(|| panic!("no condition {name}"));
+        self.truth(condition)
+    }
+
+    /// A condition function (or a rule function) evaluated.
+    fn truth(&self, value: &Value) -> bool {
+        let Some((function, args)) = single_key(value) else {
+            panic!("{value} is not a condition");
+        };
+        let args_list = || args.as_array().map(Vec::as_slice).unwrap_or_default();
+        match function {
+            "Condition" => self.condition(args.as_str().expect("a condition's name")),
+            "Fn::Not" => !self.truth(&args_list()[0]),
+            "Fn::And" => args_list().iter().all(|c| self.truth(c)),
+            "Fn::Or" => args_list().iter().any(|c| self.truth(c)),
+            "Fn::Equals" => self.resolve(&args_list()[0]) == self.resolve(&args_list()[1]),
+            "Fn::EachMemberEquals" | "Fn::Contains" => {
+                let list = self.resolve(&args_list()[0]);
+                let list = list.as_ref().and_then(Value::as_array).expect("a list");
+                let item = self.resolve(&args_list()[1]);
+                let same = |member: &Value| Some(member) == item.as_ref();
+                if function == "Fn::Contains" {
+                    list.iter().any(same)
+                } else {
+                    list.iter().all(same)
+                }
+            }
+            other => panic!("this test cannot evaluate the condition function {other}"),
+        }
+    }
+
+    /// `value` with parameters, conditions and functions resolved; `None` is `AWS::NoValue`.
+    /// Refuses, as CloudFormation does, a computed delimiter for `Fn::Join` or `Fn::Split`
+    /// and a computed template string for `Fn::Sub`.
+    fn resolve(&self, value: &Value) -> Option<Value> {
+        match value {
+            Value::Array(items) => Some(Value::Array(
+                items.iter().filter_map(|v| self.resolve(v)).collect(),
+            )),
+            Value::Object(object) => {
+                if let Some((function, args)) = single_key(value)
+                    && (function == "Ref" || function.starts_with("Fn::"))
+                {
+                    return self.function(function, args, value);
+                }
+                Some(Value::Object(
+                    object
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), self.resolve(v)?)))
+                        .collect(),
+                ))
+            }
+            other => Some(other.clone()),
+        }
+    }
+
+    fn function(&self, function: &str, args: &Value, whole: &Value) -> Option<Value> {
+        let list = || args.as_array().map(Vec::as_slice).unwrap_or_default();
+        let literal = |what: &str, v: &Value| -> String {
+            v.as_str()
+                .unwrap_or_else(|| {
+                    panic!("{what} must be a literal string, not {v}: CloudFormation refuses it")
+                })
+                .to_owned()
+        };
+        match function {
+            "Ref" => {
+                let name = args.as_str().expect("Ref names something");
+                if name == "AWS::NoValue" {
+                    return None;
+                }
+                Some(
+                    self.values
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| whole.clone()),
+                )
+            }
+            "Fn::If" => {
+                let [condition, yes, no] = list() else {
+                    panic!("Fn::If takes [condition, then, else]: {whole}");
+                };
+                let name = condition.as_str().expect("Fn::If names a condition");
+                self.resolve(if self.condition(name) { yes } else { no })
+            }
+            "Fn::Join" => {
+                let [delimiter, items] = list() else {
+                    panic!("Fn::Join takes [delimiter, list]: {whole}");
+                };
+                let delimiter = literal("Fn::Join's delimiter", delimiter);
+                let items = self.resolve(items)?;
+                let strings: Option<Vec<&str>> = items
+                    .as_array()
+                    .expect("Fn::Join joins a list")
+                    .iter()
+                    .map(Value::as_str)
+                    .collect();
+                Some(match strings {
+                    Some(strings) => Value::String(strings.join(&delimiter)),
+                    None => json!({ "Fn::Join": [delimiter, items] }),
+                })
+            }
+            "Fn::Split" => {
+                let [delimiter, source] = list() else {
+                    panic!("Fn::Split takes [delimiter, string]: {whole}");
+                };
+                let delimiter = literal("Fn::Split's delimiter", delimiter);
+                let source = self.resolve(source)?;
+                Some(match source.as_str() {
+                    Some(s) => {
+                        Value::Array(s.split(delimiter.as_str()).map(|p| json!(p)).collect())
+                    }
+                    None => json!({ "Fn::Split": [delimiter, source] }),
+                })
+            }
+            "Fn::Select" => {
+                let [index, items] = list() else {
+                    panic!("Fn::Select takes [index, list]: {whole}");
+                };
+                let index = index
+                    .as_u64()
+                    .or_else(|| index.as_str().and_then(|s| s.parse().ok()))
+                    .expect("Fn::Select's index is a number");
+                let items = self.resolve(items)?;
+                let item = items.as_array().expect("Fn::Select picks from a list");
+                let i = usize::try_from(index).expect("a small index");
+                Some(
+                    item.get(i)
+                        .cloned()
+                        .unwrap_or_else(|| panic!("{whole}: no item {i}")),
+                )
+            }
+            "Fn::Sub" => {
+                let (text, variables) = match args {
+                    Value::String(text) => (text.clone(), Map::new()),
+                    Value::Array(parts) if parts.len() == 2 => (
+                        literal("Fn::Sub's template string", &parts[0]),
+                        parts[1].as_object().cloned().expect("Fn::Sub's variables"),
+                    ),
+                    other => panic!("Fn::Sub takes a string or [string, variables]: {other}"),
+                };
+                let mut variables: BTreeMap<String, Value> = variables
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), self.resolve(v)?)))
+                    .collect();
+                for (name, value) in &self.values {
+                    variables
+                        .entry(name.clone())
+                        .or_insert_with(|| value.clone());
+                }
+                Some(
+                    self.substitute(&text, &variables)
+                        .map_or_else(|| whole.clone(), Value::String),
+                )
+            }
+            _ => Some(whole.clone()),
+        }
+    }
+
+    /// `Fn::Sub` on `text`; `None` when it names a resource or an attribute, which only a real
+    /// stack can resolve.
+    fn substitute(&self, text: &str, variables: &BTreeMap<String, Value>) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').expect("an unclosed ${") + start;
+            let name = &rest[start + 2..end];
+            if let Some(literal) = name.strip_prefix('!') {
+                out.push_str(&format!("${{{literal}}}"));
+            } else if let Some(value) = variables.get(name) {
+                out.push_str(
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned)
+                        .as_str(),
+                );
+            } else if resources(self.template).contains_key(name.split('.').next().unwrap_or(name))
+            {
+                return None;
+            } else {
+                panic!(
+                    "Fn::Sub: ${{{name}}} is no parameter, resource or variable; CloudFormation \
+                     refuses it (${{!{name}}} writes it literally)"
                 );
             }
+            rest = &rest[end + 1..];
         }
-    }
-    expanded["Resources"] = Value::Object(out);
-    expanded
-}
-
-fn substitute_identifier(text: &str, identifier: &str, item: &str) -> String {
-    text.replace(&format!("${{{identifier}}}"), item)
-        .replace(&format!("&{{{identifier}}}"), item)
-}
-
-fn replace_identifier(value: &Value, identifier: &str, item: &str) -> Value {
-    match value {
-        Value::Object(o)
-            if o.len() == 1 && o.get("Ref").and_then(Value::as_str) == Some(identifier) =>
-        {
-            Value::String(item.to_owned())
-        }
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| {
-                    let v = if k == "Fn::Sub" {
-                        match v {
-                            Value::String(s) => {
-                                Value::String(substitute_identifier(s, identifier, item))
-                            }
-                            Value::Array(parts) => {
-                                let mut parts = parts.clone();
-                                if let Some(Value::String(s)) = parts.first_mut() {
-                                    *s = substitute_identifier(s, identifier, item);
-                                }
-                                replace_identifier(&Value::Array(parts), identifier, item)
-                            }
-                            other => replace_identifier(other, identifier, item),
-                        }
-                    } else {
-                        replace_identifier(v, identifier, item)
-                    };
-                    (substitute_identifier(k, identifier, item), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| replace_identifier(v, identifier, item))
-                .collect(),
-        ),
-        other => other.clone(),
+        out.push_str(rest);
+        Some(out)
     }
 }
 
-/// The function template with its distribution policies generated for `ids`.
-fn function_template_for(ids: &[&str]) -> Value {
-    expand_for_each(
-        &load(FUNCTION_TEMPLATE),
-        &BTreeMap::from([("DistributionIds", ids.to_vec())]),
+/// `{"Fn::X": args}` → `("Fn::X", args)`.
+fn single_key(value: &Value) -> Option<(&str, &Value)> {
+    let object = value.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    object.iter().next().map(|(k, v)| (k.as_str(), v))
+}
+
+/// The function template as deployed with these distribution and tenant ids (comma-separated,
+/// as given to `DistributionIds` and `DistributionTenantIds`).
+fn function_stack(distributions: &str, tenants: &str) -> Value {
+    deploy(&load(FUNCTION_TEMPLATE), distributions, tenants)
+}
+
+fn deploy(template: &Value, distributions: &str, tenants: &str) -> Value {
+    Deployment::new(
+        template,
+        &[
+            ("DistributionIds", distributions),
+            ("DistributionTenantIds", tenants),
+        ],
+        STACK_UUID,
     )
+    .resolved()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,9 +578,65 @@ fn role_statements(template: &Value, role: &str) -> Vec<Statement> {
     statements
 }
 
-/// `arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/<one id>`, where the id is
-/// a literal distribution id or one `${Parameter}`; never a wildcard.
-fn is_one_distribution_arn(resource: &Value) -> bool {
+/// What a CloudFront statement may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloudFrontResource {
+    Distribution,
+    Tenant,
+}
+
+impl CloudFrontResource {
+    /// The resource type an action applies to: the `...ForDistributionTenant` actions take a
+    /// distribution tenant's ARN, the others a distribution's.
+    fn of_action(action: &str) -> Self {
+        if action
+            .to_ascii_lowercase()
+            .ends_with("fordistributiontenant")
+        {
+            Self::Tenant
+        } else {
+            Self::Distribution
+        }
+    }
+
+    fn arn_path(self) -> &'static str {
+        match self {
+            Self::Distribution => "distribution/",
+            Self::Tenant => "distribution-tenant/",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Self::Distribution => "one distribution's ARN",
+            Self::Tenant => "one distribution tenant's ARN",
+        }
+    }
+
+    fn is_literal_id(self, id: &str) -> bool {
+        match self {
+            Self::Distribution => {
+                !id.is_empty()
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            }
+            Self::Tenant => id.strip_prefix("dt_").is_some_and(|rest| {
+                !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
+            }),
+        }
+    }
+}
+
+/// The partitions and account fields that name this stack's own account and nothing else:
+/// the account id itself, `${AWS::AccountId}` in a `!Sub` not yet resolved, and the IAM policy
+/// variable `${aws:PrincipalAccount}`, which IAM replaces with the calling role's account.
+const OWN_PARTITIONS: &[&str] = &["aws", "${AWS::Partition}"];
+const OWN_ACCOUNTS: &[&str] = &[ACCOUNT, "${AWS::AccountId}", "${aws:PrincipalAccount}"];
+
+/// Is `resource` the ARN of exactly one `kind` in this account: a literal id or one
+/// `${Parameter}`, never a wildcard, never another account?
+fn is_one_arn_of(kind: CloudFrontResource, resource: &Value) -> bool {
     let text = match resource {
         Value::String(s) => s.as_str(),
         Value::Object(o) => match o.get("Fn::Sub") {
@@ -363,21 +645,22 @@ fn is_one_distribution_arn(resource: &Value) -> bool {
         },
         _ => return false,
     };
-    let Some(rest) = text
-        .strip_prefix("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/")
-        .or_else(|| text.strip_prefix("arn:aws:cloudfront::${AWS::AccountId}:distribution/"))
-    else {
+    let id = OWN_PARTITIONS.iter().find_map(|partition| {
+        OWN_ACCOUNTS.iter().find_map(|account| {
+            text.strip_prefix(&format!(
+                "arn:{partition}:cloudfront::{account}:{}",
+                kind.arn_path()
+            ))
+        })
+    });
+    let Some(id) = id else {
         return false;
     };
-    let literal = !rest.is_empty()
-        && rest
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    let parameter = rest
+    let parameter = id
         .strip_prefix("${")
         .and_then(|r| r.strip_suffix('}'))
         .is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()));
-    literal || parameter
+    kind.is_literal_id(id) || parameter
 }
 
 fn is_star(resource: &Value) -> bool {
@@ -386,7 +669,8 @@ fn is_star(resource: &Value) -> bool {
 
 /// What is wrong with `statements` for a role that may do only `allowed`: wildcard actions,
 /// actions beyond the list, `*` resources where the action supports resource ARNs, CloudFront
-/// actions on anything but single distribution ARNs, NotAction / NotResource.
+/// actions on anything but single distribution (or distribution tenant) ARNs of this account,
+/// NotAction / NotResource.
 fn policy_violations(statements: &[Statement], allowed: &[(&str, bool)]) -> Vec<String> {
     let mut violations = Vec::new();
     for s in statements {
@@ -425,10 +709,12 @@ fn policy_violations(statements: &[Statement], allowed: &[(&str, bool)]) -> Vec<
                 }
             }
             if action.to_ascii_lowercase().starts_with("cloudfront:") {
-                for resource in s.resources.iter().filter(|r| !is_one_distribution_arn(r)) {
+                let kind = CloudFrontResource::of_action(action);
+                for resource in s.resources.iter().filter(|r| !is_one_arn_of(kind, r)) {
                     violations.push(format!(
-                        "{}: {action} on {resource}, which is not one distribution's ARN",
-                        s.origin
+                        "{}: {action} on {resource}, which is not {} in this account",
+                        s.origin,
+                        kind.what()
                     ));
                 }
             }
@@ -462,21 +748,35 @@ fn function_role(template: &Value) -> String {
     get_att_target(&function["Properties"]["Role"]).to_owned()
 }
 
-fn function_policy_violations(template: &Value) -> Vec<String> {
-    let role = function_role(template);
-    policy_violations(&role_statements(template, &role), FUNCTION_ACTIONS)
+fn function_statements(stack: &Value) -> Vec<Statement> {
+    role_statements(stack, &function_role(stack))
+}
+
+fn function_policy_violations(stack: &Value) -> Vec<String> {
+    policy_violations(&function_statements(stack), FUNCTION_ACTIONS)
+}
+
+fn resource_text(resource: &Value) -> String {
+    resource
+        .as_str()
+        .or_else(|| resource.get("Fn::Sub").and_then(Value::as_str))
+        .map_or_else(|| resource.to_string(), str::to_owned)
+}
+
+/// The resources of every statement that grants `action`.
+fn resources_of(statements: &[Statement], action: &str) -> BTreeSet<String> {
+    statements
+        .iter()
+        .filter(|s| s.actions.iter().any(|a| a == action))
+        .flat_map(|s| s.resources.iter().map(resource_text))
+        .collect()
 }
 
 fn cloudfront_resources(statements: &[Statement]) -> BTreeSet<String> {
     statements
         .iter()
         .filter(|s| s.actions.iter().any(|a| a.starts_with("cloudfront:")))
-        .flat_map(|s| s.resources.iter())
-        .map(|r| {
-            r.get("Fn::Sub")
-                .and_then(Value::as_str)
-                .map_or_else(|| r.to_string(), str::to_owned)
-        })
+        .flat_map(|s| s.resources.iter().map(resource_text))
         .collect()
 }
 
@@ -484,14 +784,54 @@ fn distribution_arn(id: &str) -> String {
     format!("arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/{id}")
 }
 
+/// How the function's role names a distribution or a tenant once the stack resolved its lists.
+fn granted_arn(kind: CloudFrontResource, id: &str) -> String {
+    format!(
+        "arn:aws:cloudfront::${{aws:PrincipalAccount}}:{}{id}",
+        kind.arn_path()
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // The function's template
 
+/// The keys of every mapping in `value`, nested ones included.
+fn all_keys(value: &Value) -> Vec<String> {
+    match value {
+        Value::Object(o) => o
+            .iter()
+            .flat_map(|(k, v)| std::iter::once(k.clone()).chain(all_keys(v)))
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(all_keys).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn the_template_needs_no_language_extensions() {
+    let template = load(FUNCTION_TEMPLATE);
+    assert_eq!(
+        template["Transform"], "AWS::Serverless-2016-10-31",
+        "SAM CLI before 1.160 and older `aws cloudformation package` fail on \
+         AWS::LanguageExtensions: the SAM transform only"
+    );
+    let for_each: Vec<String> = all_keys(&template)
+        .into_iter()
+        .filter(|k| k.starts_with("Fn::ForEach"))
+        .collect();
+    assert!(
+        for_each.is_empty(),
+        "{for_each:?} needs AWS::LanguageExtensions"
+    );
+}
+
 #[test]
 fn function_role_grants_only_the_listed_actions_on_the_listed_resources() {
-    let template = function_template_for(&[DIST_A, DIST_B]);
-    let role = function_role(&template);
-    let statements = role_statements(&template, &role);
+    let stack = function_stack(
+        &format!("{DIST_A},{DIST_B}"),
+        &format!("{TENANT_A},{TENANT_B}"),
+    );
+    let statements = function_statements(&stack);
     assert_no_violations(&statements, FUNCTION_ACTIONS, "the function's role");
 
     let granted: BTreeSet<&str> = statements
@@ -506,21 +846,70 @@ fn function_role_grants_only_the_listed_actions_on_the_listed_resources() {
 }
 
 #[test]
-fn every_distribution_id_becomes_exactly_one_arn_in_the_role() {
-    for ids in [vec![DIST_A], vec![DIST_A, DIST_B]] {
-        let template = function_template_for(&ids);
-        let role = function_role(&template);
-        let got = cloudfront_resources(&role_statements(&template, &role));
-        let want: BTreeSet<String> = ids.iter().map(|id| distribution_arn(id)).collect();
-        assert_eq!(got, want, "DistributionIds={ids:?}");
+fn every_id_becomes_exactly_one_arn_and_an_empty_list_grants_nothing() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&[DIST_A], &[]),
+        (&[DIST_A, DIST_B], &[]),
+        (&[], &[TENANT_A]),
+        (&[], &[TENANT_A, TENANT_B]),
+        (&[DIST_A], &[TENANT_A, TENANT_B]),
+    ];
+    for (distributions, tenants) in cases {
+        let stack = function_stack(&distributions.join(","), &tenants.join(","));
+        let statements = function_statements(&stack);
+        assert_no_violations(&statements, FUNCTION_ACTIONS, "the function's role");
+        for (action, _) in FUNCTION_ACTIONS
+            .iter()
+            .filter(|(a, _)| a.starts_with("cloudfront:"))
+        {
+            let kind = CloudFrontResource::of_action(action);
+            let ids = match kind {
+                CloudFrontResource::Distribution => distributions,
+                CloudFrontResource::Tenant => tenants,
+            };
+            let want: BTreeSet<String> = ids.iter().map(|id| granted_arn(kind, id)).collect();
+            assert_eq!(
+                resources_of(&statements, action),
+                want,
+                "{action} with DistributionIds={distributions:?} DistributionTenantIds={tenants:?}"
+            );
+        }
     }
 }
 
 #[test]
+fn a_stack_needs_distributions_or_tenants() {
+    let template = load(FUNCTION_TEMPLATE);
+    let broken = |distributions: &str, tenants: &str| {
+        Deployment::new(
+            &template,
+            &[
+                ("DistributionIds", distributions),
+                ("DistributionTenantIds", tenants),
+            ],
+            STACK_UUID,
+        )
+        .broken_rules()
+    };
+    assert_eq!(
+        broken("", ""),
+        ["Give DistributionIds, DistributionTenantIds or both."]
+    );
+    // The defaults are the empty lists: deploying without either parameter is refused too.
+    assert!(
+        !Deployment::new(&template, &[], STACK_UUID)
+            .broken_rules()
+            .is_empty()
+    );
+    assert!(broken(DIST_A, "").is_empty());
+    assert!(broken("", TENANT_A).is_empty());
+    assert!(broken(DIST_A, TENANT_A).is_empty());
+}
+
+#[test]
 fn logs_go_only_to_the_templates_own_log_group() {
-    let template = function_template_for(&[DIST_A]);
-    let role = function_role(&template);
-    let logs: Vec<Statement> = role_statements(&template, &role)
+    let stack = function_stack(DIST_A, "");
+    let logs: Vec<Statement> = function_statements(&stack)
         .into_iter()
         .filter(|s| s.actions.iter().any(|a| a.starts_with("logs:")))
         .collect();
@@ -533,6 +922,59 @@ fn logs_go_only_to_the_templates_own_log_group() {
             statement.origin
         );
     }
+}
+
+/// The resources that outlive a deleted stack (`DeletionPolicy: Retain`) and whose name would
+/// be the same in the next stack of that name: creating it again fails with AlreadyExists.
+fn names_that_block_a_second_create(template: &Value) -> Vec<String> {
+    let stack = |uuid| Deployment::new(template, &[("DistributionIds", DIST_A)], uuid).resolved();
+    let (first, second) = (stack(STACK_UUID), stack(OTHER_STACK_UUID));
+    let mut blocking = Vec::new();
+    for (id, kept) in resources(&first) {
+        if kept["DeletionPolicy"] != "Retain" {
+            continue;
+        }
+        let properties = kept["Properties"].as_object().cloned().unwrap_or_default();
+        for (key, name) in properties.iter().filter(|(k, _)| k.ends_with("Name")) {
+            if Some(name) == resource(&second, id)["Properties"].get(key) {
+                blocking.push(format!("{id}.{key} is {name} in every stack"));
+            }
+        }
+    }
+    blocking
+}
+
+#[test]
+fn the_stack_can_be_deleted_and_created_again() {
+    let template = load(FUNCTION_TEMPLATE);
+    assert_eq!(
+        names_that_block_a_second_create(&template),
+        Vec::<String>::new()
+    );
+
+    let group = resource(&template, "LogGroup");
+    assert_eq!(
+        group["DeletionPolicy"], "Retain",
+        "the log is the audit trail"
+    );
+    let stack = function_stack(DIST_A, "");
+    let name = resource(&stack, "LogGroup")["Properties"]["LogGroupName"]
+        .as_str()
+        .expect("the log group's name is resolved")
+        .to_owned();
+    assert_eq!(name, format!("/aws/lambda/cf-invalidate/{STACK_UUID}"));
+}
+
+#[test]
+fn the_checker_catches_a_retained_log_group_with_a_fixed_name() {
+    let template = mutated_template(
+        "      LogGroupName: !Sub\n        - /aws/lambda/${FunctionName}/${StackUuid}\n        - StackUuid: !Select [2, !Split [\"/\", !Ref AWS::StackId]]\n",
+        "      LogGroupName: !Sub /aws/lambda/${FunctionName}\n",
+    );
+    assert_eq!(
+        names_that_block_a_second_create(&template),
+        ["LogGroup.LogGroupName is \"/aws/lambda/cf-invalidate\" in every stack"]
+    );
 }
 
 #[test]
@@ -611,7 +1053,7 @@ fn the_function_logs_json_to_its_own_log_group_with_a_retention_parameter() {
 }
 
 #[test]
-fn the_outputs_give_the_function_name_and_arn() {
+fn the_outputs_give_the_function_name_arn_and_log_group() {
     let template = load(FUNCTION_TEMPLATE);
     let outputs = &template["Outputs"];
     assert_eq!(outputs["FunctionName"]["Value"], json!({"Ref": "Function"}));
@@ -619,73 +1061,121 @@ fn the_outputs_give_the_function_name_and_arn() {
         outputs["FunctionArn"]["Value"],
         json!({"Fn::GetAtt": ["Function", "Arn"]})
     );
+    assert_eq!(outputs["LogGroupName"]["Value"], json!({"Ref": "LogGroup"}));
 }
 
 // The checker itself must be able to fail: each broken copy of the policy is caught.
 
-fn mutated_function_template(from: &str, to: &str) -> Value {
+fn mutated_template_text(from: &str, to: &str) -> String {
     let text = read(FUNCTION_TEMPLATE);
     assert_eq!(
         text.matches(from).count(),
         1,
         "the template should contain {from:?} once"
     );
-    let template = parse_template(&text.replacen(from, to, 1));
-    expand_for_each(
-        &template,
-        &BTreeMap::from([("DistributionIds", vec![DIST_A])]),
-    )
+    text.replacen(from, to, 1)
 }
 
-const DISTRIBUTION_RESOURCE: &str = "Resource: !Sub arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${DistributionId}";
+fn mutated_template(from: &str, to: &str) -> Value {
+    parse_template(&mutated_template_text(from, to))
+}
+
+/// The function's role in a stack of the broken template, with one distribution and one tenant.
+fn mutated_policy_violations(from: &str, to: &str) -> Vec<String> {
+    function_policy_violations(&deploy(&mutated_template(from, to), DIST_A, TENANT_A))
+}
+
+fn assert_caught(violations: &[String], expected: &str) {
+    assert!(
+        violations.iter().any(|v| v.contains(expected)),
+        "expected a violation containing {expected:?}, got {violations:#?}"
+    );
+}
+
+/// The distributions' Resource in the template, as written.
+const DISTRIBUTION_RESOURCE: &str = r#"Resource: !Split
+                    - ","
+                    - !Join
+                      - ""
+                      - - "arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/"
+                        - !Join [",arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/", !Ref DistributionIds]"#;
 
 #[test]
 fn the_checker_catches_cloudfront_star_in_the_template() {
-    let template = mutated_function_template(
-        "- cloudfront:ListInvalidations",
-        "- cloudfront:ListInvalidations\n                  - cloudfront:*",
+    let violations = mutated_policy_violations(
+        "- cloudfront:ListInvalidations\n",
+        "- cloudfront:ListInvalidations\n                    - cloudfront:*\n",
     );
-    let violations = function_policy_violations(&template);
-    assert!(
-        violations
-            .iter()
-            .any(|v| v.contains("wildcard action \"cloudfront:*\"")),
-        "{violations:?}"
-    );
+    assert_caught(&violations, "wildcard action \"cloudfront:*\"");
 }
 
 #[test]
 fn the_checker_catches_cloudfront_on_resource_star_in_the_template() {
-    let template = mutated_function_template(DISTRIBUTION_RESOURCE, "Resource: \"*\"");
-    let violations = function_policy_violations(&template);
-    assert!(
-        violations
-            .iter()
-            .any(|v| v.contains("cloudfront:CreateInvalidation on Resource \"*\"")),
-        "{violations:?}"
+    let violations = mutated_policy_violations(DISTRIBUTION_RESOURCE, "Resource: \"*\"");
+    assert_caught(
+        &violations,
+        "cloudfront:CreateInvalidation on Resource \"*\"",
     );
 }
 
 #[test]
 fn the_checker_catches_a_distribution_wildcard_in_the_template() {
-    let template = mutated_function_template(
+    let violations = mutated_policy_violations(
         DISTRIBUTION_RESOURCE,
-        "Resource: !Sub arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*",
+        r#"Resource: "arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/*""#,
     );
-    let violations = function_policy_violations(&template);
-    assert!(
-        violations
-            .iter()
-            .any(|v| v.contains("not one distribution's ARN")),
-        "{violations:?}"
+    assert_caught(&violations, "not one distribution's ARN in this account");
+}
+
+#[test]
+fn the_checker_catches_a_wildcard_or_another_account_in_the_arns() {
+    for account in ["*", "222233334444"] {
+        let violations = mutated_policy_violations(
+            r#"- - "arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/""#,
+            &format!(r#"- - "arn:aws:cloudfront::{account}:distribution/""#),
+        );
+        assert_caught(
+            &violations,
+            &format!(
+                "cloudfront:CreateInvalidation on \"arn:aws:cloudfront::{account}:distribution/{DIST_A}\", \
+                 which is not one distribution's ARN in this account"
+            ),
+        );
+    }
+}
+
+#[test]
+fn the_checker_catches_tenant_actions_on_distributions_and_the_reverse() {
+    let violations = mutated_policy_violations(
+        "- cloudfront:CreateInvalidation\n",
+        "- cloudfront:CreateInvalidation\n                    - cloudfront:CreateInvalidationForDistributionTenant\n",
+    );
+    assert_caught(
+        &violations,
+        &format!(
+            "cloudfront:CreateInvalidationForDistributionTenant on \"{}\", which is not one \
+             distribution tenant's ARN",
+            granted_arn(CloudFrontResource::Distribution, DIST_A)
+        ),
+    );
+
+    let violations = mutated_policy_violations(
+        "- cloudfront:GetInvalidationForDistributionTenant\n",
+        "- cloudfront:GetInvalidationForDistributionTenant\n                    - cloudfront:GetInvalidation\n",
+    );
+    assert_caught(
+        &violations,
+        &format!(
+            "cloudfront:GetInvalidation on \"{}\", which is not one distribution's ARN",
+            granted_arn(CloudFrontResource::Tenant, TENANT_A)
+        ),
     );
 }
 
 #[test]
 fn the_checker_catches_star_actions_extra_actions_and_not_action() {
-    let template = function_template_for(&[DIST_A]);
-    let role = function_role(&template);
-    let good = role_statements(&template, &role);
+    let stack = function_stack(DIST_A, TENANT_A);
+    let good = function_statements(&stack);
     assert!(policy_violations(&good, FUNCTION_ACTIONS).is_empty());
 
     let with = |change: &dyn Fn(&mut Statement)| {
@@ -693,23 +1183,15 @@ fn the_checker_catches_star_actions_extra_actions_and_not_action() {
         change(&mut statements[0]);
         policy_violations(&statements, FUNCTION_ACTIONS)
     };
-    let star = with(&|s| s.actions.push("*".to_owned()));
-    assert!(
-        star.iter().any(|v| v.contains("wildcard action \"*\"")),
-        "{star:?}"
+    assert_caught(
+        &with(&|s| s.actions.push("*".to_owned())),
+        "wildcard action \"*\"",
     );
-    let extra = with(&|s| s.actions.push("cloudfront:UpdateDistribution".to_owned()));
-    assert!(
-        extra
-            .iter()
-            .any(|v| v.contains("\"cloudfront:UpdateDistribution\" is not in the allowed list")),
-        "{extra:?}"
+    assert_caught(
+        &with(&|s| s.actions.push("cloudfront:UpdateDistribution".to_owned())),
+        "\"cloudfront:UpdateDistribution\" is not in the allowed list",
     );
-    let not_action = with(&|s| s.not_action_or_resource = true);
-    assert!(
-        not_action.iter().any(|v| v.contains("NotAction")),
-        "{not_action:?}"
-    );
+    assert_caught(&with(&|s| s.not_action_or_resource = true), "NotAction");
 
     let mut logs_on_star = good.clone();
     for s in logs_on_star
@@ -718,13 +1200,24 @@ fn the_checker_catches_star_actions_extra_actions_and_not_action() {
     {
         s.resources = vec![json!("*")];
     }
-    let violations = policy_violations(&logs_on_star, FUNCTION_ACTIONS);
-    assert!(
-        violations
-            .iter()
-            .any(|v| v.contains("logs:PutLogEvents on Resource \"*\"")),
-        "{violations:?}"
+    assert_caught(
+        &policy_violations(&logs_on_star, FUNCTION_ACTIONS),
+        "logs:PutLogEvents on Resource \"*\"",
     );
+}
+
+/// The account id cannot go into the distributions' delimiter: CloudFormation takes only a
+/// literal string there. The evaluator refuses it the same way, and so does cfn-lint (below).
+const COMPUTED_DELIMITER: (&str, &str) = (
+    r#"!Join [",arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/", !Ref DistributionIds]"#,
+    r#"!Join [!Sub ",arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/", !Ref DistributionIds]"#,
+);
+
+#[test]
+#[should_panic(expected = "Fn::Join's delimiter must be a literal string")]
+fn a_computed_join_delimiter_is_refused() {
+    let (from, to) = COMPUTED_DELIMITER;
+    function_policy_violations(&deploy(&mutated_template(from, to), DIST_A, ""));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -999,22 +1492,44 @@ fn cfn_lint_finds_nothing_in_any_template() {
     );
 }
 
-#[test]
-fn cfn_lint_does_fail_on_a_broken_template() {
-    let text = read(FUNCTION_TEMPLATE).replacen("MemorySize: 128", "MemorySize: 1", 1);
-    let dir = std::env::temp_dir().join(format!("cf-invalidate-infra-{}", std::process::id()));
+/// cfn-lint on `text`, written to a temporary file.
+fn lint_text(text: &str) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "cf-invalidate-infra-{}-{}",
+        std::process::id(),
+        LINT_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let broken = dir.join("broken.yaml");
     std::fs::write(&broken, text).expect("write the broken template");
     let output = run_cfn_lint(std::slice::from_ref(&broken));
     let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        !output.status.success(),
-        "cfn-lint accepted MemorySize: 1:\n{stdout}"
-    );
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+static LINT_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[test]
+fn cfn_lint_does_fail_on_a_broken_template() {
+    let text = read(FUNCTION_TEMPLATE).replacen("MemorySize: 128", "MemorySize: 1", 1);
+    let (success, stdout) = lint_text(&text);
+    assert!(!success, "cfn-lint accepted MemorySize: 1:\n{stdout}");
     assert!(
         stdout.contains("E3034"),
         "expected E3034 (minimum) for MemorySize: 1:\n{stdout}"
+    );
+}
+
+#[test]
+fn cfn_lint_refuses_a_computed_join_delimiter_too() {
+    let (from, to) = COMPUTED_DELIMITER;
+    let (success, stdout) = lint_text(&mutated_template_text(from, to));
+    assert!(!success, "cfn-lint accepted !Join [!Sub ...]:\n{stdout}");
+    assert!(
+        stdout.contains("E1018"),
+        "expected E1018 (not of type string) for the delimiter:\n{stdout}"
     );
 }
