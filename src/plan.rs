@@ -12,14 +12,14 @@ pub const MAX_PATHS_PER_BATCH: usize = 3000;
 pub const MAX_WILDCARDS: usize = 15;
 /// Longest path CloudFront accepts, counted after URL-encoding.
 pub const MAX_PATH_LEN: usize = 4000;
-/// Longest cache tag CloudFront accepts, counting its leading `#`.
+/// Longest cache tag CloudFront accepts, not counting the `#` that marks it as a tag.
 pub const MAX_TAG_LEN: usize = 256;
 
 /// Quoted values in messages are cut to this many characters so a 4000-character path
 /// cannot swamp a pipeline's failure message.
 const QUOTE_LIMIT: usize = 80;
 
-const TAG_RULES: &str = "cache tags are ASCII 33-126 without commas or '*', at most 256 characters";
+const TAG_RULES: &str = "cache tags are ASCII 33-126 without commas or '*', at most 256 characters after the '#'";
 
 /// How `plan_paths` should shape the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +116,7 @@ pub enum TagProblem {
     Wildcard,
     /// A character outside ASCII 33..=126 (space, control, non-ASCII).
     Character(char),
-    /// Length in characters, over `MAX_TAG_LEN`.
+    /// Length in characters without the `#`, over `MAX_TAG_LEN`.
     TooLong(usize),
 }
 
@@ -127,7 +127,7 @@ impl fmt::Display for TagProblem {
             Self::Comma => write!(f, "contains a comma"),
             Self::Wildcard => write!(f, "contains '*'"),
             Self::Character(c) => write!(f, "contains the character {c:?}"),
-            Self::TooLong(len) => write!(f, "is {len} characters long"),
+            Self::TooLong(len) => write!(f, "is {len} characters long after the '#'"),
         }
     }
 }
@@ -181,9 +181,9 @@ fn check_tag(tag: &str) -> Result<(), PlanError> {
         Some(TagProblem::Wildcard)
     } else if let Some(c) = tag.chars().find(|c| !matches!(c, '!'..='~')) {
         Some(TagProblem::Character(c))
-    } else if tag.len() > MAX_TAG_LEN {
+    } else if tag.len() - 1 > MAX_TAG_LEN {
         // Every character is ASCII by now, so bytes are characters.
-        Some(TagProblem::TooLong(tag.len()))
+        Some(TagProblem::TooLong(tag.len() - 1))
     } else {
         None
     };
@@ -642,7 +642,8 @@ mod tests {
             normalise_item(" #Product:42 ").as_deref(),
             Ok("#Product:42")
         );
-        let longest = format!("#{}", "a".repeat(MAX_TAG_LEN - 1));
+        // CloudFront counts the tag without its '#'.
+        let longest = format!("#{}", "a".repeat(MAX_TAG_LEN));
         assert_eq!(normalise_item(&longest), Ok(longest.clone()));
     }
 
@@ -705,8 +706,8 @@ mod tests {
 
     #[test]
     fn bad_cache_tags_are_refused_with_the_rules() {
-        let rules = "cache tags are ASCII 33-126 without commas or '*', at most 256 characters";
-        let too_long = format!("#{}", "a".repeat(MAX_TAG_LEN));
+        let rules = "cache tags are ASCII 33-126 without commas or '*', at most 256 characters after the '#'";
+        let too_long = format!("#{}", "a".repeat(MAX_TAG_LEN + 1));
         let cases = [
             ("#a,b", "cache tag \"#a,b\" contains a comma".to_owned()),
             ("#a*", "cache tag \"#a*\" contains '*'".to_owned()),
@@ -725,7 +726,7 @@ mod tests {
             ("#", "cache tag \"#\" has no name after '#'".to_owned()),
             (
                 too_long.as_str(),
-                format!("cache tag \"#{}…\" is 257 characters long", "a".repeat(79)),
+                format!("cache tag \"#{}…\" is 257 characters long after the '#'", "a".repeat(79)),
             ),
         ];
         for (raw, start) in cases {
