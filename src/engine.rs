@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use tracing::{info, warn};
 
-use crate::params::{DistributionId, JobParams, OnTimeout, parse_user_parameters};
+use crate::params::{JobParams, OnTimeout, Target, parse_user_parameters};
 use crate::plan::{InvalidationPlan, PlanOptions, plan_paths};
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, ExecutionDetails, FailureType, InvalidationStatus,
@@ -63,7 +63,7 @@ pub fn retry_gap(attempts: u32) -> Duration {
 /// Everything fixed about a job: what to invalidate, where, and how long to wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobSpec {
-    pub distributions: Vec<DistributionId>,
+    pub distributions: Vec<Target>,
     pub plan: InvalidationPlan,
     pub wait: bool,
     pub timeout: Duration,
@@ -88,7 +88,7 @@ impl JobSpec {
             },
         )?;
         Ok(Self {
-            distributions: params.distribution_ids.clone(),
+            distributions: params.targets.clone(),
             plan,
             wait: params.wait,
             timeout: params.timeout,
@@ -99,7 +99,7 @@ impl JobSpec {
     }
 
     /// Stable for the job, so a repeated create returns the same invalidation instead of a new, billed one.
-    pub fn caller_reference(&self, distribution: &DistributionId) -> String {
+    pub fn caller_reference(&self, distribution: &Target) -> String {
         format!(
             "{}-{}-{}",
             self.reference_base,
@@ -108,9 +108,8 @@ impl JobSpec {
         )
     }
 
-    pub fn distribution_arn(&self, distribution: &DistributionId) -> String {
-        let account = self.account_id.as_deref().unwrap_or("<account-id>");
-        format!("arn:aws:cloudfront::{account}:distribution/{distribution}")
+    pub fn distribution_arn(&self, distribution: &Target) -> String {
+        distribution.arn(self.account_id.as_deref().unwrap_or("<account-id>"))
     }
 }
 
@@ -156,7 +155,7 @@ impl Progress {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DistributionRun {
-    pub distribution: DistributionId,
+    pub distribution: Target,
     pub progress: Progress,
 }
 
@@ -350,26 +349,26 @@ enum Call {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobEvent<'a> {
     Created {
-        distribution: &'a DistributionId,
+        distribution: &'a Target,
         invalidation_id: &'a str,
     },
     /// Polled, and still in progress.
     StillInProgress {
-        distribution: &'a DistributionId,
+        distribution: &'a Target,
         invalidation_id: &'a str,
     },
     Completed {
-        distribution: &'a DistributionId,
+        distribution: &'a Target,
         invalidation_id: &'a str,
     },
     /// Creation was refused for now (TooManyInvalidationsInProgress or a transient failure).
     Deferred {
-        distribution: &'a DistributionId,
+        distribution: &'a Target,
         attempts: u32,
         retry_in: Duration,
     },
     Failed {
-        distribution: &'a DistributionId,
+        distribution: &'a Target,
         kind: FailureType,
         message: &'a str,
     },
@@ -385,7 +384,7 @@ impl JobObserver for () {
 }
 
 fn event_of<'a>(
-    distribution: &'a DistributionId,
+    distribution: &'a Target,
     before: &Progress,
     after: &'a Progress,
     now: Millis,
@@ -467,7 +466,7 @@ pub async fn drive<I: Invalidations, C: Clock>(
             return DriveEnd::OutOfTime;
         }
 
-        let due: Vec<(usize, DistributionId, Call)> = run
+        let due: Vec<(usize, Target, Call)> = run
             .distributions
             .iter()
             .enumerate()
@@ -581,7 +580,7 @@ pub async fn drive<I: Invalidations, C: Clock>(
 /// apart; a bad path finds nothing and fails as before.
 async fn create_or_find<I: Invalidations>(
     cloudfront: &I,
-    distribution: &DistributionId,
+    distribution: &Target,
     paths: &[String],
     caller_reference: &str,
 ) -> Result<InvalidationStatus, CloudFrontError> {
@@ -691,7 +690,7 @@ fn apply(
                 spec,
                 &dist.distribution,
                 None,
-                "cloudfront:CreateInvalidation",
+                distribution_call::CREATE,
                 &error,
                 settings,
             ),
@@ -751,7 +750,7 @@ fn apply(
                     spec,
                     &dist.distribution,
                     Some(invalidation_id.clone()),
-                    "cloudfront:GetInvalidation",
+                    distribution_call::GET,
                     &error,
                     settings,
                 )
@@ -765,16 +764,30 @@ fn apply(
     dist.progress = next;
 }
 
+/// Which call failed, as an index into [`Target::iam_actions`].
+mod distribution_call {
+    pub const CREATE: usize = 0;
+    pub const GET: usize = 1;
+}
+
 fn failed(
     spec: &JobSpec,
-    distribution: &DistributionId,
+    distribution: &Target,
     invalidation_id: Option<String>,
-    action: &str,
+    call: usize,
     error: &CloudFrontError,
     settings: &EngineSettings,
 ) -> Progress {
     let code = error.code.as_deref().unwrap_or("error");
+    let actions = distribution.iam_actions();
+    let action = actions[call];
     let (kind, message) = match error.kind {
+        CloudFrontErrorKind::NoSuchDistribution if distribution.is_tenant() => (
+            FailureType::ConfigurationError,
+            format!(
+                "CloudFront has no distribution tenant {distribution} ({code}): check distributionTenantId(s) in UserParameters and that the tenant belongs to this AWS account"
+            ),
+        ),
         CloudFrontErrorKind::NoSuchDistribution => (
             FailureType::ConfigurationError,
             format!(
@@ -800,8 +813,12 @@ fn failed(
         CloudFrontErrorKind::AccessDenied => (
             FailureType::PermissionError,
             format!(
-                "access denied: the function's role may not call {action} on {arn}. Grant cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on {arn}; or, if {distribution} is not the distribution you meant, correct the id in UserParameters: a role limited to its distributions' ARNs is refused this way for any other id, before CloudFront looks it up (CloudFront said: {})",
+                "access denied: the function's role may not call {action} on {arn}. Grant {}, {} and {} on {arn}; or, if {distribution} is not the {noun} you meant, correct the id in UserParameters: a role limited to its {noun}s' ARNs is refused this way for any other id, before CloudFront looks it up (CloudFront said: {})",
+                actions[0],
+                actions[1],
+                actions[2],
                 error.message,
+                noun = distribution.noun(),
                 arn = spec.distribution_arn(distribution)
             ),
         ),
@@ -972,19 +989,30 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
     } else {
         String::new()
     };
+    let tenants = spec.distributions.iter().filter(|d| d.is_tenant()).count();
     let targets = if run.distributions.len() == 1 {
         let d = &run.distributions[0];
+        let noun = if d.distribution.is_tenant() {
+            "distribution tenant "
+        } else {
+            ""
+        };
         format!(
-            "{} ({})",
+            "{noun}{} ({})",
             d.distribution,
             d.progress.invalidation_id().unwrap_or("?")
         )
     } else {
-        format!(
-            "{} distributions: {}",
-            run.distributions.len(),
-            pairs.join(", ")
-        )
+        let counted = match (run.distributions.len() - tenants, tenants) {
+            (distributions, 0) => format!("{distributions} distributions"),
+            (0, tenants) => format!("{tenants} distribution tenants"),
+            (distributions, tenants) => format!(
+                "{distributions} distribution{} and {tenants} distribution tenant{}",
+                plural(distributions),
+                plural(tenants)
+            ),
+        };
+        format!("{counted}: {}", pairs.join(", "))
     };
     let mut summary = match (&warning, all_completed) {
         (Some(warning), _) => format!(
@@ -1011,14 +1039,18 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
             .to_owned(),
     );
     output_variables.insert("InvalidationIds".to_owned(), pairs.join(","));
-    output_variables.insert(
-        "DistributionIds".to_owned(),
+    let ids_of = |tenant: bool| {
         spec.distributions
             .iter()
+            .filter(|d| d.is_tenant() == tenant)
             .map(|d| d.as_str())
             .collect::<Vec<_>>()
-            .join(","),
-    );
+            .join(",")
+    };
+    output_variables.insert("DistributionIds".to_owned(), ids_of(false));
+    if tenants > 0 {
+        output_variables.insert("DistributionTenantIds".to_owned(), ids_of(true));
+    }
     output_variables.insert("PathCount".to_owned(), paths.to_string());
     output_variables.insert("Status".to_owned(), status.to_owned());
     JobSuccess {

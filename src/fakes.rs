@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::params::DistributionId;
+use crate::params::Target;
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, ExecutionDetails, InvalidationStatus,
     InvalidationSummary, Invalidations, JobFailure, JobReport, JobSuccess, Millis, ReportError,
@@ -269,6 +269,20 @@ fn error(kind: CloudFrontErrorKind) -> CloudFrontError {
     CloudFrontError::new(kind, Some(code), format!("{code}: simulated"))
 }
 
+/// CloudFront names an unknown tenant `EntityNotFound`, an unknown distribution `NoSuchDistribution`.
+fn not_found(target: &Target) -> CloudFrontError {
+    let code = if target.is_tenant() {
+        "EntityNotFound"
+    } else {
+        "NoSuchDistribution"
+    };
+    CloudFrontError::new(
+        CloudFrontErrorKind::NoSuchDistribution,
+        Some(code),
+        format!("{code}: simulated"),
+    )
+}
+
 fn reused_reference() -> CloudFrontError {
     CloudFrontError::new(
         CloudFrontErrorKind::CallerReferenceReused,
@@ -278,7 +292,7 @@ fn reused_reference() -> CloudFrontError {
 }
 
 impl FakeCloudFront {
-    fn delay(&self, distribution: &DistributionId, create: bool) -> Duration {
+    fn delay(&self, distribution: &Target, create: bool) -> Duration {
         let mut state = lock(&self.state);
         let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
             return Duration::ZERO;
@@ -310,7 +324,7 @@ impl FakeCloudFront {
 impl Invalidations for FakeCloudFront {
     async fn create(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         paths: &[String],
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
@@ -327,7 +341,7 @@ impl Invalidations for FakeCloudFront {
         let next_id = state.next_id + 1;
         let strict = state.strict_caller_reference;
         let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Err(error(CloudFrontErrorKind::NoSuchDistribution));
+            return Err(not_found(distribution));
         };
         if let Some(kind) = dist.create_errors.pop_front() {
             return Err(error(kind));
@@ -367,7 +381,7 @@ impl Invalidations for FakeCloudFront {
 
     async fn get(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         invalidation_id: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
         let delay = self.delay(distribution, false);
@@ -380,7 +394,7 @@ impl Invalidations for FakeCloudFront {
             at: now,
         });
         let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Err(error(CloudFrontErrorKind::NoSuchDistribution));
+            return Err(not_found(distribution));
         };
         if let Some(kind) = dist.get_errors.pop_front() {
             return Err(error(kind));
@@ -398,7 +412,7 @@ impl Invalidations for FakeCloudFront {
 
     async fn list(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         limit: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
         let now = self.clock.now();
@@ -408,7 +422,7 @@ impl Invalidations for FakeCloudFront {
             at: now,
         });
         let Some(dist) = state.distributions.get(distribution.as_str()) else {
-            return Err(error(CloudFrontErrorKind::NoSuchDistribution));
+            return Err(not_found(distribution));
         };
         let completes_after = dist.completes_after.as_millis() as u64;
         Ok(dist

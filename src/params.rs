@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// Most distributions one action may invalidate: each adds state to the continuation token.
+/// Most distributions and distribution tenants one action may invalidate, in all: each adds
+/// state to the continuation token.
 pub const MAX_DISTRIBUTIONS: usize = 10;
 /// Most raw path items accepted: CloudFront takes at most 3000 paths in one batch.
 pub const MAX_RAW_PATHS: usize = 3000;
@@ -20,6 +21,8 @@ pub const MAX_CALLER_REFERENCE_LEN: usize = 128;
 pub const MAX_TIMEOUT_MINUTES: u64 = 1440;
 /// Longest distribution id, in characters.
 pub const MAX_DISTRIBUTION_ID_LEN: usize = 64;
+/// Longest distribution tenant id, in characters, `dt_` included.
+pub const MAX_TENANT_ID_LEN: usize = 64;
 /// Longest accepted `directoryIndex`, in characters.
 pub const MAX_DIRECTORY_INDEX_LEN: usize = 255;
 /// Largest accepted UserParameters, in bytes. CodePipeline caps a configuration value at 1000
@@ -28,9 +31,11 @@ pub const MAX_USER_PARAMETERS_BYTES: usize = 64 * 1024;
 /// What is invalidated when no paths are given.
 pub const DEFAULT_PATH: &str = "/*";
 /// Every key the JSON form accepts, in the order the documentation lists them.
-pub const KNOWN_KEYS: [&str; 9] = [
+pub const KNOWN_KEYS: [&str; 11] = [
     KEY_DISTRIBUTION_ID,
     KEY_DISTRIBUTION_IDS,
+    KEY_DISTRIBUTION_TENANT_ID,
+    KEY_DISTRIBUTION_TENANT_IDS,
     KEY_PATHS,
     KEY_WAIT,
     KEY_TIMEOUT_MINUTES,
@@ -42,6 +47,8 @@ pub const KNOWN_KEYS: [&str; 9] = [
 
 const KEY_DISTRIBUTION_ID: &str = "distributionId";
 const KEY_DISTRIBUTION_IDS: &str = "distributionIds";
+const KEY_DISTRIBUTION_TENANT_ID: &str = "distributionTenantId";
+const KEY_DISTRIBUTION_TENANT_IDS: &str = "distributionTenantIds";
 const KEY_PATHS: &str = "paths";
 const KEY_WAIT: &str = "wait";
 const KEY_TIMEOUT_MINUTES: &str = "timeoutMinutes";
@@ -60,6 +67,8 @@ const MAX_SUGGESTION_DISTANCE: usize = 3;
 const UNRESOLVED_VARIABLE_MARKER: &str = "#{";
 
 const EXAMPLE_ID: &str = "E2QWRUHAPOMQZL";
+const EXAMPLE_TENANT_ID: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+const TENANT_ID_PREFIX: &str = "dt_";
 const EXAMPLE_JSON: &str =
     r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
 const EXAMPLE_PLAIN: &str = "E2QWRUHAPOMQZL /index.html /css/*";
@@ -104,6 +113,129 @@ impl fmt::Display for DistributionId {
     }
 }
 
+/// A distribution tenant of a multi-tenant distribution: `dt_` and then ASCII letters and
+/// digits, at most [`MAX_TENANT_ID_LEN`] characters in all.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DistributionTenantId(String);
+
+impl DistributionTenantId {
+    pub fn parse(raw: &str) -> Result<Self, ParamsError> {
+        Self::parse_as(raw, None)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ParamsError> {
+        if is_valid_tenant_id(raw) {
+            return Ok(Self(raw.to_owned()));
+        }
+        if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
+            return Err(ParamsError::UnresolvedVariable {
+                field: field.unwrap_or_else(|| "the distribution tenant id".to_owned()),
+                value: shown(raw),
+            });
+        }
+        Err(ParamsError::InvalidTenantId {
+            field,
+            value: shown(raw),
+            hint: tenant_id_hint(raw),
+        })
+    }
+}
+
+impl fmt::Display for DistributionTenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What one invalidation goes to: a distribution, or a tenant of a multi-tenant distribution
+/// (which CloudFront invalidates through the tenant, never through the distribution).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Distribution(DistributionId),
+    Tenant(DistributionTenantId),
+}
+
+impl Target {
+    /// Either kind of id: they cannot be mistaken for each other (`dt_` is never uppercase).
+    pub fn parse(raw: &str) -> Result<Self, ParamsError> {
+        Self::parse_as(raw, None)
+    }
+
+    fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ParamsError> {
+        if raw.starts_with(TENANT_ID_PREFIX) {
+            DistributionTenantId::parse_as(raw, field).map(Self::Tenant)
+        } else {
+            DistributionId::parse_as(raw, field).map(Self::Distribution)
+        }
+    }
+
+    /// The id as CloudFront spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Distribution(id) => id.as_str(),
+            Self::Tenant(id) => id.as_str(),
+        }
+    }
+
+    pub fn is_tenant(&self) -> bool {
+        matches!(self, Self::Tenant(_))
+    }
+
+    /// "distribution" or "distribution tenant", for sentences.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Self::Distribution(_) => "distribution",
+            Self::Tenant(_) => "distribution tenant",
+        }
+    }
+
+    /// The resource an IAM policy names; `account` may be a placeholder.
+    pub fn arn(&self, account: &str) -> String {
+        match self {
+            Self::Distribution(id) => format!("arn:aws:cloudfront::{account}:distribution/{id}"),
+            Self::Tenant(id) => format!("arn:aws:cloudfront::{account}:distribution-tenant/{id}"),
+        }
+    }
+
+    /// The IAM actions of creating, getting and listing invalidations here.
+    pub fn iam_actions(&self) -> [&'static str; 3] {
+        match self {
+            Self::Distribution(_) => [
+                "cloudfront:CreateInvalidation",
+                "cloudfront:GetInvalidation",
+                "cloudfront:ListInvalidations",
+            ],
+            Self::Tenant(_) => [
+                "cloudfront:CreateInvalidationForDistributionTenant",
+                "cloudfront:GetInvalidationForDistributionTenant",
+                "cloudfront:ListInvalidationsForDistributionTenant",
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<DistributionId> for Target {
+    fn from(id: DistributionId) -> Self {
+        Self::Distribution(id)
+    }
+}
+
+impl From<DistributionTenantId> for Target {
+    fn from(id: DistributionTenantId) -> Self {
+        Self::Tenant(id)
+    }
+}
+
 /// What the job reports when the invalidations are still running at the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnTimeout {
@@ -130,8 +262,9 @@ impl fmt::Display for OnTimeout {
 /// The validated UserParameters of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobParams {
-    /// At least one, at most [`MAX_DISTRIBUTIONS`], without duplicates, in the order given.
-    pub distribution_ids: Vec<DistributionId>,
+    /// Distributions, then tenants: at least one, at most [`MAX_DISTRIBUTIONS`] in all,
+    /// without duplicates, each kind in the order given.
+    pub targets: Vec<Target>,
     /// Raw items as given (1..=[`MAX_RAW_PATHS`], free of ASCII control characters); the planner
     /// normalises and encodes them.
     pub paths: Vec<String>,
@@ -234,14 +367,26 @@ pub enum ParamsError {
     BothDistributionKeys,
 
     #[error(
+        "UserParameters has both \"distributionTenantId\" and \"distributionTenantIds\": keep \
+         only one (put every tenant id in \"distributionTenantIds\" to invalidate several tenants)"
+    )]
+    BothTenantKeys,
+
+    #[error(
         "UserParameters names no distribution: add \"distributionId\": \"{id}\", or \
-         \"distributionIds\": [\"{id}\", ...] to invalidate several",
-        id = EXAMPLE_ID
+         \"distributionIds\": [\"{id}\", ...] to invalidate several (for a tenant of a \
+         multi-tenant distribution: \"distributionTenantId\": \"{tenant}\")",
+        id = EXAMPLE_ID,
+        tenant = EXAMPLE_TENANT_ID
     )]
     MissingDistribution,
 
-    #[error("{field} is an empty array: list at least one distribution id, such as [\"{id}\"]", id = EXAMPLE_ID)]
-    NoDistributions { field: String },
+    #[error("{field} is an empty array: list at least one {what}, such as [\"{example}\"]")]
+    NoDistributions {
+        field: String,
+        what: &'static str,
+        example: &'static str,
+    },
 
     #[error(
         "the distribution id list {list} in plain-form UserParameters has an empty entry at \
@@ -252,14 +397,22 @@ pub enum ParamsError {
     EmptyIdEntry { list: String, position: usize },
 
     #[error(
-        "UserParameters names {count} distributions, more than the {max} one action handles (the \
-         continuation token that tracks them must stay small): split them across several actions",
+        "UserParameters names {count} distributions, more than the {max} one action handles \
+         (distribution tenants count too; the continuation token that tracks them must stay \
+         small): split them across several actions",
         max = MAX_DISTRIBUTIONS
     )]
     TooManyDistributions { count: usize },
 
     #[error("{} not a valid CloudFront distribution id: {hint}", id_subject(.field, .value))]
     InvalidDistributionId {
+        field: Option<String>,
+        value: String,
+        hint: String,
+    },
+
+    #[error("{} not a valid CloudFront distribution tenant id: {hint}", id_subject(.field, .value))]
+    InvalidTenantId {
         field: Option<String>,
         value: String,
         hint: String,
@@ -365,15 +518,20 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
         });
     }
 
-    let distribution_ids = match (
-        object.get(KEY_DISTRIBUTION_ID),
-        object.get(KEY_DISTRIBUTION_IDS),
-    ) {
-        (Some(_), Some(_)) => return Err(ParamsError::BothDistributionKeys),
-        (None, None) => return Err(ParamsError::MissingDistribution),
-        (Some(value), None) => vec![json_distribution_id(value)?],
-        (None, Some(value)) => json_distribution_ids(value)?,
-    };
+    let mut targets = json_targets(
+        &object,
+        &DISTRIBUTION_KEYS,
+        ParamsError::BothDistributionKeys,
+    )?;
+    targets.extend(json_targets(
+        &object,
+        &TENANT_KEYS,
+        ParamsError::BothTenantKeys,
+    )?);
+    if targets.is_empty() {
+        return Err(ParamsError::MissingDistribution);
+    }
+    let targets = distinct_ids(targets)?;
     let paths = match object.get(KEY_PATHS) {
         None => vec![DEFAULT_PATH.to_owned()],
         Some(value) => json_paths(value)?,
@@ -420,7 +578,7 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
         .transpose()?;
 
     Ok(JobParams {
-        distribution_ids,
+        targets,
         paths,
         wait,
         timeout: Duration::from_secs(timeout_minutes * 60),
@@ -457,9 +615,9 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
             });
         }
         let field = format!("distribution id {} in plain-form UserParameters", index + 1);
-        ids.push(DistributionId::parse_as(entry, Some(field))?);
+        ids.push(Target::parse_as(entry, Some(field))?);
     }
-    let distribution_ids = distinct_ids(ids)?;
+    let targets = distinct_ids(ids)?;
 
     let mut paths: Vec<String> = tokens.map(str::to_owned).collect();
     if paths.is_empty() {
@@ -476,7 +634,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
     })?;
 
     Ok(JobParams {
-        distribution_ids,
+        targets,
         paths,
         wait: true,
         timeout: Duration::from_secs(DEFAULT_TIMEOUT_MINUTES * 60),
@@ -487,70 +645,121 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
     })
 }
 
-fn json_distribution_id(value: &Value) -> Result<DistributionId, ParamsError> {
-    let field = key_label(KEY_DISTRIBUTION_ID);
-    match value {
-        Value::String(raw) => DistributionId::parse_as(raw, Some(field)),
-        Value::Null => Err(ParamsError::NullValue {
-            field,
-            expected: "a distribution id string",
-        }),
-        Value::Array(_) => Err(wrong_type(
-            field,
-            "a distribution id string",
-            value,
-            "use \"distributionIds\" for a list of distributions",
-        )),
-        other => Err(wrong_type(field, "a distribution id string", other, "")),
+/// The two keys that name one kind of target, and how to word and read its ids.
+struct IdKeys {
+    one: &'static str,
+    many: &'static str,
+    /// "a distribution id string"
+    expected_one: &'static str,
+    /// "an array of distribution id strings"
+    expected_many: &'static str,
+    /// "distribution id"
+    what: &'static str,
+    /// "distributions"
+    plural: &'static str,
+    example: &'static str,
+    parse: fn(&str, Option<String>) -> Result<Target, ParamsError>,
+}
+
+const DISTRIBUTION_KEYS: IdKeys = IdKeys {
+    one: KEY_DISTRIBUTION_ID,
+    many: KEY_DISTRIBUTION_IDS,
+    expected_one: "a distribution id string",
+    expected_many: "an array of distribution id strings",
+    what: "distribution id",
+    plural: "distributions",
+    example: EXAMPLE_ID,
+    parse: |raw, field| DistributionId::parse_as(raw, field).map(Target::Distribution),
+};
+
+const TENANT_KEYS: IdKeys = IdKeys {
+    one: KEY_DISTRIBUTION_TENANT_ID,
+    many: KEY_DISTRIBUTION_TENANT_IDS,
+    expected_one: "a distribution tenant id string",
+    expected_many: "an array of distribution tenant id strings",
+    what: "distribution tenant id",
+    plural: "distribution tenants",
+    example: EXAMPLE_TENANT_ID,
+    parse: |raw, field| DistributionTenantId::parse_as(raw, field).map(Target::Tenant),
+};
+
+/// The ids under `keys.one` or `keys.many` (not both); empty when neither key is there.
+fn json_targets(
+    object: &serde_json::Map<String, Value>,
+    keys: &IdKeys,
+    both: ParamsError,
+) -> Result<Vec<Target>, ParamsError> {
+    match (object.get(keys.one), object.get(keys.many)) {
+        (Some(_), Some(_)) => Err(both),
+        (None, None) => Ok(Vec::new()),
+        (Some(value), None) => json_one_target(keys, value).map(|target| vec![target]),
+        (None, Some(value)) => json_many_targets(keys, value),
     }
 }
 
-fn json_distribution_ids(value: &Value) -> Result<Vec<DistributionId>, ParamsError> {
-    const EXPECTED: &str = "an array of distribution id strings";
-    let field = key_label(KEY_DISTRIBUTION_IDS);
+fn json_one_target(keys: &IdKeys, value: &Value) -> Result<Target, ParamsError> {
+    let field = key_label(keys.one);
+    match value {
+        Value::String(raw) => (keys.parse)(raw, Some(field)),
+        Value::Null => Err(ParamsError::NullValue {
+            field,
+            expected: keys.expected_one,
+        }),
+        Value::Array(_) => Err(wrong_type(
+            field,
+            keys.expected_one,
+            value,
+            &format!("use \"{}\" for a list of {}", keys.many, keys.plural),
+        )),
+        other => Err(wrong_type(field, keys.expected_one, other, "")),
+    }
+}
+
+fn json_many_targets(keys: &IdKeys, value: &Value) -> Result<Vec<Target>, ParamsError> {
+    let field = key_label(keys.many);
     let items = match value {
         Value::Array(items) => items,
         Value::Null => {
             return Err(ParamsError::NullValue {
                 field,
-                expected: EXPECTED,
+                expected: keys.expected_many,
             });
         }
         Value::String(_) => {
             return Err(wrong_type(
                 field,
-                EXPECTED,
+                keys.expected_many,
                 value,
-                &format!("write [\"{EXAMPLE_ID}\", ...], or use \"distributionId\" for one"),
+                &format!(
+                    "write [\"{}\", ...], or use \"{}\" for one",
+                    keys.example, keys.one
+                ),
             ));
         }
-        other => return Err(wrong_type(field, EXPECTED, other, "")),
+        other => return Err(wrong_type(field, keys.expected_many, other, "")),
     };
     if items.is_empty() {
-        return Err(ParamsError::NoDistributions { field });
+        return Err(ParamsError::NoDistributions {
+            field,
+            what: keys.what,
+            example: keys.example,
+        });
     }
     let mut ids = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let item_field = item_label(KEY_DISTRIBUTION_IDS, index);
+        let item_field = item_label(keys.many, index);
         match item {
-            Value::String(raw) => ids.push(DistributionId::parse_as(raw, Some(item_field))?),
-            other => {
-                return Err(wrong_type(
-                    item_field,
-                    "a distribution id string",
-                    other,
-                    "",
-                ));
-            }
+            Value::String(raw) => ids.push((keys.parse)(raw, Some(item_field))?),
+            other => return Err(wrong_type(item_field, keys.expected_one, other, "")),
         }
     }
-    distinct_ids(ids)
+    Ok(ids)
 }
 
 /// Duplicates are dropped silently: invalidating a distribution twice in one job gains nothing.
-fn distinct_ids(ids: Vec<DistributionId>) -> Result<Vec<DistributionId>, ParamsError> {
+fn distinct_ids(ids: Vec<Target>) -> Result<Vec<Target>, ParamsError> {
     let mut seen = HashSet::new();
-    let distinct: Vec<DistributionId> = ids
+    let distinct: Vec<Target> = ids
         .into_iter()
         .filter(|id| seen.insert(id.clone()))
         .collect();
@@ -828,11 +1037,55 @@ fn is_valid_distribution_id(candidate: &str) -> bool {
             .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
 }
 
+fn is_valid_tenant_id(candidate: &str) -> bool {
+    candidate.len() <= MAX_TENANT_ID_LEN
+        && candidate
+            .strip_prefix(TENANT_ID_PREFIX)
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+fn tenant_id_hint(raw: &str) -> String {
+    const LOOKS_LIKE: &str = "a tenant id is \"dt_\" followed by letters and digits, as in";
+    let trimmed = raw.trim();
+    if trimmed != raw && is_valid_tenant_id(trimmed) {
+        return format!("did you mean \"{trimmed}\"? (without the surrounding spaces)");
+    }
+    if trimmed.starts_with("arn:") {
+        let tail = trimmed.rsplit(['/', ':']).next().unwrap_or_default();
+        if is_valid_tenant_id(tail) {
+            return format!(
+                "did you mean \"{tail}\"? (give the id at the end of the ARN, not the ARN)"
+            );
+        }
+    }
+    if is_valid_distribution_id(trimmed) {
+        return format!(
+            "that looks like a distribution id: name it as a distribution (\"distributionId\" in \
+             UserParameters, --distribution-id on the command line); {LOOKS_LIKE} \
+             \"{EXAMPLE_TENANT_ID}\""
+        );
+    }
+    let length = trimmed.chars().count();
+    if length > MAX_TENANT_ID_LEN {
+        return format!(
+            "it has {length} characters, more than {MAX_TENANT_ID_LEN}; {LOOKS_LIKE} \
+             \"{EXAMPLE_TENANT_ID}\""
+        );
+    }
+    format!("{LOOKS_LIKE} \"{EXAMPLE_TENANT_ID}\" (shown in the CloudFront console)")
+}
+
 /// Says what to do about an invalid id, suggesting the id itself when the mistake is a common one.
 fn distribution_id_hint(raw: &str) -> String {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return format!("it is empty; give an id such as \"{EXAMPLE_ID}\"");
+    }
+    if is_valid_tenant_id(trimmed) {
+        return format!(
+            "\"{trimmed}\" is a distribution tenant id: did you mean distributionTenantId? (or \
+             --distribution-tenant-id on the command line)"
+        );
     }
     if trimmed.starts_with("arn:") {
         let tail = trimmed.rsplit(['/', ':']).next().unwrap_or_default();
@@ -1072,13 +1325,13 @@ mod tests {
 
     const ID: &str = "E2QWRUHAPOMQZL";
 
-    fn id(raw: &str) -> DistributionId {
-        DistributionId::parse(raw).expect("test id is valid")
+    fn id(raw: &str) -> Target {
+        Target::parse(raw).expect("test id is valid")
     }
 
     fn defaults(ids: &[&str], paths: &[&str]) -> JobParams {
         JobParams {
-            distribution_ids: ids.iter().map(|raw| id(raw)).collect(),
+            targets: ids.iter().map(|raw| id(raw)).collect(),
             paths: paths.iter().map(|path| (*path).to_owned()).collect(),
             wait: true,
             timeout: Duration::from_secs(30 * 60),
@@ -1115,7 +1368,7 @@ mod tests {
             "callerReference": "  6b5ed6a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b\n"
         }"##;
         let expected = JobParams {
-            distribution_ids: vec![id(ID), id("E1ABCDEFGHIJKL")],
+            targets: vec![id(ID), id("E1ABCDEFGHIJKL")],
             paths: vec![
                 "/index.html".to_owned(),
                 "/css/*".to_owned(),
@@ -1179,7 +1432,7 @@ mod tests {
         // Eleven entries but ten distinct distributions: the limit is on distributions.
         let ids: Vec<String> = (0..10).map(|n| format!("E{n}")).collect();
         let plain = format!("{},E0", ids.join(","));
-        let parsed = parse_user_parameters(&plain).map(|params| params.distribution_ids.len());
+        let parsed = parse_user_parameters(&plain).map(|params| params.targets.len());
         assert_eq!(parsed, Ok(10));
     }
 
@@ -1204,6 +1457,84 @@ mod tests {
             Err(ParamsError::TooLong {
                 len: MAX_USER_PARAMETERS_BYTES + 1
             })
+        );
+    }
+
+    const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+
+    #[test]
+    fn tenants_are_named_with_their_own_keys_and_combine_with_distributions() {
+        let one = parse_user_parameters(&format!(r#"{{"distributionTenantId": "{TENANT}"}}"#))
+            .expect("tenant");
+        assert_eq!(one.targets, vec![id(TENANT)]);
+        assert!(one.targets[0].is_tenant());
+        let both = parse_user_parameters(&format!(
+            r#"{{"distributionTenantIds": ["{TENANT}", "dt_other1"], "distributionId": "{ID}"}}"#
+        ))
+        .expect("both");
+        assert_eq!(both.targets, vec![id(ID), id(TENANT), id("dt_other1")]);
+        let plain = parse_user_parameters(&format!("{ID},{TENANT} /a")).expect("plain");
+        assert_eq!(plain.targets, vec![id(ID), id(TENANT)]);
+    }
+
+    #[test]
+    fn tenant_mistakes_say_what_a_tenant_id_looks_like() {
+        let cases = [
+            (
+                format!(r#"{{"distributionId": "{TENANT}"}}"#),
+                "did you mean distributionTenantId?",
+            ),
+            (
+                format!(r#"{{"distributionTenantId": "{ID}"}}"#),
+                "that looks like a distribution id",
+            ),
+            (
+                r#"{"distributionTenantId": "dt_a-b"}"#.to_owned(),
+                "a tenant id is \"dt_\" followed by letters and digits",
+            ),
+            (
+                format!(r#"{{"distributionTenantId": " {TENANT}"}}"#),
+                "without the surrounding spaces",
+            ),
+            (
+                format!(
+                    r#"{{"distributionTenantId": "arn:aws:cloudfront::111122223333:distribution-tenant/{TENANT}"}}"#
+                ),
+                "not the ARN",
+            ),
+            (
+                format!(r#"{{"distributionTenantId": "{TENANT}", "distributionTenantIds": []}}"#),
+                "both \"distributionTenantId\" and \"distributionTenantIds\"",
+            ),
+            (
+                r#"{"distributionTenantIds": []}"#.to_owned(),
+                "list at least one distribution tenant id",
+            ),
+            (
+                r#"{"distributionTenantIds": "dt_a"}"#.to_owned(),
+                "write [\"dt_2wjDZi3hD1ivOXf6rpZJO1AB\", ...]",
+            ),
+            (
+                r#"{"distributionIds": ["E0","E1","E2","E3","E4","E5"], "distributionTenantIds": ["dt_0","dt_1","dt_2","dt_3","dt_4"]}"#
+                    .to_owned(),
+                "11 distributions, more than the 10",
+            ),
+            (
+                r#"{"paths": ["/a"]}"#.to_owned(),
+                "\"distributionTenantId\"",
+            ),
+        ];
+        for (input, expected) in cases {
+            let message = error_of(&input);
+            assert!(message.contains(expected), "{input}: {message}");
+        }
+        assert_eq!(
+            DistributionTenantId::parse("dt_a-b")
+                .expect_err("invalid")
+                .to_string(),
+            "\"dt_a-b\" is not a valid CloudFront distribution tenant id: a tenant id is \"dt_\" \
+             followed by letters and digits, as in \"dt_2wjDZi3hD1ivOXf6rpZJO1AB\" (shown in the \
+             CloudFront console)"
         );
     }
 
@@ -1375,15 +1706,26 @@ mod tests {
     /// Renders params as JSON the way a user could write them; the inverse of the parser.
     fn render(params: &JobParams, single_id_key: bool, paths_as_string: bool) -> String {
         let mut object = serde_json::Map::new();
-        let ids: Vec<&str> = params
-            .distribution_ids
-            .iter()
-            .map(DistributionId::as_str)
-            .collect();
-        match ids.as_slice() {
-            [only] if single_id_key => object.insert(KEY_DISTRIBUTION_ID.to_owned(), json!(only)),
-            _ => object.insert(KEY_DISTRIBUTION_IDS.to_owned(), json!(ids)),
-        };
+        for (tenants, one, many) in [
+            (false, KEY_DISTRIBUTION_ID, KEY_DISTRIBUTION_IDS),
+            (
+                true,
+                KEY_DISTRIBUTION_TENANT_ID,
+                KEY_DISTRIBUTION_TENANT_IDS,
+            ),
+        ] {
+            let ids: Vec<&str> = params
+                .targets
+                .iter()
+                .filter(|target| target.is_tenant() == tenants)
+                .map(Target::as_str)
+                .collect();
+            match ids.as_slice() {
+                [] => None,
+                [only] if single_id_key => object.insert(one.to_owned(), json!(only)),
+                _ => object.insert(many.to_owned(), json!(ids)),
+            };
+        }
         let joinable = params
             .paths
             .iter()
@@ -1412,7 +1754,7 @@ mod tests {
 
     fn job_params() -> impl Strategy<Value = JobParams> {
         (
-            prop::collection::vec("[A-Z0-9]{1,64}", 1..=MAX_DISTRIBUTIONS),
+            prop::collection::vec("[A-Z0-9]{1,64}|dt_[A-Za-z0-9]{1,61}", 1..=MAX_DISTRIBUTIONS),
             prop::collection::vec("[^\\x00-\\x1F\\x7F]{0,30}", 1..=20),
             any::<bool>(),
             1..=MAX_TIMEOUT_MINUTES,
@@ -1424,12 +1766,18 @@ mod tests {
             .prop_map(
                 |(ids, paths, wait, minutes, on_timeout, max_paths, index, reference)| {
                     let mut seen = HashSet::new();
+                    let mut targets: Vec<Target> = ids
+                        .into_iter()
+                        .filter(|raw| seen.insert(raw.clone()))
+                        .map(|raw| match raw.strip_prefix(TENANT_ID_PREFIX) {
+                            Some(_) => Target::Tenant(DistributionTenantId(raw)),
+                            None => Target::Distribution(DistributionId(raw)),
+                        })
+                        .collect();
+                    // The parser reads distributions first, then tenants.
+                    targets.sort_by_key(Target::is_tenant);
                     JobParams {
-                        distribution_ids: ids
-                            .into_iter()
-                            .filter(|raw| seen.insert(raw.clone()))
-                            .map(DistributionId)
-                            .collect(),
+                        targets,
                         paths,
                         wait,
                         timeout: Duration::from_secs(minutes * 60),

@@ -19,7 +19,8 @@ pub const MAX_TAG_LEN: usize = 256;
 /// cannot swamp a pipeline's failure message.
 const QUOTE_LIMIT: usize = 80;
 
-const TAG_RULES: &str = "cache tags are ASCII 33-126 without commas or '*', at most 256 characters after the '#'";
+const TAG_RULES: &str =
+    "cache tags are ASCII 33-126 without commas or '*', at most 256 characters after the '#'";
 
 /// How `plan_paths` should shape the batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -726,7 +727,10 @@ mod tests {
             ("#", "cache tag \"#\" has no name after '#'".to_owned()),
             (
                 too_long.as_str(),
-                format!("cache tag \"#{}…\" is 257 characters long after the '#'", "a".repeat(79)),
+                format!(
+                    "cache tag \"#{}…\" is 257 characters long after the '#'",
+                    "a".repeat(79)
+                ),
             ),
         ];
         for (raw, start) in cases {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::params::DistributionId;
+use crate::params::Target;
 
 /// Milliseconds since the Unix epoch: the unit of every instant the engine stores.
 pub type Millis = u64;
@@ -79,21 +79,21 @@ impl CloudFrontError {
 pub trait Invalidations: Send + Sync {
     fn create(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         paths: &[String],
         caller_reference: &str,
     ) -> impl Future<Output = Result<InvalidationStatus, CloudFrontError>> + Send;
 
     fn get(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         invalidation_id: &str,
     ) -> impl Future<Output = Result<InvalidationStatus, CloudFrontError>> + Send;
 
     /// The `limit` most recent invalidations of `distribution`, newest first.
     fn list(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<InvalidationSummary>, CloudFrontError>> + Send;
 }

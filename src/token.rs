@@ -15,7 +15,7 @@ const MAX_ID_LEN: usize = 64;
 const MAX_REFERENCE_LEN: usize = 128;
 const MAX_DISTRIBUTIONS: usize = 10;
 
-/// The state of one distribution between invocations.
+/// The state of one distribution (or distribution tenant) between invocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenDistribution {
@@ -126,7 +126,7 @@ impl ContinuationToken {
             });
         }
         for entry in &self.distributions {
-            if !is_upper_alnum(&entry.distribution_id) {
+            if crate::params::Target::parse(&entry.distribution_id).is_err() {
                 return Err(TokenError::InvalidField {
                     field: "distribution id",
                 });

@@ -24,15 +24,15 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
-use cf_invalidate::params::DistributionId;
+use cf_invalidate::params::Target;
 use cf_invalidate::ports::{
     CloudFrontErrorKind, ExecutionDetails, FailureType, Invalidations, JobFailure, JobReport,
     JobSuccess, ReportErrorKind,
 };
 use std::sync::{Arc, Mutex};
 
-fn dist() -> DistributionId {
-    DistributionId::parse("E2QWRUHAPOMQZL").expect("valid id")
+fn dist() -> Target {
+    Target::parse("E2QWRUHAPOMQZL").expect("valid id")
 }
 
 fn invalidation(status: &str) -> Invalidation {
@@ -619,4 +619,67 @@ async fn unmodelled_report_errors_are_classified_by_code_and_status() {
             .expect_err("refused");
         assert_eq!(error.kind, expected, "{code} on failure: {error}");
     }
+}
+
+/// A tenant is invalidated through its own operations, never through its distribution's.
+#[tokio::test]
+async fn tenants_go_to_the_distribution_tenant_operations() {
+    let tenant = Target::parse("dt_2wjDZi3hD1ivOXf6rpZJO1AB").expect("tenant");
+    let capturing = || {
+        let (http_client, request) = capture_request(None);
+        let config = aws_sdk_cloudfront::Config::builder()
+            .with_test_defaults_v2()
+            .http_client(http_client)
+            .build();
+        (
+            SdkInvalidations::new(aws_sdk_cloudfront::Client::from_conf(config)),
+            request,
+        )
+    };
+    let (adapter, request) = capturing();
+    let _ = adapter.create(&tenant, &["/a".to_owned()], "ref").await;
+    let request = request.expect_request();
+    assert_eq!(request.method(), "POST");
+    assert!(
+        request
+            .uri()
+            .ends_with("/2020-05-31/distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB/invalidation"),
+        "{}",
+        request.uri()
+    );
+    let (adapter, request) = capturing();
+    let _ = adapter.get(&tenant, "I1").await;
+    assert!(
+        request.expect_request().uri().ends_with(
+            "/2020-05-31/distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB/invalidation/I1"
+        )
+    );
+    let (adapter, request) = capturing();
+    let _ = adapter.list(&tenant, 5).await;
+    let uri = request.expect_request().uri().to_owned();
+    assert!(
+        uri.contains("/2020-05-31/distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB/invalidation?"),
+        "{uri}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_tenant_reads_as_not_found() {
+    use aws_sdk_cloudfront::operation::create_invalidation_for_distribution_tenant::CreateInvalidationForDistributionTenantError;
+    use aws_sdk_cloudfront::types::error::EntityNotFound;
+    let tenant = Target::parse("dt_nosuch").expect("tenant");
+    let rule = mock!(aws_sdk_cloudfront::Client::create_invalidation_for_distribution_tenant)
+        .then_error(|| {
+            CreateInvalidationForDistributionTenantError::EntityNotFound(
+                EntityNotFound::builder()
+                    .message("The entity was not found.")
+                    .build(),
+            )
+        });
+    let adapter = SdkInvalidations::new(mock_client!(aws_sdk_cloudfront, [&rule]));
+    let got = adapter
+        .create(&tenant, &["/a".to_owned()], "ref")
+        .await
+        .expect_err("an error");
+    assert_eq!(got.kind, CloudFrontErrorKind::NoSuchDistribution, "{got}");
 }

@@ -1301,8 +1301,8 @@ fn the_pipeline_user_parameters_are_valid_and_use_the_execution_id_as_caller_ref
     let params = cf_invalidate::params::parse_user_parameters(&resolved)
         .unwrap_or_else(|e| panic!("the action would fail with: {e}\nUserParameters: {resolved}"));
     assert_eq!(params.caller_reference.as_deref(), Some(execution_id));
-    assert_eq!(params.distribution_ids.len(), 1);
-    assert_eq!(params.distribution_ids[0].as_str(), DIST_A);
+    assert_eq!(params.targets.len(), 1);
+    assert_eq!(params.targets[0].as_str(), DIST_A);
     assert_eq!(params.paths, ["/index.html", "/css/*"]);
 }
 

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match parse_user_parameters(text) {
         Ok(params) => {
-            assert!(!params.distribution_ids.is_empty());
+            assert!(!params.targets.is_empty());
             assert!(!params.paths.is_empty());
             assert!((1..=3000).contains(&params.max_paths));
         }

@@ -3,13 +3,18 @@
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
+use aws_sdk_cloudfront::operation::create_invalidation_for_distribution_tenant::CreateInvalidationForDistributionTenantError;
 use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
+use aws_sdk_cloudfront::operation::get_invalidation_for_distribution_tenant::GetInvalidationForDistributionTenantError;
 use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
-use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+use aws_sdk_cloudfront::operation::list_invalidations_for_distribution_tenant::ListInvalidationsForDistributionTenantError;
+use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::date_time::Format as DateTimeFormat;
 
 use super::{Failure, split};
-use crate::params::DistributionId;
+use crate::params::Target;
 use crate::ports::{
     CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
 };
@@ -32,7 +37,7 @@ impl SdkInvalidations {
     /// [`Invalidations::list`] with a chosen page size, so that paging can be exercised with few invalidations.
     pub async fn list_in_pages(
         &self,
-        distribution: &DistributionId,
+        target: &Target,
         limit: usize,
         page_size: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
@@ -40,24 +45,32 @@ impl SdkInvalidations {
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
         while found.len() < limit {
-            let wanted = (limit - found.len()).min(page_size);
-            let output = self
-                .client
-                .list_invalidations()
-                .distribution_id(distribution.as_str())
-                .max_items(i32::try_from(wanted).unwrap_or(i32::MAX))
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|error| {
-                    let kind = match split(&error) {
-                        Failure::Service(service, status) => classify_list(service, status),
-                        Failure::Transient => CloudFrontErrorKind::Unavailable,
-                        Failure::Construction => CloudFrontErrorKind::Other,
-                    };
-                    to_port_error(kind, error)
-                })?;
-            let Some(list) = output.invalidation_list() else {
+            let wanted = i32::try_from((limit - found.len()).min(page_size)).unwrap_or(i32::MAX);
+            let list = match target {
+                Target::Distribution(id) => {
+                    self.client
+                        .list_invalidations()
+                        .distribution_id(id.as_str())
+                        .max_items(wanted)
+                        .set_marker(marker.take())
+                        .send()
+                        .await
+                        .map_err(|error| port_error(error, classify_list))?
+                        .invalidation_list
+                }
+                Target::Tenant(id) => {
+                    self.client
+                        .list_invalidations_for_distribution_tenant()
+                        .id(id.as_str())
+                        .max_items(wanted)
+                        .set_marker(marker.take())
+                        .send()
+                        .await
+                        .map_err(|error| port_error(error, classify_tenant_list))?
+                        .invalidation_list
+                }
+            };
+            let Some(list) = list else {
                 return Err(CloudFrontError::new(
                     CloudFrontErrorKind::Unavailable,
                     None,
@@ -93,7 +106,7 @@ pub const LIST_PAGE_SIZE: usize = 100;
 impl Invalidations for SdkInvalidations {
     async fn create(
         &self,
-        distribution: &DistributionId,
+        target: &Target,
         paths: &[String],
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
@@ -116,81 +129,168 @@ impl Invalidations for SdkInvalidations {
                 )
                 .with_source(error)
             })?;
-        let output = self
-            .client
-            .create_invalidation()
-            .distribution_id(distribution.as_str())
-            .invalidation_batch(batch)
-            .send()
-            .await
-            .map_err(|error| {
-                let kind = match split(&error) {
-                    Failure::Service(service, status) => classify_create(service, status),
-                    Failure::Transient => CloudFrontErrorKind::Unavailable,
-                    Failure::Construction => CloudFrontErrorKind::Other,
-                };
-                to_port_error(kind, error)
-            })?;
-        let invalidation = output.invalidation().ok_or_else(|| {
-            CloudFrontError::new(
-                CloudFrontErrorKind::Unavailable,
-                None,
-                "CreateInvalidation answered without an Invalidation element",
-            )
-        })?;
-        Ok(InvalidationStatus {
-            id: invalidation.id().to_owned(),
-            status: invalidation.status().to_owned(),
-            caller_reference: invalidation
-                .invalidation_batch()
-                .map(|batch| batch.caller_reference().to_owned()),
-        })
+        let invalidation = match target {
+            Target::Distribution(id) => {
+                self.client
+                    .create_invalidation()
+                    .distribution_id(id.as_str())
+                    .invalidation_batch(batch)
+                    .send()
+                    .await
+                    .map_err(|error| port_error(error, classify_create))?
+                    .invalidation
+            }
+            Target::Tenant(id) => {
+                self.client
+                    .create_invalidation_for_distribution_tenant()
+                    .id(id.as_str())
+                    .invalidation_batch(batch)
+                    .send()
+                    .await
+                    .map_err(|error| port_error(error, classify_tenant_create))?
+                    .invalidation
+            }
+        };
+        status_of(invalidation, "CreateInvalidation")
     }
 
     async fn get(
         &self,
-        distribution: &DistributionId,
+        target: &Target,
         invalidation_id: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
-        let output = self
-            .client
-            .get_invalidation()
-            .distribution_id(distribution.as_str())
-            .id(invalidation_id)
-            .send()
-            .await
-            .map_err(|error| {
-                let kind = match split(&error) {
-                    Failure::Service(service, status) => classify_get(service, status),
-                    Failure::Transient => CloudFrontErrorKind::Unavailable,
-                    Failure::Construction => CloudFrontErrorKind::Other,
-                };
-                to_port_error(kind, error)
-            })?;
-        let invalidation = output.invalidation().ok_or_else(|| {
-            CloudFrontError::new(
-                CloudFrontErrorKind::Unavailable,
-                None,
-                "GetInvalidation answered without an Invalidation element",
-            )
-        })?;
-        Ok(InvalidationStatus {
-            id: invalidation.id().to_owned(),
-            status: invalidation.status().to_owned(),
-            caller_reference: invalidation
-                .invalidation_batch()
-                .map(|batch| batch.caller_reference().to_owned()),
-        })
+        let invalidation = match target {
+            Target::Distribution(id) => {
+                self.client
+                    .get_invalidation()
+                    .distribution_id(id.as_str())
+                    .id(invalidation_id)
+                    .send()
+                    .await
+                    .map_err(|error| port_error(error, classify_get))?
+                    .invalidation
+            }
+            Target::Tenant(id) => {
+                self.client
+                    .get_invalidation_for_distribution_tenant()
+                    .distribution_tenant_id(id.as_str())
+                    .id(invalidation_id)
+                    .send()
+                    .await
+                    .map_err(|error| port_error(error, classify_tenant_get))?
+                    .invalidation
+            }
+        };
+        status_of(invalidation, "GetInvalidation")
     }
 
     /// Follows `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
     async fn list(
         &self,
-        distribution: &DistributionId,
+        target: &Target,
         limit: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
-        self.list_in_pages(distribution, limit, LIST_PAGE_SIZE)
-            .await
+        self.list_in_pages(target, limit, LIST_PAGE_SIZE).await
+    }
+}
+
+fn status_of(
+    invalidation: Option<Invalidation>,
+    operation: &str,
+) -> Result<InvalidationStatus, CloudFrontError> {
+    let invalidation = invalidation.ok_or_else(|| {
+        CloudFrontError::new(
+            CloudFrontErrorKind::Unavailable,
+            None,
+            format!("{operation} answered without an Invalidation element"),
+        )
+    })?;
+    Ok(InvalidationStatus {
+        caller_reference: invalidation
+            .invalidation_batch()
+            .map(|batch| batch.caller_reference().to_owned()),
+        id: invalidation.id,
+        status: invalidation.status,
+    })
+}
+
+/// Classifies any failed call: the service's own errors by `classify`, the rest by how they failed.
+fn port_error<E>(
+    error: SdkError<E, HttpResponse>,
+    classify: fn(&E, u16) -> CloudFrontErrorKind,
+) -> CloudFrontError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let kind = match split(&error) {
+        Failure::Service(service, status) => classify(service, status),
+        Failure::Transient => CloudFrontErrorKind::Unavailable,
+        Failure::Construction => CloudFrontErrorKind::Other,
+    };
+    let code = error.code().map(str::to_owned);
+    let message = match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, _) => describe(&error),
+    };
+    CloudFrontError {
+        kind,
+        code,
+        message,
+        source: Some(Box::new(error)),
+    }
+}
+
+/// Real CloudFront has no error code of its own for a reused CallerReference: only the message
+/// tells it apart from a bad path. The engine looks for the invalidation that carries the
+/// reference after any InvalidArgument, so a change of wording costs only the precise message.
+fn is_reused_reference(message: Option<&str>) -> bool {
+    message.is_some_and(|message| message.to_ascii_lowercase().contains("caller reference"))
+}
+
+fn classify_tenant_create(
+    error: &CreateInvalidationForDistributionTenantError,
+    status: u16,
+) -> CloudFrontErrorKind {
+    use CreateInvalidationForDistributionTenantError as E;
+    match error {
+        E::TooManyInvalidationsInProgress(_) => CloudFrontErrorKind::TooManyInProgress,
+        E::EntityNotFound(_) => CloudFrontErrorKind::NoSuchDistribution,
+        E::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        E::InvalidArgument(argument) if is_reused_reference(argument.message()) => {
+            CloudFrontErrorKind::CallerReferenceReused
+        }
+        E::InvalidArgument(_)
+        | E::BatchTooLarge(_)
+        | E::InconsistentQuantities(_)
+        | E::MissingBody(_) => CloudFrontErrorKind::InvalidRequest,
+        other => classify_unmodelled(other.code(), status),
+    }
+}
+
+fn classify_tenant_get(
+    error: &GetInvalidationForDistributionTenantError,
+    status: u16,
+) -> CloudFrontErrorKind {
+    use GetInvalidationForDistributionTenantError as E;
+    match error {
+        E::EntityNotFound(_) => CloudFrontErrorKind::NoSuchDistribution,
+        E::NoSuchInvalidation(_) => CloudFrontErrorKind::NoSuchInvalidation,
+        E::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        other => classify_unmodelled(other.code(), status),
+    }
+}
+
+fn classify_tenant_list(
+    error: &ListInvalidationsForDistributionTenantError,
+    status: u16,
+) -> CloudFrontErrorKind {
+    use ListInvalidationsForDistributionTenantError as E;
+    match error {
+        E::EntityNotFound(_) => CloudFrontErrorKind::NoSuchDistribution,
+        E::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
+        E::InvalidArgument(_) => CloudFrontErrorKind::InvalidRequest,
+        other => classify_unmodelled(other.code(), status),
     }
 }
 
@@ -250,24 +350,6 @@ fn classify_unmodelled(code: Option<&str>, status: u16) -> CloudFrontErrorKind {
         Some("AccessDenied" | "AccessDeniedException") => CloudFrontErrorKind::AccessDenied,
         _ if status >= 500 => CloudFrontErrorKind::Unavailable,
         _ => CloudFrontErrorKind::Other,
-    }
-}
-
-fn to_port_error<E>(kind: CloudFrontErrorKind, error: E) -> CloudFrontError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let code = error.code().map(str::to_owned);
-    let message = match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        (None, _) => describe(&error),
-    };
-    CloudFrontError {
-        kind,
-        code,
-        message,
-        source: Some(Box::new(error)),
     }
 }
 

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::params::{DEFAULT_MAX_PATHS, DistributionId};
+use crate::params::{DEFAULT_MAX_PATHS, DistributionId, DistributionTenantId, Target};
 
 const ABOUT: &str = "Invalidate CloudFront paths from CodeBuild, a Makefile or any CI, and wait until they are gone";
 
@@ -223,7 +223,18 @@ pub struct InvalidateArgs {
         value_delimiter = ',',
         value_parser = parse_distribution_id
     )]
-    pub distribution_ids: Vec<DistributionId>,
+    pub distribution_ids: Vec<Target>,
+
+    /// Distribution tenant of a multi-tenant distribution to invalidate (dt_...); repeat the
+    /// flag or separate ids with commas for several. May be combined with --distribution-id
+    #[arg(
+        long = "distribution-tenant-id",
+        value_name = "TENANT_ID",
+        env = "CF_DISTRIBUTION_TENANT_ID",
+        value_delimiter = ',',
+        value_parser = parse_tenant_id
+    )]
+    pub tenant_ids: Vec<Target>,
 
     #[command(flatten)]
     pub paths: PathArgs,
@@ -264,6 +275,7 @@ impl InvalidateArgs {
 
 /// One existing invalidation.
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["distribution_id", "tenant_id"])))]
 pub struct InvalidationRef {
     /// The distribution the invalidation belongs to
     #[arg(
@@ -272,7 +284,16 @@ pub struct InvalidationRef {
         env = "CF_DISTRIBUTION_ID",
         value_parser = parse_distribution_id
     )]
-    pub distribution_id: DistributionId,
+    pub distribution_id: Option<Target>,
+
+    /// The distribution tenant the invalidation belongs to, instead of --distribution-id
+    #[arg(
+        long = "distribution-tenant-id",
+        value_name = "TENANT_ID",
+        env = "CF_DISTRIBUTION_TENANT_ID",
+        value_parser = parse_tenant_id
+    )]
+    pub tenant_id: Option<Target>,
 
     /// The invalidation id, as printed by `invalidate` or `list` (I2J0I21PCUYOIK)
     #[arg(long = "id", value_name = "INVALIDATION_ID", value_parser = parse_invalidation_id)]
@@ -307,6 +328,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["distribution_id", "tenant_id"])))]
 pub struct ListArgs {
     /// The distribution whose invalidations to list
     #[arg(
@@ -315,7 +337,16 @@ pub struct ListArgs {
         env = "CF_DISTRIBUTION_ID",
         value_parser = parse_distribution_id
     )]
-    pub distribution_id: DistributionId,
+    pub distribution_id: Option<Target>,
+
+    /// The distribution tenant whose invalidations to list, instead of --distribution-id
+    #[arg(
+        long = "distribution-tenant-id",
+        value_name = "TENANT_ID",
+        env = "CF_DISTRIBUTION_TENANT_ID",
+        value_parser = parse_tenant_id
+    )]
+    pub tenant_id: Option<Target>,
 
     /// How many invalidations to show at most (pages are followed as needed)
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_limit)]
@@ -343,8 +374,38 @@ pub struct PlanArgs {
 }
 
 /// Clap's value parser for ids: the engine's own validation, with its suggestions.
-fn parse_distribution_id(raw: &str) -> Result<DistributionId, String> {
-    DistributionId::parse(raw).map_err(|error| error.to_string())
+fn parse_distribution_id(raw: &str) -> Result<Target, String> {
+    DistributionId::parse(raw)
+        .map(Target::Distribution)
+        .map_err(|error| error.to_string())
+}
+
+fn parse_tenant_id(raw: &str) -> Result<Target, String> {
+    DistributionTenantId::parse(raw)
+        .map(Target::Tenant)
+        .map_err(|error| error.to_string())
+}
+
+/// The distribution or tenant a command names: clap's group makes exactly one of them present.
+fn one_target(distribution: &Option<Target>, tenant: &Option<Target>) -> Target {
+    distribution
+        .clone()
+        .or_else(|| tenant.clone())
+        .unwrap_or_else(|| {
+            unreachable!("clap requires --distribution-id or --distribution-tenant-id")
+        })
+}
+
+impl InvalidationRef {
+    pub fn target(&self) -> Target {
+        one_target(&self.distribution_id, &self.tenant_id)
+    }
+}
+
+impl ListArgs {
+    pub fn target(&self) -> Target {
+        one_target(&self.distribution_id, &self.tenant_id)
+    }
 }
 
 fn parse_invalidation_id(raw: &str) -> Result<String, String> {

@@ -9,7 +9,7 @@ use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_sdk_cloudfront::config::{ProvideCredentials, Region};
 
 use crate::adapters::cloudfront::SdkInvalidations;
-use crate::params::DistributionId;
+use crate::params::Target;
 use crate::ports::{
     CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
 };
@@ -74,11 +74,12 @@ pub enum Call {
 }
 
 impl Call {
-    pub fn iam_action(self) -> &'static str {
+    pub fn iam_action(self, target: &Target) -> &'static str {
+        let [create, get, list] = target.iam_actions();
         match self {
-            Self::Create => "cloudfront:CreateInvalidation",
-            Self::Get => "cloudfront:GetInvalidation",
-            Self::List => "cloudfront:ListInvalidations",
+            Self::Create => create,
+            Self::Get => get,
+            Self::List => list,
         }
     }
 }
@@ -107,7 +108,7 @@ impl<I> Recording<I> {
         }
     }
 
-    pub fn last_error(&self, distribution: &DistributionId) -> Option<RecordedError> {
+    pub fn last_error(&self, distribution: &Target) -> Option<RecordedError> {
         self.errors
             .lock()
             .ok()
@@ -116,7 +117,7 @@ impl<I> Recording<I> {
 
     fn note<T>(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         call: Call,
         result: Result<T, CloudFrontError>,
     ) -> Result<T, CloudFrontError> {
@@ -140,7 +141,7 @@ impl<I> Recording<I> {
 impl<I: Invalidations> Invalidations for Recording<I> {
     async fn create(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         paths: &[String],
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
@@ -153,7 +154,7 @@ impl<I: Invalidations> Invalidations for Recording<I> {
 
     async fn get(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         invalidation_id: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
         let result = self.inner.get(distribution, invalidation_id).await;
@@ -162,7 +163,7 @@ impl<I: Invalidations> Invalidations for Recording<I> {
 
     async fn list(
         &self,
-        distribution: &DistributionId,
+        distribution: &Target,
         limit: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
         let result = self.inner.list(distribution, limit).await;
@@ -172,8 +173,11 @@ impl<I: Invalidations> Invalidations for Recording<I> {
 
 /// The distribution's ARN: CloudFront's AccessDenied message names it with the account id, which
 /// the CLI does not otherwise know; without it, a placeholder the reader fills in.
-pub fn distribution_arn(distribution: &DistributionId, cloudfront_message: &str) -> String {
-    let suffix = format!(":distribution/{distribution}");
+pub fn distribution_arn(distribution: &Target, cloudfront_message: &str) -> String {
+    let placeholder = distribution.arn("<account-id>");
+    let suffix = placeholder
+        .split_once("<account-id>")
+        .map_or(String::new(), |(_, suffix)| suffix.to_owned());
     cloudfront_message
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\''))
         .map(|word| word.trim_end_matches(['.', ')']))
@@ -181,14 +185,14 @@ pub fn distribution_arn(distribution: &DistributionId, cloudfront_message: &str)
             word.starts_with("arn:") && word.contains(":cloudfront::") && word.ends_with(&suffix)
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("arn:aws:cloudfront::<account-id>{suffix}"))
+        .unwrap_or(placeholder)
 }
 
 /// What went wrong with `distribution`, and what to do about it, for a person at a shell or
 /// reading a build log. `invalidation_id` is the one being waited for, if any.
 pub fn explain(
     error: &RecordedError,
-    distribution: &DistributionId,
+    distribution: &Target,
     invalidation_id: Option<&str>,
     caller_reference: Option<&str>,
 ) -> String {
@@ -197,11 +201,16 @@ pub fn explain(
     match error.kind {
         CloudFrontErrorKind::AccessDenied => {
             let arn = distribution_arn(distribution, said);
+            let [create, get, list] = distribution.iam_actions();
             format!(
-                "access denied: these AWS credentials may not call {action} on {arn}. Allow cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on {arn} for the role or user that runs cf-invalidate (in CodeBuild: the project's service role). If {distribution} is not the id you meant, correct it: a policy limited to some distributions' ARNs refuses any other id this way before CloudFront looks it up. CloudFront said: {said}",
-                action = error.call.iam_action()
+                "access denied: these AWS credentials may not call {action} on {arn}. Allow {create}, {get} and {list} on {arn} for the role or user that runs cf-invalidate (in CodeBuild: the project's service role). If {distribution} is not the id you meant, correct it: a policy limited to some {noun}s' ARNs refuses any other id this way before CloudFront looks it up. CloudFront said: {said}",
+                action = error.call.iam_action(distribution),
+                noun = distribution.noun()
             )
         }
+        CloudFrontErrorKind::NoSuchDistribution if distribution.is_tenant() => format!(
+            "CloudFront has no distribution tenant {distribution} ({code}): check --distribution-tenant-id (or CF_DISTRIBUTION_TENANT_ID), and that these credentials belong to the tenant's AWS account"
+        ),
         CloudFrontErrorKind::NoSuchDistribution => format!(
             "CloudFront has no distribution {distribution} (NoSuchDistribution): check --distribution-id (or CF_DISTRIBUTION_ID), and that these credentials belong to the distribution's AWS account"
         ),
@@ -222,7 +231,7 @@ pub fn explain(
         ),
         CloudFrontErrorKind::TooManyInProgress | CloudFrontErrorKind::Other => format!(
             "{} failed for {distribution} ({code}): {said}",
-            error.call.iam_action()
+            error.call.iam_action(distribution)
         ),
     }
 }
@@ -231,8 +240,8 @@ pub fn explain(
 mod tests {
     use super::*;
 
-    fn dist() -> DistributionId {
-        DistributionId::parse("EDENIED0000001").expect("id")
+    fn dist() -> Target {
+        Target::parse("EDENIED0000001").expect("id")
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::engine::{
     drive, format_duration,
 };
 use crate::params::{
-    DistributionId, JobParams, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN, OnTimeout,
+    JobParams, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN, OnTimeout, Target,
 };
 use crate::plan::{PlanOptions, plan_paths};
 use crate::ports::{Clock, Invalidations, SystemClock};
@@ -24,7 +24,9 @@ use super::error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED};
 use super::guard::local_root_entries;
 use super::planview::{DryRunTarget, PlanView, SyncCounts, plan_warnings, plural, thousands};
 use super::progress::{Entry, ProgressMode, Status, Tracker};
-use super::report::{DistributionReport, RunReport, RunResult, seconds, summary_sentence};
+use super::report::{
+    DistributionReport, RunReport, RunResult, TargetKey, seconds, summary_sentence,
+};
 use super::sources::{CollectedPaths, collect};
 
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
@@ -39,8 +41,8 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
 
 async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     let started = tokio::time::Instant::now();
-    let mut distributions: Vec<DistributionId> = Vec::new();
-    for id in &args.distribution_ids {
+    let mut distributions: Vec<Target> = Vec::new();
+    for id in args.distribution_ids.iter().chain(&args.tenant_ids) {
         // The same id twice would only create the same invalidation twice.
         if !distributions.contains(id) {
             distributions.push(id.clone());
@@ -68,7 +70,7 @@ async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     }
     let max_paths = args.paths.max_paths;
     let params = JobParams {
-        distribution_ids: distributions,
+        targets: distributions,
         paths: collected.paths.clone(),
         wait: args.wait(),
         timeout: args.waiting.timeout,
@@ -87,7 +89,7 @@ async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
             .distributions
             .iter()
             .map(|distribution| DryRunTarget {
-                distribution_id: distribution.to_string(),
+                target: TargetKey::of(distribution),
                 caller_reference: spec.caller_reference(distribution),
             })
             .collect();
@@ -152,7 +154,7 @@ async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
 
 async fn wait(args: WaitArgs) -> Result<u8, CliError> {
     let started = tokio::time::Instant::now();
-    let distribution = args.target.distribution_id.clone();
+    let distribution = args.target.target();
     let invalidation_id = args.target.invalidation_id.clone();
     let cloudfront = Recording::new(connect(&args.aws).await?);
     // The engine plans paths for every job; `wait` never creates, so this plan is never sent.
@@ -207,14 +209,15 @@ async fn wait(args: WaitArgs) -> Result<u8, CliError> {
 
 #[derive(Debug, Serialize)]
 struct StatusView {
-    distribution_id: String,
+    #[serde(flatten)]
+    target: TargetKey,
     invalidation_id: String,
     status: String,
     completed: bool,
 }
 
 async fn status(args: StatusArgs) -> Result<u8, CliError> {
-    let distribution = &args.target.distribution_id;
+    let distribution = &args.target.target();
     let id = &args.target.invalidation_id;
     let cloudfront = connect(&args.aws).await?;
     let status = cloudfront
@@ -222,7 +225,7 @@ async fn status(args: StatusArgs) -> Result<u8, CliError> {
         .await
         .map_err(|error| cloudfront_error(Call::Get, error, distribution, Some(id)))?;
     let view = StatusView {
-        distribution_id: distribution.to_string(),
+        target: TargetKey::of(distribution),
         invalidation_id: status.id.clone(),
         completed: status.is_completed(),
         status: status.status,
@@ -231,7 +234,7 @@ async fn status(args: StatusArgs) -> Result<u8, CliError> {
         OutputFormat::Json => print_json(&view)?,
         OutputFormat::Text if !args.output.quiet => print_stdout(&format!(
             "{} on {}: {}\n",
-            view.invalidation_id, view.distribution_id, view.status
+            view.invalidation_id, view.target, view.status
         ))?,
         OutputFormat::Text => {}
     }
@@ -247,19 +250,20 @@ struct ListedInvalidation {
 
 #[derive(Debug, Serialize)]
 struct ListView {
-    distribution_id: String,
+    #[serde(flatten)]
+    target: TargetKey,
     invalidations: Vec<ListedInvalidation>,
 }
 
 async fn list(args: ListArgs) -> Result<u8, CliError> {
-    let distribution = &args.distribution_id;
+    let distribution = &args.target();
     let cloudfront = connect(&args.aws).await?;
     let found = cloudfront
         .list_in_pages(distribution, args.limit, args.page_size)
         .await
         .map_err(|error| cloudfront_error(Call::List, error, distribution, None))?;
     let view = ListView {
-        distribution_id: distribution.to_string(),
+        target: TargetKey::of(distribution),
         invalidations: found
             .into_iter()
             .map(|item| ListedInvalidation {
@@ -645,7 +649,7 @@ fn header(spec: &JobSpec) -> String {
     let targets = spec
         .distributions
         .iter()
-        .map(DistributionId::as_str)
+        .map(Target::as_str)
         .collect::<Vec<_>>()
         .join(", ");
     let requested = if spec.plan.requested_paths() != billed {
@@ -688,7 +692,7 @@ fn on_timeout(arg: OnTimeoutArg) -> OnTimeout {
 fn cloudfront_error(
     call: Call,
     error: crate::ports::CloudFrontError,
-    distribution: &DistributionId,
+    distribution: &Target,
     invalidation_id: Option<&str>,
 ) -> CliError {
     let recorded = RecordedError {

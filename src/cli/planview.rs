@@ -116,7 +116,8 @@ impl From<CostEstimate> for CostView {
 /// A distribution and the CallerReference a dry run would send it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DryRunTarget {
-    pub distribution_id: String,
+    #[serde(flatten)]
+    pub target: super::report::TargetKey,
     pub caller_reference: String,
 }
 
@@ -230,7 +231,7 @@ impl PlanView {
             let _ = writeln!(
                 text,
                 "Would invalidate {} with CallerReference {}.",
-                target.distribution_id, target.caller_reference
+                target.target, target.caller_reference
             );
         }
         if !self.distributions.is_empty() {

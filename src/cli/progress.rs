@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::engine::{JobEvent, JobObserver, format_duration};
-use crate::params::DistributionId;
+use crate::params::Target;
 use crate::ports::FailureType;
 
 /// How progress is shown.
@@ -54,7 +54,7 @@ impl Status {
 /// One distribution's story so far; the final report is built from these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub distribution: DistributionId,
+    pub distribution: Target,
     pub status: Status,
     pub invalidation_id: Option<String>,
     /// When CloudFront accepted the invalidation, counted from the start of the run.
@@ -65,7 +65,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn new(distribution: DistributionId) -> Self {
+    pub fn new(distribution: Target) -> Self {
         Self {
             distribution,
             status: Status::Waiting,
@@ -77,7 +77,7 @@ impl Entry {
     }
 
     /// An invalidation that exists already (`wait`).
-    pub fn existing(distribution: DistributionId, invalidation_id: String) -> Self {
+    pub fn existing(distribution: Target, invalidation_id: String) -> Self {
         Self {
             status: Status::Checking,
             invalidation_id: Some(invalidation_id),
@@ -362,8 +362,8 @@ mod tests {
         }
     }
 
-    fn dist(id: &str) -> DistributionId {
-        DistributionId::parse(id).expect("id")
+    fn dist(id: &str) -> Target {
+        Target::parse(id).expect("id")
     }
 
     #[test]

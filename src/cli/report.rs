@@ -1,5 +1,6 @@
 //! The result of `invalidate` and `wait`: a short text summary, or one JSON document for scripts.
 
+use crate::params::Target;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -27,9 +28,37 @@ pub enum RunResult {
     Interrupted,
 }
 
+/// A distribution's or a tenant's id, under the JSON key that names its kind:
+/// `"distribution_id"` or `"distribution_tenant_id"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TargetKey {
+    #[serde(rename = "distribution_id")]
+    Distribution(String),
+    #[serde(rename = "distribution_tenant_id")]
+    Tenant(String),
+}
+
+impl TargetKey {
+    pub fn of(target: &Target) -> Self {
+        match target {
+            Target::Distribution(id) => Self::Distribution(id.to_string()),
+            Target::Tenant(id) => Self::Tenant(id.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Distribution(id) | Self::Tenant(id) => f.write_str(id),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DistributionReport {
-    pub distribution_id: String,
+    #[serde(flatten)]
+    pub target: TargetKey,
     pub invalidation_id: Option<String>,
     /// `Completed`, `InProgress`, `Waiting` (never accepted by CloudFront) or `Failed`.
     pub status: &'static str,
@@ -56,7 +85,7 @@ impl DistributionReport {
             _ => None,
         };
         Self {
-            distribution_id: entry.distribution.to_string(),
+            target: TargetKey::of(&entry.distribution),
             invalidation_id: entry.invalidation_id.clone(),
             status: match entry.status {
                 // `wait` on an invalidation never read: it existed, so it was in progress.
@@ -117,7 +146,7 @@ impl RunReport {
             let _ = writeln!(
                 text,
                 "  {}  {}  {}{timing}",
-                distribution.distribution_id,
+                distribution.target,
                 distribution.invalidation_id.as_deref().unwrap_or("-"),
                 distribution.status
             );
@@ -184,11 +213,11 @@ pub fn seconds(duration: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::DistributionId;
+    use crate::params::Target;
 
     #[test]
     fn the_summary_names_ids_paths_and_time() {
-        let mut entry = Entry::new(DistributionId::parse("E2QWRUHAPOMQZL").expect("id"));
+        let mut entry = Entry::new(Target::parse("E2QWRUHAPOMQZL").expect("id"));
         entry.status = Status::Completed;
         entry.invalidation_id = Some("I2J0I21PCUYOIK".to_owned());
         entry.created_after = Some(Duration::from_millis(120));

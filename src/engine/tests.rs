@@ -444,6 +444,95 @@ async fn retries_of_a_run_with_a_caller_reference_reuse_the_invalidation() {
     assert!(caller_reference.starts_with("6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c-E2QWRUHAPOMQZL-"));
 }
 
+const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+
+#[tokio::test]
+async fn a_distribution_and_a_tenant_complete_with_one_verdict_that_names_the_tenant() {
+    let s = Scenario::new(&[(DIST, 5), (TENANT, 8)]);
+    let params = format!(
+        r#"{{"distributionId": "{DIST}", "distributionTenantId": "{TENANT}", "paths": ["/a"]}}"#
+    );
+    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let done = success(&outcome);
+    assert_eq!(done.output_variables["DistributionIds"], DIST);
+    assert_eq!(done.output_variables["DistributionTenantIds"], TENANT);
+    assert!(
+        done.details
+            .summary
+            .contains("1 distribution and 1 distribution tenant:"),
+        "{}",
+        done.details.summary
+    );
+    assert_eq!(s.cloudfront.invalidations(TENANT).len(), 1);
+}
+
+#[tokio::test]
+async fn a_lone_tenant_is_named_as_a_tenant() {
+    let s = Scenario::new(&[(TENANT, 5)]);
+    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
+    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let done = success(&outcome);
+    assert!(
+        done.details
+            .summary
+            .contains(&format!("on distribution tenant {TENANT} (")),
+        "{}",
+        done.details.summary
+    );
+    assert!(!done.output_variables.contains_key("DistributionTenantId"));
+    assert_eq!(done.output_variables["DistributionIds"], "");
+}
+
+#[tokio::test]
+async fn an_unknown_tenant_is_a_configuration_error_naming_it() {
+    let s = Scenario::new(&[(DIST, 5)]);
+    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
+    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(
+        failure
+            .message
+            .contains(&format!("no distribution tenant {TENANT} (EntityNotFound)")),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn access_denied_on_a_tenant_names_the_tenant_actions_and_arn() {
+    let s = Scenario::new(&[(TENANT, 5)]);
+    s.cloudfront.fail_creates(TENANT, &[Kind::AccessDenied]);
+    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
+    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::PermissionError);
+    for expected in [
+        "may not call cloudfront:CreateInvalidationForDistributionTenant on arn:aws:cloudfront::123456789012:distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+        "cloudfront:GetInvalidationForDistributionTenant",
+        "cloudfront:ListInvalidationsForDistributionTenant",
+        "not the distribution tenant you meant",
+    ] {
+        assert!(
+            failure.message.contains(expected),
+            "{expected}: {}",
+            failure.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn access_denied_also_says_to_check_the_id() {
+    let s = Scenario::new(&[(DIST, 5)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
+    let failure = failure(&s.invoke(JOB, DIST, None, secs(900)).await).clone();
+    assert!(
+        failure
+            .message
+            .contains("if E2QWRUHAPOMQZL is not the distribution you meant, correct the id"),
+        "{}",
+        failure.message
+    );
+}
+
 /// Real CloudFront may refuse a reused CallerReference with InvalidArgument even when the batch is
 /// identical: a duplicate delivery and a retry must still end with the one invalidation.
 #[tokio::test]
@@ -492,7 +581,7 @@ async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it(
         None,
     )
     .expect("spec");
-    let reference = spec.caller_reference(&DistributionId::parse(DIST).expect("id"));
+    let reference = spec.caller_reference(&Target::parse(DIST).expect("id"));
     // The reference was used long ago, by an invalidation with other paths, and 50 newer ones
     // hide it from the search.
     s.cloudfront.add_invalidation(DIST, &reference, &["/other"]);
