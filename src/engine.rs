@@ -791,7 +791,7 @@ fn failed(
         CloudFrontErrorKind::NoSuchDistribution => (
             FailureType::ConfigurationError,
             format!(
-                "CloudFront has no distribution {distribution} (NoSuchDistribution): check the distribution id in UserParameters and that it belongs to this AWS account"
+                "CloudFront has no distribution {distribution} (NoSuchDistribution): check the distribution id in UserParameters and that it belongs to this AWS account. If {distribution} is a multi-tenant distribution, CloudFront answers this for the distribution itself: invalidate its tenants with distributionTenantId(s) instead"
             ),
         ),
         CloudFrontErrorKind::InvalidRequest => (

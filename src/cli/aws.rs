@@ -212,7 +212,7 @@ pub fn explain(
             "CloudFront has no distribution tenant {distribution} ({code}): check --distribution-tenant-id (or CF_DISTRIBUTION_TENANT_ID), and that these credentials belong to the tenant's AWS account"
         ),
         CloudFrontErrorKind::NoSuchDistribution => format!(
-            "CloudFront has no distribution {distribution} (NoSuchDistribution): check --distribution-id (or CF_DISTRIBUTION_ID), and that these credentials belong to the distribution's AWS account"
+            "CloudFront has no distribution {distribution} (NoSuchDistribution): check --distribution-id (or CF_DISTRIBUTION_ID), and that these credentials belong to the distribution's AWS account. If {distribution} is a multi-tenant distribution, CloudFront answers this for the distribution itself: invalidate its tenants with --distribution-tenant-id instead"
         ),
         CloudFrontErrorKind::NoSuchInvalidation => format!(
             "CloudFront has no invalidation {} on distribution {distribution} (NoSuchInvalidation): check --id and --distribution-id; `cf-invalidate list --distribution-id {distribution}` shows the recent ones",
