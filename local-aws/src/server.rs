@@ -31,6 +31,9 @@ use crate::runtime_api::{InitError, Invocation, LambdaState};
 
 /// Largest request body accepted (Lambda's own payload limit is 6 MB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
+/// The message of AWS's throttling errors (CloudFront `Throttling`, CodePipeline
+/// `ThrottlingException`).
+const THROTTLED: &str = "Rate exceeded";
 
 /// How the emulator starts.
 #[derive(Debug, Clone)]
@@ -656,23 +659,20 @@ fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
             "CloudFront is temporarily unavailable. Please try again later. (injected by local-aws)",
             request_id,
         ),
-        (Api::CloudFront, FaultKind::Throttle) => cloudfront::error_reply(
-            400,
-            "Throttling",
-            "Rate exceeded (injected by local-aws)",
-            request_id,
-        ),
+        // Throttling replies are AWS's own, word for word: a client may log them, never
+        // recognise them by their text, and must not see anything that real AWS never sends.
+        (Api::CloudFront, FaultKind::Throttle) => {
+            cloudfront::error_reply(400, "Throttling", THROTTLED, request_id)
+        }
         (Api::CloudFront, FaultKind::TooMany) => cloudfront::error_reply(
             400,
             "TooManyInvalidationsInProgress",
             "Processing your request would cause the maximum number of in-progress invalidations to be exceeded. (injected by local-aws)",
             request_id,
         ),
-        (_, FaultKind::Throttle) => codepipeline::error_reply(
-            400,
-            "ThrottlingException",
-            "Rate exceeded (injected by local-aws)",
-        ),
+        (_, FaultKind::Throttle) => {
+            codepipeline::error_reply(400, "ThrottlingException", THROTTLED)
+        }
         _ => codepipeline::error_reply(
             503,
             "ServiceUnavailableException",

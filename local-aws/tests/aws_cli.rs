@@ -632,6 +632,64 @@ async fn codepipeline_results_with_the_cli() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_throttles_as_aws_does_and_the_cli_reports_it() {
+    // GIVEN `local-aws serve` throttling every CodePipeline and CloudFront call
+    let job = "33333333-abcd-3333-abcd-333333abcdef";
+    let (_serve, ep) = support::start_serve(&[
+        "--distribution",
+        DIST,
+        "--job",
+        job,
+        "--faults",
+        "codepipeline.throttle=1.0,cloudfront.throttle=1.0",
+    ])
+    .await;
+
+    // WHEN the AWS CLI reports on the job and creates an invalidation, without retries
+    let no_retry = [("AWS_MAX_ATTEMPTS", "1")];
+    let put = aws(
+        &ep,
+        &["codepipeline", "put-job-success-result", "--job-id", job],
+        &no_retry,
+    )
+    .await;
+    let create = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            DIST,
+            "--paths",
+            "/index.html",
+        ],
+        &no_retry,
+    )
+    .await;
+
+    // THEN botocore recognises AWS's throttling errors, with AWS's message
+    put.fails_with("ThrottlingException");
+    assert!(put.stderr.contains("Rate exceeded"), "{}", put.stderr);
+    create.fails_with("Throttling");
+    assert!(create.stderr.contains("Rate exceeded"), "{}", create.stderr);
+
+    // AND neither call changed anything
+    let addr: std::net::SocketAddr = ep
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("bad endpoint {ep}: {e}"));
+    let jobs = support::http(addr, "GET", "/_local/jobs", &[], "")
+        .await
+        .json();
+    assert_eq!(jobs[0]["job_id"], job);
+    assert!(jobs[0]["result"].is_null(), "{jobs}");
+    let invalidations = support::http(addr, "GET", "/_local/invalidations", &[], "")
+        .await
+        .json();
+    assert_eq!(invalidations, serde_json::json!([]));
+}
+
 fn tempdir(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "local-aws-{tag}-{}-{}",

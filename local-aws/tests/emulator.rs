@@ -778,6 +778,61 @@ async fn injected_errors_latency_and_storms() {
 }
 
 #[tokio::test]
+async fn throttling_is_answered_as_aws_answers_it() {
+    let emu = manual().await;
+    let job = emu.create_job(None);
+    emu.set_faults(
+        "codepipeline.throttle=1,cloudfront.throttle=1"
+            .parse()
+            .unwrap_or_default(),
+    );
+
+    // CodePipeline: HTTP 400, JSON 1.1, `__type` and AWS's own message, a request id header.
+    let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": job})).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+    );
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    let request_id = r.header("x-amzn-requestid").unwrap_or_default();
+    assert_eq!(request_id.len(), 36, "{:?}", r.headers);
+    assert_eq!(emu.job(&job).and_then(|j| j.result), None);
+
+    // CloudFront: HTTP 400, the XML error document with code Throttling, type Sender.
+    let r = http(
+        emu.addr(),
+        "GET",
+        &format!("/2020-05-31/distribution/{DIST}/invalidation"),
+        &[],
+        "",
+    )
+    .await;
+    let rid = r.header("x-amz-request-id").unwrap_or_default().to_string();
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        format!(
+            "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+        )
+    );
+    let log = emu.request_log();
+    assert_eq!(
+        log.iter()
+            .map(|r| (r.outcome(), r.fault))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "400 ThrottlingException".to_string(),
+                Some(FaultKind::Throttle)
+            ),
+            ("400 Throttling".to_string(), Some(FaultKind::Throttle)),
+        ]
+    );
+    assert_eq!(log[0].request_id, request_id);
+}
+
+#[tokio::test]
 async fn seeded_rates_repeat() {
     async fn outcomes(seed: u64) -> Vec<String> {
         let emu = start(EmulatorConfig {

@@ -272,3 +272,39 @@ pub async fn aws_with(endpoint: Option<&str>, args: &[&str], extra_env: &[(&str,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A `local-aws serve` process started with `args` (plus `--port 0 --quiet`), and the
+/// endpoint it printed. The process is killed when the child is dropped.
+pub async fn start_serve(args: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .arg("serve")
+        .args(args)
+        .args(["--port", "0", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start local-aws serve: {e}"));
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("local-aws serve has no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(endpoint) = line.strip_prefix("export AWS_ENDPOINT_URL_CLOUDFRONT=") {
+            return (child, endpoint.to_string());
+        }
+        printed.push(line);
+    }
+    let stderr = match child.stderr.take() {
+        Some(mut err) => {
+            let mut text = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut err, &mut text).await;
+            text
+        }
+        None => String::new(),
+    };
+    panic!("local-aws serve {args:?} printed no endpoint: {printed:?}, stderr: {stderr}");
+}
