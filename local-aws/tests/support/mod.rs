@@ -292,11 +292,18 @@ pub async fn start_serve(args: &[&str]) -> (tokio::process::Child, String) {
         .unwrap_or_else(|| panic!("local-aws serve has no stdout"));
     let mut lines = BufReader::new(stdout).lines();
     let mut printed = Vec::new();
+    let mut endpoint = None;
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Some(endpoint) = line.strip_prefix("export AWS_ENDPOINT_URL_CLOUDFRONT=") {
-            return (child, endpoint.to_string());
+        if let Some(ep) = line.strip_prefix("export AWS_ENDPOINT_URL_CLOUDFRONT=") {
+            endpoint = Some(ep.to_string());
         }
+        let last = line.starts_with("# seed:");
         printed.push(line);
+        if last && let Some(endpoint) = endpoint {
+            // Keep reading: a closed pipe would end the server at its next line.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, endpoint);
+        }
     }
     let stderr = match child.stderr.take() {
         Some(mut err) => {
