@@ -79,7 +79,8 @@ struct WorldArgs {
     completes_after: DurationRange,
 
     /// Faults to inject, e.g. `cloudfront.unavailable=0.1,cloudfront.too-many=3,codepipeline.unavailable=0.2`.
-    /// Kinds: unavailable, throttle, drop, drop-after, too-many (cloudfront), latency.
+    /// Kinds: unavailable, throttle, throttle-final (codepipeline: final reports only), drop,
+    /// drop-after, hang, too-many (cloudfront), latency.
     /// A value with a decimal point or % is a rate per call; a whole number N fails the next N calls.
     #[arg(long, value_name = "SPEC", default_value = "none")]
     faults: Faults,

@@ -23,7 +23,7 @@ use crate::cloudfront::{
 };
 use crate::codepipeline::{self, JobRecord, JobResult, JobStore};
 use crate::duration::DurationRange;
-use crate::faults::{Api, FaultKind, FaultState, Faults};
+use crate::faults::{Api, FaultKind, FaultState, FaultTarget, Faults};
 use crate::log::{RequestLog, RequestRecord};
 use crate::reply::{CallInfo, Reply, percent_decode};
 use crate::rng::{SeededRng, seed_from_time};
@@ -554,8 +554,10 @@ async fn handle(
         tokio::time::sleep(delay).await;
     }
 
-    let is_create = matches!(route, Route::CloudFront(CfOp::Create { .. }));
-    let fault = shared.lock().faults.before(api, is_create);
+    let fault = shared
+        .lock()
+        .faults
+        .before(api, fault_target(&route, &request));
     if let Some(kind) = fault {
         let call = pre_call_info(&route, &request);
         if kind == FaultKind::Hang {
@@ -651,6 +653,21 @@ fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
     }
 }
 
+/// Which of the call-specific faults may hit this call.
+fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
+    match route {
+        Route::CloudFront(op) => FaultTarget {
+            create_invalidation: matches!(op, CfOp::Create { .. }),
+            final_report: false,
+        },
+        Route::CodePipeline => FaultTarget {
+            create_invalidation: false,
+            final_report: codepipeline::is_final_report(request.target.as_deref(), &request.body),
+        },
+        _ => FaultTarget::default(),
+    }
+}
+
 fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
     match (api, kind) {
         (Api::CloudFront, FaultKind::Unavailable) => cloudfront::error_reply(
@@ -670,7 +687,7 @@ fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
             "Processing your request would cause the maximum number of in-progress invalidations to be exceeded. (injected by local-aws)",
             request_id,
         ),
-        (_, FaultKind::Throttle) => {
+        (_, FaultKind::Throttle | FaultKind::ThrottleFinal) => {
             codepipeline::error_reply(400, "ThrottlingException", THROTTLED)
         }
         _ => codepipeline::error_reply(

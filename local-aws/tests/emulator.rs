@@ -308,6 +308,55 @@ async fn caller_reference_is_idempotent() {
 }
 
 #[tokio::test]
+async fn final_report_throttles_spare_continuations() {
+    let emu = manual().await;
+    emu.set_faults("codepipeline.throttle-final=2".parse().unwrap_or_default());
+    let job = emu.create_job(None);
+    let r = put_job(
+        emu.addr(),
+        "PutJobSuccessResult",
+        json!({"jobId": job, "continuationToken": "t"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "a continuation is not a final report");
+    let next = emu.create_job(Some("t".into()));
+    for _ in 0..2 {
+        let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": next})).await;
+        assert_eq!(
+            (
+                r.status,
+                r.json()["__type"].as_str(),
+                r.json()["message"].as_str()
+            ),
+            (400, Some("ThrottlingException"), Some("Rate exceeded"))
+        );
+    }
+    let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": next})).await;
+    assert_eq!(r.status, 200);
+    let faults: Vec<Option<FaultKind>> = emu.request_log().iter().map(|r| r.fault).collect();
+    assert_eq!(
+        faults,
+        [
+            None,
+            Some(FaultKind::ThrottleFinal),
+            Some(FaultKind::ThrottleFinal),
+            None
+        ]
+    );
+    // A failure report is a final report too.
+    emu.set_faults("codepipeline.throttle-final=1".parse().unwrap_or_default());
+    let failing = emu.create_job(None);
+    let r = put_job(
+        emu.addr(),
+        "PutJobFailureResult",
+        json!({"jobId": failing, "failureDetails": {"type": "JobFailed", "message": "m"}}),
+    )
+    .await;
+    assert_eq!(r.json()["__type"], "ThrottlingException");
+    assert_eq!(emu.job(&failing).and_then(|j| j.result), None);
+}
+
+#[tokio::test]
 async fn in_progress_limits_count_files_and_wildcards_separately() {
     let emu = manual().await;
     let wild = paths("/w", 15)

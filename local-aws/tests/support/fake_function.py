@@ -35,8 +35,18 @@ def http(method, url, body=None, headers=None):
         return e.code, dict(e.headers), e.read().decode()
 
 
+def throttled(status, body):
+    """Whether CodePipeline answered ThrottlingException (HTTP 400, JSON 1.1 __type)."""
+    if status != 400:
+        return False
+    try:
+        return json.loads(body).get("__type") == "ThrottlingException"
+    except ValueError:
+        return False
+
+
 def put_job(operation, payload):
-    """Calls CodePipeline, retrying 5xx and dropped connections like an SDK would."""
+    """Calls CodePipeline, retrying 5xx, throttling and dropped connections like an SDK would."""
     for _ in range(6):
         try:
             status, _, body = http(
@@ -53,7 +63,7 @@ def put_job(operation, payload):
             time.sleep(0.05)
             continue
         print("fake-function: %s -> %s %s" % (operation, status, body), flush=True)
-        if status < 500:
+        if status < 500 and not throttled(status, body):
             return status, body
         time.sleep(0.05)
     return 599, ""
