@@ -19,7 +19,8 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::clock::Clock;
 use crate::cloudfront::{
-    self, CfContext, CfOp, CloudFrontState, DistributionConfig, InvalidationInfo,
+    self, CfContext, CfOp, CloudFrontRules, CloudFrontState, DistributionConfig,
+    DistributionTenantConfig, InvalidationInfo, TenantSetupError, UnknownIds,
 };
 use crate::codepipeline::{self, JobRecord, JobResult, JobStore};
 use crate::duration::DurationRange;
@@ -40,8 +41,20 @@ const THROTTLED: &str = "Rate exceeded";
 pub struct EmulatorConfig {
     /// TCP port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// The distributions that exist; any other id gets `NoSuchDistribution`.
+    /// The distributions that exist (standard or multi-tenant); any other id gets
+    /// `NoSuchDistribution`, or `AccessDenied` with [`UnknownIds::AccessDenied`].
     pub distributions: Vec<DistributionConfig>,
+    /// The distribution tenants that exist; any other tenant id gets `EntityNotFound`, or
+    /// `AccessDenied` with [`UnknownIds::AccessDenied`]. A tenant declared without a
+    /// distribution belongs to the multi-tenant distribution when exactly one is declared.
+    pub distribution_tenants: Vec<DistributionTenantConfig>,
+    /// Refuse a reused CallerReference with `InvalidArgument` even when the paths are the same
+    /// (the documented answer is the existing invalidation; some users report the refusal).
+    /// Default false.
+    pub strict_caller_reference: bool,
+    /// How calls on ids that do not exist are answered: `NoSuchDistribution` /
+    /// `EntityNotFound` (default), or IAM's `AccessDenied` as for a role scoped to ARNs.
+    pub unknown_ids: UnknownIds,
     /// How long invalidations stay `InProgress` on distributions that do not say.
     pub default_completion: DurationRange,
     /// Faults to inject from the start (see [`Faults`]).
@@ -67,6 +80,9 @@ impl Default for EmulatorConfig {
         Self {
             port: 0,
             distributions: Vec::new(),
+            distribution_tenants: Vec::new(),
+            strict_caller_reference: false,
+            unknown_ids: UnknownIds::NotFound,
             default_completion: DurationRange::between(
                 Duration::from_secs(2),
                 Duration::from_secs(5),
@@ -102,6 +118,9 @@ pub enum EmulatorError {
         "invalid job id '{0}': expected 8-4-4-4-12 lowercase hex digits, e.g. 11111111-abcd-1111-abcd-111111abcdef"
     )]
     BadJobId(String),
+    /// The declared distribution tenants do not fit the declared distributions.
+    #[error(transparent)]
+    Tenants(#[from] TenantSetupError),
 }
 
 /// Starts emulators. See [`Emulator::start`].
@@ -112,6 +131,8 @@ impl Emulator {
     /// Binds 127.0.0.1 and serves every emulated API until the handle is shut down or dropped.
     pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
         let seed = config.seed.unwrap_or_else(seed_from_time);
+        let tenants =
+            cloudfront::assign_tenants(&config.distributions, &config.distribution_tenants)?;
         let listener = TcpListener::bind(("127.0.0.1", config.port))
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -125,6 +146,7 @@ impl Emulator {
                 source,
             })?;
         let endpoint = format!("http://{addr}");
+
         let mut jobs = JobStore::default();
         for id in &config.jobs {
             if !codepipeline::is_job_id(id) {
@@ -144,7 +166,15 @@ impl Emulator {
             ),
             seed,
             state: Mutex::new(State {
-                cloudfront: CloudFrontState::new(&config.distributions, config.default_completion),
+                cloudfront: CloudFrontState::new(
+                    &config.distributions,
+                    &tenants,
+                    config.default_completion,
+                    CloudFrontRules {
+                        strict_caller_reference: config.strict_caller_reference,
+                        unknown_ids: config.unknown_ids,
+                    },
+                ),
                 jobs,
                 lambda: LambdaState::default(),
                 faults: FaultState::new(config.faults.clone(), seed),
@@ -274,7 +304,19 @@ impl EmulatorHandle {
         self.shared.lock().cloudfront.distribution_configs()
     }
 
-    /// The invalidations of one distribution, newest first (empty if it is not declared).
+    /// Declares a distribution tenant (or changes an existing one, keeping its invalidations).
+    /// Its `distribution_id` is taken as given.
+    pub fn add_distribution_tenant(&self, config: DistributionTenantConfig) {
+        self.shared.lock().cloudfront.add_tenant(config);
+    }
+
+    /// The distribution tenants declared, with the distribution each belongs to.
+    pub fn distribution_tenants(&self) -> Vec<DistributionTenantConfig> {
+        self.shared.lock().cloudfront.tenant_configs()
+    }
+
+    /// The invalidations of one distribution, newest first (empty if it is not declared). A
+    /// multi-tenant distribution has none: its tenants' are in [`Self::tenant_invalidations`].
     pub fn invalidations(&self, distribution_id: &str) -> Vec<InvalidationInfo> {
         self.shared
             .lock()
@@ -283,7 +325,39 @@ impl EmulatorHandle {
             .unwrap_or_default()
     }
 
-    /// Every invalidation of every distribution, oldest first.
+    /// The invalidations of one distribution tenant, newest first (empty if it is not
+    /// declared); each has `distribution_tenant_id` set.
+    pub fn tenant_invalidations(&self, tenant_id: &str) -> Vec<InvalidationInfo> {
+        self.shared
+            .lock()
+            .cloudfront
+            .tenant_invalidations(tenant_id, &self.shared.clock)
+            .unwrap_or_default()
+    }
+
+    /// Turns the strict CallerReference mode on or off (see
+    /// [`EmulatorConfig::strict_caller_reference`]).
+    pub fn set_strict_caller_reference(&self, strict: bool) {
+        let mut state = self.shared.lock();
+        let rules = CloudFrontRules {
+            strict_caller_reference: strict,
+            ..state.cloudfront.rules()
+        };
+        state.cloudfront.set_rules(rules);
+    }
+
+    /// Changes how calls on ids that do not exist are answered (see
+    /// [`EmulatorConfig::unknown_ids`]).
+    pub fn set_unknown_ids(&self, unknown_ids: UnknownIds) {
+        let mut state = self.shared.lock();
+        let rules = CloudFrontRules {
+            unknown_ids,
+            ..state.cloudfront.rules()
+        };
+        state.cloudfront.set_rules(rules);
+    }
+
+    /// Every invalidation of every distribution and tenant, oldest first.
     pub fn all_invalidations(&self) -> Vec<InvalidationInfo> {
         self.shared
             .lock()
@@ -657,7 +731,7 @@ fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
 fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
     match route {
         Route::CloudFront(op) => FaultTarget {
-            create_invalidation: matches!(op, CfOp::Create { .. }),
+            create_invalidation: op.is_create(),
             final_report: false,
         },
         Route::CodePipeline => FaultTarget {
@@ -891,6 +965,7 @@ fn log(
         operation: call.operation,
         request_id: request_id.to_string(),
         distribution_id: call.distribution_id,
+        distribution_tenant_id: call.distribution_tenant_id,
         invalidation_id: call.invalidation_id,
         job_id: call.job_id,
         lambda_request_id: call.lambda_request_id,
@@ -898,6 +973,7 @@ fn log(
         error_code: reply.and_then(|r| r.error_code.clone()),
         fault,
         detail: call.detail,
+        caller_reference_reuse: call.caller_reference_reuse,
     });
 }
 

@@ -152,6 +152,23 @@ pub async fn create(
     .await
 }
 
+/// POSTs a CreateInvalidationForDistributionTenant.
+pub async fn create_for_tenant(
+    addr: SocketAddr,
+    tenant: &str,
+    paths: &[&str],
+    caller_reference: &str,
+) -> HttpReply {
+    http(
+        addr,
+        "POST",
+        &format!("/2020-05-31/distribution-tenant/{tenant}/invalidation"),
+        &[("content-type", "text/xml")],
+        &batch_xml(paths, caller_reference),
+    )
+    .await
+}
+
 /// POSTs a CodePipeline call.
 pub async fn put_job(addr: SocketAddr, operation: &str, body: serde_json::Value) -> HttpReply {
     let target = format!("CodePipeline_20150709.{operation}");
