@@ -53,8 +53,10 @@ enum Command {
     ///
     /// Each job gets its own emulator, one or two distributions of varied speed, random
     /// UserParameters, about 30 % transient CloudFront failures, TooManyInvalidationsInProgress
-    /// storms, CodePipeline 5xx and hangs, invocations killed before or at their deadline, and
-    /// duplicate deliveries; every tenth job plants a cause with a known failure type. Prints
+    /// storms, CodePipeline 5xx, throttling (sometimes a burst on the final report) and hangs,
+    /// the strict CallerReference mode in half the jobs, invocations killed before or at their
+    /// deadline, and duplicate deliveries; every tenth job plants a cause with a known failure
+    /// type. Prints
     /// the figures (or a JSON report with --json) and, for every job that broke an invariant,
     /// the `local-aws pipeline` command that replays it.
     ///
