@@ -107,6 +107,20 @@ pub(crate) fn error_reply(status: u16, code: &str, message: &str) -> Reply {
     Reply::new(status, JSON, body).with_error_code(code)
 }
 
+/// Whether a call reports a job's final result: `PutJobFailureResult`, or
+/// `PutJobSuccessResult` without a continuation token (a body that is not JSON counts as one:
+/// it names no token).
+pub(crate) fn is_final_report(target: Option<&str>, body: &[u8]) -> bool {
+    match target.and_then(|t| t.strip_prefix(TARGET_PREFIX)) {
+        Some("PutJobFailureResult") => true,
+        Some("PutJobSuccessResult") => serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("continuationToken").cloned())
+            .is_none_or(|t| t.is_null()),
+        _ => false,
+    }
+}
+
 /// Whether `id` has the job id shape.
 pub fn is_job_id(id: &str) -> bool {
     let groups: Vec<&str> = id.split('-').collect();

@@ -77,6 +77,10 @@ pub enum FaultKind {
     Unavailable,
     /// HTTP 400 `Throttling` (CloudFront) / `ThrottlingException` (CodePipeline).
     Throttle,
+    /// `ThrottlingException` on a CodePipeline call that reports a final result
+    /// (`PutJobFailureResult`, or `PutJobSuccessResult` without a continuation token): the
+    /// same reply as `Throttle`, aimed at the report that ends the job.
+    ThrottleFinal,
     /// The TCP connection is closed before the request is processed, without a response.
     Drop,
     /// The request is processed, then the connection is closed without a response.
@@ -94,6 +98,7 @@ impl FaultKind {
         match self {
             FaultKind::Unavailable => "unavailable",
             FaultKind::Throttle => "throttle",
+            FaultKind::ThrottleFinal => "throttle-final",
             FaultKind::Drop => "drop",
             FaultKind::DropAfter => "drop-after",
             FaultKind::TooMany => "too-many",
@@ -109,6 +114,8 @@ pub struct ApiFaults {
     pub unavailable: Option<Dose>,
     /// Throttling errors.
     pub throttle: Option<Dose>,
+    /// Throttling errors on final reports only (CodePipeline only).
+    pub throttle_final: Option<Dose>,
     /// Connections closed before processing (the call had no effect).
     pub drop: Option<Dose>,
     /// Connections closed after processing (the call took effect, the reply is lost).
@@ -131,6 +138,7 @@ impl ApiFaults {
         let doses = [
             (FaultKind::Unavailable, &self.unavailable),
             (FaultKind::Throttle, &self.throttle),
+            (FaultKind::ThrottleFinal, &self.throttle_final),
             (FaultKind::Drop, &self.drop),
             (FaultKind::DropAfter, &self.drop_after),
             (FaultKind::TooMany, &self.too_many),
@@ -157,6 +165,7 @@ impl ApiFaults {
 /// | --- | --- | --- |
 /// | `unavailable` | dose | HTTP 503 `ServiceUnavailable` |
 /// | `throttle` | dose | HTTP 400 `Throttling` / `ThrottlingException` |
+/// | `throttle-final` | dose | `ThrottlingException` on final reports only (codepipeline only) |
 /// | `drop` | dose | connection closed without a response, request not processed |
 /// | `drop-after` | dose | request processed, then connection closed without a response |
 /// | `too-many` | dose | `TooManyInvalidationsInProgress` on CreateInvalidation (cloudfront only) |
@@ -242,6 +251,12 @@ impl FromStr for Faults {
                 "drop" => target.drop = Some(parse_dose(value).map_err(|r| err(&r))?),
                 "drop-after" => target.drop_after = Some(parse_dose(value).map_err(|r| err(&r))?),
                 "hang" => target.hang = Some(parse_dose(value).map_err(|r| err(&r))?),
+                "throttle-final" => {
+                    if api != Api::CodePipeline {
+                        return Err(err("throttle-final applies to codepipeline only"));
+                    }
+                    target.throttle_final = Some(parse_dose(value).map_err(|r| err(&r))?);
+                }
                 "too-many" => {
                     if api != Api::CloudFront {
                         return Err(err("too-many applies to cloudfront only"));
@@ -257,7 +272,7 @@ impl FromStr for Faults {
                 }
                 _ => {
                     return Err(err(
-                        "unknown kind: use unavailable, throttle, drop, drop-after, hang, too-many or latency",
+                        "unknown kind: use unavailable, throttle, throttle-final, drop, drop-after, hang, too-many or latency",
                     ));
                 }
             }
@@ -311,6 +326,15 @@ impl fmt::Display for Faults {
     }
 }
 
+/// What a call is, for the faults that hit only some calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FaultTarget {
+    /// A CloudFront create call (`too-many`).
+    pub create_invalidation: bool,
+    /// A CodePipeline report of a final result (`throttle-final`).
+    pub final_report: bool,
+}
+
 /// The live fault state: the configured faults (with their counts running down) and one seeded
 /// random stream per API.
 #[derive(Debug)]
@@ -351,9 +375,8 @@ impl FaultState {
         faults.latency.map(|range| range.draw(rng))
     }
 
-    /// The fault (if any) that replaces the handling of this call. `too_many_applies` is true
-    /// for CreateInvalidation.
-    pub(crate) fn before(&mut self, api: Api, too_many_applies: bool) -> Option<FaultKind> {
+    /// The fault (if any) that replaces the handling of this call.
+    pub(crate) fn before(&mut self, api: Api, call: FaultTarget) -> Option<FaultKind> {
         let (faults, rng) = self.parts(api)?;
         let mut candidates = vec![
             (FaultKind::Hang, &mut faults.hang),
@@ -361,7 +384,10 @@ impl FaultState {
             (FaultKind::Unavailable, &mut faults.unavailable),
             (FaultKind::Throttle, &mut faults.throttle),
         ];
-        if too_many_applies {
+        if call.final_report {
+            candidates.push((FaultKind::ThrottleFinal, &mut faults.throttle_final));
+        }
+        if call.create_invalidation {
             candidates.push((FaultKind::TooMany, &mut faults.too_many));
         }
         for (kind, dose) in candidates {
@@ -441,26 +467,59 @@ mod tests {
         }
     }
 
+    const CREATE: FaultTarget = FaultTarget {
+        create_invalidation: true,
+        final_report: false,
+    };
+
+    #[test]
+    fn final_report_throttles_hit_final_reports_only() {
+        let faults: Faults = "codepipeline.throttle-final=2".parse().unwrap();
+        assert_eq!(faults.to_string(), "codepipeline.throttle-final=2");
+        let mut state = FaultState::new(faults, 1);
+        let report = FaultTarget::default();
+        let final_report = FaultTarget {
+            final_report: true,
+            ..report
+        };
+        assert_eq!(state.before(Api::CodePipeline, report), None);
+        assert_eq!(
+            state.before(Api::CodePipeline, final_report),
+            Some(FaultKind::ThrottleFinal)
+        );
+        assert_eq!(state.before(Api::CodePipeline, report), None);
+        assert_eq!(
+            state.before(Api::CodePipeline, final_report),
+            Some(FaultKind::ThrottleFinal)
+        );
+        assert_eq!(state.before(Api::CodePipeline, final_report), None);
+        let err = "cloudfront.throttle-final=1".parse::<Faults>().unwrap_err();
+        assert!(err.to_string().contains("codepipeline only"), "{err}");
+    }
+
     #[test]
     fn counts_run_down_and_rates_repeat_with_the_seed() {
         let faults: Faults = "cloudfront.too-many=2,codepipeline.unavailable=0.5"
             .parse()
             .unwrap();
         let mut state = FaultState::new(faults.clone(), 9);
-        assert_eq!(state.before(Api::CloudFront, false), None);
+        assert_eq!(state.before(Api::CloudFront, FaultTarget::default()), None);
         assert_eq!(
-            state.before(Api::CloudFront, true),
+            state.before(Api::CloudFront, CREATE),
             Some(FaultKind::TooMany)
         );
         assert_eq!(
-            state.before(Api::CloudFront, true),
+            state.before(Api::CloudFront, CREATE),
             Some(FaultKind::TooMany)
         );
-        assert_eq!(state.before(Api::CloudFront, true), None);
+        assert_eq!(state.before(Api::CloudFront, CREATE), None);
         let draws = |seed| {
             let mut s = FaultState::new(faults.clone(), seed);
             (0..32)
-                .map(|_| s.before(Api::CodePipeline, false).is_some())
+                .map(|_| {
+                    s.before(Api::CodePipeline, FaultTarget::default())
+                        .is_some()
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(draws(5), draws(5));

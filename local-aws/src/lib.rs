@@ -28,7 +28,8 @@ mod xml;
 
 pub use clock::{Clock, iso8601};
 pub use cloudfront::{
-    DistributionAccess, DistributionConfig, InvalidationInfo, InvalidationStatus,
+    CallerReferenceReuse, ConnectionMode, DistributionAccess, DistributionConfig,
+    DistributionTenantConfig, InvalidationInfo, InvalidationStatus, UnknownIds,
 };
 pub use codepipeline::{JobRecord, JobResult};
 pub use duration::{DurationError, DurationRange, format_duration, parse_duration};

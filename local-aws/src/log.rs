@@ -5,6 +5,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::cloudfront::CallerReferenceReuse;
 use crate::faults::{Api, FaultKind};
 
 /// One call to the emulator and how it ended.
@@ -27,6 +28,9 @@ pub struct RequestRecord {
     pub request_id: String,
     /// CloudFront distribution id, when the call names one.
     pub distribution_id: Option<String>,
+    /// CloudFront distribution tenant id, when the call names one (the `...ForDistributionTenant`
+    /// operations).
+    pub distribution_tenant_id: Option<String>,
     /// CloudFront invalidation id: the one asked for, or the one created.
     pub invalidation_id: Option<String>,
     /// CodePipeline job id, when the call names one.
@@ -42,6 +46,9 @@ pub struct RequestRecord {
     /// A short human description (paths in the batch, continuation token present, ...).
     /// Never contains credentials.
     pub detail: Option<String>,
+    /// For a create call whose CallerReference was used before on the same distribution or
+    /// tenant: what CloudFront did with it.
+    pub caller_reference_reuse: Option<CallerReferenceReuse>,
 }
 
 impl RequestRecord {

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use local_aws::chaos::{self, ChaosConfig, ChaosJob};
 use local_aws::pipeline::{self, PipelineConfig, TimelineEntry};
 use local_aws::{
-    DistributionConfig, DurationRange, Emulator, EmulatorConfig, Faults, parse_duration,
+    ConnectionMode, DistributionAccess, DistributionConfig, DistributionTenantConfig,
+    DurationRange, Emulator, EmulatorConfig, Faults, RequestRecord, UnknownIds, parse_duration,
 };
 
 /// Local emulator of the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs,
@@ -52,8 +53,10 @@ enum Command {
     ///
     /// Each job gets its own emulator, one or two distributions of varied speed, random
     /// UserParameters, about 30 % transient CloudFront failures, TooManyInvalidationsInProgress
-    /// storms, CodePipeline 5xx and hangs, invocations killed before or at their deadline, and
-    /// duplicate deliveries; every tenth job plants a cause with a known failure type. Prints
+    /// storms, CodePipeline 5xx, throttling (sometimes a burst on the final report) and hangs,
+    /// the strict CallerReference mode in half the jobs, invocations killed before or at their
+    /// deadline, and duplicate deliveries; every tenth job plants a cause with a known failure
+    /// type. Prints
     /// the figures (or a JSON report with --json) and, for every job that broke an invariant,
     /// the `local-aws pipeline` command that replays it.
     ///
@@ -73,13 +76,52 @@ struct WorldArgs {
     #[arg(long = "denied-distribution", value_name = "ID")]
     denied: Vec<DistributionConfig>,
 
+    /// A multi-tenant distribution (ConnectionMode tenant-only): invalidation calls naming it
+    /// get NoSuchDistribution; its tenants are invalidated instead. `COMPLETES-AFTER` is the
+    /// default of its tenants. Repeat for several.
+    #[arg(
+        long = "multi-tenant-distribution",
+        value_name = "ID[:COMPLETES-AFTER]"
+    )]
+    multi_tenant: Vec<DistributionConfig>,
+
+    /// A distribution tenant that exists: `dt_...`, `dt_...:3s`, or `DISTRIBUTION/dt_...:3s`
+    /// to name its multi-tenant distribution (needed only when several are declared). Repeat
+    /// for several. Other tenant ids get EntityNotFound.
+    #[arg(
+        long = "distribution-tenant",
+        value_name = "[DISTRIBUTION/]ID[:COMPLETES-AFTER]"
+    )]
+    tenants: Vec<DistributionTenantConfig>,
+
+    /// A distribution tenant that exists but is not allowed: every call on it gets
+    /// AccessDenied.
+    #[arg(long = "denied-distribution-tenant", value_name = "[DISTRIBUTION/]ID")]
+    denied_tenants: Vec<DistributionTenantConfig>,
+
+    /// How calls on distribution or tenant ids that do not exist are answered: `not-found`
+    /// (NoSuchDistribution / EntityNotFound) or `access-denied` (IAM's AccessDenied, as for a
+    /// role whose policy lists distribution ARNs).
+    #[arg(
+        long,
+        value_name = "not-found|access-denied",
+        default_value = "not-found"
+    )]
+    unknown_ids: UnknownIds,
+
+    /// Refuse a reused CallerReference with InvalidArgument even when the paths are the same
+    /// (by default the same batch returns the existing invalidation, as AWS documents).
+    #[arg(long)]
+    strict_caller_reference: bool,
+
     /// How long invalidations stay InProgress when --distribution does not say: a duration
     /// (`3s`) or a range to draw from (`2s..5s`).
     #[arg(long, value_name = "DURATION[..DURATION]", default_value = "2s..5s")]
     completes_after: DurationRange,
 
     /// Faults to inject, e.g. `cloudfront.unavailable=0.1,cloudfront.too-many=3,codepipeline.unavailable=0.2`.
-    /// Kinds: unavailable, throttle, drop, drop-after, too-many (cloudfront), latency.
+    /// Kinds: unavailable, throttle, throttle-final (codepipeline: final reports only), drop,
+    /// drop-after, hang, too-many (cloudfront), latency.
     /// A value with a decimal point or % is a rate per call; a whole number N fails the next N calls.
     #[arg(long, value_name = "SPEC", default_value = "none")]
     faults: Faults,
@@ -94,6 +136,23 @@ impl WorldArgs {
         let mut all = self.distributions.clone();
         for d in &self.denied {
             all.push(DistributionConfig::denied(d.id.clone()));
+        }
+        for d in &self.multi_tenant {
+            all.push(DistributionConfig {
+                connection_mode: ConnectionMode::TenantOnly,
+                ..d.clone()
+            });
+        }
+        all
+    }
+
+    fn tenants(&self) -> Vec<DistributionTenantConfig> {
+        let mut all = self.tenants.clone();
+        for t in &self.denied_tenants {
+            all.push(DistributionTenantConfig {
+                access: DistributionAccess::Denied,
+                ..t.clone()
+            });
         }
         all
     }
@@ -237,6 +296,47 @@ struct ServeArgs {
     quiet: bool,
 }
 
+/// `ID (note, note)`, or `ID` alone.
+fn with_notes(id: &str, notes: &[String]) -> String {
+    if notes.is_empty() {
+        id.to_string()
+    } else {
+        format!("{id} ({})", notes.join(", "))
+    }
+}
+
+/// One call as `serve` logs it on standard error.
+fn log_line(r: &RequestRecord) -> String {
+    let ids: Vec<&str> = [
+        &r.distribution_id,
+        &r.distribution_tenant_id,
+        &r.invalidation_id,
+        &r.job_id,
+        &r.lambda_request_id,
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect();
+    let fault = r
+        .fault
+        .map(|f| format!(" [injected {}]", f.name()))
+        .unwrap_or_default();
+    let detail = match (&r.caller_reference_reuse, &r.detail) {
+        (Some(_), Some(d)) => format!(" ({d})"),
+        _ => String::new(),
+    };
+    format!(
+        "+{}.{:03}s {} {} {} -> {}{fault}{detail}",
+        r.at_ms / 1000,
+        r.at_ms % 1000,
+        r.api,
+        r.operation,
+        ids.join(" "),
+        r.outcome()
+    )
+}
+
 fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|e| e.to_string())
 }
@@ -291,6 +391,9 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
     let mut config = PipelineConfig::new(&args.function, args.user_parameters.clone());
     config.function_args = args.function_args.clone();
     config.distributions = args.world.distributions();
+    config.distribution_tenants = args.world.tenants();
+    config.strict_caller_reference = args.world.strict_caller_reference;
+    config.unknown_ids = args.world.unknown_ids;
     config.default_completion = args.world.completes_after;
     config.faults = args.world.faults.clone();
     config.seed = args.world.seed;
@@ -408,6 +511,9 @@ async fn serve(args: ServeArgs) -> u8 {
     let config = EmulatorConfig {
         port: args.port,
         distributions: args.world.distributions(),
+        distribution_tenants: args.world.tenants(),
+        strict_caller_reference: args.world.strict_caller_reference,
+        unknown_ids: args.world.unknown_ids,
         default_completion: args.world.completes_after,
         faults: args.world.faults.clone(),
         seed: args.world.seed,
@@ -436,10 +542,18 @@ async fn serve(args: ServeArgs) -> u8 {
     let dists: Vec<String> = emu
         .distributions()
         .iter()
-        .map(|d| match (&d.access, &d.completes_after) {
-            (local_aws::DistributionAccess::Denied, _) => format!("{} (denied)", d.id),
-            (_, Some(c)) => format!("{} (completes after {c})", d.id),
-            (_, None) => d.id.clone(),
+        .map(|d| {
+            let mut notes = Vec::new();
+            if d.is_multi_tenant() {
+                notes.push("multi-tenant".to_string());
+            }
+            if d.access == DistributionAccess::Denied {
+                notes.push("denied".to_string());
+            }
+            if let Some(c) = &d.completes_after {
+                notes.push(format!("completes after {c}"));
+            }
+            with_notes(&d.id, &notes)
         })
         .collect();
     println!(
@@ -448,6 +562,35 @@ async fn serve(args: ServeArgs) -> u8 {
             "none (add --distribution ID)".to_string()
         } else {
             dists.join(", ")
+        }
+    );
+    let tenants: Vec<String> = emu
+        .distribution_tenants()
+        .iter()
+        .map(|t| {
+            let mut notes = Vec::new();
+            if let Some(d) = &t.distribution_id {
+                notes.push(format!("of {d}"));
+            }
+            if t.access == DistributionAccess::Denied {
+                notes.push("denied".to_string());
+            }
+            if let Some(c) = &t.completes_after {
+                notes.push(format!("completes after {c}"));
+            }
+            with_notes(&t.id, &notes)
+        })
+        .collect();
+    if !tenants.is_empty() {
+        println!("# distribution tenants: {}", tenants.join(", "));
+    }
+    println!(
+        "# unknown ids: {}; reused CallerReference with the same paths: {}",
+        args.world.unknown_ids,
+        if args.world.strict_caller_reference {
+            "refused (strict)"
+        } else {
+            "returns the existing invalidation"
         }
     );
     for job in emu.jobs() {
@@ -470,35 +613,58 @@ async fn serve(args: ServeArgs) -> u8 {
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
-                let mut ids = Vec::new();
-                for id in [
-                    &r.distribution_id,
-                    &r.invalidation_id,
-                    &r.job_id,
-                    &r.lambda_request_id,
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    ids.push(id.as_str());
-                }
-                let fault = r
-                    .fault
-                    .map(|f| format!(" [injected {}]", f.name()))
-                    .unwrap_or_default();
-                eprintln!(
-                    "+{}.{:03}s {} {} {} -> {}{fault}",
-                    r.at_ms / 1000,
-                    r.at_ms % 1000,
-                    r.api,
-                    r.operation,
-                    ids.join(" "),
-                    r.outcome()
-                );
+                eprintln!("{}", log_line(&r));
             }
         });
     }
     let _ = tokio::signal::ctrl_c().await;
     emu.shutdown().await;
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use local_aws::{Api, CallerReferenceReuse};
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            seq: 2,
+            at_ms: 1_250,
+            duration_ms: 1,
+            api: Api::CloudFront,
+            operation: "CreateInvalidationForDistributionTenant".to_string(),
+            request_id: "r".to_string(),
+            distribution_id: None,
+            distribution_tenant_id: Some("dt_abc".to_string()),
+            invalidation_id: None,
+            job_id: None,
+            lambda_request_id: None,
+            status: Some(400),
+            error_code: Some("InvalidArgument".to_string()),
+            fault: None,
+            detail: Some(
+                "1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode)"
+                    .to_string(),
+            ),
+            caller_reference_reuse: Some(CallerReferenceReuse::RefusedStrict),
+        }
+    }
+
+    #[test]
+    fn serve_shows_why_a_reused_caller_reference_was_refused() {
+        assert_eq!(
+            log_line(&record()),
+            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument (1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode))"
+        );
+        // Other details stay out of the live log.
+        let plain = RequestRecord {
+            caller_reference_reuse: None,
+            ..record()
+        };
+        assert_eq!(
+            log_line(&plain),
+            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument"
+        );
+    }
 }

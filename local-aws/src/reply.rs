@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+use crate::cloudfront::CallerReferenceReuse;
+
 /// An answer to one call.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
@@ -40,10 +42,12 @@ impl Reply {
 pub(crate) struct CallInfo {
     pub operation: String,
     pub distribution_id: Option<String>,
+    pub distribution_tenant_id: Option<String>,
     pub invalidation_id: Option<String>,
     pub job_id: Option<String>,
     pub lambda_request_id: Option<String>,
     pub detail: Option<String>,
+    pub caller_reference_reuse: Option<CallerReferenceReuse>,
 }
 
 impl CallInfo {

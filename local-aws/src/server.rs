@@ -19,11 +19,12 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::clock::Clock;
 use crate::cloudfront::{
-    self, CfContext, CfOp, CloudFrontState, DistributionConfig, InvalidationInfo,
+    self, CfContext, CfOp, CloudFrontRules, CloudFrontState, DistributionConfig,
+    DistributionTenantConfig, InvalidationInfo, TenantSetupError, UnknownIds,
 };
 use crate::codepipeline::{self, JobRecord, JobResult, JobStore};
 use crate::duration::DurationRange;
-use crate::faults::{Api, FaultKind, FaultState, Faults};
+use crate::faults::{Api, FaultKind, FaultState, FaultTarget, Faults};
 use crate::log::{RequestLog, RequestRecord};
 use crate::reply::{CallInfo, Reply, percent_decode};
 use crate::rng::{SeededRng, seed_from_time};
@@ -31,14 +32,29 @@ use crate::runtime_api::{InitError, Invocation, LambdaState};
 
 /// Largest request body accepted (Lambda's own payload limit is 6 MB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
+/// The message of AWS's throttling errors (CloudFront `Throttling`, CodePipeline
+/// `ThrottlingException`).
+const THROTTLED: &str = "Rate exceeded";
 
 /// How the emulator starts.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     /// TCP port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// The distributions that exist; any other id gets `NoSuchDistribution`.
+    /// The distributions that exist (standard or multi-tenant); any other id gets
+    /// `NoSuchDistribution`, or `AccessDenied` with [`UnknownIds::AccessDenied`].
     pub distributions: Vec<DistributionConfig>,
+    /// The distribution tenants that exist; any other tenant id gets `EntityNotFound`, or
+    /// `AccessDenied` with [`UnknownIds::AccessDenied`]. A tenant declared without a
+    /// distribution belongs to the multi-tenant distribution when exactly one is declared.
+    pub distribution_tenants: Vec<DistributionTenantConfig>,
+    /// Refuse a reused CallerReference with `InvalidArgument` even when the paths are the same
+    /// (the documented answer is the existing invalidation; some users report the refusal).
+    /// Default false.
+    pub strict_caller_reference: bool,
+    /// How calls on ids that do not exist are answered: `NoSuchDistribution` /
+    /// `EntityNotFound` (default), or IAM's `AccessDenied` as for a role scoped to ARNs.
+    pub unknown_ids: UnknownIds,
     /// How long invalidations stay `InProgress` on distributions that do not say.
     pub default_completion: DurationRange,
     /// Faults to inject from the start (see [`Faults`]).
@@ -64,6 +80,9 @@ impl Default for EmulatorConfig {
         Self {
             port: 0,
             distributions: Vec::new(),
+            distribution_tenants: Vec::new(),
+            strict_caller_reference: false,
+            unknown_ids: UnknownIds::NotFound,
             default_completion: DurationRange::between(
                 Duration::from_secs(2),
                 Duration::from_secs(5),
@@ -99,6 +118,9 @@ pub enum EmulatorError {
         "invalid job id '{0}': expected 8-4-4-4-12 lowercase hex digits, e.g. 11111111-abcd-1111-abcd-111111abcdef"
     )]
     BadJobId(String),
+    /// The declared distribution tenants do not fit the declared distributions.
+    #[error(transparent)]
+    Tenants(#[from] TenantSetupError),
 }
 
 /// Starts emulators. See [`Emulator::start`].
@@ -109,6 +131,8 @@ impl Emulator {
     /// Binds 127.0.0.1 and serves every emulated API until the handle is shut down or dropped.
     pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
         let seed = config.seed.unwrap_or_else(seed_from_time);
+        let tenants =
+            cloudfront::assign_tenants(&config.distributions, &config.distribution_tenants)?;
         let listener = TcpListener::bind(("127.0.0.1", config.port))
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -122,6 +146,7 @@ impl Emulator {
                 source,
             })?;
         let endpoint = format!("http://{addr}");
+
         let mut jobs = JobStore::default();
         for id in &config.jobs {
             if !codepipeline::is_job_id(id) {
@@ -141,7 +166,15 @@ impl Emulator {
             ),
             seed,
             state: Mutex::new(State {
-                cloudfront: CloudFrontState::new(&config.distributions, config.default_completion),
+                cloudfront: CloudFrontState::new(
+                    &config.distributions,
+                    &tenants,
+                    config.default_completion,
+                    CloudFrontRules {
+                        strict_caller_reference: config.strict_caller_reference,
+                        unknown_ids: config.unknown_ids,
+                    },
+                ),
                 jobs,
                 lambda: LambdaState::default(),
                 faults: FaultState::new(config.faults.clone(), seed),
@@ -271,7 +304,19 @@ impl EmulatorHandle {
         self.shared.lock().cloudfront.distribution_configs()
     }
 
-    /// The invalidations of one distribution, newest first (empty if it is not declared).
+    /// Declares a distribution tenant (or changes an existing one, keeping its invalidations).
+    /// Its `distribution_id` is taken as given.
+    pub fn add_distribution_tenant(&self, config: DistributionTenantConfig) {
+        self.shared.lock().cloudfront.add_tenant(config);
+    }
+
+    /// The distribution tenants declared, with the distribution each belongs to.
+    pub fn distribution_tenants(&self) -> Vec<DistributionTenantConfig> {
+        self.shared.lock().cloudfront.tenant_configs()
+    }
+
+    /// The invalidations of one distribution, newest first (empty if it is not declared). A
+    /// multi-tenant distribution has none: its tenants' are in [`Self::tenant_invalidations`].
     pub fn invalidations(&self, distribution_id: &str) -> Vec<InvalidationInfo> {
         self.shared
             .lock()
@@ -280,7 +325,39 @@ impl EmulatorHandle {
             .unwrap_or_default()
     }
 
-    /// Every invalidation of every distribution, oldest first.
+    /// The invalidations of one distribution tenant, newest first (empty if it is not
+    /// declared); each has `distribution_tenant_id` set.
+    pub fn tenant_invalidations(&self, tenant_id: &str) -> Vec<InvalidationInfo> {
+        self.shared
+            .lock()
+            .cloudfront
+            .tenant_invalidations(tenant_id, &self.shared.clock)
+            .unwrap_or_default()
+    }
+
+    /// Turns the strict CallerReference mode on or off (see
+    /// [`EmulatorConfig::strict_caller_reference`]).
+    pub fn set_strict_caller_reference(&self, strict: bool) {
+        let mut state = self.shared.lock();
+        let rules = CloudFrontRules {
+            strict_caller_reference: strict,
+            ..state.cloudfront.rules()
+        };
+        state.cloudfront.set_rules(rules);
+    }
+
+    /// Changes how calls on ids that do not exist are answered (see
+    /// [`EmulatorConfig::unknown_ids`]).
+    pub fn set_unknown_ids(&self, unknown_ids: UnknownIds) {
+        let mut state = self.shared.lock();
+        let rules = CloudFrontRules {
+            unknown_ids,
+            ..state.cloudfront.rules()
+        };
+        state.cloudfront.set_rules(rules);
+    }
+
+    /// Every invalidation of every distribution and tenant, oldest first.
     pub fn all_invalidations(&self) -> Vec<InvalidationInfo> {
         self.shared
             .lock()
@@ -551,8 +628,10 @@ async fn handle(
         tokio::time::sleep(delay).await;
     }
 
-    let is_create = matches!(route, Route::CloudFront(CfOp::Create { .. }));
-    let fault = shared.lock().faults.before(api, is_create);
+    let fault = shared
+        .lock()
+        .faults
+        .before(api, fault_target(&route, &request));
     if let Some(kind) = fault {
         let call = pre_call_info(&route, &request);
         if kind == FaultKind::Hang {
@@ -648,6 +727,21 @@ fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
     }
 }
 
+/// Which of the call-specific faults may hit this call.
+fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
+    match route {
+        Route::CloudFront(op) => FaultTarget {
+            create_invalidation: op.is_create(),
+            final_report: false,
+        },
+        Route::CodePipeline => FaultTarget {
+            create_invalidation: false,
+            final_report: codepipeline::is_final_report(request.target.as_deref(), &request.body),
+        },
+        _ => FaultTarget::default(),
+    }
+}
+
 fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
     match (api, kind) {
         (Api::CloudFront, FaultKind::Unavailable) => cloudfront::error_reply(
@@ -656,23 +750,20 @@ fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
             "CloudFront is temporarily unavailable. Please try again later. (injected by local-aws)",
             request_id,
         ),
-        (Api::CloudFront, FaultKind::Throttle) => cloudfront::error_reply(
-            400,
-            "Throttling",
-            "Rate exceeded (injected by local-aws)",
-            request_id,
-        ),
+        // Throttling replies are AWS's own, word for word: a client may log them, never
+        // recognise them by their text, and must not see anything that real AWS never sends.
+        (Api::CloudFront, FaultKind::Throttle) => {
+            cloudfront::error_reply(400, "Throttling", THROTTLED, request_id)
+        }
         (Api::CloudFront, FaultKind::TooMany) => cloudfront::error_reply(
             400,
             "TooManyInvalidationsInProgress",
             "Processing your request would cause the maximum number of in-progress invalidations to be exceeded. (injected by local-aws)",
             request_id,
         ),
-        (_, FaultKind::Throttle) => codepipeline::error_reply(
-            400,
-            "ThrottlingException",
-            "Rate exceeded (injected by local-aws)",
-        ),
+        (_, FaultKind::Throttle | FaultKind::ThrottleFinal) => {
+            codepipeline::error_reply(400, "ThrottlingException", THROTTLED)
+        }
         _ => codepipeline::error_reply(
             503,
             "ServiceUnavailableException",
@@ -874,6 +965,7 @@ fn log(
         operation: call.operation,
         request_id: request_id.to_string(),
         distribution_id: call.distribution_id,
+        distribution_tenant_id: call.distribution_tenant_id,
         invalidation_id: call.invalidation_id,
         job_id: call.job_id,
         lambda_request_id: call.lambda_request_id,
@@ -881,6 +973,7 @@ fn log(
         error_code: reply.and_then(|r| r.error_code.clone()),
         fault,
         detail: call.detail,
+        caller_reference_reuse: call.caller_reference_reuse,
     });
 }
 

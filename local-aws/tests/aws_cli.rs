@@ -11,6 +11,9 @@ use local_aws::{
 use support::aws;
 
 const DIST: &str = "E2QWRUHEXAMPLE";
+const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+/// What CloudFront says about a reused CallerReference.
+const REUSED: &str = "Your request contains a caller reference that was used for a previous invalidation batch for the same distribution.";
 
 async fn emulator(completes_after: Duration) -> EmulatorHandle {
     let config = EmulatorConfig {
@@ -284,9 +287,9 @@ async fn cloudfront_errors_reach_the_cli_with_their_codes() {
         .fails_with("InconsistentQuantities");
 
     create(DIST, batch_arg(&["/x"], "r-dup")).await.ok();
-    create(DIST, batch_arg(&["/y"], "r-dup"))
-        .await
-        .fails_with("InvalidationBatchAlreadyExists");
+    let reused = create(DIST, batch_arg(&["/y"], "r-dup")).await;
+    reused.fails_with("InvalidArgument");
+    assert!(reused.stderr.contains(REUSED), "{}", reused.stderr);
 
     let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
     let wild: Vec<&str> = wild.iter().map(String::as_str).collect();
@@ -630,6 +633,399 @@ async fn codepipeline_results_with_the_cli() {
             Some("ServiceUnavailableException")
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_throttles_as_aws_does_and_the_cli_reports_it() {
+    // GIVEN `local-aws serve` throttling every CodePipeline and CloudFront call
+    let job = "33333333-abcd-3333-abcd-333333abcdef";
+    let (_serve, ep) = support::start_serve(&[
+        "--distribution",
+        DIST,
+        "--job",
+        job,
+        "--faults",
+        "codepipeline.throttle=1.0,cloudfront.throttle=1.0",
+    ])
+    .await;
+
+    // WHEN the AWS CLI reports on the job and creates an invalidation, without retries
+    let no_retry = [("AWS_MAX_ATTEMPTS", "1")];
+    let put = aws(
+        &ep,
+        &["codepipeline", "put-job-success-result", "--job-id", job],
+        &no_retry,
+    )
+    .await;
+    let create = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            DIST,
+            "--paths",
+            "/index.html",
+        ],
+        &no_retry,
+    )
+    .await;
+
+    // THEN botocore recognises AWS's throttling errors, with AWS's message
+    put.fails_with("ThrottlingException");
+    assert!(put.stderr.contains("Rate exceeded"), "{}", put.stderr);
+    create.fails_with("Throttling");
+    assert!(create.stderr.contains("Rate exceeded"), "{}", create.stderr);
+
+    // AND neither call changed anything
+    let addr: std::net::SocketAddr = ep
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("bad endpoint {ep}: {e}"));
+    let jobs = support::http(addr, "GET", "/_local/jobs", &[], "")
+        .await
+        .json();
+    assert_eq!(jobs[0]["job_id"], job);
+    assert!(jobs[0]["result"].is_null(), "{jobs}");
+    let invalidations = support::http(addr, "GET", "/_local/invalidations", &[], "")
+        .await
+        .json();
+    assert_eq!(invalidations, serde_json::json!([]));
+}
+
+/// `aws cloudfront create-invalidation` (or the tenant form) with a batch and a reference.
+async fn create_with_reference(
+    ep: &str,
+    operation: &str,
+    id_flag: &str,
+    id: &str,
+    paths: &[&str],
+    reference: &str,
+) -> support::CliRun {
+    let batch = batch_arg(paths, reference);
+    aws(
+        ep,
+        &[
+            "cloudfront",
+            operation,
+            id_flag,
+            id,
+            "--invalidation-batch",
+            &batch,
+        ],
+        &[],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_caller_reference_reaches_the_cli_as_invalid_argument() {
+    // GIVEN the default mode: the same batch returns the existing invalidation
+    let (_lenient, ep) = support::start_serve(&["--distribution", DIST]).await;
+    let create = |paths: &'static [&'static str]| {
+        let ep = ep.clone();
+        async move {
+            create_with_reference(
+                &ep,
+                "create-invalidation",
+                "--distribution-id",
+                DIST,
+                paths,
+                "deploy-42",
+            )
+            .await
+        }
+    };
+    let first = create(&["/index.html"]).await.ok();
+    let again = create(&["/index.html"]).await.ok();
+    assert_eq!(again["Invalidation"]["Id"], first["Invalidation"]["Id"]);
+    // WHEN the reference comes back with other paths THEN InvalidArgument, CloudFront's words
+    let other = create(&["/other.html"]).await;
+    other.fails_with("InvalidArgument");
+    assert!(other.stderr.contains(REUSED), "{}", other.stderr);
+
+    // GIVEN the strict mode, on a distribution and on a tenant
+    let (_strict, ep) = support::start_serve(&[
+        "--distribution",
+        DIST,
+        "--multi-tenant-distribution",
+        "EMULTITENANT",
+        "--distribution-tenant",
+        TENANT,
+        "--strict-caller-reference",
+    ])
+    .await;
+    for (operation, id_flag, id) in [
+        ("create-invalidation", "--distribution-id", DIST),
+        (
+            "create-invalidation-for-distribution-tenant",
+            "--id",
+            TENANT,
+        ),
+    ] {
+        create_with_reference(&ep, operation, id_flag, id, &["/index.html"], "deploy-42")
+            .await
+            .ok();
+        // WHEN the very same batch is sent again THEN it is refused all the same
+        let refused =
+            create_with_reference(&ep, operation, id_flag, id, &["/index.html"], "deploy-42").await;
+        refused.fails_with("InvalidArgument");
+        assert!(
+            refused.stderr.contains(REUSED),
+            "{operation}: {}",
+            refused.stderr
+        );
+    }
+    // AND the request log tells why
+    let addr: std::net::SocketAddr = ep
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("bad endpoint {ep}: {e}"));
+    let log = support::http(addr, "GET", "/_local/requests", &[], "")
+        .await
+        .json();
+    let strict: Vec<&serde_json::Value> = log
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| r["caller_reference_reuse"] == "refused-strict")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(strict.len(), 2, "{log}");
+    assert!(
+        strict.iter().all(|r| r["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("strict CallerReference mode"))),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distribution_tenants_with_the_cli() {
+    // GIVEN `serve` with a multi-tenant distribution and one of its tenants
+    let (_serve, ep) = support::start_serve(&[
+        "--multi-tenant-distribution",
+        "EMULTITENANT:10m",
+        "--distribution-tenant",
+        TENANT,
+    ])
+    .await;
+
+    // WHEN the CLI creates, gets and lists the tenant's invalidations
+    let created = create_with_reference(
+        &ep,
+        "create-invalidation-for-distribution-tenant",
+        "--id",
+        TENANT,
+        &["/index.html", "/assets/*"],
+        "tenant-ref-1",
+    )
+    .await
+    .ok();
+    let id = created["Invalidation"]["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(id.starts_with('I') && (13..=26).contains(&id.len()), "{id}");
+    assert_eq!(created["Invalidation"]["Status"], "InProgress");
+    assert_eq!(
+        created["Invalidation"]["InvalidationBatch"]["Paths"]["Items"],
+        serde_json::json!(["/index.html", "/assets/*"])
+    );
+    assert_eq!(
+        created["Location"],
+        format!("{ep}/2020-05-31/distribution-tenant/{TENANT}/invalidation/{id}")
+    );
+    let second = create_with_reference(
+        &ep,
+        "create-invalidation-for-distribution-tenant",
+        "--id",
+        TENANT,
+        &["/b.html"],
+        "tenant-ref-2",
+    )
+    .await
+    .ok();
+    let id2 = second["Invalidation"]["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let got = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "get-invalidation-for-distribution-tenant",
+            "--distribution-tenant-id",
+            TENANT,
+            "--id",
+            &id,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(got["Invalidation"]["Id"], id.as_str());
+    assert_eq!(
+        got["Invalidation"]["InvalidationBatch"]["CallerReference"],
+        "tenant-ref-1"
+    );
+    let page = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations-for-distribution-tenant",
+            "--id",
+            TENANT,
+            "--max-items",
+            "1",
+            "--no-paginate",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let list = &page["InvalidationList"];
+    assert_eq!(list["Quantity"], 1);
+    assert_eq!(list["IsTruncated"], true);
+    assert_eq!(list["NextMarker"], id2.as_str());
+    assert_eq!(list["Items"][0]["Id"], id2.as_str());
+    assert_eq!(list["Items"][0]["Status"], "InProgress");
+    let all = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations-for-distribution-tenant",
+            "--id",
+            TENANT,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let ids: Vec<&str> = all["InvalidationList"]["Items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["Id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, [id2.as_str(), id.as_str()]);
+
+    // THEN an unknown tenant is EntityNotFound for each of the three operations
+    let unknown = "dt_2x9GhoK0TZRsohWzv1b9It8J1AB";
+    create_with_reference(
+        &ep,
+        "create-invalidation-for-distribution-tenant",
+        "--id",
+        unknown,
+        &["/a"],
+        "r",
+    )
+    .await
+    .fails_with("EntityNotFound");
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "get-invalidation-for-distribution-tenant",
+            "--distribution-tenant-id",
+            unknown,
+            "--id",
+            &id,
+        ],
+        &[],
+    )
+    .await
+    .fails_with("EntityNotFound");
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations-for-distribution-tenant",
+            "--id",
+            unknown,
+        ],
+        &[],
+    )
+    .await
+    .fails_with("EntityNotFound");
+    // AND the multi-tenant distribution itself takes no invalidation
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            "EMULTITENANT",
+            "--paths",
+            "/a",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("NoSuchDistribution");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_ids_reach_the_cli_as_access_denied() {
+    let (_serve, ep) = support::start_serve(&[
+        "--distribution",
+        DIST,
+        "--distribution-tenant",
+        TENANT,
+        "--unknown-ids",
+        "access-denied",
+    ])
+    .await;
+    let denied = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            "E2QWRUHEXAMPLF",
+            "--paths",
+            "/a",
+        ],
+        &[],
+    )
+    .await;
+    denied.fails_with("AccessDenied");
+    assert!(
+        denied.stderr.contains("is not authorized to perform: cloudfront:CreateInvalidation on resource: arn:aws:cloudfront::000000000000:distribution/E2QWRUHEXAMPLF because no identity-based policy allows the cloudfront:CreateInvalidation action"),
+        "{}",
+        denied.stderr
+    );
+    let denied = aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations-for-distribution-tenant",
+            "--id",
+            "dt_typo",
+        ],
+        &[],
+    )
+    .await;
+    denied.fails_with("AccessDenied");
+    assert!(
+        denied
+            .stderr
+            .contains("cloudfront:ListInvalidationsForDistributionTenant on resource: arn:aws:cloudfront::000000000000:distribution-tenant/dt_typo"),
+        "{}",
+        denied.stderr
+    );
+    // The ids that exist still work.
+    aws(
+        &ep,
+        &[
+            "cloudfront",
+            "list-invalidations",
+            "--distribution-id",
+            DIST,
+        ],
+        &[],
+    )
+    .await
+    .ok();
 }
 
 fn tempdir(tag: &str) -> std::path::PathBuf {

@@ -6,11 +6,12 @@ mod support;
 use std::time::Duration;
 
 use local_aws::{
-    Api, Clock, DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle,
-    FaultKind, InvalidationStatus, InvocationOutcome, JobResult,
+    Api, CallerReferenceReuse, Clock, DistributionConfig, DistributionTenantConfig, DurationRange,
+    Emulator, EmulatorConfig, EmulatorHandle, FaultKind, InvalidationStatus, InvocationOutcome,
+    JobResult, UnknownIds,
 };
 use serde_json::json;
-use support::{batch_xml, create, http, put_job, try_http, xml_all};
+use support::{batch_xml, create, create_for_tenant, http, put_job, try_http, xml_all};
 
 const DIST: &str = "EDIST1";
 
@@ -270,19 +271,29 @@ async fn distributions_must_exist_and_be_allowed() {
 }
 
 #[tokio::test]
-async fn caller_reference_is_idempotent() {
+async fn a_reused_caller_reference_is_answered_as_cloudfront_answers_it() {
     let emu = manual().await;
     let first = create(emu.addr(), DIST, &["/a", "/b"], "ref").await;
+    // The same batch (as a set of paths): the existing invalidation, as AWS documents.
     let again = create(emu.addr(), DIST, &["/b", "/a", "/a"], "ref").await;
     assert_eq!(again.status, 201);
     assert_eq!(again.xml("Id"), first.xml("Id"));
     assert_eq!(emu.invalidations(DIST).len(), 1);
+    // Other paths: InvalidArgument with the words CloudFront uses.
     let other = create(emu.addr(), DIST, &["/a", "/c"], "ref").await;
     assert_eq!(
         (other.status, other.xml("Code").as_deref()),
-        (400, Some("InvalidationBatchAlreadyExists"))
+        (400, Some("InvalidArgument"))
     );
-    // Still idempotent after completion, and the answer shows the current status.
+    assert_eq!(
+        other.xml("Message").as_deref(),
+        Some(
+            "Your request contains a caller reference that was used for a previous invalidation batch for the same distribution."
+        )
+    );
+    assert_eq!(other.xml("Type").as_deref(), Some("Sender"));
+    assert_eq!(emu.invalidations(DIST).len(), 1);
+    // Still the existing one after completion, and the answer shows the current status.
     emu.clock().advance(Duration::from_secs(10));
     let late = create(emu.addr(), DIST, &["/a", "/b"], "ref").await;
     assert_eq!(
@@ -297,14 +308,550 @@ async fn caller_reference_is_idempotent() {
         first.xml("Id")
     );
     let log = emu.request_log();
+    assert_eq!(
+        log.iter()
+            .map(|r| r.caller_reference_reuse)
+            .collect::<Vec<_>>(),
+        [
+            None,
+            Some(CallerReferenceReuse::ReturnedExisting),
+            Some(CallerReferenceReuse::RefusedOtherPaths),
+            Some(CallerReferenceReuse::ReturnedExisting),
+            None
+        ]
+    );
+    let first_id = first.xml("Id").unwrap_or_default();
     assert!(
         log[1]
             .detail
             .as_deref()
-            .unwrap_or_default()
-            .contains("existing invalidation")
+            .is_some_and(|d| d.contains(&format!("existing invalidation {first_id} returned"))),
+        "{:?}",
+        log[1].detail
     );
-    assert_eq!(log[1].invalidation_id, first.xml("Id"));
+    assert_eq!(log[1].invalidation_id.as_deref(), Some(first_id.as_str()));
+    // A refused call created nothing, so it names no invalidation.
+    assert_eq!(log[2].invalidation_id, None);
+    assert!(
+        log[2]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!("used by {first_id} with other paths"))),
+        "{:?}",
+        log[2].detail
+    );
+    assert!(
+        log.iter()
+            .all(|r| r.error_code.as_deref() != Some("InvalidationBatchAlreadyExists"))
+    );
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_even_the_same_batch() {
+    let emu = start(EmulatorConfig {
+        distributions: vec![DistributionConfig::new(DIST)],
+        strict_caller_reference: true,
+        clock: Clock::manual(),
+        seed: Some(2),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let first = create(emu.addr(), DIST, &["/a"], "ref").await;
+    assert_eq!(first.status, 201);
+    let again = create(emu.addr(), DIST, &["/a"], "ref").await;
+    assert_eq!(
+        (
+            again.status,
+            again.xml("Code").as_deref(),
+            again.xml("Message").as_deref()
+        ),
+        (
+            400,
+            Some("InvalidArgument"),
+            Some(local_aws::cloudfront::CALLER_REFERENCE_REUSED)
+        )
+    );
+    assert_eq!(emu.invalidations(DIST).len(), 1);
+    let refused = &emu.request_log()[1];
+    assert_eq!(
+        refused.caller_reference_reuse,
+        Some(CallerReferenceReuse::RefusedStrict)
+    );
+    assert_eq!(refused.outcome(), "400 InvalidArgument");
+    let first_id = first.xml("Id").unwrap_or_default();
+    assert!(
+        refused
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!(
+                "same batch as {first_id}, refused by the strict CallerReference mode"
+            ))),
+        "{:?}",
+        refused.detail
+    );
+    // The mode can be switched off on a running emulator.
+    emu.set_strict_caller_reference(false);
+    let lenient = create(emu.addr(), DIST, &["/a"], "ref").await;
+    assert_eq!(lenient.xml("Id"), first.xml("Id"));
+}
+
+#[tokio::test]
+async fn unknown_ids_can_be_answered_as_iam_does() {
+    let emu = start(EmulatorConfig {
+        distributions: vec![DistributionConfig::new(DIST)],
+        distribution_tenants: vec![DistributionTenantConfig::new(TENANT)],
+        unknown_ids: UnknownIds::AccessDenied,
+        clock: Clock::manual(),
+        seed: Some(4),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let addr = emu.addr();
+    let batch = batch_xml(&["/a"], "r");
+    let calls = [
+        (
+            "POST",
+            "distribution/ETYPO/invalidation",
+            "CreateInvalidation",
+            "distribution/ETYPO",
+        ),
+        (
+            "GET",
+            "distribution/ETYPO/invalidation/I1",
+            "GetInvalidation",
+            "distribution/ETYPO",
+        ),
+        (
+            "GET",
+            "distribution/ETYPO/invalidation",
+            "ListInvalidations",
+            "distribution/ETYPO",
+        ),
+        (
+            "POST",
+            "distribution-tenant/dt_typo/invalidation",
+            "CreateInvalidationForDistributionTenant",
+            "distribution-tenant/dt_typo",
+        ),
+        (
+            "GET",
+            "distribution-tenant/dt_typo/invalidation/I1",
+            "GetInvalidationForDistributionTenant",
+            "distribution-tenant/dt_typo",
+        ),
+        (
+            "GET",
+            "distribution-tenant/dt_typo/invalidation",
+            "ListInvalidationsForDistributionTenant",
+            "distribution-tenant/dt_typo",
+        ),
+    ];
+    for (method, path, action, resource) in calls {
+        let r = http(addr, method, &format!("/2020-05-31/{path}"), &[], &batch).await;
+        assert_eq!(
+            (r.status, r.xml("Code").as_deref()),
+            (403, Some("AccessDenied")),
+            "{path}"
+        );
+        assert_eq!(
+            r.xml("Message").unwrap_or_default(),
+            format!(
+                "User: arn:aws:sts::000000000000:assumed-role/cf-invalidate-role/cf-invalidate is not authorized to perform: cloudfront:{action} on resource: arn:aws:cloudfront::000000000000:{resource} because no identity-based policy allows the cloudfront:{action} action"
+            )
+        );
+    }
+    let operations: Vec<String> = emu
+        .request_log()
+        .iter()
+        .map(|r| r.operation.clone())
+        .collect();
+    assert_eq!(
+        operations,
+        calls.map(|(_, _, action, _)| action.to_string())
+    );
+    assert!(emu.request_log().iter().all(|r| {
+        r.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("access-denied"))
+    }));
+    // Ids that exist are not affected: an unknown invalidation is still NoSuchInvalidation.
+    let r = http(
+        addr,
+        "GET",
+        &format!("/2020-05-31/distribution/{DIST}/invalidation/INOPE"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(r.xml("Code").as_deref(), Some("NoSuchInvalidation"));
+    // And the default answers are back when the mode is switched.
+    emu.set_unknown_ids(UnknownIds::NotFound);
+    let r = create(addr, "ETYPO", &["/a"], "r").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (404, Some("NoSuchDistribution"))
+    );
+    let r = create_for_tenant(addr, "dt_typo", &["/a"], "r").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (404, Some("EntityNotFound"))
+    );
+}
+
+const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+const OTHER_TENANT: &str = "dt_2x9GhoK0TZRsohWzv1b9It8J1AB";
+
+/// A multi-tenant distribution (10 s) with two tenants: one inheriting its completion time,
+/// one completing after 1 s; and a standard distribution.
+async fn tenants() -> EmulatorHandle {
+    start(EmulatorConfig {
+        distributions: vec![
+            DistributionConfig::multi_tenant("EMULTI")
+                .completes_after(DurationRange::fixed(Duration::from_secs(10))),
+            DistributionConfig::new(DIST),
+        ],
+        distribution_tenants: vec![
+            DistributionTenantConfig::new(TENANT),
+            DistributionTenantConfig::new(OTHER_TENANT)
+                .completes_after(DurationRange::fixed(Duration::from_secs(1))),
+        ],
+        clock: Clock::manual(),
+        seed: Some(5),
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn distribution_tenants_are_invalidated_like_distributions() {
+    let emu = tenants().await;
+    let addr = emu.addr();
+    let r = create_for_tenant(addr, TENANT, &["/a&b", "/c/*"], "ref-1").await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.xml("Id").unwrap_or_default();
+    assert!(id.starts_with('I') && (13..=26).contains(&id.len()), "{id}");
+    assert_eq!(
+        r.header("location"),
+        Some(
+            format!(
+                "{}/2020-05-31/distribution-tenant/{TENANT}/invalidation/{id}",
+                emu.endpoint()
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        r.body
+            .contains("<Invalidation xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\">")
+    );
+    assert_eq!(xml_all(&r.body, "Path"), ["/a&amp;b", "/c/*"]);
+    assert_eq!(r.xml("CallerReference").as_deref(), Some("ref-1"));
+
+    let tenant_path = |tenant: &str, rest: &str| {
+        format!("/2020-05-31/distribution-tenant/{tenant}/invalidation{rest}")
+    };
+    let got = http(
+        addr,
+        "GET",
+        &tenant_path(TENANT, &format!("/{id}")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!((got.status, got.xml("Id")), (200, Some(id.clone())));
+    assert_eq!(got.xml("Status").as_deref(), Some("InProgress"));
+    // The tenant inherits its distribution's 10 s.
+    emu.clock().advance(Duration::from_secs(10));
+    let got = http(
+        addr,
+        "GET",
+        &tenant_path(TENANT, &format!("/{id}")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(got.xml("Status").as_deref(), Some("Completed"));
+    // Another tenant's invalidation is not found.
+    let r = http(
+        addr,
+        "GET",
+        &tenant_path(OTHER_TENANT, &format!("/{id}")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (404, Some("NoSuchInvalidation"))
+    );
+
+    // Paging, newest first.
+    let second = create_for_tenant(addr, TENANT, &["/d"], "ref-2")
+        .await
+        .xml("Id")
+        .unwrap_or_default();
+    let page = http(addr, "GET", &tenant_path(TENANT, "?MaxItems=1"), &[], "").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(xml_all(&page.body, "Id"), [second.as_str()]);
+    assert_eq!(page.xml("NextMarker"), Some(second.clone()));
+    assert_eq!(page.xml("IsTruncated").as_deref(), Some("true"));
+    let rest = http(
+        addr,
+        "GET",
+        &tenant_path(TENANT, &format!("?Marker={second}&MaxItems=1")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(xml_all(&rest.body, "Id"), [id.as_str()]);
+    assert_eq!(rest.xml("IsTruncated").as_deref(), Some("false"));
+    let bad = http(addr, "GET", &tenant_path(TENANT, "?Marker=INOPE"), &[], "").await;
+    assert_eq!(bad.xml("Code").as_deref(), Some("InvalidArgument"));
+    assert!(
+        bad.xml("Message")
+            .is_some_and(|m| m.contains("this distribution tenant")),
+        "{}",
+        bad.body
+    );
+
+    // CallerReference rules, per tenant.
+    let other = create_for_tenant(addr, OTHER_TENANT, &["/a&b", "/c/*"], "ref-1").await;
+    assert_eq!(other.status, 201);
+    assert_ne!(other.xml("Id"), Some(id.clone()));
+    let reused = create_for_tenant(addr, TENANT, &["/x"], "ref-1").await;
+    assert_eq!(
+        (reused.status, reused.xml("Message").as_deref()),
+        (400, Some(local_aws::cloudfront::CALLER_REFERENCE_REUSED))
+    );
+    let same = create_for_tenant(addr, TENANT, &["/c/*", "/a&b"], "ref-1").await;
+    assert_eq!(same.xml("Id"), Some(id.clone()));
+
+    // What the handle shows.
+    let mine = emu.tenant_invalidations(TENANT);
+    assert_eq!(
+        mine.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        [second.clone(), id.clone()]
+    );
+    assert!(mine.iter().all(|i| i.distribution_id == "EMULTI"
+        && i.distribution_tenant_id.as_deref() == Some(TENANT)
+        && i.target() == TENANT));
+    assert_eq!(mine[1].completes_at_ms - mine[1].created_ms, 10_000);
+    let theirs = emu.tenant_invalidations(OTHER_TENANT);
+    assert_eq!(theirs[0].completes_at_ms - theirs[0].created_ms, 1_000);
+    assert!(emu.invalidations("EMULTI").is_empty());
+    assert_eq!(emu.all_invalidations().len(), 3);
+    assert_eq!(
+        emu.distribution_tenants()
+            .iter()
+            .map(|t| (t.id.as_str(), t.distribution_id.as_deref()))
+            .collect::<Vec<_>>(),
+        [(TENANT, Some("EMULTI")), (OTHER_TENANT, Some("EMULTI"))]
+    );
+    let log = emu.request_log();
+    assert_eq!(log[0].operation, "CreateInvalidationForDistributionTenant");
+    assert_eq!(log[0].distribution_tenant_id.as_deref(), Some(TENANT));
+    assert_eq!(log[0].distribution_id, None);
+    assert_eq!(log[1].operation, "GetInvalidationForDistributionTenant");
+    assert_eq!(log[5].operation, "ListInvalidationsForDistributionTenant");
+    assert!(log.iter().all(|r| r.api == Api::CloudFront));
+}
+
+#[tokio::test]
+async fn unknown_tenants_and_the_multi_tenant_distribution_itself_are_refused() {
+    let emu = tenants().await;
+    let addr = emu.addr();
+    let r = create_for_tenant(addr, "dt_nope", &["/a"], "r").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref(), r.xml("Type").as_deref()),
+        (404, Some("EntityNotFound"), Some("Sender"))
+    );
+    assert_eq!(
+        r.xml("Message").as_deref(),
+        Some("The specified distribution tenant does not exist.")
+    );
+    for (method, path) in [
+        (
+            "GET",
+            "/2020-05-31/distribution-tenant/dt_nope/invalidation",
+        ),
+        (
+            "GET",
+            "/2020-05-31/distribution-tenant/dt_nope/invalidation/I1",
+        ),
+    ] {
+        let r = http(addr, method, path, &[], "").await;
+        assert_eq!(r.xml("Code").as_deref(), Some("EntityNotFound"), "{path}");
+    }
+    // A multi-tenant distribution refuses the distribution calls: its tenants are invalidated.
+    let r = create(addr, "EMULTI", &["/a"], "r").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (404, Some("NoSuchDistribution"))
+    );
+    for path in [
+        "/2020-05-31/distribution/EMULTI/invalidation",
+        "/2020-05-31/distribution/EMULTI/invalidation/I1",
+    ] {
+        let r = http(addr, "GET", path, &[], "").await;
+        assert_eq!(
+            r.xml("Code").as_deref(),
+            Some("NoSuchDistribution"),
+            "{path}"
+        );
+    }
+    assert!(emu.all_invalidations().is_empty());
+    let refused = &emu.request_log()[3];
+    assert_eq!(refused.operation, "CreateInvalidation");
+    assert!(
+        refused
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("multi-tenant distribution")
+                && d.contains("CreateInvalidationForDistributionTenant")),
+        "{:?}",
+        refused.detail
+    );
+    // A standard distribution and a denied tenant.
+    assert_eq!(create(addr, DIST, &["/a"], "r").await.status, 201);
+    emu.add_distribution_tenant(DistributionTenantConfig::denied("dt_denied"));
+    let r = create_for_tenant(addr, "dt_denied", &["/a"], "r").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (403, Some("AccessDenied"))
+    );
+    assert!(r.xml("Message").is_some_and(|m| m.contains(
+        "cloudfront:CreateInvalidationForDistributionTenant on resource: arn:aws:cloudfront::000000000000:distribution-tenant/dt_denied"
+    )));
+}
+
+#[tokio::test]
+async fn tenant_limits_and_faults_are_counted_per_tenant() {
+    let emu = tenants().await;
+    let addr = emu.addr();
+    let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+    assert_eq!(
+        create_for_tenant(addr, TENANT, &refs(&wild), "w")
+            .await
+            .status,
+        201
+    );
+    let r = create_for_tenant(addr, TENANT, &["/more/*"], "w2").await;
+    assert_eq!(
+        r.xml("Code").as_deref(),
+        Some("TooManyInvalidationsInProgress")
+    );
+    // Another tenant of the same distribution has its own count.
+    assert_eq!(
+        create_for_tenant(addr, OTHER_TENANT, &refs(&wild), "w")
+            .await
+            .status,
+        201
+    );
+    let big = paths("/f", 3001);
+    assert_eq!(
+        create_for_tenant(addr, OTHER_TENANT, &refs(&big), "big")
+            .await
+            .status,
+        413
+    );
+    // Faults hit the tenant calls too; too-many only the create call.
+    emu.set_faults("cloudfront.too-many=1".parse().unwrap_or_default());
+    let listed = http(
+        addr,
+        "GET",
+        &format!("/2020-05-31/distribution-tenant/{TENANT}/invalidation"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(listed.status, 200);
+    let r = create_for_tenant(addr, OTHER_TENANT, &["/x"], "x").await;
+    assert_eq!(
+        (r.status, r.xml("Code").as_deref()),
+        (400, Some("TooManyInvalidationsInProgress"))
+    );
+    emu.set_faults("cloudfront.throttle=1".parse().unwrap_or_default());
+    let r = create_for_tenant(addr, OTHER_TENANT, &["/x"], "x").await;
+    assert_eq!(r.xml("Code").as_deref(), Some("Throttling"));
+    let faults: Vec<Option<FaultKind>> = emu
+        .request_log()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|r| r.fault)
+        .collect();
+    assert_eq!(
+        faults,
+        [Some(FaultKind::Throttle), Some(FaultKind::TooMany)]
+    );
+}
+
+#[tokio::test]
+async fn tenants_must_fit_the_declared_distributions() {
+    let err = Emulator::start(EmulatorConfig {
+        distributions: vec![DistributionConfig::new("ESTANDARD")],
+        distribution_tenants: vec![
+            DistributionTenantConfig::new(TENANT).of_distribution("ESTANDARD"),
+        ],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        err.contains(TENANT) && err.contains("--multi-tenant-distribution ESTANDARD"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn final_report_throttles_spare_continuations() {
+    let emu = manual().await;
+    emu.set_faults("codepipeline.throttle-final=2".parse().unwrap_or_default());
+    let job = emu.create_job(None);
+    let r = put_job(
+        emu.addr(),
+        "PutJobSuccessResult",
+        json!({"jobId": job, "continuationToken": "t"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "a continuation is not a final report");
+    let next = emu.create_job(Some("t".into()));
+    for _ in 0..2 {
+        let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": next})).await;
+        assert_eq!(
+            (
+                r.status,
+                r.json()["__type"].as_str(),
+                r.json()["message"].as_str()
+            ),
+            (400, Some("ThrottlingException"), Some("Rate exceeded"))
+        );
+    }
+    let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": next})).await;
+    assert_eq!(r.status, 200);
+    let faults: Vec<Option<FaultKind>> = emu.request_log().iter().map(|r| r.fault).collect();
+    assert_eq!(
+        faults,
+        [
+            None,
+            Some(FaultKind::ThrottleFinal),
+            Some(FaultKind::ThrottleFinal),
+            None
+        ]
+    );
+    // A failure report is a final report too.
+    emu.set_faults("codepipeline.throttle-final=1".parse().unwrap_or_default());
+    let failing = emu.create_job(None);
+    let r = put_job(
+        emu.addr(),
+        "PutJobFailureResult",
+        json!({"jobId": failing, "failureDetails": {"type": "JobFailed", "message": "m"}}),
+    )
+    .await;
+    assert_eq!(r.json()["__type"], "ThrottlingException");
+    assert_eq!(emu.job(&failing).and_then(|j| j.result), None);
 }
 
 #[tokio::test]
@@ -775,6 +1322,61 @@ async fn injected_errors_latency_and_storms() {
         (r.status, r.xml("Code").as_deref(), r.xml("Type").as_deref()),
         (503, Some("ServiceUnavailable"), Some("Receiver"))
     );
+}
+
+#[tokio::test]
+async fn throttling_is_answered_as_aws_answers_it() {
+    let emu = manual().await;
+    let job = emu.create_job(None);
+    emu.set_faults(
+        "codepipeline.throttle=1,cloudfront.throttle=1"
+            .parse()
+            .unwrap_or_default(),
+    );
+
+    // CodePipeline: HTTP 400, JSON 1.1, `__type` and AWS's own message, a request id header.
+    let r = put_job(emu.addr(), "PutJobSuccessResult", json!({"jobId": job})).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+    );
+    assert_eq!(r.header("content-type"), Some("application/x-amz-json-1.1"));
+    let request_id = r.header("x-amzn-requestid").unwrap_or_default();
+    assert_eq!(request_id.len(), 36, "{:?}", r.headers);
+    assert_eq!(emu.job(&job).and_then(|j| j.result), None);
+
+    // CloudFront: HTTP 400, the XML error document with code Throttling, type Sender.
+    let r = http(
+        emu.addr(),
+        "GET",
+        &format!("/2020-05-31/distribution/{DIST}/invalidation"),
+        &[],
+        "",
+    )
+    .await;
+    let rid = r.header("x-amz-request-id").unwrap_or_default().to_string();
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        format!(
+            "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+        )
+    );
+    let log = emu.request_log();
+    assert_eq!(
+        log.iter()
+            .map(|r| (r.outcome(), r.fault))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "400 ThrottlingException".to_string(),
+                Some(FaultKind::Throttle)
+            ),
+            ("400 Throttling".to_string(), Some(FaultKind::Throttle)),
+        ]
+    );
+    assert_eq!(log[0].request_id, request_id);
 }
 
 #[tokio::test]

@@ -579,10 +579,137 @@ async fn the_cli_exits_0_1_or_2() {
             vec!["chaos", "--function", "/nonexistent/bootstrap"],
             "/nonexistent/bootstrap",
         ),
+        (
+            vec![
+                "pipeline",
+                "--function",
+                "python3",
+                "--distribution-tenant",
+                "dt-2wjDZi3hD1ivOXf6rpZJO1AB",
+            ],
+            "'dt-2wjDZi3hD1ivOXf6rpZJO1AB'",
+        ),
+        (
+            vec!["serve", "--unknown-ids", "denied"],
+            "'denied': use not-found or access-denied",
+        ),
+        (
+            vec![
+                "serve",
+                "--multi-tenant-distribution",
+                "EM1",
+                "--multi-tenant-distribution",
+                "EM2",
+                "--distribution-tenant",
+                "dt_a",
+            ],
+            "write DISTRIBUTION/dt_a",
+        ),
     ] {
         let out = local_aws(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(fragment), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn the_world_flags_reach_the_emulator_the_function_talks_to() {
+    // GIVEN a pipeline run with a multi-tenant distribution and its tenant, the strict
+    // CallerReference mode, IAM's answer for unknown ids, and a burst of two throttles on the
+    // final report
+    let tenant = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+    let params = json!({
+        "steps": 1,
+        "invalidations": [
+            {"tenant": tenant, "paths": ["/index.html"], "reference": "run-1"},
+            {"tenant": tenant, "paths": ["/index.html"], "reference": "run-1"},
+            {"distribution": "ETYPO", "paths": ["/index.html"], "reference": "run-1"},
+        ],
+    });
+    let s = script();
+    let out = local_aws(&[
+        "pipeline",
+        "--function",
+        "python3",
+        "--function-arg",
+        &s,
+        "--user-parameters",
+        &params.to_string(),
+        "--multi-tenant-distribution",
+        "EMULTITENANT",
+        "--distribution-tenant",
+        &format!("{tenant}:1s"),
+        "--strict-caller-reference",
+        "--unknown-ids",
+        "access-denied",
+        "--faults",
+        "codepipeline.throttle-final=2",
+        "--reinvoke-delay",
+        "100ms",
+        "--json",
+        "--seed",
+        "9",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let requests = report["requests"].as_array().cloned().unwrap_or_default();
+    let outcome = |r: &Value| match (&r["status"], &r["error_code"]) {
+        (Value::Number(n), Value::String(code)) => format!("{n} {code}"),
+        (Value::Number(n), _) => n.to_string(),
+        _ => "dropped".to_string(),
+    };
+    let seen = |operation: &str| -> Vec<String> {
+        requests
+            .iter()
+            .filter(|r| r["operation"] == operation)
+            .map(outcome)
+            .collect()
+    };
+
+    // THEN the function's calls met each rule: the tenant took the first batch and refused
+    // the same batch ever after (the second job sends it twice more), the unknown
+    // distribution was AccessDenied
+    assert_eq!(
+        seen("CreateInvalidationForDistributionTenant"),
+        [
+            "201",
+            "400 InvalidArgument",
+            "400 InvalidArgument",
+            "400 InvalidArgument"
+        ]
+    );
+    assert_eq!(
+        seen("CreateInvalidation"),
+        ["403 AccessDenied", "403 AccessDenied"]
+    );
+    let strict = requests
+        .iter()
+        .filter(|r| r["caller_reference_reuse"] == "refused-strict")
+        .count();
+    assert_eq!(strict, 3, "{requests:?}");
+    // AND the continuation went through while the final report was throttled twice
+    assert_eq!(
+        seen("PutJobSuccessResult"),
+        [
+            "200",
+            "400 ThrottlingException",
+            "400 ThrottlingException",
+            "200"
+        ]
+    );
+    assert_eq!(report["verdict"], "succeeded");
+    let invalidations = report["invalidations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(invalidations.len(), 1, "{invalidations:?}");
+    assert_eq!(invalidations[0]["distribution_tenant_id"], tenant);
+    assert_eq!(invalidations[0]["distribution_id"], "EMULTITENANT");
+    assert_eq!(
+        invalidations[0]["completes_at_ms"].as_u64().unwrap_or(0)
+            - invalidations[0]["created_ms"].as_u64().unwrap_or(0),
+        1000
+    );
 }

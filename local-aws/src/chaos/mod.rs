@@ -68,6 +68,16 @@ pub struct ChaosConfig {
     pub kill_rate: f64,
     /// The duplicate delivery rate of the jobs drawn to have duplicates (default 0.5).
     pub duplicate_delivery_rate: f64,
+    /// The rate of `ThrottlingException` on CodePipeline calls in the jobs drawn to have
+    /// throttling (about half; default 0.15).
+    pub codepipeline_throttle: f64,
+    /// The longest burst of `ThrottlingException` in a row on the final report, in the jobs
+    /// drawn to have one (about a quarter; each draws 3 to this many; default 5). Longer than
+    /// an SDK's default retries, so the function must keep retrying itself.
+    pub final_report_throttle_burst: u32,
+    /// The share of jobs run in the strict CallerReference mode, where a reused reference is
+    /// refused even with the same paths (default 0.5).
+    pub strict_caller_reference_share: f64,
     /// Receives each job as it ends.
     pub on_job: Option<JobObserver>,
 }
@@ -88,6 +98,15 @@ impl std::fmt::Debug for ChaosConfig {
             .field("cloudfront_transient", &self.cloudfront_transient)
             .field("kill_rate", &self.kill_rate)
             .field("duplicate_delivery_rate", &self.duplicate_delivery_rate)
+            .field("codepipeline_throttle", &self.codepipeline_throttle)
+            .field(
+                "final_report_throttle_burst",
+                &self.final_report_throttle_burst,
+            )
+            .field(
+                "strict_caller_reference_share",
+                &self.strict_caller_reference_share,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +137,9 @@ impl ChaosConfig {
                     .to_string(),
             kill_rate: 0.35,
             duplicate_delivery_rate: 0.5,
+            codepipeline_throttle: 0.15,
+            final_report_throttle_burst: 5,
+            strict_caller_reference_share: 0.5,
             on_job: None,
         }
     }

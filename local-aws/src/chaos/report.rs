@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::ChaosConfig;
 use super::scenario::{Cause, Expected, Scenario};
+use crate::cloudfront::CallerReferenceReuse;
 use crate::codepipeline::JobResult;
 use crate::duration::format_duration;
 use crate::faults::{Api, FaultKind};
@@ -81,6 +82,21 @@ pub struct ChaosJob {
     /// Whether every distribution's invalidation was created (and, with `wait`, completed)
     /// within `timeoutMinutes`.
     pub done_within_budget: bool,
+    /// Whether every distribution's invalidation reached `Completed` before the job's timeout
+    /// (`timeoutMinutes`, or the job's budget when shorter), `wait` or not.
+    pub completed_in_time: bool,
+    /// CodePipeline calls answered `ThrottlingException` (injected `throttle` and
+    /// `throttle-final`).
+    pub codepipeline_throttled: u32,
+    /// The longest run of final reports throttled in a row.
+    pub longest_final_report_throttle_burst: u32,
+    /// Create calls whose reused CallerReference returned the existing invalidation.
+    pub caller_references_returned: u32,
+    /// Create calls refused because their reused CallerReference came with the same batch
+    /// (strict mode).
+    pub caller_references_refused_strict: u32,
+    /// Create calls refused because their reused CallerReference came with other paths.
+    pub caller_references_refused_other_paths: u32,
     /// Occurrences of the planted credentials in the function's output, the PutJob results and
     /// the request log.
     pub secrets_found: u32,
@@ -142,6 +158,12 @@ impl ChaosJob {
             invalidations: 0,
             max_invalidations_per_distribution: 0,
             done_within_budget: false,
+            completed_in_time: false,
+            codepipeline_throttled: 0,
+            longest_final_report_throttle_burst: 0,
+            caller_references_returned: 0,
+            caller_references_refused_strict: 0,
+            caller_references_refused_other_paths: 0,
             secrets_found: 0,
             violations: Vec::new(),
         }
@@ -229,8 +251,34 @@ impl ChaosJob {
             }
         }
 
+        let mut burst = 0u32;
         for r in &report.requests {
             let faulted = r.fault.is_some();
+            if r.api == Api::CodePipeline {
+                job.codepipeline_throttled += u32::from(matches!(
+                    r.fault,
+                    Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
+                ));
+                if r.fault == Some(FaultKind::ThrottleFinal) {
+                    burst += 1;
+                    job.longest_final_report_throttle_burst =
+                        job.longest_final_report_throttle_burst.max(burst);
+                } else if r.operation.starts_with("PutJob") {
+                    burst = 0;
+                }
+            }
+            match r.caller_reference_reuse {
+                Some(CallerReferenceReuse::ReturnedExisting) => {
+                    job.caller_references_returned += 1;
+                }
+                Some(CallerReferenceReuse::RefusedStrict) => {
+                    job.caller_references_refused_strict += 1;
+                }
+                Some(CallerReferenceReuse::RefusedOtherPaths) => {
+                    job.caller_references_refused_other_paths += 1;
+                }
+                None => {}
+            }
             match r.api {
                 Api::CloudFront => {
                     job.cloudfront_calls += 1;
@@ -261,7 +309,7 @@ impl ChaosJob {
                     .entry(format!("{api}.{}", kind.name()))
                     .or_default() += 1;
             }
-            if r.operation == "CreateInvalidation" {
+            if r.operation.starts_with("CreateInvalidation") {
                 job.create_calls += 1;
                 let processed = r.invalidation_id.is_some()
                     && (r.succeeded() || r.fault == Some(FaultKind::DropAfter));
@@ -272,7 +320,7 @@ impl ChaosJob {
         job.invalidations = report.invalidations.len() as u32;
         let mut per_distribution: BTreeMap<&str, u32> = BTreeMap::new();
         for inv in &report.invalidations {
-            *per_distribution.entry(&inv.distribution_id).or_default() += 1;
+            *per_distribution.entry(inv.target()).or_default() += 1;
         }
         job.max_invalidations_per_distribution =
             per_distribution.values().copied().max().unwrap_or(0);
@@ -284,7 +332,7 @@ impl ChaosJob {
             report
                 .invalidations
                 .iter()
-                .filter(|i| i.distribution_id == distribution)
+                .filter(|i| i.target() == distribution)
                 .map(|i| {
                     if job.scenario.wait {
                         i.completes_at_ms
@@ -299,6 +347,16 @@ impl ChaosJob {
             .targets
             .iter()
             .all(|d| done_at(d).is_some_and(|at| at <= budget_end));
+        // Completed before the job's own timeout, or before the end of the run when that
+        // comes first (the driver stops the job there).
+        let timeout_end = start_ms
+            + (u64::from(job.scenario.timeout_minutes) * 60_000).min(job.scenario.budget_ms);
+        job.completed_in_time = job.scenario.targets.iter().all(|d| {
+            report
+                .invalidations
+                .iter()
+                .any(|i| i.target() == d && i.completes_at_ms <= timeout_end)
+        });
 
         let secrets = [
             &job.scenario.credentials.access_key_id,
@@ -362,6 +420,13 @@ impl ChaosJob {
         }
         let expected = self.scenario.cause.expected();
         let failed = self.verdict == Some(Verdict::Failed);
+        if self.failed_although_completed_in_time() {
+            v.push(format!(
+                "failed ({}) without a planted cause although every invalidation completed before the job's timeout ({} min)",
+                self.outcome(),
+                self.scenario.timeout_minutes
+            ));
+        }
         if failed && self.done_within_budget && !matches!(expected, Expected::Failure(_)) {
             v.push(format!(
                 "failed ({}) although every invalidation was done within timeoutMinutes ({})",
@@ -415,6 +480,14 @@ impl ChaosJob {
             ));
         }
         self.violations.extend(v);
+    }
+
+    /// Whether the job failed (a hang included) with nothing planted, although every
+    /// invalidation it had to make completed before its timeout.
+    pub fn failed_although_completed_in_time(&self) -> bool {
+        self.scenario.cause == Cause::None
+            && self.verdict == Some(Verdict::Failed)
+            && self.completed_in_time
     }
 
     /// Whether the outcome is the one the job's cause requires (a success for no cause).
@@ -505,6 +578,9 @@ pub struct Figures {
     /// Failed jobs (without a planted failure) whose invalidations were done within
     /// `timeoutMinutes`.
     pub failed_although_done_within_budget: u32,
+    /// Failed jobs without a planted cause whose invalidations all completed before the job's
+    /// timeout.
+    pub failed_although_completed_in_time: u32,
     /// Successes that said Completed before CloudFront completed.
     pub early_successes: u32,
     /// Jobs whose outcome is not the one their cause requires (no cause: success).
@@ -555,6 +631,25 @@ pub struct Figures {
     pub codepipeline_faulted: u32,
     /// Injected faults by `api.kind`.
     pub faults_by_kind: BTreeMap<String, u32>,
+    /// Jobs drawn to have CodePipeline throttling (`codepipeline.throttle`).
+    pub throttled_jobs: u32,
+    /// Jobs drawn to have a burst of throttles on the final report.
+    pub final_report_burst_jobs: u32,
+    /// CodePipeline calls answered `ThrottlingException`.
+    pub codepipeline_throttled: u32,
+    /// The longest run of final reports throttled in a row, in any job.
+    pub longest_final_report_throttle_burst: u32,
+    /// Jobs run in the strict CallerReference mode.
+    pub strict_caller_reference_jobs: u32,
+    /// Create calls whose reused CallerReference returned the existing invalidation.
+    pub caller_references_returned: u32,
+    /// Create calls refused because their reused CallerReference came with the same batch
+    /// (strict mode).
+    pub caller_references_refused_strict: u32,
+    /// Strict-mode jobs in which such a refusal happened.
+    pub strict_jobs_with_a_refusal: u32,
+    /// Create calls refused because their reused CallerReference came with other paths.
+    pub caller_references_refused_other_paths: u32,
     /// Secrets found in outputs.
     pub secrets_found: u32,
     /// Job wall time: median, ms.
@@ -629,6 +724,20 @@ impl ChaosReport {
             f.failed_although_done_within_budget += u32::from(
                 job.verdict == Some(Verdict::Failed) && job.done_within_budget && !expected_failure,
             );
+            f.failed_although_completed_in_time +=
+                u32::from(job.failed_although_completed_in_time());
+            f.throttled_jobs += u32::from(job.scenario.faults.contains("codepipeline.throttle="));
+            f.final_report_burst_jobs +=
+                u32::from(job.scenario.faults.contains("codepipeline.throttle-final="));
+            f.codepipeline_throttled += job.codepipeline_throttled;
+            f.longest_final_report_throttle_burst = f
+                .longest_final_report_throttle_burst
+                .max(job.longest_final_report_throttle_burst);
+            f.strict_caller_reference_jobs += u32::from(job.scenario.strict_caller_reference);
+            f.caller_references_returned += job.caller_references_returned;
+            f.caller_references_refused_strict += job.caller_references_refused_strict;
+            f.strict_jobs_with_a_refusal += u32::from(job.caller_references_refused_strict > 0);
+            f.caller_references_refused_other_paths += job.caller_references_refused_other_paths;
             f.early_successes += u32::from(
                 job.violations
                     .iter()
@@ -708,6 +817,11 @@ impl ChaosReport {
             Invariant {
                 name: "failed jobs whose invalidations were done within the budget",
                 value: u64::from(f.failed_although_done_within_budget),
+                max: 0,
+            },
+            Invariant {
+                name: "unplanted failures whose invalidations completed in time",
+                value: u64::from(f.failed_although_completed_in_time),
                 max: 0,
             },
             Invariant {
@@ -929,8 +1043,28 @@ impl ChaosReport {
         );
         let _ = writeln!(
             out,
+            "  CodePipeline ThrottlingException           {:>6}   ({} jobs throttled at random, {} with a burst on the final report, longest burst {})",
+            f.codepipeline_throttled,
+            f.throttled_jobs,
+            f.final_report_burst_jobs,
+            f.longest_final_report_throttle_burst
+        );
+        let _ = writeln!(
+            out,
             "  CreateInvalidation calls                   {:>6}   ({} processed by CloudFront -> {} invalidations)",
             f.create_calls, f.creates_processed, f.invalidations
+        );
+        let _ = writeln!(
+            out,
+            "  reused CallerReference                     {:>6}   ({} existing returned, {} refused in strict mode in {} of {} strict jobs, {} refused for other paths)",
+            f.caller_references_returned
+                + f.caller_references_refused_strict
+                + f.caller_references_refused_other_paths,
+            f.caller_references_returned,
+            f.caller_references_refused_strict,
+            f.strict_jobs_with_a_refusal,
+            f.strict_caller_reference_jobs,
+            f.caller_references_refused_other_paths
         );
         let levels: Vec<String> = f
             .log_levels
@@ -994,4 +1128,185 @@ impl ChaosReport {
 
 fn seconds(ms: u64) -> String {
     format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudfront::{InvalidationInfo, InvalidationStatus};
+    use crate::log::RequestRecord;
+    use crate::pipeline::{Counts, Failure, JobReport};
+
+    /// The first job of a default run without a planted cause, with one target.
+    fn scenario() -> Scenario {
+        let config = ChaosConfig::new("f");
+        let mut s = (1..=50)
+            .map(|i| Scenario::draw(&config, i))
+            .find(|s| s.cause == Cause::None)
+            .unwrap_or_else(|| panic!("no unplanted job in 50"));
+        s.targets = vec!["EDIST".to_string()];
+        s.timeout_minutes = 2;
+        s.budget_ms = 180_000;
+        s
+    }
+
+    fn call(operation: &str, fault: Option<FaultKind>, status: u16) -> RequestRecord {
+        RequestRecord {
+            seq: 0,
+            at_ms: 0,
+            duration_ms: 0,
+            api: if operation.starts_with("PutJob") {
+                Api::CodePipeline
+            } else {
+                Api::CloudFront
+            },
+            operation: operation.to_string(),
+            request_id: "r".to_string(),
+            distribution_id: Some("EDIST".to_string()),
+            distribution_tenant_id: None,
+            invalidation_id: None,
+            job_id: None,
+            lambda_request_id: None,
+            status: Some(status),
+            error_code: None,
+            fault,
+            detail: None,
+            caller_reference_reuse: None,
+        }
+    }
+
+    /// A failed action whose one invalidation completes at `completes_at_ms`.
+    fn failed_run(completes_at_ms: u64, requests: Vec<RequestRecord>) -> PipelineReport {
+        PipelineReport {
+            verdict: Verdict::Failed,
+            failure: Some(Failure {
+                cause: FailureCause::Reported,
+                failure_type: Some("JobFailed".to_string()),
+                message: "gave up".to_string(),
+                external_execution_id: None,
+            }),
+            summary: None,
+            external_execution_id: None,
+            output_variables: BTreeMap::new(),
+            jobs: vec![JobReport {
+                number: 1,
+                job_id: "11111111-abcd-1111-abcd-111111abcdef".to_string(),
+                created_ms: 0,
+                continuation_token: None,
+                result: Some(JobResult::Failed {
+                    failure_type: "JobFailed".to_string(),
+                    message: "gave up".to_string(),
+                    external_execution_id: None,
+                }),
+                result_ms: Some(completes_at_ms + 1),
+                results_accepted: 1,
+                results_refused: 0,
+            }],
+            invocations: Vec::new(),
+            requests,
+            invalidations: vec![InvalidationInfo {
+                id: "I1".to_string(),
+                distribution_id: "EDIST".to_string(),
+                distribution_tenant_id: None,
+                status: InvalidationStatus::Completed,
+                create_time: String::new(),
+                created_ms: 10,
+                completes_at_ms,
+                paths: vec!["/a".to_string()],
+                caller_reference: "r".to_string(),
+            }],
+            init_errors: Vec::new(),
+            function_output: Vec::new(),
+            counts: Counts::default(),
+            events: Vec::new(),
+            seed: 1,
+            endpoint: String::new(),
+            duration_ms: completes_at_ms + 1,
+        }
+    }
+
+    #[test]
+    fn a_failure_after_an_invalidation_completed_in_time_breaks_the_invariant() {
+        // GIVEN a job with nothing planted whose invalidation completed after 2 s of 2 min
+        let job = ChaosJob::evaluate(scenario(), &failed_run(2_000, Vec::new()));
+        // THEN its failure is a violation, counted in the run
+        assert!(job.completed_in_time);
+        assert!(job.failed_although_completed_in_time());
+        assert!(
+            job.violations
+                .iter()
+                .any(|v| v.contains("completed before the job's timeout")),
+            "{:?}",
+            job.violations
+        );
+        let report = ChaosReport::new(&ChaosConfig::new("f"), vec![job], Duration::ZERO);
+        let invariant = report
+            .invariants
+            .iter()
+            .find(|i| i.name.contains("completed in time"))
+            .unwrap_or_else(|| panic!("no such invariant: {:?}", report.invariants));
+        assert_eq!(invariant.value, 1);
+        assert!(!report.holds());
+    }
+
+    #[test]
+    fn a_failure_after_the_timeout_is_not_counted_by_that_invariant() {
+        // The invalidation completes after 3 min, past the 2 minutes of timeoutMinutes.
+        let job = ChaosJob::evaluate(scenario(), &failed_run(180_000, Vec::new()));
+        assert!(!job.completed_in_time);
+        assert!(!job.failed_although_completed_in_time());
+        // A planted cause expects its failure.
+        let mut planted = scenario();
+        planted.cause = Cause::DeniedDistribution;
+        let job = ChaosJob::evaluate(planted, &failed_run(2_000, Vec::new()));
+        assert!(!job.failed_although_completed_in_time());
+    }
+
+    #[test]
+    fn throttle_bursts_and_reused_references_are_counted() {
+        let mut requests = vec![
+            call("CreateInvalidation", None, 201),
+            call("CreateInvalidation", None, 400),
+            call("PutJobSuccessResult", Some(FaultKind::Throttle), 400),
+            call("PutJobSuccessResult", None, 200),
+            call("PutJobSuccessResult", Some(FaultKind::ThrottleFinal), 400),
+            call("PutJobSuccessResult", Some(FaultKind::ThrottleFinal), 400),
+            call("PutJobSuccessResult", Some(FaultKind::ThrottleFinal), 400),
+            call("PutJobSuccessResult", None, 200),
+        ];
+        requests[1].caller_reference_reuse = Some(CallerReferenceReuse::RefusedStrict);
+        let mut s = scenario();
+        s.strict_caller_reference = true;
+        s.faults = "codepipeline.throttle=0.15,codepipeline.throttle-final=3".to_string();
+        let job = ChaosJob::evaluate(s, &failed_run(2_000, requests));
+        assert_eq!(job.codepipeline_throttled, 4);
+        assert_eq!(job.longest_final_report_throttle_burst, 3);
+        assert_eq!(job.caller_references_refused_strict, 1);
+        assert_eq!(job.create_calls, 2);
+        let report = ChaosReport::new(&ChaosConfig::new("f"), vec![job], Duration::ZERO);
+        let f = &report.figures;
+        assert_eq!(
+            (
+                f.throttled_jobs,
+                f.final_report_burst_jobs,
+                f.strict_caller_reference_jobs,
+                f.strict_jobs_with_a_refusal
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(
+            f.faults_by_kind.get("codepipeline.throttle-final"),
+            Some(&3)
+        );
+        let table = report.render();
+        assert!(
+            table.contains("CodePipeline ThrottlingException                4"),
+            "{table}"
+        );
+        assert!(table.contains("longest burst 3"), "{table}");
+        assert!(
+            table.contains("1 refused in strict mode in 1 of 1 strict jobs"),
+            "{table}"
+        );
+    }
 }

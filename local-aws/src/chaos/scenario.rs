@@ -163,6 +163,9 @@ pub struct Scenario {
     pub log_level: &'static str,
     /// `AWS_LAMBDA_LOG_FORMAT` of the function.
     pub log_format: &'static str,
+    /// Whether CloudFront refuses a reused CallerReference even with the same paths
+    /// (`--strict-caller-reference`).
+    pub strict_caller_reference: bool,
     /// The planted `artifactCredentials` (never serialised).
     #[serde(skip)]
     pub credentials: ArtifactCredentials,
@@ -405,6 +408,21 @@ impl Scenario {
             secret_access_key: rng.string_from(SECRET_ALPHABET, 40),
             session_token: format!("IQoJchaos{}", rng.string_from(SECRET_ALPHABET, 120)),
         };
+        // Drawn last, so that the draws above stay what they were before these were added.
+        // CodePipeline throttles some calls, and sometimes the final report several times in a
+        // row: more than an SDK retries by default.
+        if rng.chance(0.5) {
+            faults.push(format!(
+                "codepipeline.throttle={:?}",
+                config.codepipeline_throttle
+            ));
+        }
+        if rng.chance(0.25) {
+            let burst = rng.between(3, u64::from(config.final_report_throttle_burst.max(3)));
+            faults.push(format!("codepipeline.throttle-final={burst}"));
+        }
+        // CloudFront refuses even an identical batch under a reused reference in some jobs.
+        let strict_caller_reference = rng.chance(config.strict_caller_reference_share);
         Self {
             index,
             seed,
@@ -425,6 +443,7 @@ impl Scenario {
             duplicate_delivery_rate,
             log_level,
             log_format,
+            strict_caller_reference,
             credentials,
         }
     }
@@ -452,6 +471,7 @@ impl Scenario {
             })
             .collect();
         config.faults = faults;
+        config.strict_caller_reference = self.strict_caller_reference;
         config.seed = Some(self.seed);
         config.lambda_timeout = Duration::from_millis(self.lambda_timeout_ms);
         config.retry_delay = Duration::from_millis(self.retry_delay_ms);
@@ -496,6 +516,9 @@ impl Scenario {
             }
         }
         words.push(format!("--faults {}", quote(&self.faults)));
+        if self.strict_caller_reference {
+            words.push("--strict-caller-reference".to_string());
+        }
         words.push(format!("--lambda-timeout {}", ms(self.lambda_timeout_ms)));
         words.push(format!("--retry-delay {}", ms(self.retry_delay_ms)));
         words.push(format!("--reinvoke-delay {}", ms(self.reinvoke_delay_ms)));
@@ -578,6 +601,42 @@ mod tests {
             );
             let hangs = s.faults.contains("codepipeline.hang");
             assert!(!(hangs && s.kill_rate > 0.0), "one lost delivery at most");
+            let replay = s.replay_command(Path::new("f"));
+            assert_eq!(
+                replay.contains("--strict-caller-reference"),
+                s.strict_caller_reference,
+                "{replay}"
+            );
+        }
+    }
+
+    #[test]
+    fn throttling_and_the_strict_mode_are_in_the_mix() {
+        let config = ChaosConfig::new("f");
+        let scenarios: Vec<Scenario> = (1..=300).map(|i| Scenario::draw(&config, i)).collect();
+        let share = |f: &dyn Fn(&Scenario) -> bool| {
+            scenarios.iter().filter(|s| f(s)).count() as f64 / scenarios.len() as f64
+        };
+        let throttled = share(&|s| s.faults.contains("codepipeline.throttle=0.15"));
+        let bursts = share(&|s| s.faults.contains("codepipeline.throttle-final="));
+        let strict = share(&|s| s.strict_caller_reference);
+        assert!((0.4..0.6).contains(&throttled), "{throttled}");
+        assert!((0.15..0.35).contains(&bursts), "{bursts}");
+        assert!((0.4..0.6).contains(&strict), "{strict}");
+        for s in &scenarios {
+            if let Some(at) = s.faults.find("codepipeline.throttle-final=") {
+                let n: u32 = s.faults[at + "codepipeline.throttle-final=".len()..]
+                    .split(',')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                assert!((3..=5).contains(&n), "{}", s.faults);
+            }
+            let run = s.pipeline_config(Path::new("f"), &[]);
+            assert_eq!(
+                run.map(|c| c.strict_caller_reference).ok(),
+                Some(s.strict_caller_reference)
+            );
         }
     }
 }

@@ -21,7 +21,7 @@ pub use report::{
 };
 
 use crate::clock::{Clock, epoch_ms};
-use crate::cloudfront::DistributionConfig;
+use crate::cloudfront::{DistributionConfig, DistributionTenantConfig, UnknownIds};
 use crate::codepipeline::JobResult;
 use crate::duration::{DurationRange, format_duration};
 use crate::faults::{Api, Faults};
@@ -83,8 +83,17 @@ pub struct PipelineConfig {
     pub function_args: Vec<String>,
     /// The action's `UserParameters` (at most 1000 characters).
     pub user_parameters: String,
-    /// Distributions that exist; others get `NoSuchDistribution`.
+    /// Distributions that exist (standard or multi-tenant); others get `NoSuchDistribution`
+    /// (or `AccessDenied`, see [`Self::unknown_ids`]).
     pub distributions: Vec<DistributionConfig>,
+    /// Distribution tenants that exist; others get `EntityNotFound` (or `AccessDenied`). See
+    /// [`crate::EmulatorConfig::distribution_tenants`].
+    pub distribution_tenants: Vec<DistributionTenantConfig>,
+    /// Refuse a reused CallerReference even with the same paths (default false). See
+    /// [`crate::EmulatorConfig::strict_caller_reference`].
+    pub strict_caller_reference: bool,
+    /// How calls on ids that do not exist are answered (default `NotFound`).
+    pub unknown_ids: UnknownIds,
     /// Completion time of invalidations on distributions that do not set one (default 2s..5s).
     pub default_completion: DurationRange,
     /// Faults to inject.
@@ -143,6 +152,9 @@ impl fmt::Debug for PipelineConfig {
             .field("function_args", &self.function_args)
             .field("user_parameters", &self.user_parameters)
             .field("distributions", &self.distributions)
+            .field("distribution_tenants", &self.distribution_tenants)
+            .field("strict_caller_reference", &self.strict_caller_reference)
+            .field("unknown_ids", &self.unknown_ids)
             .field("default_completion", &self.default_completion)
             .field("faults", &self.faults.to_string())
             .field("seed", &self.seed)
@@ -175,6 +187,9 @@ impl PipelineConfig {
             function_args: Vec::new(),
             user_parameters: user_parameters.into(),
             distributions: Vec::new(),
+            distribution_tenants: Vec::new(),
+            strict_caller_reference: false,
+            unknown_ids: UnknownIds::NotFound,
             default_completion: DurationRange::between(
                 Duration::from_secs(2),
                 Duration::from_secs(5),
@@ -204,6 +219,12 @@ impl PipelineConfig {
     /// Adds a distribution.
     pub fn distribution(mut self, d: DistributionConfig) -> Self {
         self.distributions.push(d);
+        self
+    }
+
+    /// Adds a distribution tenant.
+    pub fn distribution_tenant(mut self, t: DistributionTenantConfig) -> Self {
+        self.distribution_tenants.push(t);
         self
     }
 }
@@ -248,6 +269,9 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
     let emu = Emulator::start(EmulatorConfig {
         port: config.port,
         distributions: config.distributions.clone(),
+        distribution_tenants: config.distribution_tenants.clone(),
+        strict_caller_reference: config.strict_caller_reference,
+        unknown_ids: config.unknown_ids,
         default_completion: config.default_completion,
         faults: config.faults.clone(),
         seed: config.seed,
@@ -434,9 +458,14 @@ impl Driver {
                         continue;
                     }
                     let mut text = format!("{} {}", r.api, r.operation);
-                    for id in [&r.distribution_id, &r.invalidation_id, &r.job_id]
-                        .into_iter()
-                        .flatten()
+                    for id in [
+                        &r.distribution_id,
+                        &r.distribution_tenant_id,
+                        &r.invalidation_id,
+                        &r.job_id,
+                    ]
+                    .into_iter()
+                    .flatten()
                     {
                         text.push(' ');
                         text.push_str(id);

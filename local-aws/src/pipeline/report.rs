@@ -374,9 +374,14 @@ impl PipelineReport {
                 continue;
             }
             let mut text = format!("{} {}", r.api, r.operation);
-            for id in [&r.distribution_id, &r.invalidation_id, &r.job_id]
-                .into_iter()
-                .flatten()
+            for id in [
+                &r.distribution_id,
+                &r.distribution_tenant_id,
+                &r.invalidation_id,
+                &r.job_id,
+            ]
+            .into_iter()
+            .flatten()
             {
                 text.push(' ');
                 text.push_str(id);
@@ -407,7 +412,7 @@ impl PipelineReport {
                         text: format!(
                             "invalidation {} on {} is now Completed ({} path(s))",
                             inv.id,
-                            inv.distribution_id,
+                            inv.target(),
                             inv.paths.len()
                         ),
                     },

@@ -12,6 +12,9 @@ HTTP (local-aws does not check signatures). What it does is read from UserParame
   error_attempts   attempt numbers on which to post /error
   exit_after       exit(0) after each invocation (the next one is a cold start)
   state_dir        where attempt counters and the event log (events.jsonl) are kept
+  invalidations    CloudFront create calls to make before reporting, in order, each
+                   {"distribution": ID} or {"tenant": ID}, with "paths" and "reference";
+                   their outcomes only show in the request log
 """
 
 import json
@@ -23,6 +26,7 @@ import urllib.request
 
 RUNTIME = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 CODEPIPELINE = os.environ["AWS_ENDPOINT_URL_CODEPIPELINE"]
+CLOUDFRONT = os.environ["AWS_ENDPOINT_URL_CLOUDFRONT"]
 
 
 def http(method, url, body=None, headers=None):
@@ -35,8 +39,18 @@ def http(method, url, body=None, headers=None):
         return e.code, dict(e.headers), e.read().decode()
 
 
+def throttled(status, body):
+    """Whether CodePipeline answered ThrottlingException (HTTP 400, JSON 1.1 __type)."""
+    if status != 400:
+        return False
+    try:
+        return json.loads(body).get("__type") == "ThrottlingException"
+    except ValueError:
+        return False
+
+
 def put_job(operation, payload):
-    """Calls CodePipeline, retrying 5xx and dropped connections like an SDK would."""
+    """Calls CodePipeline, retrying 5xx, throttling and dropped connections like an SDK would."""
     for _ in range(6):
         try:
             status, _, body = http(
@@ -53,10 +67,26 @@ def put_job(operation, payload):
             time.sleep(0.05)
             continue
         print("fake-function: %s -> %s %s" % (operation, status, body), flush=True)
-        if status < 500:
+        if status < 500 and not throttled(status, body):
             return status, body
         time.sleep(0.05)
     return 599, ""
+
+
+def create_invalidation(spec):
+    """One CreateInvalidation (or its distribution tenant form), without retries."""
+    if "tenant" in spec:
+        path = "/2020-05-31/distribution-tenant/%s/invalidation" % spec["tenant"]
+    else:
+        path = "/2020-05-31/distribution/%s/invalidation" % spec["distribution"]
+    items = "".join("<Path>%s</Path>" % p for p in spec["paths"])
+    body = ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<InvalidationBatch xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
+            "<Paths><Quantity>%d</Quantity><Items>%s</Items></Paths>"
+            "<CallerReference>%s</CallerReference></InvalidationBatch>"
+            % (len(spec["paths"]), items, spec["reference"]))
+    status, _, _ = http("POST", CLOUDFRONT + path, body, {"Content-Type": "text/xml"})
+    print("fake-function: create invalidation %s -> %s" % (path, status), flush=True)
 
 
 def attempt_number(state_dir, job_id):
@@ -102,6 +132,9 @@ def main():
                  json.dumps({"errorType": "FakeError", "errorMessage": "failing attempt %d" % attempt}),
                  {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
             continue
+
+        for spec in params.get("invalidations", []):
+            create_invalidation(spec)
 
         if params.get("fail"):
             put_job("PutJobFailureResult", {"jobId": job_id, "failureDetails": {

@@ -152,6 +152,23 @@ pub async fn create(
     .await
 }
 
+/// POSTs a CreateInvalidationForDistributionTenant.
+pub async fn create_for_tenant(
+    addr: SocketAddr,
+    tenant: &str,
+    paths: &[&str],
+    caller_reference: &str,
+) -> HttpReply {
+    http(
+        addr,
+        "POST",
+        &format!("/2020-05-31/distribution-tenant/{tenant}/invalidation"),
+        &[("content-type", "text/xml")],
+        &batch_xml(paths, caller_reference),
+    )
+    .await
+}
+
 /// POSTs a CodePipeline call.
 pub async fn put_job(addr: SocketAddr, operation: &str, body: serde_json::Value) -> HttpReply {
     let target = format!("CodePipeline_20150709.{operation}");
@@ -271,4 +288,47 @@ pub async fn aws_with(endpoint: Option<&str>, args: &[&str], extra_env: &[(&str,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// A `local-aws serve` process started with `args` (plus `--port 0 --quiet`), and the
+/// endpoint it printed. The process is killed when the child is dropped.
+pub async fn start_serve(args: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .arg("serve")
+        .args(args)
+        .args(["--port", "0", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start local-aws serve: {e}"));
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("local-aws serve has no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    let mut endpoint = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(ep) = line.strip_prefix("export AWS_ENDPOINT_URL_CLOUDFRONT=") {
+            endpoint = Some(ep.to_string());
+        }
+        let last = line.starts_with("# seed:");
+        printed.push(line);
+        if last && let Some(endpoint) = endpoint {
+            // Keep reading: a closed pipe would end the server at its next line.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, endpoint);
+        }
+    }
+    let stderr = match child.stderr.take() {
+        Some(mut err) => {
+            let mut text = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut err, &mut text).await;
+            text
+        }
+        None => String::new(),
+    };
+    panic!("local-aws serve {args:?} printed no endpoint: {printed:?}, stderr: {stderr}");
 }

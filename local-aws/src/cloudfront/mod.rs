@@ -1,15 +1,24 @@
 //! CloudFront invalidations (REST-XML, API version 2020-05-31): CreateInvalidation,
-//! GetInvalidation and ListInvalidations with CloudFront's rules and limits.
+//! GetInvalidation and ListInvalidations, and their twins for distribution tenants, with
+//! CloudFront's rules and limits, IAM's answer for ids that do not exist, and multi-tenant
+//! distributions.
+
+mod config;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Serialize;
 
+pub use config::{
+    ConnectionMode, DistributionAccess, DistributionConfig, DistributionSpecError,
+    DistributionTenantConfig, TenantSetupError, TenantSpecError, UnknownIds, UnknownIdsError,
+    assign_tenants, is_distribution_tenant_id,
+};
+
 use crate::clock::{Clock, duration_ms, iso8601};
-use crate::duration::{DurationError, DurationRange};
+use crate::duration::DurationRange;
 use crate::reply::{CallInfo, Reply, query_pairs};
 use crate::rng::SeededRng;
 use crate::xml::{BatchReadError, escape, read_invalidation_batch};
@@ -18,112 +27,23 @@ use crate::xml::{BatchReadError, escape, read_invalidation_batch};
 pub const NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
 /// At most this many paths in one batch (`BatchTooLarge` above).
 pub const MAX_PATHS_PER_BATCH: usize = 3000;
-/// At most this many file paths (and cache tags) in progress per distribution.
+/// At most this many file paths (and cache tags) in progress per distribution (per tenant for
+/// a distribution tenant).
 pub const MAX_FILE_PATHS_IN_PROGRESS: usize = 3000;
-/// At most this many wildcard paths in progress per distribution.
+/// At most this many wildcard paths in progress per distribution (per tenant for a
+/// distribution tenant).
 pub const MAX_WILDCARD_PATHS_IN_PROGRESS: usize = 15;
 /// Longest accepted path.
 pub const MAX_PATH_LEN: usize = 4000;
 /// Longest accepted cache tag.
 pub const MAX_CACHE_TAG_LEN: usize = 256;
+/// What CloudFront answers, with `InvalidArgument`, to a CallerReference used before on the
+/// same distribution: the words users report seeing.
+pub const CALLER_REFERENCE_REUSED: &str = "Your request contains a caller reference that was used for a previous invalidation batch for the same distribution.";
 
 const XML: &str = "text/xml";
-
-/// Whether the caller may use a distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum DistributionAccess {
-    /// Calls succeed (subject to CloudFront's rules).
-    Allowed,
-    /// Every call gets `AccessDenied` (403), as when the role lacks `cloudfront:*Invalidation*`.
-    Denied,
-}
-
-/// A distribution the emulator knows. Calls naming any other id get `NoSuchDistribution`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DistributionConfig {
-    /// The distribution id, e.g. `E2QWRUHEXAMPLE`.
-    pub id: String,
-    /// Allowed or denied.
-    pub access: DistributionAccess,
-    /// How long its invalidations stay `InProgress`; `None` uses the emulator's default.
-    pub completes_after: Option<DurationRange>,
-}
-
-impl DistributionConfig {
-    /// An allowed distribution using the emulator's default completion time.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            access: DistributionAccess::Allowed,
-            completes_after: None,
-        }
-    }
-
-    /// A distribution whose every call is `AccessDenied`.
-    pub fn denied(id: impl Into<String>) -> Self {
-        Self {
-            access: DistributionAccess::Denied,
-            ..Self::new(id)
-        }
-    }
-
-    /// Sets how long its invalidations stay `InProgress`.
-    pub fn completes_after(mut self, range: DurationRange) -> Self {
-        self.completes_after = Some(range);
-        self
-    }
-}
-
-/// A `--distribution` value that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DistributionSpecError {
-    /// Nothing before the colon.
-    #[error(
-        "invalid distribution '{0}': expected ID or ID:COMPLETES-AFTER, e.g. E2QWRUHEXAMPLE:3s"
-    )]
-    MissingId(String),
-    /// The id has characters no distribution id has.
-    #[error("invalid distribution id '{0}': use letters and digits only")]
-    BadId(String),
-    /// The completion time is not a duration.
-    #[error("invalid distribution '{spec}': {source}")]
-    BadDuration {
-        /// The whole value given.
-        spec: String,
-        /// The duration error.
-        #[source]
-        source: DurationError,
-    },
-}
-
-impl FromStr for DistributionConfig {
-    type Err = DistributionSpecError;
-
-    /// `ID`, `ID:3s` or `ID:2s..5s`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (id, after) = match s.split_once(':') {
-            Some((id, after)) => (id.trim(), Some(after.trim())),
-            None => (s.trim(), None),
-        };
-        if id.is_empty() {
-            return Err(DistributionSpecError::MissingId(s.to_string()));
-        }
-        if !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(DistributionSpecError::BadId(id.to_string()));
-        }
-        let mut config = DistributionConfig::new(id);
-        if let Some(after) = after {
-            let range = after
-                .parse()
-                .map_err(|source| DistributionSpecError::BadDuration {
-                    spec: s.to_string(),
-                    source,
-                })?;
-            config.completes_after = Some(range);
-        }
-        Ok(config)
-    }
-}
+const NO_SUCH_DISTRIBUTION: &str = "The specified distribution does not exist.";
+const NO_SUCH_TENANT: &str = "The specified distribution tenant does not exist.";
 
 /// Status of an invalidation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,13 +70,30 @@ impl fmt::Display for InvalidationStatus {
     }
 }
 
+/// What CloudFront did with a create call whose CallerReference an earlier invalidation of the
+/// same distribution (or tenant) carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallerReferenceReuse {
+    /// The same paths: the existing invalidation was returned (201), as AWS documents.
+    ReturnedExisting,
+    /// Other paths: `InvalidArgument` (400).
+    RefusedOtherPaths,
+    /// The same paths, refused all the same with `InvalidArgument` (400): strict mode
+    /// (`--strict-caller-reference`), as some users report real CloudFront does.
+    RefusedStrict,
+}
+
 /// An invalidation as the emulator holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvalidationInfo {
     /// Invalidation id (`I` followed by 12 to 25 uppercase letters and digits).
     pub id: String,
-    /// The distribution it belongs to.
+    /// The distribution it belongs to: the one invalidated, or for a tenant's invalidation the
+    /// tenant's multi-tenant distribution (empty when the tenant was declared without one).
     pub distribution_id: String,
+    /// The distribution tenant invalidated, for `CreateInvalidationForDistributionTenant`.
+    pub distribution_tenant_id: Option<String>,
     /// Status now.
     pub status: InvalidationStatus,
     /// `CreateTime` as sent on the wire.
@@ -169,6 +106,16 @@ pub struct InvalidationInfo {
     pub paths: Vec<String>,
     /// The batch's `CallerReference`.
     pub caller_reference: String,
+}
+
+impl InvalidationInfo {
+    /// The id the create call named: the tenant id for a tenant's invalidation, else the
+    /// distribution id.
+    pub fn target(&self) -> &str {
+        self.distribution_tenant_id
+            .as_deref()
+            .unwrap_or(&self.distribution_id)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -201,12 +148,30 @@ struct Distribution {
     invalidations: Vec<StoredInvalidation>,
 }
 
-/// All distributions and their invalidations.
+#[derive(Debug, Clone)]
+struct Tenant {
+    config: DistributionTenantConfig,
+    /// In creation order (oldest first).
+    invalidations: Vec<StoredInvalidation>,
+}
+
+/// The CloudFront behaviours a run chooses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CloudFrontRules {
+    /// Refuse a reused CallerReference even with the same paths.
+    pub strict_caller_reference: bool,
+    /// How ids that do not exist are answered.
+    pub unknown_ids: UnknownIds,
+}
+
+/// All distributions, tenants and their invalidations.
 #[derive(Debug)]
 pub(crate) struct CloudFrontState {
     distributions: BTreeMap<String, Distribution>,
+    tenants: BTreeMap<String, Tenant>,
     default_completion: DurationRange,
     issued_ids: BTreeSet<String>,
+    rules: CloudFrontRules,
 }
 
 /// What a CloudFront handler needs besides the state.
@@ -218,46 +183,83 @@ pub(crate) struct CfContext<'a> {
     pub request_id: &'a str,
 }
 
+/// What a call names: a distribution or a distribution tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    Distribution(String),
+    Tenant(String),
+}
+
+impl Target {
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Target::Distribution(id) | Target::Tenant(id) => id,
+        }
+    }
+
+    /// The resource type, as in its ARN and in the API's paths.
+    fn resource(&self) -> &'static str {
+        match self {
+            Target::Distribution(_) => "distribution",
+            Target::Tenant(_) => "distribution-tenant",
+        }
+    }
+
+    fn noun(&self) -> &'static str {
+        match self {
+            Target::Distribution(_) => "distribution",
+            Target::Tenant(_) => "distribution tenant",
+        }
+    }
+
+    fn arn(&self, account_id: &str) -> String {
+        format!(
+            "arn:aws:cloudfront::{account_id}:{}/{}",
+            self.resource(),
+            self.id()
+        )
+    }
+}
+
 /// A CloudFront operation, routed from method and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CfOp {
-    Create {
-        distribution_id: String,
-    },
-    Get {
-        distribution_id: String,
-        id: String,
-    },
-    List {
-        distribution_id: String,
-        query: String,
-    },
+    Create { target: Target },
+    Get { target: Target, id: String },
+    List { target: Target, query: String },
 }
 
 impl CfOp {
     pub(crate) fn name(&self) -> &'static str {
-        match self {
-            CfOp::Create { .. } => "CreateInvalidation",
-            CfOp::Get { .. } => "GetInvalidation",
-            CfOp::List { .. } => "ListInvalidations",
+        match (self, self.target()) {
+            (CfOp::Create { .. }, Target::Distribution(_)) => "CreateInvalidation",
+            (CfOp::Get { .. }, Target::Distribution(_)) => "GetInvalidation",
+            (CfOp::List { .. }, Target::Distribution(_)) => "ListInvalidations",
+            (CfOp::Create { .. }, Target::Tenant(_)) => "CreateInvalidationForDistributionTenant",
+            (CfOp::Get { .. }, Target::Tenant(_)) => "GetInvalidationForDistributionTenant",
+            (CfOp::List { .. }, Target::Tenant(_)) => "ListInvalidationsForDistributionTenant",
         }
     }
 
-    pub(crate) fn distribution_id(&self) -> &str {
+    pub(crate) fn target(&self) -> &Target {
         match self {
-            CfOp::Create { distribution_id }
-            | CfOp::Get {
-                distribution_id, ..
+            CfOp::Create { target } | CfOp::Get { target, .. } | CfOp::List { target, .. } => {
+                target
             }
-            | CfOp::List {
-                distribution_id, ..
-            } => distribution_id,
         }
+    }
+
+    /// Whether the call creates an invalidation (the calls `too-many` faults apply to).
+    pub(crate) fn is_create(&self) -> bool {
+        matches!(self, CfOp::Create { .. })
     }
 
     pub(crate) fn call_info(&self) -> CallInfo {
         let mut info = CallInfo::op(self.name());
-        info.distribution_id = Some(self.distribution_id().to_string());
+        match self.target() {
+            Target::Distribution(id) => info.distribution_id = Some(id.clone()),
+            Target::Tenant(id) => info.distribution_tenant_id = Some(id.clone()),
+        }
         if let CfOp::Get { id, .. } = self {
             info.invalidation_id = Some(id.clone());
         }
@@ -267,24 +269,23 @@ impl CfOp {
 
 /// Routes `segments` (the decoded path segments after `/2020-05-31/`).
 pub(crate) fn route(method: &str, segments: &[String], query: &str) -> Option<CfOp> {
+    let target = |kind: &str, id: &str| match kind {
+        "distribution" => Some(Target::Distribution(id.to_string())),
+        "distribution-tenant" => Some(Target::Tenant(id.to_string())),
+        _ => None,
+    };
     match (method, segments) {
-        ("POST", [d, dist, inv]) if d == "distribution" && inv == "invalidation" => {
-            Some(CfOp::Create {
-                distribution_id: dist.clone(),
-            })
-        }
-        ("GET", [d, dist, inv]) if d == "distribution" && inv == "invalidation" => {
-            Some(CfOp::List {
-                distribution_id: dist.clone(),
-                query: query.to_string(),
-            })
-        }
-        ("GET", [d, dist, inv, id]) if d == "distribution" && inv == "invalidation" => {
-            Some(CfOp::Get {
-                distribution_id: dist.clone(),
-                id: id.clone(),
-            })
-        }
+        ("POST", [kind, id, inv]) if inv == "invalidation" => Some(CfOp::Create {
+            target: target(kind, id)?,
+        }),
+        ("GET", [kind, id, inv]) if inv == "invalidation" => Some(CfOp::List {
+            target: target(kind, id)?,
+            query: query.to_string(),
+        }),
+        ("GET", [kind, id, inv, invalidation]) if inv == "invalidation" => Some(CfOp::Get {
+            target: target(kind, id)?,
+            id: invalidation.clone(),
+        }),
         _ => None,
     }
 }
@@ -301,20 +302,62 @@ pub(crate) fn error_reply(status: u16, code: &str, message: &str, request_id: &s
     Reply::new(status, XML, body).with_error_code(code)
 }
 
+/// IAM's refusal of `op` on `target`, in the words IAM uses for an assumed role.
+fn access_denied(op: &CfOp, target: &Target, ctx: &CfContext<'_>) -> Reply {
+    let message = format!(
+        "User: arn:aws:sts::{account}:assumed-role/{role} is not authorized to perform: cloudfront:{action} on resource: {arn} because no identity-based policy allows the cloudfront:{action} action",
+        account = ctx.account_id,
+        role = ctx.role,
+        action = op.name(),
+        arn = target.arn(ctx.account_id),
+    );
+    error_reply(403, "AccessDenied", &message, ctx.request_id)
+}
+
+fn not_found(target: &Target, request_id: &str) -> Reply {
+    match target {
+        Target::Distribution(_) => {
+            error_reply(404, "NoSuchDistribution", NO_SUCH_DISTRIBUTION, request_id)
+        }
+        Target::Tenant(_) => error_reply(404, "EntityNotFound", NO_SUCH_TENANT, request_id),
+    }
+}
+
+/// What the state knows of a call's target before handling it.
+struct Found {
+    access: DistributionAccess,
+    multi_tenant: bool,
+}
+
 impl CloudFrontState {
     pub(crate) fn new(
         distributions: &[DistributionConfig],
+        tenants: &[DistributionTenantConfig],
         default_completion: DurationRange,
+        rules: CloudFrontRules,
     ) -> Self {
         let mut state = Self {
             distributions: BTreeMap::new(),
+            tenants: BTreeMap::new(),
             default_completion,
             issued_ids: BTreeSet::new(),
+            rules,
         };
         for d in distributions {
             state.add_distribution(d.clone());
         }
+        for t in tenants {
+            state.add_tenant(t.clone());
+        }
         state
+    }
+
+    pub(crate) fn rules(&self) -> CloudFrontRules {
+        self.rules
+    }
+
+    pub(crate) fn set_rules(&mut self, rules: CloudFrontRules) {
+        self.rules = rules;
     }
 
     /// Declares (or re-declares, keeping its invalidations) a distribution.
@@ -333,6 +376,22 @@ impl CloudFrontState {
         }
     }
 
+    /// Declares (or re-declares, keeping its invalidations) a distribution tenant.
+    pub(crate) fn add_tenant(&mut self, config: DistributionTenantConfig) {
+        match self.tenants.get_mut(&config.id) {
+            Some(existing) => existing.config = config,
+            None => {
+                self.tenants.insert(
+                    config.id.clone(),
+                    Tenant {
+                        config,
+                        invalidations: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+
     pub(crate) fn distribution_configs(&self) -> Vec<DistributionConfig> {
         self.distributions
             .values()
@@ -340,7 +399,12 @@ impl CloudFrontState {
             .collect()
     }
 
-    /// Invalidations of one distribution, newest first; `None` if it is not declared.
+    pub(crate) fn tenant_configs(&self) -> Vec<DistributionTenantConfig> {
+        self.tenants.values().map(|t| t.config.clone()).collect()
+    }
+
+    /// Invalidations of one distribution, newest first; `None` if it is not declared. A
+    /// multi-tenant distribution has none of its own.
     pub(crate) fn invalidations(
         &self,
         distribution_id: &str,
@@ -351,24 +415,95 @@ impl CloudFrontState {
             dist.invalidations
                 .iter()
                 .rev()
-                .map(|inv| info(distribution_id, inv, clock))
+                .map(|inv| info(distribution_id, None, inv, clock))
                 .collect(),
         )
     }
 
-    /// Every invalidation of every distribution, in creation order.
+    /// Invalidations of one distribution tenant, newest first; `None` if it is not declared.
+    pub(crate) fn tenant_invalidations(
+        &self,
+        tenant_id: &str,
+        clock: &Clock,
+    ) -> Option<Vec<InvalidationInfo>> {
+        let tenant = self.tenants.get(tenant_id)?;
+        let distribution = tenant.config.distribution_id.as_deref().unwrap_or("");
+        Some(
+            tenant
+                .invalidations
+                .iter()
+                .rev()
+                .map(|inv| info(distribution, Some(tenant_id), inv, clock))
+                .collect(),
+        )
+    }
+
+    /// Every invalidation of every distribution and tenant, in creation order.
     pub(crate) fn all_invalidations(&self, clock: &Clock) -> Vec<InvalidationInfo> {
-        let mut all: Vec<InvalidationInfo> = self
-            .distributions
-            .values()
-            .flat_map(|d| {
-                d.invalidations
-                    .iter()
-                    .map(|inv| info(&d.config.id, inv, clock))
-            })
-            .collect();
+        let of_distributions = self.distributions.values().flat_map(|d| {
+            d.invalidations
+                .iter()
+                .map(|inv| info(&d.config.id, None, inv, clock))
+        });
+        let of_tenants = self.tenants.values().flat_map(|t| {
+            let distribution = t.config.distribution_id.as_deref().unwrap_or("");
+            t.invalidations
+                .iter()
+                .map(move |inv| info(distribution, Some(&t.config.id), inv, clock))
+        });
+        let mut all: Vec<InvalidationInfo> = of_distributions.chain(of_tenants).collect();
         all.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
         all
+    }
+
+    fn found(&self, target: &Target) -> Option<Found> {
+        match target {
+            Target::Distribution(id) => self.distributions.get(id).map(|d| Found {
+                access: d.config.access,
+                multi_tenant: d.config.is_multi_tenant(),
+            }),
+            Target::Tenant(id) => self.tenants.get(id).map(|t| Found {
+                access: t.config.access,
+                multi_tenant: false,
+            }),
+        }
+    }
+
+    fn stored(&self, target: &Target) -> &[StoredInvalidation] {
+        match target {
+            Target::Distribution(id) => self.distributions.get(id).map(|d| &d.invalidations),
+            Target::Tenant(id) => self.tenants.get(id).map(|t| &t.invalidations),
+        }
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    }
+
+    fn stored_mut(&mut self, target: &Target) -> Option<&mut Vec<StoredInvalidation>> {
+        match target {
+            Target::Distribution(id) => {
+                self.distributions.get_mut(id).map(|d| &mut d.invalidations)
+            }
+            Target::Tenant(id) => self.tenants.get_mut(id).map(|t| &mut t.invalidations),
+        }
+    }
+
+    /// How long the target's invalidations stay `InProgress`: its own setting, else (for a
+    /// tenant) its distribution's, else the default.
+    fn completion(&self, target: &Target) -> DurationRange {
+        let distribution = |id: &str| {
+            self.distributions
+                .get(id)
+                .and_then(|d| d.config.completes_after)
+        };
+        let own = match target {
+            Target::Distribution(id) => distribution(id),
+            Target::Tenant(id) => self.tenants.get(id).and_then(|t| {
+                t.config
+                    .completes_after
+                    .or_else(|| t.config.distribution_id.as_deref().and_then(distribution))
+            }),
+        };
+        own.unwrap_or(self.default_completion)
     }
 
     /// Handles one routed call.
@@ -380,42 +515,44 @@ impl CloudFrontState {
         rng: &mut SeededRng,
     ) -> (Reply, CallInfo) {
         let mut call = op.call_info();
-        let dist_id = op.distribution_id();
-        let Some(dist) = self.distributions.get(dist_id) else {
-            let reply = error_reply(
-                404,
-                "NoSuchDistribution",
-                "The specified distribution does not exist.",
-                ctx.request_id,
-            );
-            return (reply, call);
+        let target = op.target();
+        // IAM decides before CloudFront looks the id up.
+        let refusal = match self.found(target) {
+            None => Some(match self.rules.unknown_ids {
+                UnknownIds::NotFound => not_found(target, ctx.request_id),
+                UnknownIds::AccessDenied => {
+                    call.detail = Some(format!(
+                        "no such {}: answered as IAM does for a policy scoped to ARNs (--unknown-ids access-denied)",
+                        target.noun()
+                    ));
+                    access_denied(op, target, ctx)
+                }
+            }),
+            Some(found) if found.access == DistributionAccess::Denied => {
+                Some(access_denied(op, target, ctx))
+            }
+            Some(found) if found.multi_tenant => {
+                call.detail = Some(
+                    "a multi-tenant distribution: invalidate its tenants (CreateInvalidationForDistributionTenant)"
+                        .to_string(),
+                );
+                Some(not_found(target, ctx.request_id))
+            }
+            Some(_) => None,
         };
-        if dist.config.access == DistributionAccess::Denied {
-            let message = format!(
-                "User: arn:aws:sts::{account}:assumed-role/{role} is not authorized to perform: cloudfront:{op} on resource: arn:aws:cloudfront::{account}:distribution/{dist_id} because no identity-based policy allows the cloudfront:{op} action",
-                account = ctx.account_id,
-                role = ctx.role,
-                op = op.name(),
-            );
-            return (
-                error_reply(403, "AccessDenied", &message, ctx.request_id),
-                call,
-            );
+        if let Some(reply) = refusal {
+            return (reply, call);
         }
         let reply = match op {
-            CfOp::Create { .. } => self.create(dist_id, body, ctx, rng, &mut call),
-            CfOp::Get { id, .. } => self.get(dist_id, id, ctx),
-            CfOp::List { query, .. } => self.list(dist_id, query, ctx),
+            CfOp::Create { .. } => self.create(target, body, ctx, rng, &mut call),
+            CfOp::Get { id, .. } => self.get(target, id, ctx),
+            CfOp::List { query, .. } => self.list(target, query, ctx),
         };
         (reply, call)
     }
 
-    fn get(&self, dist_id: &str, id: &str, ctx: &CfContext<'_>) -> Reply {
-        let found = self
-            .distributions
-            .get(dist_id)
-            .and_then(|d| d.invalidations.iter().find(|inv| inv.id == id));
-        match found {
+    fn get(&self, target: &Target, id: &str, ctx: &CfContext<'_>) -> Reply {
+        match self.stored(target).iter().find(|inv| inv.id == id) {
             Some(inv) => Reply::new(200, XML, invalidation_xml(inv, ctx.clock)),
             None => error_reply(
                 404,
@@ -426,7 +563,7 @@ impl CloudFrontState {
         }
     }
 
-    fn list(&self, dist_id: &str, query: &str, ctx: &CfContext<'_>) -> Reply {
+    fn list(&self, target: &Target, query: &str, ctx: &CfContext<'_>) -> Reply {
         let mut marker = String::new();
         let mut max_items_text: Option<String> = None;
         for (k, v) in query_pairs(query) {
@@ -450,11 +587,7 @@ impl CloudFrontState {
                 }
             },
         };
-        let newest_first: Vec<&StoredInvalidation> = self
-            .distributions
-            .get(dist_id)
-            .map(|d| d.invalidations.iter().rev().collect())
-            .unwrap_or_default();
+        let newest_first: Vec<&StoredInvalidation> = self.stored(target).iter().rev().collect();
         let start = if marker.is_empty() {
             0
         } else {
@@ -465,7 +598,8 @@ impl CloudFrontState {
                         400,
                         "InvalidArgument",
                         &format!(
-                            "The marker '{marker}' is not an invalidation of this distribution."
+                            "The marker '{marker}' is not an invalidation of this {}.",
+                            target.noun()
                         ),
                         ctx.request_id,
                     );
@@ -505,7 +639,7 @@ impl CloudFrontState {
 
     fn create(
         &mut self,
-        dist_id: &str,
+        target: &Target,
         body: &[u8],
         ctx: &CfContext<'_>,
         rng: &mut SeededRng,
@@ -605,42 +739,48 @@ impl CloudFrontState {
             }
         }
         let now = ctx.clock.elapsed();
-        let Some(dist) = self.distributions.get_mut(dist_id) else {
-            return err(
-                404,
-                "NoSuchDistribution",
-                "The specified distribution does not exist.",
-            );
-        };
+        let stored = self.stored(target);
 
-        if let Some(existing) = dist
-            .invalidations
+        if let Some(existing) = stored
             .iter()
             .find(|inv| inv.caller_reference == caller_reference)
         {
-            let same: BTreeSet<&str> = existing.paths.iter().map(String::as_str).collect();
+            let before: BTreeSet<&str> = existing.paths.iter().map(String::as_str).collect();
             let asked: BTreeSet<&str> = paths.iter().map(String::as_str).collect();
-            if same == asked {
+            let same_batch = before == asked;
+            let n = paths.len();
+            if same_batch && !self.rules.strict_caller_reference {
                 call.invalidation_id = Some(existing.id.clone());
+                call.caller_reference_reuse = Some(CallerReferenceReuse::ReturnedExisting);
                 call.detail = Some(format!(
-                    "{} path(s), CallerReference {caller_reference} (existing invalidation returned)",
-                    paths.len()
-                ));
-                return created_reply(dist_id, existing, ctx);
-            }
-            return err(
-                400,
-                "InvalidationBatchAlreadyExists",
-                &format!(
-                    "An invalidation batch with CallerReference {caller_reference} already exists ({}) with different paths.",
+                    "{n} path(s), CallerReference {caller_reference} (existing invalidation {} returned)",
                     existing.id
-                ),
-            );
+                ));
+                return created_reply(target, existing, ctx);
+            }
+            let (reuse, why) = if same_batch {
+                (
+                    CallerReferenceReuse::RefusedStrict,
+                    format!(
+                        "same batch as {}, refused by the strict CallerReference mode",
+                        existing.id
+                    ),
+                )
+            } else {
+                (
+                    CallerReferenceReuse::RefusedOtherPaths,
+                    format!("used by {} with other paths, refused", existing.id),
+                )
+            };
+            call.caller_reference_reuse = Some(reuse);
+            call.detail = Some(format!(
+                "{n} path(s), CallerReference {caller_reference} ({why})"
+            ));
+            return err(400, "InvalidArgument", CALLER_REFERENCE_REUSED);
         }
 
         let (mut files, mut wildcards) = (0usize, 0usize);
-        for inv in dist
-            .invalidations
+        for inv in stored
             .iter()
             .filter(|inv| inv.status(now) == InvalidationStatus::InProgress)
         {
@@ -686,18 +826,7 @@ impl CloudFrontState {
                 break candidate;
             }
         };
-        let Some(dist) = self.distributions.get_mut(dist_id) else {
-            return err(
-                404,
-                "NoSuchDistribution",
-                "The specified distribution does not exist.",
-            );
-        };
-        let completes_after = dist
-            .config
-            .completes_after
-            .unwrap_or(self.default_completion)
-            .draw(rng);
+        let completes_after = self.completion(target).draw(rng);
         let inv = StoredInvalidation {
             id: id.clone(),
             created: now,
@@ -705,27 +834,39 @@ impl CloudFrontState {
             paths,
             caller_reference,
         };
-        let reply = created_reply(dist_id, &inv, ctx);
-        dist.invalidations.push(inv);
+        let reply = created_reply(target, &inv, ctx);
+        let Some(stored) = self.stored_mut(target) else {
+            return not_found(target, ctx.request_id);
+        };
+        stored.push(inv);
         call.invalidation_id = Some(id);
         reply
     }
 }
 
-fn created_reply(dist_id: &str, inv: &StoredInvalidation, ctx: &CfContext<'_>) -> Reply {
+fn created_reply(target: &Target, inv: &StoredInvalidation, ctx: &CfContext<'_>) -> Reply {
     Reply::new(201, XML, invalidation_xml(inv, ctx.clock)).with_header(
         "Location",
         format!(
-            "{}/2020-05-31/distribution/{dist_id}/invalidation/{}",
-            ctx.endpoint, inv.id
+            "{}/2020-05-31/{}/{}/invalidation/{}",
+            ctx.endpoint,
+            target.resource(),
+            target.id(),
+            inv.id
         ),
     )
 }
 
-fn info(distribution_id: &str, inv: &StoredInvalidation, clock: &Clock) -> InvalidationInfo {
+fn info(
+    distribution_id: &str,
+    tenant_id: Option<&str>,
+    inv: &StoredInvalidation,
+    clock: &Clock,
+) -> InvalidationInfo {
     InvalidationInfo {
         id: inv.id.clone(),
         distribution_id: distribution_id.to_string(),
+        distribution_tenant_id: tenant_id.map(str::to_string),
         status: inv.status(clock.elapsed()),
         create_time: iso8601(clock.wall_at(inv.created)),
         created_ms: duration_ms(inv.created),
@@ -859,39 +1000,5 @@ mod tests {
         );
         let long_tag = format!("#{}", "t".repeat(MAX_CACHE_TAG_LEN));
         assert!(check_path(&long_tag).is_err());
-    }
-
-    #[test]
-    fn distribution_specs() {
-        let d: DistributionConfig = "E1ABC".parse().unwrap();
-        assert_eq!(d, DistributionConfig::new("E1ABC"));
-        let d: DistributionConfig = "E1ABC:3s".parse().unwrap();
-        assert_eq!(
-            d.completes_after,
-            Some(DurationRange::fixed(Duration::from_secs(3)))
-        );
-        let d: DistributionConfig = "E1ABC:1s..2s".parse().unwrap();
-        assert_eq!(d.completes_after.unwrap().to_string(), "1s..2s");
-        assert!(
-            ":3s"
-                .parse::<DistributionConfig>()
-                .unwrap_err()
-                .to_string()
-                .contains("':3s'")
-        );
-        assert!(
-            "E1/x"
-                .parse::<DistributionConfig>()
-                .unwrap_err()
-                .to_string()
-                .contains("'E1/x'")
-        );
-        assert!(
-            "E1:soon"
-                .parse::<DistributionConfig>()
-                .unwrap_err()
-                .to_string()
-                .contains("'soon'")
-        );
     }
 }
