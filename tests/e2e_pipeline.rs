@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use local_aws::pipeline::{ArtifactCredentials, PipelineConfig, PipelineReport, Verdict, run};
-use local_aws::{DistributionConfig, DurationRange};
+use local_aws::{DistributionConfig, DistributionTenantConfig, DurationRange};
 
 const DIST: &str = "E2QWRUHAPOMQZL";
 const OTHER: &str = "E1ABCDEFGHIJKL";
+const MULTI: &str = "E3MULTITENANT0";
+const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
 
 fn completes_after(id: &str, after: Duration) -> DistributionConfig {
     DistributionConfig::new(id).completes_after(DurationRange::fixed(after))
@@ -322,5 +324,211 @@ async fn an_invocation_killed_at_its_deadline_is_retried_without_a_second_invali
     assert!(
         creates(&report) >= 2,
         "the retry created again and got the same invalidation back"
+    );
+}
+
+/// With `AWS_MAX_ATTEMPTS=1` the SDK sends each report once, so every throttling answer the
+/// emulator injects meets the function's own retries, and their number is known.
+fn one_sdk_attempt(mut config: PipelineConfig) -> PipelineConfig {
+    config
+        .env
+        .push(("AWS_MAX_ATTEMPTS".to_owned(), "1".to_owned()));
+    config
+}
+
+fn failure_reports(report: &PipelineReport) -> usize {
+    report.requests_for("PutJobFailureResult").len()
+}
+
+#[tokio::test]
+async fn a_throttled_final_report_is_sent_again_and_the_job_succeeds() {
+    // GIVEN CodePipeline throttling the next three PutJob calls
+    let mut config = one_sdk_attempt(
+        pipeline("E2QWRUHAPOMQZL /index.html")
+            .distribution(completes_after(DIST, Duration::from_secs(2))),
+    );
+    config.faults = "codepipeline.throttle=3".parse().expect("fault syntax");
+    // WHEN the invalidation completes and the function reports
+    let report = run_to_end(config).await;
+    // THEN the success gets through on the fourth call, and no failure is ever sent
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(report.invocations.len(), 1, "{}", explain(&report));
+    assert_eq!(report.requests_for("PutJobSuccessResult").len(), 4);
+    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
+}
+
+#[tokio::test]
+async fn a_final_report_throttled_until_the_deadline_is_reported_by_the_retried_invocation() {
+    // GIVEN CodePipeline throttling final reports for longer than one invocation can retry
+    // (at most 5 tries fit between the report and the deadline of a 6 s invocation)
+    let mut config = one_sdk_attempt(
+        pipeline("E2QWRUHAPOMQZL /index.html")
+            .distribution(completes_after(DIST, Duration::from_secs(2))),
+    );
+    config.lambda_timeout = Duration::from_secs(6);
+    config.faults = "codepipeline.throttle-final=6"
+        .parse()
+        .expect("fault syntax");
+    let report = run_to_end(config).await;
+    // THEN the first invocation ends in an error without swapping the result for a failure,
+    // and Lambda's retry reports the success, with the same invalidation
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert!(
+        report.invocations[0].end.is_function_error(),
+        "{}",
+        explain(&report)
+    );
+    assert_eq!(report.invocations[1].job_id, report.invocations[0].job_id);
+    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
+    assert_eq!(report.invalidations.len(), 1, "{}", explain(&report));
+}
+
+#[tokio::test]
+async fn a_throttled_continuation_report_is_sent_again_and_the_job_goes_on() {
+    let mut config = one_sdk_attempt(
+        pipeline("E2QWRUHAPOMQZL /index.html")
+            .distribution(completes_after(DIST, Duration::from_secs(8))),
+    );
+    config.lambda_timeout = Duration::from_secs(5);
+    config.faults = "codepipeline.throttle=3".parse().expect("fault syntax");
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert!(
+        report.jobs[0]
+            .result
+            .as_ref()
+            .and_then(|result| result.continuation_token())
+            .is_some(),
+        "the first job ends with a continuation: {}",
+        explain(&report)
+    );
+    assert!(
+        !report.invocations[0].end.is_function_error(),
+        "{}",
+        explain(&report)
+    );
+    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
+    assert_eq!(report.invalidations.len(), 1);
+}
+
+#[tokio::test]
+async fn a_continuation_report_throttled_until_the_deadline_is_handed_over_by_the_retry() {
+    let mut config = one_sdk_attempt(
+        pipeline("E2QWRUHAPOMQZL /index.html")
+            .distribution(completes_after(DIST, Duration::from_secs(9))),
+    );
+    config.lambda_timeout = Duration::from_secs(5);
+    // Continuation reports come 3 s before the deadline: at most 5 tries fit in one invocation.
+    config.faults = "codepipeline.throttle=6".parse().expect("fault syntax");
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert!(
+        report.invocations[0].end.is_function_error(),
+        "{}",
+        explain(&report)
+    );
+    assert_eq!(report.invocations[1].job_id, report.invocations[0].job_id);
+    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
+    assert_eq!(report.invalidations.len(), 1, "{}", explain(&report));
+}
+
+#[tokio::test]
+async fn strict_caller_references_still_give_one_invalidation_across_duplicates_and_retries() {
+    // GIVEN CloudFront refusing every reused CallerReference, even with the same paths,
+    // duplicate deliveries of every event, and a first PutJob call that never answers
+    let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
+        .distribution(completes_after(DIST, Duration::from_secs(1)));
+    config.strict_caller_reference = true;
+    config.duplicate_delivery_rate = 1.0;
+    config.lambda_timeout = Duration::from_secs(6);
+    config.faults = "codepipeline.hang=1".parse().expect("fault syntax");
+    let report = run_to_end(config).await;
+    // THEN the refused creates find the first invalidation and the job succeeds
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(report.invalidations.len(), 1, "{}", explain(&report));
+    let refused = report
+        .requests_for("CreateInvalidation")
+        .iter()
+        .filter(|request| request.error_code.as_deref() == Some("InvalidArgument"))
+        .count();
+    assert!(refused >= 1, "no create was refused: {}", explain(&report));
+    assert!(
+        !report.requests_for("ListInvalidations").is_empty(),
+        "{}",
+        explain(&report)
+    );
+    assert_eq!(
+        report.output_variables["InvalidationId"],
+        report.invalidations[0].id
+    );
+}
+
+#[tokio::test]
+async fn a_mistyped_id_under_a_scoped_role_is_a_permission_error_that_says_to_check_the_id() {
+    let mut config = pipeline("E9MISTYPED0000 /index.html")
+        .distribution(completes_after(DIST, Duration::from_secs(1)));
+    config.unknown_ids = local_aws::UnknownIds::AccessDenied;
+    let report = run_to_end(config).await;
+    assert_eq!(
+        failure_type(&report),
+        Some("PermissionError"),
+        "{}",
+        explain(&report)
+    );
+    let message = &report.failure.as_ref().expect("failure").message;
+    assert!(
+        message.contains("if E9MISTYPED0000 is not the distribution you meant, correct the id"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_distribution_and_a_tenant_in_one_job() {
+    let params = format!(
+        r#"{{"distributionId": "{DIST}", "distributionTenantId": "{TENANT}", "paths": ["/a"]}}"#
+    );
+    let config = pipeline(&params)
+        .distribution(completes_after(DIST, Duration::from_secs(1)))
+        .distribution(DistributionConfig::multi_tenant(MULTI))
+        .distribution_tenant(
+            DistributionTenantConfig::new(TENANT)
+                .completes_after(DurationRange::fixed(Duration::from_secs(2))),
+        );
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(
+        report
+            .requests_for("CreateInvalidationForDistributionTenant")
+            .len(),
+        1
+    );
+    assert_eq!(report.output_variables["DistributionTenantIds"], TENANT);
+    assert_eq!(report.output_variables["DistributionIds"], DIST);
+    assert!(
+        report
+            .invalidations
+            .iter()
+            .any(|inv| inv.distribution_tenant_id.as_deref() == Some(TENANT)),
+        "{}",
+        explain(&report)
+    );
+}
+
+#[tokio::test]
+async fn a_multi_tenant_distribution_itself_is_refused_with_advice_to_name_its_tenants() {
+    let config = pipeline(&format!("{MULTI} /index.html"))
+        .distribution(DistributionConfig::multi_tenant(MULTI))
+        .distribution_tenant(DistributionTenantConfig::new(TENANT));
+    let report = run_to_end(config).await;
+    assert_eq!(
+        failure_type(&report),
+        Some("ConfigurationError"),
+        "{}",
+        explain(&report)
+    );
+    let message = &report.failure.as_ref().expect("failure").message;
+    assert!(
+        message.contains("multi-tenant distribution") && message.contains("distributionTenantId"),
+        "{message}"
     );
 }
