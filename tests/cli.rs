@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use local_aws::{DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle};
+use local_aws::{
+    DistributionConfig, DistributionTenantConfig, DurationRange, Emulator, EmulatorConfig,
+    EmulatorHandle,
+};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -1173,5 +1176,119 @@ async fn the_buildspec_syncs_with_delete_and_invalidates_what_changed() {
             .starts_with(&format!("{build_id}-{DIST}-")),
         "{}",
         invalidations[0].caller_reference
+    );
+}
+
+/// Tenants of a multi-tenant distribution, through every command, named as tenants in the JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distribution_tenants_work_on_every_command() {
+    const MULTI: &str = "E3MULTITENANT0";
+    const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+    let emu = Emulator::start(EmulatorConfig {
+        distributions: vec![DistributionConfig::multi_tenant(MULTI)],
+        distribution_tenants: vec![DistributionTenantConfig::new(TENANT).completes_after(secs(1))],
+        seed: Some(7),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("local-aws starts");
+
+    // invalidate, waiting for Completed
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "invalidate",
+            "--distribution-tenant-id",
+            TENANT,
+            "/index.html",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json(&out);
+    let entry = &doc["distributions"][0];
+    assert_eq!(entry["distribution_tenant_id"], TENANT, "{doc}");
+    assert!(entry.get("distribution_id").is_none(), "{doc}");
+    assert_eq!(entry["status"], "Completed");
+    let id = entry["invalidation_id"].as_str().expect("id").to_owned();
+    assert_eq!(emu.tenant_invalidations(TENANT).len(), 1);
+    assert!(
+        calls(&emu).contains(&"CreateInvalidationForDistributionTenant".to_owned()),
+        "{:?}",
+        calls(&emu)
+    );
+
+    // status, wait and list name the tenant too
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "status",
+            "--distribution-tenant-id",
+            TENANT,
+            "--id",
+            &id,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["distribution_tenant_id"], TENANT);
+    let out = run(
+        &mut cli(&emu),
+        &["wait", "--distribution-tenant-id", TENANT, "--id", &id],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "list",
+            "--distribution-tenant-id",
+            TENANT,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["invalidations"][0]["id"], id.as_str());
+
+    // an unknown tenant is explained as one; a tenant id given as a distribution id is a usage error
+    let out = run(
+        &mut cli(&emu),
+        &["invalidate", "--distribution-tenant-id", "dt_nosuch", "/a"],
+    )
+    .await;
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("no distribution tenant dt_nosuch (EntityNotFound)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &mut cli(&emu),
+        &["invalidate", "--distribution-id", TENANT, "/a"],
+    )
+    .await;
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--distribution-tenant-id"),
+        "{}",
+        stderr(&out)
+    );
+    // the multi-tenant distribution itself is refused, with advice to name its tenants
+    let out = run(
+        &mut cli(&emu),
+        &["invalidate", "--distribution-id", MULTI, "/a"],
+    )
+    .await;
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("invalidate its tenants with --distribution-tenant-id"),
+        "{}",
+        stderr(&out)
     );
 }
