@@ -340,59 +340,53 @@ fn failure_reports(report: &PipelineReport) -> usize {
     report.requests_for("PutJobFailureResult").len()
 }
 
+/// A one-path job on an invalidation that takes `completes_after`, under CodePipeline `faults`.
+async fn throttled_run(
+    completes_after_secs: u64,
+    lambda_timeout_secs: u64,
+    faults: &str,
+) -> PipelineReport {
+    let mut config = one_sdk_attempt(pipeline("E2QWRUHAPOMQZL /index.html").distribution(
+        completes_after(DIST, Duration::from_secs(completes_after_secs)),
+    ));
+    config.lambda_timeout = Duration::from_secs(lambda_timeout_secs);
+    config.faults = faults.parse().expect("fault syntax");
+    let report = run_to_end(config).await;
+    // Whatever happened, throttling is never turned into a failure.
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
+    assert_eq!(report.invalidations.len(), 1, "{}", explain(&report));
+    report
+}
+
+/// The first invocation could not report and ended in an error; Lambda's retry (same event) did.
+fn reported_by_the_retry(report: &PipelineReport) {
+    assert!(
+        report.invocations[0].end.is_function_error(),
+        "{}",
+        explain(report)
+    );
+    assert_eq!(report.invocations[1].job_id, report.invocations[0].job_id);
+}
+
 #[tokio::test]
 async fn a_throttled_final_report_is_sent_again_and_the_job_succeeds() {
-    // GIVEN CodePipeline throttling the next three PutJob calls
-    let mut config = one_sdk_attempt(
-        pipeline("E2QWRUHAPOMQZL /index.html")
-            .distribution(completes_after(DIST, Duration::from_secs(2))),
-    );
-    config.faults = "codepipeline.throttle=3".parse().expect("fault syntax");
-    // WHEN the invalidation completes and the function reports
-    let report = run_to_end(config).await;
-    // THEN the success gets through on the fourth call, and no failure is ever sent
-    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    // CodePipeline throttles the next three PutJob calls: the fourth gets through.
+    let report = throttled_run(2, 30, "codepipeline.throttle=3").await;
     assert_eq!(report.invocations.len(), 1, "{}", explain(&report));
     assert_eq!(report.requests_for("PutJobSuccessResult").len(), 4);
-    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
 }
 
 #[tokio::test]
 async fn a_final_report_throttled_until_the_deadline_is_reported_by_the_retried_invocation() {
-    // GIVEN CodePipeline throttling final reports for longer than one invocation can retry
-    // (at most 5 tries fit between the report and the deadline of a 6 s invocation)
-    let mut config = one_sdk_attempt(
-        pipeline("E2QWRUHAPOMQZL /index.html")
-            .distribution(completes_after(DIST, Duration::from_secs(2))),
-    );
-    config.lambda_timeout = Duration::from_secs(6);
-    config.faults = "codepipeline.throttle-final=6"
-        .parse()
-        .expect("fault syntax");
-    let report = run_to_end(config).await;
-    // THEN the first invocation ends in an error without swapping the result for a failure,
-    // and Lambda's retry reports the success, with the same invalidation
-    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
-    assert!(
-        report.invocations[0].end.is_function_error(),
-        "{}",
-        explain(&report)
-    );
-    assert_eq!(report.invocations[1].job_id, report.invocations[0].job_id);
-    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
-    assert_eq!(report.invalidations.len(), 1, "{}", explain(&report));
+    // At most 5 tries fit between the report and the deadline of a 6 s invocation.
+    let report = throttled_run(2, 6, "codepipeline.throttle-final=6").await;
+    reported_by_the_retry(&report);
 }
 
 #[tokio::test]
 async fn a_throttled_continuation_report_is_sent_again_and_the_job_goes_on() {
-    let mut config = one_sdk_attempt(
-        pipeline("E2QWRUHAPOMQZL /index.html")
-            .distribution(completes_after(DIST, Duration::from_secs(8))),
-    );
-    config.lambda_timeout = Duration::from_secs(5);
-    config.faults = "codepipeline.throttle=3".parse().expect("fault syntax");
-    let report = run_to_end(config).await;
-    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    let report = throttled_run(8, 5, "codepipeline.throttle=3").await;
     assert!(
         report.jobs[0]
             .result
@@ -407,29 +401,13 @@ async fn a_throttled_continuation_report_is_sent_again_and_the_job_goes_on() {
         "{}",
         explain(&report)
     );
-    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
-    assert_eq!(report.invalidations.len(), 1);
 }
 
 #[tokio::test]
 async fn a_continuation_report_throttled_until_the_deadline_is_handed_over_by_the_retry() {
-    let mut config = one_sdk_attempt(
-        pipeline("E2QWRUHAPOMQZL /index.html")
-            .distribution(completes_after(DIST, Duration::from_secs(9))),
-    );
-    config.lambda_timeout = Duration::from_secs(5);
     // Continuation reports come 3 s before the deadline: at most 5 tries fit in one invocation.
-    config.faults = "codepipeline.throttle=6".parse().expect("fault syntax");
-    let report = run_to_end(config).await;
-    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
-    assert!(
-        report.invocations[0].end.is_function_error(),
-        "{}",
-        explain(&report)
-    );
-    assert_eq!(report.invocations[1].job_id, report.invocations[0].job_id);
-    assert_eq!(failure_reports(&report), 0, "{}", explain(&report));
-    assert_eq!(report.invalidations.len(), 1, "{}", explain(&report));
+    let report = throttled_run(9, 5, "codepipeline.throttle=6").await;
+    reported_by_the_retry(&report);
 }
 
 #[tokio::test]

@@ -273,11 +273,11 @@ impl InvalidateArgs {
     }
 }
 
-/// One existing invalidation.
+/// The distribution or the distribution tenant a command is about: exactly one of the two.
 #[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["distribution_id", "tenant_id"])))]
-pub struct InvalidationRef {
-    /// The distribution the invalidation belongs to
+pub struct OneTarget {
+    /// The distribution
     #[arg(
         long = "distribution-id",
         value_name = "ID",
@@ -286,7 +286,7 @@ pub struct InvalidationRef {
     )]
     pub distribution_id: Option<Target>,
 
-    /// The distribution tenant the invalidation belongs to, instead of --distribution-id
+    /// The distribution tenant (dt_...), instead of --distribution-id
     #[arg(
         long = "distribution-tenant-id",
         value_name = "TENANT_ID",
@@ -294,6 +294,25 @@ pub struct InvalidationRef {
         value_parser = parse_tenant_id
     )]
     pub tenant_id: Option<Target>,
+}
+
+impl OneTarget {
+    pub fn target(&self) -> Target {
+        // clap's group makes exactly one of them present.
+        self.distribution_id
+            .clone()
+            .or_else(|| self.tenant_id.clone())
+            .unwrap_or_else(|| {
+                unreachable!("clap requires --distribution-id or --distribution-tenant-id")
+            })
+    }
+}
+
+/// One existing invalidation.
+#[derive(Debug, Clone, Args)]
+pub struct InvalidationRef {
+    #[command(flatten)]
+    pub of: OneTarget,
 
     /// The invalidation id, as printed by `invalidate` or `list` (I2J0I21PCUYOIK)
     #[arg(long = "id", value_name = "INVALIDATION_ID", value_parser = parse_invalidation_id)]
@@ -328,25 +347,9 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group(ArgGroup::new("target").required(true).args(["distribution_id", "tenant_id"])))]
 pub struct ListArgs {
-    /// The distribution whose invalidations to list
-    #[arg(
-        long = "distribution-id",
-        value_name = "ID",
-        env = "CF_DISTRIBUTION_ID",
-        value_parser = parse_distribution_id
-    )]
-    pub distribution_id: Option<Target>,
-
-    /// The distribution tenant whose invalidations to list, instead of --distribution-id
-    #[arg(
-        long = "distribution-tenant-id",
-        value_name = "TENANT_ID",
-        env = "CF_DISTRIBUTION_TENANT_ID",
-        value_parser = parse_tenant_id
-    )]
-    pub tenant_id: Option<Target>,
+    #[command(flatten)]
+    pub of: OneTarget,
 
     /// How many invalidations to show at most (pages are followed as needed)
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_limit)]
@@ -384,28 +387,6 @@ fn parse_tenant_id(raw: &str) -> Result<Target, String> {
     DistributionTenantId::parse(raw)
         .map(Target::Tenant)
         .map_err(|error| error.to_string())
-}
-
-/// The distribution or tenant a command names: clap's group makes exactly one of them present.
-fn one_target(distribution: &Option<Target>, tenant: &Option<Target>) -> Target {
-    distribution
-        .clone()
-        .or_else(|| tenant.clone())
-        .unwrap_or_else(|| {
-            unreachable!("clap requires --distribution-id or --distribution-tenant-id")
-        })
-}
-
-impl InvalidationRef {
-    pub fn target(&self) -> Target {
-        one_target(&self.distribution_id, &self.tenant_id)
-    }
-}
-
-impl ListArgs {
-    pub fn target(&self) -> Target {
-        one_target(&self.distribution_id, &self.tenant_id)
-    }
 }
 
 fn parse_invalidation_id(raw: &str) -> Result<String, String> {

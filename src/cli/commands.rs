@@ -154,7 +154,7 @@ async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
 
 async fn wait(args: WaitArgs) -> Result<u8, CliError> {
     let started = tokio::time::Instant::now();
-    let distribution = args.target.target();
+    let distribution = args.target.of.target();
     let invalidation_id = args.target.invalidation_id.clone();
     let cloudfront = Recording::new(connect(&args.aws).await?);
     // The engine plans paths for every job; `wait` never creates, so this plan is never sent.
@@ -217,7 +217,7 @@ struct StatusView {
 }
 
 async fn status(args: StatusArgs) -> Result<u8, CliError> {
-    let distribution = &args.target.target();
+    let distribution = &args.target.of.target();
     let id = &args.target.invalidation_id;
     let cloudfront = connect(&args.aws).await?;
     let status = cloudfront
@@ -256,7 +256,7 @@ struct ListView {
 }
 
 async fn list(args: ListArgs) -> Result<u8, CliError> {
-    let distribution = &args.target();
+    let distribution = &args.of.target();
     let cloudfront = connect(&args.aws).await?;
     let found = cloudfront
         .list_in_pages(distribution, args.limit, args.page_size)
