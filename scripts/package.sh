@@ -48,27 +48,22 @@ export PATH="$PWD/$venv/bin:$PATH"
 
 rustup target add "$triple" >/dev/null
 
-bins=(--bin cf-invalidate-lambda)
-if [[ -f src/bin/cf-invalidate.rs ]]; then
-  bins+=(--bin cf-invalidate)
-else
-  echo "package.sh: src/bin/cf-invalidate.rs does not exist yet: building the Lambda zip only" >&2
-fi
-
-command=(cargo lambda build --release "$arch_flag" --output-format zip "${bins[@]}")
-echo "package.sh: ${command[*]}" >&2
-"${command[@]}"
+# Two builds: the Lambda's package alone, so that its features are not unified with the CLI's
+# (the function never compiles clap or indicatif), then the CLI.
+for command in \
+  "cargo lambda build --release $arch_flag --output-format zip -p cf-invalidate --bin cf-invalidate-lambda" \
+  "cargo lambda build --release $arch_flag -p cf-invalidate-cli --bin cf-invalidate"; do
+  echo "package.sh: $command" >&2
+  $command
+done
 
 dist="$target_dir/dist/$arch"
 rm -rf "$dist"
 mkdir -p "$dist"
 zip="$dist/cf-invalidate-lambda.zip"
 cp "$target_dir/lambda/cf-invalidate-lambda/bootstrap.zip" "$zip"
-cli=""
-if [[ -f src/bin/cf-invalidate.rs ]]; then
-  cli="$dist/cf-invalidate"
-  cp "$target_dir/$triple/release/cf-invalidate" "$cli"
-fi
+cli="$dist/cf-invalidate"
+cp "$target_dir/$triple/release/cf-invalidate" "$cli"
 
 # For `aws cloudformation package`: the same template, with CodeUri pointing at the zip instead
 # of the Cargo workspace that `sam build` compiles.

@@ -1,7 +1,6 @@
 //! cf-invalidate: the engine that plans, creates and waits for CloudFront invalidations.
 
 pub mod adapters;
-pub mod cli;
 pub mod engine;
 #[cfg(test)]
 mod fakes;

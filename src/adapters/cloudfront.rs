@@ -231,7 +231,7 @@ where
     let message = match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
-        (None, _) => describe(&error),
+        (None, _) => error_chain(&error),
     };
     CloudFrontError {
         kind,
@@ -354,7 +354,7 @@ fn classify_unmodelled(code: Option<&str>, status: u16) -> CloudFrontErrorKind {
 }
 
 /// The error and its causes on one line: the SDK's top-level text alone says little ("dispatch failure").
-pub(crate) fn describe(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(inner) = cause {

@@ -8,7 +8,7 @@ use aws_sdk_codepipeline::types::{
     ExecutionDetails as SdkExecutionDetails, FailureDetails, FailureType as SdkFailureType,
 };
 
-use super::cloudfront::describe;
+use super::cloudfront::error_chain;
 use super::{Failure, split};
 use crate::ports::{
     ExecutionDetails, FailureType, JobFailure, JobReport, JobSuccess, ReportError, ReportErrorKind,
@@ -167,7 +167,7 @@ where
     let detail = match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
-        (None, _) => describe(&error),
+        (None, _) => error_chain(&error),
     };
     ReportError {
         kind,

@@ -20,6 +20,7 @@ impl SyncChanges {
             .chain(&self.deleted)
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.objects().next().is_none()
     }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::plan::{InvalidationPlan, MAX_PATHS_PER_BATCH};
+use cf_invalidate::plan::{InvalidationPlan, MAX_PATHS_PER_BATCH};
 
 use super::s3sync::SyncChanges;
 
@@ -264,7 +264,7 @@ pub fn plural(count: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{PlanOptions, plan_paths};
+    use cf_invalidate::plan::{PlanOptions, plan_paths};
 
     fn plan(paths: &[String], max_paths: usize) -> InvalidationPlan {
         plan_paths(

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::plan::PlanError;
-use crate::ports::CloudFrontError;
+use cf_invalidate::plan::PlanError;
+use cf_invalidate::ports::CloudFrontError;
 
 use super::s3sync::SyncError;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::params::{DEFAULT_MAX_PATHS, DistributionId, DistributionTenantId, Target};
+use cf_invalidate::params::{DEFAULT_MAX_PATHS, DistributionId, DistributionTenantId, Target};
 
 const ABOUT: &str = "Invalidate CloudFront paths from CodeBuild, a Makefile or any CI, and wait until they are gone";
 
@@ -356,7 +356,7 @@ pub struct ListArgs {
     pub limit: usize,
 
     /// Invalidations asked for per ListInvalidations call (tests use it to exercise paging)
-    #[arg(long, hide = true, default_value_t = crate::adapters::cloudfront::LIST_PAGE_SIZE)]
+    #[arg(long, hide = true, default_value_t = cf_invalidate::adapters::cloudfront::LIST_PAGE_SIZE)]
     pub page_size: usize,
 
     #[command(flatten)]
@@ -415,10 +415,10 @@ fn parse_invalidation_id(raw: &str) -> Result<String, String> {
 
 fn parse_max_paths(raw: &str) -> Result<usize, String> {
     match raw.trim().parse::<usize>() {
-        Ok(n) if (1..=crate::plan::MAX_PATHS_PER_BATCH).contains(&n) => Ok(n),
+        Ok(n) if (1..=cf_invalidate::plan::MAX_PATHS_PER_BATCH).contains(&n) => Ok(n),
         _ => Err(format!(
             "{raw:?} is not a path budget: give a whole number from 1 to {} (CloudFront's limit per invalidation)",
-            crate::plan::MAX_PATHS_PER_BATCH
+            cf_invalidate::plan::MAX_PATHS_PER_BATCH
         )),
     }
 }

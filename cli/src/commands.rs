@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{
+use cf_invalidate::engine::{
     DistributionRun, DriveEnd, EngineSettings, JobOutcome, JobRun, JobSpec, Progress, conclude,
     drive, format_duration,
 };
-use crate::params::{
+use cf_invalidate::params::{
     JobParams, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN, OnTimeout, Target,
 };
-use crate::plan::{PlanOptions, plan_paths};
-use crate::ports::{Clock, Invalidations, SystemClock};
+use cf_invalidate::plan::{PlanOptions, plan_paths};
+use cf_invalidate::ports::{Clock, Invalidations, SystemClock};
 
 use super::args::{
     Cli, Command, InvalidateArgs, ListArgs, OnTimeoutArg, OutputArgs, OutputFormat, PlanArgs,
@@ -691,7 +691,7 @@ fn on_timeout(arg: OnTimeoutArg) -> OnTimeout {
 
 fn cloudfront_error(
     call: Call,
-    error: crate::ports::CloudFrontError,
+    error: cf_invalidate::ports::CloudFrontError,
     distribution: &Target,
     invalidation_id: Option<&str>,
 ) -> CliError {

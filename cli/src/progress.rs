@@ -8,9 +8,9 @@ use tokio::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::engine::{JobEvent, JobObserver, format_duration};
-use crate::params::Target;
-use crate::ports::FailureType;
+use cf_invalidate::engine::{JobEvent, JobObserver, format_duration};
+use cf_invalidate::params::Target;
+use cf_invalidate::ports::FailureType;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +138,7 @@ impl Tracker {
     }
 
     /// Plain progress into `sink`, for tests of what a build log shows.
+    #[cfg(test)]
     pub fn plain_into(
         entries: Vec<Entry>,
         heartbeat: Duration,

@@ -8,9 +8,9 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_sdk_cloudfront::config::{ProvideCredentials, Region};
 
-use crate::adapters::cloudfront::SdkInvalidations;
-use crate::params::Target;
-use crate::ports::{
+use cf_invalidate::adapters::cloudfront::SdkInvalidations;
+use cf_invalidate::params::Target;
+use cf_invalidate::ports::{
     CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
 };
 
@@ -58,7 +58,7 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
         .await
         .map_err(|error| CliError::Credentials {
             profile: aws.profile.clone(),
-            detail: crate::adapters::cloudfront::describe(&error),
+            detail: cf_invalidate::adapters::cloudfront::error_chain(&error),
         })?;
     Ok(SdkInvalidations::new(aws_sdk_cloudfront::Client::new(
         &config,
@@ -224,7 +224,7 @@ pub fn explain(
         CloudFrontErrorKind::CallerReferenceReused => format!(
             "CloudFront refused CallerReference {} on {distribution}: it was used for an earlier invalidation batch of that distribution ({code}: {said}), and none of its {limit} newest invalidations carries it, so it is not this run's. Give --caller-reference a value unique to each deployment, such as \"$CODEBUILD_BUILD_ID\", or leave it out",
             caller_reference.unwrap_or("?"),
-            limit = crate::engine::REFERENCE_SEARCH_LIMIT
+            limit = cf_invalidate::engine::REFERENCE_SEARCH_LIMIT
         ),
         CloudFrontErrorKind::Unavailable => format!(
             "CloudFront kept failing for {distribution}: {said}. Run the command again later; with the same --caller-reference, a run that already created the invalidation gets it back instead of paying twice"

@@ -1,26 +1,27 @@
-//! The `cf-invalidate` command line: a thin shell over the engine for CodeBuild, Makefiles and CI.
+//! `cf-invalidate`: CloudFront invalidation from CodeBuild, Makefiles and any CI, a thin shell over
+//! the cf-invalidate engine.
 
-pub mod args;
-pub mod aws;
-pub mod commands;
-pub mod duration;
-pub mod error;
-pub mod guard;
-pub mod planview;
-pub mod progress;
-pub mod report;
-pub mod s3sync;
-pub mod sources;
+mod args;
+mod aws;
+mod commands;
+mod duration;
+mod error;
+mod guard;
+mod planview;
+mod progress;
+mod report;
+mod s3sync;
+mod sources;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::Cli;
-pub use error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
+use args::Cli;
+use error::{EXIT_FAILED, EXIT_USAGE};
 
 /// Parses the command line, runs it, and turns the outcome into the exit code (0, 1, 2 or 130).
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -34,7 +35,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs a parsed command line; errors are printed here, once, as `error: ...`.
-pub fn try_main(cli: Cli) -> u8 {
+fn try_main(cli: Cli) -> u8 {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,12 +1,12 @@
 //! The result of `invalidate` and `wait`: a short text summary, or one JSON document for scripts.
 
-use crate::params::Target;
+use cf_invalidate::params::Target;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::format_duration;
+use cf_invalidate::engine::format_duration;
 
 use super::planview::{SyncCounts, plural, thousands};
 use super::progress::{Entry, Status};
@@ -213,7 +213,7 @@ pub fn seconds(duration: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::Target;
+    use cf_invalidate::params::Target;
 
     #[test]
     fn the_summary_names_ids_paths_and_time() {

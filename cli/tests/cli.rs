@@ -1048,8 +1048,9 @@ async fn ctrl_c_while_waiting_says_what_goes_on_and_exits_130() {
 
 /// The buildspec, read as CodeBuild reads it: YAML with `version`, `env` and `phases`.
 fn buildspec() -> serde_norway::Value {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("buildspec.yml"))
-        .expect("buildspec.yml at the top of the repository");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../buildspec.yml"))
+            .expect("buildspec.yml at the top of the repository");
     serde_norway::from_str(&text).expect("buildspec.yml is YAML")
 }
 
