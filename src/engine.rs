@@ -8,6 +8,8 @@ use futures::future::join_all;
 use tracing::{info, warn};
 
 use crate::params::{JobParams, OnTimeout, Target, parse_user_parameters};
+pub use crate::text::{format_duration, truncate};
+use crate::text::{plural, preview};
 use crate::plan::{InvalidationPlan, PlanOptions, plan_paths};
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, ExecutionDetails, FailureType, InvalidationStatus,
@@ -1216,44 +1218,6 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
     )
     .await;
     conclude(&spec, &run, end, clock.now())
-}
-
-pub fn format_duration(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
-    }
-}
-
-/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
-fn preview(items: &[String], max: usize) -> String {
-    let mut shown = items
-        .iter()
-        .take(max)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if items.len() > max {
-        let _ = write!(shown, " … and {} more", items.len() - max);
-    }
-    shown
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
 }
 
 fn millis(duration: Duration) -> Millis {

@@ -9,4 +9,5 @@ pub mod logging;
 pub mod params;
 pub mod plan;
 pub mod ports;
+pub mod text;
 pub mod token;

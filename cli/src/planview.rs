@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use cf_invalidate::plan::{InvalidationPlan, MAX_PATHS_PER_BATCH};
+pub use cf_invalidate::text::{plural, thousands};
 
 use super::s3sync::SyncChanges;
 
@@ -244,23 +245,6 @@ impl PlanView {
     }
 }
 
-/// `1234567` as `1,234,567`: counts of paths are read by people deciding whether to pay.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-pub fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,14 +274,6 @@ mod tests {
         assert_eq!(CostEstimate::new(600, 2).usd_text(), "US$1.000");
         assert_eq!(CostEstimate::new(401_000, 1).usd_text(), "US$2,000.000");
         assert_eq!(big.usd(), 2.5);
-    }
-
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

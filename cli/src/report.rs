@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use cf_invalidate::engine::format_duration;
+use cf_invalidate::text::{format_duration, preview};
 
 use super::planview::{SyncCounts, plural, thousands};
 use super::progress::{Entry, Status};
@@ -190,19 +190,6 @@ pub fn summary_sentence(
         ),
         _ => format!("{paths} on {targets}."),
     }
-}
-
-fn preview(items: &[String], max: usize) -> String {
-    let mut shown = items
-        .iter()
-        .take(max)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if items.len() > max {
-        let _ = write!(shown, " … and {} more", thousands(items.len() - max));
-    }
-    shown
 }
 
 pub fn seconds(duration: Duration) -> f64 {

@@ -778,15 +778,11 @@ async fn a_token_for_other_distributions_is_refused() {
 }
 
 #[test]
-fn truncate_cuts_on_char_boundaries() {
-    assert_eq!(truncate("abc", 5), "abc");
+fn summaries_are_cut_to_codepipeline_limits() {
     let long = "é".repeat(3000);
     let cut = truncate(&long, MAX_SUMMARY_LEN);
     assert!(cut.len() <= MAX_SUMMARY_LEN);
     assert!(cut.ends_with('…'));
-    assert_eq!(format_duration(secs(130)), "2m10s");
-    assert_eq!(format_duration(secs(42)), "42s");
-    assert_eq!(format_duration(secs(3_720)), "1h02m");
 }
 
 #[derive(Default)]
