@@ -8,13 +8,13 @@ use futures::future::join_all;
 use tracing::{info, warn};
 
 use crate::params::{JobParams, OnTimeout, Target, parse_user_parameters};
-pub use crate::text::{format_duration, truncate};
-use crate::text::{plural, preview};
 use crate::plan::{InvalidationPlan, PlanOptions, plan_paths};
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, ExecutionDetails, FailureType, InvalidationStatus,
     Invalidations, JobFailure, JobSuccess, Millis,
 };
+pub use crate::text::{format_duration, truncate};
+use crate::text::{plural, preview};
 use crate::token::{ContinuationToken, TokenDistribution};
 
 /// CodePipeline's limits on the fields we send back.

@@ -11,3 +11,4 @@ pub mod plan;
 pub mod ports;
 pub mod text;
 pub mod token;
+pub mod values;

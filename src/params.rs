@@ -6,25 +6,22 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// Most distributions and distribution tenants one action may invalidate, in all: each adds
-/// state to the continuation token.
-pub const MAX_DISTRIBUTIONS: usize = 10;
+use crate::values::{
+    CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, UNRESOLVED_VARIABLE_MARKER, shown,
+};
+pub use crate::values::{
+    DistributionId, DistributionTenantId, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN,
+    MAX_DISTRIBUTION_ID_LEN, MAX_DISTRIBUTIONS, MAX_TENANT_ID_LEN, Target, ValueError,
+};
+
 /// Most raw path items accepted: CloudFront takes at most 3000 paths in one batch.
 pub const MAX_RAW_PATHS: usize = 3000;
 /// `timeoutMinutes` when the key is absent.
 pub const DEFAULT_TIMEOUT_MINUTES: u64 = 30;
 /// `maxPaths` when the key is absent.
 pub const DEFAULT_MAX_PATHS: usize = 100;
-/// Longest accepted `callerReference`, in characters.
-pub const MAX_CALLER_REFERENCE_LEN: usize = 128;
 /// Longest accepted `timeoutMinutes`: CodePipeline fails any action after 24 hours anyway.
 pub const MAX_TIMEOUT_MINUTES: u64 = 1440;
-/// Longest distribution id, in characters.
-pub const MAX_DISTRIBUTION_ID_LEN: usize = 64;
-/// Longest distribution tenant id, in characters, `dt_` included.
-pub const MAX_TENANT_ID_LEN: usize = 64;
-/// Longest accepted `directoryIndex`, in characters.
-pub const MAX_DIRECTORY_INDEX_LEN: usize = 255;
 /// Largest accepted UserParameters, in bytes. CodePipeline caps a configuration value at 1000
 /// characters, but pipeline variables are expanded after that check.
 pub const MAX_USER_PARAMETERS_BYTES: usize = 64 * 1024;
@@ -60,181 +57,12 @@ const KEY_CALLER_REFERENCE: &str = "callerReference";
 /// UserParameters is a flat object, so anything deeper is a mistake; checking this ourselves
 /// keeps the message ours and stays far below serde_json's own recursion limit.
 const MAX_JSON_DEPTH: usize = 32;
-/// Keeps every message short enough for a CodePipeline failure summary.
-const SHOWN_CHARS: usize = 60;
 /// Beyond this distance a "did you mean" guess is more confusing than the list of keys.
 const MAX_SUGGESTION_DISTANCE: usize = 3;
-const UNRESOLVED_VARIABLE_MARKER: &str = "#{";
 
-const EXAMPLE_ID: &str = "E2QWRUHAPOMQZL";
-const EXAMPLE_TENANT_ID: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
-const TENANT_ID_PREFIX: &str = "dt_";
 const EXAMPLE_JSON: &str =
     r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
 const EXAMPLE_PLAIN: &str = "E2QWRUHAPOMQZL /index.html /css/*";
-
-/// A CloudFront distribution id: 1 to 64 uppercase ASCII letters and digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DistributionId(String);
-
-impl DistributionId {
-    /// Accepts exactly the id; near misses (lowercase, an ARN, surrounding spaces) are errors
-    /// that suggest the id, because guessing silently could invalidate the wrong distribution.
-    pub fn parse(raw: &str) -> Result<Self, ParamsError> {
-        Self::parse_as(raw, None)
-    }
-
-    /// The id as CloudFront spells it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ParamsError> {
-        if is_valid_distribution_id(raw) {
-            return Ok(Self(raw.to_owned()));
-        }
-        if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-            return Err(ParamsError::UnresolvedVariable {
-                field: field.unwrap_or_else(|| "the distribution id".to_owned()),
-                value: shown(raw),
-            });
-        }
-        Err(ParamsError::InvalidDistributionId {
-            field,
-            value: shown(raw),
-            hint: distribution_id_hint(raw),
-        })
-    }
-}
-
-impl fmt::Display for DistributionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A distribution tenant of a multi-tenant distribution: `dt_` and then ASCII letters and
-/// digits, at most [`MAX_TENANT_ID_LEN`] characters in all.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DistributionTenantId(String);
-
-impl DistributionTenantId {
-    pub fn parse(raw: &str) -> Result<Self, ParamsError> {
-        Self::parse_as(raw, None)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ParamsError> {
-        if is_valid_tenant_id(raw) {
-            return Ok(Self(raw.to_owned()));
-        }
-        if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-            return Err(ParamsError::UnresolvedVariable {
-                field: field.unwrap_or_else(|| "the distribution tenant id".to_owned()),
-                value: shown(raw),
-            });
-        }
-        Err(ParamsError::InvalidTenantId {
-            field,
-            value: shown(raw),
-            hint: tenant_id_hint(raw),
-        })
-    }
-}
-
-impl fmt::Display for DistributionTenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// What one invalidation goes to: a distribution, or a tenant of a multi-tenant distribution
-/// (which CloudFront invalidates through the tenant, never through the distribution).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Target {
-    Distribution(DistributionId),
-    Tenant(DistributionTenantId),
-}
-
-impl Target {
-    /// Either kind of id: they cannot be mistaken for each other (`dt_` is never uppercase).
-    pub fn parse(raw: &str) -> Result<Self, ParamsError> {
-        Self::parse_as(raw, None)
-    }
-
-    fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ParamsError> {
-        if raw.starts_with(TENANT_ID_PREFIX) {
-            DistributionTenantId::parse_as(raw, field).map(Self::Tenant)
-        } else {
-            DistributionId::parse_as(raw, field).map(Self::Distribution)
-        }
-    }
-
-    /// The id as CloudFront spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Distribution(id) => id.as_str(),
-            Self::Tenant(id) => id.as_str(),
-        }
-    }
-
-    pub fn is_tenant(&self) -> bool {
-        matches!(self, Self::Tenant(_))
-    }
-
-    /// "distribution" or "distribution tenant", for sentences.
-    pub fn noun(&self) -> &'static str {
-        match self {
-            Self::Distribution(_) => "distribution",
-            Self::Tenant(_) => "distribution tenant",
-        }
-    }
-
-    /// The resource an IAM policy names; `account` may be a placeholder.
-    pub fn arn(&self, account: &str) -> String {
-        match self {
-            Self::Distribution(id) => format!("arn:aws:cloudfront::{account}:distribution/{id}"),
-            Self::Tenant(id) => format!("arn:aws:cloudfront::{account}:distribution-tenant/{id}"),
-        }
-    }
-
-    /// The IAM actions of creating, getting and listing invalidations here.
-    pub fn iam_actions(&self) -> [&'static str; 3] {
-        match self {
-            Self::Distribution(_) => [
-                "cloudfront:CreateInvalidation",
-                "cloudfront:GetInvalidation",
-                "cloudfront:ListInvalidations",
-            ],
-            Self::Tenant(_) => [
-                "cloudfront:CreateInvalidationForDistributionTenant",
-                "cloudfront:GetInvalidationForDistributionTenant",
-                "cloudfront:ListInvalidationsForDistributionTenant",
-            ],
-        }
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<DistributionId> for Target {
-    fn from(id: DistributionId) -> Self {
-        Self::Distribution(id)
-    }
-}
-
-impl From<DistributionTenantId> for Target {
-    fn from(id: DistributionTenantId) -> Self {
-        Self::Tenant(id)
-    }
-}
 
 /// What the job reports when the invalidations are still running at the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,19 +232,8 @@ pub enum ParamsError {
     )]
     TooManyDistributions { count: usize },
 
-    #[error("{} not a valid CloudFront distribution id: {hint}", id_subject(.field, .value))]
-    InvalidDistributionId {
-        field: Option<String>,
-        value: String,
-        hint: String,
-    },
-
-    #[error("{} not a valid CloudFront distribution tenant id: {hint}", id_subject(.field, .value))]
-    InvalidTenantId {
-        field: Option<String>,
-        value: String,
-        hint: String,
-    },
+    #[error(transparent)]
+    Value(#[from] ValueError),
 
     #[error(
         "{field} is {form}: omit \"paths\" to invalidate everything (\"/*\"), or list at least \
@@ -451,14 +268,6 @@ pub enum ParamsError {
         value: String,
         problem: &'static str,
     },
-
-    #[error(
-        "{field} is {value}, which contains a pipeline variable (\"#{{...}}\") that was not \
-         resolved: CodePipeline replaces variables such as #{{codepipeline.PipelineExecutionId}} \
-         before the function runs only where they appear in the action configuration, so write \
-         it in the action's UserParameters setting and check its namespace and name"
-    )]
-    UnresolvedVariable { field: String, value: String },
 
     #[error("\"callerReference\" in UserParameters is {value}, which {problem}")]
     InvalidCallerReference { value: String, problem: String },
@@ -595,10 +404,10 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
         return Err(ParamsError::Empty);
     };
     if id_list.contains(UNRESOLVED_VARIABLE_MARKER) {
-        return Err(ParamsError::UnresolvedVariable {
+        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
             field: "the distribution id list in plain-form UserParameters".to_owned(),
             value: shown(id_list),
-        });
+        }));
     }
     if id_list.starts_with('/') || id_list.starts_with('#') {
         return Err(ParamsError::PlainFormPathFirst {
@@ -615,7 +424,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
             });
         }
         let field = format!("distribution id {} in plain-form UserParameters", index + 1);
-        ids.push(Target::parse_as(entry, Some(field))?);
+        ids.push(Target::parse_as(entry, Some(field)).map_err(ParamsError::Value)?);
     }
     let targets = distinct_ids(ids)?;
 
@@ -669,7 +478,7 @@ const DISTRIBUTION_KEYS: IdKeys = IdKeys {
     what: "distribution id",
     plural: "distributions",
     example: EXAMPLE_ID,
-    parse: |raw, field| DistributionId::parse_as(raw, field).map(Target::Distribution),
+    parse: |raw, field| Ok(DistributionId::parse_as(raw, field).map(Target::Distribution)?),
 };
 
 const TENANT_KEYS: IdKeys = IdKeys {
@@ -680,7 +489,7 @@ const TENANT_KEYS: IdKeys = IdKeys {
     what: "distribution tenant id",
     plural: "distribution tenants",
     example: EXAMPLE_TENANT_ID,
-    parse: |raw, field| DistributionTenantId::parse_as(raw, field).map(Target::Tenant),
+    parse: |raw, field| Ok(DistributionTenantId::parse_as(raw, field).map(Target::Tenant)?),
 };
 
 /// The ids under `keys.one` or `keys.many` (not both); empty when neither key is there.
@@ -948,26 +757,10 @@ fn json_directory_index(value: &Value) -> Result<String, ParamsError> {
         value,
         "a file name string such as \"index.html\"",
     )?;
-    let problem = if raw.is_empty() {
-        Some("is empty")
-    } else if raw.chars().count() > MAX_DIRECTORY_INDEX_LEN {
-        Some("is longer than 255 characters")
-    } else if raw.contains('/') {
-        Some("contains \"/\" (it names the file inside every directory, without a directory)")
-    } else if raw.contains('*') {
-        Some("contains \"*\"")
-    } else if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Some("contains whitespace or a control character")
-    } else {
-        None
-    };
-    match problem {
-        Some(problem) => Err(ParamsError::InvalidDirectoryIndex {
-            value: shown(raw),
-            problem,
-        }),
-        None => Ok(raw.to_owned()),
-    }
+    crate::values::directory_index(raw).map_err(|problem| ParamsError::InvalidDirectoryIndex {
+        value: shown(raw),
+        problem,
+    })
 }
 
 fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
@@ -976,43 +769,30 @@ fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
         value,
         "a string such as the pipeline execution id",
     )?;
-    let invalid = |problem: String| ParamsError::InvalidCallerReference {
-        value: shown(raw),
-        problem,
-    };
     // Checked before anything else: an unresolved variable is otherwise a valid-looking
     // reference that every run would share, so retries of different runs would collide.
     if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-        return Err(ParamsError::UnresolvedVariable {
+        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
             field: key_label(KEY_CALLER_REFERENCE),
             value: shown(raw),
-        });
+        }));
     }
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(invalid(
-            "is empty: remove the key to derive one from the job, or give a stable id such as the \
-             pipeline execution id"
-                .to_owned(),
-        ));
-    }
-    if trimmed.chars().count() > MAX_CALLER_REFERENCE_LEN {
-        return Err(invalid(format!(
-            "is longer than {MAX_CALLER_REFERENCE_LEN} characters: give a short stable id such as \
-             the pipeline execution id"
-        )));
-    }
-    if let Some((position, bad)) = trimmed
-        .chars()
-        .enumerate()
-        .find(|(_, c)| !matches!(c, '!'..='~'))
-    {
-        return Err(invalid(format!(
-            "contains {bad:?} at position {}: use printable ASCII without spaces (codes 33 to 126)",
-            position + 1
-        )));
-    }
-    Ok(trimmed.to_owned())
+    crate::values::caller_reference(raw).map_err(|problem| {
+        let advice = match problem {
+            CallerReferenceProblem::Empty => {
+                ": remove the key to derive one from the job, or give a stable id such as the \
+                 pipeline execution id"
+            }
+            CallerReferenceProblem::TooLong => {
+                ": give a short stable id such as the pipeline execution id"
+            }
+            CallerReferenceProblem::Character { .. } => "",
+        };
+        ParamsError::InvalidCallerReference {
+            value: shown(raw),
+            problem: format!("{problem}{advice}"),
+        }
+    })
 }
 
 fn json_string<'a>(
@@ -1027,114 +807,6 @@ fn json_string<'a>(
             expected,
         }),
         other => Err(wrong_type(key_label(key), expected, other, "")),
-    }
-}
-
-fn is_valid_distribution_id(candidate: &str) -> bool {
-    (1..=MAX_DISTRIBUTION_ID_LEN).contains(&candidate.len())
-        && candidate
-            .bytes()
-            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
-}
-
-fn is_valid_tenant_id(candidate: &str) -> bool {
-    candidate.len() <= MAX_TENANT_ID_LEN
-        && candidate
-            .strip_prefix(TENANT_ID_PREFIX)
-            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-fn tenant_id_hint(raw: &str) -> String {
-    const LOOKS_LIKE: &str = "a tenant id is \"dt_\" followed by letters and digits, as in";
-    let trimmed = raw.trim();
-    if trimmed != raw && is_valid_tenant_id(trimmed) {
-        return format!("did you mean \"{trimmed}\"? (without the surrounding spaces)");
-    }
-    if trimmed.starts_with("arn:") {
-        let tail = trimmed.rsplit(['/', ':']).next().unwrap_or_default();
-        if is_valid_tenant_id(tail) {
-            return format!(
-                "did you mean \"{tail}\"? (give the id at the end of the ARN, not the ARN)"
-            );
-        }
-    }
-    if is_valid_distribution_id(trimmed) {
-        return format!(
-            "that looks like a distribution id: name it as a distribution (\"distributionId\" in \
-             UserParameters, --distribution-id on the command line); {LOOKS_LIKE} \
-             \"{EXAMPLE_TENANT_ID}\""
-        );
-    }
-    let length = trimmed.chars().count();
-    if length > MAX_TENANT_ID_LEN {
-        return format!(
-            "it has {length} characters, more than {MAX_TENANT_ID_LEN}; {LOOKS_LIKE} \
-             \"{EXAMPLE_TENANT_ID}\""
-        );
-    }
-    format!("{LOOKS_LIKE} \"{EXAMPLE_TENANT_ID}\" (shown in the CloudFront console)")
-}
-
-/// Says what to do about an invalid id, suggesting the id itself when the mistake is a common one.
-fn distribution_id_hint(raw: &str) -> String {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return format!("it is empty; give an id such as \"{EXAMPLE_ID}\"");
-    }
-    if is_valid_tenant_id(trimmed) {
-        return format!(
-            "\"{trimmed}\" is a distribution tenant id: did you mean distributionTenantId? (or \
-             --distribution-tenant-id on the command line)"
-        );
-    }
-    if trimmed.starts_with("arn:") {
-        let tail = trimmed.rsplit(['/', ':']).next().unwrap_or_default();
-        let candidate = tail.to_ascii_uppercase();
-        if is_valid_distribution_id(&candidate) {
-            return format!(
-                "did you mean \"{candidate}\"? (give the id at the end of the ARN, not the ARN)"
-            );
-        }
-        return "give the distribution id at the end of the ARN, not the ARN".to_owned();
-    }
-    if trimmed.to_ascii_lowercase().ends_with(".cloudfront.net") {
-        return format!(
-            "that is the distribution's domain name; give its id instead, such as \"{EXAMPLE_ID}\" \
-             (shown in the CloudFront console)"
-        );
-    }
-    let candidate = trimmed.to_ascii_uppercase();
-    if is_valid_distribution_id(&candidate) {
-        let why = match (candidate != trimmed, trimmed != raw) {
-            (true, true) => "ids are uppercase, without surrounding spaces",
-            (true, false) => "ids are uppercase",
-            _ => "without the surrounding spaces",
-        };
-        return format!("did you mean \"{candidate}\"? ({why})");
-    }
-    let length = trimmed.chars().count();
-    if length > MAX_DISTRIBUTION_ID_LEN {
-        return format!(
-            "it has {length} characters; an id has at most {MAX_DISTRIBUTION_ID_LEN} uppercase \
-             letters and digits, such as \"{EXAMPLE_ID}\""
-        );
-    }
-    match trimmed
-        .chars()
-        .find(|c| !c.is_ascii_uppercase() && !c.is_ascii_digit())
-    {
-        Some(bad) if !bad.is_ascii() => format!(
-            "it contains {bad:?} (U+{:04X}), a non-ASCII character that may look like a Latin \
-             letter or digit: retype the id using only A-Z and 0-9",
-            u32::from(bad)
-        ),
-        Some(bad) => format!(
-            "it contains {bad:?}; an id has only uppercase letters A-Z and digits 0-9, such as \
-             \"{EXAMPLE_ID}\""
-        ),
-        None => {
-            format!("an id has only uppercase letters A-Z and digits 0-9, such as \"{EXAMPLE_ID}\"")
-        }
     }
 }
 
@@ -1264,22 +936,9 @@ fn item_label(key: &str, index: usize) -> String {
     format!("{key:?}[{index}] in UserParameters")
 }
 
-/// A user-supplied string made safe for a message: escaped so control characters are visible,
-/// and truncated so one huge value cannot bury the rest.
-fn shown(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_CHARS) {
-        None => format!("{text:?}"),
-        Some((cut, _)) => format!(
-            "{:?}… ({} characters)",
-            text.get(..cut).unwrap_or_default(),
-            text.chars().count()
-        ),
-    }
-}
-
 /// Like [`shown`] for text that is already escaped, such as rendered JSON.
 fn clipped(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_CHARS) {
+    match text.char_indices().nth(crate::values::SHOWN_CHARS) {
         None => text.to_owned(),
         Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
     }
@@ -1307,13 +966,6 @@ fn on_timeout_advice(suggestion: &Option<&'static str>) -> String {
     match suggestion {
         Some(known) => format!("did you mean {known:?}? (the value is case-sensitive)"),
         None => "give \"fail\" (the job fails when the wait runs out) or \"succeed\"".to_owned(),
-    }
-}
-
-fn id_subject(field: &Option<String>, value: &str) -> String {
-    match field {
-        Some(field) => format!("{field} is {value}, which is"),
-        None => format!("{value} is"),
     }
 }
 
@@ -1769,10 +1421,7 @@ mod tests {
                     let mut targets: Vec<Target> = ids
                         .into_iter()
                         .filter(|raw| seen.insert(raw.clone()))
-                        .map(|raw| match raw.strip_prefix(TENANT_ID_PREFIX) {
-                            Some(_) => Target::Tenant(DistributionTenantId(raw)),
-                            None => Target::Distribution(DistributionId(raw)),
-                        })
+                        .map(|raw| Target::parse(&raw).expect("the strategy draws valid ids"))
                         .collect();
                     // The parser reads distributions first, then tenants.
                     targets.sort_by_key(Target::is_tenant);

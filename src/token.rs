@@ -6,14 +6,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ports::Millis;
+use crate::values::{MAX_DISTRIBUTIONS, Target, caller_reference, is_invalidation_id};
 
 /// CodePipeline refuses a continuation token over 2048 characters.
 pub const MAX_TOKEN_LEN: usize = 2048;
 const VERSION_PREFIX: &str = "v1.";
 const CHECKSUM_LEN: usize = 12;
-const MAX_ID_LEN: usize = 64;
-const MAX_REFERENCE_LEN: usize = 128;
-const MAX_DISTRIBUTIONS: usize = 10;
 
 /// The state of one distribution (or distribution tenant) between invocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,10 +110,8 @@ impl ContinuationToken {
     }
 
     fn validate(&self) -> Result<(), TokenError> {
-        let reference_ok = !self.reference_base.is_empty()
-            && self.reference_base.len() <= MAX_REFERENCE_LEN
-            && self.reference_base.bytes().all(|b| (33..=126).contains(&b));
-        if !reference_ok {
+        // The same rule as a callerReference given by the user; a job id passes it too.
+        if caller_reference(&self.reference_base).as_deref() != Ok(self.reference_base.as_str()) {
             return Err(TokenError::InvalidField {
                 field: "caller reference",
             });
@@ -126,13 +122,13 @@ impl ContinuationToken {
             });
         }
         for entry in &self.distributions {
-            if crate::params::Target::parse(&entry.distribution_id).is_err() {
+            if Target::parse(&entry.distribution_id).is_err() {
                 return Err(TokenError::InvalidField {
                     field: "distribution id",
                 });
             }
             match &entry.invalidation_id {
-                Some(id) if !is_upper_alnum(id) => {
+                Some(id) if !is_invalidation_id(id) => {
                     return Err(TokenError::InvalidField {
                         field: "invalidation id",
                     });
@@ -147,14 +143,6 @@ impl ContinuationToken {
         }
         Ok(())
     }
-}
-
-fn is_upper_alnum(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= MAX_ID_LEN
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn checksum(json: &[u8]) -> String {
@@ -197,7 +185,7 @@ mod tests {
     #[test]
     fn ten_distributions_with_the_longest_fields_fit_in_2048_characters() {
         let mut token = sample(10);
-        token.reference_base = "R".repeat(MAX_REFERENCE_LEN);
+        token.reference_base = "R".repeat(crate::values::MAX_CALLER_REFERENCE_LEN);
         for entry in &mut token.distributions {
             entry.distribution_id = "E".repeat(20);
             entry.invalidation_id = Some("I".repeat(30));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use cf_invalidate::params::{DEFAULT_MAX_PATHS, DistributionId, DistributionTenantId, Target};
+use cf_invalidate::values::is_invalidation_id;
 
 const ABOUT: &str = "Invalidate CloudFront paths from CodeBuild, a Makefile or any CI, and wait until they are gone";
 
@@ -390,20 +391,11 @@ fn parse_tenant_id(raw: &str) -> Result<Target, String> {
 }
 
 fn parse_invalidation_id(raw: &str) -> Result<String, String> {
-    let valid = !raw.is_empty()
-        && raw.len() <= 64
-        && raw
-            .bytes()
-            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
-    if valid {
+    if is_invalidation_id(raw) {
         return Ok(raw.to_owned());
     }
     let upper = raw.trim().to_ascii_uppercase();
-    let hint = if !upper.is_empty()
-        && upper
-            .bytes()
-            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
-    {
+    let hint = if is_invalidation_id(&upper) {
         format!(" (did you mean {upper}?)")
     } else {
         String::new()

@@ -9,11 +9,10 @@ use cf_invalidate::engine::{
     DistributionRun, DriveEnd, EngineSettings, JobOutcome, JobRun, JobSpec, Progress, conclude,
     drive, format_duration,
 };
-use cf_invalidate::params::{
-    JobParams, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN, OnTimeout, Target,
-};
+use cf_invalidate::params::{JobParams, OnTimeout, Target};
 use cf_invalidate::plan::{PlanOptions, plan_paths};
 use cf_invalidate::ports::{Clock, Invalidations, SystemClock};
+use cf_invalidate::values::{self, CallerReferenceProblem};
 
 use super::args::{
     Cli, Command, InvalidateArgs, ListArgs, OnTimeoutArg, OutputArgs, OutputFormat, PlanArgs,
@@ -713,56 +712,29 @@ fn default_caller_reference() -> String {
 }
 
 fn checked_caller_reference(raw: &str) -> Result<String, CliError> {
-    let invalid = |problem: String| CliError::CallerReference {
-        value: raw.to_owned(),
-        problem,
-    };
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(invalid(
-            "is empty (is the variable it comes from, such as CODEBUILD_BUILD_ID, set?): give a stable id, or leave the flag out for a new invalidation each run".to_owned(),
-        ));
-    }
-    if trimmed.chars().count() > MAX_CALLER_REFERENCE_LEN {
-        return Err(invalid(format!(
-            "is longer than {MAX_CALLER_REFERENCE_LEN} characters: give a short stable id such as the build id"
-        )));
-    }
-    if let Some((position, bad)) = trimmed
-        .chars()
-        .enumerate()
-        .find(|(_, c)| !matches!(c, '!'..='~'))
-    {
-        return Err(invalid(format!(
-            "contains {bad:?} at position {}: use printable ASCII without spaces",
-            position + 1
-        )));
-    }
-    Ok(trimmed.to_owned())
+    values::caller_reference(raw).map_err(|problem| {
+        let advice = match problem {
+            CallerReferenceProblem::Empty => {
+                " (is the variable it comes from, such as CODEBUILD_BUILD_ID, set?): give a stable id, or leave the flag out for a new invalidation each run"
+            }
+            CallerReferenceProblem::TooLong => ": give a short stable id such as the build id",
+            CallerReferenceProblem::Character { .. } => "",
+        };
+        CliError::CallerReference {
+            value: raw.to_owned(),
+            problem: format!("{problem}{advice}"),
+        }
+    })
 }
 
 fn checked_directory_index(raw: Option<&str>) -> Result<Option<String>, CliError> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    let problem = if raw.trim().is_empty() {
-        Some("is empty")
-    } else if raw.contains('/') {
-        Some("contains '/' (it is a file name, not a path)")
-    } else if raw.chars().any(char::is_control) {
-        Some("contains a control character")
-    } else if raw.chars().count() > MAX_DIRECTORY_INDEX_LEN {
-        Some("is too long")
-    } else {
-        None
-    };
-    match problem {
-        Some(problem) => Err(CliError::DirectoryIndex {
+    raw.map(|raw| {
+        values::directory_index(raw).map_err(|problem| CliError::DirectoryIndex {
             value: raw.to_owned(),
             problem,
-        }),
-        None => Ok(Some(raw.trim().to_owned())),
-    }
+        })
+    })
+    .transpose()
 }
 
 fn print_stdout(text: &str) -> Result<(), CliError> {

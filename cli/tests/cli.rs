@@ -1293,3 +1293,40 @@ async fn distribution_tenants_work_on_every_command() {
         stderr(&out)
     );
 }
+
+/// One rule for `directoryIndex`: the command line and the action's UserParameters accept and
+/// refuse exactly the same values (they once drifted: `index*` passed the CLI only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_index_is_judged_alike_by_the_cli_and_the_action() {
+    let emu = emulator().await;
+    let long = "a".repeat(256);
+    let table: [(&str, bool); 10] = [
+        ("index.html", true),
+        ("default.htm", true),
+        ("index*", false),
+        ("docs/index.html", false),
+        ("", false),
+        (" index.html", false),
+        ("index .html", false),
+        ("index\t.html", false),
+        (&long, false),
+        ("ÍNDEX.html", true),
+    ];
+    for (value, accepted) in table {
+        let json = serde_json::json!({"distributionId": DIST, "directoryIndex": value}).to_string();
+        let action = cf_invalidate::params::parse_user_parameters(&json);
+        let out = run(
+            &mut cli(&emu),
+            &["plan", "--directory-index", value, "/docs/index.html"],
+        )
+        .await;
+        assert_eq!(action.is_ok(), accepted, "the action on {value:?}: {action:?}");
+        assert_eq!(
+            code(&out),
+            if accepted { 0 } else { 2 },
+            "the CLI on {value:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(calls(&emu).is_empty(), "plan sends nothing");
+}
