@@ -50,6 +50,15 @@ pub struct InvalidationPlan {
 }
 
 impl InvalidationPlan {
+    /// No paths at all: the plan of a job that only watches an existing invalidation.
+    pub fn nothing() -> Self {
+        Self {
+            items: Vec::new(),
+            requested: 0,
+            collapsed: false,
+        }
+    }
+
     /// The batch to send: encoded, deduplicated, in plain byte order.
     pub fn items(&self) -> &[String] {
         &self.items

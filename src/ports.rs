@@ -154,6 +154,21 @@ pub enum FailureType {
 }
 
 impl FailureType {
+    /// The failure type of a CloudFront error that failed a job: what the pipeline's user must
+    /// change (configuration, then permissions), or that the service was down.
+    pub fn of(kind: CloudFrontErrorKind) -> Self {
+        match kind {
+            CloudFrontErrorKind::NoSuchDistribution
+            | CloudFrontErrorKind::InvalidRequest
+            | CloudFrontErrorKind::CallerReferenceReused => Self::ConfigurationError,
+            CloudFrontErrorKind::AccessDenied => Self::PermissionError,
+            CloudFrontErrorKind::Unavailable => Self::SystemUnavailable,
+            CloudFrontErrorKind::NoSuchInvalidation
+            | CloudFrontErrorKind::TooManyInProgress
+            | CloudFrontErrorKind::Other => Self::JobFailed,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ConfigurationError => "ConfigurationError",

@@ -483,7 +483,11 @@ async fn list_follows_next_marker_newest_first_up_to_the_limit() {
         RuleMode::MatchAny,
         [&rule]
     ));
-    let listed = adapter.list_in_pages(&dist(), 10, 2).await.expect("listed");
+    let listed = adapter
+        .with_page_size(2)
+        .list(&dist(), 10)
+        .await
+        .expect("listed");
     let ids: Vec<&str> = listed.iter().map(|item| item.id.as_str()).collect();
     assert_eq!(ids, vec!["ITHIRD", "ISECOND", "IFIRST"]);
     assert_eq!(listed[0].status, "InProgress");

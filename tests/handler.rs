@@ -1,9 +1,7 @@
 //! The Lambda handler from JSON event fixtures, over the real SDK adapters with mocked responses.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationOutput;
 use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationOutput;
@@ -20,36 +18,16 @@ use aws_smithy_types::DateTime;
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
 use cf_invalidate::engine::EngineSettings;
-use cf_invalidate::lambda::{Handler, HandlerError, ReportRetry};
-use cf_invalidate::ports::{Clock, Millis};
+use cf_invalidate::lambda::{Handler, HandlerError};
+use cf_invalidate::ports::Millis;
+use cf_invalidate::testing::{FakeClock, T0};
 use serde_json::Value;
 
-const T0: Millis = 1_795_000_000_000;
 const SECRETS: [&str; 3] = [
     "FIXTURE-SECRET-ACCESS-KEY-wJalrXUtnFEMI",
     "FIXTURE-SESSION-TOKEN-IQoJb3JpZ2luX2VjEJr",
     "ASIAFIXTUREACCESSKEY",
 ];
-
-#[derive(Clone)]
-struct TestClock(Arc<AtomicU64>);
-
-impl Clock for TestClock {
-    fn now(&self) -> Millis {
-        self.0.load(Ordering::SeqCst)
-    }
-    async fn sleep(&self, duration: Duration) {
-        self.0
-            .fetch_add(duration.as_millis() as u64, Ordering::SeqCst);
-    }
-    async fn within<F>(&self, _limit: Duration, work: F) -> Option<F::Output>
-    where
-        F: std::future::Future + Send,
-        F::Output: Send,
-    {
-        Some(work.await)
-    }
-}
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -81,7 +59,7 @@ fn invalidation(id: &str, status: &str) -> Invalidation {
 
 /// Everything a handler test looks at afterwards.
 struct Rig {
-    handler: Handler<SdkInvalidations, SdkJobReport, TestClock>,
+    handler: Handler<SdkInvalidations, SdkJobReport, FakeClock>,
     create: Rule,
     get: Rule,
     successes: Arc<Mutex<Vec<PutJobSuccessResultInput>>>,
@@ -136,13 +114,12 @@ fn rig(success_rule: Option<Rule>) -> Rig {
         |config| config.retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
     );
     Rig {
-        handler: Handler {
-            cloudfront: SdkInvalidations::new(cloudfront),
-            report: SdkJobReport::new(codepipeline),
-            clock: TestClock(Arc::new(AtomicU64::new(T0))),
-            settings: EngineSettings::default(),
-            reporting: ReportRetry::default(),
-        },
+        handler: Handler::new(
+            SdkInvalidations::new(cloudfront),
+            SdkJobReport::new(codepipeline),
+            FakeClock::new(),
+            EngineSettings::default(),
+        ),
         create,
         get,
         successes,

@@ -1,18 +1,14 @@
 //! The AWS side of the CLI: SDK configuration from the flags, and CloudFront errors told in CLI terms.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
 use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_sdk_cloudfront::config::{ProvideCredentials, Region};
 
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
+use cf_invalidate::engine::Cause;
 use cf_invalidate::params::Target;
-use cf_invalidate::ports::{
-    CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
-};
+use cf_invalidate::ports::CloudFrontErrorKind;
 
 use super::args::AwsArgs;
 use super::error::CliError;
@@ -65,112 +61,6 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
     )))
 }
 
-/// The IAM action of each call, for AccessDenied messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
-    Create,
-    Get,
-    List,
-}
-
-impl Call {
-    pub fn iam_action(self, target: &Target) -> &'static str {
-        let [create, get, list] = target.iam_actions();
-        match self {
-            Self::Create => create,
-            Self::Get => get,
-            Self::List => list,
-        }
-    }
-}
-
-/// The last CloudFront error of a distribution, kept so the CLI can explain it in its own terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordedError {
-    pub call: Call,
-    pub kind: CloudFrontErrorKind,
-    pub code: Option<String>,
-    pub message: String,
-}
-
-/// The engine's CloudFront port, remembering each distribution's last error: the engine words
-/// its failures for CodePipeline (UserParameters, the function's role), the CLI for a shell.
-pub struct Recording<I> {
-    inner: I,
-    errors: Mutex<BTreeMap<String, RecordedError>>,
-}
-
-impl<I> Recording<I> {
-    pub fn new(inner: I) -> Self {
-        Self {
-            inner,
-            errors: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    pub fn last_error(&self, distribution: &Target) -> Option<RecordedError> {
-        self.errors
-            .lock()
-            .ok()
-            .and_then(|errors| errors.get(distribution.as_str()).cloned())
-    }
-
-    fn note<T>(
-        &self,
-        distribution: &Target,
-        call: Call,
-        result: Result<T, CloudFrontError>,
-    ) -> Result<T, CloudFrontError> {
-        if let Err(error) = &result
-            && let Ok(mut errors) = self.errors.lock()
-        {
-            errors.insert(
-                distribution.as_str().to_owned(),
-                RecordedError {
-                    call,
-                    kind: error.kind,
-                    code: error.code.clone(),
-                    message: error.message.clone(),
-                },
-            );
-        }
-        result
-    }
-}
-
-impl<I: Invalidations> Invalidations for Recording<I> {
-    async fn create(
-        &self,
-        distribution: &Target,
-        paths: &[String],
-        caller_reference: &str,
-    ) -> Result<InvalidationStatus, CloudFrontError> {
-        let result = self
-            .inner
-            .create(distribution, paths, caller_reference)
-            .await;
-        self.note(distribution, Call::Create, result)
-    }
-
-    async fn get(
-        &self,
-        distribution: &Target,
-        invalidation_id: &str,
-    ) -> Result<InvalidationStatus, CloudFrontError> {
-        let result = self.inner.get(distribution, invalidation_id).await;
-        self.note(distribution, Call::Get, result)
-    }
-
-    async fn list(
-        &self,
-        distribution: &Target,
-        limit: usize,
-    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
-        let result = self.inner.list(distribution, limit).await;
-        self.note(distribution, Call::List, result)
-    }
-}
-
 /// The distribution's ARN: CloudFront's AccessDenied message names it with the account id, which
 /// the CLI does not otherwise know; without it, a placeholder the reader fills in.
 pub fn distribution_arn(distribution: &Target, cloudfront_message: &str) -> String {
@@ -191,7 +81,7 @@ pub fn distribution_arn(distribution: &Target, cloudfront_message: &str) -> Stri
 /// What went wrong with `distribution`, and what to do about it, for a person at a shell or
 /// reading a build log. `invalidation_id` is the one being waited for, if any.
 pub fn explain(
-    error: &RecordedError,
+    error: &Cause,
     distribution: &Target,
     invalidation_id: Option<&str>,
     caller_reference: Option<&str>,
@@ -204,7 +94,7 @@ pub fn explain(
             let [create, get, list] = distribution.iam_actions();
             format!(
                 "access denied: these AWS credentials may not call {action} on {arn}. Allow {create}, {get} and {list} on {arn} for the role or user that runs cf-invalidate (in CodeBuild: the project's service role). If {distribution} is not the id you meant, correct it: a policy limited to some {noun}s' ARNs refuses any other id this way before CloudFront looks it up. CloudFront said: {said}",
-                action = error.call.iam_action(distribution),
+                action = error.operation.iam_action(distribution),
                 noun = distribution.noun()
             )
         }
@@ -231,7 +121,7 @@ pub fn explain(
         ),
         CloudFrontErrorKind::TooManyInProgress | CloudFrontErrorKind::Other => format!(
             "{} failed for {distribution} ({code}): {said}",
-            error.call.iam_action(distribution)
+            error.operation.iam_action(distribution)
         ),
     }
 }
@@ -259,8 +149,8 @@ mod tests {
 
     #[test]
     fn access_denied_names_the_action_and_the_arn() {
-        let error = RecordedError {
-            call: Call::Get,
+        let error = Cause {
+            operation: cf_invalidate::engine::Operation::Get,
             kind: CloudFrontErrorKind::AccessDenied,
             code: Some("AccessDenied".to_owned()),
             message: "Access denied".to_owned(),

@@ -6,19 +6,19 @@ use std::time::Duration;
 use serde::Serialize;
 
 use cf_invalidate::engine::{
-    DistributionRun, DriveEnd, EngineSettings, JobOutcome, JobRun, JobSpec, Progress, conclude,
-    drive, format_duration,
+    Cause, Engine, EngineSettings, JobRun, JobSpec, Operation, Progress, Verdict,
 };
 use cf_invalidate::params::{JobParams, OnTimeout, Target};
 use cf_invalidate::plan::{PlanOptions, plan_paths};
-use cf_invalidate::ports::{Clock, Invalidations, SystemClock};
+use cf_invalidate::ports::{Clock, FailureType, Invalidations, SystemClock};
+use cf_invalidate::text::format_duration;
 use cf_invalidate::values::{self, CallerReferenceProblem};
 
 use super::args::{
     Cli, Command, InvalidateArgs, ListArgs, OnTimeoutArg, OutputArgs, OutputFormat, PlanArgs,
     StatusArgs, WaitArgs,
 };
-use super::aws::{Call, RecordedError, Recording, connect, explain};
+use super::aws::{connect, explain};
 use super::error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED};
 use super::guard::local_root_entries;
 use super::planview::{DryRunTarget, PlanView, SyncCounts, plan_warnings, plural, thousands};
@@ -107,7 +107,7 @@ async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         return Ok(0);
     }
 
-    let cloudfront = Recording::new(connect(&args.aws).await?);
+    let cloudfront = connect(&args.aws).await?;
     let tracker = Tracker::new(
         progress_mode(args.output.quiet),
         spec.distributions.iter().cloned().map(Entry::new).collect(),
@@ -129,15 +129,14 @@ async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         tracker.note(&format!("warning: {warning}"));
     }
     let mut run = JobRun::start(&spec, SystemClock.now());
-    let end = drive_until_done(&spec, &mut run, &cloudfront, &tracker).await;
+    let verdict = drive_until_done(&spec, &mut run, cloudfront, &tracker).await;
     tracker.finish();
     let mut report = run_report(
         "invalidate",
         &spec,
         &run,
-        end,
+        verdict.as_ref(),
         &tracker,
-        &cloudfront,
         started.elapsed(),
     );
     report.paths = Some(spec.plan.items().to_vec());
@@ -155,31 +154,13 @@ async fn wait(args: WaitArgs) -> Result<u8, CliError> {
     let started = tokio::time::Instant::now();
     let distribution = args.target.of.target();
     let invalidation_id = args.target.invalidation_id.clone();
-    let cloudfront = Recording::new(connect(&args.aws).await?);
-    // The engine plans paths for every job; `wait` never creates, so this plan is never sent.
-    let placeholder = plan_paths(&["/*".to_owned()], &PlanOptions::default())?;
-    let spec = JobSpec {
-        distributions: vec![distribution.clone()],
-        plan: placeholder,
-        wait: true,
-        timeout: args.waiting.timeout,
-        on_timeout: on_timeout(args.waiting.on_timeout),
-        reference_base: String::new(),
-        account_id: None,
-    };
-    let now = SystemClock.now();
-    let mut run = JobRun {
-        started_at: now,
-        distributions: vec![DistributionRun {
-            distribution: distribution.clone(),
-            progress: Progress::InProgress {
-                invalidation_id: invalidation_id.clone(),
-                created_at: now,
-                next_poll_at: now,
-                failures_in_a_row: 0,
-            },
-        }],
-    };
+    let cloudfront = connect(&args.aws).await?;
+    let spec = JobSpec::watch(
+        distribution.clone(),
+        args.waiting.timeout,
+        on_timeout(args.waiting.on_timeout),
+    );
+    let mut run = JobRun::watching(&spec, &invalidation_id, SystemClock.now());
     let tracker = Tracker::new(
         progress_mode(args.output.quiet),
         vec![Entry::existing(
@@ -192,15 +173,14 @@ async fn wait(args: WaitArgs) -> Result<u8, CliError> {
         "Waiting up to {} for invalidation {invalidation_id} on {distribution} to complete.",
         format_duration(args.waiting.timeout)
     ));
-    let end = drive_until_done(&spec, &mut run, &cloudfront, &tracker).await;
+    let verdict = drive_until_done(&spec, &mut run, cloudfront, &tracker).await;
     tracker.finish();
     let report = run_report(
         "wait",
         &spec,
         &run,
-        end,
+        verdict.as_ref(),
         &tracker,
-        &cloudfront,
         started.elapsed(),
     );
     emit(&report, &args.output, 0)
@@ -222,7 +202,7 @@ async fn status(args: StatusArgs) -> Result<u8, CliError> {
     let status = cloudfront
         .get(distribution, id)
         .await
-        .map_err(|error| cloudfront_error(Call::Get, error, distribution, Some(id)))?;
+        .map_err(|error| cloudfront_error(Operation::Get, error, distribution, Some(id)))?;
     let view = StatusView {
         target: TargetKey::of(distribution),
         invalidation_id: status.id.clone(),
@@ -258,9 +238,10 @@ async fn list(args: ListArgs) -> Result<u8, CliError> {
     let distribution = &args.of.target();
     let cloudfront = connect(&args.aws).await?;
     let found = cloudfront
-        .list_in_pages(distribution, args.limit, args.page_size)
+        .with_page_size(args.page_size)
+        .list(distribution, args.limit)
         .await
-        .map_err(|error| cloudfront_error(Call::List, error, distribution, None))?;
+        .map_err(|error| cloudfront_error(Operation::List, error, distribution, None))?;
     let view = ListView {
         target: TargetKey::of(distribution),
         invalidations: found
@@ -349,14 +330,19 @@ fn plan(args: PlanArgs) -> Result<u8, CliError> {
 
 /// Runs the engine until the job ends, Ctrl-C is pressed, or never: heartbeats run alongside.
 /// `None` means interrupted.
+/// Drives the job to its end without a deadline; `None` when Ctrl-C (or the heartbeat task's
+/// end) interrupted it.
 async fn drive_until_done<I: Invalidations>(
     spec: &JobSpec,
     run: &mut JobRun,
-    cloudfront: &I,
+    cloudfront: I,
     tracker: &Tracker,
-) -> Option<DriveEnd> {
-    let clock = SystemClock;
-    let settings = EngineSettings::default();
+) -> Option<Verdict> {
+    let engine = Engine {
+        cloudfront,
+        clock: SystemClock,
+        settings: EngineSettings::default(),
+    };
     let interrupted = async {
         // Without a signal handler, run to the end rather than stop at once.
         if tokio::signal::ctrl_c().await.is_err() {
@@ -364,23 +350,24 @@ async fn drive_until_done<I: Invalidations>(
         }
     };
     tokio::select! {
-        end = drive(spec, run, cloudfront, &clock, &settings, None, tracker) => Some(end),
+        verdict = engine.drive(spec, run, None, tracker) => Some(verdict),
         () = tracker.heartbeats() => None,
         () = interrupted => None,
     }
 }
 
 /// The report of a finished (or interrupted) run: the engine's verdict, the CLI's words.
-fn run_report<I>(
+fn run_report(
     command: &'static str,
     spec: &JobSpec,
     run: &JobRun,
-    end: Option<DriveEnd>,
+    verdict: Option<&Verdict>,
     tracker: &Tracker,
-    cloudfront: &Recording<I>,
     elapsed: Duration,
 ) -> RunReport {
+    let creates = command == "invalidate";
     // The engine's state is the truth about ids and statuses; the tracker knows the timings.
+    let mut errors: Vec<Option<String>> = Vec::with_capacity(run.distributions.len());
     let entries: Vec<Entry> = tracker
         .entries()
         .into_iter()
@@ -391,39 +378,29 @@ fn run_report<I>(
                 .invalidation_id()
                 .map(str::to_owned)
                 .or(entry.invalidation_id);
+            let mut error = None;
             entry.status = match &distribution.progress {
                 Progress::Queued { .. } => Status::Waiting,
                 Progress::InProgress { .. } => Status::InProgress,
                 Progress::Completed { .. } => Status::Completed,
-                Progress::Failed { kind, .. } => {
-                    entry.failure = Some(*kind);
+                Progress::Failed {
+                    cause,
+                    invalidation_id,
+                } => {
+                    entry.failure = Some(FailureType::of(cause.kind));
+                    error = Some(explain(
+                        cause,
+                        &distribution.distribution,
+                        invalidation_id.as_deref(),
+                        creates
+                            .then(|| spec.caller_reference(&distribution.distribution))
+                            .as_deref(),
+                    ));
                     Status::Failed
                 }
             };
+            errors.push(error);
             entry
-        })
-        .collect();
-    let creates = command == "invalidate";
-    let errors: Vec<Option<String>> = run
-        .distributions
-        .iter()
-        .map(|distribution| match &distribution.progress {
-            Progress::Failed { message, .. } => Some(
-                cloudfront
-                    .last_error(&distribution.distribution)
-                    .map(|error| {
-                        explain(
-                            &error,
-                            &distribution.distribution,
-                            distribution.progress.invalidation_id(),
-                            creates
-                                .then(|| spec.caller_reference(&distribution.distribution))
-                                .as_deref(),
-                        )
-                    })
-                    .unwrap_or_else(|| message.clone()),
-            ),
-            _ => None,
         })
         .collect();
     let distributions: Vec<DistributionReport> = entries
@@ -452,8 +429,13 @@ fn run_report<I>(
         .find(|entry| entry.status == Status::InProgress)
         .and_then(|entry| {
             entry.invalidation_id.as_ref().map(|id| {
+                let flag = if entry.distribution.is_tenant() {
+                    "--distribution-tenant-id"
+                } else {
+                    "--distribution-id"
+                };
                 format!(
-                    "`cf-invalidate wait --distribution-id {} --id {id}` waits for it again",
+                    "`cf-invalidate wait {flag} {} --id {id}` waits for it again",
                     entry.distribution
                 )
             })
@@ -462,7 +444,7 @@ fn run_report<I>(
     let billed = spec.plan.billed_paths();
     let mut warnings = Vec::new();
 
-    let (result, exit_code, message) = match end {
+    let (result, exit_code, message) = match verdict {
         None => {
             let mut message = "interrupted".to_owned();
             if !in_progress.is_empty() {
@@ -476,92 +458,82 @@ fn run_report<I>(
             }
             (RunResult::Interrupted, EXIT_INTERRUPTED, message)
         }
-        Some(end) => {
-            let outcome = conclude(spec, run, end, SystemClock.now());
-            let succeeded = matches!(outcome, JobOutcome::Succeeded(_));
-            match end {
-                DriveEnd::Finished if succeeded => {
-                    let result = if spec.wait {
-                        RunResult::Completed
-                    } else {
-                        RunResult::Created
-                    };
-                    let message = if command == "wait" {
-                        wait_sentence(&entries, elapsed)
-                    } else {
-                        summary_sentence(result, billed, &entries, elapsed)
-                    };
-                    (result, 0, message)
-                }
-                DriveEnd::TimedOut => {
-                    let queued: Vec<String> = entries
-                        .iter()
-                        .filter(|entry| entry.status == Status::Waiting)
-                        .map(|entry| entry.distribution.to_string())
-                        .collect();
-                    // With --on-timeout succeed, suggesting it would only confuse.
-                    let advice = if succeeded {
-                        ""
-                    } else {
-                        ". Raise --timeout, or add --on-timeout succeed so that a slow invalidation does not fail the build"
-                    };
-                    let mut text = if queued.is_empty() {
-                        format!(
-                            "timed out after {timeout} waiting for CloudFront: {} still InProgress. It finishes on its own{}{advice}",
-                            in_progress.join(", "),
-                            wait_hint
-                                .as_ref()
-                                .map(|hint| format!("; {hint}"))
-                                .unwrap_or_default()
-                        )
-                    } else {
-                        format!(
-                            "CloudFront did not accept the invalidation of {} within {timeout} (too many invalidations in progress there): nothing was invalidated on it. Raise --timeout, or invalidate fewer wildcard paths at once",
-                            queued.join(", ")
-                        )
-                    };
-                    if !queued.is_empty() && !in_progress.is_empty() {
-                        text.push_str(&format!(
-                            ". Still in progress (they finish on their own): {}",
-                            in_progress.join(", ")
-                        ));
-                    }
-                    if succeeded {
-                        warnings.push(format!("{text} (exiting 0: --on-timeout succeed)"));
-                        (
-                            RunResult::TimedOut,
-                            0,
-                            format!(
-                                "Still in progress after {timeout}: {} (--on-timeout succeed).",
-                                in_progress.join(", ")
-                            ),
-                        )
-                    } else {
-                        (RunResult::TimedOut, EXIT_FAILED, text)
-                    }
-                }
-                _ => {
-                    let mut message = errors
-                        .iter()
-                        .flatten()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    if message.is_empty() {
-                        message = match outcome {
-                            JobOutcome::Failed(failure) => failure.message,
-                            _ => "the run ended before CloudFront finished".to_owned(),
-                        };
-                    }
-                    if !in_progress.is_empty() {
-                        message.push_str(&format!(
-                            ". Already created and still in progress (they finish on their own): {}",
-                            in_progress.join(", ")
-                        ));
-                    }
-                    (RunResult::Failed, EXIT_FAILED, message)
-                }
+        Some(Verdict::Finished) => {
+            let result = if spec.wait {
+                RunResult::Completed
+            } else {
+                RunResult::Created
+            };
+            let message = if command == "wait" {
+                wait_sentence(&entries, elapsed)
+            } else {
+                summary_sentence(result, billed, &entries, elapsed)
+            };
+            (result, 0, message)
+        }
+        Some(Verdict::TimedOut { queued, .. }) => {
+            // Nothing was invalidated where CloudFront never accepted the invalidation: that
+            // fails even with --on-timeout succeed.
+            let succeeded = queued.is_empty() && spec.on_timeout == OnTimeout::Succeed;
+            let queued: Vec<String> = queued.iter().map(|q| q.target.to_string()).collect();
+            // With --on-timeout succeed, suggesting it would only confuse.
+            let advice = if succeeded {
+                ""
+            } else {
+                ". Raise --timeout, or add --on-timeout succeed so that a slow invalidation does not fail the build"
+            };
+            let mut text = if queued.is_empty() {
+                format!(
+                    "timed out after {timeout} waiting for CloudFront: {} still InProgress. It finishes on its own{}{advice}",
+                    in_progress.join(", "),
+                    wait_hint
+                        .as_ref()
+                        .map(|hint| format!("; {hint}"))
+                        .unwrap_or_default()
+                )
+            } else {
+                format!(
+                    "CloudFront did not accept the invalidation of {} within {timeout} (too many invalidations in progress there): nothing was invalidated on it. Raise --timeout, or invalidate fewer wildcard paths at once",
+                    queued.join(", ")
+                )
+            };
+            if !queued.is_empty() && !in_progress.is_empty() {
+                text.push_str(&format!(
+                    ". Still in progress (they finish on their own): {}",
+                    in_progress.join(", ")
+                ));
             }
+            if succeeded {
+                warnings.push(format!("{text} (exiting 0: --on-timeout succeed)"));
+                (
+                    RunResult::TimedOut,
+                    0,
+                    format!(
+                        "Still in progress after {timeout}: {} (--on-timeout succeed).",
+                        in_progress.join(", ")
+                    ),
+                )
+            } else {
+                (RunResult::TimedOut, EXIT_FAILED, text)
+            }
+        }
+        Some(Verdict::Failed { .. } | Verdict::OutOfTime) => {
+            let mut message = errors
+                .iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ");
+            if message.is_empty() {
+                message = "the run ended before CloudFront finished".to_owned();
+            }
+            if !in_progress.is_empty() {
+                message.push_str(&format!(
+                    ". Already created and still in progress (they finish on their own): {}",
+                    in_progress.join(", ")
+                ));
+            }
+            (RunResult::Failed, EXIT_FAILED, message)
         }
     };
     RunReport {
@@ -689,19 +661,18 @@ fn on_timeout(arg: OnTimeoutArg) -> OnTimeout {
 }
 
 fn cloudfront_error(
-    call: Call,
+    operation: Operation,
     error: cf_invalidate::ports::CloudFrontError,
     distribution: &Target,
     invalidation_id: Option<&str>,
 ) -> CliError {
-    let recorded = RecordedError {
-        call,
-        kind: error.kind,
-        code: error.code.clone(),
-        message: error.message.clone(),
-    };
     CliError::CloudFront {
-        message: explain(&recorded, distribution, invalidation_id, None),
+        message: explain(
+            &Cause::of(operation, &error),
+            distribution,
+            invalidation_id,
+            None,
+        ),
         source: error,
     }
 }

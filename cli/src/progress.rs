@@ -8,9 +8,10 @@ use tokio::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use cf_invalidate::engine::{JobEvent, JobObserver, format_duration};
+use cf_invalidate::engine::{JobObserver, ProgressEvent};
 use cf_invalidate::params::Target;
 use cf_invalidate::ports::FailureType;
+use cf_invalidate::text::format_duration;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,14 +218,18 @@ impl Tracker {
         }
     }
 
-    fn update(&self, elapsed: Duration, event: JobEvent<'_>) -> Option<(usize, Entry, String)> {
+    fn update(
+        &self,
+        elapsed: Duration,
+        event: ProgressEvent<'_>,
+    ) -> Option<(usize, Entry, String)> {
         let mut entries = self.entries.lock().ok()?;
         let distribution = match event {
-            JobEvent::Created { distribution, .. }
-            | JobEvent::StillInProgress { distribution, .. }
-            | JobEvent::Completed { distribution, .. }
-            | JobEvent::Deferred { distribution, .. }
-            | JobEvent::Failed { distribution, .. } => distribution,
+            ProgressEvent::Created { distribution, .. }
+            | ProgressEvent::StillInProgress { distribution, .. }
+            | ProgressEvent::Completed { distribution, .. }
+            | ProgressEvent::Deferred { distribution, .. }
+            | ProgressEvent::Failed { distribution, .. } => distribution,
         };
         let index = entries
             .iter()
@@ -232,7 +237,7 @@ impl Tracker {
         let entry = &mut entries[index];
         let before = entry.status;
         let note = match event {
-            JobEvent::Created {
+            ProgressEvent::Created {
                 invalidation_id, ..
             } => {
                 entry.status = Status::InProgress;
@@ -240,11 +245,11 @@ impl Tracker {
                 entry.created_after = Some(elapsed);
                 " (created)".to_owned()
             }
-            JobEvent::StillInProgress { .. } => {
+            ProgressEvent::StillInProgress { .. } => {
                 entry.status = Status::InProgress;
                 String::new()
             }
-            JobEvent::Completed {
+            ProgressEvent::Completed {
                 invalidation_id, ..
             } => {
                 entry.status = Status::Completed;
@@ -252,7 +257,7 @@ impl Tracker {
                 entry.completed_after = Some(elapsed);
                 String::new()
             }
-            JobEvent::Deferred {
+            ProgressEvent::Deferred {
                 attempts, retry_in, ..
             } => {
                 entry.status = Status::Waiting;
@@ -261,20 +266,21 @@ impl Tracker {
                     format_duration(retry_in)
                 )
             }
-            JobEvent::Failed { kind, .. } => {
+            ProgressEvent::Failed { cause, .. } => {
+                let kind = FailureType::of(cause.kind);
                 entry.status = Status::Failed;
                 entry.failure = Some(kind);
                 format!(" ({kind})")
             }
         };
         // A poll that finds it still in progress changes nothing worth a log line.
-        let changed = before != entry.status || matches!(event, JobEvent::Deferred { .. });
+        let changed = before != entry.status || matches!(event, ProgressEvent::Deferred { .. });
         changed.then(|| (index, entry.clone(), note))
     }
 }
 
 impl JobObserver for Tracker {
-    fn on_event(&self, elapsed: Duration, event: JobEvent<'_>) {
+    fn on_event(&self, elapsed: Duration, event: ProgressEvent<'_>) {
         let Some((index, entry, note)) = self.update(elapsed, event) else {
             return;
         };
@@ -379,7 +385,7 @@ mod tests {
         let secs = Duration::from_secs;
         tracker.on_event(
             secs(0),
-            JobEvent::Created {
+            ProgressEvent::Created {
                 distribution: &a,
                 invalidation_id: "I2J0I21PCUYOIK",
             },
@@ -387,7 +393,7 @@ mod tests {
         for n in 1..5 {
             tracker.on_event(
                 secs(n),
-                JobEvent::StillInProgress {
+                ProgressEvent::StillInProgress {
                     distribution: &a,
                     invalidation_id: "I2J0I21PCUYOIK",
                 },
@@ -395,7 +401,7 @@ mod tests {
         }
         tracker.on_event(
             secs(65),
-            JobEvent::Completed {
+            ProgressEvent::Completed {
                 distribution: &a,
                 invalidation_id: "I2J0I21PCUYOIK",
             },
@@ -423,21 +429,21 @@ mod tests {
         );
         tracker.on_event(
             Duration::ZERO,
-            JobEvent::Created {
+            ProgressEvent::Created {
                 distribution: &a,
                 invalidation_id: "IAAAA",
             },
         );
         tracker.on_event(
             Duration::from_secs(1),
-            JobEvent::Completed {
+            ProgressEvent::Completed {
                 distribution: &a,
                 invalidation_id: "IAAAA",
             },
         );
         tracker.on_event(
             Duration::from_secs(1),
-            JobEvent::Deferred {
+            ProgressEvent::Deferred {
                 distribution: &b,
                 attempts: 1,
                 retry_in: Duration::from_secs(2),

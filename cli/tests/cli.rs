@@ -1320,7 +1320,11 @@ async fn directory_index_is_judged_alike_by_the_cli_and_the_action() {
             &["plan", "--directory-index", value, "/docs/index.html"],
         )
         .await;
-        assert_eq!(action.is_ok(), accepted, "the action on {value:?}: {action:?}");
+        assert_eq!(
+            action.is_ok(),
+            accepted,
+            "the action on {value:?}: {action:?}"
+        );
         assert_eq!(
             code(&out),
             if accepted { 0 } else { 2 },

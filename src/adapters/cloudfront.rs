@@ -23,25 +23,34 @@ use crate::ports::{
 #[derive(Debug, Clone)]
 pub struct SdkInvalidations {
     client: Client,
+    page_size: usize,
 }
 
 impl SdkInvalidations {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            page_size: LIST_PAGE_SIZE,
+        }
+    }
+
+    /// Asks for at most `page_size` invalidations per ListInvalidations call (1 to
+    /// [`LIST_PAGE_SIZE`]), so that paging can be exercised with few invalidations.
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.clamp(1, LIST_PAGE_SIZE);
+        self
     }
 
     pub fn client(&self) -> &Client {
         &self.client
     }
 
-    /// [`Invalidations::list`] with a chosen page size, so that paging can be exercised with few invalidations.
-    pub async fn list_in_pages(
+    async fn list_in_pages(
         &self,
         target: &Target,
         limit: usize,
-        page_size: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
-        let page_size = page_size.clamp(1, LIST_PAGE_SIZE);
+        let page_size = self.page_size;
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
         while found.len() < limit {
@@ -190,7 +199,7 @@ impl Invalidations for SdkInvalidations {
         target: &Target,
         limit: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
-        self.list_in_pages(target, limit, LIST_PAGE_SIZE).await
+        self.list_in_pages(target, limit).await
     }
 }
 

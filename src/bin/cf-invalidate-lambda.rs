@@ -4,7 +4,7 @@ use aws_config::BehaviorVersion;
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
 use cf_invalidate::engine::EngineSettings;
-use cf_invalidate::lambda::{Handler, ReportRetry};
+use cf_invalidate::lambda::Handler;
 use cf_invalidate::ports::SystemClock;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -13,13 +13,12 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     cf_invalidate::logging::init_from_env();
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let handler = Handler {
-        cloudfront: SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config)),
-        report: SdkJobReport::new(aws_sdk_codepipeline::Client::new(&config)),
-        clock: SystemClock,
-        settings: EngineSettings::default(),
-        reporting: ReportRetry::default(),
-    };
+    let handler = Handler::new(
+        SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config)),
+        SdkJobReport::new(aws_sdk_codepipeline::Client::new(&config)),
+        SystemClock,
+        EngineSettings::default(),
+    );
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = Some(event.context.deadline);

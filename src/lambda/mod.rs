@@ -7,12 +7,18 @@ use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
 
 use std::time::Duration;
 
-use crate::engine::{
-    EngineSettings, Invocation, JobOutcome, format_duration, run_invocation, truncate,
+mod outcome;
+
+pub use outcome::{
+    Invocation, JobOutcome, MAX_EXTERNAL_ID_LEN, MAX_FAILURE_MESSAGE_LEN, MAX_SUMMARY_LEN, outcome,
+    run_invocation,
 };
+
+use crate::engine::{Engine, EngineSettings};
 use crate::ports::{
     Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError, ReportErrorKind,
 };
+use crate::text::{format_duration, truncate};
 
 /// The parts of the job event the action uses. The event's `artifactCredentials` are deliberately not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,11 +114,23 @@ impl ReportRetry {
 
 /// The Lambda function: clients built once, one call of `handle` per invocation.
 pub struct Handler<I, R, C> {
-    pub cloudfront: I,
+    pub engine: Engine<I, C>,
     pub report: R,
-    pub clock: C,
-    pub settings: EngineSettings,
     pub reporting: ReportRetry,
+}
+
+impl<I, R, C> Handler<I, R, C> {
+    pub fn new(cloudfront: I, report: R, clock: C, settings: EngineSettings) -> Self {
+        Self {
+            engine: Engine {
+                cloudfront,
+                clock,
+                settings,
+            },
+            report,
+            reporting: ReportRetry::default(),
+        }
+    }
 }
 
 impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
@@ -160,9 +178,7 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
                     continuation_token: event.continuation_token.as_deref(),
                     deadline,
                 },
-                &self.cloudfront,
-                &self.clock,
-                &self.settings,
+                &self.engine,
             )
             .await;
             self.report(&event.job_id, &outcome, deadline).await
@@ -206,7 +222,7 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
                     kind: FailureType::JobFailed,
                     message: truncate(
                         &format!("CodePipeline refused this action's result: {error}"),
-                        crate::engine::MAX_FAILURE_MESSAGE_LEN,
+                        MAX_FAILURE_MESSAGE_LEN,
                     ),
                     external_execution_id: None,
                 });
@@ -229,16 +245,22 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
         let give_up_at = match deadline {
             Some(deadline) => deadline.saturating_sub(millis(retry.stop_before_deadline)),
             None => self
+                .engine
                 .clock
                 .now()
                 .saturating_add(millis(retry.budget_without_deadline)),
         };
         let mut failures = 0u32;
         loop {
-            let left = Duration::from_millis(give_up_at.saturating_sub(self.clock.now()));
+            let left = Duration::from_millis(give_up_at.saturating_sub(self.engine.clock.now()));
             // Even with no time left the result gets one short try: it may still get through.
             let limit = left.clamp(Duration::from_millis(200), retry.max_call);
-            let sent = match self.clock.within(limit, self.send(job_id, outcome)).await {
+            let sent = match self
+                .engine
+                .clock
+                .within(limit, self.send(job_id, outcome))
+                .await
+            {
                 Some(sent) => sent,
                 None => Err(ReportError {
                     kind: ReportErrorKind::Unavailable,
@@ -256,7 +278,7 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
             };
             failures += 1;
             let gap = retry.gap(failures);
-            let now = self.clock.now();
+            let now = self.engine.clock.now();
             // Another try needs the pause and a moment for the call itself.
             if now.saturating_add(millis(gap) + 200) >= give_up_at {
                 return Err(error);
@@ -267,7 +289,7 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
                 retry_in_ms = millis(gap),
                 "could not report the result yet; trying again"
             );
-            self.clock.sleep(gap).await;
+            self.engine.clock.sleep(gap).await;
         }
     }
 
@@ -346,11 +368,14 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 }
 
 #[cfg(test)]
+mod scenarios;
+
+#[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::fakes::{FakeClock, FakeCloudFront, FakeReport, Reported, T0};
+    use crate::testing::{FakeClock, FakeCloudFront, FakeReport, Reported, T0};
 
     const JOB: &str = "11111111-2222-3333-4444-555555555555";
     const DIST: &str = "E2QWRUHAPOMQZL";
@@ -368,13 +393,12 @@ mod tests {
         let cloudfront = FakeCloudFront::new(&clock)
             .with_distribution(DIST, Duration::from_secs(completes_after));
         let report = FakeReport::with_clock(&clock);
-        let handler = Handler {
-            cloudfront: cloudfront.clone(),
-            report: report.clone(),
-            clock: clock.clone(),
-            settings: EngineSettings::default(),
-            reporting: ReportRetry::default(),
-        };
+        let handler = Handler::new(
+            cloudfront.clone(),
+            report.clone(),
+            clock.clone(),
+            EngineSettings::default(),
+        );
         Rig {
             handler,
             cloudfront,

@@ -1,4 +1,5 @@
-//! In-memory fakes of the ports, for the engine's and the handler's tests.
+//! In-memory fakes of the ports: CloudFront with CallerReference rules, scripted errors and
+//! delays; CodePipeline's job results; a clock that moves only when the code under test waits.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future as _;
@@ -32,6 +33,12 @@ struct Limit {
 
 tokio::task_local! {
     static LIMIT: Limit;
+}
+
+impl Default for FakeClock {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl FakeClock {

@@ -1,0 +1,447 @@
+//! The engine's verdict in CodePipeline's words: the summary, failure type and message, output
+//! variables and continuation token of the one PutJob result of an invocation.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::engine::{
+    Engine, EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
+    REFERENCE_SEARCH_LIMIT, Verdict,
+};
+use crate::params::{OnTimeout, parse_user_parameters};
+use crate::ports::{
+    Clock, CloudFrontErrorKind, ExecutionDetails, FailureType, Invalidations, JobFailure,
+    JobSuccess, Millis,
+};
+use crate::text::{format_duration, plural, preview, truncate};
+use crate::token::ContinuationToken;
+
+/// CodePipeline's limits on the fields we send back.
+pub const MAX_SUMMARY_LEN: usize = 2048;
+pub const MAX_FAILURE_MESSAGE_LEN: usize = 5000;
+pub const MAX_EXTERNAL_ID_LEN: usize = 1500;
+
+/// How the job ends this invocation: the one thing reported to CodePipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Succeeded(JobSuccess),
+    StillRunning {
+        token: String,
+        details: ExecutionDetails,
+    },
+    Failed(JobFailure),
+}
+
+/// The engine's verdict in CodePipeline's terms: the one result this invocation reports.
+pub fn outcome(
+    spec: &JobSpec,
+    run: &JobRun,
+    verdict: &Verdict,
+    now: Millis,
+    settings: &EngineSettings,
+) -> JobOutcome {
+    let elapsed = format_duration(Duration::from_millis(now.saturating_sub(run.started_at)));
+    let external_id = external_execution_id(run);
+    match verdict {
+        Verdict::Finished => JobOutcome::Succeeded(success(spec, run, &elapsed, None)),
+        Verdict::Failed {
+            causes,
+            in_progress,
+        } => JobOutcome::Failed(failure_of(spec, causes, in_progress, settings, external_id)),
+        Verdict::TimedOut {
+            queued,
+            in_progress,
+        } => {
+            let queued: Vec<String> = queued
+                .iter()
+                .map(|q| {
+                    if q.failures_in_a_row > 0 {
+                        format!(
+                            "{} (its last {} CreateInvalidation calls failed: CloudFront was unavailable or throttling)",
+                            q.target, q.failures_in_a_row
+                        )
+                    } else {
+                        format!(
+                            "{} (CloudFront refused it {} times with TooManyInvalidationsInProgress)",
+                            q.target, q.refusals
+                        )
+                    }
+                })
+                .collect();
+            let waiting = pending_list(in_progress);
+            let timeout = format_duration(spec.timeout);
+            if !queued.is_empty() {
+                // Nothing was invalidated there: succeeding would leave stale content behind silently.
+                let mut message = format!(
+                    "timed out after {timeout} before CloudFront accepted the invalidation for {}. Other invalidations in progress on the distribution must finish first; raise timeoutMinutes or invalidate fewer wildcard paths at once",
+                    queued.join(", ")
+                );
+                if !waiting.is_empty() {
+                    let _ = write!(
+                        message,
+                        ". Still in progress (they finish on their own): {}",
+                        waiting.join(", ")
+                    );
+                }
+                return JobOutcome::Failed(JobFailure {
+                    kind: FailureType::JobFailed,
+                    message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
+                    external_execution_id: external_id,
+                });
+            }
+            match spec.on_timeout {
+                OnTimeout::Fail => JobOutcome::Failed(JobFailure {
+                    kind: FailureType::JobFailed,
+                    message: truncate(
+                        &format!(
+                            "timed out after {timeout} waiting for CloudFront: {} still in progress. They finish on their own; raise timeoutMinutes, or set onTimeout to \"succeed\" so that a slow invalidation does not fail the pipeline",
+                            waiting.join(", ")
+                        ),
+                        MAX_FAILURE_MESSAGE_LEN,
+                    ),
+                    external_execution_id: external_id,
+                }),
+                OnTimeout::Succeed => {
+                    let warning = format!(
+                        "WARNING: still in progress after {timeout}: {}. They finish on their own (onTimeout is \"succeed\").",
+                        waiting.join(", ")
+                    );
+                    JobOutcome::Succeeded(success(spec, run, &elapsed, Some(warning)))
+                }
+            }
+        }
+        Verdict::OutOfTime => {
+            let total = run.distributions.len();
+            let completed = run.count(|p| matches!(p, Progress::Completed { .. }));
+            let queued = run.count(|p| matches!(p, Progress::Queued { .. }));
+            let mut summary = if spec.wait {
+                format!(
+                    "{completed} of {total} distribution{} completed, {elapsed} elapsed",
+                    plural(total)
+                )
+            } else {
+                format!(
+                    "{} of {total} invalidation{} created, {elapsed} elapsed",
+                    total - queued,
+                    plural(total)
+                )
+            };
+            if queued > 0 {
+                let _ = write!(
+                    summary,
+                    "; waiting for CloudFront to accept {queued} invalidation{}",
+                    plural(queued)
+                );
+            }
+            let percent = u8::try_from((completed * 100 / total.max(1)).min(99)).unwrap_or(99);
+            JobOutcome::StillRunning {
+                token: run.to_token(spec).encode(),
+                details: ExecutionDetails {
+                    summary: truncate(&summary, MAX_SUMMARY_LEN),
+                    external_execution_id: external_id,
+                    percent_complete: percent,
+                },
+            }
+        }
+    }
+}
+
+fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>) -> JobSuccess {
+    let all_completed = run
+        .distributions
+        .iter()
+        .all(|d| matches!(d.progress, Progress::Completed { .. }));
+    let status = if all_completed {
+        "Completed"
+    } else {
+        "InProgress"
+    };
+    let pairs: Vec<String> = run
+        .distributions
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                d.distribution,
+                d.progress.invalidation_id().unwrap_or("")
+            )
+        })
+        .collect();
+    let paths = spec.plan.billed_paths();
+    let collapsed = if spec.plan.was_collapsed() {
+        format!(
+            " (collapsed from {} requested to stay within maxPaths)",
+            spec.plan.requested_paths()
+        )
+    } else {
+        String::new()
+    };
+    let tenants = spec.distributions.iter().filter(|d| d.is_tenant()).count();
+    let targets = if run.distributions.len() == 1 {
+        let d = &run.distributions[0];
+        let noun = if d.distribution.is_tenant() {
+            "distribution tenant "
+        } else {
+            ""
+        };
+        format!(
+            "{noun}{} ({})",
+            d.distribution,
+            d.progress.invalidation_id().unwrap_or("?")
+        )
+    } else {
+        let counted = match (run.distributions.len() - tenants, tenants) {
+            (distributions, 0) => format!("{distributions} distributions"),
+            (0, tenants) => format!("{tenants} distribution tenants"),
+            (distributions, tenants) => format!(
+                "{distributions} distribution{} and {tenants} distribution tenant{}",
+                plural(distributions),
+                plural(tenants)
+            ),
+        };
+        format!("{counted}: {}", pairs.join(", "))
+    };
+    let mut summary = match (&warning, all_completed) {
+        (Some(warning), _) => format!(
+            "{warning} Invalidation of {paths} path{} on {targets}{collapsed} created {elapsed} ago.",
+            plural(paths)
+        ),
+        (None, true) => format!(
+            "Invalidated {paths} path{} on {targets}{collapsed} in {elapsed}.",
+            plural(paths)
+        ),
+        (None, false) => format!(
+            "Created invalidation of {paths} path{} on {targets}{collapsed}; not waiting for it to complete (wait is false).",
+            plural(paths)
+        ),
+    };
+    let _ = write!(summary, " Paths: {}", preview(spec.plan.items(), 10));
+    let mut output_variables = BTreeMap::new();
+    output_variables.insert(
+        "InvalidationId".to_owned(),
+        run.distributions
+            .first()
+            .and_then(|d| d.progress.invalidation_id())
+            .unwrap_or("")
+            .to_owned(),
+    );
+    output_variables.insert("InvalidationIds".to_owned(), pairs.join(","));
+    let ids_of = |tenant: bool| {
+        spec.distributions
+            .iter()
+            .filter(|d| d.is_tenant() == tenant)
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    output_variables.insert("DistributionIds".to_owned(), ids_of(false));
+    if tenants > 0 {
+        output_variables.insert("DistributionTenantIds".to_owned(), ids_of(true));
+    }
+    output_variables.insert("PathCount".to_owned(), paths.to_string());
+    output_variables.insert("Status".to_owned(), status.to_owned());
+    JobSuccess {
+        details: ExecutionDetails {
+            summary: truncate(&summary, MAX_SUMMARY_LEN),
+            external_execution_id: external_execution_id(run),
+            percent_complete: 100,
+        },
+        output_variables,
+    }
+}
+
+fn failure_of(
+    spec: &JobSpec,
+    causes: &[FailedTarget],
+    in_progress: &[PendingInvalidation],
+    settings: &EngineSettings,
+    external_id: Option<String>,
+) -> JobFailure {
+    // The most actionable cause decides the type: configuration, then permissions.
+    let kind = causes
+        .iter()
+        .map(|failed| FailureType::of(failed.cause.kind))
+        .min()
+        .unwrap_or(FailureType::JobFailed);
+    let mut message = causes
+        .iter()
+        .map(|failed| cause_message(spec, failed, settings))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let others = pending_list(in_progress);
+    if !others.is_empty() {
+        let _ = write!(
+            message,
+            ". Already created and still in progress (they finish on their own): {}",
+            others.join(", ")
+        );
+    }
+    JobFailure {
+        kind,
+        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
+        external_execution_id: external_id,
+    }
+}
+
+fn pending_list(in_progress: &[PendingInvalidation]) -> Vec<String> {
+    in_progress
+        .iter()
+        .map(|p| format!("{} invalidation {}", p.target, p.invalidation_id))
+        .collect()
+}
+
+fn external_execution_id(run: &JobRun) -> Option<String> {
+    let ids: Vec<&str> = run
+        .distributions
+        .iter()
+        .filter_map(|d| d.progress.invalidation_id())
+        .collect();
+    (!ids.is_empty()).then(|| truncate(&ids.join(","), MAX_EXTERNAL_ID_LEN))
+}
+
+/// The failure type and message of one distribution's cause, for CodePipeline's reader: the
+/// pipeline's user, who edits UserParameters and the function's role.
+fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSettings) -> String {
+    let (distribution, cause) = (&failed.target, &failed.cause);
+    let invalidation_id = &failed.invalidation_id;
+    let error = cause;
+    let code = cause.code.as_deref().unwrap_or("error");
+    let actions = distribution.iam_actions();
+    let action = cause.operation.iam_action(distribution);
+    match cause.kind {
+        CloudFrontErrorKind::NoSuchDistribution if distribution.is_tenant() => format!(
+            "CloudFront has no distribution tenant {distribution} ({code}): check distributionTenantId(s) in UserParameters and that the tenant belongs to this AWS account"
+        ),
+        CloudFrontErrorKind::NoSuchDistribution => format!(
+            "CloudFront has no distribution {distribution} (NoSuchDistribution): check the distribution id in UserParameters and that it belongs to this AWS account. If {distribution} is a multi-tenant distribution, CloudFront answers this for the distribution itself: invalidate its tenants with distributionTenantId(s) instead"
+        ),
+        CloudFrontErrorKind::InvalidRequest => format!(
+            "CloudFront refused the invalidation for {distribution} ({code}): {}. Paths sent: {}",
+            error.message,
+            preview(spec.plan.items(), 5)
+        ),
+        CloudFrontErrorKind::CallerReferenceReused => format!(
+            "CloudFront refused CallerReference {:?} for {distribution}: it was used for an earlier invalidation batch of that distribution ({code}: {}), and none of its {REFERENCE_SEARCH_LIMIT} newest invalidations carries it, so it is not this job's. Give callerReference a value unique to each pipeline run, such as #{{codepipeline.PipelineExecutionId}}, or leave it out",
+            spec.caller_reference(distribution),
+            error.message
+        ),
+        CloudFrontErrorKind::AccessDenied => format!(
+            "access denied: the function's role may not call {action} on {arn}. Grant {}, {} and {} on {arn}; or, if {distribution} is not the {noun} you meant, correct the id in UserParameters: a role limited to its {noun}s' ARNs is refused this way for any other id, before CloudFront looks it up (CloudFront said: {})",
+            actions[0],
+            actions[1],
+            actions[2],
+            error.message,
+            noun = distribution.noun(),
+            arn = spec.distribution_arn(distribution)
+        ),
+        CloudFrontErrorKind::Unavailable => format!(
+            "CloudFront kept failing for {distribution}: {} ({} calls in a row failed after the SDK's own retries); run the action again later",
+            error.message, settings.transient_failure_limit
+        ),
+        CloudFrontErrorKind::NoSuchInvalidation => format!(
+            "CloudFront no longer knows invalidation {} of {distribution} (NoSuchInvalidation)",
+            invalidation_id.as_deref().unwrap_or("?")
+        ),
+        CloudFrontErrorKind::TooManyInProgress | CloudFrontErrorKind::Other => format!(
+            "{action} failed for {distribution} ({code}): {}",
+            error.message
+        ),
+    }
+}
+
+/// What one Lambda invocation was handed.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    pub job_id: &'a str,
+    pub account_id: Option<&'a str>,
+    pub user_parameters: Option<&'a str>,
+    pub continuation_token: Option<&'a str>,
+    /// The Lambda deadline in ms since the epoch.
+    pub deadline: Option<Millis>,
+}
+
+/// One invocation of the CodePipeline action, from UserParameters to the outcome to report.
+pub async fn run_invocation<I: Invalidations, C: Clock>(
+    invocation: Invocation<'_>,
+    engine: &Engine<I, C>,
+) -> JobOutcome {
+    let configuration_error = |message: String| {
+        warn!(failure_type = "ConfigurationError", "{message}");
+        JobOutcome::Failed(JobFailure {
+            kind: FailureType::ConfigurationError,
+            message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
+            external_execution_id: None,
+        })
+    };
+    let Some(raw) = invocation
+        .user_parameters
+        .filter(|raw| !raw.trim().is_empty())
+    else {
+        return configuration_error(
+            "UserParameters is empty: give a JSON object such as {\"distributionId\": \"E2QWRUHAPOMQZL\", \"paths\": [\"/*\"]}, or the plain form \"E2QWRUHAPOMQZL /index.html\"".to_owned(),
+        );
+    };
+    let params = match parse_user_parameters(raw) {
+        Ok(params) => params,
+        Err(error) => return configuration_error(format!("invalid UserParameters: {error}")),
+    };
+    let token = match invocation.continuation_token.map(ContinuationToken::decode) {
+        None => None,
+        Some(Ok(token)) => Some(token),
+        Some(Err(error)) => {
+            warn!(failure_type = "JobFailed", "{error}");
+            return JobOutcome::Failed(JobFailure {
+                kind: FailureType::JobFailed,
+                message: format!(
+                    "{error}. The job cannot continue safely; run the action again (retrying reuses any invalidation already created)"
+                ),
+                external_execution_id: None,
+            });
+        }
+    };
+    let reference_base = match (&token, &params.caller_reference) {
+        (Some(token), _) => token.reference_base.clone(),
+        (None, Some(reference)) => reference.clone(),
+        (None, None) => invocation.job_id.to_owned(),
+    };
+    let spec = match JobSpec::new(
+        &params,
+        reference_base,
+        invocation.account_id.map(str::to_owned),
+    ) {
+        Ok(spec) => spec,
+        Err(error) => {
+            return configuration_error(format!("invalid paths in UserParameters: {error}"));
+        }
+    };
+    let now = engine.clock.now();
+    let mut run = match &token {
+        None => JobRun::start(&spec, now),
+        Some(token) => match JobRun::resume(&spec, token, now) {
+            Ok(run) => run,
+            Err(error) => {
+                return JobOutcome::Failed(JobFailure {
+                    kind: FailureType::JobFailed,
+                    message: error.to_string(),
+                    external_execution_id: None,
+                });
+            }
+        },
+    };
+    info!(
+        distributions = %spec.distributions.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(","),
+        paths = spec.plan.billed_paths(),
+        requested_paths = spec.plan.requested_paths(),
+        collapsed = spec.plan.was_collapsed(),
+        continuation = token.is_some(),
+        elapsed_ms = now.saturating_sub(run.started_at),
+        "job planned"
+    );
+    let verdict = engine
+        .drive(&spec, &mut run, invocation.deadline, &())
+        .await;
+    outcome(&spec, &run, &verdict, engine.clock.now(), &engine.settings)
+}

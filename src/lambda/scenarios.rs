@@ -1,0 +1,934 @@
+//! The action's scenarios: UserParameters in, the outcome CodePipeline gets out, over in-memory
+//! CloudFront and injected time, no real sleeping.
+
+use std::time::Duration;
+
+use super::*;
+use crate::engine::REFERENCE_SEARCH_LIMIT;
+use crate::engine::{Engine, EngineSettings, JobSpec};
+use crate::params::{Target, parse_user_parameters};
+use crate::ports::CloudFrontErrorKind as Kind;
+use crate::ports::{FailureType, JobFailure, JobSuccess, Millis};
+use crate::testing::{CfCall, FakeClock, FakeCloudFront, T0};
+use crate::text::truncate;
+use crate::token::ContinuationToken;
+
+const DIST: &str = "E2QWRUHAPOMQZL";
+const OTHER: &str = "E1ABCDEFGHIJKL";
+const JOB: &str = "11111111-2222-3333-4444-555555555555";
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn job_id(n: usize) -> String {
+    format!("{n:08x}-2222-3333-4444-555555555555")
+}
+
+struct Scenario {
+    clock: FakeClock,
+    cloudfront: FakeCloudFront,
+    settings: EngineSettings,
+}
+
+impl Scenario {
+    fn new(distributions: &[(&str, u64)]) -> Self {
+        let clock = FakeClock::new();
+        let mut cloudfront = FakeCloudFront::new(&clock);
+        for (id, completes_after) in distributions {
+            cloudfront = cloudfront.with_distribution(id, secs(*completes_after));
+        }
+        Self {
+            clock,
+            cloudfront,
+            settings: EngineSettings::default(),
+        }
+    }
+
+    /// One Lambda invocation that may run for `lambda_timeout` from now.
+    async fn invoke(
+        &self,
+        job_id: &str,
+        params: &str,
+        token: Option<&str>,
+        lambda_timeout: Duration,
+    ) -> JobOutcome {
+        let deadline = self.clock.now() + lambda_timeout.as_millis() as u64;
+        let outcome = run_invocation(
+            Invocation {
+                job_id,
+                account_id: Some("123456789012"),
+                user_parameters: Some(params),
+                continuation_token: token,
+                deadline: Some(deadline),
+            },
+            &Engine {
+                cloudfront: self.cloudfront.clone(),
+                clock: self.clock.clone(),
+                settings: self.settings.clone(),
+            },
+        )
+        .await;
+        assert!(
+            self.clock.now() + 3_000 <= deadline,
+            "work ended {} ms before the deadline; at least 3000 are needed to report",
+            deadline.saturating_sub(self.clock.now())
+        );
+        outcome
+    }
+
+    /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
+    async fn run_to_end(&self, params: &str, lambda_timeout: Duration) -> (JobOutcome, usize) {
+        self.run_until_done(None, params, lambda_timeout).await
+    }
+
+    /// [`Self::run_to_end`] for a job that already handed over `token`.
+    async fn run_to_end_from(
+        &self,
+        token: &str,
+        params: &str,
+        lambda_timeout: Duration,
+    ) -> (JobOutcome, usize) {
+        self.clock.advance(secs(1));
+        self.run_until_done(Some(token.to_owned()), params, lambda_timeout)
+            .await
+    }
+
+    async fn run_until_done(
+        &self,
+        mut token: Option<String>,
+        params: &str,
+        lambda_timeout: Duration,
+    ) -> (JobOutcome, usize) {
+        for invocation in 1..=500 {
+            let outcome = self
+                .invoke(
+                    &job_id(invocation),
+                    params,
+                    token.as_deref(),
+                    lambda_timeout,
+                )
+                .await;
+            match outcome {
+                JobOutcome::StillRunning { token: next, .. } => {
+                    token = Some(next);
+                    self.clock.advance(secs(1));
+                }
+                done => return (done, invocation),
+            }
+        }
+        panic!("the job never ended");
+    }
+}
+
+fn success(outcome: &JobOutcome) -> &JobSuccess {
+    match outcome {
+        JobOutcome::Succeeded(success) => success,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+fn failure(outcome: &JobOutcome) -> &JobFailure {
+    match outcome {
+        JobOutcome::Failed(failure) => failure,
+        other => panic!("expected failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn completes_within_one_invocation() {
+    // GIVEN an invalidation that takes 25 s and a 900 s Lambda timeout
+    let s = Scenario::new(&[(DIST, 25)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
+    // WHEN the job runs
+    let outcome = s.invoke(JOB, params, None, secs(900)).await;
+    // THEN it succeeds in that invocation, with the output variables CodePipeline shows
+    let success = success(&outcome);
+    let vars = &success.output_variables;
+    assert_eq!(vars["InvalidationId"], "I000000000001");
+    assert_eq!(vars["InvalidationIds"], "E2QWRUHAPOMQZL:I000000000001");
+    assert_eq!(vars["DistributionIds"], DIST);
+    assert_eq!(vars["PathCount"], "2");
+    assert_eq!(vars["Status"], "Completed");
+    assert!(
+        success
+            .details
+            .summary
+            .starts_with("Invalidated 2 paths on E2QWRUHAPOMQZL (I000000000001) in 2"),
+        "{}",
+        success.details.summary
+    );
+    assert_eq!(
+        success.details.external_execution_id.as_deref(),
+        Some("I000000000001")
+    );
+    // AND the exact batch was sent once, with a CallerReference stable for this job
+    let creates = s.cloudfront.creates();
+    assert_eq!(creates.len(), 1);
+    let CfCall::Create {
+        caller_reference,
+        paths,
+        ..
+    } = &creates[0]
+    else {
+        unreachable!()
+    };
+    assert_eq!(paths, &["/css/*", "/index.html"]);
+    assert!(
+        caller_reference.starts_with(&format!("{JOB}-{DIST}-")),
+        "{caller_reference}"
+    );
+    // AND completion was noticed within max(1 s, 10 %) of the 25 s
+    let lag = s.clock.elapsed().saturating_sub(secs(25));
+    assert!(lag <= Duration::from_millis(2_500), "noticed {lag:?} late");
+}
+
+#[tokio::test]
+async fn polls_on_a_schedule_that_stays_within_ten_percent() {
+    let s = Scenario::new(&[(DIST, 600)]);
+    let outcome = s
+        .invoke(
+            JOB,
+            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
+            None,
+            secs(900),
+        )
+        .await;
+    success(&outcome);
+    let times = s.cloudfront.get_times();
+    let mut previous = T0;
+    for at in &times {
+        let gap = at - previous;
+        let waited = previous - T0;
+        assert!(
+            gap <= (waited / 10).max(1_000),
+            "gap {gap} ms after {waited} ms"
+        );
+        assert!(gap <= 20_000);
+        previous = *at;
+    }
+    assert!(
+        times.len() <= 65,
+        "{} GetInvalidation calls for 10 minutes",
+        times.len()
+    );
+    assert!(s.clock.elapsed() <= secs(600 + 60));
+}
+
+#[tokio::test]
+async fn completes_after_three_continuations() {
+    // GIVEN a 100 s invalidation and a function that may run 30 s at a time
+    let s = Scenario::new(&[(DIST, 100)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": "/a /b"}"#;
+    let mut token: Option<String> = None;
+    let mut summaries = Vec::new();
+    for invocation in 1..=3 {
+        let outcome = s
+            .invoke(&job_id(invocation), params, token.as_deref(), secs(30))
+            .await;
+        let JobOutcome::StillRunning {
+            token: next,
+            details,
+        } = outcome
+        else {
+            panic!("invocation {invocation} ended: {outcome:?}");
+        };
+        assert!(next.len() <= 2048);
+        assert_eq!(
+            details.external_execution_id.as_deref(),
+            Some("I000000000001")
+        );
+        assert_eq!(details.percent_complete, 0);
+        summaries.push(details.summary);
+        token = Some(next);
+        s.clock.advance(secs(5));
+    }
+    assert!(
+        summaries[0].starts_with("0 of 1 distribution completed, 27s elapsed"),
+        "{summaries:?}"
+    );
+    // WHEN CodePipeline invokes a fourth time with the token
+    let outcome = s
+        .invoke(&job_id(4), params, token.as_deref(), secs(30))
+        .await;
+    // THEN the job succeeds, having created exactly one invalidation with the first job's reference
+    success(&outcome);
+    let creates = s.cloudfront.creates();
+    assert_eq!(creates.len(), 1);
+    let CfCall::Create {
+        caller_reference, ..
+    } = &creates[0]
+    else {
+        unreachable!()
+    };
+    assert!(caller_reference.starts_with(&job_id(1)));
+}
+
+#[tokio::test]
+async fn too_many_invalidations_in_progress_twice_then_created() {
+    let s = Scenario::new(&[(DIST, 3)]);
+    s.cloudfront
+        .fail_creates(DIST, &[Kind::TooManyInProgress, Kind::TooManyInProgress]);
+    let outcome = s
+        .invoke(
+            JOB,
+            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
+            None,
+            secs(900),
+        )
+        .await;
+    success(&outcome);
+    let create_times: Vec<Millis> = s
+        .cloudfront
+        .creates()
+        .iter()
+        .map(|call| match call {
+            CfCall::Create { at, .. } => at - T0,
+            CfCall::Get { .. } | CfCall::List { .. } => unreachable!(),
+        })
+        .collect();
+    // Backs off 2 s, then 4 s, and keeps the same CallerReference, so retries never double-bill.
+    assert_eq!(create_times, vec![0, 2_000, 6_000]);
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 1);
+}
+
+#[tokio::test]
+async fn too_many_in_progress_is_carried_across_continuations() {
+    let s = Scenario::new(&[(DIST, 1)]);
+    s.cloudfront
+        .fail_creates(DIST, &[Kind::TooManyInProgress; 6]);
+    let (outcome, invocations) = s
+        .run_to_end(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#, secs(10))
+        .await;
+    success(&outcome);
+    assert!(invocations >= 3, "{invocations}");
+    assert_eq!(s.cloudfront.creates().len(), 7);
+}
+
+#[tokio::test]
+async fn two_distributions_with_one_missing_fail_as_configuration_error() {
+    let s = Scenario::new(&[(DIST, 30)]);
+    let params = format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"], "paths": ["/x"]}}"#);
+    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(
+        failure.message.contains("no distribution E1ABCDEFGHIJKL"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains("E2QWRUHAPOMQZL invalidation I000000000001"),
+        "{}",
+        failure.message
+    );
+    // Both were created concurrently in the first round.
+    assert_eq!(s.cloudfront.creates().len(), 2);
+}
+
+#[tokio::test]
+async fn two_distributions_complete_with_one_verdict() {
+    let s = Scenario::new(&[(DIST, 5), (OTHER, 40)]);
+    let params = format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"]}}"#);
+    let (outcome, _) = s.run_to_end(&params, secs(20)).await;
+    let success = success(&outcome);
+    assert_eq!(
+        success.output_variables["InvalidationIds"],
+        "E2QWRUHAPOMQZL:I000000000001,E1ABCDEFGHIJKL:I000000000002"
+    );
+    assert_eq!(
+        success.output_variables["DistributionIds"],
+        "E2QWRUHAPOMQZL,E1ABCDEFGHIJKL"
+    );
+    assert_eq!(s.cloudfront.creates().len(), 2);
+}
+
+#[tokio::test]
+async fn timeout_fails_the_job_by_default() {
+    let s = Scenario::new(&[(DIST, 3_600)]);
+    let (outcome, _) = s
+        .run_to_end(
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "timeoutMinutes": 2}"#,
+            secs(60),
+        )
+        .await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::JobFailed);
+    assert!(
+        failure.message.contains("timed out after 2m00s"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains("E2QWRUHAPOMQZL invalidation I000000000001")
+    );
+    assert!(failure.message.contains("finish on their own"));
+    assert!(s.clock.elapsed() <= secs(130));
+}
+
+#[tokio::test]
+async fn timeout_with_on_timeout_succeed_is_a_warning_success() {
+    let s = Scenario::new(&[(DIST, 3_600)]);
+    let (outcome, _) = s
+        .run_to_end(
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "timeoutMinutes": 1, "onTimeout": "succeed"}"#,
+            secs(900),
+        )
+        .await;
+    let success = success(&outcome);
+    assert_eq!(success.output_variables["Status"], "InProgress");
+    assert!(
+        success
+            .details
+            .summary
+            .starts_with("WARNING: still in progress after 1m00s"),
+        "{}",
+        success.details.summary
+    );
+}
+
+#[tokio::test]
+async fn timeout_before_creation_fails_even_with_on_timeout_succeed() {
+    let s = Scenario::new(&[(DIST, 1)]);
+    s.cloudfront
+        .fail_creates(DIST, &[Kind::TooManyInProgress; 100]);
+    let (outcome, _) = s
+        .run_to_end(
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "timeoutMinutes": 1, "onTimeout": "succeed"}"#,
+            secs(900),
+        )
+        .await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::JobFailed);
+    assert!(
+        failure.message.contains("before CloudFront accepted"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn duplicate_delivery_gets_the_same_invalidation_back() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL"}"#;
+    let first = s.invoke(JOB, params, None, secs(900)).await;
+    let second = s.invoke(JOB, params, None, secs(900)).await;
+    assert_eq!(
+        success(&first).output_variables["InvalidationId"],
+        success(&second).output_variables["InvalidationId"]
+    );
+    assert_eq!(s.cloudfront.creates().len(), 2);
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 1);
+}
+
+#[tokio::test]
+async fn retries_of_a_run_with_a_caller_reference_reuse_the_invalidation() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "callerReference": "6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c"}"#;
+    success(&s.invoke(&job_id(1), params, None, secs(900)).await);
+    success(&s.invoke(&job_id(2), params, None, secs(900)).await);
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 1);
+    let CfCall::Create {
+        caller_reference, ..
+    } = &s.cloudfront.creates()[1]
+    else {
+        unreachable!()
+    };
+    assert!(caller_reference.starts_with("6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c-E2QWRUHAPOMQZL-"));
+}
+
+const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
+
+#[tokio::test]
+async fn a_distribution_and_a_tenant_complete_with_one_verdict_that_names_the_tenant() {
+    let s = Scenario::new(&[(DIST, 5), (TENANT, 8)]);
+    let params = format!(
+        r#"{{"distributionId": "{DIST}", "distributionTenantId": "{TENANT}", "paths": ["/a"]}}"#
+    );
+    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let done = success(&outcome);
+    assert_eq!(done.output_variables["DistributionIds"], DIST);
+    assert_eq!(done.output_variables["DistributionTenantIds"], TENANT);
+    assert!(
+        done.details
+            .summary
+            .contains("1 distribution and 1 distribution tenant:"),
+        "{}",
+        done.details.summary
+    );
+    assert_eq!(s.cloudfront.invalidations(TENANT).len(), 1);
+}
+
+#[tokio::test]
+async fn a_lone_tenant_is_named_as_a_tenant() {
+    let s = Scenario::new(&[(TENANT, 5)]);
+    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
+    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let done = success(&outcome);
+    assert!(
+        done.details
+            .summary
+            .contains(&format!("on distribution tenant {TENANT} (")),
+        "{}",
+        done.details.summary
+    );
+    assert!(!done.output_variables.contains_key("DistributionTenantId"));
+    assert_eq!(done.output_variables["DistributionIds"], "");
+}
+
+#[tokio::test]
+async fn an_unknown_tenant_is_a_configuration_error_naming_it() {
+    let s = Scenario::new(&[(DIST, 5)]);
+    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
+    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(
+        failure
+            .message
+            .contains(&format!("no distribution tenant {TENANT} (EntityNotFound)")),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn access_denied_on_a_tenant_names_the_tenant_actions_and_arn() {
+    let s = Scenario::new(&[(TENANT, 5)]);
+    s.cloudfront.fail_creates(TENANT, &[Kind::AccessDenied]);
+    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
+    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::PermissionError);
+    for expected in [
+        "may not call cloudfront:CreateInvalidationForDistributionTenant on arn:aws:cloudfront::123456789012:distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+        "cloudfront:GetInvalidationForDistributionTenant",
+        "cloudfront:ListInvalidationsForDistributionTenant",
+        "not the distribution tenant you meant",
+    ] {
+        assert!(
+            failure.message.contains(expected),
+            "{expected}: {}",
+            failure.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn access_denied_also_says_to_check_the_id() {
+    let s = Scenario::new(&[(DIST, 5)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
+    let failure = failure(&s.invoke(JOB, DIST, None, secs(900)).await).clone();
+    assert!(
+        failure
+            .message
+            .contains("if E2QWRUHAPOMQZL is not the distribution you meant, correct the id"),
+        "{}",
+        failure.message
+    );
+}
+
+/// Real CloudFront may refuse a reused CallerReference with InvalidArgument even when the batch is
+/// identical: a duplicate delivery and a retry must still end with the one invalidation.
+#[tokio::test]
+async fn a_refused_reused_reference_finds_its_own_invalidation() {
+    let clock = FakeClock::new();
+    let s = Scenario {
+        cloudfront: FakeCloudFront::new(&clock)
+            .with_distribution(DIST, secs(10))
+            .strict_caller_reference(),
+        clock,
+        settings: EngineSettings::default(),
+    };
+    let first = s
+        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
+        .await;
+    // Someone else's invalidations after ours: the search reads newest first.
+    s.cloudfront
+        .add_invalidation(DIST, "another-tool-1", &["/x"]);
+    s.cloudfront
+        .add_invalidation(DIST, "another-tool-2", &["/y"]);
+    let again = s
+        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
+        .await;
+    assert_eq!(
+        success(&first).output_variables["InvalidationId"],
+        success(&again).output_variables["InvalidationId"]
+    );
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 3);
+    let lists = s
+        .cloudfront
+        .calls()
+        .into_iter()
+        .filter(|call| matches!(call, CfCall::List { .. }))
+        .count();
+    assert_eq!(lists, 1, "one ListInvalidations for the one refusal");
+}
+
+#[tokio::test]
+async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    let params =
+        r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/a"], "callerReference": "release-42"}"#;
+    let spec = JobSpec::new(
+        &parse_user_parameters(params).expect("params"),
+        "release-42".to_owned(),
+        None,
+    )
+    .expect("spec");
+    let reference = spec.caller_reference(&Target::parse(DIST).expect("id"));
+    // The reference was used long ago, by an invalidation with other paths, and 50 newer ones
+    // hide it from the search.
+    s.cloudfront.add_invalidation(DIST, &reference, &["/other"]);
+    for n in 0..REFERENCE_SEARCH_LIMIT {
+        s.cloudfront
+            .add_invalidation(DIST, &format!("later-{n}"), &["/z"]);
+    }
+    let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(failure.message.contains(&reference), "{}", failure.message);
+    assert!(
+        failure.message.contains("callerReference"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(s.cloudfront.invalidations(DIST).len(), 51);
+}
+
+#[tokio::test]
+async fn a_create_that_hangs_past_max_call_is_given_up_and_tried_again() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.delay_creates(DIST, &[secs(3600)]);
+    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
+    success(&outcome);
+    let [created] = s.cloudfront.invalidations(DIST).try_into().expect("one");
+    // Cut at max_call (20 s), then the back-off of one failure (2 s).
+    assert_eq!(created.created_at - T0, 22_000);
+    assert_eq!(
+        s.cloudfront.creates().len(),
+        1,
+        "the hung call never arrived"
+    );
+}
+
+#[tokio::test]
+async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_time() {
+    let s = Scenario::new(&[(DIST, 60)]);
+    s.cloudfront.delay_gets(DIST, &[secs(3600)]);
+    // `invoke` asserts that at least the report margin was left before the deadline.
+    let outcome = s.invoke(&job_id(1), "E2QWRUHAPOMQZL", None, secs(15)).await;
+    let JobOutcome::StillRunning { token, .. } = &outcome else {
+        panic!("expected a continuation, got {outcome:?}");
+    };
+    let decoded = ContinuationToken::decode(token).expect("token");
+    assert_eq!(
+        decoded.distributions[0].failures_in_a_row, 0,
+        "a call cut by the deadline is not CloudFront's failure"
+    );
+    let (end, _) = s.run_to_end_from(token, "E2QWRUHAPOMQZL", secs(15)).await;
+    success(&end);
+}
+
+#[tokio::test]
+async fn wait_false_succeeds_right_after_creation() {
+    let s = Scenario::new(&[(DIST, 300)]);
+    let outcome = s
+        .invoke(
+            JOB,
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "wait": false}"#,
+            None,
+            secs(900),
+        )
+        .await;
+    let success = success(&outcome);
+    assert_eq!(success.output_variables["Status"], "InProgress");
+    assert!(s.cloudfront.get_times().is_empty());
+    assert_eq!(s.clock.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test]
+async fn access_denied_is_a_permission_error_naming_action_and_arn() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
+    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::PermissionError);
+    assert!(
+        failure.message.contains("cloudfront:CreateInvalidation"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains("arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL")
+    );
+}
+
+#[tokio::test]
+async fn access_denied_on_polling_names_get_invalidation() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_gets(DIST, &[Kind::AccessDenied]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::PermissionError);
+    assert!(
+        failure.message.contains("cloudfront:GetInvalidation"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn invalid_argument_is_a_configuration_error() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::InvalidRequest]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL /a", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert!(
+        failure.message.contains("InvalidArgument"),
+        "{}",
+        failure.message
+    );
+    assert!(failure.message.contains("/a"));
+}
+
+#[tokio::test]
+async fn persistent_unavailability_is_system_unavailable() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 5]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::SystemUnavailable);
+    assert_eq!(s.cloudfront.creates().len(), 5);
+}
+
+#[tokio::test]
+async fn transient_failures_below_the_limit_are_absorbed() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 4]);
+    s.cloudfront.fail_gets(DIST, &[Kind::Unavailable; 4]);
+    success(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await);
+}
+
+#[tokio::test]
+async fn other_errors_are_job_failed() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Other]);
+    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
+    assert_eq!(failure.kind, FailureType::JobFailed);
+}
+
+#[tokio::test]
+async fn bad_parameters_fail_before_any_cloudfront_call() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    for params in [
+        "",
+        r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
+        r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/a*b"]}"#,
+        r#"{"distributionId": "e2qwruhapomqzl"}"#,
+    ] {
+        let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
+        assert_eq!(failure.kind, FailureType::ConfigurationError, "{params}");
+    }
+    assert!(s.cloudfront.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_tampered_token_fails_cleanly_without_calls() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    for token in ["garbage", "v1.e30.000000000000", &"v1.".repeat(700)] {
+        let failure = failure(
+            &s.invoke(JOB, "E2QWRUHAPOMQZL", Some(token), secs(900))
+                .await,
+        )
+        .clone();
+        assert_eq!(failure.kind, FailureType::JobFailed);
+        assert!(
+            failure.message.contains("continuation token"),
+            "{}",
+            failure.message
+        );
+    }
+    assert!(s.cloudfront.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_for_other_distributions_is_refused() {
+    let s = Scenario::new(&[(DIST, 100), (OTHER, 100)]);
+    let JobOutcome::StillRunning { token, .. } =
+        s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(10)).await
+    else {
+        panic!("expected a continuation");
+    };
+    let failure = failure(
+        &s.invoke(JOB, "E1ABCDEFGHIJKL", Some(&token), secs(10))
+            .await,
+    )
+    .clone();
+    assert_eq!(failure.kind, FailureType::JobFailed);
+    assert!(
+        failure.message.contains("does not belong"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn summaries_are_cut_to_codepipeline_limits() {
+    let long = "é".repeat(3000);
+    let cut = truncate(&long, MAX_SUMMARY_LEN);
+    assert!(cut.len() <= MAX_SUMMARY_LEN);
+    assert!(cut.ends_with('…'));
+}
+
+/// Hostile and malformed UserParameters: every one ends as a ConfigurationError that names the
+/// problem, before any CloudFront call, and nothing panics.
+#[tokio::test]
+async fn hostile_user_parameters_are_configuration_errors_without_calls() {
+    let deep = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": {}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let deep_object = format!(
+        "{}{}",
+        "{\"a\":".repeat(5_000),
+        "1".to_owned() + &"}".repeat(5_000)
+    );
+    let long_value = "x".repeat(1000);
+    let ten_thousand_paths = format!(
+        "{DIST} {}",
+        (0..10_000)
+            .map(|i| format!("/p{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let three_thousand_and_one = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [{}]}}",
+        (0..3_001)
+            .map(|i| format!("\"/p{i}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let huge = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [\"/{}\"]}}",
+        "a".repeat(70_000)
+    );
+    let eleven = format!(
+        "{{\"distributionIds\": [{}]}}",
+        (0..11)
+            .map(|i| format!("\"E{i:013}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let long_path = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a{}b\"]}}",
+        " ".repeat(1_500)
+    );
+    let long_tag = format!(
+        "{{\"distributionId\": \"{DIST}\", \"paths\": [\"#{}\"]}}",
+        "t".repeat(300)
+    );
+    let long_reference =
+        format!("{{\"distributionId\": \"{DIST}\", \"callerReference\": \"{long_value}\"}}");
+    let long_key = format!("{{\"distributionId\": \"{DIST}\", \"{long_value}\": 1}}");
+    let long_id = format!("{{\"distributionId\": \"{long_value}\"}}");
+    let table: Vec<(&str, String, &str)> = vec![
+        ("empty", String::new(), "empty"),
+        ("whitespace only", "   \n\t ".into(), "empty"),
+        ("JSON null", "null".into(), "JSON object"),
+        ("JSON array", "[\"E2QWRUHAPOMQZL\"]".into(), "JSON object"),
+        ("JSON string", "\"E2QWRUHAPOMQZL\"".into(), "JSON object"),
+        ("truncated JSON", "{\"distributionId\": \"E2QWRUHAPOMQZL\"".into(), "not valid JSON"),
+        ("deeply nested arrays", deep, "levels deep"),
+        ("deeply nested objects", deep_object, "levels deep"),
+        ("NUL byte in a path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a\\u0000b\"]}}"), "control character"),
+        ("raw NUL in a JSON string", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a\u{0}b\"]}}"), "control character"),
+        ("newline in a path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a\\nb\"]}}"), "control character"),
+        ("NUL in the plain form", format!("{DIST} /a\u{0}b"), "control character"),
+        ("number as distribution id", "{\"distributionId\": 12345}".into(), "distributionId"),
+        ("object as distribution id", "{\"distributionId\": {\"id\": \"E2QWRUHAPOMQZL\"}}".into(), "distributionId"),
+        ("number as a path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [42]}}"), "paths"),
+        ("string as wait", format!("{{\"distributionId\": \"{DIST}\", \"wait\": \"true\"}}"), "wait"),
+        ("negative timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": -5}}"), "timeoutMinutes"),
+        ("zero timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": 0}}"), "timeoutMinutes"),
+        ("huge timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": 99999999999999999999}}"), "timeoutMinutes"),
+        ("fractional timeout", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": 2.5}}"), "timeoutMinutes"),
+        ("timeout as a string", format!("{{\"distributionId\": \"{DIST}\", \"timeoutMinutes\": \"30\"}}"), "timeoutMinutes"),
+        ("maxPaths over 3000", format!("{{\"distributionId\": \"{DIST}\", \"maxPaths\": 3001}}"), "maxPaths"),
+        ("maxPaths negative", format!("{{\"distributionId\": \"{DIST}\", \"maxPaths\": -1}}"), "maxPaths"),
+        ("onTimeout in capitals", format!("{{\"distributionId\": \"{DIST}\", \"onTimeout\": \"FAIL\"}}"), "onTimeout"),
+        ("1000-character distribution id", long_id, "distribution id"),
+        ("1000-character key", long_key, "unknown key"),
+        ("1000-character callerReference", long_reference, "callerReference"),
+        ("10,000 paths in one string", ten_thousand_paths, "fewer paths"),
+        ("3,001 paths in an array", three_thousand_and_one, "3000"),
+        ("over 64 KiB", huge, "bytes"),
+        ("eleven distributions", eleven, "split them"),
+        ("wildcard in the middle", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/img/*/a.png\"]}}"), "/img/*/a.png"),
+        ("two wildcards", format!("{DIST} /a**"), "/a**"),
+        ("wildcard before a combining accent", format!("{DIST} /a*\u{301}"), "wildcard"),
+        ("path over 4000 characters once encoded", long_path, "4000"),
+        ("cache tag with a comma", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#a,b\"]}}"), "comma"),
+        ("cache tag with a wildcard", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#tag*\"]}}"), "#tag*"),
+        ("cache tag over 256 characters", long_tag, "256"),
+        ("non-ASCII cache tag", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#café\"]}}"), "#caf"),
+        ("empty path", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"   \"]}}"), "empty path"),
+        ("Cyrillic lookalike in the id", "{\"distributionId\": \"\u{415}2QWRUHAPOMQZL\"}".into(), "U+0415"),
+        ("fullwidth id", "\u{FF25}\u{FF12}QWRUHAPOMQZL /a".into(), "distribution id"),
+        ("Cyrillic lookalike in a key", "{\"distr\u{456}butionId\": \"E2QWRUHAPOMQZL\"}".into(), "unknown key"),
+        ("key with a combining accent", "{\"distributionId\u{301}\": \"E2QWRUHAPOMQZL\"}".into(), "unknown key"),
+        ("typo in a key", "{\"distributionID\": \"E2QWRUHAPOMQZL\"}".into(), "did you mean \"distributionId\""),
+        ("both id keys", format!("{{\"distributionId\": \"{DIST}\", \"distributionIds\": [\"{DIST}\"]}}"), "both"),
+        ("an ARN instead of an id", "{\"distributionId\": \"arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL\"}".into(), "E2QWRUHAPOMQZL"),
+        ("unresolved pipeline variable", format!("{{\"distributionId\": \"{DIST}\", \"callerReference\": \"#{{codepipeline.PipelineExecutionId}}\"}}"), "not"),
+        ("path first in the plain form", "/index.html E2QWRUHAPOMQZL".into(), "must come first"),
+        ("directoryIndex with a slash", format!("{{\"distributionId\": \"{DIST}\", \"directoryIndex\": \"a/b\"}}"), "directoryIndex"),
+    ];
+    assert!(table.len() >= 40);
+    let s = Scenario::new(&[(DIST, 1)]);
+    for (name, params, expected) in &table {
+        let outcome = s.invoke(JOB, params, None, secs(900)).await;
+        let JobOutcome::Failed(failure) = &outcome else {
+            panic!("{name}: expected a failure, got {outcome:?}");
+        };
+        assert_eq!(
+            failure.kind,
+            FailureType::ConfigurationError,
+            "{name}: {}",
+            failure.message
+        );
+        assert!(
+            failure.message.contains(expected),
+            "{name}: {:?} does not mention {expected:?}",
+            failure.message
+        );
+        assert!(failure.message.len() <= MAX_FAILURE_MESSAGE_LEN, "{name}");
+    }
+    assert!(
+        s.cloudfront.calls().is_empty(),
+        "CloudFront was called: {:?}",
+        s.cloudfront.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_persistent_outage_adds_up_across_continuations() {
+    // GIVEN CloudFront failing every call, and invocations too short for five failures in one
+    let s = Scenario::new(&[(DIST, 1)]);
+    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 50]);
+    // WHEN the job runs through as many continuations as it takes
+    let (outcome, invocations) = s.run_to_end("E2QWRUHAPOMQZL /a", secs(12)).await;
+    // THEN the failures add up across invocations to SystemUnavailable, long before the timeout
+    assert!(invocations > 1, "{invocations}");
+    let failure = failure(&outcome);
+    assert_eq!(
+        failure.kind,
+        FailureType::SystemUnavailable,
+        "{}",
+        failure.message
+    );
+    assert_eq!(s.cloudfront.creates().len(), 5);
+    assert!(s.clock.elapsed() < secs(120));
+}
