@@ -63,7 +63,7 @@ pub struct JobSpec {
     pub on_timeout: OnTimeout,
     /// The stable part of every CallerReference: the first job id, or the user's callerReference.
     pub reference_base: String,
-    /// For messages that name an ARN; `None` outside CodePipeline.
+    /// For messages that name an ARN; `None` when the shell does not know the account.
     pub account_id: Option<String>,
 }
 
@@ -175,7 +175,7 @@ pub struct JobRun {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ResumeError {
     #[error(
-        "the continuation token names distributions {found:?}, but UserParameters names {expected:?}; the token does not belong to this action"
+        "the continuation token names distributions {found:?}, but the job names {expected:?}; the token does not belong to this job"
     )]
     DistributionsDiffer {
         expected: Vec<String>,

@@ -9,7 +9,7 @@ use tracing::{info, warn};
 
 use crate::engine::{
     Engine, EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
-    REFERENCE_SEARCH_LIMIT, Verdict,
+    REFERENCE_SEARCH_LIMIT, ResumeError, Verdict,
 };
 use crate::params::{OnTimeout, parse_user_parameters};
 use crate::ports::{
@@ -422,10 +422,12 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         None => JobRun::start(&spec, now),
         Some(token) => match JobRun::resume(&spec, token, now) {
             Ok(run) => run,
-            Err(error) => {
+            Err(ResumeError::DistributionsDiffer { expected, found }) => {
                 return JobOutcome::Failed(JobFailure {
                     kind: FailureType::JobFailed,
-                    message: error.to_string(),
+                    message: format!(
+                        "the continuation token names distributions {found:?}, but UserParameters names {expected:?}; the token does not belong to this action"
+                    ),
                     external_execution_id: None,
                 });
             }

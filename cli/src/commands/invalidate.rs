@@ -1,0 +1,179 @@
+//! `cf-invalidate invalidate`: plan the paths, create one invalidation per distribution, wait.
+
+use super::*;
+
+pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
+    let started = tokio::time::Instant::now();
+    let mut distributions: Vec<Target> = Vec::new();
+    for id in args.distribution_ids.iter().chain(&args.tenant_ids) {
+        // The same id twice would only create the same invalidation twice.
+        if !distributions.contains(id) {
+            distributions.push(id.clone());
+        }
+    }
+    if distributions.is_empty() {
+        return Err(CliError::NoDistribution);
+    }
+    let directory_index = checked_directory_index(args.paths.directory_index.as_deref())?;
+    let caller_reference = args
+        .caller_reference
+        .as_deref()
+        .map(checked_caller_reference)
+        .transpose()?;
+    let collected = collect(
+        &args.paths,
+        &mut std::io::stdin().lock(),
+        &local_root_entries(),
+    )?;
+    if collected.is_unchanged_sync() {
+        return emit(&nothing_to_invalidate(&collected), &args.output, 0);
+    }
+    if collected.paths.is_empty() {
+        return Err(CliError::NoPaths);
+    }
+    let max_paths = args.paths.max_paths;
+    let params = JobParams {
+        targets: distributions,
+        paths: collected.paths.clone(),
+        wait: args.wait(),
+        timeout: args.waiting.timeout,
+        on_timeout: on_timeout(args.waiting.on_timeout),
+        max_paths,
+        directory_index,
+        caller_reference: caller_reference.clone(),
+    };
+    // Unique per run by default, so that running the command again invalidates again.
+    let reference_base = caller_reference.unwrap_or_else(default_caller_reference);
+    let spec = JobSpec::new(&params, reference_base, None)?;
+    let warnings = plan_warnings(&spec.plan, max_paths);
+
+    if args.dry_run {
+        let targets = spec
+            .distributions
+            .iter()
+            .map(|distribution| DryRunTarget {
+                target: TargetKey::of(distribution),
+                caller_reference: spec.caller_reference(distribution),
+            })
+            .collect();
+        let view = PlanView::new(
+            "invalidate",
+            &spec.plan,
+            max_paths,
+            collected.sync.as_ref(),
+            targets,
+        );
+        match args.output.output {
+            OutputFormat::Json => print_json(&view)?,
+            OutputFormat::Text if !args.output.quiet => print_stdout(&view.to_text())?,
+            OutputFormat::Text => {}
+        }
+        return Ok(0);
+    }
+
+    let cloudfront = connect(&args.aws).await?;
+    let tracker = Tracker::new(
+        progress_mode(args.output.quiet),
+        spec.distributions.iter().cloned().map(Entry::new).collect(),
+        args.waiting.heartbeat,
+    );
+    if let Some(changes) = &collected.sync {
+        let counts = SyncCounts::from(changes);
+        tracker.note(&format!(
+            "The sync changed {} object{}: {} uploaded, {} copied, {} deleted.",
+            counts.uploaded + counts.copied + counts.deleted,
+            plural(counts.uploaded + counts.copied + counts.deleted),
+            counts.uploaded,
+            counts.copied,
+            counts.deleted
+        ));
+    }
+    tracker.note(&header(&spec));
+    for warning in &warnings {
+        tracker.note(&format!("warning: {warning}"));
+    }
+    let mut run = JobRun::start(&spec, SystemClock.now());
+    let verdict = drive_until_done(&spec, &mut run, cloudfront, &tracker).await;
+    tracker.finish();
+    let mut report = run_report(
+        "invalidate",
+        &spec,
+        &run,
+        verdict.as_ref(),
+        &tracker,
+        started.elapsed(),
+    );
+    report.paths = Some(spec.plan.items().to_vec());
+    report.billed_paths = Some(spec.plan.billed_paths());
+    report.requested_paths = Some(spec.plan.requested_paths());
+    report.collapsed = Some(spec.plan.was_collapsed());
+    report.changes = collected.sync.as_ref().map(SyncCounts::from);
+    // The plan's warnings were shown before waiting; the JSON document still carries them.
+    let shown = warnings.len();
+    report.warnings.splice(0..0, warnings);
+    emit(&report, &args.output, shown)
+}
+
+fn header(spec: &JobSpec) -> String {
+    let billed = spec.plan.billed_paths();
+    let targets = spec
+        .distributions
+        .iter()
+        .map(Target::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let requested = if spec.plan.requested_paths() != billed {
+        format!(" ({} requested)", thousands(spec.plan.requested_paths()))
+    } else {
+        String::new()
+    };
+    let waiting = if spec.wait {
+        format!(
+            "waiting up to {} for Completed",
+            format_duration(spec.timeout)
+        )
+    } else {
+        "not waiting (--no-wait)".to_owned()
+    };
+    format!(
+        "Invalidating {} path{}{requested} on {targets}; {waiting}.",
+        thousands(billed),
+        plural(billed)
+    )
+}
+
+fn nothing_to_invalidate(collected: &CollectedPaths) -> RunReport {
+    let mut message =
+        "The sync changed nothing: no invalidation was created (nothing sent to AWS).".to_owned();
+    let mut warnings = Vec::new();
+    if let Some(changes) = &collected.sync
+        && changes.dry_run_lines > 0
+    {
+        message = "The sync was a dry run (aws s3 sync --dryrun) and changed nothing: no invalidation was created.".to_owned();
+        warnings.push(format!(
+            "{} \"(dryrun)\" line{} ignored: run aws s3 sync without --dryrun to change the bucket",
+            changes.dry_run_lines,
+            plural(changes.dry_run_lines)
+        ));
+    }
+    RunReport {
+        command: "invalidate",
+        result: RunResult::NothingToInvalidate,
+        succeeded: true,
+        exit_code: 0,
+        elapsed_seconds: 0.0,
+        paths: Some(Vec::new()),
+        billed_paths: Some(0),
+        requested_paths: Some(0),
+        collapsed: Some(false),
+        changes: collected.sync.as_ref().map(SyncCounts::from),
+        distributions: Vec::new(),
+        message,
+        warnings,
+    }
+}
+
+/// `cf-invalidate-<ms since the epoch>-<pid>`: two runs never share it, even in the same millisecond.
+pub(super) fn default_caller_reference() -> String {
+    format!("cf-invalidate-{}-{}", SystemClock.now(), std::process::id())
+}

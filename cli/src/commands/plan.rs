@@ -1,0 +1,51 @@
+//! `cf-invalidate plan`: what an invalidation would send and cost; nothing is sent.
+
+use super::*;
+
+pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
+    let directory_index = checked_directory_index(args.paths.directory_index.as_deref())?;
+    let collected = collect(
+        &args.paths,
+        &mut std::io::stdin().lock(),
+        &local_root_entries(),
+    )?;
+    if collected.is_unchanged_sync() {
+        match args.output {
+            OutputFormat::Json => print_json(&serde_json::json!({
+                "command": "plan",
+                "paths": [],
+                "billed_paths": 0,
+                "requested_paths": 0,
+                "changes": collected.sync.as_ref().map(SyncCounts::from),
+                "warnings": [],
+            }))?,
+            OutputFormat::Text => print_stdout(
+                "The sync changed nothing: there is nothing to invalidate and nothing to pay.\n",
+            )?,
+        }
+        return Ok(0);
+    }
+    if collected.paths.is_empty() {
+        return Err(CliError::NoPaths);
+    }
+    let max_paths = args.paths.max_paths;
+    let plan = plan_paths(
+        &collected.paths,
+        &PlanOptions {
+            max_paths,
+            directory_index,
+        },
+    )?;
+    let view = PlanView::new(
+        "plan",
+        &plan,
+        max_paths,
+        collected.sync.as_ref(),
+        Vec::new(),
+    );
+    match args.output {
+        OutputFormat::Json => print_json(&view)?,
+        OutputFormat::Text => print_stdout(&view.to_text())?,
+    }
+    Ok(0)
+}
