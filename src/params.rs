@@ -912,12 +912,12 @@ fn wrong_type(field: String, expected: &'static str, got: &Value, hint: &str) ->
     ParamsError::WrongType {
         field,
         expected,
-        got: describe(got),
+        got: json_kind(got),
         hint: hint.to_owned(),
     }
 }
 
-fn describe(value: &Value) -> String {
+fn json_kind(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(flag) => format!("the boolean {flag}"),

@@ -16,14 +16,14 @@ pub enum DurationError {
     Overflow { value: String },
 }
 
-/// Parses one or more `<whole number><unit>` parts; units are `ms`, `s`, `m`, `h` and `d`.
+/// Parses a duration with humantime's syntax (`90s`, `30m`, `1h30m`, `1h 30m`, `500ms`,
+/// `2 days`), case-insensitively; a bare number is refused rather than guessed.
 pub fn parse_duration(raw: &str) -> Result<Duration, DurationError> {
     let value = raw.trim();
-    let malformed = || DurationError::Malformed {
-        value: raw.to_owned(),
-    };
     if value.is_empty() {
-        return Err(malformed());
+        return Err(DurationError::Malformed {
+            value: raw.to_owned(),
+        });
     }
     // A bare number is ambiguous (seconds? minutes?), so it is refused rather than guessed.
     if value.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -31,49 +31,19 @@ pub fn parse_duration(raw: &str) -> Result<Duration, DurationError> {
             value: value.to_owned(),
         });
     }
-    let mut total = Duration::ZERO;
-    let mut rest = value;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(malformed());
-        }
-        let (number, tail) = rest.split_at(digits);
-        let letters = tail
-            .bytes()
-            .take_while(|byte| byte.is_ascii_alphabetic())
-            .count();
-        let (unit, tail) = tail.split_at(letters);
-        let amount: u64 = number.parse().map_err(|_| DurationError::Overflow {
+    // Lowercase: `45S` means seconds here, and `30M` minutes, never humantime's months.
+    humantime::parse_duration(&value.to_ascii_lowercase()).map_err(|error| match error {
+        humantime::DurationError::UnknownUnit { unit, .. } => DurationError::UnknownUnit {
             value: raw.to_owned(),
-        })?;
-        let unit_millis: u64 = match unit.to_ascii_lowercase().as_str() {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "" => return Err(malformed()),
-            other => {
-                return Err(DurationError::UnknownUnit {
-                    value: raw.to_owned(),
-                    unit: other.to_owned(),
-                });
-            }
-        };
-        let part = amount
-            .checked_mul(unit_millis)
-            .ok_or(DurationError::Overflow {
-                value: raw.to_owned(),
-            })?;
-        total = total
-            .checked_add(Duration::from_millis(part))
-            .ok_or(DurationError::Overflow {
-                value: raw.to_owned(),
-            })?;
-        rest = tail;
-    }
-    Ok(total)
+            unit,
+        },
+        humantime::DurationError::NumberOverflow => DurationError::Overflow {
+            value: raw.to_owned(),
+        },
+        _ => DurationError::Malformed {
+            value: raw.to_owned(),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -97,6 +67,8 @@ mod tests {
             );
         }
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("30 minutes"), Ok(Duration::from_secs(1800)));
     }
 
     #[test]
@@ -106,11 +78,7 @@ mod tests {
             Err(DurationError::NoUnit { .. })
         ));
         assert!(matches!(
-            parse_duration("30 minutes"),
-            Err(DurationError::UnknownUnit { .. } | DurationError::Malformed { .. })
-        ));
-        assert!(matches!(
-            parse_duration("5w"),
+            parse_duration("5x"),
             Err(DurationError::UnknownUnit { .. })
         ));
         assert!(matches!(
