@@ -70,20 +70,7 @@ impl DistributionId {
     }
 
     pub(crate) fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ValueError> {
-        if is_valid_distribution_id(raw) {
-            return Ok(Self(raw.to_owned()));
-        }
-        if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-            return Err(ValueError::UnresolvedVariable {
-                field: field.unwrap_or_else(|| "the distribution id".to_owned()),
-                value: shown(raw),
-            });
-        }
-        Err(ValueError::InvalidDistributionId {
-            field,
-            value: shown(raw),
-            hint: distribution_id_hint(raw),
-        })
+        checked_id(raw, field, &DISTRIBUTION_ID_RULE).map(Self)
     }
 }
 
@@ -108,20 +95,7 @@ impl DistributionTenantId {
     }
 
     pub(crate) fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ValueError> {
-        if is_valid_tenant_id(raw) {
-            return Ok(Self(raw.to_owned()));
-        }
-        if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-            return Err(ValueError::UnresolvedVariable {
-                field: field.unwrap_or_else(|| "the distribution tenant id".to_owned()),
-                value: shown(raw),
-            });
-        }
-        Err(ValueError::InvalidTenantId {
-            field,
-            value: shown(raw),
-            hint: tenant_id_hint(raw),
-        })
+        checked_id(raw, field, &TENANT_ID_RULE).map(Self)
     }
 }
 
@@ -129,6 +103,44 @@ impl fmt::Display for DistributionTenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// How one kind of id is checked, and how a refusal is told.
+struct IdRule {
+    /// "the distribution id", when the caller names no field.
+    subject: &'static str,
+    valid: fn(&str) -> bool,
+    hint: fn(&str) -> String,
+    refused: fn(Option<String>, String, String) -> ValueError,
+}
+
+const DISTRIBUTION_ID_RULE: IdRule = IdRule {
+    subject: "the distribution id",
+    valid: is_valid_distribution_id,
+    hint: distribution_id_hint,
+    refused: |field, value, hint| ValueError::InvalidDistributionId { field, value, hint },
+};
+
+const TENANT_ID_RULE: IdRule = IdRule {
+    subject: "the distribution tenant id",
+    valid: is_valid_tenant_id,
+    hint: tenant_id_hint,
+    refused: |field, value, hint| ValueError::InvalidTenantId { field, value, hint },
+};
+
+/// Accepts exactly a valid id; an unresolved pipeline variable and near misses get their own
+/// messages, because guessing silently could invalidate the wrong distribution.
+fn checked_id(raw: &str, field: Option<String>, rule: &IdRule) -> Result<String, ValueError> {
+    if (rule.valid)(raw) {
+        return Ok(raw.to_owned());
+    }
+    if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
+        return Err(ValueError::UnresolvedVariable {
+            field: field.unwrap_or_else(|| rule.subject.to_owned()),
+            value: shown(raw),
+        });
+    }
+    Err((rule.refused)(field, shown(raw), (rule.hint)(raw)))
 }
 
 /// What one invalidation goes to: a distribution, or a tenant of a multi-tenant distribution

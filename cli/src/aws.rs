@@ -54,7 +54,7 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
         .await
         .map_err(|error| CliError::Credentials {
             profile: aws.profile.clone(),
-            detail: cf_invalidate::adapters::cloudfront::error_chain(&error),
+            detail: cf_invalidate::adapters::error_chain(&error),
         })?;
     Ok(SdkInvalidations::new(aws_sdk_cloudfront::Client::new(
         &config,

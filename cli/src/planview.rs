@@ -81,6 +81,20 @@ pub struct SyncCounts {
     pub deleted: usize,
 }
 
+impl SyncCounts {
+    /// "The sync changed 3 objects: 2 uploaded, 0 copied, 1 deleted."
+    pub fn sentence(&self) -> String {
+        let total = self.uploaded + self.copied + self.deleted;
+        format!(
+            "The sync changed {total} object{}: {} uploaded, {} copied, {} deleted.",
+            plural(total),
+            self.uploaded,
+            self.copied,
+            self.deleted
+        )
+    }
+}
+
 impl From<&SyncChanges> for SyncCounts {
     fn from(changes: &SyncChanges) -> Self {
         Self {
@@ -173,15 +187,7 @@ impl PlanView {
     pub fn to_text(&self) -> String {
         let mut text = String::new();
         if let Some(changes) = &self.changes {
-            let _ = writeln!(
-                text,
-                "The sync changed {} object{}: {} uploaded, {} copied, {} deleted.",
-                changes.uploaded + changes.copied + changes.deleted,
-                plural(changes.uploaded + changes.copied + changes.deleted),
-                changes.uploaded,
-                changes.copied,
-                changes.deleted
-            );
+            let _ = writeln!(text, "{}", changes.sentence());
         }
         let collapsed = if self.collapsed {
             format!(", collapsed to stay within --max-paths {}", self.max_paths)

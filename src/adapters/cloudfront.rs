@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::date_time::Format as DateTimeFormat;
 
-use super::{Failure, split};
+use super::{Failure, detail, split};
 use crate::params::Target;
 use crate::ports::{
     CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
@@ -237,11 +237,7 @@ where
         Failure::Construction => CloudFrontErrorKind::Other,
     };
     let code = error.code().map(str::to_owned);
-    let message = match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        (None, _) => error_chain(&error),
-    };
+    let message = detail(&error);
     CloudFrontError {
         kind,
         code,
@@ -360,16 +356,4 @@ fn classify_unmodelled(code: Option<&str>, status: u16) -> CloudFrontErrorKind {
         _ if status >= 500 => CloudFrontErrorKind::Unavailable,
         _ => CloudFrontErrorKind::Other,
     }
-}
-
-/// The error and its causes on one line: the SDK's top-level text alone says little ("dispatch failure").
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
 }

@@ -8,8 +8,7 @@ use aws_sdk_codepipeline::types::{
     ExecutionDetails as SdkExecutionDetails, FailureDetails, FailureType as SdkFailureType,
 };
 
-use super::cloudfront::error_chain;
-use super::{Failure, split};
+use super::{Failure, detail, split};
 use crate::ports::{
     ExecutionDetails, FailureType, JobFailure, JobReport, JobSuccess, ReportError, ReportErrorKind,
 };
@@ -164,14 +163,9 @@ fn report_error<E>(kind: ReportErrorKind, operation: &str, error: E) -> ReportEr
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        (None, _) => error_chain(&error),
-    };
     ReportError {
         kind,
-        message: format!("{operation} failed: {detail}"),
+        message: format!("{operation} failed: {}", detail(&error)),
         source: Some(Box::new(error)),
     }
 }

@@ -16,6 +16,19 @@ pub(crate) enum Failure<'a, E> {
     Construction,
 }
 
+/// What a failed call said, on one line: `Code: message` from the service, else the error and
+/// its causes (the SDK's top-level text alone says little: "dispatch failure").
+pub(crate) fn detail<E>(error: &E) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error,
+{
+    match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, _) => error_chain(error),
+    }
+}
+
 pub(crate) fn split<E>(error: &SdkError<E, HttpResponse>) -> Failure<'_, E> {
     match error {
         SdkError::ServiceError(service) => {
@@ -24,4 +37,16 @@ pub(crate) fn split<E>(error: &SdkError<E, HttpResponse>) -> Failure<'_, E> {
         SdkError::ConstructionFailure(_) => Failure::Construction,
         _ => Failure::Transient,
     }
+}
+
+/// The error and its causes on one line: the SDK's top-level text alone says little ("dispatch failure").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }

@@ -185,6 +185,15 @@ pub enum ResumeError {
 
 impl JobRun {
     pub fn start(spec: &JobSpec, now: Millis) -> Self {
+        Self::each(spec, now, |_| Progress::Queued {
+            refusals: 0,
+            failures_in_a_row: 0,
+            retry_at: now,
+        })
+    }
+
+    /// Every distribution of `spec` at the progress `first` gives it.
+    fn each(spec: &JobSpec, now: Millis, first: impl Fn(&Target) -> Progress) -> Self {
         Self {
             started_at: now,
             distributions: spec
@@ -192,11 +201,7 @@ impl JobRun {
                 .iter()
                 .map(|distribution| DistributionRun {
                     distribution: distribution.clone(),
-                    progress: Progress::Queued {
-                        refusals: 0,
-                        failures_in_a_row: 0,
-                        retry_at: now,
-                    },
+                    progress: first(distribution),
                 })
                 .collect(),
         }
@@ -308,22 +313,12 @@ impl JobRun {
 
     /// The run of [`JobSpec::watch`]: the invalidation exists and is polled from `now`.
     pub fn watching(spec: &JobSpec, invalidation_id: &str, now: Millis) -> Self {
-        Self {
-            started_at: now,
-            distributions: spec
-                .distributions
-                .iter()
-                .map(|distribution| DistributionRun {
-                    distribution: distribution.clone(),
-                    progress: Progress::InProgress {
-                        invalidation_id: invalidation_id.to_owned(),
-                        created_at: now,
-                        next_poll_at: now,
-                        failures_in_a_row: 0,
-                    },
-                })
-                .collect(),
-        }
+        Self::each(spec, now, |_| Progress::InProgress {
+            invalidation_id: invalidation_id.to_owned(),
+            created_at: now,
+            next_poll_at: now,
+            failures_in_a_row: 0,
+        })
     }
 
     pub fn count(&self, wanted: impl Fn(&Progress) -> bool) -> usize {

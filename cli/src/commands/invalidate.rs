@@ -20,11 +20,7 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(checked_caller_reference)
         .transpose()?;
-    let collected = collect(
-        &args.paths,
-        &mut std::io::stdin().lock(),
-        &local_root_entries(),
-    )?;
+    let collected = collect_from_stdin(&args.paths)?;
     if collected.is_unchanged_sync() {
         return emit(&nothing_to_invalidate(&collected), &args.output, 0);
     }
@@ -78,15 +74,7 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         args.waiting.heartbeat,
     );
     if let Some(changes) = &collected.sync {
-        let counts = SyncCounts::from(changes);
-        tracker.note(&format!(
-            "The sync changed {} object{}: {} uploaded, {} copied, {} deleted.",
-            counts.uploaded + counts.copied + counts.deleted,
-            plural(counts.uploaded + counts.copied + counts.deleted),
-            counts.uploaded,
-            counts.copied,
-            counts.deleted
-        ));
+        tracker.note(&SyncCounts::from(changes).sentence());
     }
     tracker.note(&header(&spec));
     for warning in &warnings {

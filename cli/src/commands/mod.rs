@@ -48,6 +48,11 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
 
 /// Runs the engine until the job ends, Ctrl-C is pressed, or never: heartbeats run alongside.
 /// `None` means interrupted.
+/// The paths the flags name, standard input included, checked against the shell-expansion guard.
+fn collect_from_stdin(paths: &crate::args::PathArgs) -> Result<CollectedPaths, CliError> {
+    collect(paths, &mut std::io::stdin().lock(), &local_root_entries())
+}
+
 /// Drives the job to its end without a deadline; `None` when Ctrl-C (or the heartbeat task's
 /// end) interrupted it.
 async fn drive_until_done<I: Invalidations>(

@@ -4,11 +4,7 @@ use super::*;
 
 pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
     let directory_index = checked_directory_index(args.paths.directory_index.as_deref())?;
-    let collected = collect(
-        &args.paths,
-        &mut std::io::stdin().lock(),
-        &local_root_entries(),
-    )?;
+    let collected = collect_from_stdin(&args.paths)?;
     if collected.is_unchanged_sync() {
         match args.output {
             OutputFormat::Json => print_json(&serde_json::json!({
