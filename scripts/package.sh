@@ -87,7 +87,7 @@ if [[ -n $cli ]]; then
 fi
 echo "Template for plain CloudFormation: $template"
 echo
-echo "Deploy without SAM (see the README, section Deploy):"
+echo "Deploy without SAM (see docs/deploy.md):"
 echo "  aws cloudformation package --template-file $template --s3-bucket YOUR_BUCKET --output-template-file $dist/packaged.yaml"
 echo "  aws cloudformation deploy --template-file $dist/packaged.yaml --stack-name cf-invalidate \\"
 echo "    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \\"
