@@ -2,8 +2,11 @@
 
 use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::profile::region::ProfileFileRegionProvider;
+use aws_runtime::env_config::file::EnvConfigFiles as ProfileFiles;
 use aws_sdk_cloudfront::config::{ProvideCredentials, Region};
+use aws_types::os_shim_internal::{Env, Fs};
 
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
 use cf_invalidate::engine::Cause;
@@ -37,7 +40,15 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
         .or_else(Region::from_static(FALLBACK_REGION));
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region);
     if let Some(profile) = &aws.profile {
-        loader = loader.profile_name(profile);
+        check_profile_exists(profile).await?;
+        // As the AWS CLI: an explicit --profile beats AWS_ACCESS_KEY_ID in the environment (the
+        // default chain would read the environment first and sign with another account's
+        // keys); AWS_PROFILE does not, so the default chain stays for it.
+        loader = loader.profile_name(profile).credentials_provider(
+            ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
     }
     if let Some(url) = &aws.endpoint_url {
         loader = loader.endpoint_url(url);
@@ -59,6 +70,32 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
     Ok(SdkInvalidations::new(aws_sdk_cloudfront::Client::new(
         &config,
     )))
+}
+
+/// A named profile must exist in the shared config or credentials file, as the AWS CLI demands.
+async fn check_profile_exists(profile: &str) -> Result<(), CliError> {
+    let env = Env::real();
+    let searched = |env: &Env| {
+        let path = |var: &str, default: &str| env.get(var).unwrap_or_else(|_| default.to_owned());
+        format!(
+            "{} and {}",
+            path("AWS_CONFIG_FILE", "~/.aws/config"),
+            path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+        )
+    };
+    let profiles = aws_config::profile::load(&Fs::real(), &env, &ProfileFiles::default(), None)
+        .await
+        .map_err(|error| CliError::Credentials {
+            profile: Some(profile.to_owned()),
+            detail: cf_invalidate::adapters::error_chain(&error),
+        })?;
+    if profiles.get_profile(profile).is_none() {
+        return Err(CliError::UnknownProfile {
+            profile: profile.to_owned(),
+            searched: searched(&env),
+        });
+    }
+    Ok(())
 }
 
 /// The distribution's ARN: CloudFront's AccessDenied message names it with the account id, which

@@ -89,6 +89,11 @@ pub enum CliError {
         detail: String,
     },
 
+    #[error(
+        "the config profile ({profile}) could not be found in {searched}: check the name (profiles in the config file are written [profile NAME], in the credentials file [NAME]), or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that define it"
+    )]
+    UnknownProfile { profile: String, searched: String },
+
     /// A CloudFront call of `status` or `list` failed; the message is already the whole story.
     #[error("{message}")]
     CloudFront {

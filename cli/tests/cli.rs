@@ -1334,3 +1334,119 @@ async fn directory_index_is_judged_alike_by_the_cli_and_the_action() {
     }
     assert!(calls(&emu).is_empty(), "plan sends nothing");
 }
+
+/// A stand-in CloudFront that answers every call with a completed GetInvalidation and keeps the
+/// `Authorization` header of each request, to see which key signed it.
+async fn signature_recorder() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&request).into_owned();
+            if let Some(line) = text
+                .lines()
+                .find(|line| line.to_ascii_lowercase().starts_with("authorization:"))
+            {
+                record.lock().expect("lock").push(line.to_owned());
+            }
+            let body = r#"<?xml version="1.0" encoding="UTF-8"?><Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>I1</Id><Status>Completed</Status><CreateTime>2026-11-29T00:00:00Z</CreateTime><InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/a</Path></Items></Paths><CallerReference>r</CallerReference></InvalidationBatch></Invalidation>"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, seen)
+}
+
+/// `--profile` picks the account as the AWS CLI does: an explicit profile beats keys in the
+/// environment, AWS_PROFILE does not, and an unknown profile is a usage error naming the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_profile_signs_with_the_profiles_keys_even_with_keys_in_the_environment() {
+    let (url, seen) = signature_recorder().await;
+    let dir = std::env::temp_dir().join(format!("cf-invalidate-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("config");
+    let credentials = dir.join("credentials");
+    std::fs::write(&config, "[profile site]\nregion = eu-west-1\n").expect("config");
+    std::fs::write(
+        &credentials,
+        "[site]\naws_access_key_id = AKIAPROFILESITE00001\naws_secret_access_key = profile-secret\n",
+    )
+    .expect("credentials");
+    let with_files = |command: &mut Command| {
+        command
+            .env("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001")
+            .env("AWS_SECRET_ACCESS_KEY", "environment-secret")
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_ENDPOINT_URL_CLOUDFRONT", &url);
+    };
+    let status = ["status", "--distribution-id", DIST, "--id", "I1"];
+
+    // --profile site: the profile's keys sign, whatever the environment holds
+    let mut command = Command::new(BIN);
+    command.env_clear().stdin(Stdio::null()).kill_on_drop(true);
+    with_files(&mut command);
+    let out = run(
+        &mut command,
+        &[&status[..], &["--profile", "site"]].concat(),
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // AWS_PROFILE=site: the environment's keys come first, as in the AWS CLI
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("AWS_PROFILE", "site")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    with_files(&mut command);
+    let out = run(&mut command, &status).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0].contains("Credential=AKIAPROFILESITE00001/"),
+        "{}",
+        seen[0]
+    );
+    assert!(
+        seen[1].contains("Credential=AKIAENVIRONMENT00001/"),
+        "{}",
+        seen[1]
+    );
+
+    // --profile nosuch: exit 2, nothing sent, the files searched named
+    let mut command = Command::new(BIN);
+    command.env_clear().stdin(Stdio::null()).kill_on_drop(true);
+    with_files(&mut command);
+    let out = run(
+        &mut command,
+        &[&status[..], &["--profile", "nosuch"]].concat(),
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains("the config profile (nosuch) could not be found")
+            && message.contains(&config.display().to_string())
+            && message.contains(&credentials.display().to_string()),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
