@@ -45,6 +45,12 @@ pub enum CloudFrontErrorKind {
     CallerReferenceReused,
     /// Throttling, 5xx, time-outs and broken connections that outlasted the SDK's own retries.
     Unavailable,
+    /// The endpoint cannot be reached at all: connection refused, an unknown name, a failed TLS
+    /// handshake. Trying again for minutes would only hide a wrong or dead endpoint.
+    Unreachable,
+    /// Something answered, but not as CloudFront does (no CloudFront error document): a wrong
+    /// endpoint URL, a proxy, another service.
+    NotCloudFront,
     Other,
 }
 
@@ -162,7 +168,9 @@ impl FailureType {
             | CloudFrontErrorKind::InvalidRequest
             | CloudFrontErrorKind::CallerReferenceReused => Self::ConfigurationError,
             CloudFrontErrorKind::AccessDenied => Self::PermissionError,
-            CloudFrontErrorKind::Unavailable => Self::SystemUnavailable,
+            CloudFrontErrorKind::Unavailable
+            | CloudFrontErrorKind::Unreachable
+            | CloudFrontErrorKind::NotCloudFront => Self::SystemUnavailable,
             CloudFrontErrorKind::NoSuchInvalidation
             | CloudFrontErrorKind::TooManyInProgress
             | CloudFrontErrorKind::Other => Self::JobFailed,

@@ -264,6 +264,13 @@ impl FakeCloudFront {
 
 fn error(kind: CloudFrontErrorKind) -> CloudFrontError {
     let code = match kind {
+        // Transport failures have no service code.
+        CloudFrontErrorKind::Unreachable => {
+            return CloudFrontError::new(kind, None, "could not connect: simulated");
+        }
+        CloudFrontErrorKind::NotCloudFront => {
+            return CloudFrontError::new(kind, None, "not a CloudFront answer: simulated");
+        }
         CloudFrontErrorKind::TooManyInProgress => "TooManyInvalidationsInProgress",
         CloudFrontErrorKind::NoSuchDistribution => "NoSuchDistribution",
         CloudFrontErrorKind::NoSuchInvalidation => "NoSuchInvalidation",

@@ -161,6 +161,16 @@ pub struct AwsArgs {
     /// AWS_ENDPOINT_URL_CLOUDFRONT
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+
+    /// Seconds to wait for a connection to CloudFront, as the AWS CLI's flag (default 10, where
+    /// the AWS CLI waits 60: a CI job should learn early that the endpoint is wrong or down)
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    pub cli_connect_timeout: Duration,
+
+    /// Seconds to wait for each answer once connected, as the AWS CLI's flag (default 30; a call
+    /// that gets no answer is tried again, and the command ends as a failure after a few)
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub cli_read_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -403,6 +413,19 @@ fn parse_invalidation_id(raw: &str) -> Result<String, String> {
     Err(format!(
         "{raw:?} is not an invalidation id: ids are uppercase letters and digits such as I2J0I21PCUYOIK{hint}"
     ))
+}
+
+/// Whole seconds, at least 1: an unbounded wait is what these flags are there to prevent.
+fn parse_seconds(raw: &str) -> Result<Duration, String> {
+    match raw.trim().parse::<u64>() {
+        Ok(0) => Err(format!(
+            "{raw:?} would wait for ever: give a whole number of seconds of at least 1"
+        )),
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => Err(format!(
+            "{raw:?} is not a whole number of seconds: give one such as 10 (as the AWS CLI takes it)"
+        )),
+    }
 }
 
 fn parse_max_paths(raw: &str) -> Result<usize, String> {

@@ -8,7 +8,8 @@ use aws_runtime::env_config::file::EnvConfigFiles as ProfileFiles;
 use aws_sdk_cloudfront::config::{ProvideCredentials, Region};
 use aws_types::os_shim_internal::{Env, Fs};
 
-use cf_invalidate::adapters::cloudfront::SdkInvalidations;
+use aws_config::timeout::TimeoutConfig;
+use cf_invalidate::adapters::cloudfront::{SdkInvalidations, configured_endpoint};
 use cf_invalidate::engine::Cause;
 use cf_invalidate::params::Target;
 use cf_invalidate::ports::CloudFrontErrorKind;
@@ -53,7 +54,11 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
     if let Some(url) = &aws.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    let config = loader.load().await;
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(aws.cli_connect_timeout)
+        .read_timeout(aws.cli_read_timeout)
+        .build();
+    let config = loader.timeout_config(timeouts).load().await;
     let Some(credentials) = config.credentials_provider() else {
         return Err(CliError::Credentials {
             profile: aws.profile.clone(),
@@ -67,9 +72,10 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
             profile: aws.profile.clone(),
             detail: cf_invalidate::adapters::error_chain(&error),
         })?;
-    Ok(SdkInvalidations::new(aws_sdk_cloudfront::Client::new(
-        &config,
-    )))
+    Ok(
+        SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config))
+            .with_endpoint(configured_endpoint(aws.endpoint_url.as_deref())),
+    )
 }
 
 /// A named profile must exist in the shared config or credentials file, as the AWS CLI demands.
@@ -152,6 +158,9 @@ pub fn explain(
             "CloudFront refused CallerReference {} on {distribution}: it was used for an earlier invalidation batch of that distribution ({code}: {said}), and none of its {limit} newest invalidations carries it, so it is not this run's. Give --caller-reference a value unique to each deployment, such as \"$CODEBUILD_BUILD_ID\", or leave it out",
             caller_reference.unwrap_or("?"),
             limit = cf_invalidate::engine::REFERENCE_SEARCH_LIMIT
+        ),
+        CloudFrontErrorKind::Unreachable | CloudFrontErrorKind::NotCloudFront => format!(
+            "{said}. Check --endpoint-url (or AWS_ENDPOINT_URL_CLOUDFRONT), the network and any proxy; without them the CLI talks to https://cloudfront.amazonaws.com"
         ),
         CloudFrontErrorKind::Unavailable => format!(
             "CloudFront kept failing for {distribution}: {said}. Run the command again later; with the same --caller-reference, a run that already created the invalidation gets it back instead of paying twice"

@@ -258,11 +258,15 @@ impl Tracker {
                 String::new()
             }
             ProgressEvent::Deferred {
-                attempts, retry_in, ..
+                attempts,
+                retry_in,
+                reason,
+                ..
             } => {
                 entry.status = Status::Waiting;
                 format!(
-                    ": CloudFront did not accept the invalidation yet (attempt {attempts}); trying again in {}",
+                    ": CloudFront did not accept the invalidation yet ({}, attempt {attempts}); trying again in {}",
+                    reason.unwrap_or("no answer"),
                     format_duration(retry_in)
                 )
             }
@@ -445,6 +449,7 @@ mod tests {
             Duration::from_secs(1),
             ProgressEvent::Deferred {
                 distribution: &b,
+                reason: Some("TooManyInvalidationsInProgress"),
                 attempts: 1,
                 retry_in: Duration::from_secs(2),
             },

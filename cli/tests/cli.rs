@@ -557,7 +557,7 @@ async fn usage_errors_are_exit_2_and_send_nothing() {
     .await;
     assert_eq!(code(&no_profile), 2, "{}", stderr(&no_profile));
     assert!(
-        stderr(&no_profile).contains("no AWS credentials for profile \"nosuchprofile\""),
+        stderr(&no_profile).contains("the config profile (nosuchprofile) could not be found"),
         "{}",
         stderr(&no_profile)
     );
@@ -1449,4 +1449,147 @@ async fn an_explicit_profile_signs_with_the_profiles_keys_even_with_keys_in_the_
         "{message}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A server on 127.0.0.1 that is not CloudFront: it answers every request with `reply` (a whole
+/// HTTP response), or, with `None`, takes the connection and never answers.
+async fn stub_server(reply: Option<&'static str>) -> String {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = [0u8; 8192];
+            let _ = socket.read(&mut buffer).await;
+            match reply {
+                Some(reply) => {
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                }
+                None => held.push(socket),
+            }
+        }
+    });
+    url
+}
+
+async fn bounded(command: &mut Command, args: &[&str]) -> Output {
+    tokio::time::timeout(Duration::from_secs(90), run(command, args))
+        .await
+        .expect("the command ends on its own")
+}
+
+fn cli_without_endpoint() -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws/credentials",
+        )
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Every command ends: an endpoint that takes the connection and never answers is given up on
+/// after --cli-read-timeout, and the message names the URL and the operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_never_answers_ends_the_command_with_its_url() {
+    let url = stub_server(None).await;
+    let out = bounded(
+        &mut cli_without_endpoint(),
+        &[
+            "status",
+            "--distribution-id",
+            DIST,
+            "--id",
+            "I1",
+            "--endpoint-url",
+            &url,
+            "--cli-read-timeout",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!(
+            "GetInvalidation: no answer from {url}/2020-05-31/distribution/{DIST}/invalidation/I1"
+        )),
+        "{message}"
+    );
+    let out = run(&mut cli_without_endpoint(), &["status", "--help"]).await;
+    assert!(
+        stdout(&out).contains("--cli-read-timeout") && stdout(&out).contains("default 30"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// Nothing listening: "could not connect to <URL>" at once, not minutes of retries that blame
+/// CloudFront. Something that is not CloudFront: its status, content type and first bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_errors_say_what_happened_and_where() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        format!("http://{}", listener.local_addr().expect("address"))
+    };
+    let out = bounded(
+        &mut cli_without_endpoint(),
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "/a",
+            "--endpoint-url",
+            &closed,
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!(
+            "CreateInvalidation: could not connect to {closed}/2020-05-31/distribution/{DIST}/invalidation"
+        )),
+        "{message}"
+    );
+    assert!(!message.contains("too many invalidations"), "{message}");
+
+    let foreign = stub_server(Some(
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 32\r\nConnection: close\r\n\r\n<html><h1>Not Found</h1></html>\n",
+    ))
+    .await;
+    let out = bounded(
+        &mut cli_without_endpoint(),
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "/a",
+            "--endpoint-url",
+            &foreign,
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let message = stderr(&out);
+    for expected in [
+        "is not a CloudFront answer",
+        "HTTP 404",
+        "content type text/html",
+        "<html><h1>Not Found",
+        foreign.as_str(),
+    ] {
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    assert!(!message.contains("too many invalidations"), "{message}");
 }

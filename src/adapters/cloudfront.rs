@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::date_time::Format as DateTimeFormat;
 
-use super::{Failure, detail, split};
+use super::{Failure, detail, split, transport};
 use crate::params::Target;
 use crate::ports::{
     CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
@@ -24,6 +24,22 @@ use crate::ports::{
 pub struct SdkInvalidations {
     client: Client,
     page_size: usize,
+    /// Where the calls go, for messages: the SDK's errors do not say.
+    endpoint: String,
+}
+
+/// CloudFront's one global endpoint.
+pub const CLOUDFRONT_ENDPOINT: &str = "https://cloudfront.amazonaws.com";
+
+/// The endpoint CloudFront calls go to: `explicit` (a flag), else `AWS_ENDPOINT_URL_CLOUDFRONT`,
+/// else `AWS_ENDPOINT_URL` (as the SDK reads them), else CloudFront's own. Read once, at start-up.
+pub fn configured_endpoint(explicit: Option<&str>) -> String {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_CLOUDFRONT").ok())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| CLOUDFRONT_ENDPOINT.to_owned())
 }
 
 impl SdkInvalidations {
@@ -31,7 +47,29 @@ impl SdkInvalidations {
         Self {
             client,
             page_size: LIST_PAGE_SIZE,
+            endpoint: CLOUDFRONT_ENDPOINT.to_owned(),
         }
+    }
+
+    /// The endpoint the client was configured with (an emulator's, or a VPC endpoint), so that
+    /// messages about unreachable or foreign endpoints name the right URL.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = endpoint.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    fn url(&self, target: &Target, invalidation_id: Option<&str>) -> String {
+        let kind = if target.is_tenant() {
+            "distribution-tenant"
+        } else {
+            "distribution"
+        };
+        let mut url = format!("{}/2020-05-31/{kind}/{target}/invalidation", self.endpoint);
+        if let Some(id) = invalidation_id {
+            url.push('/');
+            url.push_str(id);
+        }
+        url
     }
 
     /// Asks for at most `page_size` invalidations per ListInvalidations call (1 to
@@ -64,7 +102,14 @@ impl SdkInvalidations {
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|error| port_error(error, classify_list))?
+                        .map_err(|error| {
+                            port_error(
+                                error,
+                                classify_list,
+                                "ListInvalidations",
+                                &self.url(target, None),
+                            )
+                        })?
                         .invalidation_list
                 }
                 Target::Tenant(id) => {
@@ -75,7 +120,14 @@ impl SdkInvalidations {
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|error| port_error(error, classify_tenant_list))?
+                        .map_err(|error| {
+                            port_error(
+                                error,
+                                classify_tenant_list,
+                                "ListInvalidationsForDistributionTenant",
+                                &self.url(target, None),
+                            )
+                        })?
                         .invalidation_list
                 }
             };
@@ -146,7 +198,14 @@ impl Invalidations for SdkInvalidations {
                     .invalidation_batch(batch)
                     .send()
                     .await
-                    .map_err(|error| port_error(error, classify_create))?
+                    .map_err(|error| {
+                        port_error(
+                            error,
+                            classify_create,
+                            "CreateInvalidation",
+                            &self.url(target, None),
+                        )
+                    })?
                     .invalidation
             }
             Target::Tenant(id) => {
@@ -156,7 +215,14 @@ impl Invalidations for SdkInvalidations {
                     .invalidation_batch(batch)
                     .send()
                     .await
-                    .map_err(|error| port_error(error, classify_tenant_create))?
+                    .map_err(|error| {
+                        port_error(
+                            error,
+                            classify_tenant_create,
+                            "CreateInvalidationForDistributionTenant",
+                            &self.url(target, None),
+                        )
+                    })?
                     .invalidation
             }
         };
@@ -176,7 +242,14 @@ impl Invalidations for SdkInvalidations {
                     .id(invalidation_id)
                     .send()
                     .await
-                    .map_err(|error| port_error(error, classify_get))?
+                    .map_err(|error| {
+                        port_error(
+                            error,
+                            classify_get,
+                            "GetInvalidation",
+                            &self.url(target, Some(invalidation_id)),
+                        )
+                    })?
                     .invalidation
             }
             Target::Tenant(id) => {
@@ -186,7 +259,14 @@ impl Invalidations for SdkInvalidations {
                     .id(invalidation_id)
                     .send()
                     .await
-                    .map_err(|error| port_error(error, classify_tenant_get))?
+                    .map_err(|error| {
+                        port_error(
+                            error,
+                            classify_tenant_get,
+                            "GetInvalidationForDistributionTenant",
+                            &self.url(target, Some(invalidation_id)),
+                        )
+                    })?
                     .invalidation
             }
         };
@@ -227,17 +307,24 @@ fn status_of(
 fn port_error<E>(
     error: SdkError<E, HttpResponse>,
     classify: fn(&E, u16) -> CloudFrontErrorKind,
+    operation: &str,
+    url: &str,
 ) -> CloudFrontError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let kind = match split(&error) {
-        Failure::Service(service, status) => classify(service, status),
-        Failure::Transient => CloudFrontErrorKind::Unavailable,
-        Failure::Construction => CloudFrontErrorKind::Other,
-    };
     let code = error.code().map(str::to_owned);
-    let message = detail(&error);
+    let (kind, message) = match (split(&error), transport::of(&error, operation, url)) {
+        // An answer, but no CloudFront error document in it: say what came back, and from where.
+        (Failure::Service(..), _) if code.is_none() => (
+            CloudFrontErrorKind::NotCloudFront,
+            transport::foreign_answer(&error, operation, url),
+        ),
+        (Failure::Service(service, status), _) => (classify(service, status), detail(&error)),
+        (Failure::Transient, Some((kind, message))) => (kind, message),
+        (Failure::Transient, None) => (CloudFrontErrorKind::Unavailable, detail(&error)),
+        (Failure::Construction, _) => (CloudFrontErrorKind::Other, detail(&error)),
+    };
     CloudFrontError {
         kind,
         code,

@@ -2,6 +2,7 @@
 
 pub mod cloudfront;
 pub mod codepipeline;
+mod transport;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;

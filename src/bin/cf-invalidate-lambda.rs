@@ -1,7 +1,7 @@
 //! The CodePipeline Lambda invoke action: `bootstrap` for the `provided.al2023` runtime.
 
 use aws_config::BehaviorVersion;
-use cf_invalidate::adapters::cloudfront::SdkInvalidations;
+use cf_invalidate::adapters::cloudfront::{SdkInvalidations, configured_endpoint};
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
 use cf_invalidate::engine::EngineSettings;
 use cf_invalidate::lambda::Handler;
@@ -14,7 +14,8 @@ async fn main() -> Result<(), Error> {
     cf_invalidate::logging::init_from_env();
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let handler = Handler::new(
-        SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config)),
+        SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config))
+            .with_endpoint(configured_endpoint(None)),
         SdkJobReport::new(aws_sdk_codepipeline::Client::new(&config)),
         SystemClock,
         EngineSettings::default(),

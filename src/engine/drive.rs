@@ -46,6 +46,8 @@ pub enum ProgressEvent<'a> {
     /// Creation was refused for now (TooManyInvalidationsInProgress or a transient failure).
     Deferred {
         distribution: &'a Target,
+        /// The service's error code it waits on, or what failed on the way.
+        reason: Option<&'a str>,
         attempts: u32,
         retry_in: Duration,
     },
@@ -99,8 +101,10 @@ fn event_of<'a>(
                 refusals,
                 failures_in_a_row,
                 retry_at,
+                last_error,
             },
         ) => ProgressEvent::Deferred {
+            reason: last_error.as_deref(),
             distribution,
             attempts: refusals + failures_in_a_row,
             retry_in: Duration::from_millis(retry_at.saturating_sub(now)),
@@ -405,6 +409,11 @@ fn apply(
                     refusals,
                     failures_in_a_row: 0,
                     retry_at: now + millis(gap),
+                    last_error: Some(
+                        error
+                            .code
+                            .unwrap_or_else(|| "TooManyInvalidationsInProgress".to_owned()),
+                    ),
                 }
             }
             CloudFrontErrorKind::Unavailable
@@ -416,6 +425,12 @@ fn apply(
                 Progress::Queued {
                     refusals: *refusals,
                     failures_in_a_row,
+                    last_error: Some(
+                        error
+                            .code
+                            .clone()
+                            .unwrap_or_else(|| crate::text::truncate(&error.message, 120)),
+                    ),
                     retry_at: now + millis(gap),
                 }
             }

@@ -127,6 +127,9 @@ pub enum Progress {
         refusals: u32,
         failures_in_a_row: u32,
         retry_at: Millis,
+        /// Why the last try did not create it: the service's code, such as
+        /// `TooManyInvalidationsInProgress`, or what failed on the way.
+        last_error: Option<String>,
     },
     InProgress {
         invalidation_id: String,
@@ -189,6 +192,7 @@ impl JobRun {
             refusals: 0,
             failures_in_a_row: 0,
             retry_at: now,
+            last_error: None,
         })
     }
 
@@ -235,6 +239,7 @@ impl JobRun {
                         refusals: entry.refusals,
                         failures_in_a_row: entry.failures_in_a_row,
                         retry_at: now,
+                        last_error: None,
                     },
                     (Some(id), true) => Progress::Completed {
                         invalidation_id: id.clone(),

@@ -12,6 +12,8 @@ pub struct QueuedTarget {
     pub refusals: u32,
     /// Calls that failed in a row (throttling, 5xx, time-outs), after the SDK's own retries.
     pub failures_in_a_row: u32,
+    /// What the last try was answered: a service code, or what failed on the way.
+    pub last_error: Option<String>,
 }
 
 /// An invalidation that exists and is still in progress.
@@ -61,15 +63,17 @@ impl Verdict {
                 queued: run
                     .distributions
                     .iter()
-                    .filter_map(|d| match d.progress {
+                    .filter_map(|d| match &d.progress {
                         Progress::Queued {
                             refusals,
                             failures_in_a_row,
+                            last_error,
                             ..
                         } => Some(QueuedTarget {
                             target: d.distribution.clone(),
-                            refusals,
-                            failures_in_a_row,
+                            refusals: *refusals,
+                            failures_in_a_row: *failures_in_a_row,
+                            last_error: last_error.clone(),
                         }),
                         _ => None,
                     })

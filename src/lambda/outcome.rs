@@ -341,6 +341,10 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
             "CloudFront kept failing for {distribution}: {} ({} calls in a row failed after the SDK's own retries); run the action again later",
             error.message, settings.transient_failure_limit
         ),
+        CloudFrontErrorKind::Unreachable | CloudFrontErrorKind::NotCloudFront => format!(
+            "{action} for {distribution} did not reach CloudFront: {}. Check the function's network (VPC, NAT, proxy) and any CloudFront endpoint set in its environment (AWS_ENDPOINT_URL_CLOUDFRONT)",
+            error.message
+        ),
         CloudFrontErrorKind::NoSuchInvalidation => format!(
             "CloudFront no longer knows invalidation {} of {distribution} (NoSuchInvalidation)",
             invalidation_id.as_deref().unwrap_or("?")

@@ -198,6 +198,22 @@ fn run_report(
             // Nothing was invalidated where CloudFront never accepted the invalidation: that
             // fails even with --on-timeout succeed.
             let succeeded = queued.is_empty() && spec.on_timeout == OnTimeout::Succeed;
+            // Name TooManyInvalidationsInProgress only when CloudFront said it.
+            let waited_on_limits = queued.iter().any(|q| q.refusals > 0);
+            let why = if waited_on_limits {
+                "too many invalidations in progress there".to_owned()
+            } else {
+                let said: Vec<&str> = queued
+                    .iter()
+                    .filter_map(|q| q.last_error.as_deref())
+                    .collect();
+                format!("CloudFront kept failing: {}", said.join("; "))
+            };
+            let remedy = if waited_on_limits {
+                "Raise --timeout, or invalidate fewer wildcard paths at once"
+            } else {
+                "Run the command again later"
+            };
             let queued: Vec<String> = queued.iter().map(|q| q.target.to_string()).collect();
             // With --on-timeout succeed, suggesting it would only confuse.
             let advice = if succeeded {
@@ -216,7 +232,7 @@ fn run_report(
                 )
             } else {
                 format!(
-                    "CloudFront did not accept the invalidation of {} within {timeout} (too many invalidations in progress there): nothing was invalidated on it. Raise --timeout, or invalidate fewer wildcard paths at once",
+                    "CloudFront did not accept the invalidation of {} within {timeout} ({why}): nothing was invalidated on it. {remedy}",
                     queued.join(", ")
                 )
             };
