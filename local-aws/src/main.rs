@@ -1,5 +1,6 @@
 //! local-aws: the command line. `pipeline` plays CodePipeline + Lambda against a function
-//! binary; `serve` runs the emulated APIs alone for a CLI or SDK to call.
+//! binary; `serve` runs the emulated APIs alone for a CLI or SDK to call; `chaos` runs many
+//! pipeline jobs with random faults and checks the invariants of a reliable action.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -64,7 +65,7 @@ enum Command {
     Chaos(Box<ChaosArgs>),
 }
 
-/// What both subcommands emulate.
+/// What `pipeline` and `serve` emulate (`chaos` draws its own worlds).
 #[derive(Debug, Args)]
 struct WorldArgs {
     /// A distribution that exists, with how long its invalidations stay InProgress:
