@@ -1134,8 +1134,9 @@ fn seconds(ms: u64) -> String {
 mod tests {
     use super::*;
     use crate::cloudfront::{InvalidationInfo, InvalidationStatus};
+    use crate::codepipeline::JobRecord;
     use crate::log::RequestRecord;
-    use crate::pipeline::{Counts, Failure, JobReport};
+    use crate::pipeline::{Counts, Failure};
 
     /// The first job of a default run without a planted cause, with one target.
     fn scenario() -> Scenario {
@@ -1188,7 +1189,7 @@ mod tests {
             summary: None,
             external_execution_id: None,
             output_variables: BTreeMap::new(),
-            jobs: vec![JobReport {
+            jobs: vec![JobRecord {
                 number: 1,
                 job_id: "11111111-abcd-1111-abcd-111111abcdef".to_string(),
                 created_ms: 0,

@@ -16,9 +16,12 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 pub use function::{ExitInfo, OutputLine, OutputStream};
 pub use report::{
-    Counts, Failure, FailureCause, InvocationEnd, InvocationReport, JobReport, PipelineReport,
-    TimelineEntry, TimelineKind, Verdict,
+    Counts, Failure, FailureCause, InvocationEnd, InvocationReport, PipelineReport, TimelineEntry,
+    TimelineKind, Verdict,
 };
+
+/// One CodePipeline job of a run: the emulator's own record of it.
+pub use crate::codepipeline::JobRecord as JobReport;
 
 use crate::clock::{Clock, epoch_ms};
 use crate::cloudfront::{DistributionConfig, DistributionTenantConfig, UnknownIds};
@@ -402,7 +405,8 @@ struct Driver {
     process: FunctionProcess,
     clock: Clock,
     total_deadline: Instant,
-    jobs: Vec<(u32, String)>,
+    /// Jobs created so far (the emulator numbers them the same way).
+    jobs_created: u32,
     invocations: Vec<InvocationReport>,
     events: Arc<Mutex<Vec<TimelineEntry>>>,
     verdict: Option<(Verdict, Option<Failure>)>,
@@ -491,7 +495,7 @@ impl Driver {
             emu,
             clock,
             total_deadline,
-            jobs: Vec::new(),
+            jobs_created: 0,
             invocations: Vec::new(),
             events,
             verdict: None,
@@ -551,9 +555,9 @@ impl Driver {
     async fn drive(&mut self) -> Ending {
         let mut token: Option<String> = None;
         loop {
-            let number = self.jobs.len() as u32 + 1;
+            self.jobs_created += 1;
+            let number = self.jobs_created;
             let job_id = self.emu.create_job(token.clone());
-            self.jobs.push((number, job_id.clone()));
             self.event(
                 TimelineKind::Job,
                 match &token {
@@ -946,24 +950,7 @@ impl Driver {
         }
         let (verdict, failure) = self.verdict.take().unwrap_or((Verdict::Failed, None));
         let duration_ms = self.clock.elapsed_ms();
-        let records = self.emu.jobs();
-        let jobs: Vec<JobReport> = self
-            .jobs
-            .iter()
-            .filter_map(|(number, id)| {
-                let r = records.iter().find(|j| &j.job_id == id)?;
-                Some(JobReport {
-                    number: *number,
-                    job_id: id.clone(),
-                    created_ms: r.created_ms,
-                    continuation_token: r.continuation_token.clone(),
-                    result: r.result.clone(),
-                    result_ms: r.result_ms,
-                    results_accepted: r.results_accepted,
-                    results_refused: r.results_refused,
-                })
-            })
-            .collect();
+        let jobs = self.emu.jobs();
         let (mut summary, mut external_execution_id, mut output_variables) =
             (None, None, BTreeMap::new());
         for job in &jobs {

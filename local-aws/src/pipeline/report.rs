@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::function::{ExitInfo, OutputLine, OutputStream};
 use crate::cloudfront::InvalidationInfo;
-use crate::codepipeline::JobResult;
+use crate::codepipeline::JobRecord;
 use crate::faults::Api;
 use crate::log::RequestRecord;
 use crate::runtime_api::InitError;
@@ -46,28 +46,6 @@ pub struct Failure {
     pub message: String,
     /// `failureDetails.externalExecutionId`, when reported.
     pub external_execution_id: Option<String>,
-}
-
-/// One CodePipeline job of the run (the first, then one per continuation).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JobReport {
-    /// 1 for the first job.
-    pub number: u32,
-    /// The job id.
-    pub job_id: String,
-    /// When it was created, ms since the run started.
-    pub created_ms: u64,
-    /// The continuation token its event carried.
-    pub continuation_token: Option<String>,
-    /// Its result, if any.
-    pub result: Option<JobResult>,
-    /// When the result came, ms since the run started.
-    pub result_ms: Option<u64>,
-    /// PutJob calls CodePipeline accepted for this job (the first result wins: 0 or 1).
-    pub results_accepted: u32,
-    /// PutJob calls refused with `InvalidJobStateException` because the job already had a
-    /// result (a duplicate delivery, or a retry after a lost reply).
-    pub results_refused: u32,
 }
 
 /// How one invocation ended.
@@ -149,7 +127,7 @@ impl InvocationEnd {
 pub struct InvocationReport {
     /// 1 for the first invocation of the run.
     pub number: u32,
-    /// The job it delivered (its [`JobReport::number`]).
+    /// The job it delivered (its [`crate::JobRecord::number`]).
     pub job_number: u32,
     /// The job id in its event.
     pub job_id: String,
@@ -281,8 +259,8 @@ pub struct PipelineReport {
     pub external_execution_id: Option<String>,
     /// `outputVariables` of the final `PutJobSuccessResult`.
     pub output_variables: BTreeMap<String, String>,
-    /// Jobs in order.
-    pub jobs: Vec<JobReport>,
+    /// Jobs in order (the first, then one per continuation).
+    pub jobs: Vec<JobRecord>,
     /// Invocations in order.
     pub invocations: Vec<InvocationReport>,
     /// Every call to the emulator, in arrival order.
