@@ -24,6 +24,7 @@ mod reply;
 mod rng;
 pub mod runtime_api;
 mod server;
+mod text;
 mod xml;
 
 pub use clock::{Clock, iso8601};

@@ -306,35 +306,14 @@ fn with_notes(id: &str, notes: &[String]) -> String {
     }
 }
 
-/// One call as `serve` logs it on standard error.
+/// One call as `serve` logs it on standard error: its detail only when it tells what became
+/// of a reused CallerReference.
 fn log_line(r: &RequestRecord) -> String {
-    let ids: Vec<&str> = [
-        &r.distribution_id,
-        &r.distribution_tenant_id,
-        &r.invalidation_id,
-        &r.job_id,
-        &r.lambda_request_id,
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .collect();
-    let fault = r
-        .fault
-        .map(|f| format!(" [injected {}]", f.name()))
-        .unwrap_or_default();
-    let detail = match (&r.caller_reference_reuse, &r.detail) {
-        (Some(_), Some(d)) => format!(" ({d})"),
-        _ => String::new(),
-    };
     format!(
-        "+{}.{:03}s {} {} {} -> {}{fault}{detail}",
+        "+{}.{:03}s {}",
         r.at_ms / 1000,
         r.at_ms % 1000,
-        r.api,
-        r.operation,
-        ids.join(" "),
-        r.outcome()
+        r.line(r.caller_reference_reuse.is_some())
     )
 }
 

@@ -14,6 +14,7 @@ use crate::codepipeline::JobResult;
 use crate::duration::format_duration;
 use crate::faults::{Api, FaultKind};
 use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
+use crate::text::shorten;
 
 /// One simulated job: what was drawn, what happened, and what broke.
 #[derive(Debug, Clone, Serialize)]
@@ -106,15 +107,6 @@ pub struct ChaosJob {
 
 fn count<T>(items: &[T], f: impl Fn(&T) -> bool) -> u32 {
     items.iter().filter(|i| f(i)).count() as u32
-}
-
-fn shorten(text: &str, n: usize) -> String {
-    let one_line = text.replace('\n', " ");
-    if one_line.chars().count() > n {
-        format!("{}...", one_line.chars().take(n).collect::<String>())
-    } else {
-        one_line
-    }
 }
 
 impl ChaosJob {

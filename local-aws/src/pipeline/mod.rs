@@ -31,8 +31,9 @@ use crate::faults::{Api, Faults};
 use crate::rng::SeededRng;
 use crate::runtime_api::InvocationStatus;
 use crate::server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle};
+use crate::text::shorten;
 use function::{FunctionProcess, OutputSink, SpawnSpec};
-use report::{short_id, shorten};
+use report::short_id;
 
 /// CodePipeline's limit on every action configuration value, `UserParameters` included.
 pub const MAX_USER_PARAMETERS: usize = 1000;
@@ -458,31 +459,9 @@ impl Driver {
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                     };
-                    if r.api == Api::LambdaRuntime && r.succeeded() {
-                        continue;
+                    if let Some(entry) = TimelineEntry::of_request(&r) {
+                        observer(&entry);
                     }
-                    let mut text = format!("{} {}", r.api, r.operation);
-                    for id in [
-                        &r.distribution_id,
-                        &r.distribution_tenant_id,
-                        &r.invalidation_id,
-                        &r.job_id,
-                    ]
-                    .into_iter()
-                    .flatten()
-                    {
-                        text.push(' ');
-                        text.push_str(id);
-                    }
-                    text.push_str(&format!(" -> {}", r.outcome()));
-                    if let Some(f) = r.fault {
-                        text.push_str(&format!(" [injected {}]", f.name()));
-                    }
-                    observer(&TimelineEntry {
-                        at_ms: r.at_ms,
-                        kind: TimelineKind::Request,
-                        text,
-                    });
                 }
             });
         }

@@ -12,6 +12,7 @@ use crate::codepipeline::JobRecord;
 use crate::faults::Api;
 use crate::log::RequestRecord;
 use crate::runtime_api::InitError;
+use crate::text::{seconds, shorten};
 
 /// How the action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -237,12 +238,20 @@ impl TimelineEntry {
             TimelineKind::Request | TimelineKind::Invalidation => "    ",
             TimelineKind::Output => "      | ",
         };
-        format!(
-            "+{:>4}.{:03}s  {indent}{}",
-            self.at_ms / 1000,
-            self.at_ms % 1000,
-            self.text
-        )
+        format!("+{:>9}  {indent}{}", seconds(self.at_ms), self.text)
+    }
+
+    /// The line for a call, or `None` for a Runtime API call that went well: the invocation
+    /// lines already tell those (an `InitError` post is always shown).
+    pub(crate) fn of_request(r: &RequestRecord) -> Option<Self> {
+        if r.api == Api::LambdaRuntime && r.succeeded() && r.operation != "InitError" {
+            return None;
+        }
+        Some(Self {
+            at_ms: r.at_ms,
+            kind: TimelineKind::Request,
+            text: r.line(true),
+        })
     }
 }
 
@@ -281,15 +290,6 @@ pub struct PipelineReport {
     pub endpoint: String,
     /// Length of the run, ms.
     pub duration_ms: u64,
-}
-
-pub(crate) fn shorten(s: &str, n: usize) -> String {
-    let one_line = s.replace('\n', " ");
-    if one_line.chars().count() > n {
-        format!("{}...", one_line.chars().take(n).collect::<String>())
-    } else {
-        one_line
-    }
 }
 
 pub(crate) fn short_id(id: &str) -> &str {
@@ -346,39 +346,8 @@ impl PipelineReport {
             };
             push(order, e.clone());
         }
-        for r in &self.requests {
-            if r.api == Api::LambdaRuntime && r.succeeded() && r.operation != "InitError" {
-                // The invocation lines already tell these.
-                continue;
-            }
-            let mut text = format!("{} {}", r.api, r.operation);
-            for id in [
-                &r.distribution_id,
-                &r.distribution_tenant_id,
-                &r.invalidation_id,
-                &r.job_id,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                text.push(' ');
-                text.push_str(id);
-            }
-            let _ = write!(text, " -> {}", r.outcome());
-            if let Some(f) = r.fault {
-                let _ = write!(text, " [injected {}]", f.name());
-            }
-            if let Some(d) = &r.detail {
-                let _ = write!(text, " ({})", shorten(d, 160));
-            }
-            push(
-                2,
-                TimelineEntry {
-                    at_ms: r.at_ms,
-                    kind: TimelineKind::Request,
-                    text,
-                },
-            );
+        for entry in self.requests.iter().filter_map(TimelineEntry::of_request) {
+            push(2, entry);
         }
         for inv in &self.invalidations {
             if inv.completes_at_ms <= self.duration_ms {
@@ -478,9 +447,8 @@ impl PipelineReport {
         }
         let _ = writeln!(
             out,
-            "  run:            {}.{:03}s, seed {} (repeat with --seed {})",
-            self.duration_ms / 1000,
-            self.duration_ms % 1000,
+            "  run:            {}, seed {} (repeat with --seed {})",
+            seconds(self.duration_ms),
             self.seed,
             self.seed
         );
