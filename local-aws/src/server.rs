@@ -19,22 +19,19 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::clock::Clock;
 use crate::cloudfront::{
-    self, CfContext, CfOp, CloudFrontRules, CloudFrontState, DistributionConfig,
+    self, CfContext, CfError, CfOp, CloudFrontRules, CloudFrontState, DistributionConfig,
     DistributionTenantConfig, InvalidationInfo, TenantSetupError, UnknownIds,
 };
 use crate::codepipeline::{self, JobRecord, JobResult, JobStore};
 use crate::duration::DurationRange;
 use crate::faults::{Api, FaultKind, FaultState, FaultTarget, Faults};
 use crate::log::{RequestLog, RequestRecord};
-use crate::reply::{CallInfo, Reply, percent_decode};
+use crate::reply::{CallInfo, Reply, THROTTLED, percent_decode};
 use crate::rng::{SeededRng, seed_from_time};
 use crate::runtime_api::{InitError, Invocation, LambdaState};
 
 /// Largest request body accepted (Lambda's own payload limit is 6 MB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
-/// The message of AWS's throttling errors (CloudFront `Throttling`, CodePipeline
-/// `ThrottlingException`).
-const THROTTLED: &str = "Rate exceeded";
 
 /// How the emulator starts.
 #[derive(Debug, Clone)]
@@ -744,23 +741,18 @@ fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
 
 fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
     match (api, kind) {
-        (Api::CloudFront, FaultKind::Unavailable) => cloudfront::error_reply(
-            503,
-            "ServiceUnavailable",
-            "CloudFront is temporarily unavailable. Please try again later. (injected by local-aws)",
-            request_id,
-        ),
-        // Throttling replies are AWS's own, word for word: a client may log them, never
-        // recognise them by their text, and must not see anything that real AWS never sends.
-        (Api::CloudFront, FaultKind::Throttle) => {
-            cloudfront::error_reply(400, "Throttling", THROTTLED, request_id)
-        }
-        (Api::CloudFront, FaultKind::TooMany) => cloudfront::error_reply(
-            400,
-            "TooManyInvalidationsInProgress",
-            "Processing your request would cause the maximum number of in-progress invalidations to be exceeded. (injected by local-aws)",
-            request_id,
-        ),
+        (Api::CloudFront, FaultKind::Unavailable) => CfError::ServiceUnavailable(
+            "CloudFront is temporarily unavailable. Please try again later. (injected by local-aws)"
+                .to_string(),
+        )
+        .reply(request_id),
+        (Api::CloudFront, FaultKind::Throttle) => CfError::Throttling.reply(request_id),
+        (Api::CloudFront, FaultKind::TooMany) => CfError::TooManyInvalidationsInProgress(
+            "Processing your request would cause the maximum number of in-progress invalidations to be exceeded. (injected by local-aws)"
+                .to_string(),
+        )
+        .reply(request_id),
+        // AWS's own words, as for CloudFront's Throttling.
         (_, FaultKind::Throttle | FaultKind::ThrottleFinal) => {
             codepipeline::error_reply(400, "ThrottlingException", THROTTLED)
         }
@@ -838,9 +830,7 @@ async fn dispatch(
                 request.method, request.path
             );
             let reply = match api {
-                Api::CloudFront => {
-                    cloudfront::error_reply(501, "NotImplemented", &message, request_id)
-                }
+                Api::CloudFront => CfError::NotImplemented(message).reply(request_id),
                 _ => codepipeline::error_reply(404, "UnknownOperationException", &message),
             };
             (reply, CallInfo::op("Unsupported"))
