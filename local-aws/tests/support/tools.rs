@@ -29,7 +29,7 @@ pub fn workspace_root() -> PathBuf {
 /// `env_var` (`AWS_CLI`) names.
 pub fn python_tool(env_var: &str, tool: &str, what: &str) -> PathBuf {
     let advice = format!(
-        "run ./scripts/test.sh (it prepares .venv from {REQUIREMENTS} with python3 and pip), or set {env_var} to a {tool} executable"
+        "run ./scripts/test.sh (it prepares .venv from {REQUIREMENTS} with python3 and pip), or set {env_var} to the path of a `{tool}` executable"
     );
     if let Some(path) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
@@ -46,7 +46,7 @@ pub fn python_tool(env_var: &str, tool: &str, what: &str) -> PathBuf {
         && let Err(why) = prepare(&root)
     {
         panic!(
-            "{what} is missing: {env_var} is not set and .venv could not be prepared ({why}): {advice}"
+            "{what} is missing ({env_var} is not set, and .venv could not be prepared): {advice}. {why}"
         );
     }
     assert!(
@@ -83,9 +83,17 @@ fn prepare(root: &Path) -> Result<(), String> {
                 eprint!("{stderr}");
                 return Ok(());
             }
-            let lines: Vec<&str> = stderr.trim().lines().collect();
-            let last = lines[lines.len().saturating_sub(15)..].join("\n");
-            Err(format!("{PREPARE} exited with {}: {last}", out.status))
+            // pip's own last words, each cut short: a missing version lists every other one.
+            let lines: Vec<String> = stderr
+                .trim()
+                .lines()
+                .map(|line| match line.char_indices().nth(300) {
+                    Some((cut, _)) => format!("{}...", &line[..cut]),
+                    None => line.to_string(),
+                })
+                .collect();
+            let last = lines[lines.len().saturating_sub(10)..].join("\n");
+            Err(format!("{PREPARE} ended with {}:\n{last}", out.status))
         })
         .clone()
 }
