@@ -585,17 +585,7 @@ async fn serve(args: ServeArgs) -> u8 {
     let _ = std::io::stdout().flush();
 
     if !args.quiet {
-        let mut feed = emu.subscribe_requests();
-        tokio::spawn(async move {
-            loop {
-                let r = match feed.recv().await {
-                    Ok(r) => r,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                };
-                eprintln!("{}", log_line(&r));
-            }
-        });
+        emu.watch_requests(|r| eprintln!("{}", log_line(r)));
     }
     let _ = tokio::signal::ctrl_c().await;
     emu.shutdown().await;

@@ -111,17 +111,9 @@ impl Driver {
             env: function_env(&config, &emu),
         };
         if let Some(observer) = config.observer.clone() {
-            let mut feed = emu.subscribe_requests();
-            tokio::spawn(async move {
-                loop {
-                    let r = match feed.recv().await {
-                        Ok(r) => r,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                    };
-                    if let Some(entry) = TimelineEntry::of_request(&r) {
-                        observer(&entry);
-                    }
+            emu.watch_requests(move |r| {
+                if let Some(entry) = TimelineEntry::of_request(r) {
+                    observer(&entry);
                 }
             });
         }

@@ -73,6 +73,22 @@ impl EmulatorHandle {
         self.shared.log.subscribe()
     }
 
+    /// Calls `on_request` with each call as it is logged, on a task of its own, until the
+    /// emulator stops. A watcher that falls behind misses calls rather than slowing the
+    /// emulator down. Needs a Tokio runtime.
+    pub fn watch_requests(&self, on_request: impl Fn(&RequestRecord) + Send + 'static) {
+        let mut feed = self.subscribe_requests();
+        tokio::spawn(async move {
+            loop {
+                match feed.recv().await {
+                    Ok(r) => on_request(&r),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
     /// Replaces the faults in force (counts start afresh).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.lock().faults.set(faults);

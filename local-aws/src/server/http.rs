@@ -162,6 +162,13 @@ async fn handle(
         body,
     };
     let request_id = shared.lock().request_ids.uuid();
+    let arrival = Arrival {
+        shared: &shared,
+        at_ms: arrived,
+        started,
+        api,
+        request_id: &request_id,
+    };
 
     let latency = shared.lock().faults.latency(api);
     if let Some(delay) = latency {
@@ -174,42 +181,16 @@ async fn handle(
         .before(api, fault_target(&route, &request));
     if let Some(kind) = fault {
         let call = pre_call_info(&route, &request);
-        if kind == FaultKind::Hang {
-            log(
-                &shared,
-                (arrived, started),
-                api,
-                &request_id,
-                call,
-                None,
-                Some(kind),
-            );
-            // Never answered, never closed: only the caller can end it.
-            return std::future::pending().await;
-        }
-        if kind == FaultKind::Drop {
-            log(
-                &shared,
-                (arrived, started),
-                api,
-                &request_id,
-                call,
-                None,
-                Some(kind),
-            );
-            kill.notify_one();
+        if matches!(kind, FaultKind::Hang | FaultKind::Drop) {
+            arrival.log(call, None, Some(kind));
+            // A hang is never answered nor closed: only the caller can end it.
+            if kind == FaultKind::Drop {
+                kill.notify_one();
+            }
             return std::future::pending().await;
         }
         let reply = fault_reply(api, kind, &request_id);
-        log(
-            &shared,
-            (arrived, started),
-            api,
-            &request_id,
-            call,
-            Some(&reply),
-            Some(kind),
-        );
+        arrival.log(call, Some(&reply), Some(kind));
         return Ok(to_response(reply, api, &request_id));
     }
 
@@ -225,27 +206,11 @@ async fn handle(
             Some(d) => format!("{d}; processed ({would}), response dropped"),
             None => format!("processed ({would}), response dropped"),
         });
-        log(
-            &shared,
-            (arrived, started),
-            api,
-            &request_id,
-            call,
-            None,
-            Some(FaultKind::DropAfter),
-        );
+        arrival.log(call, None, Some(FaultKind::DropAfter));
         kill.notify_one();
         return std::future::pending().await;
     }
-    log(
-        &shared,
-        (arrived, started),
-        api,
-        &request_id,
-        call,
-        Some(&reply),
-        None,
-    );
+    arrival.log(call, Some(&reply), None);
     Ok(to_response(reply, api, &request_id))
 }
 
@@ -381,34 +346,39 @@ async fn dispatch(
     }
 }
 
-fn log(
-    shared: &Shared,
-    (arrived_ms, started): (u64, std::time::Instant),
+/// A request as the log needs to know it before it ends.
+struct Arrival<'a> {
+    shared: &'a Shared,
+    /// When it arrived, on the emulator's clock.
+    at_ms: u64,
+    /// When it arrived, in real time (the log's durations are real).
+    started: std::time::Instant,
     api: Api,
-    request_id: &str,
-    call: CallInfo,
-    reply: Option<&Reply>,
-    fault: Option<FaultKind>,
-) {
-    let status = reply.map(|r| r.status);
-    shared.log.push(RequestRecord {
-        seq: 0,
-        at_ms: arrived_ms,
-        duration_ms: crate::clock::duration_ms(started.elapsed()),
-        api,
-        operation: call.operation,
-        request_id: request_id.to_string(),
-        distribution_id: call.distribution_id,
-        distribution_tenant_id: call.distribution_tenant_id,
-        invalidation_id: call.invalidation_id,
-        job_id: call.job_id,
-        lambda_request_id: call.lambda_request_id,
-        status,
-        error_code: reply.and_then(|r| r.error_code.clone()),
-        fault,
-        detail: call.detail,
-        caller_reference_reuse: call.caller_reference_reuse,
-    });
+    request_id: &'a str,
+}
+
+impl Arrival<'_> {
+    /// Logs how the request ended: its reply (`None`: no response), and the fault that shaped it.
+    fn log(&self, call: CallInfo, reply: Option<&Reply>, fault: Option<FaultKind>) {
+        self.shared.log.push(RequestRecord {
+            seq: 0,
+            at_ms: self.at_ms,
+            duration_ms: crate::clock::duration_ms(self.started.elapsed()),
+            api: self.api,
+            operation: call.operation,
+            request_id: self.request_id.to_string(),
+            distribution_id: call.distribution_id,
+            distribution_tenant_id: call.distribution_tenant_id,
+            invalidation_id: call.invalidation_id,
+            job_id: call.job_id,
+            lambda_request_id: call.lambda_request_id,
+            status: reply.map(|r| r.status),
+            error_code: reply.and_then(|r| r.error_code.clone()),
+            fault,
+            detail: call.detail,
+            caller_reference_reuse: call.caller_reference_reuse,
+        });
+    }
 }
 
 fn to_response(reply: Reply, api: Api, request_id: &str) -> Response<Full<Bytes>> {
