@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::TimelineEntry;
+use crate::clock::Clock;
 use crate::cloudfront::{DistributionConfig, DistributionTenantConfig, UnknownIds};
 use crate::duration::DurationRange;
 use crate::faults::Faults;
-use crate::server::EmulatorHandle;
+use crate::server::{EmulatorConfig, EmulatorHandle};
 
 /// CodePipeline's limit on every action configuration value, `UserParameters` included.
 pub const MAX_USER_PARAMETERS: usize = 1000;
@@ -161,21 +162,20 @@ impl fmt::Debug for PipelineConfig {
 impl PipelineConfig {
     /// A run of `function` with `user_parameters` and the defaults above.
     pub fn new(function: impl Into<PathBuf>, user_parameters: impl Into<String>) -> Self {
+        // The emulated world starts as a bare emulator's does.
+        let world = EmulatorConfig::default();
         Self {
             function: function.into(),
             function_args: Vec::new(),
             user_parameters: user_parameters.into(),
-            distributions: Vec::new(),
-            distribution_tenants: Vec::new(),
-            strict_caller_reference: false,
-            unknown_ids: UnknownIds::NotFound,
-            default_completion: DurationRange::between(
-                Duration::from_secs(2),
-                Duration::from_secs(5),
-            ),
-            faults: Faults::none(),
-            seed: None,
-            port: 0,
+            distributions: world.distributions,
+            distribution_tenants: world.distribution_tenants,
+            strict_caller_reference: world.strict_caller_reference,
+            unknown_ids: world.unknown_ids,
+            default_completion: world.default_completion,
+            faults: world.faults,
+            seed: world.seed,
+            port: world.port,
             lambda_timeout: Duration::from_secs(30),
             deadline_grace: Duration::from_millis(500),
             retry_delay: Duration::from_secs(1),
@@ -183,15 +183,35 @@ impl PipelineConfig {
             no_reply_timeout: Duration::from_secs(20 * 60),
             total_timeout: Duration::from_secs(24 * 3600),
             artifact_credentials: ArtifactCredentials::default(),
-            function_name: "cf-invalidate".to_string(),
+            function_name: world.function_name,
             memory_size: 128,
-            region: "us-east-1".to_string(),
-            account_id: "000000000000".to_string(),
+            region: world.region,
+            account_id: world.account_id,
             env: Vec::new(),
             duplicate_delivery_rate: 0.0,
             kill_rate: 0.0,
             kills_per_event: 1,
             observer: None,
+        }
+    }
+
+    /// The emulator the function talks to: this run's world, on a real-time clock.
+    pub(super) fn emulator_config(&self) -> EmulatorConfig {
+        EmulatorConfig {
+            port: self.port,
+            distributions: self.distributions.clone(),
+            distribution_tenants: self.distribution_tenants.clone(),
+            strict_caller_reference: self.strict_caller_reference,
+            unknown_ids: self.unknown_ids,
+            default_completion: self.default_completion,
+            faults: self.faults.clone(),
+            seed: self.seed,
+            clock: Clock::system(),
+            jobs: Vec::new(),
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            function_name: self.function_name.clone(),
+            ..EmulatorConfig::default()
         }
     }
 

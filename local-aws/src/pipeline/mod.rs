@@ -23,8 +23,7 @@ pub use report::{
 /// One CodePipeline job of a run: the emulator's own record of it.
 pub use crate::codepipeline::JobRecord as JobReport;
 
-use crate::clock::Clock;
-use crate::server::{Emulator, EmulatorConfig, EmulatorError};
+use crate::server::{Emulator, EmulatorError};
 
 /// The run could not be carried out (a usage or environment problem, not a failed action).
 #[derive(Debug, thiserror::Error)]
@@ -63,23 +62,7 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
     let mut config = config;
     config.function = resolve_program(&config.function)
         .ok_or_else(|| PipelineError::FunctionNotFound(config.function.clone()))?;
-    let emu = Emulator::start(EmulatorConfig {
-        port: config.port,
-        distributions: config.distributions.clone(),
-        distribution_tenants: config.distribution_tenants.clone(),
-        strict_caller_reference: config.strict_caller_reference,
-        unknown_ids: config.unknown_ids,
-        default_completion: config.default_completion,
-        faults: config.faults.clone(),
-        seed: config.seed,
-        clock: Clock::system(),
-        jobs: Vec::new(),
-        account_id: config.account_id.clone(),
-        region: config.region.clone(),
-        function_name: config.function_name.clone(),
-        ..EmulatorConfig::default()
-    })
-    .await?;
+    let emu = Emulator::start(config.emulator_config()).await?;
     driver::play(config, emu).await
 }
 
