@@ -1451,20 +1451,12 @@ fn templates() -> Vec<PathBuf> {
     found
 }
 
+#[path = "../local-aws/tests/support/tools.rs"]
+mod tools;
+
+/// cfn-lint: `$CFN_LINT`, else the test virtualenv's (prepared if need be).
 fn cfn_lint() -> PathBuf {
-    let Some(path) = std::env::var_os("CFN_LINT") else {
-        panic!(
-            "CFN_LINT is not set: run ./scripts/test.sh (it creates .venv with cfn-lint and exports \
-             CFN_LINT), or export CFN_LINT=$PWD/.venv/bin/cfn-lint"
-        );
-    };
-    let path = PathBuf::from(path);
-    assert!(
-        path.is_file(),
-        "CFN_LINT={} does not exist: run ./scripts/test.sh to create .venv",
-        path.display()
-    );
-    path
+    tools::python_tool("CFN_LINT", "cfn-lint", "cfn-lint")
 }
 
 fn run_cfn_lint(files: &[PathBuf]) -> std::process::Output {

@@ -2,15 +2,15 @@
 //! once, small, so that the harness keeps working. It checks that figures came out, never what
 //! they are: speed is not asserted anywhere.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
-}
+#[path = "../../local-aws/tests/support/tools.rs"]
+mod tools;
+
+use tools::{python_tool, workspace_root};
 
 /// `cf-invalidate-lambda` from the same build: `cargo test --workspace` and `cargo nextest run
 /// --workspace` (scripts/test.sh) build the root package's binaries for its own end-to-end
@@ -31,13 +31,10 @@ fn lambda_binary() -> PathBuf {
     lambda
 }
 
-/// The baseline's Python: `$BENCH_PYTHON`, else the test virtualenv's. It must import
-/// awslambdaric and boto3; the test fails (never skips) when it cannot.
+/// The baseline's Python: `$BENCH_PYTHON`, else the test virtualenv's (prepared if need be).
+/// It must import awslambdaric and boto3; the test fails (never skips) when it cannot.
 fn python() -> PathBuf {
-    let python = match std::env::var_os("BENCH_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join(".venv/bin/python"),
-    };
+    let python = python_tool("BENCH_PYTHON", "python", "the benchmark's Python baseline");
     let imports = Command::new(&python)
         .args(["-c", "import awslambdaric, boto3"])
         .output();
@@ -57,19 +54,9 @@ fn python() -> PathBuf {
     python
 }
 
-/// The AWS CLI: `$AWS_CLI`, else the test virtualenv's.
+/// The AWS CLI: `$AWS_CLI`, else the test virtualenv's (prepared if need be).
 fn aws_cli() -> PathBuf {
-    let aws = match std::env::var_os("AWS_CLI") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join(".venv/bin/aws"),
-    };
-    assert!(
-        aws.is_file(),
-        "the AWS CLI was not found at {}: run ./scripts/test.sh (it creates .venv with the AWS \
-         CLI), or set AWS_CLI to an aws executable",
-        aws.display()
-    );
-    aws
+    python_tool("AWS_CLI", "aws", "the AWS CLI")
 }
 
 fn number(json: &Value, pointer: &str) -> f64 {

@@ -74,9 +74,11 @@ impl JobResult {
     }
 }
 
-/// A CodePipeline job as the emulator holds it.
+/// A CodePipeline job as the emulator holds it (and as a pipeline run reports it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobRecord {
+    /// Its place in the order jobs were created: 1 for the first.
+    pub number: u32,
     /// The job id.
     pub job_id: String,
     /// When it was created, in milliseconds since the emulator started.
@@ -224,6 +226,7 @@ impl JobStore {
         self.jobs.insert(
             job_id.to_string(),
             JobRecord {
+                number: u32::try_from(self.order.len() + 1).unwrap_or(u32::MAX),
                 job_id: job_id.to_string(),
                 created_ms: now_ms,
                 continuation_token,

@@ -1,4 +1,5 @@
-//! Human durations for flags and fault specs: `500ms`, `5s`, `2m`, `1h`, and ranges `2s..5s`.
+//! Human durations for flags and fault specs, in humantime's syntax (`500ms`, `5s`, `1.5s`,
+//! `2m`, `1h30m`), and ranges `2s..5s`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,35 +15,19 @@ pub struct DurationError {
     pub value: String,
 }
 
-/// Parses `500ms`, `5s`, `2m`, `1h` (and `0`). Fractions are allowed for s, m and h: `1.5s`.
+/// The longest duration accepted: ten years, far past any timeout, and short enough that adding
+/// it to the time now cannot overflow.
+const LONGEST: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// Parses a duration as humantime reads it (`500ms`, `5s`, `1.5s`, `2m`, `1h30m`, `0`), up to
+/// ten years.
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
-    let err = || DurationError {
-        value: text.to_string(),
-    };
-    let t = text.trim();
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(err)?;
-    let (number, unit) = t.split_at(split);
-    if number.is_empty() {
-        return Err(err());
-    }
-    let value: f64 = number.parse().map_err(|_| err())?;
-    let seconds_per_unit = match unit {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(err()),
-    };
-    let secs = value * seconds_per_unit;
-    if !secs.is_finite() || !(0.0..=10.0 * 365.0 * 86_400.0).contains(&secs) {
-        return Err(err());
-    }
-    Ok(Duration::from_secs_f64(secs))
+    humantime::parse_duration(text.trim())
+        .ok()
+        .filter(|d| *d <= LONGEST)
+        .ok_or_else(|| DurationError {
+            value: text.to_string(),
+        })
 }
 
 /// Writes a duration the way [`parse_duration`] reads it, choosing the largest exact unit.
@@ -143,11 +128,12 @@ mod tests {
         assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration(" 1h30m "), Ok(Duration::from_secs(5400)));
     }
 
     #[test]
     fn rejects_and_names_bad_values() {
-        for bad in ["", "5", "s", "5x", "-1s", "1e999s", "ms"] {
+        for bad in ["", "5", "s", "5x", "-1s", "1e999s", "ms", "11y"] {
             let err = parse_duration(bad).unwrap_err();
             assert_eq!(err.value, bad);
             assert!(err.to_string().contains(&format!("'{bad}'")));

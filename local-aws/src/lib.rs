@@ -1,7 +1,7 @@
 //! local-aws: emulates the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs
 //! on 127.0.0.1, and drives a Lambda function binary the way CodePipeline and Lambda would.
 //!
-//! Two entry points:
+//! Three entry points:
 //! - [`Emulator::start`] serves the APIs and gives an [`EmulatorHandle`] to inspect and steer
 //!   them (request log, invalidations, jobs, faults, invocations).
 //! - [`pipeline::run`] starts an emulator, runs a function binary as a child process, and plays
@@ -24,6 +24,7 @@ mod reply;
 mod rng;
 pub mod runtime_api;
 mod server;
+mod text;
 mod xml;
 
 pub use clock::{Clock, iso8601};

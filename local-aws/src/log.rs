@@ -1,5 +1,6 @@
 //! The request log: every call the emulator answered (or dropped), in arrival order.
 
+use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 
 use serde::Serialize;
@@ -7,6 +8,10 @@ use tokio::sync::broadcast;
 
 use crate::cloudfront::CallerReferenceReuse;
 use crate::faults::{Api, FaultKind};
+use crate::text::shorten;
+
+/// The longest detail a log line shows.
+const DETAIL_SHOWN: usize = 160;
 
 /// One call to the emulator and how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,6 +71,32 @@ impl RequestRecord {
     pub fn succeeded(&self) -> bool {
         matches!(self.status, Some(200..=299))
     }
+
+    /// The call in one line, as `serve`'s log and a pipeline's timeline show it: the API, the
+    /// operation, every id the call names, how it ended, the fault that shaped it and, with
+    /// `with_detail`, the detail (cut to 160 characters):
+    /// `CloudFront CreateInvalidation E2QWRUHEXAMPLE I2J0I21PCUYOIK -> 201 (1 path(s), ...)`.
+    pub fn line(&self, with_detail: bool) -> String {
+        let mut line = format!("{} {}", self.api, self.operation);
+        let ids = [
+            &self.distribution_id,
+            &self.distribution_tenant_id,
+            &self.invalidation_id,
+            &self.job_id,
+            &self.lambda_request_id,
+        ];
+        for id in ids.into_iter().flatten() {
+            let _ = write!(line, " {id}");
+        }
+        let _ = write!(line, " -> {}", self.outcome());
+        if let Some(fault) = self.fault {
+            let _ = write!(line, " [injected {}]", fault.name());
+        }
+        if with_detail && let Some(detail) = &self.detail {
+            let _ = write!(line, " ({})", shorten(detail, DETAIL_SHOWN));
+        }
+        line
+    }
 }
 
 /// The shared log, with a live feed for watchers.
@@ -102,5 +133,59 @@ impl RequestLog {
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<RequestRecord> {
         self.feed.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            seq: 1,
+            at_ms: 120,
+            duration_ms: 1,
+            api: Api::CloudFront,
+            operation: "CreateInvalidation".to_string(),
+            request_id: "r".to_string(),
+            distribution_id: Some("E2QWRUHEXAMPLE".to_string()),
+            distribution_tenant_id: None,
+            invalidation_id: Some("I2J0I21PCUYOIK".to_string()),
+            job_id: None,
+            lambda_request_id: None,
+            status: None,
+            error_code: None,
+            fault: Some(FaultKind::DropAfter),
+            detail: Some(format!("1 path(s), CallerReference {}", "x".repeat(200))),
+            caller_reference_reuse: None,
+        }
+    }
+
+    #[test]
+    fn one_line_names_the_call_its_ids_its_end_and_its_fault() {
+        let r = record();
+        assert_eq!(
+            r.line(false),
+            "CloudFront CreateInvalidation E2QWRUHEXAMPLE I2J0I21PCUYOIK -> dropped [injected drop-after]"
+        );
+        let with_detail = r.line(true);
+        assert!(
+            with_detail.ends_with(&format!(
+                "[injected drop-after] (1 path(s), CallerReference {}...)",
+                "x".repeat(160 - "1 path(s), CallerReference ".len())
+            )),
+            "{with_detail}"
+        );
+        let runtime = RequestRecord {
+            api: Api::LambdaRuntime,
+            operation: "InitError".to_string(),
+            distribution_id: None,
+            invalidation_id: None,
+            status: Some(202),
+            fault: None,
+            detail: None,
+            ..record()
+        };
+        assert_eq!(runtime.line(true), "Lambda InitError -> 202");
     }
 }

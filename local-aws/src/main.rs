@@ -1,5 +1,6 @@
 //! local-aws: the command line. `pipeline` plays CodePipeline + Lambda against a function
-//! binary; `serve` runs the emulated APIs alone for a CLI or SDK to call.
+//! binary; `serve` runs the emulated APIs alone for a CLI or SDK to call; `chaos` runs many
+//! pipeline jobs with random faults and checks the invariants of a reliable action.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -64,7 +65,7 @@ enum Command {
     Chaos(Box<ChaosArgs>),
 }
 
-/// What both subcommands emulate.
+/// What `pipeline` and `serve` emulate (`chaos` draws its own worlds).
 #[derive(Debug, Args)]
 struct WorldArgs {
     /// A distribution that exists, with how long its invalidations stay InProgress:
@@ -305,35 +306,14 @@ fn with_notes(id: &str, notes: &[String]) -> String {
     }
 }
 
-/// One call as `serve` logs it on standard error.
+/// One call as `serve` logs it on standard error: its detail only when it tells what became
+/// of a reused CallerReference.
 fn log_line(r: &RequestRecord) -> String {
-    let ids: Vec<&str> = [
-        &r.distribution_id,
-        &r.distribution_tenant_id,
-        &r.invalidation_id,
-        &r.job_id,
-        &r.lambda_request_id,
-    ]
-    .into_iter()
-    .flatten()
-    .map(String::as_str)
-    .collect();
-    let fault = r
-        .fault
-        .map(|f| format!(" [injected {}]", f.name()))
-        .unwrap_or_default();
-    let detail = match (&r.caller_reference_reuse, &r.detail) {
-        (Some(_), Some(d)) => format!(" ({d})"),
-        _ => String::new(),
-    };
     format!(
-        "+{}.{:03}s {} {} {} -> {}{fault}{detail}",
+        "+{}.{:03}s {}",
         r.at_ms / 1000,
         r.at_ms % 1000,
-        r.api,
-        r.operation,
-        ids.join(" "),
-        r.outcome()
+        r.line(r.caller_reference_reuse.is_some())
     )
 }
 
@@ -605,17 +585,7 @@ async fn serve(args: ServeArgs) -> u8 {
     let _ = std::io::stdout().flush();
 
     if !args.quiet {
-        let mut feed = emu.subscribe_requests();
-        tokio::spawn(async move {
-            loop {
-                let r = match feed.recv().await {
-                    Ok(r) => r,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                };
-                eprintln!("{}", log_line(&r));
-            }
-        });
+        emu.watch_requests(|r| eprintln!("{}", log_line(r)));
     }
     let _ = tokio::signal::ctrl_c().await;
     emu.shutdown().await;

@@ -4,6 +4,10 @@ use bytes::Bytes;
 
 use crate::cloudfront::CallerReferenceReuse;
 
+/// The message of AWS's throttling errors (CloudFront `Throttling`, CodePipeline
+/// `ThrottlingException`).
+pub(crate) const THROTTLED: &str = "Rate exceeded";
+
 /// An answer to one call.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {

@@ -14,6 +14,7 @@ use crate::codepipeline::JobResult;
 use crate::duration::format_duration;
 use crate::faults::{Api, FaultKind};
 use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
+use crate::text::shorten;
 
 /// One simulated job: what was drawn, what happened, and what broke.
 #[derive(Debug, Clone, Serialize)]
@@ -106,15 +107,6 @@ pub struct ChaosJob {
 
 fn count<T>(items: &[T], f: impl Fn(&T) -> bool) -> u32 {
     items.iter().filter(|i| f(i)).count() as u32
-}
-
-fn shorten(text: &str, n: usize) -> String {
-    let one_line = text.replace('\n', " ");
-    if one_line.chars().count() > n {
-        format!("{}...", one_line.chars().take(n).collect::<String>())
-    } else {
-        one_line
-    }
 }
 
 impl ChaosJob {
@@ -878,211 +870,29 @@ impl ChaosReport {
 
     /// The figures as a readable table, then every offending job with its replay command.
     pub fn render(&self) -> String {
-        let f = &self.figures;
         let mut out = String::new();
-        let percent = |part: u32, whole: u32| {
-            if whole == 0 {
-                "-".to_string()
-            } else {
-                format!("{:.1} %", f64::from(part) * 100.0 / f64::from(whole))
-            }
-        };
         let _ = writeln!(
             out,
             "chaos run: {} jobs, {} at a time, seed {}, {} wall time",
-            f.jobs,
+            self.figures.jobs,
             self.concurrency,
             self.seed,
             format_duration(Duration::from_secs(self.duration_ms.div_ceil(1000)))
         );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "INVARIANTS");
-        for inv in &self.invariants {
-            let _ = writeln!(
-                out,
-                "  {:<64} {:>6}   (at most {}) {}",
-                inv.name,
-                inv.value,
-                inv.max,
-                if inv.holds() { "ok" } else { "BROKEN" }
-            );
-        }
-        let _ = writeln!(out);
-        let _ = writeln!(out, "OUTCOMES");
-        let _ = writeln!(
-            out,
-            "  jobs run                                   {:>6}",
-            f.jobs
-        );
-        let _ = writeln!(
-            out,
-            "  succeeded                                  {:>6}",
-            f.succeeded
-        );
-        let failed: Vec<String> = f
-            .failed_by_type
+        let invariants: Vec<Row> = self
+            .invariants
             .iter()
-            .map(|(k, n)| format!("{k} {n}"))
+            .map(|inv| {
+                Row::new(inv.name, inv.value).aside(format!(
+                    "(at most {}) {}",
+                    inv.max,
+                    if inv.holds() { "ok" } else { "BROKEN" }
+                ))
+            })
             .collect();
-        let _ = writeln!(
-            out,
-            "  failed                                     {:>6}   {}",
-            f.failed_by_type.values().sum::<u32>(),
-            failed.join(", ")
-        );
-        let _ = writeln!(
-            out,
-            "  jobs without a planted cause that succeeded {:>5} of {} ({})",
-            f.unplanted_succeeded,
-            f.unplanted_jobs,
-            percent(f.unplanted_succeeded, f.unplanted_jobs)
-        );
-        let _ = writeln!(
-            out,
-            "  planted causes matched                     {:>6} of {} ({})",
-            f.planted_matched,
-            f.planted_jobs,
-            percent(f.planted_matched, f.planted_jobs)
-        );
-        for (cause, c) in &f.planted {
-            let seen: Vec<String> = c
-                .outcomes
-                .iter()
-                .map(|(k, n)| format!("{k} x{n}"))
-                .collect();
-            let _ = writeln!(
-                out,
-                "    {cause:<28} {}/{}: {}",
-                c.matched,
-                c.jobs,
-                seen.join(", ")
-            );
-        }
-        let _ = writeln!(out);
-        let _ = writeln!(out, "CHAOS APPLIED");
-        let _ = writeln!(
-            out,
-            "  CodePipeline jobs                          {:>6}   ({} continuations)",
-            f.codepipeline_jobs, f.continuations
-        );
-        let _ = writeln!(
-            out,
-            "  invocations                                {:>6}   ({} cold starts, {} function errors)",
-            f.invocations, f.cold_starts, f.function_errors
-        );
-        let _ = writeln!(
-            out,
-            "  killed at the deadline                     {:>6}",
-            f.deadline_kills
-        );
-        let _ = writeln!(
-            out,
-            "  killed before the deadline (injected)      {:>6}",
-            f.injected_kills
-        );
-        let _ = writeln!(
-            out,
-            "  crashed                                    {:>6}",
-            f.crashes
-        );
-        let posts: Vec<String> = f
-            .error_posts
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  errors returned to Lambda                  {:>6}   {}",
-            f.error_posts.values().sum::<u32>(),
-            posts.join(", ")
-        );
-        let _ = writeln!(
-            out,
-            "  duplicate deliveries                       {:>6}",
-            f.duplicate_deliveries
-        );
-        let _ = writeln!(
-            out,
-            "  PutJob refused (InvalidJobStateException)  {:>6}",
-            f.results_refused
-        );
-        let _ = writeln!(
-            out,
-            "  CloudFront calls                           {:>6}   ({} faulted, {})",
-            f.cloudfront_calls,
-            f.cloudfront_faulted,
-            percent(f.cloudfront_faulted, f.cloudfront_calls)
-        );
-        let _ = writeln!(
-            out,
-            "  transient CloudFront failures              {:>6}   of {} calls in jobs without a planted outage ({}): 503, Throttling, dropped connections",
-            f.cloudfront_transient_without_outage,
-            f.cloudfront_calls_without_outage,
-            percent(
-                f.cloudfront_transient_without_outage,
-                f.cloudfront_calls_without_outage
-            )
-        );
-        let _ = writeln!(
-            out,
-            "  CodePipeline calls                         {:>6}   ({} faulted, {})",
-            f.codepipeline_calls,
-            f.codepipeline_faulted,
-            percent(f.codepipeline_faulted, f.codepipeline_calls)
-        );
-        let kinds: Vec<String> = f
-            .faults_by_kind
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  faults injected                            {:>6}   {}",
-            f.faults_by_kind.values().sum::<u32>(),
-            kinds.join(", ")
-        );
-        let _ = writeln!(
-            out,
-            "  CodePipeline ThrottlingException           {:>6}   ({} jobs throttled at random, {} with a burst on the final report, longest burst {})",
-            f.codepipeline_throttled,
-            f.throttled_jobs,
-            f.final_report_burst_jobs,
-            f.longest_final_report_throttle_burst
-        );
-        let _ = writeln!(
-            out,
-            "  CreateInvalidation calls                   {:>6}   ({} processed by CloudFront -> {} invalidations)",
-            f.create_calls, f.creates_processed, f.invalidations
-        );
-        let _ = writeln!(
-            out,
-            "  reused CallerReference                     {:>6}   ({} existing returned, {} refused in strict mode in {} of {} strict jobs, {} refused for other paths)",
-            f.caller_references_returned
-                + f.caller_references_refused_strict
-                + f.caller_references_refused_other_paths,
-            f.caller_references_returned,
-            f.caller_references_refused_strict,
-            f.strict_jobs_with_a_refusal,
-            f.strict_caller_reference_jobs,
-            f.caller_references_refused_other_paths
-        );
-        let levels: Vec<String> = f
-            .log_levels
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  jobs by function log level                         {}",
-            levels.join(", ")
-        );
-        let _ = writeln!(
-            out,
-            "  job wall time                              p50 {}, p95 {}, max {}",
-            seconds(f.job_ms_p50),
-            seconds(f.job_ms_p95),
-            seconds(f.job_ms_max)
-        );
+        write_section(&mut out, "INVARIANTS", 65, &invariants);
+        write_section(&mut out, "OUTCOMES", 43, &self.outcome_rows());
+        write_section(&mut out, "CHAOS APPLIED", 43, &self.chaos_rows());
         let offenders = self.offenders();
         if !offenders.is_empty() {
             let _ = writeln!(out);
@@ -1124,6 +934,183 @@ impl ChaosReport {
         // Empty lists leave trailing blanks behind.
         out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
     }
+
+    /// How the jobs ended, and how each planted cause did.
+    fn outcome_rows(&self) -> Vec<Row> {
+        let f = &self.figures;
+        let mut rows = vec![
+            Row::new("jobs run", f.jobs),
+            Row::new("succeeded", f.succeeded),
+            Row::new("failed", f.failed_by_type.values().sum::<u32>())
+                .aside(listed(&f.failed_by_type, " ")),
+            Row::share(
+                "jobs without a planted cause that succeeded",
+                f.unplanted_succeeded,
+                f.unplanted_jobs,
+            ),
+            Row::share("planted causes matched", f.planted_matched, f.planted_jobs),
+        ];
+        for (cause, c) in &f.planted {
+            let seen = listed(&c.outcomes, " x");
+            rows.push(Row::text(format!(
+                "  {cause:<28} {}/{}: {seen}",
+                c.matched, c.jobs
+            )));
+        }
+        rows
+    }
+
+    /// The faults and failures the run went through.
+    fn chaos_rows(&self) -> Vec<Row> {
+        let f = &self.figures;
+        vec![
+            Row::new("CodePipeline jobs", f.codepipeline_jobs)
+                .aside(format!("({} continuations)", f.continuations)),
+            Row::new("invocations", f.invocations).aside(format!(
+                "({} cold starts, {} function errors)",
+                f.cold_starts, f.function_errors
+            )),
+            Row::new("killed at the deadline", f.deadline_kills),
+            Row::new("killed before the deadline (injected)", f.injected_kills),
+            Row::new("crashed", f.crashes),
+            Row::new(
+                "errors returned to Lambda",
+                f.error_posts.values().sum::<u32>(),
+            )
+            .aside(listed(&f.error_posts, " ")),
+            Row::new("duplicate deliveries", f.duplicate_deliveries),
+            Row::new(
+                "PutJob refused (InvalidJobStateException)",
+                f.results_refused,
+            ),
+            Row::new("CloudFront calls", f.cloudfront_calls).aside(format!(
+                "({} faulted, {})",
+                f.cloudfront_faulted,
+                percent(f.cloudfront_faulted, f.cloudfront_calls)
+            )),
+            Row::new(
+                "transient CloudFront failures",
+                f.cloudfront_transient_without_outage,
+            )
+            .aside(format!(
+                "of {} calls in jobs without a planted outage ({}): 503, Throttling, dropped connections",
+                f.cloudfront_calls_without_outage,
+                percent(
+                    f.cloudfront_transient_without_outage,
+                    f.cloudfront_calls_without_outage
+                )
+            )),
+            Row::new("CodePipeline calls", f.codepipeline_calls).aside(format!(
+                "({} faulted, {})",
+                f.codepipeline_faulted,
+                percent(f.codepipeline_faulted, f.codepipeline_calls)
+            )),
+            Row::new("faults injected", f.faults_by_kind.values().sum::<u32>())
+                .aside(listed(&f.faults_by_kind, " ")),
+            Row::new(
+                "CodePipeline ThrottlingException",
+                f.codepipeline_throttled,
+            )
+            .aside(format!(
+                "({} jobs throttled at random, {} with a burst on the final report, longest burst {})",
+                f.throttled_jobs,
+                f.final_report_burst_jobs,
+                f.longest_final_report_throttle_burst
+            )),
+            Row::new("CreateInvalidation calls", f.create_calls).aside(format!(
+                "({} processed by CloudFront -> {} invalidations)",
+                f.creates_processed, f.invalidations
+            )),
+            Row::new(
+                "reused CallerReference",
+                f.caller_references_returned
+                    + f.caller_references_refused_strict
+                    + f.caller_references_refused_other_paths,
+            )
+            .aside(format!(
+                "({} existing returned, {} refused in strict mode in {} of {} strict jobs, {} refused for other paths)",
+                f.caller_references_returned,
+                f.caller_references_refused_strict,
+                f.strict_jobs_with_a_refusal,
+                f.strict_caller_reference_jobs,
+                f.caller_references_refused_other_paths
+            )),
+            Row::new("jobs by function log level", "").aside(listed(&f.log_levels, " ")),
+            Row::new(
+                "job wall time",
+                format!(
+                    "p50 {}, p95 {}, max {}",
+                    seconds(f.job_ms_p50),
+                    seconds(f.job_ms_p95),
+                    seconds(f.job_ms_max)
+                ),
+            ),
+        ]
+    }
+}
+
+/// One line of a table: a label, a value right-aligned in the value column (a longer value
+/// starts where the column does), and what follows the value.
+struct Row {
+    label: String,
+    value: String,
+    after: String,
+}
+
+impl Row {
+    fn new(label: impl Into<String>, value: impl std::fmt::Display) -> Self {
+        Self {
+            label: label.into(),
+            value: value.to_string(),
+            after: String::new(),
+        }
+    }
+
+    /// A line of its own, outside the columns.
+    fn text(line: String) -> Self {
+        Self::new(line, "")
+    }
+
+    /// A remark after the value: `   (12 faulted, 3.0 %)`.
+    fn aside(mut self, remark: String) -> Self {
+        self.after = format!("   {remark}");
+        self
+    }
+
+    /// `part` followed by its share of `whole`: `30 of 30 (100.0 %)`.
+    fn share(label: &str, part: u32, whole: u32) -> Self {
+        let mut row = Self::new(label, part);
+        row.after = format!(" of {whole} ({})", percent(part, whole));
+        row
+    }
+}
+
+/// A blank line, `title`, then each row with its label in a column `width` wide and its value
+/// right-aligned in the six after it.
+fn write_section(out: &mut String, title: &str, width: usize, rows: &[Row]) {
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{title}");
+    for row in rows {
+        let _ = writeln!(out, "  {:<width$}{:>6}{}", row.label, row.value, row.after);
+    }
+}
+
+/// `part` as a percentage of `whole` (`-` of nothing).
+fn percent(part: u32, whole: u32) -> String {
+    if whole == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.1} %", f64::from(part) * 100.0 / f64::from(whole))
+    }
+}
+
+/// `a 1, b 2`: each key with its count, joined by `between`.
+fn listed(counts: &BTreeMap<String, u32>, between: &str) -> String {
+    counts
+        .iter()
+        .map(|(k, n)| format!("{k}{between}{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn seconds(ms: u64) -> String {
@@ -1134,8 +1121,9 @@ fn seconds(ms: u64) -> String {
 mod tests {
     use super::*;
     use crate::cloudfront::{InvalidationInfo, InvalidationStatus};
+    use crate::codepipeline::JobRecord;
     use crate::log::RequestRecord;
-    use crate::pipeline::{Counts, Failure, JobReport};
+    use crate::pipeline::{Counts, Failure};
 
     /// The first job of a default run without a planted cause, with one target.
     fn scenario() -> Scenario {
@@ -1188,7 +1176,7 @@ mod tests {
             summary: None,
             external_execution_id: None,
             output_variables: BTreeMap::new(),
-            jobs: vec![JobReport {
+            jobs: vec![JobRecord {
                 number: 1,
                 job_id: "11111111-abcd-1111-abcd-111111abcdef".to_string(),
                 created_ms: 0,

@@ -8,10 +8,11 @@ use serde_json::Value;
 
 use super::function::{ExitInfo, OutputLine, OutputStream};
 use crate::cloudfront::InvalidationInfo;
-use crate::codepipeline::JobResult;
+use crate::codepipeline::JobRecord;
 use crate::faults::Api;
 use crate::log::RequestRecord;
 use crate::runtime_api::InitError;
+use crate::text::{seconds, shorten};
 
 /// How the action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,28 +47,6 @@ pub struct Failure {
     pub message: String,
     /// `failureDetails.externalExecutionId`, when reported.
     pub external_execution_id: Option<String>,
-}
-
-/// One CodePipeline job of the run (the first, then one per continuation).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JobReport {
-    /// 1 for the first job.
-    pub number: u32,
-    /// The job id.
-    pub job_id: String,
-    /// When it was created, ms since the run started.
-    pub created_ms: u64,
-    /// The continuation token its event carried.
-    pub continuation_token: Option<String>,
-    /// Its result, if any.
-    pub result: Option<JobResult>,
-    /// When the result came, ms since the run started.
-    pub result_ms: Option<u64>,
-    /// PutJob calls CodePipeline accepted for this job (the first result wins: 0 or 1).
-    pub results_accepted: u32,
-    /// PutJob calls refused with `InvalidJobStateException` because the job already had a
-    /// result (a duplicate delivery, or a retry after a lost reply).
-    pub results_refused: u32,
 }
 
 /// How one invocation ended.
@@ -149,7 +128,7 @@ impl InvocationEnd {
 pub struct InvocationReport {
     /// 1 for the first invocation of the run.
     pub number: u32,
-    /// The job it delivered (its [`JobReport::number`]).
+    /// The job it delivered (its [`crate::JobRecord::number`]).
     pub job_number: u32,
     /// The job id in its event.
     pub job_id: String,
@@ -259,12 +238,20 @@ impl TimelineEntry {
             TimelineKind::Request | TimelineKind::Invalidation => "    ",
             TimelineKind::Output => "      | ",
         };
-        format!(
-            "+{:>4}.{:03}s  {indent}{}",
-            self.at_ms / 1000,
-            self.at_ms % 1000,
-            self.text
-        )
+        format!("+{:>9}  {indent}{}", seconds(self.at_ms), self.text)
+    }
+
+    /// The line for a call, or `None` for a Runtime API call that went well: the invocation
+    /// lines already tell those (an `InitError` post is always shown).
+    pub(crate) fn of_request(r: &RequestRecord) -> Option<Self> {
+        if r.api == Api::LambdaRuntime && r.succeeded() && r.operation != "InitError" {
+            return None;
+        }
+        Some(Self {
+            at_ms: r.at_ms,
+            kind: TimelineKind::Request,
+            text: r.line(true),
+        })
     }
 }
 
@@ -281,8 +268,8 @@ pub struct PipelineReport {
     pub external_execution_id: Option<String>,
     /// `outputVariables` of the final `PutJobSuccessResult`.
     pub output_variables: BTreeMap<String, String>,
-    /// Jobs in order.
-    pub jobs: Vec<JobReport>,
+    /// Jobs in order (the first, then one per continuation).
+    pub jobs: Vec<JobRecord>,
     /// Invocations in order.
     pub invocations: Vec<InvocationReport>,
     /// Every call to the emulator, in arrival order.
@@ -303,15 +290,6 @@ pub struct PipelineReport {
     pub endpoint: String,
     /// Length of the run, ms.
     pub duration_ms: u64,
-}
-
-pub(crate) fn shorten(s: &str, n: usize) -> String {
-    let one_line = s.replace('\n', " ");
-    if one_line.chars().count() > n {
-        format!("{}...", one_line.chars().take(n).collect::<String>())
-    } else {
-        one_line
-    }
 }
 
 pub(crate) fn short_id(id: &str) -> &str {
@@ -368,39 +346,8 @@ impl PipelineReport {
             };
             push(order, e.clone());
         }
-        for r in &self.requests {
-            if r.api == Api::LambdaRuntime && r.succeeded() && r.operation != "InitError" {
-                // The invocation lines already tell these.
-                continue;
-            }
-            let mut text = format!("{} {}", r.api, r.operation);
-            for id in [
-                &r.distribution_id,
-                &r.distribution_tenant_id,
-                &r.invalidation_id,
-                &r.job_id,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                text.push(' ');
-                text.push_str(id);
-            }
-            let _ = write!(text, " -> {}", r.outcome());
-            if let Some(f) = r.fault {
-                let _ = write!(text, " [injected {}]", f.name());
-            }
-            if let Some(d) = &r.detail {
-                let _ = write!(text, " ({})", shorten(d, 160));
-            }
-            push(
-                2,
-                TimelineEntry {
-                    at_ms: r.at_ms,
-                    kind: TimelineKind::Request,
-                    text,
-                },
-            );
+        for entry in self.requests.iter().filter_map(TimelineEntry::of_request) {
+            push(2, entry);
         }
         for inv in &self.invalidations {
             if inv.completes_at_ms <= self.duration_ms {
@@ -500,9 +447,8 @@ impl PipelineReport {
         }
         let _ = writeln!(
             out,
-            "  run:            {}.{:03}s, seed {} (repeat with --seed {})",
-            self.duration_ms / 1000,
-            self.duration_ms % 1000,
+            "  run:            {}, seed {} (repeat with --seed {})",
+            seconds(self.duration_ms),
             self.seed,
             self.seed
         );

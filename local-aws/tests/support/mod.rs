@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a plain HTTP client and the AWS CLI runner.
 #![allow(dead_code)]
 
+mod tools;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -185,24 +187,9 @@ pub async fn put_job(addr: SocketAddr, operation: &str, body: serde_json::Value)
     .await
 }
 
-/// The workspace root (parent of this crate).
-pub fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
-}
-
-/// The AWS CLI: `$AWS_CLI`, else `<workspace>/.venv/bin/aws`. Fails the test when missing.
+/// The AWS CLI: `$AWS_CLI`, else the test virtualenv's (prepared if need be; see `tools`).
 pub fn aws_cli() -> PathBuf {
-    let path = match std::env::var_os("AWS_CLI") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join(".venv/bin/aws"),
-    };
-    assert!(
-        path.is_file(),
-        "the AWS CLI was not found at {}: run ./scripts/test.sh (it creates the .venv with the AWS CLI), or set AWS_CLI to an aws executable",
-        path.display()
-    );
-    path
+    tools::python_tool("AWS_CLI", "aws", "the AWS CLI")
 }
 
 /// What one AWS CLI run printed.

@@ -1,0 +1,679 @@
+//! The driver: one run of the action, job after job, invocation after invocation, until a
+//! verdict; then the report.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use tokio::time::{Instant, sleep, sleep_until};
+
+use super::config::function_env;
+use super::function::{FunctionProcess, OutputLine, OutputSink, OutputStream, SpawnSpec};
+use super::report::short_id;
+use super::{
+    Counts, Failure, FailureCause, InvocationEnd, InvocationReport, PipelineConfig, PipelineError,
+    PipelineReport, TimelineEntry, TimelineKind, Verdict,
+};
+use crate::clock::{Clock, epoch_ms};
+use crate::codepipeline::JobResult;
+use crate::duration::format_duration;
+use crate::faults::Api;
+use crate::rng::SeededRng;
+use crate::runtime_api::InvocationStatus;
+use crate::server::EmulatorHandle;
+use crate::text::shorten;
+
+/// How long a cold-started process may take to ask for its first event (Lambda's init limit).
+pub const INIT_ALLOWANCE: Duration = Duration::from_secs(10);
+
+/// Plays the action on `emu` until its verdict, then reports (and shuts the emulator down).
+pub(super) async fn play(
+    config: PipelineConfig,
+    emu: EmulatorHandle,
+) -> Result<PipelineReport, PipelineError> {
+    let mut driver = Driver::new(config, emu);
+    let ending = driver.drive().await;
+    driver.finish(ending).await
+}
+
+/// Facts about one invocation gathered before it ends.
+struct InvocationRecord {
+    number: u32,
+    request_id: String,
+    cold_start: bool,
+    process: u32,
+    queued_ms: u64,
+    started_ms: Option<u64>,
+}
+
+/// Why [`Driver::drive`] stopped.
+enum Ending {
+    Verdict,
+    SpawnFailed(std::io::Error),
+}
+
+/// How one job ended.
+enum JobEnd {
+    Result(JobResult),
+    NoReply,
+    TotalTimeout,
+}
+
+struct Driver {
+    config: PipelineConfig,
+    emu: EmulatorHandle,
+    process: FunctionProcess,
+    clock: Clock,
+    total_deadline: Instant,
+    /// Jobs created so far (the emulator numbers them the same way).
+    jobs_created: u32,
+    invocations: Vec<InvocationReport>,
+    events: Arc<Mutex<Vec<TimelineEntry>>>,
+    verdict: Option<(Verdict, Option<Failure>)>,
+    /// The driver's own draws (duplicate deliveries, kills), on a stream of the run's seed.
+    rng: SeededRng,
+}
+
+/// One delivery of a job event to the function.
+#[derive(Clone, Copy)]
+struct Delivery<'a> {
+    job_number: u32,
+    job_id: &'a str,
+    attempt: u32,
+    duplicate: bool,
+    event: &'a Value,
+    /// Kill the process this long after it takes the event (`kill_rate`).
+    kill_after: Option<Duration>,
+}
+
+impl Driver {
+    fn new(config: PipelineConfig, emu: EmulatorHandle) -> Self {
+        let clock = emu.clock().clone();
+        let events: Arc<Mutex<Vec<TimelineEntry>>> = Arc::new(Mutex::new(Vec::new()));
+        let sink: Option<OutputSink> = config.observer.clone().map(|observer| {
+            let sink: OutputSink = Arc::new(move |line: &OutputLine| {
+                let stream = match line.stream {
+                    OutputStream::Stdout => "out",
+                    OutputStream::Stderr => "err",
+                };
+                observer(&TimelineEntry {
+                    at_ms: line.at_ms,
+                    kind: TimelineKind::Output,
+                    text: format!("[process {} {stream}] {}", line.process, line.text),
+                });
+            });
+            sink
+        });
+        let spec = SpawnSpec {
+            program: config.function.clone(),
+            args: config.function_args.clone(),
+            env: function_env(&config, &emu),
+        };
+        if let Some(observer) = config.observer.clone() {
+            emu.watch_requests(move |r| {
+                if let Some(entry) = TimelineEntry::of_request(r) {
+                    observer(&entry);
+                }
+            });
+        }
+        let total_deadline = Instant::now() + config.total_timeout;
+        let rng = SeededRng::with_stream(emu.seed(), 7);
+        Self {
+            rng,
+            process: FunctionProcess::new(spec, clock.clone(), sink),
+            config,
+            emu,
+            clock,
+            total_deadline,
+            jobs_created: 0,
+            invocations: Vec::new(),
+            events,
+            verdict: None,
+        }
+    }
+
+    fn event(&self, kind: TimelineKind, text: String) {
+        let entry = TimelineEntry {
+            at_ms: self.clock.elapsed_ms(),
+            kind,
+            text,
+        };
+        if let Some(observer) = &self.config.observer {
+            observer(&entry);
+        }
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(entry);
+    }
+
+    fn job_event(&self, job_id: &str, continuation_token: Option<&str>) -> Value {
+        let creds = &self.config.artifact_credentials;
+        let expiration = epoch_ms(SystemTime::now()) + 3_600_000;
+        let mut data = json!({
+            "actionConfiguration": {
+                "configuration": {
+                    "FunctionName": self.config.function_name,
+                    "UserParameters": self.config.user_parameters,
+                }
+            },
+            "inputArtifacts": [],
+            "outputArtifacts": [],
+            "artifactCredentials": {
+                "accessKeyId": creds.access_key_id,
+                "secretAccessKey": creds.secret_access_key,
+                "sessionToken": creds.session_token,
+                "expirationTime": expiration,
+            },
+        });
+        if let (Some(token), Some(obj)) = (continuation_token, data.as_object_mut()) {
+            obj.insert(
+                "continuationToken".to_string(),
+                Value::String(token.to_string()),
+            );
+        }
+        json!({
+            "CodePipeline.job": {
+                "id": job_id,
+                "accountId": self.config.account_id,
+                "data": data,
+            }
+        })
+    }
+
+    /// Jobs until a terminal result or a timeout.
+    async fn drive(&mut self) -> Ending {
+        let mut token: Option<String> = None;
+        loop {
+            self.jobs_created += 1;
+            let number = self.jobs_created;
+            let job_id = self.emu.create_job(token.clone());
+            self.event(
+                TimelineKind::Job,
+                match &token {
+                    None => format!("job {number} {job_id} created"),
+                    Some(t) => format!(
+                        "job {number} {job_id} created, continuing with token ({} chars)",
+                        t.chars().count()
+                    ),
+                },
+            );
+            let event = self.job_event(&job_id, token.as_deref());
+            let end = match self.run_job(number, &job_id, &event).await {
+                Ok(end) => end,
+                Err(e) => return Ending::SpawnFailed(e),
+            };
+            match end {
+                JobEnd::Result(JobResult::Succeeded {
+                    continuation_token: Some(next),
+                    summary,
+                    ..
+                }) => {
+                    self.event(
+                        TimelineKind::Job,
+                        format!(
+                            "job {number} {}: in progress{}; next invocation in {}",
+                            short_id(&job_id),
+                            summary
+                                .map(|s| format!(" ({})", shorten(&s, 160)))
+                                .unwrap_or_default(),
+                            format_duration(self.config.reinvoke_delay)
+                        ),
+                    );
+                    let wake = Instant::now() + self.config.reinvoke_delay;
+                    if wake >= self.total_deadline {
+                        sleep_until(self.total_deadline).await;
+                        self.fail_total(&job_id);
+                        return Ending::Verdict;
+                    }
+                    sleep_until(wake).await;
+                    token = Some(next);
+                }
+                JobEnd::Result(JobResult::Succeeded { .. }) => {
+                    self.verdict = Some((Verdict::Succeeded, None));
+                    self.event(
+                        TimelineKind::Verdict,
+                        format!(
+                            "job {number} {}: SUCCEEDED, the action succeeded",
+                            short_id(&job_id)
+                        ),
+                    );
+                    return Ending::Verdict;
+                }
+                JobEnd::Result(JobResult::Failed {
+                    failure_type,
+                    message,
+                    external_execution_id,
+                }) => {
+                    self.event(
+                        TimelineKind::Verdict,
+                        format!(
+                            "job {number} {}: FAILED {failure_type}: {}",
+                            short_id(&job_id),
+                            shorten(&message, 300)
+                        ),
+                    );
+                    self.verdict = Some((
+                        Verdict::Failed,
+                        Some(Failure {
+                            cause: FailureCause::Reported,
+                            failure_type: Some(failure_type),
+                            message,
+                            external_execution_id,
+                        }),
+                    ));
+                    return Ending::Verdict;
+                }
+                JobEnd::Result(JobResult::TimedOut { .. }) | JobEnd::NoReply => {
+                    let message = format!(
+                        "no result for job {job_id} within {}: CodePipeline fails a Lambda invoke action whose function sends neither PutJobSuccessResult nor PutJobFailureResult in time",
+                        format_duration(self.config.no_reply_timeout)
+                    );
+                    self.emu.time_out_job(&job_id, &message);
+                    self.event(
+                        TimelineKind::Verdict,
+                        format!("job {number} {}: FAILED, {message}", short_id(&job_id)),
+                    );
+                    self.verdict = Some((
+                        Verdict::Failed,
+                        Some(Failure {
+                            cause: FailureCause::NoReply,
+                            failure_type: None,
+                            message,
+                            external_execution_id: None,
+                        }),
+                    ));
+                    return Ending::Verdict;
+                }
+                JobEnd::TotalTimeout => {
+                    self.fail_total(&job_id);
+                    return Ending::Verdict;
+                }
+            }
+        }
+    }
+
+    fn fail_total(&mut self, job_id: &str) {
+        let message = format!(
+            "the action ran longer than {}: CodePipeline fails a Lambda invoke action after 24 hours in all",
+            format_duration(self.config.total_timeout)
+        );
+        self.emu.time_out_job(job_id, &message);
+        self.event(TimelineKind::Verdict, format!("FAILED, {message}"));
+        self.verdict = Some((
+            Verdict::Failed,
+            Some(Failure {
+                cause: FailureCause::TotalTimeout,
+                failure_type: None,
+                message,
+                external_execution_id: None,
+            }),
+        ));
+    }
+
+    fn job_result(&self, job_id: &str) -> Option<JobResult> {
+        self.emu.job(job_id).and_then(|j| j.result)
+    }
+
+    /// Whether the next delivery of an event is killed on purpose, and when.
+    fn draw_kill(&mut self, kills_so_far: u32) -> Option<Duration> {
+        if kills_so_far >= self.config.kills_per_event || !self.rng.chance(self.config.kill_rate) {
+            return None;
+        }
+        let window = u64::try_from(self.config.lambda_timeout.as_millis()).unwrap_or(u64::MAX);
+        Some(Duration::from_millis(
+            self.rng.between(0, window.saturating_sub(1)),
+        ))
+    }
+
+    /// Invocations of one job (first delivery, a duplicate delivery, Lambda's retries) until
+    /// it has a result or CodePipeline gives up.
+    async fn run_job(
+        &mut self,
+        number: u32,
+        job_id: &str,
+        event: &Value,
+    ) -> Result<JobEnd, std::io::Error> {
+        let no_reply_deadline = Instant::now() + self.config.no_reply_timeout;
+        let deadline = no_reply_deadline.min(self.total_deadline);
+        let no_reply_first = no_reply_deadline <= self.total_deadline;
+        let timeout_end = || {
+            if no_reply_first {
+                JobEnd::NoReply
+            } else {
+                JobEnd::TotalTimeout
+            }
+        };
+        // Drawn once per event, before anything else, so that a seed always duplicates the
+        // same events.
+        let mut duplicate_pending = self.rng.chance(self.config.duplicate_delivery_rate);
+        let mut kills = 0u32;
+        let mut attempt = 1u32;
+        loop {
+            let kill_after = self.draw_kill(kills);
+            let delivery = Delivery {
+                job_number: number,
+                job_id,
+                attempt,
+                duplicate: false,
+                event,
+                kill_after,
+            };
+            let report = tokio::select! {
+                biased;
+                report = self.invoke(delivery) => report?,
+                _ = sleep_until(deadline) => {
+                    // CodePipeline gives up; the function's process goes with the run.
+                    return Ok(timeout_end());
+                }
+            };
+            let failed = report.end.is_function_error();
+            if matches!(report.end, InvocationEnd::Killed { .. }) {
+                kills += 1;
+            }
+            self.invocations.push(report);
+            if duplicate_pending {
+                // Lambda delivers the same event once more, whatever became of the first one.
+                duplicate_pending = false;
+                self.event(
+                    TimelineKind::Invocation,
+                    format!(
+                        "Lambda delivers the event of job {number} {} again (duplicate delivery)",
+                        short_id(job_id)
+                    ),
+                );
+                let kill_after = self.draw_kill(kills);
+                let delivery = Delivery {
+                    duplicate: true,
+                    kill_after,
+                    ..delivery
+                };
+                let report = tokio::select! {
+                    biased;
+                    report = self.invoke(delivery) => report?,
+                    _ = sleep_until(deadline) => return Ok(timeout_end()),
+                };
+                if matches!(report.end, InvocationEnd::Killed { .. }) {
+                    kills += 1;
+                }
+                self.invocations.push(report);
+            }
+            if let Some(result) = self.job_result(job_id) {
+                return Ok(JobEnd::Result(result));
+            }
+            if failed && attempt < 3 {
+                let delay = self.config.retry_delay * attempt;
+                self.event(
+                    TimelineKind::Invocation,
+                    format!(
+                        "Lambda retries the event (attempt {} of 3) in {}",
+                        attempt + 1,
+                        format_duration(delay)
+                    ),
+                );
+                let wake = Instant::now() + delay;
+                if wake >= deadline {
+                    sleep_until(deadline).await;
+                    return Ok(timeout_end());
+                }
+                sleep(delay).await;
+                attempt += 1;
+                continue;
+            }
+            // Nothing more will invoke the function for this job: wait for a late result
+            // (none is expected) until CodePipeline gives up.
+            let mut changes = self.emu.watch_jobs();
+            loop {
+                if let Some(result) = self.job_result(job_id) {
+                    return Ok(JobEnd::Result(result));
+                }
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { sleep_until(deadline).await; return Ok(timeout_end()); },
+                    _ = sleep_until(deadline) => return Ok(timeout_end()),
+                }
+            }
+        }
+    }
+
+    /// One invocation: start the process if needed, queue the event, wait for the answer, a
+    /// crash, the deadline, or an injected kill.
+    async fn invoke(&mut self, delivery: Delivery<'_>) -> Result<InvocationReport, std::io::Error> {
+        let number = self.invocations.len() as u32 + 1;
+        let exited_idle = self.process.is_running();
+        if let Some(exit) = exited_idle {
+            self.event(
+                TimelineKind::Invocation,
+                format!(
+                    "function process {} had exited ({})",
+                    self.process.generation(),
+                    exit.describe()
+                ),
+            );
+        }
+        let cold_start = !self.process.alive();
+        if cold_start {
+            self.process.spawn()?;
+        }
+        let process = self.process.generation();
+        let queued_ms = self.clock.elapsed_ms();
+        let queued_at = Instant::now();
+        let mut invocation = self.emu.invoke(delivery.event, self.config.lambda_timeout);
+        let request_id = invocation.request_id().to_string();
+        self.event(
+            TimelineKind::Invocation,
+            format!(
+                "invocation {number}: job {} {}, attempt {}{}, {} (process {process}), request {request_id}",
+                delivery.job_number,
+                short_id(delivery.job_id),
+                delivery.attempt,
+                if delivery.duplicate { " (duplicate)" } else { "" },
+                if cold_start { "cold start" } else { "warm" },
+            ),
+        );
+        let mut record = InvocationRecord {
+            number,
+            request_id: request_id.clone(),
+            cold_start,
+            process,
+            queued_ms,
+            started_ms: None,
+        };
+        let limit = self.config.lambda_timeout + self.config.deadline_grace;
+        // Lambda gives a cold start's init phase up to 10 s on top of the function timeout.
+        let pickup_limit = if cold_start {
+            limit.max(INIT_ALLOWANCE)
+        } else {
+            limit
+        };
+
+        // Until the function takes the event.
+        let started = tokio::select! {
+            biased;
+            s = invocation.started() => s,
+            exit = self.process.exited() => {
+                self.emu.abandon_invocation(&request_id);
+                return Ok(self.ended(&delivery, record, InvocationEnd::Crashed { exit, started: false }));
+            }
+            _ = sleep_until(queued_at + pickup_limit) => {
+                self.emu.abandon_invocation(&request_id);
+                self.process.kill().await;
+                return Ok(self.ended(&delivery, record, InvocationEnd::Timeout { started: false }));
+            }
+        };
+        record.started_ms = started.map(|(ms, _)| ms);
+        let started_at = Instant::now();
+        let kill_at = started_at + delivery.kill_after.unwrap_or(limit);
+
+        // Until it answers.
+        let end = tokio::select! {
+            biased;
+            outcome = invocation.finished() => match outcome {
+                Some(crate::runtime_api::InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
+                Some(crate::runtime_api::InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
+                None => InvocationEnd::Timeout { started: true },
+            },
+            exit = self.process.exited() => {
+                // The process may have answered just before exiting.
+                match invocation.status() {
+                    InvocationStatus::Finished(crate::runtime_api::InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
+                    InvocationStatus::Finished(crate::runtime_api::InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
+                    _ => {
+                        self.emu.abandon_invocation(&request_id);
+                        InvocationEnd::Crashed { exit, started: true }
+                    }
+                }
+            }
+            _ = sleep_until(kill_at), if delivery.kill_after.is_some() => {
+                self.emu.abandon_invocation(&request_id);
+                self.process.kill().await;
+                InvocationEnd::Killed { after_ms: crate::clock::duration_ms(started_at.elapsed()) }
+            }
+            _ = sleep_until(started_at + limit) => {
+                self.emu.abandon_invocation(&request_id);
+                self.process.kill().await;
+                InvocationEnd::Timeout { started: true }
+            }
+        };
+        Ok(self.ended(&delivery, record, end))
+    }
+
+    fn ended(
+        &self,
+        delivery: &Delivery<'_>,
+        record: InvocationRecord,
+        end: InvocationEnd,
+    ) -> InvocationReport {
+        let report = InvocationReport {
+            number: record.number,
+            job_number: delivery.job_number,
+            job_id: delivery.job_id.to_string(),
+            attempt: delivery.attempt,
+            duplicate: delivery.duplicate,
+            request_id: record.request_id,
+            cold_start: record.cold_start,
+            process: record.process,
+            queued_ms: record.queued_ms,
+            started_ms: record.started_ms,
+            ended_ms: self.clock.elapsed_ms(),
+            end,
+            event: delivery.event.clone(),
+        };
+        self.event(
+            TimelineKind::Invocation,
+            format!(
+                "invocation {} ended after {} ms: {}",
+                report.number,
+                report.duration_ms(),
+                report.end.describe()
+            ),
+        );
+        report
+    }
+
+    async fn finish(mut self, ending: Ending) -> Result<PipelineReport, PipelineError> {
+        let function_output = self.process.finish().await;
+        if let Ending::SpawnFailed(source) = ending {
+            return Err(PipelineError::Spawn {
+                path: self.config.function.clone(),
+                source,
+            });
+        }
+        let (verdict, failure) = self.verdict.take().unwrap_or((Verdict::Failed, None));
+        let duration_ms = self.clock.elapsed_ms();
+        let jobs = self.emu.jobs();
+        let (mut summary, mut external_execution_id, mut output_variables) =
+            (None, None, BTreeMap::new());
+        for job in &jobs {
+            if let Some(JobResult::Succeeded {
+                summary: s,
+                external_execution_id: x,
+                output_variables: vars,
+                ..
+            }) = &job.result
+            {
+                if s.is_some() {
+                    summary = s.clone();
+                }
+                if x.is_some() {
+                    external_execution_id = x.clone();
+                }
+                if !vars.is_empty() {
+                    output_variables = vars.clone();
+                }
+            }
+        }
+        let requests = self.emu.request_log();
+        let invalidations = self.emu.all_invalidations();
+        let mut counts = Counts {
+            jobs: jobs.len() as u32,
+            invocations: self.invocations.len() as u32,
+            cold_starts: self.invocations.iter().filter(|i| i.cold_start).count() as u32,
+            function_errors: self
+                .invocations
+                .iter()
+                .filter(|i| i.end.is_function_error())
+                .count() as u32,
+            timeouts: self
+                .invocations
+                .iter()
+                .filter(|i| matches!(i.end, InvocationEnd::Timeout { .. }))
+                .count() as u32,
+            crashes: self
+                .invocations
+                .iter()
+                .filter(|i| matches!(i.end, InvocationEnd::Crashed { .. }))
+                .count() as u32,
+            kills: self
+                .invocations
+                .iter()
+                .filter(|i| matches!(i.end, InvocationEnd::Killed { .. }))
+                .count() as u32,
+            duplicate_deliveries: self.invocations.iter().filter(|i| i.duplicate).count() as u32,
+            results_refused: jobs.iter().map(|j| j.results_refused).sum(),
+            invalidations: invalidations.len() as u32,
+            paths: invalidations.iter().map(|i| i.paths.len() as u32).sum(),
+            ..Counts::default()
+        };
+        for r in &requests {
+            if r.fault.is_some() {
+                counts.faults_injected += 1;
+            }
+            if matches!(r.api, Api::CloudFront | Api::CodePipeline) {
+                counts.api_calls += 1;
+                *counts
+                    .calls_by_operation
+                    .entry(r.operation.clone())
+                    .or_default() += 1;
+            }
+            if let Some(code) = &r.error_code {
+                *counts.errors_by_code.entry(code.clone()).or_default() += 1;
+            }
+        }
+        let events = self
+            .events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let report = PipelineReport {
+            verdict,
+            failure,
+            summary,
+            external_execution_id,
+            output_variables,
+            jobs,
+            invocations: std::mem::take(&mut self.invocations),
+            requests,
+            invalidations,
+            init_errors: self.emu.init_errors(),
+            function_output,
+            counts,
+            events,
+            seed: self.emu.seed(),
+            endpoint: self.emu.endpoint(),
+            duration_ms,
+        };
+        self.emu.shutdown().await;
+        Ok(report)
+    }
+}

@@ -1,0 +1,270 @@
+//! [`EmulatorHandle`]: what a test or the command line sees of a running emulator.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::{broadcast, watch};
+
+use super::{EmulatorError, Shared};
+use crate::clock::Clock;
+use crate::cloudfront::{
+    CloudFrontRules, DistributionConfig, DistributionTenantConfig, InvalidationInfo, UnknownIds,
+};
+use crate::codepipeline::{self, JobRecord, JobResult};
+use crate::faults::Faults;
+use crate::log::RequestRecord;
+use crate::runtime_api::{InitError, Invocation};
+
+/// A running emulator. Dropping it stops the server (open connections are closed).
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    pub(super) shared: Arc<Shared>,
+    pub(super) addr: SocketAddr,
+    pub(super) shutdown: watch::Sender<bool>,
+}
+
+impl EmulatorHandle {
+    /// The base URL of every API: `http://127.0.0.1:PORT` (use it as `--endpoint-url`,
+    /// `AWS_ENDPOINT_URL_CLOUDFRONT`, `AWS_ENDPOINT_URL_CODEPIPELINE`).
+    pub fn endpoint(&self) -> String {
+        self.shared.endpoint.clone()
+    }
+
+    /// The socket address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The value for `AWS_LAMBDA_RUNTIME_API`: `127.0.0.1:PORT`.
+    pub fn runtime_api_address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The seed in use (repeat a run by passing it back in [`EmulatorConfig::seed`]).
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    /// The emulator's clock (advance it in tests built on [`Clock::manual`]).
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// The ARN sent as `Lambda-Runtime-Invoked-Function-Arn`.
+    pub fn function_arn(&self) -> String {
+        self.shared.function_arn.clone()
+    }
+
+    /// The account id used in ARNs and events.
+    pub fn account_id(&self) -> String {
+        self.shared.account_id.clone()
+    }
+
+    /// Every call so far, in arrival order.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.shared.log.snapshot()
+    }
+
+    /// A live feed of calls as they are logged.
+    pub fn subscribe_requests(&self) -> broadcast::Receiver<RequestRecord> {
+        self.shared.log.subscribe()
+    }
+
+    /// Calls `on_request` with each call as it is logged, on a task of its own, until the
+    /// emulator stops. A watcher that falls behind misses calls rather than slowing the
+    /// emulator down. Needs a Tokio runtime.
+    pub fn watch_requests(&self, on_request: impl Fn(&RequestRecord) + Send + 'static) {
+        let mut feed = self.subscribe_requests();
+        tokio::spawn(async move {
+            loop {
+                match feed.recv().await {
+                    Ok(r) => on_request(&r),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+
+    /// Replaces the faults in force (counts start afresh).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.lock().faults.set(faults);
+    }
+
+    /// The faults in force, with what remains of their counts.
+    pub fn faults(&self) -> Faults {
+        self.shared.lock().faults.faults().clone()
+    }
+
+    /// Declares a distribution (or changes an existing one, keeping its invalidations).
+    pub fn add_distribution(&self, config: DistributionConfig) {
+        self.shared.lock().cloudfront.add_distribution(config);
+    }
+
+    /// The distributions declared.
+    pub fn distributions(&self) -> Vec<DistributionConfig> {
+        self.shared.lock().cloudfront.distribution_configs()
+    }
+
+    /// Declares a distribution tenant (or changes an existing one, keeping its invalidations).
+    /// Its `distribution_id` is taken as given.
+    pub fn add_distribution_tenant(&self, config: DistributionTenantConfig) {
+        self.shared.lock().cloudfront.add_tenant(config);
+    }
+
+    /// The distribution tenants declared, with the distribution each belongs to.
+    pub fn distribution_tenants(&self) -> Vec<DistributionTenantConfig> {
+        self.shared.lock().cloudfront.tenant_configs()
+    }
+
+    /// The invalidations of one distribution, newest first (empty if it is not declared). A
+    /// multi-tenant distribution has none: its tenants' are in [`Self::tenant_invalidations`].
+    pub fn invalidations(&self, distribution_id: &str) -> Vec<InvalidationInfo> {
+        self.shared
+            .lock()
+            .cloudfront
+            .invalidations(distribution_id, &self.shared.clock)
+            .unwrap_or_default()
+    }
+
+    /// The invalidations of one distribution tenant, newest first (empty if it is not
+    /// declared); each has `distribution_tenant_id` set.
+    pub fn tenant_invalidations(&self, tenant_id: &str) -> Vec<InvalidationInfo> {
+        self.shared
+            .lock()
+            .cloudfront
+            .tenant_invalidations(tenant_id, &self.shared.clock)
+            .unwrap_or_default()
+    }
+
+    /// Turns the strict CallerReference mode on or off (see
+    /// [`EmulatorConfig::strict_caller_reference`]).
+    pub fn set_strict_caller_reference(&self, strict: bool) {
+        let mut state = self.shared.lock();
+        let rules = CloudFrontRules {
+            strict_caller_reference: strict,
+            ..state.cloudfront.rules()
+        };
+        state.cloudfront.set_rules(rules);
+    }
+
+    /// Changes how calls on ids that do not exist are answered (see
+    /// [`EmulatorConfig::unknown_ids`]).
+    pub fn set_unknown_ids(&self, unknown_ids: UnknownIds) {
+        let mut state = self.shared.lock();
+        let rules = CloudFrontRules {
+            unknown_ids,
+            ..state.cloudfront.rules()
+        };
+        state.cloudfront.set_rules(rules);
+    }
+
+    /// Every invalidation of every distribution and tenant, oldest first.
+    pub fn all_invalidations(&self) -> Vec<InvalidationInfo> {
+        self.shared
+            .lock()
+            .cloudfront
+            .all_invalidations(&self.shared.clock)
+    }
+
+    /// Creates a CodePipeline job with a new random id and returns the id. `continuation_token`
+    /// is the token its event carries, if it continues an earlier job.
+    pub fn create_job(&self, continuation_token: Option<String>) -> String {
+        self.shared.create_job(continuation_token)
+    }
+
+    /// Registers a job with a chosen id. Fails if the id has the wrong shape; registering a
+    /// known id again is a no-op.
+    pub fn register_job(
+        &self,
+        job_id: &str,
+        continuation_token: Option<String>,
+    ) -> Result<(), EmulatorError> {
+        if !codepipeline::is_job_id(job_id) {
+            return Err(EmulatorError::BadJobId(job_id.to_string()));
+        }
+        self.shared.register_job(job_id, continuation_token);
+        Ok(())
+    }
+
+    /// One job, if it exists.
+    pub fn job(&self, job_id: &str) -> Option<JobRecord> {
+        self.shared.lock().jobs.get(job_id).cloned()
+    }
+
+    /// Every job, in creation order.
+    pub fn jobs(&self) -> Vec<JobRecord> {
+        self.shared.lock().jobs.all()
+    }
+
+    /// Ends a pending job as CodePipeline does when the function never reports; later results
+    /// get `InvalidJobStateException`. Returns false if the job is unknown or already ended.
+    pub fn time_out_job(&self, job_id: &str, message: &str) -> bool {
+        let now = self.shared.clock.elapsed_ms();
+        let changed = self.shared.lock().jobs.time_out(job_id, message, now);
+        if changed {
+            self.shared.bump_jobs();
+        }
+        changed
+    }
+
+    /// Waits (up to `timeout`, real time) for a job's result.
+    pub async fn wait_for_job_result(&self, job_id: &str, timeout: Duration) -> Option<JobResult> {
+        let mut changes = self.shared.jobs_changed.subscribe();
+        let wait = async {
+            loop {
+                if let Some(result) = self.job(job_id).and_then(|j| j.result) {
+                    return Some(result);
+                }
+                if changes.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok().flatten()
+    }
+
+    /// A receiver that changes whenever a job is created or gets a result.
+    pub fn watch_jobs(&self) -> watch::Receiver<u64> {
+        self.shared.jobs_changed.subscribe()
+    }
+
+    /// Queues an invocation for the function: the next `GET /runtime/invocation/next` gets
+    /// `event`, with a deadline `timeout` after it is taken.
+    pub fn invoke(&self, event: &Value, timeout: Duration) -> Invocation {
+        let body = Bytes::from(event.to_string());
+        let invocation = {
+            let mut state = self.shared.lock();
+            let request_id = state.ids.uuid();
+            state.lambda.enqueue(request_id, body, timeout)
+        };
+        self.shared.lambda_ready.notify_one();
+        invocation
+    }
+
+    /// Withdraws an invocation (queued or running): a later `/response` or `/error` for it is
+    /// refused with `InvalidRequestID`. Returns false if it had already ended.
+    pub fn abandon_invocation(&self, request_id: &str) -> bool {
+        self.shared.lock().lambda.abandon(request_id)
+    }
+
+    /// The `/runtime/init/error` posts received.
+    pub fn init_errors(&self) -> Vec<InitError> {
+        self.shared.lock().lambda.init_errors()
+    }
+
+    /// Stops serving and closes every connection.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        tokio::task::yield_now().await;
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,405 @@
+//! The HTTP side: accepting connections, routing each request to its API, injecting faults,
+//! logging the call and writing the response.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+
+use super::{MAX_BODY, Shared, State};
+use crate::cloudfront::{self, CfContext, CfError, CfOp};
+use crate::codepipeline::{self, JobStore};
+use crate::faults::{Api, FaultKind, FaultTarget};
+use crate::log::RequestRecord;
+use crate::reply::{CallInfo, Reply, THROTTLED, percent_decode};
+
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(serve_connection(stream, shared.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Serves one connection. A handler that decides to drop the connection notifies `kill`; the
+/// connection future (and with it the socket) is then dropped without a response.
+async fn serve_connection(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let kill = Arc::new(Notify::new());
+    let conn_kill = kill.clone();
+    let service = service_fn(move |req| handle(req, shared.clone(), conn_kill.clone()));
+    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = conn => {}
+        _ = kill.notified() => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+enum Route {
+    CloudFront(CfOp),
+    CodePipeline,
+    LambdaNext,
+    LambdaAnswer { request_id: String, is_error: bool },
+    LambdaInitError,
+    Local(String),
+    Unsupported(Api),
+}
+
+impl Route {
+    fn of(method: &str, path: &str, query: &str, has_target: bool) -> Route {
+        let segments: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| percent_decode(s, false))
+            .collect();
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match segs.as_slice() {
+            ["2020-05-31", rest @ ..] => {
+                let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+                match cloudfront::route(method, &rest, query) {
+                    Some(op) => Route::CloudFront(op),
+                    None => Route::Unsupported(Api::CloudFront),
+                }
+            }
+            ["2018-06-01", "runtime", "invocation", "next"] if method == "GET" => Route::LambdaNext,
+            [
+                "2018-06-01",
+                "runtime",
+                "invocation",
+                id,
+                kind @ ("response" | "error"),
+            ] if method == "POST" => Route::LambdaAnswer {
+                request_id: id.to_string(),
+                is_error: *kind == "error",
+            },
+            ["2018-06-01", "runtime", "init", "error"] if method == "POST" => {
+                Route::LambdaInitError
+            }
+            ["2018-06-01", ..] => Route::Unsupported(Api::LambdaRuntime),
+            ["_local", rest @ ..] => Route::Local(format!("{method} /{}", rest.join("/"))),
+            [] if method == "POST" && has_target => Route::CodePipeline,
+            _ => Route::Unsupported(Api::Local),
+        }
+    }
+
+    fn api(&self) -> Api {
+        match self {
+            Route::CloudFront(_) => Api::CloudFront,
+            Route::CodePipeline => Api::CodePipeline,
+            Route::LambdaNext | Route::LambdaAnswer { .. } | Route::LambdaInitError => {
+                Api::LambdaRuntime
+            }
+            Route::Local(_) => Api::Local,
+            Route::Unsupported(api) => *api,
+        }
+    }
+}
+
+struct RequestParts {
+    method: String,
+    path: String,
+    target: Option<String>,
+    error_type: Option<String>,
+    body: Bytes,
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    kill: Arc<Notify>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let arrived = shared.clock.elapsed_ms();
+    let started = std::time::Instant::now();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let target = header("x-amz-target");
+    let error_type = header("lambda-runtime-function-error-type");
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let route = Route::of(&method, &path, &query, target.is_some());
+    let api = route.api();
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let request = RequestParts {
+        method,
+        path,
+        target,
+        error_type,
+        body,
+    };
+    let request_id = shared.lock().request_ids.uuid();
+    let arrival = Arrival {
+        shared: &shared,
+        at_ms: arrived,
+        started,
+        api,
+        request_id: &request_id,
+    };
+
+    let latency = shared.lock().faults.latency(api);
+    if let Some(delay) = latency {
+        tokio::time::sleep(delay).await;
+    }
+
+    let fault = shared
+        .lock()
+        .faults
+        .before(api, fault_target(&route, &request));
+    if let Some(kind) = fault {
+        let call = pre_call_info(&route, &request);
+        if matches!(kind, FaultKind::Hang | FaultKind::Drop) {
+            arrival.log(call, None, Some(kind));
+            // A hang is never answered nor closed: only the caller can end it.
+            if kind == FaultKind::Drop {
+                kill.notify_one();
+            }
+            return std::future::pending().await;
+        }
+        let reply = fault_reply(api, kind, &request_id);
+        arrival.log(call, Some(&reply), Some(kind));
+        return Ok(to_response(reply, api, &request_id));
+    }
+
+    let (reply, call) = dispatch(&shared, route, &request, &request_id).await;
+
+    if shared.lock().faults.drop_after(api) {
+        let mut call = call;
+        let would = match &reply.error_code {
+            Some(code) => format!("{} {code}", reply.status),
+            None => reply.status.to_string(),
+        };
+        call.detail = Some(match call.detail {
+            Some(d) => format!("{d}; processed ({would}), response dropped"),
+            None => format!("processed ({would}), response dropped"),
+        });
+        arrival.log(call, None, Some(FaultKind::DropAfter));
+        kill.notify_one();
+        return std::future::pending().await;
+    }
+    arrival.log(call, Some(&reply), None);
+    Ok(to_response(reply, api, &request_id))
+}
+
+/// What the log can say about a call that a fault stops before it is handled.
+fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
+    match route {
+        Route::CloudFront(op) => op.call_info(),
+        Route::CodePipeline => {
+            let op = request
+                .target
+                .as_deref()
+                .and_then(|t| t.strip_prefix(codepipeline::TARGET_PREFIX))
+                .unwrap_or("Unsupported");
+            let mut call = CallInfo::op(op);
+            call.job_id = JobStore::peek_job_id(&request.body);
+            call
+        }
+        _ => CallInfo::op("Unsupported"),
+    }
+}
+
+/// Which of the call-specific faults may hit this call.
+fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
+    match route {
+        Route::CloudFront(op) => FaultTarget {
+            create_invalidation: op.is_create(),
+            final_report: false,
+        },
+        Route::CodePipeline => FaultTarget {
+            create_invalidation: false,
+            final_report: codepipeline::is_final_report(request.target.as_deref(), &request.body),
+        },
+        _ => FaultTarget::default(),
+    }
+}
+
+fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
+    match (api, kind) {
+        (Api::CloudFront, FaultKind::Unavailable) => CfError::ServiceUnavailable(
+            "CloudFront is temporarily unavailable. Please try again later. (injected by local-aws)"
+                .to_string(),
+        )
+        .reply(request_id),
+        (Api::CloudFront, FaultKind::Throttle) => CfError::Throttling.reply(request_id),
+        (Api::CloudFront, FaultKind::TooMany) => CfError::TooManyInvalidationsInProgress(
+            "Processing your request would cause the maximum number of in-progress invalidations to be exceeded. (injected by local-aws)"
+                .to_string(),
+        )
+        .reply(request_id),
+        // AWS's own words, as for CloudFront's Throttling.
+        (_, FaultKind::Throttle | FaultKind::ThrottleFinal) => {
+            codepipeline::error_reply(400, "ThrottlingException", THROTTLED)
+        }
+        _ => codepipeline::error_reply(
+            503,
+            "ServiceUnavailableException",
+            "The service is temporarily unavailable. (injected by local-aws)",
+        ),
+    }
+}
+
+async fn dispatch(
+    shared: &Arc<Shared>,
+    route: Route,
+    request: &RequestParts,
+    request_id: &str,
+) -> (Reply, CallInfo) {
+    let now_ms = shared.clock.elapsed_ms();
+    match route {
+        Route::CloudFront(op) => {
+            let ctx = CfContext {
+                clock: &shared.clock,
+                endpoint: &shared.endpoint,
+                account_id: &shared.account_id,
+                role: &shared.role,
+                request_id,
+            };
+            let mut state = shared.lock();
+            let State {
+                cloudfront, ids, ..
+            } = &mut *state;
+            cloudfront.handle(&op, &request.body, &ctx, ids)
+        }
+        Route::CodePipeline => {
+            let (reply, call, changed) =
+                shared
+                    .lock()
+                    .jobs
+                    .handle(request.target.as_deref(), &request.body, now_ms);
+            if changed {
+                shared.bump_jobs();
+            }
+            (reply, call)
+        }
+        Route::LambdaNext => loop {
+            let delivered = {
+                let mut state = shared.lock();
+                let State { lambda, ids, .. } = &mut *state;
+                lambda.take_next(shared.clock.elapsed_ms(), &shared.function_arn, ids)
+            };
+            if let Some(d) = delivered {
+                return (d.reply, d.call);
+            }
+            shared.lambda_ready.notified().await;
+        },
+        Route::LambdaAnswer {
+            request_id: id,
+            is_error,
+        } => {
+            shared
+                .lock()
+                .lambda
+                .answer(&id, is_error, &request.body, request.error_type.as_deref())
+        }
+        Route::LambdaInitError => {
+            shared
+                .lock()
+                .lambda
+                .init_error(now_ms, &request.body, request.error_type.as_deref())
+        }
+        Route::Local(op) => super::control::answer(shared, &op, &request.body),
+        Route::Unsupported(api) => {
+            let message = format!(
+                "local-aws does not emulate {} {}",
+                request.method, request.path
+            );
+            let reply = match api {
+                Api::CloudFront => CfError::NotImplemented(message).reply(request_id),
+                _ => codepipeline::error_reply(404, "UnknownOperationException", &message),
+            };
+            (reply, CallInfo::op("Unsupported"))
+        }
+    }
+}
+
+/// A request as the log needs to know it before it ends.
+struct Arrival<'a> {
+    shared: &'a Shared,
+    /// When it arrived, on the emulator's clock.
+    at_ms: u64,
+    /// When it arrived, in real time (the log's durations are real).
+    started: std::time::Instant,
+    api: Api,
+    request_id: &'a str,
+}
+
+impl Arrival<'_> {
+    /// Logs how the request ended: its reply (`None`: no response), and the fault that shaped it.
+    fn log(&self, call: CallInfo, reply: Option<&Reply>, fault: Option<FaultKind>) {
+        self.shared.log.push(RequestRecord {
+            seq: 0,
+            at_ms: self.at_ms,
+            duration_ms: crate::clock::duration_ms(self.started.elapsed()),
+            api: self.api,
+            operation: call.operation,
+            request_id: self.request_id.to_string(),
+            distribution_id: call.distribution_id,
+            distribution_tenant_id: call.distribution_tenant_id,
+            invalidation_id: call.invalidation_id,
+            job_id: call.job_id,
+            lambda_request_id: call.lambda_request_id,
+            status: reply.map(|r| r.status),
+            error_code: reply.and_then(|r| r.error_code.clone()),
+            fault,
+            detail: call.detail,
+            caller_reference_reuse: call.caller_reference_reuse,
+        });
+    }
+}
+
+fn to_response(reply: Reply, api: Api, request_id: &str) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder()
+        .status(reply.status)
+        .header("content-type", reply.content_type);
+    builder = match api {
+        Api::CloudFront => builder.header("x-amz-request-id", request_id),
+        Api::CodePipeline => builder.header("x-amzn-RequestId", request_id),
+        Api::LambdaRuntime | Api::Local => builder,
+    };
+    for (name, value) in &reply.headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    builder
+        .body(Full::new(reply.body.clone()))
+        .unwrap_or_else(|_| {
+            // Only a bad header value can fail here; answer without the extra headers.
+            let mut fallback = Response::new(Full::new(reply.body));
+            *fallback.status_mut() = hyper::StatusCode::from_u16(reply.status)
+                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+            fallback
+        })
+}

@@ -1,0 +1,250 @@
+//! The emulator: one HTTP server on 127.0.0.1 serving CloudFront, CodePipeline, the Lambda
+//! Runtime API and the `/_local/` control endpoints, with fault injection and a request log.
+//! This module starts it and holds its state; `handle` is the API to inspect and steer it,
+//! `http` answers the requests, `control` the `/_local/` endpoints.
+
+mod control;
+mod handle;
+mod http;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+pub use handle::EmulatorHandle;
+
+use crate::clock::Clock;
+use crate::cloudfront::{
+    self, CloudFrontRules, CloudFrontState, DistributionConfig, DistributionTenantConfig,
+    TenantSetupError, UnknownIds,
+};
+use crate::codepipeline::{self, JobStore};
+use crate::duration::DurationRange;
+use crate::faults::{FaultState, Faults};
+use crate::log::RequestLog;
+use crate::rng::{SeededRng, seed_from_time};
+use crate::runtime_api::LambdaState;
+
+/// Largest request body accepted (Lambda's own payload limit is 6 MB).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// How the emulator starts.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The distributions that exist (standard or multi-tenant); any other id gets
+    /// `NoSuchDistribution`, or `AccessDenied` with [`UnknownIds::AccessDenied`].
+    pub distributions: Vec<DistributionConfig>,
+    /// The distribution tenants that exist; any other tenant id gets `EntityNotFound`, or
+    /// `AccessDenied` with [`UnknownIds::AccessDenied`]. A tenant declared without a
+    /// distribution belongs to the multi-tenant distribution when exactly one is declared.
+    pub distribution_tenants: Vec<DistributionTenantConfig>,
+    /// Refuse a reused CallerReference with `InvalidArgument` even when the paths are the same
+    /// (the documented answer is the existing invalidation; some users report the refusal).
+    /// Default false.
+    pub strict_caller_reference: bool,
+    /// How calls on ids that do not exist are answered: `NoSuchDistribution` /
+    /// `EntityNotFound` (default), or IAM's `AccessDenied` as for a role scoped to ARNs.
+    pub unknown_ids: UnknownIds,
+    /// How long invalidations stay `InProgress` on distributions that do not say.
+    pub default_completion: DurationRange,
+    /// Faults to inject from the start (see [`Faults`]).
+    pub faults: Faults,
+    /// Seed for every random choice (ids, completion times, faults); `None` seeds from the time.
+    pub seed: Option<u64>,
+    /// The clock for invalidation lifecycles and the log; [`Clock::manual`] for tests.
+    pub clock: Clock,
+    /// CodePipeline job ids that exist from the start (for `serve`).
+    pub jobs: Vec<String>,
+    /// The AWS account id shown in ARNs and events.
+    pub account_id: String,
+    /// The region shown in the function ARN.
+    pub region: String,
+    /// The Lambda function name (for its ARN).
+    pub function_name: String,
+    /// The IAM role (and session) named in `AccessDenied` messages.
+    pub role: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            distributions: Vec::new(),
+            distribution_tenants: Vec::new(),
+            strict_caller_reference: false,
+            unknown_ids: UnknownIds::NotFound,
+            default_completion: DurationRange::between(
+                Duration::from_secs(2),
+                Duration::from_secs(5),
+            ),
+            faults: Faults::none(),
+            seed: None,
+            clock: Clock::system(),
+            jobs: Vec::new(),
+            account_id: "000000000000".to_string(),
+            region: "us-east-1".to_string(),
+            function_name: "cf-invalidate".to_string(),
+            role: "cf-invalidate-role/cf-invalidate".to_string(),
+        }
+    }
+}
+
+/// The emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// The port could not be bound.
+    #[error(
+        "cannot listen on 127.0.0.1:{port}: {source} (choose another --port, or 0 for any free port)"
+    )]
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A pre-registered job id has the wrong shape.
+    #[error(
+        "invalid job id '{0}': expected 8-4-4-4-12 lowercase hex digits, e.g. 11111111-abcd-1111-abcd-111111abcdef"
+    )]
+    BadJobId(String),
+    /// The declared distribution tenants do not fit the declared distributions.
+    #[error(transparent)]
+    Tenants(#[from] TenantSetupError),
+}
+
+/// Starts emulators. See [`Emulator::start`].
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Binds 127.0.0.1 and serves every emulated API until the handle is shut down or dropped.
+    pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
+        let seed = config.seed.unwrap_or_else(seed_from_time);
+        let tenants =
+            cloudfront::assign_tenants(&config.distributions, &config.distribution_tenants)?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|source| EmulatorError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let endpoint = format!("http://{addr}");
+
+        let mut jobs = JobStore::default();
+        for id in &config.jobs {
+            if !codepipeline::is_job_id(id) {
+                return Err(EmulatorError::BadJobId(id.clone()));
+            }
+            jobs.create(id, None, 0);
+        }
+        let (jobs_changed, _) = watch::channel(0u64);
+        let shared = Arc::new(Shared {
+            clock: config.clock.clone(),
+            endpoint,
+            account_id: config.account_id.clone(),
+            role: config.role.clone(),
+            function_arn: format!(
+                "arn:aws:lambda:{}:{}:function:{}",
+                config.region, config.account_id, config.function_name
+            ),
+            seed,
+            state: Mutex::new(State {
+                cloudfront: CloudFrontState::new(
+                    &config.distributions,
+                    &tenants,
+                    config.default_completion,
+                    CloudFrontRules {
+                        strict_caller_reference: config.strict_caller_reference,
+                        unknown_ids: config.unknown_ids,
+                    },
+                ),
+                jobs,
+                lambda: LambdaState::default(),
+                faults: FaultState::new(config.faults.clone(), seed),
+                ids: SeededRng::with_stream(seed, 3),
+                request_ids: SeededRng::with_stream(seed, 4),
+            }),
+            log: RequestLog::new(),
+            lambda_ready: Notify::new(),
+            jobs_changed,
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        tokio::spawn(http::accept_loop(listener, shared.clone(), shutdown_rx));
+        Ok(EmulatorHandle {
+            shared,
+            addr,
+            shutdown,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    clock: Clock,
+    endpoint: String,
+    account_id: String,
+    role: String,
+    function_arn: String,
+    seed: u64,
+    state: Mutex<State>,
+    log: RequestLog,
+    lambda_ready: Notify,
+    jobs_changed: watch::Sender<u64>,
+}
+
+#[derive(Debug)]
+struct State {
+    cloudfront: CloudFrontState,
+    jobs: JobStore,
+    lambda: LambdaState,
+    faults: FaultState,
+    ids: SeededRng,
+    request_ids: SeededRng,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn bump_jobs(&self) {
+        self.jobs_changed.send_modify(|v| *v += 1);
+    }
+
+    /// Creates a job with a new random id, tells the watchers, and returns the id.
+    fn create_job(&self, continuation_token: Option<String>) -> String {
+        let now = self.clock.elapsed_ms();
+        let id = {
+            let mut state = self.lock();
+            let id = loop {
+                let id = state.ids.uuid();
+                if state.jobs.get(&id).is_none() {
+                    break id;
+                }
+            };
+            state.jobs.create(&id, continuation_token, now);
+            id
+        };
+        self.bump_jobs();
+        id
+    }
+
+    /// Registers a job with a chosen id of the right shape (a known id is left as it was), and
+    /// tells the watchers.
+    fn register_job(&self, job_id: &str, continuation_token: Option<String>) {
+        let now = self.clock.elapsed_ms();
+        self.lock().jobs.create(job_id, continuation_token, now);
+        self.bump_jobs();
+    }
+}
