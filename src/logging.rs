@@ -37,9 +37,11 @@ pub fn init_from_env() {
         .map(|format| format.eq_ignore_ascii_case("json"))
         .unwrap_or(false);
     let filter = filter(lambda_level.as_deref(), rust_log.as_deref());
+    // CloudWatch shows colour codes as raw escapes: the function never writes them.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(false)
         .with_writer(std::io::stdout);
     // Another subscriber may already be installed (tests): keep it.
     let _ = if json {

@@ -510,3 +510,21 @@ async fn a_multi_tenant_distribution_itself_is_refused_with_advice_to_name_its_t
         "{message}"
     );
 }
+
+/// CloudWatch shows colour codes as raw escapes: the function's text log has none.
+#[tokio::test]
+async fn the_function_writes_no_colour_codes() {
+    let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
+        .distribution(completes_after(DIST, Duration::from_secs(1)));
+    config
+        .env
+        .push(("AWS_LAMBDA_LOG_LEVEL".to_owned(), "DEBUG".to_owned()));
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    let output = report.function_output_text();
+    assert!(output.contains("job started"), "{output}");
+    assert!(
+        !output.contains('\u{1b}'),
+        "colour codes in the log:\n{output}"
+    );
+}

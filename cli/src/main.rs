@@ -61,8 +61,12 @@ fn init_logging() {
     if std::env::var_os("RUST_LOG").is_none() {
         return;
     }
+    // Colour only for a person at a terminal who has not asked for none (NO_COLOR).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .try_init();
 }

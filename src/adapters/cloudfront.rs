@@ -315,16 +315,26 @@ where
 {
     let code = error.code().map(str::to_owned);
     let (kind, message) = match (split(&error), transport::of(&error, operation, url)) {
-        // An answer, but no CloudFront error document in it: say what came back, and from where.
-        (Failure::Service(..), _) if code.is_none() => (
-            CloudFrontErrorKind::NotCloudFront,
-            transport::foreign_answer(&error, operation, url),
-        ),
-        (Failure::Service(service, status), _) => (classify(service, status), detail(&error)),
+        (Failure::Service(service, status), _) => match classify(service, status) {
+            // An answer that is no modelled error and has no code: no CloudFront error document
+            // in it. Say what came back, and from where.
+            CloudFrontErrorKind::Other if code.is_none() => (
+                CloudFrontErrorKind::NotCloudFront,
+                transport::foreign_answer(&error, operation, url),
+            ),
+            // A 5xx without a CloudFront error document (a proxy's, a load balancer's) may pass:
+            // tried again, but told as it is.
+            CloudFrontErrorKind::Unavailable if code.is_none() => (
+                CloudFrontErrorKind::Unavailable,
+                transport::foreign_answer(&error, operation, url),
+            ),
+            kind => (kind, detail(&error)),
+        },
         (Failure::Transient, Some((kind, message))) => (kind, message),
         (Failure::Transient, None) => (CloudFrontErrorKind::Unavailable, detail(&error)),
         (Failure::Construction, _) => (CloudFrontErrorKind::Other, detail(&error)),
     };
+
     CloudFrontError {
         kind,
         code,
