@@ -110,6 +110,11 @@ pub struct PathArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
 
+    /// The same paths under the AWS CLI's flag: `--paths /index.html '/css/*'`, as with
+    /// `aws cloudfront create-invalidation`
+    #[arg(long = "paths", value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
+    pub paths_option: Vec<String>,
+
     /// Read more paths from FILE, one per line (spaces inside a line are part of the path); - reads
     /// standard input
     #[arg(long, value_name = "FILE|-")]

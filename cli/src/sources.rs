@@ -121,6 +121,7 @@ mod tests {
     fn args(paths: &[&str]) -> PathArgs {
         PathArgs {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            paths_option: Vec::new(),
             paths_from: None,
             paths_from_s3_sync: None,
             site_prefix: None,

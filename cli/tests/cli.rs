@@ -280,7 +280,8 @@ async fn no_wait_exits_once_created_and_wait_status_pick_it_up() {
     )
     .await;
     assert_eq!(code(&status), 0, "{}", stderr(&status));
-    assert_eq!(stdout(&status), format!("{id} on {DIST}: InProgress\n"));
+    // The status alone, as the AWS CLI's `--query Invalidation.Status --output text` prints it.
+    assert_eq!(stdout(&status), "InProgress\n");
 
     // AND wait waits for Completed
     let waited = run(
@@ -311,9 +312,9 @@ async fn no_wait_exits_once_created_and_wait_status_pick_it_up() {
     )
     .await;
     let doc = json(&status);
-    assert_eq!(doc["status"], "Completed");
+    assert_eq!(doc["Status"], "Completed");
     assert_eq!(doc["completed"], true);
-    assert_eq!(doc["invalidation_id"], id.as_str());
+    assert_eq!(doc["Id"], id.as_str());
 
     // AND an unknown id is exit 1 with what to do
     for subcommand in ["status", "wait"] {
@@ -973,12 +974,12 @@ async fn list_shows_recent_invalidations_newest_first_across_pages() {
         .as_array()
         .expect("invalidations")
         .iter()
-        .filter_map(|item| item["id"].as_str().map(str::to_owned))
+        .filter_map(|item| item["Id"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(ids, newest_first);
-    assert_eq!(doc["invalidations"][0]["status"], "InProgress");
+    assert_eq!(doc["invalidations"][0]["Status"], "InProgress");
     assert!(
-        doc["invalidations"][0]["create_time"]
+        doc["invalidations"][0]["CreateTime"]
             .as_str()
             .is_some_and(|t| t.ends_with('Z'))
     );
@@ -1255,7 +1256,7 @@ async fn distribution_tenants_work_on_every_command() {
     )
     .await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(json(&out)["invalidations"][0]["id"], id.as_str());
+    assert_eq!(json(&out)["invalidations"][0]["Id"], id.as_str());
 
     // an unknown tenant is explained as one; a tenant id given as a distribution id is a usage error
     let out = run(
@@ -1592,4 +1593,40 @@ async fn endpoint_errors_say_what_happened_and_where() {
         assert!(message.contains(expected), "{expected}: {message}");
     }
     assert!(!message.contains("too many invalidations"), "{message}");
+}
+
+/// The AWS CLI's habit: `--paths A B` names the paths, as `aws cloudfront create-invalidation`
+/// takes them, and the shell-expansion guard still looks at them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_may_be_given_with_the_aws_clis_flag() {
+    let emu = emulator().await;
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "--paths",
+            "/index.html",
+            "/css/*",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        strings(&json(&out)["paths"]),
+        sorted(&["/css/*", "/index.html"])
+    );
+    // An unquoted /* that the shell expanded is refused under --paths too.
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "plan", "--paths", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/proc", "/usr",
+            "/var",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
 }

@@ -2,10 +2,14 @@
 
 use super::*;
 
+/// ListInvalidations' own field names, so that jq habits carry over.
 #[derive(Debug, Serialize)]
 struct ListedInvalidation {
+    #[serde(rename = "Id")]
     id: String,
+    #[serde(rename = "Status")]
     status: String,
+    #[serde(rename = "CreateTime")]
     create_time: String,
 }
 

@@ -50,7 +50,10 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
 /// `None` means interrupted.
 /// The paths the flags name, standard input included, checked against the shell-expansion guard.
 fn collect_from_stdin(paths: &crate::args::PathArgs) -> Result<CollectedPaths, CliError> {
-    collect(paths, &mut std::io::stdin().lock(), &local_root_entries())
+    // `--paths A B` (the AWS CLI's way) and `A B` are one list, checked by the same guard.
+    let mut merged = paths.clone();
+    merged.paths.extend(merged.paths_option.drain(..));
+    collect(&merged, &mut std::io::stdin().lock(), &local_root_entries())
 }
 
 /// Drives the job to its end without a deadline; `None` when Ctrl-C (or the heartbeat task's

@@ -2,12 +2,15 @@
 
 use super::*;
 
+/// GetInvalidation's own field names (`Id`, `Status`), so that jq habits carry over; ours beside.
 #[derive(Debug, Serialize)]
 struct StatusView {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Status")]
+    status: String,
     #[serde(flatten)]
     target: TargetKey,
-    invalidation_id: String,
-    status: String,
     completed: bool,
 }
 
@@ -21,16 +24,14 @@ pub(super) async fn status(args: StatusArgs) -> Result<u8, CliError> {
         .map_err(|error| cloudfront_error(Operation::Get, error, distribution, Some(id)))?;
     let view = StatusView {
         target: TargetKey::of(distribution),
-        invalidation_id: status.id.clone(),
+        id: status.id.clone(),
         completed: status.is_completed(),
         status: status.status,
     };
     match args.output.output {
         OutputFormat::Json => print_json(&view)?,
-        OutputFormat::Text if !args.output.quiet => print_stdout(&format!(
-            "{} on {}: {}\n",
-            view.invalidation_id, view.target, view.status
-        ))?,
+        // The status alone, so that `[ "$(cf-invalidate status ...)" = Completed ]` works.
+        OutputFormat::Text if !args.output.quiet => print_stdout(&format!("{}\n", view.status))?,
         OutputFormat::Text => {}
     }
     Ok(0)
