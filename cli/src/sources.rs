@@ -120,8 +120,8 @@ pub fn collect(
 
 /// How much of a line that is not the sync's is quoted: enough to recognise it.
 const QUOTED_FOREIGN_CHARS: usize = 80;
-/// How much of a failure is quoted: enough for the object and the error code.
-const QUOTED_FAILURE_CHARS: usize = 160;
+/// How much of a failure is quoted: the object, the error code and usually its message.
+const QUOTED_FAILURE_CHARS: usize = 240;
 /// Failed transfers quoted one by one; the rest are counted.
 const FAILURES_SHOWN: usize = 3;
 
