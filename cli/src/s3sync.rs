@@ -149,10 +149,6 @@ pub fn parse_sync_output(text: &str) -> Result<SyncChanges, SyncError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw_line) in text.split('\n').enumerate() {
         let line = index + 1;
-        let numbered = |text: &str| NumberedLine {
-            line,
-            text: text.to_owned(),
-        };
         let (mut sync_here, mut foreign_here) = (false, None);
         // On a terminal the CLI rewrites its progress line with `\r`, so one line of a captured
         // log can hold several statements; results are padded with spaces to hide the progress.
@@ -170,9 +166,10 @@ pub fn parse_sync_output(text: &str) -> Result<SyncChanges, SyncError> {
         changes.sync_lines += usize::from(sync_here);
         if let Some(foreign) = foreign_here {
             changes.foreign_lines += 1;
-            if changes.first_foreign.is_none() {
-                changes.first_foreign = Some(numbered(foreign.trim_start()));
-            }
+            changes.first_foreign.get_or_insert_with(|| NumberedLine {
+                line,
+                text: foreign.trim_start().to_owned(),
+            });
         }
     }
     Ok(changes)
