@@ -60,6 +60,11 @@ pub enum CliError {
         source: SyncError,
     },
 
+    #[error(
+        "--paths-from-s3-sync {path} does not look like `aws s3 sync` output: its first line is {first:?}, and no line of it is one the sync prints (upload:, copy:, delete:, a failure, progress). Give the sync's output unchanged, as in: aws s3 sync public/ s3://my-bucket/ > s3-sync.txt 2>&1. A sync that changed nothing prints nothing: give an empty file for that"
+    )]
+    NotSyncOutput { path: String, first: String },
+
     #[error("{0}")]
     SitePrefix(#[source] SyncError),
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What one `aws s3 sync` run did to the destination bucket.
+/// What one `aws s3 sync` run did to the destination bucket, and what else its output held.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncChanges {
     pub uploaded: Vec<S3Object>,
@@ -10,6 +10,34 @@ pub struct SyncChanges {
     pub deleted: Vec<S3Object>,
     /// `(dryrun)` lines: the sync only said what it would do, so nothing changed.
     pub dry_run_lines: usize,
+    /// `download:` and `download failed:` lines: that sync wrote to this computer, not to a bucket.
+    pub download_lines: usize,
+    /// `upload failed:`, `copy failed:` and `delete failed:` lines: objects the sync left as they were.
+    pub failed: Vec<FailedTransfer>,
+    /// The `fatal error:` (or `cancelled: ctrl-c received`) line that ended the sync early.
+    pub stopped: Option<NumberedLine>,
+    /// Lines with something the sync prints: results, failures, progress, its own warnings.
+    pub sync_lines: usize,
+    /// Lines that are neither blank nor anything the sync prints.
+    pub foreign_lines: usize,
+    /// The first of them: when no line is the sync's, the first line that is not blank.
+    pub first_foreign: Option<NumberedLine>,
+}
+
+/// A line of the sync output, numbered from 1, without the padding the AWS CLI adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberedLine {
+    pub line: usize,
+    pub text: String,
+}
+
+/// A transfer that the sync reported as failed: `upload failed: SRC to DEST EXCEPTION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedTransfer {
+    /// `upload`, `copy` or `delete`.
+    pub verb: &'static str,
+    /// The line as the sync printed it.
+    pub statement: NumberedLine,
 }
 
 impl SyncChanges {
@@ -23,6 +51,12 @@ impl SyncChanges {
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.objects().next().is_none()
+    }
+
+    /// False for text with words in it but no line of `aws s3 sync`: a wrong file, not a sync
+    /// that changed nothing (which prints nothing at all).
+    pub fn looks_like_sync_output(&self) -> bool {
+        self.sync_lines > 0 || self.foreign_lines == 0
     }
 }
 
@@ -90,44 +124,115 @@ pub enum SyncError {
     BadSitePrefix { value: String },
 }
 
-/// Finds the `upload:`, `copy:` and `delete:` lines; anything else (progress, warnings,
-/// `upload failed:`) changed nothing and is skipped.
+/// The verbs of the lines the AWS CLI prints for a failed transfer (`{transfer_type} failed:` in
+/// its `results.py`). `download` is left out: it never changes a bucket.
+const FAILED_VERBS: [(&str, &str); 3] = [
+    ("upload failed: ", "upload"),
+    ("copy failed: ", "copy"),
+    ("delete failed: ", "delete"),
+];
+
+/// How the AWS CLI begins the warnings a sync prints (`create_warning` in its `utils.py`, and the
+/// S3 Express one of `subcommands.py`).
+const SYNC_WARNINGS: [&str; 3] = [
+    "warning: Skipping file ",
+    "warning: File ",
+    "warning: Recursive copies/moves ",
+];
+
+/// Reads the sync's lines: `upload:`, `copy:` and `delete:` are the changes; failures, the line
+/// that stopped it, `download:` and `(dryrun)` lines are counted as facts; progress and the sync's
+/// own warnings are skipped; anything else is counted as foreign.
 pub fn parse_sync_output(text: &str) -> Result<SyncChanges, SyncError> {
     let mut changes = SyncChanges::default();
+    // Windows PowerShell's `Out-File -Encoding utf8` starts the file with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw_line) in text.split('\n').enumerate() {
+        let line = index + 1;
+        let (mut sync_here, mut foreign_here) = (false, None);
         // On a terminal the CLI rewrites its progress line with `\r`, so one line of a captured
         // log can hold several statements; results are padded with spaces to hide the progress.
         for statement in raw_line.split('\r') {
             let statement = statement.trim_end();
-            let statement = match statement.strip_prefix("(dryrun) ") {
-                Some(_) => {
-                    changes.dry_run_lines += 1;
-                    continue;
-                }
-                None => statement,
-            };
-            let unreadable = |verb| SyncError::Unreadable {
-                line: index + 1,
-                verb,
-                text: statement.chars().take(120).collect(),
-            };
-            if let Some(rest) = statement.strip_prefix("upload: ") {
-                let object = destination(rest, 0).ok_or_else(|| unreadable("upload:"))?;
-                changes.uploaded.push(object);
-            } else if let Some(rest) = statement.strip_prefix("copy: ") {
-                // The source is itself an s3:// URL: look for the destination after it.
-                let object = destination(rest, "s3://".len()).ok_or_else(|| unreadable("copy:"))?;
-                changes.copied.push(object);
-            } else if let Some(rest) = statement.strip_prefix("delete: ") {
-                let object = rest
-                    .strip_prefix("s3://")
-                    .and_then(object_of)
-                    .ok_or_else(|| unreadable("delete:"))?;
-                changes.deleted.push(object);
+            if statement.trim_start().is_empty() {
+                continue;
             }
+            if read_statement(statement, line, &mut changes)? {
+                sync_here = true;
+            } else if foreign_here.is_none() {
+                foreign_here = Some(statement);
+            }
+        }
+        changes.sync_lines += usize::from(sync_here);
+        if let Some(foreign) = foreign_here {
+            changes.foreign_lines += 1;
+            changes.first_foreign.get_or_insert_with(|| NumberedLine {
+                line,
+                text: foreign.trim_start().to_owned(),
+            });
         }
     }
     Ok(changes)
+}
+
+/// Records one non-blank statement; false when it is nothing `aws s3 sync` prints.
+fn read_statement(
+    statement: &str,
+    line: usize,
+    changes: &mut SyncChanges,
+) -> Result<bool, SyncError> {
+    let unreadable = |verb| SyncError::Unreadable {
+        line,
+        verb,
+        text: statement.chars().take(120).collect(),
+    };
+    if statement.starts_with("(dryrun) ") {
+        changes.dry_run_lines += 1;
+    } else if let Some(rest) = statement.strip_prefix("upload: ") {
+        let object = destination(rest, 0).ok_or_else(|| unreadable("upload:"))?;
+        changes.uploaded.push(object);
+    } else if let Some(rest) = statement.strip_prefix("copy: ") {
+        // The source is itself an s3:// URL: look for the destination after it.
+        let object = destination(rest, "s3://".len()).ok_or_else(|| unreadable("copy:"))?;
+        changes.copied.push(object);
+    } else if let Some(rest) = statement.strip_prefix("delete: ") {
+        let object = rest
+            .strip_prefix("s3://")
+            .and_then(object_of)
+            .ok_or_else(|| unreadable("delete:"))?;
+        changes.deleted.push(object);
+    } else if let Some(&(_, verb)) = FAILED_VERBS
+        .iter()
+        .find(|(prefix, _)| statement.starts_with(prefix))
+    {
+        changes.failed.push(FailedTransfer {
+            verb,
+            statement: NumberedLine {
+                line,
+                text: statement.to_owned(),
+            },
+        });
+    } else if statement.starts_with("fatal error: ") || statement == "cancelled: ctrl-c received" {
+        changes.stopped.get_or_insert_with(|| NumberedLine {
+            line,
+            text: statement.to_owned(),
+        });
+    } else if statement.starts_with("download: ") || statement.starts_with("download failed: ") {
+        changes.download_lines += 1;
+    } else if !(is_progress(statement)
+        || SYNC_WARNINGS
+            .iter()
+            .any(|prefix| statement.starts_with(prefix)))
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// `Completed 1.2 MiB/~3.4 MiB (1.1 MiB/s) with ~2 file(s) remaining (calculating...)`, or
+/// `Completed 3 file(s) with 1 file(s) remaining` when there are no bytes to count.
+fn is_progress(statement: &str) -> bool {
+    statement.starts_with("Completed ") && statement.contains(" file(s) remaining")
 }
 
 /// The object after the first ` to s3://` at or after `from`: the AWS CLI prints keys literally,
@@ -221,6 +326,17 @@ warning: Skipping file /site/broken. File does not exist.
         assert_eq!(changes.deleted, vec![object("my-bucket", "old page.html")]);
         assert_eq!(changes.dry_run_lines, 1);
         assert_eq!(
+            changes.failed,
+            vec![FailedTransfer {
+                verb: "upload",
+                statement: NumberedLine {
+                    line: 5,
+                    text: "upload failed: site/x.html to s3://my-bucket/x.html An error occurred (AccessDenied)".to_owned()
+                }
+            }]
+        );
+        assert_eq!((changes.sync_lines, changes.foreign_lines), (7, 0));
+        assert_eq!(
             site_paths(&changes, None),
             Ok(vec![
                 "/css/app.css".to_owned(),
@@ -233,10 +349,113 @@ warning: Skipping file /site/broken. File does not exist.
 
     #[test]
     fn a_sync_that_changed_nothing_is_empty() {
-        let changes = parse_sync_output("").expect("readable");
+        for output in [
+            "",
+            "\n  \r\n\t\n",
+            "Completed 3 file(s) with ~0 file(s) remaining (calculating...)\r          \n",
+        ] {
+            let changes = parse_sync_output(output).expect("readable");
+            assert!(changes.is_empty(), "{output:?}");
+            assert!(changes.looks_like_sync_output(), "{output:?}");
+            assert_eq!(changes.foreign_lines, 0, "{output:?}");
+        }
+    }
+
+    #[test]
+    fn prose_is_not_sync_output_and_its_first_line_is_kept() {
+        // GIVEN a file of words without one line of `aws s3 sync`, after a blank line
+        let changes = parse_sync_output("\n  Deploy notes  \nUpload the site, then copy: it.\n")
+            .expect("readable");
+        // THEN it is not taken for a sync that changed nothing
+        assert!(!changes.looks_like_sync_output());
+        assert_eq!(changes.foreign_lines, 2);
+        assert_eq!(
+            changes.first_foreign,
+            Some(NumberedLine {
+                line: 2,
+                text: "Deploy notes".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn a_sync_that_did_not_finish_keeps_what_it_changed_and_says_what_failed() {
+        // GIVEN the log of a sync (stdout and stderr) that lost one upload, then the bucket
+        let log = "\
+upload: public/index.html to s3://site-bucket/index.html
+upload failed: public/big.bin to s3://site-bucket/big.bin An error occurred (AccessDenied) when calling the PutObject operation: Access Denied
+delete failed: s3://site-bucket/old.html An error occurred (AccessDenied) when calling the DeleteObject operation: Access Denied
+copy failed: s3://other/a.png to s3://site-bucket/a.png An error occurred (NoSuchKey)
+fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: The specified bucket does not exist
+cancelled: ctrl-c received
+";
+        let changes = parse_sync_output(log).expect("readable");
+        // THEN the upload that happened is kept, and each failure is a fact with its line
+        assert_eq!(changes.uploaded, vec![object("site-bucket", "index.html")]);
+        let failed: Vec<(&str, usize)> = changes
+            .failed
+            .iter()
+            .map(|failure| (failure.verb, failure.statement.line))
+            .collect();
+        assert_eq!(failed, vec![("upload", 2), ("delete", 3), ("copy", 4)]);
+        assert!(
+            changes.failed[1]
+                .statement
+                .text
+                .starts_with("delete failed: s3://site-bucket/old.html An error")
+        );
+        // AND the first line that stopped the sync is the one kept
+        let stopped = changes.stopped.expect("stopped");
+        assert_eq!(stopped.line, 5);
+        assert!(
+            stopped
+                .text
+                .starts_with("fatal error: An error occurred (NoSuchBucket)")
+        );
+        assert_eq!((changes.sync_lines, changes.foreign_lines), (6, 0));
+    }
+
+    #[test]
+    fn a_fatal_error_alone_is_a_sync_that_changed_nothing() {
+        let changes = parse_sync_output(
+            "fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: The specified bucket does not exist\n",
+        )
+        .expect("readable");
         assert!(changes.is_empty());
-        let changes = parse_sync_output("Completed 0 Bytes\n\n").expect("readable");
-        assert!(changes.is_empty());
+        assert!(changes.looks_like_sync_output());
+        assert!(changes.stopped.is_some());
+    }
+
+    #[test]
+    fn foreign_lines_are_counted_once_a_line_and_the_first_is_kept() {
+        // GIVEN a build log: shell trace lines around the sync's, with Windows line ends
+        let log = "+ aws s3 sync public/ s3://b/ --delete\r\n\
+upload: public/a.html to s3://b/a.html\r\n\
+Completed 1 file(s) with 1 file(s) remaining\rsomething else\rand more\r\n\
+download: s3://b/c.html to public/c.html\r\n\
+warning: Skipping file /src/public/broken. File does not exist.\r\n\
+warning: unused variable `x`\r\n";
+        let changes = parse_sync_output(log).expect("readable");
+        assert_eq!(changes.uploaded, vec![object("b", "a.html")]);
+        assert_eq!(changes.download_lines, 1);
+        // THEN line 3 counts once although two of its statements are foreign
+        assert_eq!(changes.foreign_lines, 3);
+        assert_eq!(changes.sync_lines, 4);
+        assert_eq!(
+            changes.first_foreign,
+            Some(NumberedLine {
+                line: 1,
+                text: "+ aws s3 sync public/ s3://b/ --delete".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_hide_the_first_line() {
+        let changes =
+            parse_sync_output("\u{feff}upload: a.html to s3://b/a.html\n").expect("readable");
+        assert_eq!(changes.uploaded, vec![object("b", "a.html")]);
+        assert_eq!(changes.foreign_lines, 0);
     }
 
     #[test]

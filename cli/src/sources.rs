@@ -3,10 +3,12 @@
 use std::io::Read;
 use std::path::Path;
 
+use cf_invalidate::text::plural;
+
 use super::args::PathArgs;
 use super::error::CliError;
 use super::guard::root_like_paths;
-use super::s3sync::{SitePrefix, SyncChanges, parse_sync_output, site_paths};
+use super::s3sync::{NumberedLine, SitePrefix, SyncChanges, parse_sync_output, site_paths};
 
 /// The raw items to plan, and where they came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +17,9 @@ pub struct CollectedPaths {
     pub paths: Vec<String>,
     /// What the sync did, when `--paths-from-s3-sync` was given.
     pub sync: Option<SyncChanges>,
+    /// What the user must hear about the input although it was usable: a sync that did not
+    /// finish, lines that were not the sync's. Each is shown as `warning: {text}`.
+    pub warnings: Vec<String>,
 }
 
 impl CollectedPaths {
@@ -64,7 +69,7 @@ pub fn collect(
 
     let mut collected = CollectedPaths {
         paths: args.paths.clone(),
-        sync: None,
+        ..CollectedPaths::default()
     };
     if let Some(source) = &args.paths_from {
         let text = read_text("--paths-from", source, stdin)?;
@@ -82,6 +87,26 @@ pub fn collect(
             path: shown.clone(),
             source,
         })?;
+        if !changes.looks_like_sync_output() {
+            return Err(CliError::NotSyncOutput {
+                path: if is_stdin(source) {
+                    "- (standard input)".to_owned()
+                } else {
+                    shown
+                },
+                first: changes
+                    .first_foreign
+                    .as_ref()
+                    .map(|first| shortened(&first.text, QUOTED_FOREIGN_CHARS))
+                    .unwrap_or_default(),
+            });
+        }
+        let name = if is_stdin(source) {
+            "standard input"
+        } else {
+            shown.as_str()
+        };
+        collected.warnings.extend(sync_warnings(&changes, name));
         let paths =
             site_paths(&changes, prefix.as_ref()).map_err(|source| CliError::SyncOutput {
                 path: shown,
@@ -91,6 +116,82 @@ pub fn collect(
         collected.sync = Some(changes);
     }
     Ok(collected)
+}
+
+/// How much of a line that is not the sync's is quoted: enough to recognise it.
+const QUOTED_FOREIGN_CHARS: usize = 80;
+/// How much of a failure is quoted: the object, the error code and usually its message.
+const QUOTED_FAILURE_CHARS: usize = 240;
+/// Failed transfers quoted one by one; the rest are counted.
+const FAILURES_SHOWN: usize = 3;
+
+/// What the user must know of a usable sync output beyond the paths: `source` names it.
+fn sync_warnings(changes: &SyncChanges, source: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let failed = changes.failed.len();
+    if failed > 0 {
+        let mut shown: Vec<String> = changes
+            .failed
+            .iter()
+            .take(FAILURES_SHOWN)
+            .map(|failure| quoted(&failure.statement, QUOTED_FAILURE_CHARS))
+            .collect();
+        if failed > FAILURES_SHOWN {
+            shown.push(format!("and {} more", failed - FAILURES_SHOWN));
+        }
+        let (those, were, are) = if failed == 1 {
+            ("its object", "was", "is")
+        } else {
+            ("their objects", "were", "are")
+        };
+        warnings.push(format!(
+            "the sync did not finish: {failed} transfer{} failed, so {those} {were} not changed and {are} not invalidated ({}). Fix the cause and run the sync again; only what the sync did change is invalidated",
+            plural(failed),
+            shown.join("; ")
+        ));
+    }
+    if let Some(stop) = &changes.stopped {
+        warnings.push(format!(
+            "the sync did not finish: it stopped at {}, so what it had not reached was not changed and is not invalidated. Fix the cause and run the sync again; only what the sync did change is invalidated",
+            quoted(stop, QUOTED_FAILURE_CHARS)
+        ));
+    }
+    let downloads = changes.download_lines;
+    if downloads > 0 {
+        warnings.push(format!(
+            "{downloads} download line{} of {source} {} skipped: that sync copied from S3 to this computer, which changes nothing to invalidate. Give the output of the sync to the bucket",
+            plural(downloads),
+            if downloads == 1 { "was" } else { "were" }
+        ));
+    }
+    let foreign = changes.foreign_lines;
+    if let Some(first) = &changes.first_foreign {
+        warnings.push(if foreign == 1 {
+            format!(
+                "1 line of {source} was not a sync line and was skipped ({})",
+                quoted(first, QUOTED_FOREIGN_CHARS)
+            )
+        } else {
+            format!(
+                "{foreign} lines of {source} were not sync lines and were skipped (first: {})",
+                quoted(first, QUOTED_FOREIGN_CHARS)
+            )
+        });
+    }
+    warnings
+}
+
+/// `line 4: "upload failed: …"`, cut to `max_chars` characters of the line.
+fn quoted(line: &NumberedLine, max_chars: usize) -> String {
+    format!("line {}: {:?}", line.line, shortened(&line.text, max_chars))
+}
+
+/// The first `max_chars` characters of `text`, and `…` when there were more.
+fn shortened(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 fn read_text(flag: &'static str, source: &Path, stdin: &mut dyn Read) -> Result<String, CliError> {
@@ -159,6 +260,83 @@ mod tests {
         let mut nothing = "".as_bytes();
         let unchanged = collect(&given, &mut nothing, &root()).expect("collected");
         assert!(unchanged.is_unchanged_sync());
+    }
+
+    fn sync_from_stdin(text: &str) -> Result<CollectedPaths, CliError> {
+        let mut given = args(&[]);
+        given.paths_from_s3_sync = Some(PathBuf::from("-"));
+        collect(&given, &mut text.as_bytes(), &root())
+    }
+
+    #[test]
+    fn text_that_is_not_sync_output_is_refused_with_its_first_line() {
+        let long = "x".repeat(100);
+        let error = sync_from_stdin(&format!("\n{long}\nmore words\n")).expect_err("not a sync");
+        let message = error.to_string();
+        assert!(
+            message.starts_with(
+                "--paths-from-s3-sync - (standard input) does not look like `aws s3 sync` output: its first line is \"xxxx"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("\"{}…\"", "x".repeat(80))),
+            "{message}"
+        );
+        assert_eq!(error.exit_code(), crate::error::EXIT_USAGE);
+    }
+
+    #[test]
+    fn blank_input_is_a_sync_that_changed_nothing_without_a_warning() {
+        let collected = sync_from_stdin("\n \r\n").expect("collected");
+        assert!(collected.is_unchanged_sync());
+        assert_eq!(collected.warnings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn failures_a_stop_and_foreign_lines_are_warned_about_once_each() {
+        let collected = sync_from_stdin(
+            "\
++ aws s3 sync public/ s3://b/
+upload: public/a.html to s3://b/a.html
+upload failed: public/big.bin to s3://b/big.bin An error occurred (AccessDenied) when calling the PutObject operation: Access Denied
+download: s3://b/c.html to public/c.html
+make: *** [deploy] Error 1
+fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: The specified bucket does not exist
+",
+        )
+        .expect("collected");
+        assert_eq!(collected.paths, vec!["/a.html"]);
+        assert_eq!(
+            collected.warnings,
+            vec![
+                "the sync did not finish: 1 transfer failed, so its object was not changed and is not invalidated (line 3: \"upload failed: public/big.bin to s3://b/big.bin An error occurred (AccessDenied) when calling the PutObject operation: Access Denied\"). Fix the cause and run the sync again; only what the sync did change is invalidated",
+                "the sync did not finish: it stopped at line 6: \"fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation: The specified bucket does not exist\", so what it had not reached was not changed and is not invalidated. Fix the cause and run the sync again; only what the sync did change is invalidated",
+                "1 download line of standard input was skipped: that sync copied from S3 to this computer, which changes nothing to invalidate. Give the output of the sync to the bucket",
+                "2 lines of standard input were not sync lines and were skipped (first: line 1: \"+ aws s3 sync public/ s3://b/\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn many_failures_are_counted_after_the_first_three() {
+        let log: String = (1..=5)
+            .map(|n| format!("delete failed: s3://b/{n}.html An error occurred (AccessDenied)\n"))
+            .collect();
+        let collected = sync_from_stdin(&log).expect("collected");
+        assert!(collected.is_unchanged_sync());
+        let [warning] = collected.warnings.as_slice() else {
+            panic!("one warning: {:?}", collected.warnings);
+        };
+        assert!(
+            warning.starts_with("the sync did not finish: 5 transfers failed, so their objects were not changed and are not invalidated (line 1: \"delete failed: s3://b/1.html"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("(AccessDenied)\"; and 2 more). Fix the cause"),
+            "{warning}"
+        );
+        assert!(!warning.contains("4.html"), "{warning}");
     }
 
     #[test]
