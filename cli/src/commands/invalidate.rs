@@ -52,15 +52,24 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
                 caller_reference: spec.caller_reference(distribution),
             })
             .collect();
-        let view = PlanView::new(
+        let mut view = PlanView::new(
             "invalidate",
             &spec.plan,
             max_paths,
             collected.sync.as_ref(),
             targets,
         );
+        if !args.output.quiet {
+            for warning in &collected.warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
         match args.output.output {
-            OutputFormat::Json => print_json(&view)?,
+            OutputFormat::Json => {
+                view.warnings
+                    .splice(0..0, collected.warnings.iter().cloned());
+                print_json(&view)?
+            }
             OutputFormat::Text if !args.output.quiet => print_stdout(&view.to_text())?,
             OutputFormat::Text => {}
         }
@@ -77,6 +86,7 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         tracker.note(&SyncCounts::from(changes).sentence());
     }
     tracker.note(&header(&spec));
+    let warnings: Vec<String> = collected.warnings.iter().cloned().chain(warnings).collect();
     for warning in &warnings {
         tracker.note(&format!("warning: {warning}"));
     }
@@ -157,7 +167,10 @@ fn nothing_to_invalidate(collected: &CollectedPaths) -> RunReport {
         changes: collected.sync.as_ref().map(SyncCounts::from),
         distributions: Vec::new(),
         message,
-        warnings,
+        warnings: warnings
+            .into_iter()
+            .chain(collected.warnings.iter().cloned())
+            .collect(),
     }
 }
 

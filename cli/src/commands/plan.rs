@@ -5,6 +5,9 @@ use super::*;
 pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
     let directory_index = checked_directory_index(args.paths.directory_index.as_deref())?;
     let collected = collect_from_stdin(&args.paths)?;
+    for warning in &collected.warnings {
+        eprintln!("warning: {warning}");
+    }
     if collected.is_unchanged_sync() {
         match args.output {
             OutputFormat::Json => print_json(&serde_json::json!({
@@ -13,7 +16,7 @@ pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
                 "billed_paths": 0,
                 "requested_paths": 0,
                 "changes": collected.sync.as_ref().map(SyncCounts::from),
-                "warnings": [],
+                "warnings": collected.warnings,
             }))?,
             OutputFormat::Text => print_stdout(
                 "The sync changed nothing: there is nothing to invalidate and nothing to pay.\n",
@@ -32,7 +35,7 @@ pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
             directory_index,
         },
     )?;
-    let view = PlanView::new(
+    let mut view = PlanView::new(
         "plan",
         &plan,
         max_paths,
@@ -40,7 +43,11 @@ pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
         Vec::new(),
     );
     match args.output {
-        OutputFormat::Json => print_json(&view)?,
+        OutputFormat::Json => {
+            view.warnings
+                .splice(0..0, collected.warnings.iter().cloned());
+            print_json(&view)?
+        }
         OutputFormat::Text => print_stdout(&view.to_text())?,
     }
     Ok(0)
