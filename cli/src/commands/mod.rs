@@ -52,7 +52,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
 fn collect_from_stdin(paths: &crate::args::PathArgs) -> Result<CollectedPaths, CliError> {
     // `--paths A B` (the AWS CLI's way) and `A B` are one list, checked by the same guard.
     let mut merged = paths.clone();
-    merged.paths.extend(merged.paths_option.drain(..));
+    merged.paths.append(&mut merged.paths_option);
     collect(&merged, &mut std::io::stdin().lock(), &local_root_entries())
 }
 
