@@ -409,8 +409,10 @@ fn parse_invalidation_id(raw: &str) -> Result<String, String> {
     if is_invalidation_id(raw) {
         return Ok(raw.to_owned());
     }
+    // Suggest only what looks like an id CloudFront issued (I followed by a dozen or more
+    // letters and digits): "nope" must not become a suggestion of "NOPE".
     let upper = raw.trim().to_ascii_uppercase();
-    let hint = if is_invalidation_id(&upper) {
+    let hint = if is_invalidation_id(&upper) && upper.starts_with('I') && upper.len() >= 13 {
         format!(" (did you mean {upper}?)")
     } else {
         String::new()

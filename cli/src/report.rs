@@ -152,13 +152,19 @@ impl RunReport {
             );
         }
         if let Some(paths) = self.paths.as_ref().filter(|paths| !paths.is_empty()) {
-            let billed = self.billed_paths.unwrap_or(paths.len());
-            let _ = writeln!(
-                text,
-                "  Paths ({} billed): {}",
-                thousands(billed),
-                preview(paths, 10)
-            );
+            // CloudFront bills an invalidation it created; one it refused costs nothing.
+            let created = self
+                .distributions
+                .iter()
+                .filter(|distribution| distribution.invalidation_id.is_some())
+                .count();
+            let count = if created > 0 {
+                let billed = self.billed_paths.unwrap_or(paths.len());
+                format!("{} billed", thousands(billed.saturating_mul(created)))
+            } else {
+                "none created, nothing billed".to_owned()
+            };
+            let _ = writeln!(text, "  Paths ({count}): {}", preview(paths, 10));
         }
         text
     }

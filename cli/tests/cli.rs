@@ -526,8 +526,8 @@ async fn usage_errors_are_exit_2_and_send_nothing() {
             "starting with http:// or https://",
         ),
         (
-            vec!["wait", "--distribution-id", DIST, "--id", "i2j0"],
-            "did you mean I2J0?",
+            vec!["wait", "--distribution-id", DIST, "--id", "i2j0i21pcuyoik"],
+            "did you mean I2J0I21PCUYOIK?",
         ),
         (vec!["frobnicate"], "unrecognized subcommand"),
     ];
@@ -1629,4 +1629,47 @@ async fn paths_may_be_given_with_the_aws_clis_flag() {
     )
     .await;
     assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+/// Words fit for logs: "billed" only for what CloudFront created, and no suggestion of an id
+/// that could not be one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_creates_bill_nothing_and_bad_ids_get_no_false_suggestion() {
+    let emu = emulator().await;
+    let out = run(
+        &mut cli(&emu),
+        &["invalidate", "--distribution-id", DENIED, "/a"],
+    )
+    .await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("Paths (none created, nothing billed): /a"),
+        "{summary}"
+    );
+    assert!(!summary.contains("(1 billed)"), "{summary}");
+
+    let out = run(
+        &mut cli(&emu),
+        &["status", "--distribution-id", DIST, "--id", "nope"],
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("NOPE"), "{}", stderr(&out));
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "status",
+            "--distribution-id",
+            DIST,
+            "--id",
+            "i2j0i21pcuyoik",
+        ],
+    )
+    .await;
+    assert!(
+        stderr(&out).contains("did you mean I2J0I21PCUYOIK?"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -390,7 +390,15 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
     };
     let params = match parse_user_parameters(raw) {
         Ok(params) => params,
-        Err(error) => return configuration_error(format!("invalid UserParameters: {error}")),
+        // Most messages name UserParameters already; say it once.
+        Err(error) => {
+            let message = error.to_string();
+            return configuration_error(if message.contains("UserParameters") {
+                message
+            } else {
+                format!("invalid UserParameters: {message}")
+            });
+        }
     };
     let token = match invocation.continuation_token.map(ContinuationToken::decode) {
         None => None,

@@ -932,3 +932,25 @@ async fn a_persistent_outage_adds_up_across_continuations() {
     assert_eq!(s.cloudfront.creates().len(), 5);
     assert!(s.clock.elapsed() < secs(120));
 }
+
+#[tokio::test]
+async fn an_unknown_key_names_user_parameters_once() {
+    let s = Scenario::new(&[(DIST, 10)]);
+    let failure = failure(
+        &s.invoke(
+            JOB,
+            r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
+            None,
+            secs(900),
+        )
+        .await,
+    )
+    .clone();
+    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    assert_eq!(
+        failure.message.matches("UserParameters").count(),
+        1,
+        "{}",
+        failure.message
+    );
+}
