@@ -45,6 +45,30 @@ impl CostEstimate {
         self.millidollars as f64 / 1000.0
     }
 
+    /// "Cost: 2,559 billed paths: about US$7.795 (...), assuming ...". `each` says how the
+    /// paths split across distributions, when there are several.
+    pub fn sentence(&self, each: &str) -> String {
+        let price = if self.paths_beyond_free == 0 {
+            format!(
+                "{} (within the {} free paths a month)",
+                self.usd_text(),
+                thousands(FREE_PATHS_PER_MONTH)
+            )
+        } else {
+            format!(
+                "about {} ({} paths beyond the {} free ones, at US$0.005 a path)",
+                self.usd_text(),
+                thousands(self.paths_beyond_free),
+                thousands(FREE_PATHS_PER_MONTH)
+            )
+        };
+        format!(
+            "Cost: {} billed path{}{each}: {price},\n  {COST_ASSUMPTION}.",
+            thousands(self.billed_paths),
+            plural(self.billed_paths)
+        )
+    }
+
     pub fn usd_text(&self) -> String {
         format!(
             "US${}.{:03}",
@@ -214,26 +238,7 @@ impl PlanView {
         } else {
             String::new()
         };
-        let price = if cost.paths_beyond_free == 0 {
-            format!(
-                "{} (within the {} free paths a month)",
-                cost.usd_text(),
-                thousands(FREE_PATHS_PER_MONTH)
-            )
-        } else {
-            format!(
-                "about {} ({} paths beyond the {} free ones, at US$0.005 a path)",
-                cost.usd_text(),
-                thousands(cost.paths_beyond_free),
-                thousands(FREE_PATHS_PER_MONTH)
-            )
-        };
-        let _ = writeln!(
-            text,
-            "Cost: {} billed path{}{each}: {price},\n  {COST_ASSUMPTION}.",
-            thousands(cost.billed_paths),
-            plural(cost.billed_paths)
-        );
+        let _ = writeln!(text, "{}", cost.sentence(&each));
         for target in &self.distributions {
             let _ = writeln!(
                 text,

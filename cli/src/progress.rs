@@ -274,7 +274,7 @@ impl Tracker {
                 let kind = FailureType::of(cause.kind);
                 entry.status = Status::Failed;
                 entry.failure = Some(kind);
-                format!(" ({kind})")
+                format!(" ({})", crate::report::failure_word(kind))
             }
         };
         // A poll that finds it still in progress changes nothing worth a log line.

@@ -96,7 +96,7 @@ impl DistributionReport {
             created_after_seconds: entry.created_after.map(seconds),
             completed_after_seconds: entry.completed_after.map(seconds),
             duration_seconds: duration,
-            failure_type: entry.failure.map(|kind| kind.as_str().to_owned()),
+            failure_type: entry.failure.map(|kind| failure_word(kind).to_owned()),
             error,
         }
     }
@@ -195,6 +195,18 @@ pub fn summary_sentence(
             "Created the invalidation of {paths} on {targets}; not waiting for it to complete (--no-wait)."
         ),
         _ => format!("{paths} on {targets}."),
+    }
+}
+
+/// The CLI's word for why a distribution failed, in place of CodePipeline's failure types:
+/// what a person at a terminal fixes.
+pub fn failure_word(kind: cf_invalidate::ports::FailureType) -> &'static str {
+    use cf_invalidate::ports::FailureType;
+    match kind {
+        FailureType::ConfigurationError => "configuration",
+        FailureType::PermissionError => "permission",
+        FailureType::SystemUnavailable => "unavailable",
+        FailureType::JobFailed => "failed",
     }
 }
 

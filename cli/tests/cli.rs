@@ -442,10 +442,8 @@ async fn cloudfront_refusals_are_exit_1_with_what_to_do() {
     assert_eq!(code(&unknown), 1);
     let doc = json(&unknown);
     assert_eq!(doc["result"], "failed");
-    assert_eq!(
-        doc["distributions"][0]["failure_type"],
-        "ConfigurationError"
-    );
+    // The CLI's own word, not CodePipeline's failure type.
+    assert_eq!(doc["distributions"][0]["failure_type"], "configuration");
     assert!(
         doc["message"].as_str().is_some_and(|m| m
             .contains("CloudFront has no distribution ENOSUCHDIST01")
@@ -1671,5 +1669,38 @@ async fn failed_creates_bill_nothing_and_bad_ids_get_no_false_suggestion() {
         stderr(&out).contains("did you mean I2J0I21PCUYOIK?"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Above the free tier, `invalidate` says what it will cost before it sends, as `plan` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_above_the_free_tier_is_priced_before_it_is_sent() {
+    let emu = emulator().await;
+    let file = std::env::temp_dir().join(format!("cf-invalidate-many-{}.txt", std::process::id()));
+    // 2,000 files: within --max-paths, so nothing is collapsed, and 1,000 beyond the free tier.
+    let paths: Vec<String> = (0..2_000)
+        .map(|n| format!("/section{}/page{n}.html", n % 40))
+        .collect();
+    std::fs::write(&file, paths.join("\n")).expect("paths file");
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "--paths-from",
+            &file.display().to_string(),
+            "--max-paths",
+            "3000",
+            "--no-wait",
+        ],
+    )
+    .await;
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(
+        log.contains("Cost: ") && log.contains("beyond the 1,000 free ones"),
+        "{log}"
     );
 }

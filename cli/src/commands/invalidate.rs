@@ -86,6 +86,11 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         tracker.note(&SyncCounts::from(changes).sentence());
     }
     tracker.note(&header(&spec));
+    // Above the free tier, the price is said before anything is sent, as `plan` says it.
+    let cost = CostEstimate::new(spec.plan.billed_paths(), spec.distributions.len());
+    if cost.paths_beyond_free > 0 {
+        tracker.note(&cost.sentence(""));
+    }
     let warnings: Vec<String> = collected.warnings.iter().cloned().chain(warnings).collect();
     for warning in &warnings {
         tracker.note(&format!("warning: {warning}"));

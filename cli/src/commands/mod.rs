@@ -29,7 +29,9 @@ use crate::args::{
 use crate::aws::{connect, explain};
 use crate::error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::guard::local_root_entries;
-use crate::planview::{DryRunTarget, PlanView, SyncCounts, plan_warnings, plural, thousands};
+use crate::planview::{
+    CostEstimate, DryRunTarget, PlanView, SyncCounts, plan_warnings, plural, thousands,
+};
 use crate::progress::{Entry, ProgressMode, Status, Tracker};
 use crate::report::{
     DistributionReport, RunReport, RunResult, TargetKey, seconds, summary_sentence,
