@@ -170,6 +170,12 @@ impl EmulatorHandle {
             .all_invalidations(&self.shared.clock)
     }
 
+    /// A new pipeline execution id (8-4-4-4-12 lowercase hex), drawn like job ids from the
+    /// emulator's seeded ids: each call gives another.
+    pub fn new_pipeline_execution_id(&self) -> String {
+        self.shared.lock().ids.uuid()
+    }
+
     /// Creates a CodePipeline job with a new random id and returns the id. `continuation_token`
     /// is the token its event carries, if it continues an earlier job.
     pub fn create_job(&self, continuation_token: Option<String>) -> String {
