@@ -171,9 +171,24 @@ struct PipelineArgs {
     #[arg(long = "function-arg", value_name = "ARG", allow_hyphen_values = true)]
     function_args: Vec<String>,
 
-    /// The action's UserParameters string, passed as is (at most 1000 characters).
+    /// The action's UserParameters string as written in the pipeline (at most 1000
+    /// characters). Its variable references are resolved before the function sees it:
+    /// #{codepipeline.PipelineExecutionId} and those given with --variable; a reference to
+    /// any other variable fails the action before it runs, as in CodePipeline.
     #[arg(long, value_name = "TEXT", default_value = "")]
     user_parameters: String,
+
+    /// The value of #{codepipeline.PipelineExecutionId} (8-4-4-4-12 lowercase hex). By default
+    /// each run is a new pipeline execution with a new id; give the id a run printed to replay
+    /// a pipeline Retry of it.
+    #[arg(long, value_name = "ID", value_parser = execution_id_arg)]
+    pipeline_execution_id: Option<String>,
+
+    /// A variable for #{NAMESPACE.NAME} references in UserParameters, e.g.
+    /// `--variable Deploy.CommitId=abc123` or `--variable variables.Stage=prod`. Repeat for
+    /// several.
+    #[arg(long = "variable", value_name = "NAMESPACE.NAME=VALUE", value_parser = pipeline::parse_variable_assignment)]
+    variables: Vec<(String, String)>,
 
     #[command(flatten)]
     world: WorldArgs,
@@ -335,6 +350,14 @@ fn rate_arg(text: &str) -> Result<f64, String> {
     }
 }
 
+fn execution_id_arg(text: &str) -> Result<String, String> {
+    if pipeline::is_pipeline_execution_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(pipeline::PipelineError::PipelineExecutionId(text.to_string()).to_string())
+    }
+}
+
 fn env_arg(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -370,6 +393,8 @@ fn main() -> ExitCode {
 async fn run_pipeline(args: PipelineArgs) -> u8 {
     let mut config = PipelineConfig::new(&args.function, args.user_parameters.clone());
     config.function_args = args.function_args.clone();
+    config.pipeline_execution_id = args.pipeline_execution_id.clone();
+    config.variables = args.variables.iter().cloned().collect();
     config.distributions = args.world.distributions();
     config.distribution_tenants = args.world.tenants();
     config.strict_caller_reference = args.world.strict_caller_reference;
@@ -430,11 +455,8 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
 }
 
 async fn chaos(args: ChaosArgs) -> u8 {
-    if !args.function.is_file() {
-        eprintln!(
-            "local-aws: function '{}' not found: give the path of the Lambda bootstrap executable (for example target/debug/cf-invalidate-lambda)",
-            args.function.display()
-        );
+    if let Err(e) = pipeline::find_function(&args.function) {
+        eprintln!("local-aws: {e}");
         return 2;
     }
     if args.jobs == 0 || args.concurrency == 0 {

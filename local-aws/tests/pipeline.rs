@@ -713,3 +713,43 @@ async fn the_world_flags_reach_the_emulator_the_function_talks_to() {
         1000
     );
 }
+
+#[test]
+fn a_missing_function_points_at_the_build_that_exists() {
+    // GIVEN a workspace where only the release build of the Lambda exists
+    let root = state_dir("profiles");
+    let release = root.join("target/release/cf-invalidate-lambda");
+    if let Some(dir) = release.parent() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    }
+    std::fs::write(&release, "").unwrap_or_else(|e| panic!("write {}: {e}", release.display()));
+    let run = |function: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+            .args(["pipeline", "--function", function])
+            .current_dir(&root)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run local-aws: {e}"))
+    };
+    // WHEN the debug build is asked for, THEN the usage error names the release one
+    let out = run("target/debug/cf-invalidate-lambda");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "function 'target/debug/cf-invalidate-lambda' not found: 'target/release/cf-invalidate-lambda' exists"
+        ),
+        "{stderr}"
+    );
+    // AND with neither, it says how to build it
+    let _ = std::fs::remove_file(&release);
+    let out = run("target/release/cf-invalidate-lambda");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "build it first: cargo build -p cf-invalidate --bin cf-invalidate-lambda --release"
+        ),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1172,6 +1172,7 @@ mod tests {
                 failure_type: Some("JobFailed".to_string()),
                 message: "gave up".to_string(),
                 external_execution_id: None,
+                unresolved_variables: Vec::new(),
             }),
             summary: None,
             external_execution_id: None,
@@ -1209,6 +1210,9 @@ mod tests {
             events: Vec::new(),
             seed: 1,
             endpoint: String::new(),
+            pipeline_execution_id: "0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c".to_string(),
+            user_parameters: String::new(),
+            started_ms: 0,
             duration_ms: completes_at_ms + 1,
         }
     }

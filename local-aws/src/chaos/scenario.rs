@@ -244,8 +244,12 @@ fn malformed(rng: &mut SeededRng, id: &str) -> String {
         1 => format!(r#"{{"distributionId": "{id}", "paths": ["/img/*/logo.png"]}}"#),
         2 => format!(r#"{{"distributionId": "{id}", "timeoutMinutes": 0}}"#),
         3 => format!(r#"{{"distributionId": "{id}", "paths": ["/index.html"]"#),
+        // No closing brace: not a variable reference, so the driver passes it on as written
+        // (what CodePipeline does with such text is not documented), and the function must
+        // refuse what looks like an unresolved variable. A complete reference would be
+        // resolved before the function saw it.
         4 => format!(
-            r##"{{"distributionId": "{id}", "callerReference": "#{{codepipeline.PipelineExecutionId}}"}}"##
+            r##"{{"distributionId": "{id}", "callerReference": "#{{codepipeline.PipelineExecutionId"}}"##
         ),
         _ => format!(r#"{{"distributionId": "{id}", "paths": [], "wait": "yes"}}"#),
     }

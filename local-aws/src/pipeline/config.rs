@@ -1,6 +1,7 @@
 //! How a pipeline run goes: the function, the emulated world, Lambda's and CodePipeline's
 //! timings, the chaos to add, and the environment the function gets.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,8 +62,23 @@ pub struct PipelineConfig {
     pub function: PathBuf,
     /// Arguments for the executable (none for a Lambda bootstrap).
     pub function_args: Vec<String>,
-    /// The action's `UserParameters` (at most 1000 characters).
+    /// The action's `UserParameters` as written in the pipeline (at most 1000 characters,
+    /// checked before variables are resolved, as CodePipeline checks the configuration it is
+    /// given). Its `#{Namespace.Name}` references are resolved once, before the first job:
+    /// see [`Self::pipeline_execution_id`] and [`Self::variables`].
     pub user_parameters: String,
+    /// `#{codepipeline.PipelineExecutionId}`: the pipeline execution the action runs in, the
+    /// same for every job (continuations) and every Lambda retry of the run. `None` (the
+    /// default) draws a new id (8-4-4-4-12 lowercase hex, from the emulator's seeded ids) for
+    /// each run. A pipeline "Retry" runs the action again in the same execution: give the id
+    /// of the run it retries.
+    pub pipeline_execution_id: Option<String>,
+    /// The other variables the action may reference, by full name: `Deploy.CommitId` (an
+    /// action's namespace) or `variables.Stage` (pipeline-level) to its value, which replaces
+    /// `#{Deploy.CommitId}` as is. A reference to a variable not given here fails the action
+    /// before the function is invoked, as CodePipeline does. The `codepipeline` namespace is
+    /// [`Self::pipeline_execution_id`].
+    pub variables: BTreeMap<String, String>,
     /// Distributions that exist (standard or multi-tenant); others get `NoSuchDistribution`
     /// (or `AccessDenied`, see [`Self::unknown_ids`]).
     pub distributions: Vec<DistributionConfig>,
@@ -131,6 +147,8 @@ impl fmt::Debug for PipelineConfig {
             .field("function", &self.function)
             .field("function_args", &self.function_args)
             .field("user_parameters", &self.user_parameters)
+            .field("pipeline_execution_id", &self.pipeline_execution_id)
+            .field("variables", &self.variables)
             .field("distributions", &self.distributions)
             .field("distribution_tenants", &self.distribution_tenants)
             .field("strict_caller_reference", &self.strict_caller_reference)
@@ -168,6 +186,8 @@ impl PipelineConfig {
             function: function.into(),
             function_args: Vec::new(),
             user_parameters: user_parameters.into(),
+            pipeline_execution_id: None,
+            variables: BTreeMap::new(),
             distributions: world.distributions,
             distribution_tenants: world.distribution_tenants,
             strict_caller_reference: world.strict_caller_reference,
@@ -218,6 +238,12 @@ impl PipelineConfig {
     /// Adds a distribution.
     pub fn distribution(mut self, d: DistributionConfig) -> Self {
         self.distributions.push(d);
+        self
+    }
+
+    /// Sets a variable for `#{NAMESPACE.NAME}` references (`name` is `NAMESPACE.NAME`).
+    pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variables.insert(name.into(), value.into());
         self
     }
 

@@ -1,7 +1,8 @@
 //! The driver: one run of the action, job after job, invocation after invocation, until a
 //! verdict; then the report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +12,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use super::config::function_env;
 use super::function::{FunctionProcess, OutputLine, OutputSink, OutputStream, SpawnSpec};
 use super::report::short_id;
+use super::variables::{self, MAX_RESOLVED_CONFIGURATION_BYTES, VariableValues};
 use super::{
     Counts, Failure, FailureCause, InvocationEnd, InvocationReport, PipelineConfig, PipelineError,
     PipelineReport, TimelineEntry, TimelineKind, Verdict,
@@ -27,10 +29,10 @@ use crate::text::shorten;
 /// How long a cold-started process may take to ask for its first event (Lambda's init limit).
 pub const INIT_ALLOWANCE: Duration = Duration::from_secs(10);
 
-/// Plays the action on `emu` until its verdict, then reports (and shuts the emulator down).
+/// Plays the action on `emu` until its verdict, then reports on what this run did there.
 pub(super) async fn play(
     config: PipelineConfig,
-    emu: EmulatorHandle,
+    emu: &EmulatorHandle,
 ) -> Result<PipelineReport, PipelineError> {
     let mut driver = Driver::new(config, emu);
     let ending = driver.drive().await;
@@ -60,9 +62,27 @@ enum JobEnd {
     TotalTimeout,
 }
 
-struct Driver {
+/// What the emulator held before the run, so that the report tells this run alone when the
+/// emulator is shared ([`super::run_on`]).
+struct Baseline {
+    started_ms: u64,
+    requests: usize,
+    invalidations: BTreeSet<String>,
+    init_errors: usize,
+}
+
+struct Driver<'e> {
     config: PipelineConfig,
-    emu: EmulatorHandle,
+    emu: &'e EmulatorHandle,
+    baseline: Baseline,
+    /// `#{codepipeline.PipelineExecutionId}` of this run.
+    pipeline_execution_id: String,
+    /// `UserParameters` as the function sees it, once resolved.
+    user_parameters: String,
+    /// The jobs of this run, in creation order.
+    job_ids: Vec<String>,
+    /// Whether the run still forwards the emulator's calls to the observer.
+    observing: Arc<AtomicBool>,
     process: FunctionProcess,
     clock: Clock,
     total_deadline: Instant,
@@ -87,9 +107,19 @@ struct Delivery<'a> {
     kill_after: Option<Duration>,
 }
 
-impl Driver {
-    fn new(config: PipelineConfig, emu: EmulatorHandle) -> Self {
+impl<'e> Driver<'e> {
+    fn new(config: PipelineConfig, emu: &'e EmulatorHandle) -> Self {
         let clock = emu.clock().clone();
+        let baseline = Baseline {
+            started_ms: clock.elapsed_ms(),
+            requests: emu.request_log().len(),
+            invalidations: emu.all_invalidations().into_iter().map(|i| i.id).collect(),
+            init_errors: emu.init_errors().len(),
+        };
+        let pipeline_execution_id = config
+            .pipeline_execution_id
+            .clone()
+            .unwrap_or_else(|| emu.new_pipeline_execution_id());
         let events: Arc<Mutex<Vec<TimelineEntry>>> = Arc::new(Mutex::new(Vec::new()));
         let sink: Option<OutputSink> = config.observer.clone().map(|observer| {
             let sink: OutputSink = Arc::new(move |line: &OutputLine| {
@@ -108,10 +138,15 @@ impl Driver {
         let spec = SpawnSpec {
             program: config.function.clone(),
             args: config.function_args.clone(),
-            env: function_env(&config, &emu),
+            env: function_env(&config, emu),
         };
+        let observing = Arc::new(AtomicBool::new(true));
         if let Some(observer) = config.observer.clone() {
+            let observing = observing.clone();
             emu.watch_requests(move |r| {
+                if !observing.load(Ordering::Relaxed) {
+                    return;
+                }
                 if let Some(entry) = TimelineEntry::of_request(r) {
                     observer(&entry);
                 }
@@ -122,8 +157,13 @@ impl Driver {
         Self {
             rng,
             process: FunctionProcess::new(spec, clock.clone(), sink),
+            user_parameters: config.user_parameters.clone(),
             config,
             emu,
+            baseline,
+            pipeline_execution_id,
+            job_ids: Vec::new(),
+            observing,
             clock,
             total_deadline,
             jobs_created: 0,
@@ -155,7 +195,7 @@ impl Driver {
             "actionConfiguration": {
                 "configuration": {
                     "FunctionName": self.config.function_name,
-                    "UserParameters": self.config.user_parameters,
+                    "UserParameters": self.user_parameters,
                 }
             },
             "inputArtifacts": [],
@@ -182,13 +222,108 @@ impl Driver {
         })
     }
 
+    /// Resolves the action configuration's variables as CodePipeline does before it runs an
+    /// action; `false` when the action fails there, before any job.
+    fn resolve_variables(&mut self) -> bool {
+        let resolution = variables::resolve(
+            &self.config.user_parameters,
+            &VariableValues {
+                pipeline_execution_id: &self.pipeline_execution_id,
+                variables: &self.config.variables,
+            },
+        );
+        let execution = format!("pipeline execution {}", self.pipeline_execution_id);
+        if !resolution.unresolved.is_empty() {
+            let references: Vec<String> = resolution
+                .unresolved
+                .iter()
+                .map(|name| format!("#{{{name}}}"))
+                .collect();
+            let example = resolution
+                .unresolved
+                .iter()
+                .find(|name| !name.starts_with("codepipeline."))
+                .map_or("NAMESPACE.NAME", String::as_str);
+            let message = format!(
+                "one or more variables could not be resolved: {} in UserParameters. CodePipeline fails the action before it runs, without invoking the function (\"An action in this pipeline failed because one or more variables could not be resolved: Action name=...\"). Give each variable a value (--variable {example}=VALUE) or correct the reference: namespaces and names are case-sensitive, and PipelineExecutionId is the one codepipeline variable the user guide lists",
+                references.join(", ")
+            );
+            self.event(
+                TimelineKind::Job,
+                format!(
+                    "{execution}: UserParameters references {}, which CodePipeline cannot resolve",
+                    references.join(", ")
+                ),
+            );
+            self.event(
+                TimelineKind::Verdict,
+                "FAILED before the action ran: variables could not be resolved".to_string(),
+            );
+            self.verdict = Some((
+                Verdict::Failed,
+                Some(Failure {
+                    cause: FailureCause::UnresolvedVariables,
+                    failure_type: None,
+                    message,
+                    external_execution_id: None,
+                    unresolved_variables: resolution.unresolved,
+                }),
+            ));
+            return false;
+        }
+        let configuration_bytes = "FunctionName".len()
+            + self.config.function_name.len()
+            + "UserParameters".len()
+            + resolution.text.len();
+        if configuration_bytes > MAX_RESOLVED_CONFIGURATION_BYTES {
+            let message = format!(
+                "the resolved action configuration is {configuration_bytes} bytes, over CodePipeline's limit of 100 KB ({MAX_RESOLVED_CONFIGURATION_BYTES} bytes) for the total resolved action configuration: a variable's value is much longer than intended"
+            );
+            self.event(TimelineKind::Job, format!("{execution}: {message}"));
+            self.event(
+                TimelineKind::Verdict,
+                "FAILED before the action ran: the resolved configuration is too large".to_string(),
+            );
+            self.verdict = Some((
+                Verdict::Failed,
+                Some(Failure {
+                    cause: FailureCause::ResolvedConfigurationTooLarge,
+                    failure_type: None,
+                    message,
+                    external_execution_id: None,
+                    unresolved_variables: Vec::new(),
+                }),
+            ));
+            return false;
+        }
+        self.event(
+            TimelineKind::Job,
+            if resolution.resolved.is_empty() {
+                execution
+            } else {
+                let names: Vec<String> = resolution
+                    .resolved
+                    .iter()
+                    .map(|name| format!("#{{{name}}}"))
+                    .collect();
+                format!("{execution}: UserParameters resolved {}", names.join(", "))
+            },
+        );
+        self.user_parameters = resolution.text;
+        true
+    }
+
     /// Jobs until a terminal result or a timeout.
     async fn drive(&mut self) -> Ending {
+        if !self.resolve_variables() {
+            return Ending::Verdict;
+        }
         let mut token: Option<String> = None;
         loop {
             self.jobs_created += 1;
             let number = self.jobs_created;
             let job_id = self.emu.create_job(token.clone());
+            self.job_ids.push(job_id.clone());
             self.event(
                 TimelineKind::Job,
                 match &token {
@@ -261,6 +396,7 @@ impl Driver {
                             failure_type: Some(failure_type),
                             message,
                             external_execution_id,
+                            unresolved_variables: Vec::new(),
                         }),
                     ));
                     return Ending::Verdict;
@@ -282,6 +418,7 @@ impl Driver {
                             failure_type: None,
                             message,
                             external_execution_id: None,
+                            unresolved_variables: Vec::new(),
                         }),
                     ));
                     return Ending::Verdict;
@@ -308,6 +445,7 @@ impl Driver {
                 failure_type: None,
                 message,
                 external_execution_id: None,
+                unresolved_variables: Vec::new(),
             }),
         ));
     }
@@ -573,6 +711,7 @@ impl Driver {
 
     async fn finish(mut self, ending: Ending) -> Result<PipelineReport, PipelineError> {
         let function_output = self.process.finish().await;
+        self.observing.store(false, Ordering::Relaxed);
         if let Ending::SpawnFailed(source) = ending {
             return Err(PipelineError::Spawn {
                 path: self.config.function.clone(),
@@ -580,8 +719,16 @@ impl Driver {
             });
         }
         let (verdict, failure) = self.verdict.take().unwrap_or((Verdict::Failed, None));
-        let duration_ms = self.clock.elapsed_ms();
-        let jobs = self.emu.jobs();
+        let duration_ms = self
+            .clock
+            .elapsed_ms()
+            .saturating_sub(self.baseline.started_ms);
+        let jobs: Vec<_> = self
+            .emu
+            .jobs()
+            .into_iter()
+            .filter(|job| self.job_ids.contains(&job.job_id))
+            .collect();
         let (mut summary, mut external_execution_id, mut output_variables) =
             (None, None, BTreeMap::new());
         for job in &jobs {
@@ -603,8 +750,18 @@ impl Driver {
                 }
             }
         }
-        let requests = self.emu.request_log();
-        let invalidations = self.emu.all_invalidations();
+        let requests: Vec<_> = self
+            .emu
+            .request_log()
+            .into_iter()
+            .skip(self.baseline.requests)
+            .collect();
+        let invalidations: Vec<_> = self
+            .emu
+            .all_invalidations()
+            .into_iter()
+            .filter(|i| !self.baseline.invalidations.contains(&i.id))
+            .collect();
         let mut counts = Counts {
             jobs: jobs.len() as u32,
             invocations: self.invocations.len() as u32,
@@ -665,15 +822,22 @@ impl Driver {
             invocations: std::mem::take(&mut self.invocations),
             requests,
             invalidations,
-            init_errors: self.emu.init_errors(),
+            init_errors: self
+                .emu
+                .init_errors()
+                .into_iter()
+                .skip(self.baseline.init_errors)
+                .collect(),
             function_output,
             counts,
             events,
             seed: self.emu.seed(),
             endpoint: self.emu.endpoint(),
+            pipeline_execution_id: std::mem::take(&mut self.pipeline_execution_id),
+            user_parameters: std::mem::take(&mut self.user_parameters),
+            started_ms: self.baseline.started_ms,
             duration_ms,
         };
-        self.emu.shutdown().await;
         Ok(report)
     }
 }

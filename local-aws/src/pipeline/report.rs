@@ -34,6 +34,12 @@ pub enum FailureCause {
     NoReply,
     /// The whole action ran past the total timeout (24 hours in CodePipeline).
     TotalTimeout,
+    /// `UserParameters` references a variable that has no value: CodePipeline fails the
+    /// action before it runs (no job, no invocation).
+    UnresolvedVariables,
+    /// The action configuration, once its variables are resolved, is over CodePipeline's
+    /// 100 KB: the action fails before it runs.
+    ResolvedConfigurationTooLarge,
 }
 
 /// The failure of a failed action.
@@ -47,6 +53,10 @@ pub struct Failure {
     pub message: String,
     /// `failureDetails.externalExecutionId`, when reported.
     pub external_execution_id: Option<String>,
+    /// The variables that could not be resolved (`Deploy.CommitId`), for
+    /// [`FailureCause::UnresolvedVariables`]; empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unresolved_variables: Vec<String>,
 }
 
 /// How one invocation ended.
@@ -288,6 +298,16 @@ pub struct PipelineReport {
     pub seed: u64,
     /// The endpoint the emulator served on.
     pub endpoint: String,
+    /// `#{codepipeline.PipelineExecutionId}` of the run (give it as
+    /// [`super::PipelineConfig::pipeline_execution_id`] to replay a pipeline "Retry").
+    pub pipeline_execution_id: String,
+    /// `UserParameters` as the function got it: variables resolved (as written when they
+    /// could not be).
+    pub user_parameters: String,
+    /// When the run started, in ms on the emulator's clock, which every `at_ms` of the report
+    /// also reads: about 0 on an emulator of its own, later on a shared one
+    /// ([`super::run_on`]).
+    pub started_ms: u64,
     /// Length of the run, ms.
     pub duration_ms: u64,
 }
@@ -350,7 +370,7 @@ impl PipelineReport {
             push(2, entry);
         }
         for inv in &self.invalidations {
-            if inv.completes_at_ms <= self.duration_ms {
+            if inv.completes_at_ms <= self.started_ms + self.duration_ms {
                 push(
                     3,
                     TimelineEntry {
@@ -445,6 +465,11 @@ impl PipelineReport {
                 .collect();
             let _ = writeln!(out, "  error replies:  {}", codes.join(", "));
         }
+        let _ = writeln!(
+            out,
+            "  execution:      {} (replay a pipeline Retry with --pipeline-execution-id {})",
+            self.pipeline_execution_id, self.pipeline_execution_id
+        );
         let _ = writeln!(
             out,
             "  run:            {}, seed {} (repeat with --seed {})",

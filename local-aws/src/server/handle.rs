@@ -43,7 +43,7 @@ impl EmulatorHandle {
         self.addr.to_string()
     }
 
-    /// The seed in use (repeat a run by passing it back in [`EmulatorConfig::seed`]).
+    /// The seed in use (repeat a run by passing it back in [`crate::EmulatorConfig::seed`]).
     pub fn seed(&self) -> u64 {
         self.shared.seed
     }
@@ -141,7 +141,7 @@ impl EmulatorHandle {
     }
 
     /// Turns the strict CallerReference mode on or off (see
-    /// [`EmulatorConfig::strict_caller_reference`]).
+    /// [`crate::EmulatorConfig::strict_caller_reference`]).
     pub fn set_strict_caller_reference(&self, strict: bool) {
         let mut state = self.shared.lock();
         let rules = CloudFrontRules {
@@ -152,7 +152,7 @@ impl EmulatorHandle {
     }
 
     /// Changes how calls on ids that do not exist are answered (see
-    /// [`EmulatorConfig::unknown_ids`]).
+    /// [`crate::EmulatorConfig::unknown_ids`]).
     pub fn set_unknown_ids(&self, unknown_ids: UnknownIds) {
         let mut state = self.shared.lock();
         let rules = CloudFrontRules {
@@ -168,6 +168,12 @@ impl EmulatorHandle {
             .lock()
             .cloudfront
             .all_invalidations(&self.shared.clock)
+    }
+
+    /// A new pipeline execution id (8-4-4-4-12 lowercase hex), drawn like job ids from the
+    /// emulator's seeded ids: each call gives another.
+    pub fn new_pipeline_execution_id(&self) -> String {
+        self.shared.lock().ids.uuid()
     }
 
     /// Creates a CodePipeline job with a new random id and returns the id. `continuation_token`

@@ -11,7 +11,9 @@ HTTP (local-aws does not check signatures). What it does is read from UserParame
   crash_attempts   attempt numbers on which to exit(3) without answering
   error_attempts   attempt numbers on which to post /error
   exit_after       exit(0) after each invocation (the next one is a cold start)
-  state_dir        where attempt counters and the event log (events.jsonl) are kept
+  state_dir        where attempt counters and the event log (events.jsonl) are kept; each
+                   line of the log also holds the UserParameters string as received
+  echo             a string handed back as the output variable Echo of the final result
   invalidations    CloudFront create calls to make before reporting, in order, each
                    {"distribution": ID} or {"tenant": ID}, with "paths" and "reference";
                    their outcomes only show in the request log
@@ -111,7 +113,8 @@ def main():
         job = event["CodePipeline.job"]
         job_id = job["id"]
         data = job["data"]
-        params = json.loads(data["actionConfiguration"]["configuration"]["UserParameters"] or "{}")
+        user_parameters = data["actionConfiguration"]["configuration"]["UserParameters"]
+        params = json.loads(user_parameters or "{}")
         token = data.get("continuationToken")
         state_dir = params.get("state_dir")
         attempt = attempt_number(state_dir, job_id)
@@ -119,6 +122,7 @@ def main():
             with open(os.path.join(state_dir, "events.jsonl"), "a") as f:
                 f.write(json.dumps({"job": job_id, "request": request_id, "pid": os.getpid(),
                                     "attempt": attempt, "token": token,
+                                    "user_parameters": user_parameters,
                                     "deadline": headers.get("lambda-runtime-deadline-ms")}) + "\n")
         print("fake-function: job %s attempt %d token %s" % (job_id, attempt, token), flush=True)
         print("fake-function stderr line for %s" % job_id, file=sys.stderr, flush=True)
@@ -149,10 +153,13 @@ def main():
                                          "percentComplete": 50},
                 })
             else:
+                variables = {"Steps": str(done), "LastJob": job_id}
+                if "echo" in params:
+                    variables["Echo"] = params["echo"]
                 put_job("PutJobSuccessResult", {
                     "jobId": job_id,
                     "executionDetails": {"summary": "all %d steps done" % done},
-                    "outputVariables": {"Steps": str(done), "LastJob": job_id},
+                    "outputVariables": variables,
                 })
         http("POST", RUNTIME + "/invocation/%s/response" % request_id, json.dumps({"ok": True}))
         if params.get("exit_after"):
