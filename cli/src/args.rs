@@ -59,6 +59,11 @@ computer's root directory, and cf-invalidate refuses to send those.";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log every HTTP request and answer of the AWS SDK on standard error, as the AWS CLI's
+    /// --debug does, with credentials and signatures redacted (finer control: RUST_LOG)
+    #[arg(long, global = true)]
+    pub debug: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod error;
 mod guard;
 mod planview;
 mod progress;
+mod redact;
 mod report;
 mod s3sync;
 mod sources;
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_USAGE));
         }
     };
-    init_logging();
+    init_logging(cli.debug);
     ExitCode::from(try_main(cli))
 }
 
@@ -55,18 +56,24 @@ fn try_main(cli: Cli) -> u8 {
     }
 }
 
-/// The engine logs through `tracing`; the CLI shows them on stderr only when RUST_LOG asks,
-/// because its own progress lines already tell the story.
-fn init_logging() {
-    if std::env::var_os("RUST_LOG").is_none() {
-        return;
-    }
+/// The engine logs through `tracing`; the CLI shows them on stderr only when asked (`--debug`,
+/// or `RUST_LOG`), because its own progress lines already tell the story.
+fn init_logging(debug: bool) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => spec,
+        _ if debug => DEBUG_FILTER.to_owned(),
+        _ => return,
+    };
     // Colour only for a person at a terminal who has not asked for none (NO_COLOR).
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(redact::Stderr)
         .with_ansi(colour)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .try_init();
 }
+
+/// What `--debug` shows: the SDK's requests and answers on the wire, its retries and signing,
+/// and the engine's own events.
+const DEBUG_FILTER: &str = "debug,aws_smithy_runtime=trace,aws_smithy_runtime_api=trace,aws_smithy_http_client=trace,hyper_util=debug,h2=info,rustls=info";

@@ -1704,3 +1704,31 @@ async fn a_plan_above_the_free_tier_is_priced_before_it_is_sent() {
         "{log}"
     );
 }
+
+/// `--debug` shows the SDK's traffic, as the AWS CLI's flag does, and never the credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_shows_the_wire_without_credentials() {
+    let emu = emulator().await;
+    let out = run(
+        cli(&emu)
+            .env("AWS_ACCESS_KEY_ID", "AKIADEBUGKEY00000001")
+            .env("AWS_SECRET_ACCESS_KEY", "debug-secret-key-do-not-print")
+            .env("AWS_SESSION_TOKEN", "debug-session-token-do-not-print"),
+        &["list", "--distribution-id", DIST, "--debug"],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(
+        log.contains("/2020-05-31/distribution/E2QWRUHAPOMQZL/invalidation"),
+        "the request is not in the debug log:\n{log}"
+    );
+    for secret in [
+        "AKIADEBUGKEY00000001",
+        "debug-secret-key-do-not-print",
+        "debug-session-token-do-not-print",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the debug log:\n{log}");
+    }
+    assert!(!log.contains('\u{1b}'), "colour codes without a terminal");
+}
