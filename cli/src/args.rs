@@ -185,7 +185,9 @@ pub struct AwsArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A short summary for people
+    /// A short summary for people (the default)
+    Summary,
+    /// Bare, tab-separated values, a line per item, as the AWS CLI's `--output text`
     Text,
     /// One JSON document on standard output, for scripts (progress stays on standard error)
     Json,
@@ -194,7 +196,7 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Format of the result on standard output
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Summary)]
     pub output: OutputFormat,
 
     /// Print nothing but errors (a JSON document asked for with --output json is still printed)
@@ -393,7 +395,7 @@ pub struct PlanArgs {
     pub paths: PathArgs,
 
     /// Format of the plan on standard output
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Summary)]
     pub output: OutputFormat,
 }
 

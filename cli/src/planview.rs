@@ -183,6 +183,11 @@ pub struct PlanView {
 }
 
 impl PlanView {
+    /// `--output text`: the paths CloudFront would bill, one a line.
+    pub fn to_values(&self) -> String {
+        self.paths.iter().map(|path| format!("{path}\n")).collect()
+    }
+
     pub fn new(
         command: &'static str,
         plan: &InvalidationPlan,

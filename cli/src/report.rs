@@ -59,8 +59,11 @@ impl std::fmt::Display for TargetKey {
 pub struct DistributionReport {
     #[serde(flatten)]
     pub target: TargetKey,
+    /// CloudFront's own field names (`Id`, `Status`), so that `jq` habits carry over.
+    #[serde(rename = "Id")]
     pub invalidation_id: Option<String>,
     /// `Completed`, `InProgress`, `Waiting` (never accepted by CloudFront) or `Failed`.
+    #[serde(rename = "Status")]
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_reference: Option<String>,
@@ -127,6 +130,22 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// `--output text`: bare, tab-separated values, a line per distribution, as the AWS CLI
+    /// prints them: the id, the invalidation id (`-` when none was created) and its status.
+    pub fn to_values(&self) -> String {
+        self.distributions
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}\t{}\t{}\n",
+                    d.target,
+                    d.invalidation_id.as_deref().unwrap_or("-"),
+                    d.status
+                )
+            })
+            .collect()
+    }
+
     /// The text summary for standard output: the message, then a line per distribution.
     pub fn to_text(&self) -> String {
         let mut text = String::new();

@@ -230,8 +230,8 @@ async fn json_output_is_one_document_for_scripts() {
     for (entry, id) in distributions.iter().zip([DIST, OTHER]) {
         let created = &emu.invalidations(id)[0];
         assert_eq!(entry["distribution_id"], id);
-        assert_eq!(entry["invalidation_id"], created.id.as_str());
-        assert_eq!(entry["status"], "Completed");
+        assert_eq!(entry["Id"], created.id.as_str());
+        assert_eq!(entry["Status"], "Completed");
         assert!(
             entry["duration_seconds"].as_f64().is_some_and(|s| s >= 1.0),
             "{entry}"
@@ -266,8 +266,8 @@ async fn no_wait_exits_once_created_and_wait_status_pick_it_up() {
     assert_eq!(code(&created), 0, "{}", stderr(&created));
     let doc = json(&created);
     assert_eq!(doc["result"], "created");
-    assert_eq!(doc["distributions"][0]["status"], "InProgress");
-    let id = doc["distributions"][0]["invalidation_id"]
+    assert_eq!(doc["distributions"][0]["Status"], "InProgress");
+    let id = doc["distributions"][0]["Id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -388,7 +388,7 @@ async fn a_timeout_is_exit_1_unless_on_timeout_succeed() {
     let doc = json(&tolerated);
     assert_eq!(doc["result"], "timed_out");
     assert_eq!(doc["succeeded"], true);
-    assert_eq!(doc["distributions"][0]["status"], "InProgress");
+    assert_eq!(doc["distributions"][0]["Status"], "InProgress");
     assert!(stderr(&tolerated).contains("warning: timed out after 1s"));
 }
 
@@ -1211,8 +1211,8 @@ async fn distribution_tenants_work_on_every_command() {
     let entry = &doc["distributions"][0];
     assert_eq!(entry["distribution_tenant_id"], TENANT, "{doc}");
     assert!(entry.get("distribution_id").is_none(), "{doc}");
-    assert_eq!(entry["status"], "Completed");
-    let id = entry["invalidation_id"].as_str().expect("id").to_owned();
+    assert_eq!(entry["Status"], "Completed");
+    let id = entry["Id"].as_str().expect("id").to_owned();
     assert_eq!(emu.tenant_invalidations(TENANT).len(), 1);
     assert!(
         calls(&emu).contains(&"CreateInvalidationForDistributionTenant".to_owned()),
@@ -1731,4 +1731,59 @@ async fn debug_shows_the_wire_without_credentials() {
         assert!(!log.contains(secret), "{secret} in the debug log:\n{log}");
     }
     assert!(!log.contains('\u{1b}'), "colour codes without a terminal");
+}
+
+/// `--output text` prints bare, tab-separated values as the AWS CLI does, for `cut` and `read`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_output_is_bare_values() {
+    let emu = emulator().await;
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "/a",
+            "--output",
+            "text",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let line = stdout(&out);
+    let fields: Vec<&str> = line.trim_end().split('\t').collect();
+    assert_eq!(fields.len(), 3, "{line:?}");
+    assert_eq!(fields[0], DIST);
+    assert_eq!(fields[2], "Completed");
+    let id = fields[1].to_owned();
+    let out = run(
+        &mut cli(&emu),
+        &["list", "--distribution-id", DIST, "--output", "text"],
+    )
+    .await;
+    let first = stdout(&out);
+    let first = first.lines().next().expect("a line");
+    assert!(
+        first.starts_with(&format!("{id}\tCompleted\t")) && first.ends_with('Z'),
+        "{first:?}"
+    );
+    let out = run(&mut cli(&emu), &["plan", "/b", "/a", "--output", "text"]).await;
+    assert_eq!(stdout(&out), "/a\n/b\n");
+    // JSON: CloudFront's field names where they overlap.
+    let out = run(
+        &mut cli(&emu),
+        &[
+            "wait",
+            "--distribution-id",
+            DIST,
+            "--id",
+            &id,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    let doc = json(&out);
+    assert_eq!(doc["distributions"][0]["Id"], id.as_str());
+    assert_eq!(doc["distributions"][0]["Status"], "Completed");
 }

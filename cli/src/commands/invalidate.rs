@@ -70,8 +70,10 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
                     .splice(0..0, collected.warnings.iter().cloned());
                 print_json(&view)?
             }
-            OutputFormat::Text if !args.output.quiet => print_stdout(&view.to_text())?,
-            OutputFormat::Text => {}
+            // A dry run's values: the paths it would send, one a line.
+            OutputFormat::Text if !args.output.quiet => print_stdout(&view.to_values())?,
+            OutputFormat::Summary if !args.output.quiet => print_stdout(&view.to_text())?,
+            OutputFormat::Text | OutputFormat::Summary => {}
         }
         return Ok(0);
     }

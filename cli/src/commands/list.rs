@@ -41,11 +41,19 @@ pub(super) async fn list(args: ListArgs) -> Result<u8, CliError> {
     };
     match args.output.output {
         OutputFormat::Json => print_json(&view)?,
-        OutputFormat::Text if args.output.quiet => {}
-        OutputFormat::Text if view.invalidations.is_empty() => {
+        OutputFormat::Text | OutputFormat::Summary if args.output.quiet => {}
+        // Bare values, as `aws cloudfront list-invalidations --output text` prints them.
+        OutputFormat::Text => print_stdout(
+            &view
+                .invalidations
+                .iter()
+                .map(|item| format!("{}\t{}\t{}\n", item.id, item.status, item.create_time))
+                .collect::<String>(),
+        )?,
+        OutputFormat::Summary if view.invalidations.is_empty() => {
             print_stdout(&format!("No invalidations on {distribution}.\n"))?;
         }
-        OutputFormat::Text => {
+        OutputFormat::Summary => {
             let width = view
                 .invalidations
                 .iter()

@@ -302,8 +302,9 @@ fn run_report(
 fn emit(report: &RunReport, output: &OutputArgs, already_shown: usize) -> Result<u8, CliError> {
     match output.output {
         OutputFormat::Json => print_json(report)?,
-        OutputFormat::Text if !output.quiet => print_stdout(&report.to_text())?,
-        OutputFormat::Text => {}
+        OutputFormat::Text if !output.quiet => print_stdout(&report.to_values())?,
+        OutputFormat::Summary if !output.quiet => print_stdout(&report.to_text())?,
+        OutputFormat::Text | OutputFormat::Summary => {}
     }
     if !output.quiet {
         for warning in report.warnings.iter().skip(already_shown) {

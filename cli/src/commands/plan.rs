@@ -18,7 +18,8 @@ pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
                 "changes": collected.sync.as_ref().map(SyncCounts::from),
                 "warnings": collected.warnings,
             }))?,
-            OutputFormat::Text => print_stdout(
+            OutputFormat::Text => {}
+            OutputFormat::Summary => print_stdout(
                 "The sync changed nothing: there is nothing to invalidate and nothing to pay.\n",
             )?,
         }
@@ -48,7 +49,8 @@ pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
                 .splice(0..0, collected.warnings.iter().cloned());
             print_json(&view)?
         }
-        OutputFormat::Text => print_stdout(&view.to_text())?,
+        OutputFormat::Text => print_stdout(&view.to_values())?,
+        OutputFormat::Summary => print_stdout(&view.to_text())?,
     }
     Ok(0)
 }

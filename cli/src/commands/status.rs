@@ -31,8 +31,10 @@ pub(super) async fn status(args: StatusArgs) -> Result<u8, CliError> {
     match args.output.output {
         OutputFormat::Json => print_json(&view)?,
         // The status alone, so that `[ "$(cf-invalidate status ...)" = Completed ]` works.
-        OutputFormat::Text if !args.output.quiet => print_stdout(&format!("{}\n", view.status))?,
-        OutputFormat::Text => {}
+        OutputFormat::Text | OutputFormat::Summary if !args.output.quiet => {
+            print_stdout(&format!("{}\n", view.status))?
+        }
+        OutputFormat::Text | OutputFormat::Summary => {}
     }
     Ok(0)
 }
