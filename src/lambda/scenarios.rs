@@ -954,3 +954,26 @@ async fn an_unknown_key_names_user_parameters_once() {
         failure.message
     );
 }
+
+/// The same honest classification as the CLI's: an endpoint that cannot be reached, or that is
+/// not CloudFront, fails at once as SystemUnavailable with the cause, never as "too many
+/// invalidations in progress".
+#[tokio::test]
+async fn an_unreachable_or_foreign_endpoint_is_system_unavailable_with_its_cause() {
+    for (kind, said) in [
+        (Kind::Unreachable, "could not connect"),
+        (Kind::NotCloudFront, "not a CloudFront answer"),
+    ] {
+        let s = Scenario::new(&[(DIST, 10)]);
+        s.cloudfront.fail_creates(DIST, &[kind]);
+        let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL /a", None, secs(900)).await).clone();
+        assert_eq!(failure.kind, FailureType::SystemUnavailable, "{kind:?}");
+        assert!(
+            failure.message.contains(said) && failure.message.contains("did not reach CloudFront"),
+            "{}",
+            failure.message
+        );
+        assert!(!failure.message.contains("too many"), "{}", failure.message);
+        assert_eq!(s.cloudfront.creates().len(), 1, "no retries for {kind:?}");
+    }
+}
