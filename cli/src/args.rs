@@ -8,6 +8,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use cf_invalidate::params::{DEFAULT_MAX_PATHS, DistributionId, DistributionTenantId, Target};
 use cf_invalidate::values::is_invalidation_id;
 
+use crate::error::CliError;
+
 const ABOUT: &str = "Invalidate CloudFront paths from CodeBuild, a Makefile or any CI, and wait until they are gone";
 
 const LONG_ABOUT: &str = "\
@@ -320,14 +322,12 @@ pub struct OneTarget {
 }
 
 impl OneTarget {
-    pub fn target(&self) -> Target {
-        // clap's group makes exactly one of them present.
+    /// The one the command names; clap's group makes exactly one present.
+    pub fn target(&self) -> Result<Target, CliError> {
         self.distribution_id
             .clone()
             .or_else(|| self.tenant_id.clone())
-            .unwrap_or_else(|| {
-                unreachable!("clap requires --distribution-id or --distribution-tenant-id")
-            })
+            .ok_or(CliError::NoDistribution)
     }
 }
 

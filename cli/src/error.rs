@@ -17,7 +17,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(
-        "no distribution given: add --distribution-id E2QWRUHAPOMQZL (repeat it, or separate ids with commas, for several), or set CF_DISTRIBUTION_ID"
+        "no distribution given: add --distribution-id E2QWRUHAPOMQZL (repeat it, or separate ids with commas, for several) or --distribution-tenant-id, or set CF_DISTRIBUTION_ID"
     )]
     NoDistribution,
 

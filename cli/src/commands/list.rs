@@ -21,7 +21,7 @@ struct ListView {
 }
 
 pub(super) async fn list(args: ListArgs) -> Result<u8, CliError> {
-    let distribution = &args.of.target();
+    let distribution = &args.of.target()?;
     let cloudfront = connect(&args.aws).await?;
     let found = cloudfront
         .with_page_size(args.page_size)

@@ -15,7 +15,7 @@ struct StatusView {
 }
 
 pub(super) async fn status(args: StatusArgs) -> Result<u8, CliError> {
-    let distribution = &args.target.of.target();
+    let distribution = &args.target.of.target()?;
     let id = &args.target.invalidation_id;
     let cloudfront = connect(&args.aws).await?;
     let status = cloudfront

@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) async fn wait(args: WaitArgs) -> Result<u8, CliError> {
     let started = tokio::time::Instant::now();
-    let distribution = args.target.of.target();
+    let distribution = args.target.of.target()?;
     let invalidation_id = args.target.invalidation_id.clone();
     let cloudfront = connect(&args.aws).await?;
     let spec = JobSpec::watch(
