@@ -55,8 +55,12 @@ else
   command="./scripts/bench.sh"
 fi
 
+# Two builds, as in scripts/package.sh: the function with the harness (which uses no SDK crate),
+# then the CLI, so that the function is measured without the CLI's SDK features.
 echo "bench.sh: ${build[*]} -p cf-invalidate -p cf-invalidate-bench --bins" >&2
 "${build[@]}" -p cf-invalidate -p cf-invalidate-bench --bins
+echo "bench.sh: ${build[*]} -p cf-invalidate-cli --bins" >&2
+"${build[@]}" -p cf-invalidate-cli --bins
 bin="$target_dir/$profile"
 
 harness=("$bin/cf-invalidate-bench")

@@ -63,7 +63,8 @@ mkdir -p "$dist"
 zip="$dist/cf-invalidate-lambda.zip"
 cp "$target_dir/lambda/cf-invalidate-lambda/bootstrap.zip" "$zip"
 cli="$dist/cf-invalidate"
-cp "$target_dir/$triple/release/cf-invalidate" "$cli"
+# cargo-lambda moves each binary it builds to target/lambda/<name>/bootstrap.
+cp "$target_dir/lambda/cf-invalidate/bootstrap" "$cli"
 
 # For `aws cloudformation package`: the same template, with CodeUri pointing at the zip instead
 # of the Cargo workspace that `sam build` compiles.

@@ -17,6 +17,10 @@ struct Args {
     /// The tiny version for CI: one run of each, 2-3 s invalidations, no 90 s case.
     #[arg(long)]
     smoke: bool,
+    /// Only the cold-start pairs (a few seconds): prints their figures and writes
+    /// cold-start.json in the work directory, and no report. For comparing builds of the function.
+    #[arg(long, conflicts_with = "smoke")]
+    cold_start_only: bool,
     /// The cf-invalidate-lambda executable to measure.
     #[arg(long, value_name = "PATH")]
     lambda: PathBuf,
@@ -122,13 +126,26 @@ fn try_main(args: Args) -> Result<(), BenchError> {
         .enable_all()
         .build()
         .map_err(|source| BenchError::Run(format!("cannot start the Tokio runtime: {source}")))?;
+    if args.cold_start_only {
+        let cold_start = runtime.block_on(run::cold_start_only(&settings, &plan))?;
+        let json = serde_json::to_string_pretty(&cold_start)
+            .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
+        let path = settings.work_dir.join("cold-start.json");
+        write(&path, &json)?;
+        print!("{}", report::cold_start_summary(&cold_start));
+        println!("  results      {}", path.display());
+        return Ok(());
+    }
     let results = runtime.block_on(run::run(&settings, &plan))?;
 
     chart::draw(&results.lag, &settings.chart)?;
     let json = serde_json::to_string_pretty(&results)
         .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
     write(&settings.json, &json)?;
-    write(&settings.report, &report::markdown(&results, &settings))?;
+    let previous = std::fs::read_to_string(&settings.report).ok();
+    let markdown =
+        report::with_kept_part(report::markdown(&results, &settings), previous.as_deref());
+    write(&settings.report, &markdown)?;
     print!(
         "{}",
         report::summary(&results, &settings.report, &settings.chart)

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::cold_start::Implementation;
+use crate::cold_start::{ColdStartSummary, Implementation};
 use crate::run::{Results, Settings};
 use crate::schedule;
 
@@ -494,12 +494,22 @@ fn limits_section(out: &mut String, r: &Results) {
     );
 }
 
-/// The short summary printed on stdout at the end of a run.
-pub fn summary(results: &Results, report: &Path, chart: &Path) -> String {
-    let r = results;
-    let cs = &r.cold_start;
+/// The line from which the report is written by hand (notes on past changes and their
+/// measurements): a run keeps that part, marker included, below the figures it writes.
+pub const KEPT_MARKER: &str =
+    "<!-- Written by hand from here on: cf-invalidate-bench keeps it. -->";
+
+/// `report` followed by the hand-written part of the `previous` report, if it had one.
+pub fn with_kept_part(report: String, previous: Option<&str>) -> String {
+    match previous.and_then(|text| text.find(KEPT_MARKER).map(|at| &text[at..])) {
+        Some(kept) => format!("{}\n\n{kept}", report.trim_end_matches('\n')),
+        None => report,
+    }
+}
+
+/// The cold-start lines of the summary (all that `--cold-start-only` prints).
+pub fn cold_start_summary(cs: &ColdStartSummary) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "\ncf-invalidate benchmarks ({} s)", r.wall_s.round());
     let _ = writeln!(
         out,
         "  cold start   first /next {} vs {} (Python): {}×   PutJob result {} vs {}: {}×",
@@ -517,6 +527,16 @@ pub fn summary(results: &Results, report: &Path, chart: &Path) -> String {
         mib(cs.python.peak_rss_kib),
         ratio(cs.memory_ratio)
     );
+    out
+}
+
+/// The short summary printed on stdout at the end of a run.
+pub fn summary(results: &Results, report: &Path, chart: &Path) -> String {
+    let r = results;
+    let cs = &r.cold_start;
+    let mut out = String::new();
+    let _ = writeln!(out, "\ncf-invalidate benchmarks ({} s)", r.wall_s.round());
+    out.push_str(&cold_start_summary(cs));
     for c in &r.lag {
         let _ = writeln!(
             out,
@@ -682,5 +702,29 @@ mod tests {
         assert_eq!(ratio(6.14), "6.1");
         assert_eq!(count(1.0), "1");
         assert_eq!(count(2.5), "2.5");
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_hand_written_part_and_drops_the_old_figures() {
+        let previous = format!(
+            "# Benchmarks\n\nold figures\n\n{KEPT_MARKER}\n\n## A change\n\nbefore 3 MiB, after 2 MiB\n"
+        );
+        let report = with_kept_part(
+            "# Benchmarks\n\nnew figures\n\n".to_owned(),
+            Some(&previous),
+        );
+        assert_eq!(
+            report,
+            format!(
+                "# Benchmarks\n\nnew figures\n\n{KEPT_MARKER}\n\n## A change\n\nbefore 3 MiB, after 2 MiB\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_report_without_the_marker_is_replaced_whole() {
+        let report = with_kept_part("new\n".to_owned(), Some("old\n"));
+        assert_eq!(report, "new\n");
+        assert_eq!(with_kept_part("new\n".to_owned(), None), "new\n");
     }
 }

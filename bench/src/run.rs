@@ -205,21 +205,7 @@ pub async fn run(settings: &Settings, plan: &Plan) -> Result<Results, BenchError
         machine.cpus, machine.cpu, machine.load_at_start
     ));
 
-    let ours = FunctionCommand {
-        program: settings.lambda.clone(),
-        args: Vec::new(),
-        cwd: None,
-        extra_env: Vec::new(),
-    };
-    let python = FunctionCommand {
-        program: settings.python.clone(),
-        args: ["-m", "awslambdaric", "handler.handler"]
-            .map(String::from)
-            .to_vec(),
-        cwd: Some(settings.baseline_dir.clone()),
-        // Lambda's code directory is read-only: no .pyc written next to handler.py.
-        extra_env: vec![("PYTHONDONTWRITEBYTECODE".into(), "1".into())],
-    };
+    let (ours, python) = function_commands(settings);
     progress("cold start: one warm-up pair, then the measured pairs");
     let cold_start =
         cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, &progress).await?;
@@ -269,6 +255,45 @@ pub async fn run(settings: &Settings, plan: &Plan) -> Result<Results, BenchError
         sizes,
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The cold-start pairs alone, a few seconds: enough to compare two builds of the function,
+/// each against the same baseline, run after run.
+pub async fn cold_start_only(
+    settings: &Settings,
+    plan: &Plan,
+) -> Result<ColdStartSummary, BenchError> {
+    let started = Instant::now();
+    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
+    check_inputs(settings)?;
+    let logs = settings.work_dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|source| BenchError::Write {
+        path: logs.clone(),
+        source,
+    })?;
+    progress(&format!("cold start only, load {}", machine::load_now()));
+    let (ours, python) = function_commands(settings);
+    cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, &progress).await
+}
+
+/// `cf-invalidate-lambda`, and the Python baseline under awslambdaric.
+fn function_commands(settings: &Settings) -> (FunctionCommand, FunctionCommand) {
+    let ours = FunctionCommand {
+        program: settings.lambda.clone(),
+        args: Vec::new(),
+        cwd: None,
+        extra_env: Vec::new(),
+    };
+    let python = FunctionCommand {
+        program: settings.python.clone(),
+        args: ["-m", "awslambdaric", "handler.handler"]
+            .map(String::from)
+            .to_vec(),
+        cwd: Some(settings.baseline_dir.clone()),
+        // Lambda's code directory is read-only: no .pyc written next to handler.py.
+        extra_env: vec![("PYTHONDONTWRITEBYTECODE".into(), "1".into())],
+    };
+    (ours, python)
 }
 
 fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
