@@ -55,6 +55,18 @@ else
   command="./scripts/bench.sh"
 fi
 
+harness_flags=()
+if $smoke; then
+  harness_flags+=(--smoke)
+else
+  # First: `cargo bench` also builds the package's binaries, with the bench profile and the
+  # dev-dependencies' features, into target/release/. The release builds below put the shipped
+  # binaries back there, and those are the ones measured.
+  echo "bench.sh: cargo bench -p cf-invalidate --bench plan (criterion, about a minute)" >&2
+  cargo bench -p cf-invalidate --bench plan
+  harness_flags+=(--criterion-dir "$target_dir/criterion")
+fi
+
 # Two builds, as in scripts/package.sh: the function with the harness (which uses no SDK crate),
 # then the CLI, so that the function is measured without the CLI's SDK features.
 echo "bench.sh: ${build[*]} -p cf-invalidate -p cf-invalidate-bench --bins" >&2
@@ -63,14 +75,7 @@ echo "bench.sh: ${build[*]} -p cf-invalidate-cli --bins" >&2
 "${build[@]}" -p cf-invalidate-cli --bins
 bin="$target_dir/$profile"
 
-harness=("$bin/cf-invalidate-bench")
-if $smoke; then
-  harness+=(--smoke)
-else
-  echo "bench.sh: cargo bench -p cf-invalidate --bench plan (criterion, about a minute)" >&2
-  cargo bench -p cf-invalidate --bench plan
-  harness+=(--criterion-dir "$target_dir/criterion")
-fi
+harness=("$bin/cf-invalidate-bench" "${harness_flags[@]}")
 harness+=(
   --lambda "$bin/cf-invalidate-lambda"
   --cli "$bin/cf-invalidate"

@@ -98,11 +98,13 @@ pub fn markdown(results: &Results, settings: &Settings) -> String {
     );
     let _ = writeln!(
         out,
-        "`scripts/bench.sh` builds `cf-invalidate-lambda`, the `cf-invalidate` CLI and the harness \
-         (`bench/`, crate `cf-invalidate-bench`) with the release profile, creates `target/bench-venv` \
-         from `bench/python_baseline/requirements.txt` (awslambdaric, boto3, the AWS CLI v1, pinned), \
-         runs `cargo bench --bench plan` (criterion), then the harness, which measures everything \
-         else and writes this report. This run's harness command:\n\n```sh\n{}\n```\n",
+        "`scripts/bench.sh` creates `target/bench-venv` from \
+         `bench/python_baseline/requirements.txt` (awslambdaric, boto3, the AWS CLI v1, pinned), runs \
+         `cargo bench --bench plan` (criterion), builds `cf-invalidate-lambda`, the `cf-invalidate` \
+         CLI and the harness (`bench/`, crate `cf-invalidate-bench`) with the release profile (after \
+         criterion, whose build of the binaries would otherwise be the one measured), then runs the \
+         harness, which measures everything else and writes this report. This run's harness \
+         command:\n\n```sh\n{}\n```\n",
         harness_command(settings)
     );
 
