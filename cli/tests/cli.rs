@@ -1,5 +1,9 @@
 //! The `cf-invalidate` binary driven as a user or a build would drive it, against local-aws over HTTP.
 
+mod support;
+
+use support::{code, json, stderr, stdout};
+
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -81,28 +85,6 @@ async fn run_with_stdin(command: &mut Command, args: &[&str], input: &[u8]) -> O
     stdin.write_all(input).await.expect("stdin written");
     drop(stdin);
     child.wait_with_output().await.expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "stdout is not one JSON document ({error}):\n{}\nstderr:\n{}",
-            stdout(output),
-            stderr(output)
-        )
-    })
 }
 
 /// CloudFront operations the emulator answered, in order.

@@ -2,6 +2,10 @@
 //! an empty file, the log of a sync that failed half-way, a build log around the sync's lines.
 //! The real binary is run; `plan` needs no AWS.
 
+mod support;
+
+use support::{code, json, stderr, stdout};
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -52,28 +56,6 @@ fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
     stdin.write_all(input).expect("stdin written");
     drop(stdin);
     child.wait_with_output().expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "stdout is not one JSON document ({error}):\n{}\nstderr:\n{}",
-            stdout(output),
-            stderr(output)
-        )
-    })
 }
 
 fn warnings(output: &Output) -> Vec<String> {
