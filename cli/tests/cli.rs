@@ -51,21 +51,8 @@ async fn emulator() -> EmulatorHandle {
 
 /// The binary with a clean environment pointing at the emulator: no TTY, no profile, no IMDS.
 fn cli(emu: &EmulatorHandle) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("AWS_ENDPOINT_URL_CLOUDFRONT", emu.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws/credentials",
-        )
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+    let mut command = cli_without_endpoint();
+    command.env("AWS_ENDPOINT_URL_CLOUDFRONT", emu.endpoint());
     command
 }
 
@@ -1380,8 +1367,7 @@ async fn an_explicit_profile_signs_with_the_profiles_keys_even_with_keys_in_the_
     let status = ["status", "--distribution-id", DIST, "--id", "I1"];
 
     // --profile site: the profile's keys sign, whatever the environment holds
-    let mut command = Command::new(BIN);
-    command.env_clear().stdin(Stdio::null()).kill_on_drop(true);
+    let mut command = cli_without_endpoint();
     with_files(&mut command);
     let out = run(
         &mut command,
@@ -1390,12 +1376,8 @@ async fn an_explicit_profile_signs_with_the_profiles_keys_even_with_keys_in_the_
     .await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // AWS_PROFILE=site: the environment's keys come first, as in the AWS CLI
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("AWS_PROFILE", "site")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+    let mut command = cli_without_endpoint();
+    command.env("AWS_PROFILE", "site");
     with_files(&mut command);
     let out = run(&mut command, &status).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -1413,8 +1395,7 @@ async fn an_explicit_profile_signs_with_the_profiles_keys_even_with_keys_in_the_
     );
 
     // --profile nosuch: exit 2, nothing sent, the files searched named
-    let mut command = Command::new(BIN);
-    command.env_clear().stdin(Stdio::null()).kill_on_drop(true);
+    let mut command = cli_without_endpoint();
     with_files(&mut command);
     let out = run(
         &mut command,
@@ -1462,6 +1443,7 @@ async fn bounded(command: &mut Command, args: &[&str]) -> Output {
         .expect("the command ends on its own")
 }
 
+/// The binary with a clean environment and fake keys, talking to no endpoint yet.
 fn cli_without_endpoint() -> Command {
     let mut command = Command::new(BIN);
     command
@@ -1469,6 +1451,7 @@ fn cli_without_endpoint() -> Command {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/aws/config")
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",

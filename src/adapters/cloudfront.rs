@@ -79,10 +79,6 @@ impl SdkInvalidations {
         self
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     async fn list_in_pages(
         &self,
         target: &Target,
