@@ -2,6 +2,7 @@
 
 pub mod adapters;
 pub mod engine;
+pub mod events;
 pub mod lambda;
 pub mod logging;
 pub mod params;
