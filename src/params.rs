@@ -87,6 +87,69 @@ impl fmt::Display for OnTimeout {
     }
 }
 
+/// Where a set of parameters was written, named in every message about it: the same keys follow
+/// the same rules and get the same messages in each shell that reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The CodePipeline action's UserParameters.
+    UserParameters,
+    /// The S3-events function's environment variable `CF_INVALIDATE_PARAMETERS`.
+    EventsEnvironment,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UserParameters => "UserParameters",
+            Self::EventsEnvironment => "CF_INVALIDATE_PARAMETERS",
+        }
+    }
+
+    /// Every key this source accepts, in the order the documentation lists them.
+    pub fn known_keys(self) -> &'static [&'static str] {
+        match self {
+            Self::UserParameters => &KNOWN_KEYS,
+            Self::EventsEnvironment => &events::KNOWN_KEYS,
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Self::UserParameters => "action",
+            Self::EventsEnvironment => "function",
+        }
+    }
+
+    fn split_advice(self) -> &'static str {
+        match self {
+            Self::UserParameters => "split them across several actions",
+            Self::EventsEnvironment => {
+                "deploy a second function (with its own queue) for the others"
+            }
+        }
+    }
+
+    fn json_hint(self) -> &'static str {
+        match self {
+            Self::UserParameters => {
+                "check that keys and strings use double quotes, that no comma follows the last \
+                 item, and that braces match; or use the plain form, such as E2QWRUHAPOMQZL \
+                 /index.html"
+            }
+            Self::EventsEnvironment => {
+                "check that keys and strings use double quotes, that no comma follows the last \
+                 item, and that braces match"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The validated UserParameters of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobParams {
@@ -133,8 +196,9 @@ pub enum ParamsError {
     )]
     NotAnObject { got: &'static str },
 
-    #[error("UserParameters starts with \"{{\" but is not valid JSON ({detail}): {hint}")]
+    #[error("{origin} starts with \"{{\" but is not valid JSON ({detail}): {hint}")]
     InvalidJson {
+        origin: Source,
         detail: String,
         line: usize,
         column: usize,
@@ -142,25 +206,27 @@ pub enum ParamsError {
     },
 
     #[error(
-        "UserParameters nests JSON arrays or objects more than {limit} levels deep: it is a flat \
-         object whose only arrays, \"distributionIds\" and \"paths\", hold strings",
+        "{origin} nests JSON arrays or objects more than {limit} levels deep: it is a flat \
+         object whose only arrays, such as \"distributionIds\", hold strings",
         limit = MAX_JSON_DEPTH
     )]
-    TooDeep,
+    TooDeep { origin: Source },
 
     #[error(
-        "UserParameters has the control character {character:?} inside a JSON string at line \
-         {line}, column {column}: remove it (no value in UserParameters may contain one; \
-         a pipeline variable may have brought it in)"
+        "{origin} has the control character {character:?} inside a JSON string at line \
+         {line}, column {column}: remove it (no value in {origin} may contain one; \
+         a variable may have brought it in)"
     )]
     ControlCharInJsonString {
+        origin: Source,
         character: char,
         line: usize,
         column: usize,
     },
 
-    #[error("unknown key {key} in UserParameters: {}", key_advice(.nearest))]
+    #[error("unknown key {key} in {origin}: {}", key_advice(*.origin, .nearest))]
     UnknownKey {
+        origin: Source,
         key: String,
         nearest: Option<&'static str>,
     },
@@ -189,25 +255,25 @@ pub enum ParamsError {
     },
 
     #[error(
-        "UserParameters has both \"distributionId\" and \"distributionIds\": keep only one (put \
+        "{origin} has both \"distributionId\" and \"distributionIds\": keep only one (put \
          every id in \"distributionIds\" to invalidate several distributions)"
     )]
-    BothDistributionKeys,
+    BothDistributionKeys { origin: Source },
 
     #[error(
-        "UserParameters has both \"distributionTenantId\" and \"distributionTenantIds\": keep \
+        "{origin} has both \"distributionTenantId\" and \"distributionTenantIds\": keep \
          only one (put every tenant id in \"distributionTenantIds\" to invalidate several tenants)"
     )]
-    BothTenantKeys,
+    BothTenantKeys { origin: Source },
 
     #[error(
-        "UserParameters names no distribution: add \"distributionId\": \"{id}\", or \
+        "{origin} names no distribution: add \"distributionId\": \"{id}\", or \
          \"distributionIds\": [\"{id}\", ...] to invalidate several (for a tenant of a \
          multi-tenant distribution: \"distributionTenantId\": \"{tenant}\")",
         id = EXAMPLE_ID,
         tenant = EXAMPLE_TENANT_ID
     )]
-    MissingDistribution,
+    MissingDistribution { origin: Source },
 
     #[error("{field} is an empty array: list at least one {what}, such as [\"{example}\"]")]
     NoDistributions {
@@ -225,12 +291,14 @@ pub enum ParamsError {
     EmptyIdEntry { list: String, position: usize },
 
     #[error(
-        "UserParameters names {count} distributions, more than the {max} one action handles \
+        "{origin} names {count} distributions, more than the {max} one {} handles \
          (distribution tenants count too; the continuation token that tracks them must stay \
-         small): split them across several actions",
+         small): {}",
+        origin.unit(),
+        origin.split_advice(),
         max = MAX_DISTRIBUTIONS
     )]
-    TooManyDistributions { count: usize },
+    TooManyDistributions { origin: Source, count: usize },
 
     #[error(transparent)]
     Value(#[from] ValueError),
@@ -261,16 +329,46 @@ pub enum ParamsError {
     },
 
     #[error(
-        "\"directoryIndex\" in UserParameters is {value}, which {problem}: give a file name such \
+        "\"directoryIndex\" in {origin} is {value}, which {problem}: give a file name such \
          as \"index.html\""
     )]
     InvalidDirectoryIndex {
+        origin: Source,
         value: String,
         problem: &'static str,
     },
 
     #[error("\"callerReference\" in UserParameters is {value}, which {problem}")]
     InvalidCallerReference { value: String, problem: String },
+
+    #[error(
+        "CF_INVALIDATE_PARAMETERS is not set or empty: set it to a JSON object that names the \
+         distribution, such as {json}",
+        json = events::EXAMPLE
+    )]
+    EventsUnset,
+
+    #[error(
+        "CF_INVALIDATE_PARAMETERS must be a JSON object, got {got}: write {json}",
+        json = events::EXAMPLE
+    )]
+    EventsNotAnObject { got: String },
+
+    #[error(
+        "\"{key}\" does not apply in CF_INVALIDATE_PARAMETERS: {why}; remove it (it is a key of \
+         the pipeline action's UserParameters)"
+    )]
+    NotForEvents {
+        key: &'static str,
+        why: &'static str,
+    },
+
+    #[error("\"{key}\" in CF_INVALIDATE_PARAMETERS is {value}, which {problem}")]
+    InvalidEventsValue {
+        key: &'static str,
+        value: String,
+        problem: &'static str,
+    },
 
     #[error(
         "plain-form UserParameters starts with {token}, which looks like a path: the \
@@ -308,39 +406,9 @@ pub fn parse_user_parameters(input: &str) -> Result<JobParams, ParamsError> {
 }
 
 fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
-    prescan_json(text)?;
-    let value: Value = serde_json::from_str(text).map_err(invalid_json)?;
-    let Value::Object(object) = value else {
-        return Err(ParamsError::NotAnObject {
-            got: "a JSON value that is not an object",
-        });
-    };
-    // Unknown keys first: a misspelt "distributionID" should be reported as the typo it is,
-    // not as a missing distribution.
-    if let Some(key) = object
-        .keys()
-        .find(|key| !KNOWN_KEYS.contains(&key.as_str()))
-    {
-        return Err(ParamsError::UnknownKey {
-            key: shown(key),
-            nearest: nearest_key(key),
-        });
-    }
-
-    let mut targets = json_targets(
-        &object,
-        &DISTRIBUTION_KEYS,
-        ParamsError::BothDistributionKeys,
-    )?;
-    targets.extend(json_targets(
-        &object,
-        &TENANT_KEYS,
-        ParamsError::BothTenantKeys,
-    )?);
-    if targets.is_empty() {
-        return Err(ParamsError::MissingDistribution);
-    }
-    let targets = distinct_ids(targets)?;
+    let origin = Source::UserParameters;
+    let object = json_object(text, origin)?;
+    let targets = json_all_targets(&object, origin)?;
     let paths = match object.get(KEY_PATHS) {
         None => vec![DEFAULT_PATH.to_owned()],
         Some(value) => json_paths(value)?,
@@ -352,6 +420,7 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
     let timeout_minutes = match object.get(KEY_TIMEOUT_MINUTES) {
         None => DEFAULT_TIMEOUT_MINUTES,
         Some(value) => json_whole_number(
+            origin,
             KEY_TIMEOUT_MINUTES,
             value,
             MAX_TIMEOUT_MINUTES,
@@ -359,27 +428,14 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
             "in minutes; CodePipeline fails any action after 24 hours anyway",
         )?,
     };
-    let max_paths = match object.get(KEY_MAX_PATHS) {
-        None => DEFAULT_MAX_PATHS,
-        Some(value) => {
-            let max = json_whole_number(
-                KEY_MAX_PATHS,
-                value,
-                MAX_RAW_PATHS as u64,
-                "a whole number from 1 to 3000",
-                "CloudFront accepts at most 3000 paths in one invalidation",
-            )?;
-            // In 1..=3000 by now, so the conversion cannot fail; the fallback only avoids a panic path.
-            usize::try_from(max).unwrap_or(MAX_RAW_PATHS)
-        }
-    };
+    let max_paths = json_max_paths(&object, origin)?;
     let on_timeout = match object.get(KEY_ON_TIMEOUT) {
         None => OnTimeout::Fail,
         Some(value) => json_on_timeout(value)?,
     };
     let directory_index = object
         .get(KEY_DIRECTORY_INDEX)
-        .map(json_directory_index)
+        .map(|value| json_directory_index(value, origin))
         .transpose()?;
     let caller_reference = object
         .get(KEY_CALLER_REFERENCE)
@@ -396,6 +452,74 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
         directory_index,
         caller_reference,
     })
+}
+
+/// The JSON object in `text`, once nesting, control characters and unknown keys are checked.
+fn json_object(text: &str, origin: Source) -> Result<serde_json::Map<String, Value>, ParamsError> {
+    prescan_json(text, origin)?;
+    let value: Value = serde_json::from_str(text).map_err(|error| invalid_json(error, origin))?;
+    let Value::Object(object) = value else {
+        return Err(ParamsError::NotAnObject {
+            got: "a JSON value that is not an object",
+        });
+    };
+    // Unknown keys first: a misspelt "distributionID" should be reported as the typo it is,
+    // not as a missing distribution.
+    if let Some(key) = object
+        .keys()
+        .find(|key| !origin.known_keys().contains(&key.as_str()))
+    {
+        return Err(ParamsError::UnknownKey {
+            origin,
+            key: shown(key),
+            nearest: nearest_key(key, origin),
+        });
+    }
+    Ok(object)
+}
+
+/// Distributions, then tenants: at least one, at most [`MAX_DISTRIBUTIONS`], no duplicates.
+fn json_all_targets(
+    object: &serde_json::Map<String, Value>,
+    origin: Source,
+) -> Result<Vec<Target>, ParamsError> {
+    let mut targets = json_targets(
+        object,
+        &DISTRIBUTION_KEYS,
+        ParamsError::BothDistributionKeys { origin },
+        origin,
+    )?;
+    targets.extend(json_targets(
+        object,
+        &TENANT_KEYS,
+        ParamsError::BothTenantKeys { origin },
+        origin,
+    )?);
+    if targets.is_empty() {
+        return Err(ParamsError::MissingDistribution { origin });
+    }
+    distinct_ids(targets, origin)
+}
+
+fn json_max_paths(
+    object: &serde_json::Map<String, Value>,
+    origin: Source,
+) -> Result<usize, ParamsError> {
+    match object.get(KEY_MAX_PATHS) {
+        None => Ok(DEFAULT_MAX_PATHS),
+        Some(value) => {
+            let max = json_whole_number(
+                origin,
+                KEY_MAX_PATHS,
+                value,
+                MAX_RAW_PATHS as u64,
+                "a whole number from 1 to 3000",
+                "CloudFront accepts at most 3000 paths in one invalidation",
+            )?;
+            // In 1..=3000 by now, so the conversion cannot fail; the fallback only avoids a panic path.
+            Ok(usize::try_from(max).unwrap_or(MAX_RAW_PATHS))
+        }
+    }
 }
 
 fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
@@ -426,7 +550,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
         let field = format!("distribution id {} in plain-form UserParameters", index + 1);
         ids.push(Target::parse_as(entry, Some(field)).map_err(ParamsError::Value)?);
     }
-    let targets = distinct_ids(ids)?;
+    let targets = distinct_ids(ids, Source::UserParameters)?;
 
     let mut paths: Vec<String> = tokens.map(str::to_owned).collect();
     if paths.is_empty() {
@@ -497,17 +621,18 @@ fn json_targets(
     object: &serde_json::Map<String, Value>,
     keys: &IdKeys,
     both: ParamsError,
+    origin: Source,
 ) -> Result<Vec<Target>, ParamsError> {
     match (object.get(keys.one), object.get(keys.many)) {
         (Some(_), Some(_)) => Err(both),
         (None, None) => Ok(Vec::new()),
-        (Some(value), None) => json_one_target(keys, value).map(|target| vec![target]),
-        (None, Some(value)) => json_many_targets(keys, value),
+        (Some(value), None) => json_one_target(keys, value, origin).map(|target| vec![target]),
+        (None, Some(value)) => json_many_targets(keys, value, origin),
     }
 }
 
-fn json_one_target(keys: &IdKeys, value: &Value) -> Result<Target, ParamsError> {
-    let field = key_label(keys.one);
+fn json_one_target(keys: &IdKeys, value: &Value, origin: Source) -> Result<Target, ParamsError> {
+    let field = key_label(origin, keys.one);
     match value {
         Value::String(raw) => (keys.parse)(raw, Some(field)),
         Value::Null => Err(ParamsError::NullValue {
@@ -524,8 +649,12 @@ fn json_one_target(keys: &IdKeys, value: &Value) -> Result<Target, ParamsError> 
     }
 }
 
-fn json_many_targets(keys: &IdKeys, value: &Value) -> Result<Vec<Target>, ParamsError> {
-    let field = key_label(keys.many);
+fn json_many_targets(
+    keys: &IdKeys,
+    value: &Value,
+    origin: Source,
+) -> Result<Vec<Target>, ParamsError> {
+    let field = key_label(origin, keys.many);
     let items = match value {
         Value::Array(items) => items,
         Value::Null => {
@@ -556,7 +685,7 @@ fn json_many_targets(keys: &IdKeys, value: &Value) -> Result<Vec<Target>, Params
     }
     let mut ids = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let item_field = item_label(keys.many, index);
+        let item_field = item_label(origin, keys.many, index);
         match item {
             Value::String(raw) => ids.push((keys.parse)(raw, Some(item_field))?),
             other => return Err(wrong_type(item_field, keys.expected_one, other, "")),
@@ -566,7 +695,7 @@ fn json_many_targets(keys: &IdKeys, value: &Value) -> Result<Vec<Target>, Params
 }
 
 /// Duplicates are dropped silently: invalidating a distribution twice in one job gains nothing.
-fn distinct_ids(ids: Vec<Target>) -> Result<Vec<Target>, ParamsError> {
+fn distinct_ids(ids: Vec<Target>, origin: Source) -> Result<Vec<Target>, ParamsError> {
     let mut seen = HashSet::new();
     let distinct: Vec<Target> = ids
         .into_iter()
@@ -574,6 +703,7 @@ fn distinct_ids(ids: Vec<Target>) -> Result<Vec<Target>, ParamsError> {
         .collect();
     if distinct.len() > MAX_DISTRIBUTIONS {
         return Err(ParamsError::TooManyDistributions {
+            origin,
             count: distinct.len(),
         });
     }
@@ -582,7 +712,7 @@ fn distinct_ids(ids: Vec<Target>) -> Result<Vec<Target>, ParamsError> {
 
 fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
     const EXPECTED: &str = "an array of strings, or one string of space-separated paths";
-    let field = key_label(KEY_PATHS);
+    let field = key_label(Source::UserParameters, KEY_PATHS);
     match value {
         Value::Array(items) => {
             if items.is_empty() {
@@ -603,7 +733,7 @@ fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
                     Value::String(path) => paths.push(path.clone()),
                     other => {
                         return Err(wrong_type(
-                            item_label(KEY_PATHS, index),
+                            item_label(Source::UserParameters, KEY_PATHS, index),
                             "a string (a path such as \"/index.html\" or a cache tag such as \"#product-42\")",
                             other,
                             "",
@@ -611,7 +741,9 @@ fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
                     }
                 }
             }
-            reject_control_chars(&paths, |index| item_label(KEY_PATHS, index))?;
+            reject_control_chars(&paths, |index| {
+                item_label(Source::UserParameters, KEY_PATHS, index)
+            })?;
             Ok(paths)
         }
         Value::String(joined) => {
@@ -663,7 +795,7 @@ fn json_bool(key: &'static str, value: &Value) -> Result<bool, ParamsError> {
     match value {
         Value::Bool(flag) => Ok(*flag),
         Value::Null => Err(ParamsError::NullValue {
-            field: key_label(key),
+            field: key_label(Source::UserParameters, key),
             expected: EXPECTED,
         }),
         Value::String(text)
@@ -671,19 +803,25 @@ fn json_bool(key: &'static str, value: &Value) -> Result<bool, ParamsError> {
                 || text.trim().eq_ignore_ascii_case("false") =>
         {
             Err(wrong_type(
-                key_label(key),
+                key_label(Source::UserParameters, key),
                 EXPECTED,
                 value,
                 "write true or false without quotes",
             ))
         }
-        other => Err(wrong_type(key_label(key), EXPECTED, other, "")),
+        other => Err(wrong_type(
+            key_label(Source::UserParameters, key),
+            EXPECTED,
+            other,
+            "",
+        )),
     }
 }
 
 /// Integers only: serde_json turns `2.5`, `30.0`, `1e3` and integers beyond u64 into floats,
 /// and each of those is reported in the terms the user wrote them.
 fn json_whole_number(
+    origin: Source,
     key: &'static str,
     value: &Value,
     max: u64,
@@ -692,7 +830,7 @@ fn json_whole_number(
 ) -> Result<u64, ParamsError> {
     const MIN: u64 = 1;
     let out_of_range = |got: String| ParamsError::OutOfRange {
-        field: key_label(key),
+        field: key_label(origin, key),
         got,
         min: MIN,
         max,
@@ -716,28 +854,33 @@ fn json_whole_number(
                 } else if is_whole {
                     let hint =
                         format!("write it without a decimal point or exponent, as {float:.0}");
-                    Err(wrong_type(key_label(key), expected, value, &hint))
+                    Err(wrong_type(key_label(origin, key), expected, value, &hint))
                 } else {
-                    Err(wrong_type(key_label(key), expected, value, ""))
+                    Err(wrong_type(key_label(origin, key), expected, value, ""))
                 }
             }
         }
         Value::Null => Err(ParamsError::NullValue {
-            field: key_label(key),
+            field: key_label(origin, key),
             expected,
         }),
         Value::String(text) if text.trim().parse::<i64>().is_ok() => Err(wrong_type(
-            key_label(key),
+            key_label(origin, key),
             expected,
             value,
             "write the number without quotes",
         )),
-        other => Err(wrong_type(key_label(key), expected, other, "")),
+        other => Err(wrong_type(key_label(origin, key), expected, other, "")),
     }
 }
 
 fn json_on_timeout(value: &Value) -> Result<OnTimeout, ParamsError> {
-    let raw = json_string(KEY_ON_TIMEOUT, value, "\"fail\" or \"succeed\"")?;
+    let raw = json_string(
+        Source::UserParameters,
+        KEY_ON_TIMEOUT,
+        value,
+        "\"fail\" or \"succeed\"",
+    )?;
     match raw {
         "fail" => Ok(OnTimeout::Fail),
         "succeed" => Ok(OnTimeout::Succeed),
@@ -751,13 +894,15 @@ fn json_on_timeout(value: &Value) -> Result<OnTimeout, ParamsError> {
     }
 }
 
-fn json_directory_index(value: &Value) -> Result<String, ParamsError> {
+fn json_directory_index(value: &Value, origin: Source) -> Result<String, ParamsError> {
     let raw = json_string(
+        origin,
         KEY_DIRECTORY_INDEX,
         value,
         "a file name string such as \"index.html\"",
     )?;
     crate::values::directory_index(raw).map_err(|problem| ParamsError::InvalidDirectoryIndex {
+        origin,
         value: shown(raw),
         problem,
     })
@@ -765,6 +910,7 @@ fn json_directory_index(value: &Value) -> Result<String, ParamsError> {
 
 fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
     let raw = json_string(
+        Source::UserParameters,
         KEY_CALLER_REFERENCE,
         value,
         "a string such as the pipeline execution id",
@@ -773,7 +919,7 @@ fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
     // reference that every run would share, so retries of different runs would collide.
     if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
         return Err(ParamsError::Value(ValueError::UnresolvedVariable {
-            field: key_label(KEY_CALLER_REFERENCE),
+            field: key_label(Source::UserParameters, KEY_CALLER_REFERENCE),
             value: shown(raw),
         }));
     }
@@ -796,6 +942,7 @@ fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
 }
 
 fn json_string<'a>(
+    origin: Source,
     key: &'static str,
     value: &'a Value,
     expected: &'static str,
@@ -803,17 +950,18 @@ fn json_string<'a>(
     match value {
         Value::String(text) => Ok(text),
         Value::Null => Err(ParamsError::NullValue {
-            field: key_label(key),
+            field: key_label(origin, key),
             expected,
         }),
-        other => Err(wrong_type(key_label(key), expected, other, "")),
+        other => Err(wrong_type(key_label(origin, key), expected, other, "")),
     }
 }
 
 /// The nearest known key by case-insensitive edit distance, if near enough to be a likely typo.
-fn nearest_key(unknown: &str) -> Option<&'static str> {
+fn nearest_key(unknown: &str, origin: Source) -> Option<&'static str> {
     let unknown: Vec<char> = unknown.chars().flat_map(char::to_lowercase).collect();
-    KNOWN_KEYS
+    origin
+        .known_keys()
         .iter()
         .filter_map(|known| {
             let known_chars: Vec<char> = known.chars().map(|c| c.to_ascii_lowercase()).collect();
@@ -846,7 +994,7 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 /// Rejects deep nesting before serde_json sees it, so the error is ours and no recursion happens.
 /// Also finds raw control characters inside strings, which serde_json rejects with a message
 /// about syntax that would send the user looking for a quoting mistake.
-fn prescan_json(text: &str) -> Result<(), ParamsError> {
+fn prescan_json(text: &str, origin: Source) -> Result<(), ParamsError> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -861,6 +1009,7 @@ fn prescan_json(text: &str) -> Result<(), ParamsError> {
         if in_string {
             if character.is_ascii_control() {
                 return Err(ParamsError::ControlCharInJsonString {
+                    origin,
                     character,
                     line,
                     column,
@@ -880,7 +1029,7 @@ fn prescan_json(text: &str) -> Result<(), ParamsError> {
             '{' | '[' => {
                 depth += 1;
                 if depth > MAX_JSON_DEPTH {
-                    return Err(ParamsError::TooDeep);
+                    return Err(ParamsError::TooDeep { origin });
                 }
             }
             '}' | ']' => depth = depth.saturating_sub(1),
@@ -890,17 +1039,15 @@ fn prescan_json(text: &str) -> Result<(), ParamsError> {
     Ok(())
 }
 
-fn invalid_json(error: serde_json::Error) -> ParamsError {
+fn invalid_json(error: serde_json::Error, origin: Source) -> ParamsError {
     let hint = match error.classify() {
         serde_json::error::Category::Eof => {
             "the JSON ends too early: check for a missing closing brace, bracket or quote"
         }
-        _ => {
-            "check that keys and strings use double quotes, that no comma follows the last item, \
-             and that braces match; or use the plain form, such as E2QWRUHAPOMQZL /index.html"
-        }
+        _ => origin.json_hint(),
     };
     ParamsError::InvalidJson {
+        origin,
         detail: error.to_string(),
         line: error.line(),
         column: error.column(),
@@ -928,12 +1075,12 @@ fn json_kind(value: &Value) -> String {
     }
 }
 
-fn key_label(key: &str) -> String {
-    format!("{key:?} in UserParameters")
+fn key_label(origin: Source, key: &str) -> String {
+    format!("{key:?} in {origin}")
 }
 
-fn item_label(key: &str, index: usize) -> String {
-    format!("{key:?}[{index}] in UserParameters")
+fn item_label(origin: Source, key: &str, index: usize) -> String {
+    format!("{key:?}[{index}] in {origin}")
 }
 
 /// Like [`shown`] for text that is already escaped, such as rendered JSON.
@@ -952,11 +1099,15 @@ fn advice(hint: &str) -> String {
     }
 }
 
-fn key_advice(nearest: &Option<&'static str>) -> String {
+fn key_advice(origin: Source, nearest: &Option<&'static str>) -> String {
     match nearest {
         Some(key) => format!("did you mean {key:?}?"),
         None => {
-            let keys: Vec<String> = KNOWN_KEYS.iter().map(|key| format!("{key:?}")).collect();
+            let keys: Vec<String> = origin
+                .known_keys()
+                .iter()
+                .map(|key| format!("{key:?}"))
+                .collect();
             format!("the keys are {} (case-sensitive)", keys.join(", "))
         }
     }
@@ -968,6 +1119,8 @@ fn on_timeout_advice(suggestion: &Option<&'static str>) -> String {
         None => "give \"fail\" (the job fails when the wait runs out) or \"succeed\"".to_owned(),
     }
 }
+
+pub mod events;
 
 #[cfg(test)]
 mod tests;

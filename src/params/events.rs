@@ -1,0 +1,381 @@
+//! `CF_INVALIDATE_PARAMETERS`: the S3-events function's configuration, read once at start-up with
+//! the same keys, rules and messages as UserParameters where they apply.
+
+use serde_json::Value;
+
+use super::{
+    KEY_DIRECTORY_INDEX, KEY_DISTRIBUTION_ID, KEY_DISTRIBUTION_IDS, KEY_DISTRIBUTION_TENANT_ID,
+    KEY_DISTRIBUTION_TENANT_IDS, KEY_MAX_PATHS, MAX_USER_PARAMETERS_BYTES, ParamsError, Source,
+    Target, json_all_targets, json_directory_index, json_max_paths, json_object, json_string,
+};
+use crate::values::shown;
+
+/// The environment variable that holds the configuration.
+pub const VARIABLE: &str = "CF_INVALIDATE_PARAMETERS";
+
+/// A complete configuration, for messages.
+pub const EXAMPLE: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "keyPrefix": "site/"}"#;
+
+const KEY_KEY_PREFIX: &str = "keyPrefix";
+const KEY_PATH_PREFIX: &str = "pathPrefix";
+const KEY_BUCKET: &str = "bucket";
+
+/// Every key accepted here, in the order the documentation lists them.
+pub const KNOWN_KEYS: [&str; 9] = [
+    KEY_DISTRIBUTION_ID,
+    KEY_DISTRIBUTION_IDS,
+    KEY_DISTRIBUTION_TENANT_ID,
+    KEY_DISTRIBUTION_TENANT_IDS,
+    KEY_MAX_PATHS,
+    KEY_DIRECTORY_INDEX,
+    KEY_KEY_PREFIX,
+    KEY_PATH_PREFIX,
+    KEY_BUCKET,
+];
+
+/// UserParameters keys that have no meaning for uploads, and why.
+const PIPELINE_ONLY_KEYS: [(&str, &str); 5] = [
+    (
+        "paths",
+        "the paths are the uploaded and deleted keys themselves",
+    ),
+    (
+        "wait",
+        "nothing waits for an upload's invalidation, so the function returns as soon as it is \
+         created",
+    ),
+    (
+        "timeoutMinutes",
+        "the function never waits for Completed; its own Lambda timeout bounds the retries",
+    ),
+    (
+        "onTimeout",
+        "the function never waits for Completed; a batch it could not invalidate comes back \
+         from the queue",
+    ),
+    (
+        "callerReference",
+        "each batch derives its own from the identities of its events, so a redelivered batch \
+         gets the same invalidation and a new upload of the same key a new one",
+    ),
+];
+
+/// Longest accepted prefix: S3 keys are at most 1024 bytes.
+pub const MAX_PREFIX_LEN: usize = 1024;
+
+/// The validated configuration of the S3-events function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsParams {
+    /// Distributions, then tenants, as for UserParameters.
+    pub targets: Vec<crate::values::Target>,
+    pub max_paths: usize,
+    pub directory_index: Option<String>,
+    /// Only keys under it count, and it is removed from them ("" = every key).
+    pub key_prefix: String,
+    /// Starts and ends with "/"; put before the rest of the key to form the URL path.
+    pub path_prefix: String,
+    /// When set, records of other buckets are skipped.
+    pub bucket: Option<String>,
+}
+
+/// Reads the variable's value (`None` when it is not set).
+pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, ParamsError> {
+    let origin = Source::EventsEnvironment;
+    let text = input
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .trim();
+    if text.is_empty() {
+        return Err(ParamsError::EventsUnset);
+    }
+    if text.len() > MAX_USER_PARAMETERS_BYTES {
+        return Err(ParamsError::EventsNotAnObject {
+            got: format!("{} bytes of text", text.len()),
+        });
+    }
+    if !text.starts_with('{') {
+        return Err(ParamsError::EventsNotAnObject { got: shown(text) });
+    }
+    // Keys of the pipeline action first: they are known, just not here, and deserve their reason.
+    if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text)
+        && let Some((key, why)) = PIPELINE_ONLY_KEYS
+            .iter()
+            .find(|(key, _)| object.contains_key(*key))
+    {
+        return Err(ParamsError::NotForEvents { key, why });
+    }
+    let object = json_object(text, origin)?;
+    let targets: Vec<Target> = json_all_targets(&object, origin)?;
+    let max_paths = json_max_paths(&object, origin)?;
+    let directory_index = object
+        .get(KEY_DIRECTORY_INDEX)
+        .map(|value| json_directory_index(value, origin))
+        .transpose()?;
+    let key_prefix = match object.get(KEY_KEY_PREFIX) {
+        None => String::new(),
+        Some(value) => key_prefix(json_string(
+            origin,
+            KEY_KEY_PREFIX,
+            value,
+            "a string such as \"site/\"",
+        )?)?,
+    };
+    let path_prefix = match object.get(KEY_PATH_PREFIX) {
+        None => "/".to_owned(),
+        Some(value) => path_prefix(json_string(
+            origin,
+            KEY_PATH_PREFIX,
+            value,
+            "a string such as \"/\" or \"/blog/\"",
+        )?)?,
+    };
+    let bucket = object
+        .get(KEY_BUCKET)
+        .map(|value| {
+            json_string(origin, KEY_BUCKET, value, "a bucket name string").and_then(bucket_name)
+        })
+        .transpose()?;
+    Ok(EventsParams {
+        targets,
+        max_paths,
+        directory_index,
+        key_prefix,
+        path_prefix,
+        bucket,
+    })
+}
+
+fn invalid(key: &'static str, value: &str, problem: &'static str) -> ParamsError {
+    ParamsError::InvalidEventsValue {
+        key,
+        value: shown(value),
+        problem,
+    }
+}
+
+fn key_prefix(raw: &str) -> Result<String, ParamsError> {
+    if raw.len() > MAX_PREFIX_LEN {
+        return Err(invalid(
+            KEY_KEY_PREFIX,
+            raw,
+            "is longer than any S3 key (1024 bytes): give the folder the site's objects are under",
+        ));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(invalid(
+            KEY_KEY_PREFIX,
+            raw,
+            "contains a control character: remove it",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+fn path_prefix(raw: &str) -> Result<String, ParamsError> {
+    let problem = if !raw.starts_with('/') || !raw.ends_with('/') {
+        Some("does not start and end with \"/\": write \"/\" for the site root, or \"/blog/\"")
+    } else if raw.len() > MAX_PREFIX_LEN {
+        Some("is longer than 1024 characters: give the URL folder the keys are served under")
+    } else if raw.contains(['*', '?', '#']) {
+        Some(
+            "contains \"*\", \"?\" or \"#\": give the plain URL folder the keys are served \
+             under, such as \"/blog/\"",
+        )
+    } else if raw.chars().any(char::is_control) {
+        Some("contains a control character: remove it")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(invalid(KEY_PATH_PREFIX, raw, problem)),
+        None => Ok(raw.to_owned()),
+    }
+}
+
+/// S3's naming rules for general purpose buckets, enough to catch a pasted ARN or URL.
+fn bucket_name(raw: &str) -> Result<String, ParamsError> {
+    let valid_chars = raw
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_ok = raw
+        .bytes()
+        .next()
+        .zip(raw.bytes().last())
+        .is_some_and(|(first, last)| first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric());
+    if raw.starts_with("arn:") || raw.starts_with("s3://") {
+        return Err(invalid(
+            KEY_BUCKET,
+            raw,
+            "is an ARN or a URL: give the bucket's name alone, such as \"example-site\"",
+        ));
+    }
+    if !(3..=63).contains(&raw.len()) || !valid_chars || !ends_ok {
+        return Err(invalid(
+            KEY_BUCKET,
+            raw,
+            "is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, \
+             starting and ending with a letter or digit)",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<EventsParams, String> {
+        parse_events_parameters(Some(text)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_cover_the_whole_bucket_at_the_site_root() {
+        let params = parse(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#).unwrap();
+        assert_eq!(params.key_prefix, "");
+        assert_eq!(params.path_prefix, "/");
+        assert_eq!(params.bucket, None);
+        assert_eq!(params.max_paths, super::super::DEFAULT_MAX_PATHS);
+        assert_eq!(params.targets.len(), 1);
+    }
+
+    #[test]
+    fn every_key_of_this_mode_is_read() {
+        let params = parse(
+            r#"{"distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL"],
+                "distributionTenantId": "dt_2wjDZi3hD1ivOXf6rpZJO1AB", "maxPaths": 50,
+                "directoryIndex": "index.html", "keyPrefix": "site/",
+                "pathPrefix": "/blog/", "bucket": "example-site"}"#,
+        )
+        .unwrap();
+        assert_eq!(params.targets.len(), 3);
+        assert_eq!(params.max_paths, 50);
+        assert_eq!(params.directory_index.as_deref(), Some("index.html"));
+        assert_eq!(params.key_prefix, "site/");
+        assert_eq!(params.path_prefix, "/blog/");
+        assert_eq!(params.bucket.as_deref(), Some("example-site"));
+    }
+
+    #[test]
+    fn unset_or_empty_says_what_to_set() {
+        for input in [None, Some(""), Some("  \n")] {
+            let message = parse_events_parameters(input).unwrap_err().to_string();
+            assert!(
+                message.starts_with("CF_INVALIDATE_PARAMETERS is not set or empty"),
+                "{message}"
+            );
+            assert!(message.contains(EXAMPLE), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_plain_form_is_refused_with_the_json_to_write() {
+        let message = parse("E2QWRUHAPOMQZL /index.html").unwrap_err();
+        assert!(
+            message.contains("must be a JSON object, got \"E2QWRUHAPOMQZL /index.html\""),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn pipeline_keys_are_refused_with_their_reason() {
+        for (key, fragment) in [
+            ("paths", "the uploaded and deleted keys themselves"),
+            ("wait", "nothing waits"),
+            ("timeoutMinutes", "never waits"),
+            ("onTimeout", "comes back from the queue"),
+            (
+                "callerReference",
+                "a redelivered batch gets the same invalidation",
+            ),
+        ] {
+            let message = parse(&format!(
+                r#"{{"distributionId": "E2QWRUHAPOMQZL", "{key}": 1}}"#
+            ))
+            .unwrap_err();
+            assert!(
+                message.starts_with(&format!(
+                    "\"{key}\" does not apply in CF_INVALIDATE_PARAMETERS"
+                )),
+                "{message}"
+            );
+            assert!(message.contains(fragment), "{message}");
+        }
+    }
+
+    #[test]
+    fn shared_rules_speak_of_this_variable() {
+        let cases = [
+            (
+                r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
+                "unknown key \"distributionID\" in CF_INVALIDATE_PARAMETERS: did you mean \"distributionId\"?",
+            ),
+            (
+                r#"{"keyPrefx": "site/", "distributionId": "E2QWRUHAPOMQZL"}"#,
+                "did you mean \"keyPrefix\"?",
+            ),
+            (
+                r#"{"maxPaths": 100}"#,
+                "CF_INVALIDATE_PARAMETERS names no distribution",
+            ),
+            (
+                r#"{"distributionId": "E2QWRUHAPOMQZL", "maxPaths": 0}"#,
+                "\"maxPaths\" in CF_INVALIDATE_PARAMETERS is 0, out of range",
+            ),
+            (
+                r#"{"distributionId": "E2QWRUHAPOMQZL", "directoryIndex": "a/b"}"#,
+                "\"directoryIndex\" in CF_INVALIDATE_PARAMETERS is \"a/b\"",
+            ),
+            (
+                r#"{"distributionId": "e2qwruhapomqzl"}"#,
+                "\"distributionId\" in CF_INVALIDATE_PARAMETERS",
+            ),
+            (
+                r#"{"distributionId": "E2QWRUHAPOMQZL",}"#,
+                "CF_INVALIDATE_PARAMETERS starts with \"{\" but is not valid JSON",
+            ),
+        ];
+        for (input, expected) in cases {
+            let message = parse(input).unwrap_err();
+            assert!(message.contains(expected), "{input}: {message}");
+            assert!(!message.contains("UserParameters"), "{input}: {message}");
+            assert!(!message.contains("plain form"), "{input}: {message}");
+        }
+    }
+
+    #[test]
+    fn prefixes_and_bucket_are_checked() {
+        let cases = [
+            (
+                r#""pathPrefix": "blog/""#,
+                "does not start and end with \"/\"",
+            ),
+            (
+                r#""pathPrefix": "/blog""#,
+                "does not start and end with \"/\"",
+            ),
+            (
+                r#""pathPrefix": "/blog/*/""#,
+                "contains \"*\", \"?\" or \"#\"",
+            ),
+            (
+                r#""keyPrefix": "site/\u0007""#,
+                "contains a control character",
+            ),
+            (
+                r#""bucket": "arn:aws:s3:::example-site""#,
+                "is an ARN or a URL",
+            ),
+            (r#""bucket": "Example_Site""#, "is not an S3 bucket name"),
+            (
+                r#""keyPrefix": 3"#,
+                "\"keyPrefix\" in CF_INVALIDATE_PARAMETERS must be",
+            ),
+        ];
+        for (entry, expected) in cases {
+            let input = format!(r#"{{"distributionId": "E2QWRUHAPOMQZL", {entry}}}"#);
+            let message = parse(&input).unwrap_err();
+            assert!(message.contains(expected), "{input}: {message}");
+        }
+    }
+}
