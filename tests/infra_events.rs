@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use cf_invalidate::params::events::{EventsParams, VARIABLE, parse_events_parameters};
 use support::policy::*;
 use support::template::*;
 
@@ -30,19 +31,6 @@ const EVENTS_ACTIONS: &[(&str, bool)] = &[
     ("sqs:ChangeMessageVisibility", false),
     ("logs:CreateLogStream", false),
     ("logs:PutLogEvents", false),
-];
-
-/// The keys the function reads from `CF_INVALIDATE_PARAMETERS`.
-const PARAMETER_KEYS: &[&str] = &[
-    "distributionId",
-    "distributionIds",
-    "distributionTenantId",
-    "distributionTenantIds",
-    "maxPaths",
-    "directoryIndex",
-    "keyPrefix",
-    "pathPrefix",
-    "bucket",
 ];
 
 /// What Lambda hands the function at most in one invocation, in bytes.
@@ -517,41 +505,27 @@ fn the_outputs_give_the_queues_and_the_function() {
 // ---------------------------------------------------------------------------------------------
 // CF_INVALIDATE_PARAMETERS
 
-/// The function's parameters in a stack with these ids and other parameters, parsed.
-fn function_parameters(distributions: &str, tenants: &str, others: &[(&str, &str)]) -> Value {
+/// The function's parameters in a stack with these ids and other parameters: the JSON, and
+/// what the function's own parser reads from it (it refuses what it cannot use).
+fn function_parameters(
+    distributions: &str,
+    tenants: &str,
+    others: &[(&str, &str)],
+) -> (Value, EventsParams) {
     let stack = events_stack_with(distributions, tenants, others);
-    let raw =
-        properties(&stack, "Function")["Environment"]["Variables"]["CF_INVALIDATE_PARAMETERS"]
-            .as_str()
-            .expect("CF_INVALIDATE_PARAMETERS resolves to a string")
-            .to_owned();
-    let parsed: Value = serde_json::from_str(&raw)
-        .unwrap_or_else(|e| panic!("CF_INVALIDATE_PARAMETERS is not JSON ({e}): {raw}"));
-    let keys: Vec<&String> = parsed
-        .as_object()
-        .unwrap_or_else(|| panic!("CF_INVALIDATE_PARAMETERS is not an object: {raw}"))
-        .keys()
-        .collect();
-    for key in keys {
-        assert!(
-            PARAMETER_KEYS.contains(&key.as_str()),
-            "the function does not read {key:?}: {raw}"
-        );
-    }
-    parsed
+    let raw = properties(&stack, "Function")["Environment"]["Variables"][VARIABLE]
+        .as_str()
+        .unwrap_or_else(|| panic!("{VARIABLE} resolves to a string"))
+        .to_owned();
+    let json: Value = serde_json::from_str(&raw)
+        .unwrap_or_else(|e| panic!("{VARIABLE} is not JSON ({e}): {raw}"));
+    let params = parse_events_parameters(Some(&raw))
+        .unwrap_or_else(|e| panic!("the function would refuse {VARIABLE}={raw}: {e}"));
+    (json, params)
 }
 
-/// The parameters the pipeline function shares with the events function, read by the crate's
-/// own parser: the same validated ids, maxPaths and directoryIndex.
-fn shared_parameters(parameters: &Value) -> cf_invalidate::params::JobParams {
-    let mut shared = parameters.clone();
-    if let Some(object) = shared.as_object_mut() {
-        for events_only in ["keyPrefix", "pathPrefix", "bucket"] {
-            object.remove(events_only);
-        }
-    }
-    cf_invalidate::params::parse_user_parameters(&shared.to_string())
-        .unwrap_or_else(|e| panic!("the function would refuse {parameters}: {e}"))
+fn target_ids(params: &EventsParams) -> Vec<&str> {
+    params.targets.iter().map(|t| t.as_str()).collect()
 }
 
 #[test]
@@ -583,48 +557,51 @@ fn cf_invalidate_parameters_is_the_json_the_function_reads_for_one_and_several_i
         ),
     ];
     for (distributions, tenants, expected) in cases {
-        let parameters = function_parameters(distributions, tenants, &[]);
-        assert_eq!(&parameters, expected);
-        let targets: Vec<String> = shared_parameters(&parameters)
-            .targets
-            .iter()
-            .map(|t| t.as_str().to_owned())
-            .collect();
+        let (json, params) = function_parameters(distributions, tenants, &[]);
+        assert_eq!(&json, expected);
         let given: Vec<&str> = [distributions, tenants]
             .iter()
             .flat_map(|list| list.split(','))
             .filter(|id| !id.is_empty())
             .collect();
-        assert_eq!(targets, given);
+        assert_eq!(target_ids(&params), given);
+        assert_eq!(params.bucket.as_deref(), Some(SITE_BUCKET));
+        assert_eq!(params.max_paths, 100);
+        assert_eq!(params.directory_index.as_deref(), Some("index.html"));
+        assert_eq!(params.key_prefix, "");
+        assert_eq!(params.path_prefix, "/");
     }
 }
 
 #[test]
 fn cf_invalidate_parameters_carries_the_prefixes_and_leaves_out_what_is_empty() {
-    let parameters = function_parameters(
+    let (json, params) = function_parameters(
         DIST_A,
         "",
         &[
             ("KeyPrefix", "public/site é/"),
-            ("PathPrefix", "/docs"),
+            ("PathPrefix", "/docs/"),
             ("DirectoryIndex", ""),
             ("MaxPaths", "3000"),
         ],
     );
     assert_eq!(
-        parameters,
+        json,
         json!({"distributionIds": [DIST_A], "keyPrefix": "public/site é/",
-               "pathPrefix": "/docs", "maxPaths": 3000, "bucket": SITE_BUCKET})
+               "pathPrefix": "/docs/", "maxPaths": 3000, "bucket": SITE_BUCKET})
     );
-    let shared = shared_parameters(&parameters);
-    assert_eq!(shared.max_paths, 3000);
-    assert_eq!(shared.directory_index, None);
+    assert_eq!(params.key_prefix, "public/site é/");
+    assert_eq!(params.path_prefix, "/docs/");
+    assert_eq!(params.max_paths, 3000);
+    assert_eq!(params.directory_index, None);
 
-    let with_index = function_parameters(DIST_A, "", &[("DirectoryIndex", "default.htm")]);
-    assert_eq!(
-        shared_parameters(&with_index).directory_index.as_deref(),
-        Some("default.htm")
+    let (_, with_index) = function_parameters(
+        DIST_A,
+        "",
+        &[("DirectoryIndex", "default.htm"), ("PathPrefix", "/")],
     );
+    assert_eq!(with_index.directory_index.as_deref(), Some("default.htm"));
+    assert_eq!(with_index.path_prefix, "/");
 }
 
 #[test]
@@ -635,8 +612,10 @@ fn no_value_that_would_break_the_json_is_accepted() {
         ("KeyPrefix", "site\"/"),
         ("KeyPrefix", "site\\"),
         ("KeyPrefix", "a\nb"),
-        ("PathPrefix", "docs"),
-        ("PathPrefix", "/a\"b"),
+        ("PathPrefix", "docs/"),
+        ("PathPrefix", "/docs"),
+        ("PathPrefix", "/a\"b/"),
+        ("PathPrefix", "/blog/*/"),
         ("DirectoryIndex", "index\".html"),
         ("DirectoryIndex", "a/index.html"),
         ("SiteBucket", "my\"site"),
@@ -656,6 +635,7 @@ fn no_value_that_would_break_the_json_is_accepted() {
     for (name, value) in [
         ("KeyPrefix", "site/"),
         ("PathPrefix", "/"),
+        ("PathPrefix", "/blog/"),
         ("MaxPaths", "1"),
         ("MaxPaths", "999"),
         ("MaxPaths", "2999"),
