@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds what a deployment needs, for Linux on arm64 (default) or x86-64:
-#   - the Lambda zip:   cargo lambda build --release --arm64 --output-format zip --bin cf-invalidate-lambda
+#   - the Lambda zips:  cargo lambda build --release --arm64 --output-format zip --bin <name>, for
+#                       cf-invalidate-lambda (the pipeline action) and cf-invalidate-events (S3 events)
 #   - the CLI binary:   cf-invalidate, for CodeBuild images of the same architecture
-#   - a copy of infra/template.yaml whose CodeUri is that zip, for plain CloudFormation
+#   - copies of infra/template.yaml and infra/events.yaml whose CodeUri is the matching zip
 # into target/dist/<arch>/, and prints their paths and sizes.
 #
 # Usage: scripts/package.sh [--arm64 | --x86-64]
@@ -20,7 +21,7 @@ case "${1:-}" in
   "" | --arm64) arch=arm64 ;;
   --x86-64 | --x86_64) arch=x86_64 ;;
   -h | --help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
@@ -48,11 +49,16 @@ export PATH="$PWD/$venv/bin:$PATH"
 
 rustup target add "$triple" >/dev/null
 
-# Two builds: the Lambda's package alone, so that its features are not unified with the CLI's
-# (the function never compiles clap or indicatif), then the CLI.
-for command in \
-  "cargo lambda build --release $arch_flag --output-format zip -p cf-invalidate --bin cf-invalidate-lambda" \
-  "cargo lambda build --release $arch_flag -p cf-invalidate-cli --bin cf-invalidate"; do
+# The functions' package alone, so that its features are not unified with the CLI's (the
+# functions never compile clap or indicatif), one function at a time (each zip is named after
+# its binary), then the CLI.
+functions=(cf-invalidate-lambda cf-invalidate-events)
+commands=()
+for function in "${functions[@]}"; do
+  commands+=("cargo lambda build --release $arch_flag --output-format zip -p cf-invalidate --bin $function")
+done
+commands+=("cargo lambda build --release $arch_flag -p cf-invalidate-cli --bin cf-invalidate")
+for command in "${commands[@]}"; do
   echo "package.sh: $command" >&2
   $command
 done
@@ -60,41 +66,55 @@ done
 dist="$target_dir/dist/$arch"
 rm -rf "$dist"
 mkdir -p "$dist"
-zip="$dist/cf-invalidate-lambda.zip"
-cp "$target_dir/lambda/cf-invalidate-lambda/bootstrap.zip" "$zip"
+for function in "${functions[@]}"; do
+  cp "$target_dir/lambda/$function/bootstrap.zip" "$dist/$function.zip"
+done
 cli="$dist/cf-invalidate"
 # cargo-lambda moves each binary it builds to target/lambda/<name>/bootstrap.
 cp "$target_dir/lambda/cf-invalidate/bootstrap" "$cli"
 
-# For `aws cloudformation package`: the same template, with CodeUri pointing at the zip instead
-# of the Cargo workspace that `sam build` compiles.
-template="$dist/template.yaml"
-code_uri_lines=$(grep -c '^      CodeUri: \.\.$' infra/template.yaml || true)
-if [[ $code_uri_lines != 1 ]]; then
-  echo "package.sh: expected exactly one 'CodeUri: ..' line in infra/template.yaml, found $code_uri_lines" >&2
-  exit 1
-fi
-sed 's|^      CodeUri: \.\.$|      CodeUri: cf-invalidate-lambda.zip|' infra/template.yaml >"$template"
+# For `aws cloudformation package`: the same templates, with CodeUri pointing at the zip instead
+# of the Cargo workspace that `sam build` compiles. Each template deploys one function.
+point_at_zip() { # <template in infra/> <zip>
+  local code_uri_lines
+  code_uri_lines=$(grep -c '^      CodeUri: \.\.$' "infra/$1" || true)
+  if [[ $code_uri_lines != 1 ]]; then
+    echo "package.sh: expected exactly one 'CodeUri: ..' line in infra/$1, found $code_uri_lines" >&2
+    exit 1
+  fi
+  sed 's|^      CodeUri: \.\.$|      CodeUri: '"$2"'|' "infra/$1" >"$dist/$1"
+}
+point_at_zip template.yaml cf-invalidate-lambda.zip
+point_at_zip events.yaml cf-invalidate-events.zip
 
 size() { stat -c %s "$1"; }
 human() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
-zip_bytes=$(size "$zip")
 echo
-echo "Lambda zip ($arch):  $zip  $zip_bytes bytes ($(human "$zip_bytes"))"
-echo "  bootstrap inside:  $(size "$target_dir/$triple/release/cf-invalidate-lambda") bytes unpacked"
+over_budget=()
+for function in "${functions[@]}"; do
+  zip="$dist/$function.zip"
+  zip_bytes=$(size "$zip")
+  echo "Lambda zip ($arch):  $zip  $zip_bytes bytes ($(human "$zip_bytes"))"
+  echo "  bootstrap inside:  $(size "$target_dir/$triple/release/$function") bytes unpacked"
+  if ((zip_bytes > MAX_ZIP_BYTES)); then
+    over_budget+=("$function.zip is $(human "$zip_bytes")")
+  fi
+done
 if [[ -n $cli ]]; then
   cli_bytes=$(size "$cli")
   echo "CLI ($arch):         $cli  $cli_bytes bytes ($(human "$cli_bytes"))"
 fi
-echo "Template for plain CloudFormation: $template"
+echo "Templates for plain CloudFormation: $dist/template.yaml (pipeline action), $dist/events.yaml (S3 events)"
 echo
 echo "Deploy without SAM (see docs/deploy.md):"
-echo "  aws cloudformation package --template-file $template --s3-bucket YOUR_BUCKET --output-template-file $dist/packaged.yaml"
+echo "  aws cloudformation package --template-file $dist/template.yaml --s3-bucket YOUR_BUCKET --output-template-file $dist/packaged.yaml"
 echo "  aws cloudformation deploy --template-file $dist/packaged.yaml --stack-name cf-invalidate \\"
 echo "    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \\"
 echo "    --parameter-overrides DistributionIds=YOUR_DISTRIBUTION_ID Architecture=$arch"
+echo "  (the same with $dist/events.yaml, a stack name of its own and SiteBucket=YOUR_SITE_BUCKET"
+echo "  for the S3 events function)"
 
-if ((zip_bytes > MAX_ZIP_BYTES)); then
-  echo "package.sh: the zip is $(human "$zip_bytes"), over the 5 MiB budget" >&2
+if ((${#over_budget[@]} > 0)); then
+  echo "package.sh: over the 5 MiB budget: ${over_budget[*]}" >&2
   exit 1
 fi
