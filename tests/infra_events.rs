@@ -457,6 +457,10 @@ fn the_events_function_is_a_small_provided_al2023_bootstrap_logging_json() {
         function["Metadata"]["BuildProperties"]["Binary"],
         "cf-invalidate-events"
     );
+    assert!(
+        read("Cargo.toml").contains("name = \"cf-invalidate-events\""),
+        "Cargo.toml has no [[bin]] named cf-invalidate-events"
+    );
     let package = read("scripts/package.sh");
     assert!(
         package.contains("functions=(cf-invalidate-lambda cf-invalidate-events)"),
