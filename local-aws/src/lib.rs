@@ -38,4 +38,4 @@ pub use faults::{Api, ApiFaults, Dose, FaultKind, FaultSpecError, Faults};
 pub use log::RequestRecord;
 pub use rng::SeededRng;
 pub use runtime_api::{InitError, Invocation, InvocationOutcome, InvocationStatus};
-pub use server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle};
+pub use server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle, ExecutionEnvironment};

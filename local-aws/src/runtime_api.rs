@@ -128,10 +128,11 @@ struct Running {
     status: watch::Sender<InvocationStatus>,
 }
 
-/// The invocation queue.
+/// The invocation queues, one per execution environment (each environment's process asks its
+/// own Runtime API for the next event, as on Lambda), and the invocations running.
 #[derive(Debug, Default)]
 pub(crate) struct LambdaState {
-    pending: VecDeque<Queued>,
+    pending: HashMap<u32, VecDeque<Queued>>,
     running: HashMap<String, Running>,
     init_errors: Vec<InitError>,
 }
@@ -183,20 +184,24 @@ pub(crate) fn event_job_id(event: &[u8]) -> Option<String> {
 }
 
 impl LambdaState {
-    /// Queues an event.
+    /// Queues an event for one execution environment.
     pub(crate) fn enqueue(
         &mut self,
+        environment: u32,
         request_id: String,
         event: Bytes,
         timeout: Duration,
     ) -> Invocation {
         let (status, rx) = watch::channel(InvocationStatus::Queued);
-        self.pending.push_back(Queued {
-            request_id: request_id.clone(),
-            event,
-            timeout,
-            status,
-        });
+        self.pending
+            .entry(environment)
+            .or_default()
+            .push_back(Queued {
+                request_id: request_id.clone(),
+                event,
+                timeout,
+                status,
+            });
         Invocation {
             request_id,
             status: rx,
@@ -209,11 +214,13 @@ impl LambdaState {
             r.status.send_replace(InvocationStatus::Abandoned);
             return true;
         }
-        if let Some(i) = self.pending.iter().position(|q| q.request_id == request_id) {
-            if let Some(q) = self.pending.remove(i) {
-                q.status.send_replace(InvocationStatus::Abandoned);
+        for queue in self.pending.values_mut() {
+            if let Some(i) = queue.iter().position(|q| q.request_id == request_id) {
+                if let Some(q) = queue.remove(i) {
+                    q.status.send_replace(InvocationStatus::Abandoned);
+                }
+                return true;
             }
-            return true;
         }
         false
     }
@@ -222,14 +229,15 @@ impl LambdaState {
         self.init_errors.clone()
     }
 
-    /// Hands out the oldest queued event, if any.
+    /// Hands out the oldest event queued for an execution environment, if any.
     pub(crate) fn take_next(
         &mut self,
+        environment: u32,
         now_ms: u64,
         function_arn: &str,
         rng: &mut SeededRng,
     ) -> Option<Delivery> {
-        let q = self.pending.pop_front()?;
+        let q = self.pending.get_mut(&environment)?.pop_front()?;
         let deadline = epoch_ms(SystemTime::now()) + duration_ms(q.timeout);
         q.status.send_replace(InvocationStatus::Running {
             started_ms: now_ms,
@@ -326,12 +334,14 @@ mod tests {
         let mut state = LambdaState::default();
         let mut rng = SeededRng::new(1);
         let inv = state.enqueue(
+            0,
             "r1".into(),
             Bytes::from_static(br#"{"CodePipeline.job":{"id":"j"}}"#),
             Duration::from_secs(3),
         );
         assert_eq!(inv.status(), InvocationStatus::Queued);
-        let d = state.take_next(10, "arn", &mut rng).unwrap();
+        assert!(state.take_next(1, 10, "arn", &mut rng).is_none());
+        let d = state.take_next(0, 10, "arn", &mut rng).unwrap();
         assert_eq!(d.call.job_id.as_deref(), Some("j"));
         assert!(
             d.reply
@@ -343,7 +353,7 @@ mod tests {
             inv.status(),
             InvocationStatus::Running { started_ms: 10, .. }
         ));
-        assert!(state.take_next(11, "arn", &mut rng).is_none());
+        assert!(state.take_next(0, 11, "arn", &mut rng).is_none());
         let (reply, _) = state.answer(
             "r1",
             true,

@@ -241,14 +241,38 @@ impl EmulatorHandle {
     /// Queues an invocation for the function: the next `GET /runtime/invocation/next` gets
     /// `event`, with a deadline `timeout` after it is taken.
     pub fn invoke(&self, event: &Value, timeout: Duration) -> Invocation {
-        let body = Bytes::from(event.to_string());
-        let invocation = {
-            let mut state = self.shared.lock();
-            let request_id = state.ids.uuid();
-            state.lambda.enqueue(request_id, body, timeout)
-        };
-        self.shared.lambda_ready.notify_one();
-        invocation
+        enqueue(&self.shared, super::MAIN_ENVIRONMENT, event, timeout)
+    }
+
+    /// Opens an execution environment: a Runtime API of its own, on a port of its own, for
+    /// one function process (Lambda gives each concurrent process its own environment, so an
+    /// event queued there is taken by that process alone). Every other API is served there
+    /// too. The listener closes when the environment is dropped or the emulator stops.
+    pub async fn open_environment(&self) -> Result<ExecutionEnvironment, EmulatorError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|source| EmulatorError::Bind { port: 0, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind { port: 0, source })?;
+        let id = self
+            .shared
+            .next_environment
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (closed, closed_rx) = watch::channel(false);
+        let stop = super::http::Stop::new(self.shutdown.subscribe()).with_environment(closed_rx);
+        tokio::spawn(super::http::accept_loop(
+            listener,
+            self.shared.clone(),
+            stop,
+            id,
+        ));
+        Ok(ExecutionEnvironment {
+            shared: self.shared.clone(),
+            id,
+            addr,
+            _closed: closed,
+        })
     }
 
     /// Withdraws an invocation (queued or running): a later `/response` or `/error` for it is
@@ -266,6 +290,47 @@ impl EmulatorHandle {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         tokio::task::yield_now().await;
+    }
+}
+
+/// Queues `event` on one environment's Runtime API and wakes its long poll.
+fn enqueue(shared: &Shared, environment: u32, event: &Value, timeout: Duration) -> Invocation {
+    let body = Bytes::from(event.to_string());
+    let invocation = {
+        let mut state = shared.lock();
+        let request_id = state.ids.uuid();
+        state.lambda.enqueue(environment, request_id, body, timeout)
+    };
+    shared.lambda_ready(environment).notify_one();
+    invocation
+}
+
+/// One execution environment opened with [`EmulatorHandle::open_environment`]: give its
+/// [`Self::runtime_api_address`] to one function process as `AWS_LAMBDA_RUNTIME_API`.
+#[derive(Debug)]
+pub struct ExecutionEnvironment {
+    shared: Arc<Shared>,
+    id: u32,
+    addr: SocketAddr,
+    /// Dropped with the environment, which closes its listener.
+    _closed: watch::Sender<bool>,
+}
+
+impl ExecutionEnvironment {
+    /// The value for `AWS_LAMBDA_RUNTIME_API`: `127.0.0.1:PORT` of this environment.
+    pub fn runtime_api_address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The environment's number (the emulator's main port is 0).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Queues an invocation for this environment's process alone (see
+    /// [`EmulatorHandle::invoke`]). Abandon it with [`EmulatorHandle::abandon_invocation`].
+    pub fn invoke(&self, event: &Value, timeout: Duration) -> Invocation {
+        enqueue(&self.shared, self.id, event, timeout)
     }
 }
 

@@ -22,23 +22,61 @@ use crate::faults::{Api, FaultKind, FaultTarget};
 use crate::log::RequestRecord;
 use crate::reply::{CallInfo, Reply, THROTTLED, percent_decode};
 
+/// When a listener stops: the emulator shuts down, or (for an execution environment's own
+/// listener) the environment is dropped.
+#[derive(Clone)]
+pub(super) struct Stop {
+    emulator: watch::Receiver<bool>,
+    environment: Option<watch::Receiver<bool>>,
+}
+
+impl Stop {
+    pub(super) fn new(emulator: watch::Receiver<bool>) -> Self {
+        Self {
+            emulator,
+            environment: None,
+        }
+    }
+
+    pub(super) fn with_environment(mut self, environment: watch::Receiver<bool>) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
+    /// Resolves when either side says stop (or is gone).
+    async fn stopped(&mut self) {
+        match self.environment.as_mut() {
+            Some(env) => tokio::select! {
+                _ = self.emulator.changed() => {}
+                _ = env.changed() => {}
+            },
+            None => {
+                let _ = self.emulator.changed().await;
+            }
+        }
+    }
+}
+
+/// Accepts connections until `stop`. `environment` is the execution environment whose
+/// Runtime API this listener serves (0: the emulator's main port).
 pub(super) async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
+    environment: u32,
 ) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(serve_connection(stream, shared.clone(), shutdown.clone()));
+                    tokio::spawn(serve_connection(stream, shared.clone(), stop.clone(), environment));
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             },
-            _ = shutdown.changed() => return,
+            _ = stop.stopped() => return,
         }
     }
 }
@@ -48,17 +86,19 @@ pub(super) async fn accept_loop(
 async fn serve_connection(
     stream: TcpStream,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
+    environment: u32,
 ) {
     let _ = stream.set_nodelay(true);
     let kill = Arc::new(Notify::new());
     let conn_kill = kill.clone();
-    let service = service_fn(move |req| handle(req, shared.clone(), conn_kill.clone()));
+    let service =
+        service_fn(move |req| handle(req, shared.clone(), conn_kill.clone(), environment));
     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         _ = conn => {}
         _ = kill.notified() => {}
-        _ = shutdown.changed() => {}
+        _ = stop.stopped() => {}
     }
 }
 
@@ -134,6 +174,7 @@ async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
     kill: Arc<Notify>,
+    environment: u32,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let arrived = shared.clock.elapsed_ms();
     let started = std::time::Instant::now();
@@ -194,7 +235,7 @@ async fn handle(
         return Ok(to_response(reply, api, &request_id));
     }
 
-    let (reply, call) = dispatch(&shared, route, &request, &request_id).await;
+    let (reply, call) = dispatch(&shared, route, &request, &request_id, environment).await;
 
     if shared.lock().faults.drop_after(api) {
         let mut call = call;
@@ -277,6 +318,7 @@ async fn dispatch(
     route: Route,
     request: &RequestParts,
     request_id: &str,
+    environment: u32,
 ) -> (Reply, CallInfo) {
     let now_ms = shared.clock.elapsed_ms();
     match route {
@@ -305,17 +347,25 @@ async fn dispatch(
             }
             (reply, call)
         }
-        Route::LambdaNext => loop {
-            let delivered = {
-                let mut state = shared.lock();
-                let State { lambda, ids, .. } = &mut *state;
-                lambda.take_next(shared.clock.elapsed_ms(), &shared.function_arn, ids)
-            };
-            if let Some(d) = delivered {
-                return (d.reply, d.call);
+        Route::LambdaNext => {
+            let ready = shared.lambda_ready(environment);
+            loop {
+                let delivered = {
+                    let mut state = shared.lock();
+                    let State { lambda, ids, .. } = &mut *state;
+                    lambda.take_next(
+                        environment,
+                        shared.clock.elapsed_ms(),
+                        &shared.function_arn,
+                        ids,
+                    )
+                };
+                if let Some(d) = delivered {
+                    return (d.reply, d.call);
+                }
+                ready.notified().await;
             }
-            shared.lambda_ready.notified().await;
-        },
+        }
         Route::LambdaAnswer {
             request_id: id,
             is_error,

@@ -7,13 +7,18 @@ mod control;
 mod handle;
 mod http;
 
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-pub use handle::EmulatorHandle;
+pub use handle::{EmulatorHandle, ExecutionEnvironment};
+
+/// The execution environment served on the emulator's main port.
+const MAIN_ENVIRONMENT: u32 = 0;
 
 use crate::clock::Clock;
 use crate::cloudfront::{
@@ -176,11 +181,17 @@ impl Emulator {
                 request_ids: SeededRng::with_stream(seed, 4),
             }),
             log: RequestLog::new(),
-            lambda_ready: Notify::new(),
+            lambda_ready: Mutex::new(HashMap::new()),
+            next_environment: AtomicU32::new(MAIN_ENVIRONMENT + 1),
             jobs_changed,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        tokio::spawn(http::accept_loop(listener, shared.clone(), shutdown_rx));
+        tokio::spawn(http::accept_loop(
+            listener,
+            shared.clone(),
+            http::Stop::new(shutdown_rx),
+            MAIN_ENVIRONMENT,
+        ));
         Ok(EmulatorHandle {
             shared,
             addr,
@@ -199,7 +210,9 @@ struct Shared {
     seed: u64,
     state: Mutex<State>,
     log: RequestLog,
-    lambda_ready: Notify,
+    /// Wakes the long polls of each execution environment's `/invocation/next`.
+    lambda_ready: Mutex<HashMap<u32, Arc<Notify>>>,
+    next_environment: AtomicU32,
     jobs_changed: watch::Sender<u64>,
 }
 
@@ -216,6 +229,16 @@ struct State {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What wakes the `/invocation/next` long polls of one execution environment.
+    fn lambda_ready(&self, environment: u32) -> Arc<Notify> {
+        self.lambda_ready
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(environment)
+            .or_default()
+            .clone()
     }
 
     fn bump_jobs(&self) {
