@@ -7,6 +7,9 @@
 //! - [`pipeline::run`] starts an emulator, runs a function binary as a child process, and plays
 //!   a CodePipeline Lambda invoke action against it until the job ends, returning a
 //!   [`pipeline::PipelineReport`].
+//! - [`events::run`] plays a burst of S3 uploads through an SQS queue and an event source
+//!   mapping (or direct asynchronous invocations) against a function binary, and checks that
+//!   every key got invalidated ([`events::EventsReport`]).
 //! - [`chaos::run`] runs hundreds of such jobs, several at a time, with random worlds and
 //!   faults, and checks the invariants of a reliable action ([`chaos::ChaosReport`]).
 //!
@@ -17,6 +20,7 @@ mod clock;
 pub mod cloudfront;
 pub mod codepipeline;
 mod duration;
+pub mod events;
 mod faults;
 mod log;
 pub mod pipeline;

@@ -256,7 +256,35 @@ impl PipelineConfig {
 
 /// The function's environment, as Lambda sets it (plus endpoints pointing at the emulator).
 pub(super) fn function_env(config: &PipelineConfig, emu: &EmulatorHandle) -> Vec<(String, String)> {
-    let endpoint = emu.endpoint();
+    lambda_env(
+        &LambdaSettings {
+            endpoint: emu.endpoint(),
+            runtime_api: emu.runtime_api_address(),
+            function_name: &config.function_name,
+            memory_size: config.memory_size,
+            region: &config.region,
+        },
+        &config.env,
+    )
+}
+
+/// What Lambda's environment says of the function and where its APIs are.
+pub(crate) struct LambdaSettings<'a> {
+    /// `AWS_ENDPOINT_URL_CLOUDFRONT` and `AWS_ENDPOINT_URL_CODEPIPELINE`.
+    pub endpoint: String,
+    /// `AWS_LAMBDA_RUNTIME_API`.
+    pub runtime_api: String,
+    pub function_name: &'a str,
+    pub memory_size: u32,
+    pub region: &'a str,
+}
+
+/// Lambda's environment for a function process, then `extra` (which overrides).
+pub(crate) fn lambda_env(
+    settings: &LambdaSettings<'_>,
+    extra: &[(String, String)],
+) -> Vec<(String, String)> {
+    let endpoint = settings.endpoint.clone();
     let mut env: Vec<(String, String)> = Vec::new();
     let mut set = |k: &str, v: String| env.push((k.to_string(), v));
     for name in ["PATH", "HOME"] {
@@ -266,24 +294,27 @@ pub(super) fn function_env(config: &PipelineConfig, emu: &EmulatorHandle) -> Vec
     }
     set("LANG", "C.UTF-8".into());
     set("TZ", ":UTC".into());
-    set("AWS_LAMBDA_RUNTIME_API", emu.runtime_api_address());
-    set("AWS_LAMBDA_FUNCTION_NAME", config.function_name.clone());
+    set("AWS_LAMBDA_RUNTIME_API", settings.runtime_api.clone());
+    set(
+        "AWS_LAMBDA_FUNCTION_NAME",
+        settings.function_name.to_string(),
+    );
     set(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        config.memory_size.to_string(),
+        settings.memory_size.to_string(),
     );
     set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into());
     set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
     set(
         "AWS_LAMBDA_LOG_GROUP_NAME",
-        format!("/aws/lambda/{}", config.function_name),
+        format!("/aws/lambda/{}", settings.function_name),
     );
     set(
         "AWS_LAMBDA_LOG_STREAM_NAME",
         "local-aws/[$LATEST]0000000000000000".into(),
     );
-    set("AWS_REGION", config.region.clone());
-    set("AWS_DEFAULT_REGION", config.region.clone());
+    set("AWS_REGION", settings.region.to_string());
+    set("AWS_DEFAULT_REGION", settings.region.to_string());
     set("AWS_ACCESS_KEY_ID", "ASIALOCALAWSFUNCTION".into());
     set(
         "AWS_SECRET_ACCESS_KEY",
@@ -304,7 +335,7 @@ pub(super) fn function_env(config: &PipelineConfig, emu: &EmulatorHandle) -> Vec
             set(name, v);
         }
     }
-    for (k, v) in &config.env {
+    for (k, v) in extra {
         env.retain(|(name, _)| name != k);
         env.push((k.clone(), v.clone()));
     }

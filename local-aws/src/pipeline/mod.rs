@@ -4,9 +4,9 @@
 //! jobs, and applies CodePipeline's timeouts. `config` says how a run goes, `variables`
 //! resolves `#{...}`, `driver` plays it, `report` tells what happened.
 
-mod config;
+pub(crate) mod config;
 mod driver;
-mod function;
+pub(crate) mod function;
 mod report;
 mod variables;
 

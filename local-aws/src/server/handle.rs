@@ -332,6 +332,11 @@ impl ExecutionEnvironment {
     pub fn invoke(&self, event: &Value, timeout: Duration) -> Invocation {
         enqueue(&self.shared, self.id, event, timeout)
     }
+
+    /// Withdraws an invocation (see [`EmulatorHandle::abandon_invocation`]).
+    pub fn abandon_invocation(&self, request_id: &str) -> bool {
+        self.shared.lock().lambda.abandon(request_id)
+    }
 }
 
 impl Drop for EmulatorHandle {

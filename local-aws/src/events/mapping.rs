@@ -1,0 +1,569 @@
+//! The event source mapping: pollers that gather batches from the queue (full, at the end of
+//! the batching window, or at 6 MB) and invoke the function, each concurrent invocation in an
+//! execution environment and process of its own, reused between invocations as Lambda reuses
+//! them; what each answer means for the batch; and, for direct delivery, one asynchronous
+//! invocation per notification with Lambda's two retries.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use tokio::time::{Instant, sleep, sleep_until};
+
+use super::config::Delivery;
+use super::queue::{Queue, Received};
+use super::report::InvocationCounts;
+use crate::clock::{Clock, duration_ms, epoch_ms};
+use crate::pipeline::INIT_ALLOWANCE;
+use crate::pipeline::InvocationEnd;
+use crate::pipeline::function::FunctionProcess;
+use crate::rng::SeededRng;
+use crate::runtime_api::{InvocationOutcome, InvocationStatus};
+use crate::server::ExecutionEnvironment;
+
+/// How often an idle poller looks at the queue again.
+const POLL: Duration = Duration::from_millis(10);
+/// Extra time after the function timeout before the process is killed.
+const DEADLINE_GRACE: Duration = Duration::from_millis(500);
+/// Bytes of an SQS record around its body (ids, receipt handle, attributes, ARN), rounded up.
+const RECORD_OVERHEAD: usize = 1024;
+/// The `SenderId` of messages S3 sends.
+const S3_SENDER_ID: &str = "AIDAJHIPRHEMV73VRJEBU";
+
+/// When the event source mapping sends a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchRule {
+    /// `BatchSize`.
+    pub size: usize,
+    /// `MaximumBatchingWindowInSeconds`.
+    pub window: Duration,
+}
+
+impl BatchRule {
+    /// Whether a batch of `count` records, whose first record was received `waited` ago,
+    /// goes now: it is full, the next record would take it over 6 MB (`payload_full`), or
+    /// the window is over.
+    pub fn ready(&self, count: usize, payload_full: bool, waited: Duration) -> bool {
+        count > 0 && (count >= self.size || payload_full || waited >= self.window)
+    }
+}
+
+/// The size of a body inside an SQS record, as JSON writes it, plus the record around it.
+pub fn record_size(body: &str) -> usize {
+    let escaped: usize = body
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum();
+    escaped + 2 + RECORD_OVERHEAD
+}
+
+/// What a function's answer to a batch means (ReportBatchItemFailures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchAnswer {
+    /// Every record succeeded: an empty or null `batchItemFailures`, `{}`, `null`, or no body.
+    AllSucceeded,
+    /// These message ids failed; the others succeeded.
+    ItemFailures(BTreeSet<String>),
+    /// The whole batch failed: the answer is not JSON, not an object, or an item has no
+    /// valid `itemIdentifier`, or names a message that is not in the batch.
+    Rejected(Rejection),
+}
+
+/// Why an answer fails the whole batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not JSON.
+    NotJson,
+    /// JSON, but not an object.
+    NotAnObject,
+    /// `batchItemFailures` is not an array.
+    FailuresNotAnArray,
+    /// An item without an `itemIdentifier` string, or an empty one.
+    BadItem,
+    /// An `itemIdentifier` that is not a message of the batch.
+    UnknownId(String),
+}
+
+/// Reads the function's answer as Lambda reads it for a batch of `batch_ids`.
+pub fn read_batch_answer(body: &str, batch_ids: &HashSet<&str>) -> BatchAnswer {
+    let body = body.trim();
+    if body.is_empty() {
+        return BatchAnswer::AllSucceeded;
+    }
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return BatchAnswer::Rejected(Rejection::NotJson);
+    };
+    let object = match value {
+        Value::Null => return BatchAnswer::AllSucceeded,
+        Value::Object(o) => o,
+        _ => return BatchAnswer::Rejected(Rejection::NotAnObject),
+    };
+    let items = match object.get("batchItemFailures") {
+        None | Some(Value::Null) => return BatchAnswer::AllSucceeded,
+        Some(Value::Array(items)) => items,
+        Some(_) => return BatchAnswer::Rejected(Rejection::FailuresNotAnArray),
+    };
+    let mut failed = BTreeSet::new();
+    for item in items {
+        let Some(id) = item.get("itemIdentifier").and_then(Value::as_str) else {
+            return BatchAnswer::Rejected(Rejection::BadItem);
+        };
+        if id.is_empty() {
+            return BatchAnswer::Rejected(Rejection::BadItem);
+        }
+        if !batch_ids.contains(id) {
+            return BatchAnswer::Rejected(Rejection::UnknownId(id.to_string()));
+        }
+        failed.insert(id.to_string());
+    }
+    if failed.is_empty() {
+        BatchAnswer::AllSucceeded
+    } else {
+        BatchAnswer::ItemFailures(failed)
+    }
+}
+
+/// Everything the pollers share.
+pub(super) struct World {
+    pub queue: Queue,
+    /// Every notification has been sent.
+    pub producer_done: bool,
+    pub invocations: InvocationCounts,
+    pub kills_planted: u64,
+    pub kills_fired: u64,
+    pub kills_missed: u64,
+    /// How long answered invocations take (a moving average), to plant kills mid-run.
+    pub typical_ms: f64,
+    /// The driver's draws (kills).
+    pub rng: SeededRng,
+    /// The run gave up at its time limit.
+    pub gave_up: bool,
+}
+
+pub(super) type SharedWorld = Arc<Mutex<World>>;
+
+pub(super) fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What every poller needs to know.
+pub(super) struct MappingSettings {
+    pub delivery: Delivery,
+    pub rule: BatchRule,
+    pub function_timeout: Duration,
+    pub retry_delay: Duration,
+    pub kill_rate: f64,
+    pub queue_arn: String,
+    pub region: String,
+    /// The run stops here, whatever is left.
+    pub time_limit: Instant,
+    pub clock: Clock,
+}
+
+/// One concurrent invocation's execution environment and process.
+pub(super) struct Slot {
+    pub env: ExecutionEnvironment,
+    pub process: FunctionProcess,
+}
+
+impl Slot {
+    /// One invocation: start the process if needed (a cold start), queue the event, wait for
+    /// the answer, a crash, the deadline, or the planted kill. Returns how it ended and
+    /// whether it was a cold start.
+    async fn invoke(
+        &mut self,
+        event: &Value,
+        timeout: Duration,
+        kill_after: Option<Duration>,
+    ) -> std::io::Result<(InvocationEnd, bool)> {
+        let _ = self.process.is_running();
+        let cold_start = !self.process.alive();
+        if cold_start {
+            self.process.spawn()?;
+        }
+        let queued_at = Instant::now();
+        let mut invocation = self.env.invoke(event, timeout);
+        let request_id = invocation.request_id().to_string();
+        let limit = timeout + DEADLINE_GRACE;
+        let pickup_limit = if cold_start {
+            limit.max(INIT_ALLOWANCE)
+        } else {
+            limit
+        };
+        tokio::select! {
+            biased;
+            _ = invocation.started() => {}
+            exit = self.process.exited() => {
+                self.env.abandon_invocation(&request_id);
+                return Ok((InvocationEnd::Crashed { exit, started: false }, cold_start));
+            }
+            _ = sleep_until(queued_at + pickup_limit) => {
+                self.env.abandon_invocation(&request_id);
+                self.process.kill().await;
+                return Ok((InvocationEnd::Timeout { started: false }, cold_start));
+            }
+        }
+        let started_at = Instant::now();
+        let end = tokio::select! {
+            biased;
+            outcome = invocation.finished() => match outcome {
+                Some(InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
+                Some(InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
+                None => InvocationEnd::Timeout { started: true },
+            },
+            exit = self.process.exited() => match invocation.status() {
+                // It may have answered just before exiting.
+                InvocationStatus::Finished(InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
+                InvocationStatus::Finished(InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
+                _ => {
+                    self.env.abandon_invocation(&request_id);
+                    InvocationEnd::Crashed { exit, started: true }
+                }
+            },
+            _ = sleep_until(started_at + kill_after.unwrap_or(limit)), if kill_after.is_some() => {
+                self.env.abandon_invocation(&request_id);
+                self.process.kill().await;
+                InvocationEnd::Killed { after_ms: duration_ms(started_at.elapsed()) }
+            }
+            _ = sleep_until(started_at + limit) => {
+                self.env.abandon_invocation(&request_id);
+                self.process.kill().await;
+                InvocationEnd::Timeout { started: true }
+            }
+        };
+        Ok((end, cold_start))
+    }
+}
+
+/// Whether the run is over: every notification sent and every message gone, or the time
+/// limit passed.
+fn finished(world: &mut World, settings: &MappingSettings) -> bool {
+    if world.producer_done && world.queue.is_empty() {
+        return true;
+    }
+    if Instant::now() >= settings.time_limit {
+        world.gave_up = true;
+        return true;
+    }
+    false
+}
+
+/// Gathers one batch; `None` when the run is over.
+async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<Received>> {
+    let (size, window) = match settings.delivery {
+        Delivery::Sqs => (settings.rule.size, settings.rule.window),
+        Delivery::Direct => (1, Duration::ZERO),
+    };
+    let rule = BatchRule { size, window };
+    let mut batch: Vec<Received> = Vec::new();
+    let mut bytes = 16usize;
+    let mut first_at: Option<Instant> = None;
+    loop {
+        let payload_full = {
+            let mut w = lock(world);
+            if batch.is_empty() && finished(&mut w, settings) {
+                return None;
+            }
+            let room = size - batch.len();
+            let budget = super::config::MAX_PAYLOAD_BYTES.saturating_sub(bytes);
+            let got = w
+                .queue
+                .receive(settings.clock.elapsed_ms(), room, budget, record_size);
+            let got_all = got.len() == room;
+            for r in got {
+                bytes += record_size(&r.body);
+                batch.push(r);
+            }
+            // Stopped short of the room with messages left: the next one does not fit.
+            !got_all && w.queue.has_visible()
+        };
+        if !batch.is_empty() && first_at.is_none() {
+            first_at = Some(Instant::now());
+        }
+        let waited = first_at.map_or(Duration::ZERO, |t| t.elapsed());
+        if rule.ready(batch.len(), payload_full, waited) {
+            return Some(batch);
+        }
+        let nap = match first_at {
+            Some(_) => POLL.min(window.saturating_sub(waited)),
+            None => POLL,
+        };
+        sleep(nap.max(Duration::from_millis(1))).await;
+    }
+}
+
+/// The SQS record of one received message.
+fn sqs_record(r: &Received, settings: &MappingSettings) -> Value {
+    let wall = |ms: u64| epoch_ms(settings.clock.wall_at(Duration::from_millis(ms))).to_string();
+    json!({
+        "messageId": r.message_id,
+        "receiptHandle": r.receipt_handle,
+        "body": &*r.body,
+        "attributes": {
+            "ApproximateReceiveCount": r.receive_count.to_string(),
+            "SentTimestamp": wall(r.sent_ms),
+            "SenderId": S3_SENDER_ID,
+            "ApproximateFirstReceiveTimestamp": wall(r.first_receive_ms),
+        },
+        "messageAttributes": {},
+        "md5OfBody": &*r.md5_of_body,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": settings.queue_arn,
+        "awsRegion": settings.region,
+    })
+}
+
+/// Whether this invocation gets killed, and when: a moment drawn before the typical answer
+/// time, so that most planted kills land while the function runs.
+fn draw_kill(world: &mut World, settings: &MappingSettings) -> Option<Duration> {
+    if !world.rng.chance(settings.kill_rate) {
+        return None;
+    }
+    world.kills_planted += 1;
+    let upper = (world.typical_ms * 1.2).max(2.0) as u64;
+    let cap = duration_ms(settings.function_timeout).max(2);
+    Some(Duration::from_millis(world.rng.between(1, upper.min(cap))))
+}
+
+/// One poller: batches until the run is over. Returns its slot (to collect the output).
+pub(super) async fn poll(
+    mut slot: Slot,
+    world: SharedWorld,
+    settings: Arc<MappingSettings>,
+) -> (Slot, Option<std::io::Error>) {
+    while let Some(batch) = gather(&world, &settings).await {
+        let event = match settings.delivery {
+            Delivery::Sqs => {
+                let records: Vec<Value> = batch.iter().map(|r| sqs_record(r, &settings)).collect();
+                json!({ "Records": records })
+            }
+            // S3 (or EventBridge) invokes the function with the notification itself.
+            Delivery::Direct => batch
+                .first()
+                .and_then(|r| serde_json::from_str(&r.body).ok())
+                .unwrap_or(Value::Null),
+        };
+        let kill_after = draw_kill(&mut lock(&world), &settings);
+        let started = Instant::now();
+        let (end, cold_start) = match slot
+            .invoke(&event, settings.function_timeout, kill_after)
+            .await
+        {
+            Ok(x) => x,
+            Err(e) => {
+                let mut w = lock(&world);
+                for r in &batch {
+                    w.queue.abandon(&r.receipt_handle);
+                }
+                return (slot, Some(e));
+            }
+        };
+        let mut w = lock(&world);
+        settle(&mut w, &settings, &batch, &end);
+        let c = &mut w.invocations;
+        c.total += 1;
+        c.cold_starts += u64::from(cold_start);
+        if kill_after.is_some() {
+            if matches!(end, InvocationEnd::Killed { .. }) {
+                w.kills_fired += 1;
+            } else {
+                w.kills_missed += 1;
+            }
+        }
+        if matches!(end, InvocationEnd::Response { .. }) && !cold_start {
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            w.typical_ms = w.typical_ms * 0.9 + ms * 0.1;
+        }
+    }
+    (slot, None)
+}
+
+/// What the answer does to the batch's messages, and the counts.
+fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end: &InvocationEnd) {
+    let now = settings.clock.elapsed_ms();
+    let c = &mut world.invocations;
+    match end {
+        InvocationEnd::Error { .. } => c.errored += 1,
+        InvocationEnd::Timeout { .. } => c.timed_out += 1,
+        InvocationEnd::Crashed { .. } => c.crashed += 1,
+        InvocationEnd::Killed { .. } => c.killed += 1,
+        InvocationEnd::Response { .. } => {}
+    }
+    if settings.delivery == Delivery::Direct {
+        let c = &mut world.invocations;
+        for r in batch {
+            if matches!(end, InvocationEnd::Response { .. }) {
+                c.ok += 1;
+                world.queue.delete(&r.receipt_handle);
+            } else {
+                // Lambda retries an asynchronous event twice, after about 1 and 2 minutes
+                // (scaled by --retry-delay); after the third failure it drops the event.
+                let delay = if r.receive_count < 3 {
+                    duration_ms(settings.retry_delay) * u64::from(r.receive_count)
+                } else {
+                    0
+                };
+                world
+                    .queue
+                    .change_visibility(&r.receipt_handle, now + delay);
+            }
+        }
+        return;
+    }
+    let InvocationEnd::Response { body } = end else {
+        // The whole batch comes back after the visibility timeout.
+        for r in batch {
+            world.queue.abandon(&r.receipt_handle);
+        }
+        return;
+    };
+    let ids: HashSet<&str> = batch.iter().map(|r| r.message_id.as_str()).collect();
+    match read_batch_answer(body, &ids) {
+        BatchAnswer::AllSucceeded => {
+            c.ok += 1;
+            for r in batch {
+                world.queue.delete(&r.receipt_handle);
+            }
+        }
+        BatchAnswer::ItemFailures(failed) => {
+            c.with_item_failures += 1;
+            c.item_failures += failed.len() as u64;
+            for r in batch {
+                if failed.contains(&r.message_id) {
+                    world.queue.abandon(&r.receipt_handle);
+                } else {
+                    world.queue.delete(&r.receipt_handle);
+                }
+            }
+        }
+        BatchAnswer::Rejected(_) => {
+            c.rejected_responses += 1;
+            for r in batch {
+                world.queue.abandon(&r.receipt_handle);
+            }
+        }
+    }
+}
+
+/// When S3 sends each notification: plays the burst in real time onto the queue.
+pub(super) struct Producer {
+    pub bodies: Vec<(Duration, String)>,
+    pub test_event: Option<String>,
+}
+
+/// Sends every body at its time; returns when each was sent (run clock, ms).
+pub(super) async fn produce(
+    producer: Producer,
+    world: SharedWorld,
+    clock: Clock,
+) -> Vec<Option<u64>> {
+    let start = Instant::now();
+    let mut sent = vec![None; producer.bodies.len()];
+    if let Some(test) = &producer.test_event {
+        lock(&world).queue.send(test, clock.elapsed_ms());
+    }
+    let mut i = 0;
+    while i < producer.bodies.len() {
+        {
+            let mut w = lock(&world);
+            let now = start.elapsed();
+            while let Some((at, body)) = producer.bodies.get(i) {
+                if *at > now {
+                    break;
+                }
+                let ms = clock.elapsed_ms();
+                w.queue.send(body, ms);
+                sent[i] = Some(ms);
+                i += 1;
+            }
+        }
+        if let Some((at, _)) = producer.bodies.get(i) {
+            sleep_until(start + *at).await;
+        }
+    }
+    lock(&world).producer_done = true;
+    sent
+}
+
+/// The notification time of the wall clock, for bodies built ahead of time.
+pub(super) fn wall_at(clock: &Clock, since_start: Duration) -> SystemTime {
+    clock.wall_at(clock.elapsed() + since_start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_goes_when_full_at_the_window_end_or_at_the_payload_limit() {
+        let rule = BatchRule {
+            size: 10,
+            window: Duration::from_millis(200),
+        };
+        assert!(!rule.ready(0, false, Duration::from_secs(9)), "never empty");
+        assert!(!rule.ready(3, false, Duration::from_millis(199)));
+        assert!(rule.ready(3, false, Duration::from_millis(200)));
+        assert!(rule.ready(10, false, Duration::ZERO));
+        assert!(rule.ready(1, true, Duration::ZERO));
+        let no_window = BatchRule {
+            size: 10,
+            window: Duration::ZERO,
+        };
+        assert!(no_window.ready(1, false, Duration::ZERO));
+    }
+
+    #[test]
+    fn record_size_counts_json_escapes() {
+        assert_eq!(record_size("ab"), 4 + RECORD_OVERHEAD);
+        assert_eq!(record_size("\"\\"), 6 + RECORD_OVERHEAD);
+        assert_eq!(record_size("\u{e9}"), 4 + RECORD_OVERHEAD);
+    }
+
+    #[test]
+    fn batch_answers_are_read_as_lambda_reads_them() {
+        let ids: HashSet<&str> = ["m1", "m2"].into_iter().collect();
+        let ok = BatchAnswer::AllSucceeded;
+        for body in [
+            "",
+            "null",
+            "{}",
+            r#"{"batchItemFailures":[]}"#,
+            r#"{"batchItemFailures":null}"#,
+        ] {
+            assert_eq!(read_batch_answer(body, &ids), ok, "{body:?}");
+        }
+        assert_eq!(
+            read_batch_answer(r#"{"batchItemFailures":[{"itemIdentifier":"m2"}]}"#, &ids),
+            BatchAnswer::ItemFailures(["m2".to_string()].into_iter().collect())
+        );
+        assert_eq!(
+            read_batch_answer(r#"{"batchItemFailures":[{"itemIdentifier":"m9"}]}"#, &ids),
+            BatchAnswer::Rejected(Rejection::UnknownId("m9".into()))
+        );
+        assert_eq!(
+            read_batch_answer(r#"{"batchItemFailures":[{"itemIdentifier":""}]}"#, &ids),
+            BatchAnswer::Rejected(Rejection::BadItem)
+        );
+        assert_eq!(
+            read_batch_answer(r#"{"batchItemFailures":[{"id":"m1"}]}"#, &ids),
+            BatchAnswer::Rejected(Rejection::BadItem)
+        );
+        assert_eq!(
+            read_batch_answer(r#"{"batchItemFailures":{}}"#, &ids),
+            BatchAnswer::Rejected(Rejection::FailuresNotAnArray)
+        );
+        assert_eq!(
+            read_batch_answer("{oops", &ids),
+            BatchAnswer::Rejected(Rejection::NotJson)
+        );
+        assert_eq!(
+            read_batch_answer("\"ok\"", &ids),
+            BatchAnswer::Rejected(Rejection::NotAnObject)
+        );
+    }
+}

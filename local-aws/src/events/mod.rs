@@ -1,0 +1,507 @@
+//! The events driver: a burst of S3 uploads and deletes, their notifications on an emulated
+//! SQS queue, and an event source mapping that invokes the function under test through
+//! local-aws's Lambda Runtime API (or, direct, one asynchronous invocation per notification);
+//! then a report that checks, from CloudFront's invalidations alone, that every key got
+//! invalidated after its upload. `burst` makes the events and messages, `queue` is SQS,
+//! `mapping` polls and invokes, `report` counts and checks, `config` says how a run goes.
+
+mod burst;
+mod config;
+mod mapping;
+mod queue;
+mod report;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+pub use burst::{BodyShape, BurstPlan, ObjectChange, ObjectEvent, form_encode_key, parse_keys};
+pub use config::{
+    ConfigError, CoverageParameters, DEFAULT_DISTRIBUTION, Delivery, EventsConfig, MAX_BATCH_SIZE,
+    MAX_BATCHING_WINDOW, MAX_PAYLOAD_BYTES, Progress,
+};
+pub use mapping::{BatchAnswer, BatchRule, Rejection, read_batch_answer};
+pub use queue::{DeadLetter, QueueCounts};
+pub use report::{
+    CloudFrontCounts, Coverage, EventCounts, EventsReport, FaultCounts, InvocationCounts,
+    UncoveredKey, Violation, WronglyDeadLettered, path_covers,
+};
+
+use crate::cloudfront::{ConnectionMode, DistributionConfig};
+use crate::faults::{Api, FaultKind};
+use crate::pipeline::config::{LambdaSettings, lambda_env};
+use crate::pipeline::function::{FunctionProcess, SpawnSpec};
+use crate::pipeline::{PipelineError, find_function};
+use crate::rng::SeededRng;
+use crate::server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle};
+use mapping::{MappingSettings, Producer, Slot, World, lock};
+use queue::{Queue, QueueSettings};
+
+/// How long a run may take in all before it stops with what is left (reported).
+pub const TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// The run could not be carried out (a usage or environment problem, not a broken invariant).
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    /// A bad setting.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The function was not found.
+    #[error(transparent)]
+    Function(#[from] PipelineError),
+    /// The function could not be started.
+    #[error("cannot start function '{path}': {source} (is it executable?)")]
+    Spawn {
+        /// The executable.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The emulator (or an execution environment's listener) did not start.
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+}
+
+/// Runs the events on an emulator of its own (its distributions, faults and seed from the
+/// config) and reports. Needs a Tokio runtime with timers, I/O and processes.
+pub async fn run(config: EventsConfig) -> Result<EventsReport, EventsError> {
+    let config = checked(config)?;
+    let emu = Emulator::start(emulator_config(&config)).await?;
+    let report = play(config, &emu).await;
+    emu.shutdown().await;
+    report
+}
+
+/// Runs the events on an emulator the caller started and keeps; the report covers this run
+/// alone (its calls and invalidations). The world (distributions, faults, seed) is the
+/// emulator's: the config's world fields are not used.
+pub async fn run_on(
+    config: EventsConfig,
+    emu: &EmulatorHandle,
+) -> Result<EventsReport, EventsError> {
+    let config = checked(config)?;
+    play(config, emu).await
+}
+
+fn emulator_config(config: &EventsConfig) -> EmulatorConfig {
+    EmulatorConfig {
+        distributions: distributions(config),
+        distribution_tenants: config.distribution_tenants.clone(),
+        default_completion: config.default_completion,
+        faults: config.faults.clone(),
+        seed: config.seed,
+        region: config.region.clone(),
+        function_name: config.function_name.clone(),
+        ..EmulatorConfig::default()
+    }
+}
+
+fn distributions(config: &EventsConfig) -> Vec<DistributionConfig> {
+    if config.distributions.is_empty() && config.distribution_tenants.is_empty() {
+        vec![DistributionConfig::new(DEFAULT_DISTRIBUTION)]
+    } else {
+        config.distributions.clone()
+    }
+}
+
+/// The parameters the function gets: as given, or naming the run's first distribution.
+fn parameters_text(config: &EventsConfig) -> String {
+    match &config.parameters {
+        Some(p) => p.clone(),
+        None => {
+            let id = distributions(config)
+                .into_iter()
+                .find(|d| d.connection_mode != ConnectionMode::TenantOnly)
+                .map_or_else(|| DEFAULT_DISTRIBUTION.to_string(), |d| d.id);
+            serde_json::json!({ "distributionId": id }).to_string()
+        }
+    }
+}
+
+/// The config, checked, with its function found.
+fn checked(mut config: EventsConfig) -> Result<EventsConfig, EventsError> {
+    if !(1..=MAX_BATCH_SIZE).contains(&config.batch_size) {
+        return Err(ConfigError::BatchSize(config.batch_size).into());
+    }
+    if config.delivery == Delivery::Sqs
+        && config.batch_size > 10
+        && config.batching_window.is_zero()
+    {
+        return Err(ConfigError::BatchNeedsWindow(config.batch_size).into());
+    }
+    if config.batching_window > MAX_BATCHING_WINDOW {
+        return Err(
+            ConfigError::BatchingWindow(crate::duration::format_duration(config.batching_window))
+                .into(),
+        );
+    }
+    if config.concurrency == 0 {
+        return Err(ConfigError::Zero("--concurrency").into());
+    }
+    if config.function_timeout.is_zero() {
+        return Err(ConfigError::Zero("--function-timeout").into());
+    }
+    if config.visibility_timeout.is_zero() {
+        return Err(ConfigError::Zero("--visibility-timeout").into());
+    }
+    if config.keys.is_none() && config.uploads == 0 {
+        return Err(ConfigError::NoEvents.into());
+    }
+    CoverageParameters::parse(&parameters_text(&config))?;
+    config.function = find_function(&config.function)?;
+    Ok(config)
+}
+
+async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport, EventsError> {
+    let clock = emu.clock().clone();
+    let started_ms = clock.elapsed_ms();
+    let requests_before = emu.request_log().len();
+    let invalidations_before: BTreeSet<String> =
+        emu.all_invalidations().into_iter().map(|i| i.id).collect();
+    let parameters = parameters_text(&config);
+    let coverage_parameters = CoverageParameters::parse(&parameters)?;
+    let seed = emu.seed();
+
+    // The burst and the message of each event.
+    let mut rng = SeededRng::with_stream(seed, 21);
+    let plan = BurstPlan {
+        uploads: config.uploads,
+        keys: config.keys.clone(),
+        deletes: config.deletes,
+        key_prefix: config
+            .key_prefix
+            .clone()
+            .unwrap_or_else(|| coverage_parameters.key_prefix.clone()),
+        outside_prefix: config.outside_prefix,
+        duration: config.burst_duration,
+    };
+    let events = burst::make_burst(&plan, &mut rng);
+    let bucket = burst::Bucket {
+        name: config.bucket.clone(),
+        region: config.region.clone(),
+        account_id: emu.account_id(),
+    };
+    let bodies: Vec<(Duration, String)> = events
+        .iter()
+        .map(|e| {
+            let at = mapping::wall_at(&clock, e.at);
+            let eventbridge = match config.body_shape {
+                BodyShape::S3 => false,
+                BodyShape::EventBridge => true,
+                BodyShape::Mixed => rng.chance(0.5),
+            };
+            let body = if eventbridge {
+                bucket.eventbridge_event(e, at, &mut rng)
+            } else {
+                bucket.s3_notification(e, at, &mut rng)
+            };
+            (e.at, body.to_string())
+        })
+        .collect();
+    let test_event = (config.test_event && config.delivery == Delivery::Sqs)
+        .then(|| bucket.test_event(clock.wall(), &mut rng).to_string());
+
+    // The queue (for direct delivery: Lambda's asynchronous event queue, three attempts).
+    let queue_settings = match config.delivery {
+        Delivery::Sqs => QueueSettings {
+            visibility_timeout_ms: crate::clock::duration_ms(config.visibility_timeout),
+            max_receive_count: config.max_receive_count,
+            duplicate_rate: config.duplicate_rate,
+            duplicate_within_ms: crate::clock::duration_ms(config.visibility_timeout),
+        },
+        Delivery::Direct => QueueSettings {
+            visibility_timeout_ms: crate::clock::duration_ms(
+                config.function_timeout + INIT_AND_GRACE,
+            ),
+            max_receive_count: Some(3),
+            duplicate_rate: config.duplicate_rate,
+            duplicate_within_ms: crate::clock::duration_ms(config.function_timeout),
+        },
+    };
+    let world = Arc::new(Mutex::new(World {
+        queue: Queue::new(queue_settings, SeededRng::with_stream(seed, 22)),
+        producer_done: false,
+        invocations: InvocationCounts::default(),
+        kills_planted: 0,
+        kills_fired: 0,
+        kills_missed: 0,
+        typical_ms: 50.0,
+        rng: SeededRng::with_stream(seed, 23),
+        gave_up: false,
+    }));
+    let queue_name = "cf-invalidate-events";
+    let settings = Arc::new(MappingSettings {
+        delivery: config.delivery,
+        rule: BatchRule {
+            size: config.batch_size,
+            window: config.batching_window,
+        },
+        function_timeout: config.function_timeout,
+        retry_delay: config.retry_delay,
+        kill_rate: config.kill_rate,
+        queue_arn: format!(
+            "arn:aws:sqs:{}:{}:{queue_name}",
+            config.region,
+            emu.account_id()
+        ),
+        region: config.region.clone(),
+        time_limit: Instant::now() + TIME_LIMIT,
+        clock: clock.clone(),
+    });
+
+    // One environment and process per concurrent invocation.
+    let mut extra_env = config.env.clone();
+    extra_env.retain(|(k, _)| k != "CF_INVALIDATE_PARAMETERS");
+    extra_env.insert(
+        0,
+        ("CF_INVALIDATE_PARAMETERS".to_string(), parameters.clone()),
+    );
+    let mut pollers = Vec::with_capacity(config.concurrency);
+    for _ in 0..config.concurrency {
+        let env = emu.open_environment().await?;
+        let spec = SpawnSpec {
+            program: config.function.clone(),
+            args: config.function_args.clone(),
+            env: lambda_env(
+                &LambdaSettings {
+                    endpoint: emu.endpoint(),
+                    runtime_api: env.runtime_api_address(),
+                    function_name: &config.function_name,
+                    memory_size: 128,
+                    region: &config.region,
+                },
+                &extra_env,
+            ),
+        };
+        let slot = Slot {
+            env,
+            process: FunctionProcess::new(spec, clock.clone(), None),
+        };
+        pollers.push(tokio::spawn(mapping::poll(
+            slot,
+            world.clone(),
+            settings.clone(),
+        )));
+    }
+    let producer = tokio::spawn(mapping::produce(
+        Producer { bodies, test_event },
+        world.clone(),
+        clock.clone(),
+    ));
+
+    // Progress until the pollers are done.
+    let progress = config.progress.clone().map(|say| {
+        let world = world.clone();
+        let clock = clock.clone();
+        let total = events.len();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let line = {
+                    let w = lock(&world);
+                    let q = w.queue.counts();
+                    format!(
+                        "+{:.1}s sent {}/{total}, in queue {}, received {}, deleted {}, dead-lettered {}, invocations {}",
+                        clock.elapsed_ms().saturating_sub(started_ms) as f64 / 1000.0,
+                        q.sent,
+                        w.queue.len(),
+                        q.received,
+                        q.deleted,
+                        q.dead_lettered,
+                        w.invocations.total
+                    )
+                };
+                (say.0)(&line);
+            }
+        })
+    });
+    let sent_ms = producer.await.unwrap_or_default();
+    let burst_ms = clock.elapsed_ms().saturating_sub(started_ms);
+    let mut output = Vec::new();
+    let mut spawn_error = None;
+    for poller in pollers {
+        if let Ok((mut slot, error)) = poller.await {
+            if spawn_error.is_none() {
+                spawn_error = error;
+            }
+            output.extend(slot.process.finish().await);
+        }
+    }
+    if let Some(p) = progress {
+        p.abort();
+    }
+    if let Some(source) = spawn_error {
+        return Err(EventsError::Spawn {
+            path: config.function.clone(),
+            source,
+        });
+    }
+    let drained_ms = clock.elapsed_ms().saturating_sub(started_ms);
+
+    // The report.
+    let requests: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .skip(requests_before)
+        .collect();
+    let invalidations: Vec<_> = emu
+        .all_invalidations()
+        .into_iter()
+        .filter(|i| !invalidations_before.contains(&i.id))
+        .collect();
+    let mut targets: Vec<String> = coverage_parameters
+        .distribution_ids
+        .iter()
+        .chain(&coverage_parameters.distribution_tenant_ids)
+        .cloned()
+        .collect();
+    if targets.is_empty() {
+        targets = emu.distributions().into_iter().map(|d| d.id).collect();
+    }
+    // Coverage is counted from the start of the run's clock, as the events are.
+    let sent_ms: Vec<Option<u64>> = sent_ms.into_iter().collect();
+    let coverage = report::check_coverage(
+        &coverage_parameters,
+        &targets,
+        &events,
+        &sent_ms,
+        &invalidations,
+    );
+
+    let w = lock(&world);
+    let (dead_count, wrongly_dead_lettered) =
+        report::wrongly_dead_lettered(&coverage_parameters, w.queue.dead_letters());
+    let mut violations = Vec::new();
+    if coverage.uncovered > 0 {
+        violations.push(Violation::UncoveredKeys {
+            count: coverage.uncovered,
+        });
+    }
+    if dead_count > 0 {
+        violations.push(Violation::DeadLetteredEvents { count: dead_count });
+    }
+
+    let mut cloudfront = CloudFrontCounts {
+        invalidations_created: invalidations.len() as u64,
+        paths_billed: invalidations.iter().map(|i| i.paths.len() as u64).sum(),
+        wildcard_paths: invalidations
+            .iter()
+            .flat_map(|i| &i.paths)
+            .filter(|p| p.ends_with('*'))
+            .count() as u64,
+        ..CloudFrontCounts::default()
+    };
+    let mut faults = FaultCounts {
+        spec: emu.faults().to_string(),
+        kills_planted: w.kills_planted,
+        kills_fired: w.kills_fired,
+        kills_missed: w.kills_missed,
+        duplicates_planted: w.queue.counts().duplicates_planted,
+        duplicates_delivered: w.queue.counts().duplicates_delivered,
+        ..FaultCounts::default()
+    };
+    for r in &requests {
+        if let Some(kind) = r.fault {
+            *faults
+                .injected
+                .entry(format!("{}.{}", r.api, kind.name()))
+                .or_default() += 1;
+        }
+        if r.api != Api::CloudFront || !r.operation.starts_with("CreateInvalidation") {
+            continue;
+        }
+        cloudfront.create_calls += 1;
+        match (r.error_code.as_deref(), r.fault) {
+            (Some("TooManyInvalidationsInProgress"), Some(FaultKind::TooMany)) => {
+                cloudfront.too_many_injected += 1;
+            }
+            (Some("TooManyInvalidationsInProgress"), _) => cloudfront.too_many_in_progress += 1,
+            (Some(code), _) => *cloudfront.other_errors.entry(code.to_string()).or_default() += 1,
+            (None, _) => {}
+        }
+    }
+    faults.never_fired = planted_kinds(emu)
+        .into_iter()
+        .filter(|name| !faults.injected.contains_key(name))
+        .collect();
+
+    let mut counts = EventCounts {
+        test_event: config.test_event && config.delivery == Delivery::Sqs,
+        ..EventCounts::default()
+    };
+    for e in &events {
+        match e.change {
+            ObjectChange::Delete => counts.deletes += 1,
+            ObjectChange::MultipartUpload => {
+                counts.uploads += 1;
+                counts.multipart_uploads += 1;
+            }
+            ObjectChange::Put => counts.uploads += 1,
+        }
+        if e.is_directory_marker() {
+            counts.directory_markers += 1;
+        }
+        if !e.key.starts_with(&coverage_parameters.key_prefix) {
+            counts.outside_prefix += 1;
+        }
+    }
+    let function_output_tail: Vec<String> = output
+        .iter()
+        .rev()
+        .take(20)
+        .rev()
+        .map(|l| format!("[process {}] {}", l.process, l.text))
+        .collect();
+    Ok(EventsReport {
+        seed,
+        delivery: config.delivery,
+        parameters,
+        coverage_parameters,
+        events: counts,
+        messages: w.queue.counts().clone(),
+        invocations: w.invocations.clone(),
+        faults,
+        cloudfront,
+        coverage,
+        wrongly_dead_lettered,
+        violations,
+        burst_ms,
+        drained_ms,
+        duration_ms: clock.elapsed_ms().saturating_sub(started_ms),
+        gave_up: w.gave_up,
+        function_output_tail,
+    })
+}
+
+/// Lambda's init allowance and the deadline grace: a direct invocation's message stays
+/// hidden this much longer than the function timeout, so it never comes back while it runs.
+const INIT_AND_GRACE: Duration = Duration::from_secs(11);
+
+/// The `api.kind` names of the faults in force, as the report counts them.
+fn planted_kinds(emu: &EmulatorHandle) -> Vec<String> {
+    let faults = emu.faults();
+    let mut out = Vec::new();
+    for api in [Api::CloudFront, Api::CodePipeline, Api::LambdaRuntime] {
+        let Some(f) = faults.for_api(api) else {
+            continue;
+        };
+        let kinds = [
+            (FaultKind::Unavailable, f.unavailable.is_some()),
+            (FaultKind::Throttle, f.throttle.is_some()),
+            (FaultKind::ThrottleFinal, f.throttle_final.is_some()),
+            (FaultKind::Drop, f.drop.is_some()),
+            (FaultKind::DropAfter, f.drop_after.is_some()),
+            (FaultKind::TooMany, f.too_many.is_some()),
+            (FaultKind::Hang, f.hang.is_some()),
+        ];
+        for (kind, planted) in kinds {
+            if planted {
+                out.push(format!("{api}.{}", kind.name()));
+            }
+        }
+    }
+    out
+}

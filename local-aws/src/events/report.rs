@@ -1,0 +1,740 @@
+//! What an events run did, and whether every key got invalidated: the coverage check works
+//! from the keys uploaded and the invalidations CloudFront holds, never from the function's
+//! code, and the dead-letter check from the messages' bodies.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::burst::{ObjectChange, ObjectEvent};
+use super::config::{CoverageParameters, Delivery};
+use super::queue::{DeadLetter, QueueCounts};
+use crate::cloudfront::InvalidationInfo;
+use crate::reply::percent_decode;
+
+/// Whether an invalidation path covers a URL path: the percent-decoded path equals it, or
+/// ends in `*` and its decoded part before the `*` is a prefix of it (`/*` covers all).
+pub fn path_covers(invalidation_path: &str, url_path: &str) -> bool {
+    match invalidation_path.strip_suffix('*') {
+        Some(prefix) => url_path.starts_with(&percent_decode(prefix, false)),
+        None => percent_decode(invalidation_path, false) == url_path,
+    }
+}
+
+/// The run's invalidations of one target (distribution or tenant), indexed for the check.
+#[derive(Debug, Default)]
+struct TargetIndex {
+    /// Decoded exact path to `(created, completes at)`, sorted by creation.
+    exact: HashMap<String, Times>,
+    /// Decoded wildcard prefix to the same.
+    wildcard: HashMap<String, Times>,
+}
+
+/// Invalidations of one path, sorted by creation time, with the earliest completion among
+/// each suffix (those created at or after a moment).
+#[derive(Debug, Default)]
+struct Times {
+    created: Vec<u64>,
+    completes: Vec<u64>,
+    earliest_from: Vec<u64>,
+}
+
+impl Times {
+    fn push(&mut self, created: u64, completes: u64) {
+        self.created.push(created);
+        self.completes.push(completes);
+    }
+
+    fn seal(&mut self) {
+        let mut pairs: Vec<(u64, u64)> = self
+            .created
+            .iter()
+            .copied()
+            .zip(self.completes.iter().copied())
+            .collect();
+        pairs.sort_unstable();
+        self.created = pairs.iter().map(|p| p.0).collect();
+        self.completes = pairs.iter().map(|p| p.1).collect();
+        let mut earliest = u64::MAX;
+        self.earliest_from = vec![0; pairs.len()];
+        for i in (0..pairs.len()).rev() {
+            earliest = earliest.min(pairs[i].1);
+            self.earliest_from[i] = earliest;
+        }
+    }
+
+    /// The earliest completion of an invalidation created at or after `since`.
+    fn completed_after(&self, since: u64) -> Option<u64> {
+        let i = self.created.partition_point(|&c| c < since);
+        self.earliest_from.get(i).copied()
+    }
+}
+
+impl TargetIndex {
+    fn new(invalidations: &[&InvalidationInfo]) -> Self {
+        let mut index = Self::default();
+        for inv in invalidations {
+            for path in &inv.paths {
+                let (map, key) = match path.strip_suffix('*') {
+                    Some(prefix) => (&mut index.wildcard, percent_decode(prefix, false)),
+                    None => (&mut index.exact, percent_decode(path, false)),
+                };
+                map.entry(key)
+                    .or_default()
+                    .push(inv.created_ms, inv.completes_at_ms);
+            }
+        }
+        index.exact.values_mut().for_each(Times::seal);
+        index.wildcard.values_mut().for_each(Times::seal);
+        index
+    }
+
+    /// When the first invalidation created at or after `since` that covers `url_path`
+    /// completes.
+    fn covered(&self, url_path: &str, since: u64) -> Option<u64> {
+        let exact = self
+            .exact
+            .get(url_path)
+            .and_then(|t| t.completed_after(since));
+        let wild = self
+            .wildcard
+            .iter()
+            .filter(|(prefix, _)| url_path.starts_with(prefix.as_str()))
+            .filter_map(|(_, t)| t.completed_after(since));
+        exact.into_iter().chain(wild).min()
+    }
+}
+
+/// A key that no invalidation created after its notification covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UncoveredKey {
+    /// The key, raw.
+    pub key: String,
+    /// Its URL path.
+    pub path: String,
+    /// The distribution or tenant that lacks the invalidation.
+    pub target: String,
+    /// Upload or delete.
+    pub change: ObjectChange,
+    /// When its notification was sent (ms since the run started).
+    pub sent_ms: u64,
+}
+
+/// The coverage check's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// The distributions and tenants checked (those of the parameters).
+    pub targets: Vec<String>,
+    /// (event, target) pairs expected to be covered: uploads and deletes under the key
+    /// prefix, directory markers excepted, times each target.
+    pub expected: u64,
+    /// Of those, covered by an invalidation created after the notification was sent.
+    pub covered: u64,
+    /// Not covered.
+    pub uncovered: u64,
+    /// Up to 10 of them.
+    pub uncovered_keys: Vec<UncoveredKey>,
+    /// Longest time from an upload's notification until its covering invalidation completed.
+    pub latency_max_ms: Option<u64>,
+    /// Its 95th percentile.
+    pub latency_p95_ms: Option<u64>,
+}
+
+/// Checks every event against the invalidations. `sent_ms[i]` is when event `i`'s
+/// notification was sent (`None`: never sent, so not expected).
+pub fn check_coverage(
+    params: &CoverageParameters,
+    targets: &[String],
+    events: &[ObjectEvent],
+    sent_ms: &[Option<u64>],
+    invalidations: &[InvalidationInfo],
+) -> Coverage {
+    let indexes: Vec<(String, TargetIndex)> = targets
+        .iter()
+        .map(|t| {
+            let of_target: Vec<&InvalidationInfo> =
+                invalidations.iter().filter(|i| i.target() == t).collect();
+            (t.clone(), TargetIndex::new(&of_target))
+        })
+        .collect();
+    let mut coverage = Coverage {
+        targets: targets.to_vec(),
+        ..Coverage::default()
+    };
+    let mut latencies: Vec<u64> = Vec::new();
+    for (event, sent) in events.iter().zip(sent_ms) {
+        let Some(sent) = *sent else { continue };
+        if event.is_directory_marker() {
+            continue;
+        }
+        let Some(path) = params.url_path(&event.key) else {
+            continue;
+        };
+        for (target, index) in &indexes {
+            coverage.expected += 1;
+            match index.covered(&path, sent) {
+                Some(completes) => {
+                    coverage.covered += 1;
+                    latencies.push(completes.saturating_sub(sent));
+                }
+                None => {
+                    coverage.uncovered += 1;
+                    if coverage.uncovered_keys.len() < 10 {
+                        coverage.uncovered_keys.push(UncoveredKey {
+                            key: event.key.clone(),
+                            path: path.clone(),
+                            target: target.clone(),
+                            change: event.change,
+                            sent_ms: sent,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    latencies.sort_unstable();
+    coverage.latency_max_ms = latencies.last().copied();
+    coverage.latency_p95_ms = percentile(&latencies, 95);
+    coverage
+}
+
+/// The `p`th percentile (nearest rank) of sorted values.
+pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (sorted.len() as u64 * p).div_ceil(100).max(1);
+    sorted.get(usize::try_from(rank - 1).unwrap_or(0)).copied()
+}
+
+/// The key of an S3 notification or an EventBridge S3 event, raw (a notification's key is
+/// form-decoded); `None` for any other body (S3's test event included).
+pub fn event_key(body: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    if let Some(key) = value
+        .get("Records")
+        .and_then(|r| r.get(0))
+        .and_then(|r| r.get("s3"))
+        .and_then(|s| s.get("object"))
+        .and_then(|o| o.get("key"))
+        .and_then(Value::as_str)
+    {
+        return Some(percent_decode(key, true));
+    }
+    if value.get("source").and_then(Value::as_str) == Some("aws.s3") {
+        return value
+            .get("detail")
+            .and_then(|d| d.get("object"))
+            .and_then(|o| o.get("key"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    None
+}
+
+/// A dead-lettered message that should have succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WronglyDeadLettered {
+    /// Its `messageId`.
+    pub message_id: String,
+    /// The key its body names.
+    pub key: String,
+    /// How many times it was received.
+    pub receive_count: u32,
+}
+
+/// Dead-lettered messages whose body is a valid S3 or EventBridge event under the key prefix
+/// (every one counts; up to 10 listed), and their number.
+pub fn wrongly_dead_lettered(
+    params: &CoverageParameters,
+    dead: &[DeadLetter],
+) -> (u64, Vec<WronglyDeadLettered>) {
+    let mut count = 0;
+    let mut listed = Vec::new();
+    for d in dead {
+        let Some(key) = event_key(&d.body) else {
+            continue;
+        };
+        if !key.starts_with(&params.key_prefix) {
+            continue;
+        }
+        count += 1;
+        if listed.len() < 10 {
+            listed.push(WronglyDeadLettered {
+                message_id: d.message_id.clone(),
+                key,
+                receive_count: d.receive_count,
+            });
+        }
+    }
+    (count, listed)
+}
+
+/// The burst, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventCounts {
+    /// Uploads (`ObjectCreated:*`), directory markers included.
+    pub uploads: u64,
+    /// Of those, multipart uploads.
+    pub multipart_uploads: u64,
+    /// Deletes (`ObjectRemoved:Delete`).
+    pub deletes: u64,
+    /// Directory markers (keys ending in `/`): not expected to be invalidated.
+    pub directory_markers: u64,
+    /// Events on keys outside the key prefix: not expected to be invalidated.
+    pub outside_prefix: u64,
+    /// Whether S3's `s3:TestEvent` message was queued first.
+    pub test_event: bool,
+}
+
+/// Invocations by how they ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InvocationCounts {
+    /// All invocations.
+    pub total: u64,
+    /// Processes started (the first of each environment, and after each kill, timeout or
+    /// crash).
+    pub cold_starts: u64,
+    /// Answered, every record succeeded.
+    pub ok: u64,
+    /// Answered with `batchItemFailures` naming some records.
+    pub with_item_failures: u64,
+    /// Records named in those answers.
+    pub item_failures: u64,
+    /// Answered with a response that fails the whole batch (not JSON, not an object, an
+    /// item without a valid `itemIdentifier`, or an id not in the batch).
+    pub rejected_responses: u64,
+    /// Posted `/error`.
+    pub errored: u64,
+    /// No answer by the function timeout: killed.
+    pub timed_out: u64,
+    /// The process exited before answering.
+    pub crashed: u64,
+    /// Killed on purpose while running (`kill_rate`).
+    pub killed: u64,
+}
+
+/// Proof that each planted fault fired.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FaultCounts {
+    /// The `--faults` spec in force.
+    pub spec: String,
+    /// Injected faults seen in the request log, by `api.kind` (`CloudFront.too-many`).
+    pub injected: BTreeMap<String, u64>,
+    /// Fault kinds of the spec that never fired.
+    pub never_fired: Vec<String>,
+    /// Invocations drawn for a kill.
+    pub kills_planted: u64,
+    /// Of those, killed while running.
+    pub kills_fired: u64,
+    /// Of those, answered (or ended otherwise) before the kill's moment.
+    pub kills_missed: u64,
+    /// Duplicate copies planted in the queue.
+    pub duplicates_planted: u64,
+    /// Of those, delivered.
+    pub duplicates_delivered: u64,
+}
+
+/// CloudFront as the run used it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CloudFrontCounts {
+    /// CreateInvalidation (and ...ForDistributionTenant) calls, from the request log.
+    pub create_calls: u64,
+    /// Invalidations created (a reused CallerReference returning an existing one is not new).
+    pub invalidations_created: u64,
+    /// Paths of the created invalidations, as CloudFront bills them (a wildcard is one path).
+    pub paths_billed: u64,
+    /// Of those, wildcard paths.
+    pub wildcard_paths: u64,
+    /// `TooManyInvalidationsInProgress` answers from CloudFront's real limits.
+    pub too_many_in_progress: u64,
+    /// `TooManyInvalidationsInProgress` answers injected by `--faults`.
+    pub too_many_injected: u64,
+    /// Other error answers to create calls (injected or not), by code.
+    pub other_errors: BTreeMap<String, u64>,
+}
+
+/// A broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "invariant", rename_all = "snake_case")]
+pub enum Violation {
+    /// Keys left without a covering invalidation.
+    UncoveredKeys {
+        /// How many (event, target) pairs.
+        count: u64,
+    },
+    /// Valid events under the prefix sent to the dead-letter queue (or, direct, dropped after
+    /// Lambda's retries).
+    DeadLetteredEvents {
+        /// How many messages.
+        count: u64,
+    },
+}
+
+/// The whole report of an events run.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventsReport {
+    /// The seed (repeat a run with it).
+    pub seed: u64,
+    /// How the notifications reached the function.
+    pub delivery: Delivery,
+    /// The parameters the function got (`CF_INVALIDATE_PARAMETERS`).
+    pub parameters: String,
+    /// What the coverage check read from them.
+    pub coverage_parameters: CoverageParameters,
+    /// The burst.
+    pub events: EventCounts,
+    /// The queue (direct delivery: Lambda's asynchronous queue; dead-lettered means dropped
+    /// after the retries).
+    pub messages: QueueCounts,
+    /// The invocations.
+    pub invocations: InvocationCounts,
+    /// The faults and proof that they fired.
+    pub faults: FaultCounts,
+    /// CloudFront's side.
+    pub cloudfront: CloudFrontCounts,
+    /// Whether every key is covered.
+    pub coverage: Coverage,
+    /// Dead-lettered messages that should have succeeded, up to 10.
+    pub wrongly_dead_lettered: Vec<WronglyDeadLettered>,
+    /// The broken invariants (empty: the run holds).
+    pub violations: Vec<Violation>,
+    /// When the last notification was sent (ms since the start).
+    pub burst_ms: u64,
+    /// When the queue was empty (ms since the start).
+    pub drained_ms: u64,
+    /// The whole run, waiting for the last invalidation included (ms).
+    pub duration_ms: u64,
+    /// Whether the run stopped at its time limit with messages left.
+    pub gave_up: bool,
+    /// The last lines the function printed (up to 20).
+    pub function_output_tail: Vec<String>,
+}
+
+impl EventsReport {
+    /// Whether every invariant holds.
+    pub fn holds(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The report as text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
+        let e = &self.events;
+        let _ = writeln!(
+            out,
+            "events run: {} delivery, seed {} (repeat with --seed {}), {} in all (burst {}, queue empty at {})",
+            match self.delivery {
+                Delivery::Sqs => "SQS",
+                Delivery::Direct => "direct",
+            },
+            self.seed,
+            self.seed,
+            secs(self.duration_ms),
+            secs(self.burst_ms),
+            secs(self.drained_ms)
+        );
+        let _ = writeln!(out, "  parameters:      {}", self.parameters);
+        let _ = writeln!(
+            out,
+            "  events:          {} uploads ({} multipart), {} deletes, {} directory markers, {} outside the key prefix{}",
+            e.uploads,
+            e.multipart_uploads,
+            e.deletes,
+            e.directory_markers,
+            e.outside_prefix,
+            if e.test_event {
+                ", s3:TestEvent first"
+            } else {
+                ""
+            }
+        );
+        let m = &self.messages;
+        let _ = writeln!(
+            out,
+            "  messages:        {} sent, {} received, {} redelivered, {} deleted, {} {}, {} stale deletes",
+            m.sent,
+            m.received,
+            m.redelivered,
+            m.deleted,
+            m.dead_lettered,
+            match self.delivery {
+                Delivery::Sqs => "dead-lettered",
+                Delivery::Direct => "dropped after 3 attempts",
+            },
+            m.stale_deletes
+        );
+        let i = &self.invocations;
+        let _ = writeln!(
+            out,
+            "  invocations:     {} ({} cold starts): {} ok, {} with item failures ({} items), {} rejected responses, {} errored, {} timed out, {} crashed, {} killed",
+            i.total,
+            i.cold_starts,
+            i.ok,
+            i.with_item_failures,
+            i.item_failures,
+            i.rejected_responses,
+            i.errored,
+            i.timed_out,
+            i.crashed,
+            i.killed
+        );
+        let c = &self.cloudfront;
+        let _ = writeln!(
+            out,
+            "  CloudFront:      {} CreateInvalidation calls, {} invalidations, {} paths billed ({} wildcards), {} TooManyInvalidationsInProgress (+{} injected){}",
+            c.create_calls,
+            c.invalidations_created,
+            c.paths_billed,
+            c.wildcard_paths,
+            c.too_many_in_progress,
+            c.too_many_injected,
+            if c.other_errors.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", other errors: {}",
+                    c.other_errors
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        let f = &self.faults;
+        let _ = writeln!(
+            out,
+            "  faults:          {}; fired: {}",
+            f.spec,
+            if f.injected.is_empty() {
+                "none".to_string()
+            } else {
+                f.injected
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+        if !f.never_fired.is_empty() {
+            let _ = writeln!(
+                out,
+                "                   planted but never fired: {}",
+                f.never_fired.join(", ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "                   kills: {} planted, {} fired, {} missed (answered first); duplicates: {} planted, {} delivered",
+            f.kills_planted,
+            f.kills_fired,
+            f.kills_missed,
+            f.duplicates_planted,
+            f.duplicates_delivered
+        );
+        let cov = &self.coverage;
+        let ms = |v: Option<u64>| v.map_or("-".to_string(), secs);
+        let _ = writeln!(
+            out,
+            "  coverage:        {} of {} key events covered on {} ({} uncovered); upload to completed invalidation: max {}, P95 {}",
+            cov.covered,
+            cov.expected,
+            if cov.targets.is_empty() {
+                "no distribution".to_string()
+            } else {
+                cov.targets.join(", ")
+            },
+            cov.uncovered,
+            ms(cov.latency_max_ms),
+            ms(cov.latency_p95_ms)
+        );
+        for u in &cov.uncovered_keys {
+            let _ = writeln!(
+                out,
+                "    uncovered: {:?} ({}, path {:?}) on {}, notified at {}",
+                u.key,
+                u.change.event_name(),
+                u.path,
+                u.target,
+                secs(u.sent_ms)
+            );
+        }
+        for d in &self.wrongly_dead_lettered {
+            let _ = writeln!(
+                out,
+                "    dead-lettered: message {} for {:?} after {} receives",
+                d.message_id, d.key, d.receive_count
+            );
+        }
+        if self.gave_up {
+            let _ = writeln!(
+                out,
+                "  the run stopped at its time limit with messages still in the queue"
+            );
+        }
+        if self.holds() {
+            let _ = writeln!(
+                out,
+                "INVARIANT HOLDS: every key under the prefix is covered by an invalidation created after its notification, and no valid event was dead-lettered"
+            );
+        } else {
+            for v in &self.violations {
+                let _ = match v {
+                    Violation::UncoveredKeys { count } => writeln!(
+                        out,
+                        "INVARIANT BROKEN: {count} key event(s) not covered by any invalidation created after the notification"
+                    ),
+                    Violation::DeadLetteredEvents { count } => writeln!(
+                        out,
+                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {}",
+                        match self.delivery {
+                            Delivery::Sqs => "were dead-lettered",
+                            Delivery::Direct => "were dropped after Lambda's retries",
+                        }
+                    ),
+                };
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudfront::InvalidationStatus;
+    use std::time::Duration;
+
+    fn inv(target: &str, created: u64, paths: &[&str]) -> InvalidationInfo {
+        InvalidationInfo {
+            id: format!("I{created}"),
+            distribution_id: target.into(),
+            distribution_tenant_id: None,
+            status: InvalidationStatus::Completed,
+            create_time: String::new(),
+            created_ms: created,
+            completes_at_ms: created + 1000,
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            caller_reference: String::new(),
+        }
+    }
+
+    fn event(index: usize, key: &str, change: ObjectChange) -> ObjectEvent {
+        ObjectEvent {
+            index,
+            key: key.into(),
+            change,
+            at: Duration::ZERO,
+            sequencer: String::new(),
+            size: 1,
+            etag: String::new(),
+        }
+    }
+
+    #[test]
+    fn paths_cover_after_decoding_and_wildcards_by_prefix() {
+        assert!(path_covers("/a%20b.html", "/a b.html"));
+        assert!(path_covers("/c%2B%2B.pdf", "/c++.pdf"));
+        assert!(path_covers("/caf%C3%A9/x", "/caf\u{e9}/x"));
+        assert!(path_covers("/100%25", "/100%"));
+        assert!(
+            !path_covers("/a+b.html", "/a b.html"),
+            "a + in a path is a plus"
+        );
+        assert!(path_covers("/*", "/anything/at all"));
+        assert!(path_covers("/docs/*", "/docs/a"));
+        assert!(path_covers("/caf%C3%A9*", "/caf\u{e9}/menu.html"));
+        assert!(!path_covers("/docs/*", "/doc"));
+        assert!(!path_covers("/a.html", "/a.htm"));
+    }
+
+    #[test]
+    fn coverage_needs_an_invalidation_created_after_the_notification() {
+        // GIVEN keys notified at 100 (two targets), a marker, and a key outside the prefix
+        let params = CoverageParameters {
+            distribution_ids: vec!["E1".into()],
+            distribution_tenant_ids: vec![],
+            key_prefix: "site/".into(),
+            path_prefix: "/".into(),
+        };
+        let events = vec![
+            event(0, "site/a b.html", ObjectChange::Put),
+            event(1, "site/docs/x.html", ObjectChange::Delete),
+            event(2, "site/late.html", ObjectChange::Put),
+            event(3, "site/folder/", ObjectChange::Put),
+            event(4, "logs/x", ObjectChange::Put),
+            event(5, "site/never sent", ObjectChange::Put),
+        ];
+        let sent = [Some(100), Some(100), Some(100), Some(100), Some(100), None];
+        // WHEN CloudFront holds: an exact path after, a wildcard after, and the third key
+        // invalidated only before its notification
+        let invalidations = vec![
+            inv("E1", 50, &["/late.html"]),
+            inv("E1", 150, &["/a%20b.html"]),
+            inv("E1", 300, &["/docs/*"]),
+            inv("E2", 300, &["/*"]),
+        ];
+        let targets = vec!["E1".to_string()];
+        let c = check_coverage(&params, &targets, &events, &sent, &invalidations);
+        // THEN two of three expected events are covered, the late one is listed
+        assert_eq!((c.expected, c.covered, c.uncovered), (3, 2, 1));
+        assert_eq!(c.uncovered_keys[0].key, "site/late.html");
+        assert_eq!(c.latency_max_ms, Some(1200));
+        assert_eq!(c.latency_p95_ms, Some(1200));
+        // AND with the tenant-less second distribution as a target, its /* covers all three
+        let both = vec!["E1".to_string(), "E2".to_string()];
+        let c = check_coverage(&params, &both, &events, &sent, &invalidations);
+        assert_eq!((c.expected, c.covered), (6, 5));
+    }
+
+    #[test]
+    fn the_earliest_completion_among_later_invalidations_counts() {
+        let mut t = Times::default();
+        t.push(300, 5000);
+        t.push(100, 400);
+        t.push(200, 900);
+        t.seal();
+        assert_eq!(t.completed_after(0), Some(400));
+        assert_eq!(t.completed_after(150), Some(900));
+        assert_eq!(t.completed_after(301), None);
+    }
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 95), Some(95));
+        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[], 95), None);
+    }
+
+    #[test]
+    fn dead_letters_count_when_their_body_is_a_valid_event_under_the_prefix() {
+        let params = CoverageParameters {
+            distribution_ids: vec![],
+            distribution_tenant_ids: vec![],
+            key_prefix: "site/".into(),
+            path_prefix: "/".into(),
+        };
+        let dl = |body: &str| DeadLetter {
+            message_id: "m".into(),
+            body: body.into(),
+            receive_count: 5,
+            at_ms: 0,
+        };
+        let dead = vec![
+            dl(r#"{"Records":[{"s3":{"object":{"key":"site/a+b%2B.html"}}}]}"#),
+            dl(r#"{"source":"aws.s3","detail":{"object":{"key":"site/x y"}}}"#),
+            dl(r#"{"Records":[{"s3":{"object":{"key":"logs/x"}}}]}"#),
+            dl(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#),
+            dl("not json"),
+        ];
+        let (count, listed) = wrongly_dead_lettered(&params, &dead);
+        assert_eq!(count, 2);
+        assert_eq!(listed[0].key, "site/a b+.html");
+        assert_eq!(listed[1].key, "site/x y");
+    }
+}
