@@ -1,6 +1,8 @@
 //! local-aws: the command line. `pipeline` plays CodePipeline + Lambda against a function
 //! binary; `serve` runs the emulated APIs alone for a CLI or SDK to call; `chaos` runs many
-//! pipeline jobs with random faults and checks the invariants of a reliable action.
+//! pipeline jobs with random faults and checks the invariants of a reliable action; `events`
+//! plays S3 uploads through a queue and an event source mapping and checks every key got
+//! invalidated.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use local_aws::chaos::{self, ChaosConfig, ChaosJob};
+use local_aws::events::EventsConfig;
 use local_aws::pipeline::{self, PipelineConfig, TimelineEntry};
 use local_aws::{
     ConnectionMode, DistributionAccess, DistributionConfig, DistributionTenantConfig,
@@ -63,6 +66,25 @@ enum Command {
     ///
     /// Exit status: 0 if every invariant holds, 1 if one is broken, 2 for a usage error.
     Chaos(Box<ChaosArgs>),
+    /// Play a burst of S3 uploads and deletes through an SQS queue and a Lambda event source
+    /// mapping against a function binary, and check that every key got invalidated.
+    ///
+    /// Each upload or delete makes an S3 event notification (or an EventBridge event) on an
+    /// emulated standard queue; pollers gather batches (--batch-size, --batching-window, 6 MB)
+    /// and invoke the function, each of --concurrency invocations in its own process, reused
+    /// between invocations. Answers are read as ReportBatchItemFailures; failed records and
+    /// failed batches come back after --visibility-timeout, and go to a dead-letter queue
+    /// after --max-receive-count receives. `--delivery direct` invokes the function once per
+    /// notification instead, with Lambda's two asynchronous retries.
+    ///
+    /// The report counts events, messages, invocations, CreateInvalidation calls, paths billed
+    /// and TooManyInvalidationsInProgress answers, proves that each planted fault fired, and
+    /// checks from CloudFront's invalidations alone that every key under the parameters'
+    /// keyPrefix is covered by an invalidation created after its notification.
+    ///
+    /// Exit status: 0 if the invariant holds, 1 if a key is left uncovered or a valid event
+    /// was dead-lettered, 2 for a usage error.
+    Events(Box<EventsArgs>),
 }
 
 /// What `pipeline` and `serve` emulate (`chaos` draws its own worlds).
@@ -294,6 +316,160 @@ struct ChaosArgs {
 }
 
 #[derive(Debug, Args)]
+struct EventsArgs {
+    /// The function executable (e.g. target/debug/cf-invalidate-events). A bare name is
+    /// looked up on PATH.
+    #[arg(long, value_name = "PATH")]
+    function: PathBuf,
+
+    /// An argument for the function executable (`--function python3 --function-arg f.py`).
+    /// Repeat for several.
+    #[arg(long = "function-arg", value_name = "ARG", allow_hyphen_values = true)]
+    function_args: Vec<String>,
+
+    /// The function's parameters, passed unchanged as CF_INVALIDATE_PARAMETERS. The coverage
+    /// check reads distributionId(s), distributionTenantId(s), keyPrefix and pathPrefix from
+    /// it. Default: {"distributionId":"<the first --distribution>"}.
+    #[arg(long, value_name = "JSON")]
+    parameters: Option<String>,
+
+    /// How many uploads and deletes to generate (awkward keys: spaces, +, %, non-ASCII,
+    /// index.html in nested folders, directory markers, re-uploads).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    uploads: usize,
+
+    /// Play these keys instead: one key per line; a line `DELETE key` deletes it.
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+
+    /// Fraction of generated events that delete a key uploaded earlier.
+    #[arg(long, value_name = "RATE", default_value = "0.1", value_parser = rate_arg)]
+    deletes: f64,
+
+    /// Generated keys start with this. Default: the keyPrefix of --parameters.
+    #[arg(long, value_name = "PREFIX")]
+    key_prefix: Option<String>,
+
+    /// Fraction of generated keys put outside the key prefix (when there is one); they are
+    /// not expected to be invalidated.
+    #[arg(long, value_name = "RATE", default_value = "0.02", value_parser = rate_arg)]
+    outside_prefix: f64,
+
+    /// The events are spread evenly over this time.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration_arg, conflicts_with = "rate")]
+    burst_duration: Duration,
+
+    /// Events per second instead of --burst-duration.
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+
+    /// The bucket named in the notifications.
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate-site")]
+    bucket: String,
+
+    /// What S3 sends: S3 event notifications (`s3`, key form-encoded), EventBridge events
+    /// (`eventbridge`, key raw), or both drawn per message (`mixed`).
+    #[arg(long, value_name = "s3|eventbridge|mixed", default_value = "s3")]
+    body_shape: local_aws::events::BodyShape,
+
+    /// Queue S3's s3:TestEvent message before the burst (SQS delivery).
+    #[arg(long)]
+    test_event: bool,
+
+    /// `sqs`: a queue and an event source mapping; `direct`: one asynchronous invocation
+    /// per notification, retried twice after an error.
+    #[arg(long, value_name = "sqs|direct", default_value = "sqs")]
+    delivery: local_aws::events::Delivery,
+
+    /// The event source mapping's BatchSize (1 to 10000; above 10 it needs a window).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    batch_size: usize,
+
+    /// MaximumBatchingWindowInSeconds: a batch goes when full, at the window's end, or at
+    /// 6 MB (`200ms`, `1s`; AWS takes whole seconds, local-aws any duration up to 300 s).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration_arg)]
+    batching_window: Duration,
+
+    /// The queue's visibility timeout: a failed record or batch comes back after it.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration_arg)]
+    visibility_timeout: Duration,
+
+    /// A message received this many times goes to the dead-letter queue (0: no DLQ).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    max_receive_count: u32,
+
+    /// Concurrent invocations, each in its own execution environment and process.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    concurrency: usize,
+
+    /// The function's timeout: an invocation not answered by then (plus 500 ms) is killed.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = duration_arg)]
+    function_timeout: Duration,
+
+    /// Direct delivery: delay before Lambda's first retry (the second waits twice as long;
+    /// Lambda: about 1 and 2 minutes).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = duration_arg)]
+    retry_delay: Duration,
+
+    /// Probability per invocation that its process is SIGKILLed while it runs (Lambda starts
+    /// a new one; the batch comes back after the visibility timeout).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
+    kill_rate: f64,
+
+    /// Probability per message that SQS delivers it once more, in another batch, while or
+    /// after it is processed (at-least-once delivery).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
+    duplicate_rate: f64,
+
+    /// A distribution that exists, with how long its invalidations stay InProgress:
+    /// `ID`, `ID:2s` or `ID:1s..3s`. Repeat for several. Default: E2QWRUHEXAMPLE.
+    #[arg(long = "distribution", value_name = "ID[:COMPLETES-AFTER]")]
+    distributions: Vec<DistributionConfig>,
+
+    /// A distribution tenant that exists (see `pipeline --distribution-tenant`).
+    #[arg(
+        long = "distribution-tenant",
+        value_name = "[DISTRIBUTION/]ID[:COMPLETES-AFTER]"
+    )]
+    tenants: Vec<DistributionTenantConfig>,
+
+    /// A multi-tenant distribution, for --distribution-tenant.
+    #[arg(
+        long = "multi-tenant-distribution",
+        value_name = "ID[:COMPLETES-AFTER]"
+    )]
+    multi_tenant: Vec<DistributionConfig>,
+
+    /// How long invalidations stay InProgress when --distribution does not say.
+    #[arg(long, value_name = "DURATION[..DURATION]", default_value = "1s..3s")]
+    completes_after: DurationRange,
+
+    /// CloudFront faults, as for `pipeline` (e.g. `cloudfront.too-many=0.05,cloudfront.unavailable=0.02`).
+    #[arg(long, value_name = "SPEC", default_value = "none")]
+    faults: Faults,
+
+    /// Seed of every random choice; the report shows it.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+
+    /// Extra environment for the function (KEY=VALUE). Repeat for several.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = env_arg)]
+    env: Vec<(String, String)>,
+
+    /// AWS_LAMBDA_FUNCTION_NAME.
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate-events")]
+    function_name: String,
+
+    /// Print the JSON report instead of the text.
+    #[arg(long)]
+    json: bool,
+
+    /// Do not print progress on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
 struct ServeArgs {
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, value_name = "N", default_value_t = 4580)]
@@ -385,6 +561,7 @@ fn main() -> ExitCode {
             Command::Pipeline(args) => run_pipeline(*args).await,
             Command::Serve(args) => serve(*args).await,
             Command::Chaos(args) => chaos(*args).await,
+            Command::Events(args) => events(*args).await,
         }
     });
     ExitCode::from(code)
@@ -492,6 +669,100 @@ async fn chaos(args: ChaosArgs) -> u8 {
         _ = tokio::signal::ctrl_c() => {
             eprintln!("local-aws: interrupted");
             return 1;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => writeln!(out, "{text}"),
+            Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
+        }
+    } else {
+        write!(out, "{}", report.render())
+    };
+    if written.is_err() {
+        return 2;
+    }
+    if report.holds() { 0 } else { 1 }
+}
+
+async fn events(args: EventsArgs) -> u8 {
+    let mut config = EventsConfig::new(&args.function);
+    config.function_args = args.function_args.clone();
+    config.parameters = args.parameters.clone();
+    config.uploads = args.uploads;
+    if let Some(path) = &args.keys {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --keys file '{}': {e}", path.display()))
+            .and_then(|text| {
+                local_aws::events::parse_keys(&text)
+                    .map_err(|e| format!("--keys file '{}': {e}", path.display()))
+            });
+        match parsed {
+            Ok(keys) => config.keys = Some(keys),
+            Err(e) => {
+                eprintln!("local-aws: {e}");
+                return 2;
+            }
+        }
+    }
+    config.deletes = args.deletes;
+    config.key_prefix = args.key_prefix.clone();
+    config.outside_prefix = args.outside_prefix;
+    config.burst_duration = match args.rate {
+        Some(rate) if rate > 0.0 && rate.is_finite() => {
+            let count = config.keys.as_ref().map_or(args.uploads, Vec::len);
+            Duration::from_secs_f64(count as f64 / rate)
+        }
+        Some(rate) => {
+            eprintln!("local-aws: invalid --rate {rate}: give events per second, more than 0");
+            return 2;
+        }
+        None => args.burst_duration,
+    };
+    config.bucket = args.bucket.clone();
+    config.body_shape = args.body_shape;
+    config.test_event = args.test_event;
+    config.delivery = args.delivery;
+    config.batch_size = args.batch_size;
+    config.batching_window = args.batching_window;
+    config.visibility_timeout = args.visibility_timeout;
+    config.max_receive_count = (args.max_receive_count > 0).then_some(args.max_receive_count);
+    config.concurrency = args.concurrency;
+    config.function_timeout = args.function_timeout;
+    config.retry_delay = args.retry_delay;
+    config.kill_rate = args.kill_rate;
+    config.duplicate_rate = args.duplicate_rate;
+    config.distributions = args.distributions.clone();
+    for d in &args.multi_tenant {
+        config.distributions.push(DistributionConfig {
+            connection_mode: ConnectionMode::TenantOnly,
+            ..d.clone()
+        });
+    }
+    config.distribution_tenants = args.tenants.clone();
+    config.default_completion = args.completes_after;
+    config.faults = args.faults.clone();
+    config.seed = args.seed;
+    config.env = args.env.clone();
+    config.function_name = args.function_name.clone();
+    if !args.quiet {
+        config.progress = Some(local_aws::events::Progress(Arc::new(|line: &str| {
+            eprintln!("{line}");
+        })));
+    }
+    let report = tokio::select! {
+        r = local_aws::events::run(config) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("local-aws: interrupted; the function processes were killed");
+            return 1;
+        }
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("local-aws: {e}");
+            return 2;
         }
     };
     let mut out = std::io::stdout().lock();

@@ -325,7 +325,7 @@ fn draw_kill(world: &mut World, settings: &MappingSettings) -> Option<Duration> 
         return None;
     }
     world.kills_planted += 1;
-    let upper = (world.typical_ms * 1.2).max(2.0) as u64;
+    let upper = (world.typical_ms * 0.8).max(2.0) as u64;
     let cap = duration_ms(settings.function_timeout).max(2);
     Some(Duration::from_millis(world.rng.between(1, upper.min(cap))))
 }

@@ -164,6 +164,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
     let parameters = parameters_text(&config);
     let coverage_parameters = CoverageParameters::parse(&parameters)?;
     let seed = emu.seed();
+    let fault_spec = emu.faults().to_string();
 
     // The burst and the message of each event.
     let mut rng = SeededRng::with_stream(seed, 21);
@@ -395,7 +396,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         ..CloudFrontCounts::default()
     };
     let mut faults = FaultCounts {
-        spec: emu.faults().to_string(),
+        spec: fault_spec,
         kills_planted: w.kills_planted,
         kills_fired: w.kills_fired,
         kills_missed: w.kills_missed,

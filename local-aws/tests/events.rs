@@ -1,0 +1,296 @@
+//! The events driver against a stand-in function (tests/support/events_function.py): uploads
+//! through a queue and an event source mapping, the answers Lambda reads, redeliveries, the
+//! dead-letter queue, planted faults, and the coverage invariant catching a function that
+//! invalidates nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use local_aws::events::{self, BodyShape, Delivery, EventsConfig, EventsReport, Violation};
+use local_aws::{DistributionConfig, DurationRange, Faults};
+
+fn standin() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/events_function.py")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A short run of the stand-in in `mode`.
+fn config(mode: &str, uploads: usize) -> EventsConfig {
+    let mut c = EventsConfig::new("python3");
+    c.function_args = vec![standin()];
+    c.env = vec![("STANDIN_MODE".to_string(), mode.to_string())];
+    c.uploads = uploads;
+    c.burst_duration = Duration::from_millis(300);
+    c.seed = Some(11);
+    c.concurrency = 3;
+    c.visibility_timeout = Duration::from_millis(800);
+    c.default_completion =
+        DurationRange::between(Duration::from_millis(300), Duration::from_secs(1));
+    c
+}
+
+async fn run(c: EventsConfig) -> EventsReport {
+    match events::run(c).await {
+        Ok(report) => report,
+        Err(e) => panic!("the run did not start: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_that_invalidates_each_path_covers_every_key_through_every_fault() {
+    // GIVEN awkward keys under a prefix, mixed body shapes, a test event first, and planted
+    // kills, duplicate deliveries and CloudFront 503s
+    let mut c = config("paths", 300);
+    c.parameters = Some(
+        r#"{"distributionIds":["E2QWRUHEXAMPLE"],"keyPrefix":"site/","pathPrefix":"/www"}"#
+            .to_string(),
+    );
+    c.distributions = vec![DistributionConfig::new("E2QWRUHEXAMPLE")];
+    c.body_shape = BodyShape::Mixed;
+    c.test_event = true;
+    c.kill_rate = 0.15;
+    c.duplicate_rate = 0.1;
+    c.faults = "cloudfront.unavailable=0.1".parse::<Faults>().unwrap();
+    // Each invocation takes at least 40 ms, so that a planted kill lands while it runs.
+    c.env
+        .push(("STANDIN_SLOW_MS".to_string(), "40".to_string()));
+
+    // WHEN the burst is played
+    let report = run(c).await;
+
+    // THEN every key under the prefix is covered, nothing valid was dead-lettered
+    assert!(report.holds(), "{}", report.render());
+    assert_eq!(report.coverage.uncovered, 0);
+    assert!(report.coverage.expected > 250, "{}", report.render());
+    assert!(report.coverage.latency_p95_ms.is_some());
+    assert!(report.events.outside_prefix > 0 && report.events.directory_markers > 0);
+    assert_eq!(report.messages.sent, 301, "300 events and the test event");
+    // AND each planted fault fired, and its effect shows
+    let f = &report.faults;
+    assert!(f.kills_fired > 0, "{}", report.render());
+    assert_eq!(f.kills_planted, f.kills_fired + f.kills_missed);
+    assert_eq!(report.invocations.killed, f.kills_fired);
+    assert!(f.duplicates_planted > 0);
+    assert_eq!(f.duplicates_delivered, f.duplicates_planted);
+    assert!(
+        f.injected
+            .get("CloudFront.unavailable")
+            .is_some_and(|n| *n > 0)
+    );
+    assert!(f.never_fired.is_empty());
+    assert!(report.messages.redelivered > 0, "killed batches come back");
+    assert!(
+        report.invocations.cold_starts > 3,
+        "a killed process is started again"
+    );
+    assert_eq!(
+        report.cloudfront.other_errors.get("ServiceUnavailable"),
+        f.injected.get("CloudFront.unavailable")
+    );
+    assert!(report.text_ok());
+}
+
+trait TextOk {
+    fn text_ok(&self) -> bool;
+}
+
+impl TextOk for EventsReport {
+    fn text_ok(&self) -> bool {
+        let text = self.render();
+        text.contains("INVARIANT HOLDS") && text.contains("paths billed")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_that_invalidates_nothing_breaks_the_invariant_and_names_the_keys() {
+    let report = run(config("nothing", 60)).await;
+    assert!(!report.holds());
+    assert_eq!(report.cloudfront.create_calls, 0);
+    assert_eq!(report.coverage.covered, 0);
+    assert_eq!(report.coverage.uncovered, report.coverage.expected);
+    assert_eq!(report.coverage.uncovered_keys.len(), 10);
+    assert_eq!(
+        report.violations,
+        vec![Violation::UncoveredKeys {
+            count: report.coverage.uncovered
+        }]
+    );
+    let text = report.render();
+    assert!(text.contains("INVARIANT BROKEN"), "{text}");
+    assert!(
+        text.contains(&format!("{:?}", report.coverage.uncovered_keys[0].key)),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_items_come_back_after_the_visibility_timeout_then_go_to_the_dead_letter_queue() {
+    // GIVEN a function that reports every record failed, and maxReceiveCount 2
+    let mut c = config("fail", 20);
+    c.max_receive_count = Some(2);
+    c.visibility_timeout = Duration::from_millis(300);
+    let report = run(c).await;
+    // THEN each message is received twice, then dead-lettered, and the invariant says so
+    assert_eq!(report.messages.received, 40, "{}", report.render());
+    assert_eq!(report.messages.redelivered, 20);
+    assert_eq!(report.messages.dead_lettered, 20);
+    assert_eq!(report.invocations.item_failures, 40);
+    assert_eq!(report.wrongly_dead_lettered.len(), 10);
+    assert!(
+        report
+            .violations
+            .contains(&Violation::DeadLetteredEvents { count: 20 })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_item_identifier_fails_the_whole_batch() {
+    let mut c = config("unknown-id", 10);
+    c.max_receive_count = Some(1);
+    let report = run(c).await;
+    assert!(report.invocations.rejected_responses > 0);
+    assert_eq!(report.invocations.ok, 0);
+    assert_eq!(report.messages.deleted, 0, "{}", report.render());
+    assert_eq!(report.messages.dead_lettered, 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcards_under_load_meet_too_many_invalidations_in_progress() {
+    // GIVEN a function that sends /* per batch, batches of up to 5, slow invalidations
+    let mut c = config("wildcard", 150);
+    c.batch_size = 5;
+    c.default_completion = DurationRange::between(Duration::from_secs(2), Duration::from_secs(2));
+    c.max_receive_count = Some(10);
+    let report = run(c).await;
+    // THEN CloudFront's real limit of 15 wildcards in progress answers, the records come back,
+    // and in the end every key is covered
+    assert!(
+        report.cloudfront.too_many_in_progress > 0,
+        "{}",
+        report.render()
+    );
+    assert_eq!(report.cloudfront.too_many_injected, 0);
+    assert_eq!(
+        report.cloudfront.paths_billed,
+        report.cloudfront.wildcard_paths
+    );
+    assert!(report.invocations.with_item_failures > 0);
+    assert!(report.holds(), "{}", report.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batching_window_fills_batches() {
+    let mut c = config("paths", 200);
+    c.batch_size = 100;
+    c.batching_window = Duration::from_millis(250);
+    c.concurrency = 1;
+    let report = run(c).await;
+    assert!(report.holds(), "{}", report.render());
+    // 200 messages over 300 ms in windows of 250 ms: a handful of batches, not 200.
+    assert!(report.invocations.total <= 6, "{}", report.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_delivery_retries_an_event_twice_then_drops_it() {
+    let mut c = config("fail", 8);
+    c.delivery = Delivery::Direct;
+    c.retry_delay = Duration::from_millis(100);
+    let report = run(c).await;
+    assert_eq!(report.invocations.total, 24, "{}", report.render());
+    assert_eq!(report.invocations.errored, 24);
+    assert_eq!(report.messages.dead_lettered, 8);
+    assert!(
+        report
+            .violations
+            .contains(&Violation::DeadLetteredEvents { count: 8 })
+    );
+    assert!(report.render().contains("dropped after 3 attempts"));
+}
+
+#[test]
+fn the_command_reads_a_keys_file_and_exits_1_when_a_key_is_left_uncovered() {
+    let dir = std::env::temp_dir().join(format!("local-aws-events-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let keys = dir.join("keys.txt");
+    let _ = std::fs::write(
+        &keys,
+        "a b.html\nc+d/\u{e9}.html\nfolder/\nDELETE a b.html\n",
+    );
+    let run = |mode: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+            .args(["events", "--function", "python3", "--function-arg"])
+            .arg(standin())
+            .arg("--keys")
+            .arg(&keys)
+            .args(["--env", &format!("STANDIN_MODE={mode}"), "--json", "-q"])
+            .args(["--burst-duration", "50ms", "--completes-after", "100ms"])
+            .output()
+    };
+    let Ok(out) = run("paths") else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(json["events"]["uploads"], 3);
+    assert_eq!(json["events"]["deletes"], 1);
+    assert_eq!(json["events"]["directory_markers"], 1);
+    assert_eq!(json["coverage"]["expected"], 3, "{json}");
+    assert_eq!(json["coverage"]["covered"], 3);
+    let Ok(out) = run("nothing") else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(json["violations"][0]["invariant"], "uncovered_keys");
+    assert_eq!(json["coverage"]["uncovered_keys"][0]["key"], "a b.html");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_to_do() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .args([
+            "events",
+            "--function",
+            "python3",
+            "--batch-size",
+            "100",
+            "-q",
+        ])
+        .output();
+    let Ok(out) = out else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--batch-size 100 needs a batching window"),
+        "{err}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .args([
+            "events",
+            "--function",
+            "python3",
+            "--parameters",
+            "{oops",
+            "-q",
+        ])
+        .output();
+    let Ok(out) = out else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--parameters '{oops' is not a JSON object"),
+        "{err}"
+    );
+}
