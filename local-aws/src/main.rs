@@ -390,8 +390,9 @@ struct EventsArgs {
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration_arg)]
     batching_window: Duration,
 
-    /// The queue's visibility timeout: a failed record or batch comes back after it.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration_arg)]
+    /// The queue's visibility timeout: a failed record or batch comes back after it. At
+    /// least the function timeout, as Lambda requires (AWS advises 6 times).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
     visibility_timeout: Duration,
 
     /// A message received this many times goes to the dead-letter queue (0: no DLQ).
@@ -403,7 +404,7 @@ struct EventsArgs {
     concurrency: usize,
 
     /// The function's timeout: an invocation not answered by then (plus 500 ms) is killed.
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
     function_timeout: Duration,
 
     /// Direct delivery: delay before Lambda's first retry (the second waits twice as long;

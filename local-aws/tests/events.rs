@@ -26,6 +26,7 @@ fn config(mode: &str, uploads: usize) -> EventsConfig {
     c.seed = Some(11);
     c.concurrency = 3;
     c.visibility_timeout = Duration::from_millis(800);
+    c.function_timeout = Duration::from_millis(800);
     c.default_completion =
         DurationRange::between(Duration::from_millis(300), Duration::from_secs(1));
     c
@@ -131,6 +132,7 @@ async fn failed_items_come_back_after_the_visibility_timeout_then_go_to_the_dead
     let mut c = config("fail", 20);
     c.max_receive_count = Some(2);
     c.visibility_timeout = Duration::from_millis(300);
+    c.function_timeout = Duration::from_millis(300);
     let report = run(c).await;
     // THEN each message is received twice, then dead-lettered, and the invariant says so
     assert_eq!(report.messages.received, 40, "{}", report.render());

@@ -126,7 +126,8 @@ pub struct EventsConfig {
 
 impl EventsConfig {
     /// A run of `function` with short, fast defaults: 1000 uploads in 2 s, batches of 10, a
-    /// 5 s visibility timeout, 4 concurrent invocations, invalidations done in 1 to 3 s.
+    /// 10 s function timeout and visibility timeout, 4 concurrent invocations, invalidations
+    /// done in 1 to 3 s.
     pub fn new(function: impl Into<PathBuf>) -> Self {
         Self {
             function: function.into(),
@@ -144,10 +145,10 @@ impl EventsConfig {
             delivery: Delivery::Sqs,
             batch_size: 10,
             batching_window: Duration::ZERO,
-            visibility_timeout: Duration::from_secs(5),
+            visibility_timeout: Duration::from_secs(10),
             max_receive_count: Some(5),
             concurrency: 4,
-            function_timeout: Duration::from_secs(3),
+            function_timeout: Duration::from_secs(10),
             retry_delay: Duration::from_millis(500),
             kill_rate: 0.0,
             duplicate_rate: 0.0,
@@ -194,6 +195,16 @@ pub enum ConfigError {
     /// Zero concurrency or a zero timeout.
     #[error("{0} must be more than 0")]
     Zero(&'static str),
+    /// A visibility timeout shorter than the function timeout.
+    #[error(
+        "--visibility-timeout {visibility} is less than --function-timeout {function}: Lambda refuses such an event source mapping (InvalidParameterValueException \"Queue visibility timeout: ... is less than Function timeout: ...\"); give a visibility timeout of at least the function timeout (AWS advises 6 times)"
+    )]
+    VisibilityBelowTimeout {
+        /// The visibility timeout given.
+        visibility: String,
+        /// The function timeout given.
+        function: String,
+    },
     /// No event to play.
     #[error("--uploads 0 and no --keys: give a number of uploads or a keys file")]
     NoEvents,

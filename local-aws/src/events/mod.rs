@@ -147,6 +147,13 @@ fn checked(mut config: EventsConfig) -> Result<EventsConfig, EventsError> {
     if config.visibility_timeout.is_zero() {
         return Err(ConfigError::Zero("--visibility-timeout").into());
     }
+    if config.delivery == Delivery::Sqs && config.visibility_timeout < config.function_timeout {
+        return Err(ConfigError::VisibilityBelowTimeout {
+            visibility: crate::duration::format_duration(config.visibility_timeout),
+            function: crate::duration::format_duration(config.function_timeout),
+        }
+        .into());
+    }
     if config.keys.is_none() && config.uploads == 0 {
         return Err(ConfigError::NoEvents.into());
     }
