@@ -173,14 +173,14 @@ pub(super) struct Slot {
 
 impl Slot {
     /// One invocation: start the process if needed (a cold start), queue the event, wait for
-    /// the answer, a crash, the deadline, or the planted kill. Returns how it ended and
-    /// whether it was a cold start.
+    /// the answer, a crash, the deadline, or the planted kill. Returns how it ended, whether
+    /// it was a cold start, and how long the function took from taking the event.
     async fn invoke(
         &mut self,
         event: &Value,
         timeout: Duration,
         kill_after: Option<Duration>,
-    ) -> std::io::Result<(InvocationEnd, bool)> {
+    ) -> std::io::Result<(InvocationEnd, bool, Duration)> {
         let _ = self.process.is_running();
         let cold_start = !self.process.alive();
         if cold_start {
@@ -200,12 +200,12 @@ impl Slot {
             _ = invocation.started() => {}
             exit = self.process.exited() => {
                 self.env.abandon_invocation(&request_id);
-                return Ok((InvocationEnd::Crashed { exit, started: false }, cold_start));
+                return Ok((InvocationEnd::Crashed { exit, started: false }, cold_start, Duration::ZERO));
             }
             _ = sleep_until(queued_at + pickup_limit) => {
                 self.env.abandon_invocation(&request_id);
                 self.process.kill().await;
-                return Ok((InvocationEnd::Timeout { started: false }, cold_start));
+                return Ok((InvocationEnd::Timeout { started: false }, cold_start, Duration::ZERO));
             }
         }
         let started_at = Instant::now();
@@ -236,7 +236,7 @@ impl Slot {
                 InvocationEnd::Timeout { started: true }
             }
         };
-        Ok((end, cold_start))
+        Ok((end, cold_start, started_at.elapsed()))
     }
 }
 
@@ -318,16 +318,17 @@ fn sqs_record(r: &Received, settings: &MappingSettings) -> Value {
     })
 }
 
-/// Whether this invocation gets killed, and when: a moment drawn before the typical answer
-/// time, so that most planted kills land while the function runs.
+/// Whether this invocation gets killed, and when: a moment drawn in the first half of the
+/// typical time from taking an event to answering, so that most planted kills land while the
+/// function runs (a kill drawn later than its answer is reported as missed).
 fn draw_kill(world: &mut World, settings: &MappingSettings) -> Option<Duration> {
     if !world.rng.chance(settings.kill_rate) {
         return None;
     }
     world.kills_planted += 1;
-    let upper = (world.typical_ms * 0.8).max(2.0) as u64;
-    let cap = duration_ms(settings.function_timeout).max(2);
-    Some(Duration::from_millis(world.rng.between(1, upper.min(cap))))
+    let upper = (world.typical_ms * 500.0) as u64;
+    let cap = u64::try_from(settings.function_timeout.as_micros()).unwrap_or(u64::MAX);
+    Some(Duration::from_micros(world.rng.between(0, upper.min(cap))))
 }
 
 /// One poller: batches until the run is over. Returns its slot (to collect the output).
@@ -349,8 +350,7 @@ pub(super) async fn poll(
                 .unwrap_or(Value::Null),
         };
         let kill_after = draw_kill(&mut lock(&world), &settings);
-        let started = Instant::now();
-        let (end, cold_start) = match slot
+        let (end, cold_start, took) = match slot
             .invoke(&event, settings.function_timeout, kill_after)
             .await
         {
@@ -375,8 +375,8 @@ pub(super) async fn poll(
                 w.kills_missed += 1;
             }
         }
-        if matches!(end, InvocationEnd::Response { .. }) && !cold_start {
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if matches!(end, InvocationEnd::Response { .. }) {
+            let ms = took.as_secs_f64() * 1000.0;
             w.typical_ms = w.typical_ms * 0.9 + ms * 0.1;
         }
     }

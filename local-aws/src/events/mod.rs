@@ -236,7 +236,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         kills_planted: 0,
         kills_fired: 0,
         kills_missed: 0,
-        typical_ms: 50.0,
+        typical_ms: 20.0,
         rng: SeededRng::with_stream(seed, 23),
         gave_up: false,
     }));
