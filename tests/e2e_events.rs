@@ -123,3 +123,154 @@ async fn direct_asynchronous_invocations_cover_every_key() {
         explain(&report)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awkward_keys_in_s3_notifications_are_decoded_and_covered() {
+    // GIVEN S3's own encoding: a space as "+", a "+" as "%2B", non-ASCII and "%" as %XX
+    let mut c = events_run(&format!(
+        r#"{{"distributionId":"{DIST}","keyPrefix":"site/","directoryIndex":"index.html"}}"#
+    ));
+    c.keys = Some(
+        [
+            "site/my file.html",
+            "site/+layout.css",
+            "site/c++/100%.html",
+            "site/caf\u{e9}/men\u{fc}.html",
+            "site/docs/index.html",
+            "site/a%20b.html",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), false))
+        .chain([("site/+layout.css".to_string(), true)])
+        .collect(),
+    );
+    c.body_shape = BodyShape::S3;
+    let report = run(c).await;
+    // THEN every key, created or removed, is covered after its event
+    assert!(report.holds(), "{}", explain(&report));
+    assert_eq!(report.coverage.expected, 7, "{}", explain(&report));
+    assert_eq!(report.events.deletes, 1, "{}", explain(&report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_batch_gets_the_same_invalidation() {
+    // GIVEN one batch of 20 uploads, invoked twice whole (the mapping's delete was lost)
+    let mut c = events_run(&format!(r#"{{"distributionId":"{DIST}"}}"#));
+    c.uploads = 20;
+    c.batch_size = 100;
+    c.batching_window = Duration::from_secs(1);
+    c.concurrency = 1;
+    c.redeliver_rate = 1.0;
+    let report = run(c).await;
+    assert!(report.holds(), "{}", explain(&report));
+    assert_eq!(report.faults.batches_redelivered, 1, "{}", explain(&report));
+    assert_eq!(report.invocations.total, 2, "{}", explain(&report));
+    // THEN both invocations created, and CloudFront holds one invalidation
+    assert_eq!(report.cloudfront.create_calls, 2, "{}", explain(&report));
+    assert_eq!(
+        report.cloudfront.invalidations_created,
+        1,
+        "{}",
+        explain(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_upload_of_the_same_key_gets_a_new_invalidation() {
+    // GIVEN the same key uploaded twice, each upload in a batch of its own
+    let mut c = events_run(&format!(r#"{{"distributionId":"{DIST}"}}"#));
+    c.keys = Some(vec![
+        ("index.html".to_string(), false),
+        ("index.html".to_string(), false),
+    ]);
+    c.batch_size = 1;
+    c.concurrency = 1;
+    let report = run(c).await;
+    // THEN the second upload is covered by an invalidation created after it: a new one
+    assert!(report.holds(), "{}", explain(&report));
+    assert_eq!(report.coverage.expected, 2, "{}", explain(&report));
+    assert_eq!(
+        report.cloudfront.invalidations_created,
+        2,
+        "{}",
+        explain(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_invalidations_fails_part_of_the_batches_and_redelivery_covers_them() {
+    // GIVEN CloudFront refusing most creates with TooManyInvalidationsInProgress
+    let mut c = events_run(&format!(r#"{{"distributionId":"{DIST}"}}"#));
+    c.uploads = 60;
+    c.batch_size = 10;
+    c.batching_window = Duration::from_millis(200);
+    c.function_timeout = Duration::from_secs(5);
+    c.visibility_timeout = Duration::from_secs(5);
+    c.test_event = true;
+    // Enough receives that no message runs out of them by bad luck: this test is about
+    // item failures and their redelivery, not the dead-letter queue.
+    c.max_receive_count = Some(30);
+    c.faults = match "cloudfront.too-many=0.6".parse::<Faults>() {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    let report = run(c).await;
+    // THEN some batches answered item failures, which came back and were covered in the end
+    assert!(
+        report.invocations.with_item_failures > 0,
+        "{}",
+        explain(&report)
+    );
+    assert!(report.messages.redelivered > 0, "{}", explain(&report));
+    assert!(report.holds(), "{}", explain(&report));
+    assert_eq!(report.messages.dead_lettered, 0, "{}", explain(&report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configuration_stops_the_function_at_start_up_with_an_init_error() {
+    let emu = match local_aws::Emulator::start(local_aws::EmulatorConfig::default()).await {
+        Ok(emu) => emu,
+        Err(e) => panic!("the emulator did not start: {e}"),
+    };
+    for (parameters, expected) in [
+        (
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/*"]}"#,
+            "\"paths\" does not apply in CF_INVALIDATE_PARAMETERS",
+        ),
+        (
+            r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
+            "did you mean \"distributionId\"?",
+        ),
+        ("", "CF_INVALIDATE_PARAMETERS is not set or empty"),
+    ] {
+        let before = emu.init_errors().len();
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_cf-invalidate-events"))
+            .env("CF_INVALIDATE_PARAMETERS", parameters)
+            .env("AWS_LAMBDA_RUNTIME_API", emu.runtime_api_address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "cf-invalidate-events")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .await;
+        let output = match output {
+            Ok(output) => output,
+            Err(e) => panic!("the function did not run: {e}"),
+        };
+        let printed = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{parameters}: {printed}");
+        assert!(printed.contains(expected), "{parameters}: {printed}");
+        let errors = emu.init_errors();
+        assert_eq!(errors.len(), before + 1, "{parameters}");
+        let error = &errors[before];
+        assert_eq!(error.error_type, "CfInvalidate.ConfigurationError");
+        assert!(error.error_message.contains(expected), "{error:?}");
+    }
+    // Nothing reached CloudFront.
+    assert!(
+        emu.request_log()
+            .iter()
+            .all(|r| r.api != local_aws::Api::CloudFront)
+    );
+    emu.shutdown().await;
+}

@@ -422,6 +422,11 @@ struct EventsArgs {
     #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
     duplicate_rate: f64,
 
+    /// Probability per answered batch that the mapping invokes the function again with the
+    /// very same batch, as when its delete of the batch was lost (SQS delivery).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
+    redeliver_rate: f64,
+
     /// A distribution that exists, with how long its invalidations stay InProgress:
     /// `ID`, `ID:2s` or `ID:1s..3s`. Repeat for several. Default: E2QWRUHEXAMPLE.
     #[arg(long = "distribution", value_name = "ID[:COMPLETES-AFTER]")]
@@ -734,6 +739,7 @@ async fn events(args: EventsArgs) -> u8 {
     config.retry_delay = args.retry_delay;
     config.kill_rate = args.kill_rate;
     config.duplicate_rate = args.duplicate_rate;
+    config.redeliver_rate = args.redeliver_rate;
     config.distributions = args.distributions.clone();
     for d in &args.multi_tenant {
         config.distributions.push(DistributionConfig {

@@ -397,16 +397,12 @@ pub fn reference_base(identities: &[String]) -> String {
     text
 }
 
-/// Logs refusals and creations as they happen.
+/// Logs refusals as they happen (the adapter logs each invalidation it creates).
 struct LogProgress;
 
 impl JobObserver for LogProgress {
     fn on_event(&self, _elapsed: Duration, event: ProgressEvent<'_>) {
         match event {
-            ProgressEvent::Created {
-                distribution,
-                invalidation_id,
-            } => info!(distribution = %distribution, invalidation_id, "invalidation created"),
             ProgressEvent::Deferred {
                 distribution,
                 reason,

@@ -104,6 +104,9 @@ pub struct EventsConfig {
     pub kill_rate: f64,
     /// Probability per message (or per event, direct) of a second delivery.
     pub duplicate_rate: f64,
+    /// Probability per answered SQS batch that the mapping invokes the function again with the
+    /// very same batch (same messages, same ids), as when its delete of the batch was lost.
+    pub redeliver_rate: f64,
     /// Distributions that exist; none: [`DEFAULT_DISTRIBUTION`].
     pub distributions: Vec<DistributionConfig>,
     /// Distribution tenants that exist.
@@ -152,6 +155,7 @@ impl EventsConfig {
             retry_delay: Duration::from_millis(500),
             kill_rate: 0.0,
             duplicate_rate: 0.0,
+            redeliver_rate: 0.0,
             distributions: Vec::new(),
             distribution_tenants: Vec::new(),
             default_completion: DurationRange::between(

@@ -137,6 +137,8 @@ pub(super) struct World {
     pub kills_planted: u64,
     pub kills_fired: u64,
     pub kills_missed: u64,
+    /// Batches invoked a second time, whole (`redeliver_rate`).
+    pub batches_redelivered: u64,
     /// How long answered invocations take (a moving average), to plant kills mid-run.
     pub typical_ms: f64,
     /// The driver's draws (kills).
@@ -158,6 +160,7 @@ pub(super) struct MappingSettings {
     pub function_timeout: Duration,
     pub retry_delay: Duration,
     pub kill_rate: f64,
+    pub redeliver_rate: f64,
     pub queue_arn: String,
     pub region: String,
     /// The run stops here, whatever is left.
@@ -363,21 +366,38 @@ pub(super) async fn poll(
                 return (slot, Some(e));
             }
         };
-        let mut w = lock(&world);
-        settle(&mut w, &settings, &batch, &end);
-        let c = &mut w.invocations;
-        c.total += 1;
-        c.cold_starts += u64::from(cold_start);
-        if kill_after.is_some() {
-            if matches!(end, InvocationEnd::Killed { .. }) {
-                w.kills_fired += 1;
-            } else {
-                w.kills_missed += 1;
+        let redeliver = {
+            let mut w = lock(&world);
+            settle(&mut w, &settings, &batch, &end);
+            let c = &mut w.invocations;
+            c.total += 1;
+            c.cold_starts += u64::from(cold_start);
+            if kill_after.is_some() {
+                if matches!(end, InvocationEnd::Killed { .. }) {
+                    w.kills_fired += 1;
+                } else {
+                    w.kills_missed += 1;
+                }
             }
-        }
-        if matches!(end, InvocationEnd::Response { .. }) {
-            let ms = took.as_secs_f64() * 1000.0;
-            w.typical_ms = w.typical_ms * 0.9 + ms * 0.1;
+            if matches!(end, InvocationEnd::Response { .. }) {
+                let ms = took.as_secs_f64() * 1000.0;
+                w.typical_ms = w.typical_ms * 0.9 + ms * 0.1;
+            }
+            settings.delivery == Delivery::Sqs
+                && matches!(end, InvocationEnd::Response { .. })
+                && w.rng.chance(settings.redeliver_rate)
+        };
+        if redeliver {
+            // The same batch again, as the mapping sends it when its delete was lost: the
+            // messages were deleted already, so the answer changes nothing in the queue; the
+            // function must find the invalidation it created, not create another.
+            let again = slot.invoke(&event, settings.function_timeout, None).await;
+            let mut w = lock(&world);
+            w.batches_redelivered += 1;
+            w.invocations.total += 1;
+            if let Ok((_, cold_start, _)) = again {
+                w.invocations.cold_starts += u64::from(cold_start);
+            }
         }
     }
     (slot, None)

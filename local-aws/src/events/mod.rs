@@ -234,6 +234,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         producer_done: false,
         invocations: InvocationCounts::default(),
         kills_planted: 0,
+        batches_redelivered: 0,
         kills_fired: 0,
         kills_missed: 0,
         typical_ms: 20.0,
@@ -250,6 +251,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         function_timeout: config.function_timeout,
         retry_delay: config.retry_delay,
         kill_rate: config.kill_rate,
+        redeliver_rate: config.redeliver_rate,
         queue_arn: format!(
             "arn:aws:sqs:{}:{}:{queue_name}",
             config.region,
@@ -407,6 +409,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         kills_planted: w.kills_planted,
         kills_fired: w.kills_fired,
         kills_missed: w.kills_missed,
+        batches_redelivered: w.batches_redelivered,
         duplicates_planted: w.queue.counts().duplicates_planted,
         duplicates_delivered: w.queue.counts().duplicates_delivered,
         ..FaultCounts::default()

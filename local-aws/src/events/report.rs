@@ -335,6 +335,8 @@ pub struct FaultCounts {
     pub duplicates_planted: u64,
     /// Of those, delivered.
     pub duplicates_delivered: u64,
+    /// Answered batches invoked again whole (`redeliver_rate`).
+    pub batches_redelivered: u64,
 }
 
 /// CloudFront as the run used it.
@@ -529,12 +531,13 @@ impl EventsReport {
         }
         let _ = writeln!(
             out,
-            "                   kills: {} planted, {} fired, {} missed (answered first); duplicates: {} planted, {} delivered",
+            "                   kills: {} planted, {} fired, {} missed (answered first); duplicates: {} planted, {} delivered; whole batches redelivered: {}",
             f.kills_planted,
             f.kills_fired,
             f.kills_missed,
             f.duplicates_planted,
-            f.duplicates_delivered
+            f.duplicates_delivered,
+            f.batches_redelivered
         );
         let cov = &self.coverage;
         let ms = |v: Option<u64>| v.map_or("-".to_string(), secs);
