@@ -402,20 +402,20 @@ struct LogProgress;
 
 impl JobObserver for LogProgress {
     fn on_event(&self, _elapsed: Duration, event: ProgressEvent<'_>) {
-        match event {
-            ProgressEvent::Deferred {
-                distribution,
-                reason,
-                attempts,
-                retry_in,
-            } => info!(
+        if let ProgressEvent::Deferred {
+            distribution,
+            reason,
+            attempts,
+            retry_in,
+        } = event
+        {
+            info!(
                 distribution = %distribution,
                 reason = reason.unwrap_or("unknown"),
                 attempts,
                 retry_in = %format_duration(retry_in),
                 "CloudFront deferred the invalidation; trying again"
-            ),
-            _ => {}
+            );
         }
     }
 }
