@@ -274,3 +274,38 @@ async fn bad_configuration_stops_the_function_at_start_up_with_an_init_error() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_invocation_logs_one_json_summary_under_lambdas_json_format() {
+    let mut c = events_run(&format!(r#"{{"distributionId":"{DIST}"}}"#));
+    c.keys = Some(vec![
+        ("a b.html".to_string(), false),
+        ("folder/".to_string(), false),
+    ]);
+    c.batch_size = 10;
+    c.batching_window = Duration::from_millis(500);
+    c.concurrency = 1;
+    c.env = vec![("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string())];
+    let report = run(c).await;
+    assert!(report.holds(), "{}", explain(&report));
+    let summaries: Vec<serde_json::Value> = report
+        .function_output_tail
+        .iter()
+        .filter_map(|line| line.find('{').map(|at| &line[at..]))
+        .filter_map(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .filter(|line| line["message"] == "batch done")
+        .collect();
+    assert_eq!(summaries.len(), 1, "{}", explain(&report));
+    let summary = &summaries[0];
+    assert_eq!(summary["delivery"], "sqs", "{summary}");
+    assert_eq!(summary["messages"], 2, "{summary}");
+    assert_eq!(summary["skipped"], "directory_marker=1", "{summary}");
+    assert_eq!(summary["paths_sent"], 1, "{summary}");
+    assert_eq!(summary["item_failures"], 0, "{summary}");
+    assert!(
+        summary["invalidations"]
+            .as_str()
+            .is_some_and(|ids| ids.starts_with("E2QWRUHAPOMQZL=I")),
+        "{summary}"
+    );
+}
