@@ -677,19 +677,7 @@ async fn chaos(args: ChaosArgs) -> u8 {
             return 1;
         }
     };
-    let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(text) => writeln!(out, "{text}"),
-            Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
-        }
-    } else {
-        write!(out, "{}", report.render())
-    };
-    if written.is_err() {
-        return 2;
-    }
-    if report.holds() { 0 } else { 1 }
+    print_report(args.json, &report, &report.render(), report.holds())
 }
 
 async fn events(args: EventsArgs) -> u8 {
@@ -772,19 +760,25 @@ async fn events(args: EventsArgs) -> u8 {
             return 2;
         }
     };
+    print_report(args.json, &report, &report.render(), report.holds())
+}
+
+/// Prints a driver's report (pretty JSON, or its text) and gives the exit status: 0 when its
+/// invariant holds, 1 when not, 2 when stdout is gone.
+fn print_report(json: bool, report: &impl serde::Serialize, text: &str, holds: bool) -> u8 {
     let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        match serde_json::to_string_pretty(&report) {
+    let written = if json {
+        match serde_json::to_string_pretty(report) {
             Ok(text) => writeln!(out, "{text}"),
             Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
         }
     } else {
-        write!(out, "{}", report.render())
+        write!(out, "{text}")
     };
     if written.is_err() {
         return 2;
     }
-    if report.holds() { 0 } else { 1 }
+    if holds { 0 } else { 1 }
 }
 
 async fn serve(args: ServeArgs) -> u8 {
