@@ -26,6 +26,11 @@ pub struct Envelope {
     // S3's test message
     #[serde(rename = "Event", default)]
     pub event: Option<String>,
+    // An SNS notification (S3 -> SNS -> SQS fan-out without raw message delivery)
+    #[serde(rename = "Type", default)]
+    pub sns_type: Option<String>,
+    #[serde(rename = "Message", default)]
+    pub sns_message: Option<String>,
 }
 
 /// An SQS message or an S3 notification record.
@@ -246,11 +251,19 @@ fn s3_change_kind(event_name: &str) -> Option<ChangeKind> {
 }
 
 /// Reads one SQS message body; `Err` holds a short preview of a body that is no known event.
+/// A body may also be an SNS notification whose message is one (a bucket that notifies an SNS
+/// topic, with the queue subscribed without raw message delivery).
 pub fn read_body(body: &str) -> Result<Contents, String> {
-    serde_json::from_str::<Envelope>(body)
-        .ok()
-        .and_then(Envelope::into_contents)
-        .ok_or_else(|| preview(body))
+    let envelope = serde_json::from_str::<Envelope>(body).map_err(|_| preview(body))?;
+    if envelope.sns_type.as_deref() == Some("Notification")
+        && let Some(message) = &envelope.sns_message
+    {
+        return serde_json::from_str::<Envelope>(message)
+            .ok()
+            .and_then(Envelope::into_contents)
+            .ok_or_else(|| preview(body));
+    }
+    envelope.into_contents().ok_or_else(|| preview(body))
 }
 
 /// The first characters of a body, control characters escaped, for a log line.
@@ -329,6 +342,22 @@ mod tests {
         let contents = read_body(body).unwrap();
         assert!(contents.changes.is_empty());
         assert_eq!(contents.skipped, vec![EventSkip::TestEvent]);
+    }
+
+    #[test]
+    fn an_sns_notification_of_an_s3_event_is_read_through() {
+        let inner = s3_body("ObjectCreated:Put", "a+b.html");
+        let body = serde_json::json!({"Type": "Notification", "MessageId": "22b80b92",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:site-events", "Subject": "Amazon S3 Notification",
+            "Message": inner, "Timestamp": "2026-11-29T08:00:00.000Z"})
+        .to_string();
+        let contents = read_body(&body).unwrap();
+        assert_eq!(
+            contents.changes[0].key,
+            EncodedKey::Form("a+b.html".to_owned())
+        );
+        let not_s3 = serde_json::json!({"Type": "Notification", "Message": "hello"}).to_string();
+        assert!(read_body(&not_s3).is_err());
     }
 
     #[test]
