@@ -316,17 +316,33 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
             )
         }
     );
+    let oi = &o.report.invocations;
+    let om = &o.report.messages;
     let _ = writeln!(
         out,
         "- **Invalidations per distribution, ours**: at most {} on one distribution against a \
-         target of {}. The batches are cut by size ({} records), by the batching window ({}) \
-         and by what each of the {} pollers finds in the queue, so the tail of the burst can \
-         make one more, smaller batch than ⌈uploads ÷ batch size⌉.",
+         target of {}: one per invocation and distribution, and {} for {} messages \
+         ({} redelivered). {}",
         o.most_invalidations_on_one_distribution(),
         target_invalidations,
-        thousands(p.batch_size),
-        secs(p.batching_window_ms as f64 / 1000.0),
-        p.concurrency
+        plural(oi.total, "invocation", "invocations"),
+        n(om.sent),
+        n(om.redelivered),
+        if oi.total > target_invalidations {
+            format!(
+                "So at least one batch went out short of {} records: a batch goes when it is \
+                 full, when its window of {} ends, or at 6 MB (the largest here was {:.2} MB), \
+                 and the {} pollers gather at once, so the burst's last records are shared \
+                 between batches that each wait out their window. The target counts full \
+                 batches only.",
+                thousands(p.batch_size),
+                secs(p.batching_window_ms as f64 / 1000.0),
+                oi.largest_payload_bytes as f64 / 1e6,
+                p.concurrency
+            )
+        } else {
+            "The batches were as full as the burst allows.".to_string()
+        }
     );
     let sample_reused = sc.create_calls.saturating_sub(sc.invalidations_created);
     let _ = writeln!(
@@ -400,12 +416,21 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
         thousands(memory.batch_size),
         secs(p.memory_window_ms as f64 / 1000.0),
         if memory.split_by_payload_limit {
-            "The batch is split: Lambda caps a synchronous invocation at 6 MB, and an S3 \
-             notification inside an SQS record is about 2 KB, so an event source mapping cannot \
-             hand one invocation 10,000 of them; the driver cuts the batch where the next record \
-             would go over 6 MB, as Lambda does."
+            let per_record = mem.largest_payload_bytes as f64 / mem.largest_batch.max(1) as f64;
+            format!(
+                "The batch is split: Lambda caps a synchronous invocation's payload at 6 MB, so \
+                 an event source mapping cannot hand one invocation 10,000 S3 notifications. \
+                 The driver counts each record as its body plus 1 KB for the SQS record around \
+                 it and cuts the batch before that count passes 6 MB; the event it sent came to \
+                 {:.2} KB a record, so a cut on the exact size would fit about {} records, \
+                 still not 10,000.",
+                per_record / 1000.0,
+                thousands(
+                    (local_aws::events::MAX_PAYLOAD_BYTES as f64 / per_record.max(1.0)) as usize
+                )
+            )
         } else {
-            "The batch was not split by the 6 MB payload limit."
+            "The batch was not split by the 6 MB payload limit.".to_string()
         },
         plural(mem.total, "invocation", "invocations"),
         n(mem.largest_batch),
@@ -420,6 +445,9 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
          ({} for about a minute) and CloudFront's completion ({} to {} for minutes). With real \
          completion times, more batches meet the 15 in-progress wildcard paths and wait \
          longer; the sample's single paths stay far below 3000 in progress.\n\
+         - **Batches depend on timing**: which batch a message lands in varies from run to \
+         run (the seed repeats the burst, not the interleaving), so a run can make one short \
+         batch more than ⌈uploads ÷ batch size⌉ when the pollers share the burst's tail.\n\
          - **The sample's concurrency is chosen**: Lambda scales an asynchronous function out \
          by itself, and {} at a time is this run's choice for a machine of two cores; it sets \
          the sample's wall time, not its calls, invalidations or stale keys.\n\
