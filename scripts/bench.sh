@@ -2,12 +2,19 @@
 # Benchmarks cf-invalidate on this machine, through local-aws (no AWS account): cold start and
 # memory against a Python Lambda (boto3 under awslambdaric), completion-detection lag against
 # `aws cloudfront wait invalidation-completed`, invocations per job, planning time (criterion)
-# and size. Writes docs/benchmarks.md and docs/benchmarks/detection-lag.svg.
+# and size; and, on its own (--events), the S3-events function against the Python sample users
+# copy. Writes docs/benchmarks.md and its charts under docs/benchmarks/.
 #
-# Usage: scripts/bench.sh [--smoke]
-#   (none)    the full run: release build, criterion, then about 10 minutes of measurements
+# Usage: scripts/bench.sh [--smoke | --events]
+#   (none)    the full run: release build, criterion, then about 10 minutes of measurements;
+#             keeps the S3-events section of docs/benchmarks.md as it is
 #   --smoke   the tiny version CI runs (bench/tests/smoke.rs): debug build, one run of each,
 #             2-3 s invalidations, no criterion; writes under target/bench/smoke/ instead
+#   --events  only the S3-events comparison: cf-invalidate-events against the Python sample
+#             users copy (bench/python_events_sample), 10,000 uploads through local-aws, and
+#             our peak memory on the largest batch; release build of cf-invalidate-events and
+#             the harness only; rewrites only the events section of docs/benchmarks.md and
+#             docs/benchmarks/events.svg
 #
 # Needs Rust and Python 3 (3.11 tested). The Python side (awslambdaric, boto3, the AWS CLI)
 # comes from PyPI, pinned in bench/python_baseline/requirements.txt, into target/bench-venv.
@@ -15,15 +22,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 smoke=false
+events=false
 case "${1:-}" in
   "") ;;
   --smoke) smoke=true ;;
+  --events) events=true ;;
   -h | --help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
-    echo "bench.sh: unknown argument '$1' (use --smoke, or nothing)" >&2
+    echo "bench.sh: unknown argument '$1' (use --smoke, --events, or nothing)" >&2
     exit 2
     ;;
 esac
@@ -37,6 +46,28 @@ if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$stamp"
+fi
+
+if $events; then
+  # Two builds: the function alone, as it ships, then the harness.
+  echo "bench.sh: cargo build --release -p cf-invalidate --bin cf-invalidate-events" >&2
+  cargo build --release -p cf-invalidate --bin cf-invalidate-events
+  echo "bench.sh: cargo build --release -p cf-invalidate-bench --bin cf-invalidate-bench" >&2
+  cargo build --release -p cf-invalidate-bench --bin cf-invalidate-bench
+  bin="$target_dir/release"
+  harness=(
+    "$bin/cf-invalidate-bench" --events-only
+    --events-function "$bin/cf-invalidate-events"
+    --python "$venv/bin/python"
+    --events-sample-dir bench/python_events_sample
+    --work-dir "$target_dir/bench"
+    --report docs/benchmarks.md
+    --events-chart docs/benchmarks/events.svg
+    --profile release
+    --command "./scripts/bench.sh --events"
+  )
+  echo "bench.sh: ${harness[*]}" >&2
+  exec "${harness[@]}"
 fi
 
 if $smoke; then

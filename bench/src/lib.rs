@@ -11,12 +11,19 @@
 //! 4. planning time for 1k, 10k and 100k paths ([`planning`], plus criterion's estimates);
 //! 5. the size of the release artefacts ([`size`]);
 //!
+//! and, on its own ([`events::run`], `--events-only`), the S3-events function against the
+//! Python sample users copy, written into its own section of the report ([`events_report`],
+//! [`events_chart`]);
+//!
 //! then writes the markdown report ([`report`]) and the SVG chart ([`chart`]). The machine is
 //! noisy, so every comparison is a ratio of two measurements taken in the same run, and every
 //! figure is a median over several runs ([`stats`]).
 
 pub mod chart;
 pub mod cold_start;
+pub mod events;
+pub mod events_chart;
+pub mod events_report;
 pub mod lag;
 pub mod machine;
 pub mod planning;
@@ -58,6 +65,9 @@ pub enum BenchError {
     /// The pipeline driver could not run the function.
     #[error(transparent)]
     Pipeline(#[from] local_aws::pipeline::PipelineError),
+    /// The events driver could not run the function.
+    #[error(transparent)]
+    Events(#[from] local_aws::events::EventsError),
     /// A measured run did not end as it must for its figure to mean anything (the job failed,
     /// the waiter failed, a timeout); the message says which run and shows its output.
     #[error("{0}")]

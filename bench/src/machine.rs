@@ -29,12 +29,12 @@ pub struct Machine {
     pub python: String,
     /// Versions of awslambdaric and boto3 in that interpreter.
     pub python_packages: String,
-    /// `aws --version`.
+    /// `aws --version` ("not used" when the run needs no AWS CLI).
     pub aws_cli: String,
 }
 
 /// Reads it all; anything unreadable is "unknown".
-pub fn describe(python: &Path, aws: &Path) -> Machine {
+pub fn describe(python: &Path, aws: Option<&Path>) -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
@@ -84,7 +84,7 @@ pub fn describe(python: &Path, aws: &Path) -> Machine {
                 "import importlib.metadata as m; print('awslambdaric', m.version('awslambdaric'), '/ boto3', m.version('boto3'), '/ botocore', m.version('botocore'))",
             ],
         ),
-        aws_cli: output(aws, &["--version"]),
+        aws_cli: aws.map_or_else(|| "not used".to_string(), |aws| output(aws, &["--version"])),
     }
 }
 

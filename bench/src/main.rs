@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cf_invalidate_bench::events::{self, EventsPlan, EventsSettings};
 use cf_invalidate_bench::run::{self, Plan, Settings};
-use cf_invalidate_bench::{BenchError, chart, report};
+use cf_invalidate_bench::{BenchError, chart, events_chart, events_report, report};
 use clap::Parser;
 
 /// Benchmarks cf-invalidate-lambda against a Python Lambda (boto3 + awslambdaric) and
@@ -21,9 +22,27 @@ struct Args {
     /// cold-start.json in the work directory, and no report. For comparing builds of the function.
     #[arg(long, conflicts_with = "smoke")]
     cold_start_only: bool,
-    /// The cf-invalidate-lambda executable to measure.
+    /// Only the S3-events comparison (cf-invalidate-events against the Python sample): prints
+    /// its figures, writes its chart, and rewrites the events section of the report alone.
+    /// With --smoke: 300 uploads.
+    #[arg(long, conflicts_with = "cold_start_only", requires = "events_function")]
+    events_only: bool,
+    /// The cf-invalidate-events executable (for --events-only).
     #[arg(long, value_name = "PATH")]
-    lambda: PathBuf,
+    events_function: Option<PathBuf>,
+    /// The Python events sample's directory.
+    #[arg(long, value_name = "DIR", default_value = "bench/python_events_sample")]
+    events_sample_dir: PathBuf,
+    /// The S3-events chart to write.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "docs/benchmarks/events.svg"
+    )]
+    events_chart: PathBuf,
+    /// The cf-invalidate-lambda executable to measure.
+    #[arg(long, value_name = "PATH", required_unless_present = "events_only")]
+    lambda: Option<PathBuf>,
     /// The cf-invalidate CLI executable (for its size).
     #[arg(long, value_name = "PATH")]
     cli: Option<PathBuf>,
@@ -31,8 +50,8 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     python: PathBuf,
     /// The AWS CLI executable.
-    #[arg(long, value_name = "PATH")]
-    aws: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "events_only")]
+    aws: Option<PathBuf>,
     /// The Python baseline's directory.
     #[arg(long, value_name = "DIR", default_value = "bench/python_baseline")]
     baseline_dir: PathBuf,
@@ -65,6 +84,26 @@ struct Args {
 
 /// This process's command line, as typed (for the report).
 fn invocation() -> String {
+    quoted_args().join(" ")
+}
+
+/// The same, one option a line, as a shell accepts it.
+fn invocation_lines() -> String {
+    let mut out = String::new();
+    for arg in quoted_args() {
+        if !out.is_empty() {
+            out.push_str(if arg.starts_with("--") {
+                " \\\n  "
+            } else {
+                " "
+            });
+        }
+        out.push_str(&arg);
+    }
+    out
+}
+
+fn quoted_args() -> Vec<String> {
     std::env::args()
         .map(|arg| {
             if arg.is_empty() || arg.contains([' ', '"', '\'', '$', '`']) {
@@ -73,8 +112,7 @@ fn invocation() -> String {
                 arg
             }
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -91,10 +129,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Absolute, not canonical: the baseline runs in its own directory, and a virtualenv's
+/// `python` must stay the symlink inside the venv.
+fn absolute(p: PathBuf) -> PathBuf {
+    std::path::absolute(&p).unwrap_or(p)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, BenchError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| BenchError::Run(format!("cannot start the Tokio runtime: {source}")))
+}
+
 fn try_main(args: Args) -> Result<(), BenchError> {
-    // Absolute, not canonical: the baseline runs in its own directory, and a virtualenv's
-    // `python` must stay the symlink inside the venv.
-    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    if args.events_only {
+        return events_only(args);
+    }
+    let missing = |flag: &str| {
+        BenchError::Run(format!(
+            "{flag} is required unless --events-only is given: see --help"
+        ))
+    };
+    let lambda = args.lambda.ok_or_else(|| missing("--lambda"))?;
+    let aws = args.aws.ok_or_else(|| missing("--aws"))?;
     let settings = Settings {
         smoke: args.smoke,
         json: absolute(args.work_dir.join(if args.smoke {
@@ -102,10 +161,10 @@ fn try_main(args: Args) -> Result<(), BenchError> {
         } else {
             "results.json"
         })),
-        lambda: absolute(args.lambda),
+        lambda: absolute(lambda),
         cli: args.cli.map(absolute),
         python: absolute(args.python),
-        aws: absolute(args.aws),
+        aws: absolute(aws),
         baseline_dir: absolute(args.baseline_dir),
         work_dir: absolute(args.work_dir),
         target_dir: absolute(args.target_dir),
@@ -121,11 +180,7 @@ fn try_main(args: Args) -> Result<(), BenchError> {
     } else {
         Plan::full()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|source| BenchError::Run(format!("cannot start the Tokio runtime: {source}")))?;
+    let runtime = runtime()?;
     if args.cold_start_only {
         let cold_start = runtime.block_on(run::cold_start_only(&settings, &plan))?;
         let json = serde_json::to_string_pretty(&cold_start)
@@ -143,14 +198,65 @@ fn try_main(args: Args) -> Result<(), BenchError> {
         .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
     write(&settings.json, &json)?;
     let previous = std::fs::read_to_string(&settings.report).ok();
-    let markdown =
-        report::with_kept_part(report::markdown(&results, &settings), previous.as_deref());
+    let events_section = previous.as_deref().and_then(events_report::section_of);
+    let markdown = report::with_kept_part(
+        report::markdown(&results, &settings, events_section),
+        previous.as_deref(),
+    );
     write(&settings.report, &markdown)?;
     print!(
         "{}",
         report::summary(&results, &settings.report, &settings.chart)
     );
     println!("  results      {}", settings.json.display());
+    Ok(())
+}
+
+/// The S3-events comparison alone: its chart, its JSON, and its section of the report, the
+/// rest of which stays as it is.
+fn events_only(args: Args) -> Result<(), BenchError> {
+    let function = args.events_function.ok_or_else(|| {
+        BenchError::Run(
+            "--events-only needs --events-function PATH (cf-invalidate-events)".to_string(),
+        )
+    })?;
+    let settings = EventsSettings {
+        smoke: args.smoke,
+        function: absolute(function),
+        python: absolute(args.python),
+        sample_dir: absolute(args.events_sample_dir),
+        report: absolute(args.report),
+        chart: absolute(args.events_chart),
+        json: absolute(args.work_dir.join(if args.smoke {
+            "smoke-events-results.json"
+        } else {
+            "events-results.json"
+        })),
+        profile: args.profile,
+        command: args.command,
+        invocation: invocation_lines(),
+    };
+    let plan = if settings.smoke {
+        EventsPlan::smoke()
+    } else {
+        EventsPlan::full()
+    };
+    let started = std::time::Instant::now();
+    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
+    let results = runtime()?.block_on(events::run(&settings, &plan, &progress))?;
+
+    events_chart::draw(&results, &settings.chart)?;
+    let json = serde_json::to_string_pretty(&results)
+        .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
+    write(&settings.json, &json)?;
+    let previous = std::fs::read_to_string(&settings.report).unwrap_or_default();
+    let markdown = events_report::splice(&previous, &events_report::section(&results, &settings));
+    write(&settings.report, &markdown)?;
+    print!(
+        "{}",
+        events_report::summary(&results, &settings.report, &settings.chart)
+    );
+    println!("  results               {}", settings.json.display());
     Ok(())
 }
 

@@ -7,8 +7,9 @@ use crate::cold_start::{ColdStartSummary, Implementation};
 use crate::run::{Results, Settings};
 use crate::schedule;
 
-/// The whole report.
-pub fn markdown(results: &Results, settings: &Settings) -> String {
+/// The whole report; `events_section` is the previous report's S3-events section, kept as it
+/// is (a placeholder when it had none): only `--events-only` measures and rewrites it.
+pub fn markdown(results: &Results, settings: &Settings, events_section: Option<&str>) -> String {
     let mut out = String::new();
     let r = results;
     let cs = &r.cold_start;
@@ -94,7 +95,8 @@ pub fn markdown(results: &Results, settings: &Settings) -> String {
     let _ = writeln!(
         out,
         "```sh\n./scripts/bench.sh          # the full run (about 8 minutes once built; the first build takes about 25): writes docs/benchmarks.md and docs/benchmarks/detection-lag.svg\n\
-         ./scripts/bench.sh --smoke  # the tiny version CI runs (bench/tests/smoke.rs); writes under target/bench/smoke/\n```\n"
+         ./scripts/bench.sh --smoke  # the tiny version CI runs (bench/tests/smoke.rs); writes under target/bench/smoke/\n\
+         ./scripts/bench.sh --events # only section 6 (S3 events) and docs/benchmarks/events.svg; the rest stays as it is\n```\n"
     );
     let _ = writeln!(
         out,
@@ -142,6 +144,11 @@ pub fn markdown(results: &Results, settings: &Settings) -> String {
     invocations_section(&mut out, r);
     planning_section(&mut out, r);
     size_section(&mut out, r);
+    match events_section {
+        Some(section) => out.push_str(section),
+        None => out.push_str(&crate::events_report::placeholder()),
+    }
+    out.push_str("\n\n");
     limits_section(&mut out, r);
     out
 }
@@ -613,15 +620,15 @@ fn chart_link(settings: &Settings) -> String {
         .unwrap_or_else(|_| settings.chart.display().to_string())
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn day(iso: &str) -> String {
+pub(crate) fn day(iso: &str) -> String {
     iso.split('T').next().unwrap_or(iso).to_string()
 }
 
-fn duration_text(seconds: f64) -> String {
+pub(crate) fn duration_text(seconds: f64) -> String {
     let s = seconds.round() as u64;
     if s >= 60 {
         format!("{} min {} s", s / 60, s % 60)
@@ -631,7 +638,7 @@ fn duration_text(seconds: f64) -> String {
 }
 
 /// `12.3 ms`, `1.23 s`.
-fn ms_text(ms: f64) -> String {
+pub(crate) fn ms_text(ms: f64) -> String {
     if !ms.is_finite() {
         "—".into()
     } else if ms >= 1000.0 {
@@ -645,7 +652,7 @@ fn ms_text(ms: f64) -> String {
     }
 }
 
-fn secs(s: f64) -> String {
+pub(crate) fn secs(s: f64) -> String {
     if s.is_finite() {
         format!("{s:.2} s")
     } else {
@@ -663,7 +670,7 @@ fn ratio(x: f64) -> String {
     }
 }
 
-fn mib(kib: f64) -> String {
+pub(crate) fn mib(kib: f64) -> String {
     format!("{:.1} MiB", kib / 1024.0)
 }
 
@@ -677,7 +684,7 @@ fn count(x: f64) -> String {
     }
 }
 
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -199,7 +199,7 @@ pub async fn run(settings: &Settings, plan: &Plan) -> Result<Results, BenchError
             source,
         })?;
     }
-    let machine = machine::describe(&settings.python, &settings.aws);
+    let machine = machine::describe(&settings.python, Some(&settings.aws));
     progress(&format!(
         "machine: {} × {}, load {}",
         machine.cpus, machine.cpu, machine.load_at_start

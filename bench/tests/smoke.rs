@@ -1,10 +1,11 @@
-//! CI's smoke run of the benchmark harness (`cf-invalidate-bench --smoke`): every measurement
-//! once, small, so that the harness keeps working. It checks that figures came out, never what
+//! CI's smoke runs of the benchmark harness (`cf-invalidate-bench --smoke`, and
+//! `--events-only --smoke`): every measurement once, small, so that the harness keeps working. It checks that figures came out, never what
 //! they are: speed is not asserted anywhere.
 
 use std::path::PathBuf;
 use std::process::Command;
 
+use cf_invalidate_bench::events_report::{BEGIN, END, HEADING};
 use serde_json::Value;
 
 #[path = "../../local-aws/tests/support/tools.rs"]
@@ -29,6 +30,23 @@ fn lambda_binary() -> PathBuf {
         lambda.display()
     );
     lambda
+}
+
+/// `cf-invalidate-events` from the same build (see [`lambda_binary`]).
+fn events_binary() -> PathBuf {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_cf-invalidate-bench"));
+    let events = bench
+        .parent()
+        .map(|dir| dir.join("cf-invalidate-events"))
+        .unwrap_or_default();
+    assert!(
+        events.is_file(),
+        "cf-invalidate-events was not found at {}: run this test with the workspace \
+         (./scripts/test.sh, or cargo test --workspace), or build it first with \
+         cargo build --bin cf-invalidate-events",
+        events.display()
+    );
+    events
 }
 
 /// The baseline's Python: `$BENCH_PYTHON`, else the test virtualenv's (prepared if need be).
@@ -151,6 +169,7 @@ fn the_smoke_run_measures_everything_and_writes_the_report_and_the_chart() {
         "## 3. Invocations per job",
         "## 4. Planning",
         "## 5. Size",
+        HEADING,
     ] {
         assert!(markdown.contains(heading), "{heading} missing:\n{markdown}");
     }
@@ -167,6 +186,100 @@ fn the_smoke_run_measures_everything_and_writes_the_report_and_the_chart() {
     // And the summary was printed.
     assert!(
         stdout.contains("cold start") && stdout.contains("lag"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_events_smoke_run_rewrites_its_section_alone_and_ours_leaves_no_key_stale() {
+    // GIVEN a report with other figures around an old events section
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-events-smoke");
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::create_dir_all(&out);
+    let report = out.join("benchmarks.md");
+    let chart = out.join("benchmarks").join("events.svg");
+    let before = "# Benchmarks\n\n## 5. Size\n\nthe other figures\n\n";
+    let after = "\n\n## What these figures do not say\n\n- kept as it is\n";
+    std::fs::write(
+        &report,
+        format!("{before}{BEGIN}\nold figures\n{END}{after}"),
+    )
+    .unwrap_or_else(|e| panic!("cannot write {}: {e}", report.display()));
+
+    // WHEN the events comparison runs alone, small
+    let run = Command::new(env!("CARGO_BIN_EXE_cf-invalidate-bench"))
+        .current_dir(workspace_root())
+        .args(["--events-only", "--smoke", "--events-function"])
+        .arg(events_binary())
+        .arg("--python")
+        .arg(python())
+        .arg("--work-dir")
+        .arg(&out)
+        .arg("--report")
+        .arg(&report)
+        .arg("--events-chart")
+        .arg(&chart)
+        .args(["--profile", "debug", "--command"])
+        .arg("cargo test -p cf-invalidate-bench --test smoke")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cf-invalidate-bench: {e}"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "cf-invalidate-bench --events-only --smoke failed ({}):\n{stderr}\n{stdout}",
+        run.status
+    );
+
+    // THEN ours left no key stale, and both functions were measured
+    let results: Value = std::fs::read_to_string(out.join("smoke-events-results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| panic!("no smoke-events-results.json in {}", out.display()));
+    assert_eq!(
+        results
+            .pointer("/ours/stale_key_events")
+            .and_then(Value::as_u64),
+        Some(0),
+        "ours left keys stale: {:#}",
+        results["ours"]["report"]
+    );
+    assert!(number(&results, "/ours/key_events") >= 300.0, "{results:#}");
+    assert!(number(&results, "/ours/report/cloudfront/create_calls") >= 2.0);
+    assert!(number(&results, "/sample/report/cloudfront/create_calls") >= 300.0);
+    assert!(number(&results, "/memory/run/report/function_peak_rss_kib") > 0.0);
+    assert_eq!(
+        results.pointer("/targets/no_stale_keys"),
+        Some(&Value::Bool(true))
+    );
+
+    // AND the report's events section was rewritten, and nothing else
+    let markdown = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("no report at {}: {e}", report.display()));
+    assert!(
+        markdown.starts_with(&format!("{before}{BEGIN}\n{HEADING}\n")),
+        "{markdown}"
+    );
+    assert!(markdown.ends_with(&format!("{END}{after}")), "{markdown}");
+    assert!(!markdown.contains("old figures"), "{markdown}");
+    for row in [
+        "CreateInvalidation calls",
+        "paths billed",
+        "TooManyInvalidationsInProgress",
+        "key events left stale",
+        "last key covered",
+        "peak RSS on the largest batch",
+        "](benchmarks/events.svg)",
+    ] {
+        assert!(markdown.contains(row), "{row} missing:\n{markdown}");
+    }
+    let svg = std::fs::read_to_string(&chart)
+        .unwrap_or_else(|e| panic!("no chart at {}: {e}", chart.display()));
+    assert!(svg.starts_with("<svg") && svg.contains("<rect"), "{svg}");
+
+    // AND the figures were printed
+    assert!(
+        stdout.contains("cf-invalidate-events") && stdout.contains("Python sample"),
         "{stdout}"
     );
 }

@@ -192,6 +192,47 @@ async fn a_batching_window_fills_batches() {
     assert!(report.holds(), "{}", report.render());
     // 200 messages over 300 ms in windows of 250 ms: a handful of batches, not 200.
     assert!(report.invocations.total <= 6, "{}", report.render());
+    // AND the largest batch is counted, up to the batch size, with its event's size
+    let largest = report.invocations.largest_batch;
+    assert!((34..=100).contains(&largest), "{}", report.render());
+    assert!(
+        report.invocations.largest_payload_bytes > largest * 500,
+        "{}",
+        report.render()
+    );
+    // AND the process's peak memory was read when the driver stopped it
+    #[cfg(target_os = "linux")]
+    assert!(
+        report.function_peak_rss_kib.is_some_and(|kib| kib > 1000),
+        "{}",
+        report.render()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_stops_at_the_six_megabyte_payload_limit() {
+    // GIVEN a mapping that asks for 10,000 records, and 4000 notifications queued within its
+    // window (each about 2 KB as an SQS record), and a function that invalidates `/*`
+    let mut c = config("wildcard", 4000);
+    c.batch_size = 10_000;
+    c.batching_window = Duration::from_secs(2);
+    c.concurrency = 1;
+    c.function_timeout = Duration::from_secs(10);
+    c.visibility_timeout = Duration::from_secs(10);
+    let report = run(c).await;
+    // THEN no invocation's event is over 6 MB, so the 4000 records take more than one
+    assert!(report.holds(), "{}", report.render());
+    let i = &report.invocations;
+    assert!(
+        i.largest_payload_bytes <= local_aws::events::MAX_PAYLOAD_BYTES as u64,
+        "{}",
+        report.render()
+    );
+    assert!(
+        i.largest_batch < 4000 && i.total >= 2,
+        "{}",
+        report.render()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

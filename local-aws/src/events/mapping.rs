@@ -352,6 +352,7 @@ pub(super) async fn poll(
                 .and_then(|r| serde_json::from_str(&r.body).ok())
                 .unwrap_or(Value::Null),
         };
+        let payload_bytes = serde_json::to_string(&event).map_or(0, |text| text.len()) as u64;
         let kill_after = draw_kill(&mut lock(&world), &settings);
         let (end, cold_start, took) = match slot
             .invoke(&event, settings.function_timeout, kill_after)
@@ -372,6 +373,8 @@ pub(super) async fn poll(
             let c = &mut w.invocations;
             c.total += 1;
             c.cold_starts += u64::from(cold_start);
+            c.largest_batch = c.largest_batch.max(batch.len() as u64);
+            c.largest_payload_bytes = c.largest_payload_bytes.max(payload_bytes);
             if kill_after.is_some() {
                 if matches!(end, InvocationEnd::Killed { .. }) {
                     w.kills_fired += 1;

@@ -332,12 +332,14 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
     let burst_ms = clock.elapsed_ms().saturating_sub(started_ms);
     let mut output = Vec::new();
     let mut spawn_error = None;
+    let mut function_peak_rss_kib: Option<u64> = None;
     for poller in pollers {
         if let Ok((mut slot, error)) = poller.await {
             if spawn_error.is_none() {
                 spawn_error = error;
             }
             output.extend(slot.process.finish().await);
+            function_peak_rss_kib = function_peak_rss_kib.max(slot.process.peak_rss_kib());
         }
     }
     if let Some(p) = progress {
@@ -484,6 +486,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         duration_ms: clock.elapsed_ms().saturating_sub(started_ms),
         gave_up: w.gave_up,
         function_output_tail,
+        function_peak_rss_kib,
     })
 }
 

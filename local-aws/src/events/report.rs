@@ -314,6 +314,11 @@ pub struct InvocationCounts {
     pub crashed: u64,
     /// Killed on purpose while running (`kill_rate`).
     pub killed: u64,
+    /// Records in the largest invocation (the batch size, or fewer when the 6 MB payload
+    /// limit or the batching window cut the batch).
+    pub largest_batch: u64,
+    /// Bytes of the largest invocation's event, as sent to the function.
+    pub largest_payload_bytes: u64,
 }
 
 /// Proof that each planted fault fired.
@@ -413,6 +418,10 @@ pub struct EventsReport {
     pub gave_up: bool,
     /// The last lines the function printed (up to 20).
     pub function_output_tail: Vec<String>,
+    /// The largest peak resident set (`VmHWM`) among the function's processes, in KiB, read
+    /// when the driver stopped each one (Linux only; a process that exited by itself, by a
+    /// crash, is not counted).
+    pub function_peak_rss_kib: Option<u64>,
 }
 
 impl EventsReport {
@@ -483,6 +492,17 @@ impl EventsReport {
             i.timed_out,
             i.crashed,
             i.killed
+        );
+        let _ = writeln!(
+            out,
+            "                   largest: {} records, {:.2} MB; function peak RSS {}",
+            i.largest_batch,
+            i.largest_payload_bytes as f64 / 1e6,
+            self.function_peak_rss_kib
+                .map_or("not read".to_string(), |kib| format!(
+                    "{:.1} MiB",
+                    kib as f64 / 1024.0
+                ))
         );
         let c = &self.cloudfront;
         let _ = writeln!(

@@ -82,6 +82,7 @@ pub(crate) struct FunctionProcess {
     output: Arc<Mutex<Vec<OutputLine>>>,
     readers: Vec<JoinHandle<()>>,
     sink: Option<OutputSink>,
+    peak_rss_kib: Option<u64>,
 }
 
 impl FunctionProcess {
@@ -94,6 +95,22 @@ impl FunctionProcess {
             output: Arc::new(Mutex::new(Vec::new())),
             readers: Vec::new(),
             sink,
+            peak_rss_kib: None,
+        }
+    }
+
+    /// The largest peak resident set (`VmHWM`, KiB) of the processes this one killed, read
+    /// just before each kill (Linux only; a process that exited by itself is not counted).
+    pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
+        self.peak_rss_kib
+    }
+
+    fn note_peak_rss(&mut self) {
+        let Some(pid) = self.child.as_ref().and_then(Child::id) else {
+            return;
+        };
+        if let Some(kib) = peak_rss_kib_of(pid) {
+            self.peak_rss_kib = Some(self.peak_rss_kib.map_or(kib, |p| p.max(kib)));
         }
     }
 
@@ -206,6 +223,8 @@ impl FunctionProcess {
 
     /// SIGKILLs the running process and reaps it.
     pub(crate) async fn kill(&mut self) -> Option<ExitInfo> {
+        // The kernel keeps the high-water mark until the process is reaped: read it first.
+        self.note_peak_rss();
         let mut child = self.child.take()?;
         let _ = child.start_kill();
         match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
@@ -228,5 +247,39 @@ impl FunctionProcess {
             .clone();
         lines.sort_by_key(|l| l.at_ms);
         lines
+    }
+}
+
+/// `VmHWM` of a live process, in KiB, from `/proc/<pid>/status` (`None` off Linux or when the
+/// process is gone).
+fn peak_rss_kib_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_vm_hwm(&status)
+}
+
+fn parse_vm_hwm(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|kib| kib.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peak_resident_set_is_read_from_vm_hwm() {
+        let status =
+            "Name:\tbootstrap\nVmPeak:\t  20000 kB\nVmHWM:\t    8123 kB\nVmRSS:\t    7000 kB\n";
+        assert_eq!(parse_vm_hwm(status), Some(8123));
+        assert_eq!(parse_vm_hwm("Name:\tx\n"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn this_process_has_a_peak_resident_set() {
+        assert!(peak_rss_kib_of(std::process::id()).is_some_and(|kib| kib > 0));
     }
 }

@@ -1,0 +1,503 @@
+//! The S3-events comparison: `cf-invalidate-events` behind an SQS queue and an event source
+//! mapping, as `infra/events.yaml` deploys it, against the Python sample users copy
+//! (`bench/python_events_sample`, invoked by S3 once per notification), the same burst on one
+//! local-aws; then our function's peak memory on the largest batch a mapping can hand it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use local_aws::events::{self, Delivery, EventsConfig, EventsReport, Progress};
+use local_aws::{DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle};
+use serde::Serialize;
+
+use crate::BenchError;
+use crate::machine::{self, Machine};
+
+/// Peak memory our function must stay under on the largest batch, KiB (32 MiB).
+pub const MEMORY_TARGET_KIB: u64 = 32 * 1024;
+
+/// Where the two functions are and where the figures go.
+#[derive(Debug, Clone)]
+pub struct EventsSettings {
+    /// The tiny CI version (300 uploads).
+    pub smoke: bool,
+    /// `cf-invalidate-events`.
+    pub function: PathBuf,
+    /// A Python with awslambdaric and boto3.
+    pub python: PathBuf,
+    /// `bench/python_events_sample`.
+    pub sample_dir: PathBuf,
+    /// The markdown report whose events section is rewritten.
+    pub report: PathBuf,
+    /// The SVG chart to write.
+    pub chart: PathBuf,
+    /// The JSON results to write.
+    pub json: PathBuf,
+    /// The cargo profile the function was built with.
+    pub profile: String,
+    /// The command that produced the run, quoted in the report.
+    pub command: String,
+    /// The harness's own command line, quoted in the report (one option a line).
+    pub invocation: String,
+}
+
+/// How the comparison runs; every duration of AWS's that would make a run last minutes is
+/// scaled down, and the report says by how much.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventsPlan {
+    /// Notifications in the burst (uploads, re-uploads and deletes).
+    pub uploads: usize,
+    /// The emulator's seed: the burst's keys, order and bodies.
+    pub seed: u64,
+    /// The burst is spread over this time, ms.
+    pub burst_ms: u64,
+    /// Invalidations stay `InProgress` between these, ms.
+    pub completion_ms: (u64, u64),
+    /// Ours: `BatchSize` (the template's 1000).
+    pub batch_size: usize,
+    /// Ours: `MaximumBatchingWindowInSeconds`, ms (the template's 60 s, scaled down).
+    pub batching_window_ms: u64,
+    /// Ours: `ScalingConfig.MaximumConcurrency` (the template's 2).
+    pub concurrency: usize,
+    /// Ours: the function timeout, s (the template's 60 s).
+    pub function_timeout_s: u64,
+    /// Ours: the queue's visibility timeout, s (the template's 360 s, scaled down to the
+    /// function timeout, the least Lambda accepts).
+    pub visibility_timeout_s: u64,
+    /// Ours: the redrive policy's `maxReceiveCount` (the template's 10).
+    pub max_receive_count: u32,
+    /// Ours: `maxPaths` (the function's default).
+    pub max_paths: usize,
+    /// The sample: concurrent invocations (Lambda scales an asynchronous function out).
+    pub sample_concurrency: usize,
+    /// The sample: the function timeout, s.
+    pub sample_timeout_s: u64,
+    /// The sample: delay before Lambda's first asynchronous retry, ms (Lambda: about a
+    /// minute; the second retry waits twice as long).
+    pub retry_delay_ms: u64,
+    /// The memory run: `BatchSize`.
+    pub memory_batch_size: usize,
+    /// The memory run: the batching window, ms (long enough for the burst to be queued).
+    pub memory_window_ms: u64,
+}
+
+impl EventsPlan {
+    /// The report's run: 10,000 uploads.
+    pub fn full() -> Self {
+        Self {
+            uploads: 10_000,
+            seed: 2026,
+            burst_ms: 2_000,
+            completion_ms: (1_000, 3_000),
+            batch_size: 1_000,
+            batching_window_ms: 1_000,
+            concurrency: 2,
+            function_timeout_s: 60,
+            visibility_timeout_s: 60,
+            max_receive_count: 10,
+            max_paths: cf_invalidate::params::DEFAULT_MAX_PATHS,
+            sample_concurrency: 16,
+            sample_timeout_s: 10,
+            retry_delay_ms: 1_000,
+            memory_batch_size: 10_000,
+            memory_window_ms: 5_000,
+        }
+    }
+
+    /// CI's run: every code path once, a few seconds.
+    pub fn smoke() -> Self {
+        Self {
+            uploads: 300,
+            burst_ms: 300,
+            completion_ms: (300, 1_000),
+            batch_size: 100,
+            batching_window_ms: 200,
+            sample_concurrency: 2,
+            retry_delay_ms: 200,
+            memory_window_ms: 500,
+            ..Self::full()
+        }
+    }
+
+    /// At most this many invalidations per distribution: one per full batch.
+    pub fn invalidations_target(&self) -> u64 {
+        self.uploads.div_ceil(self.batch_size) as u64
+    }
+}
+
+/// Which function a run is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// `cf-invalidate-events` through SQS.
+    Ours,
+    /// `bench/python_events_sample/handler.py`, invoked by S3 directly.
+    Sample,
+    /// Ours again, one batch as large as a mapping allows, for its peak memory.
+    Memory,
+}
+
+impl Side {
+    /// The name in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ours => "cf-invalidate-events",
+            Self::Sample => "Python sample",
+            Self::Memory => "cf-invalidate-events, largest batch",
+        }
+    }
+
+    /// Its two distributions, new on the emulator, so that a run meets none of another's
+    /// invalidations in progress.
+    fn distributions(self) -> [&'static str; 2] {
+        match self {
+            Self::Ours => ["E2BENCHOURSA", "E2BENCHOURSB"],
+            Self::Sample => ["E2BENCHSAMPLEA", "E2BENCHSAMPLEB"],
+            Self::Memory => ["E2BENCHMEMORYA", "E2BENCHMEMORYB"],
+        }
+    }
+}
+
+/// One function's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct SideResult {
+    /// Whose.
+    pub side: Side,
+    /// Its distributions.
+    pub distributions: Vec<String>,
+    /// Invalidations created on each.
+    pub invalidations_per_distribution: BTreeMap<String, u64>,
+    /// The most paths in one invalidation.
+    pub most_paths_in_one_invalidation: u64,
+    /// Key events (uploads and deletes, times distributions) expected to be invalidated.
+    pub key_events: u64,
+    /// Of those, not covered by an invalidation created after their notification.
+    pub stale_key_events: u64,
+    /// From a notification to the completion of its covering invalidation, the longest, ms;
+    /// `None` when a key stays stale.
+    pub last_key_covered_ms: Option<u64>,
+    /// From the start of the run to the queue drained and the processes stopped, ms.
+    pub wall_ms: u64,
+    /// The driver's report.
+    pub report: EventsReport,
+}
+
+impl SideResult {
+    /// The most invalidations created on one distribution.
+    pub fn most_invalidations_on_one_distribution(&self) -> u64 {
+        self.invalidations_per_distribution
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Our memory on the largest batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryResult {
+    /// The run, as the others.
+    pub run: SideResult,
+    /// `BatchSize` asked for.
+    pub batch_size: usize,
+    /// Whether the 6 MB payload limit cut the batch: fewer records in the largest invocation
+    /// than both the batch size and the burst.
+    pub split_by_payload_limit: bool,
+}
+
+impl MemoryResult {
+    /// Peak RSS of the function's process, KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.run.report.function_peak_rss_kib
+    }
+}
+
+/// Whether our figures meet their targets.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Targets {
+    /// No key left stale.
+    pub no_stale_keys: bool,
+    /// At most one invalidation per full batch on each distribution.
+    pub invalidations: bool,
+    /// No invalidation with more than `maxPaths` paths.
+    pub paths_per_invalidation: bool,
+    /// Peak RSS under 32 MiB on the largest batch (`false` when it could not be read).
+    pub memory: bool,
+}
+
+/// Everything measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventsResults {
+    /// Whether this was the smoke run.
+    pub smoke: bool,
+    /// What ran.
+    pub plan: EventsPlan,
+    /// Where.
+    pub machine: Machine,
+    /// Load averages at the end.
+    pub load_at_end: String,
+    /// `cf-invalidate-events`.
+    pub ours: SideResult,
+    /// The Python sample.
+    pub sample: SideResult,
+    /// Ours on the largest batch.
+    pub memory: MemoryResult,
+    /// Ours against the targets.
+    pub targets: Targets,
+    /// The whole comparison, s.
+    pub wall_s: f64,
+}
+
+/// Runs the three runs on one emulator, printing progress on stderr.
+pub async fn run(
+    settings: &EventsSettings,
+    plan: &EventsPlan,
+    progress: &dyn Fn(&str),
+) -> Result<EventsResults, BenchError> {
+    let started = Instant::now();
+    check_inputs(settings)?;
+    let machine = machine::describe(&settings.python, None);
+    progress(&format!(
+        "S3 events: {} uploads, seed {}, load {}",
+        plan.uploads, plan.seed, machine.load_at_start
+    ));
+    let emu = Emulator::start(EmulatorConfig {
+        default_completion: DurationRange::between(
+            Duration::from_millis(plan.completion_ms.0),
+            Duration::from_millis(plan.completion_ms.1),
+        ),
+        seed: Some(plan.seed),
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    let result = three_runs(settings, plan, &emu, progress).await;
+    emu.shutdown().await;
+    let (ours, sample, memory) = result?;
+    let targets = Targets {
+        no_stale_keys: ours.stale_key_events == 0,
+        invalidations: ours.most_invalidations_on_one_distribution() <= plan.invalidations_target(),
+        paths_per_invalidation: ours.most_paths_in_one_invalidation <= plan.max_paths as u64,
+        memory: memory
+            .peak_rss_kib()
+            .is_some_and(|kib| kib < MEMORY_TARGET_KIB),
+    };
+    Ok(EventsResults {
+        smoke: settings.smoke,
+        plan: plan.clone(),
+        machine,
+        load_at_end: machine::load_now(),
+        ours,
+        sample,
+        memory,
+        targets,
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn three_runs(
+    settings: &EventsSettings,
+    plan: &EventsPlan,
+    emu: &EmulatorHandle,
+    progress: &dyn Fn(&str),
+) -> Result<(SideResult, SideResult, MemoryResult), BenchError> {
+    let ours = play(
+        emu,
+        ours_config(settings, plan, Side::Ours),
+        Side::Ours,
+        progress,
+    )
+    .await?;
+    let sample = play(emu, sample_config(settings, plan), Side::Sample, progress).await?;
+    let memory = play(
+        emu,
+        ours_config(settings, plan, Side::Memory),
+        Side::Memory,
+        progress,
+    )
+    .await?;
+    let largest = memory.report.invocations.largest_batch;
+    let memory = MemoryResult {
+        batch_size: plan.memory_batch_size,
+        split_by_payload_limit: largest < plan.memory_batch_size.min(plan.uploads) as u64,
+        run: memory,
+    };
+    Ok((ours, sample, memory))
+}
+
+/// The burst, the same for every run (the emulator's seed draws it).
+fn burst(config: &mut EventsConfig, plan: &EventsPlan) {
+    config.uploads = plan.uploads;
+    config.burst_duration = Duration::from_millis(plan.burst_ms);
+    config.seed = Some(plan.seed);
+}
+
+/// Ours, delivered as `infra/events.yaml` deploys it (the memory run: one large batch, one
+/// process).
+fn ours_config(settings: &EventsSettings, plan: &EventsPlan, side: Side) -> EventsConfig {
+    let [a, b] = side.distributions();
+    let mut c = EventsConfig::new(&settings.function);
+    burst(&mut c, plan);
+    c.parameters = Some(
+        serde_json::json!({ "distributionIds": [a, b], "directoryIndex": "index.html" })
+            .to_string(),
+    );
+    c.delivery = Delivery::Sqs;
+    c.function_timeout = Duration::from_secs(plan.function_timeout_s);
+    c.visibility_timeout = Duration::from_secs(plan.visibility_timeout_s);
+    c.max_receive_count = Some(plan.max_receive_count);
+    if side == Side::Memory {
+        c.batch_size = plan.memory_batch_size;
+        c.batching_window = Duration::from_millis(plan.memory_window_ms);
+        c.concurrency = 1;
+    } else {
+        c.batch_size = plan.batch_size;
+        c.batching_window = Duration::from_millis(plan.batching_window_ms);
+        c.concurrency = plan.concurrency;
+    }
+    c
+}
+
+/// The sample, invoked by S3 once per notification, its distributions in its environment.
+fn sample_config(settings: &EventsSettings, plan: &EventsPlan) -> EventsConfig {
+    let [a, b] = Side::Sample.distributions();
+    let mut c = EventsConfig::new(&settings.python);
+    burst(&mut c, plan);
+    c.function_args = ["-m", "awslambdaric", "handler.handler"]
+        .map(String::from)
+        .to_vec();
+    // The sample reads its environment; the parameters tell the coverage check its targets.
+    c.parameters = Some(serde_json::json!({ "distributionIds": [a, b] }).to_string());
+    c.env = vec![
+        ("DISTRIBUTION_ID".into(), a.into()),
+        ("SECOND_DISTRIBUTION_ID".into(), b.into()),
+        (
+            "PYTHONPATH".into(),
+            settings.sample_dir.display().to_string(),
+        ),
+        // Lambda's code directory is read-only: no .pyc written next to handler.py.
+        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+    ];
+    c.function_name = "invalidate-on-upload".into();
+    c.delivery = Delivery::Direct;
+    c.concurrency = plan.sample_concurrency;
+    c.function_timeout = Duration::from_secs(plan.sample_timeout_s);
+    c.retry_delay = Duration::from_millis(plan.retry_delay_ms);
+    c
+}
+
+async fn play(
+    emu: &EmulatorHandle,
+    mut config: EventsConfig,
+    side: Side,
+    progress: &dyn Fn(&str),
+) -> Result<SideResult, BenchError> {
+    let ids = side.distributions();
+    for id in ids {
+        emu.add_distribution(DistributionConfig::new(id));
+    }
+    let label = side.label();
+    progress(&format!(
+        "S3 events: {label}, {} delivery, batch size {}, concurrency {}",
+        match config.delivery {
+            Delivery::Sqs => "SQS",
+            Delivery::Direct => "direct",
+        },
+        config.batch_size,
+        config.concurrency
+    ));
+    let clock = Instant::now();
+    config.progress = Some(Progress(Arc::new(move |line: &str| {
+        eprintln!(
+            "[{:>6.1}s]   {label}: {line}",
+            clock.elapsed().as_secs_f64()
+        );
+    })));
+    let started = Instant::now();
+    let report = events::run_on(config, emu).await?;
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let mut invalidations_per_distribution = BTreeMap::new();
+    let mut most_paths = 0;
+    for id in ids {
+        let created = emu.invalidations(id);
+        invalidations_per_distribution.insert(id.to_string(), created.len() as u64);
+        most_paths = created
+            .iter()
+            .map(|i| i.paths.len() as u64)
+            .fold(most_paths, u64::max);
+    }
+    let coverage = &report.coverage;
+    let result = SideResult {
+        side,
+        distributions: ids.map(String::from).to_vec(),
+        invalidations_per_distribution,
+        most_paths_in_one_invalidation: most_paths,
+        key_events: coverage.expected,
+        stale_key_events: coverage.uncovered,
+        last_key_covered_ms: if coverage.uncovered == 0 {
+            coverage.latency_max_ms
+        } else {
+            None
+        },
+        wall_ms,
+        report,
+    };
+    let c = &result.report.cloudfront;
+    progress(&format!(
+        "  {label}: {} CreateInvalidation calls, {} invalidations, {} paths billed, {} TooManyInvalidationsInProgress, {} of {} key events stale, last key covered {}, {:.1} s",
+        c.create_calls,
+        c.invalidations_created,
+        c.paths_billed,
+        c.too_many_in_progress,
+        result.stale_key_events,
+        result.key_events,
+        result
+            .last_key_covered_ms
+            .map_or("never".to_string(), |ms| format!(
+                "after {:.1} s",
+                ms as f64 / 1000.0
+            )),
+        wall_ms as f64 / 1000.0
+    ));
+    if result.key_events == 0 || result.report.invocations.total == 0 {
+        return Err(BenchError::Run(format!(
+            "S3 events, {label}: the run invoked nothing or expected no key ({} invocations, {} key events); the driver's report:\n{}\nthe function's last lines:\n{}",
+            result.report.invocations.total,
+            result.key_events,
+            result.report.render(),
+            result.report.function_output_tail.join("\n")
+        )));
+    }
+    Ok(result)
+}
+
+fn check_inputs(settings: &EventsSettings) -> Result<(), BenchError> {
+    let checks: [(&'static str, &Path, &'static str); 3] = [
+        (
+            "cf-invalidate-events",
+            &settings.function,
+            "build it first: cargo build --release --bin cf-invalidate-events (scripts/bench.sh --events does)",
+        ),
+        (
+            "the sample's Python",
+            &settings.python,
+            "scripts/bench.sh creates target/bench-venv from bench/python_baseline/requirements.txt",
+        ),
+        (
+            "the Python sample",
+            &settings.sample_dir.join("handler.py"),
+            "give --events-sample-dir the repository's bench/python_events_sample",
+        ),
+    ];
+    for (what, path, hint) in checks {
+        if !path.is_file() {
+            return Err(BenchError::Missing {
+                what,
+                path: path.to_path_buf(),
+                hint,
+            });
+        }
+    }
+    Ok(())
+}
