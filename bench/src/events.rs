@@ -55,6 +55,8 @@ pub struct EventsPlan {
     pub burst_ms: u64,
     /// Invalidations stay `InProgress` between these, ms.
     pub completion_ms: (u64, u64),
+    /// Share of generated keys with awkward names (the rest plain, as most of a site's are).
+    pub awkward_keys: f64,
     /// Ours: `BatchSize` (the template's 1000).
     pub batch_size: usize,
     /// Ours: `MaximumBatchingWindowInSeconds`, ms (the template's 60 s, scaled down).
@@ -90,7 +92,9 @@ impl EventsPlan {
             uploads: 10_000,
             seed: 2026,
             burst_ms: 2_000,
-            completion_ms: (1_000, 3_000),
+            // On the scale of Lambda's retry delay (1 s here for its 1 minute): 2 to 6 minutes.
+            completion_ms: (2_000, 6_000),
+            awkward_keys: 0.1,
             batch_size: 1_000,
             batching_window_ms: 1_000,
             concurrency: 2,
@@ -331,6 +335,7 @@ fn burst(config: &mut EventsConfig, plan: &EventsPlan) {
     config.uploads = plan.uploads;
     config.burst_duration = Duration::from_millis(plan.burst_ms);
     config.seed = Some(plan.seed);
+    config.awkward_keys = plan.awkward_keys;
 }
 
 /// Ours, delivered as `infra/events.yaml` deploys it (the memory run: one large batch, one

@@ -114,9 +114,10 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
         "The same burst goes to both functions on one local-aws, through its \
          [events driver](local-aws.md#events-uploads-a-queue-and-an-event-source-mapping): \
          {} S3 event notifications (seed {}, spread over {}): {} uploads ({} multipart, \
-         {} directory markers) and {} deletes, on the driver's awkward keys (spaces, `+`, `%`, \
-         `&`, `*`, brackets, non-ASCII and emoji folders, `index.html` in nested folders, \
-         re-uploads and deletes of earlier keys). Each function invalidates two distributions \
+         {} directory markers) and {} deletes. {:.0} % of the keys are plain \
+         (`assets/js/app-12.js`, `docs/guide/section-40/index.html`), the others awkward \
+         (spaces, `+`, `%`, `&`, `*`, brackets, non-ASCII and emoji folders); re-uploads \
+         and deletes of earlier keys come in between. Each function invalidates two distributions \
          of its own; an invalidation stays `InProgress` {} to {}, and CloudFront's limits \
          apply (3000 file paths and 15 wildcard paths in progress per distribution).\n",
         thousands(p.uploads),
@@ -126,6 +127,7 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
         n(e.multipart_uploads),
         n(e.directory_markers),
         n(e.deletes),
+        (1.0 - p.awkward_keys) * 100.0,
         secs(p.completion_ms.0 as f64 / 1000.0),
         secs(p.completion_ms.1 as f64 / 1000.0),
     );
@@ -352,10 +354,10 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
          is requested in its form-encoded spelling (`/my+file.html` is not `/my file.html`), \
          and a second event on a key (a re-upload, or a delete after the upload) sends the \
          same CallerReference, so CloudFront answers with the first event's invalidation, \
-         created before the second notification, and nothing new is invalidated. Every key \
-         the driver generates holds a space (it numbers its names: `about us 12.html`), so \
-         the first cause alone leaves every one of them stale here; a key that form encoding \
-         leaves as it is would be covered on its first event only.",
+         created before the second notification, and nothing new is invalidated; besides, \
+         every refused call (TooManyInvalidationsInProgress once thousands of single-path \
+         invalidations are in progress) ends the invocation in an error, and after Lambda's \
+         two retries the event is dropped.",
         n(sc.create_calls),
         n(sc.invalidations_created),
         if sample_reused == 0 {

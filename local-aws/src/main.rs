@@ -355,6 +355,11 @@ struct EventsArgs {
     #[arg(long, value_name = "RATE", default_value = "0.02", value_parser = rate_arg)]
     outside_prefix: f64,
 
+    /// Fraction of generated keys with awkward names (spaces, `+`, `%`, non-ASCII, ...); the
+    /// rest are plain (`assets/js/app-12.js`), as most of a site's files are.
+    #[arg(long, value_name = "RATE", default_value = "1", value_parser = rate_arg)]
+    awkward_keys: f64,
+
     /// The events are spread evenly over this time.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration_arg, conflicts_with = "rate")]
     burst_duration: Duration,
@@ -703,6 +708,7 @@ async fn events(args: EventsArgs) -> u8 {
     config.deletes = args.deletes;
     config.key_prefix = args.key_prefix.clone();
     config.outside_prefix = args.outside_prefix;
+    config.awkward_keys = args.awkward_keys;
     config.burst_duration = match args.rate {
         Some(rate) if rate > 0.0 && rate.is_finite() => {
             let count = config.keys.as_ref().map_or(args.uploads, Vec::len);

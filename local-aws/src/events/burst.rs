@@ -253,6 +253,9 @@ pub struct BurstPlan {
     pub key_prefix: String,
     /// Fraction of generated keys outside `key_prefix`.
     pub outside_prefix: f64,
+    /// Fraction of generated keys with awkward names; the others are plain, as most of a
+    /// site's files are (`assets/js/app-12.js`).
+    pub awkward: f64,
     /// The events are spread evenly over this time.
     pub duration: Duration,
 }
@@ -271,6 +274,26 @@ const FOLDERS: [&str; 12] = [
     "docs/v1.2/api/",
     "deep/er/and/deeper/",
     "emoji \u{1f389}/",
+];
+
+/// Folders and names of plain keys: what most of a site's files look like.
+const PLAIN_FOLDERS: [&str; 7] = [
+    "",
+    "assets/js/",
+    "assets/css/",
+    "img/",
+    "blog/2024/06/",
+    "docs/guide/",
+    "docs/v1.2/api/",
+];
+const PLAIN_NAMES: [&str; 7] = [
+    "index.html",
+    "app.js",
+    "style.css",
+    "logo.png",
+    "post.html",
+    "guide.pdf",
+    "data.json",
 ];
 
 /// File names: awkward ones, and plenty of `index.html`.
@@ -360,19 +383,29 @@ fn generate_keys(plan: &BurstPlan, rng: &mut SeededRng) -> Vec<(String, bool)> {
         } else {
             plan.key_prefix.as_str()
         };
-        let folder = FOLDERS[pick(rng, FOLDERS.len())];
+        let awkward = rng.chance(plan.awkward);
+        let (folder, name, space) = if awkward {
+            (
+                FOLDERS[pick(rng, FOLDERS.len())],
+                NAMES[pick(rng, NAMES.len())],
+                " ",
+            )
+        } else {
+            (
+                PLAIN_FOLDERS[pick(rng, PLAIN_FOLDERS.len())],
+                PLAIN_NAMES[pick(rng, PLAIN_NAMES.len())],
+                "-",
+            )
+        };
         let key = if rng.chance(0.01) {
             // A directory marker, as the console's "Create folder" makes.
-            format!("{prefix}{folder}new folder {i}/")
+            format!("{prefix}{folder}new{space}folder{space}{i}/")
+        } else if name == "index.html" {
+            format!("{prefix}{folder}section{space}{i}/index.html")
         } else {
-            let name = NAMES[pick(rng, NAMES.len())];
-            if name == "index.html" {
-                format!("{prefix}{folder}section {i}/index.html")
-            } else {
-                match name.rsplit_once('.') {
-                    Some((stem, ext)) => format!("{prefix}{folder}{stem} {i}.{ext}"),
-                    None => format!("{prefix}{folder}{name} {i}"),
-                }
+            match name.rsplit_once('.') {
+                Some((stem, ext)) => format!("{prefix}{folder}{stem}{space}{i}.{ext}"),
+                None => format!("{prefix}{folder}{name}{space}{i}"),
             }
         };
         uploaded.push(key.clone());
@@ -444,6 +477,7 @@ mod tests {
             deletes: 0.1,
             key_prefix: "site/".into(),
             outside_prefix: 0.02,
+            awkward: 1.0,
             duration: Duration::from_secs(2),
         };
         let burst = make_burst(&plan, &mut SeededRng::new(5));

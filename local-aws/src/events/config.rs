@@ -75,6 +75,8 @@ pub struct EventsConfig {
     pub key_prefix: Option<String>,
     /// Fraction of generated keys put outside the prefix (when there is one).
     pub outside_prefix: f64,
+    /// Fraction of generated keys with awkward names (the rest are plain).
+    pub awkward_keys: f64,
     /// The burst is spread over this time.
     pub burst_duration: Duration,
     /// The bucket's name.
@@ -141,6 +143,7 @@ impl EventsConfig {
             deletes: 0.1,
             key_prefix: None,
             outside_prefix: 0.02,
+            awkward_keys: 1.0,
             burst_duration: Duration::from_secs(2),
             bucket: "cf-invalidate-site".to_string(),
             body_shape: BodyShape::S3,

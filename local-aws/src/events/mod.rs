@@ -184,6 +184,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
             .clone()
             .unwrap_or_else(|| coverage_parameters.key_prefix.clone()),
         outside_prefix: config.outside_prefix,
+        awkward: config.awkward_keys,
         duration: config.burst_duration,
     };
     let events = burst::make_burst(&plan, &mut rng);
