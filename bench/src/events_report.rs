@@ -446,7 +446,10 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
         "- **Time is scaled down**: the batching window ({} for 60 s), Lambda's retry delays \
          ({} for about a minute) and CloudFront's completion ({} to {} for minutes). With real \
          completion times, more batches meet the 15 in-progress wildcard paths and wait \
-         longer; the sample's single paths stay far below 3000 in progress.\n\
+         longer; and the sample's single paths count against CloudFront's 3000 file paths in \
+         progress per distribution: the faster a deploy uploads and the slower invalidations \
+         complete, the sooner it passes them, and each refused call is an error that Lambda \
+         retries twice and then drops.\n\
          - **Batches depend on timing**: which batch a message lands in varies from run to \
          run (the seed repeats the burst, not the interleaving), so a run can make one short \
          batch more than ⌈uploads ÷ batch size⌉ when the pollers share the burst's tail.\n\
