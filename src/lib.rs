@@ -1,6 +1,7 @@
 //! cf-invalidate: the engine that plans, creates and waits for CloudFront invalidations.
 
 pub mod adapters;
+pub mod artifact;
 pub mod engine;
 pub mod events;
 pub mod lambda;
