@@ -69,6 +69,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of the largest variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Invalidate paths on one or more distributions and wait until CloudFront has completed
     ///
@@ -136,6 +138,21 @@ pub struct PathArgs {
     /// (`site` or `s3://my-bucket/site`: key site/a.html is path /a.html)
     #[arg(long, value_name = "PREFIX", requires = "paths_from_s3_sync")]
     pub site_prefix: Option<String>,
+
+    /// Invalidate what differs between two builds of the site, each a directory or a .zip:
+    /// files added, changed (CRC-32 or size) or removed
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+    pub changed_between: Option<Vec<PathBuf>>,
+
+    /// With --changed-between: only files under this prefix count, and it is removed
+    /// (`dist/`: dist/a.html is served as /a.html)
+    #[arg(long, value_name = "PREFIX", requires = "changed_between")]
+    pub key_prefix: Option<String>,
+
+    /// With --changed-between: the URL path the files are served under, starting and ending
+    /// with / (default /)
+    #[arg(long, value_name = "PATH", requires = "changed_between")]
+    pub path_prefix: Option<String>,
 
     /// The file a directory serves, such as index.html: /docs/index.html then also invalidates
     /// /docs/ and /docs

@@ -68,6 +68,16 @@ pub enum CliError {
     #[error("{0}")]
     SitePrefix(#[source] SyncError),
 
+    #[error("--changed-between: {side} {problem}")]
+    Build { side: String, problem: String },
+
+    #[error("--{flag} is {value}, which {problem}")]
+    BuildPrefix {
+        flag: &'static str,
+        value: String,
+        problem: &'static str,
+    },
+
     #[error("{0}")]
     Plan(#[from] PlanError),
 

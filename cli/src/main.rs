@@ -3,6 +3,7 @@
 
 mod args;
 mod aws;
+mod changed;
 mod commands;
 mod duration;
 mod error;

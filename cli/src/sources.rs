@@ -6,6 +6,7 @@ use std::path::Path;
 use cf_invalidate::text::plural;
 
 use super::args::PathArgs;
+use super::changed::{BuildChanges, changed_between};
 use super::error::CliError;
 use super::guard::root_like_paths;
 use super::s3sync::{NumberedLine, SitePrefix, SyncChanges, parse_sync_output, site_paths};
@@ -17,15 +18,27 @@ pub struct CollectedPaths {
     pub paths: Vec<String>,
     /// What the sync did, when `--paths-from-s3-sync` was given.
     pub sync: Option<SyncChanges>,
+    /// What differs between the builds, when `--changed-between` was given.
+    pub build: Option<BuildChanges>,
     /// What the user must hear about the input although it was usable: a sync that did not
     /// finish, lines that were not the sync's. Each is shown as `warning: {text}`.
     pub warnings: Vec<String>,
 }
 
 impl CollectedPaths {
-    /// Only a sync was asked about, and it changed nothing: there is nothing to invalidate.
+    /// Only a sync or two builds were asked about, and nothing changed: there is nothing to
+    /// invalidate.
     pub fn is_unchanged_sync(&self) -> bool {
-        self.paths.is_empty() && self.sync.is_some()
+        self.paths.is_empty() && (self.sync.is_some() || self.build.is_some())
+    }
+
+    /// What a run with nothing to invalidate says first.
+    pub fn unchanged_sentence(&self) -> &'static str {
+        if self.build.is_some() {
+            "The builds are the same"
+        } else {
+            "The sync changed nothing"
+        }
     }
 }
 
@@ -115,7 +128,38 @@ pub fn collect(
         collected.paths.extend(paths);
         collected.sync = Some(changes);
     }
+    if let Some(sides) = &args.changed_between
+        && let [old, new] = sides.as_slice()
+    {
+        let key_prefix = cf_invalidate::params::events::key_prefix(
+            args.key_prefix.as_deref().unwrap_or_default(),
+        )
+        .map_err(|error| prefix_error("key-prefix", error))?;
+        let path_prefix =
+            cf_invalidate::params::events::path_prefix(args.path_prefix.as_deref().unwrap_or("/"))
+                .map_err(|error| prefix_error("path-prefix", error))?;
+        let build = changed_between(old, new, &key_prefix, &path_prefix)?;
+        collected.paths.extend(build.paths.iter().cloned());
+        collected.build = Some(build);
+    }
     Ok(collected)
+}
+
+/// The prefix rules are the S3-events function's; the message names the flag.
+fn prefix_error(flag: &'static str, error: cf_invalidate::params::ParamsError) -> CliError {
+    match error {
+        cf_invalidate::params::ParamsError::InvalidEventsValue { value, problem, .. } => {
+            CliError::BuildPrefix {
+                flag,
+                value,
+                problem,
+            }
+        }
+        other => CliError::Build {
+            side: format!("--{flag}"),
+            problem: other.to_string(),
+        },
+    }
 }
 
 /// How much of a line that is not the sync's is quoted: enough to recognise it.
@@ -226,6 +270,9 @@ mod tests {
             paths_from: None,
             paths_from_s3_sync: None,
             site_prefix: None,
+            changed_between: None,
+            key_prefix: None,
+            path_prefix: None,
             directory_index: None,
             max_paths: 100,
             allow_root_like_paths: false,

@@ -1752,3 +1752,131 @@ async fn text_output_is_bare_values() {
     assert_eq!(doc["distributions"][0]["Id"], id.as_str());
     assert_eq!(doc["distributions"][0]["Status"], "Completed");
 }
+
+#[tokio::test]
+async fn plan_and_invalidate_what_changed_between_two_builds() {
+    let emu = emulator().await;
+    let scratch = std::env::temp_dir().join(format!("cfi-builds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let write = |root: &str, files: &[(&str, &str)]| {
+        for (name, contents) in files {
+            let path = scratch.join(root).join(name);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("a directory");
+            std::fs::write(path, contents).expect("a file");
+        }
+    };
+    write(
+        "old",
+        &[
+            ("dist/index.html", "v1"),
+            ("dist/docs/index.html", "1"),
+            ("dist/a.css", "a"),
+        ],
+    );
+    write(
+        "new",
+        &[
+            ("dist/index.html", "v1"),
+            ("dist/docs/index.html", "2"),
+            ("dist/b c.css", "b"),
+        ],
+    );
+    let (old, new) = (scratch.join("old"), scratch.join("new"));
+    let (old, new) = (old.to_str().expect("UTF-8"), new.to_str().expect("UTF-8"));
+    let common = [
+        "--changed-between",
+        old,
+        new,
+        "--key-prefix",
+        "dist/",
+        "--directory-index",
+        "index.html",
+    ];
+
+    let mut plan_args = vec!["plan"];
+    plan_args.extend(common);
+    let output = run(&mut cli(&emu), &plan_args).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("The builds differ in 3 files: 1 added, 1 changed, 1 removed."),
+        "{text}"
+    );
+    plan_args.extend(["--output", "text"]);
+    let output = run(&mut cli(&emu), &plan_args).await;
+    let listed = stdout(&output);
+    let mut paths: Vec<&str> = listed.split_whitespace().collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/a.css",
+            "/b%20c.css",
+            "/docs",
+            "/docs/",
+            "/docs/index.html"
+        ]
+    );
+
+    let mut invalidate = vec!["invalidate", "--distribution-id", DIST, "--no-wait"];
+    invalidate.extend(common);
+    let output = run(&mut cli(&emu), &invalidate).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let created = emu.invalidations(DIST);
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].paths.len(), 5, "{:?}", created[0].paths);
+
+    // The same build twice: nothing to invalidate, nothing sent.
+    let output = run(
+        &mut cli(&emu),
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "--changed-between",
+            new,
+            new,
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("The builds are the same"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(emu.invalidations(DIST).len(), 1);
+
+    // A wrong side or prefix is named, and nothing is sent.
+    let output = run(
+        &mut cli(&emu),
+        &["plan", "--changed-between", old, "/nonexistent/build.zip"],
+    )
+    .await;
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("--changed-between: /nonexistent/build.zip does not exist"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(
+        &mut cli(&emu),
+        &[
+            "plan",
+            "--changed-between",
+            old,
+            new,
+            "--path-prefix",
+            "/blog",
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output)
+            .contains("--path-prefix is \"/blog\", which does not start and end with \"/\""),
+        "{}",
+        stderr(&output)
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}

@@ -69,6 +69,29 @@ pub fn compare(old: &Listing, new: &Listing) -> Changes {
     changes
 }
 
+/// The URL paths of what changed: each name under `key_prefix`, without it, after
+/// `path_prefix`, as the S3-events function maps keys; names outside the prefix are counted.
+pub fn changed_paths(
+    changes: &Changes,
+    key_prefix: &str,
+    path_prefix: &str,
+) -> (Vec<String>, usize) {
+    let mut outside = 0;
+    let paths = changes
+        .names()
+        .filter_map(
+            |name| match crate::events::keys::object_path(name, key_prefix, path_prefix) {
+                Ok(path) => Some(path),
+                Err(_) => {
+                    outside += 1;
+                    None
+                }
+            },
+        )
+        .collect();
+    (paths, outside)
+}
+
 /// A zip on disk, read range by range.
 pub struct LocalZip {
     path: PathBuf,

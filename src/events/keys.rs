@@ -66,14 +66,18 @@ fn hex(byte: Option<&u8>) -> Option<u8> {
 /// reads it as a wildcard and accepts one only at the end: the path ends at it instead, a
 /// wildcard that covers the object whatever CloudFront makes of the character.
 pub fn url_path(key: &str, params: &EventsParams) -> Result<String, KeySkip> {
-    let rest = key
-        .strip_prefix(params.key_prefix.as_str())
-        .ok_or(KeySkip::OutsidePrefix)?;
+    object_path(key, &params.key_prefix, &params.path_prefix)
+}
+
+/// [`url_path`] for any `keyPrefix` and `pathPrefix` (checked already): the rule the S3-events
+/// function and the artifact comparison share.
+pub fn object_path(key: &str, key_prefix: &str, path_prefix: &str) -> Result<String, KeySkip> {
+    let rest = key.strip_prefix(key_prefix).ok_or(KeySkip::OutsidePrefix)?;
     if rest.is_empty() || rest.ends_with('/') {
         return Err(KeySkip::DirectoryMarker);
     }
-    let mut path = String::with_capacity(params.path_prefix.len() + rest.len() + 8);
-    path.push_str(&params.path_prefix);
+    let mut path = String::with_capacity(path_prefix.len() + rest.len() + 8);
+    path.push_str(path_prefix);
     for character in rest.chars() {
         match character {
             '%' => path.push_str("%25"),

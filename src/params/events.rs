@@ -154,7 +154,8 @@ fn invalid(key: &'static str, value: &str, problem: &'static str) -> ParamsError
     }
 }
 
-fn key_prefix(raw: &str) -> Result<String, ParamsError> {
+/// Checks a `keyPrefix` (also the CLI's `--key-prefix`).
+pub fn key_prefix(raw: &str) -> Result<String, ParamsError> {
     if raw.len() > MAX_PREFIX_LEN {
         return Err(invalid(
             KEY_KEY_PREFIX,
@@ -172,7 +173,8 @@ fn key_prefix(raw: &str) -> Result<String, ParamsError> {
     Ok(raw.to_owned())
 }
 
-fn path_prefix(raw: &str) -> Result<String, ParamsError> {
+/// Checks a `pathPrefix` (also the CLI's `--path-prefix`): it starts and ends with "/".
+pub fn path_prefix(raw: &str) -> Result<String, ParamsError> {
     let problem = if !raw.starts_with('/') || !raw.ends_with('/') {
         Some("does not start and end with \"/\": write \"/\" for the site root, or \"/blog/\"")
     } else if raw.len() > MAX_PREFIX_LEN {

@@ -87,6 +87,9 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     if let Some(changes) = &collected.sync {
         tracker.note(&SyncCounts::from(changes).sentence());
     }
+    if let Some(build) = &collected.build {
+        tracker.note(&build.sentence());
+    }
     tracker.note(&header(&spec));
     // Above the free tier, the price is said before anything is sent, as `plan` says it.
     let cost = CostEstimate::new(spec.plan.billed_paths(), spec.distributions.len());
@@ -148,8 +151,10 @@ fn header(spec: &JobSpec) -> String {
 }
 
 fn nothing_to_invalidate(collected: &CollectedPaths) -> RunReport {
-    let mut message =
-        "The sync changed nothing: no invalidation was created (nothing sent to AWS).".to_owned();
+    let mut message = format!(
+        "{}: no invalidation was created (nothing sent to AWS).",
+        collected.unchanged_sentence()
+    );
     let mut warnings = Vec::new();
     if let Some(changes) = &collected.sync
         && changes.dry_run_lines > 0

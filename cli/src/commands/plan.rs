@@ -19,9 +19,10 @@ pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
                 "warnings": collected.warnings,
             }))?,
             OutputFormat::Text => {}
-            OutputFormat::Summary => print_stdout(
-                "The sync changed nothing: there is nothing to invalidate and nothing to pay.\n",
-            )?,
+            OutputFormat::Summary => print_stdout(&format!(
+                "{}: there is nothing to invalidate and nothing to pay.\n",
+                collected.unchanged_sentence()
+            ))?,
         }
         return Ok(0);
     }
@@ -36,6 +37,11 @@ pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
             directory_index,
         },
     )?;
+    if let Some(build) = &collected.build
+        && matches!(args.output, OutputFormat::Summary)
+    {
+        print_stdout(&format!("{}\n", build.sentence()))?;
+    }
     let mut view = PlanView::new(
         "plan",
         &plan,
