@@ -2,6 +2,7 @@
 
 pub mod cloudfront;
 pub mod codepipeline;
+pub mod s3;
 mod transport;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

@@ -72,6 +72,9 @@ pub enum ZipError {
         "its central directory is {size} bytes, more than the {max} read at most: split the artifact"
     )]
     TooLarge { size: u64, max: u64 },
+    /// The object (or its bucket) does not exist: a lifecycle rule may have removed it.
+    #[error("{0} does not exist")]
+    Missing(String),
     #[error("{0}")]
     Source(String),
 }

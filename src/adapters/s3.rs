@@ -1,0 +1,138 @@
+//! A zip in S3 as a [`RangeSource`]: ranged GetObject calls, the first a suffix range that also
+//! tells the object's length, so that no HeadObject is needed. The pipeline action reads the
+//! deployed artifacts this way, with the job's artifact credentials (issue 14).
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+
+use crate::artifact::zipdir::{FIRST_TAIL, RangeSource, ZipError};
+
+/// One object, with the tail its first read fetched.
+#[derive(Debug)]
+pub struct S3Zip {
+    client: Client,
+    bucket: String,
+    key: String,
+    size: u64,
+    /// The last bytes of the object, from the first read; later reads inside them cost nothing.
+    tail: Vec<u8>,
+}
+
+impl S3Zip {
+    /// Reads the last [`FIRST_TAIL`] bytes of `s3://bucket/key` (all of it when it is smaller)
+    /// and learns its length from `Content-Range`.
+    pub async fn open(client: Client, bucket: &str, key: &str) -> Result<Self, ZipError> {
+        let answer = client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .range(format!("bytes=-{FIRST_TAIL}"))
+            .send()
+            .await
+            .map_err(|error| get_error(bucket, key, &error))?;
+        let size = answer
+            .content_range()
+            .and_then(total_of_content_range)
+            .or_else(|| answer.content_length().and_then(|n| u64::try_from(n).ok()))
+            .ok_or_else(|| {
+                ZipError::Source(format!(
+                    "s3://{bucket}/{key}: S3 answered without a Content-Range or Content-Length"
+                ))
+            })?;
+        let tail = answer
+            .body
+            .collect()
+            .await
+            .map_err(|error| ZipError::Source(format!("s3://{bucket}/{key}: {error}")))?
+            .into_bytes()
+            .to_vec();
+        Ok(Self {
+            client,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            size,
+            tail,
+        })
+    }
+
+    /// Bytes the first read fetched.
+    pub fn tail_len(&self) -> u64 {
+        self.tail.len() as u64
+    }
+}
+
+/// `bytes 100-199/1234` → 1234.
+fn total_of_content_range(range: &str) -> Option<u64> {
+    range.rsplit_once('/')?.1.trim().parse().ok()
+}
+
+fn get_error(
+    bucket: &str,
+    key: &str,
+    error: &aws_sdk_s3::error::SdkError<GetObjectError>,
+) -> ZipError {
+    let location = format!("s3://{bucket}/{key}");
+    match error.as_service_error() {
+        Some(GetObjectError::NoSuchKey(_)) => ZipError::Missing(location),
+        Some(service) if service.code() == Some("NoSuchBucket") => ZipError::Missing(location),
+        Some(service) => ZipError::Source(format!(
+            "{location}: {} ({})",
+            service.message().unwrap_or("no message"),
+            service.code().unwrap_or("error")
+        )),
+        None => ZipError::Source(format!(
+            "{location}: {}",
+            crate::adapters::error_chain(error)
+        )),
+    }
+}
+
+impl RangeSource for S3Zip {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    async fn read(&self, offset: u64, len: u64) -> Result<Vec<u8>, ZipError> {
+        let tail_start = self.size - self.tail_len();
+        if offset >= tail_start {
+            let from = usize::try_from(offset - tail_start).unwrap_or(usize::MAX);
+            let to = from.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            if let Some(bytes) = self.tail.get(from..to) {
+                return Ok(bytes.to_vec());
+            }
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let last = offset + len - 1;
+        let answer = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .range(format!("bytes={offset}-{last}"))
+            .send()
+            .await
+            .map_err(|error| get_error(&self.bucket, &self.key, &error))?;
+        Ok(answer
+            .body
+            .collect()
+            .await
+            .map_err(|error| ZipError::Source(format!("s3://{}/{}: {error}", self.bucket, self.key)))?
+            .into_bytes()
+            .to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_comes_from_content_range() {
+        assert_eq!(total_of_content_range("bytes 100-199/1234"), Some(1234));
+        assert_eq!(total_of_content_range("bytes */1234"), Some(1234));
+        assert_eq!(total_of_content_range("bytes 0-9/*"), None);
+    }
+}
