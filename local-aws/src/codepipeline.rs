@@ -1,5 +1,8 @@
 //! CodePipeline job results (JSON 1.1): PutJobSuccessResult and PutJobFailureResult, with the
-//! service model's validation and the job state rules.
+//! service model's validation and the job state rules; `executions` holds the pipelines'
+//! action execution history (GetJobDetails, ListActionExecutions).
+
+pub mod executions;
 
 use std::collections::BTreeMap;
 

@@ -36,6 +36,10 @@ pub use cloudfront::{
     CallerReferenceReuse, ConnectionMode, DistributionAccess, DistributionConfig,
     DistributionTenantConfig, InvalidationInfo, InvalidationStatus, UnknownIds,
 };
+pub use codepipeline::executions::{
+    ActionExecution, ActionExecutionStatus, ActionOutput, GetJobDetailsMode, JobContext,
+    S3Artifact, SessionCredentials,
+};
 pub use codepipeline::{JobRecord, JobResult};
 pub use duration::{DurationError, DurationRange, format_duration, parse_duration};
 pub use faults::{Api, ApiFaults, Dose, FaultKind, FaultSpecError, Faults};

@@ -18,7 +18,8 @@ use local_aws::events::EventsConfig;
 use local_aws::pipeline::{self, PipelineConfig, TimelineEntry};
 use local_aws::{
     ConnectionMode, DistributionAccess, DistributionConfig, DistributionTenantConfig,
-    DurationRange, Emulator, EmulatorConfig, Faults, RequestRecord, UnknownIds, parse_duration,
+    DurationRange, Emulator, EmulatorConfig, Faults, GetJobDetailsMode, RequestRecord, S3Artifact,
+    UnknownIds, parse_duration,
 };
 
 /// Local emulator of the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs,
@@ -211,6 +212,34 @@ struct PipelineArgs {
     /// several.
     #[arg(long = "variable", value_name = "NAMESPACE.NAME=VALUE", value_parser = pipeline::parse_variable_assignment)]
     variables: Vec<(String, String)>,
+
+    /// The pipeline's name (GetJobDetails' pipelineContext, ListActionExecutions).
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate-pipeline")]
+    pipeline_name: String,
+
+    /// The stage the action runs in.
+    #[arg(long, value_name = "NAME", default_value = "Deploy")]
+    stage_name: String,
+
+    /// The action's name.
+    #[arg(long, value_name = "NAME", default_value = "Invalidate")]
+    action_name: String,
+
+    /// An input artifact of the action, `NAME=s3://BUCKET/KEY`: in the job event, in
+    /// GetJobDetails and in the execution history. Repeat for several.
+    #[arg(long = "input-artifact", value_name = "NAME=s3://BUCKET/KEY")]
+    input_artifacts: Vec<S3Artifact>,
+
+    /// How GetJobDetails answers: `allow` (the job's pipeline context and artifacts),
+    /// `access-denied` (AccessDeniedException) or `not-found` (JobNotFoundException). AWS
+    /// documents GetJobDetails for custom actions only; what a Lambda invoke job gets is
+    /// unconfirmed, so try the function against each.
+    #[arg(
+        long,
+        value_name = "allow|access-denied|not-found",
+        default_value = "allow"
+    )]
+    get_job_details: GetJobDetailsMode,
 
     #[command(flatten)]
     world: WorldArgs,
@@ -489,6 +518,22 @@ struct ServeArgs {
     #[command(flatten)]
     world: WorldArgs,
 
+    /// How GetJobDetails answers: `allow` (the job's pipeline context and artifacts),
+    /// `access-denied` (AccessDeniedException) or `not-found` (JobNotFoundException). AWS
+    /// documents GetJobDetails for custom actions only; what a Lambda invoke job gets is
+    /// unconfirmed, so try the function against each.
+    #[arg(
+        long,
+        value_name = "allow|access-denied|not-found",
+        default_value = "allow"
+    )]
+    get_job_details: GetJobDetailsMode,
+
+    /// A pipeline that exists, with no action executions yet: ListActionExecutions answers
+    /// it with an empty list rather than PipelineNotFoundException. Repeat for several.
+    #[arg(long = "pipeline", value_name = "NAME")]
+    pipelines: Vec<String>,
+
     /// A CodePipeline job id that exists from the start (8-4-4-4-12 lowercase hex). Repeat
     /// for several.
     #[arg(long = "job", value_name = "ID")]
@@ -583,6 +628,11 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
     config.function_args = args.function_args.clone();
     config.pipeline_execution_id = args.pipeline_execution_id.clone();
     config.variables = args.variables.iter().cloned().collect();
+    config.pipeline_name = args.pipeline_name.clone();
+    config.stage_name = args.stage_name.clone();
+    config.action_name = args.action_name.clone();
+    config.input_artifacts = args.input_artifacts.clone();
+    config.get_job_details = args.get_job_details;
     config.distributions = args.world.distributions();
     config.distribution_tenants = args.world.tenants();
     config.strict_caller_reference = args.world.strict_caller_reference;
@@ -798,6 +848,7 @@ async fn serve(args: ServeArgs) -> u8 {
         faults: args.world.faults.clone(),
         seed: args.world.seed,
         jobs: args.jobs.clone(),
+        get_job_details: args.get_job_details,
         ..EmulatorConfig::default()
     };
     let emu = match Emulator::start(config).await {
@@ -807,6 +858,9 @@ async fn serve(args: ServeArgs) -> u8 {
             return 2;
         }
     };
+    for name in &args.pipelines {
+        emu.add_pipeline(name);
+    }
     let ep = emu.endpoint();
     println!("# local-aws is serving CloudFront, CodePipeline and the Lambda Runtime API on {ep}");
     println!("export AWS_ENDPOINT_URL_CLOUDFRONT={ep}");

@@ -6,7 +6,9 @@ mod support;
 use std::time::Duration;
 
 use local_aws::{
-    Clock, DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle, JobResult,
+    ActionExecution, ActionExecutionStatus, ActionOutput, Clock, DistributionConfig, DurationRange,
+    Emulator, EmulatorConfig, EmulatorHandle, GetJobDetailsMode, JobContext, JobResult, S3Artifact,
+    SessionCredentials,
 };
 use support::aws;
 
@@ -691,6 +693,376 @@ async fn serve_throttles_as_aws_does_and_the_cli_reports_it() {
         .await
         .json();
     assert_eq!(invalidations, serde_json::json!([]));
+}
+
+const EXECUTION_1: &str = "0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c";
+const EXECUTION_2: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+
+/// Records an execution of `site`'s Invalidate action that started at `start_s` (epoch s).
+fn record(emu: &EmulatorHandle, execution: &str, start_s: u64, key: &str) -> String {
+    let mut e = ActionExecution::started("site", "Deploy", "Invalidate", execution);
+    e.start_epoch_ms = start_s * 1000;
+    e.last_update_epoch_ms = start_s * 1000 + 1500;
+    e.status = ActionExecutionStatus::Succeeded;
+    e.input_artifacts.push(S3Artifact {
+        name: "SourceOutput".to_string(),
+        bucket: "artifact-bucket".to_string(),
+        key: key.to_string(),
+    });
+    e.output = ActionOutput {
+        summary: Some("done".to_string()),
+        ..ActionOutput::default()
+    };
+    emu.record_action_execution(e)
+}
+
+fn execution_ids(answer: &serde_json::Value) -> Vec<String> {
+    answer["actionExecutionDetails"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["actionExecutionId"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_details_and_action_executions_with_the_cli() {
+    let emu = emulator(Duration::from_secs(1)).await;
+    let ep = emu.endpoint();
+    // GIVEN three executions of the action in two pipeline executions (the last a Retry)
+    let first = record(&emu, EXECUTION_1, 1_780_000_000, "a.zip");
+    let second = record(&emu, EXECUTION_2, 1_780_000_100, "b.zip");
+    let retry = record(&emu, EXECUTION_1, 1_780_000_200, "a.zip");
+    // AND a job of the retry
+    let job = emu.create_job_in(
+        JobContext {
+            pipeline_name: "site".to_string(),
+            stage_name: "Deploy".to_string(),
+            action_name: "Invalidate".to_string(),
+            action_execution_id: retry.clone(),
+            pipeline_execution_id: EXECUTION_1.to_string(),
+            configuration: [("FunctionName".to_string(), "cf-invalidate".to_string())].into(),
+            input_artifacts: vec![S3Artifact {
+                name: "SourceOutput".to_string(),
+                bucket: "artifact-bucket".to_string(),
+                key: "a.zip".to_string(),
+            }],
+            artifact_credentials: Some(SessionCredentials {
+                access_key_id: "ASIAEXAMPLE".to_string(),
+                secret_access_key: "secret".to_string(),
+                session_token: "token".to_string(),
+            }),
+        },
+        None,
+    );
+
+    // GetJobDetails parses as botocore's model says.
+    let details = aws(
+        &ep,
+        &["codepipeline", "get-job-details", "--job-id", &job],
+        &[],
+    )
+    .await
+    .ok();
+    let data = &details["jobDetails"]["data"];
+    assert_eq!(details["jobDetails"]["id"], job.as_str());
+    assert_eq!(details["jobDetails"]["accountId"], "000000000000");
+    assert_eq!(data["pipelineContext"]["pipelineName"], "site");
+    assert_eq!(data["pipelineContext"]["stage"]["name"], "Deploy");
+    assert_eq!(
+        data["pipelineContext"]["action"]["actionExecutionId"],
+        retry.as_str()
+    );
+    assert_eq!(data["pipelineContext"]["pipelineExecutionId"], EXECUTION_1);
+    assert_eq!(
+        data["pipelineContext"]["pipelineArn"],
+        "arn:aws:codepipeline:us-east-1:000000000000:site"
+    );
+    assert_eq!(
+        data["inputArtifacts"][0]["location"],
+        serde_json::json!({"type": "S3", "s3Location": {"bucketName": "artifact-bucket", "objectKey": "a.zip"}})
+    );
+    assert_eq!(data["actionTypeId"]["provider"], "Lambda");
+    assert_eq!(data["artifactCredentials"]["accessKeyId"], "ASIAEXAMPLE");
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "get-job-details",
+            "--job-id",
+            "11111111-abcd-1111-abcd-111111abcdef",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("JobNotFoundException");
+    aws(
+        &ep,
+        &["codepipeline", "get-job-details", "--job-id", "not-a-job"],
+        &[],
+    )
+    .await
+    .fails_with("ValidationException");
+
+    // ListActionExecutions: the CLI pages through every execution, newest first. With
+    // cli_timestamp_format iso8601 it prints the timestamps botocore parsed.
+    let dir = tempdir("history");
+    let config = dir.join("config");
+    std::fs::write(&config, "[default]\ncli_timestamp_format = iso8601\n")
+        .unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
+    let config = config.display().to_string();
+    let all = aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "site",
+            "--page-size",
+            "1",
+        ],
+        &[("AWS_CONFIG_FILE", config.as_str())],
+    )
+    .await
+    .ok();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        execution_ids(&all),
+        [retry.clone(), second.clone(), first.clone()]
+    );
+    let calls = emu
+        .request_log()
+        .iter()
+        .filter(|r| r.operation == "ListActionExecutions")
+        .count();
+    assert_eq!(calls, 3, "one call per page of one");
+    let newest = &all["actionExecutionDetails"][0];
+    assert_eq!(newest["status"], "Succeeded");
+    assert_eq!(newest["pipelineVersion"], 1);
+    assert_eq!(
+        newest["input"]["inputArtifacts"][0]["s3location"],
+        serde_json::json!({"bucket": "artifact-bucket", "key": "a.zip"})
+    );
+    assert_eq!(
+        newest["output"]["executionResult"]["externalExecutionSummary"],
+        "done"
+    );
+    // botocore parsed the epoch-seconds timestamps.
+    assert_eq!(newest["startTime"], "2026-05-28T20:30:00+00:00", "{newest}");
+    assert_eq!(
+        newest["lastUpdateTime"], "2026-05-28T20:30:01.500000+00:00",
+        "{newest}"
+    );
+
+    // --max-items stops early with the CLI's token; --starting-token resumes.
+    let page = aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "site",
+            "--max-items",
+            "2",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(execution_ids(&page), [retry.clone(), second.clone()]);
+    let token = page["NextToken"].as_str().unwrap_or_default().to_string();
+    assert!(!token.is_empty(), "{page}");
+    let rest = aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "site",
+            "--starting-token",
+            &token,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(execution_ids(&rest), [first.as_str()]);
+
+    // One API page (maxResults passed as is): the service's own nextToken.
+    let one = aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--no-paginate",
+            "--cli-input-json",
+            r#"{"pipelineName": "site", "maxResults": 2}"#,
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(execution_ids(&one), [retry.clone(), second.clone()]);
+    assert!(
+        one["nextToken"].as_str().is_some_and(|t| !t.is_empty()),
+        "{one}"
+    );
+
+    // The filter.
+    let filtered = aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "site",
+            "--filter",
+            &format!("pipelineExecutionId={EXECUTION_1}"),
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(execution_ids(&filtered), [retry.clone(), first.clone()]);
+
+    // The errors.
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "nope",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("PipelineNotFoundException");
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "site",
+            "--filter",
+            "pipelineExecutionId=99999999-0000-4000-8000-000000000000",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("PipelineExecutionNotFoundException");
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--no-paginate",
+            "--cli-input-json",
+            r#"{"pipelineName": "site", "maxResults": 101}"#,
+        ],
+        &[],
+    )
+    .await
+    .fails_with("ValidationException");
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--no-paginate",
+            "--cli-input-json",
+            r#"{"pipelineName": "site", "nextToken": "not-a-token-of-ours"}"#,
+        ],
+        &[],
+    )
+    .await
+    .fails_with("InvalidNextTokenException");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_job_details_refusals_and_faults_reach_the_cli() {
+    let emu = emulator(Duration::from_secs(1)).await;
+    let ep = emu.endpoint();
+    let job = emu.create_job(None);
+    emu.add_pipeline("empty");
+    let empty = aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "empty",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(empty["actionExecutionDetails"], serde_json::json!([]));
+
+    // A job created without a context still answers, with what is known of it.
+    let bare = aws(
+        &ep,
+        &["codepipeline", "get-job-details", "--job-id", &job],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(bare["jobDetails"]["id"], job.as_str());
+
+    emu.set_get_job_details(GetJobDetailsMode::AccessDenied);
+    let denied = aws(
+        &ep,
+        &["codepipeline", "get-job-details", "--job-id", &job],
+        &[],
+    )
+    .await;
+    denied.fails_with("AccessDeniedException");
+    assert!(
+        denied.stderr.contains("codepipeline:GetJobDetails"),
+        "{}",
+        denied.stderr
+    );
+    emu.set_get_job_details(GetJobDetailsMode::NotFound);
+    aws(
+        &ep,
+        &["codepipeline", "get-job-details", "--job-id", &job],
+        &[],
+    )
+    .await
+    .fails_with("JobNotFoundException");
+
+    // The CodePipeline faults hit the new operations too.
+    emu.set_get_job_details(GetJobDetailsMode::Allow);
+    emu.set_faults("codepipeline.throttle=2".parse().unwrap_or_default());
+    aws(
+        &ep,
+        &["codepipeline", "get-job-details", "--job-id", &job],
+        &[],
+    )
+    .await
+    .fails_with("ThrottlingException");
+    aws(
+        &ep,
+        &[
+            "codepipeline",
+            "list-action-executions",
+            "--pipeline-name",
+            "empty",
+        ],
+        &[],
+    )
+    .await
+    .fails_with("ThrottlingException");
+    aws(
+        &ep,
+        &["codepipeline", "get-job-details", "--job-id", &job],
+        &[],
+    )
+    .await
+    .ok();
 }
 
 /// `aws cloudfront create-invalidation` (or the tenant form) with a batch and a reference.

@@ -1211,6 +1211,7 @@ mod tests {
             seed: 1,
             endpoint: String::new(),
             pipeline_execution_id: "0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c".to_string(),
+            action_execution_id: None,
             user_parameters: String::new(),
             started_ms: 0,
             duration_ms: completes_at_ms + 1,

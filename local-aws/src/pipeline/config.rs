@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::TimelineEntry;
 use crate::clock::Clock;
 use crate::cloudfront::{DistributionConfig, DistributionTenantConfig, UnknownIds};
+use crate::codepipeline::executions::{GetJobDetailsMode, S3Artifact};
 use crate::duration::DurationRange;
 use crate::faults::Faults;
 use crate::server::{EmulatorConfig, EmulatorHandle};
@@ -79,6 +80,18 @@ pub struct PipelineConfig {
     /// before the function is invoked, as CodePipeline does. The `codepipeline` namespace is
     /// [`Self::pipeline_execution_id`].
     pub variables: BTreeMap<String, String>,
+    /// The pipeline the action belongs to: `pipelineContext.pipelineName` of `GetJobDetails`
+    /// and the history `ListActionExecutions` pages through (default `cf-invalidate-pipeline`).
+    pub pipeline_name: String,
+    /// The action's stage (default `Deploy`).
+    pub stage_name: String,
+    /// The action's name (default `Invalidate`).
+    pub action_name: String,
+    /// The action's input artifacts: in each job event's `inputArtifacts`, in `GetJobDetails`
+    /// and in the history's `input.inputArtifacts` (default none).
+    pub input_artifacts: Vec<S3Artifact>,
+    /// How `GetJobDetails` answers (default `Allow`); see [`GetJobDetailsMode`].
+    pub get_job_details: GetJobDetailsMode,
     /// Distributions that exist (standard or multi-tenant); others get `NoSuchDistribution`
     /// (or `AccessDenied`, see [`Self::unknown_ids`]).
     pub distributions: Vec<DistributionConfig>,
@@ -149,6 +162,11 @@ impl fmt::Debug for PipelineConfig {
             .field("user_parameters", &self.user_parameters)
             .field("pipeline_execution_id", &self.pipeline_execution_id)
             .field("variables", &self.variables)
+            .field("pipeline_name", &self.pipeline_name)
+            .field("stage_name", &self.stage_name)
+            .field("action_name", &self.action_name)
+            .field("input_artifacts", &self.input_artifacts)
+            .field("get_job_details", &self.get_job_details)
             .field("distributions", &self.distributions)
             .field("distribution_tenants", &self.distribution_tenants)
             .field("strict_caller_reference", &self.strict_caller_reference)
@@ -188,6 +206,11 @@ impl PipelineConfig {
             user_parameters: user_parameters.into(),
             pipeline_execution_id: None,
             variables: BTreeMap::new(),
+            pipeline_name: "cf-invalidate-pipeline".to_string(),
+            stage_name: "Deploy".to_string(),
+            action_name: "Invalidate".to_string(),
+            input_artifacts: Vec::new(),
+            get_job_details: world.get_job_details,
             distributions: world.distributions,
             distribution_tenants: world.distribution_tenants,
             strict_caller_reference: world.strict_caller_reference,
@@ -231,6 +254,7 @@ impl PipelineConfig {
             account_id: self.account_id.clone(),
             region: self.region.clone(),
             function_name: self.function_name.clone(),
+            get_job_details: self.get_job_details,
             ..EmulatorConfig::default()
         }
     }

@@ -19,6 +19,9 @@ use super::{
 };
 use crate::clock::{Clock, epoch_ms};
 use crate::codepipeline::JobResult;
+use crate::codepipeline::executions::{
+    ActionExecution, ActionExecutionStatus, ActionOutput, JobContext, SessionCredentials,
+};
 use crate::duration::format_duration;
 use crate::faults::Api;
 use crate::rng::SeededRng;
@@ -79,6 +82,8 @@ struct Driver<'e> {
     pipeline_execution_id: String,
     /// `UserParameters` as the function sees it, once resolved.
     user_parameters: String,
+    /// This run's action execution in the pipeline's history, once recorded.
+    action_execution_id: Option<String>,
     /// The jobs of this run, in creation order.
     job_ids: Vec<String>,
     /// Whether the run still forwards the emulator's calls to the observer.
@@ -158,6 +163,7 @@ impl<'e> Driver<'e> {
             rng,
             process: FunctionProcess::new(spec, clock.clone(), sink),
             user_parameters: config.user_parameters.clone(),
+            action_execution_id: None,
             config,
             emu,
             baseline,
@@ -191,6 +197,21 @@ impl<'e> Driver<'e> {
     fn job_event(&self, job_id: &str, continuation_token: Option<&str>) -> Value {
         let creds = &self.config.artifact_credentials;
         let expiration = epoch_ms(SystemTime::now()) + 3_600_000;
+        let input_artifacts: Vec<Value> = self
+            .config
+            .input_artifacts
+            .iter()
+            .map(|a| {
+                json!({
+                    "name": a.name,
+                    "revision": null,
+                    "location": {
+                        "type": "S3",
+                        "s3Location": {"bucketName": a.bucket, "objectKey": a.key},
+                    },
+                })
+            })
+            .collect();
         let mut data = json!({
             "actionConfiguration": {
                 "configuration": {
@@ -198,7 +219,7 @@ impl<'e> Driver<'e> {
                     "UserParameters": self.user_parameters,
                 }
             },
-            "inputArtifacts": [],
+            "inputArtifacts": input_artifacts,
             "outputArtifacts": [],
             "artifactCredentials": {
                 "accessKeyId": creds.access_key_id,
@@ -313,16 +334,92 @@ impl<'e> Driver<'e> {
         true
     }
 
+    /// The action configuration as written (`resolved: false`) or as the function sees it.
+    fn configuration(&self, resolved: bool) -> BTreeMap<String, String> {
+        let user_parameters = if resolved {
+            &self.user_parameters
+        } else {
+            &self.config.user_parameters
+        };
+        BTreeMap::from([
+            (
+                "FunctionName".to_string(),
+                self.config.function_name.clone(),
+            ),
+            ("UserParameters".to_string(), user_parameters.clone()),
+        ])
+    }
+
+    /// Records this run's action execution as InProgress in the pipeline's history, as
+    /// CodePipeline does when the action starts; the emulator ends it with the final result.
+    fn record_execution(&mut self) -> String {
+        let mut execution = ActionExecution::started(
+            self.config.pipeline_name.clone(),
+            self.config.stage_name.clone(),
+            self.config.action_name.clone(),
+            self.pipeline_execution_id.clone(),
+        );
+        execution.configuration = self.configuration(false);
+        execution.resolved_configuration = self.configuration(true);
+        execution.region = self.config.region.clone();
+        execution.input_artifacts = self.config.input_artifacts.clone();
+        let id = self.emu.record_action_execution(execution);
+        self.action_execution_id = Some(id.clone());
+        id
+    }
+
+    /// What `GetJobDetails` says of this run's jobs.
+    fn job_context(&self, action_execution_id: &str) -> JobContext {
+        let creds = &self.config.artifact_credentials;
+        JobContext {
+            pipeline_name: self.config.pipeline_name.clone(),
+            stage_name: self.config.stage_name.clone(),
+            action_name: self.config.action_name.clone(),
+            action_execution_id: action_execution_id.to_string(),
+            pipeline_execution_id: self.pipeline_execution_id.clone(),
+            configuration: self.configuration(true),
+            input_artifacts: self.config.input_artifacts.clone(),
+            artifact_credentials: Some(SessionCredentials {
+                access_key_id: creds.access_key_id.clone(),
+                secret_access_key: creds.secret_access_key.clone(),
+                session_token: creds.session_token.clone(),
+            }),
+        }
+    }
+
     /// Jobs until a terminal result or a timeout.
     async fn drive(&mut self) -> Ending {
         if !self.resolve_variables() {
             return Ending::Verdict;
         }
+        let action_execution_id = self.record_execution();
+        let ending = self.drive_jobs(&action_execution_id).await;
+        if let Ending::SpawnFailed(e) = &ending {
+            // CodePipeline would see the function fail; keep the history from showing a run
+            // that is still going.
+            self.emu.update_action_execution(
+                &action_execution_id,
+                ActionExecutionStatus::Failed,
+                Some(ActionOutput {
+                    error: Some((
+                        "JobFailed".to_string(),
+                        format!("the function could not start: {e}"),
+                    )),
+                    ..ActionOutput::default()
+                }),
+            );
+        }
+        ending
+    }
+
+    async fn drive_jobs(&mut self, action_execution_id: &str) -> Ending {
         let mut token: Option<String> = None;
         loop {
             self.jobs_created += 1;
             let number = self.jobs_created;
-            let job_id = self.emu.create_job(token.clone());
+            let job_id = self
+                .emu
+                .create_job_in(self.job_context(action_execution_id), token.clone());
             self.job_ids.push(job_id.clone());
             self.event(
                 TimelineKind::Job,
@@ -834,6 +931,7 @@ impl<'e> Driver<'e> {
             seed: self.emu.seed(),
             endpoint: self.emu.endpoint(),
             pipeline_execution_id: std::mem::take(&mut self.pipeline_execution_id),
+            action_execution_id: self.action_execution_id.take(),
             user_parameters: std::mem::take(&mut self.user_parameters),
             started_ms: self.baseline.started_ms,
             duration_ms,

@@ -173,7 +173,8 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
 
 /// Runs the action to its end on an emulator the caller started and keeps, and reports this
 /// run alone (its jobs, calls and the invalidations it created). The world is the emulator's:
-/// the config's world fields (distributions, faults, seed, CloudFront modes, port) are not
+/// the config's world fields (distributions, faults, seed, CloudFront modes, the GetJobDetails
+/// mode, port) are not
 /// used. Two runs on one emulator are two action executions against one CloudFront: with the
 /// same [`PipelineConfig::pipeline_execution_id`], the second is a pipeline "Retry".
 pub async fn run_on(

@@ -301,6 +301,9 @@ pub struct PipelineReport {
     /// `#{codepipeline.PipelineExecutionId}` of the run (give it as
     /// [`super::PipelineConfig::pipeline_execution_id`] to replay a pipeline "Retry").
     pub pipeline_execution_id: String,
+    /// The run's action execution in the pipeline's history (`ListActionExecutions`), `None`
+    /// when the action failed before it ran (unresolved variables).
+    pub action_execution_id: Option<String>,
     /// `UserParameters` as the function got it: variables resolved (as written when they
     /// could not be).
     pub user_parameters: String,

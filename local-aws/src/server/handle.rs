@@ -10,8 +10,12 @@ use tokio::sync::{broadcast, watch};
 
 use super::{EmulatorError, Shared};
 use crate::clock::Clock;
+use crate::clock::epoch_ms;
 use crate::cloudfront::{
     CloudFrontRules, DistributionConfig, DistributionTenantConfig, InvalidationInfo, UnknownIds,
+};
+use crate::codepipeline::executions::{
+    ActionExecution, ActionExecutionStatus, ActionOutput, GetJobDetailsMode, JobContext,
 };
 use crate::codepipeline::{self, JobRecord, JobResult};
 use crate::faults::Faults;
@@ -182,6 +186,72 @@ impl EmulatorHandle {
         self.shared.create_job(continuation_token)
     }
 
+    /// Creates a job as [`Self::create_job`] does, for an action of a pipeline: `GetJobDetails`
+    /// answers its `pipelineContext`, configuration, input artifacts and credentials from
+    /// `context`, and the job's final result (or its timeout) ends the action execution
+    /// `context.action_execution_id` in the history, as CodePipeline does.
+    pub fn create_job_in(&self, context: JobContext, continuation_token: Option<String>) -> String {
+        self.shared.create_job_in(continuation_token, Some(context))
+    }
+
+    /// The context a job was created with ([`Self::create_job_in`]).
+    pub fn job_context(&self, job_id: &str) -> Option<JobContext> {
+        self.shared.lock().executions.context(job_id).cloned()
+    }
+
+    /// Records an action execution in its pipeline's history (declaring the pipeline if
+    /// needed) and returns its id: the one it carries, or a new one drawn from the seeded ids
+    /// when it is empty. A zero start or update time means now. An execution with the same id
+    /// in the same pipeline is replaced.
+    pub fn record_action_execution(&self, mut execution: ActionExecution) -> String {
+        let now = epoch_ms(self.shared.clock.wall());
+        let mut state = self.shared.lock();
+        if execution.action_execution_id.is_empty() {
+            execution.action_execution_id = state.ids.uuid();
+        }
+        if execution.start_epoch_ms == 0 {
+            execution.start_epoch_ms = now;
+        }
+        if execution.last_update_epoch_ms == 0 {
+            execution.last_update_epoch_ms = execution.start_epoch_ms.max(now);
+        }
+        let id = execution.action_execution_id.clone();
+        state.executions.record(execution);
+        id
+    }
+
+    /// Sets an action execution's status (and its output, when given); its `lastUpdateTime`
+    /// becomes now. Returns false if no pipeline has that execution.
+    pub fn update_action_execution(
+        &self,
+        action_execution_id: &str,
+        status: ActionExecutionStatus,
+        output: Option<ActionOutput>,
+    ) -> bool {
+        let now = epoch_ms(self.shared.clock.wall());
+        self.shared
+            .lock()
+            .executions
+            .update(action_execution_id, status, output, now)
+    }
+
+    /// A pipeline's action executions, newest first, as `ListActionExecutions` pages through
+    /// them; `None` if the pipeline is unknown.
+    pub fn action_executions(&self, pipeline_name: &str) -> Option<Vec<ActionExecution>> {
+        self.shared.lock().executions.newest_first(pipeline_name)
+    }
+
+    /// Declares a pipeline with no executions yet, so that `ListActionExecutions` answers an
+    /// empty list rather than `PipelineNotFoundException`.
+    pub fn add_pipeline(&self, pipeline_name: &str) {
+        self.shared.lock().executions.add_pipeline(pipeline_name);
+    }
+
+    /// Changes how `GetJobDetails` answers (see [`crate::EmulatorConfig::get_job_details`]).
+    pub fn set_get_job_details(&self, mode: GetJobDetailsMode) {
+        self.shared.lock().executions.get_job_details = mode;
+    }
+
     /// Registers a job with a chosen id. Fails if the id has the wrong shape; registering a
     /// known id again is a no-op.
     pub fn register_job(
@@ -210,7 +280,14 @@ impl EmulatorHandle {
     /// get `InvalidJobStateException`. Returns false if the job is unknown or already ended.
     pub fn time_out_job(&self, job_id: &str, message: &str) -> bool {
         let now = self.shared.clock.elapsed_ms();
-        let changed = self.shared.lock().jobs.time_out(job_id, message, now);
+        let changed = {
+            let mut state = self.shared.lock();
+            let changed = state.jobs.time_out(job_id, message, now);
+            if changed {
+                state.settle_execution(job_id, epoch_ms(self.shared.clock.wall()));
+            }
+            changed
+        };
         if changed {
             self.shared.bump_jobs();
         }

@@ -16,7 +16,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
 use super::{MAX_BODY, Shared, State};
+use crate::clock::epoch_ms;
 use crate::cloudfront::{self, CfContext, CfError, CfOp};
+use crate::codepipeline::executions::Caller;
 use crate::codepipeline::{self, JobStore};
 use crate::faults::{Api, FaultKind, FaultTarget};
 use crate::log::RequestRecord;
@@ -337,12 +339,35 @@ async fn dispatch(
             cloudfront.handle(&op, &request.body, &ctx, ids)
         }
         Route::CodePipeline => {
+            let operation = request
+                .target
+                .as_deref()
+                .and_then(|t| t.strip_prefix(codepipeline::TARGET_PREFIX));
+            let mut state = shared.lock();
+            let State {
+                jobs, executions, ..
+            } = &mut *state;
+            match operation {
+                Some("GetJobDetails") => {
+                    let caller = Caller {
+                        account_id: &shared.account_id,
+                        region: &shared.region,
+                        role: &shared.role,
+                    };
+                    return executions.get_job_details(jobs, &request.body, &caller);
+                }
+                Some("ListActionExecutions") => {
+                    return executions.list_action_executions(&request.body);
+                }
+                _ => {}
+            }
             let (reply, call, changed) =
-                shared
-                    .lock()
-                    .jobs
-                    .handle(request.target.as_deref(), &request.body, now_ms);
+                jobs.handle(request.target.as_deref(), &request.body, now_ms);
             if changed {
+                if let Some(job_id) = &call.job_id {
+                    state.settle_execution(job_id, epoch_ms(shared.clock.wall()));
+                }
+                drop(state);
                 shared.bump_jobs();
             }
             (reply, call)

@@ -25,7 +25,10 @@ use crate::cloudfront::{
     self, CloudFrontRules, CloudFrontState, DistributionConfig, DistributionTenantConfig,
     TenantSetupError, UnknownIds,
 };
-use crate::codepipeline::{self, JobStore};
+use crate::codepipeline::executions::{
+    ActionExecutionStatus, ActionOutput, Executions, GetJobDetailsMode, JobContext,
+};
+use crate::codepipeline::{self, JobResult, JobStore};
 use crate::duration::DurationRange;
 use crate::faults::{FaultState, Faults};
 use crate::log::RequestLog;
@@ -72,6 +75,9 @@ pub struct EmulatorConfig {
     pub function_name: String,
     /// The IAM role (and session) named in `AccessDenied` messages.
     pub role: String,
+    /// How `GetJobDetails` answers (default: the job's details). Whether CodePipeline answers
+    /// it for a Lambda invoke job is not documented: see [`GetJobDetailsMode`].
+    pub get_job_details: GetJobDetailsMode,
 }
 
 impl Default for EmulatorConfig {
@@ -94,6 +100,7 @@ impl Default for EmulatorConfig {
             region: "us-east-1".to_string(),
             function_name: "cf-invalidate".to_string(),
             role: "cf-invalidate-role/cf-invalidate".to_string(),
+            get_job_details: GetJobDetailsMode::Allow,
         }
     }
 }
@@ -158,6 +165,7 @@ impl Emulator {
             clock: config.clock.clone(),
             endpoint,
             account_id: config.account_id.clone(),
+            region: config.region.clone(),
             role: config.role.clone(),
             function_arn: format!(
                 "arn:aws:lambda:{}:{}:function:{}",
@@ -175,6 +183,7 @@ impl Emulator {
                     },
                 ),
                 jobs,
+                executions: Executions::new(config.get_job_details),
                 lambda: LambdaState::default(),
                 faults: FaultState::new(config.faults.clone(), seed),
                 ids: SeededRng::with_stream(seed, 3),
@@ -205,6 +214,7 @@ struct Shared {
     clock: Clock,
     endpoint: String,
     account_id: String,
+    region: String,
     role: String,
     function_arn: String,
     seed: u64,
@@ -220,10 +230,68 @@ struct Shared {
 struct State {
     cloudfront: CloudFrontState,
     jobs: JobStore,
+    executions: Executions,
     lambda: LambdaState,
     faults: FaultState,
     ids: SeededRng,
     request_ids: SeededRng,
+}
+
+impl State {
+    /// Brings the action execution of a job up to date with the job's result, as CodePipeline
+    /// does: a final success or a failure ends the execution; a continuation keeps it
+    /// InProgress with the latest summary.
+    fn settle_execution(&mut self, job_id: &str, now_epoch_ms: u64) {
+        let Some(context) = self.executions.context(job_id) else {
+            return;
+        };
+        let Some(result) = self.jobs.get(job_id).and_then(|j| j.result.clone()) else {
+            return;
+        };
+        let execution_id = context.action_execution_id.clone();
+        let (status, output) = match result {
+            JobResult::Succeeded {
+                continuation_token,
+                summary,
+                external_execution_id,
+                output_variables,
+                ..
+            } => (
+                if continuation_token.is_some() {
+                    ActionExecutionStatus::InProgress
+                } else {
+                    ActionExecutionStatus::Succeeded
+                },
+                ActionOutput {
+                    external_execution_id,
+                    summary,
+                    error: None,
+                    output_variables,
+                },
+            ),
+            JobResult::Failed {
+                failure_type,
+                message,
+                external_execution_id,
+            } => (
+                ActionExecutionStatus::Failed,
+                ActionOutput {
+                    external_execution_id,
+                    error: Some((failure_type, message)),
+                    ..ActionOutput::default()
+                },
+            ),
+            JobResult::TimedOut { message } => (
+                ActionExecutionStatus::Failed,
+                ActionOutput {
+                    error: Some(("JobFailed".to_string(), message)),
+                    ..ActionOutput::default()
+                },
+            ),
+        };
+        self.executions
+            .update(&execution_id, status, Some(output), now_epoch_ms);
+    }
 }
 
 impl Shared {
@@ -247,6 +315,15 @@ impl Shared {
 
     /// Creates a job with a new random id, tells the watchers, and returns the id.
     fn create_job(&self, continuation_token: Option<String>) -> String {
+        self.create_job_in(continuation_token, None)
+    }
+
+    /// [`Self::create_job`] for a job that `GetJobDetails` describes with `context`.
+    fn create_job_in(
+        &self,
+        continuation_token: Option<String>,
+        context: Option<JobContext>,
+    ) -> String {
         let now = self.clock.elapsed_ms();
         let id = {
             let mut state = self.lock();
@@ -257,6 +334,9 @@ impl Shared {
                 }
             };
             state.jobs.create(&id, continuation_token, now);
+            if let Some(context) = context {
+                state.executions.set_context(&id, context);
+            }
             id
         };
         self.bump_jobs();

@@ -14,6 +14,9 @@ HTTP (local-aws does not check signatures). What it does is read from UserParame
   state_dir        where attempt counters and the event log (events.jsonl) are kept; each
                    line of the log also holds the UserParameters string as received
   echo             a string handed back as the output variable Echo of the final result
+  history          call GetJobDetails for the job, then ListActionExecutions for the pipeline
+                   it names (or "unknown" when refused), before reporting; each answer is
+                   appended to history.jsonl in state_dir
   invalidations    CloudFront create calls to make before reporting, in order, each
                    {"distribution": ID} or {"tenant": ID}, with "paths" and "reference";
                    their outcomes only show in the request log
@@ -91,6 +94,26 @@ def create_invalidation(spec):
     print("fake-function: create invalidation %s -> %s" % (path, status), flush=True)
 
 
+def record_history(state_dir, job_id):
+    """GetJobDetails, then ListActionExecutions of the pipeline it names, into history.jsonl."""
+    details_status, details = put_job("GetJobDetails", {"jobId": job_id})
+    try:
+        details = json.loads(details)
+    except ValueError:
+        pass
+    pipeline = "unknown"
+    if details_status == 200:
+        pipeline = details["jobDetails"]["data"]["pipelineContext"]["pipelineName"]
+    list_status, listing = put_job("ListActionExecutions", {"pipelineName": pipeline})
+    try:
+        listing = json.loads(listing)
+    except ValueError:
+        pass
+    with open(os.path.join(state_dir, "history.jsonl"), "a") as f:
+        f.write(json.dumps({"job": job_id, "details_status": details_status, "details": details,
+                            "list_status": list_status, "list": listing}) + "\n")
+
+
 def attempt_number(state_dir, job_id):
     if not state_dir:
         return 1
@@ -139,6 +162,9 @@ def main():
 
         for spec in params.get("invalidations", []):
             create_invalidation(spec)
+
+        if params.get("history") and state_dir:
+            record_history(state_dir, job_id)
 
         if params.get("fail"):
             put_job("PutJobFailureResult", {"jobId": job_id, "failureDetails": {

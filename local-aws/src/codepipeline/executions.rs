@@ -1,0 +1,1010 @@
+//! CodePipeline's action execution history and each job's pipeline context, and the two
+//! operations that read them: `GetJobDetails` and `ListActionExecutions`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{JSON, JobStore, Violations, WrongType, check_job_id, error_reply, opt_obj, opt_str};
+use crate::reply::{CallInfo, Reply};
+
+/// `ListActionExecutions` answers at most this many executions per page (and by default).
+pub const MAX_RESULTS: u32 = 100;
+const NAME_PATTERN: &str = "[A-Za-z0-9.@\\-_]+";
+const EXECUTION_ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/// How `GetJobDetails` answers. The API reference says it is "used for custom actions only";
+/// what a Lambda function calling it for a Lambda invoke job gets is not documented, so both
+/// plausible refusals can be chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GetJobDetailsMode {
+    /// The job's details, as for a custom action's job.
+    #[default]
+    Allow,
+    /// `AccessDeniedException` for every job.
+    AccessDenied,
+    /// `JobNotFoundException` for every job, as if Lambda invoke jobs were not visible there.
+    NotFound,
+}
+
+impl GetJobDetailsMode {
+    /// The spelling of the flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GetJobDetailsMode::Allow => "allow",
+            GetJobDetailsMode::AccessDenied => "access-denied",
+            GetJobDetailsMode::NotFound => "not-found",
+        }
+    }
+}
+
+impl fmt::Display for GetJobDetailsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GetJobDetailsMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "allow" => Ok(GetJobDetailsMode::Allow),
+            "access-denied" => Ok(GetJobDetailsMode::AccessDenied),
+            "not-found" => Ok(GetJobDetailsMode::NotFound),
+            other => Err(format!(
+                "unknown GetJobDetails mode '{other}': use allow, access-denied or not-found"
+            )),
+        }
+    }
+}
+
+/// An input artifact and where it lies in the artifact bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct S3Artifact {
+    /// The artifact's name in the pipeline (`SourceOutput`).
+    pub name: String,
+    /// The artifact bucket.
+    pub bucket: String,
+    /// The object key of the artifact's zip.
+    pub key: String,
+}
+
+impl FromStr for S3Artifact {
+    type Err = String;
+
+    /// `NAME=s3://BUCKET/KEY`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let usage = || format!("invalid artifact '{s}': expected NAME=s3://BUCKET/KEY");
+        let (name, location) = s.split_once('=').ok_or_else(usage)?;
+        let (bucket, key) = location
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .ok_or_else(usage)?;
+        if name.is_empty() || bucket.is_empty() || key.is_empty() {
+            return Err(usage());
+        }
+        Ok(S3Artifact {
+            name: name.to_string(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
+}
+
+/// The session credentials `GetJobDetails` answers in `artifactCredentials`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionCredentials {
+    /// `accessKeyId`.
+    pub access_key_id: String,
+    /// `secretAccessKey`.
+    pub secret_access_key: String,
+    /// `sessionToken`.
+    pub session_token: String,
+}
+
+impl fmt::Debug for SessionCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a job runs: what `GetJobDetails` says of it beyond the job record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobContext {
+    /// `pipelineContext.pipelineName`.
+    pub pipeline_name: String,
+    /// `pipelineContext.stage.name`.
+    pub stage_name: String,
+    /// `pipelineContext.action.name`.
+    pub action_name: String,
+    /// `pipelineContext.action.actionExecutionId`.
+    pub action_execution_id: String,
+    /// `pipelineContext.pipelineExecutionId`.
+    pub pipeline_execution_id: String,
+    /// `actionConfiguration.configuration`, as the function sees it (resolved).
+    pub configuration: BTreeMap<String, String>,
+    /// `inputArtifacts`.
+    pub input_artifacts: Vec<S3Artifact>,
+    /// `artifactCredentials`; never serialized.
+    #[serde(skip)]
+    pub artifact_credentials: Option<SessionCredentials>,
+}
+
+/// `ActionExecutionDetail.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ActionExecutionStatus {
+    /// Running.
+    InProgress,
+    /// Stopped by a newer execution or a stop.
+    Abandoned,
+    /// Succeeded.
+    Succeeded,
+    /// Failed.
+    Failed,
+}
+
+/// What an action execution produced (`ActionExecutionDetail.output`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ActionOutput {
+    /// `executionResult.externalExecutionId`.
+    pub external_execution_id: Option<String>,
+    /// `executionResult.externalExecutionSummary`.
+    pub summary: Option<String>,
+    /// `executionResult.errorDetails` (`code`, `message`).
+    pub error: Option<(String, String)>,
+    /// `outputVariables`.
+    pub output_variables: BTreeMap<String, String>,
+}
+
+/// One execution of one action, as `ListActionExecutions` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionExecution {
+    /// The pipeline.
+    pub pipeline_name: String,
+    /// The pipeline execution it ran in.
+    pub pipeline_execution_id: String,
+    /// Its own id; left empty, the emulator draws one when it is recorded.
+    pub action_execution_id: String,
+    /// `pipelineVersion` (default 1).
+    pub pipeline_version: u32,
+    /// `stageName`.
+    pub stage_name: String,
+    /// `actionName`.
+    pub action_name: String,
+    /// `startTime`, in milliseconds since the Unix epoch; 0: when it is recorded.
+    pub start_epoch_ms: u64,
+    /// `lastUpdateTime`, in milliseconds since the Unix epoch; 0: when it is recorded.
+    pub last_update_epoch_ms: u64,
+    /// `status`.
+    pub status: ActionExecutionStatus,
+    /// `input.configuration` (as written in the pipeline).
+    pub configuration: BTreeMap<String, String>,
+    /// `input.resolvedConfiguration` (variables resolved).
+    pub resolved_configuration: BTreeMap<String, String>,
+    /// `input.region`.
+    pub region: String,
+    /// `input.inputArtifacts`.
+    pub input_artifacts: Vec<S3Artifact>,
+    /// `output`.
+    pub output: ActionOutput,
+}
+
+impl ActionExecution {
+    /// An execution of a Lambda invoke action that has just started, with no configuration
+    /// nor artifacts yet.
+    pub fn started(
+        pipeline_name: impl Into<String>,
+        stage_name: impl Into<String>,
+        action_name: impl Into<String>,
+        pipeline_execution_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            pipeline_name: pipeline_name.into(),
+            pipeline_execution_id: pipeline_execution_id.into(),
+            action_execution_id: String::new(),
+            pipeline_version: 1,
+            stage_name: stage_name.into(),
+            action_name: action_name.into(),
+            start_epoch_ms: 0,
+            last_update_epoch_ms: 0,
+            status: ActionExecutionStatus::InProgress,
+            configuration: BTreeMap::new(),
+            resolved_configuration: BTreeMap::new(),
+            region: "us-east-1".to_string(),
+            input_artifacts: Vec::new(),
+            output: ActionOutput::default(),
+        }
+    }
+}
+
+/// What the emulator knows of pipelines: their action executions, and the context of each job
+/// created for one.
+#[derive(Debug, Default)]
+pub(crate) struct Executions {
+    /// Per pipeline, in the order recorded.
+    history: BTreeMap<String, Vec<ActionExecution>>,
+    contexts: HashMap<String, JobContext>,
+    pub(crate) get_job_details: GetJobDetailsMode,
+}
+
+/// Who is calling, for `GetJobDetails`'s answer and refusals.
+pub(crate) struct Caller<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub role: &'a str,
+}
+
+impl Executions {
+    pub(crate) fn new(get_job_details: GetJobDetailsMode) -> Self {
+        Self {
+            get_job_details,
+            ..Self::default()
+        }
+    }
+
+    /// Declares a pipeline with no executions yet (a known one is left as it is).
+    pub(crate) fn add_pipeline(&mut self, name: &str) {
+        self.history.entry(name.to_string()).or_default();
+    }
+
+    /// Records an execution (its id must be set); an execution with the same id in the same
+    /// pipeline is replaced.
+    pub(crate) fn record(&mut self, execution: ActionExecution) {
+        let list = self
+            .history
+            .entry(execution.pipeline_name.clone())
+            .or_default();
+        match list
+            .iter_mut()
+            .find(|e| e.action_execution_id == execution.action_execution_id)
+        {
+            Some(existing) => *existing = execution,
+            None => list.push(execution),
+        }
+    }
+
+    /// Changes an execution's status and output; false if no pipeline has it.
+    pub(crate) fn update(
+        &mut self,
+        action_execution_id: &str,
+        status: ActionExecutionStatus,
+        output: Option<ActionOutput>,
+        now_epoch_ms: u64,
+    ) -> bool {
+        let found = self
+            .history
+            .values_mut()
+            .flat_map(|list| list.iter_mut())
+            .find(|e| e.action_execution_id == action_execution_id);
+        match found {
+            Some(e) => {
+                e.status = status;
+                if let Some(output) = output {
+                    e.output = output;
+                }
+                e.last_update_epoch_ms = now_epoch_ms;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A pipeline's executions, newest first (by start time, then the later recorded first);
+    /// `None` if the pipeline is unknown.
+    pub(crate) fn newest_first(&self, pipeline_name: &str) -> Option<Vec<ActionExecution>> {
+        let list = self.history.get(pipeline_name)?;
+        let mut ordered: Vec<(usize, &ActionExecution)> = list.iter().enumerate().collect();
+        ordered.sort_by(|(ia, a), (ib, b)| (b.start_epoch_ms, ib).cmp(&(a.start_epoch_ms, ia)));
+        Some(ordered.into_iter().map(|(_, e)| e.clone()).collect())
+    }
+
+    pub(crate) fn set_context(&mut self, job_id: &str, context: JobContext) {
+        self.contexts.insert(job_id.to_string(), context);
+    }
+
+    pub(crate) fn context(&self, job_id: &str) -> Option<&JobContext> {
+        self.contexts.get(job_id)
+    }
+
+    /// `GetJobDetails`.
+    pub(crate) fn get_job_details(
+        &self,
+        jobs: &JobStore,
+        body: &[u8],
+        caller: &Caller<'_>,
+    ) -> (Reply, CallInfo) {
+        let mut call = CallInfo::op("GetJobDetails");
+        call.job_id = JobStore::peek_job_id(body);
+        // IAM decides before the service reads the request.
+        if self.get_job_details == GetJobDetailsMode::AccessDenied {
+            let message = format!(
+                "User: arn:aws:sts::{account}:assumed-role/{role} is not authorized to perform: codepipeline:GetJobDetails (refused by local-aws: --get-job-details access-denied)",
+                account = caller.account_id,
+                role = caller.role,
+            );
+            return (error_reply(400, "AccessDeniedException", &message), call);
+        }
+        let obj = match parse_object(body) {
+            Ok(obj) => obj,
+            Err(reply) => return (reply, call),
+        };
+        let mut v = Violations::default();
+        if let Err(WrongType(m)) = check_job_id(&obj, &mut v) {
+            return (error_reply(400, "SerializationException", &m), call);
+        }
+        if let Some(message) = v.into_message() {
+            return (error_reply(400, "ValidationException", &message), call);
+        }
+        let job_id = call.job_id.clone().unwrap_or_default();
+        let job = match (self.get_job_details, jobs.get(&job_id)) {
+            (GetJobDetailsMode::Allow, Some(job)) => job,
+            _ => {
+                let reply = error_reply(
+                    400,
+                    "JobNotFoundException",
+                    &format!(
+                        "The job {job_id} was specified in an invalid format or cannot be found."
+                    ),
+                );
+                return (reply, call);
+            }
+        };
+        let mut data = Map::new();
+        if let Some(context) = self.contexts.get(&job_id) {
+            call.detail = Some(format!(
+                "{} / {} / {}",
+                context.pipeline_name, context.stage_name, context.action_name
+            ));
+            data.insert(
+                "actionTypeId".into(),
+                json!({"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"}),
+            );
+            data.insert(
+                "actionConfiguration".into(),
+                json!({ "configuration": context.configuration }),
+            );
+            data.insert(
+                "pipelineContext".into(),
+                json!({
+                    "pipelineName": context.pipeline_name,
+                    "stage": {"name": context.stage_name},
+                    "action": {
+                        "name": context.action_name,
+                        "actionExecutionId": context.action_execution_id,
+                    },
+                    "pipelineArn": format!(
+                        "arn:aws:codepipeline:{}:{}:{}",
+                        caller.region, caller.account_id, context.pipeline_name
+                    ),
+                    "pipelineExecutionId": context.pipeline_execution_id,
+                }),
+            );
+            let artifacts: Vec<Value> = context
+                .input_artifacts
+                .iter()
+                .map(|a| {
+                    json!({
+                        "name": a.name,
+                        "location": {
+                            "type": "S3",
+                            "s3Location": {"bucketName": a.bucket, "objectKey": a.key},
+                        },
+                    })
+                })
+                .collect();
+            data.insert("inputArtifacts".into(), Value::Array(artifacts));
+            data.insert("outputArtifacts".into(), json!([]));
+            if let Some(creds) = &context.artifact_credentials {
+                data.insert(
+                    "artifactCredentials".into(),
+                    json!({
+                        "accessKeyId": creds.access_key_id,
+                        "secretAccessKey": creds.secret_access_key,
+                        "sessionToken": creds.session_token,
+                    }),
+                );
+            }
+        }
+        if let Some(token) = &job.continuation_token {
+            data.insert("continuationToken".into(), Value::String(token.clone()));
+        }
+        let body = json!({
+            "jobDetails": {
+                "id": job_id,
+                "data": data,
+                "accountId": caller.account_id,
+            }
+        });
+        (Reply::new(200, JSON, body.to_string()), call)
+    }
+
+    /// `ListActionExecutions`.
+    pub(crate) fn list_action_executions(&self, body: &[u8]) -> (Reply, CallInfo) {
+        let mut call = CallInfo::op("ListActionExecutions");
+        let obj = match parse_object(body) {
+            Ok(obj) => obj,
+            Err(reply) => return (reply, call),
+        };
+        let request = match ListRequest::parse(&obj) {
+            Ok(Ok(r)) => r,
+            Ok(Err(message)) => {
+                return (error_reply(400, "ValidationException", &message), call);
+            }
+            Err(WrongType(m)) => return (error_reply(400, "SerializationException", &m), call),
+        };
+        call.detail = Some(format!("pipeline {}", request.pipeline_name));
+        let Some(all) = self.newest_first(&request.pipeline_name) else {
+            let reply = error_reply(
+                400,
+                "PipelineNotFoundException",
+                &format!(
+                    "Pipeline with name '{}' does not exist in account",
+                    request.pipeline_name
+                ),
+            );
+            return (reply, call);
+        };
+        let filter = request.pipeline_execution_id.as_deref();
+        if let Some(id) = filter
+            && !all.iter().any(|e| e.pipeline_execution_id == id)
+        {
+            let reply = error_reply(
+                400,
+                "PipelineExecutionNotFoundException",
+                &format!(
+                    "Pipeline execution with id '{id}' does not exist in pipeline '{}'",
+                    request.pipeline_name
+                ),
+            );
+            return (reply, call);
+        }
+        let selected: Vec<&ActionExecution> = all
+            .iter()
+            .filter(|e| filter.is_none_or(|id| e.pipeline_execution_id == id))
+            .collect();
+        let start = match &request.next_token {
+            None => 0,
+            Some(token) => {
+                let position = PageToken::decode(token)
+                    .filter(|t| {
+                        t.pipeline_name == request.pipeline_name && t.filter.as_deref() == filter
+                    })
+                    .and_then(|t| {
+                        selected
+                            .iter()
+                            .position(|e| e.action_execution_id == t.next_action_execution_id)
+                    });
+                match position {
+                    Some(p) => p,
+                    None => {
+                        let reply = error_reply(
+                            400,
+                            "InvalidNextTokenException",
+                            "The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.",
+                        );
+                        return (reply, call);
+                    }
+                }
+            }
+        };
+        let page_size = usize::try_from(request.max_results).unwrap_or(usize::MAX);
+        let end = start.saturating_add(page_size).min(selected.len());
+        let details: Vec<Value> = selected[start..end].iter().map(|e| detail(e)).collect();
+        let mut answer = Map::new();
+        answer.insert("actionExecutionDetails".into(), Value::Array(details));
+        if let Some(next) = selected.get(end) {
+            let token = PageToken {
+                pipeline_name: request.pipeline_name.clone(),
+                filter: filter.map(str::to_string),
+                next_action_execution_id: next.action_execution_id.clone(),
+            };
+            answer.insert("nextToken".into(), Value::String(token.encode()));
+        }
+        (
+            Reply::new(200, JSON, Value::Object(answer).to_string()),
+            call,
+        )
+    }
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Reply> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(_) => Err(error_reply(
+            400,
+            "SerializationException",
+            "The request body must be a JSON object.",
+        )),
+        Err(e) => Err(error_reply(
+            400,
+            "SerializationException",
+            &format!("The request body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+struct ListRequest {
+    pipeline_name: String,
+    pipeline_execution_id: Option<String>,
+    max_results: u32,
+    next_token: Option<String>,
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'@' | b'-' | b'_'))
+}
+
+impl ListRequest {
+    fn parse(obj: &Map<String, Value>) -> Result<Result<ListRequest, String>, WrongType> {
+        let mut v = Violations::default();
+        let name = opt_str(obj, "pipelineName", "pipelineName")?;
+        match name {
+            None => v.add(&Value::Null, "pipelineName", "Member must not be null"),
+            Some(n) => {
+                v.length(&Value::String(n.into()), n, "pipelineName", 1, 100);
+                if !n.is_empty() && !is_name(n) {
+                    v.add(
+                        &Value::String(n.into()),
+                        "pipelineName",
+                        &format!("Member must satisfy regular expression pattern: {NAME_PATTERN}"),
+                    );
+                }
+            }
+        }
+        let mut execution_id = None;
+        if let Some(filter) = opt_obj(obj, "filter", "filter")? {
+            execution_id = opt_str(filter, "pipelineExecutionId", "filter.pipelineExecutionId")?;
+            if let Some(id) = execution_id
+                && !super::is_job_id(id)
+            {
+                v.add(
+                    &Value::String(id.into()),
+                    "filter.pipelineExecutionId",
+                    &format!(
+                        "Member must satisfy regular expression pattern: {EXECUTION_ID_PATTERN}"
+                    ),
+                );
+            }
+            if filter
+                .get("latestInPipelineExecution")
+                .is_some_and(|f| !f.is_null())
+            {
+                return Ok(Err(
+                    "local-aws does not emulate filter.latestInPipelineExecution; filter by pipelineExecutionId".to_string(),
+                ));
+            }
+        }
+        let mut max_results = MAX_RESULTS;
+        match obj.get("maxResults") {
+            None | Some(Value::Null) => {}
+            Some(n @ Value::Number(num)) => match num.as_i64() {
+                Some(m) if (1..=i64::from(MAX_RESULTS)).contains(&m) => {
+                    max_results = u32::try_from(m).unwrap_or(MAX_RESULTS);
+                }
+                Some(m) if m < 1 => v.add(
+                    n,
+                    "maxResults",
+                    "Member must have value greater than or equal to 1",
+                ),
+                Some(_) => v.add(
+                    n,
+                    "maxResults",
+                    "Member must have value less than or equal to 100",
+                ),
+                None => return Err(WrongType("'maxResults' must be an integer".into())),
+            },
+            Some(_) => return Err(WrongType("'maxResults' must be an integer".into())),
+        }
+        let next_token = opt_str(obj, "nextToken", "nextToken")?;
+        if let Some(t) = next_token {
+            v.length(&Value::String(t.into()), t, "nextToken", 1, 2048);
+        }
+        if let Some(message) = v.into_message() {
+            return Ok(Err(message));
+        }
+        Ok(Ok(ListRequest {
+            pipeline_name: name.unwrap_or_default().to_string(),
+            pipeline_execution_id: execution_id.map(str::to_string),
+            max_results,
+            next_token: next_token.map(str::to_string),
+        }))
+    }
+}
+
+/// Where the next page starts. Opaque to clients: hex of its fields, so that a token from
+/// another listing (another pipeline or filter) is refused.
+struct PageToken {
+    pipeline_name: String,
+    filter: Option<String>,
+    next_action_execution_id: String,
+}
+
+const TOKEN_VERSION: &str = "la1";
+
+impl PageToken {
+    fn encode(&self) -> String {
+        let plain = format!(
+            "{TOKEN_VERSION}\n{}\n{}\n{}",
+            self.pipeline_name,
+            self.filter.as_deref().unwrap_or(""),
+            self.next_action_execution_id
+        );
+        plain.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn decode(token: &str) -> Option<PageToken> {
+        if !token.len().is_multiple_of(2) {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> = (0..token.len())
+            .step_by(2)
+            .map(|i| {
+                token
+                    .get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect();
+        let plain = String::from_utf8(bytes?).ok()?;
+        let mut parts = plain.split('\n');
+        if parts.next()? != TOKEN_VERSION {
+            return None;
+        }
+        let pipeline_name = parts.next()?.to_string();
+        let filter = parts.next()?;
+        let next_action_execution_id = parts.next()?.to_string();
+        if parts.next().is_some() {
+            return None;
+        }
+        let filter = (!filter.is_empty()).then(|| filter.to_string());
+        Some(PageToken {
+            pipeline_name,
+            filter,
+            next_action_execution_id,
+        })
+    }
+}
+
+/// Epoch seconds with milliseconds, as JSON 1.1 writes timestamps.
+fn epoch_seconds(ms: u64) -> Value {
+    json!(ms as f64 / 1000.0)
+}
+
+fn detail(e: &ActionExecution) -> Value {
+    let status = match e.status {
+        ActionExecutionStatus::InProgress => "InProgress",
+        ActionExecutionStatus::Abandoned => "Abandoned",
+        ActionExecutionStatus::Succeeded => "Succeeded",
+        ActionExecutionStatus::Failed => "Failed",
+    };
+    let artifacts: Vec<Value> = e
+        .input_artifacts
+        .iter()
+        .map(|a| json!({"name": a.name, "s3location": {"bucket": a.bucket, "key": a.key}}))
+        .collect();
+    let mut result = Map::new();
+    if let Some(id) = &e.output.external_execution_id {
+        result.insert("externalExecutionId".into(), Value::String(id.clone()));
+    }
+    if let Some(summary) = &e.output.summary {
+        result.insert(
+            "externalExecutionSummary".into(),
+            Value::String(summary.clone()),
+        );
+    }
+    if let Some((code, message)) = &e.output.error {
+        result.insert(
+            "errorDetails".into(),
+            json!({"code": code, "message": message}),
+        );
+    }
+    json!({
+        "pipelineExecutionId": e.pipeline_execution_id,
+        "actionExecutionId": e.action_execution_id,
+        "pipelineVersion": e.pipeline_version,
+        "stageName": e.stage_name,
+        "actionName": e.action_name,
+        "startTime": epoch_seconds(e.start_epoch_ms),
+        "lastUpdateTime": epoch_seconds(e.last_update_epoch_ms),
+        "status": status,
+        "input": {
+            "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
+            "configuration": e.configuration,
+            "resolvedConfiguration": e.resolved_configuration,
+            "region": e.region,
+            "inputArtifacts": artifacts,
+        },
+        "output": {
+            "outputArtifacts": [],
+            "executionResult": result,
+            "outputVariables": e.output.output_variables,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXEC_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+    const EXEC_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+    const JOB: &str = "11111111-abcd-1111-abcd-111111abcdef";
+
+    /// GIVEN pipeline `site` with executions a1 (EXEC_A, t=1000), b1 (EXEC_B, t=2000) and
+    /// a2 (EXEC_A, t=3000, a Retry), recorded out of order.
+    fn history() -> Executions {
+        let mut ex = Executions::default();
+        for (id, execution, start) in [
+            ("b1", EXEC_B, 2000),
+            ("a1", EXEC_A, 1000),
+            ("a2", EXEC_A, 3000),
+        ] {
+            let mut e = ActionExecution::started("site", "Deploy", "Invalidate", execution);
+            e.action_execution_id = id.to_string();
+            e.start_epoch_ms = start;
+            e.last_update_epoch_ms = start;
+            e.input_artifacts.push(S3Artifact {
+                name: "SourceOutput".into(),
+                bucket: "artifacts".into(),
+                key: format!("site/Source/{id}.zip"),
+            });
+            ex.record(e);
+        }
+        ex
+    }
+
+    fn list(ex: &Executions, body: Value) -> (u16, Option<String>, Value) {
+        let (reply, _) = ex.list_action_executions(body.to_string().as_bytes());
+        let parsed = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        (reply.status, reply.error_code, parsed)
+    }
+
+    fn ids(page: &Value) -> Vec<String> {
+        page["actionExecutionDetails"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d["actionExecutionId"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn newest_first_with_the_model_shapes() {
+        let ex = history();
+        let (status, code, page) = list(&ex, json!({"pipelineName": "site"}));
+        assert_eq!((status, code), (200, None));
+        assert_eq!(ids(&page), ["a2", "b1", "a1"]);
+        assert!(page.get("nextToken").is_none());
+        let first = &page["actionExecutionDetails"][0];
+        assert_eq!(first["pipelineExecutionId"], EXEC_A);
+        assert_eq!(first["stageName"], "Deploy");
+        assert_eq!(first["status"], "InProgress");
+        assert_eq!(first["startTime"], json!(3.0));
+        // ListActionExecutions spells it `s3location {bucket, key}`.
+        assert_eq!(
+            first["input"]["inputArtifacts"][0]["s3location"],
+            json!({"bucket": "artifacts", "key": "site/Source/a2.zip"})
+        );
+    }
+
+    #[test]
+    fn filter_by_pipeline_execution_and_unknown_ones() {
+        let ex = history();
+        let (_, _, page) = list(
+            &ex,
+            json!({"pipelineName": "site", "filter": {"pipelineExecutionId": EXEC_A}}),
+        );
+        assert_eq!(ids(&page), ["a2", "a1"]);
+        let (status, code, _) = list(
+            &ex,
+            json!({"pipelineName": "site", "filter": {"pipelineExecutionId": "cccccccc-0000-4000-8000-000000000003"}}),
+        );
+        assert_eq!(
+            (status, code.as_deref()),
+            (400, Some("PipelineExecutionNotFoundException"))
+        );
+        let (_, code, _) = list(&ex, json!({"pipelineName": "other"}));
+        assert_eq!(code.as_deref(), Some("PipelineNotFoundException"));
+    }
+
+    #[test]
+    fn pages_follow_the_token_and_refuse_foreign_ones() {
+        let mut ex = history();
+        let (_, _, page1) = list(&ex, json!({"pipelineName": "site", "maxResults": 2}));
+        assert_eq!(ids(&page1), ["a2", "b1"]);
+        let token = page1["nextToken"].as_str().unwrap_or_default().to_string();
+        assert!(!token.is_empty() && !token.contains("a1"), "{token}");
+        // A new execution meanwhile does not shift the next page.
+        let mut newer = ActionExecution::started("site", "Deploy", "Invalidate", EXEC_B);
+        newer.action_execution_id = "b2".into();
+        newer.start_epoch_ms = 4000;
+        ex.record(newer);
+        let (_, _, page2) = list(
+            &ex,
+            json!({"pipelineName": "site", "maxResults": 2, "nextToken": token}),
+        );
+        assert_eq!(ids(&page2), ["a1"]);
+        assert!(page2.get("nextToken").is_none());
+        // The token of another filter, or garbage, is refused.
+        let (_, code, _) = list(
+            &ex,
+            json!({"pipelineName": "site", "filter": {"pipelineExecutionId": EXEC_A}, "nextToken": token}),
+        );
+        assert_eq!(code.as_deref(), Some("InvalidNextTokenException"));
+        let (_, code, _) = list(&ex, json!({"pipelineName": "site", "nextToken": "zz"}));
+        assert_eq!(code.as_deref(), Some("InvalidNextTokenException"));
+    }
+
+    #[test]
+    fn validation_follows_the_model() {
+        let ex = history();
+        for (body, fragment) in [
+            (
+                json!({"pipelineName": "site", "maxResults": 0}),
+                "greater than or equal to 1",
+            ),
+            (
+                json!({"pipelineName": "site", "maxResults": 101}),
+                "less than or equal to 100",
+            ),
+            (
+                json!({}),
+                "'pipelineName' failed to satisfy constraint: Member must not be null",
+            ),
+            (json!({"pipelineName": "a b"}), "regular expression pattern"),
+            (
+                json!({"pipelineName": "x".repeat(101)}),
+                "less than or equal to 100",
+            ),
+            (
+                json!({"pipelineName": "site", "nextToken": ""}),
+                "'nextToken'",
+            ),
+            (
+                json!({"pipelineName": "site", "filter": {"pipelineExecutionId": "nope"}}),
+                "filter.pipelineExecutionId",
+            ),
+        ] {
+            let (status, code, answer) = list(&ex, body.clone());
+            assert_eq!(
+                (status, code.as_deref()),
+                (400, Some("ValidationException")),
+                "{body}"
+            );
+            assert!(
+                answer["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(fragment)),
+                "{body} -> {answer}"
+            );
+        }
+        let (_, code, _) = list(&ex, json!({"pipelineName": 5}));
+        assert_eq!(code.as_deref(), Some("SerializationException"));
+    }
+
+    #[test]
+    fn update_ends_an_execution_and_keeps_its_place() {
+        let mut ex = history();
+        let output = ActionOutput {
+            summary: Some("2 invalidations".into()),
+            ..ActionOutput::default()
+        };
+        assert!(ex.update("a1", ActionExecutionStatus::Succeeded, Some(output), 9000));
+        assert!(!ex.update("nope", ActionExecutionStatus::Failed, None, 9000));
+        let (_, _, page) = list(&ex, json!({"pipelineName": "site"}));
+        let last = &page["actionExecutionDetails"][2];
+        assert_eq!(last["actionExecutionId"], "a1");
+        assert_eq!(last["status"], "Succeeded");
+        assert_eq!(last["lastUpdateTime"], json!(9.0));
+        assert_eq!(
+            last["output"]["executionResult"]["externalExecutionSummary"],
+            "2 invalidations"
+        );
+    }
+
+    fn details(ex: &Executions, jobs: &JobStore, body: Value) -> (Option<String>, Value) {
+        let caller = Caller {
+            account_id: "123456789012",
+            region: "eu-west-1",
+            role: "r/s",
+        };
+        let (reply, _) = ex.get_job_details(jobs, body.to_string().as_bytes(), &caller);
+        (
+            reply.error_code,
+            serde_json::from_slice(&reply.body).unwrap_or(Value::Null),
+        )
+    }
+
+    #[test]
+    fn get_job_details_answers_the_context_or_refuses_as_switched() {
+        let mut ex = history();
+        let mut jobs = JobStore::default();
+        jobs.create(JOB, Some("tok".into()), 0);
+        ex.set_context(
+            JOB,
+            JobContext {
+                pipeline_name: "site".into(),
+                stage_name: "Deploy".into(),
+                action_name: "Invalidate".into(),
+                action_execution_id: "a2".into(),
+                pipeline_execution_id: EXEC_A.into(),
+                configuration: BTreeMap::from([("FunctionName".into(), "f".into())]),
+                input_artifacts: vec![S3Artifact {
+                    name: "SourceOutput".into(),
+                    bucket: "artifacts".into(),
+                    key: "k.zip".into(),
+                }],
+                artifact_credentials: None,
+            },
+        );
+        let (code, answer) = details(&ex, &jobs, json!({"jobId": JOB}));
+        assert_eq!(code, None);
+        let data = &answer["jobDetails"]["data"];
+        assert_eq!(answer["jobDetails"]["accountId"], "123456789012");
+        assert_eq!(data["pipelineContext"]["pipelineName"], "site");
+        assert_eq!(data["pipelineContext"]["action"]["actionExecutionId"], "a2");
+        assert_eq!(
+            data["pipelineContext"]["pipelineArn"],
+            "arn:aws:codepipeline:eu-west-1:123456789012:site"
+        );
+        // GetJobDetails spells it `s3Location {bucketName, objectKey}`.
+        assert_eq!(
+            data["inputArtifacts"][0]["location"]["s3Location"],
+            json!({"bucketName": "artifacts", "objectKey": "k.zip"})
+        );
+        assert_eq!(data["continuationToken"], "tok");
+
+        let (code, _) = details(
+            &ex,
+            &jobs,
+            json!({"jobId": "22222222-abcd-1111-abcd-111111abcdef"}),
+        );
+        assert_eq!(code.as_deref(), Some("JobNotFoundException"));
+        let (code, _) = details(&ex, &jobs, json!({"jobId": "bad"}));
+        assert_eq!(code.as_deref(), Some("ValidationException"));
+        ex.get_job_details = GetJobDetailsMode::NotFound;
+        let (code, _) = details(&ex, &jobs, json!({"jobId": JOB}));
+        assert_eq!(code.as_deref(), Some("JobNotFoundException"));
+        ex.get_job_details = GetJobDetailsMode::AccessDenied;
+        let (code, answer) = details(&ex, &jobs, json!({"jobId": JOB}));
+        assert_eq!(code.as_deref(), Some("AccessDeniedException"));
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("codepipeline:GetJobDetails"))
+        );
+    }
+
+    #[test]
+    fn mode_and_artifact_parse() {
+        for mode in [
+            GetJobDetailsMode::Allow,
+            GetJobDetailsMode::AccessDenied,
+            GetJobDetailsMode::NotFound,
+        ] {
+            assert_eq!(mode.as_str().parse::<GetJobDetailsMode>(), Ok(mode));
+        }
+        assert!("deny".parse::<GetJobDetailsMode>().is_err());
+        assert_eq!(
+            "Src=s3://bucket/a/b.zip".parse::<S3Artifact>(),
+            Ok(S3Artifact {
+                name: "Src".into(),
+                bucket: "bucket".into(),
+                key: "a/b.zip".into()
+            })
+        );
+        for bad in ["Src", "Src=bucket/key", "Src=s3://bucket", "=s3://b/k"] {
+            assert!(bad.parse::<S3Artifact>().is_err(), "{bad}");
+        }
+    }
+}
