@@ -18,6 +18,8 @@ pub enum Api {
     CodePipeline,
     /// The Lambda Runtime API (`/2018-06-01/runtime/...`).
     LambdaRuntime,
+    /// S3, path-style (`/bucket/key`): every path no other API claims.
+    S3,
     /// The emulator's own control endpoints (`/_local/...`) and unknown paths.
     Local,
 }
@@ -28,6 +30,7 @@ impl fmt::Display for Api {
             Api::CloudFront => "CloudFront",
             Api::CodePipeline => "CodePipeline",
             Api::LambdaRuntime => "Lambda",
+            Api::S3 => "S3",
             Api::Local => "local",
         })
     }
@@ -159,12 +162,12 @@ impl ApiFaults {
 /// Faults for every API that supports them. Parse from the text syntax with [`str::parse`];
 /// [`fmt::Display`] writes it back.
 ///
-/// Syntax: comma-separated `API.KIND=VALUE` items, `API` being `cloudfront` or `codepipeline`:
+/// Syntax: comma-separated `API.KIND=VALUE` items, `API` being `cloudfront`, `codepipeline` or `s3`:
 ///
 /// | kind | value | effect |
 /// | --- | --- | --- |
 /// | `unavailable` | dose | HTTP 503 `ServiceUnavailable` |
-/// | `throttle` | dose | HTTP 400 `Throttling` / `ThrottlingException` |
+/// | `throttle` | dose | HTTP 400 `Throttling` / `ThrottlingException`; on S3, 503 `SlowDown` |
 /// | `throttle-final` | dose | `ThrottlingException` on final reports only (codepipeline only) |
 /// | `drop` | dose | connection closed without a response, request not processed |
 /// | `drop-after` | dose | request processed, then connection closed without a response |
@@ -179,6 +182,8 @@ pub struct Faults {
     pub cloudfront: ApiFaults,
     /// Faults of the CodePipeline API. A 5xx or throttling reply never changes the job.
     pub codepipeline: ApiFaults,
+    /// Faults of S3. A 5xx reply never changes an object.
+    pub s3: ApiFaults,
 }
 
 impl Faults {
@@ -192,6 +197,7 @@ impl Faults {
         match api {
             Api::CloudFront => Some(&self.cloudfront),
             Api::CodePipeline => Some(&self.codepipeline),
+            Api::S3 => Some(&self.s3),
             Api::LambdaRuntime | Api::Local => None,
         }
     }
@@ -200,6 +206,7 @@ impl Faults {
         match api {
             Api::CloudFront => Some(&mut self.cloudfront),
             Api::CodePipeline => Some(&mut self.codepipeline),
+            Api::S3 => Some(&mut self.s3),
             Api::LambdaRuntime | Api::Local => None,
         }
     }
@@ -239,7 +246,8 @@ impl FromStr for Faults {
             let api = match api_name.to_ascii_lowercase().as_str() {
                 "cloudfront" => Api::CloudFront,
                 "codepipeline" => Api::CodePipeline,
-                _ => return Err(err("unknown API: use cloudfront or codepipeline")),
+                "s3" => Api::S3,
+                _ => return Err(err("unknown API: use cloudfront, codepipeline or s3")),
             };
             let target = faults
                 .for_api_mut(api)
@@ -306,13 +314,14 @@ fn parse_dose(value: &str) -> Result<Dose, String> {
 
 impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.cloudfront.is_empty() && self.codepipeline.is_empty() {
+        if self.cloudfront.is_empty() && self.codepipeline.is_empty() && self.s3.is_empty() {
             return f.write_str("none");
         }
         let mut first = true;
         for (api, faults) in [
             ("cloudfront", &self.cloudfront),
             ("codepipeline", &self.codepipeline),
+            ("s3", &self.s3),
         ] {
             for (kind, value) in faults.entries() {
                 if !first {
@@ -342,6 +351,7 @@ pub(crate) struct FaultState {
     faults: Faults,
     cloudfront_rng: SeededRng,
     codepipeline_rng: SeededRng,
+    s3_rng: SeededRng,
 }
 
 impl FaultState {
@@ -350,6 +360,7 @@ impl FaultState {
             faults,
             cloudfront_rng: SeededRng::with_stream(seed, 1),
             codepipeline_rng: SeededRng::with_stream(seed, 2),
+            s3_rng: SeededRng::with_stream(seed, 5),
         }
     }
 
@@ -365,6 +376,7 @@ impl FaultState {
         match api {
             Api::CloudFront => Some((&mut self.faults.cloudfront, &mut self.cloudfront_rng)),
             Api::CodePipeline => Some((&mut self.faults.codepipeline, &mut self.codepipeline_rng)),
+            Api::S3 => Some((&mut self.faults.s3, &mut self.s3_rng)),
             Api::LambdaRuntime | Api::Local => None,
         }
     }
@@ -432,7 +444,7 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        let text = "cloudfront.unavailable=0.25,cloudfront.drop-after=2,cloudfront.latency=100ms..1s,codepipeline.throttle=1.0,codepipeline.hang=1";
+        let text = "cloudfront.unavailable=0.25,cloudfront.drop-after=2,cloudfront.latency=100ms..1s,codepipeline.throttle=1.0,codepipeline.hang=1,s3.unavailable=2,s3.throttle=0.5";
         let f: Faults = text.parse().unwrap();
         assert_eq!(f.to_string(), text);
         assert_eq!(f.to_string().parse::<Faults>().unwrap(), f);
@@ -453,7 +465,7 @@ mod tests {
     fn errors_name_the_item() {
         for (bad, fragment) in [
             ("cloudfront.unavailable", "API.KIND=VALUE"),
-            ("s3.drop=0.1", "unknown API"),
+            ("sqs.drop=0.1", "unknown API"),
             ("cloudfront.explode=1", "unknown kind"),
             ("cloudfront.drop=1.5", "between 0.0 and 1.0"),
             ("cloudfront.drop=abc", "neither a rate"),

@@ -17,6 +17,9 @@ pub(crate) struct Reply {
     pub body: Bytes,
     /// The AWS error code, for error replies.
     pub error_code: Option<String>,
+    /// Headers set by a library that writes the whole response (S3); they win over
+    /// `content_type` and `headers`.
+    pub extra_headers: hyper::HeaderMap,
 }
 
 impl Reply {
@@ -27,6 +30,7 @@ impl Reply {
             headers: Vec::new(),
             body: body.into(),
             error_code: None,
+            extra_headers: hyper::HeaderMap::new(),
         }
     }
 

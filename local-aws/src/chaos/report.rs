@@ -289,12 +289,13 @@ impl ChaosJob {
                     job.codepipeline_calls += 1;
                     job.codepipeline_faulted += u32::from(faulted);
                 }
-                Api::LambdaRuntime | Api::Local => {}
+                Api::LambdaRuntime | Api::Local | Api::S3 => {}
             }
             if let Some(kind) = r.fault {
                 let api = match r.api {
                     Api::CloudFront => "cloudfront",
                     Api::CodePipeline => "codepipeline",
+                    Api::S3 => "s3",
                     Api::LambdaRuntime | Api::Local => "other",
                 };
                 *job.faults_by_kind

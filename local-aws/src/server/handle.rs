@@ -21,6 +21,7 @@ use crate::codepipeline::{self, JobRecord, JobResult};
 use crate::faults::Faults;
 use crate::log::RequestRecord;
 use crate::runtime_api::{InitError, Invocation};
+use crate::s3::{NoSuchBucket, StoredObject};
 
 /// A running emulator. Dropping it stops the server (open connections are closed).
 #[derive(Debug)]
@@ -32,7 +33,8 @@ pub struct EmulatorHandle {
 
 impl EmulatorHandle {
     /// The base URL of every API: `http://127.0.0.1:PORT` (use it as `--endpoint-url`,
-    /// `AWS_ENDPOINT_URL_CLOUDFRONT`, `AWS_ENDPOINT_URL_CODEPIPELINE`).
+    /// `AWS_ENDPOINT_URL_CLOUDFRONT`, `AWS_ENDPOINT_URL_CODEPIPELINE`, `AWS_ENDPOINT_URL_S3`
+    /// with path-style addressing).
     pub fn endpoint(&self) -> String {
         self.shared.endpoint.clone()
     }
@@ -361,6 +363,31 @@ impl EmulatorHandle {
     /// The `/runtime/init/error` posts received.
     pub fn init_errors(&self) -> Vec<InitError> {
         self.shared.lock().lambda.init_errors()
+    }
+
+    /// Creates an S3 bucket (an existing one keeps its objects).
+    pub fn create_bucket(&self, bucket: &str) {
+        self.shared.s3.store().create_bucket(bucket);
+    }
+
+    /// Stores an S3 object as PutObject would (MD5 ETag, Last-Modified now), without HTTP;
+    /// `content_type` defaults to `binary/octet-stream`. The bucket must exist.
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl Into<Bytes>,
+        content_type: Option<&str>,
+    ) -> Result<StoredObject, NoSuchBucket> {
+        self.shared
+            .s3
+            .store()
+            .put(bucket, key, body.into(), content_type.map(str::to_string))
+    }
+
+    /// One S3 object, if its bucket and key exist.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<StoredObject> {
+        self.shared.s3.store().get(bucket, key).ok().flatten()
     }
 
     /// Stops serving and closes every connection.

@@ -23,6 +23,7 @@ use crate::codepipeline::{self, JobStore};
 use crate::faults::{Api, FaultKind, FaultTarget};
 use crate::log::RequestRecord;
 use crate::reply::{CallInfo, Reply, THROTTLED, percent_decode};
+use crate::s3;
 
 /// When a listener stops: the emulator shuts down, or (for an execution environment's own
 /// listener) the environment is dropped.
@@ -111,6 +112,7 @@ enum Route {
     LambdaAnswer { request_id: String, is_error: bool },
     LambdaInitError,
     Local(String),
+    S3,
     Unsupported(Api),
 }
 
@@ -147,6 +149,8 @@ impl Route {
             ["2018-06-01", ..] => Route::Unsupported(Api::LambdaRuntime),
             ["_local", rest @ ..] => Route::Local(format!("{method} /{}", rest.join("/"))),
             [] if method == "POST" && has_target => Route::CodePipeline,
+            // Path-style S3 (`/bucket/key`) is whatever no other API claims.
+            _ if !has_target => Route::S3,
             _ => Route::Unsupported(Api::Local),
         }
     }
@@ -159,6 +163,7 @@ impl Route {
                 Api::LambdaRuntime
             }
             Route::Local(_) => Api::Local,
+            Route::S3 => Api::S3,
             Route::Unsupported(api) => *api,
         }
     }
@@ -167,6 +172,10 @@ impl Route {
 struct RequestParts {
     method: String,
     path: String,
+    query: String,
+    headers: hyper::HeaderMap,
+    /// The body was longer than the API accepts (and is left empty).
+    body_too_large: bool,
     target: Option<String>,
     error_type: Option<String>,
     body: Bytes,
@@ -193,13 +202,22 @@ async fn handle(
     let query = req.uri().query().unwrap_or("").to_string();
     let route = Route::of(&method, &path, &query, target.is_some());
     let api = route.api();
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => Bytes::new(),
+    let headers = req.headers().clone();
+    let limit = if api == Api::S3 {
+        s3::MAX_OBJECT
+    } else {
+        MAX_BODY
+    };
+    let (body, body_too_large) = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => (collected.to_bytes(), false),
+        Err(_) => (Bytes::new(), true),
     };
     let request = RequestParts {
         method,
         path,
+        query,
+        headers,
+        body_too_large,
         target,
         error_type,
         body,
@@ -271,6 +289,11 @@ fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
             call.job_id = JobStore::peek_job_id(&request.body);
             call
         }
+        Route::S3 => CallInfo::op(&s3::operation(
+            &request.method,
+            &request.path,
+            &request.query,
+        )),
         _ => CallInfo::op("Unsupported"),
     }
 }
@@ -292,6 +315,19 @@ fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
 
 fn fault_reply(api: Api, kind: FaultKind, request_id: &str) -> Reply {
     match (api, kind) {
+        // S3 throttles with a 503, not a 400.
+        (Api::S3, FaultKind::Throttle) => s3::error_reply(
+            503,
+            "SlowDown",
+            "Please reduce your request rate. (injected by local-aws)",
+            request_id,
+        ),
+        (Api::S3, _) => s3::error_reply(
+            503,
+            "ServiceUnavailable",
+            "Service is unable to handle request. (injected by local-aws)",
+            request_id,
+        ),
         (Api::CloudFront, FaultKind::Unavailable) => CfError::ServiceUnavailable(
             "CloudFront is temporarily unavailable. Please try again later. (injected by local-aws)"
                 .to_string(),
@@ -407,6 +443,29 @@ async fn dispatch(
                 .init_error(now_ms, &request.body, request.error_type.as_deref())
         }
         Route::Local(op) => super::control::answer(shared, &op, &request.body),
+        Route::S3 if request.body_too_large => {
+            let op = s3::operation(&request.method, &request.path, &request.query);
+            let reply = s3::error_reply(
+                400,
+                "EntityTooLarge",
+                &format!(
+                    "Your proposed upload exceeds the maximum allowed size: local-aws keeps objects of at most {} bytes",
+                    s3::MAX_OBJECT
+                ),
+                request_id,
+            );
+            (reply, CallInfo::op(&op))
+        }
+        Route::S3 => {
+            let call = s3::S3Call {
+                method: &request.method,
+                path: &request.path,
+                query: &request.query,
+                headers: &request.headers,
+                body: request.body.clone(),
+            };
+            shared.s3.serve(call, request_id).await
+        }
         Route::Unsupported(api) => {
             let message = format!(
                 "local-aws does not emulate {} {}",
@@ -461,12 +520,17 @@ fn to_response(reply: Reply, api: Api, request_id: &str) -> Response<Full<Bytes>
         .status(reply.status)
         .header("content-type", reply.content_type);
     builder = match api {
-        Api::CloudFront => builder.header("x-amz-request-id", request_id),
+        Api::CloudFront | Api::S3 => builder.header("x-amz-request-id", request_id),
         Api::CodePipeline => builder.header("x-amzn-RequestId", request_id),
         Api::LambdaRuntime | Api::Local => builder,
     };
     for (name, value) in &reply.headers {
         builder = builder.header(*name, value.as_str());
+    }
+    if let Some(headers) = builder.headers_mut() {
+        for (name, value) in &reply.extra_headers {
+            headers.insert(name, value.clone());
+        }
     }
     builder
         .body(Full::new(reply.body.clone()))

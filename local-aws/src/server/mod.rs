@@ -1,5 +1,5 @@
 //! The emulator: one HTTP server on 127.0.0.1 serving CloudFront, CodePipeline, the Lambda
-//! Runtime API and the `/_local/` control endpoints, with fault injection and a request log.
+//! Runtime API, S3 and the `/_local/` control endpoints, with fault injection and a request log.
 //! This module starts it and holds its state; `handle` is the API to inspect and steer it,
 //! `http` answers the requests, `control` the `/_local/` endpoints.
 
@@ -34,6 +34,7 @@ use crate::faults::{FaultState, Faults};
 use crate::log::RequestLog;
 use crate::rng::{SeededRng, seed_from_time};
 use crate::runtime_api::LambdaState;
+use crate::s3::S3Server;
 
 /// Largest request body accepted (Lambda's own payload limit is 6 MB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -78,6 +79,10 @@ pub struct EmulatorConfig {
     /// How `GetJobDetails` answers (default: the job's details). Whether CodePipeline answers
     /// it for a Lambda invoke job is not documented: see [`GetJobDetailsMode`].
     pub get_job_details: GetJobDetailsMode,
+    /// When set, S3 refuses a request signed with any other access key id (403
+    /// `InvalidAccessKeyId`), which proves that a caller uses the job's artifact credentials.
+    /// Signatures themselves are never checked. Default `None`: any credentials do.
+    pub s3_required_access_key: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -101,6 +106,7 @@ impl Default for EmulatorConfig {
             function_name: "cf-invalidate".to_string(),
             role: "cf-invalidate-role/cf-invalidate".to_string(),
             get_job_details: GetJobDetailsMode::Allow,
+            s3_required_access_key: None,
         }
     }
 }
@@ -190,6 +196,7 @@ impl Emulator {
                 request_ids: SeededRng::with_stream(seed, 4),
             }),
             log: RequestLog::new(),
+            s3: S3Server::new(config.s3_required_access_key.clone()),
             lambda_ready: Mutex::new(HashMap::new()),
             next_environment: AtomicU32::new(MAIN_ENVIRONMENT + 1),
             jobs_changed,
@@ -220,6 +227,8 @@ struct Shared {
     seed: u64,
     state: Mutex<State>,
     log: RequestLog,
+    /// S3's objects, outside `state`: the S3 library answers on its own tasks.
+    s3: S3Server,
     /// Wakes the long polls of each execution environment's `/invocation/next`.
     lambda_ready: Mutex<HashMap<u32, Arc<Notify>>>,
     next_environment: AtomicU32,
