@@ -119,7 +119,9 @@ impl RangeSource for S3Zip {
             .body
             .collect()
             .await
-            .map_err(|error| ZipError::Source(format!("s3://{}/{}: {error}", self.bucket, self.key)))?
+            .map_err(|error| {
+                ZipError::Source(format!("s3://{}/{}: {error}", self.bucket, self.key))
+            })?
             .into_bytes()
             .to_vec())
     }

@@ -333,7 +333,7 @@ impl Executions {
         }
         let obj = match parse_object(body) {
             Ok(obj) => obj,
-            Err(reply) => return (reply, call),
+            Err(reply) => return (*reply, call),
         };
         let mut v = Violations::default();
         if let Err(WrongType(m)) = check_job_id(&obj, &mut v) {
@@ -430,7 +430,7 @@ impl Executions {
         let mut call = CallInfo::op("ListActionExecutions");
         let obj = match parse_object(body) {
             Ok(obj) => obj,
-            Err(reply) => return (reply, call),
+            Err(reply) => return (*reply, call),
         };
         let request = match ListRequest::parse(&obj) {
             Ok(Ok(r)) => r,
@@ -514,19 +514,20 @@ impl Executions {
     }
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Reply> {
+/// The body as a JSON object, or the reply that refuses it (boxed: a reply is large).
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Box<Reply>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(obj)) => Ok(obj),
-        Ok(_) => Err(error_reply(
+        Ok(_) => Err(Box::new(error_reply(
             400,
             "SerializationException",
             "The request body must be a JSON object.",
-        )),
-        Err(e) => Err(error_reply(
+        ))),
+        Err(e) => Err(Box::new(error_reply(
             400,
             "SerializationException",
             &format!("The request body is not valid JSON: {e}"),
-        )),
+        ))),
     }
 }
 
