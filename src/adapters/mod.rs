@@ -2,6 +2,7 @@
 
 pub mod cloudfront;
 pub mod codepipeline;
+pub mod history;
 pub mod s3;
 mod transport;
 

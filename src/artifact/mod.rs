@@ -2,6 +2,7 @@
 //! name, CRC-32 and size. The building block of `pathsFromArtifact` (issue 14): not yet wired
 //! into the action or the CLI.
 
+pub mod previous;
 pub mod zipdir;
 
 use std::collections::HashMap;

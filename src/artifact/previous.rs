@@ -1,0 +1,293 @@
+//! Which artifact this action deployed last time: the input artifact of its most recent
+//! successful execution in another pipeline execution, found in the pipeline's history.
+
+use std::future::Future;
+
+/// Where the action runs: GetJobDetails' `pipelineContext`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobContext {
+    pub pipeline_name: String,
+    pub stage_name: String,
+    pub action_name: String,
+    /// The pipeline execution this job belongs to, when CodePipeline says.
+    pub pipeline_execution_id: Option<String>,
+}
+
+/// An artifact's place in the artifact bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactLocation {
+    pub name: String,
+    pub bucket: String,
+    pub key: String,
+}
+
+/// One action execution, as ListActionExecutions gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionExecution {
+    pub pipeline_execution_id: String,
+    pub stage_name: String,
+    pub action_name: String,
+    /// `InProgress`, `Abandoned`, `Succeeded` or `Failed`.
+    pub status: String,
+    pub input_artifacts: Vec<ArtifactLocation>,
+}
+
+/// One page of executions, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutionPage {
+    pub executions: Vec<ActionExecution>,
+    pub next_token: Option<String>,
+}
+
+/// Why the history could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryErrorKind {
+    /// AccessDenied, or GetJobDetails refused for a job that is not a custom action's.
+    Refused,
+    /// The pipeline (or job) is unknown.
+    NotFound,
+    /// Throttling, 5xx, a broken connection, after the SDK's retries.
+    Unavailable,
+    Other,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("{operation}: {message}")]
+pub struct HistoryError {
+    pub kind: HistoryErrorKind,
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// The two CodePipeline calls the search needs.
+pub trait PipelineHistory: Send + Sync {
+    /// GetJobDetails' `pipelineContext` of `job_id`.
+    fn job_context(
+        &self,
+        job_id: &str,
+    ) -> impl Future<Output = Result<JobContext, HistoryError>> + Send;
+
+    /// One page of ListActionExecutions for `pipeline`, newest first.
+    fn action_executions(
+        &self,
+        pipeline: &str,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<ExecutionPage, HistoryError>> + Send;
+}
+
+/// Pages of ListActionExecutions read at most (100 executions each): a pipeline with more
+/// recent executions of other actions than that gets "all" and says why.
+pub const MAX_HISTORY_PAGES: usize = 5;
+
+/// What the search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Previous {
+    /// The artifact the last successful execution deployed.
+    Found {
+        pipeline_execution_id: String,
+        artifact: ArtifactLocation,
+    },
+    /// Nothing to compare with; the reason goes into the summary.
+    Nothing { reason: String },
+}
+
+/// The input artifact `artifact_name` of the most recent `Succeeded` execution of the same
+/// stage and action in another pipeline execution, looking through at most
+/// [`MAX_HISTORY_PAGES`] pages.
+pub async fn find_previous(
+    history: &impl PipelineHistory,
+    context: &JobContext,
+    artifact_name: &str,
+) -> Result<Previous, HistoryError> {
+    let mut next_token = None;
+    let mut seen = 0usize;
+    for _ in 0..MAX_HISTORY_PAGES {
+        let page = history
+            .action_executions(&context.pipeline_name, next_token.take())
+            .await?;
+        seen += page.executions.len();
+        let latest = page.executions.into_iter().find(|execution| {
+            execution.stage_name == context.stage_name
+                && execution.action_name == context.action_name
+                && execution.status == "Succeeded"
+                && Some(&execution.pipeline_execution_id) != context.pipeline_execution_id.as_ref()
+        });
+        if let Some(execution) = latest {
+            return Ok(
+                match execution
+                    .input_artifacts
+                    .into_iter()
+                    .find(|artifact| artifact.name == artifact_name)
+                {
+                    Some(artifact) => Previous::Found {
+                        pipeline_execution_id: execution.pipeline_execution_id,
+                        artifact,
+                    },
+                    None => Previous::Nothing {
+                        reason: format!(
+                            "the last successful run ({}) had no input artifact named {artifact_name:?}",
+                            execution.pipeline_execution_id
+                        ),
+                    },
+                },
+            );
+        }
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => {
+                return Ok(Previous::Nothing {
+                    reason: format!(
+                        "no earlier successful run of {}/{} in the pipeline's history",
+                        context.stage_name, context.action_name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Previous::Nothing {
+        reason: format!(
+            "no successful run of {}/{} among the pipeline's {seen} most recent action executions",
+            context.stage_name, context.action_name
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A history of pages, newest first, counting the pages read.
+    struct Pages {
+        pages: Vec<Vec<ActionExecution>>,
+        read: Mutex<usize>,
+    }
+
+    impl PipelineHistory for Pages {
+        async fn job_context(&self, _job_id: &str) -> Result<JobContext, HistoryError> {
+            Ok(context())
+        }
+
+        async fn action_executions(
+            &self,
+            _pipeline: &str,
+            next_token: Option<String>,
+        ) -> Result<ExecutionPage, HistoryError> {
+            *self.read.lock().unwrap() += 1;
+            let index: usize = next_token.map_or(0, |t| t.parse().unwrap());
+            Ok(ExecutionPage {
+                executions: self.pages.get(index).cloned().unwrap_or_default(),
+                next_token: (index + 1 < self.pages.len()).then(|| (index + 1).to_string()),
+            })
+        }
+    }
+
+    fn context() -> JobContext {
+        JobContext {
+            pipeline_name: "site".to_owned(),
+            stage_name: "Deploy".to_owned(),
+            action_name: "Invalidate".to_owned(),
+            pipeline_execution_id: Some("run-3".to_owned()),
+        }
+    }
+
+    fn execution(run: &str, stage: &str, action: &str, status: &str) -> ActionExecution {
+        ActionExecution {
+            pipeline_execution_id: run.to_owned(),
+            stage_name: stage.to_owned(),
+            action_name: action.to_owned(),
+            status: status.to_owned(),
+            input_artifacts: vec![ArtifactLocation {
+                name: "BuildArtifact".to_owned(),
+                bucket: "codepipeline-us-east-1-123456789012".to_owned(),
+                key: format!("site/BuildArtif/{run}"),
+            }],
+        }
+    }
+
+    async fn search(pages: Vec<Vec<ActionExecution>>) -> (Previous, usize) {
+        let history = Pages {
+            pages,
+            read: Mutex::new(0),
+        };
+        let found = find_previous(&history, &context(), "BuildArtifact")
+            .await
+            .unwrap();
+        let read = *history.read.lock().unwrap();
+        (found, read)
+    }
+
+    #[tokio::test]
+    async fn the_latest_success_of_the_same_action_in_another_run_is_taken() {
+        let (found, _) = search(vec![vec![
+            execution("run-3", "Deploy", "Invalidate", "InProgress"),
+            execution("run-3", "Deploy", "Upload", "Succeeded"),
+            execution("run-2", "Deploy", "Invalidate", "Failed"),
+            execution("run-2", "Deploy", "Upload", "Succeeded"),
+            execution("run-1", "Deploy", "Invalidate", "Succeeded"),
+            execution("run-0", "Deploy", "Invalidate", "Succeeded"),
+        ]])
+        .await;
+        let Previous::Found {
+            pipeline_execution_id,
+            artifact,
+        } = found
+        else {
+            panic!("expected a previous artifact, got {found:?}");
+        };
+        assert_eq!(pipeline_execution_id, "run-1");
+        assert_eq!(artifact.key, "site/BuildArtif/run-1");
+    }
+
+    #[tokio::test]
+    async fn a_success_in_this_same_run_is_not_a_previous_deploy() {
+        // A Retry of the stage: this run's own earlier attempt succeeded.
+        let (found, _) = search(vec![vec![execution(
+            "run-3",
+            "Deploy",
+            "Invalidate",
+            "Succeeded",
+        )]])
+        .await;
+        assert!(
+            matches!(&found, Previous::Nothing { reason } if reason.contains("no earlier successful run of Deploy/Invalidate")),
+            "{found:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_are_followed_and_bounded() {
+        let filler = || vec![execution("run-x", "Build", "Compile", "Succeeded"); 100];
+        let mut pages = vec![filler(), filler()];
+        pages.push(vec![execution(
+            "run-1",
+            "Deploy",
+            "Invalidate",
+            "Succeeded",
+        )]);
+        let (found, read) = search(pages).await;
+        assert!(matches!(found, Previous::Found { .. }), "{found:?}");
+        assert_eq!(read, 3);
+
+        let pages: Vec<_> = (0..MAX_HISTORY_PAGES + 3).map(|_| filler()).collect();
+        let (found, read) = search(pages).await;
+        assert_eq!(read, MAX_HISTORY_PAGES);
+        assert!(
+            matches!(&found, Previous::Nothing { reason } if reason.contains("among the pipeline's 500 most recent")),
+            "{found:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_artifact_of_another_name_is_said() {
+        let mut run = execution("run-1", "Deploy", "Invalidate", "Succeeded");
+        run.input_artifacts[0].name = "SourceArtifact".to_owned();
+        let (found, _) = search(vec![vec![run]]).await;
+        assert!(
+            matches!(&found, Previous::Nothing { reason } if reason.contains("no input artifact named \"BuildArtifact\"")),
+            "{found:?}"
+        );
+    }
+}
