@@ -54,6 +54,10 @@ pub struct RequestRecord {
     /// For a create call whose CallerReference was used before on the same distribution or
     /// tenant: what CloudFront did with it.
     pub caller_reference_reuse: Option<CallerReferenceReuse>,
+    /// For a successful S3 GetObject: the body bytes sent (the range's length, or the whole
+    /// object's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
 }
 
 impl RequestRecord {
@@ -158,6 +162,7 @@ mod tests {
             fault: Some(FaultKind::DropAfter),
             detail: Some(format!("1 path(s), CallerReference {}", "x".repeat(200))),
             caller_reference_reuse: None,
+            body_bytes: None,
         }
     }
 

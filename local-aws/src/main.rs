@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use local_aws::chaos::{self, ChaosConfig, ChaosJob};
 use local_aws::events::EventsConfig;
-use local_aws::pipeline::{self, PipelineConfig, TimelineEntry};
+use local_aws::pipeline::{self, ArtifactSource, PipelineConfig, TimelineEntry};
 use local_aws::{
-    ConnectionMode, DistributionAccess, DistributionConfig, DistributionTenantConfig,
-    DurationRange, Emulator, EmulatorConfig, Faults, GetJobDetailsMode, RequestRecord, S3Artifact,
-    UnknownIds, parse_duration,
+    ActionExecutionStatus, ConnectionMode, DistributionAccess, DistributionConfig,
+    DistributionTenantConfig, DurationRange, Emulator, EmulatorConfig, Faults, GetJobDetailsMode,
+    RequestRecord, S3Artifact, UnknownIds, parse_duration,
 };
 
 /// Local emulator of the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs,
@@ -229,6 +229,33 @@ struct PipelineArgs {
     /// GetJobDetails and in the execution history. Repeat for several.
     #[arg(long = "input-artifact", value_name = "NAME=s3://BUCKET/KEY")]
     input_artifacts: Vec<S3Artifact>,
+
+    /// The deployed artifact: a directory (zipped on the fly, the same bytes for the same
+    /// files) or a .zip. It is stored in the artifact bucket codepipeline-REGION-ACCOUNT and
+    /// becomes the first input artifact; the job's artifact credentials get an access key id
+    /// of their own, and S3 refuses any other.
+    #[arg(long, value_name = "PATH", value_parser = artifact_arg)]
+    artifact: Option<ArtifactSource>,
+
+    /// The name of --artifact and --previous-artifact.
+    #[arg(long, value_name = "NAME", default_value = "BuildArtifact")]
+    artifact_name: String,
+
+    /// The input artifact of this action's previous execution (a directory or a .zip): stored
+    /// under another key, and recorded in the history as an earlier execution of the same
+    /// action in another pipeline execution.
+    #[arg(long, value_name = "PATH", value_parser = artifact_arg)]
+    previous_artifact: Option<ArtifactSource>,
+
+    /// The status of that previous execution: `succeeded`, or `failed` (one a lookup of the
+    /// last successful execution must skip).
+    #[arg(long, value_name = "succeeded|failed", default_value = "succeeded", value_parser = previous_status_arg, requires = "previous_artifact")]
+    previous_status: ActionExecutionStatus,
+
+    /// Record the previous execution but do not store its object, as after an S3 lifecycle
+    /// rule deleted it.
+    #[arg(long, requires = "previous_artifact")]
+    previous_artifact_gone: bool,
 
     /// How GetJobDetails answers: `allow` (the job's pipeline context and artifacts),
     /// `access-denied` (AccessDeniedException) or `not-found` (JobNotFoundException). AWS
@@ -582,6 +609,20 @@ fn rate_arg(text: &str) -> Result<f64, String> {
     }
 }
 
+fn artifact_arg(text: &str) -> Result<ArtifactSource, String> {
+    ArtifactSource::from_path(text).map_err(|e| e.to_string())
+}
+
+fn previous_status_arg(text: &str) -> Result<ActionExecutionStatus, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "succeeded" => Ok(ActionExecutionStatus::Succeeded),
+        "failed" => Ok(ActionExecutionStatus::Failed),
+        _ => Err(format!(
+            "'{text}' is not a status of a previous execution: use succeeded or failed"
+        )),
+    }
+}
+
 fn execution_id_arg(text: &str) -> Result<String, String> {
     if pipeline::is_pipeline_execution_id(text) {
         Ok(text.to_string())
@@ -632,6 +673,11 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
     config.stage_name = args.stage_name.clone();
     config.action_name = args.action_name.clone();
     config.input_artifacts = args.input_artifacts.clone();
+    config.artifact = args.artifact.clone();
+    config.artifact_name = args.artifact_name.clone();
+    config.previous_artifact = args.previous_artifact.clone();
+    config.previous_status = args.previous_status;
+    config.previous_artifact_gone = args.previous_artifact_gone;
     config.get_job_details = args.get_job_details;
     config.distributions = args.world.distributions();
     config.distribution_tenants = args.world.tenants();
@@ -972,6 +1018,7 @@ mod tests {
                     .to_string(),
             ),
             caller_reference_reuse: Some(CallerReferenceReuse::RefusedStrict),
+            body_bytes: None,
         }
     }
 
@@ -984,6 +1031,7 @@ mod tests {
         // Other details stay out of the live log.
         let plain = RequestRecord {
             caller_reference_reuse: None,
+            body_bytes: None,
             ..record()
         };
         assert_eq!(

@@ -56,6 +56,7 @@ pub(crate) struct CallInfo {
     pub lambda_request_id: Option<String>,
     pub detail: Option<String>,
     pub caller_reference_reuse: Option<CallerReferenceReuse>,
+    pub body_bytes: Option<u64>,
 }
 
 impl CallInfo {

@@ -548,6 +548,7 @@ impl S3Server {
                 .get(hyper::header::CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            call.body_bytes = Some(body.len() as u64);
             call.detail = Some(match range {
                 Some(range) => format!("{range}, {} body bytes sent", body.len()),
                 None => format!("whole object, {} body bytes sent", body.len()),

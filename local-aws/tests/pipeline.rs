@@ -753,3 +753,232 @@ fn a_missing_function_points_at_the_build_that_exists() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Lines of a JSON-lines file the fake function wrote in `dir`.
+fn json_lines(dir: &std::path::Path, file: &str) -> Vec<Value> {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// A site directory with nested folders.
+fn site(dir: &std::path::Path, version: &str) -> PathBuf {
+    let root = dir.join(format!("site-{version}"));
+    for (name, body) in [
+        ("index.html", format!("<h1>{version}</h1>")),
+        ("assets/css/site.css", "body{margin:0}".to_string()),
+        ("docs/guide/index.html", format!("guide {version}")),
+    ] {
+        let path = root.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        }
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+    root
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_artifact_and_the_previous_one_are_in_the_bucket_the_event_and_the_history() {
+    // GIVEN a deployed site, the one the last successful execution deployed, and a function
+    // that asks for its job details and history and reads 10 bytes of its artifact
+    let dir = state_dir("artifact");
+    let current = site(&dir, "v2");
+    let previous = site(&dir, "v1");
+    let mut c = config(json!({
+        "history": true,
+        "read_artifact": "bytes=0-9",
+        "state_dir": dir.display().to_string(),
+    }));
+    c.artifact = Some(pipeline::ArtifactSource::Directory(current.clone()));
+    c.previous_artifact = Some(pipeline::ArtifactSource::Directory(previous.clone()));
+    let secret = c.artifact_credentials.secret_access_key.clone();
+    // WHEN the action runs
+    let report = run(c).await;
+    assert_eq!(
+        report.verdict,
+        Verdict::Succeeded,
+        "{}",
+        report.render(true)
+    );
+    let bucket = "codepipeline-us-east-1-000000000000";
+    let [old, new] = [&report.artifacts[0], &report.artifacts[1]];
+    assert_eq!(old.role, pipeline::ArtifactRole::Previous);
+    assert_eq!(new.role, pipeline::ArtifactRole::Current);
+    let zipped = pipeline::zip_directory(&current).unwrap_or_default();
+    assert_eq!(new.size, zipped.len() as u64);
+    for a in [old, new] {
+        assert_eq!(a.location.name, "BuildArtifact");
+        assert_eq!(a.location.bucket, bucket);
+        assert!(
+            a.location
+                .key
+                .starts_with("cf-invalidate-pipeli/BuildArtif/"),
+            "{}",
+            a.location.key
+        );
+    }
+    assert_ne!(old.location.key, new.location.key);
+
+    // THEN the event names the artifact, with credentials of the job's own
+    let data = &report.invocations[0].event["CodePipeline.job"]["data"];
+    let location = json!({"bucketName": bucket, "objectKey": new.location.key});
+    assert_eq!(data["inputArtifacts"][0]["name"], "BuildArtifact");
+    assert_eq!(
+        data["inputArtifacts"][0]["location"]["s3Location"],
+        location
+    );
+    let key = data["artifactCredentials"]["accessKeyId"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        key.starts_with("ASIA") && key.len() == 20 && key != "ASIALOCALAWSARTIFACT",
+        "{key}"
+    );
+
+    // AND GetJobDetails shows it
+    let history = json_lines(&dir, "history.jsonl");
+    assert_eq!(history.len(), 1, "{history:?}");
+    let details = &history[0]["details"]["jobDetails"]["data"];
+    assert_eq!(details["inputArtifacts"][0]["name"], "BuildArtifact");
+    assert_eq!(
+        details["inputArtifacts"][0]["location"]["s3Location"],
+        location
+    );
+
+    // AND ListActionExecutions shows this execution in progress, then the previous one
+    // succeeded in another pipeline execution, with the previous artifact
+    let executions = history[0]["list"]["actionExecutionDetails"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(executions.len(), 2, "{executions:?}");
+    assert_eq!(executions[0]["status"], "InProgress");
+    assert_eq!(
+        executions[0]["actionExecutionId"].as_str(),
+        report.action_execution_id.as_deref()
+    );
+    assert_eq!(executions[1]["status"], "Succeeded");
+    assert_eq!(
+        executions[1]["actionExecutionId"].as_str(),
+        old.action_execution_id.as_deref()
+    );
+    assert_ne!(
+        executions[1]["pipelineExecutionId"],
+        executions[0]["pipelineExecutionId"]
+    );
+    for field in ["stageName", "actionName"] {
+        assert_eq!(executions[1][field], executions[0][field]);
+    }
+    assert_eq!(
+        executions[1]["input"]["inputArtifacts"][0],
+        json!({"name": "BuildArtifact", "s3location": {"bucket": bucket, "key": old.location.key}})
+    );
+
+    // AND S3 served the job's key a ranged read, and refused the function's own
+    let reads = json_lines(&dir, "artifacts.jsonl");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["job_key"]["status"], 206);
+    assert_eq!(reads[0]["job_key"]["bytes"], 10);
+    assert_eq!(
+        reads[0]["job_key"]["content_range"],
+        format!("bytes 0-9/{}", zipped.len())
+    );
+    assert_eq!(reads[0]["own_key"]["status"], 403);
+    assert_eq!(reads[0]["own_key"]["code"], "InvalidAccessKeyId");
+
+    // AND the report counts the reads against the artifacts' sizes, and shows each one
+    assert_eq!(report.counts.s3_get_object_calls, 2);
+    assert_eq!(report.counts.s3_body_bytes_sent, 10);
+    let text = report.render(false);
+    assert!(
+        text.contains(&format!(
+            "S3 GetObject -> 206 (bytes 0-9/{}, 10 body bytes sent)",
+            zipped.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "S3 GetObject -> 403 InvalidAccessKeyId (access key id ASIALOCALAWSFUNCTION refused)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "S3 reads:       2 GetObject call(s), 10 body byte(s) sent (previous artifact {} bytes, artifact {} bytes)",
+            old.size, new.size
+        )),
+        "{text}"
+    );
+    // AND the secret is in no log nor report
+    let json = serde_json::to_string(&report).unwrap_or_default();
+    assert!(!json.is_empty());
+    for shown in [&text, &report.render(true), &json] {
+        assert!(!shown.contains(&secret), "the secret leaked");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_previous_run_and_an_expired_object_are_planted_as_asked() {
+    let dir = state_dir("artifact-failed");
+    let mut c = config(json!({"history": true, "state_dir": dir.display().to_string()}));
+    c.artifact = Some(pipeline::ArtifactSource::Directory(site(&dir, "v2")));
+    c.previous_artifact = Some(pipeline::ArtifactSource::Directory(site(&dir, "v1")));
+    c.previous_status = local_aws::ActionExecutionStatus::Failed;
+    c.previous_artifact_gone = true;
+    c.artifact_name = "SiteOutput".to_string();
+    let report = run(c).await;
+    assert_eq!(
+        report.verdict,
+        Verdict::Succeeded,
+        "{}",
+        report.render(true)
+    );
+    let old = &report.artifacts[0];
+    assert!(!old.stored);
+    assert!(
+        old.location
+            .key
+            .starts_with("cf-invalidate-pipeli/SiteOutput/")
+    );
+    let history = json_lines(&dir, "history.jsonl");
+    let executions = &history[0]["list"]["actionExecutionDetails"];
+    assert_eq!(executions[1]["status"], "Failed");
+    assert_eq!(
+        executions[1]["output"]["executionResult"]["errorDetails"]["code"],
+        "JobFailed"
+    );
+    assert_eq!(
+        executions[1]["input"]["inputArtifacts"][0]["s3location"]["key"],
+        old.location.key.as_str()
+    );
+    assert!(
+        report.render(false).contains(&format!(
+            "previous artifact {} bytes, object deleted",
+            old.size
+        )),
+        "{}",
+        report.render(false)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_artifact_that_is_no_directory_nor_zip_is_a_usage_error() {
+    let dir = state_dir("artifact-bad");
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, "not a zip").unwrap_or_else(|e| panic!("write: {e}"));
+    let notes = notes.display().to_string();
+    let out = local_aws(&["pipeline", "--function", "python3", "--artifact", &notes]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{notes} is neither a directory nor a zip")),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

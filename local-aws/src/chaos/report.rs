@@ -1161,6 +1161,7 @@ mod tests {
             fault,
             detail: None,
             caller_reference_reuse: None,
+            body_bytes: None,
         }
     }
 
@@ -1216,6 +1217,7 @@ mod tests {
             user_parameters: String::new(),
             started_ms: 0,
             duration_ms: completes_at_ms + 1,
+            artifacts: Vec::new(),
         }
     }
 

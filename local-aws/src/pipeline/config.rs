@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::TimelineEntry;
+use super::artifact::ArtifactSource;
 use crate::clock::Clock;
 use crate::cloudfront::{DistributionConfig, DistributionTenantConfig, UnknownIds};
-use crate::codepipeline::executions::{GetJobDetailsMode, S3Artifact};
+use crate::codepipeline::executions::{ActionExecutionStatus, GetJobDetailsMode, S3Artifact};
 use crate::duration::DurationRange;
 use crate::faults::Faults;
 use crate::server::{EmulatorConfig, EmulatorHandle};
@@ -90,6 +91,27 @@ pub struct PipelineConfig {
     /// The action's input artifacts: in each job event's `inputArtifacts`, in `GetJobDetails`
     /// and in the history's `input.inputArtifacts` (default none).
     pub input_artifacts: Vec<S3Artifact>,
+    /// The deployed artifact: its zip is stored in the artifact bucket
+    /// (`codepipeline-REGION-ACCOUNT`) under `PIPELINE/ARTIFACT/ID` (names cut to 20 and 10
+    /// characters, a random 7-character id, as CodePipeline names them) and it becomes the first
+    /// input artifact, named [`Self::artifact_name`]. The run then draws a new access key id
+    /// (`ASIA` + 16 characters) for [`Self::artifact_credentials`] and, with [`super::run`],
+    /// starts the emulator with `s3_required_access_key` set to it: only the job's
+    /// credentials read the artifacts. Default `None`.
+    pub artifact: Option<ArtifactSource>,
+    /// The name of [`Self::artifact`] and [`Self::previous_artifact`] (default `BuildArtifact`).
+    pub artifact_name: String,
+    /// The input artifact of this action's previous execution: stored under another key, and
+    /// recorded in the history as an execution of the same pipeline, stage and action, in
+    /// another pipeline execution, an hour before this run, with status
+    /// [`Self::previous_status`]. Default `None`.
+    pub previous_artifact: Option<ArtifactSource>,
+    /// The status of the previous execution (default `Succeeded`; `Failed` plants a run that
+    /// a "last successful execution" lookup must skip).
+    pub previous_status: ActionExecutionStatus,
+    /// Record the previous execution but do not store its object, as after an S3 lifecycle
+    /// rule expired it (default false).
+    pub previous_artifact_gone: bool,
     /// How `GetJobDetails` answers (default `Allow`); see [`GetJobDetailsMode`].
     pub get_job_details: GetJobDetailsMode,
     /// Distributions that exist (standard or multi-tenant); others get `NoSuchDistribution`
@@ -166,6 +188,11 @@ impl fmt::Debug for PipelineConfig {
             .field("stage_name", &self.stage_name)
             .field("action_name", &self.action_name)
             .field("input_artifacts", &self.input_artifacts)
+            .field("artifact", &self.artifact)
+            .field("artifact_name", &self.artifact_name)
+            .field("previous_artifact", &self.previous_artifact)
+            .field("previous_status", &self.previous_status)
+            .field("previous_artifact_gone", &self.previous_artifact_gone)
             .field("get_job_details", &self.get_job_details)
             .field("distributions", &self.distributions)
             .field("distribution_tenants", &self.distribution_tenants)
@@ -210,6 +237,11 @@ impl PipelineConfig {
             stage_name: "Deploy".to_string(),
             action_name: "Invalidate".to_string(),
             input_artifacts: Vec::new(),
+            artifact: None,
+            artifact_name: "BuildArtifact".to_string(),
+            previous_artifact: None,
+            previous_status: ActionExecutionStatus::Succeeded,
+            previous_artifact_gone: false,
             get_job_details: world.get_job_details,
             distributions: world.distributions,
             distribution_tenants: world.distribution_tenants,
@@ -255,6 +287,10 @@ impl PipelineConfig {
             region: self.region.clone(),
             function_name: self.function_name.clone(),
             get_job_details: self.get_job_details,
+            s3_required_access_key: self
+                .artifact
+                .is_some()
+                .then(|| self.artifact_credentials.access_key_id.clone()),
             ..EmulatorConfig::default()
         }
     }
@@ -294,7 +330,7 @@ pub(super) fn function_env(config: &PipelineConfig, emu: &EmulatorHandle) -> Vec
 
 /// What Lambda's environment says of the function and where its APIs are.
 pub(crate) struct LambdaSettings<'a> {
-    /// `AWS_ENDPOINT_URL_CLOUDFRONT` and `AWS_ENDPOINT_URL_CODEPIPELINE`.
+    /// `AWS_ENDPOINT_URL_CLOUDFRONT`, `AWS_ENDPOINT_URL_CODEPIPELINE` and `AWS_ENDPOINT_URL_S3`.
     pub endpoint: String,
     /// `AWS_LAMBDA_RUNTIME_API`.
     pub runtime_api: String,
@@ -349,7 +385,8 @@ pub(crate) fn lambda_env(
         "local-aws-function-session-token".into(),
     );
     set("AWS_ENDPOINT_URL_CLOUDFRONT", endpoint.clone());
-    set("AWS_ENDPOINT_URL_CODEPIPELINE", endpoint);
+    set("AWS_ENDPOINT_URL_CODEPIPELINE", endpoint.clone());
+    set("AWS_ENDPOINT_URL_S3", endpoint);
     set("AWS_EC2_METADATA_DISABLED", "true".into());
     // Keep a developer's profile and config out of the function, as on Lambda.
     set("AWS_CONFIG_FILE", "/dev/null".into());

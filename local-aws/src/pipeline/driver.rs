@@ -9,6 +9,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 use tokio::time::{Instant, sleep, sleep_until};
 
+use super::artifact::{
+    self, ArtifactBytes, ArtifactRole, StagedArtifact, artifact_bucket, object_key,
+};
 use super::config::function_env;
 use super::function::{FunctionProcess, OutputLine, OutputSink, OutputStream, SpawnSpec};
 use super::report::short_id;
@@ -20,7 +23,8 @@ use super::{
 use crate::clock::{Clock, epoch_ms};
 use crate::codepipeline::JobResult;
 use crate::codepipeline::executions::{
-    ActionExecution, ActionExecutionStatus, ActionOutput, JobContext, SessionCredentials,
+    ActionExecution, ActionExecutionStatus, ActionOutput, JobContext, S3Artifact,
+    SessionCredentials,
 };
 use crate::duration::format_duration;
 use crate::faults::Api;
@@ -35,9 +39,11 @@ pub const INIT_ALLOWANCE: Duration = Duration::from_secs(10);
 /// Plays the action on `emu` until its verdict, then reports on what this run did there.
 pub(super) async fn play(
     config: PipelineConfig,
+    artifacts: ArtifactBytes,
     emu: &EmulatorHandle,
 ) -> Result<PipelineReport, PipelineError> {
     let mut driver = Driver::new(config, emu);
+    driver.artifacts = artifacts;
     let ending = driver.drive().await;
     driver.finish(ending).await
 }
@@ -98,6 +104,10 @@ struct Driver<'e> {
     verdict: Option<(Verdict, Option<Failure>)>,
     /// The driver's own draws (duplicate deliveries, kills), on a stream of the run's seed.
     rng: SeededRng,
+    /// The zips to put in the artifact bucket before the action starts.
+    artifacts: ArtifactBytes,
+    /// What was put there.
+    staged: Vec<StagedArtifact>,
 }
 
 /// One delivery of a job event to the function.
@@ -176,6 +186,8 @@ impl<'e> Driver<'e> {
             invocations: Vec::new(),
             events,
             verdict: None,
+            artifacts: ArtifactBytes::default(),
+            staged: Vec::new(),
         }
     }
 
@@ -350,6 +362,129 @@ impl<'e> Driver<'e> {
         ])
     }
 
+    /// Puts the artifacts in the artifact bucket, as the actions before this one left them: the
+    /// current one becomes the first input artifact; the previous one is the input of an
+    /// earlier execution of this action, recorded in the history.
+    fn stage_artifacts(&mut self) {
+        let bucket = artifact_bucket(&self.config.region, &self.config.account_id);
+        // Keys on a stream of their own, so that adding an artifact changes no other draw.
+        let mut keys = SeededRng::with_stream(self.emu.seed(), 9);
+        let artifacts = std::mem::take(&mut self.artifacts);
+        let name = self.config.artifact_name.clone();
+        let mut location = |bucket: &str| S3Artifact {
+            name: name.clone(),
+            bucket: bucket.to_string(),
+            key: object_key(
+                &self.config.pipeline_name,
+                &name,
+                &artifact::object_id(&mut keys),
+            ),
+        };
+        let current = artifacts.current.map(|zip| (location(&bucket), zip));
+        let previous = artifacts.previous.map(|zip| (location(&bucket), zip));
+        if current.is_none() && previous.is_none() {
+            return;
+        }
+        self.emu.create_bucket(&bucket);
+        if let Some((location, zip)) = previous {
+            let stored = !self.config.previous_artifact_gone;
+            if stored {
+                self.store(&location, zip.clone());
+            }
+            let action_execution_id = self.record_previous_execution(&location);
+            self.event(
+                TimelineKind::Job,
+                format!(
+                    "previous execution {action_execution_id} of this action: {:?}, input artifact {} at s3://{}/{} ({} bytes{})",
+                    self.config.previous_status,
+                    location.name,
+                    location.bucket,
+                    location.key,
+                    zip.len(),
+                    if stored {
+                        ""
+                    } else {
+                        ", object deleted"
+                    }
+                ),
+            );
+            self.staged.push(StagedArtifact {
+                role: ArtifactRole::Previous,
+                location,
+                size: zip.len() as u64,
+                stored,
+                action_execution_id: Some(action_execution_id),
+            });
+        }
+        if let Some((location, zip)) = current {
+            let size = zip.len() as u64;
+            self.store(&location, zip);
+            self.event(
+                TimelineKind::Job,
+                format!(
+                    "input artifact {} at s3://{}/{} ({size} bytes), readable with access key id {}",
+                    location.name,
+                    location.bucket,
+                    location.key,
+                    self.config.artifact_credentials.access_key_id
+                ),
+            );
+            self.config.input_artifacts.insert(0, location.clone());
+            self.staged.push(StagedArtifact {
+                role: ArtifactRole::Current,
+                location,
+                size,
+                stored: true,
+                action_execution_id: None,
+            });
+        }
+    }
+
+    fn store(&self, location: &S3Artifact, zip: Vec<u8>) {
+        // The bucket was created just before: the store cannot miss it.
+        let _ = self.emu.put_object(
+            &location.bucket,
+            &location.key,
+            zip,
+            Some("application/zip"),
+        );
+    }
+
+    /// An earlier execution of this action, in another pipeline execution, an hour ago.
+    fn record_previous_execution(&self, input: &S3Artifact) -> String {
+        let pipeline_execution_id = self.emu.new_pipeline_execution_id();
+        let resolved = variables::resolve(
+            &self.config.user_parameters,
+            &VariableValues {
+                pipeline_execution_id: &pipeline_execution_id,
+                variables: &self.config.variables,
+            },
+        );
+        let mut execution = ActionExecution::started(
+            self.config.pipeline_name.clone(),
+            self.config.stage_name.clone(),
+            self.config.action_name.clone(),
+            pipeline_execution_id,
+        );
+        let now = epoch_ms(self.clock.wall());
+        execution.start_epoch_ms = now.saturating_sub(3_600_000);
+        execution.last_update_epoch_ms = now.saturating_sub(3_540_000);
+        execution.status = self.config.previous_status;
+        execution.configuration = self.configuration(false);
+        let mut resolved_configuration = self.configuration(false);
+        resolved_configuration.insert("UserParameters".to_string(), resolved.text);
+        execution.resolved_configuration = resolved_configuration;
+        execution.region = self.config.region.clone();
+        execution.input_artifacts = vec![input.clone()];
+        if self.config.previous_status == ActionExecutionStatus::Failed {
+            execution.output.error = Some((
+                "JobFailed".to_string(),
+                "the previous run failed (planted by local-aws)".to_string(),
+            ));
+        }
+        self.emu.record_action_execution(execution)
+    }
+
     /// Records this run's action execution as InProgress in the pipeline's history, as
     /// CodePipeline does when the action starts; the emulator ends it with the final result.
     fn record_execution(&mut self) -> String {
@@ -389,6 +524,7 @@ impl<'e> Driver<'e> {
 
     /// Jobs until a terminal result or a timeout.
     async fn drive(&mut self) -> Ending {
+        self.stage_artifacts();
         if !self.resolve_variables() {
             return Ending::Verdict;
         }
@@ -893,6 +1029,10 @@ impl<'e> Driver<'e> {
             if r.fault.is_some() {
                 counts.faults_injected += 1;
             }
+            if r.api == Api::S3 && r.operation == "GetObject" {
+                counts.s3_get_object_calls += 1;
+                counts.s3_body_bytes_sent += r.body_bytes.unwrap_or(0);
+            }
             if matches!(r.api, Api::CloudFront | Api::CodePipeline) {
                 counts.api_calls += 1;
                 *counts
@@ -933,6 +1073,7 @@ impl<'e> Driver<'e> {
             pipeline_execution_id: std::mem::take(&mut self.pipeline_execution_id),
             action_execution_id: self.action_execution_id.take(),
             user_parameters: std::mem::take(&mut self.user_parameters),
+            artifacts: std::mem::take(&mut self.staged),
             started_ms: self.baseline.started_ms,
             duration_ms,
         };

@@ -4,6 +4,7 @@
 //! jobs, and applies CodePipeline's timeouts. `config` says how a run goes, `variables`
 //! resolves `#{...}`, `driver` plays it, `report` tells what happened.
 
+mod artifact;
 pub(crate) mod config;
 mod driver;
 pub(crate) mod function;
@@ -13,6 +14,7 @@ mod variables;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+pub use artifact::{ArtifactError, ArtifactRole, ArtifactSource, StagedArtifact, zip_directory};
 pub use config::{
     ArtifactCredentials, INHERITED_ENV, MAX_USER_PARAMETERS, Observer, PipelineConfig,
 };
@@ -68,6 +70,9 @@ pub enum PipelineError {
     /// The emulator did not start.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
+    /// An artifact could not be read or zipped.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
 }
 
 /// What a missing function path may have meant.
@@ -164,9 +169,16 @@ fn missing_function_hint(program: &Path) -> MissingFunctionHint {
 /// Runs the action to its end on an emulator of its own (this run's world) and reports.
 /// Needs a Tokio runtime with timers, I/O and process support (`#[tokio::test]` is fine).
 pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError> {
-    let config = checked(config)?;
+    let mut config = checked(config)?;
+    let artifacts = artifact::read_all(&config)?;
+    if config.artifact.is_some() {
+        // The job's own access key, drawn before the emulator starts so that its S3 accepts
+        // that key alone; from the run's seed, so that a seed repeats it.
+        let seed = *config.seed.get_or_insert_with(crate::rng::seed_from_time);
+        config.artifact_credentials.access_key_id = artifact::job_access_key_id(seed);
+    }
     let emu = Emulator::start(config.emulator_config()).await?;
-    let report = driver::play(config, &emu).await;
+    let report = driver::play(config, artifacts, &emu).await;
     emu.shutdown().await;
     report
 }
@@ -175,14 +187,16 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
 /// run alone (its jobs, calls and the invalidations it created). The world is the emulator's:
 /// the config's world fields (distributions, faults, seed, CloudFront modes, the GetJobDetails
 /// mode, port) are not
-/// used. Two runs on one emulator are two action executions against one CloudFront: with the
+/// used, and the artifact credentials are the config's as given (set the emulator's
+/// `s3_required_access_key` to their access key id to refuse any other). Two runs on one emulator are two action executions against one CloudFront: with the
 /// same [`PipelineConfig::pipeline_execution_id`], the second is a pipeline "Retry".
 pub async fn run_on(
     config: PipelineConfig,
     emu: &EmulatorHandle,
 ) -> Result<PipelineReport, PipelineError> {
     let config = checked(config)?;
-    driver::play(config, emu).await
+    let artifacts = artifact::read_all(&config)?;
+    driver::play(config, artifacts, emu).await
 }
 
 /// The config with its function found, once its values are checked as CodePipeline would

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::artifact::{ArtifactRole, StagedArtifact};
 use super::function::{ExitInfo, OutputLine, OutputStream};
 use crate::cloudfront::InvalidationInfo;
 use crate::codepipeline::JobRecord;
@@ -208,6 +209,10 @@ pub struct Counts {
     pub invalidations: u32,
     /// Paths (and cache tags) in those invalidations.
     pub paths: u32,
+    /// S3 GetObject calls (ranged or whole, refused included).
+    pub s3_get_object_calls: u32,
+    /// Body bytes those calls sent.
+    pub s3_body_bytes_sent: u64,
 }
 
 /// What the timeline line is about.
@@ -313,6 +318,9 @@ pub struct PipelineReport {
     pub started_ms: u64,
     /// Length of the run, ms.
     pub duration_ms: u64,
+    /// The artifacts the run put in the artifact bucket (none without
+    /// [`super::PipelineConfig::artifact`] or `previous_artifact`).
+    pub artifacts: Vec<StagedArtifact>,
 }
 
 pub(crate) fn short_id(id: &str) -> &str {
@@ -460,6 +468,27 @@ impl PipelineReport {
             c.paths,
             c.faults_injected
         );
+        if !self.artifacts.is_empty() || c.s3_get_object_calls > 0 {
+            let sizes: Vec<String> = self
+                .artifacts
+                .iter()
+                .map(|a| {
+                    let role = match a.role {
+                        ArtifactRole::Current => "artifact",
+                        ArtifactRole::Previous => "previous artifact",
+                    };
+                    let gone = if a.stored { "" } else { ", object deleted" };
+                    format!("{role} {} bytes{gone}", a.size)
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  S3 reads:       {} GetObject call(s), {} body byte(s) sent ({})",
+                c.s3_get_object_calls,
+                c.s3_body_bytes_sent,
+                sizes.join(", ")
+            );
+        }
         if !c.errors_by_code.is_empty() {
             let codes: Vec<String> = c
                 .errors_by_code

@@ -511,6 +511,7 @@ impl Arrival<'_> {
             fault,
             detail: call.detail,
             caller_reference_reuse: call.caller_reference_reuse,
+            body_bytes: call.body_bytes,
         });
     }
 }

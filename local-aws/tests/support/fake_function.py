@@ -17,6 +17,9 @@ HTTP (local-aws does not check signatures). What it does is read from UserParame
   history          call GetJobDetails for the job, then ListActionExecutions for the pipeline
                    it names (or "unknown" when refused), before reporting; each answer is
                    appended to history.jsonl in state_dir
+  read_artifact    a Range header (bytes=0-9): GetObject of the first input artifact with it,
+                   once signed with the event's artifact credentials, once with the function's
+                   own; both outcomes (never the keys) are appended to artifacts.jsonl
   invalidations    CloudFront create calls to make before reporting, in order, each
                    {"distribution": ID} or {"tenant": ID}, with "paths" and "reference";
                    their outcomes only show in the request log
@@ -32,6 +35,7 @@ import urllib.request
 RUNTIME = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 CODEPIPELINE = os.environ["AWS_ENDPOINT_URL_CODEPIPELINE"]
 CLOUDFRONT = os.environ["AWS_ENDPOINT_URL_CLOUDFRONT"]
+S3 = os.environ.get("AWS_ENDPOINT_URL_S3", "")
 
 
 def http(method, url, body=None, headers=None):
@@ -71,7 +75,9 @@ def put_job(operation, payload):
             print("fake-function: %s connection error: %s" % (operation, e), flush=True)
             time.sleep(0.05)
             continue
-        print("fake-function: %s -> %s %s" % (operation, status, body), flush=True)
+        # GetJobDetails answers the artifact credentials: never print them.
+        shown = "(body not shown)" if operation == "GetJobDetails" else body
+        print("fake-function: %s -> %s %s" % (operation, status, shown), flush=True)
         if status < 500 and not throttled(status, body):
             return status, body
         time.sleep(0.05)
@@ -112,6 +118,36 @@ def record_history(state_dir, job_id):
     with open(os.path.join(state_dir, "history.jsonl"), "a") as f:
         f.write(json.dumps({"job": job_id, "details_status": details_status, "details": details,
                             "list_status": list_status, "list": listing}) + "\n")
+
+
+def read_artifact(state_dir, job_id, data, byte_range):
+    """Ranged GetObject of the first input artifact, with the job's key, then the function's.
+
+    local-aws reads the access key id from the Authorization header and checks no signature,
+    so a header naming the key is enough here.
+    """
+    location = data["inputArtifacts"][0]["location"]["s3Location"]
+    url = "%s/%s/%s" % (S3, location["bucketName"], location["objectKey"])
+    outcomes = {"job": job_id}
+    keys = {"job_key": data["artifactCredentials"]["accessKeyId"],
+            "own_key": os.environ["AWS_ACCESS_KEY_ID"]}
+    for who, key in keys.items():
+        auth = ("AWS4-HMAC-SHA256 Credential=%s/20260101/us-east-1/s3/aws4_request, "
+                "SignedHeaders=host;range, Signature=0" % key)
+        req = urllib.request.Request(url, method="GET",
+                                     headers={"Range": byte_range, "Authorization": auth})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                status, headers, body = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            status, headers, body = e.code, e.headers, e.read()
+        text = body.decode("utf-8", "replace")
+        outcomes[who] = {"status": status, "bytes": len(body),
+                         "content_range": headers.get("Content-Range"),
+                         "code": text.split("<Code>")[1].split("</Code>")[0]
+                         if "<Code>" in text else None}
+    with open(os.path.join(state_dir, "artifacts.jsonl"), "a") as f:
+        f.write(json.dumps(outcomes) + "\n")
 
 
 def attempt_number(state_dir, job_id):
@@ -165,6 +201,9 @@ def main():
 
         if params.get("history") and state_dir:
             record_history(state_dir, job_id)
+
+        if params.get("read_artifact") and state_dir:
+            read_artifact(state_dir, job_id, data, params["read_artifact"])
 
         if params.get("fail"):
             put_job("PutJobFailureResult", {"jobId": job_id, "failureDetails": {
