@@ -495,14 +495,5 @@ fn check_inputs(settings: &EventsSettings) -> Result<(), BenchError> {
             "give --events-sample-dir the repository's bench/python_events_sample",
         ),
     ];
-    for (what, path, hint) in checks {
-        if !path.is_file() {
-            return Err(BenchError::Missing {
-                what,
-                path: path.to_path_buf(),
-                hint,
-            });
-        }
-    }
-    Ok(())
+    crate::require_files(&checks)
 }

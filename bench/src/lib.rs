@@ -100,3 +100,20 @@ pub(crate) fn tail(text: &str, max: usize) -> String {
     let cut: String = text.chars().skip(count - max).collect();
     format!("…{cut}")
 }
+
+/// Fails with the first `(what, path, hint)` whose file is missing: what the harness needs is
+/// checked before anything runs, so that a missing build fails in a second, not after minutes.
+pub(crate) fn require_files(
+    checks: &[(&'static str, &std::path::Path, &'static str)],
+) -> Result<(), BenchError> {
+    for &(what, path, hint) in checks {
+        if !path.is_file() {
+            return Err(BenchError::Missing {
+                what,
+                path: path.to_path_buf(),
+                hint,
+            });
+        }
+    }
+    Ok(())
+}

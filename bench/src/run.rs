@@ -319,16 +319,7 @@ fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
             "give --baseline-dir the repository's bench/python_baseline",
         ),
     ];
-    for (what, path, hint) in checks {
-        if !path.is_file() {
-            return Err(BenchError::Missing {
-                what,
-                path: path.to_path_buf(),
-                hint,
-            });
-        }
-    }
-    Ok(())
+    crate::require_files(&checks)
 }
 
 /// The lag comparison and the invocation runs, in rounds: round `r` runs, all at once, the
