@@ -4,7 +4,8 @@
 
 mod support;
 
-use std::path::PathBuf;
+use support::{fake_function, json_lines, state_dir};
+
 use std::time::Duration;
 
 use local_aws::pipeline::{self, PipelineConfig, PipelineReport, Verdict};
@@ -14,31 +15,6 @@ use local_aws::{
 use serde_json::{Value, json};
 
 const PIPELINE: &str = "site-pipeline";
-
-fn script() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support/fake_function.py")
-        .display()
-        .to_string()
-}
-
-fn state_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("local-aws-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-    dir
-}
-
-fn history_log(dir: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("history.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
 
 fn artifact(key: &str) -> S3Artifact {
     S3Artifact {
@@ -50,7 +26,7 @@ fn artifact(key: &str) -> S3Artifact {
 
 fn config(params: Value, key: &str) -> PipelineConfig {
     let mut c = PipelineConfig::new("python3", params.to_string());
-    c.function_args = vec![script()];
+    c.function_args = vec![fake_function()];
     c.lambda_timeout = Duration::from_secs(5);
     c.retry_delay = Duration::from_millis(100);
     c.reinvoke_delay = Duration::from_millis(100);
@@ -95,7 +71,7 @@ async fn runs_are_recorded_and_the_function_reads_them_while_it_runs() {
     assert!(!second_id.is_empty() && second_id != failed_id);
 
     // THEN each job's GetJobDetails named this run's pipeline context and artifact
-    let seen = history_log(&dir);
+    let seen = json_lines(&dir, "history.jsonl");
     assert_eq!(seen.len(), 2, "{seen:?}");
     for (entry, job) in seen.iter().zip(&second.jobs) {
         assert_eq!(entry["job"], job.job_id.as_str());
@@ -184,7 +160,7 @@ async fn a_refused_get_job_details_reaches_the_function() {
             "{}",
             report.render(true)
         );
-        let seen = history_log(&dir);
+        let seen = json_lines(&dir, "history.jsonl");
         assert_eq!(seen.len(), 1, "{seen:?}");
         assert_eq!(seen[0]["details_status"], 400);
         assert_eq!(seen[0]["details"]["__type"], code, "{mode}");

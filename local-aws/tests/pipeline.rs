@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::{fake_function, json_lines, state_dir};
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,36 +16,10 @@ use local_aws::pipeline::{
 use local_aws::{Api, JobResult};
 use serde_json::{Value, json};
 
-fn script() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support/fake_function.py")
-        .display()
-        .to_string()
-}
-
-/// A fresh directory for the fake function's attempt counters and event log.
-fn state_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("local-aws-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-    dir
-}
-
-fn events_log(dir: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("events.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 /// A run of the fake function with short timings.
 fn config(params: Value) -> PipelineConfig {
     let mut c = PipelineConfig::new("python3", params.to_string());
-    c.function_args = vec![script()];
+    c.function_args = vec![fake_function()];
     c.lambda_timeout = Duration::from_secs(5);
     c.deadline_grace = Duration::from_millis(200);
     c.retry_delay = Duration::from_millis(100);
@@ -178,7 +154,7 @@ async fn a_hung_invocation_is_killed_and_retried_with_the_same_event() {
         second.queued_ms >= first.ended_ms + 100,
         "the retry waits the retry delay"
     );
-    let seen = events_log(&dir);
+    let seen = json_lines(&dir, "events.jsonl");
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0]["job"], seen[1]["job"]);
     assert_ne!(
@@ -370,7 +346,7 @@ async fn a_duplicate_delivery_repeats_the_event_and_meets_invalid_job_state() {
         assert_eq!(first.event, again.event);
         assert_ne!(first.request_id, again.request_id);
     }
-    let delivered: Vec<String> = events_log(&dir)
+    let delivered: Vec<String> = json_lines(&dir, "events.jsonl")
         .iter()
         .map(|e| e["request"].as_str().unwrap_or_default().to_string())
         .collect();
@@ -486,7 +462,7 @@ fn local_aws(args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn the_cli_exits_0_1_or_2() {
-    let s = script();
+    let s = fake_function();
     let ok = local_aws(&[
         "pipeline",
         "--function",
@@ -627,7 +603,7 @@ async fn the_world_flags_reach_the_emulator_the_function_talks_to() {
             {"distribution": "ETYPO", "paths": ["/index.html"], "reference": "run-1"},
         ],
     });
-    let s = script();
+    let s = fake_function();
     let out = local_aws(&[
         "pipeline",
         "--function",
@@ -752,15 +728,6 @@ fn a_missing_function_points_at_the_build_that_exists() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&root);
-}
-
-/// Lines of a JSON-lines file the fake function wrote in `dir`.
-fn json_lines(dir: &std::path::Path, file: &str) -> Vec<Value> {
-    std::fs::read_to_string(dir.join(file))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// A site directory with nested folders.

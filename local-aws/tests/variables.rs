@@ -6,7 +6,8 @@
 
 mod support;
 
-use std::path::PathBuf;
+use support::{fake_function, json_lines, state_dir};
+
 use std::time::Duration;
 
 use local_aws::pipeline::{
@@ -20,40 +21,10 @@ use serde_json::{Value, json};
 
 const EXECUTION: &str = "0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c";
 
-fn script() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support/fake_function.py")
-        .display()
-        .to_string()
-}
-
-/// A fresh directory for the fake function's attempt counters and event log.
-fn state_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "local-aws-vars-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-    dir
-}
-
-/// What the fake function logged, one entry per delivery.
-fn events_log(dir: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("events.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 /// A run of the fake function with short timings.
 fn config(params: &Value) -> PipelineConfig {
     let mut c = PipelineConfig::new("python3", params.to_string());
-    c.function_args = vec![script()];
+    c.function_args = vec![fake_function()];
     c.lambda_timeout = Duration::from_secs(5);
     c.deadline_grace = Duration::from_millis(200);
     c.retry_delay = Duration::from_millis(100);
@@ -98,7 +69,7 @@ async fn variables_are_resolved_once_and_every_job_and_retry_gets_the_same_text(
         .to_string()
         .replace("#{codepipeline.PipelineExecutionId}", &execution)
         .replace("#{Deploy.CommitId}", "abc123");
-    let seen = events_log(&dir);
+    let seen = json_lines(&dir, "events.jsonl");
     assert_eq!(seen.len(), 6, "{seen:?}");
     let jobs: std::collections::BTreeSet<&str> =
         seen.iter().filter_map(|e| e["job"].as_str()).collect();
@@ -195,7 +166,7 @@ async fn an_unknown_variable_fails_the_action_before_the_function_runs() {
     assert_eq!(report.counts.cold_starts, 0);
     assert!(report.function_output.is_empty());
     assert!(report.requests.is_empty(), "{:?}", report.requests);
-    assert!(events_log(&dir).is_empty());
+    assert!(json_lines(&dir, "events.jsonl").is_empty());
     // AND the report says why
     let text = report.render(false);
     assert!(
@@ -353,7 +324,7 @@ fn local_aws(args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn the_cli_resolves_variables_and_fails_unknown_ones_with_exit_1() {
-    let s = script();
+    let s = fake_function();
     let params = r##"{"echo": "#{codepipeline.PipelineExecutionId} #{Deploy.CommitId}"}"##;
     let base = [
         "pipeline",

@@ -319,3 +319,32 @@ pub async fn start_serve(args: &[&str]) -> (tokio::process::Child, String) {
     };
     panic!("local-aws serve {args:?} printed no endpoint: {printed:?}, stderr: {stderr}");
 }
+
+/// The fake function (`tests/support/fake_function.py`), for `python3`.
+pub fn fake_function() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/fake_function.py")
+        .display()
+        .to_string()
+}
+
+/// A fresh directory for the fake function's attempt counters and logs.
+pub fn state_dir(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("local-aws-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    dir
+}
+
+/// The JSON lines the fake function wrote to `name` in `dir` (`events.jsonl`, one entry per
+/// delivery; `history.jsonl`).
+pub fn json_lines(dir: &std::path::Path, name: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(name))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
