@@ -409,7 +409,7 @@ fn distribution_id_hint(raw: &str) -> String {
 
 /// A user-supplied string made safe for a message: escaped so control characters are visible,
 /// and cut after [`SHOWN_CHARS`] characters.
-pub(crate) fn shown(text: &str) -> String {
+pub fn shown(text: &str) -> String {
     match text.char_indices().nth(SHOWN_CHARS) {
         None => format!("{text:?}"),
         Some((cut, _)) => format!(

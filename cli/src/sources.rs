@@ -6,6 +6,8 @@ use std::path::Path;
 use cf_invalidate::text::plural;
 
 use super::args::PathArgs;
+use cf_invalidate::params::events::{key_prefix_problem, path_prefix_problem};
+
 use super::changed::{BuildChanges, changed_between};
 use super::error::CliError;
 use super::guard::root_like_paths;
@@ -131,14 +133,11 @@ pub fn collect(
     if let Some(sides) = &args.changed_between
         && let [old, new] = sides.as_slice()
     {
-        let key_prefix = cf_invalidate::params::events::key_prefix(
-            args.key_prefix.as_deref().unwrap_or_default(),
-        )
-        .map_err(|error| prefix_error("key-prefix", error))?;
-        let path_prefix =
-            cf_invalidate::params::events::path_prefix(args.path_prefix.as_deref().unwrap_or("/"))
-                .map_err(|error| prefix_error("path-prefix", error))?;
-        let build = changed_between(old, new, &key_prefix, &path_prefix)?;
+        let key_prefix = args.key_prefix.as_deref().unwrap_or_default();
+        let path_prefix = args.path_prefix.as_deref().unwrap_or("/");
+        checked_prefix("key-prefix", key_prefix, key_prefix_problem)?;
+        checked_prefix("path-prefix", path_prefix, path_prefix_problem)?;
+        let build = changed_between(old, new, key_prefix, path_prefix)?;
         collected.paths.extend(build.paths.iter().cloned());
         collected.build = Some(build);
     }
@@ -146,19 +145,18 @@ pub fn collect(
 }
 
 /// The prefix rules are the S3-events function's; the message names the flag.
-fn prefix_error(flag: &'static str, error: cf_invalidate::params::ParamsError) -> CliError {
-    match error {
-        cf_invalidate::params::ParamsError::InvalidEventsValue { value, problem, .. } => {
-            CliError::BuildPrefix {
-                flag,
-                value,
-                problem,
-            }
-        }
-        other => CliError::Build {
-            side: format!("--{flag}"),
-            problem: other.to_string(),
-        },
+fn checked_prefix(
+    flag: &'static str,
+    value: &str,
+    problem: fn(&str) -> Option<&'static str>,
+) -> Result<(), CliError> {
+    match problem(value) {
+        Some(problem) => Err(CliError::BuildPrefix {
+            flag,
+            value: cf_invalidate::values::shown(value),
+            problem,
+        }),
+        None => Ok(()),
     }
 }
 

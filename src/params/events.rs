@@ -154,28 +154,22 @@ fn invalid(key: &'static str, value: &str, problem: &'static str) -> ParamsError
     }
 }
 
-/// Checks a `keyPrefix` (also the CLI's `--key-prefix`).
-pub fn key_prefix(raw: &str) -> Result<String, ParamsError> {
+/// What is wrong with a `keyPrefix` (also the CLI's `--key-prefix`), if anything: each shell
+/// names the value its own way.
+pub fn key_prefix_problem(raw: &str) -> Option<&'static str> {
     if raw.len() > MAX_PREFIX_LEN {
-        return Err(invalid(
-            KEY_KEY_PREFIX,
-            raw,
-            "is longer than any S3 key (1024 bytes): give the folder the site's objects are under",
-        ));
+        Some("is longer than any S3 key (1024 bytes): give the folder the site's objects are under")
+    } else if raw.chars().any(char::is_control) {
+        Some("contains a control character: remove it")
+    } else {
+        None
     }
-    if raw.chars().any(char::is_control) {
-        return Err(invalid(
-            KEY_KEY_PREFIX,
-            raw,
-            "contains a control character: remove it",
-        ));
-    }
-    Ok(raw.to_owned())
 }
 
-/// Checks a `pathPrefix` (also the CLI's `--path-prefix`): it starts and ends with "/".
-pub fn path_prefix(raw: &str) -> Result<String, ParamsError> {
-    let problem = if !raw.starts_with('/') || !raw.ends_with('/') {
+/// What is wrong with a `pathPrefix` (also the CLI's `--path-prefix`), if anything: it starts
+/// and ends with "/".
+pub fn path_prefix_problem(raw: &str) -> Option<&'static str> {
+    if !raw.starts_with('/') || !raw.ends_with('/') {
         Some("does not start and end with \"/\": write \"/\" for the site root, or \"/blog/\"")
     } else if raw.len() > MAX_PREFIX_LEN {
         Some("is longer than 1024 characters: give the URL folder the keys are served under")
@@ -188,8 +182,18 @@ pub fn path_prefix(raw: &str) -> Result<String, ParamsError> {
         Some("contains a control character: remove it")
     } else {
         None
-    };
-    match problem {
+    }
+}
+
+fn key_prefix(raw: &str) -> Result<String, ParamsError> {
+    match key_prefix_problem(raw) {
+        Some(problem) => Err(invalid(KEY_KEY_PREFIX, raw, problem)),
+        None => Ok(raw.to_owned()),
+    }
+}
+
+fn path_prefix(raw: &str) -> Result<String, ParamsError> {
+    match path_prefix_problem(raw) {
         Some(problem) => Err(invalid(KEY_PATH_PREFIX, raw, problem)),
         None => Ok(raw.to_owned()),
     }
