@@ -183,6 +183,21 @@ pub(crate) fn resolve_range(range: Range, len: u64) -> Result<(u64, u64), Unsati
     }
 }
 
+/// Whether S3 reads a `Range` header at all: one well-formed range whose end (when given) is
+/// not before its start. Anything else (`bytes=abc`, `bytes=5-2`, several ranges) S3 ignores
+/// and sends the whole object with 200 (versity/versitygw#1120, #2052; noobaa/noobaa-core#9889;
+/// basho/riak_cs#304 for several ranges).
+pub(crate) fn readable_range(header: &str) -> bool {
+    match Range::parse(header) {
+        Ok(Range::Int {
+            first,
+            last: Some(last),
+        }) => last >= first,
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
 /// The `s3s` storage backend over the shared store.
 struct S3Backend {
     store: Arc<Mutex<ObjectStore>>,
@@ -494,9 +509,16 @@ impl S3Server {
         let mut builder = hyper::Request::builder().method(request.method).uri(uri);
         for (name, value) in request.headers {
             // The signature is not checked (any credentials do): s3s sees an anonymous call.
-            if name != hyper::header::AUTHORIZATION {
-                builder = builder.header(name, value);
+            if name == hyper::header::AUTHORIZATION {
+                continue;
             }
+            // S3, as HTTP says a server may, ignores a Range it cannot read (a malformed one,
+            // or several ranges, which S3 does not serve) and sends the whole object; s3s
+            // would refuse the request instead.
+            if name == hyper::header::RANGE && !value.to_str().is_ok_and(readable_range) {
+                continue;
+            }
+            builder = builder.header(name, value);
         }
         let http_request = match builder.body(s3s::Body::from(request.body)) {
             Ok(r) => r,
@@ -652,6 +674,16 @@ mod tests {
         // A suffix longer than the object is the whole object.
         assert_eq!(resolve_range(parsed("bytes=-500"), 100), Ok((0, 99)));
         assert_eq!(resolve_range(parsed("bytes=99-99"), 100), Ok((99, 99)));
+    }
+
+    #[test]
+    fn ranges_s3_cannot_read_are_ignored() {
+        for header in ["bytes=0-9", "bytes=5-", "bytes=-3", "bytes=4-4"] {
+            assert!(readable_range(header), "{header}");
+        }
+        for header in ["bytes=abc", "bytes=5-2", "bytes=0-1,4-5", "items=0-9", ""] {
+            assert!(!readable_range(header), "{header}");
+        }
     }
 
     #[test]
