@@ -110,7 +110,11 @@ pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipErro
     let eocd_at = match find_eocd(&window.bytes) {
         Some(at) => at,
         None if window.start > 0 => {
-            window = read_tail(source, len, MAX_TAIL.min(len), &mut listing).await?;
+            // Only the part of the longest tail not read yet.
+            let start = len - MAX_TAIL.min(len);
+            let mut bytes = fetch(source, start, window.start - start, &mut listing).await?;
+            bytes.append(&mut window.bytes);
+            window = Window { start, bytes };
             find_eocd(&window.bytes).ok_or(ZipError::NotAZip {
                 searched: MAX_TAIL.min(len),
                 len,
