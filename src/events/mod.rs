@@ -169,7 +169,8 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
                     ..BatchSummary::default()
                 };
                 let mut gathered = Gathered::default();
-                let identities = contents.identities.clone();
+                let mut contents = contents;
+                let identities = std::mem::take(&mut contents.identities);
                 self.gather(contents, &mut gathered, &mut summary);
                 let created = self
                     .invalidate(gathered.paths, identities, deadline, &mut summary)
