@@ -28,7 +28,7 @@ pub const MAX_USER_PARAMETERS_BYTES: usize = 64 * 1024;
 /// What is invalidated when no paths are given.
 pub const DEFAULT_PATH: &str = "/*";
 /// Every key the JSON form accepts, in the order the documentation lists them.
-pub const KNOWN_KEYS: [&str; 11] = [
+pub const KNOWN_KEYS: [&str; 16] = [
     KEY_DISTRIBUTION_ID,
     KEY_DISTRIBUTION_IDS,
     KEY_DISTRIBUTION_TENANT_ID,
@@ -40,6 +40,11 @@ pub const KNOWN_KEYS: [&str; 11] = [
     KEY_MAX_PATHS,
     KEY_DIRECTORY_INDEX,
     KEY_CALLER_REFERENCE,
+    KEY_PATHS_FROM_ARTIFACT,
+    KEY_ARTIFACT,
+    KEY_KEY_PREFIX,
+    KEY_PATH_PREFIX,
+    KEY_PIPELINE_NAME,
 ];
 
 const KEY_DISTRIBUTION_ID: &str = "distributionId";
@@ -53,6 +58,23 @@ const KEY_ON_TIMEOUT: &str = "onTimeout";
 const KEY_MAX_PATHS: &str = "maxPaths";
 const KEY_DIRECTORY_INDEX: &str = "directoryIndex";
 const KEY_CALLER_REFERENCE: &str = "callerReference";
+const KEY_PATHS_FROM_ARTIFACT: &str = "pathsFromArtifact";
+const KEY_ARTIFACT: &str = "artifact";
+pub(crate) const KEY_KEY_PREFIX: &str = "keyPrefix";
+pub(crate) const KEY_PATH_PREFIX: &str = "pathPrefix";
+const KEY_PIPELINE_NAME: &str = "pipelineName";
+/// Keys that only mean something with `pathsFromArtifact`.
+const ARTIFACT_ONLY_KEYS: [&str; 4] = [
+    KEY_ARTIFACT,
+    KEY_KEY_PREFIX,
+    KEY_PATH_PREFIX,
+    KEY_PIPELINE_NAME,
+];
+
+/// Longest accepted `keyPrefix` or `pathPrefix`: S3 keys are at most 1024 bytes.
+pub const MAX_PREFIX_LEN: usize = 1024;
+/// Longest artifact or pipeline name CodePipeline accepts.
+pub const MAX_PIPELINE_NAME_LEN: usize = 100;
 
 /// UserParameters is a flat object, so anything deeper is a mistake; checking this ourselves
 /// keeps the message ours and stays far below serde_json's own recursion limit.
@@ -85,6 +107,45 @@ impl fmt::Display for OnTimeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Which files of the input artifact `pathsFromArtifact` invalidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactMode {
+    /// Every file of the artifact.
+    All,
+    /// The files added, changed or removed since the last successful run of the action.
+    Changed,
+}
+
+impl ArtifactMode {
+    /// The spelling used in UserParameters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Changed => "changed",
+        }
+    }
+}
+
+impl fmt::Display for ArtifactMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `pathsFromArtifact` and the keys that go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactParams {
+    pub mode: ArtifactMode,
+    /// The input artifact to read; `None` = the first.
+    pub artifact: Option<String>,
+    /// Only entries under it count, and it is removed from them ("" = every entry).
+    pub key_prefix: String,
+    /// Starts and ends with "/"; put before the rest of the entry's name to form the URL path.
+    pub path_prefix: String,
+    /// Where to look for the previous run; `None` = ask GetJobDetails.
+    pub pipeline_name: Option<String>,
 }
 
 /// Where a set of parameters was written, named in every message about it: the same keys follow
@@ -156,8 +217,9 @@ pub struct JobParams {
     /// Distributions, then tenants: at least one, at most [`MAX_DISTRIBUTIONS`] in all,
     /// without duplicates, each kind in the order given.
     pub targets: Vec<Target>,
-    /// Raw items as given (1..=[`MAX_RAW_PATHS`], free of ASCII control characters); the planner
-    /// normalises and encodes them.
+    /// Raw items as given (at most [`MAX_RAW_PATHS`], free of ASCII control characters); the
+    /// planner normalises and encodes them. Empty only when `from_artifact` is given without
+    /// `paths`: `"/*"` is the default only when neither is.
     pub paths: Vec<String>,
     pub wait: bool,
     pub timeout: Duration,
@@ -166,6 +228,8 @@ pub struct JobParams {
     pub directory_index: Option<String>,
     /// Trimmed; printable ASCII only.
     pub caller_reference: Option<String>,
+    /// `pathsFromArtifact`: the input artifact's files are invalidated too.
+    pub from_artifact: Option<ArtifactParams>,
 }
 
 /// Why UserParameters was rejected. `Display` is the whole message shown to the pipeline's user;
@@ -363,12 +427,28 @@ pub enum ParamsError {
         why: &'static str,
     },
 
-    #[error("\"{key}\" in CF_INVALIDATE_PARAMETERS is {value}, which {problem}")]
-    InvalidEventsValue {
+    #[error("\"{key}\" in {origin} is {value}, which {problem}")]
+    InvalidValue {
+        origin: Source,
         key: &'static str,
         value: String,
         problem: &'static str,
     },
+
+    #[error(
+        "\"pathsFromArtifact\" in UserParameters is {value}: {}",
+        mode_advice(.suggestion)
+    )]
+    InvalidArtifactMode {
+        value: String,
+        suggestion: Option<&'static str>,
+    },
+
+    #[error(
+        "\"{key}\" in UserParameters applies only with \"pathsFromArtifact\": add \
+         \"pathsFromArtifact\": \"changed\" (or \"all\"), or remove \"{key}\""
+    )]
+    NeedsPathsFromArtifact { key: &'static str },
 
     #[error(
         "plain-form UserParameters starts with {token}, which looks like a path: the \
@@ -409,7 +489,10 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
     let origin = Source::UserParameters;
     let object = json_object(text, origin)?;
     let targets = json_all_targets(&object, origin)?;
+    let from_artifact = json_artifact_params(&object)?;
     let paths = match object.get(KEY_PATHS) {
+        // With pathsFromArtifact the artifact says what to invalidate; "/*" would undo it.
+        None if from_artifact.is_some() => Vec::new(),
         None => vec![DEFAULT_PATH.to_owned()],
         Some(value) => json_paths(value)?,
     };
@@ -451,7 +534,192 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
         max_paths,
         directory_index,
         caller_reference,
+        from_artifact,
     })
+}
+
+/// `pathsFromArtifact` and its companions; the companions alone are a mistake.
+fn json_artifact_params(
+    object: &serde_json::Map<String, Value>,
+) -> Result<Option<ArtifactParams>, ParamsError> {
+    let origin = Source::UserParameters;
+    let Some(mode) = object.get(KEY_PATHS_FROM_ARTIFACT) else {
+        return match ARTIFACT_ONLY_KEYS
+            .into_iter()
+            .find(|key| object.contains_key(*key))
+        {
+            Some(key) => Err(ParamsError::NeedsPathsFromArtifact { key }),
+            None => Ok(None),
+        };
+    };
+    let raw = json_string(
+        origin,
+        KEY_PATHS_FROM_ARTIFACT,
+        mode,
+        "\"changed\" or \"all\"",
+    )?;
+    let mode = match raw {
+        "all" => ArtifactMode::All,
+        "changed" => ArtifactMode::Changed,
+        _ => {
+            return Err(ParamsError::InvalidArtifactMode {
+                value: shown(raw),
+                suggestion: [ArtifactMode::Changed, ArtifactMode::All]
+                    .into_iter()
+                    .map(ArtifactMode::as_str)
+                    .find(|known| known.eq_ignore_ascii_case(raw.trim())),
+            });
+        }
+    };
+    let artifact = object
+        .get(KEY_ARTIFACT)
+        .map(|value| {
+            let raw = json_string(
+                origin,
+                KEY_ARTIFACT,
+                value,
+                "the name of an input artifact, such as \"BuildArtifact\"",
+            )?;
+            pipeline_name_rule(raw, KEY_ARTIFACT, false)
+        })
+        .transpose()?;
+    let pipeline_name = object
+        .get(KEY_PIPELINE_NAME)
+        .map(|value| {
+            let raw = json_string(
+                origin,
+                KEY_PIPELINE_NAME,
+                value,
+                "the pipeline's name, such as \"site-pipeline\"",
+            )?;
+            pipeline_name_rule(raw, KEY_PIPELINE_NAME, true)
+        })
+        .transpose()?;
+    Ok(Some(ArtifactParams {
+        mode,
+        artifact,
+        key_prefix: json_key_prefix(object, origin)?,
+        path_prefix: json_path_prefix(object, origin)?,
+        pipeline_name,
+    }))
+}
+
+/// CodePipeline's naming rule for artifacts (letters, digits, `_` and `-`) and pipelines (also
+/// `.` and `@`), 1 to 100 characters.
+fn pipeline_name_rule(raw: &str, key: &'static str, pipeline: bool) -> Result<String, ParamsError> {
+    if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
+        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
+            field: key_label(Source::UserParameters, key),
+            value: shown(raw),
+        }));
+    }
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '-' || (pipeline && (c == '.' || c == '@'))
+    };
+    let problem = if raw.is_empty() {
+        Some(if pipeline {
+            "is empty: give the pipeline's name, or remove the key to let the action find it"
+        } else {
+            "is empty: give the input artifact's name, or remove the key to read the first input \
+             artifact"
+        })
+    } else if raw.len() > MAX_PIPELINE_NAME_LEN {
+        Some("is longer than the 100 characters CodePipeline allows in a name")
+    } else if !raw.chars().all(allowed) {
+        Some(if pipeline {
+            "is not a pipeline name (letters, digits, \".\", \"@\", \"-\" and \"_\" only): give \
+             the name as the console shows it, not an ARN"
+        } else {
+            "is not an artifact name (letters, digits, \"-\" and \"_\" only): give the name listed \
+             under the action's input artifacts"
+        })
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(invalid_value(Source::UserParameters, key, raw, problem)),
+        None => Ok(raw.to_owned()),
+    }
+}
+
+pub(crate) fn invalid_value(
+    origin: Source,
+    key: &'static str,
+    value: &str,
+    problem: &'static str,
+) -> ParamsError {
+    ParamsError::InvalidValue {
+        origin,
+        key,
+        value: shown(value),
+        problem,
+    }
+}
+
+/// What is wrong with a `keyPrefix` (also the CLI's `--key-prefix`), if anything: each shell
+/// names the value its own way.
+pub fn key_prefix_problem(raw: &str) -> Option<&'static str> {
+    if raw.len() > MAX_PREFIX_LEN {
+        Some("is longer than any S3 key (1024 bytes): give the folder the site's objects are under")
+    } else if raw.chars().any(char::is_control) {
+        Some("contains a control character: remove it")
+    } else {
+        None
+    }
+}
+
+/// What is wrong with a `pathPrefix` (also the CLI's `--path-prefix`), if anything: it starts
+/// and ends with "/".
+pub fn path_prefix_problem(raw: &str) -> Option<&'static str> {
+    if !raw.starts_with('/') || !raw.ends_with('/') {
+        Some("does not start and end with \"/\": write \"/\" for the site root, or \"/blog/\"")
+    } else if raw.len() > MAX_PREFIX_LEN {
+        Some("is longer than 1024 characters: give the URL folder the keys are served under")
+    } else if raw.contains(['*', '?', '#']) {
+        Some(
+            "contains \"*\", \"?\" or \"#\": give the plain URL folder the keys are served \
+             under, such as \"/blog/\"",
+        )
+    } else if raw.chars().any(char::is_control) {
+        Some("contains a control character: remove it")
+    } else {
+        None
+    }
+}
+
+/// `keyPrefix`: "" when absent.
+fn json_key_prefix(
+    object: &serde_json::Map<String, Value>,
+    origin: Source,
+) -> Result<String, ParamsError> {
+    let Some(value) = object.get(KEY_KEY_PREFIX) else {
+        return Ok(String::new());
+    };
+    let raw = json_string(origin, KEY_KEY_PREFIX, value, "a string such as \"site/\"")?;
+    match key_prefix_problem(raw) {
+        Some(problem) => Err(invalid_value(origin, KEY_KEY_PREFIX, raw, problem)),
+        None => Ok(raw.to_owned()),
+    }
+}
+
+/// `pathPrefix`: "/" when absent.
+fn json_path_prefix(
+    object: &serde_json::Map<String, Value>,
+    origin: Source,
+) -> Result<String, ParamsError> {
+    let Some(value) = object.get(KEY_PATH_PREFIX) else {
+        return Ok("/".to_owned());
+    };
+    let raw = json_string(
+        origin,
+        KEY_PATH_PREFIX,
+        value,
+        "a string such as \"/\" or \"/blog/\"",
+    )?;
+    match path_prefix_problem(raw) {
+        Some(problem) => Err(invalid_value(origin, KEY_PATH_PREFIX, raw, problem)),
+        None => Ok(raw.to_owned()),
+    }
 }
 
 /// The JSON object in `text`, once nesting, control characters and unknown keys are checked.
@@ -575,6 +843,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
         max_paths: DEFAULT_MAX_PATHS,
         directory_index: None,
         caller_reference: None,
+        from_artifact: None,
     })
 }
 
@@ -1110,6 +1379,15 @@ fn key_advice(origin: Source, nearest: &Option<&'static str>) -> String {
                 .collect();
             format!("the keys are {} (case-sensitive)", keys.join(", "))
         }
+    }
+}
+
+fn mode_advice(suggestion: &Option<&'static str>) -> String {
+    match suggestion {
+        Some(known) => format!("did you mean {known:?}? (the value is case-sensitive)"),
+        None => "give \"changed\" (the files changed since the last successful run) or \"all\" \
+                 (every file of the input artifact)"
+            .to_owned(),
     }
 }
 

@@ -580,3 +580,163 @@ impl JobReport for FakeReport {
         .await
     }
 }
+
+/// The pipeline's history and its artifact bucket, in memory, with every call recorded.
+#[derive(Debug, Clone, Default)]
+pub struct FakeArtifacts(Arc<Mutex<ArtifactsState>>);
+
+#[derive(Debug, Default)]
+struct ArtifactsState {
+    /// What GetJobDetails answers; `None`: it is refused (AccessDeniedException).
+    context: Option<crate::artifact::previous::JobContext>,
+    /// Newest first.
+    executions: Vec<crate::artifact::previous::ActionExecution>,
+    objects: HashMap<(String, String), Vec<u8>>,
+    /// The access key S3 accepts, when set.
+    access_key: Option<String>,
+    calls: Vec<String>,
+}
+
+/// ListActionExecutions' page size in the fake (CodePipeline's largest is 100).
+pub const FAKE_HISTORY_PAGE: usize = 100;
+
+impl FakeArtifacts {
+    fn state(&self) -> MutexGuard<'_, ArtifactsState> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// GetJobDetails answers `context`; without it, GetJobDetails is refused.
+    pub fn with_context(self, context: crate::artifact::previous::JobContext) -> Self {
+        self.state().context = Some(context);
+        self
+    }
+
+    /// Adds an execution older than those recorded so far.
+    pub fn with_execution(self, execution: crate::artifact::previous::ActionExecution) -> Self {
+        self.state().executions.push(execution);
+        self
+    }
+
+    pub fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        self.state()
+            .objects
+            .insert((bucket.to_owned(), key.to_owned()), bytes);
+    }
+
+    pub fn remove(&self, bucket: &str, key: &str) {
+        self.state()
+            .objects
+            .remove(&(bucket.to_owned(), key.to_owned()));
+    }
+
+    /// S3 refuses any other access key.
+    pub fn require_access_key(self, key: &str) -> Self {
+        self.state().access_key = Some(key.to_owned());
+        self
+    }
+
+    /// Every call so far: `GetJobDetails`, `ListActionExecutions`, `GetObject s3://bucket/key`.
+    pub fn calls(&self) -> Vec<String> {
+        self.state().calls.clone()
+    }
+}
+
+impl crate::artifact::previous::PipelineHistory for FakeArtifacts {
+    async fn job_context(
+        &self,
+        _job_id: &str,
+    ) -> Result<crate::artifact::previous::JobContext, crate::artifact::previous::HistoryError>
+    {
+        let mut state = self.state();
+        state.calls.push("GetJobDetails".to_owned());
+        state
+            .context
+            .clone()
+            .ok_or_else(|| crate::artifact::previous::HistoryError {
+                kind: crate::artifact::previous::HistoryErrorKind::Refused,
+                operation: "GetJobDetails",
+                code: Some("AccessDeniedException".to_owned()),
+                message: "not authorized to perform codepipeline:GetJobDetails".to_owned(),
+            })
+    }
+
+    async fn action_executions(
+        &self,
+        pipeline: &str,
+        next_token: Option<String>,
+    ) -> Result<crate::artifact::previous::ExecutionPage, crate::artifact::previous::HistoryError>
+    {
+        let mut state = self.state();
+        state.calls.push("ListActionExecutions".to_owned());
+        let known = state
+            .context
+            .as_ref()
+            .map_or(pipeline, |c| c.pipeline_name.as_str())
+            == pipeline
+            || state.context.is_none();
+        if !known {
+            return Err(crate::artifact::previous::HistoryError {
+                kind: crate::artifact::previous::HistoryErrorKind::NotFound,
+                operation: "ListActionExecutions",
+                code: Some("PipelineNotFoundException".to_owned()),
+                message: format!("The account does not have a pipeline with name '{pipeline}'"),
+            });
+        }
+        let from: usize = next_token.map_or(0, |token| token.parse().unwrap_or(0));
+        let to = (from + FAKE_HISTORY_PAGE).min(state.executions.len());
+        Ok(crate::artifact::previous::ExecutionPage {
+            executions: state.executions[from.min(to)..to].to_vec(),
+            next_token: (to < state.executions.len()).then(|| to.to_string()),
+        })
+    }
+}
+
+impl crate::artifact::job::ArtifactStore for FakeArtifacts {
+    type Zip = crate::artifact::InMemoryZip;
+
+    async fn open(
+        &self,
+        location: &crate::artifact::previous::ArtifactLocation,
+        credentials: &crate::artifact::job::ArtifactCredentials,
+    ) -> Result<Self::Zip, crate::artifact::ZipError> {
+        let mut state = self.state();
+        let place = format!("s3://{}/{}", location.bucket, location.key);
+        state.calls.push(format!("GetObject {place}"));
+        if state
+            .access_key
+            .as_ref()
+            .is_some_and(|key| *key != credentials.access_key_id)
+        {
+            return Err(crate::artifact::ZipError::Denied(format!(
+                "{place}: Access Denied (AccessDenied)"
+            )));
+        }
+        state
+            .objects
+            .get(&(location.bucket.clone(), location.key.clone()))
+            .cloned()
+            .map(crate::artifact::InMemoryZip)
+            .ok_or(crate::artifact::ZipError::Missing(place))
+    }
+}
+
+/// A zip of `(name, contents)` written by an independent writer (the `zip` crate), stored
+/// without compression; names ending in "/" are directories.
+#[cfg(test)]
+pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, contents) in files {
+        if name.ends_with('/') {
+            writer.add_directory(*name, options).expect("directory");
+        } else {
+            writer.start_file(*name, options).expect("file");
+            writer.write_all(contents).expect("contents");
+        }
+    }
+    writer.finish().expect("finish").into_inner()
+}

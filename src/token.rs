@@ -59,6 +59,76 @@ pub struct ContinuationToken {
     pub started_at: Millis,
     #[serde(rename = "s")]
     pub distributions: Vec<TokenDistribution>,
+    /// What `pathsFromArtifact` compared, so that every invocation plans the same paths.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<TokenArtifact>,
+}
+
+/// Longest previous-artifact key pinned in a token; CodePipeline's own keys are under 50
+/// characters (`pipeline/Artifact/abc1234`). A longer one is found again in the history.
+pub const MAX_PINNED_KEY_LEN: usize = 160;
+/// Longest pipeline execution id accepted back (CodePipeline's are 36-character UUIDs).
+const MAX_EXECUTION_ID_LEN: usize = 100;
+
+/// Why "changed" invalidated every file instead, for the summary of later invocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FallbackCode {
+    /// No earlier successful run of the action in the history read.
+    #[serde(rename = "n")]
+    NoEarlierRun,
+    /// The earlier run's artifact is gone from the bucket.
+    #[serde(rename = "g")]
+    Gone,
+    /// The earlier run had no input artifact of that name.
+    #[serde(rename = "x")]
+    NoSuchArtifact,
+}
+
+/// The `pathsFromArtifact` facts of a job, fixed by its first invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenArtifact {
+    /// The fingerprint of the plan the first invocation made: a later one that reads the
+    /// artifacts differently must not create invalidations under another reference.
+    #[serde(rename = "h")]
+    pub plan: String,
+    /// The pipeline execution whose artifact was compared with.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub previous_execution: Option<String>,
+    /// Where that artifact is; absent when its key was too long to pin.
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    pub previous_bucket: Option<String>,
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub previous_key: Option<String>,
+    /// Set when "changed" fell back to every file.
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackCode>,
+}
+
+impl TokenArtifact {
+    fn validate(&self) -> Result<(), TokenError> {
+        let invalid = |field| Err(TokenError::InvalidField { field });
+        if self.plan.len() != 8 || !self.plan.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return invalid("plan fingerprint");
+        }
+        if self
+            .previous_execution
+            .as_ref()
+            .is_some_and(|id| id.is_empty() || id.len() > MAX_EXECUTION_ID_LEN)
+        {
+            return invalid("previous execution id");
+        }
+        match (&self.previous_bucket, &self.previous_key) {
+            (None, None) => {}
+            (Some(bucket), Some(key))
+                if self.previous_execution.is_some()
+                    && (3..=63).contains(&bucket.len())
+                    && !key.is_empty()
+                    && key.len() <= MAX_PINNED_KEY_LEN => {}
+            _ => return invalid("previous artifact location"),
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -121,6 +191,9 @@ impl ContinuationToken {
                 field: "distribution list",
             });
         }
+        if let Some(artifact) = &self.artifact {
+            artifact.validate()?;
+        }
         for entry in &self.distributions {
             if Target::parse(&entry.distribution_id).is_err() {
                 return Err(TokenError::InvalidField {
@@ -173,6 +246,55 @@ mod tests {
                     failures_in_a_row: 0,
                 })
                 .collect(),
+            artifact: None,
+        }
+    }
+
+    fn pinned() -> TokenArtifact {
+        TokenArtifact {
+            plan: "0a1b2c3d".into(),
+            previous_execution: Some("3f2a7c1e-8a63-4d2b-9b7f-5d8e2c1a0b9f".into()),
+            previous_bucket: Some("b".repeat(63)),
+            previous_key: Some("k".repeat(MAX_PINNED_KEY_LEN)),
+            fallback: None,
+        }
+    }
+
+    #[test]
+    fn a_pinned_artifact_round_trips_and_is_checked() {
+        let mut token = sample(2);
+        token.artifact = Some(pinned());
+        assert_eq!(
+            ContinuationToken::decode(&token.encode()),
+            Ok(token.clone())
+        );
+        let broken = [
+            TokenArtifact {
+                plan: "not-hex!".into(),
+                ..pinned()
+            },
+            TokenArtifact {
+                previous_key: None,
+                ..pinned()
+            },
+            TokenArtifact {
+                previous_key: Some("k".repeat(MAX_PINNED_KEY_LEN + 1)),
+                ..pinned()
+            },
+            TokenArtifact {
+                previous_execution: None,
+                ..pinned()
+            },
+        ];
+        for artifact in broken {
+            token.artifact = Some(artifact.clone());
+            assert!(
+                matches!(
+                    ContinuationToken::decode(&token.encode()),
+                    Err(TokenError::InvalidField { .. })
+                ),
+                "{artifact:?}"
+            );
         }
     }
 
@@ -194,6 +316,11 @@ mod tests {
             entry.created_after_s = 86_400;
             entry.completed = true;
         }
+        // The longest previous artifact a token pins, with a fallback reason too.
+        token.artifact = Some(TokenArtifact {
+            fallback: Some(FallbackCode::NoSuchArtifact),
+            ..pinned()
+        });
         let encoded = token.encode();
         assert!(
             encoded.len() <= MAX_TOKEN_LEN,
@@ -286,6 +413,7 @@ mod tests {
                         failures_in_a_row,
                     })
                     .collect(),
+                artifact: None,
             };
             prop_assert_eq!(ContinuationToken::decode(&token.encode()), Ok(token));
         }

@@ -17,6 +17,7 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
 use cf_invalidate::adapters::cloudfront::SdkInvalidations;
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
+use cf_invalidate::adapters::s3::SdkArtifacts;
 use cf_invalidate::engine::EngineSettings;
 use cf_invalidate::lambda::{Handler, HandlerError};
 use cf_invalidate::ports::Millis;
@@ -59,7 +60,7 @@ fn invalidation(id: &str, status: &str) -> Invalidation {
 
 /// Everything a handler test looks at afterwards.
 struct Rig {
-    handler: Handler<SdkInvalidations, SdkJobReport, FakeClock>,
+    handler: Handler<SdkInvalidations, SdkJobReport, SdkArtifacts, FakeClock>,
     create: Rule,
     get: Rule,
     successes: Arc<Mutex<Vec<PutJobSuccessResultInput>>>,
@@ -117,6 +118,13 @@ fn rig(success_rule: Option<Rule>) -> Rig {
         handler: Handler::new(
             SdkInvalidations::new(cloudfront),
             SdkJobReport::new(codepipeline),
+            // No job here reads artifacts; the adapter is the production one.
+            SdkArtifacts::new(
+                &aws_config::SdkConfig::builder()
+                    .behavior_version(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::new("us-east-1"))
+                    .build(),
+            ),
             FakeClock::new(),
             EngineSettings::default(),
         ),

@@ -3,10 +3,80 @@
 //! deployed artifacts this way, with the job's artifact credentials (issue 14).
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 
+use super::history::SdkPipelineHistory;
+use crate::artifact::job::{ArtifactCredentials, ArtifactStore};
+use crate::artifact::previous::{
+    ArtifactLocation, ExecutionPage, HistoryError, JobContext, PipelineHistory,
+};
 use crate::artifact::zipdir::{FIRST_TAIL, RangeSource, ZipError};
+
+/// The artifact bucket read with each job's own `artifactCredentials`, and the pipeline's
+/// history read with the function's role: what `pathsFromArtifact` calls.
+#[derive(Debug, Clone)]
+pub struct SdkArtifacts {
+    history: SdkPipelineHistory,
+    /// The function's S3 configuration (region, endpoint), without its credentials.
+    s3: aws_sdk_s3::config::Builder,
+}
+
+impl SdkArtifacts {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let mut s3 = aws_sdk_s3::config::Builder::from(config);
+        // An S3 endpoint of one's own (local-aws, an S3-compatible store) rarely serves
+        // virtual-hosted buckets; AWS's own endpoint is used as AWS recommends.
+        if ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+        {
+            s3 = s3.force_path_style(true);
+        }
+        Self {
+            history: SdkPipelineHistory::new(aws_sdk_codepipeline::Client::new(config)),
+            s3,
+        }
+    }
+}
+
+impl PipelineHistory for SdkArtifacts {
+    async fn job_context(&self, job_id: &str) -> Result<JobContext, HistoryError> {
+        self.history.job_context(job_id).await
+    }
+
+    async fn action_executions(
+        &self,
+        pipeline: &str,
+        next_token: Option<String>,
+    ) -> Result<ExecutionPage, HistoryError> {
+        self.history.action_executions(pipeline, next_token).await
+    }
+}
+
+impl ArtifactStore for SdkArtifacts {
+    type Zip = S3Zip;
+
+    async fn open(
+        &self,
+        location: &ArtifactLocation,
+        credentials: &ArtifactCredentials,
+    ) -> Result<S3Zip, ZipError> {
+        let config = self
+            .s3
+            .clone()
+            .credentials_provider(Credentials::new(
+                credentials.access_key_id.clone(),
+                credentials.secret_access_key.clone(),
+                credentials.session_token.clone(),
+                None,
+                "codepipeline-artifact-credentials",
+            ))
+            .build();
+        S3Zip::open(Client::from_conf(config), &location.bucket, &location.key).await
+    }
+}
 
 /// One object, with the tail its first read fetched.
 #[derive(Debug)]
@@ -76,6 +146,25 @@ fn get_error(
     match error.as_service_error() {
         Some(GetObjectError::NoSuchKey(_)) => ZipError::Missing(location),
         Some(service) if service.code() == Some("NoSuchBucket") => ZipError::Missing(location),
+        Some(service)
+            if matches!(
+                service.code(),
+                Some(
+                    "AccessDenied"
+                        | "InvalidAccessKeyId"
+                        | "SignatureDoesNotMatch"
+                        | "ExpiredToken"
+                        | "InvalidToken"
+                        | "AllAccessDisabled"
+                )
+            ) || service.code().is_some_and(|code| code.starts_with("KMS.")) =>
+        {
+            ZipError::Denied(format!(
+                "{location}: {} ({})",
+                service.message().unwrap_or("no message"),
+                service.code().unwrap_or("error")
+            ))
+        }
         Some(service) => ZipError::Source(format!(
             "{location}: {} ({})",
             service.message().unwrap_or("no message"),

@@ -1,7 +1,8 @@
 //! What a deploy changed, from its artifacts: two zips' listings ([`zipdir`]) compared by
-//! name, CRC-32 and size. The building block of `pathsFromArtifact` (issue 14): not yet wired
-//! into the action or the CLI.
+//! name, CRC-32 and size. The pipeline action's `pathsFromArtifact` ([`job`]) and the CLI's
+//! `--changed-between` both build on it.
 
+pub mod job;
 pub mod previous;
 pub mod zipdir;
 

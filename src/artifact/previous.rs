@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use crate::token::FallbackCode;
+
 /// Where the action runs: GetJobDetails' `pipelineContext`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobContext {
@@ -25,11 +27,14 @@ pub struct ArtifactLocation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionExecution {
     pub pipeline_execution_id: String,
+    pub action_execution_id: String,
     pub stage_name: String,
     pub action_name: String,
     /// `InProgress`, `Abandoned`, `Succeeded` or `Failed`.
     pub status: String,
     pub input_artifacts: Vec<ArtifactLocation>,
+    /// `UserParameters` of its resolved configuration (else of its configuration).
+    pub user_parameters: Option<String>,
 }
 
 /// One page of executions, newest first.
@@ -88,8 +93,12 @@ pub enum Previous {
         pipeline_execution_id: String,
         artifact: ArtifactLocation,
     },
-    /// Nothing to compare with; the reason goes into the summary.
-    Nothing { reason: String },
+    /// Nothing to compare with: why, and the run concerned when there is one.
+    Nothing {
+        code: FallbackCode,
+        execution: Option<String>,
+        reason: String,
+    },
 }
 
 /// The input artifact `artifact_name` of the most recent `Succeeded` execution of the same
@@ -125,6 +134,8 @@ pub async fn find_previous(
                         artifact,
                     },
                     None => Previous::Nothing {
+                        code: FallbackCode::NoSuchArtifact,
+                        execution: Some(execution.pipeline_execution_id.clone()),
                         reason: format!(
                             "the last successful run ({}) had no input artifact named {artifact_name:?}",
                             execution.pipeline_execution_id
@@ -137,6 +148,8 @@ pub async fn find_previous(
             Some(token) => next_token = Some(token),
             None => {
                 return Ok(Previous::Nothing {
+                    code: FallbackCode::NoEarlierRun,
+                    execution: None,
                     reason: format!(
                         "no earlier successful run of {}/{} in the pipeline's history",
                         context.stage_name, context.action_name
@@ -146,11 +159,84 @@ pub async fn find_previous(
         }
     }
     Ok(Previous::Nothing {
+        code: FallbackCode::NoEarlierRun,
+        execution: None,
         reason: format!(
             "no successful run of {}/{} among the pipeline's {seen} most recent action executions",
             context.stage_name, context.action_name
         ),
     })
+}
+
+/// This job's pipeline execution, stage and action, from `pipeline`'s history alone (for when
+/// GetJobDetails is not used): the running execution whose id is the job id, or else the one
+/// running with the same resolved UserParameters. `Ok(Err(reason))` when none or several match.
+pub async fn locate(
+    history: &impl PipelineHistory,
+    pipeline: &str,
+    job_id: &str,
+    user_parameters: &str,
+) -> Result<Result<JobContext, String>, HistoryError> {
+    let mut next_token = None;
+    let mut matches: Vec<ActionExecution> = Vec::new();
+    let mut seen = 0usize;
+    for _ in 0..MAX_HISTORY_PAGES {
+        let page = history
+            .action_executions(pipeline, next_token.take())
+            .await?;
+        seen += page.executions.len();
+        for execution in page.executions {
+            // Whether CodePipeline uses the job id as the action execution id is not
+            // documented; when it does, that settles it.
+            if execution.action_execution_id == job_id {
+                return Ok(Ok(context_of(pipeline, execution)));
+            }
+            if execution.status == "InProgress"
+                && execution.user_parameters.as_deref() == Some(user_parameters)
+            {
+                matches.push(execution);
+            }
+        }
+        // Running executions are the newest: once some are found, older pages add nothing.
+        if !matches.is_empty() {
+            break;
+        }
+        match page.next_token {
+            Some(token) => next_token = Some(token),
+            None => break,
+        }
+    }
+    let mut places: Vec<(String, String)> = matches
+        .iter()
+        .map(|e| (e.stage_name.clone(), e.action_name.clone()))
+        .collect();
+    places.sort();
+    places.dedup();
+    Ok(match places.len() {
+        0 => Err(format!(
+            "none of its {seen} most recent action executions is running with this action's              UserParameters; check that \"pipelineName\" names the pipeline this action is in"
+        )),
+        1 => Ok(context_of(pipeline, matches.swap_remove(0))),
+        _ => Err(format!(
+            "{} actions run with the same UserParameters ({}); remove \"pipelineName\" so that \
+             the action asks GetJobDetails, or make the UserParameters differ",
+            places.len(),
+            places
+                .iter()
+                .map(|(stage, action)| format!("{stage}/{action}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    })
+}
+
+fn context_of(pipeline: &str, execution: ActionExecution) -> JobContext {
+    JobContext {
+        pipeline_name: pipeline.to_owned(),
+        stage_name: execution.stage_name,
+        action_name: execution.action_name,
+        pipeline_execution_id: Some(execution.pipeline_execution_id),
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +282,8 @@ mod tests {
     fn execution(run: &str, stage: &str, action: &str, status: &str) -> ActionExecution {
         ActionExecution {
             pipeline_execution_id: run.to_owned(),
+            action_execution_id: format!("{run}-{stage}-{action}"),
+            user_parameters: Some("{\"distributionId\": \"E2QWRUHAPOMQZL\"}".to_owned()),
             stage_name: stage.to_owned(),
             action_name: action.to_owned(),
             status: status.to_owned(),
@@ -252,7 +340,7 @@ mod tests {
         )]])
         .await;
         assert!(
-            matches!(&found, Previous::Nothing { reason } if reason.contains("no earlier successful run of Deploy/Invalidate")),
+            matches!(&found, Previous::Nothing { reason, .. } if reason.contains("no earlier successful run of Deploy/Invalidate")),
             "{found:?}"
         );
     }
@@ -275,7 +363,7 @@ mod tests {
         let (found, read) = search(pages).await;
         assert_eq!(read, MAX_HISTORY_PAGES);
         assert!(
-            matches!(&found, Previous::Nothing { reason } if reason.contains("among the pipeline's 500 most recent")),
+            matches!(&found, Previous::Nothing { reason, .. } if reason.contains("among the pipeline's 500 most recent")),
             "{found:?}"
         );
     }
@@ -286,8 +374,46 @@ mod tests {
         run.input_artifacts[0].name = "SourceArtifact".to_owned();
         let (found, _) = search(vec![vec![run]]).await;
         assert!(
-            matches!(&found, Previous::Nothing { reason } if reason.contains("no input artifact named \"BuildArtifact\"")),
+            matches!(&found, Previous::Nothing { reason, .. } if reason.contains("no input artifact named \"BuildArtifact\"")),
             "{found:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn this_job_is_located_by_its_running_parameters_or_its_id() {
+        let history = Pages {
+            pages: vec![vec![
+                execution("run-3", "Deploy", "Upload", "InProgress"),
+                execution("run-3", "Deploy", "Invalidate", "InProgress"),
+                execution("run-2", "Deploy", "Invalidate", "Succeeded"),
+            ]],
+            read: Mutex::new(0),
+        };
+        let params = "{\"distributionId\": \"E2QWRUHAPOMQZL\"}";
+        // Two running actions with the same parameters: ambiguous.
+        let found = locate(&history, "site", "job-1", params).await.unwrap();
+        assert!(
+            matches!(&found, Err(reason) if reason.contains("Deploy/Invalidate, Deploy/Upload")),
+            "{found:?}"
+        );
+        // The job id as the action execution id settles it.
+        let found = locate(&history, "site", "run-3-Deploy-Invalidate", "other")
+            .await
+            .unwrap();
+        assert_eq!(found, Ok(context()));
+        // Parameters no running action has.
+        let found = locate(&history, "site", "job-1", "other").await.unwrap();
+        assert!(
+            matches!(&found, Err(reason) if reason.contains("check that \"pipelineName\"")),
+            "{found:?}"
+        );
+        let mut pages = history.pages.clone();
+        pages[0].remove(0);
+        let history = Pages {
+            pages,
+            read: Mutex::new(0),
+        };
+        let found = locate(&history, "site", "job-1", params).await.unwrap();
+        assert_eq!(found, Ok(context()));
     }
 }

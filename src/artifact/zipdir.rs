@@ -75,6 +75,9 @@ pub enum ZipError {
     /// The object (or its bucket) does not exist: a lifecycle rule may have removed it.
     #[error("{0} does not exist")]
     Missing(String),
+    /// The credentials may not read the object (or use its KMS key).
+    #[error("{0}")]
+    Denied(String),
     #[error("{0}")]
     Source(String),
 }

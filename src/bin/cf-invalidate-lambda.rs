@@ -3,6 +3,7 @@
 use aws_config::BehaviorVersion;
 use cf_invalidate::adapters::cloudfront::{SdkInvalidations, configured_endpoint};
 use cf_invalidate::adapters::codepipeline::SdkJobReport;
+use cf_invalidate::adapters::s3::SdkArtifacts;
 use cf_invalidate::engine::EngineSettings;
 use cf_invalidate::lambda::Handler;
 use cf_invalidate::ports::SystemClock;
@@ -17,6 +18,7 @@ async fn main() -> Result<(), Error> {
         SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config))
             .with_endpoint(configured_endpoint(None)),
         SdkJobReport::new(aws_sdk_codepipeline::Client::new(&config)),
+        SdkArtifacts::new(&config),
         SystemClock,
         EngineSettings::default(),
     );

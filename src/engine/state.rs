@@ -65,6 +65,8 @@ pub struct JobSpec {
     pub reference_base: String,
     /// For messages that name an ARN; `None` when the shell does not know the account.
     pub account_id: Option<String>,
+    /// What `pathsFromArtifact` found, when the paths came (partly) from the input artifact.
+    pub from_artifact: Option<crate::artifact::job::ArtifactFacts>,
 }
 
 impl JobSpec {
@@ -78,6 +80,7 @@ impl JobSpec {
             on_timeout,
             reference_base: String::new(),
             account_id: None,
+            from_artifact: None,
         }
     }
 
@@ -101,6 +104,7 @@ impl JobSpec {
             on_timeout: params.on_timeout,
             reference_base,
             account_id,
+            from_artifact: None,
         })
     }
 
@@ -313,6 +317,7 @@ impl JobRun {
                     entry
                 })
                 .collect(),
+            artifact: spec.from_artifact.as_ref().map(|facts| facts.pin.clone()),
         }
     }
 

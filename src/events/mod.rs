@@ -321,6 +321,7 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
             on_timeout: OnTimeout::Fail,
             reference_base: reference_base(&identities),
             account_id: None,
+            from_artifact: None,
         };
         let mut run = JobRun::start(&spec, self.engine.clock.now());
         self.engine

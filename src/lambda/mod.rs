@@ -14,19 +14,26 @@ pub use outcome::{
     run_invocation,
 };
 
+use crate::artifact::job::{ArtifactCredentials, Artifacts, EncryptionKey};
+use crate::artifact::previous::ArtifactLocation;
 use crate::engine::{Engine, EngineSettings};
 use crate::ports::{
     Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError, ReportErrorKind,
 };
 use crate::text::{format_duration, truncate};
 
-/// The parts of the job event the action uses. The event's `artifactCredentials` are deliberately not kept.
+/// The parts of the job event the action uses. The `artifactCredentials` are kept only to read
+/// the input artifact for `pathsFromArtifact`; their `Debug` shows nothing of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobEvent {
     pub job_id: String,
     pub account_id: Option<String>,
     pub user_parameters: Option<String>,
     pub continuation_token: Option<String>,
+    /// Input artifacts with a name and an S3 location, in the event's order.
+    pub input_artifacts: Vec<ArtifactLocation>,
+    pub artifact_credentials: Option<ArtifactCredentials>,
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -55,11 +62,51 @@ pub fn read_job_event(payload: &Value) -> Result<JobEvent, EventError> {
             what: format!("line {} column {}", error.line(), error.column()),
         })?;
     let job = event.code_pipeline_job;
+    let input_artifacts = job
+        .data
+        .input_artifacts
+        .into_iter()
+        .filter_map(|artifact| {
+            let location = artifact.location.s3_location;
+            Some(ArtifactLocation {
+                name: artifact.name?,
+                bucket: location.bucket_name?,
+                key: location.object_key?,
+            })
+        })
+        .collect();
+    let credentials = job.data.artifact_credentials;
+    let artifact_credentials = match (credentials.access_key_id, credentials.secret_access_key) {
+        (Some(access_key_id), Some(secret_access_key)) => Some(ArtifactCredentials {
+            access_key_id,
+            secret_access_key,
+            session_token: credentials.session_token,
+        }),
+        _ => None,
+    };
+    // Not in aws_lambda_events' type: read from the event itself.
+    let encryption_key = payload
+        .get("CodePipeline.job")
+        .and_then(|job| job.get("data"))
+        .and_then(|data| data.get("encryptionKey"))
+        .and_then(|key| {
+            Some(EncryptionKey {
+                id: key.get("id")?.as_str()?.to_owned(),
+                kind: key
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("KMS")
+                    .to_owned(),
+            })
+        });
     Ok(JobEvent {
         job_id,
         account_id: job.account_id,
         user_parameters: job.data.action_configuration.configuration.user_parameters,
         continuation_token: job.data.continuation_token,
+        input_artifacts,
+        artifact_credentials,
+        encryption_key,
     })
 }
 
@@ -113,14 +160,16 @@ impl ReportRetry {
 }
 
 /// The Lambda function: clients built once, one call of `handle` per invocation.
-pub struct Handler<I, R, C> {
+pub struct Handler<I, R, A, C> {
     pub engine: Engine<I, C>,
     pub report: R,
+    /// The pipeline's history and artifact bucket, for `pathsFromArtifact`.
+    pub artifacts: A,
     pub reporting: ReportRetry,
 }
 
-impl<I, R, C> Handler<I, R, C> {
-    pub fn new(cloudfront: I, report: R, clock: C, settings: EngineSettings) -> Self {
+impl<I, R, A, C> Handler<I, R, A, C> {
+    pub fn new(cloudfront: I, report: R, artifacts: A, clock: C, settings: EngineSettings) -> Self {
         Self {
             engine: Engine {
                 cloudfront,
@@ -128,12 +177,13 @@ impl<I, R, C> Handler<I, R, C> {
                 settings,
             },
             report,
+            artifacts,
             reporting: ReportRetry::default(),
         }
     }
 }
 
-impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
+impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C> {
     /// Handles one event; errs only when no result could be reported at all, so that Lambda retries.
     pub async fn handle(
         &self,
@@ -177,8 +227,12 @@ impl<I: Invalidations, R: JobReport, C: Clock> Handler<I, R, C> {
                     user_parameters: event.user_parameters.as_deref(),
                     continuation_token: event.continuation_token.as_deref(),
                     deadline,
+                    input_artifacts: &event.input_artifacts,
+                    artifact_credentials: event.artifact_credentials.as_ref(),
+                    encryption_key: event.encryption_key.as_ref(),
                 },
                 &self.engine,
+                &self.artifacts,
             )
             .await;
             self.report(&event.job_id, &outcome, deadline).await
@@ -375,13 +429,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::testing::{FakeClock, FakeCloudFront, FakeReport, Reported, T0};
+    use crate::testing::{FakeArtifacts, FakeClock, FakeCloudFront, FakeReport, Reported, T0};
 
     const JOB: &str = "11111111-2222-3333-4444-555555555555";
     const DIST: &str = "E2QWRUHAPOMQZL";
 
     struct Rig {
-        handler: Handler<FakeCloudFront, FakeReport, FakeClock>,
+        handler: Handler<FakeCloudFront, FakeReport, FakeArtifacts, FakeClock>,
         cloudfront: FakeCloudFront,
         report: FakeReport,
         clock: FakeClock,
@@ -396,6 +450,7 @@ mod tests {
         let handler = Handler::new(
             cloudfront.clone(),
             report.clone(),
+            FakeArtifacts::default(),
             clock.clone(),
             EngineSettings::default(),
         );

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+use crate::artifact::job::{
+    ArtifactCredentials, ArtifactFacts, Artifacts, EncryptionKey, JobArtifacts, paths_from_artifact,
+};
+use crate::artifact::previous::ArtifactLocation;
 use crate::engine::{
     Engine, EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, ResumeError, Verdict,
@@ -220,6 +224,10 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
     };
     let _ = write!(summary, " Paths: {}", preview(spec.plan.items(), 10));
     let mut output_variables = BTreeMap::new();
+    if let Some(facts) = &spec.from_artifact {
+        summary = format!("{} {summary}", facts.summary);
+        output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
+    }
     output_variables.insert(
         "InvalidationId".to_owned(),
         run.distributions
@@ -251,6 +259,39 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
         },
         output_variables,
     }
+}
+
+/// Success without an invalidation: "changed" found no change and no paths were listed.
+fn nothing_changed(targets: &[crate::params::Target], facts: &ArtifactFacts) -> JobOutcome {
+    let ids_of = |tenant: bool| {
+        targets
+            .iter()
+            .filter(|d| d.is_tenant() == tenant)
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut output_variables = BTreeMap::new();
+    output_variables.insert("InvalidationId".to_owned(), String::new());
+    output_variables.insert("InvalidationIds".to_owned(), String::new());
+    output_variables.insert("DistributionIds".to_owned(), ids_of(false));
+    if targets.iter().any(|d| d.is_tenant()) {
+        output_variables.insert("DistributionTenantIds".to_owned(), ids_of(true));
+    }
+    output_variables.insert("PathCount".to_owned(), "0".to_owned());
+    output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
+    output_variables.insert("Status".to_owned(), "NoChanges".to_owned());
+    JobOutcome::Succeeded(JobSuccess {
+        details: ExecutionDetails {
+            summary: truncate(
+                &format!("{} Nothing invalidated.", facts.summary),
+                MAX_SUMMARY_LEN,
+            ),
+            external_execution_id: None,
+            percent_complete: 100,
+        },
+        output_variables,
+    })
 }
 
 fn failure_of(
@@ -365,12 +406,16 @@ pub struct Invocation<'a> {
     pub continuation_token: Option<&'a str>,
     /// The Lambda deadline in ms since the epoch.
     pub deadline: Option<Millis>,
+    pub input_artifacts: &'a [ArtifactLocation],
+    pub artifact_credentials: Option<&'a ArtifactCredentials>,
+    pub encryption_key: Option<&'a EncryptionKey>,
 }
 
 /// One invocation of the CodePipeline action, from UserParameters to the outcome to report.
 pub async fn run_invocation<I: Invalidations, C: Clock>(
     invocation: Invocation<'_>,
     engine: &Engine<I, C>,
+    artifacts: &impl Artifacts,
 ) -> JobOutcome {
     let configuration_error = |message: String| {
         warn!(failure_type = "ConfigurationError", "{message}");
@@ -419,7 +464,61 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         (None, Some(reference)) => reference.clone(),
         (None, None) => invocation.job_id.to_owned(),
     };
-    let spec = match JobSpec::new(
+    let mut params = params;
+    let from_artifact = match &params.from_artifact {
+        None => None,
+        Some(wanted) => {
+            let found = paths_from_artifact(
+                artifacts,
+                wanted,
+                JobArtifacts {
+                    job_id: invocation.job_id,
+                    user_parameters: raw,
+                    inputs: invocation.input_artifacts,
+                    credentials: invocation.artifact_credentials,
+                    encryption_key: invocation.encryption_key,
+                },
+                token.as_ref().and_then(|token| token.artifact.as_ref()),
+            )
+            .await;
+            match found {
+                Ok(found) => {
+                    params.paths.extend(found.paths);
+                    Some(found.facts)
+                }
+                Err(error) => {
+                    warn!(failure_type = %error.kind, "{}", error.message);
+                    return JobOutcome::Failed(JobFailure {
+                        kind: error.kind,
+                        message: truncate(&error.message, MAX_FAILURE_MESSAGE_LEN),
+                        external_execution_id: None,
+                    });
+                }
+            }
+        }
+    };
+    let pinned = token.as_ref().and_then(|token| token.artifact.as_ref());
+    let plan_changed = || {
+        warn!(
+            failure_type = "JobFailed",
+            "the artifacts gave another plan"
+        );
+        JobOutcome::Failed(JobFailure {
+            kind: FailureType::JobFailed,
+            message: "the artifacts read in this invocation give other paths than the job's first invocation planned (an artifact changed or disappeared meanwhile); run the action again".to_owned(),
+            external_execution_id: None,
+        })
+    };
+    if let (true, Some(facts)) = (params.paths.is_empty(), &from_artifact) {
+        if pinned.is_some() {
+            // The first invocation planned paths, or there would be no continuation.
+            return plan_changed();
+        }
+        // "changed" found nothing to invalidate, and no paths were listed besides.
+        info!(summary = %facts.summary, "nothing to invalidate");
+        return nothing_changed(&params.targets, facts);
+    }
+    let mut spec = match JobSpec::new(
         &params,
         reference_base,
         invocation.account_id.map(str::to_owned),
@@ -429,6 +528,13 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
             return configuration_error(format!("invalid paths in UserParameters: {error}"));
         }
     };
+    if let Some(mut facts) = from_artifact {
+        facts.pin.plan = spec.plan.fingerprint();
+        if pinned.is_some_and(|pinned| pinned.plan != facts.pin.plan) {
+            return plan_changed();
+        }
+        spec.from_artifact = Some(facts);
+    }
     let now = engine.clock.now();
     let mut run = match &token {
         None => JobRun::start(&spec, now),

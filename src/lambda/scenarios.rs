@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use super::*;
+use crate::artifact::job::ArtifactCredentials;
+use crate::artifact::previous::ArtifactLocation;
 use crate::engine::REFERENCE_SEARCH_LIMIT;
 use crate::engine::{Engine, EngineSettings, JobSpec};
 use crate::params::{Target, parse_user_parameters};
 use crate::ports::CloudFrontErrorKind as Kind;
 use crate::ports::{FailureType, JobFailure, JobSuccess, Millis};
-use crate::testing::{CfCall, FakeClock, FakeCloudFront, T0};
+use crate::testing::{CfCall, FakeArtifacts, FakeClock, FakeCloudFront, T0};
 use crate::text::truncate;
 use crate::token::ContinuationToken;
 
@@ -29,6 +31,9 @@ struct Scenario {
     clock: FakeClock,
     cloudfront: FakeCloudFront,
     settings: EngineSettings,
+    artifacts: FakeArtifacts,
+    inputs: Vec<ArtifactLocation>,
+    credentials: ArtifactCredentials,
 }
 
 impl Scenario {
@@ -42,6 +47,13 @@ impl Scenario {
             clock,
             cloudfront,
             settings: EngineSettings::default(),
+            artifacts: FakeArtifacts::default(),
+            inputs: Vec::new(),
+            credentials: ArtifactCredentials {
+                access_key_id: "ASIAJOBKEY".to_owned(),
+                secret_access_key: "job-secret".to_owned(),
+                session_token: None,
+            },
         }
     }
 
@@ -61,12 +73,16 @@ impl Scenario {
                 user_parameters: Some(params),
                 continuation_token: token,
                 deadline: Some(deadline),
+                input_artifacts: &self.inputs,
+                artifact_credentials: Some(&self.credentials),
+                encryption_key: None,
             },
             &Engine {
                 cloudfront: self.cloudfront.clone(),
                 clock: self.clock.clone(),
                 settings: self.settings.clone(),
             },
+            &self.artifacts,
         )
         .await;
         assert!(
@@ -534,14 +550,10 @@ async fn access_denied_also_says_to_check_the_id() {
 /// identical: a duplicate delivery and a retry must still end with the one invalidation.
 #[tokio::test]
 async fn a_refused_reused_reference_finds_its_own_invalidation() {
-    let clock = FakeClock::new();
-    let s = Scenario {
-        cloudfront: FakeCloudFront::new(&clock)
-            .with_distribution(DIST, secs(10))
-            .strict_caller_reference(),
-        clock,
-        settings: EngineSettings::default(),
-    };
+    let mut s = Scenario::new(&[]);
+    s.cloudfront = FakeCloudFront::new(&s.clock)
+        .with_distribution(DIST, secs(10))
+        .strict_caller_reference();
     let first = s
         .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
         .await;
@@ -975,5 +987,157 @@ async fn an_unreachable_or_foreign_endpoint_is_system_unavailable_with_its_cause
         );
         assert!(!failure.message.contains("too many"), "{}", failure.message);
         assert_eq!(s.cloudfront.creates().len(), 1, "no retries for {kind:?}");
+    }
+}
+
+mod from_artifact {
+    //! `pathsFromArtifact` through whole jobs: the plan a continuation keeps, zero changes,
+    //! and the union with listed paths.
+
+    use super::*;
+    use crate::artifact::previous::{ActionExecution, JobContext};
+    use crate::testing::stored_zip;
+
+    const BUCKET: &str = "codepipeline-us-east-1-123456789012";
+    const CHANGED: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed", "directoryIndex": "index.html"}"#;
+
+    fn located(key: &str) -> ArtifactLocation {
+        ArtifactLocation {
+            name: "BuildArtifact".to_owned(),
+            bucket: BUCKET.to_owned(),
+            key: key.to_owned(),
+        }
+    }
+
+    /// A site whose last successful deploy was `old` and whose input artifact now is `new`.
+    fn deployed(completes_after: u64, old: &[(&str, &[u8])], new: &[(&str, &[u8])]) -> Scenario {
+        let mut s = Scenario::new(&[(DIST, completes_after)]);
+        s.artifacts = FakeArtifacts::default()
+            .with_context(JobContext {
+                pipeline_name: "site".to_owned(),
+                stage_name: "Deploy".to_owned(),
+                action_name: "Invalidate".to_owned(),
+                pipeline_execution_id: Some("run-2".to_owned()),
+            })
+            .with_execution(ActionExecution {
+                pipeline_execution_id: "run-1".to_owned(),
+                action_execution_id: "a-1".to_owned(),
+                stage_name: "Deploy".to_owned(),
+                action_name: "Invalidate".to_owned(),
+                status: "Succeeded".to_owned(),
+                input_artifacts: vec![located("site/BuildArtif/old")],
+                user_parameters: Some(CHANGED.to_owned()),
+            })
+            .require_access_key("ASIAJOBKEY");
+        s.artifacts
+            .put(BUCKET, "site/BuildArtif/old", stored_zip(old));
+        s.artifacts
+            .put(BUCKET, "site/BuildArtif/new", stored_zip(new));
+        s.inputs = vec![located("site/BuildArtif/new")];
+        s
+    }
+
+    const OLD: &[(&str, &[u8])] = &[
+        ("index.html", b"home"),
+        ("docs/index.html", b"docs v1"),
+        ("a.css", b"a"),
+    ];
+    const NEW: &[(&str, &[u8])] = &[
+        ("index.html", b"home"),
+        ("docs/index.html", b"docs v2"),
+        ("b.css", b"b"),
+    ];
+
+    #[tokio::test]
+    async fn a_long_job_keeps_its_plan_and_reads_the_history_once() {
+        let s = deployed(600, OLD, NEW);
+        let (outcome, invocations) = s.run_to_end(CHANGED, secs(60)).await;
+        assert!(invocations > 5, "{invocations} invocations");
+        let done = success(&outcome);
+        assert_eq!(done.output_variables["ChangedFiles"], "3");
+        assert!(
+            done.details
+                .summary
+                .starts_with("1 file added, 1 changed, 1 removed in input artifact BuildArtifact since the last successful run (pipeline execution run-1). Invalidated 5 paths"),
+            "{}",
+            done.details.summary
+        );
+        let creates: Vec<Vec<String>> = s
+            .cloudfront
+            .calls()
+            .into_iter()
+            .filter_map(|call| match call {
+                CfCall::Create { paths, .. } => Some(paths),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            creates,
+            [["/a.css", "/b.css", "/docs", "/docs/", "/docs/index.html"]]
+        );
+        let history_calls = s
+            .artifacts
+            .calls()
+            .iter()
+            .filter(|call| !call.starts_with("GetObject"))
+            .count();
+        assert_eq!(history_calls, 2, "{:?}", s.artifacts.calls());
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_artifacts_change_meanwhile_fails_instead_of_planning_anew() {
+        let s = deployed(600, OLD, NEW);
+        let first = s.invoke(&job_id(1), CHANGED, None, secs(60)).await;
+        let JobOutcome::StillRunning { token, .. } = first else {
+            panic!("expected a continuation, got {first:?}");
+        };
+        s.artifacts
+            .put(BUCKET, "site/BuildArtif/old", stored_zip(NEW));
+        let outcome = s.invoke(&job_id(2), CHANGED, Some(&token), secs(60)).await;
+        let JobOutcome::Failed(failure) = outcome else {
+            panic!("expected a failure, got {outcome:?}");
+        };
+        assert!(
+            failure
+                .message
+                .contains("give other paths than the job's first invocation planned"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[tokio::test]
+    async fn zero_changes_succeed_without_calling_cloudfront() {
+        let s = deployed(10, NEW, NEW);
+        let outcome = s.invoke(JOB, CHANGED, None, secs(60)).await;
+        let done = success(&outcome);
+        assert!(s.cloudfront.calls().is_empty());
+        assert_eq!(done.output_variables["Status"], "NoChanges");
+        assert_eq!(done.output_variables["ChangedFiles"], "0");
+        assert_eq!(done.output_variables["PathCount"], "0");
+        assert!(
+            done.details
+                .summary
+                .ends_with("changed since the last successful run (pipeline execution run-1). Nothing invalidated."),
+            "{}",
+            done.details.summary
+        );
+    }
+
+    #[tokio::test]
+    async fn listed_paths_are_invalidated_with_the_changes_even_when_nothing_changed() {
+        let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed", "paths": ["/sitemap.xml"]}"#;
+        let s = deployed(10, NEW, NEW);
+        let (outcome, _) = s.run_to_end(params, secs(60)).await;
+        assert_eq!(success(&outcome).output_variables["PathCount"], "1");
+        let s = deployed(10, OLD, NEW);
+        s.run_to_end(params, secs(60)).await;
+        let Some(CfCall::Create { paths, .. }) = s.cloudfront.calls().into_iter().next() else {
+            panic!("no invalidation");
+        };
+        assert_eq!(
+            paths,
+            ["/a.css", "/b.css", "/docs/index.html", "/sitemap.xml"]
+        );
     }
 }

@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use super::{
     KEY_DIRECTORY_INDEX, KEY_DISTRIBUTION_ID, KEY_DISTRIBUTION_IDS, KEY_DISTRIBUTION_TENANT_ID,
-    KEY_DISTRIBUTION_TENANT_IDS, KEY_MAX_PATHS, MAX_USER_PARAMETERS_BYTES, ParamsError, Source,
-    Target, json_all_targets, json_directory_index, json_max_paths, json_object, json_string,
+    KEY_DISTRIBUTION_TENANT_IDS, KEY_KEY_PREFIX, KEY_MAX_PATHS, KEY_PATH_PREFIX,
+    MAX_USER_PARAMETERS_BYTES, ParamsError, Source, Target, json_all_targets, json_directory_index,
+    json_key_prefix, json_max_paths, json_object, json_path_prefix, json_string,
 };
 use crate::values::shown;
 
@@ -16,8 +17,6 @@ pub const VARIABLE: &str = "CF_INVALIDATE_PARAMETERS";
 /// A complete configuration, for messages.
 pub const EXAMPLE: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "keyPrefix": "site/"}"#;
 
-const KEY_KEY_PREFIX: &str = "keyPrefix";
-const KEY_PATH_PREFIX: &str = "pathPrefix";
 const KEY_BUCKET: &str = "bucket";
 
 /// Every key accepted here, in the order the documentation lists them.
@@ -60,8 +59,7 @@ const PIPELINE_ONLY_KEYS: [(&str, &str); 5] = [
     ),
 ];
 
-/// Longest accepted prefix: S3 keys are at most 1024 bytes.
-pub const MAX_PREFIX_LEN: usize = 1024;
+pub use super::{MAX_PREFIX_LEN, key_prefix_problem, path_prefix_problem};
 
 /// The validated configuration of the S3-events function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,24 +110,8 @@ pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, Para
         .get(KEY_DIRECTORY_INDEX)
         .map(|value| json_directory_index(value, origin))
         .transpose()?;
-    let key_prefix = match object.get(KEY_KEY_PREFIX) {
-        None => String::new(),
-        Some(value) => key_prefix(json_string(
-            origin,
-            KEY_KEY_PREFIX,
-            value,
-            "a string such as \"site/\"",
-        )?)?,
-    };
-    let path_prefix = match object.get(KEY_PATH_PREFIX) {
-        None => "/".to_owned(),
-        Some(value) => path_prefix(json_string(
-            origin,
-            KEY_PATH_PREFIX,
-            value,
-            "a string such as \"/\" or \"/blog/\"",
-        )?)?,
-    };
+    let key_prefix = json_key_prefix(&object, origin)?;
+    let path_prefix = json_path_prefix(&object, origin)?;
     let bucket = object
         .get(KEY_BUCKET)
         .map(|value| {
@@ -146,59 +128,6 @@ pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, Para
     })
 }
 
-fn invalid(key: &'static str, value: &str, problem: &'static str) -> ParamsError {
-    ParamsError::InvalidEventsValue {
-        key,
-        value: shown(value),
-        problem,
-    }
-}
-
-/// What is wrong with a `keyPrefix` (also the CLI's `--key-prefix`), if anything: each shell
-/// names the value its own way.
-pub fn key_prefix_problem(raw: &str) -> Option<&'static str> {
-    if raw.len() > MAX_PREFIX_LEN {
-        Some("is longer than any S3 key (1024 bytes): give the folder the site's objects are under")
-    } else if raw.chars().any(char::is_control) {
-        Some("contains a control character: remove it")
-    } else {
-        None
-    }
-}
-
-/// What is wrong with a `pathPrefix` (also the CLI's `--path-prefix`), if anything: it starts
-/// and ends with "/".
-pub fn path_prefix_problem(raw: &str) -> Option<&'static str> {
-    if !raw.starts_with('/') || !raw.ends_with('/') {
-        Some("does not start and end with \"/\": write \"/\" for the site root, or \"/blog/\"")
-    } else if raw.len() > MAX_PREFIX_LEN {
-        Some("is longer than 1024 characters: give the URL folder the keys are served under")
-    } else if raw.contains(['*', '?', '#']) {
-        Some(
-            "contains \"*\", \"?\" or \"#\": give the plain URL folder the keys are served \
-             under, such as \"/blog/\"",
-        )
-    } else if raw.chars().any(char::is_control) {
-        Some("contains a control character: remove it")
-    } else {
-        None
-    }
-}
-
-fn key_prefix(raw: &str) -> Result<String, ParamsError> {
-    match key_prefix_problem(raw) {
-        Some(problem) => Err(invalid(KEY_KEY_PREFIX, raw, problem)),
-        None => Ok(raw.to_owned()),
-    }
-}
-
-fn path_prefix(raw: &str) -> Result<String, ParamsError> {
-    match path_prefix_problem(raw) {
-        Some(problem) => Err(invalid(KEY_PATH_PREFIX, raw, problem)),
-        None => Ok(raw.to_owned()),
-    }
-}
-
 /// S3's naming rules for general purpose buckets, enough to catch a pasted ARN or URL.
 fn bucket_name(raw: &str) -> Result<String, ParamsError> {
     let valid_chars = raw
@@ -210,14 +139,16 @@ fn bucket_name(raw: &str) -> Result<String, ParamsError> {
         .zip(raw.bytes().last())
         .is_some_and(|(first, last)| first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric());
     if raw.starts_with("arn:") || raw.starts_with("s3://") {
-        return Err(invalid(
+        return Err(super::invalid_value(
+            Source::EventsEnvironment,
             KEY_BUCKET,
             raw,
             "is an ARN or a URL: give the bucket's name alone, such as \"example-site\"",
         ));
     }
     if !(3..=63).contains(&raw.len()) || !valid_chars || !ends_ok {
-        return Err(invalid(
+        return Err(super::invalid_value(
+            Source::EventsEnvironment,
             KEY_BUCKET,
             raw,
             "is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, \

@@ -20,6 +20,7 @@ fn defaults(ids: &[&str], paths: &[&str]) -> JobParams {
         max_paths: DEFAULT_MAX_PATHS,
         directory_index: None,
         caller_reference: None,
+        from_artifact: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn full_json_sets_every_key() {
         max_paths: 3000,
         directory_index: Some("index.html".to_owned()),
         caller_reference: Some("6b5ed6a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b".to_owned()),
+        from_artifact: None,
     };
     assert_eq!(parse_user_parameters(input), Ok(expected));
 }
@@ -663,6 +665,7 @@ fn job_params() -> impl Strategy<Value = JobParams> {
                     max_paths,
                     directory_index: index,
                     caller_reference: reference,
+                    from_artifact: None,
                 }
             },
         )
@@ -714,5 +717,96 @@ proptest! {
         if let Err(error) = parse_user_parameters(&input) {
             prop_assert!(error.to_string().chars().count() <= 600);
         }
+    }
+}
+
+#[test]
+fn paths_from_artifact_replaces_the_default_path() {
+    let params = parse_user_parameters(
+        r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed"}"#,
+    )
+    .unwrap();
+    assert!(params.paths.is_empty(), "{:?}", params.paths);
+    assert_eq!(
+        params.from_artifact,
+        Some(ArtifactParams {
+            mode: ArtifactMode::Changed,
+            artifact: None,
+            key_prefix: String::new(),
+            path_prefix: "/".to_owned(),
+            pipeline_name: None,
+        })
+    );
+}
+
+#[test]
+fn paths_from_artifact_keeps_explicit_paths_and_reads_its_companions() {
+    let params = parse_user_parameters(
+        r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "all",
+            "paths": ["/sitemap.xml"], "artifact": "Build_Output-2",
+            "keyPrefix": "dist/", "pathPrefix": "/blog/", "pipelineName": "site.pipeline@1"}"#,
+    )
+    .unwrap();
+    assert_eq!(params.paths, ["/sitemap.xml"]);
+    assert_eq!(
+        params.from_artifact,
+        Some(ArtifactParams {
+            mode: ArtifactMode::All,
+            artifact: Some("Build_Output-2".to_owned()),
+            key_prefix: "dist/".to_owned(),
+            path_prefix: "/blog/".to_owned(),
+            pipeline_name: Some("site.pipeline@1".to_owned()),
+        })
+    );
+}
+
+#[test]
+fn paths_from_artifact_mistakes_are_named() {
+    let cases = [
+        (
+            r#""pathsFromArtifact": "Changed""#,
+            "\"pathsFromArtifact\" in UserParameters is \"Changed\": did you mean \"changed\"?",
+        ),
+        (
+            r#""pathsFromArtifact": "diff""#,
+            "give \"changed\" (the files changed since the last successful run) or \"all\"",
+        ),
+        (
+            r#""pathsFromArtifact": true"#,
+            "\"pathsFromArtifact\" in UserParameters must be \"changed\" or \"all\", got the boolean true",
+        ),
+        (
+            r#""keyPrefix": "dist/""#,
+            "\"keyPrefix\" in UserParameters applies only with \"pathsFromArtifact\"",
+        ),
+        (
+            r#""pipelineName": "site""#,
+            "\"pipelineName\" in UserParameters applies only with \"pathsFromArtifact\"",
+        ),
+        (
+            r#""pathsFromArtifact": "changed", "pathPrefix": "blog""#,
+            "\"pathPrefix\" in UserParameters is \"blog\", which does not start and end with \"/\"",
+        ),
+        (
+            r#""pathsFromArtifact": "changed", "artifact": "Build Output""#,
+            "\"artifact\" in UserParameters is \"Build Output\", which is not an artifact name",
+        ),
+        (
+            r#""pathsFromArtifact": "changed", "pipelineName": "arn:aws:codepipeline:us-east-1:123456789012:site""#,
+            "which is not a pipeline name (letters, digits, \".\", \"@\", \"-\" and \"_\" only): give the name as the console shows it, not an ARN",
+        ),
+        (
+            r#""pathsFromArtifact": "changed", "pipelineName": """#,
+            "\"pipelineName\" in UserParameters is \"\", which is empty",
+        ),
+        (
+            r##""pathsFromArtifact": "changed", "artifact": "#{Build.Name}""##,
+            "#{Build.Name}",
+        ),
+    ];
+    for (keys, expected) in cases {
+        let input = format!(r#"{{"distributionId": "E2QWRUHAPOMQZL", {keys}}}"#);
+        let message = error_of(&input);
+        assert!(message.contains(expected), "{input}\n{message}");
     }
 }

@@ -37,6 +37,7 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         max_paths,
         directory_index,
         caller_reference: caller_reference.clone(),
+        from_artifact: None,
     };
     // Unique per run by default, so that running the command again invalidates again.
     let reference_base = caller_reference.unwrap_or_else(default_caller_reference);

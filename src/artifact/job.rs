@@ -1,0 +1,643 @@
+//! `pathsFromArtifact`: the URL paths of a job's input artifact, every file or only the files
+//! added, changed and removed since the action's last successful run. The pipeline action's use
+//! of [`super::previous`] (which run) and [`super::zipdir`] (what it held).
+
+use std::fmt;
+use std::future::Future;
+
+use tracing::{info, warn};
+
+use super::previous::{
+    ArtifactLocation, HistoryError, HistoryErrorKind, JobContext, PipelineHistory, Previous,
+    find_previous, locate,
+};
+use super::{Listing, RangeSource, ZipError, changed_paths, compare, read_listing};
+use crate::params::{ArtifactMode, ArtifactParams};
+use crate::ports::FailureType;
+use crate::text::{plural, preview};
+use crate::token::{FallbackCode, MAX_PINNED_KEY_LEN, TokenArtifact};
+
+/// The job's `artifactCredentials`: the pipeline's temporary credentials for its artifact
+/// bucket. `Debug` shows none of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ArtifactCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl fmt::Debug for ArtifactCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ArtifactCredentials { .. }")
+    }
+}
+
+/// The job's `encryptionKey`: the KMS key the artifacts are encrypted with. S3 decrypts on
+/// GetObject when the credentials may use the key; the id goes into messages when it may not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptionKey {
+    pub id: String,
+    /// `KMS`.
+    pub kind: String,
+}
+
+/// Reading an artifact with the job's credentials.
+pub trait ArtifactStore: Send + Sync {
+    type Zip: RangeSource;
+
+    fn open(
+        &self,
+        location: &ArtifactLocation,
+        credentials: &ArtifactCredentials,
+    ) -> impl Future<Output = Result<Self::Zip, ZipError>> + Send;
+}
+
+/// Everything `pathsFromArtifact` calls: the pipeline's history and its artifact bucket.
+pub trait Artifacts: PipelineHistory + ArtifactStore {}
+
+impl<T: PipelineHistory + ArtifactStore> Artifacts for T {}
+
+/// What the job event says about artifacts.
+#[derive(Debug, Clone, Copy)]
+pub struct JobArtifacts<'a> {
+    pub job_id: &'a str,
+    /// As the function received them (variables resolved): they identify the action in the
+    /// history when GetJobDetails is not used.
+    pub user_parameters: &'a str,
+    pub inputs: &'a [ArtifactLocation],
+    pub credentials: Option<&'a ArtifactCredentials>,
+    pub encryption_key: Option<&'a EncryptionKey>,
+}
+
+/// What the artifact contributed to a job: for its summary, its output variables and the
+/// continuation token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactFacts {
+    /// What the next invocation must compare again; its `plan` is the job's plan fingerprint.
+    pub pin: TokenArtifact,
+    /// One or two sentences for the job summary.
+    pub summary: String,
+    /// Files added, changed and removed; every file when all were taken.
+    pub changed_files: usize,
+}
+
+/// Bytes and reads spent on the artifacts, against their sizes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadCost {
+    pub bytes_read: u64,
+    pub reads: u32,
+    pub artifact_bytes: u64,
+}
+
+/// The artifact's share of a job's paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromArtifact {
+    /// URL paths, before planning.
+    pub paths: Vec<String>,
+    pub facts: ArtifactFacts,
+    pub cost: ReadCost,
+}
+
+/// Why the artifact could not give paths: the failure to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactError {
+    pub kind: FailureType,
+    pub message: String,
+}
+
+impl ArtifactError {
+    fn configuration(message: impl Into<String>) -> Self {
+        Self {
+            kind: FailureType::ConfigurationError,
+            message: message.into(),
+        }
+    }
+
+    fn failed(kind: FailureType, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What the current artifact is compared with.
+enum Basis {
+    /// `pathsFromArtifact: "all"`.
+    All,
+    /// The previous run's artifact.
+    Previous {
+        execution: String,
+        location: ArtifactLocation,
+    },
+    /// "changed" with nothing to compare with: every file, and why.
+    Fallback {
+        code: FallbackCode,
+        execution: Option<String>,
+    },
+}
+
+/// The paths `params` asks for, read from the job's input artifact (and, for "changed", the
+/// previous run's). `pinned` is what the job's first invocation compared with.
+pub async fn paths_from_artifact(
+    ports: &impl Artifacts,
+    params: &ArtifactParams,
+    job: JobArtifacts<'_>,
+    pinned: Option<&TokenArtifact>,
+) -> Result<FromArtifact, ArtifactError> {
+    let current = select_input(params.artifact.as_deref(), job.inputs)?;
+    let credentials = job.credentials.ok_or_else(|| {
+        ArtifactError::failed(
+            FailureType::JobFailed,
+            "the job event has no artifactCredentials, so the input artifact cannot be read; \
+             is this function invoked by a CodePipeline Lambda invoke action?",
+        )
+    })?;
+    let mut cost = ReadCost::default();
+    let listing = read(
+        ports,
+        current,
+        credentials,
+        &job,
+        "input artifact",
+        &mut cost,
+    )
+    .await
+    .map_err(|error| read_failure(error, current, "input artifact", job.encryption_key))?;
+    let in_scope = listing
+        .files
+        .iter()
+        .filter(|entry| entry.name.starts_with(&params.key_prefix))
+        .count();
+    if in_scope == 0 && !listing.files.is_empty() {
+        return Err(ArtifactError::configuration(format!(
+            "no file of input artifact {name} is under keyPrefix {prefix:?} in UserParameters: \
+             its {count} file{s} start with {first}; set keyPrefix to the folder the site's \
+             files are in, or remove it",
+            name = current.name,
+            prefix = params.key_prefix,
+            count = listing.files.len(),
+            s = plural(listing.files.len()),
+            first = preview(
+                &listing
+                    .files
+                    .iter()
+                    .map(|entry| entry.name.clone())
+                    .collect::<Vec<_>>(),
+                3
+            ),
+        )));
+    }
+
+    let basis = match params.mode {
+        ArtifactMode::All => Basis::All,
+        ArtifactMode::Changed => basis(ports, params, &job, current, pinned).await?,
+    };
+    let (basis, previous) = match basis {
+        Basis::Previous {
+            execution,
+            location,
+        } => match read(
+            ports,
+            &location,
+            credentials,
+            &job,
+            "previous artifact",
+            &mut cost,
+        )
+        .await
+        {
+            Ok(listing) => (
+                Basis::Previous {
+                    execution,
+                    location,
+                },
+                Some(listing),
+            ),
+            Err(ZipError::Missing(_)) => (
+                Basis::Fallback {
+                    code: FallbackCode::Gone,
+                    execution: Some(execution),
+                },
+                None,
+            ),
+            Err(error) => {
+                return Err(read_failure(
+                    error,
+                    &location,
+                    "the artifact of the last successful run,",
+                    job.encryption_key,
+                ));
+            }
+        },
+        other => (other, None),
+    };
+
+    let all_names = || {
+        let (paths, _) = changed_paths(
+            &super::Changes {
+                added: listing.files.iter().map(|e| e.name.clone()).collect(),
+                ..super::Changes::default()
+            },
+            &params.key_prefix,
+            &params.path_prefix,
+        );
+        paths
+    };
+    let outside = listing.files.len() - in_scope;
+    let outside_note = if outside > 0 && !params.key_prefix.is_empty() {
+        format!(
+            " {outside} file{} outside keyPrefix {:?} ignored.",
+            plural(outside),
+            params.key_prefix
+        )
+    } else {
+        String::new()
+    };
+    let (paths, facts) = match (basis, previous) {
+        (
+            Basis::Previous {
+                execution,
+                location,
+            },
+            Some(previous),
+        ) => {
+            let changes = compare(&previous, &listing);
+            let (paths, _) = changed_paths(&changes, &params.key_prefix, &params.path_prefix);
+            let in_prefix = |names: &[String]| {
+                names
+                    .iter()
+                    .filter(|name| name.starts_with(&params.key_prefix))
+                    .count()
+            };
+            let (added, changed, removed) = (
+                in_prefix(&changes.added),
+                in_prefix(&changes.changed),
+                in_prefix(&changes.removed),
+            );
+            let count = added + changed + removed;
+            let summary = if count == 0 {
+                format!(
+                    "No file of input artifact {} changed since the last successful run \
+                     (pipeline execution {execution}).{outside_note}",
+                    current.name
+                )
+            } else {
+                format!(
+                    "{added} file{} added, {changed} changed, {removed} removed in input \
+                     artifact {} since the last successful run (pipeline execution \
+                     {execution}).{outside_note}",
+                    plural(added),
+                    current.name
+                )
+            };
+            let long_key = location.key.len() > MAX_PINNED_KEY_LEN;
+            let pin = TokenArtifact {
+                plan: String::new(),
+                previous_execution: Some(execution),
+                previous_bucket: (!long_key).then_some(location.bucket),
+                previous_key: (!long_key).then_some(location.key),
+                fallback: None,
+            };
+            (
+                paths,
+                ArtifactFacts {
+                    pin,
+                    summary,
+                    changed_files: count,
+                },
+            )
+        }
+        (Basis::Fallback { code, execution }, _) => {
+            let reason = fallback_reason(code, execution.as_deref(), &current.name);
+            let summary = format!(
+                "Every file of input artifact {} invalidated ({in_scope} file{}): {reason}.{outside_note}",
+                current.name,
+                plural(in_scope)
+            );
+            (
+                all_names(),
+                ArtifactFacts {
+                    pin: TokenArtifact {
+                        plan: String::new(),
+                        previous_execution: execution,
+                        previous_bucket: None,
+                        previous_key: None,
+                        fallback: Some(code),
+                    },
+                    summary,
+                    changed_files: in_scope,
+                },
+            )
+        }
+        (_, _) => {
+            let summary = format!(
+                "Every file of input artifact {} invalidated ({in_scope} file{}, pathsFromArtifact \"all\").{outside_note}",
+                current.name,
+                plural(in_scope)
+            );
+            (
+                all_names(),
+                ArtifactFacts {
+                    pin: TokenArtifact {
+                        plan: String::new(),
+                        previous_execution: None,
+                        previous_bucket: None,
+                        previous_key: None,
+                        fallback: None,
+                    },
+                    summary,
+                    changed_files: in_scope,
+                },
+            )
+        }
+    };
+    info!(
+        artifact = %current.name,
+        files = listing.files.len(),
+        changed_files = facts.changed_files,
+        paths = paths.len(),
+        bytes_read = cost.bytes_read,
+        reads = cost.reads,
+        artifact_bytes = cost.artifact_bytes,
+        "artifact read"
+    );
+    Ok(FromArtifact { paths, facts, cost })
+}
+
+/// The input artifact named `wanted`, or the first.
+fn select_input<'a>(
+    wanted: Option<&str>,
+    inputs: &'a [ArtifactLocation],
+) -> Result<&'a ArtifactLocation, ArtifactError> {
+    let names = || {
+        inputs
+            .iter()
+            .map(|input| input.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match wanted {
+        _ if inputs.is_empty() => Err(ArtifactError::configuration(
+            "pathsFromArtifact reads this action's input artifact, and the action has none: add \
+             the artifact the site is deployed from (the S3 deploy action's input, such as \
+             BuildArtifact) as this action's input artifact",
+        )),
+        None => Ok(&inputs[0]),
+        Some(name) => inputs
+            .iter()
+            .find(|input| input.name == name)
+            .ok_or_else(|| {
+                ArtifactError::configuration(format!(
+                    "\"artifact\" in UserParameters is {name:?}, which is not an input artifact of \
+                 this action; its input artifacts are: {}",
+                    names()
+                ))
+            }),
+    }
+}
+
+async fn read(
+    ports: &impl Artifacts,
+    location: &ArtifactLocation,
+    credentials: &ArtifactCredentials,
+    job: &JobArtifacts<'_>,
+    what: &str,
+    cost: &mut ReadCost,
+) -> Result<Listing, ZipError> {
+    let zip = ports.open(location, credentials).await?;
+    let listing = read_listing(&zip).await?;
+    cost.bytes_read += listing.bytes_read;
+    cost.reads += listing.reads;
+    cost.artifact_bytes += zip.size();
+    info!(
+        what,
+        bucket = %location.bucket,
+        key = %location.key,
+        size = zip.size(),
+        files = listing.files.len(),
+        bytes_read = listing.bytes_read,
+        reads = listing.reads,
+        encryption_key = job.encryption_key.map(|key| key.id.as_str()),
+        "listing read"
+    );
+    Ok(listing)
+}
+
+fn read_failure(
+    error: ZipError,
+    location: &ArtifactLocation,
+    what: &str,
+    key: Option<&EncryptionKey>,
+) -> ArtifactError {
+    let place = format!(
+        "{what} {} (s3://{}/{})",
+        location.name, location.bucket, location.key
+    );
+    match error {
+        ZipError::Missing(_) => ArtifactError::failed(
+            FailureType::JobFailed,
+            format!(
+                "{place} is not in the artifact bucket; run the pipeline again from its source"
+            ),
+        ),
+        ZipError::Denied(detail) => {
+            let kms = key
+                .map(|key| {
+                    format!(
+                        " The artifacts are encrypted with {} key {}: the pipeline's service \
+                         role needs kms:Decrypt on it.",
+                        key.kind, key.id
+                    )
+                })
+                .unwrap_or_default();
+            ArtifactError::failed(
+                FailureType::PermissionError,
+                format!(
+                    "could not read {place} with the job's artifact credentials: {detail}. The \
+                     credentials are the pipeline's: its service role needs s3:GetObject on the \
+                     artifact bucket.{kms}"
+                ),
+            )
+        }
+        ZipError::Source(detail) => ArtifactError::failed(
+            FailureType::SystemUnavailable,
+            format!("could not read {place}: {detail}; run the action again"),
+        ),
+        other => ArtifactError::failed(
+            FailureType::JobFailed,
+            format!(
+                "cannot list the files of {place}: {other}. pathsFromArtifact reads the zip \
+                 CodePipeline stores; if the artifact is damaged, run the pipeline again, or \
+                 remove pathsFromArtifact and list paths"
+            ),
+        ),
+    }
+}
+
+/// What the current artifact is compared with: pinned by an earlier invocation of the job, or
+/// found in the pipeline's history.
+async fn basis(
+    ports: &impl Artifacts,
+    params: &ArtifactParams,
+    job: &JobArtifacts<'_>,
+    current: &ArtifactLocation,
+    pinned: Option<&TokenArtifact>,
+) -> Result<Basis, ArtifactError> {
+    if let Some(pin) = pinned {
+        if let Some(code) = pin.fallback {
+            return Ok(Basis::Fallback {
+                code,
+                execution: pin.previous_execution.clone(),
+            });
+        }
+        if let (Some(execution), Some(bucket), Some(key)) = (
+            &pin.previous_execution,
+            &pin.previous_bucket,
+            &pin.previous_key,
+        ) {
+            return Ok(Basis::Previous {
+                execution: execution.clone(),
+                location: ArtifactLocation {
+                    name: current.name.clone(),
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                },
+            });
+        }
+    }
+    let context = job_context(ports, params, job).await?;
+    let found = find_previous(ports, &context, &current.name)
+        .await
+        .map_err(|error| history_failure(&error, &context.pipeline_name))?;
+    let basis = match found {
+        Previous::Found {
+            pipeline_execution_id,
+            artifact,
+        } => Basis::Previous {
+            execution: pipeline_execution_id,
+            location: artifact,
+        },
+        Previous::Nothing {
+            code,
+            execution,
+            reason,
+        } => {
+            info!(%reason, "nothing to compare the artifact with; every file is invalidated");
+            Basis::Fallback { code, execution }
+        }
+    };
+    // A pin without the location (its key was too long) names the run compared with first.
+    if let Some(expected) = pinned.and_then(|pin| pin.previous_execution.as_deref()) {
+        let found = match &basis {
+            Basis::Previous { execution, .. } => Some(execution.as_str()),
+            _ => None,
+        };
+        if found != Some(expected) {
+            return Err(ArtifactError::failed(
+                FailureType::JobFailed,
+                format!(
+                    "the first invocation of this job compared the artifact with pipeline \
+                     execution {expected}, which the history no longer shows as the last \
+                     successful run; run the action again"
+                ),
+            ));
+        }
+    }
+    Ok(basis)
+}
+
+/// The pipeline, stage and action this job runs in: from `pipelineName` and the history, or
+/// from GetJobDetails.
+async fn job_context(
+    ports: &impl Artifacts,
+    params: &ArtifactParams,
+    job: &JobArtifacts<'_>,
+) -> Result<JobContext, ArtifactError> {
+    if let Some(pipeline) = &params.pipeline_name {
+        return match locate(ports, pipeline, job.job_id, job.user_parameters).await {
+            Ok(Ok(context)) => Ok(context),
+            Ok(Err(reason)) => Err(ArtifactError::configuration(format!(
+                "pathsFromArtifact \"changed\" could not find this action in pipeline \
+                 {pipeline:?} (\"pipelineName\" in UserParameters): {reason}"
+            ))),
+            Err(error) => Err(history_failure(&error, pipeline)),
+        };
+    }
+    match ports.job_context(job.job_id).await {
+        Ok(context) => Ok(context),
+        Err(error) if error.kind == HistoryErrorKind::Refused => {
+            warn!(error = %error, "GetJobDetails refused; pipelineName is needed");
+            Err(ArtifactError::configuration(format!(
+                "pathsFromArtifact \"changed\" needs to know this action's pipeline, and \
+                 CodePipeline refused GetJobDetails ({}: {}; the API reference documents it for \
+                 custom actions): add \"pipelineName\": \"<this pipeline's name>\" to \
+                 UserParameters",
+                error.code.as_deref().unwrap_or("refused"),
+                error.message
+            )))
+        }
+        Err(error) => Err(history_failure(&error, "of this job")),
+    }
+}
+
+fn history_failure(error: &HistoryError, pipeline: &str) -> ArtifactError {
+    let said = format!(
+        "{} ({})",
+        error.message,
+        error.code.as_deref().unwrap_or("error")
+    );
+    match error.kind {
+        HistoryErrorKind::Refused => ArtifactError::failed(
+            FailureType::PermissionError,
+            format!(
+                "the function's role may not call codepipeline:{} on pipeline {pipeline}: grant \
+                 codepipeline:ListActionExecutions and codepipeline:GetJobDetails (CodePipeline \
+                 said: {said})",
+                error.operation
+            ),
+        ),
+        HistoryErrorKind::NotFound => ArtifactError::configuration(format!(
+            "CodePipeline has no pipeline {pipeline:?}: check \"pipelineName\" in UserParameters \
+             (CodePipeline said: {said})"
+        )),
+        HistoryErrorKind::Unavailable => ArtifactError::failed(
+            FailureType::SystemUnavailable,
+            format!(
+                "{} kept failing while looking for the last successful run: {said}; run the \
+                 action again",
+                error.operation
+            ),
+        ),
+        HistoryErrorKind::Other => ArtifactError::failed(
+            FailureType::JobFailed,
+            format!(
+                "{} failed while looking for the last successful run: {said}",
+                error.operation
+            ),
+        ),
+    }
+}
+
+/// Why "changed" took every file, in the summary's words.
+fn fallback_reason(code: FallbackCode, execution: Option<&str>, artifact: &str) -> String {
+    let run = execution
+        .map(|id| format!(" (pipeline execution {id})"))
+        .unwrap_or_default();
+    match code {
+        FallbackCode::NoEarlierRun => {
+            "no earlier successful run of this action in the pipeline's history to compare with"
+                .to_owned()
+        }
+        FallbackCode::Gone => format!(
+            "the artifact of the last successful run{run} is gone from the artifact bucket (a \
+             lifecycle rule may have removed it)"
+        ),
+        FallbackCode::NoSuchArtifact => {
+            format!("the last successful run{run} had no input artifact named {artifact}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,404 @@
+//! `pathsFromArtifact` against the in-memory history and bucket.
+
+use super::*;
+use crate::artifact::previous::ActionExecution;
+use crate::testing::{FakeArtifacts, stored_zip};
+
+const BUCKET: &str = "codepipeline-us-east-1-123456789012";
+const NOW_KEY: &str = "site/BuildArtif/run3abc";
+const OLD_KEY: &str = "site/BuildArtif/run1abc";
+const PARAMS: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed"}"#;
+
+fn context() -> JobContext {
+    JobContext {
+        pipeline_name: "site".to_owned(),
+        stage_name: "Deploy".to_owned(),
+        action_name: "Invalidate".to_owned(),
+        pipeline_execution_id: Some("run-3".to_owned()),
+    }
+}
+
+fn run(id: &str, status: &str, key: &str) -> ActionExecution {
+    ActionExecution {
+        pipeline_execution_id: id.to_owned(),
+        action_execution_id: format!("action-{id}"),
+        stage_name: "Deploy".to_owned(),
+        action_name: "Invalidate".to_owned(),
+        status: status.to_owned(),
+        input_artifacts: vec![location(key)],
+        user_parameters: Some(PARAMS.to_owned()),
+    }
+}
+
+fn location(key: &str) -> ArtifactLocation {
+    ArtifactLocation {
+        name: "BuildArtifact".to_owned(),
+        bucket: BUCKET.to_owned(),
+        key: key.to_owned(),
+    }
+}
+
+fn credentials() -> ArtifactCredentials {
+    ArtifactCredentials {
+        access_key_id: "ASIAJOBKEY".to_owned(),
+        secret_access_key: "job-secret".to_owned(),
+        session_token: Some("job-session".to_owned()),
+    }
+}
+
+const OLD: &[(&str, &[u8])] = &[
+    ("index.html", b"home v1"),
+    ("docs/", b""),
+    ("docs/index.html", b"docs v1"),
+    ("css/site.css", b"body{}"),
+    ("old.html", b"gone soon"),
+];
+
+const NEW: &[(&str, &[u8])] = &[
+    ("index.html", b"home v1"),
+    ("docs/", b""),
+    ("docs/index.html", b"docs v2"),
+    ("css/site.css", b"body{}"),
+    ("caf\u{e9} menu.html", b"new"),
+];
+
+/// A history whose last success deployed `OLD`, with `NEW` deployed now.
+fn ports() -> FakeArtifacts {
+    let ports = FakeArtifacts::default()
+        .with_context(context())
+        .with_execution(run("run-3", "InProgress", NOW_KEY))
+        .with_execution(run("run-2", "Failed", "site/BuildArtif/run2abc"))
+        .with_execution(run("run-1", "Succeeded", OLD_KEY))
+        .require_access_key("ASIAJOBKEY");
+    ports.put(BUCKET, OLD_KEY, stored_zip(OLD));
+    ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    ports
+}
+
+fn params(mode: ArtifactMode) -> ArtifactParams {
+    ArtifactParams {
+        mode,
+        artifact: None,
+        key_prefix: String::new(),
+        path_prefix: "/".to_owned(),
+        pipeline_name: None,
+    }
+}
+
+async fn from(
+    ports: &FakeArtifacts,
+    params: &ArtifactParams,
+    creds: &ArtifactCredentials,
+    pinned: Option<&TokenArtifact>,
+) -> Result<FromArtifact, ArtifactError> {
+    let inputs = [location(NOW_KEY)];
+    let key = EncryptionKey {
+        id: "arn:aws:kms:us-east-1:123456789012:key/1234abcd".to_owned(),
+        kind: "KMS".to_owned(),
+    };
+    paths_from_artifact(
+        ports,
+        params,
+        JobArtifacts {
+            job_id: "11111111-2222-3333-4444-555555555555",
+            user_parameters: PARAMS,
+            inputs: &inputs,
+            credentials: Some(creds),
+            encryption_key: Some(&key),
+        },
+        pinned,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn changed_takes_the_files_added_changed_and_removed_since_the_last_success() {
+    let ports = ports();
+    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.paths,
+        ["/caf\u{e9} menu.html", "/docs/index.html", "/old.html"]
+    );
+    assert_eq!(found.facts.changed_files, 3);
+    assert!(
+        found.facts.summary.starts_with(
+            "1 file added, 1 changed, 1 removed in input artifact BuildArtifact since the last successful run (pipeline execution run-1)."
+        ),
+        "{}",
+        found.facts.summary
+    );
+    assert_eq!(found.facts.pin.previous_execution.as_deref(), Some("run-1"));
+    assert_eq!(found.facts.pin.previous_key.as_deref(), Some(OLD_KEY));
+    assert_eq!(found.cost.reads, 2, "one tail read per small artifact");
+    assert_eq!(
+        ports.calls(),
+        [
+            format!("GetObject s3://{BUCKET}/{NOW_KEY}"),
+            "GetJobDetails".to_owned(),
+            "ListActionExecutions".to_owned(),
+            format!("GetObject s3://{BUCKET}/{OLD_KEY}"),
+        ]
+    );
+
+    // The next invocation compares the same artifacts without asking the history again.
+    let again = FakeArtifacts::default().require_access_key("ASIAJOBKEY");
+    again.put(BUCKET, OLD_KEY, stored_zip(OLD));
+    again.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    let resumed = from(
+        &again,
+        &params(ArtifactMode::Changed),
+        &credentials(),
+        Some(&found.facts.pin),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resumed.paths, found.paths);
+    assert_eq!(resumed.facts, found.facts);
+    assert!(
+        !again
+            .calls()
+            .iter()
+            .any(|call| !call.starts_with("GetObject")),
+        "{:?}",
+        again.calls()
+    );
+}
+
+#[tokio::test]
+async fn all_takes_every_file_and_asks_no_history() {
+    let ports = ports();
+    let found = from(&ports, &params(ArtifactMode::All), &credentials(), None)
+        .await
+        .unwrap();
+    assert_eq!(found.paths.len(), 4, "{:?}", found.paths);
+    assert_eq!(found.facts.changed_files, 4);
+    assert_eq!(ports.calls().len(), 1, "{:?}", ports.calls());
+}
+
+#[tokio::test]
+async fn zero_changes_give_no_paths_and_say_so() {
+    let ports = ports();
+    ports.put(BUCKET, OLD_KEY, stored_zip(NEW));
+    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
+        .await
+        .unwrap();
+    assert!(found.paths.is_empty());
+    assert_eq!(found.facts.changed_files, 0);
+    assert!(
+        found
+            .facts
+            .summary
+            .starts_with("No file of input artifact BuildArtifact changed since the last successful run (pipeline execution run-1)."),
+        "{}",
+        found.facts.summary
+    );
+}
+
+#[tokio::test]
+async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
+    let first = FakeArtifacts::default()
+        .with_context(context())
+        .with_execution(run("run-3", "InProgress", NOW_KEY));
+    first.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    let found = from(&first, &params(ArtifactMode::Changed), &credentials(), None)
+        .await
+        .unwrap();
+    assert_eq!(found.paths.len(), 4);
+    assert_eq!(found.facts.pin.fallback, Some(FallbackCode::NoEarlierRun));
+    assert!(
+        found.facts.summary.contains(
+            "Every file of input artifact BuildArtifact invalidated (4 files): no earlier successful run"
+        ),
+        "{}",
+        found.facts.summary
+    );
+
+    let ports = ports();
+    ports.remove(BUCKET, OLD_KEY);
+    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
+        .await
+        .unwrap();
+    assert_eq!(found.paths.len(), 4);
+    assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Gone));
+    assert!(
+        found
+            .facts
+            .summary
+            .contains("the artifact of the last successful run (pipeline execution run-1) is gone"),
+        "{}",
+        found.facts.summary
+    );
+}
+
+#[tokio::test]
+async fn a_refused_get_job_details_asks_for_pipeline_name_which_then_works() {
+    let refused = FakeArtifacts::default()
+        .with_execution(run("run-3", "InProgress", NOW_KEY))
+        .with_execution(run("run-1", "Succeeded", OLD_KEY));
+    refused.put(BUCKET, OLD_KEY, stored_zip(OLD));
+    refused.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    let error = from(
+        &refused,
+        &params(ArtifactMode::Changed),
+        &credentials(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind, FailureType::ConfigurationError);
+    assert!(
+        error
+            .message
+            .contains("add \"pipelineName\": \"<this pipeline's name>\" to UserParameters"),
+        "{}",
+        error.message
+    );
+
+    let named = ArtifactParams {
+        pipeline_name: Some("site".to_owned()),
+        ..params(ArtifactMode::Changed)
+    };
+    let found = from(&refused, &named, &credentials(), None).await.unwrap();
+    assert_eq!(found.facts.changed_files, 3);
+    assert_eq!(
+        refused
+            .calls()
+            .iter()
+            .filter(|call| *call == "GetJobDetails")
+            .count(),
+        1,
+        "pipelineName spares GetJobDetails: {:?}",
+        refused.calls()
+    );
+}
+
+#[tokio::test]
+async fn prefixes_map_entries_and_a_prefix_that_matches_nothing_is_a_configuration_error() {
+    let ports = FakeArtifacts::default()
+        .with_context(context())
+        .with_execution(run("run-1", "Succeeded", OLD_KEY));
+    ports.put(
+        BUCKET,
+        OLD_KEY,
+        stored_zip(&[("dist/a.html", b"1"), ("README.md", b"1")]),
+    );
+    ports.put(
+        BUCKET,
+        NOW_KEY,
+        stored_zip(&[("dist/a.html", b"2"), ("README.md", b"2")]),
+    );
+    let prefixed = ArtifactParams {
+        key_prefix: "dist/".to_owned(),
+        path_prefix: "/blog/".to_owned(),
+        ..params(ArtifactMode::Changed)
+    };
+    let found = from(&ports, &prefixed, &credentials(), None).await.unwrap();
+    assert_eq!(found.paths, ["/blog/a.html"]);
+    assert_eq!(found.facts.changed_files, 1);
+    assert!(
+        found
+            .facts
+            .summary
+            .contains("1 file outside keyPrefix \"dist/\" ignored."),
+        "{}",
+        found.facts.summary
+    );
+
+    let wrong = ArtifactParams {
+        key_prefix: "build/".to_owned(),
+        ..params(ArtifactMode::Changed)
+    };
+    let error = from(&ports, &wrong, &credentials(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, FailureType::ConfigurationError);
+    assert!(
+        error.message.contains(
+            "no file of input artifact BuildArtifact is under keyPrefix \"build/\" in UserParameters: its 2 files start with"
+        ),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn artifacts_that_cannot_be_read_fail_clearly() {
+    // No input artifact, or another name.
+    let ports = ports();
+    let none = paths_from_artifact(
+        &ports,
+        &params(ArtifactMode::All),
+        JobArtifacts {
+            job_id: "j",
+            user_parameters: PARAMS,
+            inputs: &[],
+            credentials: Some(&credentials()),
+            encryption_key: None,
+        },
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(none.kind, FailureType::ConfigurationError);
+    assert!(
+        none.message
+            .contains("add the artifact the site is deployed from")
+    );
+    let named = ArtifactParams {
+        artifact: Some("SourceArtifact".to_owned()),
+        ..params(ArtifactMode::All)
+    };
+    let other = from(&ports, &named, &credentials(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        other
+            .message
+            .contains("\"SourceArtifact\", which is not an input artifact of this action; its input artifacts are: BuildArtifact"),
+        "{}",
+        other.message
+    );
+
+    // Credentials S3 refuses: a permission error naming the KMS key, never the secret.
+    let wrong = ArtifactCredentials {
+        access_key_id: "ASIAOTHER".to_owned(),
+        ..credentials()
+    };
+    let denied = from(&ports, &params(ArtifactMode::All), &wrong, None)
+        .await
+        .unwrap_err();
+    assert_eq!(denied.kind, FailureType::PermissionError);
+    assert!(
+        denied.message.contains("kms:Decrypt") && !denied.message.contains("job-secret"),
+        "{}",
+        denied.message
+    );
+
+    // A damaged or truncated zip.
+    let mut truncated = stored_zip(NEW);
+    truncated.truncate(truncated.len() - 30);
+    ports.put(BUCKET, NOW_KEY, truncated);
+    let damaged = from(&ports, &params(ArtifactMode::All), &credentials(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(damaged.kind, FailureType::JobFailed);
+    assert!(
+        damaged.message.starts_with(&format!(
+            "cannot list the files of input artifact BuildArtifact (s3://{BUCKET}/{NOW_KEY}): it is not a zip archive"
+        )),
+        "{}",
+        damaged.message
+    );
+}
+
+#[test]
+fn credentials_never_show_in_debug() {
+    let shown = format!("{:?}", credentials());
+    assert!(
+        !shown.contains("ASIAJOBKEY")
+            && !shown.contains("job-secret")
+            && !shown.contains("job-session")
+    );
+}
