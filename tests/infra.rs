@@ -26,6 +26,8 @@ const FUNCTION_ACTIONS: &[(&str, bool)] = &[
     ("cloudfront:ListInvalidationsForDistributionTenant", false),
     ("codepipeline:PutJobSuccessResult", true),
     ("codepipeline:PutJobFailureResult", true),
+    ("codepipeline:GetJobDetails", true),
+    ("codepipeline:ListActionExecutions", false),
     ("logs:CreateLogStream", false),
     ("logs:PutLogEvents", false),
 ];
@@ -52,6 +54,7 @@ const OUTPUT_VARIABLES: &[&str] = &[
     "InvalidationIds",
     "DistributionIds",
     "PathCount",
+    "ChangedFiles",
     "Status",
 ];
 
@@ -434,7 +437,7 @@ fn lambda_action(template: &Value) -> Value {
 }
 
 #[test]
-fn the_pipeline_user_parameters_are_valid_and_use_the_execution_id_as_caller_reference() {
+fn the_pipeline_user_parameters_are_valid_and_invalidate_what_the_deploy_changed() {
     let template = load(PIPELINE_TEMPLATE);
     let action = lambda_action(&template);
     assert_eq!(action["ActionTypeId"]["Category"], "Invoke");
@@ -442,24 +445,93 @@ fn the_pipeline_user_parameters_are_valid_and_use_the_execution_id_as_caller_ref
         action["Configuration"]["FunctionName"],
         json!({"Ref": "FunctionName"})
     );
-    let raw = action["Configuration"]["UserParameters"]["Fn::Sub"]
-        .as_str()
-        .expect("UserParameters is a !Sub string");
-    assert!(raw.contains("#{codepipeline.PipelineExecutionId}"));
+    // The action reads the artifact the S3 deploy action deployed.
+    let deploy = pipeline_actions(&template)
+        .into_iter()
+        .map(|(_, a)| a)
+        .find(|a| provider(a) == "S3" && a["ActionTypeId"]["Category"] == "Deploy")
+        .expect("an S3 deploy action");
+    assert_eq!(action["InputArtifacts"], deploy["InputArtifacts"]);
+    // The pipeline is named after the stack, as pipelineName says.
+    assert_eq!(
+        resource(&template, "Pipeline")["Properties"]["Name"],
+        json!({"Ref": "AWS::StackName"})
+    );
 
-    let values = BTreeMap::from([
-        ("DistributionId", DIST_A),
-        ("InvalidationPaths", "/index.html /css/*"),
-    ]);
+    // Both branches: with extra paths and without.
+    let branches = both_branches(&action["Configuration"]["UserParameters"]);
+    assert_eq!(branches.len(), 2);
     let execution_id = "0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c";
-    let resolved =
-        substitute(raw, &values).replace("#{codepipeline.PipelineExecutionId}", execution_id);
-    let params = cf_invalidate::params::parse_user_parameters(&resolved)
-        .unwrap_or_else(|e| panic!("the action would fail with: {e}\nUserParameters: {resolved}"));
-    assert_eq!(params.caller_reference.as_deref(), Some(execution_id));
-    assert_eq!(params.targets.len(), 1);
-    assert_eq!(params.targets[0].as_str(), DIST_A);
-    assert_eq!(params.paths, ["/index.html", "/css/*"]);
+    let mut listed = Vec::new();
+    for branch in branches {
+        let raw = branch["Fn::Sub"]
+            .as_str()
+            .expect("UserParameters is a !Sub string");
+        assert!(raw.contains("#{codepipeline.PipelineExecutionId}"));
+        let values = BTreeMap::from([
+            ("DistributionId", DIST_A),
+            ("InvalidationPaths", "/sitemap.xml /feed.xml"),
+            ("AWS::StackName", "site-pipeline"),
+        ]);
+        let resolved =
+            substitute(raw, &values).replace("#{codepipeline.PipelineExecutionId}", execution_id);
+        let params = cf_invalidate::params::parse_user_parameters(&resolved).unwrap_or_else(|e| {
+            panic!("the action would fail with: {e}\nUserParameters: {resolved}")
+        });
+        assert_eq!(params.caller_reference.as_deref(), Some(execution_id));
+        assert_eq!(params.targets.len(), 1);
+        assert_eq!(params.targets[0].as_str(), DIST_A);
+        let from = params.from_artifact.expect("pathsFromArtifact");
+        assert_eq!(from.mode, cf_invalidate::params::ArtifactMode::Changed);
+        assert_eq!(from.pipeline_name.as_deref(), Some("site-pipeline"));
+        assert_eq!(params.directory_index.as_deref(), Some("index.html"));
+        listed.push(params.paths);
+    }
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            Vec::<String>::new(),
+            vec!["/sitemap.xml".to_owned(), "/feed.xml".to_owned()]
+        ]
+    );
+}
+
+#[test]
+fn the_history_is_read_only_on_the_named_pipelines() {
+    let template = load(FUNCTION_TEMPLATE);
+    let history = |stack: &Value| -> Vec<Value> {
+        function_statements(stack)
+            .into_iter()
+            .filter(|s| {
+                s.actions
+                    .iter()
+                    .any(|a| a == "codepipeline:ListActionExecutions")
+            })
+            .flat_map(|s| s.resources)
+            .collect()
+    };
+    let named = Deployment::new(
+        &template,
+        &[
+            ("DistributionIds", DIST_A),
+            ("PipelineNames", "site,blog.v2"),
+        ],
+        STACK_UUID,
+    )
+    .resolved();
+    assert_eq!(
+        history(&named),
+        [
+            json!("arn:aws:codepipeline:*:${aws:PrincipalAccount}:site"),
+            json!("arn:aws:codepipeline:*:${aws:PrincipalAccount}:blog.v2")
+        ]
+    );
+    let unnamed = function_stack(DIST_A, "");
+    assert_eq!(
+        history(&unnamed),
+        [json!(format!("arn:aws:codepipeline:{REGION}:{ACCOUNT}:*"))]
+    );
 }
 
 #[test]
