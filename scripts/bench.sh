@@ -5,7 +5,7 @@
 # and size; and, on its own (--events), the S3-events function against the Python sample users
 # copy. Writes docs/benchmarks.md and its charts under docs/benchmarks/.
 #
-# Usage: scripts/bench.sh [--smoke | --events]
+# Usage: scripts/bench.sh [--smoke | --events | --artifact]
 #   (none)    the full run: release build, criterion, then about 10 minutes of measurements;
 #             keeps the S3-events section of docs/benchmarks.md as it is
 #   --smoke   the tiny version CI runs (bench/tests/smoke.rs): debug build, one run of each,
@@ -15,6 +15,9 @@
 #             our peak memory on the largest batch; release build of cf-invalidate-events and
 #             the harness only; rewrites only the events section of docs/benchmarks.md and
 #             docs/benchmarks/events.svg
+#   --artifact  only pathsFromArtifact: a 10,000- and a 100,000-file site, then a build that
+#             changes 12 files and deletes 1, through the release function and local-aws's S3;
+#             prints a markdown table (bytes read, planning CPU, paths, peak memory)
 #
 # Needs Rust and Python 3 (3.11 tested). The Python side (awslambdaric, boto3, the AWS CLI)
 # comes from PyPI, pinned in bench/python_baseline/requirements.txt, into target/bench-venv.
@@ -23,16 +26,18 @@ cd "$(dirname "$0")/.."
 
 smoke=false
 events=false
+artifact=false
 case "${1:-}" in
   "") ;;
   --smoke) smoke=true ;;
   --events) events=true ;;
+  --artifact) artifact=true ;;
   -h | --help)
     sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
-    echo "bench.sh: unknown argument '$1' (use --smoke, --events, or nothing)" >&2
+    echo "bench.sh: unknown argument '$1' (use --smoke, --events, --artifact, or nothing)" >&2
     exit 2
     ;;
 esac
@@ -68,6 +73,17 @@ if $events; then
   )
   echo "bench.sh: ${harness[*]}" >&2
   exec "${harness[@]}"
+fi
+
+if $artifact; then
+  # pathsFromArtifact at 10,000 and 100,000 files: printed as a table for docs/benchmarks.md.
+  echo "bench.sh: cargo build --release -p cf-invalidate --bin cf-invalidate-lambda" >&2
+  cargo build --release -p cf-invalidate --bin cf-invalidate-lambda
+  echo "bench.sh: cargo build --release -p cf-invalidate-bench --bin cf-invalidate-bench" >&2
+  cargo build --release -p cf-invalidate-bench --bin cf-invalidate-bench
+  bin="$target_dir/release"
+  exec "$bin/cf-invalidate-bench" --artifact-only --lambda "$bin/cf-invalidate-lambda" \
+    --python "$venv/bin/python"
 fi
 
 if $smoke; then

@@ -19,6 +19,7 @@
 //! noisy, so every comparison is a ratio of two measurements taken in the same run, and every
 //! figure is a median over several runs ([`stats`]).
 
+pub mod artifact;
 pub mod chart;
 pub mod cold_start;
 pub mod events;

@@ -27,6 +27,10 @@ struct Args {
     /// With --smoke: 300 uploads.
     #[arg(long, conflicts_with = "cold_start_only", requires = "events_function")]
     events_only: bool,
+    /// Only the pathsFromArtifact figures (10,000 and 100,000 files; 2,000 with --smoke):
+    /// printed as a markdown table, for docs/benchmarks.md. Needs --lambda.
+    #[arg(long, conflicts_with_all = ["cold_start_only", "events_only"])]
+    artifact_only: bool,
     /// The cf-invalidate-events executable (for --events-only).
     #[arg(long, value_name = "PATH")]
     events_function: Option<PathBuf>,
@@ -50,7 +54,7 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     python: PathBuf,
     /// The AWS CLI executable.
-    #[arg(long, value_name = "PATH", required_unless_present = "events_only")]
+    #[arg(long, value_name = "PATH", required_unless_present_any = ["events_only", "artifact_only"])]
     aws: Option<PathBuf>,
     /// The Python baseline's directory.
     #[arg(long, value_name = "DIR", default_value = "bench/python_baseline")]
@@ -146,6 +150,20 @@ fn runtime() -> Result<tokio::runtime::Runtime, BenchError> {
 fn try_main(args: Args) -> Result<(), BenchError> {
     if args.events_only {
         return events_only(args);
+    }
+    if args.artifact_only {
+        let lambda =
+            absolute(args.lambda.ok_or_else(|| {
+                BenchError::Run("--artifact-only needs --lambda PATH".to_string())
+            })?);
+        let sizes: &[usize] = if args.smoke {
+            &[2_000]
+        } else {
+            &[10_000, 100_000]
+        };
+        let table = runtime()?.block_on(cf_invalidate_bench::artifact::measure(&lambda, sizes))?;
+        print!("{table}");
+        return Ok(());
     }
     let missing = |flag: &str| {
         BenchError::Run(format!(

@@ -1218,6 +1218,7 @@ mod tests {
             started_ms: 0,
             duration_ms: completes_at_ms + 1,
             artifacts: Vec::new(),
+            function_peak_rss_kib: None,
         }
     }
 

@@ -1074,6 +1074,7 @@ impl<'e> Driver<'e> {
             action_execution_id: self.action_execution_id.take(),
             user_parameters: std::mem::take(&mut self.user_parameters),
             artifacts: std::mem::take(&mut self.staged),
+            function_peak_rss_kib: self.process.peak_rss_kib(),
             started_ms: self.baseline.started_ms,
             duration_ms,
         };

@@ -318,6 +318,9 @@ pub struct PipelineReport {
     pub started_ms: u64,
     /// Length of the run, ms.
     pub duration_ms: u64,
+    /// The function's largest peak resident set (`VmHWM`, KiB) over its processes, read before
+    /// each was stopped (Linux only; `None` elsewhere, or when none was stopped).
+    pub function_peak_rss_kib: Option<u64>,
     /// The artifacts the run put in the artifact bucket (none without
     /// [`super::PipelineConfig::artifact`] or `previous_artifact`).
     pub artifacts: Vec<StagedArtifact>,
