@@ -106,6 +106,19 @@ pub struct TokenArtifact {
 }
 
 impl TokenArtifact {
+    /// A pin with no previous artifact to read again: "all", or "changed" that fell back to
+    /// every file (`fallback`, with the run concerned when there is one). The plan fingerprint
+    /// is set once the plan is made.
+    pub fn without_previous(execution: Option<String>, fallback: Option<FallbackCode>) -> Self {
+        Self {
+            plan: String::new(),
+            previous_execution: execution,
+            previous_bucket: None,
+            previous_key: None,
+            fallback,
+        }
+    }
+
     fn validate(&self) -> Result<(), TokenError> {
         let invalid = |field| Err(TokenError::InvalidField { field });
         if self.plan.len() != 8 || !self.plan.bytes().all(|b| b.is_ascii_hexdigit()) {

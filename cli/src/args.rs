@@ -139,8 +139,9 @@ pub struct PathArgs {
     #[arg(long, value_name = "PREFIX", requires = "paths_from_s3_sync")]
     pub site_prefix: Option<String>,
 
-    /// Invalidate what differs between two builds of the site, each a directory or a .zip:
-    /// files added, changed (CRC-32 or size) or removed
+    /// Invalidate what differs between two builds of the site, each a directory, a .zip or an
+    /// s3://BUCKET/KEY.zip (only its central directory is read): files added, changed (CRC-32
+    /// or size) or removed
     #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
     pub changed_between: Option<Vec<PathBuf>>,
 
@@ -186,8 +187,9 @@ pub struct AwsArgs {
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Send every call to this URL instead of AWS's (for an emulator such as local-aws); also
-    /// AWS_ENDPOINT_URL_CLOUDFRONT
+    /// Send every CloudFront call to this URL instead of AWS's (for an emulator such as
+    /// local-aws); also AWS_ENDPOINT_URL_CLOUDFRONT. S3 reads (--changed-between s3://...) take
+    /// AWS_ENDPOINT_URL_S3
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
@@ -414,6 +416,10 @@ pub struct PlanArgs {
     /// Format of the plan on standard output
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Summary)]
     pub output: OutputFormat,
+
+    /// Used only to read `--changed-between s3://...` sides: plan sends nothing to CloudFront.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Clap's value parser for ids: the engine's own validation, with its suggestions.

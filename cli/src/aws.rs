@@ -23,6 +23,25 @@ const FALLBACK_REGION: &str = "us-east-1";
 /// The CloudFront adapter, configured the way the AWS CLI would be, with credentials checked
 /// up front so that a missing profile is a usage error (exit 2) before anything is sent.
 pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
+    let config = load(aws, true).await?;
+    Ok(
+        SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config))
+            .with_endpoint(configured_endpoint(aws.endpoint_url.as_deref())),
+    )
+}
+
+/// An S3 client for `--changed-between s3://...`, with the same region, profile and
+/// credentials as CloudFront. `--endpoint-url` is CloudFront's, as the AWS CLI's is one
+/// service's: S3 takes its own from `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`).
+pub async fn s3_client(aws: &AwsArgs) -> Result<aws_sdk_s3::Client, CliError> {
+    let config = load(aws, false).await?;
+    Ok(aws_sdk_s3::Client::from_conf(
+        cf_invalidate::adapters::s3::s3_config(&config).build(),
+    ))
+}
+
+/// The SDK configuration the flags describe, with credentials checked up front.
+async fn load(aws: &AwsArgs, endpoint: bool) -> Result<aws_config::SdkConfig, CliError> {
     if let Some(url) = &aws.endpoint_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
@@ -51,7 +70,7 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
                 .build(),
         );
     }
-    if let Some(url) = &aws.endpoint_url {
+    if let Some(url) = aws.endpoint_url.as_ref().filter(|_| endpoint) {
         loader = loader.endpoint_url(url);
     }
     let timeouts = TimeoutConfig::builder()
@@ -72,10 +91,7 @@ pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
             profile: aws.profile.clone(),
             detail: cf_invalidate::adapters::error_chain(&error),
         })?;
-    Ok(
-        SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config))
-            .with_endpoint(configured_endpoint(aws.endpoint_url.as_deref())),
-    )
+    Ok(config)
 }
 
 /// A named profile must exist in the shared config or credentials file, as the AWS CLI demands.

@@ -1,15 +1,76 @@
-//! `--changed-between OLD NEW`: what differs between two builds of a site, each a directory or
-//! a `.zip`, as the pipeline action will compare the deployed artifact with the last one.
+//! `--changed-between OLD NEW`: what differs between two builds of a site, each a directory, a
+//! `.zip` or an `s3://bucket/key.zip`, as the pipeline action compares the deployed artifact
+//! with the last one.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
+use cf_invalidate::adapters::s3::S3Zip;
 use cf_invalidate::artifact::{
-    Changes, Listing, LocalZip, ZipEntry, changed_paths, compare, read_listing,
+    Changes, Listing, LocalZip, ZipEntry, ZipError, changed_paths, compare, read_listing,
 };
 
+use super::args::AwsArgs;
 use super::error::CliError;
+
+/// The listings of the `s3://` sides, read (asynchronously, with the SDK) before the paths are
+/// collected; keyed by the side as given.
+pub type S3Listings = HashMap<String, Listing>;
+
+/// `s3://BUCKET/KEY` as bucket and key; `None` for a side that is not an S3 URL.
+fn s3_location(side: &str) -> Option<Result<(&str, &str), CliError>> {
+    let rest = side.strip_prefix("s3://")?;
+    Some(match rest.split_once('/') {
+        Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => Ok((bucket, key)),
+        _ => Err(problem(
+            Path::new(side),
+            "is not an S3 object URL: write s3://BUCKET/KEY, such as s3://my-artifacts/site/build.zip",
+        )),
+    })
+}
+
+/// Reads the central directory of each `s3://` side among `sides` (the tail of the object
+/// only, with ranged GetObject calls). No S3 client is made when no side is in S3.
+pub async fn read_s3_sides(
+    sides: Option<&[PathBuf]>,
+    aws: &AwsArgs,
+) -> Result<S3Listings, CliError> {
+    let mut listings = S3Listings::new();
+    let wanted: Vec<&str> = sides
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|side| side.to_str())
+        .filter(|side| side.starts_with("s3://"))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(listings);
+    }
+    let client = super::aws::s3_client(aws).await?;
+    for side in wanted {
+        if listings.contains_key(side) {
+            continue;
+        }
+        let Some(location) = s3_location(side) else {
+            continue;
+        };
+        let (bucket, key) = location?;
+        let failed = |error: ZipError| match error {
+            ZipError::Missing(_) => problem(Path::new(side), "does not exist"),
+            ZipError::Denied(detail) | ZipError::Source(detail) => {
+                problem(Path::new(side), format!("cannot be read: {detail}"))
+            }
+            other => problem(Path::new(side), format!("is not a zip: {other}")),
+        };
+        let zip = S3Zip::open(client.clone(), bucket, key)
+            .await
+            .map_err(failed)?;
+        let listing = read_listing(&zip).await.map_err(failed)?;
+        listings.insert(side.to_owned(), listing);
+    }
+    Ok(listings)
+}
 
 /// What the two builds differ in, and the URL paths that makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +108,9 @@ pub fn changed_between(
     new: &Path,
     key_prefix: &str,
     path_prefix: &str,
+    s3: &S3Listings,
 ) -> Result<BuildChanges, CliError> {
-    let changes = compare(&listing_of(old)?, &listing_of(new)?);
+    let changes = compare(&listing_of(old, s3)?, &listing_of(new, s3)?);
     let (paths, outside) = changed_paths(&changes, key_prefix, path_prefix);
     Ok(BuildChanges {
         changes,
@@ -64,8 +126,18 @@ fn problem(side: &Path, problem: impl Into<String>) -> CliError {
     }
 }
 
-/// A directory's files, each with the CRC-32 and size of its contents, or a zip's listing.
-fn listing_of(side: &Path) -> Result<Listing, CliError> {
+/// A directory's files, each with the CRC-32 and size of its contents, or a zip's listing
+/// (read from S3 already for an `s3://` side).
+fn listing_of(side: &Path, s3: &S3Listings) -> Result<Listing, CliError> {
+    if let Some(url) = side.to_str().filter(|side| side.starts_with("s3://")) {
+        if let Some(Err(error)) = s3_location(url) {
+            return Err(error);
+        }
+        return s3
+            .get(url)
+            .cloned()
+            .ok_or_else(|| problem(side, "was not read from S3"));
+    }
     let metadata = std::fs::metadata(side).map_err(|error| match error.kind() {
         ErrorKind::NotFound => problem(side, "does not exist: give a directory or a .zip file"),
         _ => problem(side, format!("cannot be read: {error}")),
@@ -190,7 +262,7 @@ mod tests {
                 ("README.txt", "changed, not served"),
             ],
         );
-        let from_dirs = changed_between(&old, &new, "dist/", "/").unwrap();
+        let from_dirs = changed_between(&old, &new, "dist/", "/", &S3Listings::new()).unwrap();
         assert_eq!(
             from_dirs.paths,
             ["/my file.html", "/index.html", "/gone.css"]
@@ -202,13 +274,21 @@ mod tests {
         );
         let zip = scratch.join("old.zip");
         zip_of(&old, &zip);
-        let mixed = changed_between(&zip, &new, "dist/", "/").unwrap();
+        let mixed = changed_between(&zip, &new, "dist/", "/", &S3Listings::new()).unwrap();
         assert_eq!(mixed.paths, from_dirs.paths);
-        let same = changed_between(&zip, &old, "", "/").unwrap();
+        let same = changed_between(&zip, &old, "", "/", &S3Listings::new()).unwrap();
         assert_eq!(same.changes.count(), 0);
-        let missing = changed_between(&scratch.join("nope"), &new, "", "/").unwrap_err();
+        let missing =
+            changed_between(&scratch.join("nope"), &new, "", "/", &S3Listings::new()).unwrap_err();
         assert!(missing.to_string().contains("does not exist"), "{missing}");
-        let not_zip = changed_between(&old.join("dist/index.html"), &new, "", "/").unwrap_err();
+        let not_zip = changed_between(
+            &old.join("dist/index.html"),
+            &new,
+            "",
+            "/",
+            &S3Listings::new(),
+        )
+        .unwrap_err();
         assert!(
             not_zip.to_string().contains("not a zip archive"),
             "{not_zip}"

@@ -8,7 +8,7 @@ use cf_invalidate::text::plural;
 use super::args::PathArgs;
 use cf_invalidate::params::events::{key_prefix_problem, path_prefix_problem};
 
-use super::changed::{BuildChanges, changed_between};
+use super::changed::{BuildChanges, S3Listings, changed_between};
 use super::error::CliError;
 use super::guard::root_like_paths;
 use super::s3sync::{NumberedLine, SitePrefix, SyncChanges, parse_sync_output, site_paths};
@@ -54,6 +54,7 @@ pub fn collect(
     args: &PathArgs,
     stdin: &mut dyn Read,
     root_entries: &[String],
+    s3: &S3Listings,
 ) -> Result<CollectedPaths, CliError> {
     if !args.allow_root_like_paths {
         let suspicious = root_like_paths(&args.paths, root_entries);
@@ -137,7 +138,7 @@ pub fn collect(
         let path_prefix = args.path_prefix.as_deref().unwrap_or("/");
         checked_prefix("key-prefix", key_prefix, key_prefix_problem)?;
         checked_prefix("path-prefix", path_prefix, path_prefix_problem)?;
-        let build = changed_between(old, new, key_prefix, path_prefix)?;
+        let build = changed_between(old, new, key_prefix, path_prefix, s3)?;
         collected.paths.extend(build.paths.iter().cloned());
         collected.build = Some(build);
     }
@@ -289,7 +290,8 @@ mod tests {
         let mut given = args(&["/a.html"]);
         given.paths_from = Some(PathBuf::from("-"));
         let mut stdin = "/my file.html\r\n\n  /b.html  \n".as_bytes();
-        let collected = collect(&given, &mut stdin, &root()).expect("collected");
+        let collected =
+            collect(&given, &mut stdin, &root(), &S3Listings::new()).expect("collected");
         assert_eq!(collected.paths, vec!["/a.html", "/my file.html", "/b.html"]);
         assert!(collected.sync.is_none());
     }
@@ -300,17 +302,19 @@ mod tests {
         given.paths_from_s3_sync = Some(PathBuf::from("-"));
         given.site_prefix = Some("www".to_owned());
         let mut stdin = "upload: out/a b.html to s3://bkt/www/a b.html\n".as_bytes();
-        let collected = collect(&given, &mut stdin, &root()).expect("collected");
+        let collected =
+            collect(&given, &mut stdin, &root(), &S3Listings::new()).expect("collected");
         assert_eq!(collected.paths, vec!["/a b.html"]);
         let mut nothing = "".as_bytes();
-        let unchanged = collect(&given, &mut nothing, &root()).expect("collected");
+        let unchanged =
+            collect(&given, &mut nothing, &root(), &S3Listings::new()).expect("collected");
         assert!(unchanged.is_unchanged_sync());
     }
 
     fn sync_from_stdin(text: &str) -> Result<CollectedPaths, CliError> {
         let mut given = args(&[]);
         given.paths_from_s3_sync = Some(PathBuf::from("-"));
-        collect(&given, &mut text.as_bytes(), &root())
+        collect(&given, &mut text.as_bytes(), &root(), &S3Listings::new())
     }
 
     #[test]
@@ -387,17 +391,18 @@ fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 ope
     #[test]
     fn the_guard_and_the_stdin_rule_stop_before_reading() {
         let expanded = args(&["/bin", "/etc", "/usr", "/var"]);
-        let error = collect(&expanded, &mut "".as_bytes(), &root()).expect_err("guarded");
+        let error = collect(&expanded, &mut "".as_bytes(), &root(), &S3Listings::new())
+            .expect_err("guarded");
         assert!(error.to_string().contains("'/*'"), "{error}");
         let mut allowed = expanded.clone();
         allowed.allow_root_like_paths = true;
-        assert!(collect(&allowed, &mut "".as_bytes(), &root()).is_ok());
+        assert!(collect(&allowed, &mut "".as_bytes(), &root(), &S3Listings::new()).is_ok());
 
         let mut both = args(&[]);
         both.paths_from = Some(PathBuf::from("-"));
         both.paths_from_s3_sync = Some(PathBuf::from("-"));
         assert!(matches!(
-            collect(&both, &mut "".as_bytes(), &root()),
+            collect(&both, &mut "".as_bytes(), &root(), &S3Listings::new()),
             Err(CliError::StdinTwice)
         ));
     }
@@ -406,7 +411,8 @@ fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 ope
     fn unreadable_and_binary_files_are_named() {
         let mut missing = args(&[]);
         missing.paths_from = Some(PathBuf::from("/nonexistent/paths.txt"));
-        let error = collect(&missing, &mut "".as_bytes(), &root()).expect_err("missing");
+        let error = collect(&missing, &mut "".as_bytes(), &root(), &S3Listings::new())
+            .expect_err("missing");
         assert!(
             error
                 .to_string()
@@ -415,7 +421,13 @@ fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 ope
         );
         let mut binary = args(&[]);
         binary.paths_from = Some(PathBuf::from("-"));
-        let error = collect(&binary, &mut [b'/', b'a', 0xff].as_slice(), &root()).expect_err("bin");
+        let error = collect(
+            &binary,
+            &mut [b'/', b'a', 0xff].as_slice(),
+            &root(),
+            &S3Listings::new(),
+        )
+        .expect_err("bin");
         assert!(error.to_string().contains("not UTF-8"), "{error}");
     }
 }

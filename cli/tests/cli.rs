@@ -1880,3 +1880,142 @@ async fn plan_and_invalidate_what_changed_between_two_builds() {
     );
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+/// A stored zip of `(name, contents)`, written by an independent writer.
+fn zip_bytes(files: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write as _;
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, contents) in files {
+        writer.start_file(*name, options).expect("a file");
+        writer.write_all(contents.as_bytes()).expect("contents");
+    }
+    writer.finish().expect("finish").into_inner()
+}
+
+#[tokio::test]
+async fn builds_in_s3_are_compared_from_their_central_directories() {
+    let emu = emulator().await;
+    let bucket = "codepipeline-us-east-1-123456789012";
+    emu.create_bucket(bucket);
+    let old = zip_bytes(&[
+        ("index.html", "v1"),
+        ("docs/index.html", "1"),
+        ("a.css", "a"),
+    ]);
+    let new = zip_bytes(&[
+        ("index.html", "v1"),
+        ("docs/index.html", "2"),
+        ("b c.css", "b"),
+    ]);
+    emu.put_object(bucket, "site/BuildArtif/old", old, None)
+        .expect("stored");
+    emu.put_object(bucket, "site/BuildArtif/new", new.clone(), None)
+        .expect("stored");
+    let scratch = std::env::temp_dir().join(format!("cfi-s3-builds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("a directory");
+    let local_new = scratch.join("new.zip");
+    std::fs::write(&local_new, &new).expect("a zip");
+    let s3 = |command: &mut Command| {
+        command.env("AWS_ENDPOINT_URL_S3", emu.endpoint());
+    };
+    let old_url = format!("s3://{bucket}/site/BuildArtif/old");
+    let new_url = format!("s3://{bucket}/site/BuildArtif/new");
+
+    // S3 on both sides, then S3 against a local zip: the same paths.
+    for new_side in [new_url.as_str(), local_new.to_str().expect("UTF-8")] {
+        let mut command = cli(&emu);
+        s3(&mut command);
+        let output = run(
+            &mut command,
+            &[
+                "plan",
+                "--changed-between",
+                &old_url,
+                new_side,
+                "--directory-index",
+                "index.html",
+                "--output",
+                "text",
+            ],
+        )
+        .await;
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let listed = stdout(&output);
+        let mut paths: Vec<&str> = listed.split_whitespace().collect();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "/a.css",
+                "/b%20c.css",
+                "/docs",
+                "/docs/",
+                "/docs/index.html"
+            ],
+            "{new_side}"
+        );
+    }
+    // Only the tails were read: one ranged GetObject per small zip, no whole download.
+    let gets: Vec<_> = emu
+        .request_log()
+        .into_iter()
+        .filter(|r| r.operation == "GetObject")
+        .collect();
+    assert_eq!(gets.len(), 3, "{gets:?}");
+
+    let mut command = cli(&emu);
+    s3(&mut command);
+    let output = run(
+        &mut command,
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "--no-wait",
+            "--changed-between",
+            &old_url,
+            &new_url,
+        ],
+    )
+    .await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(emu.invalidations(DIST).len(), 1);
+
+    // A missing object and a URL without a key are named, and nothing is sent.
+    for (side, says) in [
+        (
+            format!("s3://{bucket}/site/BuildArtif/gone"),
+            "does not exist",
+        ),
+        (
+            format!("s3://{bucket}"),
+            "is not an S3 object URL: write s3://BUCKET/KEY",
+        ),
+    ] {
+        let mut command = cli(&emu);
+        s3(&mut command);
+        let output = run(
+            &mut command,
+            &[
+                "invalidate",
+                "--distribution-id",
+                DIST,
+                "--changed-between",
+                &old_url,
+                &side,
+            ],
+        )
+        .await;
+        assert_eq!(code(&output), 2, "{side}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("--changed-between: {side} {says}")),
+            "{}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(emu.invalidations(DIST).len(), 1);
+    let _ = std::fs::remove_dir_all(&scratch);
+}

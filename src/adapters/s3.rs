@@ -23,20 +23,26 @@ pub struct SdkArtifacts {
     s3: aws_sdk_s3::config::Builder,
 }
 
+/// The S3 configuration of `config`, addressed path-style when an S3 endpoint of one's own is
+/// set (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`): local-aws and S3-compatible stores rarely
+/// serve virtual-hosted buckets, while AWS's own endpoint is used as AWS recommends.
+pub fn s3_config(config: &aws_config::SdkConfig) -> aws_sdk_s3::config::Builder {
+    let s3 = aws_sdk_s3::config::Builder::from(config);
+    if ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+    {
+        s3.force_path_style(true)
+    } else {
+        s3
+    }
+}
+
 impl SdkArtifacts {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let mut s3 = aws_sdk_s3::config::Builder::from(config);
-        // An S3 endpoint of one's own (local-aws, an S3-compatible store) rarely serves
-        // virtual-hosted buckets; AWS's own endpoint is used as AWS recommends.
-        if ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-            .iter()
-            .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
-        {
-            s3 = s3.force_path_style(true);
-        }
         Self {
             history: SdkPipelineHistory::new(aws_sdk_codepipeline::Client::new(config)),
-            s3,
+            s3: s3_config(config),
         }
     }
 }

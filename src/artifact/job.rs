@@ -318,13 +318,7 @@ pub async fn paths_from_artifact(
             (
                 all_names(),
                 ArtifactFacts {
-                    pin: TokenArtifact {
-                        plan: String::new(),
-                        previous_execution: execution,
-                        previous_bucket: None,
-                        previous_key: None,
-                        fallback: Some(code),
-                    },
+                    pin: TokenArtifact::without_previous(execution, Some(code)),
                     summary,
                     changed_files: in_scope,
                 },
@@ -339,13 +333,7 @@ pub async fn paths_from_artifact(
             (
                 all_names(),
                 ArtifactFacts {
-                    pin: TokenArtifact {
-                        plan: String::new(),
-                        previous_execution: None,
-                        previous_bucket: None,
-                        previous_key: None,
-                        fallback: None,
-                    },
+                    pin: TokenArtifact::without_previous(None, None),
                     summary,
                     changed_files: in_scope,
                 },

@@ -20,7 +20,7 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(checked_caller_reference)
         .transpose()?;
-    let collected = collect_from_stdin(&args.paths)?;
+    let collected = collect_from_stdin(&args.paths, &args.aws).await?;
     if collected.is_unchanged_sync() {
         return emit(&nothing_to_invalidate(&collected), &args.output, 0);
     }

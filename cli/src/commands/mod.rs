@@ -44,18 +44,28 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Wait(args) => wait::wait(args).await,
         Command::Status(args) => status::status(args).await,
         Command::List(args) => list::list(args).await,
-        Command::Plan(args) => plan::plan(args),
+        Command::Plan(args) => plan::plan(args).await,
     }
 }
 
 /// Runs the engine until the job ends, Ctrl-C is pressed, or never: heartbeats run alongside.
 /// `None` means interrupted.
 /// The paths the flags name, standard input included, checked against the shell-expansion guard.
-fn collect_from_stdin(paths: &crate::args::PathArgs) -> Result<CollectedPaths, CliError> {
+/// `s3://` sides of `--changed-between` are read first, with the SDK.
+async fn collect_from_stdin(
+    paths: &crate::args::PathArgs,
+    aws: &crate::args::AwsArgs,
+) -> Result<CollectedPaths, CliError> {
+    let s3 = crate::changed::read_s3_sides(paths.changed_between.as_deref(), aws).await?;
     // `--paths A B` (the AWS CLI's way) and `A B` are one list, checked by the same guard.
     let mut merged = paths.clone();
     merged.paths.append(&mut merged.paths_option);
-    collect(&merged, &mut std::io::stdin().lock(), &local_root_entries())
+    collect(
+        &merged,
+        &mut std::io::stdin().lock(),
+        &local_root_entries(),
+        &s3,
+    )
 }
 
 /// Drives the job to its end without a deadline; `None` when Ctrl-C (or the heartbeat task's

@@ -2,9 +2,9 @@
 
 use super::*;
 
-pub(super) fn plan(args: PlanArgs) -> Result<u8, CliError> {
+pub(super) async fn plan(args: PlanArgs) -> Result<u8, CliError> {
     let directory_index = checked_directory_index(args.paths.directory_index.as_deref())?;
-    let collected = collect_from_stdin(&args.paths)?;
+    let collected = collect_from_stdin(&args.paths, &args.aws).await?;
     for warning in &collected.warnings {
         eprintln!("warning: {warning}");
     }
