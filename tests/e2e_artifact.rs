@@ -2,11 +2,15 @@
 //! artifact and the previous run's from local-aws's S3 with the job's artifact credentials, finds
 //! the previous run through CodePipeline's API, and invalidates what the deploy changed.
 
+mod e2e_support;
+
+use e2e_support::{explain, run_to_end};
+
 use std::io::{Cursor, Write};
 use std::time::Duration;
 
 use local_aws::pipeline::{
-    ArtifactCredentials, ArtifactSource, PipelineConfig, PipelineReport, Verdict, run,
+    ArtifactCredentials, ArtifactSource, PipelineConfig, PipelineReport, Verdict,
 };
 use local_aws::{DistributionConfig, DurationRange, GetJobDetailsMode};
 use zip::write::SimpleFileOptions;
@@ -63,25 +67,6 @@ fn pipeline(user_parameters: &str, now: Vec<u8>, before: Option<Vec<u8>>) -> Pip
     config.artifact = Some(ArtifactSource::Bytes(now));
     config.previous_artifact = before.map(ArtifactSource::Bytes);
     config
-}
-
-async fn run_to_end(config: PipelineConfig) -> PipelineReport {
-    match run(config).await {
-        Ok(report) => report,
-        Err(error) => panic!("the pipeline could not run: {error}"),
-    }
-}
-
-fn explain(report: &PipelineReport) -> String {
-    let events: Vec<String> = report.events.iter().map(|e| e.render()).collect();
-    format!(
-        "verdict {:?}, failure {:?}, summary {:?}\n{}\n--- function output ---\n{}",
-        report.verdict,
-        report.failure,
-        report.summary,
-        events.join("\n"),
-        report.function_output_text()
-    )
 }
 
 fn invalidated(report: &PipelineReport) -> Vec<String> {

@@ -1,9 +1,13 @@
 //! End to end: the real `cf-invalidate-lambda` binary, its real SDK clients, and local-aws over HTTP,
 //! driven the way CodePipeline and Lambda drive the action.
 
+mod e2e_support;
+
+use e2e_support::{explain, run_to_end};
+
 use std::time::Duration;
 
-use local_aws::pipeline::{ArtifactCredentials, PipelineConfig, PipelineReport, Verdict, run};
+use local_aws::pipeline::{ArtifactCredentials, PipelineConfig, PipelineReport, Verdict};
 use local_aws::{DistributionConfig, DistributionTenantConfig, DurationRange};
 
 const DIST: &str = "E2QWRUHAPOMQZL";
@@ -23,24 +27,6 @@ fn pipeline(user_parameters: &str) -> PipelineConfig {
     config.retry_delay = Duration::from_millis(300);
     config.no_reply_timeout = Duration::from_secs(60);
     config
-}
-
-async fn run_to_end(config: PipelineConfig) -> PipelineReport {
-    match run(config).await {
-        Ok(report) => report,
-        Err(error) => panic!("the pipeline could not run: {error}"),
-    }
-}
-
-fn explain(report: &PipelineReport) -> String {
-    let events: Vec<String> = report.events.iter().map(|e| e.render()).collect();
-    format!(
-        "verdict {:?}, failure {:?}\n{}\n--- function output ---\n{}",
-        report.verdict,
-        report.failure,
-        events.join("\n"),
-        report.function_output_text()
-    )
 }
 
 fn creates(report: &PipelineReport) -> usize {

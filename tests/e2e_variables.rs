@@ -3,6 +3,10 @@
 //! the function runs, and a pipeline Retry (the same execution, a new job) run against the same
 //! emulator getting the first run's invalidation back.
 
+mod e2e_support;
+
+use e2e_support::explain;
+
 use std::time::Duration;
 
 use local_aws::pipeline::{PipelineConfig, PipelineReport, Verdict, run, run_on};
@@ -27,17 +31,6 @@ fn pipeline(execution: Option<&str>) -> PipelineConfig {
 
 fn distribution(completes_after: Duration) -> DistributionConfig {
     DistributionConfig::new(DIST).completes_after(DurationRange::fixed(completes_after))
-}
-
-fn explain(report: &PipelineReport) -> String {
-    let events: Vec<String> = report.events.iter().map(|e| e.render()).collect();
-    format!(
-        "verdict {:?}, failure {:?}\n{}\n--- function output ---\n{}",
-        report.verdict,
-        report.failure,
-        events.join("\n"),
-        report.function_output_text()
-    )
 }
 
 fn invalidation_id(report: &PipelineReport) -> Option<&str> {

@@ -145,6 +145,8 @@ pub async fn paths_from_artifact(
     job: JobArtifacts<'_>,
     pinned: Option<&TokenArtifact>,
 ) -> Result<FromArtifact, ArtifactError> {
+    // For the log line only: how long finding, reading and comparing took, calls included.
+    let started = std::time::Instant::now();
     let current = select_input(params.artifact.as_deref(), job.inputs)?;
     let credentials = job.credentials.ok_or_else(|| {
         ArtifactError::failed(
@@ -348,6 +350,7 @@ pub async fn paths_from_artifact(
         bytes_read = cost.bytes_read,
         reads = cost.reads,
         artifact_bytes = cost.artifact_bytes,
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "artifact read"
     );
     Ok(FromArtifact { paths, facts, cost })
