@@ -1,5 +1,5 @@
 //! The `PipelineHistory` port on the AWS SDK's CodePipeline client: GetJobDetails for the
-//! action's place, ListActionExecutions for the runs before (issue 14).
+//! action's place, ListActionExecutions for the runs before (`pathsFromArtifact`).
 
 use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::error::ProvideErrorMetadata;

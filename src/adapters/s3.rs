@@ -1,6 +1,6 @@
 //! A zip in S3 as a [`RangeSource`]: ranged GetObject calls, the first a suffix range that also
 //! tells the object's length, so that no HeadObject is needed. The pipeline action reads the
-//! deployed artifacts this way, with the job's artifact credentials (issue 14).
+//! deployed artifacts this way, with the job's artifact credentials (`pathsFromArtifact`).
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::Credentials;
