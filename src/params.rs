@@ -128,12 +128,6 @@ impl ArtifactMode {
     }
 }
 
-impl fmt::Display for ArtifactMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// `pathsFromArtifact` and the keys that go with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactParams {
@@ -162,7 +156,7 @@ impl Source {
     pub fn name(self) -> &'static str {
         match self {
             Self::UserParameters => "UserParameters",
-            Self::EventsEnvironment => "CF_INVALIDATE_PARAMETERS",
+            Self::EventsEnvironment => events::VARIABLE,
         }
     }
 
@@ -386,7 +380,13 @@ pub enum ParamsError {
     )]
     ControlCharInPath { field: String, value: String },
 
-    #[error("\"onTimeout\" in UserParameters is {value}: {}", on_timeout_advice(.suggestion))]
+    #[error(
+        "\"onTimeout\" in UserParameters is {value}: {}",
+        choice_advice(
+            .suggestion,
+            "give \"fail\" (the job fails when the wait runs out) or \"succeed\""
+        )
+    )]
     InvalidOnTimeout {
         value: String,
         suggestion: Option<&'static str>,
@@ -406,21 +406,24 @@ pub enum ParamsError {
     InvalidCallerReference { value: String, problem: String },
 
     #[error(
-        "CF_INVALIDATE_PARAMETERS is not set or empty: set it to a JSON object that names the \
-         distribution, such as {json}",
+        "{variable} is not set or empty: set it to a JSON object that names the distribution, \
+         such as {json}",
+        variable = events::VARIABLE,
         json = events::EXAMPLE
     )]
     EventsUnset,
 
     #[error(
-        "CF_INVALIDATE_PARAMETERS must be a JSON object, got {got}: write {json}",
+        "{variable} must be a JSON object, got {got}: write {json}",
+        variable = events::VARIABLE,
         json = events::EXAMPLE
     )]
     EventsNotAnObject { got: String },
 
     #[error(
-        "\"{key}\" does not apply in CF_INVALIDATE_PARAMETERS: {why}; remove it (it is a key of \
-         the pipeline action's UserParameters)"
+        "\"{key}\" does not apply in {variable}: {why}; remove it (it is a key of the pipeline \
+         action's UserParameters)",
+        variable = events::VARIABLE
     )]
     NotForEvents {
         key: &'static str,
@@ -437,7 +440,11 @@ pub enum ParamsError {
 
     #[error(
         "\"pathsFromArtifact\" in UserParameters is {value}: {}",
-        mode_advice(.suggestion)
+        choice_advice(
+            .suggestion,
+            "give \"changed\" (the files changed since the last successful run) or \"all\" \
+             (every file of the input artifact)"
+        )
     )]
     InvalidArtifactMode {
         value: String,
@@ -558,19 +565,15 @@ fn json_artifact_params(
         mode,
         "\"changed\" or \"all\"",
     )?;
-    let mode = match raw {
-        "all" => ArtifactMode::All,
-        "changed" => ArtifactMode::Changed,
-        _ => {
-            return Err(ParamsError::InvalidArtifactMode {
-                value: shown(raw),
-                suggestion: [ArtifactMode::Changed, ArtifactMode::All]
-                    .into_iter()
-                    .map(ArtifactMode::as_str)
-                    .find(|known| known.eq_ignore_ascii_case(raw.trim())),
-            });
-        }
-    };
+    let mode = one_of(
+        raw,
+        [ArtifactMode::Changed, ArtifactMode::All],
+        ArtifactMode::as_str,
+    )
+    .map_err(|suggestion| ParamsError::InvalidArtifactMode {
+        value: shown(raw),
+        suggestion,
+    })?;
     let artifact = object
         .get(KEY_ARTIFACT)
         .map(|value| {
@@ -598,8 +601,8 @@ fn json_artifact_params(
     Ok(Some(ArtifactParams {
         mode,
         artifact,
-        key_prefix: json_key_prefix(object, origin)?,
-        path_prefix: json_path_prefix(object, origin)?,
+        key_prefix: json_prefix(object, origin, &KEY_PREFIX_RULE)?,
+        path_prefix: json_prefix(object, origin, &PATH_PREFIX_RULE)?,
         pipeline_name,
     }))
 }
@@ -607,12 +610,7 @@ fn json_artifact_params(
 /// CodePipeline's naming rule for artifacts (letters, digits, `_` and `-`) and pipelines (also
 /// `.` and `@`), 1 to 100 characters.
 fn pipeline_name_rule(raw: &str, key: &'static str, pipeline: bool) -> Result<String, ParamsError> {
-    if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
-            field: key_label(Source::UserParameters, key),
-            value: shown(raw),
-        }));
-    }
+    reject_unresolved(raw, || key_label(Source::UserParameters, key))?;
     let allowed = |c: char| {
         c.is_ascii_alphanumeric() || c == '_' || c == '-' || (pipeline && (c == '.' || c == '@'))
     };
@@ -640,6 +638,18 @@ fn pipeline_name_rule(raw: &str, key: &'static str, pipeline: bool) -> Result<St
         Some(problem) => Err(invalid_value(Source::UserParameters, key, raw, problem)),
         None => Ok(raw.to_owned()),
     }
+}
+
+/// Refuses a value that holds a pipeline variable CodePipeline did not resolve; `field` names
+/// the value in the message.
+fn reject_unresolved(raw: &str, field: impl FnOnce() -> String) -> Result<(), ParamsError> {
+    if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
+        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
+            field: field(),
+            value: shown(raw),
+        }));
+    }
+    Ok(())
 }
 
 pub(crate) fn invalid_value(
@@ -687,37 +697,42 @@ pub fn path_prefix_problem(raw: &str) -> Option<&'static str> {
     }
 }
 
-/// `keyPrefix`: "" when absent.
-fn json_key_prefix(
-    object: &serde_json::Map<String, Value>,
-    origin: Source,
-) -> Result<String, ParamsError> {
-    let Some(value) = object.get(KEY_KEY_PREFIX) else {
-        return Ok(String::new());
-    };
-    let raw = json_string(origin, KEY_KEY_PREFIX, value, "a string such as \"site/\"")?;
-    match key_prefix_problem(raw) {
-        Some(problem) => Err(invalid_value(origin, KEY_KEY_PREFIX, raw, problem)),
-        None => Ok(raw.to_owned()),
-    }
+/// A prefix key, its value when absent, and its rule.
+struct PrefixKey {
+    key: &'static str,
+    default: &'static str,
+    expected: &'static str,
+    problem: fn(&str) -> Option<&'static str>,
 }
 
+/// `keyPrefix`: "" when absent.
+const KEY_PREFIX_RULE: PrefixKey = PrefixKey {
+    key: KEY_KEY_PREFIX,
+    default: "",
+    expected: "a string such as \"site/\"",
+    problem: key_prefix_problem,
+};
+
 /// `pathPrefix`: "/" when absent.
-fn json_path_prefix(
+const PATH_PREFIX_RULE: PrefixKey = PrefixKey {
+    key: KEY_PATH_PREFIX,
+    default: "/",
+    expected: "a string such as \"/\" or \"/blog/\"",
+    problem: path_prefix_problem,
+};
+
+/// The value of `prefix.key`, its default when absent.
+fn json_prefix(
     object: &serde_json::Map<String, Value>,
     origin: Source,
+    prefix: &PrefixKey,
 ) -> Result<String, ParamsError> {
-    let Some(value) = object.get(KEY_PATH_PREFIX) else {
-        return Ok("/".to_owned());
+    let Some(value) = object.get(prefix.key) else {
+        return Ok(prefix.default.to_owned());
     };
-    let raw = json_string(
-        origin,
-        KEY_PATH_PREFIX,
-        value,
-        "a string such as \"/\" or \"/blog/\"",
-    )?;
-    match path_prefix_problem(raw) {
-        Some(problem) => Err(invalid_value(origin, KEY_PATH_PREFIX, raw, problem)),
+    let raw = json_string(origin, prefix.key, value, prefix.expected)?;
+    match (prefix.problem)(raw) {
+        Some(problem) => Err(invalid_value(origin, prefix.key, raw, problem)),
         None => Ok(raw.to_owned()),
     }
 }
@@ -795,12 +810,9 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
     let Some(id_list) = tokens.next() else {
         return Err(ParamsError::Empty);
     };
-    if id_list.contains(UNRESOLVED_VARIABLE_MARKER) {
-        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
-            field: "the distribution id list in plain-form UserParameters".to_owned(),
-            value: shown(id_list),
-        }));
-    }
+    reject_unresolved(id_list, || {
+        "the distribution id list in plain-form UserParameters".to_owned()
+    })?;
     if id_list.starts_with('/') || id_list.starts_with('#') {
         return Err(ParamsError::PlainFormPathFirst {
             token: shown(id_list),
@@ -1150,16 +1162,30 @@ fn json_on_timeout(value: &Value) -> Result<OnTimeout, ParamsError> {
         value,
         "\"fail\" or \"succeed\"",
     )?;
-    match raw {
-        "fail" => Ok(OnTimeout::Fail),
-        "succeed" => Ok(OnTimeout::Succeed),
-        _ => Err(ParamsError::InvalidOnTimeout {
-            value: shown(raw),
-            suggestion: [OnTimeout::Fail, OnTimeout::Succeed]
-                .into_iter()
-                .map(OnTimeout::as_str)
-                .find(|known| known.eq_ignore_ascii_case(raw.trim())),
-        }),
+    one_of(
+        raw,
+        [OnTimeout::Fail, OnTimeout::Succeed],
+        OnTimeout::as_str,
+    )
+    .map_err(|suggestion| ParamsError::InvalidOnTimeout {
+        value: shown(raw),
+        suggestion,
+    })
+}
+
+/// The choice spelt exactly `raw`; otherwise `Err` with the one it matches but for case and
+/// surrounding spaces, if any, to suggest.
+fn one_of<T: Copy, const N: usize>(
+    raw: &str,
+    choices: [T; N],
+    spelling: fn(T) -> &'static str,
+) -> Result<T, Option<&'static str>> {
+    match choices.into_iter().find(|choice| spelling(*choice) == raw) {
+        Some(choice) => Ok(choice),
+        None => Err(choices
+            .into_iter()
+            .map(spelling)
+            .find(|known| known.eq_ignore_ascii_case(raw.trim()))),
     }
 }
 
@@ -1186,12 +1212,9 @@ fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
     )?;
     // Checked before anything else: an unresolved variable is otherwise a valid-looking
     // reference that every run would share, so retries of different runs would collide.
-    if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
-            field: key_label(Source::UserParameters, KEY_CALLER_REFERENCE),
-            value: shown(raw),
-        }));
-    }
+    reject_unresolved(raw, || {
+        key_label(Source::UserParameters, KEY_CALLER_REFERENCE)
+    })?;
     crate::values::caller_reference(raw).map_err(|problem| {
         let advice = match problem {
             CallerReferenceProblem::Empty => {
@@ -1382,19 +1405,12 @@ fn key_advice(origin: Source, nearest: &Option<&'static str>) -> String {
     }
 }
 
-fn mode_advice(suggestion: &Option<&'static str>) -> String {
+/// The rest of the message about a value that is none of the choices ([`one_of`]): the
+/// suggestion, or else `otherwise`, which lists them.
+fn choice_advice(suggestion: &Option<&'static str>, otherwise: &str) -> String {
     match suggestion {
         Some(known) => format!("did you mean {known:?}? (the value is case-sensitive)"),
-        None => "give \"changed\" (the files changed since the last successful run) or \"all\" \
-                 (every file of the input artifact)"
-            .to_owned(),
-    }
-}
-
-fn on_timeout_advice(suggestion: &Option<&'static str>) -> String {
-    match suggestion {
-        Some(known) => format!("did you mean {known:?}? (the value is case-sensitive)"),
-        None => "give \"fail\" (the job fails when the wait runs out) or \"succeed\"".to_owned(),
+        None => otherwise.to_owned(),
     }
 }
 

@@ -91,11 +91,7 @@ impl InvalidationPlan {
     /// its CallerReference and CloudFront does not create (and bill) a second invalidation.
     pub fn fingerprint(&self) -> String {
         let digest = Sha256::digest(self.items.join("\n").as_bytes());
-        digest
-            .iter()
-            .take(4)
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        crate::text::hex(&digest[..4])
     }
 
     /// Whether this plan invalidates `normalised` (an output of `normalise_item`): an equal
@@ -282,26 +278,36 @@ fn quote_limited(text: &str) -> String {
 }
 
 /// Plans one CloudFront batch for `raw`: normalises every item (the first error, in input
-/// order, wins), adds directory-index directories, drops duplicates and items a wildcard
-/// already covers, then collapses paths into directory wildcards until the batch holds at
-/// most `max_paths` items and at most 15 wildcards. The result does not depend on the order
-/// of `raw`.
+/// order, wins), then plans them as [`plan_normalised`] does. The result does not depend on
+/// the order of `raw`.
 pub fn plan_paths(raw: &[String], options: &PlanOptions) -> Result<InvalidationPlan, PlanError> {
     if raw.is_empty() {
         return Err(PlanError::NoPaths);
     }
+    let mut items = Vec::with_capacity(raw.len());
+    for item in raw {
+        items.push(normalise_item(item)?);
+    }
+    Ok(plan_normalised(items, options))
+}
+
+/// Plans one CloudFront batch for `items`, each an output of [`normalise_item`] (which is
+/// idempotent, so a caller that normalised them to check them need not do it twice): adds
+/// directory-index directories, drops duplicates and items a wildcard already covers, then
+/// collapses paths into directory wildcards until the batch holds at most `max_paths` items
+/// and at most 15 wildcards. No items give an empty plan. The result does not depend on the
+/// order of `items`.
+pub fn plan_normalised(items: Vec<String>, options: &PlanOptions) -> InvalidationPlan {
+    debug_assert!(
+        items
+            .iter()
+            .all(|item| item.starts_with('/') || item.starts_with('#')),
+        "normalised items only"
+    );
     let max_items = options.max_paths.clamp(1, MAX_PATHS_PER_BATCH);
 
-    let mut paths = Vec::with_capacity(raw.len());
-    let mut tags = Vec::new();
-    for item in raw {
-        let item = normalise_item(item)?;
-        if item.starts_with('#') {
-            tags.push(item);
-        } else {
-            paths.push(item);
-        }
-    }
+    let mut paths = items;
+    let mut tags: Vec<String> = paths.extract_if(.., |item| item.starts_with('#')).collect();
     if let Some(index) = encoded_directory_index(options) {
         add_directory_index_paths(&mut paths, &index);
     }
@@ -322,19 +328,19 @@ pub fn plan_paths(raw: &[String], options: &PlanOptions) -> Result<InvalidationP
         let mut items = tags;
         items.extend(paths);
         items.sort_unstable();
-        return Ok(InvalidationPlan {
+        return InvalidationPlan {
             items,
             requested,
             collapsed: false,
-        });
+        };
     }
 
     let items = collapse(&paths, tags, max_items);
-    Ok(InvalidationPlan {
+    InvalidationPlan {
         items,
         requested,
         collapsed: true,
-    })
+    }
 }
 
 fn encoded_directory_index(options: &PlanOptions) -> Option<String> {

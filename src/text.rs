@@ -1,4 +1,4 @@
-//! Small pieces of wording every shell shares: durations, counts, plurals, previews, cuts.
+//! Small pieces of wording every shell shares: durations, counts, plurals, previews, cuts, hex.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -23,6 +23,17 @@ pub fn truncate(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// `bytes` as lowercase hex, two digits a byte: digests in references, fingerprints and checksums.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
+    }
+    out
 }
 
 /// The first `max` items, space-separated, and how many more there are.
@@ -66,6 +77,15 @@ mod tests {
         let cut = truncate("ééééé", 6);
         assert!(cut.len() <= 6, "{cut}");
         assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn hex_is_two_lowercase_digits_a_byte() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let bytes: Vec<u8> = (0..=255).collect();
+        let formatted: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(hex(&bytes), formatted);
     }
 
     #[test]

@@ -233,11 +233,7 @@ impl ContinuationToken {
 
 fn checksum(json: &[u8]) -> String {
     let digest = Sha256::digest(json);
-    let mut hex = String::with_capacity(CHECKSUM_LEN);
-    for byte in digest.iter().take(CHECKSUM_LEN / 2) {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
+    crate::text::hex(&digest[..CHECKSUM_LEN / 2])
 }
 
 #[cfg(test)]

@@ -12,13 +12,16 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lambda_runtime_api_client::body::Body;
 use tracing::error;
 
+/// The error type of a configuration the function refuses: in its log line and its init error.
+const CONFIGURATION_ERROR: &str = "CfInvalidate.ConfigurationError";
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     cf_invalidate::logging::init_from_env();
     let params = match parse_events_parameters(std::env::var(VARIABLE).ok().as_deref()) {
         Ok(params) => params,
         Err(problem) => {
-            error!(error_type = "CfInvalidate.ConfigurationError", "{problem}");
+            error!(error_type = CONFIGURATION_ERROR, "{problem}");
             report_init_error(&problem.to_string()).await;
             std::process::exit(1);
         }
@@ -48,7 +51,7 @@ async fn main() -> Result<(), Error> {
 /// before the process exits; lambda_runtime has no public call for it.
 async fn report_init_error(message: &str) {
     let diagnostic = serde_json::json!({
-        "errorType": "CfInvalidate.ConfigurationError",
+        "errorType": CONFIGURATION_ERROR,
         "errorMessage": message,
     });
     let request = lambda_runtime_api_client::build_request()

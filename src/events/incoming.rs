@@ -8,66 +8,56 @@ use crate::text::truncate;
 /// Longest preview of an unrecognised body in the log: enough to tell what sent it.
 pub const PREVIEW_CHARS: usize = 120;
 
-/// Every shape at once: the fields that tell them apart, all optional, so that no event fails
-/// to parse and unknown fields cost nothing.
-#[derive(Debug, Default, Deserialize)]
+/// Every shape at once: the fields that tell them apart, all optional (a missing `Option` is
+/// `None`), so that no event fails to parse and unknown fields cost nothing.
+#[derive(Debug, Deserialize)]
 pub struct Envelope {
-    #[serde(rename = "Records", default)]
+    #[serde(rename = "Records")]
     pub records: Option<Vec<Record>>,
     // EventBridge
-    #[serde(default)]
     pub source: Option<String>,
-    #[serde(rename = "detail-type", default)]
+    #[serde(rename = "detail-type")]
     pub detail_type: Option<String>,
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub detail: Option<Detail>,
     // S3's test message
-    #[serde(rename = "Event", default)]
+    #[serde(rename = "Event")]
     pub event: Option<String>,
     // An SNS notification (S3 -> SNS -> SQS fan-out without raw message delivery)
-    #[serde(rename = "Type", default)]
+    #[serde(rename = "Type")]
     pub sns_type: Option<String>,
-    #[serde(rename = "Message", default)]
+    #[serde(rename = "Message")]
     pub sns_message: Option<String>,
 }
 
 /// An SQS message or an S3 notification record.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Record {
-    #[serde(rename = "eventSource", default)]
+    #[serde(rename = "eventSource")]
     pub event_source: Option<String>,
-    #[serde(rename = "messageId", default)]
+    #[serde(rename = "messageId")]
     pub message_id: Option<String>,
-    #[serde(default)]
     pub body: Option<String>,
-    #[serde(rename = "eventName", default)]
+    #[serde(rename = "eventName")]
     pub event_name: Option<String>,
-    #[serde(default)]
     pub s3: Option<Detail>,
 }
 
 /// `s3` of a notification record, or `detail` of an EventBridge event: the same two parts.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Detail {
-    #[serde(default)]
     pub bucket: Option<Named>,
-    #[serde(default)]
     pub object: Option<Object>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Named {
-    #[serde(default)]
     pub name: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Object {
-    #[serde(default)]
     pub key: Option<String>,
-    #[serde(default)]
     pub sequencer: Option<String>,
 }
 
@@ -87,12 +77,57 @@ pub enum EncodedKey {
     EventBridge(String),
 }
 
+impl EncodedKey {
+    /// The key as the event wrote it.
+    pub fn as_written(&self) -> &str {
+        match self {
+            Self::Form(raw) | Self::EventBridge(raw) => raw,
+        }
+    }
+}
+
+/// What tells one event from another, as the event gave it. Only direct invocations, which
+/// have no SQS message ids, turn it into an identity ([`Change::identity`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventId {
+    /// An S3 notification record: its event name and the object's sequencer.
+    S3 {
+        event_name: String,
+        sequencer: String,
+    },
+    /// An EventBridge event: its id, and the object's sequencer for an event without one.
+    EventBridge {
+        id: Option<String>,
+        sequencer: String,
+    },
+}
+
 /// One object created or removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub kind: ChangeKind,
     pub bucket: String,
     pub key: EncodedKey,
+    pub event: EventId,
+}
+
+impl Change {
+    /// The identity of the event: S3's sequencer with bucket, key and event name, or the
+    /// EventBridge event id.
+    pub fn identity(&self) -> String {
+        let (bucket, key) = (&self.bucket, self.key.as_written());
+        match &self.event {
+            EventId::S3 {
+                event_name,
+                sequencer,
+            } => format!("{event_name}|{bucket}|{key}|{sequencer}"),
+            EventId::EventBridge { id: Some(id), .. } => id.clone(),
+            EventId::EventBridge {
+                id: None,
+                sequencer,
+            } => format!("{bucket}|{key}|{sequencer}"),
+        }
+    }
 }
 
 /// Why part of an event asks for no invalidation, before its key is looked at.
@@ -124,9 +159,14 @@ impl EventSkip {
 pub struct Contents {
     pub changes: Vec<Change>,
     pub skipped: Vec<EventSkip>,
-    /// The identity of each record: S3's sequencer with bucket, key and event name, or the
-    /// EventBridge event id. Used for direct invocations, which have no message ids.
-    pub identities: Vec<String>,
+}
+
+impl Contents {
+    /// The identity of each change's event ([`Change::identity`]). Used for direct
+    /// invocations, which have no message ids.
+    pub fn identities(&self) -> Vec<String> {
+        self.changes.iter().map(Change::identity).collect()
+    }
 }
 
 /// The shape of an invocation's payload.
@@ -193,13 +233,14 @@ impl Envelope {
                     contents.skipped.push(EventSkip::Unrecognised);
                     continue;
                 };
-                contents
-                    .identities
-                    .push(format!("{name}|{bucket}|{key}|{sequencer}"));
                 contents.changes.push(Change {
                     kind,
                     bucket,
                     key: EncodedKey::Form(key),
+                    event: EventId::S3 {
+                        event_name: name,
+                        sequencer,
+                    },
                 });
             }
             return Some(contents);
@@ -215,14 +256,14 @@ impl Envelope {
                 return Some(contents);
             };
             let (bucket, key, sequencer) = self.detail.and_then(Detail::parts)?;
-            contents.identities.push(
-                self.id
-                    .unwrap_or_else(|| format!("{bucket}|{key}|{sequencer}")),
-            );
             contents.changes.push(Change {
                 kind,
                 bucket,
                 key: EncodedKey::EventBridge(key),
+                event: EventId::EventBridge {
+                    id: self.id,
+                    sequencer,
+                },
             });
             return Some(contents);
         }
@@ -268,7 +309,14 @@ pub fn read_body(body: &str) -> Result<Contents, String> {
 
 /// The first characters of a body, control characters escaped, for a log line.
 pub fn preview(body: &str) -> String {
-    let escaped: String = body.chars().flat_map(char::escape_debug).collect();
+    // Every character escapes to at least one byte, so the escape of the first
+    // PREVIEW_CHARS + 1 characters of a longer body is already over PREVIEW_CHARS bytes and is
+    // cut where the whole body's escape would be: a body of up to 256 KiB is not escaped whole.
+    let escaped: String = body
+        .chars()
+        .take(PREVIEW_CHARS + 1)
+        .flat_map(char::escape_debug)
+        .collect();
     truncate(&escaped, PREVIEW_CHARS)
 }
 
@@ -300,11 +348,15 @@ mod tests {
                 vec![Change {
                     kind,
                     bucket: "example-site".to_owned(),
-                    key: EncodedKey::Form("a+b.html".to_owned())
+                    key: EncodedKey::Form("a+b.html".to_owned()),
+                    event: EventId::S3 {
+                        event_name: name.to_owned(),
+                        sequencer: "0061F0A1B2C3D4E5F6".to_owned()
+                    }
                 }],
                 "{name}"
             );
-            assert_eq!(contents.identities.len(), 1);
+            assert_eq!(contents.identities().len(), 1);
         }
     }
 
@@ -331,7 +383,7 @@ mod tests {
             EncodedKey::EventBridge("a b.html".to_owned())
         );
         assert_eq!(
-            contents.identities,
+            contents.identities(),
             vec!["17793124-05d4-b198-2fde-7ededc63b103"]
         );
     }
@@ -372,6 +424,49 @@ mod tests {
             let preview = read_body(body).unwrap_err();
             assert!(preview.chars().count() <= PREVIEW_CHARS + 1, "{preview}");
             assert!(!preview.contains('\n'), "{preview}");
+        }
+    }
+
+    #[test]
+    fn identities_name_the_event_or_its_object_and_sequencer() {
+        let contents = read_body(&s3_body("ObjectCreated:Put", "a+b.html")).unwrap();
+        assert_eq!(
+            contents.identities(),
+            ["ObjectCreated:Put|example-site|a+b.html|0061F0A1B2C3D4E5F6"]
+        );
+        let without_id = serde_json::json!({"detail-type": "Object Created", "source": "aws.s3",
+            "detail": {"bucket": {"name": "example-site"}, "object": {"key": "a b.html"}}})
+        .to_string();
+        assert_eq!(
+            read_body(&without_id).unwrap().identities(),
+            ["example-site|a b.html|"]
+        );
+    }
+
+    #[test]
+    fn the_preview_is_the_cut_of_the_whole_escaped_body() {
+        let whole = |body: &str| {
+            let escaped: String = body.chars().flat_map(char::escape_debug).collect();
+            truncate(&escaped, PREVIEW_CHARS)
+        };
+        let mut bodies = vec![String::new(), "\n".to_owned(), "é".repeat(300)];
+        for length in [
+            PREVIEW_CHARS - 2,
+            PREVIEW_CHARS,
+            PREVIEW_CHARS + 1,
+            PREVIEW_CHARS + 5,
+        ] {
+            for tail in ["x", "\n", "\u{7}", "日", "\u{301}", "\""] {
+                bodies.push(format!("{}{}", "x".repeat(length - 1), tail));
+                bodies.push(format!(
+                    "{}{}x",
+                    tail.repeat(length / 2),
+                    "y".repeat(length)
+                ));
+            }
+        }
+        for body in &bodies {
+            assert_eq!(preview(body), whole(body), "{body:?}");
         }
     }
 

@@ -9,7 +9,6 @@ pub mod incoming;
 pub mod keys;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -18,10 +17,10 @@ use tracing::{info, warn};
 
 use crate::engine::{Engine, JobObserver, JobRun, JobSpec, Progress, ProgressEvent};
 use crate::params::OnTimeout;
-use crate::params::events::EventsParams;
-use crate::plan::{PlanOptions, normalise_item, plan_paths};
+use crate::params::events::{EventsParams, VARIABLE};
+use crate::plan::{PlanOptions, normalise_item, plan_normalised};
 use crate::ports::{Clock, CloudFrontErrorKind, Invalidations, Millis};
-use crate::text::{format_duration, truncate};
+use crate::text::{format_duration, hex, truncate};
 use incoming::{Change, ChangeKind, Contents, Delivery, EncodedKey, Envelope, EventSkip};
 use keys::{decode_form, url_path};
 
@@ -43,6 +42,16 @@ pub struct BatchResponse {
 pub struct ItemFailure {
     #[serde(rename = "itemIdentifier")]
     pub item_identifier: String,
+}
+
+/// What an invocation answers when it succeeds, serialised as Lambda returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// An SQS batch: the messages that must come back.
+    Batch(BatchResponse),
+    /// A direct event whose invalidations were created: `{}`.
+    Direct {},
 }
 
 /// Why a direct invocation failed; Lambda's asynchronous retries and on-failure destination take it from there.
@@ -126,14 +135,6 @@ impl BatchSummary {
     }
 }
 
-/// Paths gathered from a batch, with what each message contributed.
-#[derive(Default)]
-struct Gathered {
-    paths: Vec<String>,
-    /// Warned about once per invocation.
-    other_bucket_warned: bool,
-}
-
 /// The S3-events function: the engine and the configuration read at start-up.
 pub struct EventsFunction<I, C> {
     pub engine: Engine<I, C>,
@@ -151,12 +152,11 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
         &self,
         envelope: Envelope,
         deadline: Option<Millis>,
-    ) -> Result<(serde_json::Value, BatchSummary), EventsError> {
+    ) -> Result<(Response, BatchSummary), EventsError> {
         match envelope.into_delivery() {
             Delivery::Sqs(messages) => {
                 let (response, summary) = self.handle_batch(messages, deadline).await;
-                let value = serde_json::to_value(&response).unwrap_or_default();
-                Ok((value, summary))
+                Ok((Response::Batch(response), summary))
             }
             Delivery::Direct(contents) => {
                 let delivery = match contents.changes.first().map(|change| &change.key) {
@@ -168,19 +168,18 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
                     messages: 1,
                     ..BatchSummary::default()
                 };
-                let mut gathered = Gathered::default();
-                let mut contents = contents;
-                let identities = std::mem::take(&mut contents.identities);
-                self.gather(contents, &mut gathered, &mut summary);
+                let identities = contents.identities();
+                let mut paths = Vec::new();
+                self.gather(contents, &mut paths, &mut summary);
                 let created = self
-                    .invalidate(gathered.paths, identities, deadline, &mut summary)
+                    .invalidate(paths, &identities, deadline, &mut summary)
                     .await;
                 summary.log();
                 if created {
-                    Ok((serde_json::json!({}), summary))
+                    Ok((Response::Direct {}, summary))
                 } else {
                     Err(EventsError::NotCreated {
-                        reasons: summary.not_created.clone(),
+                        reasons: summary.not_created,
                     })
                 }
             }
@@ -198,15 +197,15 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
             messages: messages.len(),
             ..BatchSummary::default()
         };
-        let mut gathered = Gathered::default();
+        let mut paths = Vec::new();
         // The messages whose keys are in the plan: they fail together if it is not created.
         let mut contributing = Vec::new();
         for (message_id, body) in messages {
             match incoming::read_body(&body) {
                 Ok(contents) => {
-                    let before = gathered.paths.len();
-                    self.gather(contents, &mut gathered, &mut summary);
-                    if gathered.paths.len() > before {
+                    let before = paths.len();
+                    self.gather(contents, &mut paths, &mut summary);
+                    if paths.len() > before {
                         contributing.push(message_id);
                     }
                 }
@@ -223,7 +222,7 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
             }
         }
         let created = self
-            .invalidate(gathered.paths, contributing.clone(), deadline, &mut summary)
+            .invalidate(paths, &contributing, deadline, &mut summary)
             .await;
         let failures: Vec<ItemFailure> = if created {
             Vec::new()
@@ -243,12 +242,16 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
         )
     }
 
-    /// Adds the URL paths of `contents`' changes, counting what is skipped and why.
-    fn gather(&self, contents: Contents, gathered: &mut Gathered, summary: &mut BatchSummary) {
+    /// Adds the URL paths of `contents`' changes to `paths`, normalised for the planner,
+    /// counting what is skipped and why.
+    fn gather(&self, contents: Contents, paths: &mut Vec<String>, summary: &mut BatchSummary) {
         for skip in contents.skipped {
             summary.skip(skip.as_str());
         }
-        for Change { kind, bucket, key } in contents.changes {
+        for Change {
+            kind, bucket, key, ..
+        } in contents.changes
+        {
             match kind {
                 ChangeKind::Created => summary.created += 1,
                 ChangeKind::Removed => summary.removed += 1,
@@ -256,22 +259,23 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
             if let Some(wanted) = &self.params.bucket
                 && *wanted != bucket
             {
-                if !gathered.other_bucket_warned {
+                let other_bucket = EventSkip::OtherBucket.as_str();
+                // Warned about once per invocation: at the first such record.
+                if !summary.skipped.contains_key(other_bucket) {
                     warn!(
                         bucket = %truncate(&bucket, 63),
                         configured = %wanted,
                         "skipping records of a bucket other than the configured one; check what sends events to this function"
                     );
-                    gathered.other_bucket_warned = true;
                 }
-                summary.skip(EventSkip::OtherBucket.as_str());
+                summary.skip(other_bucket);
                 continue;
             }
             for key in candidate_keys(&key) {
                 let path = key.and_then(|key| url_path(&key, &self.params));
                 match path {
                     Ok(path) => match normalise_item(&path) {
-                        Ok(_) => gathered.paths.push(path),
+                        Ok(normalised) => paths.push(normalised),
                         Err(error) => {
                             warn!(error = %error, "skipping a key CloudFront cannot invalidate");
                             summary.skip("not_invalidatable");
@@ -283,34 +287,28 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
         }
     }
 
-    /// Plans `paths` and creates one invalidation per target; true when every target has one.
+    /// Plans `paths` (normalised by [`Self::gather`]) and creates one invalidation per target;
+    /// true when every target has one.
     async fn invalidate(
         &self,
         paths: Vec<String>,
-        mut identities: Vec<String>,
+        identities: &[String],
         deadline: Option<Millis>,
         summary: &mut BatchSummary,
     ) -> bool {
         if paths.is_empty() {
             return true;
         }
-        let plan = match plan_paths(
-            &paths,
+        let plan = plan_normalised(
+            paths,
             &PlanOptions {
                 max_paths: self.params.max_paths,
                 directory_index: self.params.directory_index.clone(),
             },
-        ) {
-            Ok(plan) => plan,
-            // Every path was checked on the way in, so this is a bug; the batch comes back.
-            Err(error) => {
-                summary.not_created.push(format!("every target: {error}"));
-                return false;
-            }
-        };
-        drop(paths);
+        );
         summary.paths_planned = plan.requested_paths();
         summary.paths_sent = plan.billed_paths();
+        let mut identities: Vec<&str> = identities.iter().map(String::as_str).collect();
         identities.sort_unstable();
         identities.dedup();
         let spec = JobSpec {
@@ -347,12 +345,12 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
                 Progress::Failed { cause, .. } => {
                     let advice = match cause.kind {
                         CloudFrontErrorKind::AccessDenied => format!(
-                            ": grant {} on {} to the function's role, or correct the id in CF_INVALIDATE_PARAMETERS",
+                            ": grant {} on {} to the function's role, or correct the id in {VARIABLE}",
                             cause.operation.iam_action(target),
                             spec.distribution_arn(target)
                         ),
                         CloudFrontErrorKind::NoSuchDistribution => {
-                            ": correct the id in CF_INVALIDATE_PARAMETERS".to_owned()
+                            format!(": correct the id in {VARIABLE}")
                         }
                         _ => String::new(),
                     };
@@ -384,19 +382,14 @@ fn candidate_keys(key: &EncodedKey) -> Vec<Result<String, keys::KeySkip>> {
 /// The stable part of the batch's CallerReference: a digest of its events' identities (SQS
 /// message ids, or S3 sequencers and EventBridge ids), never of the keys alone. A redelivered
 /// batch gets the same invalidation; a new upload of the same key, a new event and a new one.
-pub fn reference_base(identities: &[String]) -> String {
+pub fn reference_base<S: AsRef<str>>(identities: &[S]) -> String {
     let mut hasher = Sha256::new();
     for identity in identities {
-        hasher.update(identity.as_bytes());
+        hasher.update(identity.as_ref().as_bytes());
         hasher.update(b"\n");
     }
     let digest = hasher.finalize();
-    let mut text = String::with_capacity(REFERENCE_PREFIX.len() + 32);
-    text.push_str(REFERENCE_PREFIX);
-    for byte in digest.iter().take(16) {
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
+    format!("{REFERENCE_PREFIX}{}", hex(&digest[..16]))
 }
 
 /// Logs refusals as they happen (the adapter logs each invalidation it creates).

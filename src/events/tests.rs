@@ -46,7 +46,9 @@ impl Scenario {
     async fn invoke(&self, event: Value) -> Result<(Value, BatchSummary), EventsError> {
         let envelope: Envelope = serde_json::from_value(event).expect("an envelope");
         let deadline = self.clock.now() + 60_000;
-        self.function.handle(envelope, Some(deadline)).await
+        let (response, summary) = self.function.handle(envelope, Some(deadline)).await?;
+        let response = serde_json::to_value(response).expect("a JSON response");
+        Ok((response, summary))
     }
 
     fn creates(&self) -> Vec<(String, String, Vec<String>)> {
@@ -321,4 +323,44 @@ fn the_reference_depends_on_every_identity_and_nothing_else() {
     assert_ne!(one, reference_base(&["m1".to_owned()]));
     assert_ne!(one, reference_base(&["m1m2".to_owned()]));
     assert!(crate::values::caller_reference(&one).is_ok());
+}
+
+#[test]
+fn responses_serialise_as_lambda_expects_them() {
+    let batch = Response::Batch(BatchResponse {
+        batch_item_failures: vec![ItemFailure {
+            item_identifier: "m1".to_owned(),
+        }],
+    });
+    assert_eq!(
+        serde_json::to_string(&batch).unwrap(),
+        r#"{"batchItemFailures":[{"itemIdentifier":"m1"}]}"#
+    );
+    let none = Response::Batch(BatchResponse {
+        batch_item_failures: Vec::new(),
+    });
+    assert_eq!(
+        serde_json::to_string(&none).unwrap(),
+        r#"{"batchItemFailures":[]}"#
+    );
+    assert_eq!(serde_json::to_string(&Response::Direct {}).unwrap(), "{}");
+}
+
+#[tokio::test]
+async fn records_of_another_bucket_are_each_counted() {
+    let s = Scenario::new(&format!(
+        r#"{{"distributionId": "{DIST}", "bucket": "example-site"}}"#
+    ));
+    let elsewhere = uploaded("a.html").replace("example-site", "other-bucket");
+    let (response, summary) = s
+        .invoke(batch(&[
+            ("m1", elsewhere.clone()),
+            ("m2", uploaded("b.html")),
+            ("m3", elsewhere),
+        ]))
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty());
+    assert_eq!(summary.skipped["other_bucket"], 2);
+    assert_eq!(s.creates()[0].2, ["/b.html"]);
 }

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::{
     KEY_DIRECTORY_INDEX, KEY_DISTRIBUTION_ID, KEY_DISTRIBUTION_IDS, KEY_DISTRIBUTION_TENANT_ID,
-    KEY_DISTRIBUTION_TENANT_IDS, KEY_KEY_PREFIX, KEY_MAX_PATHS, KEY_PATH_PREFIX,
-    MAX_USER_PARAMETERS_BYTES, ParamsError, Source, Target, json_all_targets, json_directory_index,
-    json_key_prefix, json_max_paths, json_object, json_path_prefix, json_string,
+    KEY_DISTRIBUTION_TENANT_IDS, KEY_KEY_PREFIX, KEY_MAX_PATHS, KEY_PATH_PREFIX, KEY_PREFIX_RULE,
+    MAX_USER_PARAMETERS_BYTES, PATH_PREFIX_RULE, ParamsError, Source, Target, json_all_targets,
+    json_directory_index, json_max_paths, json_object, json_prefix, json_string,
 };
 use crate::values::shown;
 
@@ -59,8 +59,6 @@ const PIPELINE_ONLY_KEYS: [(&str, &str); 5] = [
     ),
 ];
 
-pub use super::{MAX_PREFIX_LEN, key_prefix_problem, path_prefix_problem};
-
 /// The validated configuration of the S3-events function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventsParams {
@@ -110,8 +108,8 @@ pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, Para
         .get(KEY_DIRECTORY_INDEX)
         .map(|value| json_directory_index(value, origin))
         .transpose()?;
-    let key_prefix = json_key_prefix(&object, origin)?;
-    let path_prefix = json_path_prefix(&object, origin)?;
+    let key_prefix = json_prefix(&object, origin, &KEY_PREFIX_RULE)?;
+    let path_prefix = json_prefix(&object, origin, &PATH_PREFIX_RULE)?;
     let bucket = object
         .get(KEY_BUCKET)
         .map(|value| {

@@ -810,3 +810,136 @@ fn paths_from_artifact_mistakes_are_named() {
         assert!(message.contains(expected), "{input}\n{message}");
     }
 }
+
+#[test]
+fn messages_of_choices_are_exact() {
+    let cases = [
+        (
+            r#""onTimeout": " Succeed""#,
+            "\"onTimeout\" in UserParameters is \" Succeed\": did you mean \"succeed\"? (the value \
+             is case-sensitive)",
+        ),
+        (
+            r#""onTimeout": "ignore""#,
+            "\"onTimeout\" in UserParameters is \"ignore\": give \"fail\" (the job fails when the \
+             wait runs out) or \"succeed\"",
+        ),
+        (
+            r#""pathsFromArtifact": "ALL""#,
+            "\"pathsFromArtifact\" in UserParameters is \"ALL\": did you mean \"all\"? (the value \
+             is case-sensitive)",
+        ),
+        (
+            r#""pathsFromArtifact": "diff""#,
+            "\"pathsFromArtifact\" in UserParameters is \"diff\": give \"changed\" (the files \
+             changed since the last successful run) or \"all\" (every file of the input artifact)",
+        ),
+    ];
+    for (keys, expected) in cases {
+        let input = format!(r#"{{"distributionId": "E2QWRUHAPOMQZL", {keys}}}"#);
+        assert_eq!(error_of(&input), expected, "{input}");
+    }
+    for (raw, mode) in [
+        ("all", ArtifactMode::All),
+        ("changed", ArtifactMode::Changed),
+    ] {
+        let input =
+            format!(r#"{{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "{raw}"}}"#);
+        let params = parse_user_parameters(&input).unwrap();
+        assert_eq!(params.from_artifact.map(|from| from.mode), Some(mode));
+    }
+    for (raw, on_timeout) in [("fail", OnTimeout::Fail), ("succeed", OnTimeout::Succeed)] {
+        let input = format!(r#"{{"distributionId": "E2QWRUHAPOMQZL", "onTimeout": "{raw}"}}"#);
+        assert_eq!(
+            parse_user_parameters(&input).unwrap().on_timeout,
+            on_timeout
+        );
+    }
+}
+
+#[test]
+fn unresolved_variables_are_named_where_they_are() {
+    let cases = [
+        (
+            r##"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "all", "artifact": "#{B.n}"}"##,
+            "\"artifact\" in UserParameters is \"#{B.n}\", which contains a pipeline variable",
+        ),
+        (
+            r##"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "all", "pipelineName": "#{p}"}"##,
+            "\"pipelineName\" in UserParameters is \"#{p}\", which contains a pipeline variable",
+        ),
+        (
+            r##"{"distributionId": "E2QWRUHAPOMQZL", "callerReference": "#{x.y}"}"##,
+            "\"callerReference\" in UserParameters is \"#{x.y}\", which contains a pipeline variable",
+        ),
+        (
+            "#{v.id},E2QWRUHAPOMQZL /a",
+            "the distribution id list in plain-form UserParameters is \"#{v.id},E2QWRUHAPOMQZL\", \
+             which contains a pipeline variable",
+        ),
+    ];
+    for (input, expected) in cases {
+        let message = error_of(input);
+        assert!(message.starts_with(expected), "{input}\n{message}");
+    }
+}
+
+#[test]
+fn messages_of_the_events_variable_are_exact() {
+    let example = r#"{"distributionId": "E2QWRUHAPOMQZL", "keyPrefix": "site/"}"#;
+    assert_eq!(
+        ParamsError::EventsUnset.to_string(),
+        format!(
+            "CF_INVALIDATE_PARAMETERS is not set or empty: set it to a JSON object that names the \
+             distribution, such as {example}"
+        )
+    );
+    assert_eq!(
+        ParamsError::EventsNotAnObject {
+            got: "\"x\"".to_owned()
+        }
+        .to_string(),
+        format!("CF_INVALIDATE_PARAMETERS must be a JSON object, got \"x\": write {example}")
+    );
+    assert_eq!(
+        ParamsError::NotForEvents {
+            key: "wait",
+            why: "because"
+        }
+        .to_string(),
+        "\"wait\" does not apply in CF_INVALIDATE_PARAMETERS: because; remove it (it is a key of \
+         the pipeline action's UserParameters)"
+    );
+    assert_eq!(Source::EventsEnvironment.name(), "CF_INVALIDATE_PARAMETERS");
+}
+
+#[test]
+fn prefixes_default_and_follow_their_rules() {
+    let object = |text: &str| json_object(text, Source::UserParameters).unwrap();
+    let none = object(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#);
+    let origin = Source::UserParameters;
+    assert_eq!(
+        json_prefix(&none, origin, &KEY_PREFIX_RULE),
+        Ok(String::new())
+    );
+    assert_eq!(
+        json_prefix(&none, origin, &PATH_PREFIX_RULE),
+        Ok("/".to_owned())
+    );
+    let wrong = object(r#"{"keyPrefix": 3, "pathPrefix": null}"#);
+    assert_eq!(
+        json_prefix(&wrong, origin, &KEY_PREFIX_RULE).map_err(|e| e.to_string()),
+        Err(
+            "\"keyPrefix\" in UserParameters must be a string such as \"site/\", got the number 3"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        json_prefix(&wrong, origin, &PATH_PREFIX_RULE).map_err(|e| e.to_string()),
+        Err(
+            "\"pathPrefix\" in UserParameters is null: remove the key, or give a string such as \
+             \"/\" or \"/blog/\""
+                .to_owned()
+        )
+    );
+}
