@@ -597,9 +597,6 @@ struct ArtifactsState {
     calls: Vec<String>,
 }
 
-/// ListActionExecutions' page size in the fake (CodePipeline's largest is 100).
-pub const FAKE_HISTORY_PAGE: usize = 100;
-
 impl FakeArtifacts {
     fn state(&self) -> MutexGuard<'_, ArtifactsState> {
         self.0
@@ -673,9 +670,7 @@ impl crate::artifact::previous::PipelineHistory for FakeArtifacts {
         let known = state
             .context
             .as_ref()
-            .map_or(pipeline, |c| c.pipeline_name.as_str())
-            == pipeline
-            || state.context.is_none();
+            .is_none_or(|c| c.pipeline_name == pipeline);
         if !known {
             return Err(crate::artifact::previous::HistoryError {
                 kind: crate::artifact::previous::HistoryErrorKind::NotFound,
@@ -685,7 +680,7 @@ impl crate::artifact::previous::PipelineHistory for FakeArtifacts {
             });
         }
         let from: usize = next_token.map_or(0, |token| token.parse().unwrap_or(0));
-        let to = (from + FAKE_HISTORY_PAGE).min(state.executions.len());
+        let to = (from + crate::artifact::previous::HISTORY_PAGE_SIZE).min(state.executions.len());
         Ok(crate::artifact::previous::ExecutionPage {
             executions: state.executions[from.min(to)..to].to_vec(),
             next_token: (to < state.executions.len()).then(|| to.to_string()),

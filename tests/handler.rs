@@ -117,13 +117,14 @@ fn rig(success_rule: Option<Rule>) -> Rig {
     Rig {
         handler: Handler::new(
             SdkInvalidations::new(cloudfront),
-            SdkJobReport::new(codepipeline),
+            SdkJobReport::new(codepipeline.clone()),
             // No job here reads artifacts; the adapter is the production one.
             SdkArtifacts::new(
                 &aws_config::SdkConfig::builder()
                     .behavior_version(aws_config::BehaviorVersion::latest())
                     .region(aws_config::Region::new("us-east-1"))
                     .build(),
+                codepipeline,
             ),
             FakeClock::new(),
             EngineSettings::default(),

@@ -107,7 +107,7 @@ async fn plan_cpu(old: &[u8], new: &[u8]) -> Result<(Duration, usize), BenchErro
             .await
             .map_err(|e| BenchError::Run(format!("new listing: {e}")))?;
         let changes = compare(&before, &after);
-        let (paths, _) = changed_paths(&changes, "", "/");
+        let (paths, _) = changed_paths(changes.names(), "", "/");
         let plan = plan_paths(
             &paths,
             &PlanOptions {

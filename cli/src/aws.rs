@@ -23,25 +23,52 @@ const FALLBACK_REGION: &str = "us-east-1";
 /// The CloudFront adapter, configured the way the AWS CLI would be, with credentials checked
 /// up front so that a missing profile is a usage error (exit 2) before anything is sent.
 pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
-    let config = load(aws, true).await?;
-    Ok(
-        SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config))
-            .with_endpoint(configured_endpoint(aws.endpoint_url.as_deref())),
-    )
+    Session::new(aws).cloudfront().await
 }
 
-/// An S3 client for `--changed-between s3://...`, with the same region, profile and
-/// credentials as CloudFront. `--endpoint-url` is CloudFront's, as the AWS CLI's is one
-/// service's: S3 takes its own from `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`).
-pub async fn s3_client(aws: &AwsArgs) -> Result<aws_sdk_s3::Client, CliError> {
-    let config = load(aws, false).await?;
-    Ok(aws_sdk_s3::Client::from_conf(
-        cf_invalidate::adapters::s3::s3_config(&config).build(),
-    ))
+/// The SDK configuration the flags describe, loaded (and its credentials checked) once per
+/// run, when a client is first needed: a `--dry-run` needs none.
+pub struct Session<'a> {
+    aws: &'a AwsArgs,
+    config: tokio::sync::OnceCell<aws_config::SdkConfig>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(aws: &'a AwsArgs) -> Self {
+        Self {
+            aws,
+            config: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn config(&self) -> Result<&aws_config::SdkConfig, CliError> {
+        self.config.get_or_try_init(|| load(self.aws)).await
+    }
+
+    /// The CloudFront adapter, with `--endpoint-url` when given.
+    pub async fn cloudfront(&self) -> Result<SdkInvalidations, CliError> {
+        let mut cloudfront = aws_sdk_cloudfront::config::Builder::from(self.config().await?);
+        if let Some(url) = &self.aws.endpoint_url {
+            cloudfront = cloudfront.endpoint_url(url);
+        }
+        Ok(
+            SdkInvalidations::new(aws_sdk_cloudfront::Client::from_conf(cloudfront.build()))
+                .with_endpoint(configured_endpoint(self.aws.endpoint_url.as_deref())),
+        )
+    }
+
+    /// An S3 client for `--changed-between s3://...`, with the same region, profile and
+    /// credentials as CloudFront. `--endpoint-url` is CloudFront's, as the AWS CLI's is one
+    /// service's: S3 takes its own from `AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`).
+    pub async fn s3(&self) -> Result<aws_sdk_s3::Client, CliError> {
+        Ok(aws_sdk_s3::Client::from_conf(
+            cf_invalidate::adapters::s3::s3_config(self.config().await?).build(),
+        ))
+    }
 }
 
 /// The SDK configuration the flags describe, with credentials checked up front.
-async fn load(aws: &AwsArgs, endpoint: bool) -> Result<aws_config::SdkConfig, CliError> {
+async fn load(aws: &AwsArgs) -> Result<aws_config::SdkConfig, CliError> {
     if let Some(url) = &aws.endpoint_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
@@ -69,9 +96,6 @@ async fn load(aws: &AwsArgs, endpoint: bool) -> Result<aws_config::SdkConfig, Cl
                 .profile_name(profile)
                 .build(),
         );
-    }
-    if let Some(url) = aws.endpoint_url.as_ref().filter(|_| endpoint) {
-        loader = loader.endpoint_url(url);
     }
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(aws.cli_connect_timeout)

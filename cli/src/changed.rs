@@ -2,6 +2,7 @@
 //! `.zip` or an `s3://bucket/key.zip`, as the pipeline action compares the deployed artifact
 //! with the last one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -12,7 +13,8 @@ use cf_invalidate::artifact::{
     Changes, Listing, LocalZip, ZipEntry, ZipError, changed_paths, compare, read_listing,
 };
 
-use super::args::AwsArgs;
+use super::args::PathArgs;
+use super::aws::Session;
 use super::error::CliError;
 
 /// The listings of the `s3://` sides, read (asynchronously, with the SDK) before the paths are
@@ -31,14 +33,17 @@ fn s3_location(side: &str) -> Option<Result<(&str, &str), CliError>> {
     })
 }
 
-/// Reads the central directory of each `s3://` side among `sides` (the tail of the object
-/// only, with ranged GetObject calls). No S3 client is made when no side is in S3.
+/// Reads the central directory of each `s3://` side of `--changed-between` (the tail of the
+/// object only, with ranged GetObject calls), once the prefixes are known to be valid. No S3
+/// client is made when no side is in S3.
 pub async fn read_s3_sides(
-    sides: Option<&[PathBuf]>,
-    aws: &AwsArgs,
+    paths: &PathArgs,
+    session: &Session<'_>,
 ) -> Result<S3Listings, CliError> {
     let mut listings = S3Listings::new();
-    let wanted: Vec<&str> = sides
+    let wanted: Vec<&str> = paths
+        .changed_between
+        .as_deref()
         .unwrap_or_default()
         .iter()
         .filter_map(|side| side.to_str())
@@ -47,7 +52,9 @@ pub async fn read_s3_sides(
     if wanted.is_empty() {
         return Ok(listings);
     }
-    let client = super::aws::s3_client(aws).await?;
+    // A mistake in the prefixes is reported before anything is read.
+    super::sources::prefixes(paths)?;
+    let client = session.s3().await?;
     for side in wanted {
         if listings.contains_key(side) {
             continue;
@@ -76,7 +83,7 @@ pub async fn read_s3_sides(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildChanges {
     pub changes: Changes,
-    /// Raw URL paths for the planner (not yet encoded).
+    /// Raw URL paths for the planner (not yet encoded); collecting moves them out.
     pub paths: Vec<String>,
     /// Differing files outside `--key-prefix` (or directory entries), not invalidated.
     pub outside: usize,
@@ -110,8 +117,8 @@ pub fn changed_between(
     path_prefix: &str,
     s3: &S3Listings,
 ) -> Result<BuildChanges, CliError> {
-    let changes = compare(&listing_of(old, s3)?, &listing_of(new, s3)?);
-    let (paths, outside) = changed_paths(&changes, key_prefix, path_prefix);
+    let changes = compare(&*listing_of(old, s3)?, &*listing_of(new, s3)?);
+    let (paths, outside) = changed_paths(changes.names(), key_prefix, path_prefix);
     Ok(BuildChanges {
         changes,
         paths,
@@ -128,14 +135,14 @@ fn problem(side: &Path, problem: impl Into<String>) -> CliError {
 
 /// A directory's files, each with the CRC-32 and size of its contents, or a zip's listing
 /// (read from S3 already for an `s3://` side).
-fn listing_of(side: &Path, s3: &S3Listings) -> Result<Listing, CliError> {
+fn listing_of<'a>(side: &Path, s3: &'a S3Listings) -> Result<Cow<'a, Listing>, CliError> {
     if let Some(url) = side.to_str().filter(|side| side.starts_with("s3://")) {
         if let Some(Err(error)) = s3_location(url) {
             return Err(error);
         }
         return s3
             .get(url)
-            .cloned()
+            .map(Cow::Borrowed)
             .ok_or_else(|| problem(side, "was not read from S3"));
     }
     let metadata = std::fs::metadata(side).map_err(|error| match error.kind() {
@@ -143,15 +150,17 @@ fn listing_of(side: &Path, s3: &S3Listings) -> Result<Listing, CliError> {
         _ => problem(side, format!("cannot be read: {error}")),
     })?;
     if metadata.is_dir() {
-        return directory_listing(side);
+        return directory_listing(side).map(Cow::Owned);
     }
     let zip = LocalZip::open(side).map_err(|error| problem(side, error.to_string()))?;
     futures::executor::block_on(read_listing(&zip))
+        .map(Cow::Owned)
         .map_err(|error| problem(side, format!("is not a directory, and as a zip: {error}")))
 }
 
 fn directory_listing(root: &Path) -> Result<Listing, CliError> {
     let mut listing = Listing::default();
+    let mut buffer = vec![0u8; 64 * 1024];
     let mut pending: Vec<PathBuf> = vec![root.to_path_buf()];
     while let Some(directory) = pending.pop() {
         let entries = std::fs::read_dir(&directory)
@@ -171,7 +180,7 @@ fn directory_listing(root: &Path) -> Result<Listing, CliError> {
                 continue;
             }
             let name = relative_name(root, &path)?;
-            let (crc32, size) = checksum(&path)?;
+            let (crc32, size) = checksum(&path, &mut buffer)?;
             listing.files.push(ZipEntry { name, crc32, size });
         }
     }
@@ -189,14 +198,13 @@ fn relative_name(root: &Path, path: &Path) -> Result<String, CliError> {
         .ok_or_else(|| problem(path, "has a name that is not UTF-8: rename it"))
 }
 
-fn checksum(path: &Path) -> Result<(u32, u64), CliError> {
+fn checksum(path: &Path, buffer: &mut [u8]) -> Result<(u32, u64), CliError> {
     let mut file = File::open(path).map_err(|error| problem(path, error.to_string()))?;
     let mut hasher = crc32fast::Hasher::new();
-    let mut buffer = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
         let read = file
-            .read(&mut buffer)
+            .read(buffer)
             .map_err(|error| problem(path, error.to_string()))?;
         if read == 0 {
             break;

@@ -6,7 +6,7 @@ use std::path::Path;
 use cf_invalidate::text::plural;
 
 use super::args::PathArgs;
-use cf_invalidate::params::events::{key_prefix_problem, path_prefix_problem};
+use cf_invalidate::params::{key_prefix_problem, path_prefix_problem};
 
 use super::changed::{BuildChanges, S3Listings, changed_between};
 use super::error::CliError;
@@ -134,15 +134,21 @@ pub fn collect(
     if let Some(sides) = &args.changed_between
         && let [old, new] = sides.as_slice()
     {
-        let key_prefix = args.key_prefix.as_deref().unwrap_or_default();
-        let path_prefix = args.path_prefix.as_deref().unwrap_or("/");
-        checked_prefix("key-prefix", key_prefix, key_prefix_problem)?;
-        checked_prefix("path-prefix", path_prefix, path_prefix_problem)?;
-        let build = changed_between(old, new, key_prefix, path_prefix, s3)?;
-        collected.paths.extend(build.paths.iter().cloned());
+        let (key_prefix, path_prefix) = prefixes(args)?;
+        let mut build = changed_between(old, new, key_prefix, path_prefix, s3)?;
+        collected.paths.append(&mut build.paths);
         collected.build = Some(build);
     }
     Ok(collected)
+}
+
+/// `--key-prefix` (default none) and `--path-prefix` (default `/`), checked.
+pub fn prefixes(args: &PathArgs) -> Result<(&str, &str), CliError> {
+    let key_prefix = args.key_prefix.as_deref().unwrap_or_default();
+    let path_prefix = args.path_prefix.as_deref().unwrap_or("/");
+    checked_prefix("key-prefix", key_prefix, key_prefix_problem)?;
+    checked_prefix("path-prefix", path_prefix, path_prefix_problem)?;
+    Ok((key_prefix, path_prefix))
 }
 
 /// The prefix rules are the S3-events function's; the message names the flag.

@@ -8,12 +8,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{Failure, detail, split};
 use crate::artifact::previous::{
-    ActionExecution, ArtifactLocation, ExecutionPage, HistoryError, HistoryErrorKind, JobContext,
-    PipelineHistory,
+    ActionExecution, ArtifactLocation, ExecutionPage, HISTORY_PAGE_SIZE, HistoryError,
+    HistoryErrorKind, JobContext, PipelineHistory,
 };
-
-/// ListActionExecutions' largest page.
-pub const HISTORY_PAGE_SIZE: i32 = 100;
 
 #[derive(Debug, Clone)]
 pub struct SdkPipelineHistory {
@@ -110,7 +107,7 @@ impl PipelineHistory for SdkPipelineHistory {
             .client
             .list_action_executions()
             .pipeline_name(pipeline)
-            .max_results(HISTORY_PAGE_SIZE)
+            .max_results(HISTORY_PAGE_SIZE as i32)
             .set_next_token(next_token)
             .send()
             .await

@@ -16,11 +16,14 @@ use crate::artifact::zipdir::{FIRST_TAIL, RangeSource, ZipError};
 
 /// The artifact bucket read with each job's own `artifactCredentials`, and the pipeline's
 /// history read with the function's role: what `pathsFromArtifact` calls.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SdkArtifacts {
     history: SdkPipelineHistory,
     /// The function's S3 configuration (region, endpoint), without its credentials.
     s3: aws_sdk_s3::config::Builder,
+    /// The client of the last job's credentials (by access key id): both artifacts of a job
+    /// are read with one client.
+    last: std::sync::Mutex<Option<(String, Client)>>,
 }
 
 /// The S3 configuration of `config`, addressed path-style when an S3 endpoint of one's own is
@@ -39,11 +42,40 @@ pub fn s3_config(config: &aws_config::SdkConfig) -> aws_sdk_s3::config::Builder 
 }
 
 impl SdkArtifacts {
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
+    /// `codepipeline` is the function's own client (the one that reports results).
+    pub fn new(config: &aws_config::SdkConfig, codepipeline: aws_sdk_codepipeline::Client) -> Self {
         Self {
-            history: SdkPipelineHistory::new(aws_sdk_codepipeline::Client::new(config)),
+            history: SdkPipelineHistory::new(codepipeline),
             s3: s3_config(config),
+            last: std::sync::Mutex::new(None),
         }
+    }
+
+    /// An S3 client signing with `credentials`.
+    fn client(&self, credentials: &ArtifactCredentials) -> Client {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((key, client)) = last.as_ref()
+            && *key == credentials.access_key_id
+        {
+            return client.clone();
+        }
+        let config = self
+            .s3
+            .clone()
+            .credentials_provider(Credentials::new(
+                credentials.access_key_id.clone(),
+                credentials.secret_access_key.clone(),
+                credentials.session_token.clone(),
+                None,
+                "codepipeline-artifact-credentials",
+            ))
+            .build();
+        let client = Client::from_conf(config);
+        *last = Some((credentials.access_key_id.clone(), client.clone()));
+        client
     }
 }
 
@@ -69,18 +101,7 @@ impl ArtifactStore for SdkArtifacts {
         location: &ArtifactLocation,
         credentials: &ArtifactCredentials,
     ) -> Result<S3Zip, ZipError> {
-        let config = self
-            .s3
-            .clone()
-            .credentials_provider(Credentials::new(
-                credentials.access_key_id.clone(),
-                credentials.secret_access_key.clone(),
-                credentials.session_token.clone(),
-                None,
-                "codepipeline-artifact-credentials",
-            ))
-            .build();
-        S3Zip::open(Client::from_conf(config), &location.bucket, &location.key).await
+        S3Zip::open(self.client(credentials), &location.bucket, &location.key).await
     }
 }
 

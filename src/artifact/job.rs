@@ -8,10 +8,10 @@ use std::future::Future;
 use tracing::{info, warn};
 
 use super::previous::{
-    ArtifactLocation, HistoryError, HistoryErrorKind, JobContext, PipelineHistory, Previous,
-    find_previous, locate,
+    ArtifactLocation, HistoryError, HistoryErrorKind, HistoryPages, JobContext, PipelineHistory,
+    Previous, find_previous_in, locate_in,
 };
-use super::{Listing, RangeSource, ZipError, changed_paths, compare, read_listing};
+use super::{Listing, RangeSource, ZipEntry, ZipError, changed_paths, compare, read_listing};
 use crate::params::{ArtifactMode, ArtifactParams};
 use crate::ports::FailureType;
 use crate::text::{plural, preview};
@@ -58,22 +58,38 @@ pub trait Artifacts: PipelineHistory + ArtifactStore {}
 impl<T: PipelineHistory + ArtifactStore> Artifacts for T {}
 
 /// What the job event says about artifacts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobInputs {
+    /// Input artifacts with a name and an S3 location, in the event's order.
+    pub artifacts: Vec<ArtifactLocation>,
+    /// `artifactCredentials`, to read them with.
+    pub credentials: Option<ArtifactCredentials>,
+    /// `encryptionKey`.
+    pub encryption_key: Option<EncryptionKey>,
+}
+
+/// The job whose artifact is read.
 #[derive(Debug, Clone, Copy)]
 pub struct JobArtifacts<'a> {
     pub job_id: &'a str,
     /// As the function received them (variables resolved): they identify the action in the
     /// history when GetJobDetails is not used.
     pub user_parameters: &'a str,
-    pub inputs: &'a [ArtifactLocation],
-    pub credentials: Option<&'a ArtifactCredentials>,
-    pub encryption_key: Option<&'a EncryptionKey>,
+    pub inputs: &'a JobInputs,
+}
+
+impl JobArtifacts<'_> {
+    fn encryption_key(&self) -> Option<&EncryptionKey> {
+        self.inputs.encryption_key.as_ref()
+    }
 }
 
 /// What the artifact contributed to a job: for its summary, its output variables and the
 /// continuation token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactFacts {
-    /// What the next invocation must compare again; its `plan` is the job's plan fingerprint.
+    /// What the next invocation must compare again. Its `plan` is left empty here: the
+    /// continuation token takes the job plan's fingerprint when it is written.
     pub pin: TokenArtifact,
     /// One or two sentences for the job summary.
     pub summary: String,
@@ -121,16 +137,30 @@ impl ArtifactError {
     }
 }
 
-/// What the current artifact is compared with.
+/// What the history gives to compare the current artifact with.
 enum Basis {
-    /// `pathsFromArtifact: "all"`.
-    All,
     /// The previous run's artifact.
     Previous {
         execution: String,
         location: ArtifactLocation,
     },
     /// "changed" with nothing to compare with: every file, and why.
+    Fallback {
+        code: FallbackCode,
+        execution: Option<String>,
+    },
+}
+
+/// What the current artifact was compared with, once the previous one is read.
+enum Compared {
+    /// `pathsFromArtifact: "all"`.
+    All,
+    /// The previous run's listing, its files under `keyPrefix` only.
+    Previous {
+        execution: String,
+        location: ArtifactLocation,
+        listing: Listing,
+    },
     Fallback {
         code: FallbackCode,
         execution: Option<String>,
@@ -147,8 +177,8 @@ pub async fn paths_from_artifact(
 ) -> Result<FromArtifact, ArtifactError> {
     // For the log line only: how long finding, reading and comparing took, calls included.
     let started = std::time::Instant::now();
-    let current = select_input(params.artifact.as_deref(), job.inputs)?;
-    let credentials = job.credentials.ok_or_else(|| {
+    let current = select_input(params.artifact.as_deref(), &job.inputs.artifacts)?;
+    let credentials = job.inputs.credentials.as_ref().ok_or_else(|| {
         ArtifactError::failed(
             FailureType::JobFailed,
             "the job event has no artifactCredentials, so the input artifact cannot be read; \
@@ -156,7 +186,7 @@ pub async fn paths_from_artifact(
         )
     })?;
     let mut cost = ReadCost::default();
-    let listing = read(
+    let mut listing = read(
         ports,
         current,
         credentials,
@@ -165,21 +195,22 @@ pub async fn paths_from_artifact(
         &mut cost,
     )
     .await
-    .map_err(|error| read_failure(error, current, "input artifact", job.encryption_key))?;
+    .map_err(|error| read_failure(error, current, "input artifact", job.encryption_key()))?;
+    let under_prefix = |entry: &ZipEntry| entry.name.starts_with(&params.key_prefix);
+    let files = listing.files.len();
     let in_scope = listing
         .files
         .iter()
-        .filter(|entry| entry.name.starts_with(&params.key_prefix))
+        .filter(|entry| under_prefix(entry))
         .count();
-    if in_scope == 0 && !listing.files.is_empty() {
+    if in_scope == 0 && files > 0 {
         return Err(ArtifactError::configuration(format!(
             "no file of input artifact {name} is under keyPrefix {prefix:?} in UserParameters: \
-             its {count} file{s} start with {first}; set keyPrefix to the folder the site's \
+             its {files} file{s} start with {first}; set keyPrefix to the folder the site's \
              files are in, or remove it",
             name = current.name,
             prefix = params.key_prefix,
-            count = listing.files.len(),
-            s = plural(listing.files.len()),
+            s = plural(files),
             first = preview(
                 &listing
                     .files
@@ -190,63 +221,45 @@ pub async fn paths_from_artifact(
             ),
         )));
     }
+    // From here on only the files under keyPrefix count, on both sides.
+    listing.files.retain(under_prefix);
 
-    let basis = match params.mode {
-        ArtifactMode::All => Basis::All,
-        ArtifactMode::Changed => basis(ports, params, &job, current, pinned).await?,
-    };
-    let (basis, previous) = match basis {
-        Basis::Previous {
-            execution,
-            location,
-        } => match read(
-            ports,
-            &location,
-            credentials,
-            &job,
-            "previous artifact",
-            &mut cost,
-        )
-        .await
-        {
-            Ok(listing) => (
-                Basis::Previous {
-                    execution,
-                    location,
-                },
-                Some(listing),
-            ),
-            Err(ZipError::Missing(_)) => (
-                Basis::Fallback {
-                    code: FallbackCode::Gone,
-                    execution: Some(execution),
-                },
-                None,
-            ),
-            Err(error) => {
-                return Err(read_failure(
-                    error,
-                    &location,
-                    "the artifact of the last successful run,",
-                    job.encryption_key,
-                ));
+    let compared = match params.mode {
+        ArtifactMode::All => Compared::All,
+        ArtifactMode::Changed => match basis(ports, params, &job, current, pinned).await? {
+            Basis::Fallback { code, execution } => Compared::Fallback { code, execution },
+            Basis::Previous {
+                execution,
+                location,
+            } => {
+                let what = "previous artifact";
+                match read(ports, &location, credentials, &job, what, &mut cost).await {
+                    Ok(mut previous) => {
+                        previous.files.retain(under_prefix);
+                        Compared::Previous {
+                            execution,
+                            location,
+                            listing: previous,
+                        }
+                    }
+                    Err(ZipError::Missing(_)) => Compared::Fallback {
+                        code: FallbackCode::Gone,
+                        execution: Some(execution),
+                    },
+                    Err(error) => {
+                        return Err(read_failure(
+                            error,
+                            &location,
+                            "the artifact of the last successful run,",
+                            job.encryption_key(),
+                        ));
+                    }
+                }
             }
         },
-        other => (other, None),
     };
 
-    let all_names = || {
-        let (paths, _) = changed_paths(
-            &super::Changes {
-                added: listing.files.iter().map(|e| e.name.clone()).collect(),
-                ..super::Changes::default()
-            },
-            &params.key_prefix,
-            &params.path_prefix,
-        );
-        paths
-    };
-    let outside = listing.files.len() - in_scope;
+    let outside = files - in_scope;
     let outside_note = if outside > 0 && !params.key_prefix.is_empty() {
         format!(
             " {outside} file{} outside keyPrefix {:?} ignored.",
@@ -256,28 +269,24 @@ pub async fn paths_from_artifact(
     } else {
         String::new()
     };
-    let (paths, facts) = match (basis, previous) {
-        (
-            Basis::Previous {
-                execution,
-                location,
-            },
-            Some(previous),
-        ) => {
+    let url_paths = |names: &mut dyn Iterator<Item = &str>| {
+        changed_paths(names, &params.key_prefix, &params.path_prefix).0
+    };
+    let every_file =
+        |listing: &Listing| url_paths(&mut listing.files.iter().map(|entry| entry.name.as_str()));
+    let (paths, facts) = match compared {
+        Compared::Previous {
+            execution,
+            location,
+            listing: previous,
+        } => {
             let changes = compare(&previous, &listing);
-            let (paths, _) = changed_paths(&changes, &params.key_prefix, &params.path_prefix);
-            let in_prefix = |names: &[String]| {
-                names
-                    .iter()
-                    .filter(|name| name.starts_with(&params.key_prefix))
-                    .count()
-            };
             let (added, changed, removed) = (
-                in_prefix(&changes.added),
-                in_prefix(&changes.changed),
-                in_prefix(&changes.removed),
+                changes.added.len(),
+                changes.changed.len(),
+                changes.removed.len(),
             );
-            let count = added + changed + removed;
+            let count = changes.count();
             let summary = if count == 0 {
                 format!(
                     "No file of input artifact {} changed since the last successful run \
@@ -302,7 +311,7 @@ pub async fn paths_from_artifact(
                 fallback: None,
             };
             (
-                paths,
+                url_paths(&mut changes.names()),
                 ArtifactFacts {
                     pin,
                     summary,
@@ -310,7 +319,7 @@ pub async fn paths_from_artifact(
                 },
             )
         }
-        (Basis::Fallback { code, execution }, _) => {
+        Compared::Fallback { code, execution } => {
             let reason = fallback_reason(code, execution.as_deref(), &current.name);
             let summary = format!(
                 "Every file of input artifact {} invalidated ({in_scope} file{}): {reason}.{outside_note}",
@@ -318,7 +327,7 @@ pub async fn paths_from_artifact(
                 plural(in_scope)
             );
             (
-                all_names(),
+                every_file(&listing),
                 ArtifactFacts {
                     pin: TokenArtifact::without_previous(execution, Some(code)),
                     summary,
@@ -326,14 +335,14 @@ pub async fn paths_from_artifact(
                 },
             )
         }
-        (_, _) => {
+        Compared::All => {
             let summary = format!(
                 "Every file of input artifact {} invalidated ({in_scope} file{}, pathsFromArtifact \"all\").{outside_note}",
                 current.name,
                 plural(in_scope)
             );
             (
-                all_names(),
+                every_file(&listing),
                 ArtifactFacts {
                     pin: TokenArtifact::without_previous(None, None),
                     summary,
@@ -344,7 +353,7 @@ pub async fn paths_from_artifact(
     };
     info!(
         artifact = %current.name,
-        files = listing.files.len(),
+        files,
         changed_files = facts.changed_files,
         paths = paths.len(),
         bytes_read = cost.bytes_read,
@@ -409,7 +418,7 @@ async fn read(
         files = listing.files.len(),
         bytes_read = listing.bytes_read,
         reads = listing.reads,
-        encryption_key = job.encryption_key.map(|key| key.id.as_str()),
+        encryption_key = job.encryption_key().map(|key| key.id.as_str()),
         "listing read"
     );
     Ok(listing)
@@ -497,8 +506,22 @@ async fn basis(
             });
         }
     }
-    let context = job_context(ports, params, job).await?;
-    let found = find_previous(ports, &context, &current.name)
+    // One reader of the history pages for finding this job and the run before: a page is
+    // never asked for twice.
+    let (context, mut pages) = match &params.pipeline_name {
+        Some(pipeline) => {
+            let mut pages = HistoryPages::new(ports, pipeline);
+            let context = located(&mut pages, job).await?;
+            (context, pages)
+        }
+        None => {
+            let context = job_details(ports, job).await?;
+            let mut pages = HistoryPages::new(ports, &context.pipeline_name);
+            let context = with_execution(context, &mut pages, job).await?;
+            (context, pages)
+        }
+    };
+    let found = find_previous_in(&mut pages, &context, &current.name)
         .await
         .map_err(|error| history_failure(&error, &context.pipeline_name))?;
     let basis = match found {
@@ -538,23 +561,27 @@ async fn basis(
     Ok(basis)
 }
 
-/// The pipeline, stage and action this job runs in: from `pipelineName` and the history, or
-/// from GetJobDetails.
-async fn job_context(
-    ports: &impl Artifacts,
-    params: &ArtifactParams,
+/// This job's pipeline execution, stage and action, found in `pipelineName`'s history.
+async fn located<H: PipelineHistory>(
+    pages: &mut HistoryPages<'_, H>,
     job: &JobArtifacts<'_>,
 ) -> Result<JobContext, ArtifactError> {
-    if let Some(pipeline) = &params.pipeline_name {
-        return match locate(ports, pipeline, job.job_id, job.user_parameters).await {
-            Ok(Ok(context)) => Ok(context),
-            Ok(Err(reason)) => Err(ArtifactError::configuration(format!(
-                "pathsFromArtifact \"changed\" could not find this action in pipeline \
-                 {pipeline:?} (\"pipelineName\" in UserParameters): {reason}"
-            ))),
-            Err(error) => Err(history_failure(&error, pipeline)),
-        };
+    let pipeline = pages.pipeline().to_owned();
+    match locate_in(pages, job.job_id, job.user_parameters).await {
+        Ok(Ok(context)) => Ok(context),
+        Ok(Err(reason)) => Err(ArtifactError::configuration(format!(
+            "pathsFromArtifact \"changed\" could not find this action in pipeline \
+             {pipeline:?} (\"pipelineName\" in UserParameters): {reason}"
+        ))),
+        Err(error) => Err(history_failure(&error, &pipeline)),
     }
+}
+
+/// The pipeline, stage and action this job runs in, from GetJobDetails.
+async fn job_details(
+    ports: &impl Artifacts,
+    job: &JobArtifacts<'_>,
+) -> Result<JobContext, ArtifactError> {
     match ports.job_context(job.job_id).await {
         Ok(context) => Ok(context),
         Err(error) if error.kind == HistoryErrorKind::Refused => {
@@ -570,6 +597,33 @@ async fn job_context(
         }
         Err(error) => Err(history_failure(&error, "of this job")),
     }
+}
+
+/// `context` with its pipeline execution. GetJobDetails documents `pipelineExecutionId` for
+/// custom actions only; without it a Retry of this run could be compared with the run's own
+/// earlier success, so it is looked up in the history (the same pages the search reads next).
+async fn with_execution<H: PipelineHistory>(
+    mut context: JobContext,
+    pages: &mut HistoryPages<'_, H>,
+    job: &JobArtifacts<'_>,
+) -> Result<JobContext, ArtifactError> {
+    if context.pipeline_execution_id.is_some() {
+        return Ok(context);
+    }
+    match locate_in(pages, job.job_id, job.user_parameters).await {
+        Ok(Ok(found))
+            if found.stage_name == context.stage_name
+                && found.action_name == context.action_name =>
+        {
+            context.pipeline_execution_id = found.pipeline_execution_id;
+        }
+        Ok(_) => warn!(
+            "GetJobDetails named no pipeline execution, and the history shows none running for \
+             this action; a success of this same run may be taken as the previous one"
+        ),
+        Err(error) => return Err(history_failure(&error, &context.pipeline_name)),
+    }
+    Ok(context)
 }
 
 fn history_failure(error: &HistoryError, pipeline: &str) -> ArtifactError {

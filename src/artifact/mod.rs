@@ -71,16 +71,17 @@ pub fn compare(old: &Listing, new: &Listing) -> Changes {
     changes
 }
 
-/// The URL paths of what changed: each name under `key_prefix`, without it, after
-/// `path_prefix`, as the S3-events function maps keys; names outside the prefix are counted.
-pub fn changed_paths(
-    changes: &Changes,
+/// The URL paths of `names` (such as [`Changes::names`]): each name under `key_prefix`,
+/// without it, after `path_prefix`, as the S3-events function maps keys; names outside the
+/// prefix are counted.
+pub fn changed_paths<'a>(
+    names: impl IntoIterator<Item = &'a str>,
     key_prefix: &str,
     path_prefix: &str,
 ) -> (Vec<String>, usize) {
     let mut outside = 0;
-    let paths = changes
-        .names()
+    let paths = names
+        .into_iter()
         .filter_map(
             |name| match crate::events::keys::object_path(name, key_prefix, path_prefix) {
                 Ok(path) => Some(path),

@@ -81,8 +81,11 @@ pub trait PipelineHistory: Send + Sync {
     ) -> impl Future<Output = Result<ExecutionPage, HistoryError>> + Send;
 }
 
-/// Pages of ListActionExecutions read at most (100 executions each): a pipeline with more
-/// recent executions of other actions than that gets "all" and says why.
+/// Executions asked for per ListActionExecutions page: the most CodePipeline gives.
+pub const HISTORY_PAGE_SIZE: usize = 100;
+
+/// Pages of ListActionExecutions read at most ([`HISTORY_PAGE_SIZE`] executions each): a
+/// pipeline with more recent executions of other actions than that gets "all" and says why.
 pub const MAX_HISTORY_PAGES: usize = 5;
 
 /// What the search found.
@@ -101,6 +104,57 @@ pub enum Previous {
     },
 }
 
+/// A pipeline's ListActionExecutions pages, newest first: each page is read once however
+/// often it is looked at, and at most [`MAX_HISTORY_PAGES`] are read.
+pub struct HistoryPages<'a, H> {
+    history: &'a H,
+    pipeline: String,
+    pages: Vec<Vec<ActionExecution>>,
+    /// The token of the next page; `None` once the last page is read.
+    next_token: Option<Option<String>>,
+}
+
+impl<'a, H: PipelineHistory> HistoryPages<'a, H> {
+    pub fn new(history: &'a H, pipeline: &str) -> Self {
+        Self {
+            history,
+            pipeline: pipeline.to_owned(),
+            pages: Vec::new(),
+            next_token: Some(None),
+        }
+    }
+
+    pub fn pipeline(&self) -> &str {
+        &self.pipeline
+    }
+
+    /// Page `index`, read now if it was not yet; `None` past the last page or the bound.
+    async fn page(&mut self, index: usize) -> Result<Option<&[ActionExecution]>, HistoryError> {
+        while self.pages.len() <= index && self.pages.len() < MAX_HISTORY_PAGES {
+            let Some(token) = self.next_token.take() else {
+                break;
+            };
+            let page = self
+                .history
+                .action_executions(&self.pipeline, token)
+                .await?;
+            self.next_token = page.next_token.map(Some);
+            self.pages.push(page.executions);
+        }
+        Ok(self.pages.get(index).map(Vec::as_slice))
+    }
+
+    /// Executions in the pages read so far.
+    fn seen(&self) -> usize {
+        self.pages.iter().map(Vec::len).sum()
+    }
+
+    /// Whether the history has no page after those read.
+    fn ended(&self) -> bool {
+        self.next_token.is_none()
+    }
+}
+
 /// The input artifact `artifact_name` of the most recent `Succeeded` execution of the same
 /// stage and action in another pipeline execution, looking through at most
 /// [`MAX_HISTORY_PAGES`] pages.
@@ -109,14 +163,19 @@ pub async fn find_previous(
     context: &JobContext,
     artifact_name: &str,
 ) -> Result<Previous, HistoryError> {
-    let mut next_token = None;
-    let mut seen = 0usize;
-    for _ in 0..MAX_HISTORY_PAGES {
-        let page = history
-            .action_executions(&context.pipeline_name, next_token.take())
-            .await?;
-        seen += page.executions.len();
-        let latest = page.executions.into_iter().find(|execution| {
+    let mut pages = HistoryPages::new(history, &context.pipeline_name);
+    find_previous_in(&mut pages, context, artifact_name).await
+}
+
+/// [`find_previous`] over pages that may have been read already.
+pub async fn find_previous_in<H: PipelineHistory>(
+    pages: &mut HistoryPages<'_, H>,
+    context: &JobContext,
+    artifact_name: &str,
+) -> Result<Previous, HistoryError> {
+    let mut index = 0;
+    while let Some(page) = pages.page(index).await? {
+        let latest = page.iter().find(|execution| {
             execution.stage_name == context.stage_name
                 && execution.action_name == context.action_name
                 && execution.status == "Succeeded"
@@ -126,12 +185,12 @@ pub async fn find_previous(
             return Ok(
                 match execution
                     .input_artifacts
-                    .into_iter()
+                    .iter()
                     .find(|artifact| artifact.name == artifact_name)
                 {
                     Some(artifact) => Previous::Found {
-                        pipeline_execution_id: execution.pipeline_execution_id,
-                        artifact,
+                        pipeline_execution_id: execution.pipeline_execution_id.clone(),
+                        artifact: artifact.clone(),
                     },
                     None => Previous::Nothing {
                         code: FallbackCode::NoSuchArtifact,
@@ -144,27 +203,25 @@ pub async fn find_previous(
                 },
             );
         }
-        match page.next_token {
-            Some(token) => next_token = Some(token),
-            None => {
-                return Ok(Previous::Nothing {
-                    code: FallbackCode::NoEarlierRun,
-                    execution: None,
-                    reason: format!(
-                        "no earlier successful run of {}/{} in the pipeline's history",
-                        context.stage_name, context.action_name
-                    ),
-                });
-            }
-        }
+        index += 1;
     }
+    let reason = if pages.ended() {
+        format!(
+            "no earlier successful run of {}/{} in the pipeline's history",
+            context.stage_name, context.action_name
+        )
+    } else {
+        format!(
+            "no successful run of {}/{} among the pipeline's {} most recent action executions",
+            context.stage_name,
+            context.action_name,
+            pages.seen()
+        )
+    };
     Ok(Previous::Nothing {
         code: FallbackCode::NoEarlierRun,
         execution: None,
-        reason: format!(
-            "no successful run of {}/{} among the pipeline's {seen} most recent action executions",
-            context.stage_name, context.action_name
-        ),
+        reason,
     })
 }
 
@@ -177,34 +234,41 @@ pub async fn locate(
     job_id: &str,
     user_parameters: &str,
 ) -> Result<Result<JobContext, String>, HistoryError> {
-    let mut next_token = None;
+    locate_in(
+        &mut HistoryPages::new(history, pipeline),
+        job_id,
+        user_parameters,
+    )
+    .await
+}
+
+/// [`locate`] over pages that [`find_previous_in`] can read again without calling.
+pub async fn locate_in<H: PipelineHistory>(
+    pages: &mut HistoryPages<'_, H>,
+    job_id: &str,
+    user_parameters: &str,
+) -> Result<Result<JobContext, String>, HistoryError> {
+    let pipeline = pages.pipeline().to_owned();
     let mut matches: Vec<ActionExecution> = Vec::new();
-    let mut seen = 0usize;
-    for _ in 0..MAX_HISTORY_PAGES {
-        let page = history
-            .action_executions(pipeline, next_token.take())
-            .await?;
-        seen += page.executions.len();
-        for execution in page.executions {
+    let mut index = 0;
+    while let Some(page) = pages.page(index).await? {
+        for execution in page {
             // Whether CodePipeline uses the job id as the action execution id is not
             // documented; when it does, that settles it.
             if execution.action_execution_id == job_id {
-                return Ok(Ok(context_of(pipeline, execution)));
+                return Ok(Ok(context_of(&pipeline, execution.clone())));
             }
             if execution.status == "InProgress"
                 && execution.user_parameters.as_deref() == Some(user_parameters)
             {
-                matches.push(execution);
+                matches.push(execution.clone());
             }
         }
         // Running executions are the newest: once some are found, older pages add nothing.
         if !matches.is_empty() {
             break;
         }
-        match page.next_token {
-            Some(token) => next_token = Some(token),
-            None => break,
-        }
+        index += 1;
     }
     let mut places: Vec<(String, String)> = matches
         .iter()
@@ -214,9 +278,11 @@ pub async fn locate(
     places.dedup();
     Ok(match places.len() {
         0 => Err(format!(
-            "none of its {seen} most recent action executions is running with this action's              UserParameters; check that \"pipelineName\" names the pipeline this action is in"
+            "none of its {} most recent action executions is running with this action's \
+             UserParameters; check that \"pipelineName\" names the pipeline this action is in",
+            pages.seen()
         )),
-        1 => Ok(context_of(pipeline, matches.swap_remove(0))),
+        1 => Ok(context_of(&pipeline, matches.swap_remove(0))),
         _ => Err(format!(
             "{} actions run with the same UserParameters ({}); remove \"pipelineName\" so that \
              the action asks GetJobDetails, or make the UserParameters differ",

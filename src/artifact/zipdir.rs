@@ -101,6 +101,39 @@ impl Window {
         let to = from.checked_add(usize::try_from(len).ok()?)?;
         self.bytes.get(from..to)
     }
+
+    /// Extends the window back to `start`, reading only the bytes it does not hold yet.
+    async fn extend_to<S: RangeSource>(
+        &mut self,
+        source: &S,
+        start: u64,
+        listing: &mut Listing,
+    ) -> Result<(), ZipError> {
+        if start < self.start {
+            let mut bytes = fetch(source, start, self.start - start, listing).await?;
+            bytes.append(&mut self.bytes);
+            *self = Window { start, bytes };
+        }
+        Ok(())
+    }
+
+    /// `len` bytes at `offset`: from the window, extended when the range reaches into it (so
+    /// that no byte is read twice), else read alone.
+    async fn range<S: RangeSource>(
+        &mut self,
+        source: &S,
+        offset: u64,
+        len: u64,
+        listing: &mut Listing,
+    ) -> Result<Vec<u8>, ZipError> {
+        if offset < self.start && offset.saturating_add(len) >= self.start {
+            self.extend_to(source, offset, listing).await?;
+        }
+        match self.slice(offset, len) {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => fetch(source, offset, len, listing).await,
+        }
+    }
 }
 
 /// Reads the listing with as few bytes as the archive allows: the last [`FIRST_TAIL`] bytes
@@ -114,10 +147,9 @@ pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipErro
         Some(at) => at,
         None if window.start > 0 => {
             // Only the part of the longest tail not read yet.
-            let start = len - MAX_TAIL.min(len);
-            let mut bytes = fetch(source, start, window.start - start, &mut listing).await?;
-            bytes.append(&mut window.bytes);
-            window = Window { start, bytes };
+            window
+                .extend_to(source, len - MAX_TAIL.min(len), &mut listing)
+                .await?;
             find_eocd(&window.bytes).ok_or(ZipError::NotAZip {
                 searched: MAX_TAIL.min(len),
                 len,
@@ -127,30 +159,24 @@ pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipErro
             return Err(ZipError::NotAZip { searched: len, len });
         }
     };
-    let eocd = &window.bytes[eocd_at..];
     let eocd_offset = window.start + eocd_at as u64;
-    let mut directory = Directory::from_eocd(eocd)?;
+    let mut directory = Directory::from_eocd(&window.bytes[eocd_at..])?;
     if directory.needs_zip64() {
         let locator_offset = eocd_offset
             .checked_sub(ZIP64_LOCATOR_LEN as u64)
             .ok_or_else(|| damaged("ZIP64 locator", "no room before the end record"))?;
-        let locator = match window.slice(locator_offset, ZIP64_LOCATOR_LEN as u64) {
-            Some(bytes) => bytes.to_vec(),
-            None => {
-                fetch(
-                    source,
-                    locator_offset,
-                    ZIP64_LOCATOR_LEN as u64,
-                    &mut listing,
-                )
-                .await?
-            }
-        };
+        let locator = window
+            .range(
+                source,
+                locator_offset,
+                ZIP64_LOCATOR_LEN as u64,
+                &mut listing,
+            )
+            .await?;
         let record_offset = zip64_record_offset(&locator)?;
-        let record = match window.slice(record_offset, ZIP64_EOCD_LEN as u64) {
-            Some(bytes) => bytes.to_vec(),
-            None => fetch(source, record_offset, ZIP64_EOCD_LEN as u64, &mut listing).await?,
-        };
+        let record = window
+            .range(source, record_offset, ZIP64_EOCD_LEN as u64, &mut listing)
+            .await?;
         directory = Directory::from_zip64(&record)?;
     }
     if directory.size > MAX_CENTRAL_DIRECTORY {
@@ -168,10 +194,9 @@ pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipErro
             ),
         ));
     }
-    let bytes = match window.slice(directory.offset, directory.size) {
-        Some(bytes) => bytes.to_vec(),
-        None => fetch(source, directory.offset, directory.size, &mut listing).await?,
-    };
+    let bytes = window
+        .range(source, directory.offset, directory.size, &mut listing)
+        .await?;
     let (files, directories) = parse_central_directory(&bytes, directory.entries)?;
     listing.files = files;
     listing.directories = directories;

@@ -14,11 +14,12 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     cf_invalidate::logging::init_from_env();
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     let handler = Handler::new(
         SdkInvalidations::new(aws_sdk_cloudfront::Client::new(&config))
             .with_endpoint(configured_endpoint(None)),
-        SdkJobReport::new(aws_sdk_codepipeline::Client::new(&config)),
-        SdkArtifacts::new(&config),
+        SdkJobReport::new(codepipeline.clone()),
+        SdkArtifacts::new(&config, codepipeline),
         SystemClock,
         EngineSettings::default(),
     );

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::params::{JobParams, OnTimeout, Target};
 use crate::plan::{InvalidationPlan, PlanOptions, plan_paths};
 use crate::ports::{CloudFrontError, CloudFrontErrorKind, Millis};
-use crate::token::{ContinuationToken, TokenDistribution};
+use crate::token::{ContinuationToken, TokenArtifact, TokenDistribution};
 
 /// The CloudFront call a distribution was busy with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,7 +317,10 @@ impl JobRun {
                     entry
                 })
                 .collect(),
-            artifact: spec.from_artifact.as_ref().map(|facts| facts.pin.clone()),
+            artifact: spec.from_artifact.as_ref().map(|facts| TokenArtifact {
+                plan: spec.plan.fingerprint(),
+                ..facts.pin.clone()
+            }),
         }
     }
 

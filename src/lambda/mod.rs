@@ -14,7 +14,7 @@ pub use outcome::{
     run_invocation,
 };
 
-use crate::artifact::job::{ArtifactCredentials, Artifacts, EncryptionKey};
+use crate::artifact::job::{ArtifactCredentials, Artifacts, EncryptionKey, JobInputs};
 use crate::artifact::previous::ArtifactLocation;
 use crate::engine::{Engine, EngineSettings};
 use crate::ports::{
@@ -30,10 +30,8 @@ pub struct JobEvent {
     pub account_id: Option<String>,
     pub user_parameters: Option<String>,
     pub continuation_token: Option<String>,
-    /// Input artifacts with a name and an S3 location, in the event's order.
-    pub input_artifacts: Vec<ArtifactLocation>,
-    pub artifact_credentials: Option<ArtifactCredentials>,
-    pub encryption_key: Option<EncryptionKey>,
+    /// The input artifacts, their credentials and KMS key, for `pathsFromArtifact`.
+    pub inputs: JobInputs,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,8 +46,8 @@ pub enum EventError {
 
 /// Reads the job event. Only field names go into error messages: values may be secrets.
 pub fn read_job_event(payload: &Value) -> Result<JobEvent, EventError> {
-    let job_id = payload
-        .get("CodePipeline.job")
+    let raw_job = payload.get("CodePipeline.job");
+    let job_id = raw_job
         .and_then(|job| job.get("id"))
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
@@ -62,7 +60,7 @@ pub fn read_job_event(payload: &Value) -> Result<JobEvent, EventError> {
             what: format!("line {} column {}", error.line(), error.column()),
         })?;
     let job = event.code_pipeline_job;
-    let input_artifacts = job
+    let artifacts = job
         .data
         .input_artifacts
         .into_iter()
@@ -76,7 +74,7 @@ pub fn read_job_event(payload: &Value) -> Result<JobEvent, EventError> {
         })
         .collect();
     let credentials = job.data.artifact_credentials;
-    let artifact_credentials = match (credentials.access_key_id, credentials.secret_access_key) {
+    let credentials = match (credentials.access_key_id, credentials.secret_access_key) {
         (Some(access_key_id), Some(secret_access_key)) => Some(ArtifactCredentials {
             access_key_id,
             secret_access_key,
@@ -85,8 +83,7 @@ pub fn read_job_event(payload: &Value) -> Result<JobEvent, EventError> {
         _ => None,
     };
     // Not in aws_lambda_events' type: read from the event itself.
-    let encryption_key = payload
-        .get("CodePipeline.job")
+    let encryption_key = raw_job
         .and_then(|job| job.get("data"))
         .and_then(|data| data.get("encryptionKey"))
         .and_then(|key| {
@@ -104,9 +101,11 @@ pub fn read_job_event(payload: &Value) -> Result<JobEvent, EventError> {
         account_id: job.account_id,
         user_parameters: job.data.action_configuration.configuration.user_parameters,
         continuation_token: job.data.continuation_token,
-        input_artifacts,
-        artifact_credentials,
-        encryption_key,
+        inputs: JobInputs {
+            artifacts,
+            credentials,
+            encryption_key,
+        },
     })
 }
 
@@ -227,9 +226,7 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
                     user_parameters: event.user_parameters.as_deref(),
                     continuation_token: event.continuation_token.as_deref(),
                     deadline,
-                    input_artifacts: &event.input_artifacts,
-                    artifact_credentials: event.artifact_credentials.as_ref(),
-                    encryption_key: event.encryption_key.as_ref(),
+                    inputs: &event.inputs,
                 },
                 &self.engine,
                 &self.artifacts,

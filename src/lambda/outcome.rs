@@ -8,9 +8,8 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::artifact::job::{
-    ArtifactCredentials, ArtifactFacts, Artifacts, EncryptionKey, JobArtifacts, paths_from_artifact,
+    ArtifactFacts, Artifacts, JobArtifacts, JobInputs, paths_from_artifact,
 };
-use crate::artifact::previous::ArtifactLocation;
 use crate::engine::{
     Engine, EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, ResumeError, Verdict,
@@ -237,18 +236,7 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
             .to_owned(),
     );
     output_variables.insert("InvalidationIds".to_owned(), pairs.join(","));
-    let ids_of = |tenant: bool| {
-        spec.distributions
-            .iter()
-            .filter(|d| d.is_tenant() == tenant)
-            .map(|d| d.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    output_variables.insert("DistributionIds".to_owned(), ids_of(false));
-    if tenants > 0 {
-        output_variables.insert("DistributionTenantIds".to_owned(), ids_of(true));
-    }
+    insert_target_variables(&mut output_variables, &spec.distributions);
     output_variables.insert("PathCount".to_owned(), paths.to_string());
     output_variables.insert("Status".to_owned(), status.to_owned());
     JobSuccess {
@@ -261,8 +249,12 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
     }
 }
 
-/// Success without an invalidation: "changed" found no change and no paths were listed.
-fn nothing_changed(targets: &[crate::params::Target], facts: &ArtifactFacts) -> JobOutcome {
+/// `DistributionIds` (empty when the job named only tenants), and `DistributionTenantIds` when
+/// it named tenants.
+fn insert_target_variables(
+    output_variables: &mut BTreeMap<String, String>,
+    targets: &[crate::params::Target],
+) {
     let ids_of = |tenant: bool| {
         targets
             .iter()
@@ -271,13 +263,18 @@ fn nothing_changed(targets: &[crate::params::Target], facts: &ArtifactFacts) -> 
             .collect::<Vec<_>>()
             .join(",")
     };
-    let mut output_variables = BTreeMap::new();
-    output_variables.insert("InvalidationId".to_owned(), String::new());
-    output_variables.insert("InvalidationIds".to_owned(), String::new());
     output_variables.insert("DistributionIds".to_owned(), ids_of(false));
     if targets.iter().any(|d| d.is_tenant()) {
         output_variables.insert("DistributionTenantIds".to_owned(), ids_of(true));
     }
+}
+
+/// Success without an invalidation: "changed" found no change and no paths were listed.
+fn nothing_changed(targets: &[crate::params::Target], facts: &ArtifactFacts) -> JobOutcome {
+    let mut output_variables = BTreeMap::new();
+    output_variables.insert("InvalidationId".to_owned(), String::new());
+    output_variables.insert("InvalidationIds".to_owned(), String::new());
+    insert_target_variables(&mut output_variables, targets);
     output_variables.insert("PathCount".to_owned(), "0".to_owned());
     output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
     output_variables.insert("Status".to_owned(), "NoChanges".to_owned());
@@ -406,9 +403,8 @@ pub struct Invocation<'a> {
     pub continuation_token: Option<&'a str>,
     /// The Lambda deadline in ms since the epoch.
     pub deadline: Option<Millis>,
-    pub input_artifacts: &'a [ArtifactLocation],
-    pub artifact_credentials: Option<&'a ArtifactCredentials>,
-    pub encryption_key: Option<&'a EncryptionKey>,
+    /// The job event's input artifacts, with their credentials and KMS key.
+    pub inputs: &'a JobInputs,
 }
 
 /// One invocation of the CodePipeline action, from UserParameters to the outcome to report.
@@ -465,6 +461,7 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         (None, None) => invocation.job_id.to_owned(),
     };
     let mut params = params;
+    let pinned = token.as_ref().and_then(|token| token.artifact.as_ref());
     let from_artifact = match &params.from_artifact {
         None => None,
         Some(wanted) => {
@@ -474,11 +471,9 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
                 JobArtifacts {
                     job_id: invocation.job_id,
                     user_parameters: raw,
-                    inputs: invocation.input_artifacts,
-                    credentials: invocation.artifact_credentials,
-                    encryption_key: invocation.encryption_key,
+                    inputs: invocation.inputs,
                 },
-                token.as_ref().and_then(|token| token.artifact.as_ref()),
+                pinned,
             )
             .await;
             match found {
@@ -497,7 +492,6 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
             }
         }
     };
-    let pinned = token.as_ref().and_then(|token| token.artifact.as_ref());
     let plan_changed = || {
         warn!(
             failure_type = "JobFailed",
@@ -528,13 +522,10 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
             return configuration_error(format!("invalid paths in UserParameters: {error}"));
         }
     };
-    if let Some(mut facts) = from_artifact {
-        facts.pin.plan = spec.plan.fingerprint();
-        if pinned.is_some_and(|pinned| pinned.plan != facts.pin.plan) {
-            return plan_changed();
-        }
-        spec.from_artifact = Some(facts);
+    if pinned.is_some_and(|pinned| pinned.plan != spec.plan.fingerprint()) {
+        return plan_changed();
     }
+    spec.from_artifact = from_artifact;
     let now = engine.clock.now();
     let mut run = match &token {
         None => JobRun::start(&spec, now),

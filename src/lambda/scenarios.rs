@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::artifact::job::ArtifactCredentials;
+use crate::artifact::job::{ArtifactCredentials, JobInputs};
 use crate::artifact::previous::ArtifactLocation;
 use crate::engine::REFERENCE_SEARCH_LIMIT;
 use crate::engine::{Engine, EngineSettings, JobSpec};
@@ -32,8 +32,7 @@ struct Scenario {
     cloudfront: FakeCloudFront,
     settings: EngineSettings,
     artifacts: FakeArtifacts,
-    inputs: Vec<ArtifactLocation>,
-    credentials: ArtifactCredentials,
+    inputs: JobInputs,
 }
 
 impl Scenario {
@@ -48,11 +47,14 @@ impl Scenario {
             cloudfront,
             settings: EngineSettings::default(),
             artifacts: FakeArtifacts::default(),
-            inputs: Vec::new(),
-            credentials: ArtifactCredentials {
-                access_key_id: "ASIAJOBKEY".to_owned(),
-                secret_access_key: "job-secret".to_owned(),
-                session_token: None,
+            inputs: JobInputs {
+                artifacts: Vec::new(),
+                credentials: Some(ArtifactCredentials {
+                    access_key_id: "ASIAJOBKEY".to_owned(),
+                    secret_access_key: "job-secret".to_owned(),
+                    session_token: None,
+                }),
+                encryption_key: None,
             },
         }
     }
@@ -73,9 +75,7 @@ impl Scenario {
                 user_parameters: Some(params),
                 continuation_token: token,
                 deadline: Some(deadline),
-                input_artifacts: &self.inputs,
-                artifact_credentials: Some(&self.credentials),
-                encryption_key: None,
+                inputs: &self.inputs,
             },
             &Engine {
                 cloudfront: self.cloudfront.clone(),
@@ -1033,7 +1033,7 @@ mod from_artifact {
             .put(BUCKET, "site/BuildArtif/old", stored_zip(old));
         s.artifacts
             .put(BUCKET, "site/BuildArtif/new", stored_zip(new));
-        s.inputs = vec![located("site/BuildArtif/new")];
+        s.inputs.artifacts = vec![located("site/BuildArtif/new")];
         s
     }
 

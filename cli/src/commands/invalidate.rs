@@ -20,7 +20,8 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(checked_caller_reference)
         .transpose()?;
-    let collected = collect_from_stdin(&args.paths, &args.aws).await?;
+    let session = Session::new(&args.aws);
+    let collected = collect_from_stdin(&args.paths, &session).await?;
     if collected.is_unchanged_sync() {
         return emit(&nothing_to_invalidate(&collected), &args.output, 0);
     }
@@ -79,7 +80,7 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         return Ok(0);
     }
 
-    let cloudfront = connect(&args.aws).await?;
+    let cloudfront = session.cloudfront().await?;
     let tracker = Tracker::new(
         progress_mode(args.output.quiet),
         spec.distributions.iter().cloned().map(Entry::new).collect(),

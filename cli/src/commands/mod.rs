@@ -26,7 +26,7 @@ use crate::args::{
     Cli, Command, InvalidateArgs, ListArgs, OnTimeoutArg, OutputArgs, OutputFormat, PlanArgs,
     StatusArgs, WaitArgs,
 };
-use crate::aws::{connect, explain};
+use crate::aws::{Session, connect, explain};
 use crate::error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::guard::local_root_entries;
 use crate::planview::{
@@ -54,9 +54,9 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
 /// `s3://` sides of `--changed-between` are read first, with the SDK.
 async fn collect_from_stdin(
     paths: &crate::args::PathArgs,
-    aws: &crate::args::AwsArgs,
+    session: &Session<'_>,
 ) -> Result<CollectedPaths, CliError> {
-    let s3 = crate::changed::read_s3_sides(paths.changed_between.as_deref(), aws).await?;
+    let s3 = crate::changed::read_s3_sides(paths, session).await?;
     // `--paths A B` (the AWS CLI's way) and `A B` are one list, checked by the same guard.
     let mut merged = paths.clone();
     merged.paths.append(&mut merged.paths_option);

@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) async fn plan(args: PlanArgs) -> Result<u8, CliError> {
     let directory_index = checked_directory_index(args.paths.directory_index.as_deref())?;
-    let collected = collect_from_stdin(&args.paths, &args.aws).await?;
+    let collected = collect_from_stdin(&args.paths, &Session::new(&args.aws)).await?;
     for warning in &collected.warnings {
         eprintln!("warning: {warning}");
     }

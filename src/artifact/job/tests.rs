@@ -91,10 +91,13 @@ async fn from(
     creds: &ArtifactCredentials,
     pinned: Option<&TokenArtifact>,
 ) -> Result<FromArtifact, ArtifactError> {
-    let inputs = [location(NOW_KEY)];
-    let key = EncryptionKey {
-        id: "arn:aws:kms:us-east-1:123456789012:key/1234abcd".to_owned(),
-        kind: "KMS".to_owned(),
+    let inputs = JobInputs {
+        artifacts: vec![location(NOW_KEY)],
+        credentials: Some(creds.clone()),
+        encryption_key: Some(EncryptionKey {
+            id: "arn:aws:kms:us-east-1:123456789012:key/1234abcd".to_owned(),
+            kind: "KMS".to_owned(),
+        }),
     };
     paths_from_artifact(
         ports,
@@ -103,8 +106,6 @@ async fn from(
             job_id: "11111111-2222-3333-4444-555555555555",
             user_parameters: PARAMS,
             inputs: &inputs,
-            credentials: Some(creds),
-            encryption_key: Some(&key),
         },
         pinned,
     )
@@ -333,9 +334,10 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
         JobArtifacts {
             job_id: "j",
             user_parameters: PARAMS,
-            inputs: &[],
-            credentials: Some(&credentials()),
-            encryption_key: None,
+            inputs: &JobInputs {
+                credentials: Some(credentials()),
+                ..JobInputs::default()
+            },
         },
         None,
     )
