@@ -82,6 +82,10 @@ pub enum FallbackCode {
     /// The earlier run had no input artifact of that name.
     #[serde(rename = "x")]
     NoSuchArtifact,
+    /// The earlier run's artifact could not be read: S3 answers AccessDenied for a removed
+    /// object when the credentials may not list the bucket.
+    #[serde(rename = "u")]
+    Unreadable,
 }
 
 /// The `pathsFromArtifact` facts of a job, fixed by its first invocation.

@@ -340,3 +340,54 @@ async fn the_artifact_credentials_never_reach_a_log_even_at_trace_level() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_gone_previous_artifact_refused_as_s3_refuses_it_without_list_bucket_falls_back() {
+    // Credentials without s3:ListBucket get 403 AccessDenied, not 404, for a key that is gone.
+    let mut config = pipeline(CHANGED, zip_of(NEW, false), Some(zip_of(OLD, false)));
+    config.previous_artifact_gone = true;
+    config.artifact_credentials_cannot_list = true;
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(invalidated(&report).len(), 8);
+    let refused = report
+        .requests_for("GetObject")
+        .iter()
+        .filter(|r| r.error_code.as_deref() == Some("AccessDenied"))
+        .count();
+    assert_eq!(refused, 1, "{}", explain(&report));
+    assert!(
+        summary(&report).contains("could not be read with the job's artifact credentials"),
+        "{}",
+        explain(&report)
+    );
+}
+
+#[tokio::test]
+async fn a_role_that_may_not_list_the_history_is_a_permission_error() {
+    let mut config = pipeline(CHANGED, zip_of(NEW, false), Some(zip_of(OLD, false)));
+    config.list_action_executions_denied = true;
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Failed, "{}", explain(&report));
+    let failure = report.failure.as_ref().expect("a failure");
+    assert_eq!(failure.failure_type.as_deref(), Some("PermissionError"));
+    assert!(
+        failure
+            .message
+            .contains("may not call codepipeline:ListActionExecutions"),
+        "{}",
+        explain(&report)
+    );
+    assert!(report.requests_for("CreateInvalidation").is_empty());
+}
+
+#[tokio::test]
+async fn get_job_details_with_names_only_still_finds_the_previous_run() {
+    let mut config = pipeline(CHANGED, zip_of(NEW, false), Some(zip_of(OLD, false)));
+    config.get_job_details = GetJobDetailsMode::NamesOnly;
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    assert_eq!(report.output_variables["ChangedFiles"], "4");
+    // This run's execution and the run before come from one page of the history.
+    assert_eq!(report.requests_for("ListActionExecutions").len(), 1);
+}

@@ -257,13 +257,26 @@ struct PipelineArgs {
     #[arg(long, requires = "previous_artifact")]
     previous_artifact_gone: bool,
 
+    /// The job's artifact credentials may not list the artifact bucket (no s3:ListBucket, as
+    /// in many CodePipeline service roles): S3 then answers a missing key with 403
+    /// AccessDenied instead of 404 NoSuchKey.
+    #[arg(long)]
+    artifact_credentials_cannot_list: bool,
+
+    /// ListActionExecutions answers AccessDeniedException, as for a function role without
+    /// codepipeline:ListActionExecutions.
+    #[arg(long)]
+    list_action_executions_denied: bool,
+
     /// How GetJobDetails answers: `allow` (the job's pipeline context and artifacts),
-    /// `access-denied` (AccessDeniedException) or `not-found` (JobNotFoundException). AWS
+    /// `names-only` (a pipelineContext of pipeline, stage and action names, without the
+    /// execution ids documented for custom actions), `access-denied` (AccessDeniedException) or
+    /// `not-found` (JobNotFoundException). AWS
     /// documents GetJobDetails for custom actions only; what a Lambda invoke job gets is
     /// unconfirmed, so try the function against each.
     #[arg(
         long,
-        value_name = "allow|access-denied|not-found",
+        value_name = "allow|names-only|access-denied|not-found",
         default_value = "allow"
     )]
     get_job_details: GetJobDetailsMode,
@@ -546,12 +559,14 @@ struct ServeArgs {
     world: WorldArgs,
 
     /// How GetJobDetails answers: `allow` (the job's pipeline context and artifacts),
-    /// `access-denied` (AccessDeniedException) or `not-found` (JobNotFoundException). AWS
+    /// `names-only` (a pipelineContext of pipeline, stage and action names, without the
+    /// execution ids documented for custom actions), `access-denied` (AccessDeniedException) or
+    /// `not-found` (JobNotFoundException). AWS
     /// documents GetJobDetails for custom actions only; what a Lambda invoke job gets is
     /// unconfirmed, so try the function against each.
     #[arg(
         long,
-        value_name = "allow|access-denied|not-found",
+        value_name = "allow|names-only|access-denied|not-found",
         default_value = "allow"
     )]
     get_job_details: GetJobDetailsMode,
@@ -678,6 +693,8 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
     config.previous_artifact = args.previous_artifact.clone();
     config.previous_status = args.previous_status;
     config.previous_artifact_gone = args.previous_artifact_gone;
+    config.artifact_credentials_cannot_list = args.artifact_credentials_cannot_list;
+    config.list_action_executions_denied = args.list_action_executions_denied;
     config.get_job_details = args.get_job_details;
     config.distributions = args.world.distributions();
     config.distribution_tenants = args.world.tenants();

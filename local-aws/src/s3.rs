@@ -161,7 +161,8 @@ pub(crate) struct Unsatisfiable;
 /// The inclusive byte span `first..=last` a range selects in an object of `len` bytes, as S3
 /// reads it: an end past the object is cut to its last byte, a suffix longer than the object
 /// is the whole object, and a start at or past the end (or any range of an empty object, or
-/// a zero-length suffix) is unsatisfiable.
+/// a zero-length suffix) is unsatisfiable. (GetObject answers a non-empty suffix of an empty
+/// object with the empty object itself, before asking this.)
 pub(crate) fn resolve_range(range: Range, len: u64) -> Result<(u64, u64), Unsatisfiable> {
     if len == 0 {
         return Err(Unsatisfiable);
@@ -201,6 +202,9 @@ pub(crate) fn readable_range(header: &str) -> bool {
 /// The `s3s` storage backend over the shared store.
 struct S3Backend {
     store: Arc<Mutex<ObjectStore>>,
+    /// A missing key is 403 `AccessDenied`, not 404 `NoSuchKey`: S3's answer to credentials
+    /// without `s3:ListBucket` on the bucket.
+    missing_key_denied: bool,
 }
 
 impl S3Backend {
@@ -217,11 +221,23 @@ fn no_such_key(key: &str) -> s3s::S3Error {
     s3_error!(NoSuchKey, "The specified key does not exist: {key}")
 }
 
-fn find(store: &ObjectStore, bucket: &str, key: &str) -> S3Result<StoredObject> {
+fn find(
+    store: &ObjectStore,
+    bucket: &str,
+    key: &str,
+    missing_key_denied: bool,
+) -> S3Result<StoredObject> {
     store
         .get(bucket, key)
         .map_err(|e| no_such_bucket(&e))?
-        .ok_or_else(|| no_such_key(key))
+        .ok_or_else(|| {
+            if missing_key_denied {
+                // S3 will not say whether the key exists to a caller who may not list the bucket.
+                s3_error!(AccessDenied, "Access Denied")
+            } else {
+                no_such_key(key)
+            }
+        })
 }
 
 fn timestamp(t: SystemTime) -> Timestamp {
@@ -302,10 +318,18 @@ impl S3 for S3Backend {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let object = find(&self.store(), &input.bucket, &input.key)?;
+        let object = find(
+            &self.store(),
+            &input.bucket,
+            &input.key,
+            self.missing_key_denied,
+        )?;
         let len = object.body.len() as u64;
         let mut out = GetObjectOutput::default();
         let body = match input.range {
+            // A suffix of an empty object: S3 sends the (empty) object, 200 without
+            // Content-Range (apache/arrow-rs-object-store#846), where any other range is 416.
+            Some(Range::Suffix { length }) if len == 0 && length > 0 => object.body.clone(),
             Some(range) => {
                 let (first, last) = resolve_range(range, len).map_err(|Unsatisfiable| {
                     s3_error!(
@@ -336,7 +360,12 @@ impl S3 for S3Backend {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
-        let object = find(&self.store(), &input.bucket, &input.key)?;
+        let object = find(
+            &self.store(),
+            &input.bucket,
+            &input.key,
+            self.missing_key_denied,
+        )?;
         Ok(S3Response::new(HeadObjectOutput {
             content_length: Some(to_i64(object.body.len())),
             accept_ranges: Some("bytes".to_string()),
@@ -456,10 +485,11 @@ pub(crate) struct S3Call<'a> {
 }
 
 impl S3Server {
-    pub(crate) fn new(required_access_key: Option<String>) -> Self {
+    pub(crate) fn new(required_access_key: Option<String>, missing_key_denied: bool) -> Self {
         let store = Arc::new(Mutex::new(ObjectStore::default()));
         let service = S3ServiceBuilder::new(S3Backend {
             store: store.clone(),
+            missing_key_denied,
         })
         .build();
         Self {

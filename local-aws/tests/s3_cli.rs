@@ -347,3 +347,70 @@ async fn a_required_access_key_refuses_every_other() {
         Some("access key id AKIDLOCALAWSTEST refused")
     );
 }
+
+/// `get-object` of `key` with `range`, the bytes written to a scratch file.
+async fn get_key(ep: &str, key: &str, range: &str, name: &str) -> (support::CliRun, Vec<u8>) {
+    let out = temp_path(name);
+    let out_arg = out.to_string_lossy().into_owned();
+    let run = aws(
+        ep,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            BUCKET,
+            "--key",
+            key,
+            "--range",
+            range,
+            &out_arg,
+        ],
+        &[],
+    )
+    .await;
+    let bytes = std::fs::read(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    (run, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_object_answers_a_suffix_range_with_itself_and_any_other_range_with_416() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let ep = emu.endpoint();
+    if let Err(e) = emu.put_object(BUCKET, "empty.zip", &b""[..], None) {
+        panic!("{e}");
+    }
+    // As a zip reader's first read of an empty artifact: S3 sends it whole, 200.
+    let (run, bytes) = get_key(&ep, "empty.zip", "bytes=-8192", "empty-suffix").await;
+    let json = run.ok();
+    assert!(bytes.is_empty());
+    assert_eq!(json["ContentLength"], 0);
+    assert!(json.get("ContentRange").is_none(), "{json}");
+    let (run, _) = get_key(&ep, "empty.zip", "bytes=0-9", "empty-start").await;
+    run.fails_with("InvalidRange");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_key_is_access_denied_to_credentials_that_may_not_list_the_bucket() {
+    let listing = emulator(EmulatorConfig::default()).await;
+    let (run, _) = get_key(
+        &listing.endpoint(),
+        "gone.zip",
+        "bytes=-8192",
+        "gone-listing",
+    )
+    .await;
+    run.fails_with("NoSuchKey");
+    let not_listing = emulator(EmulatorConfig {
+        s3_missing_key_denied: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let ep = not_listing.endpoint();
+    let (run, _) = get_key(&ep, "gone.zip", "bytes=-8192", "gone-denied").await;
+    run.fails_with("AccessDenied");
+    // An object that exists is still readable.
+    let (run, bytes) = get_key(&ep, KEY, "bytes=0-2", "there").await;
+    run.ok();
+    assert_eq!(bytes, b"abc");
+}

@@ -246,6 +246,16 @@ pub async fn paths_from_artifact(
                         code: FallbackCode::Gone,
                         execution: Some(execution),
                     },
+                    // The same credentials just read the current artifact from the bucket:
+                    // a refusal here is most likely S3 hiding that the object is gone from
+                    // credentials that may not list the bucket. Every file is the safe answer.
+                    Err(ZipError::Denied(detail)) => {
+                        warn!(%detail, "the previous artifact was refused; every file is invalidated");
+                        Compared::Fallback {
+                            code: FallbackCode::Unreadable,
+                            execution: Some(execution),
+                        }
+                    }
                     Err(error) => {
                         return Err(read_failure(
                             error,
@@ -677,6 +687,11 @@ fn fallback_reason(code: FallbackCode, execution: Option<&str>, artifact: &str) 
         FallbackCode::Gone => format!(
             "the artifact of the last successful run{run} is gone from the artifact bucket (a \
              lifecycle rule may have removed it)"
+        ),
+        FallbackCode::Unreadable => format!(
+            "the artifact of the last successful run{run} could not be read with the job's \
+             artifact credentials (S3 answers AccessDenied for a removed object when they may \
+             not list the bucket)"
         ),
         FallbackCode::NoSuchArtifact => {
             format!("the last successful run{run} had no input artifact named {artifact}")

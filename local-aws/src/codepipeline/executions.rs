@@ -29,6 +29,10 @@ pub enum GetJobDetailsMode {
     AccessDenied,
     /// `JobNotFoundException` for every job, as if Lambda invoke jobs were not visible there.
     NotFound,
+    /// The job's details with a `pipelineContext` of names only (pipeline, stage, action), as
+    /// the AWS CLI's example answer shows it: `pipelineExecutionId`, `pipelineArn` and
+    /// `actionExecutionId` are documented for custom actions' jobs.
+    NamesOnly,
 }
 
 impl GetJobDetailsMode {
@@ -38,6 +42,7 @@ impl GetJobDetailsMode {
             GetJobDetailsMode::Allow => "allow",
             GetJobDetailsMode::AccessDenied => "access-denied",
             GetJobDetailsMode::NotFound => "not-found",
+            GetJobDetailsMode::NamesOnly => "names-only",
         }
     }
 }
@@ -56,8 +61,9 @@ impl FromStr for GetJobDetailsMode {
             "allow" => Ok(GetJobDetailsMode::Allow),
             "access-denied" => Ok(GetJobDetailsMode::AccessDenied),
             "not-found" => Ok(GetJobDetailsMode::NotFound),
+            "names-only" => Ok(GetJobDetailsMode::NamesOnly),
             other => Err(format!(
-                "unknown GetJobDetails mode '{other}': use allow, access-denied or not-found"
+                "unknown GetJobDetails mode '{other}': use allow, names-only, access-denied or not-found"
             )),
         }
     }
@@ -232,6 +238,8 @@ pub(crate) struct Executions {
     history: BTreeMap<String, Vec<ActionExecution>>,
     contexts: HashMap<String, JobContext>,
     pub(crate) get_job_details: GetJobDetailsMode,
+    /// ListActionExecutions answers `AccessDeniedException`, as for a role without the grant.
+    pub(crate) list_action_executions_denied: bool,
 }
 
 /// Who is calling, for `GetJobDetails`'s answer and refusals.
@@ -242,9 +250,13 @@ pub(crate) struct Caller<'a> {
 }
 
 impl Executions {
-    pub(crate) fn new(get_job_details: GetJobDetailsMode) -> Self {
+    pub(crate) fn new(
+        get_job_details: GetJobDetailsMode,
+        list_action_executions_denied: bool,
+    ) -> Self {
         Self {
             get_job_details,
+            list_action_executions_denied,
             ..Self::default()
         }
     }
@@ -344,7 +356,7 @@ impl Executions {
         }
         let job_id = call.job_id.clone().unwrap_or_default();
         let job = match (self.get_job_details, jobs.get(&job_id)) {
-            (GetJobDetailsMode::Allow, Some(job)) => job,
+            (GetJobDetailsMode::Allow | GetJobDetailsMode::NamesOnly, Some(job)) => job,
             _ => {
                 let reply = error_reply(
                     400,
@@ -370,8 +382,13 @@ impl Executions {
                 "actionConfiguration".into(),
                 json!({ "configuration": context.configuration }),
             );
-            data.insert(
-                "pipelineContext".into(),
+            let pipeline_context = if self.get_job_details == GetJobDetailsMode::NamesOnly {
+                json!({
+                    "pipelineName": context.pipeline_name,
+                    "stage": {"name": context.stage_name},
+                    "action": {"name": context.action_name},
+                })
+            } else {
                 json!({
                     "pipelineName": context.pipeline_name,
                     "stage": {"name": context.stage_name},
@@ -384,8 +401,9 @@ impl Executions {
                         caller.region, caller.account_id, context.pipeline_name
                     ),
                     "pipelineExecutionId": context.pipeline_execution_id,
-                }),
-            );
+                })
+            };
+            data.insert("pipelineContext".into(), pipeline_context);
             let artifacts: Vec<Value> = context
                 .input_artifacts
                 .iter()
@@ -426,8 +444,21 @@ impl Executions {
     }
 
     /// `ListActionExecutions`.
-    pub(crate) fn list_action_executions(&self, body: &[u8]) -> (Reply, CallInfo) {
+    pub(crate) fn list_action_executions(
+        &self,
+        body: &[u8],
+        caller: &Caller<'_>,
+    ) -> (Reply, CallInfo) {
         let mut call = CallInfo::op("ListActionExecutions");
+        // IAM decides before the service reads the request.
+        if self.list_action_executions_denied {
+            let message = format!(
+                "User: arn:aws:sts::{account}:assumed-role/{role} is not authorized to perform: codepipeline:ListActionExecutions (refused by local-aws: --list-action-executions-denied)",
+                account = caller.account_id,
+                role = caller.role,
+            );
+            return (error_reply(400, "AccessDeniedException", &message), call);
+        }
         let obj = match parse_object(body) {
             Ok(obj) => obj,
             Err(reply) => return (*reply, call),
@@ -763,7 +794,12 @@ mod tests {
     }
 
     fn list(ex: &Executions, body: Value) -> (u16, Option<String>, Value) {
-        let (reply, _) = ex.list_action_executions(body.to_string().as_bytes());
+        let caller = Caller {
+            account_id: "123456789012",
+            region: "eu-west-1",
+            role: "r/s",
+        };
+        let (reply, _) = ex.list_action_executions(body.to_string().as_bytes(), &caller);
         let parsed = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         (reply.status, reply.error_code, parsed)
     }

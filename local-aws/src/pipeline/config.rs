@@ -112,6 +112,12 @@ pub struct PipelineConfig {
     /// Record the previous execution but do not store its object, as after an S3 lifecycle
     /// rule expired it (default false).
     pub previous_artifact_gone: bool,
+    /// The artifact credentials may not list the artifact bucket (no `s3:ListBucket`), so S3
+    /// answers a missing key (such as a gone previous artifact) with 403 `AccessDenied`
+    /// rather than 404 `NoSuchKey` (default false).
+    pub artifact_credentials_cannot_list: bool,
+    /// ListActionExecutions answers `AccessDeniedException` (default false).
+    pub list_action_executions_denied: bool,
     /// How `GetJobDetails` answers (default `Allow`); see [`GetJobDetailsMode`].
     pub get_job_details: GetJobDetailsMode,
     /// Distributions that exist (standard or multi-tenant); others get `NoSuchDistribution`
@@ -193,6 +199,14 @@ impl fmt::Debug for PipelineConfig {
             .field("previous_artifact", &self.previous_artifact)
             .field("previous_status", &self.previous_status)
             .field("previous_artifact_gone", &self.previous_artifact_gone)
+            .field(
+                "artifact_credentials_cannot_list",
+                &self.artifact_credentials_cannot_list,
+            )
+            .field(
+                "list_action_executions_denied",
+                &self.list_action_executions_denied,
+            )
             .field("get_job_details", &self.get_job_details)
             .field("distributions", &self.distributions)
             .field("distribution_tenants", &self.distribution_tenants)
@@ -242,6 +256,8 @@ impl PipelineConfig {
             previous_artifact: None,
             previous_status: ActionExecutionStatus::Succeeded,
             previous_artifact_gone: false,
+            artifact_credentials_cannot_list: false,
+            list_action_executions_denied: false,
             get_job_details: world.get_job_details,
             distributions: world.distributions,
             distribution_tenants: world.distribution_tenants,
@@ -291,6 +307,8 @@ impl PipelineConfig {
                 .artifact
                 .is_some()
                 .then(|| self.artifact_credentials.access_key_id.clone()),
+            s3_missing_key_denied: self.artifact_credentials_cannot_list,
+            list_action_executions_denied: self.list_action_executions_denied,
             ..EmulatorConfig::default()
         }
     }

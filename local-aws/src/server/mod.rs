@@ -83,6 +83,13 @@ pub struct EmulatorConfig {
     /// `InvalidAccessKeyId`), which proves that a caller uses the job's artifact credentials.
     /// Signatures themselves are never checked. Default `None`: any credentials do.
     pub s3_required_access_key: Option<String>,
+    /// S3 answers a key that does not exist with 403 `AccessDenied` instead of 404
+    /// `NoSuchKey`, as it does for credentials without `s3:ListBucket` on the bucket (a
+    /// CodePipeline service role often has only the object permissions). Default `false`.
+    pub s3_missing_key_denied: bool,
+    /// ListActionExecutions answers `AccessDeniedException`, as for a function role without
+    /// `codepipeline:ListActionExecutions`. Default `false`.
+    pub list_action_executions_denied: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -107,6 +114,8 @@ impl Default for EmulatorConfig {
             role: "cf-invalidate-role/cf-invalidate".to_string(),
             get_job_details: GetJobDetailsMode::Allow,
             s3_required_access_key: None,
+            s3_missing_key_denied: false,
+            list_action_executions_denied: false,
         }
     }
 }
@@ -189,14 +198,20 @@ impl Emulator {
                     },
                 ),
                 jobs,
-                executions: Executions::new(config.get_job_details),
+                executions: Executions::new(
+                    config.get_job_details,
+                    config.list_action_executions_denied,
+                ),
                 lambda: LambdaState::default(),
                 faults: FaultState::new(config.faults.clone(), seed),
                 ids: SeededRng::with_stream(seed, 3),
                 request_ids: SeededRng::with_stream(seed, 4),
             }),
             log: RequestLog::new(),
-            s3: S3Server::new(config.s3_required_access_key.clone()),
+            s3: S3Server::new(
+                config.s3_required_access_key.clone(),
+                config.s3_missing_key_denied,
+            ),
             lambda_ready: Mutex::new(HashMap::new()),
             next_environment: AtomicU32::new(MAIN_ENVIRONMENT + 1),
             jobs_changed,

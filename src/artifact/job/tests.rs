@@ -404,3 +404,105 @@ fn credentials_never_show_in_debug() {
             && !shown.contains("job-session")
     );
 }
+
+#[tokio::test]
+async fn without_a_pipeline_execution_from_get_job_details_a_retry_is_not_its_own_previous_run() {
+    // GetJobDetails documents pipelineExecutionId for custom actions only; this run (run-3)
+    // already succeeded once, and a Retry runs the action again.
+    let ports = FakeArtifacts::default()
+        .with_context(JobContext {
+            pipeline_execution_id: None,
+            ..context()
+        })
+        .with_execution(run("run-3", "InProgress", NOW_KEY))
+        .with_execution(run("run-3", "Succeeded", NOW_KEY))
+        .with_execution(run("run-1", "Succeeded", OLD_KEY))
+        .require_access_key("ASIAJOBKEY");
+    ports.put(BUCKET, OLD_KEY, stored_zip(OLD));
+    ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
+        .await
+        .unwrap();
+    assert_eq!(found.facts.pin.previous_execution.as_deref(), Some("run-1"));
+    assert_eq!(found.facts.changed_files, 3);
+    // The running execution and the run before come from one read of the history.
+    let lists = ports
+        .calls()
+        .iter()
+        .filter(|call| *call == "ListActionExecutions")
+        .count();
+    assert_eq!(lists, 1, "{:?}", ports.calls());
+}
+
+#[tokio::test]
+async fn a_previous_artifact_s3_refuses_falls_back_to_every_file() {
+    // Credentials without s3:ListBucket get AccessDenied for an object that is gone.
+    let ports = ports();
+    ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    let refusing = RefusingOld(ports);
+    let found = from_ports(&refusing).await.unwrap();
+    assert_eq!(found.paths.len(), 4);
+    assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Unreadable));
+    assert!(
+        found.facts.summary.contains(
+            "the artifact of the last successful run (pipeline execution run-1) could not be read"
+        ),
+        "{}",
+        found.facts.summary
+    );
+}
+
+/// The fake bucket, refusing the previous artifact as S3 refuses a missing key to credentials
+/// that may not list the bucket.
+struct RefusingOld(FakeArtifacts);
+
+impl PipelineHistory for RefusingOld {
+    async fn job_context(&self, job_id: &str) -> Result<JobContext, HistoryError> {
+        self.0.job_context(job_id).await
+    }
+
+    async fn action_executions(
+        &self,
+        pipeline: &str,
+        next_token: Option<String>,
+    ) -> Result<crate::artifact::previous::ExecutionPage, HistoryError> {
+        self.0.action_executions(pipeline, next_token).await
+    }
+}
+
+impl ArtifactStore for RefusingOld {
+    type Zip = crate::artifact::InMemoryZip;
+
+    async fn open(
+        &self,
+        location: &ArtifactLocation,
+        credentials: &ArtifactCredentials,
+    ) -> Result<Self::Zip, ZipError> {
+        if location.key == OLD_KEY {
+            return Err(ZipError::Denied(format!(
+                "s3://{}/{}: Access Denied (AccessDenied)",
+                location.bucket, location.key
+            )));
+        }
+        self.0.open(location, credentials).await
+    }
+}
+
+async fn from_ports(ports: &impl Artifacts) -> Result<FromArtifact, ArtifactError> {
+    let inputs = JobInputs {
+        artifacts: vec![location(NOW_KEY)],
+        credentials: Some(credentials()),
+        encryption_key: None,
+    };
+    paths_from_artifact(
+        ports,
+        &params(ArtifactMode::Changed),
+        JobArtifacts {
+            job_id: "11111111-2222-3333-4444-555555555555",
+            user_parameters: PARAMS,
+            inputs: &inputs,
+        },
+        None,
+    )
+    .await
+}
