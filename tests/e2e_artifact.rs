@@ -199,12 +199,24 @@ async fn prefixes_and_awkward_names_map_to_url_paths() {
 
 #[tokio::test]
 async fn a_zip64_artifact_is_read() {
-    let report = run_to_end(pipeline(
-        CHANGED,
-        zip_of(NEW, true),
-        Some(zip_of(OLD, true)),
-    ))
-    .await;
+    // More than 65,535 entries, so that the count lives in the ZIP64 end record, and ZIP64
+    // extra fields on every entry; the same bulk on both sides, so the change set stays.
+    let bulk: Vec<(String, &str)> = (0..65_600)
+        .map(|n| (format!("bulk/{n}.txt"), "same"))
+        .collect();
+    let with_bulk = |files: &[(&str, &str)]| {
+        let mut all: Vec<(&str, &str)> = files.to_vec();
+        all.extend(bulk.iter().map(|(name, body)| (name.as_str(), *body)));
+        zip_of(&all, true)
+    };
+    let (new, old) = (with_bulk(NEW), with_bulk(OLD));
+    for zip in [&new, &old] {
+        assert!(
+            zip.windows(4).any(|w| w == [0x50, 0x4b, 0x06, 0x06]),
+            "the fixture has a ZIP64 end record"
+        );
+    }
+    let report = run_to_end(pipeline(CHANGED, new, Some(old))).await;
     assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
     assert_eq!(report.output_variables["ChangedFiles"], "4");
 }

@@ -143,7 +143,7 @@ impl S3Zip {
             .await
             .map_err(|error| ZipError::Source(format!("s3://{bucket}/{key}: {error}")))?
             .into_bytes()
-            .to_vec();
+            .into();
         Ok(Self {
             client,
             bucket: bucket.to_owned(),
@@ -239,7 +239,7 @@ impl RangeSource for S3Zip {
                 ZipError::Source(format!("s3://{}/{}: {error}", self.bucket, self.key))
             })?
             .into_bytes()
-            .to_vec())
+            .into())
     }
 }
 

@@ -2,6 +2,7 @@
 //! locator and record), then the central directory, read with ranged reads. Each entry's name,
 //! CRC-32 and size are enough to tell changed files apart, without a byte of their contents.
 
+use std::borrow::Cow;
 use std::future::Future;
 
 /// The first read: the end-of-central-directory record of an archive without a long comment
@@ -117,22 +118,29 @@ impl Window {
         Ok(())
     }
 
-    /// `len` bytes at `offset`: from the window, extended when the range reaches into it (so
-    /// that no byte is read twice), else read alone.
+    /// `len` bytes at `offset`: from the window when it holds them; when the range ends inside
+    /// the window, only the part before it is read (no byte is read twice), else all of it.
     async fn range<S: RangeSource>(
-        &mut self,
+        &self,
         source: &S,
         offset: u64,
         len: u64,
         listing: &mut Listing,
-    ) -> Result<Vec<u8>, ZipError> {
-        if offset < self.start && offset.saturating_add(len) >= self.start {
-            self.extend_to(source, offset, listing).await?;
+    ) -> Result<Cow<'_, [u8]>, ZipError> {
+        if let Some(bytes) = self.slice(offset, len) {
+            return Ok(Cow::Borrowed(bytes));
         }
-        match self.slice(offset, len) {
-            Some(bytes) => Ok(bytes.to_vec()),
-            None => fetch(source, offset, len, listing).await,
+        let end = offset.saturating_add(len);
+        let window_end = self.start + self.bytes.len() as u64;
+        if offset < self.start && end > self.start && end <= window_end {
+            let mut bytes = fetch(source, offset, self.start - offset, listing).await?;
+            let held = usize::try_from(end - self.start).unwrap_or(0);
+            // Exact: a central directory can be megabytes, and doubling it would cost as much.
+            bytes.reserve_exact(held);
+            bytes.extend_from_slice(&self.bytes[..held]);
+            return Ok(Cow::Owned(bytes));
         }
+        fetch(source, offset, len, listing).await.map(Cow::Owned)
     }
 }
 

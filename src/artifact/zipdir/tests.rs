@@ -199,3 +199,25 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[tokio::test]
+async fn a_central_directory_longer_than_the_first_tail_is_read_without_reading_a_byte_twice() {
+    let names: Vec<String> = (0..2_000).map(|n| format!("pages/page-{n}.html")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+    let bytes = archive(&files, None, false);
+    let eocd = find_eocd(&bytes).expect("an end record");
+    let cd_offset = u64::from(u32::from_le_bytes(
+        bytes[eocd + 16..eocd + 20].try_into().expect("4 bytes"),
+    ));
+    let len = bytes.len() as u64;
+    assert!(
+        len - cd_offset > FIRST_TAIL,
+        "the directory outgrows the first tail"
+    );
+    let listing = listing(bytes).await.unwrap();
+    assert_eq!(listing.files.len(), 2_000);
+    // The tail, then exactly the part of the directory before it: every byte from the
+    // directory's start to the end, once.
+    assert_eq!(listing.reads, 2);
+    assert_eq!(listing.bytes_read, len - cd_offset);
+}
