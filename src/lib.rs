@@ -16,3 +16,17 @@ pub mod testing;
 pub mod text;
 pub mod token;
 pub mod values;
+
+/// This build's version: the workspace's, shared by the CLI, both functions and the release assets.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The commit this build comes from (build.rs), or `unknown`.
+pub const COMMIT: &str = env!("CF_INVALIDATE_COMMIT");
+
+/// `0.2.0 (commit 576a89a1b2c3)`: what `--version` prints after the program's name.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CF_INVALIDATE_COMMIT_SHORT"),
+    ")"
+);

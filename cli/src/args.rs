@@ -52,7 +52,7 @@ computer's root directory, and cf-invalidate refuses to send those.";
 #[derive(Debug, Parser)]
 #[command(
     name = "cf-invalidate",
-    version,
+    version = cf_invalidate::VERSION_LINE,
     about = ABOUT,
     long_about = LONG_ABOUT,
     after_help = MAIN_EXAMPLES,

@@ -18,6 +18,11 @@ const CONFIGURATION_ERROR: &str = "CfInvalidate.ConfigurationError";
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     cf_invalidate::logging::init_from_env();
+    tracing::info!(
+        version = cf_invalidate::VERSION,
+        commit = cf_invalidate::COMMIT,
+        "cf-invalidate-events starting"
+    );
     let params = match parse_events_parameters(std::env::var(VARIABLE).ok().as_deref()) {
         Ok(params) => params,
         Err(problem) => {
