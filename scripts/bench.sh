@@ -114,7 +114,7 @@ else
   harness_flags+=(--criterion-dir "$target_dir/criterion")
 fi
 
-# Two builds, as in scripts/package.sh: the function with the harness (which uses no SDK crate),
+# Two builds, as in scripts/release.sh: the function with the harness (which uses no SDK crate),
 # then the CLI, so that the function is measured without the CLI's SDK features.
 echo "bench.sh: ${build[*]} -p cf-invalidate -p cf-invalidate-bench --bins" >&2
 "${build[@]}" -p cf-invalidate -p cf-invalidate-bench --bins

@@ -62,7 +62,7 @@ struct Args {
     /// Scratch directory (logs, the CLI's HOME, the harness's zip, results.json).
     #[arg(long, value_name = "DIR", default_value = "target/bench")]
     work_dir: PathBuf,
-    /// The cargo target directory (scripts/package.sh's target/dist is reported from it).
+    /// The cargo target directory (the release's assets in its dist/ are reported).
     #[arg(long, value_name = "DIR", default_value = "target")]
     target_dir: PathBuf,
     /// criterion's output directory, to report `cargo bench --bench plan`'s estimates.

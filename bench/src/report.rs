@@ -446,8 +446,8 @@ fn size_section(out: &mut String, r: &Results) {
     let _ = writeln!(out, "## 5. Size\n");
     let _ = writeln!(
         out,
-        "The deployable artefacts come from `scripts/package.sh` (cargo-lambda, Linux arm64 by \
-         default), reported when `target/dist/` holds them, with their build date. The binaries this \
+        "The release's assets come from `scripts/release.sh --out target/dist` (cargo-lambda), \
+         reported when `target/dist/` holds them, with their build date. The binaries this \
          benchmark ran are always reported; their zip is made by the harness with cargo-lambda's \
          layout (`bootstrap` alone, deflated). The release profile strips symbols.\n"
     );
@@ -465,11 +465,11 @@ fn size_section(out: &mut String, r: &Results) {
             a.built
         );
     }
-    if !r.sizes.iter().any(|a| a.what.contains("package.sh")) {
+    if !r.sizes.iter().any(|a| a.what.contains("release.sh")) {
         let _ = writeln!(
             out,
-            "\n`target/dist/` holds no package: run `scripts/package.sh` before `scripts/bench.sh` to \
-             report the arm64 zip too."
+            "\n`target/dist/` holds no release: run `scripts/release.sh --out target/dist` before \
+             `scripts/bench.sh` to report the release's zips and static CLI too."
         );
     }
     out.push('\n');

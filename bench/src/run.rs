@@ -33,7 +33,7 @@ pub struct Settings {
     pub baseline_dir: PathBuf,
     /// Scratch space: logs, the harness's zip, the CLI's HOME.
     pub work_dir: PathBuf,
-    /// The cargo target directory (for `dist/` of scripts/package.sh).
+    /// The cargo target directory (for the release's assets in `dist/`).
     pub target_dir: PathBuf,
     /// criterion's output directory, when `cargo bench --bench plan` ran first.
     pub criterion_dir: Option<PathBuf>,

@@ -1,7 +1,7 @@
 //! Size of what is shipped: the Lambda zip and the CLI binary.
 //!
-//! `scripts/package.sh` builds the deployable artefacts for Linux arm64 (or x86-64) into
-//! `target/dist/<arch>/`; they are reported when present, with their date. The binaries the
+//! `scripts/release.sh --out target/dist` builds the release's assets; the Lambda zips and the
+//! static CLI (its tarball, and the binary it holds) are reported when present, with their date. The binaries the
 //! benchmark runs (this machine's architecture, the same release profile) are always reported,
 //! and their Lambda zip is made here with the same layout (`bootstrap` at the root, deflate).
 
@@ -37,17 +37,29 @@ pub fn measure(
     profile: &str,
 ) -> Result<Vec<Artefact>, BenchError> {
     let mut found = Vec::new();
+    let version = env!("CARGO_PKG_VERSION");
+    let dist = target_dir.join("dist");
     for arch in ["arm64", "x86_64"] {
-        let dist = target_dir.join("dist").join(arch);
         push(
             &mut found,
-            format!("Lambda zip, Linux {arch} (scripts/package.sh)"),
-            &dist.join("cf-invalidate-lambda.zip"),
+            format!("Lambda zip, Linux {arch} (scripts/release.sh)"),
+            &dist.join(format!("cf-invalidate-lambda-{version}-{arch}.zip")),
+        );
+    }
+    for triple in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+        let name = format!("cf-invalidate-{version}-{triple}");
+        push(
+            &mut found,
+            format!("CLI tarball, {triple} (scripts/release.sh)"),
+            &dist.join(format!("{name}.tar.gz")),
         );
         push(
             &mut found,
-            format!("CLI binary, Linux {arch} (scripts/package.sh)"),
-            &dist.join("cf-invalidate"),
+            format!("CLI binary, static, {triple} (scripts/release.sh)"),
+            &target_dir
+                .join("release-stage")
+                .join(name)
+                .join("cf-invalidate"),
         );
     }
     let arch = std::env::consts::ARCH;

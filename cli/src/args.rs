@@ -308,6 +308,9 @@ pub struct InvalidateArgs {
     pub output: OutputArgs,
 
     #[command(flatten)]
+    pub ci: crate::cifiles::CiFiles,
+
+    #[command(flatten)]
     pub aws: AwsArgs,
 }
 

@@ -117,6 +117,16 @@ pub enum CliError {
         source: CloudFrontError,
     },
 
+    #[error(
+        "cannot write {flag} {path}: {source}: give a file in a directory that exists and can be written"
+    )]
+    WriteFile {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("cannot write the result: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -125,7 +135,7 @@ impl CliError {
     /// 2 when nothing was sent to AWS, 1 when a call to AWS failed.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::CloudFront { .. } | Self::Output(_) => EXIT_FAILED,
+            Self::CloudFront { .. } | Self::Output(_) | Self::WriteFile { .. } => EXIT_FAILED,
             _ => EXIT_USAGE,
         }
     }

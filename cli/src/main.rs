@@ -4,6 +4,7 @@
 mod args;
 mod aws;
 mod changed;
+mod cifiles;
 mod commands;
 mod duration;
 mod error;

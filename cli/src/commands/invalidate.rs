@@ -23,7 +23,10 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     let session = Session::new(&args.aws);
     let collected = collect_from_stdin(&args.paths, &session).await?;
     if collected.is_unchanged_sync() {
-        return emit(&nothing_to_invalidate(&collected), &args.output, 0);
+        let report = nothing_to_invalidate(&collected);
+        let code = emit(&report, &args.output, 0)?;
+        args.ci.write_report(&report)?;
+        return Ok(code);
     }
     if collected.paths.is_empty() {
         return Err(CliError::NoPaths);
@@ -121,7 +124,9 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     // The plan's warnings were shown before waiting; the JSON document still carries them.
     let shown = warnings.len();
     report.warnings.splice(0..0, warnings);
-    emit(&report, &args.output, shown)
+    let code = emit(&report, &args.output, shown)?;
+    args.ci.write_report(&report)?;
+    Ok(code)
 }
 
 fn header(spec: &JobSpec) -> String {

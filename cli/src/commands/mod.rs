@@ -40,7 +40,18 @@ use crate::sources::{CollectedPaths, collect};
 
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
-        Command::Invalidate(args) => invalidate::invalidate(args).await,
+        Command::Invalidate(args) => {
+            let ci = args.ci.clone();
+            let result = invalidate::invalidate(args).await;
+            // A run that ended before it started still tells the CI so; a finished run has
+            // written its report already.
+            if let Err(error) = &result
+                && !matches!(error, CliError::WriteFile { .. })
+            {
+                ci.write_error(error)?;
+            }
+            result
+        }
         Command::Wait(args) => wait::wait(args).await,
         Command::Status(args) => status::status(args).await,
         Command::List(args) => list::list(args).await,
