@@ -186,20 +186,6 @@ fn the_function_is_a_small_arm64_provided_al2023_bootstrap_with_a_15_minute_time
 }
 
 #[test]
-fn package_sh_can_point_code_uri_at_the_zip() {
-    // scripts/package.sh rewrites exactly this line for `aws cloudformation package`.
-    let lines = read(FUNCTION_TEMPLATE)
-        .lines()
-        .filter(|line| *line == "      CodeUri: ..")
-        .count();
-    assert_eq!(
-        lines, 1,
-        "scripts/package.sh expects one line `      CodeUri: ..`"
-    );
-    assert!(read("scripts/package.sh").contains("s|^      CodeUri: \\.\\.$|"));
-}
-
-#[test]
 fn the_function_logs_json_to_its_own_log_group_with_a_retention_parameter() {
     let template = load(FUNCTION_TEMPLATE);
     let logging = &resource(&template, "Function")["Properties"]["LoggingConfig"];
@@ -629,27 +615,15 @@ fn the_codebuild_variant_runs_the_buildspec_with_its_variables() {
         .iter()
         .filter_map(|v| v["Name"].as_str())
         .collect();
-    for name in [
-        "DISTRIBUTION_ID",
-        "SITE_BUCKET",
-        "SITE_DIR",
-        "CF_INVALIDATE_S3_URI",
-    ] {
+    for name in CLI_VARIABLES {
         assert!(names.contains(name), "the buildspec needs {name}");
     }
-    let buildspec = repo_path("buildspec.yml");
-    if let Ok(text) = std::fs::read_to_string(&buildspec) {
-        for name in [
-            "DISTRIBUTION_ID",
-            "SITE_BUCKET",
-            "SITE_DIR",
-            "CF_INVALIDATE_S3_URI",
-        ] {
-            assert!(
-                text.contains(name),
-                "buildspec.yml does not use {name}: keep them in step"
-            );
-        }
+    let buildspec = read("buildspec.yml");
+    for name in CLI_VARIABLES {
+        assert!(
+            buildspec.contains(&format!("${name}")),
+            "buildspec.yml does not use {name}: keep them in step"
+        );
     }
     let variants: BTreeSet<&str> = template["Parameters"]["InvalidateWith"]["AllowedValues"]
         .as_array()
@@ -657,7 +631,176 @@ fn the_codebuild_variant_runs_the_buildspec_with_its_variables() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(variants, BTreeSet::from(["Lambda", "CodeBuild"]));
+    assert_eq!(
+        variants,
+        BTreeSet::from(["Lambda", "CodeBuild", "Commands"])
+    );
+}
+
+/// What the CLI variants (CodeBuild and Commands) are given: the site, and the release to
+/// install.
+const CLI_VARIABLES: [&str; 4] = [
+    "DISTRIBUTION_ID",
+    "SITE_BUCKET",
+    "SITE_DIR",
+    "CF_INVALIDATE_VERSION",
+];
+
+/// Everything the Commands variant's action role may do: what the CodeBuild variant's role may,
+/// on the action's log group. Nothing on `*`.
+const COMMANDS_ACTIONS: &[(&str, bool)] = &[
+    ("cloudfront:CreateInvalidation", false),
+    ("cloudfront:GetInvalidation", false),
+    ("cloudfront:ListInvalidations", false),
+    ("s3:ListBucket", false),
+    ("s3:GetObject", false),
+    ("s3:GetObjectVersion", false),
+    ("s3:PutObject", false),
+    ("s3:DeleteObject", false),
+    ("logs:CreateLogGroup", false),
+    ("logs:CreateLogStream", false),
+    ("logs:PutLogEvents", false),
+];
+
+fn commands_action(template: &Value) -> (String, Value) {
+    let mut found: Vec<(String, Value)> = pipeline_actions(template)
+        .into_iter()
+        .filter(|(_, a)| provider(a) == "Commands")
+        .collect();
+    assert_eq!(found.len(), 1, "one Commands action");
+    found.remove(0)
+}
+
+#[test]
+fn the_commands_variant_installs_the_pinned_release_then_syncs_and_invalidates() {
+    let template = load(PIPELINE_TEMPLATE);
+    let (stage, action) = commands_action(&template);
+    assert_eq!(stage, "Deploy");
+    assert_eq!(action["ActionTypeId"]["Category"], "Compute");
+    assert_eq!(action["ActionTypeId"]["Owner"], "AWS");
+    let commands: Vec<&str> = action["Commands"]
+        .as_array()
+        .expect("Commands is a list")
+        .iter()
+        .map(|c| c.as_str().expect("each command is a literal string"))
+        .collect();
+    // CodePipeline's limits: 1 to 50 commands, each one line of at most 1,000 characters.
+    assert!((1..=50).contains(&commands.len()));
+    for command in &commands {
+        assert!(
+            command.len() <= 1000 && !command.contains('\n'),
+            "{command:?}"
+        );
+    }
+    let position = |start: &str| {
+        commands
+            .iter()
+            .position(|c| c.starts_with(start))
+            .unwrap_or_else(|| panic!("no command starts with {start:?}: {commands:#?}"))
+    };
+    // The release's own install.sh, for the version the stack pins (it checks the checksum).
+    let fetch = position("curl -fsSL");
+    assert!(commands[fetch].contains(
+        "https://raw.githubusercontent.com/cf-invalidate/cf-invalidate/v$CF_INVALIDATE_VERSION/install.sh"
+    ));
+    let install = position("sh /tmp/cf-invalidate-install.sh");
+    assert!(commands[install].contains("--version \"$CF_INVALIDATE_VERSION\""));
+    let sync = position("aws s3 sync \"$SITE_DIR\" \"s3://$SITE_BUCKET/\" --delete");
+    let invalidate = position("cf-invalidate invalidate");
+    assert!(fetch < install && install < sync && sync < invalidate);
+    let line = commands[invalidate];
+    for flag in [
+        "--distribution-id \"$DISTRIBUTION_ID\"",
+        "--paths-from-s3-sync /tmp/s3-sync.txt",
+        "--caller-reference \"#{codepipeline.PipelineExecutionId}\"",
+        "--outputs-file /tmp/cf-invalidate.env",
+    ] {
+        assert!(line.contains(flag), "{line} lacks {flag}");
+    }
+    // The step's timeout is within the Commands action's 55 minutes.
+    assert!(line.contains("--timeout 45m"), "{line}");
+    // The variables it is given are the ones the commands use.
+    let given: BTreeSet<&str> = action["EnvironmentVariables"]
+        .as_array()
+        .expect("EnvironmentVariables")
+        .iter()
+        .filter_map(|v| v["Name"].as_str())
+        .collect();
+    assert_eq!(given, BTreeSet::from(CLI_VARIABLES));
+    let text = commands.join("\n");
+    for name in CLI_VARIABLES {
+        assert!(
+            text.contains(&format!("${name}")),
+            "the commands never use {name}"
+        );
+    }
+    // Its output variables are the Lambda action's names, so the Report stage reads either.
+    let exported: Vec<&str> = action["OutputVariables"]
+        .as_array()
+        .expect("OutputVariables")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(exported, ["InvalidationId", "Status"]);
+    for name in &exported {
+        assert!(OUTPUT_VARIABLES.contains(name));
+        assert!(
+            commands
+                .last()
+                .expect("commands")
+                .contains(&format!("{name}=")),
+            "the last command exports {name}"
+        );
+    }
+    assert_eq!(action["Namespace"], lambda_action(&template)["Namespace"]);
+}
+
+#[test]
+fn the_commands_variant_runs_under_its_own_least_privilege_role() {
+    let template = load(PIPELINE_TEMPLATE);
+    let (_, action) = commands_action(&template);
+    let role = get_att_target(&action["RoleArn"]);
+    let statements = role_statements(&template, role);
+    assert_no_violations(&statements, COMMANDS_ACTIONS, "the Commands action's role");
+    assert_eq!(
+        cloudfront_resources(&statements),
+        BTreeSet::from([distribution_arn("${DistributionId}")])
+    );
+    // Only the pipeline's own log group, which CodePipeline names after the pipeline.
+    let logs: BTreeSet<String> = statements
+        .iter()
+        .filter(|s| s.actions.iter().any(|a| a.starts_with("logs:")))
+        .flat_map(|s| s.resources.iter().map(Value::to_string))
+        .collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert!(
+        logs.iter()
+            .all(|arn| arn.contains(":log-group:/aws/codepipeline/${AWS::StackName}")),
+        "{logs:?}"
+    );
+    // Only the pipeline role may assume it, and the pipeline role may assume only it.
+    let trust = &resource(&template, role)["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(
+        trust[0]["Principal"],
+        json!({"AWS": {"Fn::GetAtt": ["PipelineRole", "Arn"]}})
+    );
+    let grant = resource(&template, "PipelineAssumesCommandsRole");
+    assert_eq!(
+        grant["Properties"]["RoleName"],
+        json!({"Ref": "PipelineRole"})
+    );
+    assert_eq!(
+        grant["Properties"]["PolicyDocument"]["Statement"],
+        json!([{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": {"Fn::GetAtt": [role, "Arn"]}}])
+    );
+    // The pipeline role itself gets no CloudFront right for it.
+    let pipeline = role_statements(&template, "PipelineRole");
+    assert!(
+        pipeline
+            .iter()
+            .all(|s| s.actions.iter().all(|a| !a.starts_with("cloudfront:"))),
+        "the pipeline role must not invalidate"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

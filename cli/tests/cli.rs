@@ -1041,12 +1041,20 @@ async fn the_buildspec_syncs_with_delete_and_invalidates_what_changed() {
     assert_eq!(spec["version"].as_f64(), Some(0.2));
     let install = commands_of(&spec, "install");
     let build = commands_of(&spec, "build");
-    assert!(
-        install
-            .iter()
-            .any(|c| c
-                .starts_with("aws s3 cp \"$CF_INVALIDATE_S3_URI\" /usr/local/bin/cf-invalidate")),
+    // The install phase fetches the pinned release's install.sh, then runs it for that release
+    // (cli/tests/action.rs runs install.sh itself against a release server).
+    assert_eq!(
+        install,
+        [
+            "curl -fsSL --retry 3 -o /tmp/cf-invalidate-install.sh \"https://raw.githubusercontent.com/cf-invalidate/cf-invalidate/v$CF_INVALIDATE_VERSION/install.sh\"",
+            "sh /tmp/cf-invalidate-install.sh --version \"$CF_INVALIDATE_VERSION\" --dir /usr/local/bin",
+            "cf-invalidate --version",
+        ],
         "{install:?}"
+    );
+    assert_eq!(
+        spec["env"]["variables"]["CF_INVALIDATE_VERSION"].as_str(),
+        Some(env!("CARGO_PKG_VERSION"))
     );
     let sync = build
         .iter()

@@ -1,4 +1,6 @@
 //! What every test of the `cf-invalidate` binary reads from a finished process.
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
 
 use std::process::Output;
 
