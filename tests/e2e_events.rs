@@ -309,3 +309,26 @@ async fn each_invocation_logs_one_json_summary_under_lambdas_json_format() {
         "{summary}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_log_line_gives_the_version_and_the_commit() {
+    let mut c = events_run(&format!(r#"{{"distributionId":"{DIST}"}}"#));
+    c.keys = Some(vec![("index.html".to_string(), false)]);
+    c.concurrency = 1;
+    c.env = vec![("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string())];
+    let report = run(c).await;
+    assert!(report.holds(), "{}", explain(&report));
+    let first: serde_json::Value = report
+        .function_output_tail
+        .iter()
+        .find_map(|line| serde_json::from_str(&line[line.find('{')?..]).ok())
+        .unwrap_or_else(|| panic!("no JSON log line: {:?}", report.function_output_tail));
+    assert_eq!(first["message"], "cf-invalidate-events starting", "{first}");
+    assert_eq!(first["version"], env!("CARGO_PKG_VERSION"), "{first}");
+    let commit = first["commit"].as_str().unwrap_or_default();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{first}"
+    );
+}

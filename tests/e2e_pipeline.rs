@@ -514,3 +514,27 @@ async fn the_function_writes_no_colour_codes() {
         "colour codes in the log:\n{output}"
     );
 }
+
+/// The commit as build.rs records it: a full git hash, or `unknown` outside a checkout.
+fn is_commit(value: &serde_json::Value) -> bool {
+    value.as_str().is_some_and(|commit| {
+        commit == "unknown" || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit()))
+    })
+}
+
+#[tokio::test]
+async fn the_first_log_line_gives_the_version_and_the_commit() {
+    let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
+        .distribution(completes_after(DIST, Duration::from_millis(200)));
+    config.env = vec![("AWS_LAMBDA_LOG_FORMAT".to_owned(), "JSON".to_owned())];
+    let report = run_to_end(config).await;
+    assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
+    let output = report.function_output_text();
+    let first: serde_json::Value = output
+        .lines()
+        .find_map(|line| serde_json::from_str(&line[line.find('{')?..]).ok())
+        .unwrap_or_else(|| panic!("no JSON log line:\n{output}"));
+    assert_eq!(first["message"], "cf-invalidate-lambda starting", "{first}");
+    assert_eq!(first["version"], env!("CARGO_PKG_VERSION"), "{first}");
+    assert!(is_commit(&first["commit"]), "{first}");
+}
