@@ -159,7 +159,7 @@ done
 (cd "$out" && printf '%s\n' "${produced[@]}" | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
 touch -d "@$SOURCE_DATE_EPOCH" "$out/SHA256SUMS"
 
-echo "release.sh: cf-invalidate $version (commit $commit) in $out:" >&2
+echo "release.sh: cf-invalidate $version (commit $commit, $(rustc --version), cargo-lambda $CARGO_LAMBDA_VERSION) in $out:" >&2
 (cd "$out" && for file in $(LC_ALL=C sort <<<"$(printf '%s\n' "${produced[@]}")") SHA256SUMS; do
   printf '  %-52s %10s bytes\n' "$file" "$(stat -c %s "$file")"
 done) >&2
