@@ -324,31 +324,45 @@ async fn the_artifact_credentials_never_reach_a_log_even_at_trace_level() {
         secret_access_key: "artifact-secret-access-key-must-not-appear".to_owned(),
         session_token: "artifact-session-token-must-not-appear".to_owned(),
     };
-    for format in ["Text", "JSON"] {
+    // Lambda's switch and RUST_LOG: both reach TRACE, the SDK's own targets included.
+    let levels = [("AWS_LAMBDA_LOG_LEVEL", "TRACE"), ("RUST_LOG", "trace")];
+    for (format, (switch, level)) in ["Text", "JSON"]
+        .into_iter()
+        .flat_map(|format| levels.map(|level| (format, level)))
+    {
         let mut config = pipeline(CHANGED, zip_of(NEW, false), Some(zip_of(OLD, false)));
         config.artifact_credentials = credentials.clone();
         config.env = vec![
-            ("AWS_LAMBDA_LOG_LEVEL".to_owned(), "TRACE".to_owned()),
+            (switch.to_owned(), level.to_owned()),
             ("AWS_LAMBDA_LOG_FORMAT".to_owned(), format.to_owned()),
         ];
         let report = run_to_end(config).await;
         assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
         let output = report.function_output_text();
         assert!(output.contains("listing read"), "{output}");
+        // The credentials the job event carried (the run draws the access key id itself):
+        // what the function really had, so the check cannot pass for want of them.
+        let delivered =
+            &report.invocations[0].event["CodePipeline.job"]["data"]["artifactCredentials"];
+        let secrets: Vec<&str> = ["accessKeyId", "secretAccessKey", "sessionToken"]
+            .iter()
+            .map(|field| delivered[field].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(secrets[1], credentials.secret_access_key);
+        assert_eq!(secrets[2], credentials.session_token);
+        assert!(
+            secrets[0].starts_with("ASIA") && secrets[0].len() == 20,
+            "{delivered}"
+        );
+        // The function's DEBUG and TRACE lines are there, and so are the SDK's reads of the zip.
+        assert!(output.contains("TRACE") || output.contains("\"level\":\"TRACE\""));
         let results = format!("{:?}", report.jobs);
-        for secret in [
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            &credentials.session_token,
-        ] {
+        for secret in secrets {
             assert!(
-                !output.contains(secret.as_str()),
-                "{secret} in the {format} logs"
+                !output.contains(secret),
+                "{secret} in the {format} logs at {switch}={level}"
             );
-            assert!(
-                !results.contains(secret.as_str()),
-                "{secret} in a PutJob result"
-            );
+            assert!(!results.contains(secret), "{secret} in a PutJob result");
         }
     }
 }
