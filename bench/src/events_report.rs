@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::events::{EventsResults, EventsSettings, MEMORY_TARGET_KIB, SideResult};
-use crate::report::{KEPT_MARKER, day, duration_text, mib, secs, thousands};
+use crate::report::{KEPT_MARKER, day, duration_text, mib, plural, secs, thousands};
 
 /// The line that opens the section.
 pub const BEGIN: &str = "<!-- events:begin: written by ./scripts/bench.sh --events -->";
@@ -64,10 +64,6 @@ fn covered_after(side: &SideResult) -> String {
 
 fn n(v: u64) -> String {
     thousands(usize::try_from(v).unwrap_or(usize::MAX))
-}
-
-fn plural(count: u64, one: &str, many: &str) -> String {
-    format!("{} {}", n(count), if count == 1 { one } else { many })
 }
 
 /// The chart's path relative to the report's directory when it is below it.
@@ -327,7 +323,11 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
          ({} redelivered). {}",
         o.most_invalidations_on_one_distribution(),
         target_invalidations,
-        plural(oi.total, "invocation", "invocations"),
+        plural(
+            usize::try_from(oi.total).unwrap_or(usize::MAX),
+            "invocation",
+            "invocations"
+        ),
         n(om.sent),
         n(om.redelivered),
         if oi.total > target_invalidations {
@@ -434,7 +434,11 @@ pub fn section(r: &EventsResults, settings: &EventsSettings) -> String {
         } else {
             "The batch was not split by the 6 MB payload limit.".to_string()
         },
-        plural(mem.total, "invocation", "invocations"),
+        plural(
+            usize::try_from(mem.total).unwrap_or(usize::MAX),
+            "invocation",
+            "invocations"
+        ),
         n(mem.largest_batch),
         mem.largest_payload_bytes as f64 / 1e6,
         n(memory.run.stale_key_events),

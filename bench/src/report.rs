@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+pub(crate) use cf_invalidate::text::thousands;
+
 use crate::cold_start::{ColdStartSummary, Implementation};
 use crate::run::{Results, Settings};
 use crate::schedule;
@@ -620,8 +622,9 @@ fn chart_link(settings: &Settings) -> String {
         .unwrap_or_else(|_| settings.chart.display().to_string())
 }
 
+/// `1 run`, `2 runs`, `10,000 invocations`: a count and the word that agrees with it.
 pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 pub(crate) fn day(iso: &str) -> String {
@@ -682,18 +685,6 @@ fn count(x: f64) -> String {
     } else {
         format!("{x:.1}")
     }
-}
-
-pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
