@@ -271,6 +271,9 @@ fn error(kind: CloudFrontErrorKind) -> CloudFrontError {
         CloudFrontErrorKind::NotCloudFront => {
             return CloudFrontError::new(kind, None, "not a CloudFront answer: simulated");
         }
+        // The engine's own finding, with nothing said: `delay_creates` / `delay_gets` make it
+        // happen for real.
+        CloudFrontErrorKind::NoAnswer { .. } => return CloudFrontError::new(kind, None, ""),
         CloudFrontErrorKind::TooManyInProgress => "TooManyInvalidationsInProgress",
         CloudFrontErrorKind::NoSuchDistribution => "NoSuchDistribution",
         CloudFrontErrorKind::NoSuchInvalidation => "NoSuchInvalidation",
