@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::plan::{MAX_PATHS_PER_BATCH, max_paths_per_batch, path_budget};
 use crate::values::{
     CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, UNRESOLVED_VARIABLE_MARKER, shown,
 };
@@ -14,8 +15,6 @@ pub use crate::values::{
     MAX_DISTRIBUTION_ID_LEN, MAX_DISTRIBUTIONS, MAX_TENANT_ID_LEN, Target, ValueError,
 };
 
-/// Most raw path items accepted: CloudFront takes at most 3000 paths in one batch.
-pub const MAX_RAW_PATHS: usize = 3000;
 /// `timeoutMinutes` when the key is absent.
 pub const DEFAULT_TIMEOUT_MINUTES: u64 = 30;
 /// `maxPaths` when the key is absent.
@@ -211,7 +210,7 @@ pub struct JobParams {
     /// Distributions, then tenants: at least one, at most [`MAX_DISTRIBUTIONS`] in all,
     /// without duplicates, each kind in the order given.
     pub targets: Vec<Target>,
-    /// Raw items as given (at most [`MAX_RAW_PATHS`], free of ASCII control characters); the
+    /// Raw items as given (at most [`MAX_PATHS_PER_BATCH`], free of ASCII control characters); the
     /// planner normalises and encodes them. Empty only when `from_artifact` is given without
     /// `paths`: `"/*"` is the default only when neither is.
     pub paths: Vec<String>,
@@ -370,7 +369,7 @@ pub enum ParamsError {
     #[error(
         "{field} has {count} paths, more than the {max} CloudFront accepts in one invalidation: \
          cover them with wildcards such as \"/images/*\"",
-        max = MAX_RAW_PATHS
+        max = MAX_PATHS_PER_BATCH
     )]
     TooManyPaths { field: String, count: usize },
 
@@ -795,12 +794,17 @@ fn json_max_paths(
                 origin,
                 KEY_MAX_PATHS,
                 value,
-                MAX_RAW_PATHS as u64,
-                "a whole number from 1 to 3000",
-                "CloudFront accepts at most 3000 paths in one invalidation",
+                MAX_PATHS_PER_BATCH as u64,
+                concat!("a whole number from 1 to ", max_paths_per_batch!()),
+                concat!(
+                    "CloudFront accepts at most ",
+                    max_paths_per_batch!(),
+                    " paths in one invalidation"
+                ),
             )?;
-            // In 1..=3000 by now, so the conversion cannot fail; the fallback only avoids a panic path.
-            Ok(usize::try_from(max).unwrap_or(MAX_RAW_PATHS))
+            // A path budget by now (the range above is the plan's); the fallback only avoids a
+            // panic path.
+            Ok(path_budget(max).unwrap_or(MAX_PATHS_PER_BATCH))
         }
     }
 }
@@ -836,7 +840,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
     if paths.is_empty() {
         paths.push(DEFAULT_PATH.to_owned());
     }
-    if paths.len() > MAX_RAW_PATHS {
+    if paths.len() > MAX_PATHS_PER_BATCH {
         return Err(ParamsError::TooManyPaths {
             field: "plain-form UserParameters".to_owned(),
             count: paths.len(),
@@ -1002,7 +1006,7 @@ fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
                     form: "an empty array",
                 });
             }
-            if items.len() > MAX_RAW_PATHS {
+            if items.len() > MAX_PATHS_PER_BATCH {
                 return Err(ParamsError::TooManyPaths {
                     field,
                     count: items.len(),
@@ -1035,7 +1039,7 @@ fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
                     form: "a string with no paths",
                 });
             }
-            if count > MAX_RAW_PATHS {
+            if count > MAX_PATHS_PER_BATCH {
                 return Err(ParamsError::TooManyPaths { field, count });
             }
             let paths: Vec<String> = joined.split_ascii_whitespace().map(str::to_owned).collect();

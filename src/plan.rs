@@ -6,8 +6,25 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-/// CloudFront refuses more file paths than this in progress per distribution.
-pub const MAX_PATHS_PER_BATCH: usize = 3000;
+/// [`MAX_PATHS_PER_BATCH`] as a literal: messages that quote it are `&'static str`, and
+/// `concat!` takes only literals.
+macro_rules! max_paths_per_batch {
+    () => {
+        3000
+    };
+}
+pub(crate) use max_paths_per_batch;
+
+/// CloudFront refuses more file paths than this in progress per distribution; also the most raw
+/// path items a job accepts, and the largest path budget (`maxPaths`, `--max-paths`).
+pub const MAX_PATHS_PER_BATCH: usize = max_paths_per_batch!();
+
+/// The path budget `n` (`maxPaths`, `--max-paths`), when it is one: 1 to [`MAX_PATHS_PER_BATCH`].
+pub fn path_budget(n: u64) -> Option<usize> {
+    usize::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_PATHS_PER_BATCH).contains(n))
+}
 /// CloudFront refuses more wildcard paths than this in progress per distribution.
 pub const MAX_WILDCARDS: usize = 15;
 /// Longest path CloudFront accepts, counted after URL-encoding.

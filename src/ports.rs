@@ -45,6 +45,12 @@ pub enum CloudFrontErrorKind {
     CallerReferenceReused,
     /// Throttling, 5xx, time-outs and broken connections that outlasted the SDK's own retries.
     Unavailable,
+    /// The call did not answer within the engine's limit on one call
+    /// ([`EngineSettings::max_call`](crate::engine::EngineSettings)): the engine's own finding,
+    /// so the error carries no message. Tried again like [`Self::Unavailable`].
+    NoAnswer {
+        within: Duration,
+    },
     /// The endpoint cannot be reached at all: connection refused, an unknown name, a failed TLS
     /// handshake. Trying again for minutes would only hide a wrong or dead endpoint.
     Unreachable,
@@ -52,6 +58,13 @@ pub enum CloudFrontErrorKind {
     /// endpoint URL, a proxy, another service.
     NotCloudFront,
     Other,
+}
+
+impl CloudFrontErrorKind {
+    /// Worth trying again: the engine does, up to `transient_failure_limit` failures in a row.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::Unavailable | Self::NoAnswer { .. })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +182,7 @@ impl FailureType {
             | CloudFrontErrorKind::CallerReferenceReused => Self::ConfigurationError,
             CloudFrontErrorKind::AccessDenied => Self::PermissionError,
             CloudFrontErrorKind::Unavailable
+            | CloudFrontErrorKind::NoAnswer { .. }
             | CloudFrontErrorKind::Unreachable
             | CloudFrontErrorKind::NotCloudFront => Self::SystemUnavailable,
             CloudFrontErrorKind::NoSuchInvalidation

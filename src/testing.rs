@@ -159,6 +159,19 @@ pub struct FakeCloudFront {
     state: Arc<Mutex<CloudFrontState>>,
 }
 
+/// The distribution a fault is aimed at, which the test must have added: a fault aimed at an
+/// unknown id would never fire, and the test could not fail.
+fn known<'a>(state: &'a mut CloudFrontState, method: &str, id: &str) -> &'a mut FakeDistribution {
+    if !state.distributions.contains_key(id) {
+        let mut known: Vec<&String> = state.distributions.keys().collect();
+        known.sort();
+        panic!(
+            "FakeCloudFront::{method}: no distribution {id:?} (known: {known:?}); add it with with_distribution"
+        );
+    }
+    state.distributions.entry(id.to_owned()).or_default()
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -185,23 +198,23 @@ impl FakeCloudFront {
     }
 
     pub fn fail_creates(&self, id: &str, errors: &[CloudFrontErrorKind]) {
-        if let Some(dist) = lock(&self.state).distributions.get_mut(id) {
-            dist.create_errors.extend(errors.iter().copied());
-        }
+        known(&mut lock(&self.state), "fail_creates", id)
+            .create_errors
+            .extend(errors.iter().copied());
     }
 
     /// The next CreateInvalidation calls on `id` take these times; the call takes effect only
     /// if it is not cut short first.
     pub fn delay_creates(&self, id: &str, delays: &[Duration]) {
-        if let Some(dist) = lock(&self.state).distributions.get_mut(id) {
-            dist.create_delays.extend(delays.iter().copied());
-        }
+        known(&mut lock(&self.state), "delay_creates", id)
+            .create_delays
+            .extend(delays.iter().copied());
     }
 
     pub fn delay_gets(&self, id: &str, delays: &[Duration]) {
-        if let Some(dist) = lock(&self.state).distributions.get_mut(id) {
-            dist.get_delays.extend(delays.iter().copied());
-        }
+        known(&mut lock(&self.state), "delay_gets", id)
+            .get_delays
+            .extend(delays.iter().copied());
     }
 
     pub fn strict_caller_reference(self) -> Self {
@@ -215,21 +228,21 @@ impl FakeCloudFront {
         let mut state = lock(&self.state);
         state.next_id += 1;
         let invalidation_id = format!("I{:012}", state.next_id);
-        if let Some(dist) = state.distributions.get_mut(id) {
-            dist.invalidations.push(FakeInvalidation {
+        known(&mut state, "add_invalidation", id)
+            .invalidations
+            .push(FakeInvalidation {
                 id: invalidation_id.clone(),
                 caller_reference: caller_reference.to_owned(),
                 paths: paths.iter().map(|p| (*p).to_owned()).collect(),
                 created_at: now,
             });
-        }
         invalidation_id
     }
 
     pub fn fail_gets(&self, id: &str, errors: &[CloudFrontErrorKind]) {
-        if let Some(dist) = lock(&self.state).distributions.get_mut(id) {
-            dist.get_errors.extend(errors.iter().copied());
-        }
+        known(&mut lock(&self.state), "fail_gets", id)
+            .get_errors
+            .extend(errors.iter().copied());
     }
 
     pub fn calls(&self) -> Vec<CfCall> {
@@ -271,6 +284,9 @@ fn error(kind: CloudFrontErrorKind) -> CloudFrontError {
         CloudFrontErrorKind::NotCloudFront => {
             return CloudFrontError::new(kind, None, "not a CloudFront answer: simulated");
         }
+        // The engine's own finding, with nothing said: `delay_creates` / `delay_gets` make it
+        // happen for real.
+        CloudFrontErrorKind::NoAnswer { .. } => return CloudFrontError::new(kind, None, ""),
         CloudFrontErrorKind::TooManyInProgress => "TooManyInvalidationsInProgress",
         CloudFrontErrorKind::NoSuchDistribution => "NoSuchDistribution",
         CloudFrontErrorKind::NoSuchInvalidation => "NoSuchInvalidation",
@@ -622,10 +638,16 @@ impl FakeArtifacts {
             .insert((bucket.to_owned(), key.to_owned()), bytes);
     }
 
+    /// Panics when there is no such object: a removal that removes nothing proves nothing.
     pub fn remove(&self, bucket: &str, key: &str) {
-        self.state()
+        let removed = self
+            .state()
             .objects
             .remove(&(bucket.to_owned(), key.to_owned()));
+        assert!(
+            removed.is_some(),
+            "FakeArtifacts::remove: no object s3://{bucket}/{key}; put it first"
+        );
     }
 
     /// S3 refuses any other access key.
@@ -734,4 +756,53 @@ pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
         }
     }
     writer.finish().expect("finish").into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "FakeCloudFront::fail_creates: no distribution \"E2QWRUHAPOMQZI\"")]
+    fn a_fault_aimed_at_an_unknown_distribution_panics() {
+        let cloudfront = FakeCloudFront::new(&FakeClock::new())
+            .with_distribution("E2QWRUHAPOMQZL", Duration::ZERO);
+        // A typo: the fault could never fire.
+        cloudfront.fail_creates("E2QWRUHAPOMQZI", &[CloudFrontErrorKind::AccessDenied]);
+    }
+
+    #[test]
+    fn every_fault_refuses_an_unknown_distribution() {
+        let cloudfront = FakeCloudFront::new(&FakeClock::new())
+            .with_distribution("E2QWRUHAPOMQZL", Duration::ZERO);
+        type Fault = fn(&FakeCloudFront);
+        let faults: [(&str, Fault); 5] = [
+            ("fail_creates", |cf| cf.fail_creates("EX", &[])),
+            ("fail_gets", |cf| cf.fail_gets("EX", &[])),
+            ("delay_creates", |cf| cf.delay_creates("EX", &[])),
+            ("delay_gets", |cf| cf.delay_gets("EX", &[])),
+            ("add_invalidation", |cf| {
+                cf.add_invalidation("EX", "ref", &["/a"]);
+            }),
+        ];
+        for (method, fault) in faults {
+            let panic =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fault(&cloudfront)))
+                    .expect_err(method);
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .unwrap_or_default();
+            assert!(
+                message.starts_with(&format!("FakeCloudFront::{method}: no distribution \"EX\"")),
+                "{method}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "FakeArtifacts::remove: no object s3://bucket/missing.zip")]
+    fn removing_an_object_that_is_not_there_panics() {
+        FakeArtifacts::default().remove("bucket", "missing.zip");
+    }
 }

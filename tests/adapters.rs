@@ -625,6 +625,158 @@ async fn unmodelled_report_errors_are_classified_by_code_and_status() {
     }
 }
 
+/// Throttling and unavailability, as every adapter must read them: "try again", whichever service
+/// said it. CloudFront once lacked 429 and `TooManyRequestsException`, which the CodePipeline
+/// adapters retried.
+const TRANSIENT_ANSWERS: [(u16, &str); 7] = [
+    (429, "TooManyRequestsException"),
+    (400, "TooManyRequestsException"),
+    (429, "SomethingNew"),
+    (400, "ThrottlingException"),
+    (400, "Throttling"),
+    (400, "RequestLimitExceeded"),
+    (503, "ServiceUnavailable"),
+];
+
+fn raw_answer(
+    status: u16,
+    content_type: &'static str,
+    body: String,
+) -> impl Fn() -> aws_smithy_runtime_api::http::Response + Clone {
+    move || {
+        http::Response::builder()
+            .status(status)
+            .header("content-type", content_type)
+            .body(SdkBody::from(body.clone()))
+            .expect("response")
+            .try_into()
+            .expect("smithy response")
+    }
+}
+
+#[tokio::test]
+async fn every_adapter_reads_throttling_as_transient() {
+    use cf_invalidate::adapters::history::SdkPipelineHistory;
+    use cf_invalidate::artifact::previous::{HistoryErrorKind, PipelineHistory};
+    for (status, code) in TRANSIENT_ANSWERS {
+        let answer = raw_answer(status, "text/xml", error_body(code));
+        let create = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+            .then_http_response(answer.clone());
+        let get = mock!(aws_sdk_cloudfront::Client::get_invalidation).then_http_response(answer);
+        let cloudfront = SdkInvalidations::new(mock_client!(
+            aws_sdk_cloudfront,
+            RuleMode::MatchAny,
+            [&create, &get],
+            |config| config
+                .retry_config(aws_sdk_cloudfront::config::retry::RetryConfig::disabled())
+        ));
+        let got = cloudfront
+            .create(&dist(), &["/a".to_owned()], "ref")
+            .await
+            .expect_err("an error");
+        assert_eq!(
+            got.kind,
+            CloudFrontErrorKind::Unavailable,
+            "CreateInvalidation {status} {code}: {got}"
+        );
+        let got = cloudfront.get(&dist(), "I1").await.expect_err("an error");
+        assert_eq!(
+            got.kind,
+            CloudFrontErrorKind::Unavailable,
+            "GetInvalidation {status} {code}: {got}"
+        );
+
+        let answer = raw_answer(
+            status,
+            "application/x-amz-json-1.1",
+            format!(r#"{{"__type": "{code}", "message": "Rate exceeded"}}"#),
+        );
+        let success = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
+            .then_http_response(answer.clone());
+        let details =
+            mock!(aws_sdk_codepipeline::Client::get_job_details).then_http_response(answer);
+        let codepipeline = mock_client!(
+            aws_sdk_codepipeline,
+            RuleMode::MatchAny,
+            [&success, &details],
+            |config| config
+                .retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
+        );
+        let done = JobSuccess {
+            details: ExecutionDetails {
+                summary: "done".into(),
+                external_execution_id: None,
+                percent_complete: 100,
+            },
+            output_variables: Default::default(),
+        };
+        let got = SdkJobReport::new(codepipeline.clone())
+            .succeed("job-1", &done)
+            .await
+            .expect_err("an error");
+        assert_eq!(
+            got.kind,
+            ReportErrorKind::Unavailable,
+            "PutJobSuccessResult {status} {code}: {got}"
+        );
+        let got = SdkPipelineHistory::new(codepipeline)
+            .job_context("job-1")
+            .await
+            .expect_err("an error");
+        assert_eq!(
+            got.kind,
+            HistoryErrorKind::Unavailable,
+            "GetJobDetails {status} {code}: {got}"
+        );
+    }
+}
+
+/// The engine tries a throttled CreateInvalidation again (the SDK's own retries spent), and the
+/// job goes on with the invalidation made on the next attempt.
+#[tokio::test]
+async fn a_cloudfront_429_is_retried_by_the_engine() {
+    use cf_invalidate::engine::{Engine, EngineSettings, JobRun, JobSpec, Verdict};
+    use cf_invalidate::params::parse_user_parameters;
+    use cf_invalidate::ports::Clock;
+    use cf_invalidate::testing::FakeClock;
+
+    let create = mock!(aws_sdk_cloudfront::Client::create_invalidation)
+        .sequence()
+        .http_response(raw_answer(
+            429,
+            "text/xml",
+            error_body("TooManyRequestsException"),
+        ))
+        .output(|| {
+            CreateInvalidationOutput::builder()
+                .invalidation(invalidation("Completed"))
+                .build()
+        })
+        .build();
+    let clock = FakeClock::new();
+    let engine = Engine {
+        cloudfront: SdkInvalidations::new(mock_client!(
+            aws_sdk_cloudfront,
+            RuleMode::Sequential,
+            [&create],
+            |config| config
+                .retry_config(aws_sdk_cloudfront::config::retry::RetryConfig::disabled())
+        )),
+        clock: clock.clone(),
+        settings: EngineSettings::default(),
+    };
+    let params = parse_user_parameters("E2QWRUHAPOMQZL /a").expect("valid");
+    let spec = JobSpec::new(&params, "job-1".to_owned(), None).expect("valid");
+    let mut run = JobRun::start(&spec, clock.now());
+    let verdict = engine.drive(&spec, &mut run, None, &()).await;
+    assert!(matches!(verdict, Verdict::Finished), "{verdict:?}");
+    assert_eq!(
+        create.num_calls(),
+        2,
+        "one throttled attempt, one that made the invalidation"
+    );
+}
+
 /// A tenant is invalidated through its own operations, never through its distribution's.
 #[tokio::test]
 async fn tenants_go_to_the_distribution_tenant_operations() {

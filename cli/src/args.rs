@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use cf_invalidate::params::{DEFAULT_MAX_PATHS, DistributionId, DistributionTenantId, Target};
+use cf_invalidate::plan::path_budget;
 use cf_invalidate::values::is_invalidation_id;
 
 use crate::error::CliError;
@@ -469,9 +470,9 @@ fn parse_seconds(raw: &str) -> Result<Duration, String> {
 }
 
 fn parse_max_paths(raw: &str) -> Result<usize, String> {
-    match raw.trim().parse::<usize>() {
-        Ok(n) if (1..=cf_invalidate::plan::MAX_PATHS_PER_BATCH).contains(&n) => Ok(n),
-        _ => Err(format!(
+    match raw.trim().parse::<u64>().ok().and_then(path_budget) {
+        Some(n) => Ok(n),
+        None => Err(format!(
             "{raw:?} is not a path budget: give a whole number from 1 to {} (CloudFront's limit per invalidation)",
             cf_invalidate::plan::MAX_PATHS_PER_BATCH
         )),
@@ -494,5 +495,25 @@ fn parse_positive_duration(raw: &str) -> Result<Duration, String> {
         }
         Ok(duration) => Ok(duration),
         Err(error) => Err(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--max-paths` and `maxPaths` accept the same budgets: one rule, the plan's.
+    #[test]
+    fn max_paths_accepts_what_user_parameters_accept() {
+        for n in [0, 1, 100, 2999, 3000, 3001, 5000, 1 << 40] {
+            let cli = parse_max_paths(&n.to_string()).ok();
+            let params = cf_invalidate::params::parse_user_parameters(&format!(
+                r#"{{"distributionId": "E2QWRUHAPOMQZL", "maxPaths": {n}}}"#
+            ))
+            .ok()
+            .map(|params| params.max_paths);
+            assert_eq!(cli, params, "maxPaths {n}");
+            assert_eq!(cli, path_budget(n), "maxPaths {n}");
+        }
     }
 }

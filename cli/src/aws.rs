@@ -205,6 +205,11 @@ pub fn explain(
         CloudFrontErrorKind::Unavailable => format!(
             "CloudFront kept failing for {distribution}: {said}. Run the command again later; with the same --caller-reference, a run that already created the invalidation gets it back instead of paying twice"
         ),
+        CloudFrontErrorKind::NoAnswer { within } => format!(
+            "CloudFront kept failing for {distribution}: {} did not answer within {}. Run the command again later; with the same --caller-reference, a run that already created the invalidation gets it back instead of paying twice",
+            error.operation.iam_action(distribution),
+            cf_invalidate::text::format_duration(within)
+        ),
         CloudFrontErrorKind::TooManyInProgress | CloudFrontErrorKind::Other => format!(
             "{} failed for {distribution} ({code}): {said}",
             error.operation.iam_action(distribution)
@@ -246,5 +251,24 @@ mod tests {
             text.starts_with("access denied: these AWS credentials may not call cloudfront:GetInvalidation on arn:aws:cloudfront::<account-id>:distribution/EDENIED0000001."),
             "{text}"
         );
+    }
+
+    /// A poll that hangs is blamed on GetInvalidation, not on the CreateInvalidation before it.
+    #[test]
+    fn a_call_without_an_answer_names_its_operation_and_the_limit() {
+        let error = Cause {
+            operation: cf_invalidate::engine::Operation::Get,
+            kind: CloudFrontErrorKind::NoAnswer {
+                within: std::time::Duration::from_secs(20),
+            },
+            code: None,
+            message: String::new(),
+        };
+        let text = explain(&error, &dist(), Some("I1"), None);
+        assert!(
+            text.starts_with("CloudFront kept failing for EDENIED0000001: cloudfront:GetInvalidation did not answer within 20s. Run the command again later"),
+            "{text}"
+        );
+        assert!(!text.contains("CreateInvalidation"), "{text}");
     }
 }

@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::date_time::Format as DateTimeFormat;
 
-use super::{Failure, detail, split, transport};
+use super::{Failure, detail, is_transient, split, transport};
 use crate::params::Target;
 use crate::ports::{
     CloudFrontError, CloudFrontErrorKind, InvalidationStatus, InvalidationSummary, Invalidations,
@@ -442,11 +442,8 @@ fn classify_list(error: &ListInvalidationsError, status: u16) -> CloudFrontError
 
 fn classify_unmodelled(code: Option<&str>, status: u16) -> CloudFrontErrorKind {
     match code {
-        Some(
-            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "ServiceUnavailable",
-        ) => CloudFrontErrorKind::Unavailable,
         Some("AccessDenied" | "AccessDeniedException") => CloudFrontErrorKind::AccessDenied,
-        _ if status >= 500 => CloudFrontErrorKind::Unavailable,
+        _ if is_transient(code, status) => CloudFrontErrorKind::Unavailable,
         _ => CloudFrontErrorKind::Other,
     }
 }

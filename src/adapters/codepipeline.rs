@@ -8,7 +8,7 @@ use aws_sdk_codepipeline::types::{
     ExecutionDetails as SdkExecutionDetails, FailureDetails, FailureType as SdkFailureType,
 };
 
-use super::{Failure, detail, split};
+use super::{Failure, detail, is_transient, split};
 use crate::ports::{
     ExecutionDetails, FailureType, JobFailure, JobReport, JobSuccess, ReportError, ReportErrorKind,
 };
@@ -126,19 +126,10 @@ impl JobReport for SdkJobReport {
 /// Errors the operation's model does not list. CodePipeline's throttling arrives this way
 /// (`ThrottlingException`, HTTP 400): it is transient, never a refusal of the result.
 fn classify_unmodelled(code: Option<&str>, status: u16) -> ReportErrorKind {
-    match code {
-        Some(
-            "ThrottlingException"
-            | "Throttling"
-            | "TooManyRequestsException"
-            | "RequestLimitExceeded"
-            | "ServiceUnavailableException"
-            | "InternalFailure"
-            | "RequestTimeout"
-            | "RequestTimeoutException",
-        ) => ReportErrorKind::Unavailable,
-        _ if status >= 500 || status == 429 => ReportErrorKind::Unavailable,
-        _ => ReportErrorKind::Refused,
+    if is_transient(code, status) {
+        ReportErrorKind::Unavailable
+    } else {
+        ReportErrorKind::Refused
     }
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_codepipeline::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{Failure, detail, split};
+use super::{Failure, detail, is_transient, split};
 use crate::artifact::previous::{
     ActionExecution, ArtifactLocation, ExecutionPage, HISTORY_PAGE_SIZE, HistoryError,
     HistoryErrorKind, JobContext, PipelineHistory,
@@ -35,13 +35,7 @@ where
                 // CodePipeline (or IAM, for a role without the grant) may refuse it either way.
                 Some("AccessDeniedException" | "JobNotFoundException") => HistoryErrorKind::Refused,
                 Some("PipelineNotFoundException") => HistoryErrorKind::NotFound,
-                Some(
-                    "ThrottlingException"
-                    | "Throttling"
-                    | "ServiceUnavailableException"
-                    | "InternalFailure",
-                ) => HistoryErrorKind::Unavailable,
-                _ if status >= 500 || status == 429 => HistoryErrorKind::Unavailable,
+                code if is_transient(code, status) => HistoryErrorKind::Unavailable,
                 _ => HistoryErrorKind::Other,
             };
             (kind, code, detail(service))

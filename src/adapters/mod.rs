@@ -32,6 +32,31 @@ where
     }
 }
 
+/// Whether an error the operation's model does not list means "try again later": throttling, an
+/// overloaded or failing service. One list for every adapter, so that no service's throttling is
+/// read as a refusal by one adapter and retried by another. Each adapter maps the answer to its
+/// own error kind.
+///
+/// Hand-written rather than the SDK's own list of retryable codes: that list holds quotas
+/// (`LimitExceededException`) that waiting does not lift.
+pub(crate) fn is_transient(code: Option<&str>, status: u16) -> bool {
+    matches!(
+        code,
+        Some(
+            "Throttling"
+                | "ThrottlingException"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
+                | "ServiceUnavailable"
+                | "ServiceUnavailableException"
+                | "InternalFailure"
+                | "RequestTimeout"
+                | "RequestTimeoutException"
+        )
+    ) || status == 429
+        || status >= 500
+}
+
 pub(crate) fn split<E>(error: &SdkError<E, HttpResponse>) -> Failure<'_, E> {
     match error {
         SdkError::ServiceError(service) => {

@@ -1,6 +1,7 @@
 //! Driving a job: the calls that are due, their outcomes applied to the run, progress told to
 //! an observer, until the job is done, fails, times out, or the invocation's time runs out.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -13,7 +14,6 @@ use crate::params::Target;
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, InvalidationStatus, Invalidations, Millis,
 };
-use crate::text::format_duration;
 
 /// How many of a distribution's newest invalidations are searched for the job's CallerReference
 /// when CloudFront refuses a create because the reference was used before. A retried or
@@ -230,6 +230,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
             let calls = due.iter().map(|(index, distribution, call)| {
                 let caller_reference = spec.caller_reference(distribution);
                 async move {
+                    // The call on the wire, so that one cut short is blamed on the right one.
+                    let in_flight = InFlight::default();
                     let outcome = match call {
                         Due::Create => {
                             clock
@@ -240,11 +242,13 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
                                         distribution,
                                         spec.plan.items(),
                                         &caller_reference,
+                                        &in_flight,
                                     ),
                                 )
                                 .await
                         }
                         Due::Poll(id) => {
+                            in_flight.set(Operation::Get);
                             clock
                                 .within(limit, async {
                                     cloudfront
@@ -255,7 +259,7 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
                                 .await
                         }
                     };
-                    (*index, outcome)
+                    (*index, outcome.ok_or_else(|| in_flight.get()))
                 }
             });
             let results = join_all(calls).await;
@@ -265,18 +269,17 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
                     continue;
                 };
                 let outcome = match outcome {
-                    Some(result) => result,
+                    Ok(result) => result,
                     // The invocation's own time ran out mid-call: not CloudFront's fault, so not counted.
-                    None if cut_by_deadline => continue,
-                    None => Err((
-                        Operation::Create,
+                    Err(_) if cut_by_deadline => continue,
+                    Err(operation) => Err((
+                        operation,
                         CloudFrontError::new(
-                            CloudFrontErrorKind::Unavailable,
+                            CloudFrontErrorKind::NoAnswer {
+                                within: settings.max_call,
+                            },
                             None,
-                            format!(
-                                "CloudFront did not answer within {}",
-                                format_duration(settings.max_call)
-                            ),
+                            String::new(),
                         ),
                     )),
                 };
@@ -304,6 +307,26 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
     }
 }
 
+/// The CloudFront call a distribution is waiting on, read when the call is cut short.
+#[derive(Debug)]
+struct InFlight(Mutex<Operation>);
+
+impl Default for InFlight {
+    fn default() -> Self {
+        Self(Mutex::new(Operation::Create))
+    }
+}
+
+impl InFlight {
+    fn set(&self, operation: Operation) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = operation;
+    }
+
+    fn get(&self) -> Operation {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// CreateInvalidation, or the invalidation that already carries `caller_reference`.
 ///
 /// CloudFront documents that a repeated CallerReference with the same batch returns the
@@ -316,7 +339,9 @@ async fn create_or_find<I: Invalidations>(
     distribution: &Target,
     paths: &[String],
     caller_reference: &str,
+    in_flight: &InFlight,
 ) -> Result<InvalidationStatus, (Operation, CloudFrontError)> {
+    in_flight.set(Operation::Create);
     let refused = match cloudfront
         .create(distribution, paths, caller_reference)
         .await
@@ -331,11 +356,13 @@ async fn create_or_find<I: Invalidations>(
         other => return other.map_err(|error| (Operation::Create, error)),
     };
     let distribution_id = distribution.as_str();
-    for candidate in cloudfront
+    in_flight.set(Operation::List);
+    let candidates = cloudfront
         .list(distribution, REFERENCE_SEARCH_LIMIT)
         .await
-        .map_err(|error| (Operation::List, error))?
-    {
+        .map_err(|error| (Operation::List, error))?;
+    in_flight.set(Operation::Get);
+    for candidate in candidates {
         let found = cloudfront
             .get(distribution, &candidate.id)
             .await
@@ -416,21 +443,20 @@ fn apply(
                     ),
                 }
             }
-            CloudFrontErrorKind::Unavailable
-                if failures_in_a_row + 1 < settings.transient_failure_limit =>
+            kind if kind.is_transient()
+                && failures_in_a_row + 1 < settings.transient_failure_limit =>
             {
                 let failures_in_a_row = failures_in_a_row + 1;
                 let gap = retry_gap(failures_in_a_row);
-                warn!(distribution_id, error = %error, failures_in_a_row, elapsed_ms, "CreateInvalidation failed; will try again");
+                warn!(distribution_id, ?operation, error_kind = ?kind, error = %error, failures_in_a_row, elapsed_ms, "CreateInvalidation failed; will try again");
                 Progress::Queued {
                     refusals: *refusals,
                     failures_in_a_row,
-                    last_error: Some(
-                        error
-                            .code
-                            .clone()
-                            .unwrap_or_else(|| crate::text::truncate(&error.message, 120)),
-                    ),
+                    // No answer at all leaves nothing to quote: `None`, and the shells say so.
+                    last_error: error.code.clone().or_else(|| {
+                        (!error.message.is_empty())
+                            .then(|| crate::text::truncate(&error.message, 120))
+                    }),
                     retry_at: now + millis(gap),
                 }
             }
@@ -478,11 +504,10 @@ fn apply(
             },
             Err((operation, error)),
         ) => {
-            if error.kind == CloudFrontErrorKind::Unavailable
-                && failures_in_a_row + 1 < settings.transient_failure_limit
+            if error.kind.is_transient() && failures_in_a_row + 1 < settings.transient_failure_limit
             {
                 let waited = Duration::from_millis(now.saturating_sub(*created_at));
-                warn!(distribution_id, invalidation_id = %invalidation_id, error = %error, elapsed_ms, "GetInvalidation failed; will poll again");
+                warn!(distribution_id, invalidation_id = %invalidation_id, error_kind = ?error.kind, error = %error, elapsed_ms, "GetInvalidation failed; will poll again");
                 Progress::InProgress {
                     invalidation_id: invalidation_id.clone(),
                     created_at: *created_at,

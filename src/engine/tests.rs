@@ -96,6 +96,27 @@ async fn a_timeout_says_what_was_still_queued_and_in_progress() {
 }
 
 #[tokio::test]
+async fn a_poll_that_never_answers_is_blamed_on_get_invalidation() {
+    // GIVEN an invalidation that is created, then every poll of it hangs
+    let s = Scenario::new(&[(DIST, 600)]);
+    s.cloudfront.delay_gets(DIST, &[secs(3600); 5]);
+    // WHEN the job is driven
+    let (_, _, verdict) = s.drive("E2QWRUHAPOMQZL", None).await;
+    // THEN it fails on GetInvalidation, with the limit as the fact, after five cut calls
+    let Verdict::Failed { causes, .. } = verdict else {
+        panic!("expected a failure, got {verdict:?}");
+    };
+    let [failed] = causes.as_slice() else {
+        panic!("one cause: {causes:?}");
+    };
+    assert_eq!(failed.cause.operation, Operation::Get);
+    assert_eq!(failed.cause.kind, Kind::NoAnswer { within: secs(20) });
+    assert_eq!(failed.cause.code, None);
+    assert!(failed.invalidation_id.is_some());
+    assert_eq!(s.cloudfront.creates().len(), 1);
+}
+
+#[tokio::test]
 async fn the_deadline_ends_a_stretch_with_out_of_time() {
     let s = Scenario::new(&[(DIST, 600)]);
     let (_, run, verdict) = s.drive("E2QWRUHAPOMQZL", Some(secs(30))).await;

@@ -336,11 +336,16 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
                     .push(format!("{target}={invalidation_id}")),
                 Progress::Queued {
                     refusals,
+                    failures_in_a_row,
                     last_error,
                     ..
                 } => summary.not_created.push(format!(
                     "{target}: {} ({refusals} TooManyInvalidationsInProgress answers); the messages come back after the queue's visibility timeout",
-                    last_error.as_deref().unwrap_or("no time left to try")
+                    last_error.as_deref().unwrap_or(if *failures_in_a_row > 0 {
+                        "no answer"
+                    } else {
+                        "no time left to try"
+                    })
                 )),
                 Progress::Failed { cause, .. } => {
                     let advice = match cause.kind {
@@ -354,11 +359,19 @@ impl<I: Invalidations, C: Clock> EventsFunction<I, C> {
                         }
                         _ => String::new(),
                     };
-                    summary.not_created.push(format!(
-                        "{target}: {} ({}){advice}",
-                        cause.message,
-                        cause.code.as_deref().unwrap_or("error")
-                    ));
+                    let said = match cause.kind {
+                        CloudFrontErrorKind::NoAnswer { within } => format!(
+                            "{} did not answer within {}",
+                            cause.operation.iam_action(target),
+                            format_duration(within)
+                        ),
+                        _ => format!(
+                            "{} ({})",
+                            cause.message,
+                            cause.code.as_deref().unwrap_or("error")
+                        ),
+                    };
+                    summary.not_created.push(format!("{target}: {said}{advice}"));
                 }
             }
         }
@@ -406,7 +419,7 @@ impl JobObserver for LogProgress {
         {
             info!(
                 distribution = %distribution,
-                reason = reason.unwrap_or("unknown"),
+                reason = reason.unwrap_or("no answer"),
                 attempts,
                 retry_in = %format_duration(retry_in),
                 "CloudFront deferred the invalidation; trying again"

@@ -379,6 +379,11 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
             "CloudFront kept failing for {distribution}: {} ({} calls in a row failed after the SDK's own retries); run the action again later",
             error.message, settings.transient_failure_limit
         ),
+        CloudFrontErrorKind::NoAnswer { within } => format!(
+            "CloudFront kept failing for {distribution}: {action} did not answer within {} ({} calls in a row failed after the SDK's own retries); run the action again later",
+            format_duration(within),
+            settings.transient_failure_limit
+        ),
         CloudFrontErrorKind::Unreachable | CloudFrontErrorKind::NotCloudFront => format!(
             "{action} for {distribution} did not reach CloudFront: {}. Check the function's network (VPC, NAT, proxy) and any CloudFront endpoint set in its environment (AWS_ENDPOINT_URL_CLOUDFRONT)",
             error.message

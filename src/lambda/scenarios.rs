@@ -625,6 +625,28 @@ async fn a_create_that_hangs_past_max_call_is_given_up_and_tried_again() {
     );
 }
 
+/// A poll that hangs is GetInvalidation's failure: it once read as CreateInvalidation's.
+#[tokio::test]
+async fn a_poll_that_keeps_hanging_is_named_as_get_invalidation() {
+    let s = Scenario::new(&[(DIST, 600)]);
+    s.cloudfront.delay_gets(DIST, &[secs(3600); 5]);
+    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
+    let failure = failure(&outcome);
+    assert_eq!(failure.kind, FailureType::SystemUnavailable);
+    assert!(
+        failure.message.contains(
+            "CloudFront kept failing for E2QWRUHAPOMQZL: cloudfront:GetInvalidation did not answer within 20s"
+        ),
+        "{}",
+        failure.message
+    );
+    assert!(
+        !failure.message.contains("CreateInvalidation"),
+        "{}",
+        failure.message
+    );
+}
+
 #[tokio::test]
 async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_time() {
     let s = Scenario::new(&[(DIST, 60)]);

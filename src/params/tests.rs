@@ -642,7 +642,7 @@ fn job_params() -> impl Strategy<Value = JobParams> {
         any::<bool>(),
         1..=MAX_TIMEOUT_MINUTES,
         prop_oneof![Just(OnTimeout::Fail), Just(OnTimeout::Succeed)],
-        1..=MAX_RAW_PATHS,
+        1..=MAX_PATHS_PER_BATCH,
         prop::option::of("[A-Za-z0-9._~-]{1,40}"),
         prop::option::of("[!-~]{1,128}".prop_filter("resolved", |r| !r.contains("#{"))),
     )

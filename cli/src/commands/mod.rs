@@ -231,7 +231,12 @@ fn run_report(
             } else {
                 let said: Vec<&str> = queued
                     .iter()
-                    .filter_map(|q| q.last_error.as_deref())
+                    .filter_map(|q| {
+                        // Tried, and no answer to quote: the call was cut at the limit.
+                        q.last_error
+                            .as_deref()
+                            .or((q.failures_in_a_row > 0).then_some("no answer"))
+                    })
                     .collect();
                 format!("CloudFront kept failing: {}", said.join("; "))
             };
