@@ -399,14 +399,8 @@ fn classify_create(error: &CreateInvalidationError, status: u16) -> CloudFrontEr
         }
         CreateInvalidationError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
         CreateInvalidationError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
-        // The service has no error code of its own for a reused CallerReference: only the
-        // message tells it apart from a bad path. The engine looks for the invalidation that
-        // carries the reference after any InvalidArgument, so a change of wording costs only
-        // the more precise message.
         CreateInvalidationError::InvalidArgument(argument)
-            if argument.message().is_some_and(|message| {
-                message.to_ascii_lowercase().contains("caller reference")
-            }) =>
+            if is_reused_reference(argument.message()) =>
         {
             CloudFrontErrorKind::CallerReferenceReused
         }
