@@ -448,7 +448,7 @@ fn apply(
             {
                 let failures_in_a_row = failures_in_a_row + 1;
                 let gap = retry_gap(failures_in_a_row);
-                warn!(distribution_id, ?operation, error_kind = ?kind, error = %error, failures_in_a_row, elapsed_ms, "CreateInvalidation failed; will try again");
+                warn!(distribution_id, ?operation, error_kind = ?kind, error = %error, failures_in_a_row, elapsed_ms, "CloudFront call failed; will try again");
                 Progress::Queued {
                     refusals: *refusals,
                     failures_in_a_row,
