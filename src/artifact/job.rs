@@ -84,17 +84,42 @@ impl JobArtifacts<'_> {
     }
 }
 
-/// What the artifact contributed to a job: for its summary, its output variables and the
-/// continuation token.
+/// What the artifact contributed to a job: facts for its summary (the pipeline action words
+/// them), its output variables and the continuation token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactFacts {
     /// What the next invocation must compare again. Its `plan` is left empty here: the
     /// continuation token takes the job plan's fingerprint when it is written.
     pub pin: TokenArtifact,
-    /// One or two sentences for the job summary.
-    pub summary: String,
+    /// The input artifact's name.
+    pub artifact: String,
+    /// How its files were chosen.
+    pub selection: Selection,
     /// Files added, changed and removed; every file when all were taken.
     pub changed_files: usize,
+    /// Files outside `keyPrefix`, left out (0 without a prefix).
+    pub outside_prefix: usize,
+    /// The `keyPrefix` they are outside of.
+    pub key_prefix: String,
+}
+
+/// How the artifact's files to invalidate were chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Compared with the artifact of the last successful run, in pipeline execution `since`.
+    Changes {
+        added: usize,
+        changed: usize,
+        removed: usize,
+        since: String,
+    },
+    /// "changed" took every file: no earlier run to compare with, or its artifact unusable.
+    Fallback {
+        code: FallbackCode,
+        execution: Option<String>,
+    },
+    /// `pathsFromArtifact: "all"`.
+    All,
 }
 
 /// Bytes and reads spent on the artifacts, against their sizes.
@@ -269,15 +294,18 @@ pub async fn paths_from_artifact(
         },
     };
 
-    let outside = files - in_scope;
-    let outside_note = if outside > 0 && !params.key_prefix.is_empty() {
-        format!(
-            " {outside} file{} outside keyPrefix {:?} ignored.",
-            plural(outside),
-            params.key_prefix
-        )
+    let outside_prefix = if params.key_prefix.is_empty() {
+        0
     } else {
-        String::new()
+        files - in_scope
+    };
+    let facts = |pin, selection, changed_files| ArtifactFacts {
+        pin,
+        artifact: current.name.clone(),
+        selection,
+        changed_files,
+        outside_prefix,
+        key_prefix: params.key_prefix.clone(),
     };
     let url_paths = |names: &mut dyn Iterator<Item = &str>| {
         changed_paths(names, &params.key_prefix, &params.path_prefix).0
@@ -297,68 +325,33 @@ pub async fn paths_from_artifact(
                 changes.removed.len(),
             );
             let count = changes.count();
-            let summary = if count == 0 {
-                format!(
-                    "No file of input artifact {} changed since the last successful run \
-                     (pipeline execution {execution}).{outside_note}",
-                    current.name
-                )
-            } else {
-                format!(
-                    "{added} file{} added, {changed} changed, {removed} removed in input \
-                     artifact {} since the last successful run (pipeline execution \
-                     {execution}).{outside_note}",
-                    plural(added),
-                    current.name
-                )
-            };
             let long_key = location.key.len() > MAX_PINNED_KEY_LEN;
             let pin = TokenArtifact {
                 plan: String::new(),
-                previous_execution: Some(execution),
+                previous_execution: Some(execution.clone()),
                 previous_bucket: (!long_key).then_some(location.bucket),
                 previous_key: (!long_key).then_some(location.key),
                 fallback: None,
             };
+            let selection = Selection::Changes {
+                added,
+                changed,
+                removed,
+                since: execution,
+            };
             (
                 url_paths(&mut changes.names()),
-                ArtifactFacts {
-                    pin,
-                    summary,
-                    changed_files: count,
-                },
+                facts(pin, selection, count),
             )
         }
         Compared::Fallback { code, execution } => {
-            let reason = fallback_reason(code, execution.as_deref(), &current.name);
-            let summary = format!(
-                "Every file of input artifact {} invalidated ({in_scope} file{}): {reason}.{outside_note}",
-                current.name,
-                plural(in_scope)
-            );
-            (
-                every_file(&listing),
-                ArtifactFacts {
-                    pin: TokenArtifact::without_previous(execution, Some(code)),
-                    summary,
-                    changed_files: in_scope,
-                },
-            )
+            let pin = TokenArtifact::without_previous(execution.clone(), Some(code));
+            let selection = Selection::Fallback { code, execution };
+            (every_file(&listing), facts(pin, selection, in_scope))
         }
         Compared::All => {
-            let summary = format!(
-                "Every file of input artifact {} invalidated ({in_scope} file{}, pathsFromArtifact \"all\").{outside_note}",
-                current.name,
-                plural(in_scope)
-            );
-            (
-                every_file(&listing),
-                ArtifactFacts {
-                    pin: TokenArtifact::without_previous(None, None),
-                    summary,
-                    changed_files: in_scope,
-                },
-            )
+            let pin = TokenArtifact::without_previous(None, None);
+            (every_file(&listing), facts(pin, Selection::All, in_scope))
         }
     };
     info!(
@@ -671,31 +664,6 @@ fn history_failure(error: &HistoryError, pipeline: &str) -> ArtifactError {
                 error.operation
             ),
         ),
-    }
-}
-
-/// Why "changed" took every file, in the summary's words.
-fn fallback_reason(code: FallbackCode, execution: Option<&str>, artifact: &str) -> String {
-    let run = execution
-        .map(|id| format!(" (pipeline execution {id})"))
-        .unwrap_or_default();
-    match code {
-        FallbackCode::NoEarlierRun => {
-            "no earlier successful run of this action in the pipeline's history to compare with"
-                .to_owned()
-        }
-        FallbackCode::Gone => format!(
-            "the artifact of the last successful run{run} is gone from the artifact bucket (a \
-             lifecycle rule may have removed it)"
-        ),
-        FallbackCode::Unreadable => format!(
-            "the artifact of the last successful run{run} could not be read with the job's \
-             artifact credentials (S3 answers AccessDenied for a removed object when they may \
-             not list the bucket)"
-        ),
-        FallbackCode::NoSuchArtifact => {
-            format!("the last successful run{run} had no input artifact named {artifact}")
-        }
     }
 }
 

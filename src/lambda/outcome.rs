@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use crate::artifact::job::{
-    ArtifactFacts, Artifacts, JobArtifacts, JobInputs, paths_from_artifact,
+    ArtifactFacts, Artifacts, JobArtifacts, JobInputs, Selection, paths_from_artifact,
 };
 use crate::engine::{
     Engine, EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
@@ -20,7 +20,7 @@ use crate::ports::{
     JobSuccess, Millis,
 };
 use crate::text::{format_duration, plural, preview, truncate};
-use crate::token::ContinuationToken;
+use crate::token::{ContinuationToken, FallbackCode};
 
 /// CodePipeline's limits on the fields we send back.
 pub const MAX_SUMMARY_LEN: usize = 2048;
@@ -224,7 +224,7 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
     let _ = write!(summary, " Paths: {}", preview(spec.plan.items(), 10));
     let mut output_variables = BTreeMap::new();
     if let Some(facts) = &spec.from_artifact {
-        summary = format!("{} {summary}", facts.summary);
+        summary = format!("{} {summary}", artifact_summary(facts));
         output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
     }
     output_variables.insert(
@@ -281,7 +281,7 @@ fn nothing_changed(targets: &[crate::params::Target], facts: &ArtifactFacts) -> 
     JobOutcome::Succeeded(JobSuccess {
         details: ExecutionDetails {
             summary: truncate(
-                &format!("{} Nothing invalidated.", facts.summary),
+                &format!("{} Nothing invalidated.", artifact_summary(facts)),
                 MAX_SUMMARY_LEN,
             ),
             external_execution_id: None,
@@ -514,7 +514,7 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
             return plan_changed();
         }
         // "changed" found nothing to invalidate, and no paths were listed besides.
-        info!(summary = %facts.summary, "nothing to invalidate");
+        info!(summary = %artifact_summary(facts), "nothing to invalidate");
         return nothing_changed(&params.targets, facts);
     }
     let mut spec = match JobSpec::new(
@@ -560,4 +560,138 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         .drive(&spec, &mut run, invocation.deadline, &())
         .await;
     outcome(&spec, &run, &verdict, engine.clock.now(), &engine.settings)
+}
+
+/// What the input artifact contributed, in the summary's words: one or two sentences.
+pub(crate) fn artifact_summary(facts: &ArtifactFacts) -> String {
+    let artifact = &facts.artifact;
+    let files = facts.changed_files;
+    let mut summary = match &facts.selection {
+        Selection::Changes { since, .. } if files == 0 => format!(
+            "No file of input artifact {artifact} changed since the last successful run \
+             (pipeline execution {since})."
+        ),
+        Selection::Changes {
+            added,
+            changed,
+            removed,
+            since,
+        } => format!(
+            "{added} file{} added, {changed} changed, {removed} removed in input artifact \
+             {artifact} since the last successful run (pipeline execution {since}).",
+            plural(*added)
+        ),
+        Selection::Fallback { code, execution } => format!(
+            "Every file of input artifact {artifact} invalidated ({files} file{}): {}.",
+            plural(files),
+            fallback_reason(*code, execution.as_deref(), artifact)
+        ),
+        Selection::All => format!(
+            "Every file of input artifact {artifact} invalidated ({files} file{}, \
+             pathsFromArtifact \"all\").",
+            plural(files)
+        ),
+    };
+    if facts.outside_prefix > 0 {
+        let _ = write!(
+            summary,
+            " {} file{} outside keyPrefix {:?} ignored.",
+            facts.outside_prefix,
+            plural(facts.outside_prefix),
+            facts.key_prefix
+        );
+    }
+    summary
+}
+
+/// Why "changed" took every file.
+fn fallback_reason(code: FallbackCode, execution: Option<&str>, artifact: &str) -> String {
+    let run = execution
+        .map(|id| format!(" (pipeline execution {id})"))
+        .unwrap_or_default();
+    match code {
+        FallbackCode::NoEarlierRun => {
+            "no earlier successful run of this action in the pipeline's history to compare with"
+                .to_owned()
+        }
+        FallbackCode::Gone => format!(
+            "the artifact of the last successful run{run} is gone from the artifact bucket (a \
+             lifecycle rule may have removed it)"
+        ),
+        FallbackCode::Unreadable => format!(
+            "the artifact of the last successful run{run} could not be read with the job's \
+             artifact credentials (S3 answers AccessDenied for a removed object when they may \
+             not list the bucket)"
+        ),
+        FallbackCode::NoSuchArtifact => {
+            format!("the last successful run{run} had no input artifact named {artifact}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::TokenArtifact;
+
+    fn facts(selection: Selection, changed_files: usize, outside_prefix: usize) -> ArtifactFacts {
+        ArtifactFacts {
+            pin: TokenArtifact::without_previous(None, None),
+            artifact: "BuildArtifact".to_owned(),
+            selection,
+            changed_files,
+            outside_prefix,
+            key_prefix: "dist/".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_artifact_sentences_say_how_its_files_were_chosen() {
+        let changes = |added, changed, removed| Selection::Changes {
+            added,
+            changed,
+            removed,
+            since: "run-1".to_owned(),
+        };
+        let fallback = |code, execution: Option<&str>| Selection::Fallback {
+            code,
+            execution: execution.map(str::to_owned),
+        };
+        for (facts, sentence) in [
+            (
+                facts(changes(1, 1, 1), 3, 0),
+                "1 file added, 1 changed, 1 removed in input artifact BuildArtifact since the last successful run (pipeline execution run-1).",
+            ),
+            (
+                facts(changes(2, 0, 0), 2, 1),
+                "2 files added, 0 changed, 0 removed in input artifact BuildArtifact since the last successful run (pipeline execution run-1). 1 file outside keyPrefix \"dist/\" ignored.",
+            ),
+            (
+                facts(changes(0, 0, 0), 0, 0),
+                "No file of input artifact BuildArtifact changed since the last successful run (pipeline execution run-1).",
+            ),
+            (
+                facts(fallback(FallbackCode::NoEarlierRun, None), 4, 0),
+                "Every file of input artifact BuildArtifact invalidated (4 files): no earlier successful run of this action in the pipeline's history to compare with.",
+            ),
+            (
+                facts(fallback(FallbackCode::Gone, Some("run-1")), 1, 2),
+                "Every file of input artifact BuildArtifact invalidated (1 file): the artifact of the last successful run (pipeline execution run-1) is gone from the artifact bucket (a lifecycle rule may have removed it). 2 files outside keyPrefix \"dist/\" ignored.",
+            ),
+            (
+                facts(fallback(FallbackCode::Unreadable, Some("run-1")), 4, 0),
+                "Every file of input artifact BuildArtifact invalidated (4 files): the artifact of the last successful run (pipeline execution run-1) could not be read with the job's artifact credentials (S3 answers AccessDenied for a removed object when they may not list the bucket).",
+            ),
+            (
+                facts(fallback(FallbackCode::NoSuchArtifact, Some("run-1")), 4, 0),
+                "Every file of input artifact BuildArtifact invalidated (4 files): the last successful run (pipeline execution run-1) had no input artifact named BuildArtifact.",
+            ),
+            (
+                facts(Selection::All, 4, 0),
+                "Every file of input artifact BuildArtifact invalidated (4 files, pathsFromArtifact \"all\").",
+            ),
+        ] {
+            assert_eq!(artifact_summary(&facts), sentence);
+        }
+    }
 }

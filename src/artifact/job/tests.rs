@@ -123,13 +123,16 @@ async fn changed_takes_the_files_added_changed_and_removed_since_the_last_succes
         ["/caf\u{e9} menu.html", "/docs/index.html", "/old.html"]
     );
     assert_eq!(found.facts.changed_files, 3);
-    assert!(
-        found.facts.summary.starts_with(
-            "1 file added, 1 changed, 1 removed in input artifact BuildArtifact since the last successful run (pipeline execution run-1)."
-        ),
-        "{}",
-        found.facts.summary
+    assert_eq!(
+        found.facts.selection,
+        Selection::Changes {
+            added: 1,
+            changed: 1,
+            removed: 1,
+            since: "run-1".to_owned()
+        }
     );
+    assert_eq!(found.facts.artifact, "BuildArtifact");
     assert_eq!(found.facts.pin.previous_execution.as_deref(), Some("run-1"));
     assert_eq!(found.facts.pin.previous_key.as_deref(), Some(OLD_KEY));
     assert_eq!(found.cost.reads, 2, "one tail read per small artifact");
@@ -187,13 +190,14 @@ async fn zero_changes_give_no_paths_and_say_so() {
         .unwrap();
     assert!(found.paths.is_empty());
     assert_eq!(found.facts.changed_files, 0);
-    assert!(
-        found
-            .facts
-            .summary
-            .starts_with("No file of input artifact BuildArtifact changed since the last successful run (pipeline execution run-1)."),
-        "{}",
-        found.facts.summary
+    assert_eq!(
+        found.facts.selection,
+        Selection::Changes {
+            added: 0,
+            changed: 0,
+            removed: 0,
+            since: "run-1".to_owned()
+        }
     );
 }
 
@@ -208,12 +212,17 @@ async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
         .unwrap();
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::NoEarlierRun));
+    assert_eq!(found.facts.changed_files, 4);
     assert!(
-        found.facts.summary.contains(
-            "Every file of input artifact BuildArtifact invalidated (4 files): no earlier successful run"
+        matches!(
+            found.facts.selection,
+            Selection::Fallback {
+                code: FallbackCode::NoEarlierRun,
+                ..
+            }
         ),
-        "{}",
-        found.facts.summary
+        "{:?}",
+        found.facts.selection
     );
 
     let ports = ports();
@@ -223,13 +232,12 @@ async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
         .unwrap();
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Gone));
-    assert!(
-        found
-            .facts
-            .summary
-            .contains("the artifact of the last successful run (pipeline execution run-1) is gone"),
-        "{}",
-        found.facts.summary
+    assert_eq!(
+        found.facts.selection,
+        Selection::Fallback {
+            code: FallbackCode::Gone,
+            execution: Some("run-1".to_owned())
+        }
     );
 }
 
@@ -298,13 +306,9 @@ async fn prefixes_map_entries_and_a_prefix_that_matches_nothing_is_a_configurati
     let found = from(&ports, &prefixed, &credentials(), None).await.unwrap();
     assert_eq!(found.paths, ["/blog/a.html"]);
     assert_eq!(found.facts.changed_files, 1);
-    assert!(
-        found
-            .facts
-            .summary
-            .contains("1 file outside keyPrefix \"dist/\" ignored."),
-        "{}",
-        found.facts.summary
+    assert_eq!(
+        (found.facts.outside_prefix, found.facts.key_prefix.as_str()),
+        (1, "dist/")
     );
 
     let wrong = ArtifactParams {
@@ -443,12 +447,12 @@ async fn a_previous_artifact_s3_refuses_falls_back_to_every_file() {
     let found = from_ports(&refusing).await.unwrap();
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Unreadable));
-    assert!(
-        found.facts.summary.contains(
-            "the artifact of the last successful run (pipeline execution run-1) could not be read"
-        ),
-        "{}",
-        found.facts.summary
+    assert_eq!(
+        found.facts.selection,
+        Selection::Fallback {
+            code: FallbackCode::Unreadable,
+            execution: Some("run-1".to_owned())
+        }
     );
 }
 
