@@ -21,10 +21,76 @@ const SHELL_WORDS: [&str; 12] = [
 
 fn code_lines(path: &Path) -> Vec<(usize, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .enumerate()
-        .map(|(n, line)| (n + 1, line.split("//").next().unwrap_or("").to_owned()))
-        .collect()
+    without_comments(&text)
+}
+
+/// Each line's code without its `//` comment; a `//` inside a string literal (a URL) is code,
+/// and a string literal may go on over several lines. Char literals are skipped whole, so that
+/// `'"'` opens no string.
+fn without_comments(text: &str) -> Vec<(usize, String)> {
+    let mut in_string = false;
+    let mut lines = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut code = String::new();
+        let mut index = 0;
+        while let Some(&c) = chars.get(index) {
+            if in_string {
+                match c {
+                    '\\' => {
+                        code.push(c);
+                        if let Some(&escaped) = chars.get(index + 1) {
+                            code.push(escaped);
+                        }
+                        index += 2;
+                        continue;
+                    }
+                    '"' => in_string = false,
+                    _ => {}
+                }
+            } else {
+                match (
+                    c,
+                    chars.get(index + 1),
+                    chars.get(index + 2),
+                    chars.get(index + 3),
+                ) {
+                    ('/', Some('/'), _, _) => break,
+                    ('"', _, _, _) => in_string = true,
+                    ('\'', Some('\\'), Some(_), Some('\'')) => {
+                        code.extend(&chars[index..index + 4]);
+                        index += 4;
+                        continue;
+                    }
+                    ('\'', Some(_), Some('\''), _) => {
+                        code.extend(&chars[index..index + 3]);
+                        index += 3;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            code.push(c);
+            index += 1;
+        }
+        lines.push((number + 1, code));
+    }
+    lines
+}
+
+#[test]
+fn comments_are_cut_but_urls_and_strings_are_code() {
+    let text = "let url = \"https://example.com/a\"; // a comment\n\
+                let quote = '\"'; let s = \"PutJob // inside\"; // PutJob\n\
+                let multi = \"first line\n\
+                second // still the string\"; // gone";
+    let lines = without_comments(text);
+    assert_eq!(lines[0].1, "let url = \"https://example.com/a\"; ");
+    assert_eq!(
+        lines[1].1,
+        "let quote = '\"'; let s = \"PutJob // inside\"; "
+    );
+    assert_eq!(lines[3].1, "second // still the string\"; ");
 }
 
 #[test]
