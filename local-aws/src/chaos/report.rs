@@ -249,8 +249,6 @@ impl ChaosJob {
         job.status = report.output_variables.get("Status").cloned();
         job.duration_ms = report.duration_ms;
 
-        let c = &mut job.counters;
-        c.codepipeline_jobs = report.jobs.len() as u32;
         job.codepipeline_jobs_without_one_result = count(&report.jobs, |j| j.results_accepted != 1);
         job.terminal_results_accepted = report
             .jobs
@@ -264,23 +262,24 @@ impl ChaosJob {
             })
             .map(|j| j.results_accepted)
             .sum();
-        c.results_refused = report.jobs.iter().map(|j| j.results_refused).sum();
 
-        let invocations = &report.invocations;
-        c.invocations = invocations.len() as u32;
-        c.cold_starts = count(invocations, |i| i.cold_start);
-        c.function_errors = count(invocations, |i| i.end.is_function_error());
-        c.deadline_kills = count(invocations, |i| {
-            matches!(i.end, InvocationEnd::Timeout { .. })
-        });
-        c.injected_kills = count(invocations, |i| {
-            matches!(i.end, InvocationEnd::Killed { .. })
-        });
-        c.crashes = count(invocations, |i| {
-            matches!(i.end, InvocationEnd::Crashed { .. })
-        });
-        c.duplicate_deliveries = count(invocations, |i| i.duplicate);
-        for i in invocations {
+        // The pipeline run has counted its jobs, invocations and invalidations.
+        let counts = &report.counts;
+        job.counters = Counters {
+            codepipeline_jobs: counts.jobs,
+            results_refused: counts.results_refused,
+            invocations: counts.invocations,
+            cold_starts: counts.cold_starts,
+            function_errors: counts.function_errors,
+            deadline_kills: counts.timeouts,
+            injected_kills: counts.kills,
+            crashes: counts.crashes,
+            duplicate_deliveries: counts.duplicate_deliveries,
+            invalidations: counts.invalidations,
+            ..Counters::default()
+        };
+        let c = &mut job.counters;
+        for i in &report.invocations {
             if let InvocationEnd::Error { error_type, .. } = &i.end {
                 *c.error_posts.entry(error_type.clone()).or_default() += 1;
             }
@@ -353,7 +352,6 @@ impl ChaosJob {
             }
         }
 
-        c.invalidations = report.invalidations.len() as u32;
         let mut per_distribution: BTreeMap<&str, u32> = BTreeMap::new();
         for inv in &report.invalidations {
             *per_distribution.entry(inv.target()).or_default() += 1;
@@ -1177,7 +1175,11 @@ mod tests {
             }],
             init_errors: Vec::new(),
             function_output: Vec::new(),
-            counts: Counts::default(),
+            counts: Counts {
+                jobs: 1,
+                invalidations: 1,
+                ..Counts::default()
+            },
             events: Vec::new(),
             seed: 1,
             endpoint: String::new(),
