@@ -11,6 +11,7 @@ const SEED: u64 = 2026;
 fn injected(report: &ChaosReport, fault: &str) -> u32 {
     report
         .figures
+        .counters
         .faults_by_kind
         .get(fault)
         .copied()
@@ -55,7 +56,7 @@ async fn thirty_chaotic_jobs_keep_every_invariant() {
     );
     assert_eq!(figures.planted_jobs, 4, "{table}");
     assert_eq!(figures.planted_matched, 4, "{table}");
-    assert_eq!(figures.secrets_found, 0, "{table}");
+    assert_eq!(figures.counters.secrets_found, 0, "{table}");
 
     // AND the chaos really happened: a run without faults would prove nothing
     for fault in [
@@ -68,17 +69,17 @@ async fn thirty_chaotic_jobs_keep_every_invariant() {
         assert!(injected(&report, fault) > 0, "no {fault} injected\n{table}");
     }
     assert!(figures.continuations > 0, "{table}");
-    assert!(figures.duplicate_deliveries > 0, "{table}");
+    assert!(figures.counters.duplicate_deliveries > 0, "{table}");
     assert!(
-        figures.deadline_kills + figures.injected_kills > 0,
+        figures.counters.deadline_kills + figures.counters.injected_kills > 0,
         "{table}"
     );
     assert!(
-        figures.results_refused > 0,
+        figures.counters.results_refused > 0,
         "a duplicate or a lost reply must have met InvalidJobStateException\n{table}"
     );
     assert!(
-        figures.creates_processed > figures.invalidations,
+        figures.counters.creates_processed > figures.counters.invalidations,
         "some CreateInvalidation must have been repeated and absorbed by the CallerReference\n{table}"
     );
 }

@@ -781,8 +781,8 @@ async fn chaos(args: ChaosArgs) -> u8 {
                 job.scenario.cause.name(),
                 job.outcome(),
                 job.duration_ms as f64 / 1000.0,
-                job.invocations,
-                job.faults_by_kind.values().sum::<u32>(),
+                job.counters.invocations,
+                job.counters.faults_by_kind.values().sum::<u32>(),
                 if job.is_ok() { "" } else { "  BROKEN" }
             );
         }));

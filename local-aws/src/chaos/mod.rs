@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-pub use report::{ChaosJob, ChaosReport, Figures, Invariant};
+pub use report::{ChaosJob, ChaosReport, Counters, Figures, Invariant};
 pub use scenario::{Cause, Expected, PLANTED, Scenario, ScenarioDistribution};
 
 use crate::duration::DurationRange;

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::iter::Sum;
+use std::ops::AddAssign;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,19 +37,39 @@ pub struct ChaosJob {
     pub duration_ms: u64,
     /// Why the job could not be run at all.
     pub error: Option<String>,
-    /// CodePipeline jobs (1 + continuations).
-    pub codepipeline_jobs: u32,
+    /// What the job counted.
+    #[serde(flatten)]
+    pub counters: Counters,
     /// CodePipeline jobs whose accepted result count is not exactly 1.
     pub codepipeline_jobs_without_one_result: u32,
     /// Accepted results that end the action (success without token, failure).
     pub terminal_results_accepted: u32,
+    /// CloudFront calls hit by a transient fault (503, Throttling, a dropped connection).
+    pub cloudfront_transient: u32,
+    /// The most invalidations on one distribution.
+    pub max_invalidations_per_distribution: u32,
+    /// Whether every distribution's invalidation was created (and, with `wait`, completed)
+    /// within `timeoutMinutes`.
+    pub done_within_budget: bool,
+    /// Whether every distribution's invalidation reached `Completed` before the job's timeout
+    /// (`timeoutMinutes`, or the job's budget when shorter), `wait` or not.
+    pub completed_in_time: bool,
+    /// The invariants this job broke, in words.
+    pub violations: Vec<String>,
+}
+
+/// The counts of a job that add up over the run: each job's and the run's figures hold one,
+/// so a counter is declared here once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// 1 + continuations.
+    pub codepipeline_jobs: u32,
     /// PutJob calls refused with `InvalidJobStateException`.
     pub results_refused: u32,
     /// Lambda invocations, duplicates and retries included.
     pub invocations: u32,
     /// Processes started.
     pub cold_starts: u32,
-    /// Invocations that ended in a function error.
     pub function_errors: u32,
     /// Invocations killed at their deadline (timeouts).
     pub deadline_kills: u32,
@@ -57,17 +79,12 @@ pub struct ChaosJob {
     pub crashes: u32,
     /// Invocations that posted `/error`, by `errorType`.
     pub error_posts: BTreeMap<String, u32>,
-    /// Duplicate deliveries.
     pub duplicate_deliveries: u32,
-    /// CloudFront calls.
     pub cloudfront_calls: u32,
-    /// CloudFront calls hit by a fault.
+    /// Of those, calls hit by a fault.
     pub cloudfront_faulted: u32,
-    /// CloudFront calls hit by a transient fault (503, Throttling, a dropped connection).
-    pub cloudfront_transient: u32,
-    /// CodePipeline calls.
     pub codepipeline_calls: u32,
-    /// CodePipeline calls hit by a fault.
+    /// Of those, calls hit by a fault.
     pub codepipeline_faulted: u32,
     /// Injected faults by `api.kind`.
     pub faults_by_kind: BTreeMap<String, u32>,
@@ -78,18 +95,11 @@ pub struct ChaosJob {
     pub creates_processed: u32,
     /// Invalidations CloudFront holds at the end.
     pub invalidations: u32,
-    /// The most invalidations on one distribution.
-    pub max_invalidations_per_distribution: u32,
-    /// Whether every distribution's invalidation was created (and, with `wait`, completed)
-    /// within `timeoutMinutes`.
-    pub done_within_budget: bool,
-    /// Whether every distribution's invalidation reached `Completed` before the job's timeout
-    /// (`timeoutMinutes`, or the job's budget when shorter), `wait` or not.
-    pub completed_in_time: bool,
     /// CodePipeline calls answered `ThrottlingException` (injected `throttle` and
     /// `throttle-final`).
     pub codepipeline_throttled: u32,
-    /// The longest run of final reports throttled in a row.
+    /// The longest run of final reports throttled in a row (over the run: the longest of any
+    /// job).
     pub longest_final_report_throttle_burst: u32,
     /// Create calls whose reused CallerReference returned the existing invalidation.
     pub caller_references_returned: u32,
@@ -101,8 +111,63 @@ pub struct ChaosJob {
     /// Occurrences of the planted credentials in the function's output, the PutJob results and
     /// the request log.
     pub secrets_found: u32,
-    /// The invariants this job broke, in words.
-    pub violations: Vec<String>,
+}
+
+impl AddAssign<&Counters> for Counters {
+    fn add_assign(&mut self, other: &Counters) {
+        let a = std::mem::take(self);
+        // A struct literal, so that a counter cannot be left out of the sum.
+        *self = Counters {
+            codepipeline_jobs: a.codepipeline_jobs + other.codepipeline_jobs,
+            results_refused: a.results_refused + other.results_refused,
+            invocations: a.invocations + other.invocations,
+            cold_starts: a.cold_starts + other.cold_starts,
+            function_errors: a.function_errors + other.function_errors,
+            deadline_kills: a.deadline_kills + other.deadline_kills,
+            injected_kills: a.injected_kills + other.injected_kills,
+            crashes: a.crashes + other.crashes,
+            error_posts: merged(a.error_posts, &other.error_posts),
+            duplicate_deliveries: a.duplicate_deliveries + other.duplicate_deliveries,
+            cloudfront_calls: a.cloudfront_calls + other.cloudfront_calls,
+            cloudfront_faulted: a.cloudfront_faulted + other.cloudfront_faulted,
+            codepipeline_calls: a.codepipeline_calls + other.codepipeline_calls,
+            codepipeline_faulted: a.codepipeline_faulted + other.codepipeline_faulted,
+            faults_by_kind: merged(a.faults_by_kind, &other.faults_by_kind),
+            create_calls: a.create_calls + other.create_calls,
+            creates_processed: a.creates_processed + other.creates_processed,
+            invalidations: a.invalidations + other.invalidations,
+            codepipeline_throttled: a.codepipeline_throttled + other.codepipeline_throttled,
+            longest_final_report_throttle_burst: a
+                .longest_final_report_throttle_burst
+                .max(other.longest_final_report_throttle_burst),
+            caller_references_returned: a.caller_references_returned
+                + other.caller_references_returned,
+            caller_references_refused_strict: a.caller_references_refused_strict
+                + other.caller_references_refused_strict,
+            caller_references_refused_other_paths: a.caller_references_refused_other_paths
+                + other.caller_references_refused_other_paths,
+            secrets_found: a.secrets_found + other.secrets_found,
+        };
+    }
+}
+
+impl<'a> Sum<&'a Counters> for Counters {
+    fn sum<I: Iterator<Item = &'a Counters>>(iter: I) -> Self {
+        iter.fold(Self::default(), |mut total, c| {
+            total += c;
+            total
+        })
+    }
+}
+
+fn merged(
+    mut counts: BTreeMap<String, u32>,
+    more: &BTreeMap<String, u32>,
+) -> BTreeMap<String, u32> {
+    for (k, n) in more {
+        *counts.entry(k.clone()).or_default() += n;
+    }
+    counts
 }
 
 fn count<T>(items: &[T], f: impl Fn(&T) -> bool) -> u32 {
@@ -127,36 +192,13 @@ impl ChaosJob {
             status: None,
             duration_ms: 0,
             error: None,
-            codepipeline_jobs: 0,
+            counters: Counters::default(),
             codepipeline_jobs_without_one_result: 0,
             terminal_results_accepted: 0,
-            results_refused: 0,
-            invocations: 0,
-            cold_starts: 0,
-            function_errors: 0,
-            deadline_kills: 0,
-            injected_kills: 0,
-            crashes: 0,
-            error_posts: BTreeMap::new(),
-            duplicate_deliveries: 0,
-            cloudfront_calls: 0,
-            cloudfront_faulted: 0,
             cloudfront_transient: 0,
-            codepipeline_calls: 0,
-            codepipeline_faulted: 0,
-            faults_by_kind: BTreeMap::new(),
-            create_calls: 0,
-            creates_processed: 0,
-            invalidations: 0,
             max_invalidations_per_distribution: 0,
             done_within_budget: false,
             completed_in_time: false,
-            codepipeline_throttled: 0,
-            longest_final_report_throttle_burst: 0,
-            caller_references_returned: 0,
-            caller_references_refused_strict: 0,
-            caller_references_refused_other_paths: 0,
-            secrets_found: 0,
             violations: Vec::new(),
         }
     }
@@ -207,7 +249,6 @@ impl ChaosJob {
         job.status = report.output_variables.get("Status").cloned();
         job.duration_ms = report.duration_ms;
 
-        job.codepipeline_jobs = report.jobs.len() as u32;
         job.codepipeline_jobs_without_one_result = count(&report.jobs, |j| j.results_accepted != 1);
         job.terminal_results_accepted = report
             .jobs
@@ -221,25 +262,26 @@ impl ChaosJob {
             })
             .map(|j| j.results_accepted)
             .sum();
-        job.results_refused = report.jobs.iter().map(|j| j.results_refused).sum();
 
-        let invocations = &report.invocations;
-        job.invocations = invocations.len() as u32;
-        job.cold_starts = count(invocations, |i| i.cold_start);
-        job.function_errors = count(invocations, |i| i.end.is_function_error());
-        job.deadline_kills = count(invocations, |i| {
-            matches!(i.end, InvocationEnd::Timeout { .. })
-        });
-        job.injected_kills = count(invocations, |i| {
-            matches!(i.end, InvocationEnd::Killed { .. })
-        });
-        job.crashes = count(invocations, |i| {
-            matches!(i.end, InvocationEnd::Crashed { .. })
-        });
-        job.duplicate_deliveries = count(invocations, |i| i.duplicate);
-        for i in invocations {
+        // The pipeline run has counted its jobs, invocations and invalidations.
+        let counts = &report.counts;
+        job.counters = Counters {
+            codepipeline_jobs: counts.jobs,
+            results_refused: counts.results_refused,
+            invocations: counts.invocations,
+            cold_starts: counts.cold_starts,
+            function_errors: counts.function_errors,
+            deadline_kills: counts.timeouts,
+            injected_kills: counts.kills,
+            crashes: counts.crashes,
+            duplicate_deliveries: counts.duplicate_deliveries,
+            invalidations: counts.invalidations,
+            ..Counters::default()
+        };
+        let c = &mut job.counters;
+        for i in &report.invocations {
             if let InvocationEnd::Error { error_type, .. } = &i.end {
-                *job.error_posts.entry(error_type.clone()).or_default() += 1;
+                *c.error_posts.entry(error_type.clone()).or_default() += 1;
             }
         }
 
@@ -247,34 +289,34 @@ impl ChaosJob {
         for r in &report.requests {
             let faulted = r.fault.is_some();
             if r.api == Api::CodePipeline {
-                job.codepipeline_throttled += u32::from(matches!(
+                c.codepipeline_throttled += u32::from(matches!(
                     r.fault,
                     Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
                 ));
                 if r.fault == Some(FaultKind::ThrottleFinal) {
                     burst += 1;
-                    job.longest_final_report_throttle_burst =
-                        job.longest_final_report_throttle_burst.max(burst);
+                    c.longest_final_report_throttle_burst =
+                        c.longest_final_report_throttle_burst.max(burst);
                 } else if r.operation.starts_with("PutJob") {
                     burst = 0;
                 }
             }
             match r.caller_reference_reuse {
                 Some(CallerReferenceReuse::ReturnedExisting) => {
-                    job.caller_references_returned += 1;
+                    c.caller_references_returned += 1;
                 }
                 Some(CallerReferenceReuse::RefusedStrict) => {
-                    job.caller_references_refused_strict += 1;
+                    c.caller_references_refused_strict += 1;
                 }
                 Some(CallerReferenceReuse::RefusedOtherPaths) => {
-                    job.caller_references_refused_other_paths += 1;
+                    c.caller_references_refused_other_paths += 1;
                 }
                 None => {}
             }
             match r.api {
                 Api::CloudFront => {
-                    job.cloudfront_calls += 1;
-                    job.cloudfront_faulted += u32::from(faulted);
+                    c.cloudfront_calls += 1;
+                    c.cloudfront_faulted += u32::from(faulted);
                     job.cloudfront_transient += u32::from(matches!(
                         r.fault,
                         Some(
@@ -286,8 +328,8 @@ impl ChaosJob {
                     ));
                 }
                 Api::CodePipeline => {
-                    job.codepipeline_calls += 1;
-                    job.codepipeline_faulted += u32::from(faulted);
+                    c.codepipeline_calls += 1;
+                    c.codepipeline_faulted += u32::from(faulted);
                 }
                 Api::LambdaRuntime | Api::Local | Api::S3 => {}
             }
@@ -298,19 +340,18 @@ impl ChaosJob {
                     Api::S3 => "s3",
                     Api::LambdaRuntime | Api::Local => "other",
                 };
-                *job.faults_by_kind
+                *c.faults_by_kind
                     .entry(format!("{api}.{}", kind.name()))
                     .or_default() += 1;
             }
             if r.operation.starts_with("CreateInvalidation") {
-                job.create_calls += 1;
+                c.create_calls += 1;
                 let processed = r.invalidation_id.is_some()
                     && (r.succeeded() || r.fault == Some(FaultKind::DropAfter));
-                job.creates_processed += u32::from(processed);
+                c.creates_processed += u32::from(processed);
             }
         }
 
-        job.invalidations = report.invalidations.len() as u32;
         let mut per_distribution: BTreeMap<&str, u32> = BTreeMap::new();
         for inv in &report.invalidations {
             *per_distribution.entry(inv.target()).or_default() += 1;
@@ -366,7 +407,7 @@ impl ChaosJob {
             } => Some(format!("{error_type} {error_message}")),
             _ => None,
         }));
-        job.secrets_found = secrets
+        job.counters.secrets_found = secrets
             .iter()
             .map(|s| {
                 haystacks
@@ -460,16 +501,18 @@ impl ChaosJob {
                 self.scenario.cause
             ));
         }
-        if self.scenario.cause == Cause::MalformedUserParameters && self.cloudfront_calls > 0 {
+        if self.scenario.cause == Cause::MalformedUserParameters
+            && self.counters.cloudfront_calls > 0
+        {
             v.push(format!(
                 "{} CloudFront call(s) despite invalid UserParameters",
-                self.cloudfront_calls
+                self.counters.cloudfront_calls
             ));
         }
-        if self.secrets_found > 0 {
+        if self.counters.secrets_found > 0 {
             v.push(format!(
                 "the planted artifact credentials appear {} time(s) in the function's output or results",
-                self.secrets_found
+                self.counters.secrets_found
             ));
         }
         self.violations.extend(v);
@@ -544,7 +587,6 @@ pub struct CauseFigures {
 /// The figures of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
-    /// Jobs run.
     pub jobs: u32,
     /// Jobs that could not be run (a usage or environment problem).
     pub not_run: u32,
@@ -552,19 +594,10 @@ pub struct Figures {
     pub hung: u32,
     /// Jobs without exactly one accepted terminal result.
     pub jobs_without_one_terminal_result: u32,
-    /// CodePipeline jobs (continuations included).
-    pub codepipeline_jobs: u32,
     /// CodePipeline jobs without exactly one accepted result (outside hung jobs).
     pub codepipeline_jobs_without_one_result: u32,
     /// The most invalidations of one job on one distribution.
     pub max_invalidations_per_job_and_distribution: u32,
-    /// Invalidations created.
-    pub invalidations: u32,
-    /// CreateInvalidation calls.
-    pub create_calls: u32,
-    /// CreateInvalidation calls CloudFront processed.
-    pub creates_processed: u32,
-    /// Jobs that succeeded.
     pub succeeded: u32,
     /// Jobs that failed, by failure type (`no reply` and `over budget` for hung jobs).
     pub failed_by_type: BTreeMap<String, u32>,
@@ -578,73 +611,34 @@ pub struct Figures {
     pub early_successes: u32,
     /// Jobs whose outcome is not the one their cause requires (no cause: success).
     pub outcomes_not_matching_cause: u32,
-    /// Jobs without a planted cause, and of them those that succeeded.
+    /// Jobs without a planted cause.
     pub unplanted_jobs: u32,
     /// Jobs without a planted cause that succeeded.
     pub unplanted_succeeded: u32,
     /// Per planted cause.
     pub planted: BTreeMap<String, CauseFigures>,
-    /// Jobs with a planted cause.
     pub planted_jobs: u32,
     /// Of those, jobs whose failure type (or outcome) matched.
     pub planted_matched: u32,
-    /// Invocations.
-    pub invocations: u32,
-    /// Processes started.
-    pub cold_starts: u32,
+    /// The jobs' counters, summed.
+    #[serde(flatten)]
+    pub counters: Counters,
     /// Continuations (CodePipeline jobs after the first).
     pub continuations: u32,
-    /// Invocations that ended in a function error.
-    pub function_errors: u32,
-    /// Invocations killed at their deadline.
-    pub deadline_kills: u32,
-    /// Invocations killed before their deadline on purpose.
-    pub injected_kills: u32,
-    /// Processes that exited before answering.
-    pub crashes: u32,
-    /// Invocations that posted `/error`, by `errorType`.
-    pub error_posts: BTreeMap<String, u32>,
-    /// Duplicate deliveries.
-    pub duplicate_deliveries: u32,
-    /// PutJob calls refused with `InvalidJobStateException`.
-    pub results_refused: u32,
     /// Jobs by the function's log level (`AWS_LAMBDA_LOG_LEVEL`).
     pub log_levels: BTreeMap<String, u32>,
-    /// CloudFront calls.
-    pub cloudfront_calls: u32,
-    /// CloudFront calls hit by a fault.
-    pub cloudfront_faulted: u32,
     /// CloudFront calls of the jobs without a planted outage.
     pub cloudfront_calls_without_outage: u32,
     /// Of those, calls hit by a transient fault (503, Throttling, a dropped connection).
     pub cloudfront_transient_without_outage: u32,
-    /// CodePipeline calls.
-    pub codepipeline_calls: u32,
-    /// CodePipeline calls hit by a fault.
-    pub codepipeline_faulted: u32,
-    /// Injected faults by `api.kind`.
-    pub faults_by_kind: BTreeMap<String, u32>,
     /// Jobs drawn to have CodePipeline throttling (`codepipeline.throttle`).
     pub throttled_jobs: u32,
     /// Jobs drawn to have a burst of throttles on the final report.
     pub final_report_burst_jobs: u32,
-    /// CodePipeline calls answered `ThrottlingException`.
-    pub codepipeline_throttled: u32,
-    /// The longest run of final reports throttled in a row, in any job.
-    pub longest_final_report_throttle_burst: u32,
     /// Jobs run in the strict CallerReference mode.
     pub strict_caller_reference_jobs: u32,
-    /// Create calls whose reused CallerReference returned the existing invalidation.
-    pub caller_references_returned: u32,
-    /// Create calls refused because their reused CallerReference came with the same batch
-    /// (strict mode).
-    pub caller_references_refused_strict: u32,
-    /// Strict-mode jobs in which such a refusal happened.
+    /// Strict-mode jobs in which a reused CallerReference was refused.
     pub strict_jobs_with_a_refusal: u32,
-    /// Create calls refused because their reused CallerReference came with other paths.
-    pub caller_references_refused_other_paths: u32,
-    /// Secrets found in outputs.
-    pub secrets_found: u32,
     /// Job wall time: median, ms.
     pub job_ms_p50: u64,
     /// Job wall time: 95th percentile, ms.
@@ -684,22 +678,19 @@ impl ChaosReport {
     pub(crate) fn new(config: &ChaosConfig, jobs: Vec<ChaosJob>, elapsed: Duration) -> Self {
         let mut f = Figures {
             jobs: jobs.len() as u32,
+            counters: jobs.iter().map(|j| &j.counters).sum(),
             ..Figures::default()
         };
         for job in &jobs {
             f.not_run += u32::from(job.error.is_some());
             f.hung += u32::from(job.hung());
             f.jobs_without_one_terminal_result += u32::from(job.terminal_results_accepted != 1);
-            f.codepipeline_jobs += job.codepipeline_jobs;
             if !job.hung() {
                 f.codepipeline_jobs_without_one_result += job.codepipeline_jobs_without_one_result;
             }
             f.max_invalidations_per_job_and_distribution = f
                 .max_invalidations_per_job_and_distribution
                 .max(job.max_invalidations_per_distribution);
-            f.invalidations += job.invalidations;
-            f.create_calls += job.create_calls;
-            f.creates_processed += job.creates_processed;
             match job.verdict {
                 Some(Verdict::Succeeded) => f.succeeded += 1,
                 Some(Verdict::Failed) => {
@@ -722,15 +713,9 @@ impl ChaosReport {
             f.throttled_jobs += u32::from(job.scenario.faults.contains("codepipeline.throttle="));
             f.final_report_burst_jobs +=
                 u32::from(job.scenario.faults.contains("codepipeline.throttle-final="));
-            f.codepipeline_throttled += job.codepipeline_throttled;
-            f.longest_final_report_throttle_burst = f
-                .longest_final_report_throttle_burst
-                .max(job.longest_final_report_throttle_burst);
             f.strict_caller_reference_jobs += u32::from(job.scenario.strict_caller_reference);
-            f.caller_references_returned += job.caller_references_returned;
-            f.caller_references_refused_strict += job.caller_references_refused_strict;
-            f.strict_jobs_with_a_refusal += u32::from(job.caller_references_refused_strict > 0);
-            f.caller_references_refused_other_paths += job.caller_references_refused_other_paths;
+            f.strict_jobs_with_a_refusal +=
+                u32::from(job.counters.caller_references_refused_strict > 0);
             f.early_successes += u32::from(
                 job.violations
                     .iter()
@@ -752,33 +737,14 @@ impl ChaosReport {
                 entry.matched += u32::from(matched);
                 *entry.outcomes.entry(job.outcome()).or_default() += 1;
             }
-            f.invocations += job.invocations;
-            f.cold_starts += job.cold_starts;
-            f.continuations += job.codepipeline_jobs.saturating_sub(1);
-            f.function_errors += job.function_errors;
-            f.deadline_kills += job.deadline_kills;
-            f.injected_kills += job.injected_kills;
-            f.crashes += job.crashes;
-            for (k, n) in &job.error_posts {
-                *f.error_posts.entry(k.clone()).or_default() += n;
-            }
+            f.continuations += job.counters.codepipeline_jobs.saturating_sub(1);
             *f.log_levels
                 .entry(job.scenario.log_level.to_string())
                 .or_default() += 1;
-            f.duplicate_deliveries += job.duplicate_deliveries;
-            f.results_refused += job.results_refused;
-            f.cloudfront_calls += job.cloudfront_calls;
-            f.cloudfront_faulted += job.cloudfront_faulted;
             if job.scenario.cause != Cause::CloudFrontDown {
-                f.cloudfront_calls_without_outage += job.cloudfront_calls;
+                f.cloudfront_calls_without_outage += job.counters.cloudfront_calls;
                 f.cloudfront_transient_without_outage += job.cloudfront_transient;
             }
-            f.codepipeline_calls += job.codepipeline_calls;
-            f.codepipeline_faulted += job.codepipeline_faulted;
-            for (k, n) in &job.faults_by_kind {
-                *f.faults_by_kind.entry(k.clone()).or_default() += n;
-            }
-            f.secrets_found += job.secrets_found;
         }
         let mut durations: Vec<u64> = jobs.iter().map(|j| j.duration_ms).collect();
         durations.sort_unstable();
@@ -829,7 +795,7 @@ impl ChaosReport {
             },
             Invariant {
                 name: "secrets found in function output and results",
-                value: u64::from(f.secrets_found),
+                value: u64::from(f.counters.secrets_found),
                 max: 0,
             },
             Invariant {
@@ -964,30 +930,31 @@ impl ChaosReport {
     /// The faults and failures the run went through.
     fn chaos_rows(&self) -> Vec<Row> {
         let f = &self.figures;
+        let c = &f.counters;
         vec![
-            Row::new("CodePipeline jobs", f.codepipeline_jobs)
+            Row::new("CodePipeline jobs", c.codepipeline_jobs)
                 .aside(format!("({} continuations)", f.continuations)),
-            Row::new("invocations", f.invocations).aside(format!(
+            Row::new("invocations", c.invocations).aside(format!(
                 "({} cold starts, {} function errors)",
-                f.cold_starts, f.function_errors
+                c.cold_starts, c.function_errors
             )),
-            Row::new("killed at the deadline", f.deadline_kills),
-            Row::new("killed before the deadline (injected)", f.injected_kills),
-            Row::new("crashed", f.crashes),
+            Row::new("killed at the deadline", c.deadline_kills),
+            Row::new("killed before the deadline (injected)", c.injected_kills),
+            Row::new("crashed", c.crashes),
             Row::new(
                 "errors returned to Lambda",
-                f.error_posts.values().sum::<u32>(),
+                c.error_posts.values().sum::<u32>(),
             )
-            .aside(listed(&f.error_posts, " ")),
-            Row::new("duplicate deliveries", f.duplicate_deliveries),
+            .aside(listed(&c.error_posts, " ")),
+            Row::new("duplicate deliveries", c.duplicate_deliveries),
             Row::new(
                 "PutJob refused (InvalidJobStateException)",
-                f.results_refused,
+                c.results_refused,
             ),
-            Row::new("CloudFront calls", f.cloudfront_calls).aside(format!(
+            Row::new("CloudFront calls", c.cloudfront_calls).aside(format!(
                 "({} faulted, {})",
-                f.cloudfront_faulted,
-                percent(f.cloudfront_faulted, f.cloudfront_calls)
+                c.cloudfront_faulted,
+                percent(c.cloudfront_faulted, c.cloudfront_calls)
             )),
             Row::new(
                 "transient CloudFront failures",
@@ -1001,40 +968,40 @@ impl ChaosReport {
                     f.cloudfront_calls_without_outage
                 )
             )),
-            Row::new("CodePipeline calls", f.codepipeline_calls).aside(format!(
+            Row::new("CodePipeline calls", c.codepipeline_calls).aside(format!(
                 "({} faulted, {})",
-                f.codepipeline_faulted,
-                percent(f.codepipeline_faulted, f.codepipeline_calls)
+                c.codepipeline_faulted,
+                percent(c.codepipeline_faulted, c.codepipeline_calls)
             )),
-            Row::new("faults injected", f.faults_by_kind.values().sum::<u32>())
-                .aside(listed(&f.faults_by_kind, " ")),
+            Row::new("faults injected", c.faults_by_kind.values().sum::<u32>())
+                .aside(listed(&c.faults_by_kind, " ")),
             Row::new(
                 "CodePipeline ThrottlingException",
-                f.codepipeline_throttled,
+                c.codepipeline_throttled,
             )
             .aside(format!(
                 "({} jobs throttled at random, {} with a burst on the final report, longest burst {})",
                 f.throttled_jobs,
                 f.final_report_burst_jobs,
-                f.longest_final_report_throttle_burst
+                c.longest_final_report_throttle_burst
             )),
-            Row::new("CreateInvalidation calls", f.create_calls).aside(format!(
+            Row::new("CreateInvalidation calls", c.create_calls).aside(format!(
                 "({} processed by CloudFront -> {} invalidations)",
-                f.creates_processed, f.invalidations
+                c.creates_processed, c.invalidations
             )),
             Row::new(
                 "reused CallerReference",
-                f.caller_references_returned
-                    + f.caller_references_refused_strict
-                    + f.caller_references_refused_other_paths,
+                c.caller_references_returned
+                    + c.caller_references_refused_strict
+                    + c.caller_references_refused_other_paths,
             )
             .aside(format!(
                 "({} existing returned, {} refused in strict mode in {} of {} strict jobs, {} refused for other paths)",
-                f.caller_references_returned,
-                f.caller_references_refused_strict,
+                c.caller_references_returned,
+                c.caller_references_refused_strict,
                 f.strict_jobs_with_a_refusal,
                 f.strict_caller_reference_jobs,
-                f.caller_references_refused_other_paths
+                c.caller_references_refused_other_paths
             )),
             Row::new("jobs by function log level", "").aside(listed(&f.log_levels, " ")),
             Row::new(
@@ -1208,7 +1175,11 @@ mod tests {
             }],
             init_errors: Vec::new(),
             function_output: Vec::new(),
-            counts: Counts::default(),
+            counts: Counts {
+                jobs: 1,
+                invalidations: 1,
+                ..Counts::default()
+            },
             events: Vec::new(),
             seed: 1,
             endpoint: String::new(),
@@ -1260,6 +1231,23 @@ mod tests {
     }
 
     #[test]
+    fn the_run_sums_the_jobs_counters_and_keeps_the_longest_burst() {
+        let job = |calls: u32, burst: u32, fault: &str| Counters {
+            cloudfront_calls: calls,
+            longest_final_report_throttle_burst: burst,
+            faults_by_kind: BTreeMap::from([(fault.to_string(), 1)]),
+            ..Counters::default()
+        };
+        let total: Counters = [job(2, 3, "a"), job(5, 1, "a"), job(1, 2, "b")]
+            .iter()
+            .sum();
+        assert_eq!(total.cloudfront_calls, 8);
+        assert_eq!(total.longest_final_report_throttle_burst, 3);
+        let faults = BTreeMap::from([("a".to_string(), 2), ("b".to_string(), 1)]);
+        assert_eq!(total.faults_by_kind, faults);
+    }
+
+    #[test]
     fn throttle_bursts_and_reused_references_are_counted() {
         let mut requests = vec![
             call("CreateInvalidation", None, 201),
@@ -1276,10 +1264,10 @@ mod tests {
         s.strict_caller_reference = true;
         s.faults = "codepipeline.throttle=0.15,codepipeline.throttle-final=3".to_string();
         let job = ChaosJob::evaluate(s, &failed_run(2_000, requests));
-        assert_eq!(job.codepipeline_throttled, 4);
-        assert_eq!(job.longest_final_report_throttle_burst, 3);
-        assert_eq!(job.caller_references_refused_strict, 1);
-        assert_eq!(job.create_calls, 2);
+        assert_eq!(job.counters.codepipeline_throttled, 4);
+        assert_eq!(job.counters.longest_final_report_throttle_burst, 3);
+        assert_eq!(job.counters.caller_references_refused_strict, 1);
+        assert_eq!(job.counters.create_calls, 2);
         let report = ChaosReport::new(&ChaosConfig::new("f"), vec![job], Duration::ZERO);
         let f = &report.figures;
         assert_eq!(
@@ -1292,7 +1280,7 @@ mod tests {
             (1, 1, 1, 1)
         );
         assert_eq!(
-            f.faults_by_kind.get("codepipeline.throttle-final"),
+            f.counters.faults_by_kind.get("codepipeline.throttle-final"),
             Some(&3)
         );
         let table = report.render();
