@@ -161,9 +161,13 @@ pub struct PathArgs {
     #[arg(long, value_name = "NAME")]
     pub directory_index: Option<String>,
 
-    /// Cost budget: a plan with more paths is collapsed into directory wildcards (1 to 3000)
     #[arg(
         long,
+        help = concat!(
+            "Cost budget: a plan with more paths is collapsed into directory wildcards (1 to ",
+            cf_invalidate::plan::max_paths_per_batch!(),
+            ")"
+        ),
         value_name = "N",
         default_value_t = DEFAULT_MAX_PATHS,
         value_parser = parse_max_paths
@@ -548,6 +552,28 @@ mod tests {
         assert_eq!(
             faults.cloudfront.latency,
             Some(local_aws::DurationRange::fixed(Duration::ZERO))
+        );
+    }
+
+    /// `--max-paths`'s help quotes the plan's limit, not a copy of it.
+    #[test]
+    fn max_paths_help_quotes_the_plans_limit() {
+        let command = <Cli as clap::CommandFactory>::command();
+        let help = command
+            .find_subcommand("invalidate")
+            .and_then(|invalidate| {
+                invalidate
+                    .get_arguments()
+                    .find(|arg| arg.get_long() == Some("max-paths"))
+            })
+            .and_then(|arg| arg.get_help())
+            .map(ToString::to_string);
+        assert_eq!(
+            help,
+            Some(format!(
+                "Cost budget: a plan with more paths is collapsed into directory wildcards (1 to {})",
+                cf_invalidate::plan::MAX_PATHS_PER_BATCH
+            ))
         );
     }
 }
