@@ -2,6 +2,7 @@
 
 pub mod adapters;
 pub mod artifact;
+pub mod duration;
 pub mod engine;
 pub mod events;
 pub mod lambda;

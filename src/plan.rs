@@ -7,13 +7,14 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 /// [`MAX_PATHS_PER_BATCH`] as a literal: messages that quote it are `&'static str`, and
-/// `concat!` takes only literals.
+/// `concat!` takes only literals. Exported for the CLI's `--max-paths` help.
+#[macro_export]
 macro_rules! max_paths_per_batch {
     () => {
         3000
     };
 }
-pub(crate) use max_paths_per_batch;
+pub use max_paths_per_batch;
 
 /// CloudFront refuses more file paths than this in progress per distribution; also the most raw
 /// path items a job accepts, and the largest path budget (`maxPaths`, `--max-paths`).

@@ -161,9 +161,13 @@ pub struct PathArgs {
     #[arg(long, value_name = "NAME")]
     pub directory_index: Option<String>,
 
-    /// Cost budget: a plan with more paths is collapsed into directory wildcards (1 to 3000)
     #[arg(
         long,
+        help = concat!(
+            "Cost budget: a plan with more paths is collapsed into directory wildcards (1 to ",
+            cf_invalidate::plan::max_paths_per_batch!(),
+            ")"
+        ),
         value_name = "N",
         default_value_t = DEFAULT_MAX_PATHS,
         value_parser = parse_max_paths
@@ -489,13 +493,7 @@ fn parse_limit(raw: &str) -> Result<usize, String> {
 }
 
 fn parse_positive_duration(raw: &str) -> Result<Duration, String> {
-    match super::duration::parse_duration(raw) {
-        Ok(duration) if duration.is_zero() => {
-            Err(format!("{raw:?} is no time at all: give at least 1s"))
-        }
-        Ok(duration) => Ok(duration),
-        Err(error) => Err(error.to_string()),
-    }
+    cf_invalidate::duration::parse_duration(raw).map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
@@ -515,5 +513,67 @@ mod tests {
             assert_eq!(cli, params, "maxPaths {n}");
             assert_eq!(cli, path_budget(n), "maxPaths {n}");
         }
+    }
+
+    /// GIVEN `30M` WHEN the CLI reads it as --timeout and local-aws as a fault's latency THEN
+    /// both mean 30 minutes (local-aws once read months); the CLI refuses the zero local-aws takes.
+    #[test]
+    fn durations_read_the_same_in_the_cli_and_local_aws() {
+        let wait = |timeout: &str| {
+            Cli::try_parse_from([
+                "cf-invalidate",
+                "wait",
+                "--distribution-id",
+                "E2QWRUHAPOMQZL",
+                "--id",
+                "I2J0I21PCUYOIK",
+                "--timeout",
+                timeout,
+            ])
+            .map(|cli| match cli.command {
+                Command::Wait(args) => args.waiting.timeout,
+                other => panic!("parsed as {other:?}"),
+            })
+        };
+        let thirty_minutes = Duration::from_secs(1800);
+        assert_eq!(wait("30M").ok(), Some(thirty_minutes));
+        let faults: local_aws::Faults = "cloudfront.latency=30M".parse().unwrap();
+        assert_eq!(
+            faults.cloudfront.latency,
+            Some(local_aws::DurationRange::fixed(thirty_minutes))
+        );
+
+        let refused = wait("0s").unwrap_err().to_string();
+        assert!(
+            refused.contains("\"0s\" is no time at all: give at least 1s"),
+            "{refused}"
+        );
+        let faults: local_aws::Faults = "cloudfront.latency=0s".parse().unwrap();
+        assert_eq!(
+            faults.cloudfront.latency,
+            Some(local_aws::DurationRange::fixed(Duration::ZERO))
+        );
+    }
+
+    /// `--max-paths`'s help quotes the plan's limit, not a copy of it.
+    #[test]
+    fn max_paths_help_quotes_the_plans_limit() {
+        let command = <Cli as clap::CommandFactory>::command();
+        let help = command
+            .find_subcommand("invalidate")
+            .and_then(|invalidate| {
+                invalidate
+                    .get_arguments()
+                    .find(|arg| arg.get_long() == Some("max-paths"))
+            })
+            .and_then(|arg| arg.get_help())
+            .map(ToString::to_string);
+        assert_eq!(
+            help,
+            Some(format!(
+                "Cost budget: a plan with more paths is collapsed into directory wildcards (1 to {})",
+                cf_invalidate::plan::MAX_PATHS_PER_BATCH
+            ))
+        );
     }
 }

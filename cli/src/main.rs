@@ -6,7 +6,6 @@ mod aws;
 mod changed;
 mod cifiles;
 mod commands;
-mod duration;
 mod error;
 mod guard;
 mod planview;

@@ -272,11 +272,12 @@ impl FromStr for Faults {
                     target.too_many = Some(parse_dose(value).map_err(|r| err(&r))?);
                 }
                 "latency" => {
-                    target.latency = Some(
-                        value
-                            .parse()
-                            .map_err(|e: crate::DurationError| err(&format!("latency {e}")))?,
-                    );
+                    target.latency = Some(value.parse().map_err(|e: crate::DurationError| {
+                        err(&format!(
+                            "invalid duration '{}' for latency: {e}",
+                            e.value()
+                        ))
+                    })?);
                 }
                 _ => {
                     return Err(err(

@@ -42,7 +42,7 @@ pub use codepipeline::executions::{
     S3Artifact, SessionCredentials,
 };
 pub use codepipeline::{JobRecord, JobResult};
-pub use duration::{DurationError, DurationRange, format_duration, parse_duration};
+pub use duration::{DurationError, DurationRange};
 pub use faults::{Api, ApiFaults, Dose, FaultKind, FaultSpecError, Faults};
 pub use log::RequestRecord;
 pub use rng::SeededRng;

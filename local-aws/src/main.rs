@@ -19,7 +19,7 @@ use local_aws::pipeline::{self, ArtifactSource, PipelineConfig, TimelineEntry};
 use local_aws::{
     ActionExecutionStatus, ConnectionMode, DistributionAccess, DistributionConfig,
     DistributionTenantConfig, DurationRange, Emulator, EmulatorConfig, Faults, GetJobDetailsMode,
-    RequestRecord, S3Artifact, UnknownIds, parse_duration,
+    RequestRecord, S3Artifact, UnknownIds,
 };
 
 /// Local emulator of the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs,
@@ -607,7 +607,7 @@ fn log_line(r: &RequestRecord) -> String {
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {
-    parse_duration(text).map_err(|e| e.to_string())
+    cf_invalidate::duration::parse_duration_or_zero(text).map_err(|e| e.to_string())
 }
 
 fn rate_arg(text: &str) -> Result<f64, String> {

@@ -68,37 +68,10 @@ impl CallInfo {
     }
 }
 
-/// Decodes `%XX` escapes (and, when `plus_is_space`, `+`); invalid escapes are kept as written.
-pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// `text` through the workspace's percent-decoder, or as sent when its escapes are not UTF-8:
+/// no id, key or parameter of the emulated APIs looks like that, so it then matches nothing.
+pub(crate) fn decoded_or_raw(text: &str, plus_is_space: bool) -> String {
+    cf_invalidate::text::percent_decode(text, plus_is_space).unwrap_or_else(|| text.to_owned())
 }
 
 /// The `key=value` pairs of a query string, decoded.
@@ -107,8 +80,8 @@ pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.split_once('=') {
-            Some((k, v)) => (percent_decode(k, true), percent_decode(v, true)),
-            None => (percent_decode(p, true), String::new()),
+            Some((k, v)) => (decoded_or_raw(k, true), decoded_or_raw(v, true)),
+            None => (decoded_or_raw(p, true), String::new()),
         })
         .collect()
 }
@@ -127,7 +100,9 @@ mod tests {
                 ("flag".to_string(), String::new())
             ]
         );
-        assert_eq!(percent_decode("a%2", false), "a%2");
-        assert_eq!(percent_decode("%zz%41", false), "%zzA");
+        assert_eq!(decoded_or_raw("a%2", false), "a%2");
+        assert_eq!(decoded_or_raw("%zz%41", false), "%zzA");
+        // Once decoded lossily to "a\u{FFFD}b": now kept as sent, like every undecodable text.
+        assert_eq!(decoded_or_raw("a%FFb", false), "a%FFb");
     }
 }

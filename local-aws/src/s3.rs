@@ -646,7 +646,7 @@ pub(crate) fn access_key_id(headers: &hyper::HeaderMap, query: &str) -> Option<S
     }
     query.split('&').find_map(|pair| {
         let value = pair.strip_prefix("X-Amz-Credential=")?;
-        let decoded = crate::reply::percent_decode(value, true);
+        let decoded = crate::reply::decoded_or_raw(value, true);
         decoded.split('/').next().map(str::to_string)
     })
 }

@@ -1,6 +1,7 @@
 //! From an object key as an event carries it to the URL path a viewer requests.
 
 use crate::params::events::EventsParams;
+use crate::text::percent_decode;
 
 /// Why a key asks for no invalidation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -26,34 +27,7 @@ impl KeySkip {
 /// Decodes a key as S3 event notifications encode it: a form value, so `+` is a space, then
 /// `%XX` escapes are bytes of UTF-8. A `%` not followed by two hex digits stays as it is.
 pub fn decode_form(raw: &str) -> Result<String, KeySkip> {
-    if !raw.contains(['+', '%']) {
-        return Ok(raw.to_owned());
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' => match (hex(bytes.get(index + 1)), hex(bytes.get(index + 2))) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    index += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            other => out.push(other),
-        }
-        index += 1;
-    }
-    String::from_utf8(out).map_err(|_| KeySkip::Undecodable)
-}
-
-fn hex(byte: Option<&u8>) -> Option<u8> {
-    let byte = *byte?;
-    char::from(byte)
-        .to_digit(16)
-        .and_then(|digit| u8::try_from(digit).ok())
+    percent_decode(raw, true).ok_or(KeySkip::Undecodable)
 }
 
 /// The URL path a viewer requests for the object `key` (decoded), ready for the planner: the

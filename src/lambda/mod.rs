@@ -20,7 +20,7 @@ use crate::engine::{Engine, EngineSettings};
 use crate::ports::{
     Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError, ReportErrorKind,
 };
-use crate::text::{format_duration, truncate};
+use crate::text::truncate;
 
 /// The parts of the job event the action uses. The `artifactCredentials` are kept only to read
 /// the input artifact for `pathsFromArtifact`; their `Debug` shows nothing of them.
@@ -318,7 +318,9 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
                     message: format!(
                         "{} got no answer from CodePipeline within {}",
                         operation(outcome),
-                        format_duration_ms(limit)
+                        // Exact: the limit is often under a second, which people's
+                        // wording would round to 0s.
+                        crate::duration::format_exact(limit)
                     ),
                     source: None,
                 }),
@@ -395,14 +397,6 @@ fn operation(outcome: &JobOutcome) -> &'static str {
 
 fn millis(duration: Duration) -> Millis {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn format_duration_ms(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{}ms", duration.as_millis())
-    } else {
-        format_duration(duration)
-    }
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {

@@ -13,7 +13,7 @@ use super::ChaosConfig;
 use super::scenario::{Cause, Expected, Scenario};
 use crate::cloudfront::CallerReferenceReuse;
 use crate::codepipeline::JobResult;
-use crate::duration::format_duration;
+use crate::duration::format_exact;
 use crate::faults::{Api, FaultKind};
 use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
 use crate::text::shorten;
@@ -844,7 +844,7 @@ impl ChaosReport {
             self.figures.jobs,
             self.concurrency,
             self.seed,
-            format_duration(Duration::from_secs(self.duration_ms.div_ceil(1000)))
+            format_exact(Duration::from_secs(self.duration_ms.div_ceil(1000)))
         );
         let invariants: Vec<Row> = self
             .invariants

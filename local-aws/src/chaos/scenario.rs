@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::ChaosConfig;
 use crate::cloudfront::DistributionConfig;
-use crate::duration::{DurationRange, format_duration};
+use crate::duration::{DurationRange, format_exact};
 use crate::faults::{FaultSpecError, Faults};
 use crate::pipeline::{ArtifactCredentials, PipelineConfig};
 use crate::rng::SeededRng;
@@ -502,7 +502,7 @@ impl Scenario {
     /// The `local-aws pipeline` command that runs this job again (same seed, same world, same
     /// faults; the planted credentials are the driver's defaults).
     pub fn replay_command(&self, function: &Path) -> String {
-        let ms = |v: u64| format_duration(Duration::from_millis(v));
+        let ms = |v: u64| format_exact(Duration::from_millis(v));
         let mut words = vec![
             "local-aws pipeline".to_string(),
             format!("--function {}", quote(&function.display().to_string())),

@@ -96,7 +96,7 @@ pub enum DistributionSpecError {
     #[error("invalid distribution id '{0}': use letters and digits only")]
     BadId(String),
     /// The completion time is not a duration.
-    #[error("invalid distribution '{spec}': {source}")]
+    #[error("invalid distribution '{spec}': invalid duration '{}': {source}", .source.value())]
     BadDuration {
         /// The whole value given.
         spec: String,
@@ -224,7 +224,7 @@ pub enum TenantSpecError {
         distribution: String,
     },
     /// The completion time is not a duration.
-    #[error("invalid distribution tenant '{spec}': {source}")]
+    #[error("invalid distribution tenant '{spec}': invalid duration '{}': {source}", .source.value())]
     BadDuration {
         /// The whole value given.
         spec: String,

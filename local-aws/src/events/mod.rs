@@ -133,10 +133,10 @@ fn checked(mut config: EventsConfig) -> Result<EventsConfig, EventsError> {
         return Err(ConfigError::BatchNeedsWindow(config.batch_size).into());
     }
     if config.batching_window > MAX_BATCHING_WINDOW {
-        return Err(
-            ConfigError::BatchingWindow(crate::duration::format_duration(config.batching_window))
-                .into(),
-        );
+        return Err(ConfigError::BatchingWindow(crate::duration::format_exact(
+            config.batching_window,
+        ))
+        .into());
     }
     if config.concurrency == 0 {
         return Err(ConfigError::Zero("--concurrency").into());
@@ -149,8 +149,8 @@ fn checked(mut config: EventsConfig) -> Result<EventsConfig, EventsError> {
     }
     if config.delivery == Delivery::Sqs && config.visibility_timeout < config.function_timeout {
         return Err(ConfigError::VisibilityBelowTimeout {
-            visibility: crate::duration::format_duration(config.visibility_timeout),
-            function: crate::duration::format_duration(config.function_timeout),
+            visibility: crate::duration::format_exact(config.visibility_timeout),
+            function: crate::duration::format_exact(config.function_timeout),
         }
         .into());
     }

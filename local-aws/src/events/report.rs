@@ -12,14 +12,15 @@ use super::burst::{ObjectChange, ObjectEvent};
 use super::config::{CoverageParameters, Delivery};
 use super::queue::{DeadLetter, QueueCounts};
 use crate::cloudfront::InvalidationInfo;
-use crate::reply::percent_decode;
+use cf_invalidate::text::percent_decode;
 
 /// Whether an invalidation path covers a URL path: the percent-decoded path equals it, or
-/// ends in `*` and its decoded part before the `*` is a prefix of it (`/*` covers all).
+/// ends in `*` and its decoded part before the `*` is a prefix of it (`/*` covers all). A path
+/// whose escapes are not UTF-8 covers nothing: no key's path decodes to it.
 pub fn path_covers(invalidation_path: &str, url_path: &str) -> bool {
     match invalidation_path.strip_suffix('*') {
-        Some(prefix) => url_path.starts_with(&percent_decode(prefix, false)),
-        None => percent_decode(invalidation_path, false) == url_path,
+        Some(prefix) => percent_decode(prefix, false).is_some_and(|p| url_path.starts_with(&p)),
+        None => percent_decode(invalidation_path, false).is_some_and(|p| p == url_path),
     }
 }
 
@@ -77,9 +78,13 @@ impl TargetIndex {
         let mut index = Self::default();
         for inv in invalidations {
             for path in &inv.paths {
-                let (map, key) = match path.strip_suffix('*') {
-                    Some(prefix) => (&mut index.wildcard, percent_decode(prefix, false)),
-                    None => (&mut index.exact, percent_decode(path, false)),
+                let (map, encoded) = match path.strip_suffix('*') {
+                    Some(prefix) => (&mut index.wildcard, prefix),
+                    None => (&mut index.exact, path.as_str()),
+                };
+                // As in `path_covers`: a path that is not UTF-8 once decoded covers nothing.
+                let Some(key) = percent_decode(encoded, false) else {
+                    continue;
                 };
                 map.entry(key)
                     .or_default()
@@ -210,7 +215,8 @@ pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
 }
 
 /// The key of an S3 notification or an EventBridge S3 event, raw (a notification's key is
-/// form-decoded); `None` for any other body (S3's test event included).
+/// form-decoded); `None` for any other body (S3's test event included), and for a notification
+/// whose key's escapes are not UTF-8, which the function skips as no S3 key looks like that.
 pub fn event_key(body: &str) -> Option<String> {
     let value: Value = serde_json::from_str(body).ok()?;
     if let Some(key) = value
@@ -221,7 +227,7 @@ pub fn event_key(body: &str) -> Option<String> {
         .and_then(|o| o.get("key"))
         .and_then(Value::as_str)
     {
-        return Some(percent_decode(key, true));
+        return percent_decode(key, true);
     }
     if value.get("source").and_then(Value::as_str) == Some("aws.s3") {
         return value
@@ -759,5 +765,44 @@ mod tests {
         assert_eq!(count, 2);
         assert_eq!(listed[0].key, "site/a b+.html");
         assert_eq!(listed[1].key, "site/x y");
+    }
+
+    /// GIVEN a notification whose key's escapes are not UTF-8 WHEN the S3-events function and
+    /// this oracle read it THEN both skip it: the function invalidates nothing for it, and the
+    /// oracle neither expects it covered nor calls its dead letter wrong. (The oracle once
+    /// decoded it lossily, to a key the function never saw.)
+    #[test]
+    fn an_undecodable_key_is_skipped_by_the_function_and_the_oracle_alike() {
+        use cf_invalidate::events::keys::{KeySkip, decode_form};
+        let body =
+            |key: &str| format!(r#"{{"Records":[{{"s3":{{"object":{{"key":"{key}"}}}}}}]}}"#);
+        for raw in [
+            "site/a%FFb.html",
+            "a%FFb.html",
+            "site/a+b%2B.html",
+            "site/caf%C3%A9",
+        ] {
+            let function = decode_form(raw);
+            assert_eq!(event_key(&body(raw)), function.clone().ok(), "{raw}");
+            if raw.contains("%FF") {
+                assert_eq!(function, Err(KeySkip::Undecodable));
+            }
+        }
+        let params = CoverageParameters {
+            distribution_ids: vec![],
+            distribution_tenant_ids: vec![],
+            key_prefix: "site/".into(),
+            path_prefix: "/".into(),
+        };
+        let dead = DeadLetter {
+            message_id: "m".into(),
+            body: body("site/a%FFb.html"),
+            receive_count: 5,
+            at_ms: 0,
+        };
+        assert_eq!(wrongly_dead_lettered(&params, &[dead]).0, 0);
+        assert!(!path_covers("/a%FFb.html", "/a\u{FFFD}b.html"));
+        let index = TargetIndex::new(&[&inv("E1", 0, &["/a%FFb.html", "/a%FF*"])]);
+        assert_eq!(index.covered("/a\u{FFFD}b.html", 0), None);
     }
 }

@@ -26,7 +26,7 @@ use crate::codepipeline::executions::{
     ActionExecution, ActionExecutionStatus, ActionOutput, JobContext, S3Artifact,
     SessionCredentials,
 };
-use crate::duration::format_duration;
+use crate::duration::format_exact;
 use crate::faults::Api;
 use crate::rng::SeededRng;
 use crate::runtime_api::InvocationStatus;
@@ -586,7 +586,7 @@ impl<'e> Driver<'e> {
                             summary
                                 .map(|s| format!(" ({})", shorten(&s, 160)))
                                 .unwrap_or_default(),
-                            format_duration(self.config.reinvoke_delay)
+                            format_exact(self.config.reinvoke_delay)
                         ),
                     );
                     let wake = Instant::now() + self.config.reinvoke_delay;
@@ -637,7 +637,7 @@ impl<'e> Driver<'e> {
                 JobEnd::Result(JobResult::TimedOut { .. }) | JobEnd::NoReply => {
                     let message = format!(
                         "no result for job {job_id} within {}: CodePipeline fails a Lambda invoke action whose function sends neither PutJobSuccessResult nor PutJobFailureResult in time",
-                        format_duration(self.config.no_reply_timeout)
+                        format_exact(self.config.no_reply_timeout)
                     );
                     self.emu.time_out_job(&job_id, &message);
                     self.event(
@@ -667,7 +667,7 @@ impl<'e> Driver<'e> {
     fn fail_total(&mut self, job_id: &str) {
         let message = format!(
             "the action ran longer than {}: CodePipeline fails a Lambda invoke action after 24 hours in all",
-            format_duration(self.config.total_timeout)
+            format_exact(self.config.total_timeout)
         );
         self.emu.time_out_job(job_id, &message);
         self.event(TimelineKind::Verdict, format!("FAILED, {message}"));
@@ -780,7 +780,7 @@ impl<'e> Driver<'e> {
                     format!(
                         "Lambda retries the event (attempt {} of 3) in {}",
                         attempt + 1,
-                        format_duration(delay)
+                        format_exact(delay)
                     ),
                 );
                 let wake = Instant::now() + delay;

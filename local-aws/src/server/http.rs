@@ -22,7 +22,7 @@ use crate::codepipeline::executions::Caller;
 use crate::codepipeline::{self, JobStore};
 use crate::faults::{Api, FaultKind, FaultTarget};
 use crate::log::RequestRecord;
-use crate::reply::{CallInfo, Reply, THROTTLED, percent_decode};
+use crate::reply::{CallInfo, Reply, THROTTLED, decoded_or_raw};
 use crate::s3;
 
 /// When a listener stops: the emulator shuts down, or (for an execution environment's own
@@ -121,7 +121,7 @@ impl Route {
         let segments: Vec<String> = path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_decode(s, false))
+            .map(|s| decoded_or_raw(s, false))
             .collect();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         match segs.as_slice() {
