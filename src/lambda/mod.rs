@@ -1,113 +1,27 @@
-//! The CodePipeline job event in, one engine invocation, exactly one PutJob result out.
+//! The CodePipeline Lambda invoke action, one way through: the job event in (`event`), one
+//! invocation of the engine (`invocation`), its verdict in CodePipeline's words (`outcome`), and
+//! exactly one PutJob result delivered (`delivery`). `Handler` strings them together.
 
-use serde_json::{Value, json};
-use tracing::{Instrument, error, info, info_span, warn};
+use serde_json::Value;
+use tracing::{Instrument, error, info, info_span};
 
-use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
-
-use std::time::Duration;
-
+mod delivery;
+mod event;
+mod invocation;
 mod outcome;
 
+pub use delivery::ReportRetry;
+pub use event::{EventError, JobEvent, read_job_event};
+pub use invocation::{Invocation, run_invocation};
 pub use outcome::{
-    Invocation, JobOutcome, MAX_EXTERNAL_ID_LEN, MAX_FAILURE_MESSAGE_LEN, MAX_SUMMARY_LEN, outcome,
-    run_invocation,
+    JobOutcome, MAX_EXTERNAL_ID_LEN, MAX_FAILURE_MESSAGE_LEN, MAX_SUMMARY_LEN, outcome,
 };
 
-use crate::artifact::job::{ArtifactCredentials, Artifacts, EncryptionKey, JobInputs};
-use crate::artifact::previous::ArtifactLocation;
+use delivery::Delivery;
+
+use crate::artifact::job::Artifacts;
 use crate::engine::{Engine, EngineSettings};
-use crate::ports::{
-    Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError, ReportErrorKind,
-};
-use crate::text::truncate;
-
-/// The parts of the job event the action uses. The `artifactCredentials` are kept only to read
-/// the input artifact for `pathsFromArtifact`; their `Debug` shows nothing of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobEvent {
-    pub job_id: String,
-    pub account_id: Option<String>,
-    pub user_parameters: Option<String>,
-    pub continuation_token: Option<String>,
-    /// The input artifacts, their credentials and KMS key, for `pathsFromArtifact`.
-    pub inputs: JobInputs,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum EventError {
-    #[error(
-        "the event is not a CodePipeline job event: it has no \"CodePipeline.job\".\"id\", so no result can be reported"
-    )]
-    NoJobId,
-    #[error("the CodePipeline job event does not have the expected shape ({what})")]
-    Malformed { job_id: String, what: String },
-}
-
-/// Reads the job event. Only field names go into error messages: values may be secrets.
-pub fn read_job_event(payload: &Value) -> Result<JobEvent, EventError> {
-    let raw_job = payload.get("CodePipeline.job");
-    let job_id = raw_job
-        .and_then(|job| job.get("id"))
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-        .ok_or(EventError::NoJobId)?
-        .to_owned();
-    let event: CodePipelineJobEvent =
-        serde_json::from_value(payload.clone()).map_err(|error| EventError::Malformed {
-            job_id: job_id.clone(),
-            // serde's message can quote a value, and values may be credentials: keep only where it broke.
-            what: format!("line {} column {}", error.line(), error.column()),
-        })?;
-    let job = event.code_pipeline_job;
-    let artifacts = job
-        .data
-        .input_artifacts
-        .into_iter()
-        .filter_map(|artifact| {
-            let location = artifact.location.s3_location;
-            Some(ArtifactLocation {
-                name: artifact.name?,
-                bucket: location.bucket_name?,
-                key: location.object_key?,
-            })
-        })
-        .collect();
-    let credentials = job.data.artifact_credentials;
-    let credentials = match (credentials.access_key_id, credentials.secret_access_key) {
-        (Some(access_key_id), Some(secret_access_key)) => Some(ArtifactCredentials {
-            access_key_id,
-            secret_access_key,
-            session_token: credentials.session_token,
-        }),
-        _ => None,
-    };
-    // Not in aws_lambda_events' type: read from the event itself.
-    let encryption_key = raw_job
-        .and_then(|job| job.get("data"))
-        .and_then(|data| data.get("encryptionKey"))
-        .and_then(|key| {
-            Some(EncryptionKey {
-                id: key.get("id")?.as_str()?.to_owned(),
-                kind: key
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("KMS")
-                    .to_owned(),
-            })
-        });
-    Ok(JobEvent {
-        job_id,
-        account_id: job.account_id,
-        user_parameters: job.data.action_configuration.configuration.user_parameters,
-        continuation_token: job.data.continuation_token,
-        inputs: JobInputs {
-            artifacts,
-            credentials,
-            encryption_key,
-        },
-    })
-}
+use crate::ports::{Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -119,43 +33,6 @@ pub enum HandlerError {
         #[source]
         source: ReportError,
     },
-}
-
-/// How a result is delivered to CodePipeline when it does not get through at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportRetry {
-    /// No single PutJob call may take longer than this (the SDK retries inside it).
-    pub max_call: Duration,
-    /// The first pause after a transient failure; it doubles after each one.
-    pub first_gap: Duration,
-    pub max_gap: Duration,
-    /// Give up this long before the Lambda deadline, so that the invocation ends with its own
-    /// error (and Lambda retries it) rather than being killed.
-    pub stop_before_deadline: Duration,
-    /// How long to keep trying when the invocation has no deadline (outside Lambda).
-    pub budget_without_deadline: Duration,
-}
-
-impl Default for ReportRetry {
-    fn default() -> Self {
-        Self {
-            max_call: Duration::from_secs(10),
-            first_gap: Duration::from_millis(250),
-            max_gap: Duration::from_secs(4),
-            stop_before_deadline: Duration::from_millis(500),
-            budget_without_deadline: Duration::from_secs(60),
-        }
-    }
-}
-
-impl ReportRetry {
-    /// The pause after the `failures`-th transient failure in a row.
-    pub fn gap(&self, failures: u32) -> Duration {
-        let doubled = self
-            .first_gap
-            .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)));
-        doubled.min(self.max_gap)
-    }
 }
 
 /// The Lambda function: clients built once, one call of `handle` per invocation.
@@ -238,165 +115,21 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
         .await
     }
 
-    /// Reports `outcome`, the one result of this invocation. A result that cannot get through
-    /// for now is never swapped for another: the invocation fails, Lambda runs it again, and the
-    /// retry finds the same invalidation (same CallerReference) and reports the same verdict.
+    /// Reports `outcome`, the one result of this invocation ([`Delivery`]).
     async fn report(
         &self,
         job_id: &str,
         outcome: &JobOutcome,
         deadline: Option<Millis>,
     ) -> Result<Value, HandlerError> {
-        let verdict = match outcome {
-            JobOutcome::Succeeded(success) => {
-                info!(summary = %success.details.summary, "reporting success");
-                "succeeded"
-            }
-            JobOutcome::StillRunning { token, details } => {
-                info!(summary = %details.summary, token_len = token.len(), "reporting still in progress; CodePipeline will invoke again");
-                "continuing"
-            }
-            JobOutcome::Failed(failure) => {
-                warn!(failure_type = %failure.kind, message = %failure.message, "reporting failure");
-                "failed"
-            }
-        };
-        match self.deliver(job_id, outcome, deadline).await {
-            Err(error)
-                if error.kind == ReportErrorKind::Rejected
-                    && !matches!(outcome, JobOutcome::Failed(_)) =>
-            {
-                // ValidationException: CodePipeline refused what this result says, which no retry
-                // changes. Fail the job visibly rather than leave it hanging for 20 minutes.
-                error!(error = %error, "CodePipeline refused the result; reporting a failure instead");
-                let failure = JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: truncate(
-                        &format!("CodePipeline refused this action's result: {error}"),
-                        MAX_FAILURE_MESSAGE_LEN,
-                    ),
-                    external_execution_id: None,
-                });
-                let sent = self.deliver(job_id, &failure, deadline).await;
-                settle(job_id, "failed", sent)
-            }
-            sent => settle(job_id, verdict, sent),
+        Delivery {
+            report: &self.report,
+            clock: &self.engine.clock,
+            retry: &self.reporting,
         }
+        .report(job_id, outcome, deadline)
+        .await
     }
-
-    /// Sends `outcome`, trying again after throttling, 5xx answers, broken connections and
-    /// calls that hang, until shortly before the deadline.
-    async fn deliver(
-        &self,
-        job_id: &str,
-        outcome: &JobOutcome,
-        deadline: Option<Millis>,
-    ) -> Result<(), ReportError> {
-        let retry = &self.reporting;
-        let give_up_at = match deadline {
-            Some(deadline) => deadline.saturating_sub(millis(retry.stop_before_deadline)),
-            None => self
-                .engine
-                .clock
-                .now()
-                .saturating_add(millis(retry.budget_without_deadline)),
-        };
-        let mut failures = 0u32;
-        loop {
-            let left = Duration::from_millis(give_up_at.saturating_sub(self.engine.clock.now()));
-            // Even with no time left the result gets one short try: it may still get through.
-            let limit = left.clamp(Duration::from_millis(200), retry.max_call);
-            let sent = match self
-                .engine
-                .clock
-                .within(limit, self.send(job_id, outcome))
-                .await
-            {
-                Some(sent) => sent,
-                None => Err(ReportError {
-                    kind: ReportErrorKind::Unavailable,
-                    message: format!(
-                        "{} got no answer from CodePipeline within {}",
-                        operation(outcome),
-                        // Exact: the limit is often under a second, which people's
-                        // wording would round to 0s.
-                        crate::duration::format_exact(limit)
-                    ),
-                    source: None,
-                }),
-            };
-            let error = match sent {
-                Err(error) if error.kind.is_transient() => error,
-                other => return other,
-            };
-            failures += 1;
-            let gap = retry.gap(failures);
-            let now = self.engine.clock.now();
-            // Another try needs the pause and a moment for the call itself.
-            if now.saturating_add(millis(gap) + 200) >= give_up_at {
-                return Err(error);
-            }
-            warn!(
-                error = %error,
-                failures,
-                retry_in_ms = millis(gap),
-                "could not report the result yet; trying again"
-            );
-            self.engine.clock.sleep(gap).await;
-        }
-    }
-
-    async fn send(&self, job_id: &str, outcome: &JobOutcome) -> Result<(), ReportError> {
-        match outcome {
-            JobOutcome::Succeeded(success) => self.report.succeed(job_id, success).await,
-            JobOutcome::StillRunning { token, details } => {
-                self.report.keep_going(job_id, token, details).await
-            }
-            JobOutcome::Failed(failure) => self.report.fail(job_id, failure).await,
-        }
-    }
-}
-
-fn settle(
-    job_id: &str,
-    verdict: &'static str,
-    sent: Result<(), ReportError>,
-) -> Result<Value, HandlerError> {
-    match sent {
-        Ok(()) => {
-            info!(verdict, "result reported");
-            Ok(json!({ "jobId": job_id, "verdict": verdict }))
-        }
-        Err(error) if error.kind == ReportErrorKind::AlreadyReported => {
-            // A duplicate delivery of the event, or Lambda's retry after a report that did get through.
-            warn!(error = %error, "the job already has a result; nothing more to report");
-            Ok(json!({ "jobId": job_id, "verdict": "already-reported" }))
-        }
-        Err(error) if error.kind == ReportErrorKind::JobNotFound => {
-            // The pipeline stopped waiting (no reply for 20 minutes, or the execution was
-            // stopped): no result can reach it, and another invocation would not change that.
-            error!(error = %error, "CodePipeline no longer knows this job; its result is lost");
-            Ok(json!({ "jobId": job_id, "verdict": "job-not-found" }))
-        }
-        Err(source) => {
-            error!(error = %source, "could not report the result; Lambda will retry the invocation");
-            Err(HandlerError::Report {
-                job_id: job_id.to_owned(),
-                source,
-            })
-        }
-    }
-}
-
-fn operation(outcome: &JobOutcome) -> &'static str {
-    match outcome {
-        JobOutcome::Failed(_) => "PutJobFailureResult",
-        JobOutcome::Succeeded(_) | JobOutcome::StillRunning { .. } => "PutJobSuccessResult",
-    }
-}
-
-fn millis(duration: Duration) -> Millis {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -417,6 +150,9 @@ mod scenarios;
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    use crate::ports::ReportErrorKind;
     use std::time::Duration;
 
     use super::*;

@@ -5,22 +5,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use tracing::{info, warn};
-
-use crate::artifact::job::{
-    ArtifactFacts, Artifacts, JobArtifacts, JobInputs, Selection, paths_from_artifact,
-};
+use crate::artifact::job::{ArtifactFacts, Selection};
 use crate::engine::{
-    Engine, EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
-    REFERENCE_SEARCH_LIMIT, ResumeError, Verdict,
+    EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
+    REFERENCE_SEARCH_LIMIT, Verdict,
 };
-use crate::params::{OnTimeout, parse_user_parameters};
+use crate::params::OnTimeout;
 use crate::ports::{
-    Clock, CloudFrontErrorKind, ExecutionDetails, FailureType, Invalidations, JobFailure,
-    JobSuccess, Millis,
+    CloudFrontErrorKind, ExecutionDetails, FailureType, JobFailure, JobSuccess, Millis,
 };
 use crate::text::{format_duration, plural, preview, truncate};
-use crate::token::{ContinuationToken, FallbackCode};
+use crate::token::FallbackCode;
 
 /// CodePipeline's limits on the fields we send back.
 pub const MAX_SUMMARY_LEN: usize = 2048;
@@ -270,7 +265,10 @@ fn insert_target_variables(
 }
 
 /// Success without an invalidation: "changed" found no change and no paths were listed.
-fn nothing_changed(targets: &[crate::params::Target], facts: &ArtifactFacts) -> JobOutcome {
+pub(super) fn nothing_changed(
+    targets: &[crate::params::Target],
+    facts: &ArtifactFacts,
+) -> JobOutcome {
     let mut output_variables = BTreeMap::new();
     output_variables.insert("InvalidationId".to_owned(), String::new());
     output_variables.insert("InvalidationIds".to_owned(), String::new());
@@ -399,171 +397,8 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
     }
 }
 
-/// What one Lambda invocation was handed.
-#[derive(Debug, Clone, Copy)]
-pub struct Invocation<'a> {
-    pub job_id: &'a str,
-    pub account_id: Option<&'a str>,
-    pub user_parameters: Option<&'a str>,
-    pub continuation_token: Option<&'a str>,
-    /// The Lambda deadline in ms since the epoch.
-    pub deadline: Option<Millis>,
-    /// The job event's input artifacts, with their credentials and KMS key.
-    pub inputs: &'a JobInputs,
-}
-
-/// One invocation of the CodePipeline action, from UserParameters to the outcome to report.
-pub async fn run_invocation<I: Invalidations, C: Clock>(
-    invocation: Invocation<'_>,
-    engine: &Engine<I, C>,
-    artifacts: &impl Artifacts,
-) -> JobOutcome {
-    let configuration_error = |message: String| {
-        warn!(failure_type = "ConfigurationError", "{message}");
-        JobOutcome::Failed(JobFailure {
-            kind: FailureType::ConfigurationError,
-            message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-            external_execution_id: None,
-        })
-    };
-    let Some(raw) = invocation
-        .user_parameters
-        .filter(|raw| !raw.trim().is_empty())
-    else {
-        return configuration_error(
-            "UserParameters is empty: give a JSON object such as {\"distributionId\": \"E2QWRUHAPOMQZL\", \"paths\": [\"/*\"]}, or the plain form \"E2QWRUHAPOMQZL /index.html\"".to_owned(),
-        );
-    };
-    let params = match parse_user_parameters(raw) {
-        Ok(params) => params,
-        // Most messages name UserParameters already; say it once.
-        Err(error) => {
-            let message = error.to_string();
-            return configuration_error(if message.contains("UserParameters") {
-                message
-            } else {
-                format!("invalid UserParameters: {message}")
-            });
-        }
-    };
-    let token = match invocation.continuation_token.map(ContinuationToken::decode) {
-        None => None,
-        Some(Ok(token)) => Some(token),
-        Some(Err(error)) => {
-            warn!(failure_type = "JobFailed", "{error}");
-            return JobOutcome::Failed(JobFailure {
-                kind: FailureType::JobFailed,
-                message: format!(
-                    "{error}. The job cannot continue safely; run the action again (retrying reuses any invalidation already created)"
-                ),
-                external_execution_id: None,
-            });
-        }
-    };
-    let reference_base = match (&token, &params.caller_reference) {
-        (Some(token), _) => token.reference_base.clone(),
-        (None, Some(reference)) => reference.clone(),
-        (None, None) => invocation.job_id.to_owned(),
-    };
-    let mut params = params;
-    let pinned = token.as_ref().and_then(|token| token.artifact.as_ref());
-    let from_artifact = match &params.from_artifact {
-        None => None,
-        Some(wanted) => {
-            let found = paths_from_artifact(
-                artifacts,
-                wanted,
-                JobArtifacts {
-                    job_id: invocation.job_id,
-                    user_parameters: raw,
-                    inputs: invocation.inputs,
-                },
-                pinned,
-            )
-            .await;
-            match found {
-                Ok(found) => {
-                    params.paths.extend(found.paths);
-                    Some(found.facts)
-                }
-                Err(error) => {
-                    warn!(failure_type = %error.kind, "{}", error.message);
-                    return JobOutcome::Failed(JobFailure {
-                        kind: error.kind,
-                        message: truncate(&error.message, MAX_FAILURE_MESSAGE_LEN),
-                        external_execution_id: None,
-                    });
-                }
-            }
-        }
-    };
-    let plan_changed = || {
-        warn!(
-            failure_type = "JobFailed",
-            "the artifacts gave another plan"
-        );
-        JobOutcome::Failed(JobFailure {
-            kind: FailureType::JobFailed,
-            message: "the artifacts read in this invocation give other paths than the job's first invocation planned (an artifact changed or disappeared meanwhile); run the action again".to_owned(),
-            external_execution_id: None,
-        })
-    };
-    if let (true, Some(facts)) = (params.paths.is_empty(), &from_artifact) {
-        if pinned.is_some() {
-            // The first invocation planned paths, or there would be no continuation.
-            return plan_changed();
-        }
-        // "changed" found nothing to invalidate, and no paths were listed besides.
-        info!(summary = %artifact_summary(facts), "nothing to invalidate");
-        return nothing_changed(&params.targets, facts);
-    }
-    let mut spec = match JobSpec::new(
-        &params,
-        reference_base,
-        invocation.account_id.map(str::to_owned),
-    ) {
-        Ok(spec) => spec,
-        Err(error) => {
-            return configuration_error(format!("invalid paths in UserParameters: {error}"));
-        }
-    };
-    if pinned.is_some_and(|pinned| pinned.plan != spec.plan.fingerprint()) {
-        return plan_changed();
-    }
-    spec.from_artifact = from_artifact;
-    let now = engine.clock.now();
-    let mut run = match &token {
-        None => JobRun::start(&spec, now),
-        Some(token) => match JobRun::resume(&spec, token, now) {
-            Ok(run) => run,
-            Err(ResumeError::DistributionsDiffer { expected, found }) => {
-                return JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: format!(
-                        "the continuation token names distributions {found:?}, but UserParameters names {expected:?}; the token does not belong to this action"
-                    ),
-                    external_execution_id: None,
-                });
-            }
-        },
-    };
-    info!(
-        distributions = %spec.distributions.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(","),
-        paths = spec.plan.billed_paths(),
-        requested_paths = spec.plan.requested_paths(),
-        collapsed = spec.plan.was_collapsed(),
-        continuation = token.is_some(),
-        elapsed_ms = now.saturating_sub(run.started_at),
-        "job planned"
-    );
-    let verdict = engine
-        .drive(&spec, &mut run, invocation.deadline, &())
-        .await;
-    outcome(&spec, &run, &verdict, engine.clock.now(), &engine.settings)
-}
-
 /// What the input artifact contributed, in the summary's words: one or two sentences.
-pub(crate) fn artifact_summary(facts: &ArtifactFacts) -> String {
+pub(super) fn artifact_summary(facts: &ArtifactFacts) -> String {
     let artifact = &facts.artifact;
     let files = facts.changed_files;
     let mut summary = match &facts.selection {

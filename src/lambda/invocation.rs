@@ -1,0 +1,178 @@
+//! One invocation of the action: UserParameters and the continuation token read, the input
+//! artifact's paths added, the engine driven to the deadline, and the verdict handed to the
+//! wording (`outcome`).
+
+use tracing::{info, warn};
+
+use super::outcome::{
+    JobOutcome, MAX_FAILURE_MESSAGE_LEN, artifact_summary, nothing_changed, outcome,
+};
+use crate::artifact::job::{Artifacts, JobArtifacts, JobInputs, paths_from_artifact};
+use crate::engine::{Engine, JobRun, JobSpec, ResumeError};
+use crate::params::parse_user_parameters;
+use crate::ports::{Clock, FailureType, Invalidations, JobFailure, Millis};
+use crate::text::truncate;
+use crate::token::ContinuationToken;
+
+/// What one Lambda invocation was handed.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    pub job_id: &'a str,
+    pub account_id: Option<&'a str>,
+    pub user_parameters: Option<&'a str>,
+    pub continuation_token: Option<&'a str>,
+    /// The Lambda deadline in ms since the epoch.
+    pub deadline: Option<Millis>,
+    /// The job event's input artifacts, with their credentials and KMS key.
+    pub inputs: &'a JobInputs,
+}
+
+/// One invocation of the CodePipeline action, from UserParameters to the outcome to report.
+pub async fn run_invocation<I: Invalidations, C: Clock>(
+    invocation: Invocation<'_>,
+    engine: &Engine<I, C>,
+    artifacts: &impl Artifacts,
+) -> JobOutcome {
+    let configuration_error = |message: String| {
+        warn!(failure_type = "ConfigurationError", "{message}");
+        JobOutcome::Failed(JobFailure {
+            kind: FailureType::ConfigurationError,
+            message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
+            external_execution_id: None,
+        })
+    };
+    let Some(raw) = invocation
+        .user_parameters
+        .filter(|raw| !raw.trim().is_empty())
+    else {
+        return configuration_error(
+            "UserParameters is empty: give a JSON object such as {\"distributionId\": \"E2QWRUHAPOMQZL\", \"paths\": [\"/*\"]}, or the plain form \"E2QWRUHAPOMQZL /index.html\"".to_owned(),
+        );
+    };
+    let params = match parse_user_parameters(raw) {
+        Ok(params) => params,
+        // Most messages name UserParameters already; say it once.
+        Err(error) => {
+            let message = error.to_string();
+            return configuration_error(if message.contains("UserParameters") {
+                message
+            } else {
+                format!("invalid UserParameters: {message}")
+            });
+        }
+    };
+    let token = match invocation.continuation_token.map(ContinuationToken::decode) {
+        None => None,
+        Some(Ok(token)) => Some(token),
+        Some(Err(error)) => {
+            warn!(failure_type = "JobFailed", "{error}");
+            return JobOutcome::Failed(JobFailure {
+                kind: FailureType::JobFailed,
+                message: format!(
+                    "{error}. The job cannot continue safely; run the action again (retrying reuses any invalidation already created)"
+                ),
+                external_execution_id: None,
+            });
+        }
+    };
+    let reference_base = match (&token, &params.caller_reference) {
+        (Some(token), _) => token.reference_base.clone(),
+        (None, Some(reference)) => reference.clone(),
+        (None, None) => invocation.job_id.to_owned(),
+    };
+    let mut params = params;
+    let pinned = token.as_ref().and_then(|token| token.artifact.as_ref());
+    let from_artifact = match &params.from_artifact {
+        None => None,
+        Some(wanted) => {
+            let found = paths_from_artifact(
+                artifacts,
+                wanted,
+                JobArtifacts {
+                    job_id: invocation.job_id,
+                    user_parameters: raw,
+                    inputs: invocation.inputs,
+                },
+                pinned,
+            )
+            .await;
+            match found {
+                Ok(found) => {
+                    params.paths.extend(found.paths);
+                    Some(found.facts)
+                }
+                Err(error) => {
+                    warn!(failure_type = %error.kind, "{}", error.message);
+                    return JobOutcome::Failed(JobFailure {
+                        kind: error.kind,
+                        message: truncate(&error.message, MAX_FAILURE_MESSAGE_LEN),
+                        external_execution_id: None,
+                    });
+                }
+            }
+        }
+    };
+    let plan_changed = || {
+        warn!(
+            failure_type = "JobFailed",
+            "the artifacts gave another plan"
+        );
+        JobOutcome::Failed(JobFailure {
+            kind: FailureType::JobFailed,
+            message: "the artifacts read in this invocation give other paths than the job's first invocation planned (an artifact changed or disappeared meanwhile); run the action again".to_owned(),
+            external_execution_id: None,
+        })
+    };
+    if let (true, Some(facts)) = (params.paths.is_empty(), &from_artifact) {
+        if pinned.is_some() {
+            // The first invocation planned paths, or there would be no continuation.
+            return plan_changed();
+        }
+        // "changed" found nothing to invalidate, and no paths were listed besides.
+        info!(summary = %artifact_summary(facts), "nothing to invalidate");
+        return nothing_changed(&params.targets, facts);
+    }
+    let mut spec = match JobSpec::new(
+        &params,
+        reference_base,
+        invocation.account_id.map(str::to_owned),
+    ) {
+        Ok(spec) => spec,
+        Err(error) => {
+            return configuration_error(format!("invalid paths in UserParameters: {error}"));
+        }
+    };
+    if pinned.is_some_and(|pinned| pinned.plan != spec.plan.fingerprint()) {
+        return plan_changed();
+    }
+    spec.from_artifact = from_artifact;
+    let now = engine.clock.now();
+    let mut run = match &token {
+        None => JobRun::start(&spec, now),
+        Some(token) => match JobRun::resume(&spec, token, now) {
+            Ok(run) => run,
+            Err(ResumeError::DistributionsDiffer { expected, found }) => {
+                return JobOutcome::Failed(JobFailure {
+                    kind: FailureType::JobFailed,
+                    message: format!(
+                        "the continuation token names distributions {found:?}, but UserParameters names {expected:?}; the token does not belong to this action"
+                    ),
+                    external_execution_id: None,
+                });
+            }
+        },
+    };
+    info!(
+        distributions = %spec.distributions.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(","),
+        paths = spec.plan.billed_paths(),
+        requested_paths = spec.plan.requested_paths(),
+        collapsed = spec.plan.was_collapsed(),
+        continuation = token.is_some(),
+        elapsed_ms = now.saturating_sub(run.started_at),
+        "job planned"
+    );
+    let verdict = engine
+        .drive(&spec, &mut run, invocation.deadline, &())
+        .await;
+    outcome(&spec, &run, &verdict, engine.clock.now(), &engine.settings)
+}
