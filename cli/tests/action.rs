@@ -176,12 +176,30 @@ impl Releases {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A directory of one test's own, removed when the test ends: every runner and install holds a
+/// copy of the debug binary, hundreds of MB each.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("action-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch");
-    dir
+    Scratch(dir)
 }
 
 /// A command with nothing of this machine's environment but a PATH of system tools.
@@ -211,7 +229,8 @@ async fn install(releases: &Releases, dir: &Path, args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_sh_installs_the_checked_binary_for_this_machine_and_says_what() {
     let releases = Releases::start(tarball().to_vec(), None).await;
-    let dir = scratch("install").join("bin");
+    let scratch_dir = scratch("install");
+    let dir = scratch_dir.join("bin");
     let output = install(&releases, &dir, &["--version", &format!("v{VERSION}")]).await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let installed = dir.join("cf-invalidate");
@@ -245,7 +264,8 @@ async fn install_sh_refuses_a_tampered_tarball_and_names_both_sums() {
     tampered[middle] ^= 0x20;
     let actual = sha256(&tampered);
     let releases = Releases::start(tampered, Some(expected.clone())).await;
-    let dir = scratch("tampered").join("bin");
+    let scratch_dir = scratch("tampered");
+    let dir = scratch_dir.join("bin");
     let output = install(&releases, &dir, &["--version", VERSION]).await;
     assert_eq!(code(&output), 1, "{}", stderr(&output));
     let message = stderr(&output);
@@ -259,7 +279,8 @@ async fn install_sh_refuses_a_tampered_tarball_and_names_both_sums() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_sh_names_a_bad_version_a_bad_target_and_a_missing_release() {
     let releases = Releases::start(tarball().to_vec(), None).await;
-    let dir = scratch("bad-input").join("bin");
+    let scratch_dir = scratch("bad-input");
+    let dir = scratch_dir.join("bin");
     let bad_version = install(&releases, &dir, &["--version", "latest-ish"]).await;
     assert_eq!(code(&bad_version), 2);
     assert!(
@@ -301,7 +322,7 @@ async fn emulator() -> EmulatorHandle {
 
 /// A GitHub runner's view: a temp dir, a tool cache, the outputs and summary files.
 struct Runner {
-    root: PathBuf,
+    root: Scratch,
 }
 
 impl Runner {
