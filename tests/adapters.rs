@@ -31,6 +31,18 @@ use cf_invalidate::ports::{
 };
 use std::sync::{Arc, Mutex};
 
+/// A finished job's result, as PutJobSuccessResult carries it.
+fn done() -> JobSuccess {
+    JobSuccess {
+        details: ExecutionDetails {
+            summary: "done".into(),
+            external_execution_id: None,
+            percent_complete: 100,
+        },
+        output_variables: Default::default(),
+    }
+}
+
 fn dist() -> Target {
     Target::parse("E2QWRUHAPOMQZL").expect("valid id")
 }
@@ -400,14 +412,7 @@ async fn report_errors_map_to_their_causes() {
         RuleMode::MatchAny,
         [&already, &missing]
     ));
-    let success = JobSuccess {
-        details: ExecutionDetails {
-            summary: "done".into(),
-            external_execution_id: None,
-            percent_complete: 100,
-        },
-        output_variables: Default::default(),
-    };
+    let success = done();
     let error = adapter
         .succeed("job-1", &success)
         .await
@@ -599,14 +604,7 @@ async fn unmodelled_report_errors_are_classified_by_code_and_status() {
             |config| config
                 .retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
         ));
-        let done = JobSuccess {
-            details: ExecutionDetails {
-                summary: "done".into(),
-                external_execution_id: None,
-                percent_complete: 100,
-            },
-            output_variables: Default::default(),
-        };
+        let done = done();
         let error = adapter.succeed("job-1", &done).await.expect_err("refused");
         assert_eq!(error.kind, expected, "{code} on success: {error}");
         assert!(error.message.contains(code), "{error}");
@@ -702,14 +700,7 @@ async fn every_adapter_reads_throttling_as_transient() {
             |config| config
                 .retry_config(aws_sdk_codepipeline::config::retry::RetryConfig::disabled())
         );
-        let done = JobSuccess {
-            details: ExecutionDetails {
-                summary: "done".into(),
-                external_execution_id: None,
-                percent_complete: 100,
-            },
-            output_variables: Default::default(),
-        };
+        let done = done();
         let got = SdkJobReport::new(codepipeline.clone())
             .succeed("job-1", &done)
             .await

@@ -4,9 +4,7 @@
 
 use tracing::{info, warn};
 
-use super::outcome::{
-    JobOutcome, MAX_FAILURE_MESSAGE_LEN, artifact_summary, nothing_changed, outcome,
-};
+use super::outcome::{JobOutcome, MAX_FAILURE_MESSAGE_LEN, nothing_changed, outcome};
 use crate::artifact::job::{Artifacts, JobArtifacts, JobInputs, paths_from_artifact};
 use crate::engine::{Engine, JobRun, JobSpec, ResumeError};
 use crate::params::parse_user_parameters;
@@ -129,7 +127,8 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
             return plan_changed();
         }
         // "changed" found nothing to invalidate, and no paths were listed besides.
-        info!(summary = %artifact_summary(facts), "nothing to invalidate");
+        // The summary is logged once, with the result that carries it ("reporting success").
+        info!(changed_files = facts.changed_files, "nothing to invalidate");
         return nothing_changed(&params.targets, facts);
     }
     let mut spec = match JobSpec::new(

@@ -398,7 +398,7 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
 }
 
 /// What the input artifact contributed, in the summary's words: one or two sentences.
-pub(super) fn artifact_summary(facts: &ArtifactFacts) -> String {
+fn artifact_summary(facts: &ArtifactFacts) -> String {
     let artifact = &facts.artifact;
     let files = facts.changed_files;
     let mut summary = match &facts.selection {
