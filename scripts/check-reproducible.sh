@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that a release is reproducible: builds the x86_64 static CLI's tarball from this commit
 # twice, in two clones at different paths with different target directories, and compares the
-# bytes. Exit 0 when they are identical; 1, naming the files that differ, when not.
+# bytes; then checks that SHA256SUMS verifies and that the CLI for this machine's CPU is static
+# and names the release and commit. Exit 0 when all holds; 1, saying what failed, when not.
 #
 # Usage: scripts/check-reproducible.sh [--target TRIPLE]...   (default: x86_64-unknown-linux-musl)
 #
@@ -19,7 +20,7 @@ while (($# > 0)); do
       shift 2
       ;;
     -h | --help)
-      sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -64,3 +65,30 @@ while read -r _ name; do
   cmp "$first/out/$name" "$second/out/$name" >&2 || exit 1
 done <"$first/out/SHA256SUMS"
 echo "check-reproducible.sh: identical: commit $commit gives the same bytes in both places" >&2
+
+# What a user gets: the sums verify, and each CLI for this machine's CPU is a static binary
+# that runs and names this release and commit.
+(cd "$first/out" && sha256sum --quiet -c SHA256SUMS) >&2 || {
+  echo "check-reproducible.sh: SHA256SUMS does not verify the files beside it" >&2
+  exit 1
+}
+version=$(cargo pkgid -p cf-invalidate-cli | sed 's/.*[@#]//')
+for tarball in "$first/out"/cf-invalidate-*-"$(uname -m)"-unknown-linux-musl.tar.gz; do
+  [[ -f $tarball ]] || continue
+  unpacked="$work/unpacked"
+  mkdir -p "$unpacked"
+  tar -xzf "$tarball" -C "$unpacked"
+  binary=$(echo "$unpacked"/cf-invalidate-*/cf-invalidate)
+  # Static: no program interpreter and no shared library it needs.
+  if readelf -l "$binary" | grep -q INTERP || readelf -d "$binary" | grep -q NEEDED; then
+    echo "check-reproducible.sh: $(basename "$tarball") holds a dynamically linked binary:" >&2
+    readelf -d "$binary" | grep NEEDED >&2 || true
+    exit 1
+  fi
+  said=$("$binary" --version)
+  if [[ $said != "cf-invalidate $version (commit ${commit:0:12})" ]]; then
+    echo "check-reproducible.sh: $(basename "$tarball") says '$said', not cf-invalidate $version (commit ${commit:0:12})" >&2
+    exit 1
+  fi
+  echo "check-reproducible.sh: $(basename "$tarball"): static, $(stat -c %s "$binary") bytes, says '$said'" >&2
+done
