@@ -8,13 +8,11 @@ use std::future::Future;
 use tracing::{info, warn};
 
 use super::previous::{
-    ArtifactLocation, HistoryError, HistoryErrorKind, HistoryPages, JobContext, PipelineHistory,
-    Previous, find_previous_in, locate_in,
+    ArtifactLocation, HistoryError, HistoryErrorKind, HistoryPages, JobContext, NotLocated,
+    PipelineHistory, Previous, find_previous_in, locate_in,
 };
 use super::{Listing, RangeSource, ZipEntry, ZipError, changed_paths, compare, read_listing};
 use crate::params::{ArtifactMode, ArtifactParams};
-use crate::ports::FailureType;
-use crate::text::{plural, preview};
 use crate::token::{FallbackCode, MAX_PINNED_KEY_LEN, TokenArtifact};
 
 /// The job's `artifactCredentials`: the pipeline's temporary credentials for its artifact
@@ -139,27 +137,48 @@ pub struct FromArtifact {
     pub cost: ReadCost,
 }
 
-/// Why the artifact could not give paths: the failure to report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArtifactError {
-    pub kind: FailureType,
-    pub message: String,
+/// Why the artifact could not give paths: facts, which the pipeline action words.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArtifactError {
+    /// The action has no input artifact.
+    NoInputs,
+    /// `artifact` names none of the action's input artifacts.
+    NotAnInput { name: String, inputs: Vec<String> },
+    /// The job event carries no `artifactCredentials`.
+    NoCredentials,
+    /// No file of the artifact is under `keyPrefix`; `first` are its first few names.
+    NothingUnderPrefix {
+        artifact: String,
+        prefix: String,
+        files: usize,
+        first: Vec<String>,
+    },
+    /// An artifact could not be read or listed.
+    Unreadable {
+        role: ArtifactRole,
+        location: ArtifactLocation,
+        error: ZipError,
+        key: Option<EncryptionKey>,
+    },
+    /// The run the job's first invocation compared with is no longer the last successful one.
+    PinGone { expected: String },
+    /// `pipelineName`'s history does not show this action running.
+    NotLocated { pipeline: String, why: NotLocated },
+    /// GetJobDetails was refused, and `pipelineName` is not given.
+    JobDetailsRefused(HistoryError),
+    /// The pipeline's history could not be read; `pipeline` is `None` before it is known.
+    History {
+        pipeline: Option<String>,
+        error: HistoryError,
+    },
 }
 
-impl ArtifactError {
-    fn configuration(message: impl Into<String>) -> Self {
-        Self {
-            kind: FailureType::ConfigurationError,
-            message: message.into(),
-        }
-    }
-
-    fn failed(kind: FailureType, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
+/// Which of the job's artifacts an [`ArtifactError::Unreadable`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactRole {
+    Input,
+    /// The artifact of the last successful run.
+    Previous,
 }
 
 /// What the history gives to compare the current artifact with.
@@ -203,13 +222,11 @@ pub async fn paths_from_artifact(
     // For the log line only: how long finding, reading and comparing took, calls included.
     let started = std::time::Instant::now();
     let current = select_input(params.artifact.as_deref(), &job.inputs.artifacts)?;
-    let credentials = job.inputs.credentials.as_ref().ok_or_else(|| {
-        ArtifactError::failed(
-            FailureType::JobFailed,
-            "the job event has no artifactCredentials, so the input artifact cannot be read; \
-             is this function invoked by a CodePipeline Lambda invoke action?",
-        )
-    })?;
+    let credentials = job
+        .inputs
+        .credentials
+        .as_ref()
+        .ok_or(ArtifactError::NoCredentials)?;
     let mut cost = ReadCost::default();
     let mut listing = read(
         ports,
@@ -220,7 +237,7 @@ pub async fn paths_from_artifact(
         &mut cost,
     )
     .await
-    .map_err(|error| read_failure(error, current, "input artifact", job.encryption_key()))?;
+    .map_err(|error| unreadable(ArtifactRole::Input, current, error, &job))?;
     let under_prefix = |entry: &ZipEntry| entry.name.starts_with(&params.key_prefix);
     let files = listing.files.len();
     let in_scope = listing
@@ -229,22 +246,17 @@ pub async fn paths_from_artifact(
         .filter(|entry| under_prefix(entry))
         .count();
     if in_scope == 0 && files > 0 {
-        return Err(ArtifactError::configuration(format!(
-            "no file of input artifact {name} is under keyPrefix {prefix:?} in UserParameters: \
-             its {files} file{s} start with {first}; set keyPrefix to the folder the site's \
-             files are in, or remove it",
-            name = current.name,
-            prefix = params.key_prefix,
-            s = plural(files),
-            first = preview(
-                &listing
-                    .files
-                    .iter()
-                    .map(|entry| entry.name.clone())
-                    .collect::<Vec<_>>(),
-                3
-            ),
-        )));
+        return Err(ArtifactError::NothingUnderPrefix {
+            artifact: current.name.clone(),
+            prefix: params.key_prefix.clone(),
+            files,
+            first: listing
+                .files
+                .iter()
+                .take(3)
+                .map(|e| e.name.clone())
+                .collect(),
+        });
     }
     // From here on only the files under keyPrefix count, on both sides.
     listing.files.retain(under_prefix);
@@ -282,12 +294,7 @@ pub async fn paths_from_artifact(
                         }
                     }
                     Err(error) => {
-                        return Err(read_failure(
-                            error,
-                            &location,
-                            "the artifact of the last successful run,",
-                            job.encryption_key(),
-                        ));
+                        return Err(unreadable(ArtifactRole::Previous, &location, error, &job));
                     }
                 }
             }
@@ -373,29 +380,15 @@ fn select_input<'a>(
     wanted: Option<&str>,
     inputs: &'a [ArtifactLocation],
 ) -> Result<&'a ArtifactLocation, ArtifactError> {
-    let names = || {
-        inputs
-            .iter()
-            .map(|input| input.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match wanted {
-        _ if inputs.is_empty() => Err(ArtifactError::configuration(
-            "pathsFromArtifact reads this action's input artifact, and the action has none: add \
-             the artifact the site is deployed from (the S3 deploy action's input, such as \
-             BuildArtifact) as this action's input artifact",
-        )),
+        _ if inputs.is_empty() => Err(ArtifactError::NoInputs),
         None => Ok(&inputs[0]),
         Some(name) => inputs
             .iter()
             .find(|input| input.name == name)
-            .ok_or_else(|| {
-                ArtifactError::configuration(format!(
-                    "\"artifact\" in UserParameters is {name:?}, which is not an input artifact of \
-                 this action; its input artifacts are: {}",
-                    names()
-                ))
+            .ok_or_else(|| ArtifactError::NotAnInput {
+                name: name.to_owned(),
+                inputs: inputs.iter().map(|input| input.name.clone()).collect(),
             }),
     }
 }
@@ -427,54 +420,17 @@ async fn read(
     Ok(listing)
 }
 
-fn read_failure(
-    error: ZipError,
+fn unreadable(
+    role: ArtifactRole,
     location: &ArtifactLocation,
-    what: &str,
-    key: Option<&EncryptionKey>,
+    error: ZipError,
+    job: &JobArtifacts<'_>,
 ) -> ArtifactError {
-    let place = format!(
-        "{what} {} (s3://{}/{})",
-        location.name, location.bucket, location.key
-    );
-    match error {
-        ZipError::Missing(_) => ArtifactError::failed(
-            FailureType::JobFailed,
-            format!(
-                "{place} is not in the artifact bucket; run the pipeline again from its source"
-            ),
-        ),
-        ZipError::Denied(detail) => {
-            let kms = key
-                .map(|key| {
-                    format!(
-                        " The artifacts are encrypted with {} key {}: the pipeline's service \
-                         role needs kms:Decrypt on it.",
-                        key.kind, key.id
-                    )
-                })
-                .unwrap_or_default();
-            ArtifactError::failed(
-                FailureType::PermissionError,
-                format!(
-                    "could not read {place} with the job's artifact credentials: {detail}. The \
-                     credentials are the pipeline's: its service role needs s3:GetObject on the \
-                     artifact bucket.{kms}"
-                ),
-            )
-        }
-        ZipError::Source(detail) => ArtifactError::failed(
-            FailureType::SystemUnavailable,
-            format!("could not read {place}: {detail}; run the action again"),
-        ),
-        other => ArtifactError::failed(
-            FailureType::JobFailed,
-            format!(
-                "cannot list the files of {place}: {other}. pathsFromArtifact reads the zip \
-                 CodePipeline stores; if the artifact is damaged, run the pipeline again, or \
-                 remove pathsFromArtifact and list paths"
-            ),
-        ),
+    ArtifactError::Unreadable {
+        role,
+        location: location.clone(),
+        error,
+        key: job.encryption_key().cloned(),
     }
 }
 
@@ -526,7 +482,7 @@ async fn basis(
     };
     let found = find_previous_in(&mut pages, &context, &current.name)
         .await
-        .map_err(|error| history_failure(&error, &context.pipeline_name))?;
+        .map_err(|error| history_failure(error, &context.pipeline_name))?;
     let basis = match found {
         Previous::Found {
             pipeline_execution_id,
@@ -551,14 +507,9 @@ async fn basis(
             _ => None,
         };
         if found != Some(expected) {
-            return Err(ArtifactError::failed(
-                FailureType::JobFailed,
-                format!(
-                    "the first invocation of this job compared the artifact with pipeline \
-                     execution {expected}, which the history no longer shows as the last \
-                     successful run; run the action again"
-                ),
-            ));
+            return Err(ArtifactError::PinGone {
+                expected: expected.to_owned(),
+            });
         }
     }
     Ok(basis)
@@ -572,11 +523,8 @@ async fn located<H: PipelineHistory>(
     let pipeline = pages.pipeline().to_owned();
     match locate_in(pages, job.job_id, job.user_parameters).await {
         Ok(Ok(context)) => Ok(context),
-        Ok(Err(reason)) => Err(ArtifactError::configuration(format!(
-            "pathsFromArtifact \"changed\" could not find this action in pipeline \
-             {pipeline:?} (\"pipelineName\" in UserParameters): {reason}"
-        ))),
-        Err(error) => Err(history_failure(&error, &pipeline)),
+        Ok(Err(why)) => Err(ArtifactError::NotLocated { pipeline, why }),
+        Err(error) => Err(history_failure(error, &pipeline)),
     }
 }
 
@@ -589,16 +537,12 @@ async fn job_details(
         Ok(context) => Ok(context),
         Err(error) if error.kind == HistoryErrorKind::Refused => {
             warn!(error = %error, "GetJobDetails refused; pipelineName is needed");
-            Err(ArtifactError::configuration(format!(
-                "pathsFromArtifact \"changed\" needs to know this action's pipeline, and \
-                 CodePipeline refused GetJobDetails ({}: {}; the API reference documents it for \
-                 custom actions): add \"pipelineName\": \"<this pipeline's name>\" to \
-                 UserParameters",
-                error.code.as_deref().unwrap_or("refused"),
-                error.message
-            )))
+            Err(ArtifactError::JobDetailsRefused(error))
         }
-        Err(error) => Err(history_failure(&error, "of this job")),
+        Err(error) => Err(ArtifactError::History {
+            pipeline: None,
+            error,
+        }),
     }
 }
 
@@ -624,46 +568,15 @@ async fn with_execution<H: PipelineHistory>(
             "GetJobDetails named no pipeline execution, and the history shows none running for \
              this action; a success of this same run may be taken as the previous one"
         ),
-        Err(error) => return Err(history_failure(&error, &context.pipeline_name)),
+        Err(error) => return Err(history_failure(error, &context.pipeline_name)),
     }
     Ok(context)
 }
 
-fn history_failure(error: &HistoryError, pipeline: &str) -> ArtifactError {
-    let said = format!(
-        "{} ({})",
-        error.message,
-        error.code.as_deref().unwrap_or("error")
-    );
-    match error.kind {
-        HistoryErrorKind::Refused => ArtifactError::failed(
-            FailureType::PermissionError,
-            format!(
-                "the function's role may not call codepipeline:{} on pipeline {pipeline}: grant \
-                 codepipeline:ListActionExecutions and codepipeline:GetJobDetails (CodePipeline \
-                 said: {said})",
-                error.operation
-            ),
-        ),
-        HistoryErrorKind::NotFound => ArtifactError::configuration(format!(
-            "CodePipeline has no pipeline {pipeline:?}: check \"pipelineName\" in UserParameters \
-             (CodePipeline said: {said})"
-        )),
-        HistoryErrorKind::Unavailable => ArtifactError::failed(
-            FailureType::SystemUnavailable,
-            format!(
-                "{} kept failing while looking for the last successful run: {said}; run the \
-                 action again",
-                error.operation
-            ),
-        ),
-        HistoryErrorKind::Other => ArtifactError::failed(
-            FailureType::JobFailed,
-            format!(
-                "{} failed while looking for the last successful run: {said}",
-                error.operation
-            ),
-        ),
+fn history_failure(error: HistoryError, pipeline: &str) -> ArtifactError {
+    ArtifactError::History {
+        pipeline: Some(pipeline.to_owned()),
+        error,
     }
 }
 

@@ -233,7 +233,7 @@ pub async fn locate(
     pipeline: &str,
     job_id: &str,
     user_parameters: &str,
-) -> Result<Result<JobContext, String>, HistoryError> {
+) -> Result<Result<JobContext, NotLocated>, HistoryError> {
     locate_in(
         &mut HistoryPages::new(history, pipeline),
         job_id,
@@ -242,12 +242,21 @@ pub async fn locate(
     .await
 }
 
+/// Why the history does not show which action a job is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotLocated {
+    /// None of the `seen` most recent action executions runs with this job's parameters.
+    NoneRunning { seen: usize },
+    /// Several actions (stage, action) run with the same parameters.
+    Several { places: Vec<(String, String)> },
+}
+
 /// [`locate`] over pages that [`find_previous_in`] can read again without calling.
 pub async fn locate_in<H: PipelineHistory>(
     pages: &mut HistoryPages<'_, H>,
     job_id: &str,
     user_parameters: &str,
-) -> Result<Result<JobContext, String>, HistoryError> {
+) -> Result<Result<JobContext, NotLocated>, HistoryError> {
     let pipeline = pages.pipeline().to_owned();
     let mut matches: Vec<ActionExecution> = Vec::new();
     let mut index = 0;
@@ -277,22 +286,9 @@ pub async fn locate_in<H: PipelineHistory>(
     places.sort();
     places.dedup();
     Ok(match places.len() {
-        0 => Err(format!(
-            "none of its {} most recent action executions is running with this action's \
-             UserParameters; check that \"pipelineName\" names the pipeline this action is in",
-            pages.seen()
-        )),
+        0 => Err(NotLocated::NoneRunning { seen: pages.seen() }),
         1 => Ok(context_of(&pipeline, matches.swap_remove(0))),
-        _ => Err(format!(
-            "{} actions run with the same UserParameters ({}); remove \"pipelineName\" so that \
-             the action asks GetJobDetails, or make the UserParameters differ",
-            places.len(),
-            places
-                .iter()
-                .map(|(stage, action)| format!("{stage}/{action}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        _ => Err(NotLocated::Several { places }),
     })
 }
 
@@ -459,7 +455,8 @@ mod tests {
         // Two running actions with the same parameters: ambiguous.
         let found = locate(&history, "site", "job-1", params).await.unwrap();
         assert!(
-            matches!(&found, Err(reason) if reason.contains("Deploy/Invalidate, Deploy/Upload")),
+            matches!(&found, Err(NotLocated::Several { places })
+                if places == &[("Deploy".to_owned(), "Invalidate".to_owned()), ("Deploy".to_owned(), "Upload".to_owned())]),
             "{found:?}"
         );
         // The job id as the action execution id settles it.
@@ -470,7 +467,7 @@ mod tests {
         // Parameters no running action has.
         let found = locate(&history, "site", "job-1", "other").await.unwrap();
         assert!(
-            matches!(&found, Err(reason) if reason.contains("check that \"pipelineName\"")),
+            matches!(&found, Err(NotLocated::NoneRunning { seen }) if *seen > 0),
             "{found:?}"
         );
         let mut pages = history.pages.clone();

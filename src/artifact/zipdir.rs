@@ -62,7 +62,7 @@ pub struct Listing {
 pub enum ZipError {
     #[error(
         "it is not a zip archive: no end-of-central-directory record in its last {searched} bytes \
-         (of {len}); the input artifact must be the zip CodePipeline stores"
+         (of {len})"
     )]
     NotAZip { searched: u64, len: u64 },
     #[error("its {what} is damaged: {detail}")]

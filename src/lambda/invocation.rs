@@ -4,7 +4,9 @@
 
 use tracing::{info, warn};
 
-use super::outcome::{JobOutcome, MAX_FAILURE_MESSAGE_LEN, nothing_changed, outcome};
+use super::outcome::{
+    JobOutcome, MAX_FAILURE_MESSAGE_LEN, artifact_failure, nothing_changed, outcome,
+};
 use crate::artifact::job::{Artifacts, JobArtifacts, JobInputs, paths_from_artifact};
 use crate::engine::{Engine, JobRun, JobSpec, ResumeError};
 use crate::params::parse_user_parameters;
@@ -100,12 +102,9 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
                     Some(found.facts)
                 }
                 Err(error) => {
-                    warn!(failure_type = %error.kind, "{}", error.message);
-                    return JobOutcome::Failed(JobFailure {
-                        kind: error.kind,
-                        message: truncate(&error.message, MAX_FAILURE_MESSAGE_LEN),
-                        external_execution_id: None,
-                    });
+                    let failure = artifact_failure(&error);
+                    warn!(failure_type = %failure.kind, "{}", failure.message);
+                    return JobOutcome::Failed(failure);
                 }
             }
         }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::artifact::job::{ArtifactFacts, Selection};
+use crate::artifact::ZipError;
+use crate::artifact::job::{ArtifactError, ArtifactFacts, ArtifactRole, Selection};
+use crate::artifact::previous::{HistoryErrorKind, NotLocated};
 use crate::engine::{
     EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, Verdict,
@@ -14,7 +16,7 @@ use crate::params::OnTimeout;
 use crate::ports::{
     CloudFrontErrorKind, ExecutionDetails, FailureType, JobFailure, JobSuccess, Millis,
 };
-use crate::text::{format_duration, plural, preview, truncate};
+use crate::text::{format_duration, plural, preview, thousands, truncate};
 use crate::token::FallbackCode;
 
 /// CodePipeline's limits on the fields we send back.
@@ -464,6 +466,197 @@ fn fallback_reason(code: FallbackCode, execution: Option<&str>, artifact: &str) 
     }
 }
 
+/// Why `pathsFromArtifact` gave no paths, as the failure to report.
+pub(crate) fn artifact_failure(error: &ArtifactError) -> JobFailure {
+    use FailureType::{ConfigurationError, JobFailed, PermissionError, SystemUnavailable};
+    let (kind, message) = match error {
+        ArtifactError::NoInputs => (
+            ConfigurationError,
+            "pathsFromArtifact reads this action's input artifact, and the action has none: add \
+             the artifact the site is deployed from (the S3 deploy action's input, such as \
+             BuildArtifact) as this action's input artifact"
+                .to_owned(),
+        ),
+        ArtifactError::NotAnInput { name, inputs } => (
+            ConfigurationError,
+            format!(
+                "\"artifact\" in UserParameters is {name:?}, which is not an input artifact of \
+                 this action; its input artifacts are: {}",
+                inputs.join(", ")
+            ),
+        ),
+        ArtifactError::NoCredentials => (
+            JobFailed,
+            "the job event has no artifactCredentials, so the input artifact cannot be read; is \
+             this function invoked by a CodePipeline Lambda invoke action?"
+                .to_owned(),
+        ),
+        ArtifactError::NothingUnderPrefix {
+            artifact,
+            prefix,
+            files,
+            first,
+        } => {
+            let mut shown = first.join(" ");
+            if *files > first.len() {
+                let _ = write!(shown, " … and {} more", thousands(files - first.len()));
+            }
+            (
+                ConfigurationError,
+                format!(
+                    "no file of input artifact {artifact} is under keyPrefix {prefix:?} in \
+                     UserParameters: its {files} file{} start with {shown}; set keyPrefix to \
+                     the folder the site's files are in, or remove it",
+                    plural(*files)
+                ),
+            )
+        }
+        ArtifactError::Unreadable {
+            role,
+            location,
+            error,
+            key,
+        } => {
+            let what = match role {
+                ArtifactRole::Input => "input artifact",
+                ArtifactRole::Previous => "the artifact of the last successful run,",
+            };
+            let place = format!(
+                "{what} {} (s3://{}/{})",
+                location.name, location.bucket, location.key
+            );
+            match error {
+                ZipError::Missing(_) => (
+                    JobFailed,
+                    format!(
+                        "{place} is not in the artifact bucket; run the pipeline again from its \
+                         source"
+                    ),
+                ),
+                ZipError::Denied(detail) => {
+                    let kms = key
+                        .as_ref()
+                        .map(|key| {
+                            format!(
+                                " The artifacts are encrypted with {} key {}: the pipeline's \
+                                 service role needs kms:Decrypt on it.",
+                                key.kind, key.id
+                            )
+                        })
+                        .unwrap_or_default();
+                    (
+                        PermissionError,
+                        format!(
+                            "could not read {place} with the job's artifact credentials: \
+                             {detail}. The credentials are the pipeline's: its service role \
+                             needs s3:GetObject on the artifact bucket.{kms}"
+                        ),
+                    )
+                }
+                ZipError::Source(detail) => (
+                    SystemUnavailable,
+                    format!("could not read {place}: {detail}; run the action again"),
+                ),
+                other => (
+                    JobFailed,
+                    format!(
+                        "cannot list the files of {place}: {other}. pathsFromArtifact reads the \
+                         zip CodePipeline stores; if the artifact is damaged, run the pipeline \
+                         again, or remove pathsFromArtifact and list paths"
+                    ),
+                ),
+            }
+        }
+        ArtifactError::PinGone { expected } => (
+            JobFailed,
+            format!(
+                "the first invocation of this job compared the artifact with pipeline execution \
+                 {expected}, which the history no longer shows as the last successful run; run \
+                 the action again"
+            ),
+        ),
+        ArtifactError::NotLocated { pipeline, why } => {
+            let reason = match why {
+                NotLocated::NoneRunning { seen } => format!(
+                    "none of its {seen} most recent action executions is running with this \
+                     action's UserParameters; check that \"pipelineName\" names the pipeline \
+                     this action is in"
+                ),
+                NotLocated::Several { places } => format!(
+                    "{} actions run with the same UserParameters ({}); remove \"pipelineName\" \
+                     so that the action asks GetJobDetails, or make the UserParameters differ",
+                    places.len(),
+                    places
+                        .iter()
+                        .map(|(stage, action)| format!("{stage}/{action}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            (
+                ConfigurationError,
+                format!(
+                    "pathsFromArtifact \"changed\" could not find this action in pipeline \
+                     {pipeline:?} (\"pipelineName\" in UserParameters): {reason}"
+                ),
+            )
+        }
+        ArtifactError::JobDetailsRefused(error) => (
+            ConfigurationError,
+            format!(
+                "pathsFromArtifact \"changed\" needs to know this action's pipeline, and \
+                 CodePipeline refused GetJobDetails ({}: {}; the API reference documents it for \
+                 custom actions): add \"pipelineName\": \"<this pipeline's name>\" to \
+                 UserParameters",
+                error.code.as_deref().unwrap_or("refused"),
+                error.message
+            ),
+        ),
+        ArtifactError::History { pipeline, error } => {
+            let pipeline = pipeline.as_deref().unwrap_or("of this job");
+            let said = format!(
+                "{} ({})",
+                error.message,
+                error.code.as_deref().unwrap_or("error")
+            );
+            let operation = error.operation;
+            match error.kind {
+                HistoryErrorKind::Refused => (
+                    PermissionError,
+                    format!(
+                        "the function's role may not call codepipeline:{operation} on pipeline \
+                         {pipeline}: grant codepipeline:ListActionExecutions and \
+                         codepipeline:GetJobDetails (CodePipeline said: {said})"
+                    ),
+                ),
+                HistoryErrorKind::NotFound => (
+                    ConfigurationError,
+                    format!(
+                        "CodePipeline has no pipeline {pipeline:?}: check \"pipelineName\" in \
+                         UserParameters (CodePipeline said: {said})"
+                    ),
+                ),
+                HistoryErrorKind::Unavailable => (
+                    SystemUnavailable,
+                    format!(
+                        "{operation} kept failing while looking for the last successful run: \
+                         {said}; run the action again"
+                    ),
+                ),
+                HistoryErrorKind::Other => (
+                    JobFailed,
+                    format!("{operation} failed while looking for the last successful run: {said}"),
+                ),
+            }
+        }
+    };
+    JobFailure {
+        kind,
+        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
+        external_execution_id: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +671,146 @@ mod tests {
             outside_prefix,
             key_prefix: "dist/".to_owned(),
         }
+    }
+
+    #[test]
+    fn artifact_failures_name_the_value_and_say_what_to_do() {
+        use crate::artifact::job::EncryptionKey;
+        use crate::artifact::previous::{ArtifactLocation, HistoryError};
+        let said = |error: ArtifactError| {
+            let failure = artifact_failure(&error);
+            (failure.kind, failure.message)
+        };
+        let location = ArtifactLocation {
+            name: "BuildArtifact".to_owned(),
+            bucket: "artifacts".to_owned(),
+            key: "site/Build/abc.zip".to_owned(),
+        };
+        let refused = HistoryError {
+            kind: HistoryErrorKind::Refused,
+            operation: "GetJobDetails",
+            code: Some("InvalidJobException".to_owned()),
+            message: "custom actions only".to_owned(),
+        };
+
+        let (kind, message) = said(ArtifactError::JobDetailsRefused(refused.clone()));
+        assert_eq!(kind, FailureType::ConfigurationError);
+        assert!(
+            message.ends_with(
+                "refused GetJobDetails (InvalidJobException: custom actions only; the API \
+                 reference documents it for custom actions): add \"pipelineName\": \"<this \
+                 pipeline's name>\" to UserParameters"
+            ),
+            "{message}"
+        );
+
+        let files = |n: usize| (0..n).map(|i| format!("dist/{i}.html")).collect::<Vec<_>>();
+        let (kind, message) = said(ArtifactError::NothingUnderPrefix {
+            artifact: "BuildArtifact".to_owned(),
+            prefix: "build/".to_owned(),
+            files: 1200,
+            first: files(3),
+        });
+        assert_eq!(kind, FailureType::ConfigurationError);
+        assert_eq!(
+            message,
+            "no file of input artifact BuildArtifact is under keyPrefix \"build/\" in \
+             UserParameters: its 1200 files start with dist/0.html dist/1.html dist/2.html … and \
+             1,197 more; set keyPrefix to the folder the site's files are in, or remove it"
+        );
+
+        let (kind, message) = said(ArtifactError::NoInputs);
+        assert_eq!(kind, FailureType::ConfigurationError);
+        assert!(message.contains("add the artifact the site is deployed from"));
+        let (_, message) = said(ArtifactError::NotAnInput {
+            name: "SourceArtifact".to_owned(),
+            inputs: vec!["BuildArtifact".to_owned(), "Other".to_owned()],
+        });
+        assert!(
+            message.ends_with(
+                "\"SourceArtifact\", which is not an input artifact of this action; its input \
+                 artifacts are: BuildArtifact, Other"
+            ),
+            "{message}"
+        );
+
+        let (kind, message) = said(ArtifactError::Unreadable {
+            role: ArtifactRole::Input,
+            location: location.clone(),
+            error: ZipError::Denied("Access Denied".to_owned()),
+            key: Some(EncryptionKey {
+                id: "arn:aws:kms:eu-west-1:1:key/k".to_owned(),
+                kind: "KMS".to_owned(),
+            }),
+        });
+        assert_eq!(kind, FailureType::PermissionError);
+        assert!(
+            message.starts_with(
+                "could not read input artifact BuildArtifact (s3://artifacts/site/Build/abc.zip) \
+                 with the job's artifact credentials: Access Denied."
+            ) && message.ends_with("KMS key arn:aws:kms:eu-west-1:1:key/k: the pipeline's service role needs kms:Decrypt on it."),
+            "{message}"
+        );
+        let (kind, message) = said(ArtifactError::Unreadable {
+            role: ArtifactRole::Previous,
+            location,
+            error: ZipError::NotAZip {
+                searched: 3,
+                len: 3,
+            },
+            key: None,
+        });
+        assert_eq!(kind, FailureType::JobFailed);
+        assert!(
+            message.starts_with(
+                "cannot list the files of the artifact of the last successful run, BuildArtifact \
+                 (s3://artifacts/site/Build/abc.zip): it is not a zip archive: no \
+                 end-of-central-directory record in its last 3 bytes (of 3). pathsFromArtifact \
+                 reads the zip CodePipeline stores"
+            ),
+            "{message}"
+        );
+
+        let (kind, message) = said(ArtifactError::NotLocated {
+            pipeline: "site".to_owned(),
+            why: NotLocated::Several {
+                places: vec![
+                    ("Deploy".to_owned(), "Invalidate".to_owned()),
+                    ("Deploy".to_owned(), "Upload".to_owned()),
+                ],
+            },
+        });
+        assert_eq!(kind, FailureType::ConfigurationError);
+        assert!(
+            message.ends_with(
+                "in pipeline \"site\" (\"pipelineName\" in UserParameters): 2 actions run with \
+                 the same UserParameters (Deploy/Invalidate, Deploy/Upload); remove \
+                 \"pipelineName\" so that the action asks GetJobDetails, or make the \
+                 UserParameters differ"
+            ),
+            "{message}"
+        );
+        let (_, message) = said(ArtifactError::NotLocated {
+            pipeline: "site".to_owned(),
+            why: NotLocated::NoneRunning { seen: 40 },
+        });
+        assert!(
+            message.contains("none of its 40 most recent action executions"),
+            "{message}"
+        );
+
+        let (kind, message) = said(ArtifactError::History {
+            pipeline: None,
+            error: refused,
+        });
+        assert_eq!(kind, FailureType::PermissionError);
+        assert!(
+            message.starts_with(
+                "the function's role may not call codepipeline:GetJobDetails on pipeline of this \
+                 job"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

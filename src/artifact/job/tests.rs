@@ -256,13 +256,10 @@ async fn a_refused_get_job_details_asks_for_pipeline_name_which_then_works() {
     )
     .await
     .unwrap_err();
-    assert_eq!(error.kind, FailureType::ConfigurationError);
     assert!(
-        error
-            .message
-            .contains("add \"pipelineName\": \"<this pipeline's name>\" to UserParameters"),
-        "{}",
-        error.message
+        matches!(&error, ArtifactError::JobDetailsRefused(refused)
+            if refused.kind == HistoryErrorKind::Refused && refused.operation == "GetJobDetails"),
+        "{error:?}"
     );
 
     let named = ArtifactParams {
@@ -318,13 +315,14 @@ async fn prefixes_map_entries_and_a_prefix_that_matches_nothing_is_a_configurati
     let error = from(&ports, &wrong, &credentials(), None)
         .await
         .unwrap_err();
-    assert_eq!(error.kind, FailureType::ConfigurationError);
-    assert!(
-        error.message.contains(
-            "no file of input artifact BuildArtifact is under keyPrefix \"build/\" in UserParameters: its 2 files start with"
-        ),
-        "{}",
-        error.message
+    assert_eq!(
+        error,
+        ArtifactError::NothingUnderPrefix {
+            artifact: "BuildArtifact".to_owned(),
+            prefix: "build/".to_owned(),
+            files: 2,
+            first: vec!["dist/a.html".to_owned(), "README.md".to_owned()],
+        }
     );
 }
 
@@ -347,11 +345,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
     )
     .await
     .unwrap_err();
-    assert_eq!(none.kind, FailureType::ConfigurationError);
-    assert!(
-        none.message
-            .contains("add the artifact the site is deployed from")
-    );
+    assert_eq!(none, ArtifactError::NoInputs);
     let named = ArtifactParams {
         artifact: Some("SourceArtifact".to_owned()),
         ..params(ArtifactMode::All)
@@ -359,12 +353,12 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
     let other = from(&ports, &named, &credentials(), None)
         .await
         .unwrap_err();
-    assert!(
-        other
-            .message
-            .contains("\"SourceArtifact\", which is not an input artifact of this action; its input artifacts are: BuildArtifact"),
-        "{}",
-        other.message
+    assert_eq!(
+        other,
+        ArtifactError::NotAnInput {
+            name: "SourceArtifact".to_owned(),
+            inputs: vec!["BuildArtifact".to_owned()],
+        }
     );
 
     // Credentials S3 refuses: a permission error naming the KMS key, never the secret.
@@ -375,12 +369,12 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
     let denied = from(&ports, &params(ArtifactMode::All), &wrong, None)
         .await
         .unwrap_err();
-    assert_eq!(denied.kind, FailureType::PermissionError);
     assert!(
-        denied.message.contains("kms:Decrypt") && !denied.message.contains("job-secret"),
-        "{}",
-        denied.message
+        matches!(&denied, ArtifactError::Unreadable { role: ArtifactRole::Input, error: ZipError::Denied(_), key: Some(key), .. }
+            if key.kind == "KMS"),
+        "{denied:?}"
     );
+    assert!(!format!("{denied:?}").contains("job-secret"), "{denied:?}");
 
     // A damaged or truncated zip.
     let mut truncated = stored_zip(NEW);
@@ -389,13 +383,10 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
     let damaged = from(&ports, &params(ArtifactMode::All), &credentials(), None)
         .await
         .unwrap_err();
-    assert_eq!(damaged.kind, FailureType::JobFailed);
     assert!(
-        damaged.message.starts_with(&format!(
-            "cannot list the files of input artifact BuildArtifact (s3://{BUCKET}/{NOW_KEY}): it is not a zip archive"
-        )),
-        "{}",
-        damaged.message
+        matches!(&damaged, ArtifactError::Unreadable { role: ArtifactRole::Input, location, error: ZipError::NotAZip { .. }, .. }
+            if location.key == NOW_KEY && location.bucket == BUCKET),
+        "{damaged:?}"
     );
 }
 
