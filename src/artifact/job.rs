@@ -156,7 +156,7 @@ pub enum ArtifactError {
     /// An artifact could not be read or listed.
     Unreadable {
         role: ArtifactRole,
-        location: ArtifactLocation,
+        location: Box<ArtifactLocation>,
         error: ZipError,
         key: Option<EncryptionKey>,
     },
@@ -428,7 +428,7 @@ fn unreadable(
 ) -> ArtifactError {
     ArtifactError::Unreadable {
         role,
-        location: location.clone(),
+        location: Box::new(location.clone()),
         error,
         key: job.encryption_key().cloned(),
     }

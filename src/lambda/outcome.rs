@@ -736,7 +736,7 @@ mod tests {
 
         let (kind, message) = said(ArtifactError::Unreadable {
             role: ArtifactRole::Input,
-            location: location.clone(),
+            location: Box::new(location.clone()),
             error: ZipError::Denied("Access Denied".to_owned()),
             key: Some(EncryptionKey {
                 id: "arn:aws:kms:eu-west-1:1:key/k".to_owned(),
@@ -753,7 +753,7 @@ mod tests {
         );
         let (kind, message) = said(ArtifactError::Unreadable {
             role: ArtifactRole::Previous,
-            location,
+            location: Box::new(location),
             error: ZipError::NotAZip {
                 searched: 3,
                 len: 3,
