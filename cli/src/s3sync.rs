@@ -480,10 +480,28 @@ warning: unused variable `x`\r\n";
         // `site2/` is not under `site/`.
         let sibling = parse_sync_output("upload: a to s3://b/site2/a.html").expect("readable");
         let site = SitePrefix::parse("site").expect("prefix");
-        assert!(site_paths(&sibling, Some(&site)).is_err());
+        let outside = site_paths(&sibling, Some(&site)).expect_err("a sibling");
+        assert_eq!(
+            outside.to_string(),
+            "the s3 sync output changed s3://b/site2/a.html, which is not under --site-prefix \
+             \"site\": give the prefix the site was synced to (the part after the bucket in the \
+             sync's s3:// destination), or leave --site-prefix out"
+        );
         let other_bucket = SitePrefix::parse("s3://c/site").expect("prefix");
-        assert!(site_paths(&changes, Some(&other_bucket)).is_err());
-        assert!(SitePrefix::parse("s3:///site").is_err());
+        let elsewhere = site_paths(&changes, Some(&other_bucket)).expect_err("another bucket");
+        assert!(
+            elsewhere.to_string().starts_with(
+                "the s3 sync output changed s3://b/site/index.html, which is not under \
+                 --site-prefix \"s3://c/site\""
+            ),
+            "{elsewhere}"
+        );
+        let no_bucket = SitePrefix::parse("s3:///site").expect_err("no bucket");
+        assert_eq!(
+            no_bucket.to_string(),
+            "--site-prefix \"s3:///site\" names no bucket: write it as s3://my-bucket/prefix, or \
+             as the prefix alone"
+        );
     }
 
     #[test]

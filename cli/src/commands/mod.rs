@@ -443,8 +443,15 @@ mod tests {
         );
         let empty = checked_caller_reference("").expect_err("empty");
         assert!(empty.to_string().contains("CODEBUILD_BUILD_ID"), "{empty}");
-        assert!(checked_caller_reference("a b").is_err());
-        assert!(checked_caller_reference(&"x".repeat(129)).is_err());
+        let said = |raw: &str| checked_caller_reference(raw).expect_err(raw).to_string();
+        assert_eq!(
+            said("a b"),
+            "--caller-reference \"a b\" contains ' ' at position 2: use printable ASCII without \
+             spaces (codes 33 to 126)"
+        );
+        assert!(said(&"x".repeat(129)).ends_with(
+            "\" is longer than 128 characters: give a short stable id such as the build id"
+        ));
     }
 
     #[test]
@@ -461,8 +468,21 @@ mod tests {
             checked_directory_index(Some("index.html")).ok(),
             Some(Some("index.html".to_owned()))
         );
-        assert!(checked_directory_index(Some("docs/index.html")).is_err());
-        assert!(checked_directory_index(Some(" ")).is_err());
+        let said = |raw| {
+            checked_directory_index(Some(raw))
+                .expect_err(raw)
+                .to_string()
+        };
+        assert_eq!(
+            said("docs/index.html"),
+            "--directory-index \"docs/index.html\" contains \"/\" (it names the file inside \
+             every directory, without a directory): give a file name such as index.html"
+        );
+        assert_eq!(
+            said(" "),
+            "--directory-index \" \" contains whitespace or a control character: give a file \
+             name such as index.html"
+        );
         assert_eq!(checked_directory_index(None).ok(), Some(None));
     }
 }
