@@ -94,6 +94,21 @@ impl Scenario {
     }
 
     /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
+    /// The CloudFront calls made, in order, as `Create ID`, `Get ID` or `List ID`.
+    fn calls(&self) -> Vec<String> {
+        let call = |call: CfCall| match call {
+            CfCall::Create { distribution, .. } => format!("Create {distribution}"),
+            CfCall::Get { distribution, .. } => format!("Get {distribution}"),
+            CfCall::List { distribution, .. } => format!("List {distribution}"),
+        };
+        self.cloudfront.calls().into_iter().map(call).collect()
+    }
+
+    /// How many of [`Self::calls`] are `call`.
+    fn count(&self, call: &str) -> usize {
+        self.calls().iter().filter(|made| *made == call).count()
+    }
+
     async fn run_to_end(&self, params: &str, lambda_timeout: Duration) -> (JobOutcome, usize) {
         self.run_until_done(None, params, lambda_timeout).await
     }
@@ -384,6 +399,7 @@ async fn timeout_fails_the_job_by_default() {
     );
     assert!(failure.message.contains("finish on their own"));
     assert!(s.clock.elapsed() <= secs(130));
+    assert_eq!(s.count(&format!("Create {DIST}")), 1, "{:?}", s.calls());
 }
 
 #[tokio::test]
@@ -405,6 +421,7 @@ async fn timeout_with_on_timeout_succeed_is_a_warning_success() {
         "{}",
         success.details.summary
     );
+    assert_eq!(s.count(&format!("Create {DIST}")), 1, "{:?}", s.calls());
 }
 
 #[tokio::test]
@@ -494,6 +511,8 @@ async fn a_lone_tenant_is_named_as_a_tenant() {
     );
     assert!(!done.output_variables.contains_key("DistributionTenantId"));
     assert_eq!(done.output_variables["DistributionIds"], "");
+    assert_eq!(s.count(&format!("Create {TENANT}")), 1, "{:?}", s.calls());
+    assert!(s.count(&format!("Get {TENANT}")) >= 1, "{:?}", s.calls());
 }
 
 #[tokio::test]
@@ -509,6 +528,8 @@ async fn an_unknown_tenant_is_a_configuration_error_naming_it() {
         "{}",
         failure.message
     );
+    // The one refused CreateInvalidation is all: a missing tenant is not retried.
+    assert_eq!(s.calls(), [format!("Create {TENANT}")]);
 }
 
 #[tokio::test]
@@ -645,6 +666,8 @@ async fn a_poll_that_keeps_hanging_is_named_as_get_invalidation() {
         "{}",
         failure.message
     );
+    // One invalidation, created once; the fake records a call when it answers, and no poll did.
+    assert_eq!(s.calls(), [format!("Create {DIST}")]);
 }
 
 #[tokio::test]
@@ -712,6 +735,8 @@ async fn access_denied_on_polling_names_get_invalidation() {
         "{}",
         failure.message
     );
+    // A refusal is not retried.
+    assert_eq!(s.calls(), [format!("Create {DIST}"), format!("Get {DIST}")]);
 }
 
 #[tokio::test]
@@ -795,6 +820,7 @@ async fn a_token_for_other_distributions_is_refused() {
     else {
         panic!("expected a continuation");
     };
+    let before = s.calls();
     let failure = failure(
         &s.invoke(JOB, "E1ABCDEFGHIJKL", Some(&token), secs(10))
             .await,
@@ -806,6 +832,8 @@ async fn a_token_for_other_distributions_is_refused() {
         "{}",
         failure.message
     );
+    // Refused before any call: nothing is created on or asked of the other distribution.
+    assert_eq!(s.calls(), before);
 }
 
 #[test]
@@ -987,6 +1015,7 @@ async fn an_unknown_key_names_user_parameters_once() {
         "{}",
         failure.message
     );
+    assert_eq!(s.calls(), Vec::<String>::new());
 }
 
 /// The same honest classification as the CLI's: an endpoint that cannot be reached, or that is
