@@ -2,16 +2,13 @@
 //! artifact's paths added, the engine driven to the deadline, and the verdict handed to the
 //! wording (`outcome`).
 
-use tracing::{info, warn};
+use tracing::info;
 
-use super::outcome::{
-    JobOutcome, MAX_FAILURE_MESSAGE_LEN, artifact_failure, nothing_changed, outcome,
-};
+use super::outcome::{JobOutcome, Refusal, nothing_changed, outcome, refused};
 use crate::artifact::job::{Artifacts, JobArtifacts, JobInputs, paths_from_artifact};
 use crate::engine::{Engine, JobRun, JobSpec, ResumeError};
 use crate::params::parse_user_parameters;
-use crate::ports::{Clock, FailureType, Invalidations, JobFailure, Millis};
-use crate::text::truncate;
+use crate::ports::{Clock, Invalidations, Millis};
 use crate::token::ContinuationToken;
 
 /// What one Lambda invocation was handed.
@@ -33,47 +30,20 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
     engine: &Engine<I, C>,
     artifacts: &impl Artifacts,
 ) -> JobOutcome {
-    let configuration_error = |message: String| {
-        warn!(failure_type = "ConfigurationError", "{message}");
-        JobOutcome::Failed(JobFailure {
-            kind: FailureType::ConfigurationError,
-            message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-            external_execution_id: None,
-        })
-    };
     let Some(raw) = invocation
         .user_parameters
         .filter(|raw| !raw.trim().is_empty())
     else {
-        return configuration_error(
-            "UserParameters is empty: give a JSON object such as {\"distributionId\": \"E2QWRUHAPOMQZL\", \"paths\": [\"/*\"]}, or the plain form \"E2QWRUHAPOMQZL /index.html\"".to_owned(),
-        );
+        return refused(Refusal::NoParameters);
     };
     let params = match parse_user_parameters(raw) {
         Ok(params) => params,
-        // Most messages name UserParameters already; say it once.
-        Err(error) => {
-            let message = error.to_string();
-            return configuration_error(if message.contains("UserParameters") {
-                message
-            } else {
-                format!("invalid UserParameters: {message}")
-            });
-        }
+        Err(error) => return refused(Refusal::Parameters(error)),
     };
     let token = match invocation.continuation_token.map(ContinuationToken::decode) {
         None => None,
         Some(Ok(token)) => Some(token),
-        Some(Err(error)) => {
-            warn!(failure_type = "JobFailed", "{error}");
-            return JobOutcome::Failed(JobFailure {
-                kind: FailureType::JobFailed,
-                message: format!(
-                    "{error}. The job cannot continue safely; run the action again (retrying reuses any invalidation already created)"
-                ),
-                external_execution_id: None,
-            });
-        }
+        Some(Err(error)) => return refused(Refusal::Token(error)),
     };
     let reference_base = match (&token, &params.caller_reference) {
         (Some(token), _) => token.reference_base.clone(),
@@ -101,29 +71,14 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
                     params.paths.extend(found.paths);
                     Some(found.facts)
                 }
-                Err(error) => {
-                    let failure = artifact_failure(&error);
-                    warn!(failure_type = %failure.kind, "{}", failure.message);
-                    return JobOutcome::Failed(failure);
-                }
+                Err(error) => return refused(Refusal::Artifact(error)),
             }
         }
-    };
-    let plan_changed = || {
-        warn!(
-            failure_type = "JobFailed",
-            "the artifacts gave another plan"
-        );
-        JobOutcome::Failed(JobFailure {
-            kind: FailureType::JobFailed,
-            message: "the artifacts read in this invocation give other paths than the job's first invocation planned (an artifact changed or disappeared meanwhile); run the action again".to_owned(),
-            external_execution_id: None,
-        })
     };
     if let (true, Some(facts)) = (params.paths.is_empty(), &from_artifact) {
         if pinned.is_some() {
             // The first invocation planned paths, or there would be no continuation.
-            return plan_changed();
+            return refused(Refusal::PlanChanged);
         }
         // "changed" found nothing to invalidate, and no paths were listed besides.
         // The summary is logged once, with the result that carries it ("reporting success").
@@ -136,12 +91,10 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         invocation.account_id.map(str::to_owned),
     ) {
         Ok(spec) => spec,
-        Err(error) => {
-            return configuration_error(format!("invalid paths in UserParameters: {error}"));
-        }
+        Err(error) => return refused(Refusal::Paths(error)),
     };
     if pinned.is_some_and(|pinned| pinned.plan != spec.plan.fingerprint()) {
-        return plan_changed();
+        return refused(Refusal::PlanChanged);
     }
     spec.from_artifact = from_artifact;
     let now = engine.clock.now();
@@ -150,13 +103,7 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         Some(token) => match JobRun::resume(&spec, token, now) {
             Ok(run) => run,
             Err(ResumeError::DistributionsDiffer { expected, found }) => {
-                return JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: format!(
-                        "the continuation token names distributions {found:?}, but UserParameters names {expected:?}; the token does not belong to this action"
-                    ),
-                    external_execution_id: None,
-                });
+                return refused(Refusal::ForeignToken { expected, found });
             }
         },
     };

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use tracing::warn;
+
 use crate::artifact::ZipError;
 use crate::artifact::job::{ArtifactError, ArtifactFacts, ArtifactRole, Selection};
 use crate::artifact::previous::{HistoryErrorKind, NotLocated};
@@ -12,12 +14,14 @@ use crate::engine::{
     EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, Verdict,
 };
-use crate::params::OnTimeout;
+use crate::params::{OnTimeout, ParamsError};
+use crate::plan::PlanError;
 use crate::ports::{
     CloudFrontErrorKind, ExecutionDetails, FailureType, JobFailure, JobSuccess, Millis,
 };
 use crate::text::{format_duration, plural, preview, thousands, truncate};
 use crate::token::FallbackCode;
+use crate::token::TokenError;
 
 /// CodePipeline's limits on the fields we send back.
 pub const MAX_SUMMARY_LEN: usize = 2048;
@@ -466,8 +470,83 @@ fn fallback_reason(code: FallbackCode, execution: Option<&str>, artifact: &str) 
     }
 }
 
+/// Why an invocation stopped before the engine ran: each is reported as a failure.
+#[derive(Debug)]
+pub enum Refusal {
+    NoParameters,
+    Parameters(ParamsError),
+    Token(TokenError),
+    Artifact(ArtifactError),
+    /// The artifacts read now give another plan than the job's first invocation made.
+    PlanChanged,
+    Paths(PlanError),
+    /// The continuation token is another action's.
+    ForeignToken {
+        expected: Vec<String>,
+        found: Vec<String>,
+    },
+}
+
+/// The failure that ends an invocation refused before the engine ran, logged once here.
+pub fn refused(refusal: Refusal) -> JobOutcome {
+    let (kind, message) = match refusal {
+        Refusal::NoParameters => (
+            FailureType::ConfigurationError,
+            "UserParameters is empty: give a JSON object such as {\"distributionId\": \
+             \"E2QWRUHAPOMQZL\", \"paths\": [\"/*\"]}, or the plain form \"E2QWRUHAPOMQZL \
+             /index.html\""
+                .to_owned(),
+        ),
+        Refusal::Parameters(error) => {
+            // Most messages name UserParameters already; say it once.
+            let message = error.to_string();
+            let message = if message.contains("UserParameters") {
+                message
+            } else {
+                format!("invalid UserParameters: {message}")
+            };
+            (FailureType::ConfigurationError, message)
+        }
+        Refusal::Token(error) => (
+            FailureType::JobFailed,
+            format!(
+                "{error}. The job cannot continue safely; run the action again (retrying reuses \
+                 any invalidation already created)"
+            ),
+        ),
+        Refusal::Artifact(error) => {
+            let failure = artifact_failure(&error);
+            (failure.kind, failure.message)
+        }
+        Refusal::PlanChanged => (
+            FailureType::JobFailed,
+            "the artifacts read in this invocation give other paths than the job's first \
+             invocation planned (an artifact changed or disappeared meanwhile); run the action \
+             again"
+                .to_owned(),
+        ),
+        Refusal::Paths(error) => (
+            FailureType::ConfigurationError,
+            format!("invalid paths in UserParameters: {error}"),
+        ),
+        Refusal::ForeignToken { expected, found } => (
+            FailureType::JobFailed,
+            format!(
+                "the continuation token names distributions {found:?}, but UserParameters names \
+                 {expected:?}; the token does not belong to this action"
+            ),
+        ),
+    };
+    warn!(failure_type = %kind, "{message}");
+    JobOutcome::Failed(JobFailure {
+        kind,
+        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
+        external_execution_id: None,
+    })
+}
+
 /// Why `pathsFromArtifact` gave no paths, as the failure to report.
-pub(crate) fn artifact_failure(error: &ArtifactError) -> JobFailure {
+fn artifact_failure(error: &ArtifactError) -> JobFailure {
     use FailureType::{ConfigurationError, JobFailed, PermissionError, SystemUnavailable};
     let (kind, message) = match error {
         ArtifactError::NoInputs => (
