@@ -11,6 +11,11 @@ use crate::params::Target;
 /// Milliseconds since the Unix epoch: the unit of every instant the engine stores.
 pub type Millis = u64;
 
+/// `duration` in [`Millis`], saturating: a span too long for them is "forever".
+pub fn millis(duration: std::time::Duration) -> Millis {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// What CloudFront says about one invalidation.
@@ -147,7 +152,7 @@ impl Clock for SystemClock {
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
+        millis(since_epoch)
     }
 
     async fn sleep(&self, duration: Duration) {

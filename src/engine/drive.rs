@@ -12,7 +12,7 @@ use super::verdict::Verdict;
 use super::{EngineSettings, poll_gap, retry_gap};
 use crate::params::Target;
 use crate::ports::{
-    Clock, CloudFrontError, CloudFrontErrorKind, InvalidationStatus, Invalidations, Millis,
+    Clock, CloudFrontError, CloudFrontErrorKind, InvalidationStatus, Invalidations, Millis, millis,
 };
 
 /// How many of a distribution's newest invalidations are searched for the job's CallerReference
@@ -162,10 +162,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
         observer: &dyn JobObserver,
     ) -> DriveEnd {
         let (cloudfront, clock, settings) = (&self.cloudfront, &self.clock, &self.settings);
-        let job_end = run
-            .started_at
-            .saturating_add(u64::try_from(spec.timeout.as_millis()).unwrap_or(u64::MAX));
-        let margin = u64::try_from(settings.report_margin.as_millis()).unwrap_or(u64::MAX);
+        let job_end = run.started_at.saturating_add(millis(spec.timeout));
+        let margin = millis(settings.report_margin);
         let work_end = invocation_end.map(|end| end.saturating_sub(margin));
         loop {
             let now = clock.now();
@@ -535,8 +533,4 @@ fn apply(
         );
     }
     dist.progress = next;
-}
-
-fn millis(duration: Duration) -> Millis {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -10,7 +10,7 @@ use super::HandlerError;
 use super::outcome::{JobOutcome, MAX_FAILURE_MESSAGE_LEN};
 use crate::duration::format_exact;
 use crate::ports::{
-    Clock, FailureType, JobFailure, JobReport, Millis, ReportError, ReportErrorKind,
+    Clock, FailureType, JobFailure, JobReport, Millis, ReportError, ReportErrorKind, millis,
 };
 use crate::text::truncate;
 
@@ -209,8 +209,4 @@ fn operation(outcome: &JobOutcome) -> &'static str {
         JobOutcome::Failed(_) => "PutJobFailureResult",
         JobOutcome::Succeeded(_) | JobOutcome::StillRunning { .. } => "PutJobSuccessResult",
     }
-}
-
-fn millis(duration: Duration) -> Millis {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
