@@ -1,8 +1,6 @@
-//! The event source mapping: pollers that gather batches from the queue (full, at the end of
-//! the batching window, or at 6 MB) and invoke the function, each concurrent invocation in an
-//! execution environment and process of its own, reused between invocations as Lambda reuses
-//! them; what each answer means for the batch; and, for direct delivery, one asynchronous
-//! invocation per notification with Lambda's two retries.
+//! The event source mapping: pollers that batch the queue and invoke the function, each in an
+//! execution environment and process of its own that Lambda reuses, and read its answers (or,
+//! direct, one asynchronous invocation per notification with Lambda's two retries).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,11 +13,10 @@ use super::config::Delivery;
 use super::queue::{Queue, Received};
 use super::report::InvocationCounts;
 use crate::clock::{Clock, duration_ms, epoch_ms};
-use crate::pipeline::INIT_ALLOWANCE;
-use crate::pipeline::InvocationEnd;
 use crate::pipeline::function::FunctionProcess;
+use crate::pipeline::{INIT_ALLOWANCE, InvocationEnd};
 use crate::rng::SeededRng;
-use crate::runtime_api::{InvocationOutcome, InvocationStatus};
+use crate::runtime_api::InvocationStatus;
 use crate::server::ExecutionEnvironment;
 
 /// How often an idle poller looks at the queue again.
@@ -31,12 +28,10 @@ const RECORD_OVERHEAD: usize = 1024;
 /// The `SenderId` of messages S3 sends.
 const S3_SENDER_ID: &str = "AIDAJHIPRHEMV73VRJEBU";
 
-/// When the event source mapping sends a batch.
+/// When the event source mapping sends a batch: `BatchSize`, `MaximumBatchingWindowInSeconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchRule {
-    /// `BatchSize`.
     pub size: usize,
-    /// `MaximumBatchingWindowInSeconds`.
     pub window: Duration,
 }
 
@@ -77,11 +72,8 @@ pub enum BatchAnswer {
 /// Why an answer fails the whole batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    /// Not JSON.
     NotJson,
-    /// JSON, but not an object.
     NotAnObject,
-    /// `batchItemFailures` is not an array.
     FailuresNotAnArray,
     /// An item without an `itemIdentifier` string, or an empty one.
     BadItem,
@@ -110,12 +102,10 @@ pub fn read_batch_answer(body: &str, batch_ids: &HashSet<&str>) -> BatchAnswer {
     };
     let mut failed = BTreeSet::new();
     for item in items {
-        let Some(id) = item.get("itemIdentifier").and_then(Value::as_str) else {
+        let id = item.get("itemIdentifier").and_then(Value::as_str);
+        let Some(id) = id.filter(|id| !id.is_empty()) else {
             return BatchAnswer::Rejected(Rejection::BadItem);
         };
-        if id.is_empty() {
-            return BatchAnswer::Rejected(Rejection::BadItem);
-        }
         if !batch_ids.contains(id) {
             return BatchAnswer::Rejected(Rejection::UnknownId(id.to_string()));
         }
@@ -143,7 +133,7 @@ pub(super) struct World {
     pub typical_ms: f64,
     /// The driver's draws (kills).
     pub rng: SeededRng,
-    /// The run gave up at its time limit.
+    /// The run stopped at its time limit.
     pub gave_up: bool,
 }
 
@@ -153,7 +143,6 @@ pub(super) fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
     world.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What every poller needs to know.
 pub(super) struct MappingSettings {
     pub delivery: Delivery,
     pub rule: BatchRule,
@@ -214,15 +203,10 @@ impl Slot {
         let started_at = Instant::now();
         let end = tokio::select! {
             biased;
-            outcome = invocation.finished() => match outcome {
-                Some(InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
-                Some(InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
-                None => InvocationEnd::Timeout { started: true },
-            },
+            outcome = invocation.finished() => outcome.map_or(InvocationEnd::Timeout { started: true }, InvocationEnd::from),
             exit = self.process.exited() => match invocation.status() {
                 // It may have answered just before exiting.
-                InvocationStatus::Finished(InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
-                InvocationStatus::Finished(InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
+                InvocationStatus::Finished(outcome) => outcome.into(),
                 _ => {
                     self.env.abandon_invocation(&request_id);
                     InvocationEnd::Crashed { exit, started: true }
