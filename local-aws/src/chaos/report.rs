@@ -160,10 +160,6 @@ fn merged(
     counts
 }
 
-fn count<T>(items: &[T], f: impl Fn(&T) -> bool) -> u32 {
-    items.iter().filter(|i| f(i)).count() as u32
-}
-
 impl ChaosJob {
     pub(crate) fn not_run(scenario: Scenario, error: String) -> Self {
         let mut job = Self::empty(scenario);
@@ -208,20 +204,20 @@ impl ChaosJob {
 
     /// The outcome in a few words: `succeeded`, `failed PermissionError`, `hung (no reply)`.
     pub fn outcome(&self) -> String {
-        match (self.verdict, self.failure_cause, &self.failure_type) {
-            (None, _, _) => "not run".to_string(),
-            (Some(Verdict::Succeeded), _, _) => match self.status.as_deref() {
+        match (self.verdict, self.failure_cause) {
+            (None, _) => "not run".to_string(),
+            (Some(Verdict::Succeeded), _) => match &self.status {
                 Some(status) => format!("succeeded ({status})"),
                 None => "succeeded".to_string(),
             },
-            (Some(Verdict::Failed), Some(FailureCause::NoReply), _) => {
-                "hung (no reply)".to_string()
-            }
-            (Some(Verdict::Failed), Some(FailureCause::TotalTimeout), _) => {
+            (Some(Verdict::Failed), Some(FailureCause::NoReply)) => "hung (no reply)".to_string(),
+            (Some(Verdict::Failed), Some(FailureCause::TotalTimeout)) => {
                 "hung (over budget)".to_string()
             }
-            (Some(Verdict::Failed), _, Some(kind)) => format!("failed {kind}"),
-            (Some(Verdict::Failed), _, None) => "failed".to_string(),
+            (Some(Verdict::Failed), _) => match &self.failure_type {
+                Some(kind) => format!("failed {kind}"),
+                None => "failed".to_string(),
+            },
         }
     }
 
@@ -238,7 +234,8 @@ impl ChaosJob {
         job.status = report.output_variables.get("Status").cloned();
         job.duration_ms = report.duration_ms;
 
-        job.codepipeline_jobs_without_one_result = count(&report.jobs, |j| j.results_accepted != 1);
+        let without_one = report.jobs.iter().filter(|j| j.results_accepted != 1);
+        job.codepipeline_jobs_without_one_result = without_one.count() as u32;
         job.terminal_results_accepted = report
             .jobs
             .iter()
@@ -277,19 +274,6 @@ impl ChaosJob {
         let mut burst = 0u32;
         for r in &report.requests {
             let faulted = r.fault.is_some();
-            if r.api == Api::CodePipeline {
-                c.codepipeline_throttled += u32::from(matches!(
-                    r.fault,
-                    Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
-                ));
-                if r.fault == Some(FaultKind::ThrottleFinal) {
-                    burst += 1;
-                    c.longest_final_report_throttle_burst =
-                        c.longest_final_report_throttle_burst.max(burst);
-                } else if r.operation.starts_with("PutJob") {
-                    burst = 0;
-                }
-            }
             match r.caller_reference_reuse {
                 Some(CallerReferenceReuse::ReturnedExisting) => {
                     c.caller_references_returned += 1;
@@ -319,6 +303,17 @@ impl ChaosJob {
                 Api::CodePipeline => {
                     c.codepipeline_calls += 1;
                     c.codepipeline_faulted += u32::from(faulted);
+                    c.codepipeline_throttled += u32::from(matches!(
+                        r.fault,
+                        Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
+                    ));
+                    if r.fault == Some(FaultKind::ThrottleFinal) {
+                        burst += 1;
+                        c.longest_final_report_throttle_burst =
+                            c.longest_final_report_throttle_burst.max(burst);
+                    } else if r.operation.starts_with("PutJob") {
+                        burst = 0;
+                    }
                 }
                 Api::LambdaRuntime | Api::Local | Api::S3 => {}
             }

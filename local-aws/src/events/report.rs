@@ -58,7 +58,7 @@ impl Times {
 }
 
 impl TargetIndex {
-    fn new(invalidations: &[&InvalidationInfo]) -> Self {
+    fn new<'a>(invalidations: impl IntoIterator<Item = &'a InvalidationInfo>) -> Self {
         let mut index = Self::default();
         for inv in invalidations {
             for path in &inv.paths {
@@ -134,12 +134,13 @@ pub fn check_coverage(
     sent_ms: &[Option<u64>],
     invalidations: &[InvalidationInfo],
 ) -> Coverage {
-    let indexes: Vec<(String, TargetIndex)> = targets
+    let indexes: Vec<(&String, TargetIndex)> = targets
         .iter()
         .map(|t| {
-            let of_target: Vec<&InvalidationInfo> =
-                invalidations.iter().filter(|i| i.target() == t).collect();
-            (t.clone(), TargetIndex::new(&of_target))
+            (
+                t,
+                TargetIndex::new(invalidations.iter().filter(|i| i.target() == t)),
+            )
         })
         .collect();
     let mut coverage = Coverage {
@@ -168,7 +169,7 @@ pub fn check_coverage(
                         coverage.uncovered_keys.push(UncoveredKey {
                             key: event.key.clone(),
                             path: path.clone(),
-                            target: target.clone(),
+                            target: target.to_string(),
                             change: event.change,
                             sent_ms: sent,
                         });
@@ -184,12 +185,9 @@ pub fn check_coverage(
 }
 
 /// The `p`th percentile (nearest rank) of sorted values.
-pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (sorted.len() as u64 * p).div_ceil(100).max(1);
-    sorted.get(usize::try_from(rank - 1).unwrap_or(0)).copied()
+pub fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
 }
 
 /// The key of an S3 notification or an EventBridge S3 event, raw (a notification's key is
@@ -735,7 +733,7 @@ mod tests {
         };
         assert_eq!(wrongly_dead_lettered(&params, &[dead]).0, 0);
         assert!(!path_covers("/a%FFb.html", "/a\u{FFFD}b.html"));
-        let index = TargetIndex::new(&[&inv("E1", 0, &["/a%FFb.html", "/a%FF*"])]);
+        let index = TargetIndex::new(&[inv("E1", 0, &["/a%FFb.html", "/a%FF*"])]);
         assert_eq!(index.covered("/a\u{FFFD}b.html", 0), None);
     }
 }
