@@ -212,15 +212,14 @@ impl Slot {
                     InvocationEnd::Crashed { exit, started: true }
                 }
             },
-            _ = sleep_until(started_at + kill_after.unwrap_or(limit)), if kill_after.is_some() => {
+            // The planted kill, or the deadline, whichever comes first.
+            _ = sleep_until(started_at + kill_after.unwrap_or(limit).min(limit)) => {
                 self.env.abandon_invocation(&request_id);
                 self.process.kill().await;
-                InvocationEnd::Killed { after_ms: duration_ms(started_at.elapsed()) }
-            }
-            _ = sleep_until(started_at + limit) => {
-                self.env.abandon_invocation(&request_id);
-                self.process.kill().await;
-                InvocationEnd::Timeout { started: true }
+                match kill_after {
+                    Some(after) if after <= limit => InvocationEnd::Killed { after_ms: duration_ms(started_at.elapsed()) },
+                    _ => InvocationEnd::Timeout { started: true },
+                }
             }
         };
         Ok((end, cold_start, started_at.elapsed()))
@@ -230,23 +229,22 @@ impl Slot {
 /// Whether the run is over: every notification sent and every message gone, or the time
 /// limit passed.
 fn finished(world: &mut World, settings: &MappingSettings) -> bool {
-    if world.producer_done && world.queue.is_empty() {
-        return true;
-    }
-    if Instant::now() >= settings.time_limit {
+    let done = world.producer_done && world.queue.is_empty();
+    if !done && Instant::now() >= settings.time_limit {
         world.gave_up = true;
-        return true;
     }
-    false
+    done || world.gave_up
 }
 
 /// Gathers one batch; `None` when the run is over.
 async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<Received>> {
-    let (size, window) = match settings.delivery {
-        Delivery::Sqs => (settings.rule.size, settings.rule.window),
-        Delivery::Direct => (1, Duration::ZERO),
+    let rule = match settings.delivery {
+        Delivery::Sqs => settings.rule,
+        Delivery::Direct => BatchRule {
+            size: 1,
+            window: Duration::ZERO,
+        },
     };
-    let rule = BatchRule { size, window };
     let mut batch: Vec<Received> = Vec::new();
     let mut bytes = 16usize;
     let mut first_at: Option<Instant> = None;
@@ -256,7 +254,7 @@ async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<R
             if batch.is_empty() && finished(&mut w, settings) {
                 return None;
             }
-            let room = size - batch.len();
+            let room = rule.size - batch.len();
             let budget = super::config::MAX_PAYLOAD_BYTES.saturating_sub(bytes);
             let got = w
                 .queue
@@ -276,10 +274,7 @@ async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<R
         if rule.ready(batch.len(), payload_full, waited) {
             return Some(batch);
         }
-        let nap = match first_at {
-            Some(_) => POLL.min(window.saturating_sub(waited)),
-            None => POLL,
-        };
+        let nap = first_at.map_or(POLL, |_| POLL.min(rule.window.saturating_sub(waited)));
         sleep(nap.max(Duration::from_millis(1))).await;
     }
 }
@@ -422,37 +417,32 @@ fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end
         }
         return;
     }
-    let InvocationEnd::Response { body } = end else {
-        // The whole batch comes back after the visibility timeout.
-        for r in batch {
-            world.queue.abandon(&r.receipt_handle);
-        }
-        return;
-    };
     let ids: HashSet<&str> = batch.iter().map(|r| r.message_id.as_str()).collect();
-    match read_batch_answer(body, &ids) {
-        BatchAnswer::AllSucceeded => {
-            c.ok += 1;
-            for r in batch {
-                world.queue.delete(&r.receipt_handle);
+    let whole_batch = || batch.iter().map(|r| r.message_id.clone()).collect();
+    // Failed records come back after the visibility timeout; the others are deleted.
+    let failed: BTreeSet<String> = match end {
+        InvocationEnd::Response { body } => match read_batch_answer(body, &ids) {
+            BatchAnswer::AllSucceeded => {
+                c.ok += 1;
+                BTreeSet::new()
             }
-        }
-        BatchAnswer::ItemFailures(failed) => {
-            c.with_item_failures += 1;
-            c.item_failures += failed.len() as u64;
-            for r in batch {
-                if failed.contains(&r.message_id) {
-                    world.queue.abandon(&r.receipt_handle);
-                } else {
-                    world.queue.delete(&r.receipt_handle);
-                }
+            BatchAnswer::ItemFailures(failed) => {
+                c.with_item_failures += 1;
+                c.item_failures += failed.len() as u64;
+                failed
             }
-        }
-        BatchAnswer::Rejected(_) => {
-            c.rejected_responses += 1;
-            for r in batch {
-                world.queue.abandon(&r.receipt_handle);
+            BatchAnswer::Rejected(_) => {
+                c.rejected_responses += 1;
+                whole_batch()
             }
+        },
+        _ => whole_batch(),
+    };
+    for r in batch {
+        if failed.contains(&r.message_id) {
+            world.queue.abandon(&r.receipt_handle);
+        } else {
+            world.queue.delete(&r.receipt_handle);
         }
     }
 }
