@@ -267,13 +267,11 @@ pub struct InvocationCounts {
     /// Answered with a response that fails the whole batch (not JSON, not an object, an
     /// item without a valid `itemIdentifier`, or an id not in the batch).
     pub rejected_responses: u64,
-    /// Posted `/error`.
+    /// Invocations that posted `/error`, got no answer by the function timeout (killed),
+    /// exited before answering, were killed on purpose while running (`kill_rate`).
     pub errored: u64,
-    /// No answer by the function timeout: killed.
     pub timed_out: u64,
-    /// The process exited before answering.
     pub crashed: u64,
-    /// Killed on purpose while running (`kill_rate`).
     pub killed: u64,
     /// Records in the largest invocation (the batch size, or fewer when the 6 MB payload
     /// limit or the batching window cut the batch).

@@ -152,7 +152,6 @@ pub struct InvocationReport {
     /// Whether this is a duplicate delivery of the event (Lambda's at-least-once delivery,
     /// [`super::PipelineConfig::duplicate_delivery_rate`]).
     pub duplicate: bool,
-    /// The Lambda request id.
     pub request_id: String,
     /// Whether a new process was started for it.
     pub cold_start: bool,
@@ -182,7 +181,6 @@ pub struct Counts {
     pub jobs: u32,
     /// Retries included.
     pub invocations: u32,
-    /// Processes started.
     pub cold_starts: u32,
     /// Invocations that ended in a function error (error post, timeout, crash).
     pub function_errors: u32,
@@ -203,7 +201,6 @@ pub struct Counts {
     pub errors_by_code: BTreeMap<String, u32>,
     /// Calls shaped by an injected fault.
     pub faults_injected: u32,
-    /// Invalidations created.
     pub invalidations: u32,
     /// Paths (and cache tags) in those invalidations.
     pub paths: u32,
