@@ -437,7 +437,6 @@ impl ChaosJob {
             ));
         }
         let expected = self.scenario.cause.expected();
-        let failed = self.verdict == Some(Verdict::Failed);
         if self.failed_although_completed_in_time() {
             v.push(format!(
                 "failed ({}) without a planted cause although every invalidation completed before the job's timeout ({} min)",
@@ -445,7 +444,7 @@ impl ChaosJob {
                 self.scenario.timeout_minutes
             ));
         }
-        if failed && self.done_within_budget && !matches!(expected, Expected::Failure(_)) {
+        if self.failed_although_done_within_budget() {
             v.push(format!(
                 "failed ({}) although every invalidation was done within timeoutMinutes ({})",
                 self.outcome(),
@@ -500,6 +499,14 @@ impl ChaosJob {
             ));
         }
         self.violations.extend(v);
+    }
+
+    /// Whether the job failed (a hang included) with no failure planted, although every
+    /// invalidation was done within `timeoutMinutes`.
+    pub fn failed_although_done_within_budget(&self) -> bool {
+        self.verdict == Some(Verdict::Failed)
+            && self.done_within_budget
+            && !matches!(self.scenario.cause.expected(), Expected::Failure(_))
     }
 
     /// Whether the job failed (a hang included) with nothing planted, although every
@@ -672,10 +679,8 @@ impl ChaosReport {
                 }
                 None => {}
             }
-            let expected_failure = matches!(job.scenario.cause.expected(), Expected::Failure(_));
-            f.failed_although_done_within_budget += u32::from(
-                job.verdict == Some(Verdict::Failed) && job.done_within_budget && !expected_failure,
-            );
+            f.failed_although_done_within_budget +=
+                u32::from(job.failed_although_done_within_budget());
             f.failed_although_completed_in_time +=
                 u32::from(job.failed_although_completed_in_time());
             f.throttled_jobs += u32::from(job.scenario.faults.contains("codepipeline.throttle="));

@@ -374,14 +374,19 @@ impl EventsReport {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
+        // What each delivery calls a message given up on.
+        let (delivery, dropped, were_dropped) = match self.delivery {
+            Delivery::Sqs => ("SQS", "dead-lettered", "were dead-lettered"),
+            Delivery::Direct => (
+                "direct",
+                "dropped after 3 attempts",
+                "were dropped after Lambda's retries",
+            ),
+        };
         let e = &self.events;
         let _ = writeln!(
             out,
-            "events run: {} delivery, seed {} (repeat with --seed {}), {} in all (burst {}, queue empty at {})",
-            match self.delivery {
-                Delivery::Sqs => "SQS",
-                Delivery::Direct => "direct",
-            },
+            "events run: {delivery} delivery, seed {} (repeat with --seed {}), {} in all (burst {}, queue empty at {})",
             self.seed,
             self.seed,
             secs(self.duration_ms),
@@ -406,17 +411,8 @@ impl EventsReport {
         let m = &self.messages;
         let _ = writeln!(
             out,
-            "  messages:        {} sent, {} received, {} redelivered, {} deleted, {} {}, {} stale deletes",
-            m.sent,
-            m.received,
-            m.redelivered,
-            m.deleted,
-            m.dead_lettered,
-            match self.delivery {
-                Delivery::Sqs => "dead-lettered",
-                Delivery::Direct => "dropped after 3 attempts",
-            },
-            m.stale_deletes
+            "  messages:        {} sent, {} received, {} redelivered, {} deleted, {} {dropped}, {} stale deletes",
+            m.sent, m.received, m.redelivered, m.deleted, m.dead_lettered, m.stale_deletes
         );
         let i = &self.invocations;
         let _ = writeln!(
@@ -542,11 +538,7 @@ impl EventsReport {
                     ),
                     Violation::DeadLetteredEvents { count } => writeln!(
                         out,
-                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {}",
-                        match self.delivery {
-                            Delivery::Sqs => "were dead-lettered",
-                            Delivery::Direct => "were dropped after Lambda's retries",
-                        }
+                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {were_dropped}"
                     ),
                 };
             }
