@@ -21,11 +21,9 @@ use crate::text::shorten;
 /// One simulated job: what was drawn, what happened, and what broke.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChaosJob {
-    /// What was drawn.
     pub scenario: Scenario,
-    /// How the action ended (`None` when it could not be run).
+    /// `None` when the job could not be run.
     pub verdict: Option<Verdict>,
-    /// Why it failed: reported by the function, or CodePipeline's no-reply / total timeout.
     pub failure_cause: Option<FailureCause>,
     /// `failureDetails.type` of a reported failure.
     pub failure_type: Option<String>,
@@ -33,11 +31,9 @@ pub struct ChaosJob {
     pub message: Option<String>,
     /// The `Status` output variable of a success.
     pub status: Option<String>,
-    /// Wall time of the job, ms.
     pub duration_ms: u64,
     /// Why the job could not be run at all.
     pub error: Option<String>,
-    /// What the job counted.
     #[serde(flatten)]
     pub counters: Counters,
     /// CodePipeline jobs whose accepted result count is not exactly 1.
@@ -46,7 +42,6 @@ pub struct ChaosJob {
     pub terminal_results_accepted: u32,
     /// CloudFront calls hit by a transient fault (503, Throttling, a dropped connection).
     pub cloudfront_transient: u32,
-    /// The most invalidations on one distribution.
     pub max_invalidations_per_distribution: u32,
     /// Whether every distribution's invalidation was created (and, with `wait`, completed)
     /// within `timeoutMinutes`.
@@ -66,9 +61,8 @@ pub struct Counters {
     pub codepipeline_jobs: u32,
     /// PutJob calls refused with `InvalidJobStateException`.
     pub results_refused: u32,
-    /// Lambda invocations, duplicates and retries included.
+    /// Duplicates and retries included.
     pub invocations: u32,
-    /// Processes started.
     pub cold_starts: u32,
     pub function_errors: u32,
     /// Invocations killed at their deadline (timeouts).
@@ -80,18 +74,16 @@ pub struct Counters {
     /// Invocations that posted `/error`, by `errorType`.
     pub error_posts: BTreeMap<String, u32>,
     pub duplicate_deliveries: u32,
+    /// CloudFront and CodePipeline calls, and those hit by a fault.
     pub cloudfront_calls: u32,
-    /// Of those, calls hit by a fault.
     pub cloudfront_faulted: u32,
     pub codepipeline_calls: u32,
-    /// Of those, calls hit by a fault.
     pub codepipeline_faulted: u32,
     /// Injected faults by `api.kind`.
     pub faults_by_kind: BTreeMap<String, u32>,
-    /// CreateInvalidation calls made.
+    /// CreateInvalidation calls made, and those CloudFront processed (answered with an
+    /// invalidation, or processed before the connection was dropped).
     pub create_calls: u32,
-    /// CreateInvalidation calls that CloudFront processed (answered with an invalidation, or
-    /// processed before the connection was dropped).
     pub creates_processed: u32,
     /// Invalidations CloudFront holds at the end.
     pub invalidations: u32,
@@ -101,12 +93,10 @@ pub struct Counters {
     /// The longest run of final reports throttled in a row (over the run: the longest of any
     /// job).
     pub longest_final_report_throttle_burst: u32,
-    /// Create calls whose reused CallerReference returned the existing invalidation.
+    /// Create calls with a reused CallerReference: the existing invalidation returned, refused
+    /// with the same batch (strict mode), refused with other paths.
     pub caller_references_returned: u32,
-    /// Create calls refused because their reused CallerReference came with the same batch
-    /// (strict mode).
     pub caller_references_refused_strict: u32,
-    /// Create calls refused because their reused CallerReference came with other paths.
     pub caller_references_refused_other_paths: u32,
     /// Occurrences of the planted credentials in the function's output, the PutJob results and
     /// the request log.
@@ -170,10 +160,6 @@ fn merged(
     counts
 }
 
-fn count<T>(items: &[T], f: impl Fn(&T) -> bool) -> u32 {
-    items.iter().filter(|i| f(i)).count() as u32
-}
-
 impl ChaosJob {
     pub(crate) fn not_run(scenario: Scenario, error: String) -> Self {
         let mut job = Self::empty(scenario);
@@ -203,7 +189,6 @@ impl ChaosJob {
         }
     }
 
-    /// Whether the job went as it must.
     pub fn is_ok(&self) -> bool {
         self.violations.is_empty()
     }
@@ -219,20 +204,20 @@ impl ChaosJob {
 
     /// The outcome in a few words: `succeeded`, `failed PermissionError`, `hung (no reply)`.
     pub fn outcome(&self) -> String {
-        match (self.verdict, self.failure_cause, &self.failure_type) {
-            (None, _, _) => "not run".to_string(),
-            (Some(Verdict::Succeeded), _, _) => match self.status.as_deref() {
+        match (self.verdict, self.failure_cause) {
+            (None, _) => "not run".to_string(),
+            (Some(Verdict::Succeeded), _) => match &self.status {
                 Some(status) => format!("succeeded ({status})"),
                 None => "succeeded".to_string(),
             },
-            (Some(Verdict::Failed), Some(FailureCause::NoReply), _) => {
-                "hung (no reply)".to_string()
-            }
-            (Some(Verdict::Failed), Some(FailureCause::TotalTimeout), _) => {
+            (Some(Verdict::Failed), Some(FailureCause::NoReply)) => "hung (no reply)".to_string(),
+            (Some(Verdict::Failed), Some(FailureCause::TotalTimeout)) => {
                 "hung (over budget)".to_string()
             }
-            (Some(Verdict::Failed), _, Some(kind)) => format!("failed {kind}"),
-            (Some(Verdict::Failed), _, None) => "failed".to_string(),
+            (Some(Verdict::Failed), _) => match &self.failure_type {
+                Some(kind) => format!("failed {kind}"),
+                None => "failed".to_string(),
+            },
         }
     }
 
@@ -249,7 +234,8 @@ impl ChaosJob {
         job.status = report.output_variables.get("Status").cloned();
         job.duration_ms = report.duration_ms;
 
-        job.codepipeline_jobs_without_one_result = count(&report.jobs, |j| j.results_accepted != 1);
+        let without_one = report.jobs.iter().filter(|j| j.results_accepted != 1);
+        job.codepipeline_jobs_without_one_result = without_one.count() as u32;
         job.terminal_results_accepted = report
             .jobs
             .iter()
@@ -288,19 +274,6 @@ impl ChaosJob {
         let mut burst = 0u32;
         for r in &report.requests {
             let faulted = r.fault.is_some();
-            if r.api == Api::CodePipeline {
-                c.codepipeline_throttled += u32::from(matches!(
-                    r.fault,
-                    Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
-                ));
-                if r.fault == Some(FaultKind::ThrottleFinal) {
-                    burst += 1;
-                    c.longest_final_report_throttle_burst =
-                        c.longest_final_report_throttle_burst.max(burst);
-                } else if r.operation.starts_with("PutJob") {
-                    burst = 0;
-                }
-            }
             match r.caller_reference_reuse {
                 Some(CallerReferenceReuse::ReturnedExisting) => {
                     c.caller_references_returned += 1;
@@ -330,6 +303,17 @@ impl ChaosJob {
                 Api::CodePipeline => {
                     c.codepipeline_calls += 1;
                     c.codepipeline_faulted += u32::from(faulted);
+                    c.codepipeline_throttled += u32::from(matches!(
+                        r.fault,
+                        Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
+                    ));
+                    if r.fault == Some(FaultKind::ThrottleFinal) {
+                        burst += 1;
+                        c.longest_final_report_throttle_burst =
+                            c.longest_final_report_throttle_burst.max(burst);
+                    } else if r.operation.starts_with("PutJob") {
+                        burst = 0;
+                    }
                 }
                 Api::LambdaRuntime | Api::Local | Api::S3 => {}
             }
@@ -453,7 +437,6 @@ impl ChaosJob {
             ));
         }
         let expected = self.scenario.cause.expected();
-        let failed = self.verdict == Some(Verdict::Failed);
         if self.failed_although_completed_in_time() {
             v.push(format!(
                 "failed ({}) without a planted cause although every invalidation completed before the job's timeout ({} min)",
@@ -461,7 +444,7 @@ impl ChaosJob {
                 self.scenario.timeout_minutes
             ));
         }
-        if failed && self.done_within_budget && !matches!(expected, Expected::Failure(_)) {
+        if self.failed_although_done_within_budget() {
             v.push(format!(
                 "failed ({}) although every invalidation was done within timeoutMinutes ({})",
                 self.outcome(),
@@ -518,6 +501,14 @@ impl ChaosJob {
         self.violations.extend(v);
     }
 
+    /// Whether the job failed (a hang included) with no failure planted, although every
+    /// invalidation was done within `timeoutMinutes`.
+    pub fn failed_although_done_within_budget(&self) -> bool {
+        self.verdict == Some(Verdict::Failed)
+            && self.done_within_budget
+            && !matches!(self.scenario.cause.expected(), Expected::Failure(_))
+    }
+
     /// Whether the job failed (a hang included) with nothing planted, although every
     /// invalidation it had to make completed before its timeout.
     pub fn failed_although_completed_in_time(&self) -> bool {
@@ -555,32 +546,26 @@ impl ChaosJob {
     }
 }
 
-/// One invariant of the run and whether it holds.
+/// One invariant of the run: what is measured, its value, the largest value allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Invariant {
-    /// What is measured.
     pub name: &'static str,
-    /// The measured value.
     pub value: u64,
-    /// The largest value allowed.
     pub max: u64,
 }
 
 impl Invariant {
-    /// Whether the measured value is allowed.
     pub fn holds(&self) -> bool {
         self.value <= self.max
     }
 }
 
-/// Jobs and matches of one planted cause.
+/// Jobs of one planted cause, those that ended as it requires, and the outcomes seen
+/// (`failed PermissionError`: 5).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CauseFigures {
-    /// Jobs with this cause.
     pub jobs: u32,
-    /// Of those, jobs that ended as the cause requires.
     pub matched: u32,
-    /// Outcomes seen (`failed PermissionError`: 5).
     pub outcomes: BTreeMap<String, u32>,
 }
 
@@ -596,7 +581,6 @@ pub struct Figures {
     pub jobs_without_one_terminal_result: u32,
     /// CodePipeline jobs without exactly one accepted result (outside hung jobs).
     pub codepipeline_jobs_without_one_result: u32,
-    /// The most invalidations of one job on one distribution.
     pub max_invalidations_per_job_and_distribution: u32,
     pub succeeded: u32,
     /// Jobs that failed, by failure type (`no reply` and `over budget` for hung jobs).
@@ -611,56 +595,47 @@ pub struct Figures {
     pub early_successes: u32,
     /// Jobs whose outcome is not the one their cause requires (no cause: success).
     pub outcomes_not_matching_cause: u32,
-    /// Jobs without a planted cause.
+    /// Jobs without a planted cause, and those that succeeded.
     pub unplanted_jobs: u32,
-    /// Jobs without a planted cause that succeeded.
     pub unplanted_succeeded: u32,
-    /// Per planted cause.
     pub planted: BTreeMap<String, CauseFigures>,
+    /// Jobs with a planted cause, and those whose failure type (or outcome) matched.
     pub planted_jobs: u32,
-    /// Of those, jobs whose failure type (or outcome) matched.
     pub planted_matched: u32,
     /// The jobs' counters, summed.
     #[serde(flatten)]
     pub counters: Counters,
-    /// Continuations (CodePipeline jobs after the first).
+    /// CodePipeline jobs after the first.
     pub continuations: u32,
     /// Jobs by the function's log level (`AWS_LAMBDA_LOG_LEVEL`).
     pub log_levels: BTreeMap<String, u32>,
-    /// CloudFront calls of the jobs without a planted outage.
+    /// CloudFront calls of the jobs without a planted outage, and those hit by a transient
+    /// fault (503, Throttling, a dropped connection).
     pub cloudfront_calls_without_outage: u32,
-    /// Of those, calls hit by a transient fault (503, Throttling, a dropped connection).
     pub cloudfront_transient_without_outage: u32,
     /// Jobs drawn to have CodePipeline throttling (`codepipeline.throttle`).
     pub throttled_jobs: u32,
     /// Jobs drawn to have a burst of throttles on the final report.
     pub final_report_burst_jobs: u32,
-    /// Jobs run in the strict CallerReference mode.
+    /// Jobs run in the strict CallerReference mode, and those in which a reused
+    /// CallerReference was refused.
     pub strict_caller_reference_jobs: u32,
-    /// Strict-mode jobs in which a reused CallerReference was refused.
     pub strict_jobs_with_a_refusal: u32,
-    /// Job wall time: median, ms.
+    /// Job wall time in ms: median, 95th percentile, longest.
     pub job_ms_p50: u64,
-    /// Job wall time: 95th percentile, ms.
     pub job_ms_p95: u64,
-    /// Job wall time: longest, ms.
     pub job_ms_max: u64,
 }
 
 /// Everything a chaos run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChaosReport {
-    /// The seed of the run.
     pub seed: u64,
     /// Jobs at a time.
     pub concurrency: usize,
-    /// The function run.
     pub function: PathBuf,
-    /// Wall time of the run, ms.
     pub duration_ms: u64,
-    /// The figures.
     pub figures: Figures,
-    /// The invariants with their values.
     pub invariants: Vec<Invariant>,
     /// Every job, in index order.
     pub jobs: Vec<ChaosJob>,
@@ -704,10 +679,8 @@ impl ChaosReport {
                 }
                 None => {}
             }
-            let expected_failure = matches!(job.scenario.cause.expected(), Expected::Failure(_));
-            f.failed_although_done_within_budget += u32::from(
-                job.verdict == Some(Verdict::Failed) && job.done_within_budget && !expected_failure,
-            );
+            f.failed_although_done_within_budget +=
+                u32::from(job.failed_although_done_within_budget());
             f.failed_although_completed_in_time +=
                 u32::from(job.failed_although_completed_in_time());
             f.throttled_jobs += u32::from(job.scenario.faults.contains("codepipeline.throttle="));
@@ -752,58 +725,60 @@ impl ChaosReport {
         f.job_ms_p95 = percentile(&durations, 95);
         f.job_ms_max = durations.last().copied().unwrap_or(0);
 
-        let invariants = vec![
-            Invariant {
-                name: "hung jobs (no terminal result within the budget)",
-                value: u64::from(f.hung),
-                max: 0,
-            },
-            Invariant {
-                name: "jobs without exactly one accepted terminal result",
-                value: u64::from(f.jobs_without_one_terminal_result),
-                max: 0,
-            },
-            Invariant {
-                name: "CodePipeline jobs without exactly one accepted result",
-                value: u64::from(f.codepipeline_jobs_without_one_result),
-                max: 0,
-            },
-            Invariant {
-                name: "max invalidations per job and distribution",
-                value: u64::from(f.max_invalidations_per_job_and_distribution),
-                max: 1,
-            },
-            Invariant {
-                name: "failed jobs whose invalidations were done within the budget",
-                value: u64::from(f.failed_although_done_within_budget),
-                max: 0,
-            },
-            Invariant {
-                name: "unplanted failures whose invalidations completed in time",
-                value: u64::from(f.failed_although_completed_in_time),
-                max: 0,
-            },
-            Invariant {
-                name: "successes reported before CloudFront completed",
-                value: u64::from(f.early_successes),
-                max: 0,
-            },
-            Invariant {
-                name: "outcomes not matching their cause (failure type, or success)",
-                value: u64::from(f.outcomes_not_matching_cause),
-                max: 0,
-            },
-            Invariant {
-                name: "secrets found in function output and results",
-                value: u64::from(f.counters.secrets_found),
-                max: 0,
-            },
-            Invariant {
-                name: "jobs that could not be run",
-                value: u64::from(f.not_run),
-                max: 0,
-            },
-        ];
+        let invariants = [
+            (
+                "hung jobs (no terminal result within the budget)",
+                f.hung,
+                0,
+            ),
+            (
+                "jobs without exactly one accepted terminal result",
+                f.jobs_without_one_terminal_result,
+                0,
+            ),
+            (
+                "CodePipeline jobs without exactly one accepted result",
+                f.codepipeline_jobs_without_one_result,
+                0,
+            ),
+            (
+                "max invalidations per job and distribution",
+                f.max_invalidations_per_job_and_distribution,
+                1,
+            ),
+            (
+                "failed jobs whose invalidations were done within the budget",
+                f.failed_although_done_within_budget,
+                0,
+            ),
+            (
+                "unplanted failures whose invalidations completed in time",
+                f.failed_although_completed_in_time,
+                0,
+            ),
+            (
+                "successes reported before CloudFront completed",
+                f.early_successes,
+                0,
+            ),
+            (
+                "outcomes not matching their cause (failure type, or success)",
+                f.outcomes_not_matching_cause,
+                0,
+            ),
+            (
+                "secrets found in function output and results",
+                f.counters.secrets_found,
+                0,
+            ),
+            ("jobs that could not be run", f.not_run, 0),
+        ]
+        .map(|(name, value, max)| Invariant {
+            name,
+            value: u64::from(value),
+            max,
+        })
+        .to_vec();
         Self {
             seed: config.seed,
             concurrency: config.concurrency,
@@ -815,7 +790,6 @@ impl ChaosReport {
         }
     }
 
-    /// Whether every invariant holds.
     pub fn holds(&self) -> bool {
         self.invariants.iter().all(Invariant::holds)
     }
@@ -823,16 +797,6 @@ impl ChaosReport {
     /// The jobs that broke an invariant.
     pub fn offenders(&self) -> Vec<&ChaosJob> {
         self.jobs.iter().filter(|j| !j.is_ok()).collect()
-    }
-
-    /// The process exit code the CLI uses: 0 every invariant holds, 1 one is broken.
-    pub fn exit_code(&self) -> i32 {
-        if self.holds() { 0 } else { 1 }
-    }
-
-    /// The report as JSON (what `--json` prints).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
     /// The figures as a readable table, then every offending job with its replay command.

@@ -13,11 +13,8 @@ use crate::rng::SeededRng;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ObjectChange {
-    /// `ObjectCreated:Put`.
     Put,
-    /// `ObjectCreated:CompleteMultipartUpload`.
     MultipartUpload,
-    /// `ObjectRemoved:Delete`.
     Delete,
 }
 
@@ -31,7 +28,6 @@ impl ObjectChange {
         }
     }
 
-    /// Whether the object was removed.
     pub fn is_delete(self) -> bool {
         self == ObjectChange::Delete
     }
@@ -44,16 +40,14 @@ pub struct ObjectEvent {
     pub index: usize,
     /// The object key, raw (as stored in S3).
     pub key: String,
-    /// Upload or delete.
     pub change: ObjectChange,
     /// When S3 sends its notification, after the start of the burst.
     #[serde(skip)]
     pub at: Duration,
     /// The notification's `sequencer`: unique, and growing for later events of one key.
     pub sequencer: String,
-    /// Object size in bytes (0 for a delete).
+    /// Bytes (0 for a delete).
     pub size: u64,
-    /// `eTag`.
     pub etag: String,
 }
 
@@ -110,14 +104,11 @@ pub fn form_encode_key(key: &str) -> String {
     out
 }
 
-/// Where and how S3 sends the notifications.
+/// The bucket the notifications name.
 #[derive(Debug, Clone)]
 pub struct Bucket {
-    /// The bucket's name.
     pub name: String,
-    /// Its region.
     pub region: String,
-    /// The account that owns it.
     pub account_id: String,
 }
 
@@ -133,15 +124,10 @@ impl Bucket {
         at: SystemTime,
         rng: &mut SeededRng,
     ) -> Value {
-        let mut object = json!({
-            "key": form_encode_key(&event.key),
-            "sequencer": event.sequencer,
-        });
-        if !event.change.is_delete()
-            && let Some(o) = object.as_object_mut()
-        {
-            o.insert("size".into(), json!(event.size));
-            o.insert("eTag".into(), json!(event.etag));
+        let mut object = json!({"key": form_encode_key(&event.key), "sequencer": event.sequencer});
+        if !event.change.is_delete() {
+            object["size"] = json!(event.size);
+            object["eTag"] = json!(event.etag);
         }
         json!({"Records": [{
             "eventVersion": "2.1",
@@ -185,11 +171,9 @@ impl Bucket {
             ObjectChange::Delete => ("Object Deleted", "DeleteObject"),
         };
         let mut object = json!({"key": event.key, "sequencer": event.sequencer});
-        if !event.change.is_delete()
-            && let Some(o) = object.as_object_mut()
-        {
-            o.insert("size".into(), json!(event.size));
-            o.insert("etag".into(), json!(event.etag));
+        if !event.change.is_delete() {
+            object["size"] = json!(event.size);
+            object["etag"] = json!(event.etag);
         }
         let mut detail = json!({
             "version": "0",
@@ -200,10 +184,8 @@ impl Bucket {
             "source-ip-address": "127.0.0.1",
             "reason": reason,
         });
-        if event.change.is_delete()
-            && let Some(d) = detail.as_object_mut()
-        {
-            d.insert("deletion-type".into(), json!("Permanently Deleted"));
+        if event.change.is_delete() {
+            detail["deletion-type"] = json!("Permanently Deleted");
         }
         json!({
             "version": "0",
@@ -234,27 +216,23 @@ impl Bucket {
 /// EventBridge writes `time` without fractions: `2021-11-12T00:00:00Z`.
 fn iso8601_seconds(at: SystemTime) -> String {
     let full = iso8601(at);
-    match full.split_once('.') {
-        Some((seconds, _)) => format!("{seconds}Z"),
-        None => full,
-    }
+    full.split_once('.')
+        .map_or(full.clone(), |(seconds, _)| format!("{seconds}Z"))
 }
 
-/// How the burst is made.
+/// How the burst is made; the rates are fractions of the generated events.
 #[derive(Debug, Clone)]
 pub struct BurstPlan {
     /// Generated events (ignored when `keys` is given).
     pub uploads: usize,
     /// Keys read from a file: `(key, is_delete)` in order.
     pub keys: Option<Vec<(String, bool)>>,
-    /// Fraction of generated events that delete an object uploaded earlier.
+    /// Events that delete an object uploaded earlier.
     pub deletes: f64,
-    /// Generated keys start with this.
     pub key_prefix: String,
-    /// Fraction of generated keys outside `key_prefix`.
     pub outside_prefix: f64,
-    /// Fraction of generated keys with awkward names; the others are plain, as most of a
-    /// site's files are (`assets/js/app-12.js`).
+    /// Keys with awkward names; the others are plain, as most of a site's files are
+    /// (`assets/js/app-12.js`).
     pub awkward: f64,
     /// The events are spread evenly over this time.
     pub duration: Duration,

@@ -1,8 +1,6 @@
-//! The event source mapping: pollers that gather batches from the queue (full, at the end of
-//! the batching window, or at 6 MB) and invoke the function, each concurrent invocation in an
-//! execution environment and process of its own, reused between invocations as Lambda reuses
-//! them; what each answer means for the batch; and, for direct delivery, one asynchronous
-//! invocation per notification with Lambda's two retries.
+//! The event source mapping: pollers that batch the queue and invoke the function, each in an
+//! execution environment and process of its own that Lambda reuses, and read its answers (or,
+//! direct, one asynchronous invocation per notification with Lambda's two retries).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,11 +13,10 @@ use super::config::Delivery;
 use super::queue::{Queue, Received};
 use super::report::InvocationCounts;
 use crate::clock::{Clock, duration_ms, epoch_ms};
-use crate::pipeline::INIT_ALLOWANCE;
-use crate::pipeline::InvocationEnd;
 use crate::pipeline::function::FunctionProcess;
+use crate::pipeline::{INIT_ALLOWANCE, InvocationEnd};
 use crate::rng::SeededRng;
-use crate::runtime_api::{InvocationOutcome, InvocationStatus};
+use crate::runtime_api::InvocationStatus;
 use crate::server::ExecutionEnvironment;
 
 /// How often an idle poller looks at the queue again.
@@ -31,12 +28,10 @@ const RECORD_OVERHEAD: usize = 1024;
 /// The `SenderId` of messages S3 sends.
 const S3_SENDER_ID: &str = "AIDAJHIPRHEMV73VRJEBU";
 
-/// When the event source mapping sends a batch.
+/// When the event source mapping sends a batch: `BatchSize`, `MaximumBatchingWindowInSeconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchRule {
-    /// `BatchSize`.
     pub size: usize,
-    /// `MaximumBatchingWindowInSeconds`.
     pub window: Duration,
 }
 
@@ -77,11 +72,8 @@ pub enum BatchAnswer {
 /// Why an answer fails the whole batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    /// Not JSON.
     NotJson,
-    /// JSON, but not an object.
     NotAnObject,
-    /// `batchItemFailures` is not an array.
     FailuresNotAnArray,
     /// An item without an `itemIdentifier` string, or an empty one.
     BadItem,
@@ -110,12 +102,10 @@ pub fn read_batch_answer(body: &str, batch_ids: &HashSet<&str>) -> BatchAnswer {
     };
     let mut failed = BTreeSet::new();
     for item in items {
-        let Some(id) = item.get("itemIdentifier").and_then(Value::as_str) else {
+        let id = item.get("itemIdentifier").and_then(Value::as_str);
+        let Some(id) = id.filter(|id| !id.is_empty()) else {
             return BatchAnswer::Rejected(Rejection::BadItem);
         };
-        if id.is_empty() {
-            return BatchAnswer::Rejected(Rejection::BadItem);
-        }
         if !batch_ids.contains(id) {
             return BatchAnswer::Rejected(Rejection::UnknownId(id.to_string()));
         }
@@ -143,7 +133,7 @@ pub(super) struct World {
     pub typical_ms: f64,
     /// The driver's draws (kills).
     pub rng: SeededRng,
-    /// The run gave up at its time limit.
+    /// The run stopped at its time limit.
     pub gave_up: bool,
 }
 
@@ -153,7 +143,6 @@ pub(super) fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
     world.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What every poller needs to know.
 pub(super) struct MappingSettings {
     pub delivery: Delivery,
     pub rule: BatchRule,
@@ -214,29 +203,23 @@ impl Slot {
         let started_at = Instant::now();
         let end = tokio::select! {
             biased;
-            outcome = invocation.finished() => match outcome {
-                Some(InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
-                Some(InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
-                None => InvocationEnd::Timeout { started: true },
-            },
+            outcome = invocation.finished() => outcome.map_or(InvocationEnd::Timeout { started: true }, InvocationEnd::from),
             exit = self.process.exited() => match invocation.status() {
                 // It may have answered just before exiting.
-                InvocationStatus::Finished(InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
-                InvocationStatus::Finished(InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
+                InvocationStatus::Finished(outcome) => outcome.into(),
                 _ => {
                     self.env.abandon_invocation(&request_id);
                     InvocationEnd::Crashed { exit, started: true }
                 }
             },
-            _ = sleep_until(started_at + kill_after.unwrap_or(limit)), if kill_after.is_some() => {
+            // The planted kill, or the deadline, whichever comes first.
+            _ = sleep_until(started_at + kill_after.unwrap_or(limit).min(limit)) => {
                 self.env.abandon_invocation(&request_id);
                 self.process.kill().await;
-                InvocationEnd::Killed { after_ms: duration_ms(started_at.elapsed()) }
-            }
-            _ = sleep_until(started_at + limit) => {
-                self.env.abandon_invocation(&request_id);
-                self.process.kill().await;
-                InvocationEnd::Timeout { started: true }
+                match kill_after {
+                    Some(after) if after <= limit => InvocationEnd::Killed { after_ms: duration_ms(started_at.elapsed()) },
+                    _ => InvocationEnd::Timeout { started: true },
+                }
             }
         };
         Ok((end, cold_start, started_at.elapsed()))
@@ -246,23 +229,22 @@ impl Slot {
 /// Whether the run is over: every notification sent and every message gone, or the time
 /// limit passed.
 fn finished(world: &mut World, settings: &MappingSettings) -> bool {
-    if world.producer_done && world.queue.is_empty() {
-        return true;
-    }
-    if Instant::now() >= settings.time_limit {
+    let done = world.producer_done && world.queue.is_empty();
+    if !done && Instant::now() >= settings.time_limit {
         world.gave_up = true;
-        return true;
     }
-    false
+    done || world.gave_up
 }
 
 /// Gathers one batch; `None` when the run is over.
 async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<Received>> {
-    let (size, window) = match settings.delivery {
-        Delivery::Sqs => (settings.rule.size, settings.rule.window),
-        Delivery::Direct => (1, Duration::ZERO),
+    let rule = match settings.delivery {
+        Delivery::Sqs => settings.rule,
+        Delivery::Direct => BatchRule {
+            size: 1,
+            window: Duration::ZERO,
+        },
     };
-    let rule = BatchRule { size, window };
     let mut batch: Vec<Received> = Vec::new();
     let mut bytes = 16usize;
     let mut first_at: Option<Instant> = None;
@@ -272,7 +254,7 @@ async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<R
             if batch.is_empty() && finished(&mut w, settings) {
                 return None;
             }
-            let room = size - batch.len();
+            let room = rule.size - batch.len();
             let budget = super::config::MAX_PAYLOAD_BYTES.saturating_sub(bytes);
             let got = w
                 .queue
@@ -292,10 +274,7 @@ async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<R
         if rule.ready(batch.len(), payload_full, waited) {
             return Some(batch);
         }
-        let nap = match first_at {
-            Some(_) => POLL.min(window.saturating_sub(waited)),
-            None => POLL,
-        };
+        let nap = first_at.map_or(POLL, |_| POLL.min(rule.window.saturating_sub(waited)));
         sleep(nap.max(Duration::from_millis(1))).await;
     }
 }
@@ -438,37 +417,32 @@ fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end
         }
         return;
     }
-    let InvocationEnd::Response { body } = end else {
-        // The whole batch comes back after the visibility timeout.
-        for r in batch {
-            world.queue.abandon(&r.receipt_handle);
-        }
-        return;
-    };
     let ids: HashSet<&str> = batch.iter().map(|r| r.message_id.as_str()).collect();
-    match read_batch_answer(body, &ids) {
-        BatchAnswer::AllSucceeded => {
-            c.ok += 1;
-            for r in batch {
-                world.queue.delete(&r.receipt_handle);
+    let whole_batch = || batch.iter().map(|r| r.message_id.clone()).collect();
+    // Failed records come back after the visibility timeout; the others are deleted.
+    let failed: BTreeSet<String> = match end {
+        InvocationEnd::Response { body } => match read_batch_answer(body, &ids) {
+            BatchAnswer::AllSucceeded => {
+                c.ok += 1;
+                BTreeSet::new()
             }
-        }
-        BatchAnswer::ItemFailures(failed) => {
-            c.with_item_failures += 1;
-            c.item_failures += failed.len() as u64;
-            for r in batch {
-                if failed.contains(&r.message_id) {
-                    world.queue.abandon(&r.receipt_handle);
-                } else {
-                    world.queue.delete(&r.receipt_handle);
-                }
+            BatchAnswer::ItemFailures(failed) => {
+                c.with_item_failures += 1;
+                c.item_failures += failed.len() as u64;
+                failed
             }
-        }
-        BatchAnswer::Rejected(_) => {
-            c.rejected_responses += 1;
-            for r in batch {
-                world.queue.abandon(&r.receipt_handle);
+            BatchAnswer::Rejected(_) => {
+                c.rejected_responses += 1;
+                whole_batch()
             }
+        },
+        _ => whole_batch(),
+    };
+    for r in batch {
+        if failed.contains(&r.message_id) {
+            world.queue.abandon(&r.receipt_handle);
+        } else {
+            world.queue.delete(&r.receipt_handle);
         }
     }
 }

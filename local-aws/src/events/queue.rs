@@ -1,20 +1,19 @@
-//! An SQS standard queue, as an event source mapping sees it: messages with ids and receipt
-//! handles, a visibility timeout, receive counts, a redrive policy to a dead-letter queue, and
-//! at-least-once delivery (a stored copy that comes back once more). Time is given by the
-//! caller (milliseconds on the run's clock), so the rules are tested without sleeping.
+//! An SQS standard queue as an event source mapping sees it; time (ms on the run's clock) is
+//! given by the caller, so the visibility, redrive and at-least-once rules are tested without sleeping.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
+use cf_invalidate::text::hex;
+use md5::{Digest, Md5};
 use serde::Serialize;
 
 use crate::rng::SeededRng;
 
-/// The queue's settings.
 #[derive(Debug, Clone)]
 pub struct QueueSettings {
-    /// How long a received message stays invisible (SQS `VisibilityTimeout`).
+    /// SQS `VisibilityTimeout`.
     pub visibility_timeout_ms: u64,
     /// A message received this many times goes to the dead-letter queue at its next receive
     /// (the redrive policy's `maxReceiveCount`); `None`: no dead-letter queue.
@@ -27,44 +26,35 @@ pub struct QueueSettings {
     pub duplicate_within_ms: u64,
 }
 
-/// A message handed out by [`Queue::receive`].
+/// A message handed out by [`Queue::receive`]; times are ms on the run's clock.
 #[derive(Debug, Clone)]
 pub struct Received {
-    /// `messageId` (the same for a duplicate copy).
+    /// The same for a duplicate copy.
     pub message_id: String,
-    /// This receive's handle; only the latest handle of a message deletes it.
+    /// Only the latest handle of a message deletes it.
     pub receipt_handle: String,
-    /// The body.
     pub body: Arc<str>,
-    /// `md5OfBody`.
     pub md5_of_body: Arc<str>,
     /// `ApproximateReceiveCount`, this receive included.
     pub receive_count: u32,
-    /// When it was sent (run clock, ms).
     pub sent_ms: u64,
-    /// When it was first received (run clock, ms).
     pub first_receive_ms: u64,
     /// Whether this is the left-behind copy of an at-least-once delivery.
     pub duplicate_copy: bool,
 }
 
-/// A message moved to the dead-letter queue.
+/// A message moved to the dead-letter queue (`at_ms`: when).
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadLetter {
-    /// Its `messageId`.
     pub message_id: String,
-    /// Its body.
     pub body: String,
-    /// How many times it had been received.
     pub receive_count: u32,
-    /// When it was moved (run clock, ms).
     pub at_ms: u64,
 }
 
 /// What the queue did, counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueCounts {
-    /// Messages sent (`SendMessage`).
     pub sent: u64,
     /// Deliveries (one message in one batch counts once).
     pub received: u64,
@@ -72,18 +62,15 @@ pub struct QueueCounts {
     pub redelivered: u64,
     /// Copies left behind for an at-least-once duplicate delivery.
     pub duplicates_planted: u64,
-    /// Such copies delivered.
     pub duplicates_delivered: u64,
-    /// Messages deleted (processed).
     pub deleted: u64,
     /// Deletes with a receipt handle that was no longer the latest (the message had been
     /// received again meanwhile): SQS accepts them, and the message stays.
     pub stale_deletes: u64,
-    /// Messages moved to the dead-letter queue.
     pub dead_lettered: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Stored {
     message_id: String,
     body: Arc<str>,
@@ -133,7 +120,7 @@ impl Queue {
         let message_id = self.rng.uuid();
         let stored = Stored {
             message_id: message_id.clone(),
-            md5: md5_hex(body.as_bytes()).into(),
+            md5: hex(&Md5::digest(body)).into(),
             body: body.into(),
             sent_ms: now_ms,
             first_receive_ms: None,
@@ -217,12 +204,12 @@ impl Queue {
             }
             budget -= size;
             self.visible.pop_front();
-            out.push(self.hand_out(seq, now_ms));
+            out.extend(self.hand_out(seq, now_ms));
         }
         out
     }
 
-    fn hand_out(&mut self, seq: u64, now_ms: u64) -> Received {
+    fn hand_out(&mut self, seq: u64, now_ms: u64) -> Option<Received> {
         let receipt_handle = format!(
             "AQEB{}",
             self.rng.string_from(
@@ -233,19 +220,7 @@ impl Queue {
         let duplicate_draw = self.rng.chance(self.settings.duplicate_rate);
         let within = self.rng.between(0, self.settings.duplicate_within_ms);
         let visible_at = now_ms + self.settings.visibility_timeout_ms;
-        let Some(stored) = self.messages.get_mut(&seq) else {
-            // Not reachable: callers hand out messages they just found.
-            return Received {
-                message_id: String::new(),
-                receipt_handle,
-                body: "".into(),
-                md5_of_body: "".into(),
-                receive_count: 0,
-                sent_ms: now_ms,
-                first_receive_ms: now_ms,
-                duplicate_copy: false,
-            };
-        };
+        let stored = self.messages.get_mut(&seq)?;
         let first_receive = stored.first_receive_ms.is_none();
         stored.receive_count += 1;
         stored.version += 1;
@@ -262,14 +237,10 @@ impl Queue {
         };
         let version = stored.version;
         let copy = (first_receive && !stored.duplicate_copy && duplicate_draw).then(|| Stored {
-            message_id: stored.message_id.clone(),
-            body: stored.body.clone(),
-            md5: stored.md5.clone(),
-            sent_ms: stored.sent_ms,
             first_receive_ms: None,
-            receive_count: stored.receive_count,
             version: 0,
             duplicate_copy: true,
+            ..stored.clone()
         });
         self.hidden.push(Reverse((visible_at, seq, version)));
         self.receipts
@@ -284,7 +255,7 @@ impl Queue {
             self.counts.duplicates_planted += 1;
             self.insert(copy, Some(now_ms + within));
         }
-        received
+        Some(received)
     }
 
     /// `DeleteMessage`: true if the handle was the message's latest (the message is gone);
@@ -343,67 +314,13 @@ impl Queue {
         self.messages.len()
     }
 
-    /// The counts so far.
     pub fn counts(&self) -> &QueueCounts {
         &self.counts
     }
 
-    /// The dead-letter queue.
     pub fn dead_letters(&self) -> &[DeadLetter] {
         &self.dead_letters
     }
-}
-
-/// MD5 (RFC 1321) in lowercase hex, for `md5OfBody`.
-pub fn md5_hex(data: &[u8]) -> String {
-    const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
-        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ];
-    let k: Vec<u32> = (0..64)
-        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
-        .collect();
-    let mut message = data.to_vec();
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    message.push(0x80);
-    while message.len() % 64 != 56 {
-        message.push(0);
-    }
-    message.extend_from_slice(&bit_len.to_le_bytes());
-    let mut h: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
-    for chunk in message.chunks_exact(64) {
-        let mut m = [0u32; 16];
-        for (i, word) in chunk.chunks_exact(4).enumerate() {
-            m[i] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        let [mut a, mut b, mut c, mut d] = h;
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let rotated = a
-                .wrapping_add(f)
-                .wrapping_add(k[i])
-                .wrapping_add(m[g])
-                .rotate_left(S[i]);
-            a = d;
-            d = c;
-            c = b;
-            b = b.wrapping_add(rotated);
-        }
-        h[0] = h[0].wrapping_add(a);
-        h[1] = h[1].wrapping_add(b);
-        h[2] = h[2].wrapping_add(c);
-        h[3] = h[3].wrapping_add(d);
-    }
-    h.iter()
-        .flat_map(|w| w.to_le_bytes())
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]
@@ -424,18 +341,6 @@ mod tests {
 
     fn one(_: &str) -> usize {
         1
-    }
-
-    #[test]
-    fn md5_matches_rfc_1321() {
-        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
-        assert_eq!(
-            md5_hex(
-                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
-            ),
-            "57edf4a22be3c955ac49da2e2107b67a"
-        );
     }
 
     #[test]
@@ -488,7 +393,8 @@ mod tests {
         let got = q.receive(0, 1, usize::MAX, one);
         assert_eq!(got.len(), 1);
         assert_eq!(&*got[0].body, "cccc");
-        assert_eq!(&*got[0].md5_of_body, md5_hex(b"cccc").as_str());
+        // md5("cccc"), as `md5sum` gives it.
+        assert_eq!(&*got[0].md5_of_body, "41fcba09f2bdcdf315ba4119dc7978dd");
     }
 
     #[test]

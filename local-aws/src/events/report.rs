@@ -1,6 +1,5 @@
-//! What an events run did, and whether every key got invalidated: the coverage check works
-//! from the keys uploaded and the invalidations CloudFront holds, never from the function's
-//! code, and the dead-letter check from the messages' bodies.
+//! What an events run did, and whether every key got invalidated, judged from the keys
+//! uploaded, CloudFront's invalidations and the dead letters' bodies, never the function's code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -24,57 +23,42 @@ pub fn path_covers(invalidation_path: &str, url_path: &str) -> bool {
     }
 }
 
-/// The run's invalidations of one target (distribution or tenant), indexed for the check.
+/// The run's invalidations of one target (distribution or tenant), by decoded exact path and
+/// decoded wildcard prefix.
 #[derive(Debug, Default)]
 struct TargetIndex {
-    /// Decoded exact path to `(created, completes at)`, sorted by creation.
     exact: HashMap<String, Times>,
-    /// Decoded wildcard prefix to the same.
     wildcard: HashMap<String, Times>,
 }
 
-/// Invalidations of one path, sorted by creation time, with the earliest completion among
-/// each suffix (those created at or after a moment).
+/// Invalidations of one path: `(created, earliest completion of those created then or
+/// later)`, sorted by creation time once sealed.
 #[derive(Debug, Default)]
-struct Times {
-    created: Vec<u64>,
-    completes: Vec<u64>,
-    earliest_from: Vec<u64>,
-}
+struct Times(Vec<(u64, u64)>);
 
 impl Times {
     fn push(&mut self, created: u64, completes: u64) {
-        self.created.push(created);
-        self.completes.push(completes);
+        self.0.push((created, completes));
     }
 
     fn seal(&mut self) {
-        let mut pairs: Vec<(u64, u64)> = self
-            .created
-            .iter()
-            .copied()
-            .zip(self.completes.iter().copied())
-            .collect();
-        pairs.sort_unstable();
-        self.created = pairs.iter().map(|p| p.0).collect();
-        self.completes = pairs.iter().map(|p| p.1).collect();
+        self.0.sort_unstable();
         let mut earliest = u64::MAX;
-        self.earliest_from = vec![0; pairs.len()];
-        for i in (0..pairs.len()).rev() {
-            earliest = earliest.min(pairs[i].1);
-            self.earliest_from[i] = earliest;
+        for (_, completes) in self.0.iter_mut().rev() {
+            earliest = earliest.min(*completes);
+            *completes = earliest;
         }
     }
 
     /// The earliest completion of an invalidation created at or after `since`.
     fn completed_after(&self, since: u64) -> Option<u64> {
-        let i = self.created.partition_point(|&c| c < since);
-        self.earliest_from.get(i).copied()
+        let i = self.0.partition_point(|&(created, _)| created < since);
+        self.0.get(i).map(|&(_, earliest)| earliest)
     }
 }
 
 impl TargetIndex {
-    fn new(invalidations: &[&InvalidationInfo]) -> Self {
+    fn new<'a>(invalidations: impl IntoIterator<Item = &'a InvalidationInfo>) -> Self {
         let mut index = Self::default();
         for inv in invalidations {
             for path in &inv.paths {
@@ -112,18 +96,14 @@ impl TargetIndex {
     }
 }
 
-/// A key that no invalidation created after its notification covers.
+/// A key (raw, and its URL path) that no invalidation on `target` created after its
+/// notification (`sent_ms` since the run started) covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UncoveredKey {
-    /// The key, raw.
     pub key: String,
-    /// Its URL path.
     pub path: String,
-    /// The distribution or tenant that lacks the invalidation.
     pub target: String,
-    /// Upload or delete.
     pub change: ObjectChange,
-    /// When its notification was sent (ms since the run started).
     pub sent_ms: u64,
 }
 
@@ -137,13 +117,11 @@ pub struct Coverage {
     pub expected: u64,
     /// Of those, covered by an invalidation created after the notification was sent.
     pub covered: u64,
-    /// Not covered.
     pub uncovered: u64,
     /// Up to 10 of them.
     pub uncovered_keys: Vec<UncoveredKey>,
-    /// Longest time from an upload's notification until its covering invalidation completed.
+    /// Time from an upload's notification until its covering invalidation completed.
     pub latency_max_ms: Option<u64>,
-    /// Its 95th percentile.
     pub latency_p95_ms: Option<u64>,
 }
 
@@ -156,12 +134,13 @@ pub fn check_coverage(
     sent_ms: &[Option<u64>],
     invalidations: &[InvalidationInfo],
 ) -> Coverage {
-    let indexes: Vec<(String, TargetIndex)> = targets
+    let indexes: Vec<(&String, TargetIndex)> = targets
         .iter()
         .map(|t| {
-            let of_target: Vec<&InvalidationInfo> =
-                invalidations.iter().filter(|i| i.target() == t).collect();
-            (t.clone(), TargetIndex::new(&of_target))
+            (
+                t,
+                TargetIndex::new(invalidations.iter().filter(|i| i.target() == t)),
+            )
         })
         .collect();
     let mut coverage = Coverage {
@@ -190,7 +169,7 @@ pub fn check_coverage(
                         coverage.uncovered_keys.push(UncoveredKey {
                             key: event.key.clone(),
                             path: path.clone(),
-                            target: target.clone(),
+                            target: target.to_string(),
                             change: event.change,
                             sent_ms: sent,
                         });
@@ -206,12 +185,9 @@ pub fn check_coverage(
 }
 
 /// The `p`th percentile (nearest rank) of sorted values.
-pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (sorted.len() as u64 * p).div_ceil(100).max(1);
-    sorted.get(usize::try_from(rank - 1).unwrap_or(0)).copied()
+pub fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
 }
 
 /// The key of an S3 notification or an EventBridge S3 event, raw (a notification's key is
@@ -220,34 +196,21 @@ pub fn percentile(sorted: &[u64], p: u64) -> Option<u64> {
 pub fn event_key(body: &str) -> Option<String> {
     let value: Value = serde_json::from_str(body).ok()?;
     if let Some(key) = value
-        .get("Records")
-        .and_then(|r| r.get(0))
-        .and_then(|r| r.get("s3"))
-        .and_then(|s| s.get("object"))
-        .and_then(|o| o.get("key"))
+        .pointer("/Records/0/s3/object/key")
         .and_then(Value::as_str)
     {
         return percent_decode(key, true);
     }
-    if value.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        return value
-            .get("detail")
-            .and_then(|d| d.get("object"))
-            .and_then(|o| o.get("key"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-    }
-    None
+    let key = value.pointer("/detail/object/key").and_then(Value::as_str);
+    key.filter(|_| value.get("source").and_then(Value::as_str) == Some("aws.s3"))
+        .map(str::to_string)
 }
 
-/// A dead-lettered message that should have succeeded.
+/// A dead-lettered message that should have succeeded, with the key its body names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WronglyDeadLettered {
-    /// Its `messageId`.
     pub message_id: String,
-    /// The key its body names.
     pub key: String,
-    /// How many times it was received.
     pub receive_count: u32,
 }
 
@@ -257,25 +220,20 @@ pub fn wrongly_dead_lettered(
     params: &CoverageParameters,
     dead: &[DeadLetter],
 ) -> (u64, Vec<WronglyDeadLettered>) {
-    let mut count = 0;
-    let mut listed = Vec::new();
-    for d in dead {
-        let Some(key) = event_key(&d.body) else {
-            continue;
-        };
-        if !key.starts_with(&params.key_prefix) {
-            continue;
-        }
-        count += 1;
-        if listed.len() < 10 {
-            listed.push(WronglyDeadLettered {
-                message_id: d.message_id.clone(),
+    let wrong: Vec<WronglyDeadLettered> = dead
+        .iter()
+        .filter_map(|d| {
+            let key = event_key(&d.body).filter(|k| k.starts_with(&params.key_prefix))?;
+            let (message_id, receive_count) = (d.message_id.clone(), d.receive_count);
+            Some(WronglyDeadLettered {
+                message_id,
                 key,
-                receive_count: d.receive_count,
-            });
-        }
-    }
-    (count, listed)
+                receive_count,
+            })
+        })
+        .collect();
+    let count = wrong.len() as u64;
+    (count, wrong.into_iter().take(10).collect())
 }
 
 /// The burst, counted.
@@ -283,11 +241,9 @@ pub fn wrongly_dead_lettered(
 pub struct EventCounts {
     /// Uploads (`ObjectCreated:*`), directory markers included.
     pub uploads: u64,
-    /// Of those, multipart uploads.
     pub multipart_uploads: u64,
-    /// Deletes (`ObjectRemoved:Delete`).
     pub deletes: u64,
-    /// Directory markers (keys ending in `/`): not expected to be invalidated.
+    /// Keys ending in `/`: not expected to be invalidated.
     pub directory_markers: u64,
     /// Events on keys outside the key prefix: not expected to be invalidated.
     pub outside_prefix: u64,
@@ -298,7 +254,6 @@ pub struct EventCounts {
 /// Invocations by how they ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InvocationCounts {
-    /// All invocations.
     pub total: u64,
     /// Processes started (the first of each environment, and after each kill, timeout or
     /// crash).
@@ -312,18 +267,15 @@ pub struct InvocationCounts {
     /// Answered with a response that fails the whole batch (not JSON, not an object, an
     /// item without a valid `itemIdentifier`, or an id not in the batch).
     pub rejected_responses: u64,
-    /// Posted `/error`.
+    /// Invocations that posted `/error`, got no answer by the function timeout (killed),
+    /// exited before answering, were killed on purpose while running (`kill_rate`).
     pub errored: u64,
-    /// No answer by the function timeout: killed.
     pub timed_out: u64,
-    /// The process exited before answering.
     pub crashed: u64,
-    /// Killed on purpose while running (`kill_rate`).
     pub killed: u64,
     /// Records in the largest invocation (the batch size, or fewer when the 6 MB payload
     /// limit or the batching window cut the batch).
     pub largest_batch: u64,
-    /// Bytes of the largest invocation's event, as sent to the function.
     pub largest_payload_bytes: u64,
 }
 
@@ -336,15 +288,13 @@ pub struct FaultCounts {
     pub injected: BTreeMap<String, u64>,
     /// Fault kinds of the spec that never fired.
     pub never_fired: Vec<String>,
-    /// Invocations drawn for a kill.
+    /// Invocations drawn for a kill: killed while running, or answered (or ended otherwise)
+    /// before the kill's moment.
     pub kills_planted: u64,
-    /// Of those, killed while running.
     pub kills_fired: u64,
-    /// Of those, answered (or ended otherwise) before the kill's moment.
     pub kills_missed: u64,
-    /// Duplicate copies planted in the queue.
+    /// Duplicate copies planted in the queue, and delivered.
     pub duplicates_planted: u64,
-    /// Of those, delivered.
     pub duplicates_delivered: u64,
     /// Answered batches invoked again whole (`redeliver_rate`).
     pub batches_redelivered: u64,
@@ -359,7 +309,6 @@ pub struct CloudFrontCounts {
     pub invalidations_created: u64,
     /// Paths of the created invalidations, as CloudFront bills them (a wildcard is one path).
     pub paths_billed: u64,
-    /// Of those, wildcard paths.
     pub wildcard_paths: u64,
     /// `TooManyInvalidationsInProgress` answers from CloudFront's real limits.
     pub too_many_in_progress: u64,
@@ -373,50 +322,36 @@ pub struct CloudFrontCounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "invariant", rename_all = "snake_case")]
 pub enum Violation {
-    /// Keys left without a covering invalidation.
-    UncoveredKeys {
-        /// How many (event, target) pairs.
-        count: u64,
-    },
+    /// (Event, target) pairs left without a covering invalidation.
+    UncoveredKeys { count: u64 },
     /// Valid events under the prefix sent to the dead-letter queue (or, direct, dropped after
     /// Lambda's retries).
-    DeadLetteredEvents {
-        /// How many messages.
-        count: u64,
-    },
+    DeadLetteredEvents { count: u64 },
 }
 
 /// The whole report of an events run.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsReport {
-    /// The seed (repeat a run with it).
     pub seed: u64,
-    /// How the notifications reached the function.
     pub delivery: Delivery,
     /// The parameters the function got (`CF_INVALIDATE_PARAMETERS`).
     pub parameters: String,
     /// What the coverage check read from them.
     pub coverage_parameters: CoverageParameters,
-    /// The burst.
     pub events: EventCounts,
     /// The queue (direct delivery: Lambda's asynchronous queue; dead-lettered means dropped
     /// after the retries).
     pub messages: QueueCounts,
-    /// The invocations.
     pub invocations: InvocationCounts,
-    /// The faults and proof that they fired.
     pub faults: FaultCounts,
-    /// CloudFront's side.
     pub cloudfront: CloudFrontCounts,
-    /// Whether every key is covered.
     pub coverage: Coverage,
     /// Dead-lettered messages that should have succeeded, up to 10.
     pub wrongly_dead_lettered: Vec<WronglyDeadLettered>,
     /// The broken invariants (empty: the run holds).
     pub violations: Vec<Violation>,
-    /// When the last notification was sent (ms since the start).
+    /// When the last notification was sent, and when the queue was empty (ms since the start).
     pub burst_ms: u64,
-    /// When the queue was empty (ms since the start).
     pub drained_ms: u64,
     /// The whole run, waiting for the last invalidation included (ms).
     pub duration_ms: u64,
@@ -431,7 +366,6 @@ pub struct EventsReport {
 }
 
 impl EventsReport {
-    /// Whether every invariant holds.
     pub fn holds(&self) -> bool {
         self.violations.is_empty()
     }
@@ -440,14 +374,19 @@ impl EventsReport {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
+        // What each delivery calls a message given up on.
+        let (delivery, dropped, were_dropped) = match self.delivery {
+            Delivery::Sqs => ("SQS", "dead-lettered", "were dead-lettered"),
+            Delivery::Direct => (
+                "direct",
+                "dropped after 3 attempts",
+                "were dropped after Lambda's retries",
+            ),
+        };
         let e = &self.events;
         let _ = writeln!(
             out,
-            "events run: {} delivery, seed {} (repeat with --seed {}), {} in all (burst {}, queue empty at {})",
-            match self.delivery {
-                Delivery::Sqs => "SQS",
-                Delivery::Direct => "direct",
-            },
+            "events run: {delivery} delivery, seed {} (repeat with --seed {}), {} in all (burst {}, queue empty at {})",
             self.seed,
             self.seed,
             secs(self.duration_ms),
@@ -472,17 +411,8 @@ impl EventsReport {
         let m = &self.messages;
         let _ = writeln!(
             out,
-            "  messages:        {} sent, {} received, {} redelivered, {} deleted, {} {}, {} stale deletes",
-            m.sent,
-            m.received,
-            m.redelivered,
-            m.deleted,
-            m.dead_lettered,
-            match self.delivery {
-                Delivery::Sqs => "dead-lettered",
-                Delivery::Direct => "dropped after 3 attempts",
-            },
-            m.stale_deletes
+            "  messages:        {} sent, {} received, {} redelivered, {} deleted, {} {dropped}, {} stale deletes",
+            m.sent, m.received, m.redelivered, m.deleted, m.dead_lettered, m.stale_deletes
         );
         let i = &self.invocations;
         let _ = writeln!(
@@ -523,14 +453,7 @@ impl EventsReport {
             if c.other_errors.is_empty() {
                 String::new()
             } else {
-                format!(
-                    ", other errors: {}",
-                    c.other_errors
-                        .iter()
-                        .map(|(k, v)| format!("{k} {v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!(", other errors: {}", listed(&c.other_errors))
             }
         );
         let f = &self.faults;
@@ -541,11 +464,7 @@ impl EventsReport {
             if f.injected.is_empty() {
                 "none".to_string()
             } else {
-                f.injected
-                    .iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                listed(&f.injected)
             }
         );
         if !f.never_fired.is_empty() {
@@ -619,17 +538,19 @@ impl EventsReport {
                     ),
                     Violation::DeadLetteredEvents { count } => writeln!(
                         out,
-                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {}",
-                        match self.delivery {
-                            Delivery::Sqs => "were dead-lettered",
-                            Delivery::Direct => "were dropped after Lambda's retries",
-                        }
+                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {were_dropped}"
                     ),
                 };
             }
         }
         out
     }
+}
+
+/// `a 1, b 2`: each key with its count.
+fn listed(counts: &BTreeMap<String, u64>) -> String {
+    let items: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    items.join(", ")
 }
 
 #[cfg(test)]
@@ -802,7 +723,7 @@ mod tests {
         };
         assert_eq!(wrongly_dead_lettered(&params, &[dead]).0, 0);
         assert!(!path_covers("/a%FFb.html", "/a\u{FFFD}b.html"));
-        let index = TargetIndex::new(&[&inv("E1", 0, &["/a%FFb.html", "/a%FF*"])]);
+        let index = TargetIndex::new(&[inv("E1", 0, &["/a%FFb.html", "/a%FF*"])]);
         assert_eq!(index.covered("/a\u{FFFD}b.html", 0), None);
     }
 }

@@ -12,7 +12,7 @@ use crate::cloudfront::InvalidationInfo;
 use crate::codepipeline::JobRecord;
 use crate::faults::Api;
 use crate::log::RequestRecord;
-use crate::runtime_api::InitError;
+use crate::runtime_api::{InitError, InvocationOutcome};
 use crate::text::{seconds, shorten};
 
 /// How the action ended.
@@ -46,7 +46,6 @@ pub enum FailureCause {
 /// The failure of a failed action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
-    /// Why.
     pub cause: FailureCause,
     /// `failureDetails.type` when reported (`JobFailed`, `ConfigurationError`, ...).
     pub failure_type: Option<String>,
@@ -65,15 +64,10 @@ pub struct Failure {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InvocationEnd {
     /// The function posted `/response`.
-    Response {
-        /// The response body.
-        body: String,
-    },
+    Response { body: String },
     /// The function posted `/error`.
     Error {
-        /// `errorType`.
         error_type: String,
-        /// `errorMessage`.
         error_message: String,
     },
     /// No answer by the deadline (plus grace): the process was killed.
@@ -87,13 +81,23 @@ pub enum InvocationEnd {
         /// How long after taking the event it was killed, in ms.
         after_ms: u64,
     },
-    /// The process exited before answering.
-    Crashed {
-        /// How it exited.
-        exit: ExitInfo,
-        /// Whether the function had taken the event.
-        started: bool,
-    },
+    /// The process exited before answering (`started`: after taking the event).
+    Crashed { exit: ExitInfo, started: bool },
+}
+
+impl From<InvocationOutcome> for InvocationEnd {
+    fn from(outcome: InvocationOutcome) -> Self {
+        match outcome {
+            InvocationOutcome::Response { body } => Self::Response { body },
+            InvocationOutcome::Error {
+                error_type,
+                error_message,
+            } => Self::Error {
+                error_type,
+                error_message,
+            },
+        }
+    }
 }
 
 impl InvocationEnd {
@@ -134,14 +138,13 @@ impl InvocationEnd {
     }
 }
 
-/// One Lambda invocation.
+/// One Lambda invocation; times are ms since the run started.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InvocationReport {
     /// 1 for the first invocation of the run.
     pub number: u32,
     /// The job it delivered (its [`crate::JobRecord::number`]).
     pub job_number: u32,
-    /// The job id in its event.
     pub job_id: String,
     /// 1 for the first delivery of the event, 2 and 3 for Lambda's retries (a duplicate
     /// delivery has the attempt number of the delivery it repeats).
@@ -149,19 +152,15 @@ pub struct InvocationReport {
     /// Whether this is a duplicate delivery of the event (Lambda's at-least-once delivery,
     /// [`super::PipelineConfig::duplicate_delivery_rate`]).
     pub duplicate: bool,
-    /// The Lambda request id.
     pub request_id: String,
     /// Whether a new process was started for it.
     pub cold_start: bool,
     /// Which process ran it (see [`OutputLine::process`]).
     pub process: u32,
-    /// When it was queued, ms since the run started.
     pub queued_ms: u64,
-    /// When the function took it, ms since the run started.
+    /// When the function took it.
     pub started_ms: Option<u64>,
-    /// When it ended, ms since the run started.
     pub ended_ms: u64,
-    /// How it ended.
     pub end: InvocationEnd,
     /// The event delivered. Left out of the JSON report: it holds the artifact credentials.
     #[serde(skip)]
@@ -179,11 +178,9 @@ impl InvocationReport {
 /// Totals of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
-    /// Jobs created.
     pub jobs: u32,
-    /// Invocations made (retries included).
+    /// Retries included.
     pub invocations: u32,
-    /// Processes started.
     pub cold_starts: u32,
     /// Invocations that ended in a function error (error post, timeout, crash).
     pub function_errors: u32,
@@ -199,13 +196,11 @@ pub struct Counts {
     pub results_refused: u32,
     /// Calls to the CloudFront and CodePipeline APIs.
     pub api_calls: u32,
-    /// API calls by operation.
     pub calls_by_operation: BTreeMap<String, u32>,
     /// Error responses by AWS error code.
     pub errors_by_code: BTreeMap<String, u32>,
     /// Calls shaped by an injected fault.
     pub faults_injected: u32,
-    /// Invalidations created.
     pub invalidations: u32,
     /// Paths (and cache tags) in those invalidations.
     pub paths: u32,
@@ -233,14 +228,11 @@ pub enum TimelineKind {
     Verdict,
 }
 
-/// One line of the timeline.
+/// One line of the timeline (`at_ms`: since the run started).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimelineEntry {
-    /// When, ms since the run started.
     pub at_ms: u64,
-    /// What about.
     pub kind: TimelineKind,
-    /// The text shown.
     pub text: String,
 }
 
@@ -273,9 +265,7 @@ impl TimelineEntry {
 /// Everything a pipeline run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PipelineReport {
-    /// Succeeded or failed.
     pub verdict: Verdict,
-    /// Why it failed, when it did.
     pub failure: Option<Failure>,
     /// `executionDetails.summary` of the last `PutJobSuccessResult`.
     pub summary: Option<String>,
@@ -285,7 +275,6 @@ pub struct PipelineReport {
     pub output_variables: BTreeMap<String, String>,
     /// Jobs in order (the first, then one per continuation).
     pub jobs: Vec<JobRecord>,
-    /// Invocations in order.
     pub invocations: Vec<InvocationReport>,
     /// Every call to the emulator, in arrival order.
     pub requests: Vec<RequestRecord>,
@@ -293,15 +282,12 @@ pub struct PipelineReport {
     pub invalidations: Vec<InvalidationInfo>,
     /// `/runtime/init/error` posts.
     pub init_errors: Vec<InitError>,
-    /// Everything the function printed.
     pub function_output: Vec<OutputLine>,
-    /// Totals.
     pub counts: Counts,
     /// The driver's own events (jobs, invocations, verdict) as timeline lines.
     pub events: Vec<TimelineEntry>,
     /// The seed used (pass it as `--seed` to repeat the run).
     pub seed: u64,
-    /// The endpoint the emulator served on.
     pub endpoint: String,
     /// `#{codepipeline.PipelineExecutionId}` of the run (give it as
     /// [`super::PipelineConfig::pipeline_execution_id`] to replay a pipeline "Retry").
@@ -316,7 +302,6 @@ pub struct PipelineReport {
     /// also reads: about 0 on an emulator of its own, later on a shared one
     /// ([`super::run_on`]).
     pub started_ms: u64,
-    /// Length of the run, ms.
     pub duration_ms: u64,
     /// The function's largest peak resident set (`VmHWM`, KiB) over its processes, read before
     /// each was stopped (Linux only; `None` elsewhere, or when none was stopped).
@@ -331,7 +316,6 @@ pub(crate) fn short_id(id: &str) -> &str {
 }
 
 impl PipelineReport {
-    /// Whether the action succeeded.
     pub fn succeeded(&self) -> bool {
         self.verdict == Verdict::Succeeded
     }
@@ -351,12 +335,10 @@ impl PipelineReport {
 
     /// Everything the function printed, stdout and stderr interleaved, one line each.
     pub fn function_output_text(&self) -> String {
-        let mut text = String::new();
-        for line in &self.function_output {
-            text.push_str(&line.text);
-            text.push('\n');
-        }
-        text
+        self.function_output
+            .iter()
+            .map(|line| format!("{}\n", line.text))
+            .collect()
     }
 
     /// The report as JSON (what `--json` prints).
@@ -367,57 +349,56 @@ impl PipelineReport {
     /// The timeline: jobs, invocations, API calls, invalidation status changes, the verdict,
     /// and with `verbose` the function's output, in time order.
     pub fn timeline(&self, verbose: bool) -> Vec<TimelineEntry> {
-        let mut entries: Vec<(u64, u8, usize, TimelineEntry)> = Vec::new();
-        let mut push = |order: u8, e: TimelineEntry| {
-            let n = entries.len();
-            entries.push((e.at_ms, order, n, e));
-        };
-        for e in &self.events {
-            let order = if e.kind == TimelineKind::Verdict {
-                9
-            } else {
-                1
+        // At one moment: the driver's events, calls, completions, output, and the verdict last.
+        let events = (self.events.iter().cloned()).map(|e| {
+            (
+                if e.kind == TimelineKind::Verdict {
+                    9
+                } else {
+                    1
+                },
+                e,
+            )
+        });
+        let requests = self.requests.iter().filter_map(TimelineEntry::of_request);
+        let end = self.started_ms + self.duration_ms;
+        let completions = self
+            .invalidations
+            .iter()
+            .filter(|inv| inv.completes_at_ms <= end);
+        let completions = completions.map(|inv| TimelineEntry {
+            at_ms: inv.completes_at_ms,
+            kind: TimelineKind::Invalidation,
+            text: format!(
+                "invalidation {} on {} is now Completed ({} path(s))",
+                inv.id,
+                inv.target(),
+                inv.paths.len()
+            ),
+        });
+        let output = self.function_output.iter().filter(|_| verbose).map(|line| {
+            let stream = match line.stream {
+                OutputStream::Stdout => "out",
+                OutputStream::Stderr => "err",
             };
-            push(order, e.clone());
-        }
-        for entry in self.requests.iter().filter_map(TimelineEntry::of_request) {
-            push(2, entry);
-        }
-        for inv in &self.invalidations {
-            if inv.completes_at_ms <= self.started_ms + self.duration_ms {
-                push(
-                    3,
-                    TimelineEntry {
-                        at_ms: inv.completes_at_ms,
-                        kind: TimelineKind::Invalidation,
-                        text: format!(
-                            "invalidation {} on {} is now Completed ({} path(s))",
-                            inv.id,
-                            inv.target(),
-                            inv.paths.len()
-                        ),
-                    },
-                );
-            }
-        }
-        if verbose {
-            for line in &self.function_output {
-                let stream = match line.stream {
-                    OutputStream::Stdout => "out",
-                    OutputStream::Stderr => "err",
-                };
-                push(
-                    4,
-                    TimelineEntry {
-                        at_ms: line.at_ms,
-                        kind: TimelineKind::Output,
-                        text: format!("[process {} {stream}] {}", line.process, line.text),
-                    },
-                );
-            }
-        }
-        entries.sort_by_key(|(at, order, n, _)| (*at, *order, *n));
-        entries.into_iter().map(|(_, _, _, e)| e).collect()
+            let text = format!("[process {} {stream}] {}", line.process, line.text);
+            (
+                4,
+                TimelineEntry {
+                    at_ms: line.at_ms,
+                    kind: TimelineKind::Output,
+                    text,
+                },
+            )
+        });
+        let mut entries: Vec<(u8, TimelineEntry)> = events
+            .chain(requests.map(|e| (2, e)))
+            .chain(completions.map(|e| (3, e)))
+            .chain(output)
+            .collect();
+        // Stable: entries of one moment and order keep the order they came in.
+        entries.sort_by_key(|(order, e)| (e.at_ms, *order));
+        entries.into_iter().map(|(_, e)| e).collect()
     }
 
     /// The readable report the CLI prints: the timeline, then the verdict block.
