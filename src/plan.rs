@@ -6,6 +6,8 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+use crate::text::clip;
+
 /// [`MAX_PATHS_PER_BATCH`] as a literal: messages that quote it are `&'static str`, and
 /// `concat!` takes only literals. Exported for the CLI's `--max-paths` help.
 #[macro_export]
@@ -214,7 +216,7 @@ fn check_tag(tag: &str) -> Result<(), PlanError> {
     match problem {
         None => Ok(()),
         Some(problem) => Err(PlanError::InvalidTag {
-            tag: quote_limited(tag),
+            tag: clip(tag, QUOTE_LIMIT),
             problem,
         }),
     }
@@ -223,7 +225,7 @@ fn check_tag(tag: &str) -> Result<(), PlanError> {
 fn normalise_path(path: &str) -> Result<String, PlanError> {
     if let Some(control) = path.bytes().find(u8::is_ascii_control) {
         return Err(PlanError::ControlCharacter {
-            path: quote_limited(path),
+            path: clip(path, QUOTE_LIMIT),
             character: char::from(control),
         });
     }
@@ -232,8 +234,8 @@ fn normalise_path(path: &str) -> Result<String, PlanError> {
         && star + 1 != path.len()
     {
         return Err(PlanError::WildcardNotLast {
-            path: quote_limited(path),
-            suggestion: quote_limited(&format!("{slash}{}", &path[..=star])),
+            path: clip(path, QUOTE_LIMIT),
+            suggestion: clip(&format!("{slash}{}", &path[..=star]), QUOTE_LIMIT),
         });
     }
     let mut encoded = String::with_capacity(path.len() + 1);
@@ -241,7 +243,7 @@ fn normalise_path(path: &str) -> Result<String, PlanError> {
     percent_encode_into(path, &mut encoded);
     if encoded.len() > MAX_PATH_LEN {
         return Err(PlanError::PathTooLong {
-            path: quote_limited(&encoded),
+            path: clip(&encoded, QUOTE_LIMIT),
             len: encoded.len(),
         });
     }
@@ -286,13 +288,6 @@ fn percent_encode_into(text: &str, out: &mut String) {
 fn is_escape_at(bytes: &[u8], percent: usize) -> bool {
     let hex_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_hexdigit);
     hex_at(percent + 1) && hex_at(percent + 2)
-}
-
-fn quote_limited(text: &str) -> String {
-    match text.char_indices().nth(QUOTE_LIMIT) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-    }
 }
 
 /// Plans one CloudFront batch for `raw`: normalises every item (the first error, in input

@@ -14,7 +14,23 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
-/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
+/// The first `max_chars` characters of `text`, or `None` when it has no more than that.
+pub fn head_chars(text: &str, max_chars: usize) -> Option<&str> {
+    text.char_indices()
+        .nth(max_chars)
+        .map(|(cut, _)| &text[..cut])
+}
+
+/// `text` cut after `max_chars` characters, marked with `…`: a value quoted in a message.
+pub fn clip(text: &str, max_chars: usize) -> String {
+    match head_chars(text, max_chars) {
+        Some(head) => format!("{head}…"),
+        None => text.to_owned(),
+    }
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut: for fields
+/// whose limit is in bytes, such as CodePipeline's.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
@@ -109,6 +125,14 @@ pub fn thousands(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_counts_characters() {
+        assert_eq!(clip("héllo", 5), "héllo");
+        assert_eq!(clip("héllo", 2), "hé…");
+        assert_eq!(head_chars("héllo", 2), Some("hé"));
+        assert_eq!(head_chars("hé", 2), None);
+    }
 
     #[test]
     fn truncate_cuts_on_char_boundaries() {
