@@ -18,75 +18,53 @@ use crate::machine::{self, Machine};
 /// Peak memory our function must stay under on the largest batch, KiB (32 MiB).
 pub const MEMORY_TARGET_KIB: u64 = 32 * 1024;
 
-/// Where the two functions are and where the figures go.
 #[derive(Debug, Clone)]
 pub struct EventsSettings {
-    /// The tiny CI version (300 uploads).
     pub smoke: bool,
-    /// `cf-invalidate-events`.
     pub function: PathBuf,
-    /// A Python with awslambdaric and boto3.
     pub python: PathBuf,
-    /// `bench/python_events_sample`.
     pub sample_dir: PathBuf,
-    /// The markdown report whose events section is rewritten.
     pub report: PathBuf,
-    /// The SVG chart to write.
     pub chart: PathBuf,
-    /// The JSON results to write.
-    pub json: PathBuf,
-    /// The cargo profile the function was built with.
     pub profile: String,
-    /// The command that produced the run, quoted in the report.
     pub command: String,
-    /// The harness's own command line, quoted in the report (one option a line).
     pub invocation: String,
 }
 
-/// How the comparison runs; every duration of AWS's that would make a run last minutes is
-/// scaled down, and the report says by how much.
+/// How the comparison runs. Ours is set as `infra/events.yaml` deploys it, except for the
+/// times of AWS's that would make a run last minutes, which are scaled down (the report says
+/// by how much); times are in ms unless the name says s.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsPlan {
     /// Notifications in the burst (uploads, re-uploads and deletes).
     pub uploads: usize,
     /// The emulator's seed: the burst's keys, order and bodies.
     pub seed: u64,
-    /// The burst is spread over this time, ms.
     pub burst_ms: u64,
-    /// Invalidations stay `InProgress` between these, ms.
+    /// Invalidations stay `InProgress` between these.
     pub completion_ms: (u64, u64),
     /// Share of generated keys with awkward names (the rest plain, as most of a site's are).
     pub awkward_keys: f64,
-    /// Ours: `BatchSize` (the template's 1000).
     pub batch_size: usize,
-    /// Ours: `MaximumBatchingWindowInSeconds`, ms (the template's 60 s, scaled down).
     pub batching_window_ms: u64,
-    /// Ours: `ScalingConfig.MaximumConcurrency` (the template's 2).
     pub concurrency: usize,
-    /// Ours: the function timeout, s (the template's 60 s).
     pub function_timeout_s: u64,
-    /// Ours: the queue's visibility timeout, s (the template's 360 s, scaled down to the
-    /// function timeout, the least Lambda accepts).
+    /// The template's 360 s, scaled down to the function timeout, the least Lambda accepts.
     pub visibility_timeout_s: u64,
-    /// Ours: the redrive policy's `maxReceiveCount` (the template's 10).
     pub max_receive_count: u32,
-    /// Ours: `maxPaths` (the function's default).
     pub max_paths: usize,
-    /// The sample: concurrent invocations (Lambda scales an asynchronous function out).
+    /// Lambda scales an asynchronous function out by itself; this is the run's choice.
     pub sample_concurrency: usize,
-    /// The sample: the function timeout, s.
     pub sample_timeout_s: u64,
-    /// The sample: delay before Lambda's first asynchronous retry, ms (Lambda: about a
-    /// minute; the second retry waits twice as long).
+    /// Before Lambda's first asynchronous retry (about a minute on AWS; the second waits
+    /// twice as long).
     pub retry_delay_ms: u64,
-    /// The memory run: `BatchSize`.
     pub memory_batch_size: usize,
-    /// The memory run: the batching window, ms (long enough for the burst to be queued).
+    /// Long enough for the whole burst to be queued.
     pub memory_window_ms: u64,
 }
 
 impl EventsPlan {
-    /// The report's run: 10,000 uploads.
     pub fn full() -> Self {
         Self {
             uploads: 10_000,
@@ -135,16 +113,12 @@ impl EventsPlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
-    /// `cf-invalidate-events` through SQS.
     Ours,
-    /// `bench/python_events_sample/handler.py`, invoked by S3 directly.
     Sample,
-    /// Ours again, one batch as large as a mapping allows, for its peak memory.
     Memory,
 }
 
 impl Side {
-    /// The name in the report.
     pub fn label(self) -> &'static str {
         match self {
             Self::Ours => "cf-invalidate-events",
@@ -167,29 +141,23 @@ impl Side {
 /// One function's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct SideResult {
-    /// Whose.
     pub side: Side,
-    /// Its distributions.
     pub distributions: Vec<String>,
-    /// Invalidations created on each.
     pub invalidations_per_distribution: BTreeMap<String, u64>,
-    /// The most paths in one invalidation.
     pub most_paths_in_one_invalidation: u64,
-    /// Key events (uploads and deletes, times distributions) expected to be invalidated.
+    /// Uploads and deletes, times distributions, expected to be invalidated.
     pub key_events: u64,
     /// Of those, not covered by an invalidation created after their notification.
     pub stale_key_events: u64,
-    /// From a notification to the completion of its covering invalidation, the longest, ms;
+    /// From a notification to the completion of its covering invalidation, the longest;
     /// `None` when a key stays stale.
     pub last_key_covered_ms: Option<u64>,
-    /// From the start of the run to the queue drained and the processes stopped, ms.
+    /// From the start of the run to the queue drained and the processes stopped.
     pub wall_ms: u64,
-    /// The driver's report.
     pub report: EventsReport,
 }
 
 impl SideResult {
-    /// The most invalidations created on one distribution.
     pub fn most_invalidations_on_one_distribution(&self) -> u64 {
         self.invalidations_per_distribution
             .values()
@@ -202,17 +170,13 @@ impl SideResult {
 /// Our memory on the largest batch.
 #[derive(Debug, Clone, Serialize)]
 pub struct MemoryResult {
-    /// The run, as the others.
     pub run: SideResult,
-    /// `BatchSize` asked for.
     pub batch_size: usize,
-    /// Whether the 6 MB payload limit cut the batch: fewer records in the largest invocation
-    /// than both the batch size and the burst.
+    /// Fewer records in the largest invocation than both the batch size and the burst.
     pub split_by_payload_limit: bool,
 }
 
 impl MemoryResult {
-    /// Peak RSS of the function's process, KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         self.run.report.function_peak_rss_kib
     }
@@ -221,36 +185,23 @@ impl MemoryResult {
 /// Whether our figures meet their targets.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Targets {
-    /// No key left stale.
     pub no_stale_keys: bool,
-    /// At most one invalidation per full batch on each distribution.
     pub invalidations: bool,
-    /// No invalidation with more than `maxPaths` paths.
     pub paths_per_invalidation: bool,
-    /// Peak RSS under 32 MiB on the largest batch (`false` when it could not be read).
     pub memory: bool,
 }
 
 /// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsResults {
-    /// Whether this was the smoke run.
     pub smoke: bool,
-    /// What ran.
     pub plan: EventsPlan,
-    /// Where.
     pub machine: Machine,
-    /// Load averages at the end.
     pub load_at_end: String,
-    /// `cf-invalidate-events`.
     pub ours: SideResult,
-    /// The Python sample.
     pub sample: SideResult,
-    /// Ours on the largest batch.
     pub memory: MemoryResult,
-    /// Ours against the targets.
     pub targets: Targets,
-    /// The whole comparison, s.
     pub wall_s: f64,
 }
 
@@ -403,23 +354,14 @@ async fn play(
         emu.add_distribution(DistributionConfig::new(id));
     }
     let label = side.label();
-    progress(&format!(
-        "S3 events: {label}, {} delivery, batch size {}, concurrency {}",
-        match config.delivery {
-            Delivery::Sqs => "SQS",
-            Delivery::Direct => "direct",
-        },
-        config.batch_size,
-        config.concurrency
-    ));
-    let clock = Instant::now();
+    progress(&format!("S3 events: {label}"));
+    let started = Instant::now();
     config.progress = Some(Progress(Arc::new(move |line: &str| {
         eprintln!(
             "[{:>6.1}s]   {label}: {line}",
-            clock.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64()
         );
     })));
-    let started = Instant::now();
     let report = events::run_on(config, emu).await?;
     let wall_ms = started.elapsed().as_millis() as u64;
     let mut invalidations_per_distribution = BTreeMap::new();
@@ -448,21 +390,10 @@ async fn play(
         wall_ms,
         report,
     };
-    let c = &result.report.cloudfront;
     progress(&format!(
-        "  {label}: {} CreateInvalidation calls, {} invalidations, {} paths billed, {} TooManyInvalidationsInProgress, {} of {} key events stale, last key covered {}, {:.1} s",
-        c.create_calls,
-        c.invalidations_created,
-        c.paths_billed,
-        c.too_many_in_progress,
+        "  {label}: {} of {} key events stale, {:.1} s",
         result.stale_key_events,
         result.key_events,
-        result
-            .last_key_covered_ms
-            .map_or("never".to_string(), |ms| format!(
-                "after {:.1} s",
-                ms as f64 / 1000.0
-            )),
         wall_ms as f64 / 1000.0
     ));
     if result.key_events == 0 || result.report.invocations.total == 0 {

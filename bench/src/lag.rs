@@ -15,28 +15,14 @@ use crate::process::cli_env;
 /// The distribution every lag run invalidates (one per emulator).
 pub const DISTRIBUTION: &str = "E2BENCHLAGDIST";
 
-/// Who noticed the completion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Watcher {
-    /// `cf-invalidate-lambda`, driven like CodePipeline and Lambda would.
-    Ours,
-    /// `aws cloudfront wait invalidation-completed` after `aws cloudfront create-invalidation`.
-    Waiter,
-}
-
-/// One pipeline run of our function.
+/// One pipeline run of our function; lag from `Completed` to our final PutJobSuccessResult.
 #[derive(Debug, Clone, Serialize)]
 pub struct OursRun {
-    /// How long the invalidation stayed `InProgress`, s.
     pub duration_s: f64,
-    /// The function timeout, s.
     pub lambda_timeout_s: f64,
     /// 1 for the first run of this case.
     pub run: usize,
-    /// From `Completed` to the arrival of our final PutJobSuccessResult, ms.
     pub lag_ms: i64,
-    /// GetInvalidation calls made.
     pub get_invalidation_calls: usize,
     /// Lambda invocations of the whole action.
     pub invocations: usize,
@@ -44,16 +30,12 @@ pub struct OursRun {
     pub jobs: usize,
 }
 
-/// One run of the AWS CLI waiter.
+/// One run of the AWS CLI waiter; lag from `Completed` to its exit.
 #[derive(Debug, Clone, Serialize)]
 pub struct WaiterRun {
-    /// How long the invalidation stayed `InProgress`, s.
     pub duration_s: f64,
-    /// 1 for the first run of this case.
     pub run: usize,
-    /// From `Completed` to the waiter's exit, ms.
     pub lag_ms: i64,
-    /// GetInvalidation calls made.
     pub get_invalidation_calls: usize,
 }
 

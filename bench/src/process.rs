@@ -14,17 +14,12 @@ use crate::BenchError;
 const ACCESS_KEY_ID: &str = "AKIDLOCALAWSBENCH";
 const SECRET_ACCESS_KEY: &str = "local-aws-bench-not-checked";
 
-/// How to start a Lambda function: the executable, its arguments, its working directory and
-/// any environment on top of Lambda's.
+/// How to start a Lambda function; `extra_env` comes on top of Lambda's environment.
 #[derive(Debug, Clone)]
 pub struct FunctionCommand {
-    /// The executable (the `bootstrap`, or a Python interpreter).
     pub program: PathBuf,
-    /// Its arguments (`-m awslambdaric handler.handler` for the baseline).
     pub args: Vec<String>,
-    /// Working directory (the baseline's, so that `handler` imports).
     pub cwd: Option<PathBuf>,
-    /// Added after Lambda's variables.
     pub extra_env: Vec<(String, String)>,
 }
 
@@ -124,13 +119,6 @@ pub struct MeasuredProcess {
     reaped: bool,
 }
 
-/// How a measured process ended.
-#[derive(Debug, Clone, Copy)]
-pub struct Reaped {
-    /// Peak resident set size (`ru_maxrss`), in KiB.
-    pub peak_rss_kib: u64,
-}
-
 impl MeasuredProcess {
     /// Starts `command` with `env` only (nothing inherited), stdin closed, stdout and stderr
     /// into `log`.
@@ -175,29 +163,27 @@ impl MeasuredProcess {
         Ok(Self { pid, reaped: false })
     }
 
-    /// SIGKILLs the process (whatever state it is in) and reaps it, returning its peak RSS as
-    /// the kernel counted it. Blocks until the kernel has reaped it (milliseconds).
-    pub fn kill_and_reap(mut self) -> Result<Reaped, BenchError> {
+    /// SIGKILLs the process (whatever state it is in) and reaps it, returning its peak RSS
+    /// in KiB as the kernel counted it. Blocks until the kernel has reaped it (milliseconds).
+    pub fn kill_and_reap(mut self) -> Result<u64, BenchError> {
         self.reaped = true;
-        reap(self.pid, true)
+        kill_and_reap(self.pid)
     }
 }
 
 impl Drop for MeasuredProcess {
     fn drop(&mut self) {
         if !self.reaped {
-            let _ = reap(self.pid, true);
+            let _ = kill_and_reap(self.pid);
         }
     }
 }
 
-fn reap(pid: libc::pid_t, kill: bool) -> Result<Reaped, BenchError> {
+fn kill_and_reap(pid: libc::pid_t) -> Result<u64, BenchError> {
     // SAFETY: plain syscalls on a pid this process started and has not reaped yet; `status`
     // and `usage` are valid, writable, properly aligned locals.
     unsafe {
-        if kill {
-            libc::kill(pid, libc::SIGKILL);
-        }
+        libc::kill(pid, libc::SIGKILL);
         let mut status: libc::c_int = 0;
         let mut usage: libc::rusage = std::mem::zeroed();
         loop {
@@ -213,9 +199,7 @@ fn reap(pid: libc::pid_t, kill: bool) -> Result<Reaped, BenchError> {
                 "could not reap process {pid} to read its peak memory: {error}"
             )));
         }
-        Ok(Reaped {
-            // Linux counts ru_maxrss in KiB.
-            peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
-        })
+        // Linux counts ru_maxrss in KiB.
+        Ok(u64::try_from(usage.ru_maxrss).unwrap_or(0))
     }
 }

@@ -19,17 +19,12 @@ use crate::stats::{median, median_ratio};
 /// Where everything is and where the results go.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The tiny CI version: one run of each, 2-3 s invalidations, no 90 s case.
     pub smoke: bool,
-    /// `cf-invalidate-lambda`.
     pub lambda: PathBuf,
-    /// The `cf-invalidate` CLI, for its size.
     pub cli: Option<PathBuf>,
     /// A Python with awslambdaric and boto3.
     pub python: PathBuf,
-    /// The AWS CLI (`aws`).
     pub aws: PathBuf,
-    /// `bench/python_baseline`.
     pub baseline_dir: PathBuf,
     /// Scratch space: logs, the harness's zip, the CLI's HOME.
     pub work_dir: PathBuf,
@@ -37,17 +32,13 @@ pub struct Settings {
     pub target_dir: PathBuf,
     /// criterion's output directory, when `cargo bench --bench plan` ran first.
     pub criterion_dir: Option<PathBuf>,
-    /// The markdown report to write.
     pub report: PathBuf,
-    /// The SVG chart to write.
     pub chart: PathBuf,
-    /// The JSON results to write.
-    pub json: PathBuf,
     /// The cargo profile the binaries were built with (`release`, `debug`).
     pub profile: String,
     /// The command that produced the run, quoted in the report.
     pub command: String,
-    /// The harness's own command line, quoted in the report.
+    /// The harness's own command line, one option a line, quoted in the report.
     pub invocation: String,
 }
 
@@ -58,13 +49,11 @@ pub struct Plan {
     pub cold_start_runs: usize,
     /// Invalidation durations (s) and runs for the lag comparison.
     pub lag_cases: Vec<(u64, usize)>,
-    /// The function timeout of the lag runs, s.
     pub lag_lambda_timeout_s: u64,
     /// Invocations per job are also read from the lag runs of this duration (s).
     pub invocations_from_lag_s: u64,
     /// Extra pipeline runs: invalidation duration (s), function timeout (s), runs.
     pub invocation_cases: Vec<(u64, u64, usize)>,
-    /// Path counts to plan.
     pub planning_sizes: Vec<usize>,
     /// The harness's own planning runs per size.
     pub planning_runs: usize,
@@ -99,85 +88,59 @@ impl Plan {
     }
 }
 
-/// The lag comparison at one invalidation duration.
+/// The lag comparison at one invalidation duration; lags in s, medians over the runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct LagCase {
-    /// How long the invalidation stays `InProgress`, s.
     pub duration_s: u64,
-    /// max(1 s, 10 % of the duration), s.
+    /// max(1 s, 10 % of the duration).
     pub target_s: f64,
-    /// Our runs.
     pub ours: Vec<OursRun>,
-    /// The waiter's runs (run `i` ran alongside our run `i`).
+    /// Run `i` ran alongside our run `i`.
     pub waiter: Vec<WaiterRun>,
-    /// Median lag, s.
     pub ours_lag_s: f64,
-    /// Median lag, s.
     pub waiter_lag_s: f64,
-    /// Median GetInvalidation calls.
     pub ours_calls: f64,
-    /// Median GetInvalidation calls.
     pub waiter_calls: f64,
     /// Median over the pairs of waiter lag / our lag (`None` if ours was 0 every time).
     pub lag_ratio: Option<f64>,
-    /// What our schedule predicts.
     pub predicted_ours: Prediction,
-    /// What the waiter's schedule predicts.
     pub predicted_waiter: Prediction,
 }
 
-/// Invocations of one pipeline action.
+/// Invocations of one pipeline action, medians over its runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct InvocationCase {
-    /// Invalidation duration, s.
     pub duration_s: u64,
-    /// Function timeout, s.
     pub lambda_timeout_s: u64,
-    /// The runs.
     pub runs: Vec<OursRun>,
-    /// Median invocations.
     pub invocations: f64,
-    /// Median jobs (1 + continuations).
+    /// 1 + continuations.
     pub jobs: f64,
-    /// Median lag from `Completed` to the final PutJobSuccessResult, s.
+    /// From `Completed` to the final PutJobSuccessResult, s.
     pub lag_s: f64,
 }
 
 /// The schedules for a 10-minute invalidation.
 #[derive(Debug, Clone, Serialize)]
 pub struct TenMinutes {
-    /// Ours.
     pub ours: Prediction,
-    /// The waiter's.
     pub waiter: Prediction,
-    /// Our gaps, s, in order.
     pub our_gaps_s: Vec<f64>,
 }
 
 /// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
-    /// Whether this was the smoke run.
     pub smoke: bool,
-    /// What ran.
     pub plan: Plan,
-    /// Where.
     pub machine: Machine,
-    /// Load averages at the end.
     pub load_at_end: String,
-    /// Cold start.
     pub cold_start: ColdStartSummary,
-    /// Detection lag, one entry per duration.
     pub lag: Vec<LagCase>,
-    /// Invocations per job.
     pub invocations: Vec<InvocationCase>,
-    /// The schedules for 10 minutes.
     pub ten_minutes: TenMinutes,
-    /// Planning.
     pub planning: Vec<PlanTiming>,
-    /// Sizes.
     pub sizes: Vec<Artefact>,
-    /// Wall time of the whole run, s.
     pub wall_s: f64,
 }
 
@@ -186,57 +149,26 @@ enum Measured {
     Waiter(WaiterRun),
 }
 
-/// Measures everything in `plan`, printing progress on stderr.
-pub async fn run(settings: &Settings, plan: &Plan) -> Result<Results, BenchError> {
+/// Measures everything in `plan`.
+pub async fn run(
+    settings: &Settings,
+    plan: &Plan,
+    progress: &dyn Fn(&str),
+) -> Result<Results, BenchError> {
     let started = Instant::now();
-    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
-    check_inputs(settings)?;
-    let logs = settings.work_dir.join("logs");
-    let home = settings.work_dir.join("home");
-    for dir in [&logs, &home] {
-        std::fs::create_dir_all(dir).map_err(|source| BenchError::Write {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
     let machine = machine::describe(&settings.python, Some(&settings.aws));
-    progress(&format!(
-        "machine: {} × {}, load {}",
-        machine.cpus, machine.cpu, machine.load_at_start
-    ));
-
-    let (ours, python) = function_commands(settings);
-    progress("cold start: one warm-up pair, then the measured pairs");
-    let cold_start =
-        cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, &progress).await?;
-
-    let (lag, invocations) = lag_and_invocations(settings, plan, &home, &progress).await?;
-
+    progress(&format!("machine: {} × {}", machine.cpus, machine.cpu));
+    let cold_start = cold_starts(settings, plan, progress).await?;
+    let home = settings.work_dir.join("home");
+    crate::create_dir(&home)?;
+    let (lag, invocations) = lag_and_invocations(settings, plan, &home, progress).await?;
     progress("planning");
     let planning = planning::measure(
         &plan.planning_sizes,
         plan.planning_runs,
         settings.criterion_dir.as_deref(),
     )?;
-    for p in &planning {
-        progress(&format!(
-            "planning {} paths: {:.2} ms ({:.0} ns/path), {} items",
-            p.paths,
-            p.best_ns() / 1e6,
-            p.ns_per_path(),
-            p.items
-        ));
-    }
-
-    let sizes = size::measure(
-        &settings.lambda,
-        settings.cli.as_deref(),
-        &settings.target_dir,
-        &settings.work_dir,
-        &settings.python,
-        &settings.profile,
-    )?;
-
+    let sizes = size::measure(settings)?;
     let ten = Duration::from_secs(600);
     Ok(Results {
         smoke: settings.smoke,
@@ -257,27 +189,21 @@ pub async fn run(settings: &Settings, plan: &Plan) -> Result<Results, BenchError
     })
 }
 
-/// The cold-start pairs alone, a few seconds: enough to compare two builds of the function,
-/// each against the same baseline, run after run.
-pub async fn cold_start_only(
+/// The cold-start pairs (alone, with `--cold-start-only`, a few seconds: enough to compare
+/// two builds of the function, each against the same baseline, run after run).
+pub async fn cold_starts(
     settings: &Settings,
     plan: &Plan,
+    progress: &dyn Fn(&str),
 ) -> Result<ColdStartSummary, BenchError> {
-    let started = Instant::now();
-    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
     check_inputs(settings)?;
     let logs = settings.work_dir.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|source| BenchError::Write {
-        path: logs.clone(),
-        source,
-    })?;
-    progress(&format!("cold start only, load {}", machine::load_now()));
-    let (ours, python) = function_commands(settings);
-    cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, &progress).await
-}
-
-/// `cf-invalidate-lambda`, and the Python baseline under awslambdaric.
-fn function_commands(settings: &Settings) -> (FunctionCommand, FunctionCommand) {
+    crate::create_dir(&logs)?;
+    progress(&format!(
+        "cold start: one warm-up pair, then {} pairs; load {}",
+        plan.cold_start_runs,
+        machine::load_now()
+    ));
     let ours = FunctionCommand {
         program: settings.lambda.clone(),
         args: Vec::new(),
@@ -293,7 +219,7 @@ fn function_commands(settings: &Settings) -> (FunctionCommand, FunctionCommand) 
         // Lambda's code directory is read-only: no .pyc written next to handler.py.
         extra_env: vec![("PYTHONDONTWRITEBYTECODE".into(), "1".into())],
     };
-    (ours, python)
+    cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, progress).await
 }
 
 fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
@@ -396,22 +322,13 @@ async fn lag_and_invocations(
         while let Some(joined) = tasks.join_next().await {
             let result = joined
                 .map_err(|e| BenchError::Run(format!("a measurement task failed: {e}")))??;
-            match &result {
-                Measured::Ours { run, .. } => progress(&format!(
-                    "  cf-invalidate-lambda, {}s invalidation, {}s timeout: lag {:.2}s, {} GetInvalidation, {} invocation(s)",
-                    run.duration_s,
-                    run.lambda_timeout_s,
-                    run.lag_ms as f64 / 1000.0,
-                    run.get_invalidation_calls,
-                    run.invocations
-                )),
-                Measured::Waiter(run) => progress(&format!(
-                    "  aws cloudfront wait invalidation-completed, {}s invalidation: lag {:.2}s, {} GetInvalidation",
-                    run.duration_s,
-                    run.lag_ms as f64 / 1000.0,
-                    run.get_invalidation_calls
-                )),
-            }
+            let (who, duration_s, lag_ms) = match &result {
+                Measured::Ours { run, .. } => ("cf-invalidate-lambda", run.duration_s, run.lag_ms),
+                Measured::Waiter(run) => ("the waiter", run.duration_s, run.lag_ms),
+            };
+            progress(&format!(
+                "  {who}, {duration_s}s invalidation: lag {lag_ms} ms"
+            ));
             measured.push(result);
         }
     }
@@ -419,9 +336,7 @@ async fn lag_and_invocations(
 }
 
 fn summarise_lag(plan: &Plan, measured: Vec<Measured>) -> (Vec<LagCase>, Vec<InvocationCase>) {
-    let mut lag_runs: Vec<OursRun> = Vec::new();
-    let mut extra_runs: Vec<OursRun> = Vec::new();
-    let mut waiter_runs: Vec<WaiterRun> = Vec::new();
+    let (mut lag_runs, mut extra_runs, mut waiter_runs) = (Vec::new(), Vec::new(), Vec::new());
     for m in measured {
         match m {
             Measured::Ours {
@@ -435,46 +350,40 @@ fn summarise_lag(plan: &Plan, measured: Vec<Measured>) -> (Vec<LagCase>, Vec<Inv
             Measured::Waiter(run) => waiter_runs.push(run),
         }
     }
+    lag_runs.sort_by_key(|r| r.run);
+    extra_runs.sort_by_key(|r| r.run);
+    waiter_runs.sort_by_key(|r| r.run);
     let seconds = |ms: i64| ms as f64 / 1000.0;
+    let of = |runs: &[OursRun], duration_s: u64, timeout_s: u64| -> Vec<OursRun> {
+        let (d, t) = (duration_s as f64, timeout_s as f64);
+        runs.iter()
+            .filter(|r| r.duration_s == d && r.lambda_timeout_s == t)
+            .cloned()
+            .collect()
+    };
     let lag = plan
         .lag_cases
         .iter()
         .map(|&(duration_s, _)| {
-            let d = duration_s as f64;
-            let mut ours: Vec<OursRun> = lag_runs
+            let ours = of(&lag_runs, duration_s, plan.lag_lambda_timeout_s);
+            let waiter: Vec<WaiterRun> = waiter_runs
                 .iter()
-                .filter(|r| r.duration_s == d)
+                .filter(|r| r.duration_s == duration_s as f64)
                 .cloned()
                 .collect();
-            ours.sort_by_key(|r| r.run);
-            let mut waiter: Vec<WaiterRun> = waiter_runs
-                .iter()
-                .filter(|r| r.duration_s == d)
-                .cloned()
-                .collect();
-            waiter.sort_by_key(|r| r.run);
             let ours_lag: Vec<f64> = ours.iter().map(|r| seconds(r.lag_ms)).collect();
             let waiter_lag: Vec<f64> = waiter.iter().map(|r| seconds(r.lag_ms)).collect();
+            let calls = |calls: &mut dyn Iterator<Item = usize>| {
+                median(&calls.map(|c| c as f64).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+            };
             let duration = Duration::from_secs(duration_s);
             LagCase {
                 duration_s,
                 target_s: schedule::lag_target(duration).as_secs_f64(),
                 ours_lag_s: median(&ours_lag).unwrap_or(f64::NAN),
                 waiter_lag_s: median(&waiter_lag).unwrap_or(f64::NAN),
-                ours_calls: median(
-                    &ours
-                        .iter()
-                        .map(|r| r.get_invalidation_calls as f64)
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or(f64::NAN),
-                waiter_calls: median(
-                    &waiter
-                        .iter()
-                        .map(|r| r.get_invalidation_calls as f64)
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or(f64::NAN),
+                ours_calls: calls(&mut ours.iter().map(|r| r.get_invalidation_calls)),
+                waiter_calls: calls(&mut waiter.iter().map(|r| r.get_invalidation_calls)),
                 lag_ratio: median_ratio(&waiter_lag, &ours_lag),
                 predicted_ours: schedule::ours(duration),
                 predicted_waiter: schedule::waiter(duration),
@@ -482,35 +391,32 @@ fn summarise_lag(plan: &Plan, measured: Vec<Measured>) -> (Vec<LagCase>, Vec<Inv
                 waiter,
             }
         })
-        .collect::<Vec<_>>();
-    let invocation_case = |duration_s: u64, timeout_s: u64, runs: Vec<OursRun>| {
-        let pick = |f: fn(&OursRun) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
-        InvocationCase {
-            duration_s,
-            lambda_timeout_s: timeout_s,
-            invocations: pick(|r| r.invocations as f64).unwrap_or(f64::NAN),
-            jobs: pick(|r| r.jobs as f64).unwrap_or(f64::NAN),
-            lag_s: pick(|r| r.lag_ms as f64 / 1000.0).unwrap_or(f64::NAN),
-            runs,
-        }
-    };
-    let mut invocations = vec![invocation_case(
+        .collect();
+    let first = (
         plan.invocations_from_lag_s,
         plan.lag_lambda_timeout_s,
-        lag_runs
-            .iter()
-            .filter(|r| r.duration_s == plan.invocations_from_lag_s as f64)
-            .cloned()
-            .collect(),
-    )];
-    for &(duration_s, timeout_s, _) in &plan.invocation_cases {
-        let mut runs: Vec<OursRun> = extra_runs
-            .iter()
-            .filter(|r| r.duration_s == duration_s as f64 && r.lambda_timeout_s == timeout_s as f64)
-            .cloned()
-            .collect();
-        runs.sort_by_key(|r| r.run);
-        invocations.push(invocation_case(duration_s, timeout_s, runs));
-    }
+        &lag_runs,
+    );
+    let extra = plan
+        .invocation_cases
+        .iter()
+        .map(|&(d, t, _)| (d, t, &extra_runs));
+    let invocations = std::iter::once(first)
+        .chain(extra)
+        .map(|(duration_s, timeout_s, runs)| {
+            let runs = of(runs, duration_s, timeout_s);
+            let pick = |f: fn(&OursRun) -> f64| {
+                median(&runs.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+            };
+            InvocationCase {
+                duration_s,
+                lambda_timeout_s: timeout_s,
+                invocations: pick(|r| r.invocations as f64),
+                jobs: pick(|r| r.jobs as f64),
+                lag_s: pick(|r| r.lag_ms as f64 / 1000.0),
+                runs,
+            }
+        })
+        .collect();
     (lag, invocations)
 }
