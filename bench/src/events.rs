@@ -142,7 +142,6 @@ impl Side {
 #[derive(Debug, Clone, Serialize)]
 pub struct SideResult {
     pub side: Side,
-    pub distributions: Vec<String>,
     pub invalidations_per_distribution: BTreeMap<String, u64>,
     pub most_paths_in_one_invalidation: u64,
     /// Uploads and deletes, times distributions, expected to be invalidated.
@@ -165,30 +164,10 @@ impl SideResult {
             .max()
             .unwrap_or(0)
     }
-}
 
-/// Our memory on the largest batch.
-#[derive(Debug, Clone, Serialize)]
-pub struct MemoryResult {
-    pub run: SideResult,
-    pub batch_size: usize,
-    /// Fewer records in the largest invocation than both the batch size and the burst.
-    pub split_by_payload_limit: bool,
-}
-
-impl MemoryResult {
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        self.run.report.function_peak_rss_kib
+        self.report.function_peak_rss_kib
     }
-}
-
-/// Whether our figures meet their targets.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Targets {
-    pub no_stale_keys: bool,
-    pub invalidations: bool,
-    pub paths_per_invalidation: bool,
-    pub memory: bool,
 }
 
 /// Everything measured.
@@ -200,8 +179,8 @@ pub struct EventsResults {
     pub load_at_end: String,
     pub ours: SideResult,
     pub sample: SideResult,
-    pub memory: MemoryResult,
-    pub targets: Targets,
+    /// Ours again, with one batch as large as a mapping allows, for its peak memory.
+    pub memory: SideResult,
     pub wall_s: f64,
 }
 
@@ -227,17 +206,17 @@ pub async fn run(
         ..EmulatorConfig::default()
     })
     .await?;
-    let result = three_runs(settings, plan, &emu, progress).await;
-    emu.shutdown().await;
-    let (ours, sample, memory) = result?;
-    let targets = Targets {
-        no_stale_keys: ours.stale_key_events == 0,
-        invalidations: ours.most_invalidations_on_one_distribution() <= plan.invalidations_target(),
-        paths_per_invalidation: ours.most_paths_in_one_invalidation <= plan.max_paths as u64,
-        memory: memory
-            .peak_rss_kib()
-            .is_some_and(|kib| kib < MEMORY_TARGET_KIB),
+    let play = |side| play(&emu, config(settings, plan, side), side, progress);
+    let runs = async {
+        Ok::<_, BenchError>([
+            play(Side::Ours).await?,
+            play(Side::Sample).await?,
+            play(Side::Memory).await?,
+        ])
     };
+    let runs = runs.await;
+    emu.shutdown().await;
+    let [ours, sample, memory] = runs?;
     Ok(EventsResults {
         smoke: settings.smoke,
         plan: plan.clone(),
@@ -246,100 +225,65 @@ pub async fn run(
         ours,
         sample,
         memory,
-        targets,
         wall_s: started.elapsed().as_secs_f64(),
     })
 }
 
-async fn three_runs(
-    settings: &EventsSettings,
-    plan: &EventsPlan,
-    emu: &EmulatorHandle,
-    progress: &dyn Fn(&str),
-) -> Result<(SideResult, SideResult, MemoryResult), BenchError> {
-    let ours = play(
-        emu,
-        ours_config(settings, plan, Side::Ours),
-        Side::Ours,
-        progress,
-    )
-    .await?;
-    let sample = play(emu, sample_config(settings, plan), Side::Sample, progress).await?;
-    let memory = play(
-        emu,
-        ours_config(settings, plan, Side::Memory),
-        Side::Memory,
-        progress,
-    )
-    .await?;
-    let largest = memory.report.invocations.largest_batch;
-    let memory = MemoryResult {
-        batch_size: plan.memory_batch_size,
-        split_by_payload_limit: largest < plan.memory_batch_size.min(plan.uploads) as u64,
-        run: memory,
-    };
-    Ok((ours, sample, memory))
-}
-
-/// The burst, the same for every run (the emulator's seed draws it).
-fn burst(config: &mut EventsConfig, plan: &EventsPlan) {
-    config.uploads = plan.uploads;
-    config.burst_duration = Duration::from_millis(plan.burst_ms);
-    config.seed = Some(plan.seed);
-    config.awkward_keys = plan.awkward_keys;
-}
-
-/// Ours, delivered as `infra/events.yaml` deploys it (the memory run: one large batch, one
-/// process).
-fn ours_config(settings: &EventsSettings, plan: &EventsPlan, side: Side) -> EventsConfig {
+/// The same burst for every run (the emulator's seed draws it); ours delivered as
+/// `infra/events.yaml` deploys it (the memory run: one large batch, one process); the sample
+/// invoked by S3 once per notification, its distributions in its environment.
+fn config(settings: &EventsSettings, plan: &EventsPlan, side: Side) -> EventsConfig {
     let [a, b] = side.distributions();
-    let mut c = EventsConfig::new(&settings.function);
-    burst(&mut c, plan);
-    c.parameters = Some(
-        serde_json::json!({ "distributionIds": [a, b], "directoryIndex": "index.html" })
-            .to_string(),
-    );
+    let ms = Duration::from_millis;
+    let program = if side == Side::Sample {
+        &settings.python
+    } else {
+        &settings.function
+    };
+    let mut c = EventsConfig::new(program);
+    c.uploads = plan.uploads;
+    c.burst_duration = ms(plan.burst_ms);
+    c.seed = Some(plan.seed);
+    c.awkward_keys = plan.awkward_keys;
+    if side == Side::Sample {
+        c.function_args = ["-m", "awslambdaric", "handler.handler"]
+            .map(String::from)
+            .to_vec();
+        // The sample reads its environment; the parameters tell the coverage check its targets.
+        c.parameters = Some(serde_json::json!({ "distributionIds": [a, b] }).to_string());
+        let sample_dir = settings.sample_dir.display().to_string();
+        c.env = [
+            ("DISTRIBUTION_ID", a),
+            ("SECOND_DISTRIBUTION_ID", b),
+            ("PYTHONPATH", &sample_dir),
+        ]
+        // Lambda's code directory is read-only: no .pyc written next to handler.py.
+        .into_iter()
+        .chain([("PYTHONDONTWRITEBYTECODE", "1")])
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        c.function_name = "invalidate-on-upload".into();
+        c.delivery = Delivery::Direct;
+        c.concurrency = plan.sample_concurrency;
+        c.function_timeout = Duration::from_secs(plan.sample_timeout_s);
+        c.retry_delay = ms(plan.retry_delay_ms);
+        return c;
+    }
+    let parameters =
+        serde_json::json!({ "distributionIds": [a, b], "directoryIndex": "index.html" });
+    c.parameters = Some(parameters.to_string());
     c.delivery = Delivery::Sqs;
     c.function_timeout = Duration::from_secs(plan.function_timeout_s);
     c.visibility_timeout = Duration::from_secs(plan.visibility_timeout_s);
     c.max_receive_count = Some(plan.max_receive_count);
-    if side == Side::Memory {
-        c.batch_size = plan.memory_batch_size;
-        c.batching_window = Duration::from_millis(plan.memory_window_ms);
-        c.concurrency = 1;
-    } else {
-        c.batch_size = plan.batch_size;
-        c.batching_window = Duration::from_millis(plan.batching_window_ms);
-        c.concurrency = plan.concurrency;
-    }
-    c
-}
-
-/// The sample, invoked by S3 once per notification, its distributions in its environment.
-fn sample_config(settings: &EventsSettings, plan: &EventsPlan) -> EventsConfig {
-    let [a, b] = Side::Sample.distributions();
-    let mut c = EventsConfig::new(&settings.python);
-    burst(&mut c, plan);
-    c.function_args = ["-m", "awslambdaric", "handler.handler"]
-        .map(String::from)
-        .to_vec();
-    // The sample reads its environment; the parameters tell the coverage check its targets.
-    c.parameters = Some(serde_json::json!({ "distributionIds": [a, b] }).to_string());
-    c.env = vec![
-        ("DISTRIBUTION_ID".into(), a.into()),
-        ("SECOND_DISTRIBUTION_ID".into(), b.into()),
-        (
-            "PYTHONPATH".into(),
-            settings.sample_dir.display().to_string(),
+    (c.batch_size, c.batching_window, c.concurrency) = match side {
+        Side::Memory => (plan.memory_batch_size, ms(plan.memory_window_ms), 1),
+        _ => (
+            plan.batch_size,
+            ms(plan.batching_window_ms),
+            plan.concurrency,
         ),
-        // Lambda's code directory is read-only: no .pyc written next to handler.py.
-        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-    ];
-    c.function_name = "invalidate-on-upload".into();
-    c.delivery = Delivery::Direct;
-    c.concurrency = plan.sample_concurrency;
-    c.function_timeout = Duration::from_secs(plan.sample_timeout_s);
-    c.retry_delay = Duration::from_millis(plan.retry_delay_ms);
+    };
     c
 }
 
@@ -377,7 +321,6 @@ async fn play(
     let coverage = &report.coverage;
     let result = SideResult {
         side,
-        distributions: ids.map(String::from).to_vec(),
         invalidations_per_distribution,
         most_paths_in_one_invalidation: most_paths,
         key_events: coverage.expected,

@@ -135,7 +135,7 @@ fn setup(r: &EventsResults) -> String {
 }
 
 fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
-    let (o, s, p, t) = (&r.ours, &r.sample, &r.plan, &r.targets);
+    let (o, s, p) = (&r.ours, &r.sample, &r.plan);
     let (oc, sc) = (&o.report.cloudfront, &s.report.cloudfront);
     let per_distribution = |side: &SideResult| {
         let counts: Vec<String> = side
@@ -152,7 +152,7 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
         let i = &side.report.invocations;
         format!("{} ({})", n(i.total), n(i.cold_starts))
     };
-    let memory = &r.memory.run.report.invocations;
+    let memory = &r.memory.report.invocations;
     let row = |what: &str, ours: String, sample: String, target: &str, met: Option<bool>| {
         vec![
             what.into(),
@@ -191,7 +191,7 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
                 thousands(p.batch_size),
                 p.invalidations_target()
             ),
-            Some(t.invalidations),
+            Some(o.most_invalidations_on_one_distribution() <= p.invalidations_target()),
         ),
         row(
             "paths billed (wildcards)",
@@ -201,7 +201,7 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
                 "≤ `maxPaths` ({}) per invalidation; most in one: {}",
                 p.max_paths, o.most_paths_in_one_invalidation
             ),
-            Some(t.paths_per_invalidation),
+            Some(o.most_paths_in_one_invalidation <= p.max_paths as u64),
         ),
         row(
             "`TooManyInvalidationsInProgress` answers",
@@ -215,7 +215,7 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
             stale(o),
             stale(s),
             "0",
-            Some(t.no_stale_keys),
+            Some(o.stale_key_events == 0),
         ),
         row(
             "last key covered (notification → covering invalidation `Completed`)",
@@ -249,7 +249,11 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
                 .map_or("not read".into(), |kib| format!("**{}**", mib(kib as f64))),
             "not measured".into(),
             &format!("< {}", mib(MEMORY_TARGET_KIB as f64)),
-            Some(t.memory),
+            Some(
+                r.memory
+                    .peak_rss_kib()
+                    .is_some_and(|kib| kib < MEMORY_TARGET_KIB),
+            ),
         ),
     ];
     let header = [
@@ -320,15 +324,14 @@ fn notes(r: &EventsResults) -> String {
             stale.join("; ")
         },
     );
-    let m = &r.memory;
-    let mi = &m.run.report.invocations;
+    let mi = &r.memory.report.invocations;
     let per_record = mi.largest_payload_bytes as f64 / mi.largest_batch.max(1) as f64;
     let memory = format!(
         "- **Peak memory**: a separate run of ours with `BatchSize` {}, a batching window of {} \
          and one invocation at a time took {} invocation{}, the largest {} records ({:.2} MB of \
          event, {:.2} KB a record: a cut at exactly 6 MB would fit about {}); {}. That run left \
          {} key events stale.",
-        thousands(m.batch_size),
+        thousands(p.memory_batch_size),
         seconds(p.memory_window_ms),
         n(mi.total),
         if mi.total == 1 { "" } else { "s" },
@@ -336,12 +339,12 @@ fn notes(r: &EventsResults) -> String {
         mi.largest_payload_bytes as f64 / 1e6,
         per_record / 1000.0,
         thousands((local_aws::events::MAX_PAYLOAD_BYTES as f64 / per_record.max(1.0)) as usize),
-        if m.split_by_payload_limit {
+        if mi.largest_batch < p.memory_batch_size.min(p.uploads) as u64 {
             "the 6 MB payload limit split the batch"
         } else {
             "the 6 MB payload limit did not split the batch"
         },
-        n(m.run.stale_key_events),
+        n(r.memory.stale_key_events),
     );
     format!("{ours}\n{sample}\n{memory}")
 }

@@ -116,48 +116,19 @@ pub async fn waiter(
         "AWS CLI waiter, {}s invalidation, run {run}",
         duration.as_secs()
     );
-    let created = cli(
-        aws,
-        home,
-        &[
-            "cloudfront",
-            "create-invalidation",
-            "--distribution-id",
-            DISTRIBUTION,
-            "--paths",
-            "/index.html",
-            "--query",
-            "Invalidation.Id",
-            "--output",
-            "text",
-            "--endpoint-url",
-            &endpoint,
-        ],
-        Duration::from_secs(60),
-    )
-    .await
-    .map_err(|e| BenchError::Run(format!("{what}: create-invalidation: {e}")))?;
+    let endpoint = format!("--endpoint-url {endpoint} --distribution-id {DISTRIBUTION}");
+    let create = format!(
+        "create-invalidation --paths /index.html --query Invalidation.Id --output text {endpoint}"
+    );
+    let created = cli(aws, home, &create, Duration::from_secs(60))
+        .await
+        .map_err(|e| BenchError::Run(format!("{what}: create-invalidation: {e}")))?;
     let id = created.trim().to_string();
     // The waiter gives up after 30 × 20 s; leave it that and a minute.
-    let limit = Duration::from_secs(660);
-    cli(
-        aws,
-        home,
-        &[
-            "cloudfront",
-            "wait",
-            "invalidation-completed",
-            "--distribution-id",
-            DISTRIBUTION,
-            "--id",
-            &id,
-            "--endpoint-url",
-            &endpoint,
-        ],
-        limit,
-    )
-    .await
-    .map_err(|e| BenchError::Run(format!("{what}: wait invalidation-completed: {e}")))?;
+    let wait = format!("wait invalidation-completed --id {id} {endpoint}");
+    cli(aws, home, &wait, Duration::from_secs(660))
+        .await
+        .map_err(|e| BenchError::Run(format!("{what}: wait invalidation-completed: {e}")))?;
     let exited_ms = emu.clock().elapsed_ms();
     let completed_ms = emu
         .invalidations(DISTRIBUTION)
@@ -179,11 +150,13 @@ pub async fn waiter(
     })
 }
 
-/// Runs the AWS CLI and returns what it printed; an error with its stderr when it fails.
-async fn cli(aws: &Path, home: &Path, args: &[&str], limit: Duration) -> Result<String, String> {
+/// Runs `aws cloudfront <args>` (split on spaces) and returns what it printed; an error with
+/// its stderr when it fails.
+async fn cli(aws: &Path, home: &Path, args: &str, limit: Duration) -> Result<String, String> {
     let mut command = tokio::process::Command::new(aws);
     command
-        .args(args)
+        .arg("cloudfront")
+        .args(args.split(' '))
         .env_clear()
         .envs(cli_env(home))
         .stdin(Stdio::null())

@@ -136,31 +136,31 @@ fn runtime() -> Result<tokio::runtime::Runtime, BenchError> {
         .map_err(|source| BenchError::Run(format!("cannot start the Tokio runtime: {source}")))
 }
 
-fn progress_from(started: Instant) -> impl Fn(&str) {
-    move |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64())
-}
-
-/// Writes `results` as JSON into the work directory.
-fn write_json(
-    work_dir: &Path,
-    name: &str,
+/// Writes `results` as JSON into `json`, the report's `blocks` (keeping the rest of it) and
+/// the chart's path, and prints block `shown` and where everything went.
+fn publish(
     results: &impl Serialize,
-) -> Result<PathBuf, BenchError> {
-    let json = serde_json::to_string_pretty(results)
+    json: &Path,
+    (report, blocks): (&Path, &[report::Block]),
+    chart: &Path,
+    shown: usize,
+) -> Result<(), BenchError> {
+    let text = serde_json::to_string_pretty(results)
         .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
-    let path = work_dir.join(name);
-    write_file(&path, &json)?;
-    Ok(path)
-}
-
-/// Rewrites `blocks` in the report at `path`, keeping the rest of it.
-fn write_report(path: &Path, blocks: &[report::Block]) -> Result<(), BenchError> {
-    let previous = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    write_file(path, &report::splice(&previous, blocks))
+    write_file(json, &text)?;
+    let previous = std::fs::read_to_string(report).unwrap_or_else(|_| "# Benchmarks\n".into());
+    write_file(report, &report::splice(&previous, blocks))?;
+    let (report, chart, json) = (report.display(), chart.display(), json.display());
+    println!(
+        "{}\nreport {report}\nchart {chart}\nresults {json}",
+        blocks[shown].body
+    );
+    Ok(())
 }
 
 fn try_main(args: Args) -> Result<(), BenchError> {
-    let progress = progress_from(Instant::now());
+    let started = Instant::now();
+    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
     let smoke = if args.smoke { "smoke-" } else { "" };
     let work_dir = absolute(args.work_dir);
     if args.events_only {
@@ -187,17 +187,15 @@ fn try_main(args: Args) -> Result<(), BenchError> {
         };
         let results = runtime()?.block_on(events::run(&settings, &plan, &progress))?;
         chart::events(&results, &settings.chart)?;
-        let json = write_json(&work_dir, &format!("{smoke}events-results.json"), &results)?;
+        let json = work_dir.join(format!("{smoke}events-results.json"));
         let blocks = events_report::blocks(&results, &settings);
-        write_report(&settings.report, &blocks)?;
-        println!("{}", blocks[2].body);
-        println!(
-            "report {}\nchart {}\nresults {}",
-            settings.report.display(),
-            settings.chart.display(),
-            json.display()
+        return publish(
+            &results,
+            &json,
+            (&settings.report, &blocks),
+            &settings.chart,
+            2,
         );
-        return Ok(());
     }
     let lambda = absolute(
         args.lambda
@@ -240,7 +238,10 @@ fn try_main(args: Args) -> Result<(), BenchError> {
     let runtime = runtime()?;
     if args.cold_start_only {
         let cold_start = runtime.block_on(run::cold_starts(&settings, &plan, &progress))?;
-        let json = write_json(&work_dir, "cold-start.json", &cold_start)?;
+        let json = work_dir.join("cold-start.json");
+        let text = serde_json::to_string_pretty(&cold_start)
+            .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
+        write_file(&json, &text)?;
         println!(
             "{}\nresults {}",
             report::cold_start(&cold_start),
@@ -250,14 +251,13 @@ fn try_main(args: Args) -> Result<(), BenchError> {
     }
     let results = runtime.block_on(run::run(&settings, &plan, &progress))?;
     chart::lag(&results.lag, &settings.chart)?;
-    let json = write_json(&work_dir, &format!("{smoke}results.json"), &results)?;
-    write_report(&settings.report, &report::blocks(&results, &settings))?;
-    println!("{}", report::headline(&results));
-    println!(
-        "report {}\nchart {}\nresults {}",
-        settings.report.display(),
-        settings.chart.display(),
-        json.display()
-    );
-    Ok(())
+    let json = work_dir.join(format!("{smoke}results.json"));
+    let blocks = report::blocks(&results, &settings);
+    publish(
+        &results,
+        &json,
+        (&settings.report, &blocks),
+        &settings.chart,
+        1,
+    )
 }

@@ -144,11 +144,6 @@ pub struct Results {
     pub wall_s: f64,
 }
 
-enum Measured {
-    Ours { lag_case: bool, run: OursRun },
-    Waiter(WaiterRun),
-}
-
 /// Measures everything in `plan`.
 pub async fn run(
     settings: &Settings,
@@ -248,6 +243,11 @@ fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
     crate::require_files(&checks)
 }
 
+enum Measured {
+    Ours(OursRun),
+    Waiter(WaiterRun),
+}
+
 /// The lag comparison and the invocation runs, in rounds: round `r` runs, all at once, the
 /// `r`-th run of every case that has one (ours and the waiter side by side, each on its own
 /// emulator), so that a round lasts as long as its longest case.
@@ -257,160 +257,94 @@ async fn lag_and_invocations(
     home: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<(Vec<LagCase>, Vec<InvocationCase>), BenchError> {
-    let lag_timeout = Duration::from_secs(plan.lag_lambda_timeout_s);
-    let rounds = plan
-        .lag_cases
-        .iter()
-        .map(|c| c.1)
-        .chain(plan.invocation_cases.iter().map(|c| c.2))
-        .max()
-        .unwrap_or(0);
-    let mut measured = Vec::new();
+    // Duration (s), function timeout (s), runs, and whether the waiter runs beside ours.
+    let lag_cases = plan.lag_cases.iter();
+    let cases: Vec<(u64, u64, usize, bool)> = lag_cases
+        .map(|&(d, runs)| (d, plan.lag_lambda_timeout_s, runs, true))
+        .chain(
+            plan.invocation_cases
+                .iter()
+                .map(|&(d, t, runs)| (d, t, runs, false)),
+        )
+        .collect();
+    let rounds = cases.iter().map(|c| c.2).max().unwrap_or(0);
+    let (mut ours, mut waiter) = (vec![Vec::new(); cases.len()], vec![Vec::new(); cases.len()]);
     for round in 1..=rounds {
         let mut tasks = tokio::task::JoinSet::new();
         let mut seed = round as u64 * 100;
-        for &(duration_s, runs) in &plan.lag_cases {
-            if runs < round {
+        for (case, &(duration_s, timeout_s, _, with_waiter)) in cases.iter().enumerate() {
+            if cases[case].2 < round {
                 continue;
             }
+            seed += 2;
             let duration = Duration::from_secs(duration_s);
-            seed += 2;
-            let (lambda, aws, home) = (
-                settings.lambda.clone(),
-                settings.aws.clone(),
-                home.to_path_buf(),
-            );
+            let (timeout, lambda) = (Duration::from_secs(timeout_s), settings.lambda.clone());
             tasks.spawn(async move {
-                lag::ours(&lambda, duration, lag_timeout, round, seed)
-                    .await
-                    .map(|run| Measured::Ours {
-                        lag_case: true,
-                        run,
-                    })
+                let run = lag::ours(&lambda, duration, timeout, round, seed).await?;
+                Ok::<_, BenchError>((case, Measured::Ours(run)))
             });
-            tasks.spawn(async move {
-                lag::waiter(&aws, &home, duration, round, seed + 1)
-                    .await
-                    .map(Measured::Waiter)
-            });
-        }
-        for &(duration_s, timeout_s, runs) in &plan.invocation_cases {
-            if runs < round {
-                continue;
+            if with_waiter {
+                let (aws, home) = (settings.aws.clone(), home.to_path_buf());
+                tasks.spawn(async move {
+                    let run = lag::waiter(&aws, &home, duration, round, seed + 1).await?;
+                    Ok((case, Measured::Waiter(run)))
+                });
             }
-            seed += 2;
-            let lambda = settings.lambda.clone();
-            tasks.spawn(async move {
-                lag::ours(
-                    &lambda,
-                    Duration::from_secs(duration_s),
-                    Duration::from_secs(timeout_s),
-                    round,
-                    seed,
-                )
-                .await
-                .map(|run| Measured::Ours {
-                    lag_case: false,
-                    run,
-                })
-            });
         }
         progress(&format!(
             "detection lag and invocations: round {round}/{rounds}, {} runs at once",
             tasks.len()
         ));
         while let Some(joined) = tasks.join_next().await {
-            let result = joined
-                .map_err(|e| BenchError::Run(format!("a measurement task failed: {e}")))??;
-            let (who, duration_s, lag_ms) = match &result {
-                Measured::Ours { run, .. } => ("cf-invalidate-lambda", run.duration_s, run.lag_ms),
-                Measured::Waiter(run) => ("the waiter", run.duration_s, run.lag_ms),
-            };
-            progress(&format!(
-                "  {who}, {duration_s}s invalidation: lag {lag_ms} ms"
-            ));
-            measured.push(result);
+            let failed = |e| BenchError::Run(format!("a measurement task failed: {e}"));
+            match joined.map_err(failed)?? {
+                (case, Measured::Ours(run)) => ours[case].push(run),
+                (case, Measured::Waiter(run)) => waiter[case].push(run),
+            }
         }
     }
-    Ok(summarise_lag(plan, measured))
-}
-
-fn summarise_lag(plan: &Plan, measured: Vec<Measured>) -> (Vec<LagCase>, Vec<InvocationCase>) {
-    let (mut lag_runs, mut extra_runs, mut waiter_runs) = (Vec::new(), Vec::new(), Vec::new());
-    for m in measured {
-        match m {
-            Measured::Ours {
-                lag_case: true,
-                run,
-            } => lag_runs.push(run),
-            Measured::Ours {
-                lag_case: false,
-                run,
-            } => extra_runs.push(run),
-            Measured::Waiter(run) => waiter_runs.push(run),
-        }
-    }
-    lag_runs.sort_by_key(|r| r.run);
-    extra_runs.sort_by_key(|r| r.run);
-    waiter_runs.sort_by_key(|r| r.run);
     let seconds = |ms: i64| ms as f64 / 1000.0;
-    let of = |runs: &[OursRun], duration_s: u64, timeout_s: u64| -> Vec<OursRun> {
-        let (d, t) = (duration_s as f64, timeout_s as f64);
-        runs.iter()
-            .filter(|r| r.duration_s == d && r.lambda_timeout_s == t)
-            .cloned()
-            .collect()
+    let median_of = |values: &mut dyn Iterator<Item = f64>| {
+        median(&values.collect::<Vec<_>>()).unwrap_or(f64::NAN)
     };
-    let lag = plan
-        .lag_cases
-        .iter()
-        .map(|&(duration_s, _)| {
-            let ours = of(&lag_runs, duration_s, plan.lag_lambda_timeout_s);
-            let waiter: Vec<WaiterRun> = waiter_runs
-                .iter()
-                .filter(|r| r.duration_s == duration_s as f64)
-                .cloned()
-                .collect();
+    let lag = plan.lag_cases.iter().zip(ours.iter().zip(&waiter)).map(
+        |(&(duration_s, _), (ours, waiter)): (_, (&Vec<OursRun>, &Vec<WaiterRun>))| {
             let ours_lag: Vec<f64> = ours.iter().map(|r| seconds(r.lag_ms)).collect();
             let waiter_lag: Vec<f64> = waiter.iter().map(|r| seconds(r.lag_ms)).collect();
-            let calls = |calls: &mut dyn Iterator<Item = usize>| {
-                median(&calls.map(|c| c as f64).collect::<Vec<_>>()).unwrap_or(f64::NAN)
-            };
             let duration = Duration::from_secs(duration_s);
             LagCase {
                 duration_s,
                 target_s: schedule::lag_target(duration).as_secs_f64(),
                 ours_lag_s: median(&ours_lag).unwrap_or(f64::NAN),
                 waiter_lag_s: median(&waiter_lag).unwrap_or(f64::NAN),
-                ours_calls: calls(&mut ours.iter().map(|r| r.get_invalidation_calls)),
-                waiter_calls: calls(&mut waiter.iter().map(|r| r.get_invalidation_calls)),
+                ours_calls: median_of(&mut ours.iter().map(|r| r.get_invalidation_calls as f64)),
+                waiter_calls: median_of(
+                    &mut waiter.iter().map(|r| r.get_invalidation_calls as f64),
+                ),
                 lag_ratio: median_ratio(&waiter_lag, &ours_lag),
                 predicted_ours: schedule::ours(duration),
                 predicted_waiter: schedule::waiter(duration),
-                ours,
-                waiter,
+                ours: ours.clone(),
+                waiter: waiter.clone(),
             }
-        })
-        .collect();
-    let first = (
-        plan.invocations_from_lag_s,
-        plan.lag_lambda_timeout_s,
-        &lag_runs,
+        },
     );
-    let extra = plan
-        .invocation_cases
+    let lag: Vec<LagCase> = lag.collect();
+    // Invocations per job: those of the lag runs of one duration, then the extra cases.
+    let from_lag = plan
+        .lag_cases
         .iter()
-        .map(|&(d, t, _)| (d, t, &extra_runs));
-    let invocations = std::iter::once(first)
-        .chain(extra)
-        .map(|(duration_s, timeout_s, runs)| {
-            let runs = of(runs, duration_s, timeout_s);
-            let pick = |f: fn(&OursRun) -> f64| {
-                median(&runs.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN)
-            };
+        .position(|c| c.0 == plan.invocations_from_lag_s);
+    let picked = from_lag
+        .into_iter()
+        .chain(plan.lag_cases.len()..cases.len());
+    let invocations = picked
+        .map(|case| {
+            let runs: Vec<OursRun> = ours[case].clone();
+            let pick = |f: fn(&OursRun) -> f64| median_of(&mut runs.iter().map(f));
             InvocationCase {
-                duration_s,
-                lambda_timeout_s: timeout_s,
+                duration_s: cases[case].0,
+                lambda_timeout_s: cases[case].1,
                 invocations: pick(|r| r.invocations as f64),
                 jobs: pick(|r| r.jobs as f64),
                 lag_s: pick(|r| r.lag_ms as f64 / 1000.0),
@@ -418,5 +352,5 @@ fn summarise_lag(plan: &Plan, measured: Vec<Measured>) -> (Vec<LagCase>, Vec<Inv
             }
         })
         .collect();
-    (lag, invocations)
+    Ok((lag, invocations))
 }
