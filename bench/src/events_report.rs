@@ -1,7 +1,7 @@
 //! The S3-events blocks of the report, written by `--events-only` alone.
 
 use crate::events::{EventsResults, EventsSettings, MEMORY_TARGET_KIB, SideResult};
-use crate::report::{Block, day, format_duration, mib, relative_link, secs, table, thousands};
+use crate::report::{Block, day, format_duration, mib, relative_link, secs, thousands};
 
 /// The heading the section gets in a report that lacks it.
 pub const HEADING: &str = "## 6. S3 events: cf-invalidate-events against the sample users copy";
@@ -66,12 +66,20 @@ fn run_line(r: &EventsResults, settings: &EventsSettings) -> String {
 }
 
 fn setup(r: &EventsResults) -> String {
-    let p = &r.plan;
-    let e = &r.ours.report.events;
-    let burst = format!(
+    let (p, e) = (&r.plan, &r.ours.report.events);
+    format!(
         "The burst: {} S3 event notifications (seed {}, spread over {}): {} uploads ({} \
          multipart, {} directory markers) and {} deletes, {:.0} % of the keys plain. Each function \
-         invalidates two distributions of its own; an invalidation stays `InProgress` {} to {}.\n",
+         invalidates two distributions of its own; an invalidation stays `InProgress` {} to {}.\n\n\
+         | | cf-invalidate-events | Python sample |\n\
+         | --- | --- | --- |\n\
+         | invoked | by an event source mapping on the SQS queue S3 notifies | by S3, once per notification (asynchronous) |\n\
+         | batch | `BatchSize` {}, a batching window of {} (the template's 60 s) | one notification |\n\
+         | concurrency | `MaximumConcurrency` {} | {} at a time |\n\
+         | function timeout | {} s | {} s |\n\
+         | after an error | redelivered after the visibility timeout, {} s (the template's 360 s), at most `maxReceiveCount` {} times \
+         | Lambda's two retries, {} and {} later (about 1 and 2 minutes on AWS) |\n\
+         | parameters | `CF_INVALIDATE_PARAMETERS` `{}` (`maxPaths` {}, its default) | `DISTRIBUTION_ID`, `SECOND_DISTRIBUTION_ID` |\n",
         thousands(p.uploads),
         p.seed,
         seconds(p.burst_ms),
@@ -82,191 +90,82 @@ fn setup(r: &EventsResults) -> String {
         (1.0 - p.awkward_keys) * 100.0,
         seconds(p.completion_ms.0),
         seconds(p.completion_ms.1),
-    );
-    let rows = [
-        [
-            "invoked".to_string(),
-            "by an event source mapping on the SQS queue S3 notifies".into(),
-            "by S3, once per notification (asynchronous)".into(),
-        ],
-        [
-            "batch".into(),
-            format!(
-                "`BatchSize` {}, a batching window of {} (the template's 60 s)",
-                p.batch_size,
-                seconds(p.batching_window_ms)
-            ),
-            "one notification".into(),
-        ],
-        [
-            "concurrency".into(),
-            format!("`MaximumConcurrency` {}", p.concurrency),
-            format!("{} at a time", p.sample_concurrency),
-        ],
-        [
-            "function timeout".into(),
-            format!("{} s", p.function_timeout_s),
-            format!("{} s", p.sample_timeout_s),
-        ],
-        [
-            "after an error".into(),
-            format!(
-                "redelivered after the visibility timeout, {} s (the template's 360 s), at most \
-                 `maxReceiveCount` {} times",
-                p.visibility_timeout_s, p.max_receive_count
-            ),
-            format!(
-                "Lambda's two retries, {} and {} later (about 1 and 2 minutes on AWS)",
-                seconds(p.retry_delay_ms),
-                seconds(2 * p.retry_delay_ms)
-            ),
-        ],
-        [
-            "parameters".into(),
-            format!(
-                "`CF_INVALIDATE_PARAMETERS` `{}` (`maxPaths` {}, its default)",
-                r.ours.report.parameters, p.max_paths
-            ),
-            "`DISTRIBUTION_ID`, `SECOND_DISTRIBUTION_ID`".into(),
-        ],
-    ];
-    let header = ["", "cf-invalidate-events", "Python sample"];
-    format!("{burst}\n{}", table(&header, &rows.map(Vec::from)))
+        p.batch_size,
+        seconds(p.batching_window_ms),
+        p.concurrency,
+        p.sample_concurrency,
+        p.function_timeout_s,
+        p.sample_timeout_s,
+        p.visibility_timeout_s,
+        p.max_receive_count,
+        seconds(p.retry_delay_ms),
+        seconds(2 * p.retry_delay_ms),
+        r.ours.report.parameters,
+        p.max_paths,
+    )
 }
 
 fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
     let (o, s, p) = (&r.ours, &r.sample, &r.plan);
     let (oc, sc) = (&o.report.cloudfront, &s.report.cloudfront);
     let per_distribution = |side: &SideResult| {
-        let counts: Vec<String> = side
-            .invalidations_per_distribution
-            .values()
-            .map(|v| n(*v))
-            .collect();
-        counts.join(" + ")
+        let counts = side.invalidations_per_distribution.values().map(|v| n(*v));
+        counts.collect::<Vec<_>>().join(" + ")
     };
-    let covered = |side: &SideResult| side.last_key_covered_ms.map_or("**never**".into(), seconds);
-    let stale =
-        |side: &SideResult| format!("**{}** of {}", n(side.stale_key_events), n(side.key_events));
-    let invocations = |side: &SideResult| {
-        let i = &side.report.invocations;
-        format!("{} ({})", n(i.total), n(i.cold_starts))
-    };
+    let both = |f: &dyn Fn(&SideResult) -> String| format!("{} | {}", f(o), f(s));
     let memory = &r.memory.report.invocations;
-    let row = |what: &str, ours: String, sample: String, target: &str, met: Option<bool>| {
-        vec![
-            what.into(),
-            ours,
-            sample,
-            target.into(),
-            met.map_or("", yes).into(),
-        ]
-    };
-    let rows = [
-        row(
-            "invocations (cold starts)",
-            invocations(o),
-            invocations(s),
-            "",
-            None,
-        ),
-        row(
-            "CreateInvalidation calls (refused ones included)",
-            format!("**{}**", n(oc.create_calls)),
-            n(sc.create_calls),
-            "",
-            None,
-        ),
-        row(
-            "invalidations created (per distribution)",
-            format!(
-                "**{}** ({})",
-                n(oc.invalidations_created),
-                per_distribution(o)
-            ),
-            format!("{} ({})", n(sc.invalidations_created), per_distribution(s)),
-            &format!(
-                "≤ ⌈{} ÷ {}⌉ = {} per distribution",
-                thousands(p.uploads),
-                thousands(p.batch_size),
-                p.invalidations_target()
-            ),
-            Some(o.most_invalidations_on_one_distribution() <= p.invalidations_target()),
-        ),
-        row(
-            "paths billed (wildcards)",
-            format!("**{}** ({})", n(oc.paths_billed), n(oc.wildcard_paths)),
-            format!("{} ({})", n(sc.paths_billed), n(sc.wildcard_paths)),
-            &format!(
-                "≤ `maxPaths` ({}) per invalidation; most in one: {}",
-                p.max_paths, o.most_paths_in_one_invalidation
-            ),
-            Some(o.most_paths_in_one_invalidation <= p.max_paths as u64),
-        ),
-        row(
-            "`TooManyInvalidationsInProgress` answers",
-            n(oc.too_many_in_progress),
-            n(sc.too_many_in_progress),
-            "",
-            None,
-        ),
-        row(
-            "key events left stale (of key events × distributions)",
-            stale(o),
-            stale(s),
-            "0",
-            Some(o.stale_key_events == 0),
-        ),
-        row(
-            "last key covered (notification → covering invalidation `Completed`)",
-            covered(o),
-            covered(s),
-            "",
-            None,
-        ),
-        row(
-            "events dead-lettered (ours) / dropped after Lambda's retries (sample)",
-            n(o.report.messages.dead_lettered),
-            n(s.report.messages.dead_lettered),
-            "",
-            None,
-        ),
-        row(
-            "wall time (burst, queue drained, processes stopped)",
-            seconds(o.wall_ms),
-            seconds(s.wall_ms),
-            "",
-            None,
-        ),
-        row(
-            &format!(
-                "peak RSS on the largest batch ({} records, {:.2} MB)",
-                n(memory.largest_batch),
-                memory.largest_payload_bytes as f64 / 1e6
-            ),
-            r.memory
-                .peak_rss_kib()
-                .map_or("not read".into(), |kib| format!("**{}**", mib(kib as f64))),
-            "not measured".into(),
-            &format!("< {}", mib(MEMORY_TARGET_KIB as f64)),
-            Some(
-                r.memory
-                    .peak_rss_kib()
-                    .is_some_and(|kib| kib < MEMORY_TARGET_KIB),
-            ),
-        ),
-    ];
-    let header = [
-        "",
-        ">cf-invalidate-events",
-        ">Python sample",
-        "target (ours)",
-        "met",
-    ];
+    let peak = r.memory.peak_rss_kib();
     format!(
-        "{}\n![S3 events: CreateInvalidation calls, paths billed, stale keys and time to the \
-         last key covered, ours against the Python sample]({})",
-        table(&header, &rows),
+        "| | cf-invalidate-events | Python sample | target (ours) | met |\n\
+         | --- | ---: | ---: | --- | --- |\n\
+         | invocations (cold starts) | {} | | |\n\
+         | CreateInvalidation calls (refused ones included) | **{}** | {} | | |\n\
+         | invalidations created (per distribution) | **{}** ({}) | {} ({}) \
+         | ≤ ⌈{} ÷ {}⌉ = {} per distribution | {} |\n\
+         | paths billed (wildcards) | **{}** ({}) | {} ({}) \
+         | ≤ `maxPaths` ({}) per invalidation; most in one: {} | {} |\n\
+         | `TooManyInvalidationsInProgress` answers | {} | {} | | |\n\
+         | key events left stale (of key events × distributions) | {} | 0 | {} |\n\
+         | last key covered (notification → covering invalidation `Completed`) | {} | | |\n\
+         | events dead-lettered (ours) / dropped after Lambda's retries (sample) | {} | | |\n\
+         | wall time (burst, queue drained, processes stopped) | {} | | |\n\
+         | peak RSS on the largest batch ({} records, {:.2} MB) | {} | not measured | < {} | {} |\n\
+         \n![S3 events: CreateInvalidation calls, paths billed, stale keys and time to the last key \
+         covered, ours against the Python sample]({})",
+        both(&|x| format!(
+            "{} ({})",
+            n(x.report.invocations.total),
+            n(x.report.invocations.cold_starts)
+        )),
+        n(oc.create_calls),
+        n(sc.create_calls),
+        n(oc.invalidations_created),
+        per_distribution(o),
+        n(sc.invalidations_created),
+        per_distribution(s),
+        thousands(p.uploads),
+        thousands(p.batch_size),
+        p.invalidations_target(),
+        yes(o.most_invalidations_on_one_distribution() <= p.invalidations_target()),
+        n(oc.paths_billed),
+        n(oc.wildcard_paths),
+        n(sc.paths_billed),
+        n(sc.wildcard_paths),
+        p.max_paths,
+        o.most_paths_in_one_invalidation,
+        yes(o.most_paths_in_one_invalidation <= p.max_paths as u64),
+        n(oc.too_many_in_progress),
+        n(sc.too_many_in_progress),
+        both(&|x| format!("**{}** of {}", n(x.stale_key_events), n(x.key_events))),
+        yes(o.stale_key_events == 0),
+        both(&|x| x.last_key_covered_ms.map_or("**never**".into(), seconds)),
+        both(&|x| n(x.report.messages.dead_lettered)),
+        both(&|x| seconds(x.wall_ms)),
+        n(memory.largest_batch),
+        memory.largest_payload_bytes as f64 / 1e6,
+        peak.map_or("not read".into(), |kib| format!("**{}**", mib(kib as f64))),
+        mib(MEMORY_TARGET_KIB as f64),
+        yes(peak.is_some_and(|kib| kib < MEMORY_TARGET_KIB)),
         relative_link(&settings.report, &settings.chart)
     )
 }

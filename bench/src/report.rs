@@ -234,42 +234,24 @@ pub fn cold_start(cs: &ColdStartSummary) -> String {
         cs.runs,
         if cs.runs == 1 { "" } else { "s" }
     );
-    let medians = table(
-        &[
-            &runs,
-            ">cf-invalidate-lambda",
-            ">Python baseline",
-            ">ratio (median of pairs)",
-            "target",
-        ],
-        &[
-            vec![
-                "spawn → first `/next` (init)".into(),
-                ms_text(cs.ours.to_first_next_ms),
-                ms_text(cs.python.to_first_next_ms),
-                format!(
-                    "**{}×** (pairs: {}× to {}×)",
-                    ratio(cs.init_ratio),
-                    ratio(cs.init_ratio_range.0),
-                    ratio(cs.init_ratio_range.1)
-                ),
-                "≥ 30×".into(),
-            ],
-            vec![
-                "spawn → PutJobSuccessResult".into(),
-                ms_text(cs.ours.to_result_ms),
-                ms_text(cs.python.to_result_ms),
-                format!("**{}×**", ratio(cs.result_ratio)),
-                String::new(),
-            ],
-            vec![
-                "peak RSS".into(),
-                mib(cs.ours.peak_rss_kib),
-                mib(cs.python.peak_rss_kib),
-                format!("**{}×**", ratio(cs.memory_ratio)),
-                "≥ 4×".into(),
-            ],
-        ],
+    let (o, p) = (&cs.ours, &cs.python);
+    let medians = format!(
+        "| {runs} | cf-invalidate-lambda | Python baseline | ratio (median of pairs) | target |\n\
+         | --- | ---: | ---: | ---: | --- |\n\
+         | spawn → first `/next` (init) | {} | {} | **{}×** (pairs: {}× to {}×) | ≥ 30× |\n\
+         | spawn → PutJobSuccessResult | {} | {} | **{}×** | |\n\
+         | peak RSS | {} | {} | **{}×** | ≥ 4× |\n",
+        ms_text(o.to_first_next_ms),
+        ms_text(p.to_first_next_ms),
+        ratio(cs.init_ratio),
+        ratio(cs.init_ratio_range.0),
+        ratio(cs.init_ratio_range.1),
+        ms_text(o.to_result_ms),
+        ms_text(p.to_result_ms),
+        ratio(cs.result_ratio),
+        mib(o.peak_rss_kib),
+        mib(p.peak_rss_kib),
+        ratio(cs.memory_ratio),
     );
     let cells: [Column<ColdStartSample>; 5] = [
         (">run", &|s| s.run.to_string()),
