@@ -148,7 +148,13 @@ fn publish(
     let text = serde_json::to_string_pretty(results)
         .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
     write_file(json, &text)?;
-    let previous = std::fs::read_to_string(report).unwrap_or_else(|_| "# Benchmarks\n".into());
+    // Only a missing report starts afresh: any other error must not overwrite the prose.
+    let previous = match std::fs::read_to_string(report) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n".to_string(),
+        read => {
+            read.map_err(|e| BenchError::Run(format!("cannot read {}: {e}", report.display())))?
+        }
+    };
     write_file(report, &report::splice(&previous, blocks))?;
     let (report, chart, json) = (report.display(), chart.display(), json.display());
     println!(

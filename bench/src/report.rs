@@ -394,7 +394,7 @@ fn planning(r: &Results) -> String {
         .fold(1.0, f64::max);
     if spread > 1.15 {
         out.push_str(&format!(
-            "\nThe two medians differ by up to {spread:.2}× (see below why they may).\n"
+            "\nThe two medians differ by up to {spread:.2}×.\n"
         ));
     }
     if let (Some(first), Some(last)) = (r.planning.first(), r.planning.last())
