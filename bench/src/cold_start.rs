@@ -17,18 +17,14 @@ pub const DISTRIBUTION: &str = "E2BENCHCOLDSTART";
 /// How long a cold start may take before the run is declared broken.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Which function a measurement is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Implementation {
-    /// `cf-invalidate-lambda`.
     Ours,
-    /// `bench/python_baseline/handler.py` under awslambdaric.
     Python,
 }
 
 impl Implementation {
-    /// The name in the report.
     pub fn label(self) -> &'static str {
         match self {
             Self::Ours => "cf-invalidate-lambda",
@@ -37,50 +33,40 @@ impl Implementation {
     }
 }
 
-/// One cold start.
+/// One cold start; times in ms from spawn.
 #[derive(Debug, Clone, Serialize)]
 pub struct ColdStartSample {
-    /// Whose.
     pub implementation: Implementation,
     /// 1 for the first measured pair.
     pub run: usize,
-    /// From spawn to the first `GET /runtime/invocation/next`, in ms.
+    /// To the first `GET /runtime/invocation/next`.
     pub to_first_next_ms: f64,
-    /// From spawn to the job's PutJobSuccessResult, in ms.
+    /// To the job's PutJobSuccessResult.
     pub to_result_ms: f64,
-    /// Peak RSS over the whole life of the process (start-up and the job), in KiB.
+    /// Over the whole life of the process (start-up and the job).
     pub peak_rss_kib: u64,
 }
 
-/// Medians of both implementations and their paired ratios.
+/// Medians of both implementations, and the medians of their ratios pair by pair (baseline
+/// ÷ ours).
 #[derive(Debug, Clone, Serialize)]
 pub struct ColdStartSummary {
     /// Measured pairs (after the warm-up pair).
     pub runs: usize,
-    /// Every sample, in the order taken.
     pub samples: Vec<ColdStartSample>,
-    /// Our medians.
     pub ours: Medians,
-    /// The baseline's medians.
     pub python: Medians,
-    /// Median over the pairs of baseline / ours, spawn to first `/next`.
     pub init_ratio: f64,
     /// Smallest and largest pair ratio, spawn to first `/next`.
     pub init_ratio_range: (f64, f64),
-    /// Median over the pairs of baseline / ours, spawn to PutJob result.
     pub result_ratio: f64,
-    /// Median over the pairs of baseline / ours, peak RSS.
     pub memory_ratio: f64,
 }
 
-/// The medians of one implementation.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Medians {
-    /// Spawn to first `/next`, ms.
     pub to_first_next_ms: f64,
-    /// Spawn to PutJob result, ms.
     pub to_result_ms: f64,
-    /// Peak RSS, KiB.
     pub peak_rss_kib: f64,
 }
 
@@ -102,17 +88,13 @@ pub async fn measure(
     }
     let mut samples = Vec::new();
     for run in 1..=runs {
-        let order = if run % 2 == 1 {
-            [
-                (Implementation::Ours, ours),
-                (Implementation::Python, python),
-            ]
-        } else {
-            [
-                (Implementation::Python, python),
-                (Implementation::Ours, ours),
-            ]
-        };
+        let mut order = [
+            (Implementation::Ours, ours),
+            (Implementation::Python, python),
+        ];
+        if run % 2 == 0 {
+            order.reverse();
+        }
         for (implementation, command) in order {
             let log = logs.join(format!("cold-start-{implementation:?}-{run}.log"));
             let sample = once(implementation, command, run, &log).await?;
@@ -222,7 +204,7 @@ async fn once(
             run,
             to_first_next_ms: ms(first_next),
             to_result_ms: ms(at),
-            peak_rss_kib: reaped.peak_rss_kib,
+            peak_rss_kib: reaped,
         }),
         other => Err(BenchError::Run(format!(
             "cold start of {} (run {run}): the job did not end with PutJobSuccessResult (got {:?}); its output ({}):\n{}",

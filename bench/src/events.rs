@@ -18,75 +18,53 @@ use crate::machine::{self, Machine};
 /// Peak memory our function must stay under on the largest batch, KiB (32 MiB).
 pub const MEMORY_TARGET_KIB: u64 = 32 * 1024;
 
-/// Where the two functions are and where the figures go.
 #[derive(Debug, Clone)]
 pub struct EventsSettings {
-    /// The tiny CI version (300 uploads).
     pub smoke: bool,
-    /// `cf-invalidate-events`.
     pub function: PathBuf,
-    /// A Python with awslambdaric and boto3.
     pub python: PathBuf,
-    /// `bench/python_events_sample`.
     pub sample_dir: PathBuf,
-    /// The markdown report whose events section is rewritten.
     pub report: PathBuf,
-    /// The SVG chart to write.
     pub chart: PathBuf,
-    /// The JSON results to write.
-    pub json: PathBuf,
-    /// The cargo profile the function was built with.
     pub profile: String,
-    /// The command that produced the run, quoted in the report.
     pub command: String,
-    /// The harness's own command line, quoted in the report (one option a line).
     pub invocation: String,
 }
 
-/// How the comparison runs; every duration of AWS's that would make a run last minutes is
-/// scaled down, and the report says by how much.
+/// How the comparison runs. Ours is set as `infra/events.yaml` deploys it, except for the
+/// times of AWS's that would make a run last minutes, which are scaled down (the report says
+/// by how much); times are in ms unless the name says s.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsPlan {
     /// Notifications in the burst (uploads, re-uploads and deletes).
     pub uploads: usize,
     /// The emulator's seed: the burst's keys, order and bodies.
     pub seed: u64,
-    /// The burst is spread over this time, ms.
     pub burst_ms: u64,
-    /// Invalidations stay `InProgress` between these, ms.
+    /// Invalidations stay `InProgress` between these.
     pub completion_ms: (u64, u64),
     /// Share of generated keys with awkward names (the rest plain, as most of a site's are).
     pub awkward_keys: f64,
-    /// Ours: `BatchSize` (the template's 1000).
     pub batch_size: usize,
-    /// Ours: `MaximumBatchingWindowInSeconds`, ms (the template's 60 s, scaled down).
     pub batching_window_ms: u64,
-    /// Ours: `ScalingConfig.MaximumConcurrency` (the template's 2).
     pub concurrency: usize,
-    /// Ours: the function timeout, s (the template's 60 s).
     pub function_timeout_s: u64,
-    /// Ours: the queue's visibility timeout, s (the template's 360 s, scaled down to the
-    /// function timeout, the least Lambda accepts).
+    /// The template's 360 s, scaled down to the function timeout, the least Lambda accepts.
     pub visibility_timeout_s: u64,
-    /// Ours: the redrive policy's `maxReceiveCount` (the template's 10).
     pub max_receive_count: u32,
-    /// Ours: `maxPaths` (the function's default).
     pub max_paths: usize,
-    /// The sample: concurrent invocations (Lambda scales an asynchronous function out).
+    /// Lambda scales an asynchronous function out by itself; this is the run's choice.
     pub sample_concurrency: usize,
-    /// The sample: the function timeout, s.
     pub sample_timeout_s: u64,
-    /// The sample: delay before Lambda's first asynchronous retry, ms (Lambda: about a
-    /// minute; the second retry waits twice as long).
+    /// Before Lambda's first asynchronous retry (about a minute on AWS; the second waits
+    /// twice as long).
     pub retry_delay_ms: u64,
-    /// The memory run: `BatchSize`.
     pub memory_batch_size: usize,
-    /// The memory run: the batching window, ms (long enough for the burst to be queued).
+    /// Long enough for the whole burst to be queued.
     pub memory_window_ms: u64,
 }
 
 impl EventsPlan {
-    /// The report's run: 10,000 uploads.
     pub fn full() -> Self {
         Self {
             uploads: 10_000,
@@ -135,16 +113,12 @@ impl EventsPlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
-    /// `cf-invalidate-events` through SQS.
     Ours,
-    /// `bench/python_events_sample/handler.py`, invoked by S3 directly.
     Sample,
-    /// Ours again, one batch as large as a mapping allows, for its peak memory.
     Memory,
 }
 
 impl Side {
-    /// The name in the report.
     pub fn label(self) -> &'static str {
         match self {
             Self::Ours => "cf-invalidate-events",
@@ -167,29 +141,22 @@ impl Side {
 /// One function's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct SideResult {
-    /// Whose.
     pub side: Side,
-    /// Its distributions.
-    pub distributions: Vec<String>,
-    /// Invalidations created on each.
     pub invalidations_per_distribution: BTreeMap<String, u64>,
-    /// The most paths in one invalidation.
     pub most_paths_in_one_invalidation: u64,
-    /// Key events (uploads and deletes, times distributions) expected to be invalidated.
+    /// Uploads and deletes, times distributions, expected to be invalidated.
     pub key_events: u64,
     /// Of those, not covered by an invalidation created after their notification.
     pub stale_key_events: u64,
-    /// From a notification to the completion of its covering invalidation, the longest, ms;
+    /// From a notification to the completion of its covering invalidation, the longest;
     /// `None` when a key stays stale.
     pub last_key_covered_ms: Option<u64>,
-    /// From the start of the run to the queue drained and the processes stopped, ms.
+    /// From the start of the run to the queue drained and the processes stopped.
     pub wall_ms: u64,
-    /// The driver's report.
     pub report: EventsReport,
 }
 
 impl SideResult {
-    /// The most invalidations created on one distribution.
     pub fn most_invalidations_on_one_distribution(&self) -> u64 {
         self.invalidations_per_distribution
             .values()
@@ -197,60 +164,23 @@ impl SideResult {
             .max()
             .unwrap_or(0)
     }
-}
 
-/// Our memory on the largest batch.
-#[derive(Debug, Clone, Serialize)]
-pub struct MemoryResult {
-    /// The run, as the others.
-    pub run: SideResult,
-    /// `BatchSize` asked for.
-    pub batch_size: usize,
-    /// Whether the 6 MB payload limit cut the batch: fewer records in the largest invocation
-    /// than both the batch size and the burst.
-    pub split_by_payload_limit: bool,
-}
-
-impl MemoryResult {
-    /// Peak RSS of the function's process, KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        self.run.report.function_peak_rss_kib
+        self.report.function_peak_rss_kib
     }
-}
-
-/// Whether our figures meet their targets.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Targets {
-    /// No key left stale.
-    pub no_stale_keys: bool,
-    /// At most one invalidation per full batch on each distribution.
-    pub invalidations: bool,
-    /// No invalidation with more than `maxPaths` paths.
-    pub paths_per_invalidation: bool,
-    /// Peak RSS under 32 MiB on the largest batch (`false` when it could not be read).
-    pub memory: bool,
 }
 
 /// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsResults {
-    /// Whether this was the smoke run.
     pub smoke: bool,
-    /// What ran.
     pub plan: EventsPlan,
-    /// Where.
     pub machine: Machine,
-    /// Load averages at the end.
     pub load_at_end: String,
-    /// `cf-invalidate-events`.
     pub ours: SideResult,
-    /// The Python sample.
     pub sample: SideResult,
-    /// Ours on the largest batch.
-    pub memory: MemoryResult,
-    /// Ours against the targets.
-    pub targets: Targets,
-    /// The whole comparison, s.
+    /// Ours again, with one batch as large as a mapping allows, for its peak memory.
+    pub memory: SideResult,
     pub wall_s: f64,
 }
 
@@ -276,17 +206,17 @@ pub async fn run(
         ..EmulatorConfig::default()
     })
     .await?;
-    let result = three_runs(settings, plan, &emu, progress).await;
-    emu.shutdown().await;
-    let (ours, sample, memory) = result?;
-    let targets = Targets {
-        no_stale_keys: ours.stale_key_events == 0,
-        invalidations: ours.most_invalidations_on_one_distribution() <= plan.invalidations_target(),
-        paths_per_invalidation: ours.most_paths_in_one_invalidation <= plan.max_paths as u64,
-        memory: memory
-            .peak_rss_kib()
-            .is_some_and(|kib| kib < MEMORY_TARGET_KIB),
+    let play = |side| play(&emu, config(settings, plan, side), side, progress);
+    let runs = async {
+        Ok::<_, BenchError>([
+            play(Side::Ours).await?,
+            play(Side::Sample).await?,
+            play(Side::Memory).await?,
+        ])
     };
+    let runs = runs.await;
+    emu.shutdown().await;
+    let [ours, sample, memory] = runs?;
     Ok(EventsResults {
         smoke: settings.smoke,
         plan: plan.clone(),
@@ -295,100 +225,65 @@ pub async fn run(
         ours,
         sample,
         memory,
-        targets,
         wall_s: started.elapsed().as_secs_f64(),
     })
 }
 
-async fn three_runs(
-    settings: &EventsSettings,
-    plan: &EventsPlan,
-    emu: &EmulatorHandle,
-    progress: &dyn Fn(&str),
-) -> Result<(SideResult, SideResult, MemoryResult), BenchError> {
-    let ours = play(
-        emu,
-        ours_config(settings, plan, Side::Ours),
-        Side::Ours,
-        progress,
-    )
-    .await?;
-    let sample = play(emu, sample_config(settings, plan), Side::Sample, progress).await?;
-    let memory = play(
-        emu,
-        ours_config(settings, plan, Side::Memory),
-        Side::Memory,
-        progress,
-    )
-    .await?;
-    let largest = memory.report.invocations.largest_batch;
-    let memory = MemoryResult {
-        batch_size: plan.memory_batch_size,
-        split_by_payload_limit: largest < plan.memory_batch_size.min(plan.uploads) as u64,
-        run: memory,
-    };
-    Ok((ours, sample, memory))
-}
-
-/// The burst, the same for every run (the emulator's seed draws it).
-fn burst(config: &mut EventsConfig, plan: &EventsPlan) {
-    config.uploads = plan.uploads;
-    config.burst_duration = Duration::from_millis(plan.burst_ms);
-    config.seed = Some(plan.seed);
-    config.awkward_keys = plan.awkward_keys;
-}
-
-/// Ours, delivered as `infra/events.yaml` deploys it (the memory run: one large batch, one
-/// process).
-fn ours_config(settings: &EventsSettings, plan: &EventsPlan, side: Side) -> EventsConfig {
+/// The same burst for every run (the emulator's seed draws it); ours delivered as
+/// `infra/events.yaml` deploys it (the memory run: one large batch, one process); the sample
+/// invoked by S3 once per notification, its distributions in its environment.
+fn config(settings: &EventsSettings, plan: &EventsPlan, side: Side) -> EventsConfig {
     let [a, b] = side.distributions();
-    let mut c = EventsConfig::new(&settings.function);
-    burst(&mut c, plan);
-    c.parameters = Some(
-        serde_json::json!({ "distributionIds": [a, b], "directoryIndex": "index.html" })
-            .to_string(),
-    );
+    let ms = Duration::from_millis;
+    let program = if side == Side::Sample {
+        &settings.python
+    } else {
+        &settings.function
+    };
+    let mut c = EventsConfig::new(program);
+    c.uploads = plan.uploads;
+    c.burst_duration = ms(plan.burst_ms);
+    c.seed = Some(plan.seed);
+    c.awkward_keys = plan.awkward_keys;
+    if side == Side::Sample {
+        c.function_args = ["-m", "awslambdaric", "handler.handler"]
+            .map(String::from)
+            .to_vec();
+        // The sample reads its environment; the parameters tell the coverage check its targets.
+        c.parameters = Some(serde_json::json!({ "distributionIds": [a, b] }).to_string());
+        let sample_dir = settings.sample_dir.display().to_string();
+        c.env = [
+            ("DISTRIBUTION_ID", a),
+            ("SECOND_DISTRIBUTION_ID", b),
+            ("PYTHONPATH", &sample_dir),
+        ]
+        // Lambda's code directory is read-only: no .pyc written next to handler.py.
+        .into_iter()
+        .chain([("PYTHONDONTWRITEBYTECODE", "1")])
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        c.function_name = "invalidate-on-upload".into();
+        c.delivery = Delivery::Direct;
+        c.concurrency = plan.sample_concurrency;
+        c.function_timeout = Duration::from_secs(plan.sample_timeout_s);
+        c.retry_delay = ms(plan.retry_delay_ms);
+        return c;
+    }
+    let parameters =
+        serde_json::json!({ "distributionIds": [a, b], "directoryIndex": "index.html" });
+    c.parameters = Some(parameters.to_string());
     c.delivery = Delivery::Sqs;
     c.function_timeout = Duration::from_secs(plan.function_timeout_s);
     c.visibility_timeout = Duration::from_secs(plan.visibility_timeout_s);
     c.max_receive_count = Some(plan.max_receive_count);
-    if side == Side::Memory {
-        c.batch_size = plan.memory_batch_size;
-        c.batching_window = Duration::from_millis(plan.memory_window_ms);
-        c.concurrency = 1;
-    } else {
-        c.batch_size = plan.batch_size;
-        c.batching_window = Duration::from_millis(plan.batching_window_ms);
-        c.concurrency = plan.concurrency;
-    }
-    c
-}
-
-/// The sample, invoked by S3 once per notification, its distributions in its environment.
-fn sample_config(settings: &EventsSettings, plan: &EventsPlan) -> EventsConfig {
-    let [a, b] = Side::Sample.distributions();
-    let mut c = EventsConfig::new(&settings.python);
-    burst(&mut c, plan);
-    c.function_args = ["-m", "awslambdaric", "handler.handler"]
-        .map(String::from)
-        .to_vec();
-    // The sample reads its environment; the parameters tell the coverage check its targets.
-    c.parameters = Some(serde_json::json!({ "distributionIds": [a, b] }).to_string());
-    c.env = vec![
-        ("DISTRIBUTION_ID".into(), a.into()),
-        ("SECOND_DISTRIBUTION_ID".into(), b.into()),
-        (
-            "PYTHONPATH".into(),
-            settings.sample_dir.display().to_string(),
+    (c.batch_size, c.batching_window, c.concurrency) = match side {
+        Side::Memory => (plan.memory_batch_size, ms(plan.memory_window_ms), 1),
+        _ => (
+            plan.batch_size,
+            ms(plan.batching_window_ms),
+            plan.concurrency,
         ),
-        // Lambda's code directory is read-only: no .pyc written next to handler.py.
-        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-    ];
-    c.function_name = "invalidate-on-upload".into();
-    c.delivery = Delivery::Direct;
-    c.concurrency = plan.sample_concurrency;
-    c.function_timeout = Duration::from_secs(plan.sample_timeout_s);
-    c.retry_delay = Duration::from_millis(plan.retry_delay_ms);
+    };
     c
 }
 
@@ -403,23 +298,14 @@ async fn play(
         emu.add_distribution(DistributionConfig::new(id));
     }
     let label = side.label();
-    progress(&format!(
-        "S3 events: {label}, {} delivery, batch size {}, concurrency {}",
-        match config.delivery {
-            Delivery::Sqs => "SQS",
-            Delivery::Direct => "direct",
-        },
-        config.batch_size,
-        config.concurrency
-    ));
-    let clock = Instant::now();
+    progress(&format!("S3 events: {label}"));
+    let started = Instant::now();
     config.progress = Some(Progress(Arc::new(move |line: &str| {
         eprintln!(
             "[{:>6.1}s]   {label}: {line}",
-            clock.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64()
         );
     })));
-    let started = Instant::now();
     let report = events::run_on(config, emu).await?;
     let wall_ms = started.elapsed().as_millis() as u64;
     let mut invalidations_per_distribution = BTreeMap::new();
@@ -435,7 +321,6 @@ async fn play(
     let coverage = &report.coverage;
     let result = SideResult {
         side,
-        distributions: ids.map(String::from).to_vec(),
         invalidations_per_distribution,
         most_paths_in_one_invalidation: most_paths,
         key_events: coverage.expected,
@@ -448,21 +333,10 @@ async fn play(
         wall_ms,
         report,
     };
-    let c = &result.report.cloudfront;
     progress(&format!(
-        "  {label}: {} CreateInvalidation calls, {} invalidations, {} paths billed, {} TooManyInvalidationsInProgress, {} of {} key events stale, last key covered {}, {:.1} s",
-        c.create_calls,
-        c.invalidations_created,
-        c.paths_billed,
-        c.too_many_in_progress,
+        "  {label}: {} of {} key events stale, {:.1} s",
         result.stale_key_events,
         result.key_events,
-        result
-            .last_key_covered_ms
-            .map_or("never".to_string(), |ms| format!(
-                "after {:.1} s",
-                ms as f64 / 1000.0
-            )),
         wall_ms as f64 / 1000.0
     ));
     if result.key_events == 0 || result.report.invocations.total == 0 {

@@ -15,28 +15,14 @@ use crate::process::cli_env;
 /// The distribution every lag run invalidates (one per emulator).
 pub const DISTRIBUTION: &str = "E2BENCHLAGDIST";
 
-/// Who noticed the completion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Watcher {
-    /// `cf-invalidate-lambda`, driven like CodePipeline and Lambda would.
-    Ours,
-    /// `aws cloudfront wait invalidation-completed` after `aws cloudfront create-invalidation`.
-    Waiter,
-}
-
-/// One pipeline run of our function.
+/// One pipeline run of our function; lag from `Completed` to our final PutJobSuccessResult.
 #[derive(Debug, Clone, Serialize)]
 pub struct OursRun {
-    /// How long the invalidation stayed `InProgress`, s.
     pub duration_s: f64,
-    /// The function timeout, s.
     pub lambda_timeout_s: f64,
     /// 1 for the first run of this case.
     pub run: usize,
-    /// From `Completed` to the arrival of our final PutJobSuccessResult, ms.
     pub lag_ms: i64,
-    /// GetInvalidation calls made.
     pub get_invalidation_calls: usize,
     /// Lambda invocations of the whole action.
     pub invocations: usize,
@@ -44,16 +30,12 @@ pub struct OursRun {
     pub jobs: usize,
 }
 
-/// One run of the AWS CLI waiter.
+/// One run of the AWS CLI waiter; lag from `Completed` to its exit.
 #[derive(Debug, Clone, Serialize)]
 pub struct WaiterRun {
-    /// How long the invalidation stayed `InProgress`, s.
     pub duration_s: f64,
-    /// 1 for the first run of this case.
     pub run: usize,
-    /// From `Completed` to the waiter's exit, ms.
     pub lag_ms: i64,
-    /// GetInvalidation calls made.
     pub get_invalidation_calls: usize,
 }
 
@@ -134,48 +116,19 @@ pub async fn waiter(
         "AWS CLI waiter, {}s invalidation, run {run}",
         duration.as_secs()
     );
-    let created = cli(
-        aws,
-        home,
-        &[
-            "cloudfront",
-            "create-invalidation",
-            "--distribution-id",
-            DISTRIBUTION,
-            "--paths",
-            "/index.html",
-            "--query",
-            "Invalidation.Id",
-            "--output",
-            "text",
-            "--endpoint-url",
-            &endpoint,
-        ],
-        Duration::from_secs(60),
-    )
-    .await
-    .map_err(|e| BenchError::Run(format!("{what}: create-invalidation: {e}")))?;
+    let endpoint = format!("--endpoint-url {endpoint} --distribution-id {DISTRIBUTION}");
+    let create = format!(
+        "create-invalidation --paths /index.html --query Invalidation.Id --output text {endpoint}"
+    );
+    let created = cli(aws, home, &create, Duration::from_secs(60))
+        .await
+        .map_err(|e| BenchError::Run(format!("{what}: create-invalidation: {e}")))?;
     let id = created.trim().to_string();
     // The waiter gives up after 30 × 20 s; leave it that and a minute.
-    let limit = Duration::from_secs(660);
-    cli(
-        aws,
-        home,
-        &[
-            "cloudfront",
-            "wait",
-            "invalidation-completed",
-            "--distribution-id",
-            DISTRIBUTION,
-            "--id",
-            &id,
-            "--endpoint-url",
-            &endpoint,
-        ],
-        limit,
-    )
-    .await
-    .map_err(|e| BenchError::Run(format!("{what}: wait invalidation-completed: {e}")))?;
+    let wait = format!("wait invalidation-completed --id {id} {endpoint}");
+    cli(aws, home, &wait, Duration::from_secs(660))
+        .await
+        .map_err(|e| BenchError::Run(format!("{what}: wait invalidation-completed: {e}")))?;
     let exited_ms = emu.clock().elapsed_ms();
     let completed_ms = emu
         .invalidations(DISTRIBUTION)
@@ -197,11 +150,13 @@ pub async fn waiter(
     })
 }
 
-/// Runs the AWS CLI and returns what it printed; an error with its stderr when it fails.
-async fn cli(aws: &Path, home: &Path, args: &[&str], limit: Duration) -> Result<String, String> {
+/// Runs `aws cloudfront <args>` (split on spaces) and returns what it printed; an error with
+/// its stderr when it fails.
+async fn cli(aws: &Path, home: &Path, args: &str, limit: Duration) -> Result<String, String> {
     let mut command = tokio::process::Command::new(aws);
     command
-        .args(args)
+        .arg("cloudfront")
+        .args(args.split(' '))
         .env_clear()
         .envs(cli_env(home))
         .stdin(Stdio::null())

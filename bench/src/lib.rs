@@ -1,29 +1,18 @@
-//! The benchmark harness of cf-invalidate: figures, not assertions, for `docs/benchmarks.md`.
+//! The benchmark harness of cf-invalidate: measures, through local-aws on 127.0.0.1, what
+//! `docs/benchmarks.md` publishes, and writes those figures into the report's blocks.
 //!
-//! One run ([`run::run`]) measures, through local-aws over real HTTP on 127.0.0.1:
-//!
-//! 1. cold start of `cf-invalidate-lambda` against a Python baseline (boto3 under awslambdaric),
-//!    through the same Runtime API ([`cold_start`]);
-//! 2. completion-detection lag and GetInvalidation calls, ours against
-//!    `aws cloudfront wait invalidation-completed` ([`lag`]), with the poll schedule worked out
-//!    for a 10-minute invalidation ([`schedule`]);
-//! 3. Lambda invocations per job ([`lag`] too: the same pipeline runs);
-//! 4. planning time for 1k, 10k and 100k paths ([`planning`], plus criterion's estimates);
-//! 5. the size of the release artefacts ([`size`]);
-//!
-//! and, on its own ([`events::run`], `--events-only`), the S3-events function against the
-//! Python sample users copy, written into its own section of the report ([`events_report`],
-//! [`events_chart`]);
-//!
-//! then writes the markdown report ([`report`]) and the SVG chart ([`chart`]). The machine is
-//! noisy, so every comparison is a ratio of two measurements taken in the same run, and every
-//! figure is a median over several runs ([`stats`]).
+//! The full run ([`run::run`]): cold start and memory against a Python baseline
+//! ([`cold_start`]), completion-detection lag against `aws cloudfront wait
+//! invalidation-completed` and invocations per job ([`lag`], with the poll schedules worked
+//! out in [`schedule`]), planning time ([`planning`]) and size ([`size`]). On their own: the
+//! S3-events function against the Python sample users copy ([`events`]), and
+//! `pathsFromArtifact` ([`artifact`]). Every comparison is a ratio of two measurements taken
+//! in the same run, every figure a median ([`stats`]).
 
 pub mod artifact;
 pub mod chart;
 pub mod cold_start;
 pub mod events;
-pub mod events_chart;
 pub mod events_report;
 pub mod lag;
 pub mod machine;
@@ -36,63 +25,45 @@ pub mod size;
 pub mod stats;
 pub mod tree;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A benchmark could not produce its figure.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    /// A program or file the harness needs is not there.
     #[error("{what} not found at {}: {hint}", path.display())]
     Missing {
-        /// What was looked for.
         what: &'static str,
-        /// Where.
         path: PathBuf,
-        /// What to do about it.
         hint: &'static str,
     },
-    /// A process could not be started.
     #[error("cannot start {}: {source}", program.display())]
     Spawn {
-        /// The executable.
         program: PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },
-    /// The emulator did not start.
     #[error(transparent)]
     Emulator(#[from] local_aws::EmulatorError),
-    /// The pipeline driver could not run the function.
     #[error(transparent)]
     Pipeline(#[from] local_aws::pipeline::PipelineError),
-    /// The events driver could not run the function.
     #[error(transparent)]
     Events(#[from] local_aws::events::EventsError),
     /// A measured run did not end as it must for its figure to mean anything (the job failed,
     /// the waiter failed, a timeout); the message says which run and shows its output.
     #[error("{0}")]
     Run(String),
-    /// A result file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
-        /// The file.
         path: PathBuf,
-        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
-    /// The chart could not be drawn.
     #[error("cannot draw the chart {}: {message}", path.display())]
-    Chart {
-        /// The SVG file.
-        path: PathBuf,
-        /// plotters' error.
-        message: String,
-    },
+    Chart { path: PathBuf, message: String },
 }
 
-/// The last `max` characters of a process's output, for error messages.
+/// The last `max` characters of a process's output, for error messages: its end says why it
+/// failed, where [`cf_invalidate::text::truncate`] keeps the start.
 pub(crate) fn tail(text: &str, max: usize) -> String {
     let count = text.chars().count();
     if count <= max {
@@ -105,16 +76,33 @@ pub(crate) fn tail(text: &str, max: usize) -> String {
 /// Fails with the first `(what, path, hint)` whose file is missing: what the harness needs is
 /// checked before anything runs, so that a missing build fails in a second, not after minutes.
 pub(crate) fn require_files(
-    checks: &[(&'static str, &std::path::Path, &'static str)],
+    checks: &[(&'static str, &Path, &'static str)],
 ) -> Result<(), BenchError> {
-    for &(what, path, hint) in checks {
-        if !path.is_file() {
-            return Err(BenchError::Missing {
-                what,
-                path: path.to_path_buf(),
-                hint,
-            });
-        }
+    match checks.iter().find(|(_, path, _)| !path.is_file()) {
+        Some(&(what, path, hint)) => Err(BenchError::Missing {
+            what,
+            path: path.to_path_buf(),
+            hint,
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Creates `dir` and its parents.
+pub(crate) fn create_dir(dir: &Path) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dir).map_err(|source| BenchError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `text` to `path`, creating its directory.
+pub fn write_file(path: &Path, text: &str) -> Result<(), BenchError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir(dir)?;
+    }
+    std::fs::write(path, text).map_err(|source| BenchError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

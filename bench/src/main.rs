@@ -1,14 +1,16 @@
 //! `cf-invalidate-bench`: measures cf-invalidate against a Python Lambda and the AWS CLI waiter
-//! through local-aws, prints the figures, and writes the report and its chart.
-//! `scripts/bench.sh` builds everything and runs it; see docs/benchmarks.md.
+//! through local-aws, writes the figures into the report's blocks, its charts and a JSON file,
+//! and prints the headline. `scripts/bench.sh` builds everything and runs it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use cf_invalidate_bench::events::{self, EventsPlan, EventsSettings};
 use cf_invalidate_bench::run::{self, Plan, Settings};
-use cf_invalidate_bench::{BenchError, chart, events_chart, events_report, report};
+use cf_invalidate_bench::{BenchError, chart, events_report, report, write_file};
 use clap::Parser;
+use serde::Serialize;
 
 /// Benchmarks cf-invalidate-lambda against a Python Lambda (boto3 + awslambdaric) and
 /// `aws cloudfront wait invalidation-completed`, on this machine, through local-aws.
@@ -23,7 +25,7 @@ struct Args {
     #[arg(long, conflicts_with = "smoke")]
     cold_start_only: bool,
     /// Only the S3-events comparison (cf-invalidate-events against the Python sample): prints
-    /// its figures, writes its chart, and rewrites the events section of the report alone.
+    /// its figures, writes its chart, and rewrites the events blocks of the report alone.
     /// With --smoke: 300 uploads.
     #[arg(long, conflicts_with = "cold_start_only", requires = "events_function")]
     events_only: bool,
@@ -68,7 +70,7 @@ struct Args {
     /// criterion's output directory, to report `cargo bench --bench plan`'s estimates.
     #[arg(long, value_name = "DIR")]
     criterion_dir: Option<PathBuf>,
-    /// The markdown report to write.
+    /// The markdown report whose blocks are rewritten (the rest of it is kept).
     #[arg(long, value_name = "PATH", default_value = "docs/benchmarks.md")]
     report: PathBuf,
     /// The SVG chart to write.
@@ -86,15 +88,15 @@ struct Args {
     command: String,
 }
 
-/// This process's command line, as typed (for the report).
+/// This process's command line, one option a line, as a shell accepts it (for the report).
 fn invocation() -> String {
-    quoted_args().join(" ")
-}
-
-/// The same, one option a line, as a shell accepts it.
-fn invocation_lines() -> String {
     let mut out = String::new();
-    for arg in quoted_args() {
+    for arg in std::env::args() {
+        let arg = if arg.is_empty() || arg.contains([' ', '"', '\'', '$', '`']) {
+            format!("'{}'", arg.replace('\'', r"'\''"))
+        } else {
+            arg
+        };
         if !out.is_empty() {
             out.push_str(if arg.starts_with("--") {
                 " \\\n  "
@@ -107,21 +109,8 @@ fn invocation_lines() -> String {
     out
 }
 
-fn quoted_args() -> Vec<String> {
-    std::env::args()
-        .map(|arg| {
-            if arg.is_empty() || arg.contains([' ', '"', '\'', '$', '`']) {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            } else {
-                arg
-            }
-        })
-        .collect()
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match try_main(args) {
+    match try_main(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("cf-invalidate-bench: {error}");
@@ -147,15 +136,78 @@ fn runtime() -> Result<tokio::runtime::Runtime, BenchError> {
         .map_err(|source| BenchError::Run(format!("cannot start the Tokio runtime: {source}")))
 }
 
+/// Writes `results` as JSON into `json`, the report's `blocks` (keeping the rest of it) and
+/// the chart's path, and prints block `shown` and where everything went.
+fn publish(
+    results: &impl Serialize,
+    json: &Path,
+    (report, blocks): (&Path, &[report::Block]),
+    chart: &Path,
+    shown: usize,
+) -> Result<(), BenchError> {
+    let text = serde_json::to_string_pretty(results)
+        .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
+    write_file(json, &text)?;
+    // Only a missing report starts afresh: any other error must not overwrite the prose.
+    let previous = match std::fs::read_to_string(report) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n".to_string(),
+        read => {
+            read.map_err(|e| BenchError::Run(format!("cannot read {}: {e}", report.display())))?
+        }
+    };
+    write_file(report, &report::splice(&previous, blocks))?;
+    let (report, chart, json) = (report.display(), chart.display(), json.display());
+    println!(
+        "{}\nreport {report}\nchart {chart}\nresults {json}",
+        blocks[shown].body
+    );
+    Ok(())
+}
+
 fn try_main(args: Args) -> Result<(), BenchError> {
+    let started = Instant::now();
+    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
+    let smoke = if args.smoke { "smoke-" } else { "" };
+    let work_dir = absolute(args.work_dir);
     if args.events_only {
-        return events_only(args);
+        let function = args.events_function.ok_or_else(|| {
+            BenchError::Run(
+                "--events-only needs --events-function PATH (cf-invalidate-events)".into(),
+            )
+        })?;
+        let settings = EventsSettings {
+            smoke: args.smoke,
+            function: absolute(function),
+            python: absolute(args.python),
+            sample_dir: absolute(args.events_sample_dir),
+            report: absolute(args.report),
+            chart: absolute(args.events_chart),
+            profile: args.profile,
+            command: args.command,
+            invocation: invocation(),
+        };
+        let plan = if args.smoke {
+            EventsPlan::smoke()
+        } else {
+            EventsPlan::full()
+        };
+        let results = runtime()?.block_on(events::run(&settings, &plan, &progress))?;
+        chart::events(&results, &settings.chart)?;
+        let json = work_dir.join(format!("{smoke}events-results.json"));
+        let blocks = events_report::blocks(&results, &settings);
+        return publish(
+            &results,
+            &json,
+            (&settings.report, &blocks),
+            &settings.chart,
+            2,
+        );
     }
+    let lambda = absolute(
+        args.lambda
+            .ok_or_else(|| BenchError::Run("--lambda PATH is required: see --help".into()))?,
+    );
     if args.artifact_only {
-        let lambda =
-            absolute(args.lambda.ok_or_else(|| {
-                BenchError::Run("--artifact-only needs --lambda PATH".to_string())
-            })?);
         let sizes: &[usize] = if args.smoke {
             &[2_000]
         } else {
@@ -165,26 +217,17 @@ fn try_main(args: Args) -> Result<(), BenchError> {
         print!("{table}");
         return Ok(());
     }
-    let missing = |flag: &str| {
-        BenchError::Run(format!(
-            "{flag} is required unless --events-only is given: see --help"
-        ))
-    };
-    let lambda = args.lambda.ok_or_else(|| missing("--lambda"))?;
-    let aws = args.aws.ok_or_else(|| missing("--aws"))?;
+    let aws = args
+        .aws
+        .ok_or_else(|| BenchError::Run("--aws PATH is required: see --help".into()))?;
     let settings = Settings {
         smoke: args.smoke,
-        json: absolute(args.work_dir.join(if args.smoke {
-            "smoke-results.json"
-        } else {
-            "results.json"
-        })),
-        lambda: absolute(lambda),
+        lambda,
         cli: args.cli.map(absolute),
         python: absolute(args.python),
         aws: absolute(aws),
         baseline_dir: absolute(args.baseline_dir),
-        work_dir: absolute(args.work_dir),
+        work_dir: work_dir.clone(),
         target_dir: absolute(args.target_dir),
         criterion_dir: args.criterion_dir.map(absolute),
         report: absolute(args.report),
@@ -193,100 +236,34 @@ fn try_main(args: Args) -> Result<(), BenchError> {
         command: args.command,
         invocation: invocation(),
     };
-    let plan = if settings.smoke {
+    let plan = if args.smoke {
         Plan::smoke()
     } else {
         Plan::full()
     };
     let runtime = runtime()?;
     if args.cold_start_only {
-        let cold_start = runtime.block_on(run::cold_start_only(&settings, &plan))?;
-        let json = serde_json::to_string_pretty(&cold_start)
+        let cold_start = runtime.block_on(run::cold_starts(&settings, &plan, &progress))?;
+        let json = work_dir.join("cold-start.json");
+        let text = serde_json::to_string_pretty(&cold_start)
             .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
-        let path = settings.work_dir.join("cold-start.json");
-        write(&path, &json)?;
-        print!("{}", report::cold_start_summary(&cold_start));
-        println!("  results      {}", path.display());
+        write_file(&json, &text)?;
+        println!(
+            "{}\nresults {}",
+            report::cold_start(&cold_start),
+            json.display()
+        );
         return Ok(());
     }
-    let results = runtime.block_on(run::run(&settings, &plan))?;
-
-    chart::draw(&results.lag, &settings.chart)?;
-    let json = serde_json::to_string_pretty(&results)
-        .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
-    write(&settings.json, &json)?;
-    let previous = std::fs::read_to_string(&settings.report).ok();
-    let events_section = previous.as_deref().and_then(events_report::section_of);
-    let markdown = report::with_kept_part(
-        report::markdown(&results, &settings, events_section),
-        previous.as_deref(),
-    );
-    write(&settings.report, &markdown)?;
-    print!(
-        "{}",
-        report::summary(&results, &settings.report, &settings.chart)
-    );
-    println!("  results      {}", settings.json.display());
-    Ok(())
-}
-
-/// The S3-events comparison alone: its chart, its JSON, and its section of the report, the
-/// rest of which stays as it is.
-fn events_only(args: Args) -> Result<(), BenchError> {
-    let function = args.events_function.ok_or_else(|| {
-        BenchError::Run(
-            "--events-only needs --events-function PATH (cf-invalidate-events)".to_string(),
-        )
-    })?;
-    let settings = EventsSettings {
-        smoke: args.smoke,
-        function: absolute(function),
-        python: absolute(args.python),
-        sample_dir: absolute(args.events_sample_dir),
-        report: absolute(args.report),
-        chart: absolute(args.events_chart),
-        json: absolute(args.work_dir.join(if args.smoke {
-            "smoke-events-results.json"
-        } else {
-            "events-results.json"
-        })),
-        profile: args.profile,
-        command: args.command,
-        invocation: invocation_lines(),
-    };
-    let plan = if settings.smoke {
-        EventsPlan::smoke()
-    } else {
-        EventsPlan::full()
-    };
-    let started = std::time::Instant::now();
-    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
-    let results = runtime()?.block_on(events::run(&settings, &plan, &progress))?;
-
-    events_chart::draw(&results, &settings.chart)?;
-    let json = serde_json::to_string_pretty(&results)
-        .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
-    write(&settings.json, &json)?;
-    let previous = std::fs::read_to_string(&settings.report).unwrap_or_default();
-    let markdown = events_report::splice(&previous, &events_report::section(&results, &settings));
-    write(&settings.report, &markdown)?;
-    print!(
-        "{}",
-        events_report::summary(&results, &settings.report, &settings.chart)
-    );
-    println!("  results               {}", settings.json.display());
-    Ok(())
-}
-
-fn write(path: &std::path::Path, text: &str) -> Result<(), BenchError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| BenchError::Write {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    std::fs::write(path, text).map_err(|source| BenchError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    let results = runtime.block_on(run::run(&settings, &plan, &progress))?;
+    chart::lag(&results.lag, &settings.chart)?;
+    let json = work_dir.join(format!("{smoke}results.json"));
+    let blocks = report::blocks(&results, &settings);
+    publish(
+        &results,
+        &json,
+        (&settings.report, &blocks),
+        &settings.chart,
+        1,
+    )
 }

@@ -10,81 +10,78 @@ use serde_json::{Value, json};
 
 use crate::BenchError;
 
-/// Fake credentials: local-aws does not check signatures, and nothing must reach a real account.
-const ACCESS_KEY_ID: &str = "AKIDLOCALAWSBENCH";
-const SECRET_ACCESS_KEY: &str = "local-aws-bench-not-checked";
+/// What both a function and the AWS CLI get: fake credentials (local-aws does not check
+/// signatures, and nothing must reach a real account) and no user profile.
+const AWS_ENV: [(&str, &str); 7] = [
+    ("LANG", "C.UTF-8"),
+    ("AWS_ACCESS_KEY_ID", "AKIDLOCALAWSBENCH"),
+    ("AWS_SECRET_ACCESS_KEY", "local-aws-bench-not-checked"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/dev/null"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+];
 
-/// How to start a Lambda function: the executable, its arguments, its working directory and
-/// any environment on top of Lambda's.
+/// What Lambda adds (as `local-aws pipeline` sets it).
+const LAMBDA_ENV: [(&str, &str); 9] = [
+    ("TZ", ":UTC"),
+    ("AWS_LAMBDA_FUNCTION_NAME", "cf-invalidate"),
+    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+    ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+    ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cf-invalidate"),
+    (
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "local-aws/[$LATEST]0000000000000000",
+    ),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_SESSION_TOKEN", "local-aws-bench-session-token"),
+];
+
+fn pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// How to start a Lambda function; `extra_env` comes on top of Lambda's environment.
 #[derive(Debug, Clone)]
 pub struct FunctionCommand {
-    /// The executable (the `bootstrap`, or a Python interpreter).
     pub program: PathBuf,
-    /// Its arguments (`-m awslambdaric handler.handler` for the baseline).
     pub args: Vec<String>,
-    /// Working directory (the baseline's, so that `handler` imports).
     pub cwd: Option<PathBuf>,
-    /// Added after Lambda's variables.
     pub extra_env: Vec<(String, String)>,
 }
 
-/// The environment Lambda gives a function (as `local-aws pipeline` sets it), pointing the AWS
-/// endpoints at the emulator; nothing else is inherited but `PATH` and `HOME`.
+/// The environment Lambda gives a function, pointing the AWS endpoints at the emulator;
+/// nothing else is inherited but `PATH` and `HOME`.
 pub fn lambda_env(endpoint: &str, runtime_api: &str) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = Vec::new();
-    for name in ["PATH", "HOME"] {
-        if let Some(value) = std::env::var_os(name) {
-            env.push((name.to_string(), value.to_string_lossy().into_owned()));
-        }
-    }
-    let fixed = [
-        ("LANG", "C.UTF-8"),
-        ("TZ", ":UTC"),
-        ("AWS_LAMBDA_FUNCTION_NAME", "cf-invalidate"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cf-invalidate"),
-        (
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "local-aws/[$LATEST]0000000000000000",
-        ),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
-        ("AWS_SESSION_TOKEN", "local-aws-bench-session-token"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_CONFIG_FILE", "/dev/null"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    let inherited = ["PATH", "HOME"].into_iter().filter_map(|name| {
+        let value = std::env::var_os(name)?;
+        Some((name.to_string(), value.to_string_lossy().into_owned()))
+    });
+    let dynamic = [
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api),
+        ("AWS_ENDPOINT_URL_CLOUDFRONT", endpoint),
+        ("AWS_ENDPOINT_URL_CODEPIPELINE", endpoint),
     ];
-    env.extend(fixed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env.push(("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.into()));
-    env.push(("AWS_ENDPOINT_URL_CLOUDFRONT".into(), endpoint.into()));
-    env.push(("AWS_ENDPOINT_URL_CODEPIPELINE".into(), endpoint.into()));
-    env
+    inherited
+        .chain(pairs(AWS_ENV.into_iter().chain(LAMBDA_ENV).chain(dynamic)))
+        .collect()
 }
 
-/// The environment of an AWS CLI run against local-aws: fake credentials, no user profile.
+/// The environment of an AWS CLI run against local-aws.
 pub fn cli_env(home: &Path) -> Vec<(String, String)> {
-    let mut env = vec![
-        (
-            "PATH".to_string(),
-            std::env::var("PATH").unwrap_or_default(),
-        ),
-        ("HOME".to_string(), home.display().to_string()),
-    ];
-    let fixed = [
-        ("LANG", "C.UTF-8"),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_CONFIG_FILE", "/dev/null"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-    ];
-    env.extend(fixed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env
+    let (path, home) = (
+        std::env::var("PATH").unwrap_or_default(),
+        home.display().to_string(),
+    );
+    pairs(
+        [("PATH", path.as_str()), ("HOME", &home)]
+            .into_iter()
+            .chain(AWS_ENV),
+    )
 }
 
 /// A CodePipeline job event as CodePipeline sends it (the same shape as `local-aws pipeline`).
@@ -122,13 +119,6 @@ pub fn job_event(job_id: &str, account_id: &str, user_parameters: &str) -> Value
 pub struct MeasuredProcess {
     pid: libc::pid_t,
     reaped: bool,
-}
-
-/// How a measured process ended.
-#[derive(Debug, Clone, Copy)]
-pub struct Reaped {
-    /// Peak resident set size (`ru_maxrss`), in KiB.
-    pub peak_rss_kib: u64,
 }
 
 impl MeasuredProcess {
@@ -175,29 +165,27 @@ impl MeasuredProcess {
         Ok(Self { pid, reaped: false })
     }
 
-    /// SIGKILLs the process (whatever state it is in) and reaps it, returning its peak RSS as
-    /// the kernel counted it. Blocks until the kernel has reaped it (milliseconds).
-    pub fn kill_and_reap(mut self) -> Result<Reaped, BenchError> {
+    /// SIGKILLs the process (whatever state it is in) and reaps it, returning its peak RSS
+    /// in KiB as the kernel counted it. Blocks until the kernel has reaped it (milliseconds).
+    pub fn kill_and_reap(mut self) -> Result<u64, BenchError> {
         self.reaped = true;
-        reap(self.pid, true)
+        kill_and_reap(self.pid)
     }
 }
 
 impl Drop for MeasuredProcess {
     fn drop(&mut self) {
         if !self.reaped {
-            let _ = reap(self.pid, true);
+            let _ = kill_and_reap(self.pid);
         }
     }
 }
 
-fn reap(pid: libc::pid_t, kill: bool) -> Result<Reaped, BenchError> {
+fn kill_and_reap(pid: libc::pid_t) -> Result<u64, BenchError> {
     // SAFETY: plain syscalls on a pid this process started and has not reaped yet; `status`
     // and `usage` are valid, writable, properly aligned locals.
     unsafe {
-        if kill {
-            libc::kill(pid, libc::SIGKILL);
-        }
+        libc::kill(pid, libc::SIGKILL);
         let mut status: libc::c_int = 0;
         let mut usage: libc::rusage = std::mem::zeroed();
         loop {
@@ -213,9 +201,7 @@ fn reap(pid: libc::pid_t, kill: bool) -> Result<Reaped, BenchError> {
                 "could not reap process {pid} to read its peak memory: {error}"
             )));
         }
-        Ok(Reaped {
-            // Linux counts ru_maxrss in KiB.
-            peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
-        })
+        // Linux counts ru_maxrss in KiB.
+        Ok(u64::try_from(usage.ru_maxrss).unwrap_or(0))
     }
 }

@@ -19,17 +19,12 @@ use crate::stats::{median, median_ratio};
 /// Where everything is and where the results go.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The tiny CI version: one run of each, 2-3 s invalidations, no 90 s case.
     pub smoke: bool,
-    /// `cf-invalidate-lambda`.
     pub lambda: PathBuf,
-    /// The `cf-invalidate` CLI, for its size.
     pub cli: Option<PathBuf>,
     /// A Python with awslambdaric and boto3.
     pub python: PathBuf,
-    /// The AWS CLI (`aws`).
     pub aws: PathBuf,
-    /// `bench/python_baseline`.
     pub baseline_dir: PathBuf,
     /// Scratch space: logs, the harness's zip, the CLI's HOME.
     pub work_dir: PathBuf,
@@ -37,17 +32,13 @@ pub struct Settings {
     pub target_dir: PathBuf,
     /// criterion's output directory, when `cargo bench --bench plan` ran first.
     pub criterion_dir: Option<PathBuf>,
-    /// The markdown report to write.
     pub report: PathBuf,
-    /// The SVG chart to write.
     pub chart: PathBuf,
-    /// The JSON results to write.
-    pub json: PathBuf,
     /// The cargo profile the binaries were built with (`release`, `debug`).
     pub profile: String,
     /// The command that produced the run, quoted in the report.
     pub command: String,
-    /// The harness's own command line, quoted in the report.
+    /// The harness's own command line, one option a line, quoted in the report.
     pub invocation: String,
 }
 
@@ -58,13 +49,11 @@ pub struct Plan {
     pub cold_start_runs: usize,
     /// Invalidation durations (s) and runs for the lag comparison.
     pub lag_cases: Vec<(u64, usize)>,
-    /// The function timeout of the lag runs, s.
     pub lag_lambda_timeout_s: u64,
     /// Invocations per job are also read from the lag runs of this duration (s).
     pub invocations_from_lag_s: u64,
     /// Extra pipeline runs: invalidation duration (s), function timeout (s), runs.
     pub invocation_cases: Vec<(u64, u64, usize)>,
-    /// Path counts to plan.
     pub planning_sizes: Vec<usize>,
     /// The harness's own planning runs per size.
     pub planning_runs: usize,
@@ -99,144 +88,82 @@ impl Plan {
     }
 }
 
-/// The lag comparison at one invalidation duration.
+/// The lag comparison at one invalidation duration; lags in s, medians over the runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct LagCase {
-    /// How long the invalidation stays `InProgress`, s.
     pub duration_s: u64,
-    /// max(1 s, 10 % of the duration), s.
+    /// max(1 s, 10 % of the duration).
     pub target_s: f64,
-    /// Our runs.
     pub ours: Vec<OursRun>,
-    /// The waiter's runs (run `i` ran alongside our run `i`).
+    /// Run `i` ran alongside our run `i`.
     pub waiter: Vec<WaiterRun>,
-    /// Median lag, s.
     pub ours_lag_s: f64,
-    /// Median lag, s.
     pub waiter_lag_s: f64,
-    /// Median GetInvalidation calls.
     pub ours_calls: f64,
-    /// Median GetInvalidation calls.
     pub waiter_calls: f64,
     /// Median over the pairs of waiter lag / our lag (`None` if ours was 0 every time).
     pub lag_ratio: Option<f64>,
-    /// What our schedule predicts.
     pub predicted_ours: Prediction,
-    /// What the waiter's schedule predicts.
     pub predicted_waiter: Prediction,
 }
 
-/// Invocations of one pipeline action.
+/// Invocations of one pipeline action, medians over its runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct InvocationCase {
-    /// Invalidation duration, s.
     pub duration_s: u64,
-    /// Function timeout, s.
     pub lambda_timeout_s: u64,
-    /// The runs.
     pub runs: Vec<OursRun>,
-    /// Median invocations.
     pub invocations: f64,
-    /// Median jobs (1 + continuations).
+    /// 1 + continuations.
     pub jobs: f64,
-    /// Median lag from `Completed` to the final PutJobSuccessResult, s.
+    /// From `Completed` to the final PutJobSuccessResult, s.
     pub lag_s: f64,
 }
 
 /// The schedules for a 10-minute invalidation.
 #[derive(Debug, Clone, Serialize)]
 pub struct TenMinutes {
-    /// Ours.
     pub ours: Prediction,
-    /// The waiter's.
     pub waiter: Prediction,
-    /// Our gaps, s, in order.
     pub our_gaps_s: Vec<f64>,
 }
 
 /// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
-    /// Whether this was the smoke run.
     pub smoke: bool,
-    /// What ran.
     pub plan: Plan,
-    /// Where.
     pub machine: Machine,
-    /// Load averages at the end.
     pub load_at_end: String,
-    /// Cold start.
     pub cold_start: ColdStartSummary,
-    /// Detection lag, one entry per duration.
     pub lag: Vec<LagCase>,
-    /// Invocations per job.
     pub invocations: Vec<InvocationCase>,
-    /// The schedules for 10 minutes.
     pub ten_minutes: TenMinutes,
-    /// Planning.
     pub planning: Vec<PlanTiming>,
-    /// Sizes.
     pub sizes: Vec<Artefact>,
-    /// Wall time of the whole run, s.
     pub wall_s: f64,
 }
 
-enum Measured {
-    Ours { lag_case: bool, run: OursRun },
-    Waiter(WaiterRun),
-}
-
-/// Measures everything in `plan`, printing progress on stderr.
-pub async fn run(settings: &Settings, plan: &Plan) -> Result<Results, BenchError> {
+/// Measures everything in `plan`.
+pub async fn run(
+    settings: &Settings,
+    plan: &Plan,
+    progress: &dyn Fn(&str),
+) -> Result<Results, BenchError> {
     let started = Instant::now();
-    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
-    check_inputs(settings)?;
-    let logs = settings.work_dir.join("logs");
-    let home = settings.work_dir.join("home");
-    for dir in [&logs, &home] {
-        std::fs::create_dir_all(dir).map_err(|source| BenchError::Write {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
     let machine = machine::describe(&settings.python, Some(&settings.aws));
-    progress(&format!(
-        "machine: {} × {}, load {}",
-        machine.cpus, machine.cpu, machine.load_at_start
-    ));
-
-    let (ours, python) = function_commands(settings);
-    progress("cold start: one warm-up pair, then the measured pairs");
-    let cold_start =
-        cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, &progress).await?;
-
-    let (lag, invocations) = lag_and_invocations(settings, plan, &home, &progress).await?;
-
+    progress(&format!("machine: {} × {}", machine.cpus, machine.cpu));
+    let cold_start = cold_starts(settings, plan, progress).await?;
+    let home = settings.work_dir.join("home");
+    crate::create_dir(&home)?;
+    let (lag, invocations) = lag_and_invocations(settings, plan, &home, progress).await?;
     progress("planning");
     let planning = planning::measure(
         &plan.planning_sizes,
         plan.planning_runs,
         settings.criterion_dir.as_deref(),
     )?;
-    for p in &planning {
-        progress(&format!(
-            "planning {} paths: {:.2} ms ({:.0} ns/path), {} items",
-            p.paths,
-            p.best_ns() / 1e6,
-            p.ns_per_path(),
-            p.items
-        ));
-    }
-
-    let sizes = size::measure(
-        &settings.lambda,
-        settings.cli.as_deref(),
-        &settings.target_dir,
-        &settings.work_dir,
-        &settings.python,
-        &settings.profile,
-    )?;
-
+    let sizes = size::measure(settings)?;
     let ten = Duration::from_secs(600);
     Ok(Results {
         smoke: settings.smoke,
@@ -257,27 +184,21 @@ pub async fn run(settings: &Settings, plan: &Plan) -> Result<Results, BenchError
     })
 }
 
-/// The cold-start pairs alone, a few seconds: enough to compare two builds of the function,
-/// each against the same baseline, run after run.
-pub async fn cold_start_only(
+/// The cold-start pairs (alone, with `--cold-start-only`, a few seconds: enough to compare
+/// two builds of the function, each against the same baseline, run after run).
+pub async fn cold_starts(
     settings: &Settings,
     plan: &Plan,
+    progress: &dyn Fn(&str),
 ) -> Result<ColdStartSummary, BenchError> {
-    let started = Instant::now();
-    let progress = |line: &str| eprintln!("[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
     check_inputs(settings)?;
     let logs = settings.work_dir.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|source| BenchError::Write {
-        path: logs.clone(),
-        source,
-    })?;
-    progress(&format!("cold start only, load {}", machine::load_now()));
-    let (ours, python) = function_commands(settings);
-    cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, &progress).await
-}
-
-/// `cf-invalidate-lambda`, and the Python baseline under awslambdaric.
-fn function_commands(settings: &Settings) -> (FunctionCommand, FunctionCommand) {
+    crate::create_dir(&logs)?;
+    progress(&format!(
+        "cold start: one warm-up pair, then {} pairs; load {}",
+        plan.cold_start_runs,
+        machine::load_now()
+    ));
     let ours = FunctionCommand {
         program: settings.lambda.clone(),
         args: Vec::new(),
@@ -293,7 +214,7 @@ fn function_commands(settings: &Settings) -> (FunctionCommand, FunctionCommand) 
         // Lambda's code directory is read-only: no .pyc written next to handler.py.
         extra_env: vec![("PYTHONDONTWRITEBYTECODE".into(), "1".into())],
     };
-    (ours, python)
+    cold_start::measure(&ours, &python, plan.cold_start_runs, &logs, progress).await
 }
 
 fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
@@ -322,6 +243,11 @@ fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
     crate::require_files(&checks)
 }
 
+enum Measured {
+    Ours(OursRun),
+    Waiter(WaiterRun),
+}
+
 /// The lag comparison and the invocation runs, in rounds: round `r` runs, all at once, the
 /// `r`-th run of every case that has one (ours and the waiter side by side, each on its own
 /// emulator), so that a round lasts as long as its longest case.
@@ -331,128 +257,58 @@ async fn lag_and_invocations(
     home: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<(Vec<LagCase>, Vec<InvocationCase>), BenchError> {
-    let lag_timeout = Duration::from_secs(plan.lag_lambda_timeout_s);
-    let rounds = plan
-        .lag_cases
-        .iter()
-        .map(|c| c.1)
-        .chain(plan.invocation_cases.iter().map(|c| c.2))
-        .max()
-        .unwrap_or(0);
-    let mut measured = Vec::new();
+    // Duration (s), function timeout (s), runs, and whether the waiter runs beside ours.
+    let lag_cases = plan.lag_cases.iter();
+    let cases: Vec<(u64, u64, usize, bool)> = lag_cases
+        .map(|&(d, runs)| (d, plan.lag_lambda_timeout_s, runs, true))
+        .chain(
+            plan.invocation_cases
+                .iter()
+                .map(|&(d, t, runs)| (d, t, runs, false)),
+        )
+        .collect();
+    let rounds = cases.iter().map(|c| c.2).max().unwrap_or(0);
+    let (mut ours, mut waiter) = (vec![Vec::new(); cases.len()], vec![Vec::new(); cases.len()]);
     for round in 1..=rounds {
         let mut tasks = tokio::task::JoinSet::new();
         let mut seed = round as u64 * 100;
-        for &(duration_s, runs) in &plan.lag_cases {
-            if runs < round {
+        for (case, &(duration_s, timeout_s, _, with_waiter)) in cases.iter().enumerate() {
+            if cases[case].2 < round {
                 continue;
             }
+            seed += 2;
             let duration = Duration::from_secs(duration_s);
-            seed += 2;
-            let (lambda, aws, home) = (
-                settings.lambda.clone(),
-                settings.aws.clone(),
-                home.to_path_buf(),
-            );
+            let (timeout, lambda) = (Duration::from_secs(timeout_s), settings.lambda.clone());
             tasks.spawn(async move {
-                lag::ours(&lambda, duration, lag_timeout, round, seed)
-                    .await
-                    .map(|run| Measured::Ours {
-                        lag_case: true,
-                        run,
-                    })
+                let run = lag::ours(&lambda, duration, timeout, round, seed).await?;
+                Ok::<_, BenchError>((case, Measured::Ours(run)))
             });
-            tasks.spawn(async move {
-                lag::waiter(&aws, &home, duration, round, seed + 1)
-                    .await
-                    .map(Measured::Waiter)
-            });
-        }
-        for &(duration_s, timeout_s, runs) in &plan.invocation_cases {
-            if runs < round {
-                continue;
+            if with_waiter {
+                let (aws, home) = (settings.aws.clone(), home.to_path_buf());
+                tasks.spawn(async move {
+                    let run = lag::waiter(&aws, &home, duration, round, seed + 1).await?;
+                    Ok((case, Measured::Waiter(run)))
+                });
             }
-            seed += 2;
-            let lambda = settings.lambda.clone();
-            tasks.spawn(async move {
-                lag::ours(
-                    &lambda,
-                    Duration::from_secs(duration_s),
-                    Duration::from_secs(timeout_s),
-                    round,
-                    seed,
-                )
-                .await
-                .map(|run| Measured::Ours {
-                    lag_case: false,
-                    run,
-                })
-            });
         }
         progress(&format!(
             "detection lag and invocations: round {round}/{rounds}, {} runs at once",
             tasks.len()
         ));
         while let Some(joined) = tasks.join_next().await {
-            let result = joined
-                .map_err(|e| BenchError::Run(format!("a measurement task failed: {e}")))??;
-            match &result {
-                Measured::Ours { run, .. } => progress(&format!(
-                    "  cf-invalidate-lambda, {}s invalidation, {}s timeout: lag {:.2}s, {} GetInvalidation, {} invocation(s)",
-                    run.duration_s,
-                    run.lambda_timeout_s,
-                    run.lag_ms as f64 / 1000.0,
-                    run.get_invalidation_calls,
-                    run.invocations
-                )),
-                Measured::Waiter(run) => progress(&format!(
-                    "  aws cloudfront wait invalidation-completed, {}s invalidation: lag {:.2}s, {} GetInvalidation",
-                    run.duration_s,
-                    run.lag_ms as f64 / 1000.0,
-                    run.get_invalidation_calls
-                )),
+            let failed = |e| BenchError::Run(format!("a measurement task failed: {e}"));
+            match joined.map_err(failed)?? {
+                (case, Measured::Ours(run)) => ours[case].push(run),
+                (case, Measured::Waiter(run)) => waiter[case].push(run),
             }
-            measured.push(result);
-        }
-    }
-    Ok(summarise_lag(plan, measured))
-}
-
-fn summarise_lag(plan: &Plan, measured: Vec<Measured>) -> (Vec<LagCase>, Vec<InvocationCase>) {
-    let mut lag_runs: Vec<OursRun> = Vec::new();
-    let mut extra_runs: Vec<OursRun> = Vec::new();
-    let mut waiter_runs: Vec<WaiterRun> = Vec::new();
-    for m in measured {
-        match m {
-            Measured::Ours {
-                lag_case: true,
-                run,
-            } => lag_runs.push(run),
-            Measured::Ours {
-                lag_case: false,
-                run,
-            } => extra_runs.push(run),
-            Measured::Waiter(run) => waiter_runs.push(run),
         }
     }
     let seconds = |ms: i64| ms as f64 / 1000.0;
-    let lag = plan
-        .lag_cases
-        .iter()
-        .map(|&(duration_s, _)| {
-            let d = duration_s as f64;
-            let mut ours: Vec<OursRun> = lag_runs
-                .iter()
-                .filter(|r| r.duration_s == d)
-                .cloned()
-                .collect();
-            ours.sort_by_key(|r| r.run);
-            let mut waiter: Vec<WaiterRun> = waiter_runs
-                .iter()
-                .filter(|r| r.duration_s == d)
-                .cloned()
-                .collect();
-            waiter.sort_by_key(|r| r.run);
+    let median_of = |values: &mut dyn Iterator<Item = f64>| {
+        median(&values.collect::<Vec<_>>()).unwrap_or(f64::NAN)
+    };
+    let lag = plan.lag_cases.iter().zip(ours.iter().zip(&waiter)).map(
+        |(&(duration_s, _), (ours, waiter)): (_, (&Vec<OursRun>, &Vec<WaiterRun>))| {
             let ours_lag: Vec<f64> = ours.iter().map(|r| seconds(r.lag_ms)).collect();
             let waiter_lag: Vec<f64> = waiter.iter().map(|r| seconds(r.lag_ms)).collect();
             let duration = Duration::from_secs(duration_s);
@@ -461,56 +317,40 @@ fn summarise_lag(plan: &Plan, measured: Vec<Measured>) -> (Vec<LagCase>, Vec<Inv
                 target_s: schedule::lag_target(duration).as_secs_f64(),
                 ours_lag_s: median(&ours_lag).unwrap_or(f64::NAN),
                 waiter_lag_s: median(&waiter_lag).unwrap_or(f64::NAN),
-                ours_calls: median(
-                    &ours
-                        .iter()
-                        .map(|r| r.get_invalidation_calls as f64)
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or(f64::NAN),
-                waiter_calls: median(
-                    &waiter
-                        .iter()
-                        .map(|r| r.get_invalidation_calls as f64)
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or(f64::NAN),
+                ours_calls: median_of(&mut ours.iter().map(|r| r.get_invalidation_calls as f64)),
+                waiter_calls: median_of(
+                    &mut waiter.iter().map(|r| r.get_invalidation_calls as f64),
+                ),
                 lag_ratio: median_ratio(&waiter_lag, &ours_lag),
                 predicted_ours: schedule::ours(duration),
                 predicted_waiter: schedule::waiter(duration),
-                ours,
-                waiter,
+                ours: ours.clone(),
+                waiter: waiter.clone(),
+            }
+        },
+    );
+    let lag: Vec<LagCase> = lag.collect();
+    // Invocations per job: those of the lag runs of one duration, then the extra cases.
+    let from_lag = plan
+        .lag_cases
+        .iter()
+        .position(|c| c.0 == plan.invocations_from_lag_s);
+    let picked = from_lag
+        .into_iter()
+        .chain(plan.lag_cases.len()..cases.len());
+    let invocations = picked
+        .map(|case| {
+            let runs: Vec<OursRun> = ours[case].clone();
+            let pick = |f: fn(&OursRun) -> f64| median_of(&mut runs.iter().map(f));
+            InvocationCase {
+                duration_s: cases[case].0,
+                lambda_timeout_s: cases[case].1,
+                invocations: pick(|r| r.invocations as f64),
+                jobs: pick(|r| r.jobs as f64),
+                lag_s: pick(|r| r.lag_ms as f64 / 1000.0),
+                runs,
             }
         })
-        .collect::<Vec<_>>();
-    let invocation_case = |duration_s: u64, timeout_s: u64, runs: Vec<OursRun>| {
-        let pick = |f: fn(&OursRun) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
-        InvocationCase {
-            duration_s,
-            lambda_timeout_s: timeout_s,
-            invocations: pick(|r| r.invocations as f64).unwrap_or(f64::NAN),
-            jobs: pick(|r| r.jobs as f64).unwrap_or(f64::NAN),
-            lag_s: pick(|r| r.lag_ms as f64 / 1000.0).unwrap_or(f64::NAN),
-            runs,
-        }
-    };
-    let mut invocations = vec![invocation_case(
-        plan.invocations_from_lag_s,
-        plan.lag_lambda_timeout_s,
-        lag_runs
-            .iter()
-            .filter(|r| r.duration_s == plan.invocations_from_lag_s as f64)
-            .cloned()
-            .collect(),
-    )];
-    for &(duration_s, timeout_s, _) in &plan.invocation_cases {
-        let mut runs: Vec<OursRun> = extra_runs
-            .iter()
-            .filter(|r| r.duration_s == duration_s as f64 && r.lambda_timeout_s == timeout_s as f64)
-            .cloned()
-            .collect();
-        runs.sort_by_key(|r| r.run);
-        invocations.push(invocation_case(duration_s, timeout_s, runs));
-    }
-    (lag, invocations)
+        .collect();
+    Ok((lag, invocations))
 }

@@ -1,9 +1,6 @@
-//! Size of what is shipped: the Lambda zip and the CLI binary.
-//!
-//! `scripts/release.sh --out target/dist` builds the release's assets; the Lambda zips and the
-//! static CLI (its tarball, and the binary it holds) are reported when present, with their date. The binaries the
-//! benchmark runs (this machine's architecture, the same release profile) are always reported,
-//! and their Lambda zip is made here with the same layout (`bootstrap` at the root, deflate).
+//! Size of what is shipped: the release's assets from `scripts/release.sh --out target/dist`
+//! when they are there (Lambda zips, the static CLI's tarballs and binaries), and always the
+//! binaries this run measured, their Lambda zip made here with cargo-lambda's layout.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,99 +9,77 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::BenchError;
+use crate::run::Settings;
 
-/// One artefact.
 #[derive(Debug, Clone, Serialize)]
 pub struct Artefact {
-    /// What it is.
     pub what: String,
-    /// Where it is.
     pub path: PathBuf,
-    /// Size in bytes.
     pub bytes: u64,
     /// When it was built (UTC, ISO 8601).
     pub built: String,
 }
 
-/// Finds the artefacts and zips the benchmarked bootstrap (with `python`'s zipfile, which is
-/// there anyway for the baseline) into `work_dir`.
-pub fn measure(
-    lambda: &Path,
-    cli: Option<&Path>,
-    target_dir: &Path,
-    work_dir: &Path,
-    python: &Path,
-    profile: &str,
-) -> Result<Vec<Artefact>, BenchError> {
-    let mut found = Vec::new();
+/// The artefacts that exist, after zipping the benchmarked bootstrap into the work directory.
+pub fn measure(settings: &Settings) -> Result<Vec<Artefact>, BenchError> {
     let version = env!("CARGO_PKG_VERSION");
-    let dist = target_dir.join("dist");
-    for arch in ["arm64", "x86_64"] {
-        push(
-            &mut found,
-            format!("Lambda zip, Linux {arch} (scripts/release.sh)"),
-            &dist.join(format!("cf-invalidate-lambda-{version}-{arch}.zip")),
-        );
-    }
+    let (dist, profile) = (settings.target_dir.join("dist"), &settings.profile);
+    let mut candidates: Vec<(String, PathBuf)> = ["arm64", "x86_64"]
+        .map(|arch| {
+            (
+                format!("Lambda zip, Linux {arch} (scripts/release.sh)"),
+                dist.join(format!("cf-invalidate-lambda-{version}-{arch}.zip")),
+            )
+        })
+        .to_vec();
     for triple in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
         let name = format!("cf-invalidate-{version}-{triple}");
-        push(
-            &mut found,
+        candidates.push((
             format!("CLI tarball, {triple} (scripts/release.sh)"),
-            &dist.join(format!("{name}.tar.gz")),
-        );
-        push(
-            &mut found,
+            dist.join(format!("{name}.tar.gz")),
+        ));
+        candidates.push((
             format!("CLI binary, static, {triple} (scripts/release.sh)"),
-            &target_dir
+            settings
+                .target_dir
                 .join("release-stage")
                 .join(name)
                 .join("cf-invalidate"),
-        );
+        ));
     }
     let arch = std::env::consts::ARCH;
-    let zip = work_dir.join(format!("cf-invalidate-lambda-{arch}.zip"));
-    zip_bootstrap(python, lambda, &zip)?;
-    push(
-        &mut found,
+    let zip = settings
+        .work_dir
+        .join(format!("cf-invalidate-lambda-{arch}.zip"));
+    zip_bootstrap(&settings.python, &settings.lambda, &zip)?;
+    candidates.push((
         format!("Lambda zip, Linux {arch}, {profile} (zipped by the harness)"),
-        &zip,
-    );
-    push(
-        &mut found,
+        zip,
+    ));
+    candidates.push((
         format!("Lambda bootstrap, Linux {arch}, {profile}, unpacked"),
-        lambda,
-    );
-    if let Some(cli) = cli {
-        push(
-            &mut found,
-            format!("CLI binary, Linux {arch}, {profile}"),
-            cli,
-        );
+        settings.lambda.clone(),
+    ));
+    if let Some(cli) = &settings.cli {
+        candidates.push((format!("CLI binary, Linux {arch}, {profile}"), cli.clone()));
     }
-    Ok(found)
+    Ok(candidates
+        .into_iter()
+        .filter_map(|(what, path)| {
+            let meta = std::fs::metadata(&path).ok().filter(|m| m.is_file())?;
+            let built = meta.modified().unwrap_or_else(|_| SystemTime::now());
+            Some(Artefact {
+                what,
+                bytes: meta.len(),
+                built: local_aws::iso8601(built),
+                path,
+            })
+        })
+        .collect())
 }
 
-fn push(found: &mut Vec<Artefact>, what: String, path: &Path) {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return;
-    };
-    if !meta.is_file() {
-        return;
-    }
-    let built = meta
-        .modified()
-        .map(local_aws::iso8601)
-        .unwrap_or_else(|_| local_aws::iso8601(SystemTime::now()));
-    found.push(Artefact {
-        what,
-        path: path.to_path_buf(),
-        bytes: meta.len(),
-        built,
-    });
-}
-
-/// `bootstrap` alone at the root of a deflated zip, executable, as cargo-lambda lays it out.
+/// `bootstrap` alone at the root of a deflated zip, executable, as cargo-lambda lays it out
+/// (with Python's zipfile: the baseline's interpreter is there anyway).
 fn zip_bootstrap(python: &Path, bootstrap: &Path, zip: &Path) -> Result<(), BenchError> {
     const SCRIPT: &str = "import sys, zipfile\n\
         info = zipfile.ZipInfo('bootstrap', date_time=(1980, 1, 1, 0, 0, 0))\n\
