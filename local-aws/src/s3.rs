@@ -15,7 +15,7 @@ use s3s::dto::{
     Object, PutObjectInput, PutObjectOutput, Range, StreamingBlob, Timestamp,
 };
 use s3s::service::{S3Service, S3ServiceBuilder};
-use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use crate::reply::{CallInfo, Reply};
 
@@ -666,20 +666,26 @@ fn unsigned_uri(path: &str, query: &str) -> String {
 
 /// The `<Code>` of an S3 error body.
 fn error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Error {
+        #[serde(rename = "Code")]
+        code: String,
+    }
     let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("<Code>")? + "<Code>".len();
-    let end = text[start..].find("</Code>")? + start;
-    Some(text[start..end].to_string())
+    quick_xml::de::from_str::<Error>(text).ok().map(|e| e.code)
 }
 
-/// An S3 error reply: `<Error><Code/><Message/><RequestId/></Error>`.
+/// An S3 error reply, the document s3s writes for its own errors:
+/// `<Error><Code/><Message/><RequestId/></Error>`.
 pub(crate) fn error_reply(status: u16, code: &str, message: &str, request_id: &str) -> Reply {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
-        crate::xml::escape(code),
-        crate::xml::escape(message),
-        crate::xml::escape(request_id)
-    );
+    let Ok(s3_code) = code.parse::<S3ErrorCode>();
+    let mut error = S3Error::with_message(s3_code, message.to_string());
+    error.set_request_id(request_id);
+    let body = error
+        .to_http_response()
+        .ok()
+        .and_then(|r| r.into_body().bytes())
+        .unwrap_or_default();
     Reply::new(status, "application/xml", body).with_error_code(code)
 }
 

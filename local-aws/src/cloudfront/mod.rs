@@ -24,7 +24,7 @@ use crate::clock::{Clock, duration_ms, iso8601};
 use crate::duration::DurationRange;
 use crate::reply::{CallInfo, Reply, query_pairs};
 use crate::rng::SeededRng;
-use crate::xml::escape;
+use crate::xml::document;
 
 /// The XML namespace of every CloudFront 2020-05-31 document.
 pub const NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
@@ -592,30 +592,28 @@ impl CloudFrontState {
         let page = &rest[..max_items.min(rest.len())];
         let truncated = rest.len() > page.len();
         let now = ctx.clock.elapsed();
-        let mut xml = format!(
-            "<?xml version=\"1.0\"?>\n<InvalidationList xmlns=\"{NAMESPACE}\"><Marker>{}</Marker>",
-            escape(&marker)
-        );
-        if truncated && let Some(last) = page.last() {
-            xml.push_str(&format!("<NextMarker>{}</NextMarker>", escape(&last.id)));
-        }
-        xml.push_str(&format!(
-            "<MaxItems>{max_items}</MaxItems><IsTruncated>{truncated}</IsTruncated><Quantity>{}</Quantity>",
-            page.len()
-        ));
-        if !page.is_empty() {
-            xml.push_str("<Items>");
-            for inv in page {
-                xml.push_str(&format!(
-                    "<InvalidationSummary><Id>{}</Id><CreateTime>{}</CreateTime><Status>{}</Status></InvalidationSummary>",
-                    escape(&inv.id),
-                    iso8601(ctx.clock.wall_at(inv.created)),
-                    inv.status(now)
-                ));
-            }
-            xml.push_str("</Items>");
-        }
-        xml.push_str("</InvalidationList>");
+        let summaries: Vec<InvalidationSummary> = page
+            .iter()
+            .map(|inv| InvalidationSummary {
+                id: &inv.id,
+                create_time: iso8601(ctx.clock.wall_at(inv.created)),
+                status: inv.status(now),
+            })
+            .collect();
+        let xml = document(&InvalidationList {
+            xmlns: NAMESPACE,
+            marker: &marker,
+            next_marker: page
+                .last()
+                .filter(|_| truncated)
+                .map(|last| last.id.as_str()),
+            max_items,
+            is_truncated: truncated,
+            quantity: page.len(),
+            items: (!summaries.is_empty()).then_some(SummaryItems {
+                invalidation_summary: summaries,
+            }),
+        });
         Ok(Reply::new(200, XML, xml))
     }
 }
@@ -653,19 +651,103 @@ fn info(
 }
 
 fn invalidation_xml(inv: &StoredInvalidation, clock: &Clock) -> String {
-    let mut xml = format!(
-        "<?xml version=\"1.0\"?>\n<Invalidation xmlns=\"{NAMESPACE}\"><Id>{}</Id><Status>{}</Status><CreateTime>{}</CreateTime><InvalidationBatch><Paths><Quantity>{}</Quantity><Items>",
-        escape(&inv.id),
-        inv.status(clock.elapsed()),
-        iso8601(clock.wall_at(inv.created)),
-        inv.paths.len()
-    );
-    for p in &inv.paths {
-        xml.push_str(&format!("<Path>{}</Path>", escape(p)));
+    document(&Invalidation {
+        xmlns: NAMESPACE,
+        id: &inv.id,
+        status: inv.status(clock.elapsed()),
+        create_time: iso8601(clock.wall_at(inv.created)),
+        invalidation_batch: InvalidationBatch {
+            paths: Paths {
+                quantity: inv.paths.len(),
+                items: PathItems { path: &inv.paths },
+            },
+            caller_reference: &inv.caller_reference,
+        },
+    })
+}
+
+// The documents CloudFront answers, element for element in the wire order.
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Invalidation<'a> {
+    #[serde(rename = "@xmlns")]
+    xmlns: &'static str,
+    id: &'a str,
+    status: InvalidationStatus,
+    create_time: String,
+    invalidation_batch: InvalidationBatch<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InvalidationBatch<'a> {
+    paths: Paths<'a>,
+    caller_reference: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Paths<'a> {
+    quantity: usize,
+    items: PathItems<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PathItems<'a> {
+    path: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InvalidationList<'a> {
+    #[serde(rename = "@xmlns")]
+    xmlns: &'static str,
+    marker: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<&'a str>,
+    max_items: usize,
+    is_truncated: bool,
+    quantity: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<SummaryItems<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SummaryItems<'a> {
+    invalidation_summary: Vec<InvalidationSummary<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InvalidationSummary<'a> {
+    id: &'a str,
+    create_time: String,
+    status: InvalidationStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalidation_is_written_element_for_element() {
+        let clock = Clock::manual();
+        let inv = StoredInvalidation {
+            id: "IABC".to_string(),
+            created: Duration::ZERO,
+            completes_after: Duration::from_secs(1),
+            paths: vec!["/a&b".to_string(), "/c*".to_string()],
+            caller_reference: "r'1".to_string(),
+        };
+        let created = iso8601(clock.wall_at(Duration::ZERO));
+        assert_eq!(
+            invalidation_xml(&inv, &clock),
+            format!(
+                "<?xml version=\"1.0\"?>\n<Invalidation xmlns=\"{NAMESPACE}\"><Id>IABC</Id><Status>InProgress</Status><CreateTime>{created}</CreateTime><InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>/a&amp;b</Path><Path>/c*</Path></Items></Paths><CallerReference>r&apos;1</CallerReference></InvalidationBatch></Invalidation>"
+            )
+        );
     }
-    xml.push_str(&format!(
-        "</Items></Paths><CallerReference>{}</CallerReference></InvalidationBatch></Invalidation>",
-        escape(&inv.caller_reference)
-    ));
-    xml
 }
