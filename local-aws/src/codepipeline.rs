@@ -61,10 +61,7 @@ pub enum JobResult {
     },
     /// CodePipeline gave up on the job itself (no reply in time); set by the pipeline driver
     /// or [`crate::EmulatorHandle::time_out_job`].
-    TimedOut {
-        /// Why.
-        message: String,
-    },
+    TimedOut { message: String },
 }
 
 impl JobResult {
@@ -84,13 +81,11 @@ impl JobResult {
 pub struct JobRecord {
     /// Its place in the order jobs were created: 1 for the first.
     pub number: u32,
-    /// The job id.
     pub job_id: String,
     /// When it was created, in milliseconds since the emulator started.
     pub created_ms: u64,
     /// The continuation token its event carried (`data.continuationToken`), if any.
     pub continuation_token: Option<String>,
-    /// The result, once reported.
     pub result: Option<JobResult>,
     /// When the result was recorded, in milliseconds since the emulator started.
     pub result_ms: Option<u64>,

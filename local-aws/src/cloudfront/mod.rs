@@ -7,6 +7,7 @@ mod config;
 mod create;
 mod error;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
@@ -51,7 +52,6 @@ const XML: &str = "text/xml";
 pub enum InvalidationStatus {
     /// Still propagating.
     InProgress,
-    /// Done.
     Completed,
 }
 
@@ -95,7 +95,6 @@ pub struct InvalidationInfo {
     pub distribution_id: String,
     /// The distribution tenant invalidated, for `CreateInvalidationForDistributionTenant`.
     pub distribution_tenant_id: Option<String>,
-    /// Status now.
     pub status: InvalidationStatus,
     /// `CreateTime` as sent on the wire.
     pub create_time: String,
@@ -105,7 +104,6 @@ pub struct InvalidationInfo {
     pub completes_at_ms: u64,
     /// The paths (and cache tags) of its batch, in the order sent.
     pub paths: Vec<String>,
-    /// The batch's `CallerReference`.
     pub caller_reference: String,
 }
 
@@ -142,18 +140,25 @@ impl StoredInvalidation {
     }
 }
 
+/// A distribution or a tenant: its configuration and its invalidations.
 #[derive(Debug, Clone)]
-struct Distribution {
-    config: DistributionConfig,
+struct Invalidated<C> {
+    config: C,
     /// In creation order (oldest first).
     invalidations: Vec<StoredInvalidation>,
 }
 
-#[derive(Debug, Clone)]
-struct Tenant {
-    config: DistributionTenantConfig,
-    /// In creation order (oldest first).
-    invalidations: Vec<StoredInvalidation>,
+/// Declares `config` under `id`; one declared before keeps its invalidations.
+fn declare<C>(map: &mut BTreeMap<String, Invalidated<C>>, id: String, config: C) {
+    match map.entry(id) {
+        Entry::Occupied(mut held) => held.get_mut().config = config,
+        Entry::Vacant(free) => {
+            _ = free.insert(Invalidated {
+                config,
+                invalidations: Vec::new(),
+            })
+        }
+    }
 }
 
 /// The CloudFront behaviours a run chooses.
@@ -168,8 +173,8 @@ pub(crate) struct CloudFrontRules {
 /// All distributions, tenants and their invalidations.
 #[derive(Debug)]
 pub(crate) struct CloudFrontState {
-    distributions: BTreeMap<String, Distribution>,
-    tenants: BTreeMap<String, Tenant>,
+    distributions: BTreeMap<String, Invalidated<DistributionConfig>>,
+    tenants: BTreeMap<String, Invalidated<DistributionTenantConfig>>,
     default_completion: DurationRange,
     issued_ids: BTreeSet<String>,
     rules: CloudFrontRules,
@@ -342,34 +347,12 @@ impl CloudFrontState {
 
     /// Declares (or re-declares, keeping its invalidations) a distribution.
     pub(crate) fn add_distribution(&mut self, config: DistributionConfig) {
-        match self.distributions.get_mut(&config.id) {
-            Some(existing) => existing.config = config,
-            None => {
-                self.distributions.insert(
-                    config.id.clone(),
-                    Distribution {
-                        config,
-                        invalidations: Vec::new(),
-                    },
-                );
-            }
-        }
+        declare(&mut self.distributions, config.id.clone(), config);
     }
 
     /// Declares (or re-declares, keeping its invalidations) a distribution tenant.
     pub(crate) fn add_tenant(&mut self, config: DistributionTenantConfig) {
-        match self.tenants.get_mut(&config.id) {
-            Some(existing) => existing.config = config,
-            None => {
-                self.tenants.insert(
-                    config.id.clone(),
-                    Tenant {
-                        config,
-                        invalidations: Vec::new(),
-                    },
-                );
-            }
-        }
+        declare(&mut self.tenants, config.id.clone(), config);
     }
 
     pub(crate) fn distribution_configs(&self) -> Vec<DistributionConfig> {
@@ -486,7 +469,6 @@ impl CloudFrontState {
         own.unwrap_or(self.default_completion)
     }
 
-    /// Handles one routed call.
     pub(crate) fn handle(
         &mut self,
         op: &CfOp,

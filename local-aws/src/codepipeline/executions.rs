@@ -74,7 +74,6 @@ impl FromStr for GetJobDetailsMode {
 pub struct S3Artifact {
     /// The artifact's name in the pipeline (`SourceOutput`).
     pub name: String,
-    /// The artifact bucket.
     pub bucket: String,
     /// The object key of the artifact's zip.
     pub key: String,
@@ -146,13 +145,10 @@ pub struct JobContext {
 /// `ActionExecutionDetail.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ActionExecutionStatus {
-    /// Running.
     InProgress,
     /// Stopped by a newer execution or a stop.
     Abandoned,
-    /// Succeeded.
     Succeeded,
-    /// Failed.
     Failed,
 }
 
@@ -172,7 +168,6 @@ pub struct ActionOutput {
 /// One execution of one action, as `ListActionExecutions` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionExecution {
-    /// The pipeline.
     pub pipeline_name: String,
     /// The pipeline execution it ran in.
     pub pipeline_execution_id: String,
@@ -180,15 +175,12 @@ pub struct ActionExecution {
     pub action_execution_id: String,
     /// `pipelineVersion` (default 1).
     pub pipeline_version: u32,
-    /// `stageName`.
     pub stage_name: String,
-    /// `actionName`.
     pub action_name: String,
     /// `startTime`, in milliseconds since the Unix epoch; 0: when it is recorded.
     pub start_epoch_ms: u64,
     /// `lastUpdateTime`, in milliseconds since the Unix epoch; 0: when it is recorded.
     pub last_update_epoch_ms: u64,
-    /// `status`.
     pub status: ActionExecutionStatus,
     /// `input.configuration` (as written in the pipeline).
     pub configuration: BTreeMap<String, String>,
@@ -198,7 +190,6 @@ pub struct ActionExecution {
     pub region: String,
     /// `input.inputArtifacts`.
     pub input_artifacts: Vec<S3Artifact>,
-    /// `output`.
     pub output: ActionOutput,
 }
 
@@ -325,7 +316,6 @@ impl Executions {
         self.contexts.get(job_id)
     }
 
-    /// `GetJobDetails`.
     pub(crate) fn get_job_details(
         &self,
         jobs: &JobStore,
@@ -432,7 +422,6 @@ impl Executions {
         Ok(Reply::new(200, JSON, body.to_string()))
     }
 
-    /// `ListActionExecutions`.
     pub(crate) fn list_action_executions(
         &self,
         body: &[u8],
