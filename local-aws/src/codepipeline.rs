@@ -141,11 +141,24 @@ pub(crate) fn job_not_found(job_id: &str) -> Refusal {
     )
 }
 
+/// The operation an `X-Amz-Target` header names, if it is CodePipeline's.
+pub(crate) fn operation(target: Option<&str>) -> Option<&str> {
+    target.and_then(|t| t.strip_prefix(TARGET_PREFIX))
+}
+
+/// What the log says of a call before it is handled: its operation and the job it names.
+pub(crate) fn call_info(target: Option<&str>, body: &[u8]) -> CallInfo {
+    let operation = operation(target).filter(|o| !o.is_empty());
+    let mut call = CallInfo::op(operation.unwrap_or("Unsupported"));
+    call.job_id = JobStore::peek_job_id(body);
+    call
+}
+
 /// Whether a call reports a job's final result: `PutJobFailureResult`, or
 /// `PutJobSuccessResult` without a continuation token (a body that is not JSON counts as one:
 /// it names no token).
 pub(crate) fn is_final_report(target: Option<&str>, body: &[u8]) -> bool {
-    match target.and_then(|t| t.strip_prefix(TARGET_PREFIX)) {
+    match operation(target) {
         Some("PutJobFailureResult") => true,
         Some("PutJobSuccessResult") => serde_json::from_slice::<Value>(body)
             .ok()
@@ -357,16 +370,9 @@ impl JobStore {
         body: &[u8],
         now_ms: u64,
     ) -> (Reply, CallInfo, bool) {
-        let operation = target
-            .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-            .unwrap_or("");
-        let mut call = CallInfo::op(if operation.is_empty() {
-            "Unsupported"
-        } else {
-            operation
-        });
-        call.job_id = Self::peek_job_id(body);
-        match self.put_result(operation, target, body, now_ms, &mut call) {
+        let mut call = call_info(target, body);
+        let operation = call.operation.clone();
+        match self.put_result(&operation, target, body, now_ms, &mut call) {
             Ok(()) => (Reply::new(200, JSON, "{}"), call, true),
             Err(refusal) => (refused(refusal), call, false),
         }

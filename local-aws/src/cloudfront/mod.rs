@@ -337,12 +337,8 @@ impl CloudFrontState {
         state
     }
 
-    pub(crate) fn rules(&self) -> CloudFrontRules {
-        self.rules
-    }
-
-    pub(crate) fn set_rules(&mut self, rules: CloudFrontRules) {
-        self.rules = rules;
+    pub(crate) fn rules_mut(&mut self) -> &mut CloudFrontRules {
+        &mut self.rules
     }
 
     /// Declares (or re-declares, keeping its invalidations) a distribution.
