@@ -5,8 +5,10 @@
 pub mod executions;
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::reply::{CallInfo, Reply};
@@ -59,10 +61,7 @@ pub enum JobResult {
     },
     /// CodePipeline gave up on the job itself (no reply in time); set by the pipeline driver
     /// or [`crate::EmulatorHandle::time_out_job`].
-    TimedOut {
-        /// Why.
-        message: String,
-    },
+    TimedOut { message: String },
 }
 
 impl JobResult {
@@ -82,13 +81,11 @@ impl JobResult {
 pub struct JobRecord {
     /// Its place in the order jobs were created: 1 for the first.
     pub number: u32,
-    /// The job id.
     pub job_id: String,
     /// When it was created, in milliseconds since the emulator started.
     pub created_ms: u64,
     /// The continuation token its event carried (`data.continuationToken`), if any.
     pub continuation_token: Option<String>,
-    /// The result, once reported.
     pub result: Option<JobResult>,
     /// When the result was recorded, in milliseconds since the emulator started.
     pub result_ms: Option<u64>,
@@ -112,11 +109,56 @@ pub(crate) fn error_reply(status: u16, code: &str, message: &str) -> Reply {
     Reply::new(status, JSON, body).with_error_code(code)
 }
 
+/// Why a call is refused: its error code and message (CodePipeline answers each with 400).
+pub(crate) type Refusal = (&'static str, String);
+
+pub(crate) fn refused((code, message): Refusal) -> Reply {
+    error_reply(400, code, &message)
+}
+
+/// The body as the operation's input: a body that is not JSON, or not of the input's shape
+/// (a string where a number belongs), is refused with `SerializationException`.
+pub(crate) fn read_input<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(body).map_err(serialization)
+}
+
+fn serialization(e: serde_json::Error) -> Refusal {
+    let why = if e.is_data() {
+        "does not have the operation's shape"
+    } else {
+        "is not valid JSON"
+    };
+    (
+        "SerializationException",
+        format!("The request body {why}: {e}"),
+    )
+}
+
+pub(crate) fn job_not_found(job_id: &str) -> Refusal {
+    (
+        "JobNotFoundException",
+        format!("The job {job_id} was specified in an invalid format or cannot be found."),
+    )
+}
+
+/// The operation an `X-Amz-Target` header names, if it is CodePipeline's.
+pub(crate) fn operation(target: Option<&str>) -> Option<&str> {
+    target.and_then(|t| t.strip_prefix(TARGET_PREFIX))
+}
+
+/// What the log says of a call before it is handled: its operation and the job it names.
+pub(crate) fn call_info(target: Option<&str>, body: &[u8]) -> CallInfo {
+    let operation = operation(target).filter(|o| !o.is_empty());
+    let mut call = CallInfo::op(operation.unwrap_or("Unsupported"));
+    call.job_id = JobStore::peek_job_id(body);
+    call
+}
+
 /// Whether a call reports a job's final result: `PutJobFailureResult`, or
 /// `PutJobSuccessResult` without a continuation token (a body that is not JSON counts as one:
 /// it names no token).
 pub(crate) fn is_final_report(target: Option<&str>, body: &[u8]) -> bool {
-    match target.and_then(|t| t.strip_prefix(TARGET_PREFIX)) {
+    match operation(target) {
         Some("PutJobFailureResult") => true,
         Some("PutJobSuccessResult") => serde_json::from_slice::<Value>(body)
             .ok()
@@ -143,76 +185,122 @@ fn is_output_variable_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_'))
 }
 
-/// Collects validation messages in AWS's wording.
+/// Collects validation messages in AWS's wording, in the order of the service model's members.
 #[derive(Default)]
-struct Violations(Vec<String>);
+pub(crate) struct Violations(Vec<String>);
 
 impl Violations {
-    fn add(&mut self, value: &Value, at: &str, constraint: &str) {
-        let shown = match value {
-            Value::String(s) => format!("'{s}'"),
-            Value::Null => "null".to_string(),
-            other => format!("'{other}'"),
-        };
+    /// `shown` is the value as AWS quotes it: `'text'`, or `null`.
+    pub(crate) fn add(&mut self, shown: impl Display, at: &str, constraint: impl Display) {
         self.0.push(format!(
             "Value {shown} at '{at}' failed to satisfy constraint: {constraint}"
         ));
     }
 
-    fn length(&mut self, value: &Value, text: &str, at: &str, min: usize, max: usize) {
+    pub(crate) fn length(&mut self, value: Option<&str>, at: &str, min: usize, max: usize) {
+        let Some(text) = value else { return };
         let n = text.chars().count();
         if n < min {
-            self.add(
-                value,
-                at,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
+            let constraint = format!("Member must have length greater than or equal to {min}");
+            self.add(format_args!("'{text}'"), at, constraint);
         } else if n > max {
-            self.add(
-                value,
+            let constraint = format!("Member must have length less than or equal to {max}");
+            self.add(format_args!("'{text}'"), at, constraint);
+        }
+    }
+
+    /// A required member: `null` when missing, else held to its length.
+    pub(crate) fn required(&mut self, value: Option<&str>, at: &str, min: usize, max: usize) {
+        match value {
+            None => self.add("null", at, "Member must not be null"),
+            Some(_) => self.length(value, at, min, max),
+        }
+    }
+
+    pub(crate) fn range(&mut self, value: Option<i64>, at: &str, min: i64, max: i64) {
+        match value {
+            Some(n) if n < min => self.add(
+                format_args!("'{n}'"),
                 at,
-                &format!("Member must have length less than or equal to {max}"),
-            );
+                format_args!("Member must have value greater than or equal to {min}"),
+            ),
+            Some(n) if n > max => self.add(
+                format_args!("'{n}'"),
+                at,
+                format_args!("Member must have value less than or equal to {max}"),
+            ),
+            _ => {}
         }
     }
 
-    fn into_message(self) -> Option<String> {
-        match self.0.len() {
-            0 => None,
-            1 => Some(format!("1 validation error detected: {}", self.0[0])),
-            n => Some(format!(
-                "{n} validation errors detected: {}",
-                self.0.join("; ")
-            )),
+    pub(crate) fn pattern(&mut self, value: &str, at: &str, matches: bool, pattern: &str) {
+        if !matches {
+            let constraint = format!("Member must satisfy regular expression pattern: {pattern}");
+            self.add(format_args!("'{value}'"), at, constraint);
         }
     }
-}
 
-/// A type error in the body: AWS answers these with `SerializationException`.
-struct WrongType(String);
+    /// The required `jobId`, in the job id shape.
+    pub(crate) fn job_id(&mut self, value: Option<&str>) {
+        match value {
+            None => self.add("null", "jobId", "Member must not be null"),
+            Some(id) => self.pattern(id, "jobId", is_job_id(id), JOB_ID_PATTERN),
+        }
+    }
 
-fn opt_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    at: &str,
-) -> Result<Option<&'a str>, WrongType> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(WrongType(format!("'{at}' must be a string"))),
+    /// `ValidationException` with every violation, if there is any.
+    pub(crate) fn check(self) -> Result<(), Refusal> {
+        let message = match self.0.len() {
+            0 => return Ok(()),
+            1 => format!("1 validation error detected: {}", self.0[0]),
+            n => format!("{n} validation errors detected: {}", self.0.join("; ")),
+        };
+        Err(("ValidationException", message))
     }
 }
 
-fn opt_obj<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    at: &str,
-) -> Result<Option<&'a Map<String, Value>>, WrongType> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(_) => Err(WrongType(format!("'{at}' must be an object"))),
-    }
+/// `PutJobSuccessResult`'s input.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SuccessInput {
+    job_id: Option<String>,
+    continuation_token: Option<String>,
+    execution_details: Option<ExecutionDetails>,
+    output_variables: Option<BTreeMap<String, String>>,
+    /// Kept as sent.
+    current_revision: Option<Map<String, Value>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecutionDetails {
+    summary: Option<String>,
+    external_execution_id: Option<String>,
+    percent_complete: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CurrentRevision {
+    revision: Option<String>,
+    change_identifier: Option<String>,
+}
+
+/// `PutJobFailureResult`'s input.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureInput {
+    job_id: Option<String>,
+    failure_details: Option<FailureDetails>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureDetails {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: Option<String>,
+    external_execution_id: Option<String>,
 }
 
 impl JobStore {
@@ -282,69 +370,39 @@ impl JobStore {
         body: &[u8],
         now_ms: u64,
     ) -> (Reply, CallInfo, bool) {
-        let operation = target
-            .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-            .unwrap_or("");
-        let mut call = CallInfo::op(if operation.is_empty() {
-            "Unsupported"
-        } else {
-            operation
-        });
-        call.job_id = Self::peek_job_id(body);
-        let is_success = match operation {
-            "PutJobSuccessResult" => true,
-            "PutJobFailureResult" => false,
+        let mut call = call_info(target, body);
+        let operation = call.operation.clone();
+        match self.put_result(&operation, target, body, now_ms, &mut call) {
+            Ok(()) => (Reply::new(200, JSON, "{}"), call, true),
+            Err(refusal) => (refused(refusal), call, false),
+        }
+    }
+
+    fn put_result(
+        &mut self,
+        operation: &str,
+        target: Option<&str>,
+        body: &[u8],
+        now_ms: u64,
+        call: &mut CallInfo,
+    ) -> Result<(), Refusal> {
+        let result = match operation {
+            "PutJobSuccessResult" => validate_success(read_input(body)?)?,
+            "PutJobFailureResult" => validate_failure(read_input(body)?)?,
             _ => {
                 let shown = target.unwrap_or("(no X-Amz-Target header)");
-                let reply = error_reply(
-                    400,
+                return Err((
                     "UnknownOperationException",
-                    &format!("local-aws does not emulate the operation {shown}"),
-                );
-                return (reply, call, false);
-            }
-        };
-        let parsed: Value = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            Err(e) => {
-                let reply = error_reply(
-                    400,
-                    "SerializationException",
-                    &format!("The request body is not valid JSON: {e}"),
-                );
-                return (reply, call, false);
-            }
-        };
-        let Some(obj) = parsed.as_object() else {
-            let reply = error_reply(
-                400,
-                "SerializationException",
-                "The request body must be a JSON object.",
-            );
-            return (reply, call, false);
-        };
-        let result = if is_success {
-            validate_success(obj)
-        } else {
-            validate_failure(obj)
-        };
-        let result = match result {
-            Ok(Ok(result)) => result,
-            Ok(Err((code, message))) => return (error_reply(400, code, &message), call, false),
-            Err(WrongType(m)) => {
-                return (error_reply(400, "SerializationException", &m), call, false);
+                    format!("local-aws does not emulate the operation {shown}"),
+                ));
             }
         };
         call.detail = Some(describe(&result));
         let job_id = call.job_id.clone().unwrap_or_default();
-        let Some(job) = self.jobs.get_mut(&job_id) else {
-            let reply = error_reply(
-                400,
-                "JobNotFoundException",
-                &format!("The job {job_id} was specified in an invalid format or cannot be found."),
-            );
-            return (reply, call, false);
-        };
+        let job = self
+            .jobs
+            .get_mut(&job_id)
+            .ok_or_else(|| job_not_found(&job_id))?;
         if let Some(previous) = &job.result {
             job.results_refused += 1;
             let state = match previous {
@@ -356,17 +414,15 @@ impl JobStore {
                 JobResult::Failed { .. } => "Failed",
                 JobResult::TimedOut { .. } => "Failed (timed out)",
             };
-            let reply = error_reply(
-                400,
+            return Err((
                 "InvalidJobStateException",
-                &format!("The job {job_id} is in state {state} and cannot accept another result."),
-            );
-            return (reply, call, false);
+                format!("The job {job_id} is in state {state} and cannot accept another result."),
+            ));
         }
         job.result = Some(result);
         job.result_ms = Some(now_ms);
         job.results_accepted += 1;
-        (Reply::new(200, JSON, "{}"), call, true)
+        Ok(())
     }
 }
 
@@ -394,232 +450,105 @@ fn describe(result: &JobResult) -> String {
     }
 }
 
-type Checked = Result<Result<JobResult, (&'static str, String)>, WrongType>;
-
-fn check_job_id(obj: &Map<String, Value>, v: &mut Violations) -> Result<(), WrongType> {
-    match obj.get("jobId") {
-        None | Some(Value::Null) => v.add(&Value::Null, "jobId", "Member must not be null"),
-        Some(Value::String(id)) => {
-            if !is_job_id(id) {
-                v.add(
-                    &Value::String(id.clone()),
-                    "jobId",
-                    &format!("Member must satisfy regular expression pattern: {JOB_ID_PATTERN}"),
-                );
-            }
-        }
-        Some(_) => return Err(WrongType("'jobId' must be a string".into())),
-    }
-    Ok(())
-}
-
-fn validate_success(obj: &Map<String, Value>) -> Checked {
+fn validate_success(input: SuccessInput) -> Result<JobResult, Refusal> {
     let mut v = Violations::default();
-    check_job_id(obj, &mut v)?;
-    let token = opt_str(obj, "continuationToken", "continuationToken")?;
-    if let Some(t) = token {
-        v.length(&Value::String(t.into()), t, "continuationToken", 1, 2048);
-    }
-    let (mut summary, mut external, mut percent) = (None, None, None);
-    if let Some(details) = opt_obj(obj, "executionDetails", "executionDetails")? {
-        summary = opt_str(details, "summary", "executionDetails.summary")?;
-        if let Some(s) = summary {
-            v.length(
-                &Value::String(s.into()),
-                s,
-                "executionDetails.summary",
-                1,
-                2048,
+    v.job_id(input.job_id.as_deref());
+    let token = input.continuation_token;
+    v.length(token.as_deref(), "continuationToken", 1, 2048);
+    let details = input.execution_details.unwrap_or_default();
+    v.length(
+        details.summary.as_deref(),
+        "executionDetails.summary",
+        1,
+        2048,
+    );
+    let external = details.external_execution_id;
+    let at = "executionDetails.externalExecutionId";
+    v.length(external.as_deref(), at, 1, 1500);
+    let at = "executionDetails.percentComplete";
+    v.range(details.percent_complete, at, 0, 100);
+    for key in input.output_variables.iter().flat_map(BTreeMap::keys) {
+        if !is_output_variable_key(key) {
+            v.add(
+                format_args!("'{key}'"),
+                "outputVariables",
+                "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [A-Za-z0-9@\\-_]+]",
             );
         }
-        external = opt_str(
-            details,
-            "externalExecutionId",
-            "executionDetails.externalExecutionId",
-        )?;
-        if let Some(e) = external {
-            v.length(
-                &Value::String(e.into()),
-                e,
-                "executionDetails.externalExecutionId",
-                1,
-                1500,
-            );
-        }
-        match details.get("percentComplete") {
-            None | Some(Value::Null) => {}
-            Some(n @ Value::Number(num)) => match num.as_i64() {
-                Some(p) if (0..=100).contains(&p) => percent = u8::try_from(p).ok(),
-                Some(p) if p < 0 => v.add(
-                    n,
-                    "executionDetails.percentComplete",
-                    "Member must have value greater than or equal to 0",
-                ),
-                Some(_) => v.add(
-                    n,
-                    "executionDetails.percentComplete",
-                    "Member must have value less than or equal to 100",
-                ),
-                None => {
-                    return Err(WrongType(
-                        "'executionDetails.percentComplete' must be an integer".into(),
-                    ));
-                }
-            },
-            Some(_) => {
-                return Err(WrongType(
-                    "'executionDetails.percentComplete' must be an integer".into(),
-                ));
-            }
-        }
     }
-    let mut output_variables = BTreeMap::new();
-    let vars = opt_obj(obj, "outputVariables", "outputVariables")?;
-    if let Some(vars) = vars {
-        for (key, value) in vars {
-            let Value::String(value) = value else {
-                return Err(WrongType(format!(
-                    "'outputVariables.{key}' must be a string"
-                )));
-            };
-            if !is_output_variable_key(key) {
-                v.add(
-                    &Value::String(key.clone()),
-                    "outputVariables",
-                    "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [A-Za-z0-9@\\-_]+]",
-                );
-            }
-            output_variables.insert(key.clone(), value.clone());
-        }
+    if let Some(sent) = &input.current_revision {
+        let revision =
+            CurrentRevision::deserialize(Value::Object(sent.clone())).map_err(serialization)?;
+        let at = "currentRevision.revision";
+        v.required(revision.revision.as_deref(), at, 1, 1500);
+        let at = "currentRevision.changeIdentifier";
+        v.required(revision.change_identifier.as_deref(), at, 1, 100);
     }
-    let current_revision = match opt_obj(obj, "currentRevision", "currentRevision")? {
-        None => None,
-        Some(rev) => {
-            match opt_str(rev, "revision", "currentRevision.revision")? {
-                None => v.add(
-                    &Value::Null,
-                    "currentRevision.revision",
-                    "Member must not be null",
-                ),
-                Some(r) => v.length(
-                    &Value::String(r.into()),
-                    r,
-                    "currentRevision.revision",
-                    1,
-                    1500,
-                ),
-            }
-            match opt_str(rev, "changeIdentifier", "currentRevision.changeIdentifier")? {
-                None => v.add(
-                    &Value::Null,
-                    "currentRevision.changeIdentifier",
-                    "Member must not be null",
-                ),
-                Some(c) => v.length(
-                    &Value::String(c.into()),
-                    c,
-                    "currentRevision.changeIdentifier",
-                    1,
-                    100,
-                ),
-            }
-            Some(Value::Object(rev.clone()))
-        }
-    };
-    if let Some(message) = v.into_message() {
-        return Ok(Err(("ValidationException", message)));
-    }
-    if token.is_some() && vars.is_some() {
-        return Ok(Err((
+    v.check()?;
+    if token.is_some() && input.output_variables.is_some() {
+        return Err((
             "ValidationException",
             "Output variables cannot be set when a continuation token is provided; report them with the final PutJobSuccessResult.".to_string(),
-        )));
+        ));
     }
+    let output_variables = input.output_variables.unwrap_or_default();
     let size: usize = output_variables
         .iter()
         .map(|(k, val)| k.chars().count() + val.chars().count())
         .sum();
     if size > MAX_OUTPUT_VARIABLES_SIZE {
-        return Ok(Err((
+        return Err((
             "OutputVariablesSizeExceededException",
             format!(
                 "The output variables total {size} characters, over the limit of {MAX_OUTPUT_VARIABLES_SIZE}."
             ),
-        )));
+        ));
     }
-    Ok(Ok(JobResult::Succeeded {
-        continuation_token: token.map(str::to_string),
-        summary: summary.map(str::to_string),
-        external_execution_id: external.map(str::to_string),
-        percent_complete: percent,
+    Ok(JobResult::Succeeded {
+        continuation_token: token,
+        summary: details.summary,
+        external_execution_id: external,
+        percent_complete: details.percent_complete.and_then(|p| u8::try_from(p).ok()),
         output_variables,
-        current_revision,
-    }))
+        current_revision: input.current_revision.map(Value::Object),
+    })
 }
 
-fn validate_failure(obj: &Map<String, Value>) -> Checked {
+fn validate_failure(input: FailureInput) -> Result<JobResult, Refusal> {
     let mut v = Violations::default();
-    check_job_id(obj, &mut v)?;
-    let (mut failure_type, mut message, mut external) = (None, None, None);
-    match opt_obj(obj, "failureDetails", "failureDetails")? {
-        None => v.add(&Value::Null, "failureDetails", "Member must not be null"),
+    v.job_id(input.job_id.as_deref());
+    match &input.failure_details {
+        None => v.add("null", "failureDetails", "Member must not be null"),
         Some(details) => {
-            failure_type = opt_str(details, "type", "failureDetails.type")?;
-            match failure_type {
-                None => v.add(
-                    &Value::Null,
-                    "failureDetails.type",
-                    "Member must not be null",
-                ),
+            match details.kind.as_deref() {
+                None => v.add("null", "failureDetails.type", "Member must not be null"),
                 Some(t) if !FAILURE_TYPES.contains(&t) => v.add(
-                    &Value::String(t.into()),
+                    format_args!("'{t}'"),
                     "failureDetails.type",
-                    &format!(
+                    format_args!(
                         "Member must satisfy enum value set: [{}]",
                         FAILURE_TYPES.join(", ")
                     ),
                 ),
                 Some(_) => {}
             }
-            message = opt_str(details, "message", "failureDetails.message")?;
-            match message {
-                None => v.add(
-                    &Value::Null,
-                    "failureDetails.message",
-                    "Member must not be null",
-                ),
-                Some(m) => v.length(
-                    &Value::String(m.into()),
-                    m,
-                    "failureDetails.message",
-                    1,
-                    5000,
-                ),
-            }
-            external = opt_str(
-                details,
-                "externalExecutionId",
-                "failureDetails.externalExecutionId",
-            )?;
-            if let Some(e) = external {
-                v.length(
-                    &Value::String(e.into()),
-                    e,
-                    "failureDetails.externalExecutionId",
-                    1,
-                    1500,
-                );
-            }
+            v.required(
+                details.message.as_deref(),
+                "failureDetails.message",
+                1,
+                5000,
+            );
+            let at = "failureDetails.externalExecutionId";
+            v.length(details.external_execution_id.as_deref(), at, 1, 1500);
         }
     }
-    if let Some(m) = v.into_message() {
-        return Ok(Err(("ValidationException", m)));
-    }
-    Ok(Ok(JobResult::Failed {
-        failure_type: failure_type.unwrap_or_default().to_string(),
-        message: message.unwrap_or_default().to_string(),
-        external_execution_id: external.map(str::to_string),
-    }))
+    v.check()?;
+    let details = input.failure_details.unwrap_or_default();
+    Ok(JobResult::Failed {
+        failure_type: details.kind.unwrap_or_default(),
+        message: details.message.unwrap_or_default(),
+        external_execution_id: details.external_execution_id,
+    })
 }
 
 #[cfg(test)]

@@ -21,14 +21,12 @@ const JSON: &str = "application/json";
 pub enum InvocationStatus {
     /// Waiting for the function to ask for the next event.
     Queued,
-    /// Handed to the function.
     Running {
         /// When the function took it, in milliseconds since the emulator started.
         started_ms: u64,
         /// The deadline sent in `Lambda-Runtime-Deadline-Ms` (epoch milliseconds).
         deadline_epoch_ms: u64,
     },
-    /// The function answered.
     Finished(InvocationOutcome),
     /// Withdrawn with [`crate::EmulatorHandle::abandon_invocation`] (the caller gave up on it).
     Abandoned,
@@ -65,7 +63,6 @@ impl Invocation {
         &self.request_id
     }
 
-    /// The status now.
     pub fn status(&self) -> InvocationStatus {
         self.status.borrow().clone()
     }
@@ -73,33 +70,38 @@ impl Invocation {
     /// Waits until the function takes the event; returns `(started_ms, deadline_epoch_ms)`,
     /// or `None` if the invocation was abandoned (or the emulator stopped) first.
     pub async fn started(&mut self) -> Option<(u64, u64)> {
-        loop {
-            match &*self.status.borrow_and_update() {
-                InvocationStatus::Queued => {}
-                InvocationStatus::Running {
-                    started_ms,
-                    deadline_epoch_ms,
-                } => return Some((*started_ms, *deadline_epoch_ms)),
-                InvocationStatus::Finished(_) | InvocationStatus::Abandoned => return None,
-            }
-            if self.status.changed().await.is_err() {
-                return None;
-            }
-        }
+        self.wait(|status| match status {
+            InvocationStatus::Queued => None,
+            InvocationStatus::Running {
+                started_ms,
+                deadline_epoch_ms,
+            } => Some(Some((*started_ms, *deadline_epoch_ms))),
+            InvocationStatus::Finished(_) | InvocationStatus::Abandoned => Some(None),
+        })
+        .await
     }
 
     /// Waits until the function answers; `None` if the invocation was abandoned (or the emulator
     /// stopped) first.
     pub async fn finished(&mut self) -> Option<InvocationOutcome> {
+        self.wait(|status| match status {
+            InvocationStatus::Finished(outcome) => Some(Some(outcome.clone())),
+            InvocationStatus::Abandoned => Some(None),
+            InvocationStatus::Queued | InvocationStatus::Running { .. } => None,
+        })
+        .await
+    }
+
+    /// Waits until `settled` reads an answer in the status (`None`: not yet).
+    async fn wait<T>(
+        &mut self,
+        settled: impl Fn(&InvocationStatus) -> Option<Option<T>>,
+    ) -> Option<T> {
         loop {
-            match &*self.status.borrow_and_update() {
-                InvocationStatus::Finished(outcome) => return Some(outcome.clone()),
-                InvocationStatus::Abandoned => return None,
-                InvocationStatus::Queued | InvocationStatus::Running { .. } => {}
+            if let Some(answer) = settled(&self.status.borrow_and_update()) {
+                return answer;
             }
-            if self.status.changed().await.is_err() {
-                return None;
-            }
+            self.status.changed().await.ok()?;
         }
     }
 }

@@ -15,7 +15,7 @@ use s3s::dto::{
     Object, PutObjectInput, PutObjectOutput, Range, StreamingBlob, Timestamp,
 };
 use s3s::service::{S3Service, S3ServiceBuilder};
-use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use crate::reply::{CallInfo, Reply};
 
@@ -25,14 +25,11 @@ pub(crate) const MAX_OBJECT: usize = 256 * 1024 * 1024;
 /// The most keys one ListObjectsV2 page returns, as on S3.
 const MAX_KEYS: usize = 1000;
 
-/// One stored object.
 #[derive(Debug, Clone)]
 pub struct StoredObject {
-    /// The object's bytes.
     pub body: Bytes,
     /// `"` + MD5 hex + `"`, as S3 gives a single-part upload.
     pub etag: String,
-    /// When it was written.
     pub last_modified: SystemTime,
     /// The Content-Type given on upload (`binary/octet-stream` when none was).
     pub content_type: String,
@@ -40,8 +37,7 @@ pub struct StoredObject {
 
 impl StoredObject {
     fn new(body: Bytes, content_type: Option<String>) -> Self {
-        let digest = Md5::digest(&body);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = cf_invalidate::text::hex(&Md5::digest(&body));
         Self {
             body,
             etag: format!("\"{hex}\""),
@@ -88,12 +84,9 @@ impl ObjectStore {
         body: Bytes,
         content_type: Option<String>,
     ) -> Result<StoredObject, NoSuchBucket> {
-        let stored = self
-            .buckets
-            .get_mut(bucket)
-            .ok_or_else(|| NoSuchBucket(bucket.to_string()))?;
+        let stored = self.objects_mut(bucket)?;
         let object = StoredObject::new(body, content_type);
-        stored.objects.insert(key.to_string(), object.clone());
+        stored.insert(key.to_string(), object.clone());
         Ok(object)
     }
 
@@ -103,19 +96,13 @@ impl ObjectStore {
         bucket: &str,
         key: &str,
     ) -> Result<Option<StoredObject>, NoSuchBucket> {
-        let stored = self
-            .buckets
-            .get(bucket)
-            .ok_or_else(|| NoSuchBucket(bucket.to_string()))?;
-        Ok(stored.objects.get(key).cloned())
+        let stored = self.objects(bucket)?;
+        Ok(stored.get(key).cloned())
     }
 
     fn delete(&mut self, bucket: &str, key: &str) -> Result<(), NoSuchBucket> {
-        let stored = self
-            .buckets
-            .get_mut(bucket)
-            .ok_or_else(|| NoSuchBucket(bucket.to_string()))?;
-        stored.objects.remove(key);
+        let stored = self.objects_mut(bucket)?;
+        stored.remove(key);
         Ok(())
     }
 
@@ -128,12 +115,8 @@ impl ObjectStore {
         after: Option<&str>,
         max: usize,
     ) -> Result<(Vec<(String, StoredObject)>, bool), NoSuchBucket> {
-        let stored = self
-            .buckets
-            .get(bucket)
-            .ok_or_else(|| NoSuchBucket(bucket.to_string()))?;
+        let stored = self.objects(bucket)?;
         let mut matching = stored
-            .objects
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
             .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a));
@@ -144,6 +127,23 @@ impl ObjectStore {
             .collect();
         let truncated = matching.next().is_some();
         Ok((page, truncated))
+    }
+
+    fn objects(&self, bucket: &str) -> Result<&BTreeMap<String, StoredObject>, NoSuchBucket> {
+        let stored = self.buckets.get(bucket);
+        stored
+            .map(|b| &b.objects)
+            .ok_or_else(|| NoSuchBucket(bucket.to_string()))
+    }
+
+    fn objects_mut(
+        &mut self,
+        bucket: &str,
+    ) -> Result<&mut BTreeMap<String, StoredObject>, NoSuchBucket> {
+        let stored = self.buckets.get_mut(bucket);
+        stored
+            .map(|b| &mut b.objects)
+            .ok_or_else(|| NoSuchBucket(bucket.to_string()))
     }
 
     fn bucket_names(&self) -> Vec<(String, SystemTime)> {
@@ -213,8 +213,10 @@ impl S3Backend {
     }
 }
 
-fn no_such_bucket(e: &NoSuchBucket) -> s3s::S3Error {
-    s3_error!(NoSuchBucket, "The specified bucket does not exist: {}", e.0)
+impl From<NoSuchBucket> for S3Error {
+    fn from(e: NoSuchBucket) -> Self {
+        s3_error!(NoSuchBucket, "The specified bucket does not exist: {}", e.0)
+    }
 }
 
 fn no_such_key(key: &str) -> s3s::S3Error {
@@ -227,21 +229,14 @@ fn find(
     key: &str,
     missing_key_denied: bool,
 ) -> S3Result<StoredObject> {
-    store
-        .get(bucket, key)
-        .map_err(|e| no_such_bucket(&e))?
-        .ok_or_else(|| {
-            if missing_key_denied {
-                // S3 will not say whether the key exists to a caller who may not list the bucket.
-                s3_error!(AccessDenied, "Access Denied")
-            } else {
-                no_such_key(key)
-            }
-        })
-}
-
-fn timestamp(t: SystemTime) -> Timestamp {
-    Timestamp::from(t)
+    store.get(bucket, key)?.ok_or_else(|| {
+        if missing_key_denied {
+            // S3 will not say whether the key exists to a caller who may not list the bucket.
+            s3_error!(AccessDenied, "Access Denied")
+        } else {
+            no_such_key(key)
+        }
+    })
 }
 
 fn etag(object: &StoredObject) -> ETag {
@@ -268,9 +263,7 @@ impl S3 for S3Backend {
         &self,
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
-        self.store()
-            .list(&req.input.bucket, "", None, 0)
-            .map_err(|e| no_such_bucket(&e))?;
+        self.store().list(&req.input.bucket, "", None, 0)?;
         Ok(S3Response::new(HeadBucketOutput::default()))
     }
 
@@ -284,7 +277,7 @@ impl S3 for S3Backend {
             .into_iter()
             .map(|(name, created)| Bucket {
                 name: Some(name),
-                creation_date: Some(timestamp(created)),
+                creation_date: Some(Timestamp::from(created)),
                 ..Bucket::default()
             })
             .collect();
@@ -305,8 +298,7 @@ impl S3 for S3Backend {
         };
         let object = self
             .store()
-            .put(&input.bucket, &input.key, body, input.content_type)
-            .map_err(|e| no_such_bucket(&e))?;
+            .put(&input.bucket, &input.key, body, input.content_type)?;
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(&object)),
             ..PutObjectOutput::default()
@@ -349,7 +341,7 @@ impl S3 for S3Backend {
         out.content_length = Some(to_i64(body.len()));
         out.accept_ranges = Some("bytes".to_string());
         out.e_tag = Some(etag(&object));
-        out.last_modified = Some(timestamp(object.last_modified));
+        out.last_modified = Some(Timestamp::from(object.last_modified));
         out.content_type = Some(object.content_type.clone());
         out.body = Some(StreamingBlob::from(s3s::Body::from(body)));
         Ok(S3Response::new(out))
@@ -370,7 +362,7 @@ impl S3 for S3Backend {
             content_length: Some(to_i64(object.body.len())),
             accept_ranges: Some("bytes".to_string()),
             e_tag: Some(etag(&object)),
-            last_modified: Some(timestamp(object.last_modified)),
+            last_modified: Some(Timestamp::from(object.last_modified)),
             content_type: Some(object.content_type.clone()),
             ..HeadObjectOutput::default()
         }))
@@ -380,9 +372,7 @@ impl S3 for S3Backend {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.store()
-            .delete(&req.input.bucket, &req.input.key)
-            .map_err(|e| no_such_bucket(&e))?;
+        self.store().delete(&req.input.bucket, &req.input.key)?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
@@ -408,10 +398,7 @@ impl S3 for S3Backend {
             .continuation_token
             .as_deref()
             .or(input.start_after.as_deref());
-        let (page, truncated) = self
-            .store()
-            .list(&input.bucket, &prefix, after, max)
-            .map_err(|e| no_such_bucket(&e))?;
+        let (page, truncated) = self.store().list(&input.bucket, &prefix, after, max)?;
         let next_continuation_token = if truncated {
             page.last().map(|(k, _)| k.clone())
         } else {
@@ -423,7 +410,7 @@ impl S3 for S3Backend {
             .map(|(key, object)| Object {
                 size: Some(to_i64(object.body.len())),
                 e_tag: Some(etag(&object)),
-                last_modified: Some(timestamp(object.last_modified)),
+                last_modified: Some(Timestamp::from(object.last_modified)),
                 key: Some(key),
                 ..Object::default()
             })
@@ -506,6 +493,21 @@ impl S3Server {
     /// Answers one request, and says what the log should show of it.
     pub(crate) async fn serve(&self, request: S3Call<'_>, request_id: &str) -> (Reply, CallInfo) {
         let mut call = CallInfo::op(&operation(request.method, request.path, request.query));
+        let reply =
+            self.forward(request, &mut call)
+                .await
+                .unwrap_or_else(|(status, code, message)| {
+                    error_reply(status, code, &message, request_id)
+                });
+        (reply, call)
+    }
+
+    /// Hands the request to s3s; `Err` is a refusal local-aws words itself.
+    async fn forward(
+        &self,
+        request: S3Call<'_>,
+        call: &mut CallInfo,
+    ) -> Result<Reply, (u16, &'static str, String)> {
         if let Some(required) = &self.required_access_key {
             let given = access_key_id(request.headers, request.query);
             if given.as_deref() != Some(required.as_str()) {
@@ -513,29 +515,21 @@ impl S3Server {
                     .as_deref()
                     .unwrap_or("(none: the request is not signed)");
                 call.detail = Some(format!("access key id {shown} refused"));
-                let reply = error_reply(
+                return Err((
                     403,
                     "InvalidAccessKeyId",
-                    &format!(
+                    format!(
                         "The AWS Access Key Id you provided does not exist in our records: {shown} (local-aws accepts only {required}: sign with the job's artifact credentials)"
                     ),
-                    request_id,
-                );
-                return (reply, call);
+                ));
             }
         }
-        let uri = match unsigned_uri(request.path, request.query).parse::<hyper::Uri>() {
-            Ok(uri) => uri,
-            Err(e) => {
-                let reply = error_reply(
-                    400,
-                    "InvalidURI",
-                    &format!("Couldn't parse the specified URI {}: {e}", request.path),
-                    request_id,
-                );
-                return (reply, call);
-            }
-        };
+        let uri = unsigned_uri(request.path, request.query)
+            .parse::<hyper::Uri>()
+            .map_err(|e| {
+                let message = format!("Couldn't parse the specified URI {}: {e}", request.path);
+                (400, "InvalidURI", message)
+            })?;
         let mut builder = hyper::Request::builder().method(request.method).uri(uri);
         for (name, value) in request.headers {
             // The signature is not checked (any credentials do): s3s sees an anonymous call.
@@ -550,43 +544,20 @@ impl S3Server {
             }
             builder = builder.header(name, value);
         }
-        let http_request = match builder.body(s3s::Body::from(request.body)) {
-            Ok(r) => r,
-            Err(e) => {
-                let reply = error_reply(
-                    400,
-                    "InvalidRequest",
-                    &format!("local-aws could not read the request: {e}"),
-                    request_id,
-                );
-                return (reply, call);
-            }
-        };
-        let response = match self.service.call(http_request).await {
-            Ok(r) => r,
-            Err(e) => {
-                let reply = error_reply(
-                    500,
-                    "InternalError",
-                    &format!("local-aws could not answer the S3 request: {e:?}"),
-                    request_id,
-                );
-                return (reply, call);
-            }
-        };
+        let http_request = builder.body(s3s::Body::from(request.body)).map_err(|e| {
+            let message = format!("local-aws could not read the request: {e}");
+            (400, "InvalidRequest", message)
+        })?;
+        let response = self.service.call(http_request).await.map_err(|e| {
+            let message = format!("local-aws could not answer the S3 request: {e:?}");
+            (500, "InternalError", message)
+        })?;
         let (parts, body) = response.into_parts();
-        let body = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) => {
-                let reply = error_reply(
-                    500,
-                    "InternalError",
-                    &format!("local-aws could not write the S3 response: {e}"),
-                    request_id,
-                );
-                return (reply, call);
-            }
-        };
+        let body = body.collect().await.map_err(|e| {
+            let message = format!("local-aws could not write the S3 response: {e}");
+            (500, "InternalError", message)
+        })?;
+        let body = body.to_bytes();
         let status = parts.status.as_u16();
         let mut reply = Reply::new(status, "application/xml", body.clone());
         reply.extra_headers = parts.headers;
@@ -598,15 +569,14 @@ impl S3Server {
             let range = reply
                 .extra_headers
                 .get(hyper::header::CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+                .and_then(|v| v.to_str().ok());
             call.body_bytes = Some(body.len() as u64);
             call.detail = Some(match range {
                 Some(range) => format!("{range}, {} body bytes sent", body.len()),
                 None => format!("whole object, {} body bytes sent", body.len()),
             });
         }
-        (reply, call)
+        Ok(reply)
     }
 }
 
@@ -666,20 +636,26 @@ fn unsigned_uri(path: &str, query: &str) -> String {
 
 /// The `<Code>` of an S3 error body.
 fn error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Error {
+        #[serde(rename = "Code")]
+        code: String,
+    }
     let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("<Code>")? + "<Code>".len();
-    let end = text[start..].find("</Code>")? + start;
-    Some(text[start..end].to_string())
+    quick_xml::de::from_str::<Error>(text).ok().map(|e| e.code)
 }
 
-/// An S3 error reply: `<Error><Code/><Message/><RequestId/></Error>`.
+/// An S3 error reply, the document s3s writes for its own errors:
+/// `<Error><Code/><Message/><RequestId/></Error>`.
 pub(crate) fn error_reply(status: u16, code: &str, message: &str, request_id: &str) -> Reply {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
-        crate::xml::escape(code),
-        crate::xml::escape(message),
-        crate::xml::escape(request_id)
-    );
+    let Ok(s3_code) = code.parse::<S3ErrorCode>();
+    let mut error = S3Error::with_message(s3_code, message.to_string());
+    error.set_request_id(request_id);
+    let body = error
+        .to_http_response()
+        .ok()
+        .and_then(|r| r.into_body().bytes())
+        .unwrap_or_default();
     Reply::new(status, "application/xml", body).with_error_code(code)
 }
 

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::reply::{CallInfo, Reply};
 use crate::rng::SeededRng;
-use crate::xml::{BatchReadError, read_invalidation_batch};
+use crate::xml::read_invalidation_batch;
 
 /// An `InvalidationBatch` with every required element, not yet checked against the rules.
 struct Batch {
@@ -187,21 +187,18 @@ fn parse(body: &[u8]) -> Result<Batch, CfError> {
     if text.trim().is_empty() {
         return Err(CfError::MissingBody);
     }
-    let raw = read_invalidation_batch(&text).map_err(|BatchReadError::Malformed(why)| {
-        CfError::MalformedInput(format!("The XML document is malformed: {why}"))
-    })?;
+    let raw = read_invalidation_batch(&text)
+        .map_err(|why| CfError::MalformedInput(format!("The XML document is malformed: {why}")))?;
     let caller_reference = raw
         .caller_reference
         .ok_or_else(|| invalid("The request is missing the required element CallerReference."))?;
     if caller_reference.is_empty() {
         return Err(invalid("CallerReference must not be empty."));
     }
-    if !raw.has_paths {
-        return Err(invalid(
-            "The request is missing the required element Paths.",
-        ));
-    }
-    let quantity_text = raw
+    let paths = raw
+        .paths
+        .ok_or_else(|| invalid("The request is missing the required element Paths."))?;
+    let quantity_text = paths
         .quantity
         .ok_or_else(|| invalid("The request is missing the required element Paths/Quantity."))?;
     let quantity = quantity_text.trim().parse::<usize>().map_err(|_| {
@@ -212,7 +209,7 @@ fn parse(body: &[u8]) -> Result<Batch, CfError> {
     Ok(Batch {
         caller_reference,
         quantity,
-        paths: raw.paths,
+        paths: paths.items.paths,
     })
 }
 

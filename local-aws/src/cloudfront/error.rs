@@ -1,9 +1,11 @@
 //! CloudFront's refusals: each has its HTTP status, its error code and its message, and all are
 //! sent as the same XML error document.
 
+use serde::Serialize;
+
 use super::{MAX_PATHS_PER_BATCH, NAMESPACE, Target, XML};
 use crate::reply::{Reply, THROTTLED};
-use crate::xml::escape;
+use crate::xml::document;
 
 /// Why CloudFront refuses a call. The variant is the error code; its text is the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,15 +98,35 @@ impl CfError {
     /// The XML error document CloudFront sends.
     pub(crate) fn reply(&self, request_id: &str) -> Reply {
         let status = self.status();
-        let kind = if status >= 500 { "Receiver" } else { "Sender" };
-        let body = format!(
-            "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"{NAMESPACE}\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-            self.code(),
-            escape(&self.to_string()),
-            escape(request_id)
-        );
+        let body = document(&ErrorResponse {
+            xmlns: NAMESPACE,
+            error: ErrorDetail {
+                kind: if status >= 500 { "Receiver" } else { "Sender" },
+                code: self.code(),
+                message: self.to_string(),
+            },
+            request_id,
+        });
         Reply::new(status, XML, body).with_error_code(self.code())
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ErrorResponse<'a> {
+    #[serde(rename = "@xmlns")]
+    xmlns: &'static str,
+    error: ErrorDetail,
+    request_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ErrorDetail {
+    #[serde(rename = "Type")]
+    kind: &'static str,
+    code: &'static str,
+    message: String,
 }
 
 #[cfg(test)]

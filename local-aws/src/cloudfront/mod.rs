@@ -7,6 +7,7 @@ mod config;
 mod create;
 mod error;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use crate::clock::{Clock, duration_ms, iso8601};
 use crate::duration::DurationRange;
 use crate::reply::{CallInfo, Reply, query_pairs};
 use crate::rng::SeededRng;
-use crate::xml::escape;
+use crate::xml::document;
 
 /// The XML namespace of every CloudFront 2020-05-31 document.
 pub const NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
@@ -51,7 +52,6 @@ const XML: &str = "text/xml";
 pub enum InvalidationStatus {
     /// Still propagating.
     InProgress,
-    /// Done.
     Completed,
 }
 
@@ -95,7 +95,6 @@ pub struct InvalidationInfo {
     pub distribution_id: String,
     /// The distribution tenant invalidated, for `CreateInvalidationForDistributionTenant`.
     pub distribution_tenant_id: Option<String>,
-    /// Status now.
     pub status: InvalidationStatus,
     /// `CreateTime` as sent on the wire.
     pub create_time: String,
@@ -105,7 +104,6 @@ pub struct InvalidationInfo {
     pub completes_at_ms: u64,
     /// The paths (and cache tags) of its batch, in the order sent.
     pub paths: Vec<String>,
-    /// The batch's `CallerReference`.
     pub caller_reference: String,
 }
 
@@ -142,18 +140,25 @@ impl StoredInvalidation {
     }
 }
 
+/// A distribution or a tenant: its configuration and its invalidations.
 #[derive(Debug, Clone)]
-struct Distribution {
-    config: DistributionConfig,
+struct Invalidated<C> {
+    config: C,
     /// In creation order (oldest first).
     invalidations: Vec<StoredInvalidation>,
 }
 
-#[derive(Debug, Clone)]
-struct Tenant {
-    config: DistributionTenantConfig,
-    /// In creation order (oldest first).
-    invalidations: Vec<StoredInvalidation>,
+/// Declares `config` under `id`; one declared before keeps its invalidations.
+fn declare<C>(map: &mut BTreeMap<String, Invalidated<C>>, id: String, config: C) {
+    match map.entry(id) {
+        Entry::Occupied(mut held) => held.get_mut().config = config,
+        Entry::Vacant(free) => {
+            _ = free.insert(Invalidated {
+                config,
+                invalidations: Vec::new(),
+            })
+        }
+    }
 }
 
 /// The CloudFront behaviours a run chooses.
@@ -168,8 +173,8 @@ pub(crate) struct CloudFrontRules {
 /// All distributions, tenants and their invalidations.
 #[derive(Debug)]
 pub(crate) struct CloudFrontState {
-    distributions: BTreeMap<String, Distribution>,
-    tenants: BTreeMap<String, Tenant>,
+    distributions: BTreeMap<String, Invalidated<DistributionConfig>>,
+    tenants: BTreeMap<String, Invalidated<DistributionTenantConfig>>,
     default_completion: DurationRange,
     issued_ids: BTreeSet<String>,
     rules: CloudFrontRules,
@@ -332,44 +337,18 @@ impl CloudFrontState {
         state
     }
 
-    pub(crate) fn rules(&self) -> CloudFrontRules {
-        self.rules
-    }
-
-    pub(crate) fn set_rules(&mut self, rules: CloudFrontRules) {
-        self.rules = rules;
+    pub(crate) fn rules_mut(&mut self) -> &mut CloudFrontRules {
+        &mut self.rules
     }
 
     /// Declares (or re-declares, keeping its invalidations) a distribution.
     pub(crate) fn add_distribution(&mut self, config: DistributionConfig) {
-        match self.distributions.get_mut(&config.id) {
-            Some(existing) => existing.config = config,
-            None => {
-                self.distributions.insert(
-                    config.id.clone(),
-                    Distribution {
-                        config,
-                        invalidations: Vec::new(),
-                    },
-                );
-            }
-        }
+        declare(&mut self.distributions, config.id.clone(), config);
     }
 
     /// Declares (or re-declares, keeping its invalidations) a distribution tenant.
     pub(crate) fn add_tenant(&mut self, config: DistributionTenantConfig) {
-        match self.tenants.get_mut(&config.id) {
-            Some(existing) => existing.config = config,
-            None => {
-                self.tenants.insert(
-                    config.id.clone(),
-                    Tenant {
-                        config,
-                        invalidations: Vec::new(),
-                    },
-                );
-            }
-        }
+        declare(&mut self.tenants, config.id.clone(), config);
     }
 
     pub(crate) fn distribution_configs(&self) -> Vec<DistributionConfig> {
@@ -486,7 +465,6 @@ impl CloudFrontState {
         own.unwrap_or(self.default_completion)
     }
 
-    /// Handles one routed call.
     pub(crate) fn handle(
         &mut self,
         op: &CfOp,
@@ -592,30 +570,28 @@ impl CloudFrontState {
         let page = &rest[..max_items.min(rest.len())];
         let truncated = rest.len() > page.len();
         let now = ctx.clock.elapsed();
-        let mut xml = format!(
-            "<?xml version=\"1.0\"?>\n<InvalidationList xmlns=\"{NAMESPACE}\"><Marker>{}</Marker>",
-            escape(&marker)
-        );
-        if truncated && let Some(last) = page.last() {
-            xml.push_str(&format!("<NextMarker>{}</NextMarker>", escape(&last.id)));
-        }
-        xml.push_str(&format!(
-            "<MaxItems>{max_items}</MaxItems><IsTruncated>{truncated}</IsTruncated><Quantity>{}</Quantity>",
-            page.len()
-        ));
-        if !page.is_empty() {
-            xml.push_str("<Items>");
-            for inv in page {
-                xml.push_str(&format!(
-                    "<InvalidationSummary><Id>{}</Id><CreateTime>{}</CreateTime><Status>{}</Status></InvalidationSummary>",
-                    escape(&inv.id),
-                    iso8601(ctx.clock.wall_at(inv.created)),
-                    inv.status(now)
-                ));
-            }
-            xml.push_str("</Items>");
-        }
-        xml.push_str("</InvalidationList>");
+        let summaries: Vec<InvalidationSummary> = page
+            .iter()
+            .map(|inv| InvalidationSummary {
+                id: &inv.id,
+                create_time: iso8601(ctx.clock.wall_at(inv.created)),
+                status: inv.status(now),
+            })
+            .collect();
+        let xml = document(&InvalidationList {
+            xmlns: NAMESPACE,
+            marker: &marker,
+            next_marker: page
+                .last()
+                .filter(|_| truncated)
+                .map(|last| last.id.as_str()),
+            max_items,
+            is_truncated: truncated,
+            quantity: page.len(),
+            items: (!summaries.is_empty()).then_some(SummaryItems {
+                invalidation_summary: summaries,
+            }),
+        });
         Ok(Reply::new(200, XML, xml))
     }
 }
@@ -653,19 +629,103 @@ fn info(
 }
 
 fn invalidation_xml(inv: &StoredInvalidation, clock: &Clock) -> String {
-    let mut xml = format!(
-        "<?xml version=\"1.0\"?>\n<Invalidation xmlns=\"{NAMESPACE}\"><Id>{}</Id><Status>{}</Status><CreateTime>{}</CreateTime><InvalidationBatch><Paths><Quantity>{}</Quantity><Items>",
-        escape(&inv.id),
-        inv.status(clock.elapsed()),
-        iso8601(clock.wall_at(inv.created)),
-        inv.paths.len()
-    );
-    for p in &inv.paths {
-        xml.push_str(&format!("<Path>{}</Path>", escape(p)));
+    document(&Invalidation {
+        xmlns: NAMESPACE,
+        id: &inv.id,
+        status: inv.status(clock.elapsed()),
+        create_time: iso8601(clock.wall_at(inv.created)),
+        invalidation_batch: InvalidationBatch {
+            paths: Paths {
+                quantity: inv.paths.len(),
+                items: PathItems { path: &inv.paths },
+            },
+            caller_reference: &inv.caller_reference,
+        },
+    })
+}
+
+// The documents CloudFront answers, element for element in the wire order.
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Invalidation<'a> {
+    #[serde(rename = "@xmlns")]
+    xmlns: &'static str,
+    id: &'a str,
+    status: InvalidationStatus,
+    create_time: String,
+    invalidation_batch: InvalidationBatch<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InvalidationBatch<'a> {
+    paths: Paths<'a>,
+    caller_reference: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Paths<'a> {
+    quantity: usize,
+    items: PathItems<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PathItems<'a> {
+    path: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InvalidationList<'a> {
+    #[serde(rename = "@xmlns")]
+    xmlns: &'static str,
+    marker: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<&'a str>,
+    max_items: usize,
+    is_truncated: bool,
+    quantity: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<SummaryItems<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SummaryItems<'a> {
+    invalidation_summary: Vec<InvalidationSummary<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InvalidationSummary<'a> {
+    id: &'a str,
+    create_time: String,
+    status: InvalidationStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalidation_is_written_element_for_element() {
+        let clock = Clock::manual();
+        let inv = StoredInvalidation {
+            id: "IABC".to_string(),
+            created: Duration::ZERO,
+            completes_after: Duration::from_secs(1),
+            paths: vec!["/a&b".to_string(), "/c*".to_string()],
+            caller_reference: "r'1".to_string(),
+        };
+        let created = iso8601(clock.wall_at(Duration::ZERO));
+        assert_eq!(
+            invalidation_xml(&inv, &clock),
+            format!(
+                "<?xml version=\"1.0\"?>\n<Invalidation xmlns=\"{NAMESPACE}\"><Id>IABC</Id><Status>InProgress</Status><CreateTime>{created}</CreateTime><InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>/a&amp;b</Path><Path>/c*</Path></Items></Paths><CallerReference>r&apos;1</CallerReference></InvalidationBatch></Invalidation>"
+            )
+        );
     }
-    xml.push_str(&format!(
-        "</Items></Paths><CallerReference>{}</CallerReference></InvalidationBatch></Invalidation>",
-        escape(&inv.caller_reference)
-    ));
-    xml
 }

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{JSON, JobStore, Violations, WrongType, check_job_id, error_reply, opt_obj, opt_str};
+use super::{JSON, JobStore, Refusal, Violations, job_not_found, read_input, refused};
 use crate::reply::{CallInfo, Reply};
 
 /// `ListActionExecutions` answers at most this many executions per page (and by default).
@@ -74,7 +74,6 @@ impl FromStr for GetJobDetailsMode {
 pub struct S3Artifact {
     /// The artifact's name in the pipeline (`SourceOutput`).
     pub name: String,
-    /// The artifact bucket.
     pub bucket: String,
     /// The object key of the artifact's zip.
     pub key: String,
@@ -146,13 +145,10 @@ pub struct JobContext {
 /// `ActionExecutionDetail.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ActionExecutionStatus {
-    /// Running.
     InProgress,
     /// Stopped by a newer execution or a stop.
     Abandoned,
-    /// Succeeded.
     Succeeded,
-    /// Failed.
     Failed,
 }
 
@@ -172,7 +168,6 @@ pub struct ActionOutput {
 /// One execution of one action, as `ListActionExecutions` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionExecution {
-    /// The pipeline.
     pub pipeline_name: String,
     /// The pipeline execution it ran in.
     pub pipeline_execution_id: String,
@@ -180,15 +175,12 @@ pub struct ActionExecution {
     pub action_execution_id: String,
     /// `pipelineVersion` (default 1).
     pub pipeline_version: u32,
-    /// `stageName`.
     pub stage_name: String,
-    /// `actionName`.
     pub action_name: String,
     /// `startTime`, in milliseconds since the Unix epoch; 0: when it is recorded.
     pub start_epoch_ms: u64,
     /// `lastUpdateTime`, in milliseconds since the Unix epoch; 0: when it is recorded.
     pub last_update_epoch_ms: u64,
-    /// `status`.
     pub status: ActionExecutionStatus,
     /// `input.configuration` (as written in the pipeline).
     pub configuration: BTreeMap<String, String>,
@@ -198,7 +190,6 @@ pub struct ActionExecution {
     pub region: String,
     /// `input.inputArtifacts`.
     pub input_artifacts: Vec<S3Artifact>,
-    /// `output`.
     pub output: ActionOutput,
 }
 
@@ -325,7 +316,6 @@ impl Executions {
         self.contexts.get(job_id)
     }
 
-    /// `GetJobDetails`.
     pub(crate) fn get_job_details(
         &self,
         jobs: &JobStore,
@@ -334,39 +324,31 @@ impl Executions {
     ) -> (Reply, CallInfo) {
         let mut call = CallInfo::op("GetJobDetails");
         call.job_id = JobStore::peek_job_id(body);
+        let reply = self
+            .job_details(jobs, body, caller, &mut call)
+            .unwrap_or_else(refused);
+        (reply, call)
+    }
+
+    fn job_details(
+        &self,
+        jobs: &JobStore,
+        body: &[u8],
+        caller: &Caller<'_>,
+        call: &mut CallInfo,
+    ) -> Result<Reply, Refusal> {
         // IAM decides before the service reads the request.
         if self.get_job_details == GetJobDetailsMode::AccessDenied {
-            let message = format!(
-                "User: arn:aws:sts::{account}:assumed-role/{role} is not authorized to perform: codepipeline:GetJobDetails (refused by local-aws: --get-job-details access-denied)",
-                account = caller.account_id,
-                role = caller.role,
-            );
-            return (error_reply(400, "AccessDeniedException", &message), call);
+            return Err(caller.denied("GetJobDetails", "--get-job-details access-denied"));
         }
-        let obj = match parse_object(body) {
-            Ok(obj) => obj,
-            Err(reply) => return (*reply, call),
-        };
+        let input: JobInput = read_input(body)?;
         let mut v = Violations::default();
-        if let Err(WrongType(m)) = check_job_id(&obj, &mut v) {
-            return (error_reply(400, "SerializationException", &m), call);
-        }
-        if let Some(message) = v.into_message() {
-            return (error_reply(400, "ValidationException", &message), call);
-        }
-        let job_id = call.job_id.clone().unwrap_or_default();
+        v.job_id(input.job_id.as_deref());
+        v.check()?;
+        let job_id = input.job_id.unwrap_or_default();
         let job = match (self.get_job_details, jobs.get(&job_id)) {
             (GetJobDetailsMode::Allow | GetJobDetailsMode::NamesOnly, Some(job)) => job,
-            _ => {
-                let reply = error_reply(
-                    400,
-                    "JobNotFoundException",
-                    &format!(
-                        "The job {job_id} was specified in an invalid format or cannot be found."
-                    ),
-                );
-                return (reply, call);
-            }
+            _ => return Err(job_not_found(&job_id)),
         };
         let mut data = Map::new();
         if let Some(context) = self.contexts.get(&job_id) {
@@ -374,10 +356,7 @@ impl Executions {
                 "{} / {} / {}",
                 context.pipeline_name, context.stage_name, context.action_name
             ));
-            data.insert(
-                "actionTypeId".into(),
-                json!({"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"}),
-            );
+            data.insert("actionTypeId".into(), lambda_action_type());
             data.insert(
                 "actionConfiguration".into(),
                 json!({ "configuration": context.configuration }),
@@ -440,61 +419,51 @@ impl Executions {
                 "accountId": caller.account_id,
             }
         });
-        (Reply::new(200, JSON, body.to_string()), call)
+        Ok(Reply::new(200, JSON, body.to_string()))
     }
 
-    /// `ListActionExecutions`.
     pub(crate) fn list_action_executions(
         &self,
         body: &[u8],
         caller: &Caller<'_>,
     ) -> (Reply, CallInfo) {
         let mut call = CallInfo::op("ListActionExecutions");
+        let reply = self.list(body, caller, &mut call).unwrap_or_else(refused);
+        (reply, call)
+    }
+
+    fn list(
+        &self,
+        body: &[u8],
+        caller: &Caller<'_>,
+        call: &mut CallInfo,
+    ) -> Result<Reply, Refusal> {
         // IAM decides before the service reads the request.
         if self.list_action_executions_denied {
-            let message = format!(
-                "User: arn:aws:sts::{account}:assumed-role/{role} is not authorized to perform: codepipeline:ListActionExecutions (refused by local-aws: --list-action-executions-denied)",
-                account = caller.account_id,
-                role = caller.role,
-            );
-            return (error_reply(400, "AccessDeniedException", &message), call);
+            return Err(caller.denied("ListActionExecutions", "--list-action-executions-denied"));
         }
-        let obj = match parse_object(body) {
-            Ok(obj) => obj,
-            Err(reply) => return (*reply, call),
-        };
-        let request = match ListRequest::parse(&obj) {
-            Ok(Ok(r)) => r,
-            Ok(Err(message)) => {
-                return (error_reply(400, "ValidationException", &message), call);
-            }
-            Err(WrongType(m)) => return (error_reply(400, "SerializationException", &m), call),
-        };
+        let request = ListRequest::check(read_input(body)?)?;
         call.detail = Some(format!("pipeline {}", request.pipeline_name));
         let Some(all) = self.newest_first(&request.pipeline_name) else {
-            let reply = error_reply(
-                400,
+            return Err((
                 "PipelineNotFoundException",
-                &format!(
+                format!(
                     "Pipeline with name '{}' does not exist in account",
                     request.pipeline_name
                 ),
-            );
-            return (reply, call);
+            ));
         };
         let filter = request.pipeline_execution_id.as_deref();
         if let Some(id) = filter
             && !all.iter().any(|e| e.pipeline_execution_id == id)
         {
-            let reply = error_reply(
-                400,
+            return Err((
                 "PipelineExecutionNotFoundException",
-                &format!(
+                format!(
                     "Pipeline execution with id '{id}' does not exist in pipeline '{}'",
                     request.pipeline_name
                 ),
-            );
-            return (reply, call);
+            ));
         }
         let selected: Vec<&ActionExecution> = all
             .iter()
@@ -502,28 +471,19 @@ impl Executions {
             .collect();
         let start = match &request.next_token {
             None => 0,
-            Some(token) => {
-                let position = PageToken::decode(token)
-                    .filter(|t| {
-                        t.pipeline_name == request.pipeline_name && t.filter.as_deref() == filter
-                    })
-                    .and_then(|t| {
-                        selected
-                            .iter()
-                            .position(|e| e.action_execution_id == t.next_action_execution_id)
-                    });
-                match position {
-                    Some(p) => p,
-                    None => {
-                        let reply = error_reply(
-                            400,
-                            "InvalidNextTokenException",
-                            "The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.",
-                        );
-                        return (reply, call);
-                    }
-                }
-            }
+            Some(token) => PageToken::decode(token)
+                .filter(|t| {
+                    t.pipeline_name == request.pipeline_name && t.filter.as_deref() == filter
+                })
+                .and_then(|t| {
+                    selected
+                        .iter()
+                        .position(|e| e.action_execution_id == t.next_action_execution_id)
+                })
+                .ok_or((
+                    "InvalidNextTokenException",
+                    "The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.".to_string(),
+                ))?,
         };
         let page_size = usize::try_from(request.max_results).unwrap_or(usize::MAX);
         let end = start.saturating_add(page_size).min(selected.len());
@@ -538,28 +498,49 @@ impl Executions {
             };
             answer.insert("nextToken".into(), Value::String(token.encode()));
         }
-        (
-            Reply::new(200, JSON, Value::Object(answer).to_string()),
-            call,
-        )
+        Ok(Reply::new(200, JSON, Value::Object(answer).to_string()))
     }
 }
 
-/// The body as a JSON object, or the reply that refuses it (boxed: a reply is large).
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Box<Reply>> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(obj)) => Ok(obj),
-        Ok(_) => Err(Box::new(error_reply(
-            400,
-            "SerializationException",
-            "The request body must be a JSON object.",
-        ))),
-        Err(e) => Err(Box::new(error_reply(
-            400,
-            "SerializationException",
-            &format!("The request body is not valid JSON: {e}"),
-        ))),
+impl Caller<'_> {
+    /// IAM's refusal of `action` to the caller's role; `why` names the switch that chose it.
+    fn denied(&self, action: &str, why: &str) -> Refusal {
+        let message = format!(
+            "User: arn:aws:sts::{account}:assumed-role/{role} is not authorized to perform: codepipeline:{action} (refused by local-aws: {why})",
+            account = self.account_id,
+            role = self.role,
+        );
+        ("AccessDeniedException", message)
     }
+}
+
+/// The `actionTypeId` of a Lambda invoke action.
+fn lambda_action_type() -> Value {
+    json!({"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"})
+}
+
+/// `GetJobDetails`'s input.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobInput {
+    job_id: Option<String>,
+}
+
+/// `ListActionExecutions`'s input.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListInput {
+    pipeline_name: Option<String>,
+    filter: Option<ListFilter>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListFilter {
+    pipeline_execution_id: Option<String>,
+    latest_in_pipeline_execution: Option<Value>,
 }
 
 struct ListRequest {
@@ -576,79 +557,40 @@ fn is_name(s: &str) -> bool {
 }
 
 impl ListRequest {
-    fn parse(obj: &Map<String, Value>) -> Result<Result<ListRequest, String>, WrongType> {
+    fn check(input: ListInput) -> Result<ListRequest, Refusal> {
         let mut v = Violations::default();
-        let name = opt_str(obj, "pipelineName", "pipelineName")?;
-        match name {
-            None => v.add(&Value::Null, "pipelineName", "Member must not be null"),
-            Some(n) => {
-                v.length(&Value::String(n.into()), n, "pipelineName", 1, 100);
-                if !n.is_empty() && !is_name(n) {
-                    v.add(
-                        &Value::String(n.into()),
-                        "pipelineName",
-                        &format!("Member must satisfy regular expression pattern: {NAME_PATTERN}"),
-                    );
-                }
-            }
+        let name = input.pipeline_name.as_deref();
+        v.required(name, "pipelineName", 1, 100);
+        if let Some(n) = name.filter(|n| !n.is_empty()) {
+            v.pattern(n, "pipelineName", is_name(n), NAME_PATTERN);
         }
-        let mut execution_id = None;
-        if let Some(filter) = opt_obj(obj, "filter", "filter")? {
-            execution_id = opt_str(filter, "pipelineExecutionId", "filter.pipelineExecutionId")?;
-            if let Some(id) = execution_id
-                && !super::is_job_id(id)
-            {
-                v.add(
-                    &Value::String(id.into()),
-                    "filter.pipelineExecutionId",
-                    &format!(
-                        "Member must satisfy regular expression pattern: {EXECUTION_ID_PATTERN}"
-                    ),
-                );
-            }
-            if filter
-                .get("latestInPipelineExecution")
-                .is_some_and(|f| !f.is_null())
-            {
-                return Ok(Err(
-                    "local-aws does not emulate filter.latestInPipelineExecution; filter by pipelineExecutionId".to_string(),
-                ));
-            }
+        let (execution_id, latest) = match input.filter {
+            Some(f) => (f.pipeline_execution_id, f.latest_in_pipeline_execution),
+            None => (None, None),
+        };
+        if let Some(id) = execution_id.as_deref() {
+            let at = "filter.pipelineExecutionId";
+            v.pattern(id, at, super::is_job_id(id), EXECUTION_ID_PATTERN);
         }
-        let mut max_results = MAX_RESULTS;
-        match obj.get("maxResults") {
-            None | Some(Value::Null) => {}
-            Some(n @ Value::Number(num)) => match num.as_i64() {
-                Some(m) if (1..=i64::from(MAX_RESULTS)).contains(&m) => {
-                    max_results = u32::try_from(m).unwrap_or(MAX_RESULTS);
-                }
-                Some(m) if m < 1 => v.add(
-                    n,
-                    "maxResults",
-                    "Member must have value greater than or equal to 1",
-                ),
-                Some(_) => v.add(
-                    n,
-                    "maxResults",
-                    "Member must have value less than or equal to 100",
-                ),
-                None => return Err(WrongType("'maxResults' must be an integer".into())),
-            },
-            Some(_) => return Err(WrongType("'maxResults' must be an integer".into())),
+        if latest.is_some() {
+            return Err((
+                "ValidationException",
+                "local-aws does not emulate filter.latestInPipelineExecution; filter by pipelineExecutionId".to_string(),
+            ));
         }
-        let next_token = opt_str(obj, "nextToken", "nextToken")?;
-        if let Some(t) = next_token {
-            v.length(&Value::String(t.into()), t, "nextToken", 1, 2048);
-        }
-        if let Some(message) = v.into_message() {
-            return Ok(Err(message));
-        }
-        Ok(Ok(ListRequest {
-            pipeline_name: name.unwrap_or_default().to_string(),
-            pipeline_execution_id: execution_id.map(str::to_string),
-            max_results,
-            next_token: next_token.map(str::to_string),
-        }))
+        let max = i64::from(MAX_RESULTS);
+        v.range(input.max_results, "maxResults", 1, max);
+        v.length(input.next_token.as_deref(), "nextToken", 1, 2048);
+        v.check()?;
+        Ok(ListRequest {
+            pipeline_name: input.pipeline_name.unwrap_or_default(),
+            pipeline_execution_id: execution_id,
+            max_results: input
+                .max_results
+                .and_then(|m| u32::try_from(m).ok())
+                .unwrap_or(MAX_RESULTS),
+            next_token: input.next_token,
+        })
     }
 }
 
@@ -748,7 +690,7 @@ fn detail(e: &ActionExecution) -> Value {
         "lastUpdateTime": epoch_seconds(e.last_update_epoch_ms),
         "status": status,
         "input": {
-            "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
+            "actionTypeId": lambda_action_type(),
             "configuration": e.configuration,
             "resolvedConfiguration": e.resolved_configuration,
             "region": e.region,

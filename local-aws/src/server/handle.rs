@@ -12,7 +12,7 @@ use super::{EmulatorError, Shared};
 use crate::clock::Clock;
 use crate::clock::epoch_ms;
 use crate::cloudfront::{
-    CloudFrontRules, DistributionConfig, DistributionTenantConfig, InvalidationInfo, UnknownIds,
+    DistributionConfig, DistributionTenantConfig, InvalidationInfo, UnknownIds,
 };
 use crate::codepipeline::executions::{
     ActionExecution, ActionExecutionStatus, ActionOutput, GetJobDetailsMode, JobContext,
@@ -149,23 +149,17 @@ impl EmulatorHandle {
     /// Turns the strict CallerReference mode on or off (see
     /// [`crate::EmulatorConfig::strict_caller_reference`]).
     pub fn set_strict_caller_reference(&self, strict: bool) {
-        let mut state = self.shared.lock();
-        let rules = CloudFrontRules {
-            strict_caller_reference: strict,
-            ..state.cloudfront.rules()
-        };
-        state.cloudfront.set_rules(rules);
+        self.shared
+            .lock()
+            .cloudfront
+            .rules_mut()
+            .strict_caller_reference = strict;
     }
 
     /// Changes how calls on ids that do not exist are answered (see
     /// [`crate::EmulatorConfig::unknown_ids`]).
     pub fn set_unknown_ids(&self, unknown_ids: UnknownIds) {
-        let mut state = self.shared.lock();
-        let rules = CloudFrontRules {
-            unknown_ids,
-            ..state.cloudfront.rules()
-        };
-        state.cloudfront.set_rules(rules);
+        self.shared.lock().cloudfront.rules_mut().unknown_ids = unknown_ids;
     }
 
     /// Every invalidation of every distribution and tenant, oldest first.

@@ -18,8 +18,8 @@ use tokio::sync::{Notify, watch};
 use super::{MAX_BODY, Shared, State};
 use crate::clock::epoch_ms;
 use crate::cloudfront::{self, CfContext, CfError, CfOp};
+use crate::codepipeline;
 use crate::codepipeline::executions::Caller;
-use crate::codepipeline::{self, JobStore};
 use crate::faults::{Api, FaultKind, FaultTarget};
 use crate::log::RequestRecord;
 use crate::reply::{CallInfo, Reply, THROTTLED, decoded_or_raw};
@@ -279,16 +279,7 @@ async fn handle(
 fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
     match route {
         Route::CloudFront(op) => op.call_info(),
-        Route::CodePipeline => {
-            let op = request
-                .target
-                .as_deref()
-                .and_then(|t| t.strip_prefix(codepipeline::TARGET_PREFIX))
-                .unwrap_or("Unsupported");
-            let mut call = CallInfo::op(op);
-            call.job_id = JobStore::peek_job_id(&request.body);
-            call
-        }
+        Route::CodePipeline => codepipeline::call_info(request.target.as_deref(), &request.body),
         Route::S3 => CallInfo::op(&s3::operation(
             &request.method,
             &request.path,
@@ -375,10 +366,7 @@ async fn dispatch(
             cloudfront.handle(&op, &request.body, &ctx, ids)
         }
         Route::CodePipeline => {
-            let operation = request
-                .target
-                .as_deref()
-                .and_then(|t| t.strip_prefix(codepipeline::TARGET_PREFIX));
+            let operation = codepipeline::operation(request.target.as_deref());
             let mut state = shared.lock();
             let State {
                 jobs, executions, ..
