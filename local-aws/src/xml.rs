@@ -73,6 +73,16 @@ mod tests {
     }
 
     #[test]
+    fn a_path_keeps_its_spaces_for_the_rules_to_refuse() {
+        let body = "<InvalidationBatch><Paths><Quantity> 1</Quantity><Items><Path>/a </Path></Items></Paths><CallerReference> r</CallerReference></InvalidationBatch>";
+        let batch = read_invalidation_batch(body).unwrap_or_default();
+        let paths = batch.paths.unwrap_or_default();
+        assert_eq!(paths.items.paths, ["/a "]);
+        assert_eq!(paths.quantity.as_deref(), Some(" 1"));
+        assert_eq!(batch.caller_reference.as_deref(), Some(" r"));
+    }
+
+    #[test]
     fn reads_prefixes_cdata_references_and_empty_elements() {
         let body = "<cf:InvalidationBatch xmlns:cf=\"x\"><cf:Paths/><Other>1</Other><CallerReference><![CDATA[a<b]]>&#x41;&#66;</CallerReference></cf:InvalidationBatch>";
         let batch = read_invalidation_batch(body).unwrap_or_default();
