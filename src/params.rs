@@ -35,72 +35,25 @@ pub const MAX_PREFIX_LEN: usize = 1024;
 /// Longest artifact or pipeline name CodePipeline accepts.
 pub const MAX_PIPELINE_NAME_LEN: usize = 100;
 
-/// Every key, what its value must be (for messages), and the one source that alone accepts it
-/// (`None`: both); in the order the documentation lists them.
-const KEYS: [(&str, &str, Option<Source>); 17] = [
-    ("distributionId", "a distribution id string", None),
-    (
-        "distributionIds",
-        "an array of distribution id strings",
-        None,
-    ),
-    (
-        "distributionTenantId",
-        "a distribution tenant id string",
-        None,
-    ),
-    (
-        "distributionTenantIds",
-        "an array of distribution tenant id strings",
-        None,
-    ),
-    (
-        "paths",
-        "an array of strings, or one string of space-separated paths",
-        PIPELINE,
-    ),
-    ("wait", "a boolean (true or false)", PIPELINE),
-    (
-        "timeoutMinutes",
-        "a whole number of minutes from 1 to 1440",
-        PIPELINE,
-    ),
-    ("onTimeout", "\"fail\" or \"succeed\"", PIPELINE),
-    (
-        "maxPaths",
-        concat!("a whole number from 1 to ", max_paths_per_batch!()),
-        None,
-    ),
-    (
-        "directoryIndex",
-        "a file name string such as \"index.html\"",
-        None,
-    ),
-    (
-        "callerReference",
-        "a string such as the pipeline execution id",
-        PIPELINE,
-    ),
-    ("pathsFromArtifact", "\"changed\" or \"all\"", PIPELINE),
-    (
-        "artifact",
-        "the name of an input artifact, such as \"BuildArtifact\"",
-        PIPELINE,
-    ),
-    ("keyPrefix", "a string such as \"site/\"", None),
-    ("pathPrefix", "a string such as \"/\" or \"/blog/\"", None),
-    (
-        "pipelineName",
-        "the pipeline's name, such as \"site-pipeline\"",
-        PIPELINE,
-    ),
-    (
-        "bucket",
-        "a bucket name string",
-        Some(Source::EventsEnvironment),
-    ),
+/// Every key UserParameters accepts, in the order the documentation lists them.
+pub const KNOWN_KEYS: [&str; 16] = [
+    "distributionId",
+    "distributionIds",
+    "distributionTenantId",
+    "distributionTenantIds",
+    "paths",
+    "wait",
+    "timeoutMinutes",
+    "onTimeout",
+    "maxPaths",
+    "directoryIndex",
+    "callerReference",
+    "pathsFromArtifact",
+    "artifact",
+    "keyPrefix",
+    "pathPrefix",
+    "pipelineName",
 ];
-const PIPELINE: Option<Source> = Some(Source::UserParameters);
 
 /// UserParameters is a flat object, so anything deeper is a mistake; checking this ourselves
 /// keeps the message ours and stays far below serde_json's own recursion limit.
@@ -174,10 +127,11 @@ impl Source {
     }
 
     /// Every key this source accepts, in the order the documentation lists them.
-    pub fn known_keys(self) -> impl Iterator<Item = &'static str> {
-        KEYS.into_iter()
-            .filter(move |(_, _, only)| only.is_none_or(|only| only == self))
-            .map(|(key, _, _)| key)
+    pub fn known_keys(self) -> &'static [&'static str] {
+        match self {
+            Self::UserParameters => &KNOWN_KEYS,
+            Self::EventsEnvironment => &events::KNOWN_KEYS,
+        }
     }
 
     fn unit(self) -> &'static str {
@@ -516,16 +470,13 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
         None => vec![DEFAULT_PATH.to_owned()],
         Some(value) => json_paths(value)?,
     };
-    let timeout_minutes = match &raw.timeout_minutes {
-        None => DEFAULT_TIMEOUT_MINUTES,
-        Some(value) => whole_number(
-            origin,
-            "timeoutMinutes",
-            value,
-            MAX_TIMEOUT_MINUTES,
-            "in minutes; CodePipeline fails any action after 24 hours anyway",
-        )?,
-    };
+    let timeout_minutes = whole_number(
+        origin,
+        "timeoutMinutes",
+        raw.timeout_minutes.as_ref(),
+        MAX_TIMEOUT_MINUTES,
+        "in minutes; CodePipeline fails any action after 24 hours anyway",
+    )?;
     let max_paths = max_paths(raw.max_paths.as_ref(), origin)?;
     let on_timeout = match &raw.on_timeout {
         None => OnTimeout::Fail,
@@ -540,22 +491,17 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
         targets,
         paths,
         wait: raw.wait.unwrap_or(true),
-        timeout: Duration::from_secs(timeout_minutes * 60),
+        timeout: Duration::from_secs(timeout_minutes.unwrap_or(DEFAULT_TIMEOUT_MINUTES) * 60),
         on_timeout,
         max_paths,
         directory_index: directory_index(raw.directory_index.as_deref(), origin)?,
-        caller_reference: raw
-            .caller_reference
-            .as_deref()
-            .map(caller_reference)
-            .transpose()?,
+        caller_reference: caller_reference(raw.caller_reference.as_deref())?,
         from_artifact,
     })
 }
 
 /// `pathsFromArtifact` and its companions; the companions alone are a mistake.
 fn artifact_params(raw: &RawParams) -> Result<Option<ArtifactParams>, ParamsError> {
-    let origin = Source::UserParameters;
     let Some(mode) = &raw.paths_from_artifact else {
         let companions = [
             ("artifact", &raw.artifact),
@@ -581,18 +527,15 @@ fn artifact_params(raw: &RawParams) -> Result<Option<ArtifactParams>, ParamsErro
             .map(|raw| pipeline_name_rule(raw, key, pipeline))
             .transpose()
     };
+    let artifact = name("artifact", &raw.artifact, false)?;
+    let pipeline_name = name("pipelineName", &raw.pipeline_name, true)?;
+    let (key_prefix, path_prefix) = raw.prefixes(Source::UserParameters)?;
     Ok(Some(ArtifactParams {
         mode,
-        artifact: name("artifact", &raw.artifact, false)?,
-        pipeline_name: name("pipelineName", &raw.pipeline_name, true)?,
-        key_prefix: prefix(origin, "keyPrefix", &raw.key_prefix, "", key_prefix_problem)?,
-        path_prefix: prefix(
-            origin,
-            "pathPrefix",
-            &raw.path_prefix,
-            "/",
-            path_prefix_problem,
-        )?,
+        artifact,
+        key_prefix,
+        path_prefix,
+        pipeline_name,
     }))
 }
 
@@ -686,18 +629,20 @@ pub fn path_prefix_problem(raw: &str) -> Option<&'static str> {
     }
 }
 
-/// The prefix under `key`, `default` when absent, once `problem` finds nothing wrong with it.
-fn prefix(
-    origin: Source,
-    key: &'static str,
-    raw: &Option<String>,
-    default: &str,
-    problem: fn(&str) -> Option<&'static str>,
-) -> Result<String, ParamsError> {
-    let raw = raw.as_deref().unwrap_or(default);
-    match problem(raw) {
-        Some(problem) => Err(invalid_value(origin, key, raw, problem)),
-        None => Ok(raw.to_owned()),
+impl RawParams {
+    /// `keyPrefix` ("" when absent) and `pathPrefix` ("/" when absent), once each follows its rule.
+    fn prefixes(&self, origin: Source) -> Result<(String, String), ParamsError> {
+        let checked = |key, raw: &Option<String>, default, problem: fn(&str) -> _| {
+            let raw = raw.as_deref().unwrap_or(default);
+            match problem(raw) {
+                Some(problem) => Err(invalid_value(origin, key, raw, problem)),
+                None => Ok(raw.to_owned()),
+            }
+        };
+        Ok((
+            checked("keyPrefix", &self.key_prefix, "", key_prefix_problem)?,
+            checked("pathPrefix", &self.path_prefix, "/", path_prefix_problem)?,
+        ))
     }
 }
 
@@ -715,7 +660,7 @@ fn read_json(text: &str, origin: Source) -> Result<RawParams, ParamsError> {
     // not as a missing distribution.
     if let Some(key) = object
         .keys()
-        .find(|key| !origin.known_keys().any(|known| known == key.as_str()))
+        .find(|key| !origin.known_keys().contains(&key.as_str()))
     {
         return Err(ParamsError::UnknownKey {
             origin,
@@ -736,9 +681,26 @@ fn read_json(text: &str, origin: Source) -> Result<RawParams, ParamsError> {
 
 /// What the value under `key` must be, in the words of the messages.
 fn expected(key: &str) -> &'static str {
-    KEYS.iter()
-        .find(|(known, _, _)| *known == key)
-        .map_or("", |(_, expected, _)| expected)
+    match key {
+        "distributionId" => "a distribution id string",
+        "distributionIds" => "an array of distribution id strings",
+        "distributionTenantId" => "a distribution tenant id string",
+        "distributionTenantIds" => "an array of distribution tenant id strings",
+        "paths" => "an array of strings, or one string of space-separated paths",
+        "wait" => "a boolean (true or false)",
+        "timeoutMinutes" => "a whole number of minutes from 1 to 1440",
+        "onTimeout" => "\"fail\" or \"succeed\"",
+        "maxPaths" => concat!("a whole number from 1 to ", max_paths_per_batch!()),
+        "directoryIndex" => "a file name string such as \"index.html\"",
+        "callerReference" => "a string such as the pipeline execution id",
+        "pathsFromArtifact" => "\"changed\" or \"all\"",
+        "artifact" => "the name of an input artifact, such as \"BuildArtifact\"",
+        "keyPrefix" => "a string such as \"site/\"",
+        "pathPrefix" => "a string such as \"/\" or \"/blog/\"",
+        "pipelineName" => "the pipeline's name, such as \"site-pipeline\"",
+        "bucket" => "a bucket name string",
+        _ => "a value this key accepts",
+    }
 }
 
 /// serde's refusal of a value, in the words of the other messages: the path names the value and
@@ -818,9 +780,6 @@ fn targets(raw: &RawParams, origin: Source) -> Result<Vec<Target>, ParamsError> 
 }
 
 fn max_paths(value: Option<&Value>, origin: Source) -> Result<usize, ParamsError> {
-    let Some(value) = value else {
-        return Ok(DEFAULT_MAX_PATHS);
-    };
     let max = whole_number(
         origin,
         "maxPaths",
@@ -833,7 +792,9 @@ fn max_paths(value: Option<&Value>, origin: Source) -> Result<usize, ParamsError
         ),
     )?;
     // A path budget by now (the range above is the plan's); the fallback only avoids a panic path.
-    Ok(path_budget(max).unwrap_or(MAX_PATHS_PER_BATCH))
+    Ok(max.map_or(DEFAULT_MAX_PATHS, |max| {
+        path_budget(max).unwrap_or(MAX_PATHS_PER_BATCH)
+    }))
 }
 
 fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
@@ -1002,15 +963,18 @@ fn reject_control_chars(
     }
 }
 
-/// A whole number from 1 to `max`. Read by hand: serde_json turns `2.5`, `30.0`, `1e3` and
+/// A whole number from 1 to `max`, if given. Read by hand: serde_json turns `2.5`, `30.0`, `1e3` and
 /// integers beyond u64 into floats, and each of those is reported in the terms the user wrote.
 fn whole_number(
     origin: Source,
     key: &'static str,
-    value: &Value,
+    value: Option<&Value>,
     max: u64,
     range_hint: &'static str,
-) -> Result<u64, ParamsError> {
+) -> Result<Option<u64>, ParamsError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
     let out_of_range = |got: String| ParamsError::OutOfRange {
         field: key_label(origin, key),
         got,
@@ -1021,7 +985,7 @@ fn whole_number(
         Value::Number(number) => {
             if let Some(whole) = number.as_u64() {
                 return if (1..=max).contains(&whole) {
-                    Ok(whole)
+                    Ok(Some(whole))
                 } else {
                     Err(out_of_range(whole.to_string()))
                 };
@@ -1085,40 +1049,42 @@ fn directory_index(raw: Option<&str>, origin: Source) -> Result<Option<String>, 
     .transpose()
 }
 
-fn caller_reference(raw: &str) -> Result<String, ParamsError> {
+fn caller_reference(raw: Option<&str>) -> Result<Option<String>, ParamsError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
     // Checked before anything else: an unresolved variable is otherwise a valid-looking
     // reference that every run would share, so retries of different runs would collide.
     reject_unresolved(raw, || key_label(Source::UserParameters, "callerReference"))?;
-    crate::values::caller_reference(raw).map_err(|problem| {
-        let advice = match problem {
-            CallerReferenceProblem::Empty => {
-                ": remove the key to derive one from the job, or give a stable id such as the \
+    crate::values::caller_reference(raw)
+        .map_err(|problem| {
+            let advice = match problem {
+                CallerReferenceProblem::Empty => {
+                    ": remove the key to derive one from the job, or give a stable id such as the \
                  pipeline execution id"
-            }
-            CallerReferenceProblem::TooLong => {
-                ": give a short stable id such as the pipeline execution id"
-            }
-            CallerReferenceProblem::Character { .. } => "",
-        };
-        let problem = format!("{problem}{advice}");
-        invalid_value(Source::UserParameters, "callerReference", raw, problem)
-    })
+                }
+                CallerReferenceProblem::TooLong => {
+                    ": give a short stable id such as the pipeline execution id"
+                }
+                CallerReferenceProblem::Character { .. } => "",
+            };
+            let problem = format!("{problem}{advice}");
+            invalid_value(Source::UserParameters, "callerReference", raw, problem)
+        })
+        .map(Some)
 }
 
 /// The nearest known key by case-insensitive edit distance, if near enough to be a likely typo.
 fn nearest_key(unknown: &str, origin: Source) -> Option<&'static str> {
     let unknown: String = unknown.chars().flat_map(char::to_lowercase).collect();
     let length = unknown.chars().count();
+    let distance = |known: &str| strsim::levenshtein(&unknown, &known.to_ascii_lowercase());
     origin
         .known_keys()
+        .iter()
         // Length alone bounds the distance from below; skipping keeps huge keys cheap.
         .filter(|known| length.abs_diff(known.len()) <= MAX_SUGGESTION_DISTANCE)
-        .map(|known| {
-            (
-                strsim::levenshtein(&unknown, &known.to_ascii_lowercase()),
-                known,
-            )
-        })
+        .map(|known| (distance(known), *known))
         .filter(|(distance, _)| *distance <= MAX_SUGGESTION_DISTANCE)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, known)| known)
@@ -1228,7 +1194,11 @@ fn key_advice(origin: Source, nearest: &Option<&'static str>) -> String {
     match nearest {
         Some(key) => format!("did you mean {key:?}?"),
         None => {
-            let keys: Vec<String> = origin.known_keys().map(|key| format!("{key:?}")).collect();
+            let keys: Vec<String> = origin
+                .known_keys()
+                .iter()
+                .map(|key| format!("{key:?}"))
+                .collect();
             format!("the keys are {} (case-sensitive)", keys.join(", "))
         }
     }

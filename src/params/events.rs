@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::{
-    MAX_USER_PARAMETERS_BYTES, ParamsError, Source, directory_index, invalid_value,
-    key_prefix_problem, max_paths, path_prefix_problem, prefix, read_json, targets,
+    MAX_USER_PARAMETERS_BYTES, ParamsError, Source, directory_index, invalid_value, max_paths,
+    read_json, targets,
 };
 use crate::values::shown;
 
@@ -14,6 +14,19 @@ pub const VARIABLE: &str = "CF_INVALIDATE_PARAMETERS";
 
 /// A complete configuration, for messages.
 pub const EXAMPLE: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "keyPrefix": "site/"}"#;
+
+/// Every key accepted here, in the order the documentation lists them.
+pub const KNOWN_KEYS: [&str; 9] = [
+    "distributionId",
+    "distributionIds",
+    "distributionTenantId",
+    "distributionTenantIds",
+    "maxPaths",
+    "directoryIndex",
+    "keyPrefix",
+    "pathPrefix",
+    "bucket",
+];
 
 /// UserParameters keys that have no meaning for uploads, and why.
 const PIPELINE_ONLY_KEYS: [(&str, &str); 5] = [
@@ -85,18 +98,16 @@ pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, Para
         return Err(ParamsError::NotForEvents { key, why });
     }
     let raw = read_json(text, origin)?;
+    let targets = targets(&raw, origin)?;
+    let max_paths = max_paths(raw.max_paths.as_ref(), origin)?;
+    let directory_index = directory_index(raw.directory_index.as_deref(), origin)?;
+    let (key_prefix, path_prefix) = raw.prefixes(origin)?;
     Ok(EventsParams {
-        targets: targets(&raw, origin)?,
-        max_paths: max_paths(raw.max_paths.as_ref(), origin)?,
-        directory_index: directory_index(raw.directory_index.as_deref(), origin)?,
-        key_prefix: prefix(origin, "keyPrefix", &raw.key_prefix, "", key_prefix_problem)?,
-        path_prefix: prefix(
-            origin,
-            "pathPrefix",
-            &raw.path_prefix,
-            "/",
-            path_prefix_problem,
-        )?,
+        targets,
+        max_paths,
+        directory_index,
+        key_prefix,
+        path_prefix,
         bucket: raw.bucket.as_deref().map(bucket_name).transpose()?,
     })
 }

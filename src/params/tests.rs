@@ -681,8 +681,7 @@ fn near_json() -> impl Strategy<Value = String> {
         Just("null".to_owned()),
         Just("1e400".to_owned()),
         Just("-0.0".to_owned()),
-        prop::sample::select(Source::UserParameters.known_keys().collect::<Vec<_>>())
-            .prop_map(|key| format!("\"{key}\"")),
+        prop::sample::select(KNOWN_KEYS.to_vec()).prop_map(|key| format!("\"{key}\"")),
         "[ -~]{0,8}",
         any::<String>(),
     ];
