@@ -60,8 +60,8 @@ pub const KNOWN_KEYS: [&str; 16] = [
 const MAX_JSON_DEPTH: usize = 32;
 /// Beyond this distance a "did you mean" guess is more confusing than the list of keys.
 const MAX_SUGGESTION_DISTANCE: usize = 3;
-/// Rendered JSON (already escaped) is cut like [`shown`] cuts a string: after that many
-/// characters, and the mark.
+/// Rendered JSON (already escaped) is cut to this many bytes, the mark included: as many ASCII
+/// characters as [`shown`] keeps of a string.
 const CLIPPED_BYTES: usize = SHOWN_CHARS + '…'.len_utf8();
 
 const EXAMPLE_JSON: &str =
@@ -911,7 +911,8 @@ fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
                 Value::String(path) => Ok(path.clone()),
                 other => Err(wrong_type(
                     item_label(origin, "paths", index),
-                    "a string (a path such as \"/index.html\" or a cache tag such as \"#product-42\")",
+                    "a string (a path such as \"/index.html\" or a cache tag such as \
+                     \"#product-42\")",
                     other,
                     String::new(),
                 )),
@@ -963,8 +964,8 @@ fn reject_control_chars(
     }
 }
 
-/// A whole number from 1 to `max`, if given. Read by hand: serde_json turns `2.5`, `30.0`, `1e3` and
-/// integers beyond u64 into floats, and each of those is reported in the terms the user wrote.
+/// A whole number from 1 to `max`, if given. Read by hand: serde_json turns `2.5`, `30.0`, `1e3`
+/// and integers beyond u64 into floats, and each of those is reported in the terms the user wrote.
 fn whole_number(
     origin: Source,
     key: &'static str,
