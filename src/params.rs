@@ -4,11 +4,15 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use crate::plan::{MAX_PATHS_PER_BATCH, max_paths_per_batch, path_budget};
+use crate::text::truncate;
 use crate::values::{
-    CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, UNRESOLVED_VARIABLE_MARKER, shown,
+    CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, SHOWN_CHARS, UNRESOLVED_VARIABLE_MARKER,
+    shown,
 };
 pub use crate::values::{
     DistributionId, DistributionTenantId, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN,
@@ -26,60 +30,39 @@ pub const MAX_TIMEOUT_MINUTES: u64 = 1440;
 pub const MAX_USER_PARAMETERS_BYTES: usize = 64 * 1024;
 /// What is invalidated when no paths are given.
 pub const DEFAULT_PATH: &str = "/*";
-/// Every key the JSON form accepts, in the order the documentation lists them.
-pub const KNOWN_KEYS: [&str; 16] = [
-    KEY_DISTRIBUTION_ID,
-    KEY_DISTRIBUTION_IDS,
-    KEY_DISTRIBUTION_TENANT_ID,
-    KEY_DISTRIBUTION_TENANT_IDS,
-    KEY_PATHS,
-    KEY_WAIT,
-    KEY_TIMEOUT_MINUTES,
-    KEY_ON_TIMEOUT,
-    KEY_MAX_PATHS,
-    KEY_DIRECTORY_INDEX,
-    KEY_CALLER_REFERENCE,
-    KEY_PATHS_FROM_ARTIFACT,
-    KEY_ARTIFACT,
-    KEY_KEY_PREFIX,
-    KEY_PATH_PREFIX,
-    KEY_PIPELINE_NAME,
-];
-
-const KEY_DISTRIBUTION_ID: &str = "distributionId";
-const KEY_DISTRIBUTION_IDS: &str = "distributionIds";
-const KEY_DISTRIBUTION_TENANT_ID: &str = "distributionTenantId";
-const KEY_DISTRIBUTION_TENANT_IDS: &str = "distributionTenantIds";
-const KEY_PATHS: &str = "paths";
-const KEY_WAIT: &str = "wait";
-const KEY_TIMEOUT_MINUTES: &str = "timeoutMinutes";
-const KEY_ON_TIMEOUT: &str = "onTimeout";
-const KEY_MAX_PATHS: &str = "maxPaths";
-const KEY_DIRECTORY_INDEX: &str = "directoryIndex";
-const KEY_CALLER_REFERENCE: &str = "callerReference";
-const KEY_PATHS_FROM_ARTIFACT: &str = "pathsFromArtifact";
-const KEY_ARTIFACT: &str = "artifact";
-pub(crate) const KEY_KEY_PREFIX: &str = "keyPrefix";
-pub(crate) const KEY_PATH_PREFIX: &str = "pathPrefix";
-const KEY_PIPELINE_NAME: &str = "pipelineName";
-/// Keys that only mean something with `pathsFromArtifact`.
-const ARTIFACT_ONLY_KEYS: [&str; 4] = [
-    KEY_ARTIFACT,
-    KEY_KEY_PREFIX,
-    KEY_PATH_PREFIX,
-    KEY_PIPELINE_NAME,
-];
-
 /// Longest accepted `keyPrefix` or `pathPrefix`: S3 keys are at most 1024 bytes.
 pub const MAX_PREFIX_LEN: usize = 1024;
 /// Longest artifact or pipeline name CodePipeline accepts.
 pub const MAX_PIPELINE_NAME_LEN: usize = 100;
+
+/// Every key UserParameters accepts, in the order the documentation lists them.
+pub const KNOWN_KEYS: [&str; 16] = [
+    "distributionId",
+    "distributionIds",
+    "distributionTenantId",
+    "distributionTenantIds",
+    "paths",
+    "wait",
+    "timeoutMinutes",
+    "onTimeout",
+    "maxPaths",
+    "directoryIndex",
+    "callerReference",
+    "pathsFromArtifact",
+    "artifact",
+    "keyPrefix",
+    "pathPrefix",
+    "pipelineName",
+];
 
 /// UserParameters is a flat object, so anything deeper is a mistake; checking this ourselves
 /// keeps the message ours and stays far below serde_json's own recursion limit.
 const MAX_JSON_DEPTH: usize = 32;
 /// Beyond this distance a "did you mean" guess is more confusing than the list of keys.
 const MAX_SUGGESTION_DISTANCE: usize = 3;
+/// Rendered JSON (already escaped) is cut to this many bytes, the mark included: as many ASCII
+/// characters as [`shown`] keeps of a string.
+const CLIPPED_BYTES: usize = SHOWN_CHARS + '…'.len_utf8();
 
 const EXAMPLE_JSON: &str =
     r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
@@ -92,21 +75,9 @@ pub enum OnTimeout {
     Succeed,
 }
 
-impl OnTimeout {
-    /// The spelling used in UserParameters.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnTimeout::Fail => "fail",
-            OnTimeout::Succeed => "succeed",
-        }
-    }
-}
-
-impl fmt::Display for OnTimeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// `onTimeout`'s spellings.
+const ON_TIMEOUT: [(&str, OnTimeout); 2] =
+    [("fail", OnTimeout::Fail), ("succeed", OnTimeout::Succeed)];
 
 /// Which files of the input artifact `pathsFromArtifact` invalidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,15 +88,11 @@ pub enum ArtifactMode {
     Changed,
 }
 
-impl ArtifactMode {
-    /// The spelling used in UserParameters.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Changed => "changed",
-        }
-    }
-}
+/// `pathsFromArtifact`'s spellings.
+const ARTIFACT_MODES: [(&str, ArtifactMode); 2] = [
+    ("changed", ArtifactMode::Changed),
+    ("all", ArtifactMode::All),
+];
 
 /// `pathsFromArtifact` and the keys that go with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,8 +224,6 @@ pub enum ParamsError {
     InvalidJson {
         origin: Source,
         detail: String,
-        line: usize,
-        column: usize,
         hint: &'static str,
     },
 
@@ -302,11 +267,10 @@ pub enum ParamsError {
         expected: &'static str,
     },
 
-    #[error("{field} is {got}, out of range: give a whole number from {min} to {max} ({hint})")]
+    #[error("{field} is {got}, out of range: give a whole number from 1 to {max} ({hint})")]
     OutOfRange {
         field: String,
         got: String,
-        min: u64,
         max: u64,
         hint: &'static str,
     },
@@ -380,31 +344,6 @@ pub enum ParamsError {
     ControlCharInPath { field: String, value: String },
 
     #[error(
-        "\"onTimeout\" in UserParameters is {value}: {}",
-        choice_advice(
-            .suggestion,
-            "give \"fail\" (the job fails when the wait runs out) or \"succeed\""
-        )
-    )]
-    InvalidOnTimeout {
-        value: String,
-        suggestion: Option<&'static str>,
-    },
-
-    #[error(
-        "\"directoryIndex\" in {origin} is {value}, which {problem}: give a file name such \
-         as \"index.html\""
-    )]
-    InvalidDirectoryIndex {
-        origin: Source,
-        value: String,
-        problem: &'static str,
-    },
-
-    #[error("\"callerReference\" in UserParameters is {value}, which {problem}")]
-    InvalidCallerReference { value: String, problem: String },
-
-    #[error(
         "{variable} is not set or empty: set it to a JSON object that names the distribution, \
          such as {json}",
         variable = events::VARIABLE,
@@ -434,20 +373,23 @@ pub enum ParamsError {
         origin: Source,
         key: &'static str,
         value: String,
-        problem: &'static str,
+        problem: String,
     },
 
+    /// A value that is none of the choices: `suggestion` is the one it matches but for case and
+    /// surrounding spaces, if any; `otherwise` lists them.
     #[error(
-        "\"pathsFromArtifact\" in UserParameters is {value}: {}",
-        choice_advice(
-            .suggestion,
-            "give \"changed\" (the files changed since the last successful run) or \"all\" \
-             (every file of the input artifact)"
-        )
+        "\"{key}\" in UserParameters is {value}: {}",
+        match .suggestion {
+            Some(known) => format!("did you mean {known:?}? (the value is case-sensitive)"),
+            None => (*.otherwise).to_owned(),
+        }
     )]
-    InvalidArtifactMode {
+    InvalidChoice {
+        key: &'static str,
         value: String,
         suggestion: Option<&'static str>,
+        otherwise: &'static str,
     },
 
     #[error(
@@ -491,117 +433,108 @@ pub fn parse_user_parameters(input: &str) -> Result<JobParams, ParamsError> {
     }
 }
 
+/// The JSON form as written, every key of either source. serde checks the type of each value;
+/// the functions below give the values their meaning. `paths`, `timeoutMinutes` and `maxPaths`
+/// stay JSON: a string where an array or a number belongs, or a number written as a float, gets
+/// its own advice, which serde's message cannot carry.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawParams {
+    distribution_id: Option<String>,
+    distribution_ids: Option<Vec<String>>,
+    distribution_tenant_id: Option<String>,
+    distribution_tenant_ids: Option<Vec<String>>,
+    paths: Option<Value>,
+    wait: Option<bool>,
+    timeout_minutes: Option<Value>,
+    on_timeout: Option<String>,
+    max_paths: Option<Value>,
+    directory_index: Option<String>,
+    caller_reference: Option<String>,
+    paths_from_artifact: Option<String>,
+    artifact: Option<String>,
+    key_prefix: Option<String>,
+    path_prefix: Option<String>,
+    pipeline_name: Option<String>,
+    bucket: Option<String>,
+}
+
 fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
     let origin = Source::UserParameters;
-    let object = json_object(text, origin)?;
-    let targets = json_all_targets(&object, origin)?;
-    let from_artifact = json_artifact_params(&object)?;
-    let paths = match object.get(KEY_PATHS) {
+    let raw = read_json(text, origin)?;
+    let targets = targets(&raw, origin)?;
+    let from_artifact = artifact_params(&raw)?;
+    let paths = match &raw.paths {
         // With pathsFromArtifact the artifact says what to invalidate; "/*" would undo it.
         None if from_artifact.is_some() => Vec::new(),
         None => vec![DEFAULT_PATH.to_owned()],
         Some(value) => json_paths(value)?,
     };
-    let wait = match object.get(KEY_WAIT) {
-        None => true,
-        Some(value) => json_bool(KEY_WAIT, value)?,
-    };
-    let timeout_minutes = match object.get(KEY_TIMEOUT_MINUTES) {
-        None => DEFAULT_TIMEOUT_MINUTES,
-        Some(value) => json_whole_number(
-            origin,
-            KEY_TIMEOUT_MINUTES,
+    let timeout_minutes = whole_number(
+        origin,
+        "timeoutMinutes",
+        raw.timeout_minutes.as_ref(),
+        MAX_TIMEOUT_MINUTES,
+        "in minutes; CodePipeline fails any action after 24 hours anyway",
+    )?;
+    let max_paths = max_paths(raw.max_paths.as_ref(), origin)?;
+    let on_timeout = match &raw.on_timeout {
+        None => OnTimeout::Fail,
+        Some(value) => choice(
+            "onTimeout",
             value,
-            MAX_TIMEOUT_MINUTES,
-            "a whole number of minutes from 1 to 1440",
-            "in minutes; CodePipeline fails any action after 24 hours anyway",
+            &ON_TIMEOUT,
+            "give \"fail\" (the job fails when the wait runs out) or \"succeed\"",
         )?,
     };
-    let max_paths = json_max_paths(&object, origin)?;
-    let on_timeout = match object.get(KEY_ON_TIMEOUT) {
-        None => OnTimeout::Fail,
-        Some(value) => json_on_timeout(value)?,
-    };
-    let directory_index = object
-        .get(KEY_DIRECTORY_INDEX)
-        .map(|value| json_directory_index(value, origin))
-        .transpose()?;
-    let caller_reference = object
-        .get(KEY_CALLER_REFERENCE)
-        .map(json_caller_reference)
-        .transpose()?;
-
     Ok(JobParams {
         targets,
         paths,
-        wait,
-        timeout: Duration::from_secs(timeout_minutes * 60),
+        wait: raw.wait.unwrap_or(true),
+        timeout: Duration::from_secs(timeout_minutes.unwrap_or(DEFAULT_TIMEOUT_MINUTES) * 60),
         on_timeout,
         max_paths,
-        directory_index,
-        caller_reference,
+        directory_index: directory_index(raw.directory_index.as_deref(), origin)?,
+        caller_reference: caller_reference(raw.caller_reference.as_deref())?,
         from_artifact,
     })
 }
 
 /// `pathsFromArtifact` and its companions; the companions alone are a mistake.
-fn json_artifact_params(
-    object: &serde_json::Map<String, Value>,
-) -> Result<Option<ArtifactParams>, ParamsError> {
-    let origin = Source::UserParameters;
-    let Some(mode) = object.get(KEY_PATHS_FROM_ARTIFACT) else {
-        return match ARTIFACT_ONLY_KEYS
-            .into_iter()
-            .find(|key| object.contains_key(*key))
-        {
-            Some(key) => Err(ParamsError::NeedsPathsFromArtifact { key }),
+fn artifact_params(raw: &RawParams) -> Result<Option<ArtifactParams>, ParamsError> {
+    let Some(mode) = &raw.paths_from_artifact else {
+        let companions = [
+            ("artifact", &raw.artifact),
+            ("keyPrefix", &raw.key_prefix),
+            ("pathPrefix", &raw.path_prefix),
+            ("pipelineName", &raw.pipeline_name),
+        ];
+        return match companions.into_iter().find(|(_, value)| value.is_some()) {
+            Some((key, _)) => Err(ParamsError::NeedsPathsFromArtifact { key }),
             None => Ok(None),
         };
     };
-    let raw = json_string(
-        origin,
-        KEY_PATHS_FROM_ARTIFACT,
+    let mode = choice(
+        "pathsFromArtifact",
         mode,
-        "\"changed\" or \"all\"",
+        &ARTIFACT_MODES,
+        "give \"changed\" (the files changed since the last successful run) or \"all\" (every \
+         file of the input artifact)",
     )?;
-    let mode = one_of(
-        raw,
-        [ArtifactMode::Changed, ArtifactMode::All],
-        ArtifactMode::as_str,
-    )
-    .map_err(|suggestion| ParamsError::InvalidArtifactMode {
-        value: shown(raw),
-        suggestion,
-    })?;
-    let artifact = object
-        .get(KEY_ARTIFACT)
-        .map(|value| {
-            let raw = json_string(
-                origin,
-                KEY_ARTIFACT,
-                value,
-                "the name of an input artifact, such as \"BuildArtifact\"",
-            )?;
-            pipeline_name_rule(raw, KEY_ARTIFACT, false)
-        })
-        .transpose()?;
-    let pipeline_name = object
-        .get(KEY_PIPELINE_NAME)
-        .map(|value| {
-            let raw = json_string(
-                origin,
-                KEY_PIPELINE_NAME,
-                value,
-                "the pipeline's name, such as \"site-pipeline\"",
-            )?;
-            pipeline_name_rule(raw, KEY_PIPELINE_NAME, true)
-        })
-        .transpose()?;
+    let name = |key, value: &Option<String>, pipeline| {
+        value
+            .as_deref()
+            .map(|raw| pipeline_name_rule(raw, key, pipeline))
+            .transpose()
+    };
+    let artifact = name("artifact", &raw.artifact, false)?;
+    let pipeline_name = name("pipelineName", &raw.pipeline_name, true)?;
+    let (key_prefix, path_prefix) = raw.prefixes(Source::UserParameters)?;
     Ok(Some(ArtifactParams {
         mode,
         artifact,
-        key_prefix: json_prefix(object, origin, &KEY_PREFIX_RULE)?,
-        path_prefix: json_prefix(object, origin, &PATH_PREFIX_RULE)?,
+        key_prefix,
+        path_prefix,
         pipeline_name,
     }))
 }
@@ -655,13 +588,13 @@ pub(crate) fn invalid_value(
     origin: Source,
     key: &'static str,
     value: &str,
-    problem: &'static str,
+    problem: impl Into<String>,
 ) -> ParamsError {
     ParamsError::InvalidValue {
         origin,
         key,
         value: shown(value),
-        problem,
+        problem: problem.into(),
     }
 }
 
@@ -696,51 +629,29 @@ pub fn path_prefix_problem(raw: &str) -> Option<&'static str> {
     }
 }
 
-/// A prefix key, its value when absent, and its rule.
-struct PrefixKey {
-    key: &'static str,
-    default: &'static str,
-    expected: &'static str,
-    problem: fn(&str) -> Option<&'static str>,
-}
-
-/// `keyPrefix`: "" when absent.
-const KEY_PREFIX_RULE: PrefixKey = PrefixKey {
-    key: KEY_KEY_PREFIX,
-    default: "",
-    expected: "a string such as \"site/\"",
-    problem: key_prefix_problem,
-};
-
-/// `pathPrefix`: "/" when absent.
-const PATH_PREFIX_RULE: PrefixKey = PrefixKey {
-    key: KEY_PATH_PREFIX,
-    default: "/",
-    expected: "a string such as \"/\" or \"/blog/\"",
-    problem: path_prefix_problem,
-};
-
-/// The value of `prefix.key`, its default when absent.
-fn json_prefix(
-    object: &serde_json::Map<String, Value>,
-    origin: Source,
-    prefix: &PrefixKey,
-) -> Result<String, ParamsError> {
-    let Some(value) = object.get(prefix.key) else {
-        return Ok(prefix.default.to_owned());
-    };
-    let raw = json_string(origin, prefix.key, value, prefix.expected)?;
-    match (prefix.problem)(raw) {
-        Some(problem) => Err(invalid_value(origin, prefix.key, raw, problem)),
-        None => Ok(raw.to_owned()),
+impl RawParams {
+    /// `keyPrefix` ("" when absent) and `pathPrefix` ("/" when absent), once each follows its rule.
+    fn prefixes(&self, origin: Source) -> Result<(String, String), ParamsError> {
+        let checked = |key, raw: &Option<String>, default, problem: fn(&str) -> _| {
+            let raw = raw.as_deref().unwrap_or(default);
+            match problem(raw) {
+                Some(problem) => Err(invalid_value(origin, key, raw, problem)),
+                None => Ok(raw.to_owned()),
+            }
+        };
+        Ok((
+            checked("keyPrefix", &self.key_prefix, "", key_prefix_problem)?,
+            checked("pathPrefix", &self.path_prefix, "/", path_prefix_problem)?,
+        ))
     }
 }
 
-/// The JSON object in `text`, once nesting, control characters and unknown keys are checked.
-fn json_object(text: &str, origin: Source) -> Result<serde_json::Map<String, Value>, ParamsError> {
+/// The JSON object in `text`, read once nesting, control characters, unknown keys, nulls and the
+/// type of every value are checked.
+fn read_json(text: &str, origin: Source) -> Result<RawParams, ParamsError> {
     prescan_json(text, origin)?;
-    let value: Value = serde_json::from_str(text).map_err(|error| invalid_json(error, origin))?;
-    let Value::Object(object) = value else {
+    let value: Value = serde_json::from_str(text).map_err(|error| invalid_json(&error, origin))?;
+    let Value::Object(object) = &value else {
         return Err(ParamsError::NotAnObject {
             got: "a JSON value that is not an object",
         });
@@ -757,56 +668,133 @@ fn json_object(text: &str, origin: Source) -> Result<serde_json::Map<String, Val
             nearest: nearest_key(key, origin),
         });
     }
-    Ok(object)
+    // serde would read null as an absent key, the default; it is more likely a variable or a
+    // template that produced nothing.
+    if let Some(key) = object.keys().find(|key| object[key.as_str()].is_null()) {
+        return Err(ParamsError::NullValue {
+            field: key_label(origin, key),
+            expected: expected(key),
+        });
+    }
+    serde_path_to_error::deserialize(&value).map_err(|error| wrong_shape(&error, &value, origin))
+}
+
+/// What the value under `key` must be, in the words of the messages.
+fn expected(key: &str) -> &'static str {
+    match key {
+        "distributionId" => "a distribution id string",
+        "distributionIds" => "an array of distribution id strings",
+        "distributionTenantId" => "a distribution tenant id string",
+        "distributionTenantIds" => "an array of distribution tenant id strings",
+        "paths" => "an array of strings, or one string of space-separated paths",
+        "wait" => "a boolean (true or false)",
+        "timeoutMinutes" => "a whole number of minutes from 1 to 1440",
+        "onTimeout" => "\"fail\" or \"succeed\"",
+        "maxPaths" => concat!("a whole number from 1 to ", max_paths_per_batch!()),
+        "directoryIndex" => "a file name string such as \"index.html\"",
+        "callerReference" => "a string such as the pipeline execution id",
+        "pathsFromArtifact" => "\"changed\" or \"all\"",
+        "artifact" => "the name of an input artifact, such as \"BuildArtifact\"",
+        "keyPrefix" => "a string such as \"site/\"",
+        "pathPrefix" => "a string such as \"/\" or \"/blog/\"",
+        "pipelineName" => "the pipeline's name, such as \"site-pipeline\"",
+        "bucket" => "a bucket name string",
+        _ => "a value this key accepts",
+    }
+}
+
+/// serde's refusal of a value, in the words of the other messages: the path names the value and
+/// the key says what it must be. serde's own text ("invalid type: integer `3`, expected a
+/// string") names neither, nor what to write instead.
+fn wrong_shape(
+    error: &serde_path_to_error::Error<serde_json::Error>,
+    value: &Value,
+    origin: Source,
+) -> ParamsError {
+    let mut path = error.path().iter();
+    let (Some(Segment::Map { key }), item) = (path.next(), path.next()) else {
+        return invalid_json(error.inner(), origin);
+    };
+    let got = &value[key.as_str()];
+    let ids = ID_KEYS.iter().find(|ids| ids.one == key || ids.many == key);
+    if let (Some(Segment::Seq { index }), Some(ids)) = (item, ids) {
+        let field = item_label(origin, key, *index);
+        return wrong_type(field, expected(ids.one), &got[*index], String::new());
+    }
+    let hint = match (ids, got) {
+        (Some(ids), Value::Array(_)) if ids.one == key => {
+            format!("use \"{}\" for a list of {}", ids.many, ids.plural)
+        }
+        (Some(ids), Value::String(_)) if ids.many == key => format!(
+            "write [\"{}\", ...], or use \"{}\" for one",
+            ids.example, ids.one
+        ),
+        (None, Value::String(text))
+            if key == "wait"
+                && ["true", "false"].contains(&text.trim().to_ascii_lowercase().as_str()) =>
+        {
+            "write true or false without quotes".to_owned()
+        }
+        _ => String::new(),
+    };
+    wrong_type(key_label(origin, key), expected(key), got, hint)
 }
 
 /// Distributions, then tenants: at least one, at most [`MAX_DISTRIBUTIONS`], no duplicates.
-fn json_all_targets(
-    object: &serde_json::Map<String, Value>,
-    origin: Source,
-) -> Result<Vec<Target>, ParamsError> {
-    let mut targets = json_targets(
-        object,
-        &DISTRIBUTION_KEYS,
-        ParamsError::BothDistributionKeys { origin },
-        origin,
-    )?;
-    targets.extend(json_targets(
-        object,
-        &TENANT_KEYS,
-        ParamsError::BothTenantKeys { origin },
-        origin,
-    )?);
+fn targets(raw: &RawParams, origin: Source) -> Result<Vec<Target>, ParamsError> {
+    let [distributions, tenants] = &ID_KEYS;
+    let mut targets = Vec::new();
+    for (keys, one, many) in [
+        (distributions, &raw.distribution_id, &raw.distribution_ids),
+        (
+            tenants,
+            &raw.distribution_tenant_id,
+            &raw.distribution_tenant_ids,
+        ),
+    ] {
+        match (one, many) {
+            (Some(_), Some(_)) => return Err((keys.both)(origin)),
+            (None, None) => {}
+            (Some(id), None) => targets.push((keys.parse)(id, Some(key_label(origin, keys.one)))?),
+            (None, Some(ids)) if ids.is_empty() => {
+                return Err(ParamsError::NoDistributions {
+                    field: key_label(origin, keys.many),
+                    what: keys.what,
+                    example: keys.example,
+                });
+            }
+            (None, Some(ids)) => {
+                for (index, id) in ids.iter().enumerate() {
+                    targets.push((keys.parse)(
+                        id,
+                        Some(item_label(origin, keys.many, index)),
+                    )?);
+                }
+            }
+        }
+    }
     if targets.is_empty() {
         return Err(ParamsError::MissingDistribution { origin });
     }
     distinct_ids(targets, origin)
 }
 
-fn json_max_paths(
-    object: &serde_json::Map<String, Value>,
-    origin: Source,
-) -> Result<usize, ParamsError> {
-    match object.get(KEY_MAX_PATHS) {
-        None => Ok(DEFAULT_MAX_PATHS),
-        Some(value) => {
-            let max = json_whole_number(
-                origin,
-                KEY_MAX_PATHS,
-                value,
-                MAX_PATHS_PER_BATCH as u64,
-                concat!("a whole number from 1 to ", max_paths_per_batch!()),
-                concat!(
-                    "CloudFront accepts at most ",
-                    max_paths_per_batch!(),
-                    " paths in one invalidation"
-                ),
-            )?;
-            // A path budget by now (the range above is the plan's); the fallback only avoids a
-            // panic path.
-            Ok(path_budget(max).unwrap_or(MAX_PATHS_PER_BATCH))
-        }
-    }
+fn max_paths(value: Option<&Value>, origin: Source) -> Result<usize, ParamsError> {
+    let max = whole_number(
+        origin,
+        "maxPaths",
+        value,
+        MAX_PATHS_PER_BATCH as u64,
+        concat!(
+            "CloudFront accepts at most ",
+            max_paths_per_batch!(),
+            " paths in one invalidation"
+        ),
+    )?;
+    // A path budget by now (the range above is the plan's); the fallback only avoids a panic path.
+    Ok(max.map_or(DEFAULT_MAX_PATHS, |max| {
+        path_budget(max).unwrap_or(MAX_PATHS_PER_BATCH)
+    }))
 }
 
 fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
@@ -832,7 +820,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
             });
         }
         let field = format!("distribution id {} in plain-form UserParameters", index + 1);
-        ids.push(Target::parse_as(entry, Some(field)).map_err(ParamsError::Value)?);
+        ids.push(Target::parse_as(entry, Some(field))?);
     }
     let targets = distinct_ids(ids, Source::UserParameters)?;
 
@@ -867,117 +855,35 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
 struct IdKeys {
     one: &'static str,
     many: &'static str,
-    /// "a distribution id string"
-    expected_one: &'static str,
-    /// "an array of distribution id strings"
-    expected_many: &'static str,
     /// "distribution id"
     what: &'static str,
     /// "distributions"
     plural: &'static str,
     example: &'static str,
-    parse: fn(&str, Option<String>) -> Result<Target, ParamsError>,
+    both: fn(Source) -> ParamsError,
+    parse: fn(&str, Option<String>) -> Result<Target, ValueError>,
 }
 
-const DISTRIBUTION_KEYS: IdKeys = IdKeys {
-    one: KEY_DISTRIBUTION_ID,
-    many: KEY_DISTRIBUTION_IDS,
-    expected_one: "a distribution id string",
-    expected_many: "an array of distribution id strings",
-    what: "distribution id",
-    plural: "distributions",
-    example: EXAMPLE_ID,
-    parse: |raw, field| Ok(DistributionId::parse_as(raw, field).map(Target::Distribution)?),
-};
-
-const TENANT_KEYS: IdKeys = IdKeys {
-    one: KEY_DISTRIBUTION_TENANT_ID,
-    many: KEY_DISTRIBUTION_TENANT_IDS,
-    expected_one: "a distribution tenant id string",
-    expected_many: "an array of distribution tenant id strings",
-    what: "distribution tenant id",
-    plural: "distribution tenants",
-    example: EXAMPLE_TENANT_ID,
-    parse: |raw, field| Ok(DistributionTenantId::parse_as(raw, field).map(Target::Tenant)?),
-};
-
-/// The ids under `keys.one` or `keys.many` (not both); empty when neither key is there.
-fn json_targets(
-    object: &serde_json::Map<String, Value>,
-    keys: &IdKeys,
-    both: ParamsError,
-    origin: Source,
-) -> Result<Vec<Target>, ParamsError> {
-    match (object.get(keys.one), object.get(keys.many)) {
-        (Some(_), Some(_)) => Err(both),
-        (None, None) => Ok(Vec::new()),
-        (Some(value), None) => json_one_target(keys, value, origin).map(|target| vec![target]),
-        (None, Some(value)) => json_many_targets(keys, value, origin),
-    }
-}
-
-fn json_one_target(keys: &IdKeys, value: &Value, origin: Source) -> Result<Target, ParamsError> {
-    let field = key_label(origin, keys.one);
-    match value {
-        Value::String(raw) => (keys.parse)(raw, Some(field)),
-        Value::Null => Err(ParamsError::NullValue {
-            field,
-            expected: keys.expected_one,
-        }),
-        Value::Array(_) => Err(wrong_type(
-            field,
-            keys.expected_one,
-            value,
-            &format!("use \"{}\" for a list of {}", keys.many, keys.plural),
-        )),
-        other => Err(wrong_type(field, keys.expected_one, other, "")),
-    }
-}
-
-fn json_many_targets(
-    keys: &IdKeys,
-    value: &Value,
-    origin: Source,
-) -> Result<Vec<Target>, ParamsError> {
-    let field = key_label(origin, keys.many);
-    let items = match value {
-        Value::Array(items) => items,
-        Value::Null => {
-            return Err(ParamsError::NullValue {
-                field,
-                expected: keys.expected_many,
-            });
-        }
-        Value::String(_) => {
-            return Err(wrong_type(
-                field,
-                keys.expected_many,
-                value,
-                &format!(
-                    "write [\"{}\", ...], or use \"{}\" for one",
-                    keys.example, keys.one
-                ),
-            ));
-        }
-        other => return Err(wrong_type(field, keys.expected_many, other, "")),
-    };
-    if items.is_empty() {
-        return Err(ParamsError::NoDistributions {
-            field,
-            what: keys.what,
-            example: keys.example,
-        });
-    }
-    let mut ids = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let item_field = item_label(origin, keys.many, index);
-        match item {
-            Value::String(raw) => ids.push((keys.parse)(raw, Some(item_field))?),
-            other => return Err(wrong_type(item_field, keys.expected_one, other, "")),
-        }
-    }
-    Ok(ids)
-}
+const ID_KEYS: [IdKeys; 2] = [
+    IdKeys {
+        one: "distributionId",
+        many: "distributionIds",
+        what: "distribution id",
+        plural: "distributions",
+        example: EXAMPLE_ID,
+        both: |origin| ParamsError::BothDistributionKeys { origin },
+        parse: |raw, field| DistributionId::parse_as(raw, field).map(Target::Distribution),
+    },
+    IdKeys {
+        one: "distributionTenantId",
+        many: "distributionTenantIds",
+        what: "distribution tenant id",
+        plural: "distribution tenants",
+        example: EXAMPLE_TENANT_ID,
+        both: |origin| ParamsError::BothTenantKeys { origin },
+        parse: |raw, field| DistributionTenantId::parse_as(raw, field).map(Target::Tenant),
+    },
+];
 
 /// Duplicates are dropped silently: invalidating a distribution twice in one job gains nothing.
 fn distinct_ids(ids: Vec<Target>, origin: Source) -> Result<Vec<Target>, ParamsError> {
@@ -996,64 +902,47 @@ fn distinct_ids(ids: Vec<Target>, origin: Source) -> Result<Vec<Target>, ParamsE
 }
 
 fn json_paths(value: &Value) -> Result<Vec<String>, ParamsError> {
-    const EXPECTED: &str = "an array of strings, or one string of space-separated paths";
-    let field = key_label(Source::UserParameters, KEY_PATHS);
-    match value {
+    let origin = Source::UserParameters;
+    let field = key_label(origin, "paths");
+    // Items are read before they are counted, but a wrong item is reported only after the count.
+    let (items, form): (Vec<Result<String, ParamsError>>, _) = match value {
         Value::Array(items) => {
-            if items.is_empty() {
-                return Err(ParamsError::EmptyPaths {
-                    field,
-                    form: "an empty array",
-                });
-            }
-            if items.len() > MAX_PATHS_PER_BATCH {
-                return Err(ParamsError::TooManyPaths {
-                    field,
-                    count: items.len(),
-                });
-            }
-            let mut paths = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                match item {
-                    Value::String(path) => paths.push(path.clone()),
-                    other => {
-                        return Err(wrong_type(
-                            item_label(Source::UserParameters, KEY_PATHS, index),
-                            "a string (a path such as \"/index.html\" or a cache tag such as \"#product-42\")",
-                            other,
-                            "",
-                        ));
-                    }
-                }
-            }
-            reject_control_chars(&paths, |index| {
-                item_label(Source::UserParameters, KEY_PATHS, index)
-            })?;
-            Ok(paths)
+            let item = |(index, item): (usize, &Value)| match item {
+                Value::String(path) => Ok(path.clone()),
+                other => Err(wrong_type(
+                    item_label(origin, "paths", index),
+                    "a string (a path such as \"/index.html\" or a cache tag such as \
+                     \"#product-42\")",
+                    other,
+                    String::new(),
+                )),
+            };
+            (
+                items.iter().enumerate().map(item).collect(),
+                "an empty array",
+            )
         }
         Value::String(joined) => {
-            let count = joined.split_ascii_whitespace().count();
-            if count == 0 {
-                return Err(ParamsError::EmptyPaths {
-                    field,
-                    form: "a string with no paths",
-                });
-            }
-            if count > MAX_PATHS_PER_BATCH {
-                return Err(ParamsError::TooManyPaths { field, count });
-            }
-            let paths: Vec<String> = joined.split_ascii_whitespace().map(str::to_owned).collect();
-            reject_control_chars(&paths, |index| {
-                format!("path {} of \"paths\" in UserParameters", index + 1)
-            })?;
-            Ok(paths)
+            let paths = joined
+                .split_ascii_whitespace()
+                .map(|path| Ok(path.to_owned()));
+            (paths.collect(), "a string with no paths")
         }
-        Value::Null => Err(ParamsError::NullValue {
-            field,
-            expected: EXPECTED,
-        }),
-        other => Err(wrong_type(field, EXPECTED, other, "")),
+        other => return Err(wrong_type(field, expected("paths"), other, String::new())),
+    };
+    if items.is_empty() {
+        return Err(ParamsError::EmptyPaths { field, form });
     }
+    if items.len() > MAX_PATHS_PER_BATCH {
+        let count = items.len();
+        return Err(ParamsError::TooManyPaths { field, count });
+    }
+    let paths = items.into_iter().collect::<Result<Vec<_>, _>>()?;
+    reject_control_chars(&paths, |index| match value {
+        Value::Array(_) => item_label(origin, "paths", index),
+        _ => format!("path {} of \"paths\" in UserParameters", index + 1),
+    })?;
+    Ok(paths)
 }
 
 /// Path syntax is the planner's business, but control characters can never be meant and would
@@ -1075,216 +964,131 @@ fn reject_control_chars(
     }
 }
 
-fn json_bool(key: &'static str, value: &Value) -> Result<bool, ParamsError> {
-    const EXPECTED: &str = "a boolean (true or false)";
-    match value {
-        Value::Bool(flag) => Ok(*flag),
-        Value::Null => Err(ParamsError::NullValue {
-            field: key_label(Source::UserParameters, key),
-            expected: EXPECTED,
-        }),
-        Value::String(text)
-            if text.trim().eq_ignore_ascii_case("true")
-                || text.trim().eq_ignore_ascii_case("false") =>
-        {
-            Err(wrong_type(
-                key_label(Source::UserParameters, key),
-                EXPECTED,
-                value,
-                "write true or false without quotes",
-            ))
-        }
-        other => Err(wrong_type(
-            key_label(Source::UserParameters, key),
-            EXPECTED,
-            other,
-            "",
-        )),
-    }
-}
-
-/// Integers only: serde_json turns `2.5`, `30.0`, `1e3` and integers beyond u64 into floats,
-/// and each of those is reported in the terms the user wrote them.
-fn json_whole_number(
+/// A whole number from 1 to `max`, if given. Read by hand: serde_json turns `2.5`, `30.0`, `1e3`
+/// and integers beyond u64 into floats, and each of those is reported in the terms the user wrote.
+fn whole_number(
     origin: Source,
     key: &'static str,
-    value: &Value,
+    value: Option<&Value>,
     max: u64,
-    expected: &'static str,
     range_hint: &'static str,
-) -> Result<u64, ParamsError> {
-    const MIN: u64 = 1;
+) -> Result<Option<u64>, ParamsError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
     let out_of_range = |got: String| ParamsError::OutOfRange {
         field: key_label(origin, key),
         got,
-        min: MIN,
         max,
         hint: range_hint,
     };
-    match value {
+    let hint = match value {
         Value::Number(number) => {
             if let Some(whole) = number.as_u64() {
-                if (MIN..=max).contains(&whole) {
-                    Ok(whole)
+                return if (1..=max).contains(&whole) {
+                    Ok(Some(whole))
                 } else {
                     Err(out_of_range(whole.to_string()))
-                }
-            } else if let Some(negative) = number.as_i64() {
-                Err(out_of_range(negative.to_string()))
+                };
+            }
+            if let Some(negative) = number.as_i64() {
+                return Err(out_of_range(negative.to_string()));
+            }
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            let is_whole = float.is_finite() && float.fract() == 0.0;
+            if is_whole && (float < 1.0 || float > max as f64) {
+                return Err(out_of_range(clipped(&format!("{float:.0}"))));
+            }
+            if is_whole {
+                format!("write it without a decimal point or exponent, as {float:.0}")
             } else {
-                let float = number.as_f64().unwrap_or(f64::NAN);
-                let is_whole = float.is_finite() && float.fract() == 0.0;
-                if is_whole && (float < MIN as f64 || float > max as f64) {
-                    Err(out_of_range(clipped(&format!("{float:.0}"))))
-                } else if is_whole {
-                    let hint =
-                        format!("write it without a decimal point or exponent, as {float:.0}");
-                    Err(wrong_type(key_label(origin, key), expected, value, &hint))
-                } else {
-                    Err(wrong_type(key_label(origin, key), expected, value, ""))
-                }
+                String::new()
             }
         }
-        Value::Null => Err(ParamsError::NullValue {
-            field: key_label(origin, key),
-            expected,
-        }),
-        Value::String(text) if text.trim().parse::<i64>().is_ok() => Err(wrong_type(
-            key_label(origin, key),
-            expected,
-            value,
-            "write the number without quotes",
-        )),
-        other => Err(wrong_type(key_label(origin, key), expected, other, "")),
-    }
-}
-
-fn json_on_timeout(value: &Value) -> Result<OnTimeout, ParamsError> {
-    let raw = json_string(
-        Source::UserParameters,
-        KEY_ON_TIMEOUT,
+        Value::String(text) if text.trim().parse::<i64>().is_ok() => {
+            "write the number without quotes".to_owned()
+        }
+        _ => String::new(),
+    };
+    Err(wrong_type(
+        key_label(origin, key),
+        expected(key),
         value,
-        "\"fail\" or \"succeed\"",
-    )?;
-    one_of(
-        raw,
-        [OnTimeout::Fail, OnTimeout::Succeed],
-        OnTimeout::as_str,
-    )
-    .map_err(|suggestion| ParamsError::InvalidOnTimeout {
-        value: shown(raw),
-        suggestion,
-    })
+        hint,
+    ))
 }
 
-/// The choice spelt exactly `raw`; otherwise `Err` with the one it matches but for case and
-/// surrounding spaces, if any, to suggest.
-fn one_of<T: Copy, const N: usize>(
+/// The choice spelt exactly `raw`; otherwise an error suggesting the one it matches but for case
+/// and surrounding spaces, if any, or else saying `otherwise`.
+fn choice<T: Copy>(
+    key: &'static str,
     raw: &str,
-    choices: [T; N],
-    spelling: fn(T) -> &'static str,
-) -> Result<T, Option<&'static str>> {
-    match choices.into_iter().find(|choice| spelling(*choice) == raw) {
-        Some(choice) => Ok(choice),
-        None => Err(choices
-            .into_iter()
-            .map(spelling)
-            .find(|known| known.eq_ignore_ascii_case(raw.trim()))),
+    choices: &[(&'static str, T)],
+    otherwise: &'static str,
+) -> Result<T, ParamsError> {
+    if let Some((_, choice)) = choices.iter().find(|(known, _)| *known == raw) {
+        return Ok(*choice);
     }
-}
-
-fn json_directory_index(value: &Value, origin: Source) -> Result<String, ParamsError> {
-    let raw = json_string(
-        origin,
-        KEY_DIRECTORY_INDEX,
-        value,
-        "a file name string such as \"index.html\"",
-    )?;
-    crate::values::directory_index(raw).map_err(|problem| ParamsError::InvalidDirectoryIndex {
-        origin,
+    Err(ParamsError::InvalidChoice {
+        key,
         value: shown(raw),
-        problem,
+        suggestion: choices
+            .iter()
+            .map(|(known, _)| *known)
+            .find(|known| known.eq_ignore_ascii_case(raw.trim())),
+        otherwise,
     })
 }
 
-fn json_caller_reference(value: &Value) -> Result<String, ParamsError> {
-    let raw = json_string(
-        Source::UserParameters,
-        KEY_CALLER_REFERENCE,
-        value,
-        "a string such as the pipeline execution id",
-    )?;
+fn directory_index(raw: Option<&str>, origin: Source) -> Result<Option<String>, ParamsError> {
+    raw.map(|raw| {
+        crate::values::directory_index(raw).map_err(|problem| {
+            let problem = format!("{problem}: give a file name such as \"index.html\"");
+            invalid_value(origin, "directoryIndex", raw, problem)
+        })
+    })
+    .transpose()
+}
+
+fn caller_reference(raw: Option<&str>) -> Result<Option<String>, ParamsError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
     // Checked before anything else: an unresolved variable is otherwise a valid-looking
     // reference that every run would share, so retries of different runs would collide.
-    reject_unresolved(raw, || {
-        key_label(Source::UserParameters, KEY_CALLER_REFERENCE)
-    })?;
-    crate::values::caller_reference(raw).map_err(|problem| {
-        let advice = match problem {
-            CallerReferenceProblem::Empty => {
-                ": remove the key to derive one from the job, or give a stable id such as the \
+    reject_unresolved(raw, || key_label(Source::UserParameters, "callerReference"))?;
+    crate::values::caller_reference(raw)
+        .map_err(|problem| {
+            let advice = match problem {
+                CallerReferenceProblem::Empty => {
+                    ": remove the key to derive one from the job, or give a stable id such as the \
                  pipeline execution id"
-            }
-            CallerReferenceProblem::TooLong => {
-                ": give a short stable id such as the pipeline execution id"
-            }
-            CallerReferenceProblem::Character { .. } => "",
-        };
-        ParamsError::InvalidCallerReference {
-            value: shown(raw),
-            problem: format!("{problem}{advice}"),
-        }
-    })
-}
-
-fn json_string<'a>(
-    origin: Source,
-    key: &'static str,
-    value: &'a Value,
-    expected: &'static str,
-) -> Result<&'a str, ParamsError> {
-    match value {
-        Value::String(text) => Ok(text),
-        Value::Null => Err(ParamsError::NullValue {
-            field: key_label(origin, key),
-            expected,
-        }),
-        other => Err(wrong_type(key_label(origin, key), expected, other, "")),
-    }
+                }
+                CallerReferenceProblem::TooLong => {
+                    ": give a short stable id such as the pipeline execution id"
+                }
+                CallerReferenceProblem::Character { .. } => "",
+            };
+            let problem = format!("{problem}{advice}");
+            invalid_value(Source::UserParameters, "callerReference", raw, problem)
+        })
+        .map(Some)
 }
 
 /// The nearest known key by case-insensitive edit distance, if near enough to be a likely typo.
 fn nearest_key(unknown: &str, origin: Source) -> Option<&'static str> {
-    let unknown: Vec<char> = unknown.chars().flat_map(char::to_lowercase).collect();
+    let unknown: String = unknown.chars().flat_map(char::to_lowercase).collect();
+    let length = unknown.chars().count();
+    let distance = |known: &str| strsim::levenshtein(&unknown, &known.to_ascii_lowercase());
     origin
         .known_keys()
         .iter()
-        .filter_map(|known| {
-            let known_chars: Vec<char> = known.chars().map(|c| c.to_ascii_lowercase()).collect();
-            // Length alone bounds the distance from below; skipping keeps huge keys cheap.
-            if unknown.len().abs_diff(known_chars.len()) > MAX_SUGGESTION_DISTANCE {
-                return None;
-            }
-            let distance = edit_distance(&unknown, &known_chars);
-            (distance <= MAX_SUGGESTION_DISTANCE).then_some((distance, *known))
-        })
+        // Length alone bounds the distance from below; skipping keeps huge keys cheap.
+        .filter(|known| length.abs_diff(known.len()) <= MAX_SUGGESTION_DISTANCE)
+        .map(|known| (distance(known), *known))
+        .filter(|(distance, _)| *distance <= MAX_SUGGESTION_DISTANCE)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, known)| known)
-}
-
-/// Levenshtein distance.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, a_char) in a.iter().enumerate() {
-        current[0] = i + 1;
-        for (j, b_char) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(a_char != b_char);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
 }
 
 /// Rejects deep nesting before serde_json sees it, so the error is ours and no recursion happens.
@@ -1335,7 +1139,7 @@ fn prescan_json(text: &str, origin: Source) -> Result<(), ParamsError> {
     Ok(())
 }
 
-fn invalid_json(error: serde_json::Error, origin: Source) -> ParamsError {
+fn invalid_json(error: &serde_json::Error, origin: Source) -> ParamsError {
     let hint = match error.classify() {
         serde_json::error::Category::Eof => {
             "the JSON ends too early: check for a missing closing brace, bracket or quote"
@@ -1345,29 +1149,24 @@ fn invalid_json(error: serde_json::Error, origin: Source) -> ParamsError {
     ParamsError::InvalidJson {
         origin,
         detail: error.to_string(),
-        line: error.line(),
-        column: error.column(),
         hint,
     }
 }
 
-fn wrong_type(field: String, expected: &'static str, got: &Value, hint: &str) -> ParamsError {
-    ParamsError::WrongType {
-        field,
-        expected,
-        got: json_kind(got),
-        hint: hint.to_owned(),
-    }
-}
-
-fn json_kind(value: &Value) -> String {
-    match value {
+fn wrong_type(field: String, expected: &'static str, got: &Value, hint: String) -> ParamsError {
+    let got = match got {
         Value::Null => "null".to_owned(),
         Value::Bool(flag) => format!("the boolean {flag}"),
         Value::Number(number) => format!("the number {}", clipped(&number.to_string())),
         Value::String(text) => format!("the string {}", shown(text)),
-        Value::Array(_) => format!("an array {}", clipped(&value.to_string())),
-        Value::Object(_) => format!("an object {}", clipped(&value.to_string())),
+        Value::Array(_) => format!("an array {}", clipped(&got.to_string())),
+        Value::Object(_) => format!("an object {}", clipped(&got.to_string())),
+    };
+    ParamsError::WrongType {
+        field,
+        expected,
+        got,
+        hint,
     }
 }
 
@@ -1381,10 +1180,7 @@ fn item_label(origin: Source, key: &str, index: usize) -> String {
 
 /// Like [`shown`] for text that is already escaped, such as rendered JSON.
 fn clipped(text: &str) -> String {
-    match text.char_indices().nth(crate::values::SHOWN_CHARS) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
-    }
+    truncate(text, CLIPPED_BYTES)
 }
 
 fn advice(hint: &str) -> String {
@@ -1406,15 +1202,6 @@ fn key_advice(origin: Source, nearest: &Option<&'static str>) -> String {
                 .collect();
             format!("the keys are {} (case-sensitive)", keys.join(", "))
         }
-    }
-}
-
-/// The rest of the message about a value that is none of the choices ([`one_of`]): the
-/// suggestion, or else `otherwise`, which lists them.
-fn choice_advice(suggestion: &Option<&'static str>, otherwise: &str) -> String {
-    match suggestion {
-        Some(known) => format!("did you mean {known:?}? (the value is case-sensitive)"),
-        None => otherwise.to_owned(),
     }
 }
 

@@ -30,17 +30,12 @@ const TENANT_ID_PREFIX: &str = "dt_";
 /// escaped and shortened for it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ValueError {
-    #[error("{} not a valid CloudFront distribution id: {hint}", id_subject(.field, .value))]
-    InvalidDistributionId {
+    /// `noun`: "distribution id" or "distribution tenant id".
+    #[error("{} not a valid CloudFront {noun}: {hint}", id_subject(.field, .value))]
+    InvalidId {
         field: Option<String>,
         value: String,
-        hint: String,
-    },
-
-    #[error("{} not a valid CloudFront distribution tenant id: {hint}", id_subject(.field, .value))]
-    InvalidTenantId {
-        field: Option<String>,
-        value: String,
+        noun: &'static str,
         hint: String,
     },
 
@@ -107,25 +102,22 @@ impl fmt::Display for DistributionTenantId {
 
 /// How one kind of id is checked, and how a refusal is told.
 struct IdRule {
-    /// "the distribution id", when the caller names no field.
-    subject: &'static str,
+    /// "distribution id"
+    noun: &'static str,
     valid: fn(&str) -> bool,
     hint: fn(&str) -> String,
-    refused: fn(Option<String>, String, String) -> ValueError,
 }
 
 const DISTRIBUTION_ID_RULE: IdRule = IdRule {
-    subject: "the distribution id",
+    noun: "distribution id",
     valid: is_valid_distribution_id,
     hint: distribution_id_hint,
-    refused: |field, value, hint| ValueError::InvalidDistributionId { field, value, hint },
 };
 
 const TENANT_ID_RULE: IdRule = IdRule {
-    subject: "the distribution tenant id",
+    noun: "distribution tenant id",
     valid: is_valid_tenant_id,
     hint: tenant_id_hint,
-    refused: |field, value, hint| ValueError::InvalidTenantId { field, value, hint },
 };
 
 /// Accepts exactly a valid id; an unresolved pipeline variable and near misses get their own
@@ -136,11 +128,16 @@ fn checked_id(raw: &str, field: Option<String>, rule: &IdRule) -> Result<String,
     }
     if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
         return Err(ValueError::UnresolvedVariable {
-            field: field.unwrap_or_else(|| rule.subject.to_owned()),
+            field: field.unwrap_or_else(|| format!("the {}", rule.noun)),
             value: shown(raw),
         });
     }
-    Err((rule.refused)(field, shown(raw), (rule.hint)(raw)))
+    Err(ValueError::InvalidId {
+        field,
+        value: shown(raw),
+        noun: rule.noun,
+        hint: (rule.hint)(raw),
+    })
 }
 
 /// What one invalidation goes to: a distribution, or a tenant of a multi-tenant distribution

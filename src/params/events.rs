@@ -4,10 +4,8 @@
 use serde_json::Value;
 
 use super::{
-    KEY_DIRECTORY_INDEX, KEY_DISTRIBUTION_ID, KEY_DISTRIBUTION_IDS, KEY_DISTRIBUTION_TENANT_ID,
-    KEY_DISTRIBUTION_TENANT_IDS, KEY_KEY_PREFIX, KEY_MAX_PATHS, KEY_PATH_PREFIX, KEY_PREFIX_RULE,
-    MAX_USER_PARAMETERS_BYTES, PATH_PREFIX_RULE, ParamsError, Source, Target, json_all_targets,
-    json_directory_index, json_max_paths, json_object, json_prefix, json_string,
+    MAX_USER_PARAMETERS_BYTES, ParamsError, Source, directory_index, invalid_value, max_paths,
+    read_json, targets,
 };
 use crate::values::shown;
 
@@ -17,19 +15,17 @@ pub const VARIABLE: &str = "CF_INVALIDATE_PARAMETERS";
 /// A complete configuration, for messages.
 pub const EXAMPLE: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "keyPrefix": "site/"}"#;
 
-const KEY_BUCKET: &str = "bucket";
-
 /// Every key accepted here, in the order the documentation lists them.
 pub const KNOWN_KEYS: [&str; 9] = [
-    KEY_DISTRIBUTION_ID,
-    KEY_DISTRIBUTION_IDS,
-    KEY_DISTRIBUTION_TENANT_ID,
-    KEY_DISTRIBUTION_TENANT_IDS,
-    KEY_MAX_PATHS,
-    KEY_DIRECTORY_INDEX,
-    KEY_KEY_PREFIX,
-    KEY_PATH_PREFIX,
-    KEY_BUCKET,
+    "distributionId",
+    "distributionIds",
+    "distributionTenantId",
+    "distributionTenantIds",
+    "maxPaths",
+    "directoryIndex",
+    "keyPrefix",
+    "pathPrefix",
+    "bucket",
 ];
 
 /// UserParameters keys that have no meaning for uploads, and why.
@@ -101,28 +97,18 @@ pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, Para
     {
         return Err(ParamsError::NotForEvents { key, why });
     }
-    let object = json_object(text, origin)?;
-    let targets: Vec<Target> = json_all_targets(&object, origin)?;
-    let max_paths = json_max_paths(&object, origin)?;
-    let directory_index = object
-        .get(KEY_DIRECTORY_INDEX)
-        .map(|value| json_directory_index(value, origin))
-        .transpose()?;
-    let key_prefix = json_prefix(&object, origin, &KEY_PREFIX_RULE)?;
-    let path_prefix = json_prefix(&object, origin, &PATH_PREFIX_RULE)?;
-    let bucket = object
-        .get(KEY_BUCKET)
-        .map(|value| {
-            json_string(origin, KEY_BUCKET, value, "a bucket name string").and_then(bucket_name)
-        })
-        .transpose()?;
+    let raw = read_json(text, origin)?;
+    let targets = targets(&raw, origin)?;
+    let max_paths = max_paths(raw.max_paths.as_ref(), origin)?;
+    let directory_index = directory_index(raw.directory_index.as_deref(), origin)?;
+    let (key_prefix, path_prefix) = raw.prefixes(origin)?;
     Ok(EventsParams {
         targets,
         max_paths,
         directory_index,
         key_prefix,
         path_prefix,
-        bucket,
+        bucket: raw.bucket.as_deref().map(bucket_name).transpose()?,
     })
 }
 
@@ -137,17 +123,17 @@ fn bucket_name(raw: &str) -> Result<String, ParamsError> {
         .zip(raw.bytes().last())
         .is_some_and(|(first, last)| first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric());
     if raw.starts_with("arn:") || raw.starts_with("s3://") {
-        return Err(super::invalid_value(
+        return Err(invalid_value(
             Source::EventsEnvironment,
-            KEY_BUCKET,
+            "bucket",
             raw,
             "is an ARN or a URL: give the bucket's name alone, such as \"example-site\"",
         ));
     }
     if !(3..=63).contains(&raw.len()) || !valid_chars || !ends_ok {
-        return Err(super::invalid_value(
+        return Err(invalid_value(
             Source::EventsEnvironment,
-            KEY_BUCKET,
+            "bucket",
             raw,
             "is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, \
              starting and ending with a letter or digit)",

@@ -589,14 +589,7 @@ fn malformed_inputs_are_rejected_with_a_message_naming_the_problem() {
 /// Renders params as JSON the way a user could write them; the inverse of the parser.
 fn render(params: &JobParams, single_id_key: bool, paths_as_string: bool) -> String {
     let mut object = serde_json::Map::new();
-    for (tenants, one, many) in [
-        (false, KEY_DISTRIBUTION_ID, KEY_DISTRIBUTION_IDS),
-        (
-            true,
-            KEY_DISTRIBUTION_TENANT_ID,
-            KEY_DISTRIBUTION_TENANT_IDS,
-        ),
-    ] {
+    for (tenants, keys) in [(false, &ID_KEYS[0]), (true, &ID_KEYS[1])] {
         let ids: Vec<&str> = params
             .targets
             .iter()
@@ -605,8 +598,8 @@ fn render(params: &JobParams, single_id_key: bool, paths_as_string: bool) -> Str
             .collect();
         match ids.as_slice() {
             [] => None,
-            [only] if single_id_key => object.insert(one.to_owned(), json!(only)),
-            _ => object.insert(many.to_owned(), json!(ids)),
+            [only] if single_id_key => object.insert(keys.one.to_owned(), json!(only)),
+            _ => object.insert(keys.many.to_owned(), json!(ids)),
         };
     }
     let joinable = params
@@ -618,19 +611,23 @@ fn render(params: &JobParams, single_id_key: bool, paths_as_string: bool) -> Str
     } else {
         json!(params.paths)
     };
-    object.insert(KEY_PATHS.to_owned(), paths);
-    object.insert(KEY_WAIT.to_owned(), json!(params.wait));
+    object.insert("paths".to_owned(), paths);
+    object.insert("wait".to_owned(), json!(params.wait));
     object.insert(
-        KEY_TIMEOUT_MINUTES.to_owned(),
+        "timeoutMinutes".to_owned(),
         json!(params.timeout.as_secs() / 60),
     );
-    object.insert(KEY_ON_TIMEOUT.to_owned(), json!(params.on_timeout.as_str()));
-    object.insert(KEY_MAX_PATHS.to_owned(), json!(params.max_paths));
+    let on_timeout = match params.on_timeout {
+        OnTimeout::Fail => "fail",
+        OnTimeout::Succeed => "succeed",
+    };
+    object.insert("onTimeout".to_owned(), json!(on_timeout));
+    object.insert("maxPaths".to_owned(), json!(params.max_paths));
     if let Some(index) = &params.directory_index {
-        object.insert(KEY_DIRECTORY_INDEX.to_owned(), json!(index));
+        object.insert("directoryIndex".to_owned(), json!(index));
     }
     if let Some(reference) = &params.caller_reference {
-        object.insert(KEY_CALLER_REFERENCE.to_owned(), json!(reference));
+        object.insert("callerReference".to_owned(), json!(reference));
     }
     Value::Object(object).to_string()
 }
@@ -915,31 +912,18 @@ fn messages_of_the_events_variable_are_exact() {
 
 #[test]
 fn prefixes_default_and_follow_their_rules() {
-    let object = |text: &str| json_object(text, Source::UserParameters).unwrap();
-    let none = object(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#);
-    let origin = Source::UserParameters;
+    let with_artifact =
+        |rest: &str| format!(r#"{{"distributionId": "{ID}", "pathsFromArtifact": "all"{rest}}}"#);
+    let from = parse_user_parameters(&with_artifact("")).map(|params| params.from_artifact);
+    let prefixes = from.map(|from| from.map(|from| (from.key_prefix, from.path_prefix)));
+    assert_eq!(prefixes, Ok(Some((String::new(), "/".to_owned()))));
     assert_eq!(
-        json_prefix(&none, origin, &KEY_PREFIX_RULE),
-        Ok(String::new())
+        error_of(&with_artifact(r#", "keyPrefix": 3"#)),
+        "\"keyPrefix\" in UserParameters must be a string such as \"site/\", got the number 3"
     );
     assert_eq!(
-        json_prefix(&none, origin, &PATH_PREFIX_RULE),
-        Ok("/".to_owned())
-    );
-    let wrong = object(r#"{"keyPrefix": 3, "pathPrefix": null}"#);
-    assert_eq!(
-        json_prefix(&wrong, origin, &KEY_PREFIX_RULE).map_err(|e| e.to_string()),
-        Err(
-            "\"keyPrefix\" in UserParameters must be a string such as \"site/\", got the number 3"
-                .to_owned()
-        )
-    );
-    assert_eq!(
-        json_prefix(&wrong, origin, &PATH_PREFIX_RULE).map_err(|e| e.to_string()),
-        Err(
-            "\"pathPrefix\" in UserParameters is null: remove the key, or give a string such as \
-             \"/\" or \"/blog/\""
-                .to_owned()
-        )
+        error_of(&with_artifact(r#", "pathPrefix": null"#)),
+        "\"pathPrefix\" in UserParameters is null: remove the key, or give a string such as \
+         \"/\" or \"/blog/\""
     );
 }
