@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 
 use crate::plan::{MAX_PATHS_PER_BATCH, max_paths_per_batch, path_budget};
-use crate::text::truncate;
+use crate::text::clip;
 use crate::values::{
     CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, SHOWN_CHARS, UNRESOLVED_VARIABLE_MARKER,
     shown,
@@ -60,9 +60,6 @@ pub const KNOWN_KEYS: [&str; 16] = [
 const MAX_JSON_DEPTH: usize = 32;
 /// Beyond this distance a "did you mean" guess is more confusing than the list of keys.
 const MAX_SUGGESTION_DISTANCE: usize = 3;
-/// Rendered JSON (already escaped) is cut to this many bytes, the mark included: as many ASCII
-/// characters as [`shown`] keeps of a string.
-const CLIPPED_BYTES: usize = SHOWN_CHARS + '…'.len_utf8();
 
 const EXAMPLE_JSON: &str =
     r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
@@ -1180,7 +1177,7 @@ fn item_label(origin: Source, key: &str, index: usize) -> String {
 
 /// Like [`shown`] for text that is already escaped, such as rendered JSON.
 fn clipped(text: &str) -> String {
-    truncate(text, CLIPPED_BYTES)
+    clip(text, SHOWN_CHARS)
 }
 
 fn advice(hint: &str) -> String {

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::text::head_chars;
+
 /// Most distributions and distribution tenants one job may invalidate, in all: each adds state
 /// to the continuation token.
 pub const MAX_DISTRIBUTIONS: usize = 10;
@@ -407,13 +409,9 @@ fn distribution_id_hint(raw: &str) -> String {
 /// A user-supplied string made safe for a message: escaped so control characters are visible,
 /// and cut after [`SHOWN_CHARS`] characters.
 pub fn shown(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_CHARS) {
+    match head_chars(text, SHOWN_CHARS) {
         None => format!("{text:?}"),
-        Some((cut, _)) => format!(
-            "{:?}… ({} characters)",
-            text.get(..cut).unwrap_or_default(),
-            text.chars().count()
-        ),
+        Some(head) => format!("{head:?}… ({} characters)", text.chars().count()),
     }
 }
 
