@@ -79,7 +79,7 @@ impl RequestRecord {
     /// The call in one line, as `serve`'s log and a pipeline's timeline show it: the API, the
     /// operation, every id the call names, how it ended, the fault that shaped it and, with
     /// `with_detail`, the detail (cut to 160 characters):
-    /// `CloudFront CreateInvalidation E2QWRUHEXAMPLE I2J0I21PCUYOIK -> 201 (1 path(s), ...)`.
+    /// `CloudFront CreateInvalidation E2QWRUHEXAMPLE I2J0I21PCUYOIK -> 201 (1 path(s), …)`.
     pub fn line(&self, with_detail: bool) -> String {
         let mut line = format!("{} {}", self.api, self.operation);
         let ids = [
@@ -176,7 +176,7 @@ mod tests {
         let with_detail = r.line(true);
         assert!(
             with_detail.ends_with(&format!(
-                "[injected drop-after] (1 path(s), CallerReference {}...)",
+                "[injected drop-after] (1 path(s), CallerReference {}…)",
                 "x".repeat(160 - "1 path(s), CallerReference ".len())
             )),
             "{with_detail}"

@@ -288,7 +288,10 @@ impl LambdaState {
         };
         let outcome = if is_error {
             let (error_type, error_message) = read_error(body, header_type);
-            call.detail = Some(format!("{error_type}: {}", truncate(&error_message, 200)));
+            call.detail = Some(format!(
+                "{error_type}: {}",
+                crate::text::shorten(&error_message, 200)
+            ));
             InvocationOutcome::Error {
                 error_type,
                 error_message,
@@ -313,7 +316,10 @@ impl LambdaState {
     ) -> (Reply, CallInfo) {
         let (error_type, error_message) = read_error(body, header_type);
         let mut call = CallInfo::op("InitError");
-        call.detail = Some(format!("{error_type}: {}", truncate(&error_message, 200)));
+        call.detail = Some(format!(
+            "{error_type}: {}",
+            crate::text::shorten(&error_message, 200)
+        ));
         self.init_errors.push(InitError {
             at_ms: now_ms,
             error_type,
@@ -321,10 +327,6 @@ impl LambdaState {
         });
         (accepted(), call)
     }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
 }
 
 #[cfg(test)]

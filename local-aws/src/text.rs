@@ -1,13 +1,8 @@
 //! Small text helpers shared by the log lines and the reports.
 
-/// `s` on one line, cut to `n` characters with `...` when longer.
+/// `s` on one line, cut to `n` characters with `…` when longer.
 pub(crate) fn shorten(s: &str, n: usize) -> String {
-    let one_line = s.replace('\n', " ");
-    if one_line.chars().count() > n {
-        format!("{}...", one_line.chars().take(n).collect::<String>())
-    } else {
-        one_line
-    }
+    cf_invalidate::text::clip(&s.replace('\n', " "), n)
 }
 
 /// Milliseconds as seconds with three decimals: `1.250s`.
@@ -22,7 +17,7 @@ mod tests {
     #[test]
     fn cuts_long_text_to_one_line() {
         assert_eq!(shorten("a\nb", 10), "a b");
-        assert_eq!(shorten("abcdef", 3), "abc...");
+        assert_eq!(shorten("abcdef", 3), "abc…");
         assert_eq!(seconds(1_250), "1.250s");
         assert_eq!(seconds(61_005), "61.005s");
     }
