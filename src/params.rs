@@ -10,10 +10,7 @@ use serde_path_to_error::Segment;
 
 use crate::plan::{MAX_PATHS_PER_BATCH, max_paths_per_batch, path_budget};
 use crate::text::clip;
-use crate::values::{
-    CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, SHOWN_CHARS, UNRESOLVED_VARIABLE_MARKER,
-    shown,
-};
+use crate::values::{CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, SHOWN_CHARS, shown};
 pub use crate::values::{
     DistributionId, DistributionTenantId, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN,
     MAX_DISTRIBUTION_ID_LEN, MAX_DISTRIBUTIONS, MAX_TENANT_ID_LEN, Target, ValueError,
@@ -193,6 +190,14 @@ pub struct JobParams {
 /// string fields hold values already escaped and truncated for that message.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParamsError {
+    #[error(
+        "{field} is {value}, which contains a pipeline variable (\"#{{...}}\") that was not \
+         resolved: CodePipeline replaces variables such as #{{codepipeline.PipelineExecutionId}} \
+         before the function runs only where they appear in the action configuration, so write \
+         it in the action's UserParameters setting and check its namespace and name"
+    )]
+    UnresolvedVariable { field: String, value: String },
+
     #[error(
         "UserParameters is empty: name the distribution to invalidate, as JSON such as {json} \
          or in the plain form {plain} (an id alone invalidates \"/*\")",
@@ -569,14 +574,17 @@ fn pipeline_name_rule(raw: &str, key: &'static str, pipeline: bool) -> Result<St
     }
 }
 
+/// How a pipeline variable starts: `#{codepipeline.PipelineExecutionId}`.
+const UNRESOLVED_VARIABLE_MARKER: &str = "#{";
+
 /// Refuses a value that holds a pipeline variable CodePipeline did not resolve; `field` names
 /// the value in the message.
 fn reject_unresolved(raw: &str, field: impl FnOnce() -> String) -> Result<(), ParamsError> {
     if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-        return Err(ParamsError::Value(ValueError::UnresolvedVariable {
+        return Err(ParamsError::UnresolvedVariable {
             field: field(),
             value: shown(raw),
-        }));
+        });
     }
     Ok(())
 }
@@ -752,7 +760,7 @@ fn targets(raw: &RawParams, origin: Source) -> Result<Vec<Target>, ParamsError> 
         match (one, many) {
             (Some(_), Some(_)) => return Err((keys.both)(origin)),
             (None, None) => {}
-            (Some(id), None) => targets.push((keys.parse)(id, Some(key_label(origin, keys.one)))?),
+            (Some(id), None) => targets.push(keys.read(id, key_label(origin, keys.one))?),
             (None, Some(ids)) if ids.is_empty() => {
                 return Err(ParamsError::NoDistributions {
                     field: key_label(origin, keys.many),
@@ -762,10 +770,7 @@ fn targets(raw: &RawParams, origin: Source) -> Result<Vec<Target>, ParamsError> 
             }
             (None, Some(ids)) => {
                 for (index, id) in ids.iter().enumerate() {
-                    targets.push((keys.parse)(
-                        id,
-                        Some(item_label(origin, keys.many, index)),
-                    )?);
+                    targets.push(keys.read(id, item_label(origin, keys.many, index))?);
                 }
             }
         }
@@ -859,6 +864,14 @@ struct IdKeys {
     example: &'static str,
     both: fn(Source) -> ParamsError,
     parse: fn(&str, Option<String>) -> Result<Target, ValueError>,
+}
+
+impl IdKeys {
+    /// An id, refused with its own message when it holds an unresolved pipeline variable.
+    fn read(&self, raw: &str, field: String) -> Result<Target, ParamsError> {
+        reject_unresolved(raw, || field.clone())?;
+        Ok((self.parse)(raw, Some(field))?)
+    }
 }
 
 const ID_KEYS: [IdKeys; 2] = [

@@ -23,7 +23,6 @@ pub const MAX_INVALIDATION_ID_LEN: usize = 64;
 /// Quoted values are cut after this many characters, so that one huge value cannot bury the
 /// rest of a message (and every message fits a CodePipeline failure summary).
 pub(crate) const SHOWN_CHARS: usize = 60;
-pub(crate) const UNRESOLVED_VARIABLE_MARKER: &str = "#{";
 pub(crate) const EXAMPLE_ID: &str = "E2QWRUHAPOMQZL";
 pub(crate) const EXAMPLE_TENANT_ID: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
 const TENANT_ID_PREFIX: &str = "dt_";
@@ -40,14 +39,6 @@ pub enum ValueError {
         noun: &'static str,
         hint: String,
     },
-
-    #[error(
-        "{field} is {value}, which contains a pipeline variable (\"#{{...}}\") that was not \
-         resolved: CodePipeline replaces variables such as #{{codepipeline.PipelineExecutionId}} \
-         before the function runs only where they appear in the action configuration, so write \
-         it in the action's UserParameters setting and check its namespace and name"
-    )]
-    UnresolvedVariable { field: String, value: String },
 }
 
 /// A CloudFront distribution id: 1 to 64 uppercase ASCII letters and digits.
@@ -122,17 +113,11 @@ const TENANT_ID_RULE: IdRule = IdRule {
     hint: tenant_id_hint,
 };
 
-/// Accepts exactly a valid id; an unresolved pipeline variable and near misses get their own
-/// messages, because guessing silently could invalidate the wrong distribution.
+/// Accepts exactly a valid id; near misses get their own messages, because guessing silently
+/// could invalidate the wrong distribution.
 fn checked_id(raw: &str, field: Option<String>, rule: &IdRule) -> Result<String, ValueError> {
     if (rule.valid)(raw) {
         return Ok(raw.to_owned());
-    }
-    if raw.contains(UNRESOLVED_VARIABLE_MARKER) {
-        return Err(ValueError::UnresolvedVariable {
-            field: field.unwrap_or_else(|| format!("the {}", rule.noun)),
-            value: shown(raw),
-        });
     }
     Err(ValueError::InvalidId {
         field,
