@@ -10,7 +10,9 @@ use serde_path_to_error::Segment;
 
 use crate::plan::{MAX_PATHS_PER_BATCH, max_paths_per_batch, path_budget};
 use crate::text::clip;
-use crate::values::{CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, SHOWN_CHARS, shown};
+use crate::values::{
+    CallerReferenceProblem, EXAMPLE_ID, EXAMPLE_TENANT_ID, IdNames, SHOWN_CHARS, shown,
+};
 pub use crate::values::{
     DistributionId, DistributionTenantId, MAX_CALLER_REFERENCE_LEN, MAX_DIRECTORY_INDEX_LEN,
     MAX_DISTRIBUTION_ID_LEN, MAX_DISTRIBUTIONS, MAX_TENANT_ID_LEN, Target, ValueError,
@@ -822,7 +824,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
             });
         }
         let field = format!("distribution id {} in plain-form UserParameters", index + 1);
-        ids.push(Target::parse_as(entry, Some(field))?);
+        ids.push(Target::parse_as(entry, Some(field), &ID_NAMES)?);
     }
     let targets = distinct_ids(ids, Source::UserParameters)?;
 
@@ -874,6 +876,12 @@ impl IdKeys {
     }
 }
 
+/// The keys an id of either kind is given under, for the hint that it is of the other kind.
+const ID_NAMES: IdNames = IdNames {
+    distribution: "distributionId",
+    tenant: "distributionTenantId",
+};
+
 const ID_KEYS: [IdKeys; 2] = [
     IdKeys {
         one: "distributionId",
@@ -882,7 +890,9 @@ const ID_KEYS: [IdKeys; 2] = [
         plural: "distributions",
         example: EXAMPLE_ID,
         both: |origin| ParamsError::BothDistributionKeys { origin },
-        parse: |raw, field| DistributionId::parse_as(raw, field).map(Target::Distribution),
+        parse: |raw, field| {
+            DistributionId::parse_as(raw, field, &ID_NAMES).map(Target::Distribution)
+        },
     },
     IdKeys {
         one: "distributionTenantId",
@@ -891,7 +901,9 @@ const ID_KEYS: [IdKeys; 2] = [
         plural: "distribution tenants",
         example: EXAMPLE_TENANT_ID,
         both: |origin| ParamsError::BothTenantKeys { origin },
-        parse: |raw, field| DistributionTenantId::parse_as(raw, field).map(Target::Tenant),
+        parse: |raw, field| {
+            DistributionTenantId::parse_as(raw, field, &ID_NAMES).map(Target::Tenant)
+        },
     },
 ];
 

@@ -41,6 +41,21 @@ pub enum ValueError {
     },
 }
 
+/// How a shell names the two kinds of id, for the hint that a value is of the other kind.
+#[derive(Debug, Clone, Copy)]
+pub struct IdNames {
+    pub distribution: &'static str,
+    pub tenant: &'static str,
+}
+
+impl IdNames {
+    /// For a caller that names no field.
+    pub const PLAIN: Self = Self {
+        distribution: "a distribution id",
+        tenant: "a distribution tenant id",
+    };
+}
+
 /// A CloudFront distribution id: 1 to 64 uppercase ASCII letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DistributionId(String);
@@ -49,7 +64,7 @@ impl DistributionId {
     /// Accepts exactly the id; near misses (lowercase, an ARN, surrounding spaces) are errors
     /// that suggest the id, because guessing silently could invalidate the wrong distribution.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        Self::parse_as(raw, None)
+        Self::parse_as(raw, None, &IdNames::PLAIN)
     }
 
     /// The id as CloudFront spells it.
@@ -57,8 +72,9 @@ impl DistributionId {
         &self.0
     }
 
-    pub(crate) fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ValueError> {
-        checked_id(raw, field, &DISTRIBUTION_ID_RULE).map(Self)
+    /// Like [`Self::parse`], naming the fields of the caller's shell in its hints.
+    pub fn parse_as(raw: &str, field: Option<String>, names: &IdNames) -> Result<Self, ValueError> {
+        checked_id(raw, field, names, &DISTRIBUTION_ID_RULE).map(Self)
     }
 }
 
@@ -75,15 +91,16 @@ pub struct DistributionTenantId(String);
 
 impl DistributionTenantId {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        Self::parse_as(raw, None)
+        Self::parse_as(raw, None, &IdNames::PLAIN)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    pub(crate) fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ValueError> {
-        checked_id(raw, field, &TENANT_ID_RULE).map(Self)
+    /// Like [`Self::parse`], naming the fields of the caller's shell in its hints.
+    pub fn parse_as(raw: &str, field: Option<String>, names: &IdNames) -> Result<Self, ValueError> {
+        checked_id(raw, field, names, &TENANT_ID_RULE).map(Self)
     }
 }
 
@@ -98,7 +115,7 @@ struct IdRule {
     /// "distribution id"
     noun: &'static str,
     valid: fn(&str) -> bool,
-    hint: fn(&str) -> String,
+    hint: fn(&str, &IdNames) -> String,
 }
 
 const DISTRIBUTION_ID_RULE: IdRule = IdRule {
@@ -115,7 +132,12 @@ const TENANT_ID_RULE: IdRule = IdRule {
 
 /// Accepts exactly a valid id; near misses get their own messages, because guessing silently
 /// could invalidate the wrong distribution.
-fn checked_id(raw: &str, field: Option<String>, rule: &IdRule) -> Result<String, ValueError> {
+fn checked_id(
+    raw: &str,
+    field: Option<String>,
+    names: &IdNames,
+    rule: &IdRule,
+) -> Result<String, ValueError> {
     if (rule.valid)(raw) {
         return Ok(raw.to_owned());
     }
@@ -123,7 +145,7 @@ fn checked_id(raw: &str, field: Option<String>, rule: &IdRule) -> Result<String,
         field,
         value: shown(raw),
         noun: rule.noun,
-        hint: (rule.hint)(raw),
+        hint: (rule.hint)(raw, names),
     })
 }
 
@@ -138,14 +160,18 @@ pub enum Target {
 impl Target {
     /// Either kind of id: they cannot be mistaken for each other (`dt_` is never uppercase).
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        Self::parse_as(raw, None)
+        Self::parse_as(raw, None, &IdNames::PLAIN)
     }
 
-    pub(crate) fn parse_as(raw: &str, field: Option<String>) -> Result<Self, ValueError> {
+    pub(crate) fn parse_as(
+        raw: &str,
+        field: Option<String>,
+        names: &IdNames,
+    ) -> Result<Self, ValueError> {
         if raw.starts_with(TENANT_ID_PREFIX) {
-            DistributionTenantId::parse_as(raw, field).map(Self::Tenant)
+            DistributionTenantId::parse_as(raw, field, names).map(Self::Tenant)
         } else {
-            DistributionId::parse_as(raw, field).map(Self::Distribution)
+            DistributionId::parse_as(raw, field, names).map(Self::Distribution)
         }
     }
 
@@ -297,7 +323,7 @@ fn is_valid_tenant_id(candidate: &str) -> bool {
             .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-fn tenant_id_hint(raw: &str) -> String {
+fn tenant_id_hint(raw: &str, names: &IdNames) -> String {
     const LOOKS_LIKE: &str = "a tenant id is \"dt_\" followed by letters and digits, as in";
     let trimmed = raw.trim();
     if trimmed != raw && is_valid_tenant_id(trimmed) {
@@ -313,9 +339,9 @@ fn tenant_id_hint(raw: &str) -> String {
     }
     if is_valid_distribution_id(trimmed) {
         return format!(
-            "that looks like a distribution id: name it as a distribution (\"distributionId\" in \
-             UserParameters, --distribution-id on the command line); {LOOKS_LIKE} \
-             \"{EXAMPLE_TENANT_ID}\""
+            "that looks like a distribution id: give it as {}; {LOOKS_LIKE} \
+             \"{EXAMPLE_TENANT_ID}\"",
+            names.distribution
         );
     }
     let length = trimmed.chars().count();
@@ -329,15 +355,15 @@ fn tenant_id_hint(raw: &str) -> String {
 }
 
 /// Says what to do about an invalid id, suggesting the id itself when the mistake is a common one.
-fn distribution_id_hint(raw: &str) -> String {
+fn distribution_id_hint(raw: &str, names: &IdNames) -> String {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return format!("it is empty; give an id such as \"{EXAMPLE_ID}\"");
     }
     if is_valid_tenant_id(trimmed) {
         return format!(
-            "\"{trimmed}\" is a distribution tenant id: did you mean distributionTenantId? (or \
-             --distribution-tenant-id on the command line)"
+            "\"{trimmed}\" is a distribution tenant id: did you mean {}?",
+            names.tenant
         );
     }
     if trimmed.starts_with("arn:") {

@@ -93,9 +93,15 @@ fn comments_are_cut_but_urls_and_strings_are_code() {
     assert_eq!(lines[3].1, "second // still the string\"; ");
 }
 
-/// The domain: the engine, the artifact reader, the path planner and the events' planning.
-/// Their own tests may build jobs from UserParameters for brevity.
-const DOMAIN: [&str; 4] = ["src/engine", "src/artifact", "src/plan.rs", "src/events"];
+/// The domain: the engine, the artifact reader, the path planner, the values every shell reads
+/// and the events' planning. Their own tests may build jobs from UserParameters for brevity.
+const DOMAIN: [&str; 5] = [
+    "src/engine",
+    "src/artifact",
+    "src/plan.rs",
+    "src/values.rs",
+    "src/events",
+];
 
 fn domain_files(path: &Path, files: &mut Vec<std::path::PathBuf>) {
     if path.is_dir() {

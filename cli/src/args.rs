@@ -7,7 +7,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use cf_invalidate::params::{DEFAULT_MAX_PATHS, DistributionId, DistributionTenantId, Target};
 use cf_invalidate::plan::path_budget;
-use cf_invalidate::values::is_invalidation_id;
+use cf_invalidate::values::{IdNames, is_invalidation_id};
 
 use crate::error::CliError;
 
@@ -430,15 +430,21 @@ pub struct PlanArgs {
     pub aws: AwsArgs,
 }
 
+/// The flags an id of either kind is given with, for the hint that it is of the other kind.
+const ID_NAMES: IdNames = IdNames {
+    distribution: "--distribution-id",
+    tenant: "--distribution-tenant-id",
+};
+
 /// Clap's value parser for ids: the engine's own validation, with its suggestions.
 fn parse_distribution_id(raw: &str) -> Result<Target, String> {
-    DistributionId::parse(raw)
+    DistributionId::parse_as(raw, None, &ID_NAMES)
         .map(Target::Distribution)
         .map_err(|error| error.to_string())
 }
 
 fn parse_tenant_id(raw: &str) -> Result<Target, String> {
-    DistributionTenantId::parse(raw)
+    DistributionTenantId::parse_as(raw, None, &ID_NAMES)
         .map(Target::Tenant)
         .map_err(|error| error.to_string())
 }
