@@ -48,4 +48,18 @@ pub use log::RequestRecord;
 pub use rng::SeededRng;
 pub use runtime_api::{InitError, Invocation, InvocationOutcome, InvocationStatus};
 pub use s3::{NoSuchBucket, StoredObject};
-pub use server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle, ExecutionEnvironment};
+pub use server::{
+    Emulator, EmulatorConfig, EmulatorError, EmulatorHandle, ExecutionEnvironment, World,
+};
+
+/// A flag group at the defaults its `#[arg]`s declare, so that each default is written once;
+/// `args` gives the required flags.
+fn clap_defaults<T: clap::Args + clap::FromArgMatches>(args: &[&str]) -> T {
+    let command = T::augment_args(clap::Command::new("defaults").no_binary_name(true));
+    let matches = command.try_get_matches_from(args);
+    // Only the declared defaults are parsed here: a failure is a bug in a declaration.
+    match matches.and_then(|m| T::from_arg_matches(&m)) {
+        Ok(parsed) => parsed,
+        Err(e) => panic!("a declared default does not parse: {e}"),
+    }
+}

@@ -461,7 +461,7 @@ impl Scenario {
         let faults: Faults = self.faults.parse()?;
         let mut config = PipelineConfig::new(function, self.user_parameters.clone());
         config.function_args = function_args.to_vec();
-        config.distributions = self
+        config.world.distributions = self
             .distributions
             .iter()
             .map(|d| {
@@ -474,9 +474,9 @@ impl Scenario {
                 }
             })
             .collect();
-        config.faults = faults;
-        config.strict_caller_reference = self.strict_caller_reference;
-        config.seed = Some(self.seed);
+        config.world.faults = faults;
+        config.world.strict_caller_reference = self.strict_caller_reference;
+        config.world.seed = Some(self.seed);
         config.lambda_timeout = Duration::from_millis(self.lambda_timeout_ms);
         config.retry_delay = Duration::from_millis(self.retry_delay_ms);
         config.reinvoke_delay = Duration::from_millis(self.reinvoke_delay_ms);
@@ -638,7 +638,7 @@ mod tests {
             }
             let run = s.pipeline_config(Path::new("f"), &[]);
             assert_eq!(
-                run.map(|c| c.strict_caller_reference).ok(),
+                run.map(|c| c.world.strict_caller_reference).ok(),
                 Some(s.strict_caller_reference)
             );
         }

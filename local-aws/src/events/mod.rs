@@ -100,10 +100,12 @@ fn emulator_config(config: &EventsConfig) -> EmulatorConfig {
 }
 
 fn distributions(config: &EventsConfig) -> Vec<DistributionConfig> {
-    if config.distributions.is_empty() && config.distribution_tenants.is_empty() {
+    let declared = [&config.distributions, &config.multi_tenant_distributions];
+    let all: Vec<DistributionConfig> = declared.into_iter().flatten().cloned().collect();
+    if all.is_empty() && config.distribution_tenants.is_empty() {
         vec![DistributionConfig::new(DEFAULT_DISTRIBUTION)]
     } else {
-        config.distributions.clone()
+        all
     }
 }
 
@@ -121,8 +123,23 @@ fn parameters_text(config: &EventsConfig) -> String {
     }
 }
 
-/// The config, checked, with its function found.
+/// The config, checked, with its keys file read and its function found.
 fn checked(mut config: EventsConfig) -> Result<EventsConfig, EventsError> {
+    if let Some(path) = &config.keys_file {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Keys(format!("cannot read --keys file '{shown}': {e}")))?;
+        let keys = parse_keys(&text)
+            .map_err(|e| ConfigError::Keys(format!("--keys file '{shown}': {e}")))?;
+        config.keys = Some(keys);
+    }
+    if let Some(rate) = config.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(ConfigError::Rate(rate.to_string()).into());
+        }
+        let count = config.keys.as_ref().map_or(config.uploads, Vec::len);
+        config.burst_duration = Duration::from_secs_f64(count as f64 / rate);
+    }
     if !(1..=MAX_BATCH_SIZE).contains(&config.batch_size) {
         return Err(ConfigError::BatchSize(config.batch_size).into());
     }

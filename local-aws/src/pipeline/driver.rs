@@ -12,7 +12,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use super::artifact::{
     self, ArtifactBytes, ArtifactRole, StagedArtifact, artifact_bucket, object_key,
 };
-use super::config::function_env;
+use super::config::{Observer, function_env};
 use super::function::{FunctionProcess, OutputLine, OutputSink, OutputStream, SpawnSpec};
 use super::report::short_id;
 use super::variables::{self, MAX_RESOLVED_CONFIGURATION_BYTES, VariableValues};
@@ -136,7 +136,7 @@ impl<'e> Driver<'e> {
             .clone()
             .unwrap_or_else(|| emu.new_pipeline_execution_id());
         let events: Arc<Mutex<Vec<TimelineEntry>>> = Arc::new(Mutex::new(Vec::new()));
-        let sink: Option<OutputSink> = config.observer.clone().map(|observer| {
+        let sink: Option<OutputSink> = config.observer.clone().map(|Observer(observer)| {
             let sink: OutputSink = Arc::new(move |line: &OutputLine| {
                 let stream = match line.stream {
                     OutputStream::Stdout => "out",
@@ -156,7 +156,7 @@ impl<'e> Driver<'e> {
             env: function_env(&config, emu),
         };
         let observing = Arc::new(AtomicBool::new(true));
-        if let Some(observer) = config.observer.clone() {
+        if let Some(Observer(observer)) = config.observer.clone() {
             let observing = observing.clone();
             emu.watch_requests(move |r| {
                 if !observing.load(Ordering::Relaxed) {
@@ -197,7 +197,7 @@ impl<'e> Driver<'e> {
             kind,
             text,
         };
-        if let Some(observer) = &self.config.observer {
+        if let Some(Observer(observer)) = &self.config.observer {
             observer(&entry);
         }
         self.events

@@ -174,7 +174,10 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
     if config.artifact.is_some() {
         // The job's own access key, drawn before the emulator starts so that its S3 accepts
         // that key alone; from the run's seed, so that a seed repeats it.
-        let seed = *config.seed.get_or_insert_with(crate::rng::seed_from_time);
+        let seed = *config
+            .world
+            .seed
+            .get_or_insert_with(crate::rng::seed_from_time);
         config.artifact_credentials.access_key_id = artifact::job_access_key_id(seed);
     }
     let emu = Emulator::start(config.emulator_config()).await?;
@@ -206,7 +209,7 @@ fn checked(mut config: PipelineConfig) -> Result<PipelineConfig, PipelineError> 
     if length > MAX_USER_PARAMETERS {
         return Err(PipelineError::UserParametersTooLong(length));
     }
-    for name in config.variables.keys() {
+    for (name, _) in &config.variables {
         check_variable_name(name)?;
     }
     if let Some(id) = &config.pipeline_execution_id
