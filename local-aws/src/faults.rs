@@ -113,9 +113,7 @@ impl FaultKind {
 /// Faults of one API. `None` means the fault never fires.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApiFaults {
-    /// 503 responses.
     pub unavailable: Option<Dose>,
-    /// Throttling errors.
     pub throttle: Option<Dose>,
     /// Throttling errors on final reports only (CodePipeline only).
     pub throttle_final: Option<Dose>,
@@ -125,7 +123,6 @@ pub struct ApiFaults {
     pub drop_after: Option<Dose>,
     /// `TooManyInvalidationsInProgress` on CreateInvalidation (CloudFront only).
     pub too_many: Option<Dose>,
-    /// Requests held without an answer.
     pub hang: Option<Dose>,
     /// Delay added before every call is handled.
     pub latency: Option<DurationRange>,
@@ -178,7 +175,6 @@ impl ApiFaults {
 /// sign) or a count of the next calls that fail (`3`: a whole number).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
-    /// Faults of the CloudFront API.
     pub cloudfront: ApiFaults,
     /// Faults of the CodePipeline API. A 5xx or throttling reply never changes the job.
     pub codepipeline: ApiFaults,
@@ -218,7 +214,6 @@ impl Faults {
 pub struct FaultSpecError {
     /// The item of the spec that is wrong.
     pub item: String,
-    /// What is wrong with it.
     pub reason: String,
 }
 

@@ -183,7 +183,7 @@ pub fn run_blocking(config: ChaosConfig) -> std::io::Result<ChaosReport> {
 async fn run_one(config: &ChaosConfig, scenario: Scenario) -> ChaosJob {
     let pipeline = match scenario.pipeline_config(&config.function, &config.function_args) {
         Ok(p) => p,
-        Err(e) => return ChaosJob::not_run(scenario, format!("invalid fault spec: {e}")),
+        Err(e) => return ChaosJob::not_run(scenario, format!("its flags do not parse: {e}")),
     };
     match crate::pipeline::run(pipeline).await {
         Ok(report) => ChaosJob::evaluate(scenario, &report),

@@ -251,13 +251,7 @@ pub enum ConfigError {
     #[error(
         "--parameters '{text}' is not a JSON object ({reason}): give the function's parameters, e.g. {{\"distributionIds\":[\"E2QWRUHEXAMPLE\"],\"keyPrefix\":\"site/\"}}"
     )]
-    Parameters {
-        /// The text given.
-        text: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Batch size out of range.
+    Parameters { text: String, reason: String },
     #[error("--batch-size {0} is out of range: an SQS event source mapping takes 1 to 10000")]
     BatchSize(usize),
     /// A batch over 10 without a window.
@@ -265,7 +259,6 @@ pub enum ConfigError {
         "--batch-size {0} needs a batching window: AWS requires MaximumBatchingWindowInSeconds of at least 1 s above 10 (local-aws accepts any window over 0, e.g. --batching-window 200ms)"
     )]
     BatchNeedsWindow(usize),
-    /// Window too long.
     #[error("--batching-window {0} is over AWS's limit of 300 s")]
     BatchingWindow(String),
     /// Zero concurrency or a zero timeout.
@@ -276,12 +269,9 @@ pub enum ConfigError {
         "--visibility-timeout {visibility} is less than --function-timeout {function}: Lambda refuses such an event source mapping (InvalidParameterValueException \"Queue visibility timeout: ... is less than Function timeout: ...\"); give a visibility timeout of at least the function timeout (AWS advises 6 times)"
     )]
     VisibilityBelowTimeout {
-        /// The visibility timeout given.
         visibility: String,
-        /// The function timeout given.
         function: String,
     },
-    /// No event to play.
     #[error("--uploads 0 and no --keys: give a number of uploads or a keys file")]
     NoEvents,
     /// A keys file that cannot be read, or a line in it that is not a key.

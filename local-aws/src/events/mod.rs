@@ -45,18 +45,14 @@ pub const TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
 /// The run could not be carried out (a usage or environment problem, not a broken invariant).
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
-    /// A bad setting.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The function was not found.
     #[error(transparent)]
     Function(#[from] PipelineError),
     /// The function could not be started.
     #[error("cannot start function '{path}': {source} (is it executable?)")]
     Spawn {
-        /// The executable.
         path: std::path::PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::TimelineEntry;
 use super::artifact::ArtifactSource;
 use crate::cloudfront::{DistributionConfig, DistributionTenantConfig};
-use crate::codepipeline::executions::{ActionExecutionStatus, S3Artifact};
+use crate::codepipeline::executions::{ActionExecutionStatus, S3Artifact, SessionCredentials};
 use crate::duration::parse_duration_or_zero;
 use crate::server::{EmulatorConfig, EmulatorHandle, World};
 
@@ -18,34 +18,17 @@ pub const MAX_USER_PARAMETERS: usize = 1000;
 /// Environment variables passed from this process to the function when set.
 pub const INHERITED_ENV: [&str; 3] = ["AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"];
 
-/// The temporary credentials placed in the job event's `artifactCredentials`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ArtifactCredentials {
-    /// `accessKeyId`.
-    pub access_key_id: String,
-    /// `secretAccessKey`.
-    pub secret_access_key: String,
-    /// `sessionToken`.
-    pub session_token: String,
-}
+/// The temporary credentials placed in the job event's `artifactCredentials` and answered by
+/// `GetJobDetails`.
+pub type ArtifactCredentials = SessionCredentials;
 
-impl Default for ArtifactCredentials {
+impl Default for SessionCredentials {
     fn default() -> Self {
         Self {
             access_key_id: "ASIALOCALAWSARTIFACT".to_string(),
             secret_access_key: "local-aws-artifact-secret-key-do-not-log".to_string(),
             session_token: "local-aws-artifact-session-token-do-not-log".to_string(),
         }
-    }
-}
-
-impl fmt::Debug for ArtifactCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ArtifactCredentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .field("session_token", &"<redacted>")
-            .finish()
     }
 }
 

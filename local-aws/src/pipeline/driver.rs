@@ -24,7 +24,6 @@ use crate::clock::{Clock, epoch_ms};
 use crate::codepipeline::JobResult;
 use crate::codepipeline::executions::{
     ActionExecution, ActionExecutionStatus, ActionOutput, JobContext, S3Artifact,
-    SessionCredentials,
 };
 use crate::duration::format_exact;
 use crate::faults::Api;
@@ -106,7 +105,6 @@ struct Driver<'e> {
     rng: SeededRng,
     /// The zips to put in the artifact bucket before the action starts.
     artifacts: ArtifactBytes,
-    /// What was put there.
     staged: Vec<StagedArtifact>,
 }
 
@@ -207,8 +205,8 @@ impl<'e> Driver<'e> {
     }
 
     fn job_event(&self, job_id: &str, continuation_token: Option<&str>) -> Value {
-        let creds = &self.config.artifact_credentials;
         let expiration = epoch_ms(SystemTime::now()) + 3_600_000;
+        let creds = &self.config.artifact_credentials;
         let input_artifacts: Vec<Value> = self
             .config
             .input_artifacts
@@ -505,7 +503,6 @@ impl<'e> Driver<'e> {
 
     /// What `GetJobDetails` says of this run's jobs.
     fn job_context(&self, action_execution_id: &str) -> JobContext {
-        let creds = &self.config.artifact_credentials;
         JobContext {
             pipeline_name: self.config.pipeline_name.clone(),
             stage_name: self.config.stage_name.clone(),
@@ -514,11 +511,7 @@ impl<'e> Driver<'e> {
             pipeline_execution_id: self.pipeline_execution_id.clone(),
             configuration: self.configuration(true),
             input_artifacts: self.config.input_artifacts.clone(),
-            artifact_credentials: Some(SessionCredentials {
-                access_key_id: creds.access_key_id.clone(),
-                secret_access_key: creds.secret_access_key.clone(),
-                session_token: creds.session_token.clone(),
-            }),
+            artifact_credentials: Some(self.config.artifact_credentials.clone()),
         }
     }
 

@@ -42,15 +42,12 @@ pub enum PipelineError {
     FunctionNotFound {
         /// The path (or bare name) given.
         path: PathBuf,
-        /// What may be meant instead.
         hint: MissingFunctionHint,
     },
     /// The function could not be started.
     #[error("cannot start function '{path}': {source} (is it executable?)")]
     Spawn {
-        /// The executable.
         path: PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },
@@ -67,7 +64,6 @@ pub enum PipelineError {
         "invalid pipeline execution id '{0}': expected 8-4-4-4-12 lowercase hex digits as CodePipeline writes them, e.g. 0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c"
     )]
     PipelineExecutionId(String),
-    /// The emulator did not start.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
     /// An artifact could not be read or zipped.

@@ -243,9 +243,7 @@ pub enum EmulatorError {
         "cannot listen on 127.0.0.1:{port}: {source} (choose another --port, or 0 for any free port)"
     )]
     Bind {
-        /// The port asked for.
         port: u16,
-        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
