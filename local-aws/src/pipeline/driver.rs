@@ -290,16 +290,10 @@ impl<'e> Driver<'e> {
                 TimelineKind::Verdict,
                 "FAILED before the action ran: variables could not be resolved".to_string(),
             );
-            self.verdict = Some((
-                Verdict::Failed,
-                Some(Failure {
-                    cause: FailureCause::UnresolvedVariables,
-                    failure_type: None,
-                    message,
-                    external_execution_id: None,
-                    unresolved_variables: resolution.unresolved,
-                }),
-            ));
+            self.fail(Failure {
+                unresolved_variables: resolution.unresolved,
+                ..Failure::of(FailureCause::UnresolvedVariables, message)
+            });
             return false;
         }
         let configuration_bytes = "FunctionName".len()
@@ -315,15 +309,9 @@ impl<'e> Driver<'e> {
                 TimelineKind::Verdict,
                 "FAILED before the action ran: the resolved configuration is too large".to_string(),
             );
-            self.verdict = Some((
-                Verdict::Failed,
-                Some(Failure {
-                    cause: FailureCause::ResolvedConfigurationTooLarge,
-                    failure_type: None,
-                    message,
-                    external_execution_id: None,
-                    unresolved_variables: Vec::new(),
-                }),
+            self.fail(Failure::of(
+                FailureCause::ResolvedConfigurationTooLarge,
+                message,
             ));
             return false;
         }
@@ -615,16 +603,11 @@ impl<'e> Driver<'e> {
                             shorten(&message, 300)
                         ),
                     );
-                    self.verdict = Some((
-                        Verdict::Failed,
-                        Some(Failure {
-                            cause: FailureCause::Reported,
-                            failure_type: Some(failure_type),
-                            message,
-                            external_execution_id,
-                            unresolved_variables: Vec::new(),
-                        }),
-                    ));
+                    self.fail(Failure {
+                        failure_type: Some(failure_type),
+                        external_execution_id,
+                        ..Failure::of(FailureCause::Reported, message)
+                    });
                     return Ending::Verdict;
                 }
                 JobEnd::Result(JobResult::TimedOut { .. }) | JobEnd::NoReply => {
@@ -637,16 +620,7 @@ impl<'e> Driver<'e> {
                         TimelineKind::Verdict,
                         format!("job {number} {}: FAILED, {message}", short_id(&job_id)),
                     );
-                    self.verdict = Some((
-                        Verdict::Failed,
-                        Some(Failure {
-                            cause: FailureCause::NoReply,
-                            failure_type: None,
-                            message,
-                            external_execution_id: None,
-                            unresolved_variables: Vec::new(),
-                        }),
-                    ));
+                    self.fail(Failure::of(FailureCause::NoReply, message));
                     return Ending::Verdict;
                 }
                 JobEnd::TotalTimeout => {
@@ -664,16 +638,11 @@ impl<'e> Driver<'e> {
         );
         self.emu.time_out_job(job_id, &message);
         self.event(TimelineKind::Verdict, format!("FAILED, {message}"));
-        self.verdict = Some((
-            Verdict::Failed,
-            Some(Failure {
-                cause: FailureCause::TotalTimeout,
-                failure_type: None,
-                message,
-                external_execution_id: None,
-                unresolved_variables: Vec::new(),
-            }),
-        ));
+        self.fail(Failure::of(FailureCause::TotalTimeout, message));
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        self.verdict = Some((Verdict::Failed, Some(failure)));
     }
 
     fn job_result(&self, job_id: &str) -> Option<JobResult> {
@@ -1072,5 +1041,17 @@ impl<'e> Driver<'e> {
             duration_ms,
         };
         Ok(report)
+    }
+}
+
+impl Failure {
+    fn of(cause: FailureCause, message: String) -> Self {
+        Self {
+            cause,
+            failure_type: None,
+            message,
+            external_execution_id: None,
+            unresolved_variables: Vec::new(),
+        }
     }
 }
