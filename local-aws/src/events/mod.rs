@@ -49,13 +49,6 @@ pub enum EventsError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Function(#[from] PipelineError),
-    /// The function could not be started.
-    #[error("cannot start function '{path}': {source} (is it executable?)")]
-    Spawn {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// The emulator (or an execution environment's listener) did not start.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
@@ -360,10 +353,8 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         p.abort();
     }
     if let Some(source) = spawn_error {
-        return Err(EventsError::Spawn {
-            path: config.function.clone(),
-            source,
-        });
+        let path = config.function.clone();
+        return Err(PipelineError::Spawn { path, source }.into());
     }
     let drained_ms = clock.elapsed_ms().saturating_sub(started_ms);
 

@@ -72,40 +72,22 @@ pub enum PipelineError {
 }
 
 /// What a missing function path may have meant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MissingFunctionHint {
     /// The same file exists in the other Cargo profile (`target/release` for `target/debug`,
     /// or the other way round).
+    #[error("'{}' exists: give that path, or build this one", .0.display())]
     OtherProfile(PathBuf),
     /// A path into a Cargo profile directory whose build is missing: `cargo build` with these
     /// arguments makes it.
+    #[error("build it first: cargo build {}", .0.join(" "))]
     Build(Vec<String>),
-    /// A bare name not found on `PATH`.
+    #[error("no such file, and no executable of that name on PATH")]
     NotOnPath,
-    /// Nothing better than asking for the bootstrap's path.
+    #[error(
+        "give the path of the Lambda bootstrap executable (for example target/debug/cf-invalidate-lambda)"
+    )]
     None,
-}
-
-impl std::fmt::Display for MissingFunctionHint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MissingFunctionHint::OtherProfile(path) => write!(
-                f,
-                "'{}' exists: give that path, or build this one",
-                path.display()
-            ),
-            MissingFunctionHint::Build(args) => {
-                write!(f, "build it first: cargo build {}", args.join(" "))
-            }
-            MissingFunctionHint::NotOnPath => {
-                write!(f, "no such file, and no executable of that name on PATH")
-            }
-            MissingFunctionHint::None => write!(
-                f,
-                "give the path of the Lambda bootstrap executable (for example target/debug/cf-invalidate-lambda)"
-            ),
-        }
-    }
 }
 
 /// The project's Lambda bootstrap, the one binary whose build command is known.
