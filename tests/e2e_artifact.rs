@@ -60,7 +60,7 @@ fn pipeline(user_parameters: &str, now: Vec<u8>, before: Option<Vec<u8>>) -> Pip
                 DistributionConfig::new(DIST)
                     .completes_after(DurationRange::fixed(Duration::from_secs(1))),
             );
-    config.seed = Some(14);
+    config.world.seed = Some(14);
     config.reinvoke_delay = Duration::from_millis(200);
     config.retry_delay = Duration::from_millis(300);
     config.no_reply_timeout = Duration::from_secs(60);
@@ -238,7 +238,7 @@ async fn a_previous_artifact_that_is_gone_falls_back_to_every_file() {
 #[tokio::test]
 async fn a_refused_get_job_details_asks_for_pipeline_name_and_pipeline_name_works() {
     let mut config = pipeline(CHANGED, zip_of(NEW, false), Some(zip_of(OLD, false)));
-    config.get_job_details = GetJobDetailsMode::AccessDenied;
+    config.world.get_job_details = GetJobDetailsMode::AccessDenied;
     let report = run_to_end(config).await;
     assert_eq!(report.verdict, Verdict::Failed, "{}", explain(&report));
     let failure = report.failure.as_ref().expect("a failure");
@@ -254,7 +254,7 @@ async fn a_refused_get_job_details_asks_for_pipeline_name_and_pipeline_name_work
 
     let named = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed", "directoryIndex": "index.html", "pipelineName": "local-pipeline"}"#;
     let mut config = pipeline(named, zip_of(NEW, false), Some(zip_of(OLD, false)));
-    config.get_job_details = GetJobDetailsMode::AccessDenied;
+    config.world.get_job_details = GetJobDetailsMode::AccessDenied;
     config.pipeline_name = "local-pipeline".to_owned();
     let report = run_to_end(config).await;
     assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
@@ -265,7 +265,7 @@ async fn a_refused_get_job_details_asks_for_pipeline_name_and_pipeline_name_work
 #[tokio::test]
 async fn a_continuation_keeps_the_plan_and_reads_the_history_once() {
     let mut config = pipeline(CHANGED, zip_of(NEW, false), Some(zip_of(OLD, false)));
-    config.distributions = vec![
+    config.world.distributions = vec![
         DistributionConfig::new(DIST).completes_after(DurationRange::fixed(Duration::from_secs(9))),
     ];
     config.lambda_timeout = Duration::from_secs(5);
@@ -410,7 +410,7 @@ async fn a_role_that_may_not_list_the_history_is_a_permission_error() {
 #[tokio::test]
 async fn get_job_details_with_names_only_still_finds_the_previous_run() {
     let mut config = pipeline(CHANGED, zip_of(NEW, false), Some(zip_of(OLD, false)));
-    config.get_job_details = GetJobDetailsMode::NamesOnly;
+    config.world.get_job_details = GetJobDetailsMode::NamesOnly;
     let report = run_to_end(config).await;
     assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
     assert_eq!(report.output_variables["ChangedFiles"], "4");

@@ -22,7 +22,7 @@ fn completes_after(id: &str, after: Duration) -> DistributionConfig {
 fn pipeline(user_parameters: &str) -> PipelineConfig {
     let mut config =
         PipelineConfig::new(env!("CARGO_BIN_EXE_cf-invalidate-lambda"), user_parameters);
-    config.seed = Some(7);
+    config.world.seed = Some(7);
     config.reinvoke_delay = Duration::from_millis(200);
     config.retry_delay = Duration::from_millis(300);
     config.no_reply_timeout = Duration::from_secs(60);
@@ -113,7 +113,7 @@ async fn a_slow_invalidation_crosses_continuations() {
 async fn a_storm_of_too_many_invalidations_is_waited_out() {
     let mut config = pipeline("E2QWRUHAPOMQZL /a.html")
         .distribution(completes_after(DIST, Duration::from_secs(1)));
-    config.faults = "cloudfront.too-many=2".parse().expect("fault syntax");
+    config.world.faults = "cloudfront.too-many=2".parse().expect("fault syntax");
     let report = run_to_end(config).await;
     assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
     let refused = report
@@ -132,10 +132,10 @@ async fn thirty_percent_transient_faults_still_end_in_one_invalidation() {
         pipeline(r#"{"distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL"], "paths": ["/*"]}"#)
             .distribution(completes_after(DIST, Duration::from_secs(2)))
             .distribution(completes_after(OTHER, Duration::from_secs(3)));
-    config.faults = "cloudfront.unavailable=0.1,cloudfront.throttle=0.1,cloudfront.drop=0.1"
+    config.world.faults = "cloudfront.unavailable=0.1,cloudfront.throttle=0.1,cloudfront.drop=0.1"
         .parse()
         .expect("fault syntax");
-    config.seed = Some(30);
+    config.world.seed = Some(30);
     let report = run_to_end(config).await;
     assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
     assert!(
@@ -289,7 +289,7 @@ async fn an_invocation_killed_at_its_deadline_is_retried_without_a_second_invali
     let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
         .distribution(completes_after(DIST, Duration::from_secs(1)));
     config.lambda_timeout = Duration::from_secs(6);
-    config.faults = "codepipeline.hang=1".parse().expect("fault syntax");
+    config.world.faults = "codepipeline.hang=1".parse().expect("fault syntax");
     // WHEN Lambda kills it and retries the same event
     let report = run_to_end(config).await;
     // THEN the retry reports success, with the very same invalidation
@@ -336,7 +336,7 @@ async fn throttled_run(
         completes_after(DIST, Duration::from_secs(completes_after_secs)),
     ));
     config.lambda_timeout = Duration::from_secs(lambda_timeout_secs);
-    config.faults = faults.parse().expect("fault syntax");
+    config.world.faults = faults.parse().expect("fault syntax");
     let report = run_to_end(config).await;
     // Whatever happened, throttling is never turned into a failure.
     assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
@@ -402,10 +402,10 @@ async fn strict_caller_references_still_give_one_invalidation_across_duplicates_
     // duplicate deliveries of every event, and a first PutJob call that never answers
     let mut config = pipeline("E2QWRUHAPOMQZL /index.html")
         .distribution(completes_after(DIST, Duration::from_secs(1)));
-    config.strict_caller_reference = true;
+    config.world.strict_caller_reference = true;
     config.duplicate_delivery_rate = 1.0;
     config.lambda_timeout = Duration::from_secs(6);
-    config.faults = "codepipeline.hang=1".parse().expect("fault syntax");
+    config.world.faults = "codepipeline.hang=1".parse().expect("fault syntax");
     let report = run_to_end(config).await;
     // THEN the refused creates find the first invalidation and the job succeeds
     assert_eq!(report.verdict, Verdict::Succeeded, "{}", explain(&report));
@@ -431,7 +431,7 @@ async fn strict_caller_references_still_give_one_invalidation_across_duplicates_
 async fn a_mistyped_id_under_a_scoped_role_is_a_permission_error_that_says_to_check_the_id() {
     let mut config = pipeline("E9MISTYPED0000 /index.html")
         .distribution(completes_after(DIST, Duration::from_secs(1)));
-    config.unknown_ids = local_aws::UnknownIds::AccessDenied;
+    config.world.unknown_ids = local_aws::UnknownIds::AccessDenied;
     let report = run_to_end(config).await;
     assert_eq!(
         failure_type(&report),

@@ -22,7 +22,7 @@ const PARAMS: &str = r##"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.
 fn pipeline(execution: Option<&str>) -> PipelineConfig {
     let mut config = PipelineConfig::new(env!("CARGO_BIN_EXE_cf-invalidate-lambda"), PARAMS);
     config.pipeline_execution_id = execution.map(str::to_string);
-    config.seed = Some(7);
+    config.world.seed = Some(7);
     config.reinvoke_delay = Duration::from_millis(200);
     config.retry_delay = Duration::from_millis(300);
     config.no_reply_timeout = Duration::from_secs(60);

@@ -142,7 +142,7 @@ async fn job(lambda: &Path, mode: &str, old: &[u8], new: &[u8]) -> Result<Job, B
     let mut config = PipelineConfig::new(lambda, &params).distribution(
         DistributionConfig::new(DIST).completes_after(DurationRange::fixed(Duration::from_secs(1))),
     );
-    config.seed = Some(14);
+    config.world.seed = Some(14);
     config.artifact = Some(ArtifactSource::Bytes(new.to_vec()));
     config.previous_artifact = Some(ArtifactSource::Bytes(old.to_vec()));
     let report = run(config)

@@ -50,10 +50,10 @@ pub async fn ours(
 ) -> Result<OursRun, BenchError> {
     let parameters = format!(r#"{{"distributionId": "{DISTRIBUTION}", "paths": ["/index.html"]}}"#);
     let mut config = PipelineConfig::new(lambda, parameters);
-    config.distributions =
+    config.world.distributions =
         vec![DistributionConfig::new(DISTRIBUTION).completes_after(DurationRange::fixed(duration))];
     config.lambda_timeout = lambda_timeout;
-    config.seed = Some(seed);
+    config.world.seed = Some(seed);
     // A broken run ends in minutes, not in CodePipeline's 20 minutes.
     config.no_reply_timeout = lambda_timeout.min(duration) + Duration::from_secs(60);
     config.total_timeout = duration + Duration::from_secs(180);

@@ -11,7 +11,6 @@ pub(crate) use cf_invalidate::duration::{format_exact, parse_duration_or_zero};
 /// A fixed duration (`3s`) or a range to draw from uniformly (`2s..5s`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DurationRange {
-    /// The shortest duration drawn.
     pub min: Duration,
     /// The longest duration drawn (equal to `min` for a fixed duration).
     pub max: Duration,

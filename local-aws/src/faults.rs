@@ -113,9 +113,7 @@ impl FaultKind {
 /// Faults of one API. `None` means the fault never fires.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApiFaults {
-    /// 503 responses.
     pub unavailable: Option<Dose>,
-    /// Throttling errors.
     pub throttle: Option<Dose>,
     /// Throttling errors on final reports only (CodePipeline only).
     pub throttle_final: Option<Dose>,
@@ -125,7 +123,6 @@ pub struct ApiFaults {
     pub drop_after: Option<Dose>,
     /// `TooManyInvalidationsInProgress` on CreateInvalidation (CloudFront only).
     pub too_many: Option<Dose>,
-    /// Requests held without an answer.
     pub hang: Option<Dose>,
     /// Delay added before every call is handled.
     pub latency: Option<DurationRange>,
@@ -136,22 +133,25 @@ impl ApiFaults {
         *self == Self::default()
     }
 
+    /// Each dose with its kind, in the order the text syntax writes them.
+    fn doses(&mut self) -> [(FaultKind, &mut Option<Dose>); 7] {
+        [
+            (FaultKind::Unavailable, &mut self.unavailable),
+            (FaultKind::Throttle, &mut self.throttle),
+            (FaultKind::ThrottleFinal, &mut self.throttle_final),
+            (FaultKind::Drop, &mut self.drop),
+            (FaultKind::DropAfter, &mut self.drop_after),
+            (FaultKind::TooMany, &mut self.too_many),
+            (FaultKind::Hang, &mut self.hang),
+        ]
+    }
+
     fn entries(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let doses = [
-            (FaultKind::Unavailable, &self.unavailable),
-            (FaultKind::Throttle, &self.throttle),
-            (FaultKind::ThrottleFinal, &self.throttle_final),
-            (FaultKind::Drop, &self.drop),
-            (FaultKind::DropAfter, &self.drop_after),
-            (FaultKind::TooMany, &self.too_many),
-            (FaultKind::Hang, &self.hang),
-        ];
-        for (kind, dose) in doses {
-            if let Some(d) = dose {
-                out.push((kind.name(), d.to_string()));
-            }
-        }
+        let mut copy = self.clone();
+        let doses = copy.doses().into_iter();
+        let mut out: Vec<_> = doses
+            .filter_map(|(kind, dose)| dose.map(|d| (kind.name(), d.to_string())))
+            .collect();
         if let Some(l) = &self.latency {
             out.push(("latency", l.to_string()));
         }
@@ -178,7 +178,6 @@ impl ApiFaults {
 /// sign) or a count of the next calls that fail (`3`: a whole number).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
-    /// Faults of the CloudFront API.
     pub cloudfront: ApiFaults,
     /// Faults of the CodePipeline API. A 5xx or throttling reply never changes the job.
     pub codepipeline: ApiFaults,
@@ -218,7 +217,6 @@ impl Faults {
 pub struct FaultSpecError {
     /// The item of the spec that is wrong.
     pub item: String,
-    /// What is wrong with it.
     pub reason: String,
 }
 
@@ -253,37 +251,30 @@ impl FromStr for Faults {
                 .for_api_mut(api)
                 .ok_or_else(|| err("this API has no faults"))?;
             let value = value.trim();
-            match kind.to_ascii_lowercase().as_str() {
-                "unavailable" => target.unavailable = Some(parse_dose(value).map_err(|r| err(&r))?),
-                "throttle" => target.throttle = Some(parse_dose(value).map_err(|r| err(&r))?),
-                "drop" => target.drop = Some(parse_dose(value).map_err(|r| err(&r))?),
-                "drop-after" => target.drop_after = Some(parse_dose(value).map_err(|r| err(&r))?),
-                "hang" => target.hang = Some(parse_dose(value).map_err(|r| err(&r))?),
-                "throttle-final" => {
-                    if api != Api::CodePipeline {
-                        return Err(err("throttle-final applies to codepipeline only"));
-                    }
-                    target.throttle_final = Some(parse_dose(value).map_err(|r| err(&r))?);
+            let kind = kind.to_ascii_lowercase();
+            if kind == "latency" {
+                target.latency = Some(value.parse().map_err(|e: crate::DurationError| {
+                    err(&format!(
+                        "invalid duration '{}' for latency: {e}",
+                        e.value()
+                    ))
+                })?);
+                continue;
+            }
+            let mut doses = target.doses().into_iter();
+            let Some((kind, dose)) = doses.find(|(k, _)| k.name() == kind) else {
+                return Err(err(
+                    "unknown kind: use unavailable, throttle, throttle-final, drop, drop-after, hang, too-many or latency",
+                ));
+            };
+            match kind {
+                FaultKind::ThrottleFinal if api != Api::CodePipeline => {
+                    return Err(err("throttle-final applies to codepipeline only"));
                 }
-                "too-many" => {
-                    if api != Api::CloudFront {
-                        return Err(err("too-many applies to cloudfront only"));
-                    }
-                    target.too_many = Some(parse_dose(value).map_err(|r| err(&r))?);
+                FaultKind::TooMany if api != Api::CloudFront => {
+                    return Err(err("too-many applies to cloudfront only"));
                 }
-                "latency" => {
-                    target.latency = Some(value.parse().map_err(|e: crate::DurationError| {
-                        err(&format!(
-                            "invalid duration '{}' for latency: {e}",
-                            e.value()
-                        ))
-                    })?);
-                }
-                _ => {
-                    return Err(err(
-                        "unknown kind: use unavailable, throttle, throttle-final, drop, drop-after, hang, too-many or latency",
-                    ));
-                }
+                _ => *dose = Some(parse_dose(value).map_err(|r| err(&r))?),
             }
         }
         Ok(faults)

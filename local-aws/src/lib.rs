@@ -48,4 +48,21 @@ pub use log::RequestRecord;
 pub use rng::SeededRng;
 pub use runtime_api::{InitError, Invocation, InvocationOutcome, InvocationStatus};
 pub use s3::{NoSuchBucket, StoredObject};
-pub use server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle, ExecutionEnvironment};
+pub use server::{
+    Emulator, EmulatorConfig, EmulatorError, EmulatorHandle, ExecutionEnvironment, World,
+};
+
+/// A flag group read from `args` (no program name) as the command line reads it.
+fn parse_flags<T: clap::Args + clap::FromArgMatches>(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+) -> Result<T, clap::Error> {
+    let command = T::augment_args(clap::Command::new("local-aws").no_binary_name(true));
+    T::from_arg_matches(&command.try_get_matches_from(args)?)
+}
+
+/// A flag group at the defaults its `#[arg]`s declare, so that each default is written once;
+/// `args` gives the required flags.
+fn clap_defaults<T: clap::Args + clap::FromArgMatches>(args: &[&str]) -> T {
+    // Only the declared defaults are parsed here: a failure is a bug in a declaration.
+    parse_flags(args).unwrap_or_else(|e| panic!("a declared default does not parse: {e}"))
+}

@@ -23,7 +23,6 @@ pub struct RequestRecord {
     /// How long the emulator took to answer it, in real milliseconds (including injected
     /// latency and, for `NextInvocation`, the long poll).
     pub duration_ms: u64,
-    /// Which API was called.
     pub api: Api,
     /// The operation, named as AWS names it (`CreateInvalidation`, `PutJobSuccessResult`,
     /// `NextInvocation`, `InvocationResponse`, `InvocationError`, `InitError`, ...), or

@@ -25,7 +25,7 @@ fn config(params: Value) -> PipelineConfig {
     c.retry_delay = Duration::from_millis(100);
     c.reinvoke_delay = Duration::from_millis(100);
     c.no_reply_timeout = Duration::from_secs(10);
-    c.seed = Some(7);
+    c.world.seed = Some(7);
     c
 }
 
@@ -285,7 +285,7 @@ async fn the_total_timeout_ends_an_endless_action() {
 async fn codepipeline_5xx_and_lost_replies_are_visible_and_harmless_or_not() {
     // Two 503s: the function retries, the job result is recorded once.
     let mut c = config(json!({"steps": 0}));
-    c.faults = "codepipeline.unavailable=2".parse().unwrap_or_default();
+    c.world.faults = "codepipeline.unavailable=2".parse().unwrap_or_default();
     let report = run(c).await;
     assert_eq!(
         report.verdict,
@@ -311,7 +311,7 @@ async fn codepipeline_5xx_and_lost_replies_are_visible_and_harmless_or_not() {
     // A reply lost after processing: the retry meets InvalidJobStateException, yet the job
     // had succeeded.
     let mut c = config(json!({"steps": 0}));
-    c.faults = "codepipeline.drop-after=1".parse().unwrap_or_default();
+    c.world.faults = "codepipeline.drop-after=1".parse().unwrap_or_default();
     let report = run(c).await;
     assert_eq!(report.verdict, Verdict::Succeeded);
     let puts: Vec<String> = report

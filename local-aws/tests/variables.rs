@@ -30,7 +30,7 @@ fn config(params: &Value) -> PipelineConfig {
     c.retry_delay = Duration::from_millis(100);
     c.reinvoke_delay = Duration::from_millis(100);
     c.no_reply_timeout = Duration::from_secs(10);
-    c.seed = Some(7);
+    c.world.seed = Some(7);
     c
 }
 
@@ -104,9 +104,9 @@ async fn each_run_is_a_new_execution_unless_its_id_is_given() {
 
     // Without a seed, two runs are two executions.
     let mut first = config(&params);
-    first.seed = None;
+    first.world.seed = None;
     let mut second = config(&params);
-    second.seed = None;
+    second.world.seed = None;
     let (a, b) = (run(first).await, run(second).await);
     assert_ne!(a.pipeline_execution_id, b.pipeline_execution_id);
     assert_eq!(echo(&a), Some(a.pipeline_execution_id.clone()));

@@ -27,120 +27,100 @@ pub use scenario::{Cause, Expected, PLANTED, Scenario, ScenarioDistribution};
 use crate::duration::DurationRange;
 
 /// Called with each job as it ends (for progress lines).
-pub type JobObserver = Arc<dyn Fn(&ChaosJob) + Send + Sync>;
-
-/// How to run the chaos. Build with [`ChaosConfig::new`] and change the public fields.
 #[derive(Clone)]
-pub struct ChaosConfig {
-    /// The function executable (the Lambda `bootstrap`).
-    pub function: PathBuf,
-    /// Arguments for it.
-    pub function_args: Vec<String>,
-    /// How many pipeline jobs to run (default 300).
-    pub jobs: u32,
-    /// How many run at the same time (default 6).
-    pub concurrency: usize,
-    /// The seed every job is drawn from (default 1).
-    pub seed: u64,
-    /// Every this many jobs, one gets a planted cause with a known outcome, in the order of
-    /// [`PLANTED`] (default 10).
-    pub planted_every: u32,
-    /// How long invalidations take, drawn per distribution (default 500ms..8s).
-    pub completion: DurationRange,
-    /// The function timeout, drawn per job (default 4s..8s: continuations and deadline kills
-    /// happen in every job).
-    pub lambda_timeout: DurationRange,
-    /// Lambda's retry delay and the reinvoke delay, drawn per job (default 100ms..300ms, for
-    /// Lambda's 1-2 minutes and CodePipeline's pause).
-    pub delays: DurationRange,
-    /// CodePipeline's no-reply timeout, scaled down from 20 minutes (default 90 s: far more
-    /// than three deliveries of one event can take).
-    pub no_reply_timeout: Duration,
-    /// The longest budget of a job (default 5 min): a job's budget is its `timeoutMinutes`
-    /// plus one minute, at most this.
-    pub max_budget: Duration,
-    /// The CloudFront fault mix of every job without a planted outage: about 30 % of calls
-    /// fail transiently (default `cloudfront.unavailable=0.1,cloudfront.throttle=0.1,
-    /// cloudfront.drop=0.1,cloudfront.drop-after=0.05`).
-    pub cloudfront_transient: String,
-    /// The kill rate of the jobs drawn to have kills (default 0.35; a kill drawn for a moment
-    /// after the invocation ended does nothing).
-    pub kill_rate: f64,
-    /// The duplicate delivery rate of the jobs drawn to have duplicates (default 0.5).
-    pub duplicate_delivery_rate: f64,
-    /// The rate of `ThrottlingException` on CodePipeline calls in the jobs drawn to have
-    /// throttling (about half; default 0.15).
-    pub codepipeline_throttle: f64,
-    /// The longest burst of `ThrottlingException` in a row on the final report, in the jobs
-    /// drawn to have one (about a quarter; each draws 3 to this many; default 5). Longer than
-    /// an SDK's default retries, so the function must keep retrying itself.
-    pub final_report_throttle_burst: u32,
-    /// The share of jobs run in the strict CallerReference mode, where a reused reference is
-    /// refused even with the same paths (default 0.5).
-    pub strict_caller_reference_share: f64,
-    /// Receives each job as it ends.
-    pub on_job: Option<JobObserver>,
-}
+pub struct JobObserver(pub Arc<dyn Fn(&ChaosJob) + Send + Sync>);
 
-impl std::fmt::Debug for ChaosConfig {
+impl std::fmt::Debug for JobObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChaosConfig")
-            .field("function", &self.function)
-            .field("jobs", &self.jobs)
-            .field("concurrency", &self.concurrency)
-            .field("seed", &self.seed)
-            .field("planted_every", &self.planted_every)
-            .field("completion", &self.completion)
-            .field("lambda_timeout", &self.lambda_timeout)
-            .field("delays", &self.delays)
-            .field("no_reply_timeout", &self.no_reply_timeout)
-            .field("max_budget", &self.max_budget)
-            .field("cloudfront_transient", &self.cloudfront_transient)
-            .field("kill_rate", &self.kill_rate)
-            .field("duplicate_delivery_rate", &self.duplicate_delivery_rate)
-            .field("codepipeline_throttle", &self.codepipeline_throttle)
-            .field(
-                "final_report_throttle_burst",
-                &self.final_report_throttle_burst,
-            )
-            .field(
-                "strict_caller_reference_share",
-                &self.strict_caller_reference_share,
-            )
-            .finish_non_exhaustive()
+        f.write_str("JobObserver")
     }
 }
 
+/// How to run the chaos: the `chaos` command's flags, and the mix each job is drawn from.
+/// Build with [`ChaosConfig::new`] and change the public fields.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChaosConfig {
+    /// The function executable: the Lambda `bootstrap` (e.g. target/debug/cf-invalidate-lambda).
+    #[arg(long, value_name = "PATH")]
+    pub function: PathBuf,
+
+    /// An argument for the function executable. Repeat for several.
+    #[arg(long = "function-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub function_args: Vec<String>,
+
+    /// How many pipeline jobs to run.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub jobs: u32,
+
+    /// How many jobs run at the same time (each runs its own emulator and function process).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub concurrency: usize,
+
+    /// Seed every job is drawn from; the same seed draws the same jobs.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+
+    /// Every this many jobs, one gets a planted cause with a known outcome, in the order of
+    /// [`PLANTED`].
+    #[arg(skip = 10u32)]
+    pub planted_every: u32,
+    /// How long invalidations take, drawn per distribution.
+    #[arg(skip = range(500, 8_000))]
+    pub completion: DurationRange,
+    /// The function timeout, drawn per job: continuations and deadline kills happen in every
+    /// job.
+    #[arg(skip = range(4_000, 8_000))]
+    pub lambda_timeout: DurationRange,
+    /// Lambda's retry delay and the reinvoke delay, drawn per job (for Lambda's 1-2 minutes
+    /// and CodePipeline's pause).
+    #[arg(skip = range(100, 300))]
+    pub delays: DurationRange,
+    /// CodePipeline's no-reply timeout, scaled down from 20 minutes: far more than three
+    /// deliveries of one event can take.
+    #[arg(skip = Duration::from_secs(90))]
+    pub no_reply_timeout: Duration,
+    /// The longest budget of a job: a job's budget is its `timeoutMinutes` plus one minute,
+    /// at most this.
+    #[arg(skip = Duration::from_secs(300))]
+    pub max_budget: Duration,
+    /// The CloudFront fault mix of every job without a planted outage: about 30 % of calls
+    /// fail transiently.
+    #[arg(skip = "cloudfront.unavailable=0.1,cloudfront.throttle=0.1,cloudfront.drop=0.1,cloudfront.drop-after=0.05".to_string())]
+    pub cloudfront_transient: String,
+    /// The kill rate of the jobs drawn to have kills (a kill drawn for a moment after the
+    /// invocation ended does nothing).
+    #[arg(skip = 0.35)]
+    pub kill_rate: f64,
+    /// The duplicate delivery rate of the jobs drawn to have duplicates.
+    #[arg(skip = 0.5)]
+    pub duplicate_delivery_rate: f64,
+    /// The rate of `ThrottlingException` on CodePipeline calls in the jobs drawn to have
+    /// throttling (about half).
+    #[arg(skip = 0.15)]
+    pub codepipeline_throttle: f64,
+    /// The longest burst of `ThrottlingException` in a row on the final report, in the jobs
+    /// drawn to have one (about a quarter; each draws 3 to this many). Longer than an SDK's
+    /// default retries, so the function must keep retrying itself.
+    #[arg(skip = 5u32)]
+    pub final_report_throttle_burst: u32,
+    /// The share of jobs run in the strict CallerReference mode, where a reused reference is
+    /// refused even with the same paths.
+    #[arg(skip = 0.5)]
+    pub strict_caller_reference_share: f64,
+    #[arg(skip)]
+    pub on_job: Option<JobObserver>,
+}
+
+fn range(min_ms: u64, max_ms: u64) -> DurationRange {
+    DurationRange::between(Duration::from_millis(min_ms), Duration::from_millis(max_ms))
+}
+
 impl ChaosConfig {
-    /// A 300-job run of `function` with the defaults above.
+    /// A run of `function` with the defaults above.
     pub fn new(function: impl Into<PathBuf>) -> Self {
         Self {
             function: function.into(),
-            function_args: Vec::new(),
-            jobs: 300,
-            concurrency: 6,
-            seed: 1,
-            planted_every: 10,
-            completion: DurationRange::between(
-                Duration::from_millis(500),
-                Duration::from_secs(8),
-            ),
-            lambda_timeout: DurationRange::between(Duration::from_secs(4), Duration::from_secs(8)),
-            delays: DurationRange::between(
-                Duration::from_millis(100),
-                Duration::from_millis(300),
-            ),
-            no_reply_timeout: Duration::from_secs(90),
-            max_budget: Duration::from_secs(300),
-            cloudfront_transient:
-                "cloudfront.unavailable=0.1,cloudfront.throttle=0.1,cloudfront.drop=0.1,cloudfront.drop-after=0.05"
-                    .to_string(),
-            kill_rate: 0.35,
-            duplicate_delivery_rate: 0.5,
-            codepipeline_throttle: 0.15,
-            final_report_throttle_burst: 5,
-            strict_caller_reference_share: 0.5,
-            on_job: None,
+            ..crate::clap_defaults(&["--function", "-"])
         }
     }
 
@@ -176,7 +156,7 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
                     .pop_front();
                 let Some(scenario) = next else { break };
                 let job = run_one(&config, scenario).await;
-                if let Some(observer) = &config.on_job {
+                if let Some(JobObserver(observer)) = &config.on_job {
                     observer(&job);
                 }
                 done.lock()
@@ -203,7 +183,7 @@ pub fn run_blocking(config: ChaosConfig) -> std::io::Result<ChaosReport> {
 async fn run_one(config: &ChaosConfig, scenario: Scenario) -> ChaosJob {
     let pipeline = match scenario.pipeline_config(&config.function, &config.function_args) {
         Ok(p) => p,
-        Err(e) => return ChaosJob::not_run(scenario, format!("invalid fault spec: {e}")),
+        Err(e) => return ChaosJob::not_run(scenario, format!("its flags do not parse: {e}")),
     };
     match crate::pipeline::run(pipeline).await {
         Ok(report) => ChaosJob::evaluate(scenario, &report),

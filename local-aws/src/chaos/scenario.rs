@@ -9,9 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ChaosConfig;
-use crate::cloudfront::DistributionConfig;
 use crate::duration::{DurationRange, format_exact};
-use crate::faults::{FaultSpecError, Faults};
 use crate::pipeline::{ArtifactCredentials, PipelineConfig};
 use crate::rng::SeededRng;
 
@@ -114,7 +112,6 @@ impl fmt::Display for Expected {
 /// A distribution of the job's emulated world.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScenarioDistribution {
-    /// Its id.
     pub id: String,
     /// How long its invalidations stay `InProgress`, in ms.
     pub completes_after_ms: u64,
@@ -130,7 +127,6 @@ pub struct Scenario {
     pub index: u32,
     /// The pipeline run's seed (emulator ids, completion draws, faults, kills, duplicates).
     pub seed: u64,
-    /// The planted cause, if any.
     pub cause: Cause,
     /// The action's `UserParameters`.
     pub user_parameters: String,
@@ -144,9 +140,7 @@ pub struct Scenario {
     pub timeout_minutes: u32,
     /// The fault spec (`--faults`).
     pub faults: String,
-    /// The function timeout, ms.
     pub lambda_timeout_ms: u64,
-    /// Lambda's retry delay, ms.
     pub retry_delay_ms: u64,
     /// The pause before a continuation's invocation, ms.
     pub reinvoke_delay_ms: u64,
@@ -452,98 +446,74 @@ impl Scenario {
         }
     }
 
-    /// The pipeline run of this job.
+    /// The pipeline run of this job: [`Self::replay_command`]'s flags, read as the command
+    /// reads them, so that a replay runs what the chaos run ran.
     pub fn pipeline_config(
         &self,
         function: &Path,
         function_args: &[String],
-    ) -> Result<PipelineConfig, FaultSpecError> {
-        let faults: Faults = self.faults.parse()?;
-        let mut config = PipelineConfig::new(function, self.user_parameters.clone());
+    ) -> Result<PipelineConfig, clap::Error> {
+        let mut config: PipelineConfig = crate::parse_flags(self.pipeline_args(function))?;
+        config.function = function.to_path_buf();
         config.function_args = function_args.to_vec();
-        config.distributions = self
-            .distributions
-            .iter()
-            .map(|d| {
-                if d.denied {
-                    DistributionConfig::denied(d.id.clone())
-                } else {
-                    DistributionConfig::new(d.id.clone()).completes_after(DurationRange::fixed(
-                        Duration::from_millis(d.completes_after_ms),
-                    ))
-                }
-            })
-            .collect();
-        config.faults = faults;
-        config.strict_caller_reference = self.strict_caller_reference;
-        config.seed = Some(self.seed);
-        config.lambda_timeout = Duration::from_millis(self.lambda_timeout_ms);
-        config.retry_delay = Duration::from_millis(self.retry_delay_ms);
-        config.reinvoke_delay = Duration::from_millis(self.reinvoke_delay_ms);
-        config.no_reply_timeout = Duration::from_millis(self.no_reply_timeout_ms);
-        config.total_timeout = Duration::from_millis(self.budget_ms);
-        config.kill_rate = self.kill_rate;
-        config.kills_per_event = 1;
-        config.duplicate_delivery_rate = self.duplicate_delivery_rate;
         config.artifact_credentials = self.credentials.clone();
-        config.env = vec![
-            (
-                "AWS_LAMBDA_LOG_LEVEL".to_string(),
-                self.log_level.to_string(),
-            ),
-            (
-                "AWS_LAMBDA_LOG_FORMAT".to_string(),
-                self.log_format.to_string(),
-            ),
-        ];
         Ok(config)
     }
 
     /// The `local-aws pipeline` command that runs this job again (same seed, same world, same
     /// faults; the planted credentials are the driver's defaults).
     pub fn replay_command(&self, function: &Path) -> String {
+        let words: Vec<String> = self
+            .pipeline_args(function)
+            .iter()
+            .map(|w| quote(w))
+            .collect();
+        format!("local-aws pipeline {}", words.join(" "))
+    }
+
+    fn pipeline_args(&self, function: &Path) -> Vec<String> {
         let ms = |v: u64| format_exact(Duration::from_millis(v));
         let mut words = vec![
-            "local-aws pipeline".to_string(),
-            format!("--function {}", quote(&function.display().to_string())),
-            format!("--user-parameters {}", quote(&self.user_parameters)),
+            "--function".to_string(),
+            function.display().to_string(),
+            "--user-parameters".to_string(),
+            self.user_parameters.clone(),
         ];
         for d in &self.distributions {
-            if d.denied {
-                words.push(format!("--denied-distribution {}", d.id));
+            words.extend(if d.denied {
+                ["--denied-distribution".to_string(), d.id.clone()]
             } else {
-                words.push(format!(
-                    "--distribution {}:{}",
-                    d.id,
-                    ms(d.completes_after_ms)
-                ));
-            }
+                let at = format!("{}:{}", d.id, ms(d.completes_after_ms));
+                ["--distribution".to_string(), at]
+            });
         }
-        words.push(format!("--faults {}", quote(&self.faults)));
+        words.extend(["--faults".to_string(), self.faults.clone()]);
         if self.strict_caller_reference {
             words.push("--strict-caller-reference".to_string());
         }
-        words.push(format!("--lambda-timeout {}", ms(self.lambda_timeout_ms)));
-        words.push(format!("--retry-delay {}", ms(self.retry_delay_ms)));
-        words.push(format!("--reinvoke-delay {}", ms(self.reinvoke_delay_ms)));
-        words.push(format!(
-            "--no-reply-timeout {}",
-            ms(self.no_reply_timeout_ms)
-        ));
-        words.push(format!("--total-timeout {}", ms(self.budget_ms)));
+        let mut flags = vec![
+            ("lambda-timeout", ms(self.lambda_timeout_ms)),
+            ("retry-delay", ms(self.retry_delay_ms)),
+            ("reinvoke-delay", ms(self.reinvoke_delay_ms)),
+            ("no-reply-timeout", ms(self.no_reply_timeout_ms)),
+            ("total-timeout", ms(self.budget_ms)),
+        ];
         if self.kill_rate > 0.0 {
-            words.push(format!("--kill-rate {}", self.kill_rate));
+            flags.push(("kill-rate", self.kill_rate.to_string()));
         }
         if self.duplicate_delivery_rate > 0.0 {
-            words.push(format!(
-                "--duplicate-delivery {}",
-                self.duplicate_delivery_rate
+            flags.push((
+                "duplicate-delivery",
+                self.duplicate_delivery_rate.to_string(),
             ));
         }
-        words.push(format!("--env AWS_LAMBDA_LOG_LEVEL={}", self.log_level));
-        words.push(format!("--env AWS_LAMBDA_LOG_FORMAT={}", self.log_format));
-        words.push(format!("--seed {}", self.seed));
-        words.join(" ")
+        flags.push(("env", format!("AWS_LAMBDA_LOG_LEVEL={}", self.log_level)));
+        flags.push(("env", format!("AWS_LAMBDA_LOG_FORMAT={}", self.log_format)));
+        flags.push(("seed", self.seed.to_string()));
+        for (name, value) in flags {
+            words.extend([format!("--{name}"), value]);
+        }
+        words
     }
 }
 
@@ -638,7 +608,7 @@ mod tests {
             }
             let run = s.pipeline_config(Path::new("f"), &[]);
             assert_eq!(
-                run.map(|c| c.strict_caller_reference).ok(),
+                run.map(|c| c.world.strict_caller_reference).ok(),
                 Some(s.strict_caller_reference)
             );
         }

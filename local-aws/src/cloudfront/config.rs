@@ -35,7 +35,6 @@ pub enum ConnectionMode {
 pub struct DistributionConfig {
     /// The distribution id, e.g. `E2QWRUHEXAMPLE`.
     pub id: String,
-    /// Allowed or denied.
     pub access: DistributionAccess,
     /// How long its invalidations stay `InProgress`; `None` uses the emulator's default. For a
     /// multi-tenant distribution: the default of its tenants.
@@ -98,9 +97,7 @@ pub enum DistributionSpecError {
     /// The completion time is not a duration.
     #[error("invalid distribution '{spec}': invalid duration '{}': {source}", .source.value())]
     BadDuration {
-        /// The whole value given.
         spec: String,
-        /// The duration error.
         #[source]
         source: DurationError,
     },
@@ -161,7 +158,6 @@ pub struct DistributionTenantConfig {
     /// The multi-tenant distribution it belongs to. `None` when declared alone; when exactly
     /// one multi-tenant distribution is declared, [`crate::Emulator::start`] assigns it.
     pub distribution_id: Option<String>,
-    /// Allowed or denied.
     pub access: DistributionAccess,
     /// How long its invalidations stay `InProgress`; `None` uses its distribution's, else the
     /// emulator's default.
@@ -207,18 +203,12 @@ pub enum TenantSpecError {
     #[error(
         "invalid distribution tenant id '{id}' in '{spec}': expected dt_ followed by letters and digits, e.g. dt_2wjDZi3hD1ivOXf6rpZJO1AB (write [DISTRIBUTION/]ID[:COMPLETES-AFTER])"
     )]
-    BadId {
-        /// The whole value given.
-        spec: String,
-        /// The id read from it.
-        id: String,
-    },
+    BadId { spec: String, id: String },
     /// The distribution before `/` is not a distribution id.
     #[error(
         "invalid distribution id '{distribution}' in '{spec}': use letters and digits only, e.g. EMULTITENANT/dt_2wjDZi3hD1ivOXf6rpZJO1AB"
     )]
     BadDistribution {
-        /// The whole value given.
         spec: String,
         /// The distribution id read from it.
         distribution: String,
@@ -226,9 +216,7 @@ pub enum TenantSpecError {
     /// The completion time is not a duration.
     #[error("invalid distribution tenant '{spec}': invalid duration '{}': {source}", .source.value())]
     BadDuration {
-        /// The whole value given.
         spec: String,
-        /// The duration error.
         #[source]
         source: DurationError,
     },
@@ -283,9 +271,7 @@ pub enum TenantSetupError {
         "distribution tenant '{tenant}' belongs to '{distribution}', which is not declared as a multi-tenant distribution: declare it with --multi-tenant-distribution {distribution}"
     )]
     NotMultiTenant {
-        /// The tenant id.
         tenant: String,
-        /// The distribution it names.
         distribution: String,
     },
     /// Several multi-tenant distributions are declared and a tenant names none of them.
@@ -293,7 +279,6 @@ pub enum TenantSetupError {
         "distribution tenant '{tenant}' could belong to any of the multi-tenant distributions {candidates}: write DISTRIBUTION/{tenant}"
     )]
     Ambiguous {
-        /// The tenant id.
         tenant: String,
         /// The multi-tenant distributions declared, comma-separated.
         candidates: String,

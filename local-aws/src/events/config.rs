@@ -9,8 +9,10 @@ use serde_json::Value;
 
 use super::burst::BodyShape;
 use crate::cloudfront::{DistributionConfig, DistributionTenantConfig};
-use crate::duration::DurationRange;
+use crate::duration::{DurationRange, parse_duration_or_zero};
 use crate::faults::Faults;
+use crate::pipeline::config::{env_arg, rate_arg};
+use crate::server::multi_tenant_distribution;
 
 /// The distribution a run declares when it is given none.
 pub const DEFAULT_DISTRIBUTION: &str = "E2QWRUHEXAMPLE";
@@ -55,124 +57,191 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-/// How to run the events driver. Build with [`EventsConfig::new`] and change the fields.
-#[derive(Debug, Clone)]
+/// How to run the events driver: the `events` command's flags, each with its default. Build
+/// with [`EventsConfig::new`] and change the fields.
+#[derive(Debug, Clone, clap::Args)]
 pub struct EventsConfig {
-    /// The function executable (a bare name is looked up on `PATH`).
+    /// The function executable (e.g. target/debug/cf-invalidate-events). A bare name is
+    /// looked up on PATH.
+    #[arg(long, value_name = "PATH")]
     pub function: PathBuf,
-    /// Its arguments.
+
+    /// An argument for the function executable (`--function python3 --function-arg f.py`).
+    /// Repeat for several.
+    #[arg(long = "function-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub function_args: Vec<String>,
-    /// `CF_INVALIDATE_PARAMETERS`, passed as is; `None`: `{"distributionId": <the first
-    /// distribution>}`.
+
+    /// The function's parameters, passed unchanged as CF_INVALIDATE_PARAMETERS. The coverage
+    /// check reads distributionId(s), distributionTenantId(s), keyPrefix and pathPrefix from
+    /// it. Default: {"distributionId":"<the first --distribution>"}.
+    #[arg(long, value_name = "JSON")]
     pub parameters: Option<String>,
-    /// Generated uploads and deletes (ignored when [`Self::keys`] is set).
+
+    /// How many uploads and deletes to generate (awkward keys: spaces, +, %, non-ASCII,
+    /// index.html in nested folders, directory markers, re-uploads).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     pub uploads: usize,
-    /// Keys to play instead, in order: `(key, is_delete)`.
-    pub keys: Option<Vec<(String, bool)>>,
-    /// Fraction of generated events that delete an earlier key.
+
+    /// Play these keys instead: one key per line; a line `DELETE key` deletes it.
+    #[arg(long = "keys", value_name = "FILE")]
+    pub keys_file: Option<PathBuf>,
+
+    /// Fraction of generated events that delete a key uploaded earlier.
+    #[arg(long, value_name = "RATE", default_value = "0.1", value_parser = rate_arg)]
     pub deletes: f64,
-    /// Generated keys start with this; `None`: the `keyPrefix` of the parameters.
+
+    /// Generated keys start with this. Default: the keyPrefix of --parameters.
+    #[arg(long, value_name = "PREFIX")]
     pub key_prefix: Option<String>,
-    /// Fraction of generated keys put outside the prefix (when there is one).
+
+    /// Fraction of generated keys put outside the key prefix (when there is one); they are
+    /// not expected to be invalidated.
+    #[arg(long, value_name = "RATE", default_value = "0.02", value_parser = rate_arg)]
     pub outside_prefix: f64,
-    /// Fraction of generated keys with awkward names (the rest are plain).
+
+    /// Fraction of generated keys with awkward names (spaces, `+`, `%`, non-ASCII, ...); the
+    /// rest are plain (`assets/js/app-12.js`), as most of a site's files are.
+    #[arg(long, value_name = "RATE", default_value = "1", value_parser = rate_arg)]
     pub awkward_keys: f64,
-    /// The burst is spread over this time.
+
+    /// The events are spread evenly over this time.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration_or_zero, conflicts_with = "rate")]
     pub burst_duration: Duration,
-    /// The bucket's name.
+
+    /// Events per second instead of --burst-duration.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+
+    /// The bucket named in the notifications.
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate-site")]
     pub bucket: String,
-    /// What S3 sends.
+
+    /// What S3 sends: S3 event notifications (`s3`, key form-encoded), EventBridge events
+    /// (`eventbridge`, key raw), or both drawn per message (`mixed`).
+    #[arg(long, value_name = "s3|eventbridge|mixed", default_value = "s3")]
     pub body_shape: BodyShape,
-    /// Queue S3's `s3:TestEvent` message first.
+
+    /// Queue S3's s3:TestEvent message before the burst (SQS delivery).
+    #[arg(long)]
     pub test_event: bool,
-    /// SQS and an event source mapping, or one asynchronous invocation per notification.
+
+    /// `sqs`: a queue and an event source mapping; `direct`: one asynchronous invocation
+    /// per notification, retried twice after an error.
+    #[arg(long, value_name = "sqs|direct", default_value = "sqs")]
     pub delivery: Delivery,
-    /// The event source mapping's `BatchSize` (1..=10000).
+
+    /// The event source mapping's BatchSize (1 to 10000; above 10 it needs a window).
+    #[arg(long, value_name = "N", default_value_t = 10)]
     pub batch_size: usize,
-    /// `MaximumBatchingWindowInSeconds` (local-aws accepts fractions of a second).
+
+    /// MaximumBatchingWindowInSeconds: a batch goes when full, at the window's end, or at
+    /// 6 MB (`200ms`, `1s`; AWS takes whole seconds, local-aws any duration up to 300 s).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration_or_zero)]
     pub batching_window: Duration,
-    /// The queue's visibility timeout.
+
+    /// The queue's visibility timeout: a failed record or batch comes back after it. At
+    /// least the function timeout, as Lambda requires (AWS advises 6 times).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_or_zero)]
     pub visibility_timeout: Duration,
-    /// The redrive policy's `maxReceiveCount`; `None`: no dead-letter queue.
-    pub max_receive_count: Option<u32>,
+
+    /// A message received this many times goes to the dead-letter queue (0: no DLQ).
+    // Spelled out so that clap takes the parser's `Option` as the value, not as "optional".
+    #[arg(long, value_name = "N", default_value = "5", value_parser = receive_count)]
+    pub max_receive_count: std::option::Option<u32>,
+
     /// Concurrent invocations, each in its own execution environment and process.
+    #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,
-    /// The function's timeout.
+
+    /// The function's timeout: an invocation not answered by then (plus 500 ms) is killed.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration_or_zero)]
     pub function_timeout: Duration,
-    /// Delay before Lambda's first asynchronous retry (direct delivery); the second waits
-    /// twice as long.
+
+    /// Direct delivery: delay before Lambda's first retry (the second waits twice as long;
+    /// Lambda: about 1 and 2 minutes).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration_or_zero)]
     pub retry_delay: Duration,
-    /// Probability per invocation that its process is SIGKILLed while it runs.
+
+    /// Probability per invocation that its process is SIGKILLed while it runs (Lambda starts
+    /// a new one; the batch comes back after the visibility timeout).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
     pub kill_rate: f64,
-    /// Probability per message (or per event, direct) of a second delivery.
+
+    /// Probability per message that SQS delivers it once more, in another batch, while or
+    /// after it is processed (at-least-once delivery).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
     pub duplicate_rate: f64,
-    /// Probability per answered SQS batch that the mapping invokes the function again with the
-    /// very same batch (same messages, same ids), as when its delete of the batch was lost.
+
+    /// Probability per answered batch that the mapping invokes the function again with the
+    /// very same batch, as when its delete of the batch was lost (SQS delivery).
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
     pub redeliver_rate: f64,
-    /// Distributions that exist; none: [`DEFAULT_DISTRIBUTION`].
+
+    /// A distribution that exists, with how long its invalidations stay InProgress:
+    /// `ID`, `ID:2s` or `ID:1s..3s`. Repeat for several. Default: E2QWRUHEXAMPLE.
+    #[arg(long = "distribution", value_name = "ID[:COMPLETES-AFTER]")]
     pub distributions: Vec<DistributionConfig>,
-    /// Distribution tenants that exist.
+
+    /// A distribution tenant that exists (see `pipeline --distribution-tenant`).
+    #[arg(
+        long = "distribution-tenant",
+        value_name = "[DISTRIBUTION/]ID[:COMPLETES-AFTER]"
+    )]
     pub distribution_tenants: Vec<DistributionTenantConfig>,
-    /// Completion time of invalidations where a distribution does not say.
+
+    /// A multi-tenant distribution, for --distribution-tenant.
+    #[arg(long = "multi-tenant-distribution", value_name = "ID[:COMPLETES-AFTER]", value_parser = multi_tenant_distribution)]
+    pub multi_tenant_distributions: Vec<DistributionConfig>,
+
+    /// How long invalidations stay InProgress when --distribution does not say.
+    #[arg(
+        long = "completes-after",
+        value_name = "DURATION[..DURATION]",
+        default_value = "1s..3s"
+    )]
     pub default_completion: DurationRange,
-    /// CloudFront (and other) faults, in the `--faults` syntax.
+
+    /// CloudFront faults, as for `pipeline` (e.g. `cloudfront.too-many=0.05,cloudfront.unavailable=0.02`).
+    #[arg(long, value_name = "SPEC", default_value = "none")]
     pub faults: Faults,
-    /// Seed of every draw; `None`: from the time.
+
+    /// Seed of every random choice; the report shows it.
+    #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Extra environment for the function.
+
+    /// Extra environment for the function (KEY=VALUE). Repeat for several.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = env_arg)]
     pub env: Vec<(String, String)>,
-    /// `AWS_LAMBDA_FUNCTION_NAME`.
+
+    /// AWS_LAMBDA_FUNCTION_NAME.
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate-events")]
     pub function_name: String,
-    /// `AWS_REGION`.
+
+    /// Keys to play instead of generated ones, in order: `(key, is_delete)`; read from
+    /// `--keys` when that is given.
+    #[arg(skip)]
+    pub keys: Option<Vec<(String, bool)>>,
+    #[arg(skip = "us-east-1".to_string())]
     pub region: String,
-    /// Called with a line of progress now and then (none by default).
+    #[arg(skip)]
     pub progress: Option<Progress>,
 }
 
 impl EventsConfig {
-    /// A run of `function` with short, fast defaults: 1000 uploads in 2 s, batches of 10, a
-    /// 10 s function timeout and visibility timeout, 4 concurrent invocations, invalidations
-    /// done in 1 to 3 s.
+    /// A run of `function` with the flags' short, fast defaults: 1000 uploads in 2 s,
+    /// batches of 10, a 10 s function timeout and visibility timeout, 4 concurrent
+    /// invocations, invalidations done in 1 to 3 s.
     pub fn new(function: impl Into<PathBuf>) -> Self {
         Self {
             function: function.into(),
-            function_args: Vec::new(),
-            parameters: None,
-            uploads: 1000,
-            keys: None,
-            deletes: 0.1,
-            key_prefix: None,
-            outside_prefix: 0.02,
-            awkward_keys: 1.0,
-            burst_duration: Duration::from_secs(2),
-            bucket: "cf-invalidate-site".to_string(),
-            body_shape: BodyShape::S3,
-            test_event: false,
-            delivery: Delivery::Sqs,
-            batch_size: 10,
-            batching_window: Duration::ZERO,
-            visibility_timeout: Duration::from_secs(10),
-            max_receive_count: Some(5),
-            concurrency: 4,
-            function_timeout: Duration::from_secs(10),
-            retry_delay: Duration::from_millis(500),
-            kill_rate: 0.0,
-            duplicate_rate: 0.0,
-            redeliver_rate: 0.0,
-            distributions: Vec::new(),
-            distribution_tenants: Vec::new(),
-            default_completion: DurationRange::between(
-                Duration::from_secs(1),
-                Duration::from_secs(3),
-            ),
-            faults: Faults::none(),
-            seed: None,
-            env: Vec::new(),
-            function_name: "cf-invalidate-events".to_string(),
-            region: "us-east-1".to_string(),
-            progress: None,
+            ..crate::clap_defaults(&["--function", "-"])
         }
     }
+}
+
+/// `--max-receive-count`: 0 is no dead-letter queue.
+fn receive_count(text: &str) -> Result<Option<u32>, std::num::ParseIntError> {
+    text.parse().map(|n: u32| (n > 0).then_some(n))
 }
 
 /// A bad setting, said with its value and what to do.
@@ -182,13 +251,7 @@ pub enum ConfigError {
     #[error(
         "--parameters '{text}' is not a JSON object ({reason}): give the function's parameters, e.g. {{\"distributionIds\":[\"E2QWRUHEXAMPLE\"],\"keyPrefix\":\"site/\"}}"
     )]
-    Parameters {
-        /// The text given.
-        text: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Batch size out of range.
+    Parameters { text: String, reason: String },
     #[error("--batch-size {0} is out of range: an SQS event source mapping takes 1 to 10000")]
     BatchSize(usize),
     /// A batch over 10 without a window.
@@ -196,7 +259,6 @@ pub enum ConfigError {
         "--batch-size {0} needs a batching window: AWS requires MaximumBatchingWindowInSeconds of at least 1 s above 10 (local-aws accepts any window over 0, e.g. --batching-window 200ms)"
     )]
     BatchNeedsWindow(usize),
-    /// Window too long.
     #[error("--batching-window {0} is over AWS's limit of 300 s")]
     BatchingWindow(String),
     /// Zero concurrency or a zero timeout.
@@ -207,14 +269,17 @@ pub enum ConfigError {
         "--visibility-timeout {visibility} is less than --function-timeout {function}: Lambda refuses such an event source mapping (InvalidParameterValueException \"Queue visibility timeout: ... is less than Function timeout: ...\"); give a visibility timeout of at least the function timeout (AWS advises 6 times)"
     )]
     VisibilityBelowTimeout {
-        /// The visibility timeout given.
         visibility: String,
-        /// The function timeout given.
         function: String,
     },
-    /// No event to play.
     #[error("--uploads 0 and no --keys: give a number of uploads or a keys file")]
     NoEvents,
+    /// A keys file that cannot be read, or a line in it that is not a key.
+    #[error("{0}")]
+    Keys(String),
+    /// A rate of events that is not a positive number.
+    #[error("invalid --rate {0}: give events per second, more than 0")]
+    Rate(String),
 }
 
 /// What the coverage check reads from the function's parameters: the ids invalidated and

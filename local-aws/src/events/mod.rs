@@ -45,21 +45,10 @@ pub const TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
 /// The run could not be carried out (a usage or environment problem, not a broken invariant).
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
-    /// A bad setting.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The function was not found.
     #[error(transparent)]
     Function(#[from] PipelineError),
-    /// The function could not be started.
-    #[error("cannot start function '{path}': {source} (is it executable?)")]
-    Spawn {
-        /// The executable.
-        path: std::path::PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
     /// The emulator (or an execution environment's listener) did not start.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
@@ -100,10 +89,12 @@ fn emulator_config(config: &EventsConfig) -> EmulatorConfig {
 }
 
 fn distributions(config: &EventsConfig) -> Vec<DistributionConfig> {
-    if config.distributions.is_empty() && config.distribution_tenants.is_empty() {
+    let declared = [&config.distributions, &config.multi_tenant_distributions];
+    let all: Vec<DistributionConfig> = declared.into_iter().flatten().cloned().collect();
+    if all.is_empty() && config.distribution_tenants.is_empty() {
         vec![DistributionConfig::new(DEFAULT_DISTRIBUTION)]
     } else {
-        config.distributions.clone()
+        all
     }
 }
 
@@ -121,8 +112,23 @@ fn parameters_text(config: &EventsConfig) -> String {
     }
 }
 
-/// The config, checked, with its function found.
+/// The config, checked, with its keys file read and its function found.
 fn checked(mut config: EventsConfig) -> Result<EventsConfig, EventsError> {
+    if let Some(path) = &config.keys_file {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Keys(format!("cannot read --keys file '{shown}': {e}")))?;
+        let keys = parse_keys(&text)
+            .map_err(|e| ConfigError::Keys(format!("--keys file '{shown}': {e}")))?;
+        config.keys = Some(keys);
+    }
+    if let Some(rate) = config.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(ConfigError::Rate(rate.to_string()).into());
+        }
+        let count = config.keys.as_ref().map_or(config.uploads, Vec::len);
+        config.burst_duration = Duration::from_secs_f64(count as f64 / rate);
+    }
     if !(1..=MAX_BATCH_SIZE).contains(&config.batch_size) {
         return Err(ConfigError::BatchSize(config.batch_size).into());
     }
@@ -347,10 +353,8 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         p.abort();
     }
     if let Some(source) = spawn_error {
-        return Err(EventsError::Spawn {
-            path: config.function.clone(),
-            source,
-        });
+        let path = config.function.clone();
+        return Err(PipelineError::Spawn { path, source }.into());
     }
     let drained_ms = clock.elapsed_ms().saturating_sub(started_ms);
 

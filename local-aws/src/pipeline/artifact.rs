@@ -86,26 +86,17 @@ pub enum ArtifactError {
         .0.display()
     )]
     NotZip(PathBuf),
-    /// The file system refused.
     #[error("cannot read {}: {source}", .path.display())]
     Read {
-        /// The path.
         path: PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },
     /// A file name a zip entry cannot carry as written.
     #[error("{} is not valid UTF-8: rename it, or zip the directory yourself", .0.display())]
     NonUtf8Name(PathBuf),
-    /// The zip writer failed.
     #[error("cannot zip {}: {message}", .path.display())]
-    Zip {
-        /// The directory.
-        path: PathBuf,
-        /// What the writer said.
-        message: String,
-    },
+    Zip { path: PathBuf, message: String },
 }
 
 /// Zips the files under `dir` (following symbolic links), named by their path relative to it
@@ -194,7 +185,6 @@ pub(crate) fn read_all(config: &PipelineConfig) -> Result<ArtifactBytes, Artifac
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactRole {
-    /// This execution's input artifact.
     Current,
     /// The input artifact of the previous execution in the history.
     Previous,
@@ -205,9 +195,7 @@ pub enum ArtifactRole {
 pub struct StagedArtifact {
     /// This execution's or the previous one's.
     pub role: ArtifactRole,
-    /// Its name and location.
     pub location: S3Artifact,
-    /// The zip's size in bytes.
     pub size: u64,
     /// Whether the object is in the bucket (`false`: `previous_artifact_gone`).
     pub stored: bool,

@@ -1,7 +1,6 @@
 //! How a pipeline run goes: the function, the emulated world, Lambda's and CodePipeline's
 //! timings, the chaos to add, and the environment the function gets.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,30 +8,21 @@ use std::time::Duration;
 
 use super::TimelineEntry;
 use super::artifact::ArtifactSource;
-use crate::clock::Clock;
-use crate::cloudfront::{DistributionConfig, DistributionTenantConfig, UnknownIds};
-use crate::codepipeline::executions::{ActionExecutionStatus, GetJobDetailsMode, S3Artifact};
-use crate::duration::DurationRange;
-use crate::faults::Faults;
-use crate::server::{EmulatorConfig, EmulatorHandle};
+use crate::cloudfront::{DistributionConfig, DistributionTenantConfig};
+use crate::codepipeline::executions::{ActionExecutionStatus, S3Artifact, SessionCredentials};
+use crate::duration::parse_duration_or_zero;
+use crate::server::{EmulatorConfig, EmulatorHandle, World};
 
 /// CodePipeline's limit on every action configuration value, `UserParameters` included.
 pub const MAX_USER_PARAMETERS: usize = 1000;
 /// Environment variables passed from this process to the function when set.
 pub const INHERITED_ENV: [&str; 3] = ["AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"];
 
-/// The temporary credentials placed in the job event's `artifactCredentials`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ArtifactCredentials {
-    /// `accessKeyId`.
-    pub access_key_id: String,
-    /// `secretAccessKey`.
-    pub secret_access_key: String,
-    /// `sessionToken`.
-    pub session_token: String,
-}
+/// The temporary credentials placed in the job event's `artifactCredentials` and answered by
+/// `GetJobDetails`.
+pub type ArtifactCredentials = SessionCredentials;
 
-impl Default for ArtifactCredentials {
+impl Default for SessionCredentials {
     fn default() -> Self {
         Self {
             access_key_id: "ASIALOCALAWSARTIFACT".to_string(),
@@ -42,247 +32,183 @@ impl Default for ArtifactCredentials {
     }
 }
 
-impl fmt::Debug for ArtifactCredentials {
+/// Called with each timeline entry as it happens (jobs, invocations, API calls, verdict, and
+/// function output lines).
+#[derive(Clone)]
+pub struct Observer(pub Arc<dyn Fn(&TimelineEntry) + Send + Sync>);
+
+impl fmt::Debug for Observer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ArtifactCredentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .field("session_token", &"<redacted>")
-            .finish()
+        f.write_str("Observer")
     }
 }
 
-/// Called with each timeline entry as it happens (jobs, invocations, API calls, verdict, and
-/// function output lines).
-pub type Observer = Arc<dyn Fn(&TimelineEntry) + Send + Sync>;
-
-/// How to run the pipeline. Build with [`PipelineConfig::new`] and change the public fields.
-#[derive(Clone)]
+/// How to run the pipeline: the `pipeline` command's flags, each with its default. Build with
+/// [`PipelineConfig::new`] and change the public fields.
+#[derive(Debug, Clone, clap::Args)]
 pub struct PipelineConfig {
-    /// The function executable (e.g. `env!("CARGO_BIN_EXE_cf-invalidate-lambda")`); a bare
-    /// name such as `python3` is looked up on `PATH`.
+    /// The function executable: the Lambda `bootstrap` (e.g. target/debug/cf-invalidate-lambda).
+    /// A bare name is looked up on PATH.
+    #[arg(long, value_name = "PATH")]
     pub function: PathBuf,
-    /// Arguments for the executable (none for a Lambda bootstrap).
+
+    /// An argument for the function executable (for a script run by an interpreter:
+    /// `--function python3 --function-arg handler.py`). Repeat for several.
+    #[arg(long = "function-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub function_args: Vec<String>,
-    /// The action's `UserParameters` as written in the pipeline (at most 1000 characters,
-    /// checked before variables are resolved, as CodePipeline checks the configuration it is
-    /// given). Its `#{Namespace.Name}` references are resolved once, before the first job:
-    /// see [`Self::pipeline_execution_id`] and [`Self::variables`].
+
+    /// The action's UserParameters string as written in the pipeline (at most 1000
+    /// characters). Its variable references are resolved before the function sees it:
+    /// #{codepipeline.PipelineExecutionId} and those given with --variable; a reference to
+    /// any other variable fails the action before it runs, as in CodePipeline.
+    #[arg(long, value_name = "TEXT", default_value = "")]
     pub user_parameters: String,
-    /// `#{codepipeline.PipelineExecutionId}`: the pipeline execution the action runs in, the
-    /// same for every job (continuations) and every Lambda retry of the run. `None` (the
-    /// default) draws a new id (8-4-4-4-12 lowercase hex, from the emulator's seeded ids) for
-    /// each run. A pipeline "Retry" runs the action again in the same execution: give the id
-    /// of the run it retries.
+
+    /// The value of #{codepipeline.PipelineExecutionId} (8-4-4-4-12 lowercase hex). By default
+    /// each run is a new pipeline execution with a new id; give the id a run printed to replay
+    /// a pipeline Retry of it.
+    #[arg(long, value_name = "ID", value_parser = execution_id_arg)]
     pub pipeline_execution_id: Option<String>,
-    /// The other variables the action may reference, by full name: `Deploy.CommitId` (an
-    /// action's namespace) or `variables.Stage` (pipeline-level) to its value, which replaces
-    /// `#{Deploy.CommitId}` as is. A reference to a variable not given here fails the action
-    /// before the function is invoked, as CodePipeline does. The `codepipeline` namespace is
-    /// [`Self::pipeline_execution_id`].
-    pub variables: BTreeMap<String, String>,
-    /// The pipeline the action belongs to: `pipelineContext.pipelineName` of `GetJobDetails`
-    /// and the history `ListActionExecutions` pages through (default `cf-invalidate-pipeline`).
+
+    /// A variable for #{NAMESPACE.NAME} references in UserParameters, e.g.
+    /// `--variable Deploy.CommitId=abc123` or `--variable variables.Stage=prod`. Repeat for
+    /// several.
+    #[arg(long = "variable", value_name = "NAMESPACE.NAME=VALUE", value_parser = super::parse_variable_assignment)]
+    pub variables: Vec<(String, String)>,
+
+    /// The pipeline's name (GetJobDetails' pipelineContext, ListActionExecutions).
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate-pipeline")]
     pub pipeline_name: String,
-    /// The action's stage (default `Deploy`).
+
+    /// The stage the action runs in.
+    #[arg(long, value_name = "NAME", default_value = "Deploy")]
     pub stage_name: String,
-    /// The action's name (default `Invalidate`).
+
+    /// The action's name.
+    #[arg(long, value_name = "NAME", default_value = "Invalidate")]
     pub action_name: String,
-    /// The action's input artifacts: in each job event's `inputArtifacts`, in `GetJobDetails`
-    /// and in the history's `input.inputArtifacts` (default none).
+
+    /// An input artifact of the action, `NAME=s3://BUCKET/KEY`: in the job event, in
+    /// GetJobDetails and in the execution history. Repeat for several.
+    #[arg(long = "input-artifact", value_name = "NAME=s3://BUCKET/KEY")]
     pub input_artifacts: Vec<S3Artifact>,
-    /// The deployed artifact: its zip is stored in the artifact bucket
-    /// (`codepipeline-REGION-ACCOUNT`) under `PIPELINE/ARTIFACT/ID` (names cut to 20 and 10
-    /// characters, a random 7-character id, as CodePipeline names them) and it becomes the first
-    /// input artifact, named [`Self::artifact_name`]. The run then draws a new access key id
-    /// (`ASIA` + 16 characters) for [`Self::artifact_credentials`] and, with [`super::run`],
-    /// starts the emulator with `s3_required_access_key` set to it: only the job's
-    /// credentials read the artifacts. Default `None`.
+
+    /// The deployed artifact: a directory (zipped on the fly, the same bytes for the same
+    /// files) or a .zip. It is stored in the artifact bucket codepipeline-REGION-ACCOUNT and
+    /// becomes the first input artifact; the job's artifact credentials get an access key id
+    /// of their own, and S3 refuses any other.
+    #[arg(long, value_name = "PATH", value_parser = |s: &str| ArtifactSource::from_path(s))]
     pub artifact: Option<ArtifactSource>,
-    /// The name of [`Self::artifact`] and [`Self::previous_artifact`] (default `BuildArtifact`).
+
+    /// The name of --artifact and --previous-artifact.
+    #[arg(long, value_name = "NAME", default_value = "BuildArtifact")]
     pub artifact_name: String,
-    /// The input artifact of this action's previous execution: stored under another key, and
-    /// recorded in the history as an execution of the same pipeline, stage and action, in
-    /// another pipeline execution, an hour before this run, with status
-    /// [`Self::previous_status`]. Default `None`.
+
+    /// The input artifact of this action's previous execution (a directory or a .zip): stored
+    /// under another key, and recorded in the history as an earlier execution of the same
+    /// action in another pipeline execution.
+    #[arg(long, value_name = "PATH", value_parser = |s: &str| ArtifactSource::from_path(s))]
     pub previous_artifact: Option<ArtifactSource>,
-    /// The status of the previous execution (default `Succeeded`; `Failed` plants a run that
-    /// a "last successful execution" lookup must skip).
+
+    /// The status of that previous execution: `succeeded`, or `failed` (one a lookup of the
+    /// last successful execution must skip).
+    #[arg(long, value_name = "succeeded|failed", default_value = "succeeded", value_parser = previous_status_arg, requires = "previous_artifact")]
     pub previous_status: ActionExecutionStatus,
+
     /// Record the previous execution but do not store its object, as after an S3 lifecycle
-    /// rule expired it (default false).
+    /// rule deleted it.
+    #[arg(long, requires = "previous_artifact")]
     pub previous_artifact_gone: bool,
-    /// The artifact credentials may not list the artifact bucket (no `s3:ListBucket`), so S3
-    /// answers a missing key (such as a gone previous artifact) with 403 `AccessDenied`
-    /// rather than 404 `NoSuchKey` (default false).
+
+    /// The job's artifact credentials may not list the artifact bucket (no s3:ListBucket, as
+    /// in many CodePipeline service roles): S3 then answers a missing key with 403
+    /// AccessDenied instead of 404 NoSuchKey.
+    #[arg(long)]
     pub artifact_credentials_cannot_list: bool,
-    /// ListActionExecutions answers `AccessDeniedException` (default false).
+
+    /// ListActionExecutions answers AccessDeniedException, as for a function role without
+    /// codepipeline:ListActionExecutions.
+    #[arg(long)]
     pub list_action_executions_denied: bool,
-    /// How `GetJobDetails` answers (default `Allow`); see [`GetJobDetailsMode`].
-    pub get_job_details: GetJobDetailsMode,
-    /// Distributions that exist (standard or multi-tenant); others get `NoSuchDistribution`
-    /// (or `AccessDenied`, see [`Self::unknown_ids`]).
-    pub distributions: Vec<DistributionConfig>,
-    /// Distribution tenants that exist; others get `EntityNotFound` (or `AccessDenied`). See
-    /// [`crate::EmulatorConfig::distribution_tenants`].
-    pub distribution_tenants: Vec<DistributionTenantConfig>,
-    /// Refuse a reused CallerReference even with the same paths (default false). See
-    /// [`crate::EmulatorConfig::strict_caller_reference`].
-    pub strict_caller_reference: bool,
-    /// How calls on ids that do not exist are answered (default `NotFound`).
-    pub unknown_ids: UnknownIds,
-    /// Completion time of invalidations on distributions that do not set one (default 2s..5s).
-    pub default_completion: DurationRange,
-    /// Faults to inject.
-    pub faults: Faults,
-    /// Seed for every random choice; `None` picks one (shown in the report).
-    pub seed: Option<u64>,
-    /// Port of the emulator on 127.0.0.1 (0: any free port).
-    pub port: u16,
-    /// The function's timeout: each invocation must answer within it (default 30 s). A process
-    /// that does not take its event within this time (for a cold start: within the larger of
-    /// this and 10 s, Lambda's init limit) also times out.
+
+    #[command(flatten)]
+    pub world: World,
+
+    /// The function's timeout: an invocation not answered by then (plus 500 ms) counts as a
+    /// function error, and its process is killed and cold-started again.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration_or_zero)]
     pub lambda_timeout: Duration,
-    /// Extra time after the deadline before the process is killed (default 500 ms).
-    pub deadline_grace: Duration,
-    /// Delay before Lambda's first retry of a failed invocation; the second waits twice as
-    /// long (Lambda: about 1 and 2 minutes; default 1 s).
+
+    /// Delay before Lambda's first retry of a failed invocation; the second retry waits twice
+    /// as long. (Lambda waits about 1 and 2 minutes.)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_or_zero)]
     pub retry_delay: Duration,
-    /// Delay between a "still in progress" reply and the next job's invocation (default 1 s).
+
+    /// Delay between a "still in progress" result (continuation token) and the next invocation.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_or_zero)]
     pub reinvoke_delay: Duration,
-    /// CodePipeline fails the action when a job gets no result for this long (default 20 min).
+
+    /// The action fails when a job gets no PutJob result for this long (CodePipeline: 20m).
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = parse_duration_or_zero)]
     pub no_reply_timeout: Duration,
-    /// CodePipeline fails the action when it runs this long in all (default 24 h).
+
+    /// The action fails when it runs this long in all (CodePipeline: 24h).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration_or_zero)]
     pub total_timeout: Duration,
-    /// The `artifactCredentials` of every event (plant known values to prove they never leak).
-    pub artifact_credentials: ArtifactCredentials,
-    /// `AWS_LAMBDA_FUNCTION_NAME` and `FunctionName` (default `cf-invalidate`).
-    pub function_name: String,
-    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (default 128).
-    pub memory_size: u32,
-    /// `AWS_REGION` / `AWS_DEFAULT_REGION` (default `us-east-1`).
-    pub region: String,
-    /// The account id in events and ARNs (default `000000000000`).
-    pub account_id: String,
-    /// Extra environment variables for the function (set last: they override).
+
+    /// An extra environment variable for the function, `KEY=VALUE`. Repeat for several.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = env_arg)]
     pub env: Vec<(String, String)>,
-    /// Probability (0..=1) that an event is delivered a second time: same job id, same
-    /// payload, a new Lambda request id, as Lambda's at-least-once asynchronous delivery may
-    /// do. Drawn once per event; the duplicate runs right after the first delivery ends (one
-    /// execution environment) and is not retried itself. Default 0.
+
+    /// Deliver each event a second time with this probability (`0.3` or `30%`): same job id,
+    /// same payload, a new request id, as Lambda's at-least-once delivery may do.
+    #[arg(long = "duplicate-delivery", value_name = "RATE", default_value = "0", value_parser = rate_arg)]
     pub duplicate_delivery_rate: f64,
-    /// Probability (0..=1) that an invocation is SIGKILLed at a random moment between taking
-    /// its event and its deadline (a crash, an out-of-memory kill, a host failure). Lambda
-    /// counts it as a function error and retries the event. Default 0.
+
+    /// SIGKILL an invocation at a random moment before its deadline with this probability
+    /// (`0.15` or `15%`): a crash mid-work, which Lambda retries.
+    #[arg(long, value_name = "RATE", default_value = "0", value_parser = rate_arg)]
     pub kill_rate: f64,
-    /// At most this many deliveries of one event are killed by [`Self::kill_rate`] (default 1),
-    /// so that Lambda's three deliveries keep at least one that is not killed on purpose.
+
+    /// Kill at most this many deliveries of one event with --kill-rate.
+    #[arg(long, value_name = "N", default_value_t = 1)]
     pub kills_per_event: u32,
-    /// Receives timeline entries live.
+
+    /// The function name (AWS_LAMBDA_FUNCTION_NAME and the event's FunctionName).
+    #[arg(long, value_name = "NAME", default_value = "cf-invalidate")]
+    pub function_name: String,
+
+    /// AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB.
+    #[arg(long, value_name = "MB", default_value_t = 128)]
+    pub memory_size: u32,
+
+    /// AWS_REGION and AWS_DEFAULT_REGION of the function.
+    #[arg(long, value_name = "REGION", default_value = "us-east-1")]
+    pub region: String,
+
+    /// Port of the emulator on 127.0.0.1 (0: any free port).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub port: u16,
+
+    // Not flags: Lambda's grace before the kill, the account, the planted credentials (known
+    // values prove they never leak), and the live timeline.
+    #[arg(skip = Duration::from_millis(500))]
+    pub deadline_grace: Duration,
+    #[arg(skip = EmulatorConfig::default().account_id)]
+    pub account_id: String,
+    #[arg(skip)]
+    pub artifact_credentials: ArtifactCredentials,
+    #[arg(skip)]
     pub observer: Option<Observer>,
 }
 
-impl fmt::Debug for PipelineConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PipelineConfig")
-            .field("function", &self.function)
-            .field("function_args", &self.function_args)
-            .field("user_parameters", &self.user_parameters)
-            .field("pipeline_execution_id", &self.pipeline_execution_id)
-            .field("variables", &self.variables)
-            .field("pipeline_name", &self.pipeline_name)
-            .field("stage_name", &self.stage_name)
-            .field("action_name", &self.action_name)
-            .field("input_artifacts", &self.input_artifacts)
-            .field("artifact", &self.artifact)
-            .field("artifact_name", &self.artifact_name)
-            .field("previous_artifact", &self.previous_artifact)
-            .field("previous_status", &self.previous_status)
-            .field("previous_artifact_gone", &self.previous_artifact_gone)
-            .field(
-                "artifact_credentials_cannot_list",
-                &self.artifact_credentials_cannot_list,
-            )
-            .field(
-                "list_action_executions_denied",
-                &self.list_action_executions_denied,
-            )
-            .field("get_job_details", &self.get_job_details)
-            .field("distributions", &self.distributions)
-            .field("distribution_tenants", &self.distribution_tenants)
-            .field("strict_caller_reference", &self.strict_caller_reference)
-            .field("unknown_ids", &self.unknown_ids)
-            .field("default_completion", &self.default_completion)
-            .field("faults", &self.faults.to_string())
-            .field("seed", &self.seed)
-            .field("port", &self.port)
-            .field("lambda_timeout", &self.lambda_timeout)
-            .field("deadline_grace", &self.deadline_grace)
-            .field("retry_delay", &self.retry_delay)
-            .field("reinvoke_delay", &self.reinvoke_delay)
-            .field("no_reply_timeout", &self.no_reply_timeout)
-            .field("total_timeout", &self.total_timeout)
-            .field("artifact_credentials", &self.artifact_credentials)
-            .field("function_name", &self.function_name)
-            .field("memory_size", &self.memory_size)
-            .field("region", &self.region)
-            .field("account_id", &self.account_id)
-            .field("env", &self.env)
-            .field("duplicate_delivery_rate", &self.duplicate_delivery_rate)
-            .field("kill_rate", &self.kill_rate)
-            .field("kills_per_event", &self.kills_per_event)
-            .field("observer", &self.observer.is_some())
-            .finish()
-    }
-}
-
 impl PipelineConfig {
-    /// A run of `function` with `user_parameters` and the defaults above.
+    /// A run of `function` with `user_parameters` and the flags' defaults.
     pub fn new(function: impl Into<PathBuf>, user_parameters: impl Into<String>) -> Self {
-        // The emulated world starts as a bare emulator's does.
-        let world = EmulatorConfig::default();
         Self {
             function: function.into(),
-            function_args: Vec::new(),
             user_parameters: user_parameters.into(),
-            pipeline_execution_id: None,
-            variables: BTreeMap::new(),
-            pipeline_name: "cf-invalidate-pipeline".to_string(),
-            stage_name: "Deploy".to_string(),
-            action_name: "Invalidate".to_string(),
-            input_artifacts: Vec::new(),
-            artifact: None,
-            artifact_name: "BuildArtifact".to_string(),
-            previous_artifact: None,
-            previous_status: ActionExecutionStatus::Succeeded,
-            previous_artifact_gone: false,
-            artifact_credentials_cannot_list: false,
-            list_action_executions_denied: false,
-            get_job_details: world.get_job_details,
-            distributions: world.distributions,
-            distribution_tenants: world.distribution_tenants,
-            strict_caller_reference: world.strict_caller_reference,
-            unknown_ids: world.unknown_ids,
-            default_completion: world.default_completion,
-            faults: world.faults,
-            seed: world.seed,
-            port: world.port,
-            lambda_timeout: Duration::from_secs(30),
-            deadline_grace: Duration::from_millis(500),
-            retry_delay: Duration::from_secs(1),
-            reinvoke_delay: Duration::from_secs(1),
-            no_reply_timeout: Duration::from_secs(20 * 60),
-            total_timeout: Duration::from_secs(24 * 3600),
-            artifact_credentials: ArtifactCredentials::default(),
-            function_name: world.function_name,
-            memory_size: 128,
-            region: world.region,
-            account_id: world.account_id,
-            env: Vec::new(),
-            duplicate_delivery_rate: 0.0,
-            kill_rate: 0.0,
-            kills_per_event: 1,
-            observer: None,
+            ..crate::clap_defaults(&["--function", "-"])
         }
     }
 
@@ -290,45 +216,77 @@ impl PipelineConfig {
     pub(super) fn emulator_config(&self) -> EmulatorConfig {
         EmulatorConfig {
             port: self.port,
-            distributions: self.distributions.clone(),
-            distribution_tenants: self.distribution_tenants.clone(),
-            strict_caller_reference: self.strict_caller_reference,
-            unknown_ids: self.unknown_ids,
-            default_completion: self.default_completion,
-            faults: self.faults.clone(),
-            seed: self.seed,
-            clock: Clock::system(),
-            jobs: Vec::new(),
             account_id: self.account_id.clone(),
             region: self.region.clone(),
             function_name: self.function_name.clone(),
-            get_job_details: self.get_job_details,
             s3_required_access_key: self
                 .artifact
                 .is_some()
                 .then(|| self.artifact_credentials.access_key_id.clone()),
             s3_missing_key_denied: self.artifact_credentials_cannot_list,
             list_action_executions_denied: self.list_action_executions_denied,
-            ..EmulatorConfig::default()
+            ..self.world.emulator_config()
         }
     }
 
     /// Adds a distribution.
     pub fn distribution(mut self, d: DistributionConfig) -> Self {
-        self.distributions.push(d);
+        self.world.distributions.push(d);
         self
     }
 
     /// Sets a variable for `#{NAMESPACE.NAME}` references (`name` is `NAMESPACE.NAME`).
     pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.variables.insert(name.into(), value.into());
+        self.variables.push((name.into(), value.into()));
         self
     }
 
     /// Adds a distribution tenant.
     pub fn distribution_tenant(mut self, t: DistributionTenantConfig) -> Self {
-        self.distribution_tenants.push(t);
+        self.world.distribution_tenants.push(t);
         self
+    }
+}
+
+/// `0.3` or `30%`.
+pub(crate) fn rate_arg(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    };
+    match value {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "invalid rate '{text}': expected a probability from 0 to 1 (0.3) or a percentage (30%)"
+        )),
+    }
+}
+
+pub(crate) fn env_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!(
+            "invalid environment variable '{text}': expected KEY=VALUE"
+        )),
+    }
+}
+
+fn previous_status_arg(text: &str) -> Result<ActionExecutionStatus, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "succeeded" => Ok(ActionExecutionStatus::Succeeded),
+        "failed" => Ok(ActionExecutionStatus::Failed),
+        _ => Err(format!(
+            "'{text}' is not a status of a previous execution: use succeeded or failed"
+        )),
+    }
+}
+
+fn execution_id_arg(text: &str) -> Result<String, super::PipelineError> {
+    if super::is_pipeline_execution_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(super::PipelineError::PipelineExecutionId(text.to_string()))
     }
 }
 

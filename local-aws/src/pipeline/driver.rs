@@ -12,7 +12,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use super::artifact::{
     self, ArtifactBytes, ArtifactRole, StagedArtifact, artifact_bucket, object_key,
 };
-use super::config::function_env;
+use super::config::{Observer, function_env};
 use super::function::{FunctionProcess, OutputLine, OutputSink, OutputStream, SpawnSpec};
 use super::report::short_id;
 use super::variables::{self, MAX_RESOLVED_CONFIGURATION_BYTES, VariableValues};
@@ -24,7 +24,6 @@ use crate::clock::{Clock, epoch_ms};
 use crate::codepipeline::JobResult;
 use crate::codepipeline::executions::{
     ActionExecution, ActionExecutionStatus, ActionOutput, JobContext, S3Artifact,
-    SessionCredentials,
 };
 use crate::duration::format_exact;
 use crate::faults::Api;
@@ -106,7 +105,6 @@ struct Driver<'e> {
     rng: SeededRng,
     /// The zips to put in the artifact bucket before the action starts.
     artifacts: ArtifactBytes,
-    /// What was put there.
     staged: Vec<StagedArtifact>,
 }
 
@@ -136,7 +134,7 @@ impl<'e> Driver<'e> {
             .clone()
             .unwrap_or_else(|| emu.new_pipeline_execution_id());
         let events: Arc<Mutex<Vec<TimelineEntry>>> = Arc::new(Mutex::new(Vec::new()));
-        let sink: Option<OutputSink> = config.observer.clone().map(|observer| {
+        let sink: Option<OutputSink> = config.observer.clone().map(|Observer(observer)| {
             let sink: OutputSink = Arc::new(move |line: &OutputLine| {
                 let stream = match line.stream {
                     OutputStream::Stdout => "out",
@@ -156,7 +154,7 @@ impl<'e> Driver<'e> {
             env: function_env(&config, emu),
         };
         let observing = Arc::new(AtomicBool::new(true));
-        if let Some(observer) = config.observer.clone() {
+        if let Some(Observer(observer)) = config.observer.clone() {
             let observing = observing.clone();
             emu.watch_requests(move |r| {
                 if !observing.load(Ordering::Relaxed) {
@@ -197,7 +195,7 @@ impl<'e> Driver<'e> {
             kind,
             text,
         };
-        if let Some(observer) = &self.config.observer {
+        if let Some(Observer(observer)) = &self.config.observer {
             observer(&entry);
         }
         self.events
@@ -207,8 +205,8 @@ impl<'e> Driver<'e> {
     }
 
     fn job_event(&self, job_id: &str, continuation_token: Option<&str>) -> Value {
-        let creds = &self.config.artifact_credentials;
         let expiration = epoch_ms(SystemTime::now()) + 3_600_000;
+        let creds = &self.config.artifact_credentials;
         let input_artifacts: Vec<Value> = self
             .config
             .input_artifacts
@@ -292,16 +290,10 @@ impl<'e> Driver<'e> {
                 TimelineKind::Verdict,
                 "FAILED before the action ran: variables could not be resolved".to_string(),
             );
-            self.verdict = Some((
-                Verdict::Failed,
-                Some(Failure {
-                    cause: FailureCause::UnresolvedVariables,
-                    failure_type: None,
-                    message,
-                    external_execution_id: None,
-                    unresolved_variables: resolution.unresolved,
-                }),
-            ));
+            self.fail(Failure {
+                unresolved_variables: resolution.unresolved,
+                ..Failure::of(FailureCause::UnresolvedVariables, message)
+            });
             return false;
         }
         let configuration_bytes = "FunctionName".len()
@@ -317,15 +309,9 @@ impl<'e> Driver<'e> {
                 TimelineKind::Verdict,
                 "FAILED before the action ran: the resolved configuration is too large".to_string(),
             );
-            self.verdict = Some((
-                Verdict::Failed,
-                Some(Failure {
-                    cause: FailureCause::ResolvedConfigurationTooLarge,
-                    failure_type: None,
-                    message,
-                    external_execution_id: None,
-                    unresolved_variables: Vec::new(),
-                }),
+            self.fail(Failure::of(
+                FailureCause::ResolvedConfigurationTooLarge,
+                message,
             ));
             return false;
         }
@@ -505,7 +491,6 @@ impl<'e> Driver<'e> {
 
     /// What `GetJobDetails` says of this run's jobs.
     fn job_context(&self, action_execution_id: &str) -> JobContext {
-        let creds = &self.config.artifact_credentials;
         JobContext {
             pipeline_name: self.config.pipeline_name.clone(),
             stage_name: self.config.stage_name.clone(),
@@ -514,11 +499,7 @@ impl<'e> Driver<'e> {
             pipeline_execution_id: self.pipeline_execution_id.clone(),
             configuration: self.configuration(true),
             input_artifacts: self.config.input_artifacts.clone(),
-            artifact_credentials: Some(SessionCredentials {
-                access_key_id: creds.access_key_id.clone(),
-                secret_access_key: creds.secret_access_key.clone(),
-                session_token: creds.session_token.clone(),
-            }),
+            artifact_credentials: Some(self.config.artifact_credentials.clone()),
         }
     }
 
@@ -622,16 +603,11 @@ impl<'e> Driver<'e> {
                             shorten(&message, 300)
                         ),
                     );
-                    self.verdict = Some((
-                        Verdict::Failed,
-                        Some(Failure {
-                            cause: FailureCause::Reported,
-                            failure_type: Some(failure_type),
-                            message,
-                            external_execution_id,
-                            unresolved_variables: Vec::new(),
-                        }),
-                    ));
+                    self.fail(Failure {
+                        failure_type: Some(failure_type),
+                        external_execution_id,
+                        ..Failure::of(FailureCause::Reported, message)
+                    });
                     return Ending::Verdict;
                 }
                 JobEnd::Result(JobResult::TimedOut { .. }) | JobEnd::NoReply => {
@@ -644,16 +620,7 @@ impl<'e> Driver<'e> {
                         TimelineKind::Verdict,
                         format!("job {number} {}: FAILED, {message}", short_id(&job_id)),
                     );
-                    self.verdict = Some((
-                        Verdict::Failed,
-                        Some(Failure {
-                            cause: FailureCause::NoReply,
-                            failure_type: None,
-                            message,
-                            external_execution_id: None,
-                            unresolved_variables: Vec::new(),
-                        }),
-                    ));
+                    self.fail(Failure::of(FailureCause::NoReply, message));
                     return Ending::Verdict;
                 }
                 JobEnd::TotalTimeout => {
@@ -671,16 +638,11 @@ impl<'e> Driver<'e> {
         );
         self.emu.time_out_job(job_id, &message);
         self.event(TimelineKind::Verdict, format!("FAILED, {message}"));
-        self.verdict = Some((
-            Verdict::Failed,
-            Some(Failure {
-                cause: FailureCause::TotalTimeout,
-                failure_type: None,
-                message,
-                external_execution_id: None,
-                unresolved_variables: Vec::new(),
-            }),
-        ));
+        self.fail(Failure::of(FailureCause::TotalTimeout, message));
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        self.verdict = Some((Verdict::Failed, Some(failure)));
     }
 
     fn job_result(&self, job_id: &str) -> Option<JobResult> {
@@ -1079,5 +1041,17 @@ impl<'e> Driver<'e> {
             duration_ms,
         };
         Ok(report)
+    }
+}
+
+impl Failure {
+    fn of(cause: FailureCause, message: String) -> Self {
+        Self {
+            cause,
+            failure_type: None,
+            message,
+            external_execution_id: None,
+            unresolved_variables: Vec::new(),
+        }
     }
 }

@@ -16,9 +16,7 @@ use crate::clock::Clock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputStream {
-    /// Standard output.
     Stdout,
-    /// Standard error.
     Stderr,
 }
 
@@ -29,7 +27,6 @@ pub struct OutputLine {
     pub at_ms: u64,
     /// Which process printed it (1 for the first cold start, 2 after the first restart, ...).
     pub process: u32,
-    /// stdout or stderr.
     pub stream: OutputStream,
     /// The line, without its newline (invalid UTF-8 replaced).
     pub text: String,

@@ -42,15 +42,12 @@ pub enum PipelineError {
     FunctionNotFound {
         /// The path (or bare name) given.
         path: PathBuf,
-        /// What may be meant instead.
         hint: MissingFunctionHint,
     },
     /// The function could not be started.
     #[error("cannot start function '{path}': {source} (is it executable?)")]
     Spawn {
-        /// The executable.
         path: PathBuf,
-        /// The OS error.
         #[source]
         source: std::io::Error,
     },
@@ -67,7 +64,6 @@ pub enum PipelineError {
         "invalid pipeline execution id '{0}': expected 8-4-4-4-12 lowercase hex digits as CodePipeline writes them, e.g. 0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c"
     )]
     PipelineExecutionId(String),
-    /// The emulator did not start.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
     /// An artifact could not be read or zipped.
@@ -76,40 +72,22 @@ pub enum PipelineError {
 }
 
 /// What a missing function path may have meant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MissingFunctionHint {
     /// The same file exists in the other Cargo profile (`target/release` for `target/debug`,
     /// or the other way round).
+    #[error("'{}' exists: give that path, or build this one", .0.display())]
     OtherProfile(PathBuf),
     /// A path into a Cargo profile directory whose build is missing: `cargo build` with these
     /// arguments makes it.
+    #[error("build it first: cargo build {}", .0.join(" "))]
     Build(Vec<String>),
-    /// A bare name not found on `PATH`.
+    #[error("no such file, and no executable of that name on PATH")]
     NotOnPath,
-    /// Nothing better than asking for the bootstrap's path.
+    #[error(
+        "give the path of the Lambda bootstrap executable (for example target/debug/cf-invalidate-lambda)"
+    )]
     None,
-}
-
-impl std::fmt::Display for MissingFunctionHint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MissingFunctionHint::OtherProfile(path) => write!(
-                f,
-                "'{}' exists: give that path, or build this one",
-                path.display()
-            ),
-            MissingFunctionHint::Build(args) => {
-                write!(f, "build it first: cargo build {}", args.join(" "))
-            }
-            MissingFunctionHint::NotOnPath => {
-                write!(f, "no such file, and no executable of that name on PATH")
-            }
-            MissingFunctionHint::None => write!(
-                f,
-                "give the path of the Lambda bootstrap executable (for example target/debug/cf-invalidate-lambda)"
-            ),
-        }
-    }
 }
 
 /// The project's Lambda bootstrap, the one binary whose build command is known.
@@ -174,7 +152,10 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
     if config.artifact.is_some() {
         // The job's own access key, drawn before the emulator starts so that its S3 accepts
         // that key alone; from the run's seed, so that a seed repeats it.
-        let seed = *config.seed.get_or_insert_with(crate::rng::seed_from_time);
+        let seed = *config
+            .world
+            .seed
+            .get_or_insert_with(crate::rng::seed_from_time);
         config.artifact_credentials.access_key_id = artifact::job_access_key_id(seed);
     }
     let emu = Emulator::start(config.emulator_config()).await?;
@@ -206,7 +187,7 @@ fn checked(mut config: PipelineConfig) -> Result<PipelineConfig, PipelineError> 
     if length > MAX_USER_PARAMETERS {
         return Err(PipelineError::UserParametersTooLong(length));
     }
-    for name in config.variables.keys() {
+    for (name, _) in &config.variables {
         check_variable_name(name)?;
     }
     if let Some(id) = &config.pipeline_execution_id

@@ -8,8 +8,6 @@
 //! The service model's patterns: a namespace is `[A-Za-z0-9@\-_]+` (1 to 100 characters), a
 //! variable key `[A-Za-z0-9@\-_]+`; both are case-sensitive.
 
-use std::collections::BTreeMap;
-
 /// The reserved namespace of the variables CodePipeline sets itself.
 pub const CODEPIPELINE_NAMESPACE: &str = "codepipeline";
 /// The one variable of [`CODEPIPELINE_NAMESPACE`]: the id of the pipeline execution.
@@ -81,7 +79,7 @@ fn is_token(text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VariableValues<'a> {
     pub pipeline_execution_id: &'a str,
-    pub variables: &'a BTreeMap<String, String>,
+    pub variables: &'a [(String, String)],
 }
 
 impl VariableValues<'_> {
@@ -89,9 +87,10 @@ impl VariableValues<'_> {
         if namespace == CODEPIPELINE_NAMESPACE {
             return (key == PIPELINE_EXECUTION_ID).then_some(self.pipeline_execution_id);
         }
-        self.variables
-            .get(&format!("{namespace}.{key}"))
-            .map(String::as_str)
+        // The last value given for a name wins, as on a command line.
+        let name = format!("{namespace}.{key}");
+        let mut given = self.variables.iter().rev();
+        given.find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -163,7 +162,7 @@ mod tests {
     const EXECUTION: &str = "0f7c8a42-1d2e-4b5f-9a6c-3e4d5f6a7b8c";
 
     fn resolve_with(text: &str, variables: &[(&str, &str)]) -> Resolution {
-        let variables: BTreeMap<String, String> = variables
+        let variables: Vec<(String, String)> = variables
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();

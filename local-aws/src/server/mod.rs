@@ -10,7 +10,6 @@ mod http;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
@@ -22,8 +21,8 @@ const MAIN_ENVIRONMENT: u32 = 0;
 
 use crate::clock::Clock;
 use crate::cloudfront::{
-    self, CloudFrontRules, CloudFrontState, DistributionConfig, DistributionTenantConfig,
-    TenantSetupError, UnknownIds,
+    self, CloudFrontRules, CloudFrontState, ConnectionMode, DistributionAccess, DistributionConfig,
+    DistributionSpecError, DistributionTenantConfig, TenantSetupError, TenantSpecError, UnknownIds,
 };
 use crate::codepipeline::executions::{
     ActionExecutionStatus, ActionOutput, Executions, GetJobDetailsMode, JobContext,
@@ -39,30 +38,170 @@ use crate::s3::S3Server;
 /// Largest request body accepted (Lambda's own payload limit is 6 MB).
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
-/// How the emulator starts.
+/// The world `pipeline` and `serve` emulate, declared once as flags: its distributions and
+/// tenants, CloudFront's rules, the faults, the seed and how GetJobDetails answers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct World {
+    /// A distribution that exists, with how long its invalidations stay InProgress:
+    /// `ID`, `ID:3s` or `ID:2s..5s`. Repeat for several. Other ids get NoSuchDistribution.
+    #[arg(long = "distribution", value_name = "ID[:COMPLETES-AFTER]")]
+    pub distributions: Vec<DistributionConfig>,
+
+    /// A distribution that exists but is not allowed: every call on it gets AccessDenied.
+    #[arg(long = "denied-distribution", value_name = "ID", value_parser = denied_distribution)]
+    pub denied_distributions: Vec<DistributionConfig>,
+
+    /// A multi-tenant distribution (ConnectionMode tenant-only): invalidation calls naming it
+    /// get NoSuchDistribution; its tenants are invalidated instead. `COMPLETES-AFTER` is the
+    /// default of its tenants. Repeat for several.
+    #[arg(long = "multi-tenant-distribution", value_name = "ID[:COMPLETES-AFTER]", value_parser = multi_tenant_distribution)]
+    pub multi_tenant_distributions: Vec<DistributionConfig>,
+
+    /// A distribution tenant that exists: `dt_...`, `dt_...:3s`, or `DISTRIBUTION/dt_...:3s`
+    /// to name its multi-tenant distribution (needed only when several are declared). Repeat
+    /// for several. Other tenant ids get EntityNotFound.
+    #[arg(
+        long = "distribution-tenant",
+        value_name = "[DISTRIBUTION/]ID[:COMPLETES-AFTER]"
+    )]
+    pub distribution_tenants: Vec<DistributionTenantConfig>,
+
+    /// A distribution tenant that exists but is not allowed: every call on it gets
+    /// AccessDenied.
+    #[arg(long = "denied-distribution-tenant", value_name = "[DISTRIBUTION/]ID", value_parser = denied_tenant)]
+    pub denied_distribution_tenants: Vec<DistributionTenantConfig>,
+
+    /// How calls on distribution or tenant ids that do not exist are answered: `not-found`
+    /// (NoSuchDistribution / EntityNotFound) or `access-denied` (IAM's AccessDenied, as for a
+    /// role whose policy lists distribution ARNs).
+    #[arg(
+        long,
+        value_name = "not-found|access-denied",
+        default_value = "not-found"
+    )]
+    pub unknown_ids: UnknownIds,
+
+    /// Refuse a reused CallerReference with InvalidArgument even when the paths are the same
+    /// (by default the same batch returns the existing invalidation, as AWS documents).
+    #[arg(long)]
+    pub strict_caller_reference: bool,
+
+    /// How long invalidations stay InProgress when --distribution does not say: a duration
+    /// (`3s`) or a range to draw from (`2s..5s`).
+    #[arg(
+        long = "completes-after",
+        value_name = "DURATION[..DURATION]",
+        default_value = "2s..5s"
+    )]
+    pub default_completion: DurationRange,
+
+    /// Faults to inject, e.g. `cloudfront.unavailable=0.1,cloudfront.too-many=3,codepipeline.unavailable=0.2`.
+    /// Kinds: unavailable, throttle, throttle-final (codepipeline: final reports only), drop,
+    /// drop-after, hang, too-many (cloudfront), latency.
+    /// A value with a decimal point or % is a rate per call; a whole number N fails the next N calls.
+    #[arg(long, value_name = "SPEC", default_value = "none")]
+    pub faults: Faults,
+
+    /// Seed for every random choice (ids, completion times, faults), to repeat a run exactly.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// How GetJobDetails answers: `allow` (the job's pipeline context and artifacts),
+    /// `names-only` (a pipelineContext of pipeline, stage and action names, without the
+    /// execution ids documented for custom actions), `access-denied` (AccessDeniedException) or
+    /// `not-found` (JobNotFoundException). AWS documents GetJobDetails for custom actions only;
+    /// what a Lambda invoke job gets is unconfirmed, so try the function against each.
+    #[arg(
+        long,
+        value_name = "allow|names-only|access-denied|not-found",
+        default_value = "allow"
+    )]
+    pub get_job_details: GetJobDetailsMode,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        crate::clap_defaults(&[])
+    }
+}
+
+fn denied_distribution(text: &str) -> Result<DistributionConfig, DistributionSpecError> {
+    text.parse()
+        .map(|d: DistributionConfig| DistributionConfig::denied(d.id))
+}
+
+pub(crate) fn multi_tenant_distribution(
+    text: &str,
+) -> Result<DistributionConfig, DistributionSpecError> {
+    text.parse()
+        .map(|d: DistributionConfig| DistributionConfig {
+            connection_mode: ConnectionMode::TenantOnly,
+            ..d
+        })
+}
+
+fn denied_tenant(text: &str) -> Result<DistributionTenantConfig, TenantSpecError> {
+    text.parse()
+        .map(|t: DistributionTenantConfig| DistributionTenantConfig {
+            access: DistributionAccess::Denied,
+            ..t
+        })
+}
+
+impl World {
+    /// An emulator of this world, the other settings at their defaults.
+    pub fn emulator_config(&self) -> EmulatorConfig {
+        let distributions = [
+            &self.distributions,
+            &self.denied_distributions,
+            &self.multi_tenant_distributions,
+        ];
+        let tenants = [
+            &self.distribution_tenants,
+            &self.denied_distribution_tenants,
+        ];
+        EmulatorConfig {
+            distributions: distributions.into_iter().flatten().cloned().collect(),
+            distribution_tenants: tenants.into_iter().flatten().cloned().collect(),
+            strict_caller_reference: self.strict_caller_reference,
+            unknown_ids: self.unknown_ids,
+            default_completion: self.default_completion,
+            faults: self.faults.clone(),
+            seed: self.seed,
+            get_job_details: self.get_job_details,
+            port: 0,
+            clock: Clock::system(),
+            jobs: Vec::new(),
+            account_id: "000000000000".to_string(),
+            region: "us-east-1".to_string(),
+            function_name: "cf-invalidate".to_string(),
+            role: "cf-invalidate-role/cf-invalidate".to_string(),
+            s3_required_access_key: None,
+            s3_missing_key_denied: false,
+            list_action_executions_denied: false,
+        }
+    }
+}
+
+/// How the emulator starts. Tests build it with `..EmulatorConfig::default()`; the flags
+/// build it from a [`World`].
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     /// TCP port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// The distributions that exist (standard or multi-tenant); any other id gets
-    /// `NoSuchDistribution`, or `AccessDenied` with [`UnknownIds::AccessDenied`].
+    /// The distributions that exist (standard or multi-tenant, allowed or denied).
     pub distributions: Vec<DistributionConfig>,
-    /// The distribution tenants that exist; any other tenant id gets `EntityNotFound`, or
-    /// `AccessDenied` with [`UnknownIds::AccessDenied`]. A tenant declared without a
-    /// distribution belongs to the multi-tenant distribution when exactly one is declared.
+    /// The distribution tenants that exist. A tenant declared without a distribution belongs
+    /// to the multi-tenant distribution when exactly one is declared.
     pub distribution_tenants: Vec<DistributionTenantConfig>,
     /// Refuse a reused CallerReference with `InvalidArgument` even when the paths are the same
     /// (the documented answer is the existing invalidation; some users report the refusal).
-    /// Default false.
     pub strict_caller_reference: bool,
-    /// How calls on ids that do not exist are answered: `NoSuchDistribution` /
-    /// `EntityNotFound` (default), or IAM's `AccessDenied` as for a role scoped to ARNs.
     pub unknown_ids: UnknownIds,
     /// How long invalidations stay `InProgress` on distributions that do not say.
     pub default_completion: DurationRange,
-    /// Faults to inject from the start (see [`Faults`]).
     pub faults: Faults,
-    /// Seed for every random choice (ids, completion times, faults); `None` seeds from the time.
+    /// `None` seeds from the time.
     pub seed: Option<u64>,
     /// The clock for invalidation lifecycles and the log; [`Clock::manual`] for tests.
     pub clock: Clock,
@@ -76,47 +215,23 @@ pub struct EmulatorConfig {
     pub function_name: String,
     /// The IAM role (and session) named in `AccessDenied` messages.
     pub role: String,
-    /// How `GetJobDetails` answers (default: the job's details). Whether CodePipeline answers
-    /// it for a Lambda invoke job is not documented: see [`GetJobDetailsMode`].
     pub get_job_details: GetJobDetailsMode,
     /// When set, S3 refuses a request signed with any other access key id (403
     /// `InvalidAccessKeyId`), which proves that a caller uses the job's artifact credentials.
-    /// Signatures themselves are never checked. Default `None`: any credentials do.
+    /// Signatures themselves are never checked.
     pub s3_required_access_key: Option<String>,
     /// S3 answers a key that does not exist with 403 `AccessDenied` instead of 404
     /// `NoSuchKey`, as it does for credentials without `s3:ListBucket` on the bucket (a
-    /// CodePipeline service role often has only the object permissions). Default `false`.
+    /// CodePipeline service role often has only the object permissions).
     pub s3_missing_key_denied: bool,
     /// ListActionExecutions answers `AccessDeniedException`, as for a function role without
-    /// `codepipeline:ListActionExecutions`. Default `false`.
+    /// `codepipeline:ListActionExecutions`.
     pub list_action_executions_denied: bool,
 }
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
-        Self {
-            port: 0,
-            distributions: Vec::new(),
-            distribution_tenants: Vec::new(),
-            strict_caller_reference: false,
-            unknown_ids: UnknownIds::NotFound,
-            default_completion: DurationRange::between(
-                Duration::from_secs(2),
-                Duration::from_secs(5),
-            ),
-            faults: Faults::none(),
-            seed: None,
-            clock: Clock::system(),
-            jobs: Vec::new(),
-            account_id: "000000000000".to_string(),
-            region: "us-east-1".to_string(),
-            function_name: "cf-invalidate".to_string(),
-            role: "cf-invalidate-role/cf-invalidate".to_string(),
-            get_job_details: GetJobDetailsMode::Allow,
-            s3_required_access_key: None,
-            s3_missing_key_denied: false,
-            list_action_executions_denied: false,
-        }
+        World::default().emulator_config()
     }
 }
 
@@ -128,9 +243,7 @@ pub enum EmulatorError {
         "cannot listen on 127.0.0.1:{port}: {source} (choose another --port, or 0 for any free port)"
     )]
     Bind {
-        /// The port asked for.
         port: u16,
-        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
