@@ -193,13 +193,13 @@ impl RunReport {
 pub fn summary_sentence(
     result: RunResult,
     billed_paths: usize,
-    entries: &[Entry],
+    distributions: &[DistributionReport],
     elapsed: Duration,
 ) -> String {
-    let targets = match entries {
+    let targets = match distributions {
         [one] => format!(
             "{} ({})",
-            one.distribution,
+            one.target,
             one.invalidation_id.as_deref().unwrap_or("-")
         ),
         many => format!("{} distributions", many.len()),
@@ -246,6 +246,7 @@ mod tests {
         entry.invalidation_id = Some("I2J0I21PCUYOIK".to_owned());
         entry.created_after = Some(Duration::from_millis(120));
         entry.completed_after = Some(Duration::from_millis(2120));
+        let distributions = vec![DistributionReport::from_entry(&entry, None, None)];
         let report = RunReport {
             command: "invalidate",
             result: RunResult::Completed,
@@ -257,13 +258,13 @@ mod tests {
             requested_paths: Some(2),
             collapsed: Some(false),
             changes: None,
-            distributions: vec![DistributionReport::from_entry(&entry, None, None)],
             message: summary_sentence(
                 RunResult::Completed,
                 2,
-                std::slice::from_ref(&entry),
+                &distributions,
                 Duration::from_millis(2200),
             ),
+            distributions,
             warnings: Vec::new(),
         };
         assert_eq!(

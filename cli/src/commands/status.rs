@@ -28,13 +28,8 @@ pub(super) async fn status(args: StatusArgs) -> Result<u8, CliError> {
         completed: status.is_completed(),
         status: status.status,
     };
-    match args.output.output {
-        OutputFormat::Json => print_json(&view)?,
-        // The status alone, so that `[ "$(cf-invalidate status ...)" = Completed ]` works.
-        OutputFormat::Text | OutputFormat::Summary if !args.output.quiet => {
-            print_stdout(&format!("{}\n", view.status))?
-        }
-        OutputFormat::Text | OutputFormat::Summary => {}
-    }
+    // The status alone, so that `[ "$(cf-invalidate status ...)" = Completed ]` works.
+    let status = || format!("{}\n", view.status);
+    print_result(&args.output, &view, status, status)?;
     Ok(0)
 }
