@@ -183,7 +183,7 @@ fn sync_warnings(changes: &SyncChanges, source: &str) -> Vec<String> {
             .failed
             .iter()
             .take(FAILURES_SHOWN)
-            .map(|failure| quoted(&failure.statement, QUOTED_FAILURE_CHARS))
+            .map(|failure| quoted(failure, QUOTED_FAILURE_CHARS))
             .collect();
         if failed > FAILURES_SHOWN {
             shown.push(format!("and {} more", failed - FAILURES_SHOWN));
