@@ -5,9 +5,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use cf_invalidate::text::{format_duration, plural, thousands};
+use cf_invalidate::text::{plural, thousands};
 
 use crate::error::CliError;
 use crate::report::{RunReport, RunResult};
@@ -109,10 +108,7 @@ fn summary(report: &RunReport) -> String {
             } else {
                 "0".to_owned()
             };
-            let time = distribution
-                .duration_seconds
-                .map(|seconds| format_duration(Duration::from_secs_f64(seconds)))
-                .unwrap_or_else(|| "–".to_owned());
+            let time = distribution.took().unwrap_or_else(|| "–".to_owned());
             let _ = writeln!(
                 text,
                 "| `{}` | {id} | {} | {paths} | {time} |",

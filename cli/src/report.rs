@@ -78,6 +78,12 @@ pub struct DistributionReport {
 }
 
 impl DistributionReport {
+    /// From creation to completion, for people, when both were seen.
+    pub fn took(&self) -> Option<String> {
+        let seconds = self.duration_seconds?;
+        Some(format_duration(Duration::from_secs_f64(seconds)))
+    }
+
     pub fn from_entry(
         entry: &Entry,
         caller_reference: Option<String>,
@@ -153,15 +159,9 @@ impl RunReport {
             let _ = writeln!(text, "{}", self.message);
         }
         for distribution in &self.distributions {
-            let timing = match (
-                distribution.duration_seconds,
-                distribution.created_after_seconds,
-            ) {
-                (Some(duration), _) => {
-                    format!(" in {}", format_duration(Duration::from_secs_f64(duration)))
-                }
-                _ => String::new(),
-            };
+            let timing = distribution
+                .took()
+                .map_or(String::new(), |took| format!(" in {took}"));
             let _ = writeln!(
                 text,
                 "  {}  {}  {}{timing}",

@@ -6,12 +6,10 @@ use super::*;
 
 /// ListInvalidations' own field names, so that jq habits carry over.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
 struct ListedInvalidation {
-    #[serde(rename = "Id")]
     id: String,
-    #[serde(rename = "Status")]
     status: String,
-    #[serde(rename = "CreateTime")]
     create_time: String,
 }
 
@@ -24,7 +22,7 @@ struct ListView {
 
 pub(super) async fn list(args: ListArgs) -> Result<u8, CliError> {
     let distribution = &args.of.target()?;
-    let cloudfront = connect(&args.aws).await?;
+    let cloudfront = Session::new(&args.aws).cloudfront().await?;
     let found = cloudfront
         .with_page_size(args.page_size)
         .list(distribution, args.limit)

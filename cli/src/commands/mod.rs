@@ -26,7 +26,7 @@ use crate::args::{
     Cli, Command, InvalidateArgs, ListArgs, OnTimeoutArg, OutputArgs, OutputFormat, PlanArgs,
     StatusArgs, WaitArgs,
 };
-use crate::aws::{Session, connect, explain};
+use crate::aws::{Session, explain};
 use crate::error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::guard::local_root_entries;
 use crate::planview::{

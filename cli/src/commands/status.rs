@@ -17,7 +17,7 @@ struct StatusView {
 pub(super) async fn status(args: StatusArgs) -> Result<u8, CliError> {
     let distribution = &args.target.of.target()?;
     let id = &args.target.invalidation_id;
-    let cloudfront = connect(&args.aws).await?;
+    let cloudfront = Session::new(&args.aws).cloudfront().await?;
     let status = cloudfront
         .get(distribution, id)
         .await
