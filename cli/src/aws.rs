@@ -68,7 +68,11 @@ async fn load(aws: &AwsArgs) -> Result<aws_config::SdkConfig, CliError> {
     if let Some(url) = &aws.endpoint_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
-        return Err(CliError::EndpointUrl { value: url.clone() });
+        return Err(CliError::Flag {
+            flag: "--endpoint-url",
+            value: url.clone(),
+            problem: "is not a URL: give one starting with http:// or https://, such as http://127.0.0.1:4566".to_owned(),
+        });
     }
     let mut region = RegionProviderChain::first_try(aws.region.clone().map(Region::new));
     if let Some(profile) = &aws.profile {

@@ -186,7 +186,8 @@ fn append(flag: &'static str, file: &Path, text: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{DistributionReport, TargetKey};
+    use crate::report::DistributionReport;
+    use cf_invalidate::params::Target;
 
     fn report(result: RunResult, ids: &[Option<&str>], paths: &[&str]) -> RunReport {
         RunReport {
@@ -208,7 +209,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(n, id)| DistributionReport {
-                    target: TargetKey::Distribution(format!("E2QWRUHAPOMQZ{n}")),
+                    target: Target::parse(&format!("E2QWRUHAPOMQZ{n}")).expect("id"),
                     invalidation_id: id.map(str::to_owned),
                     status: if id.is_some() { "Completed" } else { "Failed" },
                     caller_reference: None,

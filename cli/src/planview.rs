@@ -134,8 +134,8 @@ impl From<&SyncChanges> for SyncCounts {
 /// A distribution and the CallerReference a dry run would send it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DryRunTarget {
-    #[serde(flatten)]
-    pub target: super::report::TargetKey,
+    #[serde(flatten, serialize_with = "super::report::target_key")]
+    pub target: cf_invalidate::params::Target,
     pub caller_reference: String,
 }
 

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::ser::SerializeMap as _;
 
 use cf_invalidate::text::{format_duration, preview};
 
@@ -28,37 +29,24 @@ pub enum RunResult {
     Interrupted,
 }
 
-/// A distribution's or a tenant's id, under the JSON key that names its kind:
-/// `"distribution_id"` or `"distribution_tenant_id"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum TargetKey {
-    #[serde(rename = "distribution_id")]
-    Distribution(String),
-    #[serde(rename = "distribution_tenant_id")]
-    Tenant(String),
-}
-
-impl TargetKey {
-    pub fn of(target: &Target) -> Self {
-        match target {
-            Target::Distribution(id) => Self::Distribution(id.to_string()),
-            Target::Tenant(id) => Self::Tenant(id.to_string()),
-        }
-    }
-}
-
-impl std::fmt::Display for TargetKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Distribution(id) | Self::Tenant(id) => f.write_str(id),
-        }
-    }
+/// A distribution's or a tenant's id under the JSON key that names its kind, for
+/// `#[serde(flatten, serialize_with = "target_key")]`: `"distribution_id"` or
+/// `"distribution_tenant_id"`.
+pub fn target_key<S: serde::Serializer>(target: &Target, serializer: S) -> Result<S::Ok, S::Error> {
+    let key = if target.is_tenant() {
+        "distribution_tenant_id"
+    } else {
+        "distribution_id"
+    };
+    let mut map = serializer.serialize_map(Some(1))?;
+    map.serialize_entry(key, target.as_str())?;
+    map.end()
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DistributionReport {
-    #[serde(flatten)]
-    pub target: TargetKey,
+    #[serde(flatten, serialize_with = "target_key")]
+    pub target: Target,
     /// CloudFront's own field names (`Id`, `Status`), so that `jq` habits carry over.
     #[serde(rename = "Id")]
     pub invalidation_id: Option<String>,
@@ -94,7 +82,7 @@ impl DistributionReport {
             _ => None,
         };
         Self {
-            target: TargetKey::of(&entry.distribution),
+            target: entry.distribution.clone(),
             invalidation_id: entry.invalidation_id.clone(),
             status: match entry.status {
                 // `wait` on an invalidation never read: it existed, so it was in progress.

@@ -53,7 +53,7 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
             .distributions
             .iter()
             .map(|distribution| DryRunTarget {
-                target: TargetKey::of(distribution),
+                target: distribution.clone(),
                 caller_reference: spec.caller_reference(distribution),
             })
             .collect();

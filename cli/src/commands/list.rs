@@ -15,8 +15,8 @@ struct ListedInvalidation {
 
 #[derive(Debug, Serialize)]
 struct ListView {
-    #[serde(flatten)]
-    target: TargetKey,
+    #[serde(flatten, serialize_with = "target_key")]
+    target: Target,
     invalidations: Vec<ListedInvalidation>,
 }
 
@@ -29,7 +29,7 @@ pub(super) async fn list(args: ListArgs) -> Result<u8, CliError> {
         .await
         .map_err(|error| cloudfront_error(Operation::List, error, distribution, None))?;
     let view = ListView {
-        target: TargetKey::of(distribution),
+        target: distribution.clone(),
         invalidations: found
             .into_iter()
             .map(|item| ListedInvalidation {

@@ -34,7 +34,7 @@ use crate::planview::{
 };
 use crate::progress::{Entry, ProgressMode, Status, Tracker};
 use crate::report::{
-    DistributionReport, RunReport, RunResult, TargetKey, seconds, summary_sentence,
+    DistributionReport, RunReport, RunResult, seconds, summary_sentence, target_key,
 };
 use crate::sources::{CollectedPaths, collect};
 
@@ -162,9 +162,10 @@ fn run_report(
     let wait_hint = running
         .first()
         .map(|(report, id)| {
-            let flag = match report.target {
-                TargetKey::Tenant(_) => "--distribution-tenant-id",
-                TargetKey::Distribution(_) => "--distribution-id",
+            let flag = if report.target.is_tenant() {
+                "--distribution-tenant-id"
+            } else {
+                "--distribution-id"
             };
             format!(
                 "; `cf-invalidate wait {flag} {} --id {id}` waits for it again",
@@ -378,7 +379,8 @@ fn checked_caller_reference(raw: &str) -> Result<String, CliError> {
             CallerReferenceProblem::TooLong => ": give a short stable id such as the build id",
             CallerReferenceProblem::Character { .. } => "",
         };
-        CliError::CallerReference {
+        CliError::Flag {
+            flag: "--caller-reference",
             value: raw.to_owned(),
             problem: format!("{problem}{advice}"),
         }
@@ -387,9 +389,10 @@ fn checked_caller_reference(raw: &str) -> Result<String, CliError> {
 
 fn checked_directory_index(raw: Option<&str>) -> Result<Option<String>, CliError> {
     raw.map(|raw| {
-        values::directory_index(raw).map_err(|problem| CliError::DirectoryIndex {
+        values::directory_index(raw).map_err(|problem| CliError::Flag {
+            flag: "--directory-index",
             value: raw.to_owned(),
-            problem,
+            problem: format!("{problem}: give a file name such as index.html"),
         })
     })
     .transpose()

@@ -9,8 +9,8 @@ struct StatusView {
     id: String,
     #[serde(rename = "Status")]
     status: String,
-    #[serde(flatten)]
-    target: TargetKey,
+    #[serde(flatten, serialize_with = "target_key")]
+    target: Target,
     completed: bool,
 }
 
@@ -23,7 +23,7 @@ pub(super) async fn status(args: StatusArgs) -> Result<u8, CliError> {
         .await
         .map_err(|error| cloudfront_error(Operation::Get, error, distribution, Some(id)))?;
     let view = StatusView {
-        target: TargetKey::of(distribution),
+        target: distribution.clone(),
         id: status.id.clone(),
         completed: status.is_completed(),
         status: status.status,
