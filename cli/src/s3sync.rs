@@ -251,29 +251,27 @@ fn site_path(object: &S3Object, prefix: Option<&SitePrefix>) -> Result<String, S
     let Some(prefix) = prefix else {
         return Ok(format!("/{}", object.key));
     };
-    let outside = || SyncError::OutsidePrefix {
-        object: object.to_string(),
-        prefix: match &prefix.bucket {
-            Some(bucket) => format!("s3://{bucket}/{}", prefix.prefix),
-            None => prefix.prefix.clone(),
-        },
-    };
-    if prefix
+    let in_bucket = prefix
         .bucket
         .as_ref()
-        .is_some_and(|bucket| bucket != &object.bucket)
-    {
-        return Err(outside());
+        .is_none_or(|bucket| bucket == &object.bucket);
+    let below = match prefix.prefix.as_str() {
+        "" => Some(object.key.as_str()),
+        site => object
+            .key
+            .strip_prefix(site)
+            .and_then(|rest| rest.strip_prefix('/')),
+    };
+    match below.filter(|_| in_bucket) {
+        Some(below) => Ok(format!("/{below}")),
+        None => Err(SyncError::OutsidePrefix {
+            object: object.to_string(),
+            prefix: match &prefix.bucket {
+                Some(bucket) => format!("s3://{bucket}/{}", prefix.prefix),
+                None => prefix.prefix.clone(),
+            },
+        }),
     }
-    if prefix.prefix.is_empty() {
-        return Ok(format!("/{}", object.key));
-    }
-    let below = object
-        .key
-        .strip_prefix(prefix.prefix.as_str())
-        .and_then(|rest| rest.strip_prefix('/'))
-        .ok_or_else(outside)?;
-    Ok(format!("/{below}"))
 }
 
 #[cfg(test)]
