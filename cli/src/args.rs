@@ -113,7 +113,7 @@ pub enum Command {
 }
 
 /// Where the paths come from and how they are planned; shared by `invalidate` and `plan`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct PathArgs {
     /// Paths to invalidate, such as /index.html or '/css/*' (quote wildcards); an item starting
     /// with # is a cache tag

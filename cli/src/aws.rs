@@ -20,12 +20,6 @@ use super::error::CliError;
 /// CloudFront is global; the SDK still wants a region to resolve its endpoint and sign.
 const FALLBACK_REGION: &str = "us-east-1";
 
-/// The CloudFront adapter, configured the way the AWS CLI would be, with credentials checked
-/// up front so that a missing profile is a usage error (exit 2) before anything is sent.
-pub async fn connect(aws: &AwsArgs) -> Result<SdkInvalidations, CliError> {
-    Session::new(aws).cloudfront().await
-}
-
 /// The SDK configuration the flags describe, loaded (and its credentials checked) once per
 /// run, when a client is first needed: a `--dry-run` needs none.
 pub struct Session<'a> {
@@ -45,7 +39,9 @@ impl<'a> Session<'a> {
         self.config.get_or_try_init(|| load(self.aws)).await
     }
 
-    /// The CloudFront adapter, with `--endpoint-url` when given.
+    /// The CloudFront adapter, configured the way the AWS CLI would be, with `--endpoint-url`
+    /// when given; credentials are checked up front so that a missing profile is a usage error
+    /// (exit 2) before anything is sent.
     pub async fn cloudfront(&self) -> Result<SdkInvalidations, CliError> {
         let mut cloudfront = aws_sdk_cloudfront::config::Builder::from(self.config().await?);
         if let Some(url) = &self.aws.endpoint_url {
@@ -72,7 +68,11 @@ async fn load(aws: &AwsArgs) -> Result<aws_config::SdkConfig, CliError> {
     if let Some(url) = &aws.endpoint_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
-        return Err(CliError::EndpointUrl { value: url.clone() });
+        return Err(CliError::Flag {
+            flag: "--endpoint-url",
+            value: url.clone(),
+            problem: "is not a URL: give one starting with http:// or https://, such as http://127.0.0.1:4566".to_owned(),
+        });
     }
     let mut region = RegionProviderChain::first_try(aws.region.clone().map(Region::new));
     if let Some(profile) = &aws.profile {

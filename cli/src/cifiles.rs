@@ -5,9 +5,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use cf_invalidate::text::{format_duration, thousands};
+use cf_invalidate::text::{plural, thousands};
 
 use crate::error::CliError;
 use crate::report::{RunReport, RunResult};
@@ -62,15 +61,17 @@ impl CiFiles {
     }
 }
 
-/// The outputs' `status`: CloudFront's word for the invalidations where there is one.
-fn status(result: RunResult) -> &'static str {
+/// The outputs' `status` (CloudFront's word for the invalidations where there is one) and the
+/// summary's heading.
+fn words(result: RunResult) -> (&'static str, &'static str) {
     match result {
-        RunResult::Completed => "Completed",
+        RunResult::Completed => ("Completed", "completed"),
         // Created and not waited for, or still running when --timeout ran out.
-        RunResult::Created | RunResult::TimedOut => "InProgress",
-        RunResult::Failed => "Failed",
-        RunResult::NothingToInvalidate => "NothingToInvalidate",
-        RunResult::Interrupted => "Interrupted",
+        RunResult::Created => ("InProgress", "created, not waited for"),
+        RunResult::TimedOut => ("InProgress", "still in progress at the timeout"),
+        RunResult::Failed => ("Failed", "failed"),
+        RunResult::NothingToInvalidate => ("NothingToInvalidate", "nothing to invalidate"),
+        RunResult::Interrupted => ("Interrupted", "interrupted"),
     }
 }
 
@@ -83,21 +84,14 @@ fn outputs(report: &RunReport) -> String {
     format!(
         "invalidation-ids={}\nstatus={}\npath-count={}\n",
         ids.join(","),
-        status(report.result),
+        words(report.result).0,
         report.billed_paths.unwrap_or(0)
     )
 }
 
 fn summary(report: &RunReport) -> String {
     let mut text = String::new();
-    let heading = match report.result {
-        RunResult::Completed => "completed",
-        RunResult::Created => "created, not waited for",
-        RunResult::TimedOut => "still in progress at the timeout",
-        RunResult::Failed => "failed",
-        RunResult::NothingToInvalidate => "nothing to invalidate",
-        RunResult::Interrupted => "interrupted",
-    };
+    let heading = words(report.result).1;
     let _ = writeln!(text, "### CloudFront invalidation: {heading}\n");
     if !report.distributions.is_empty() {
         let billed = report.billed_paths.unwrap_or(0);
@@ -114,10 +108,7 @@ fn summary(report: &RunReport) -> String {
             } else {
                 "0".to_owned()
             };
-            let time = distribution
-                .duration_seconds
-                .map(|seconds| format_duration(Duration::from_secs_f64(seconds)))
-                .unwrap_or_else(|| "–".to_owned());
+            let time = distribution.took().unwrap_or_else(|| "–".to_owned());
             let _ = writeln!(
                 text,
                 "| `{}` | {id} | {} | {paths} | {time} |",
@@ -144,7 +135,7 @@ fn summary(report: &RunReport) -> String {
             text,
             "<details><summary>The plan: {} path{}{collapsed}</summary>\n",
             thousands(paths.len()),
-            if paths.len() == 1 { "" } else { "s" }
+            plural(paths.len())
         );
         // A fence longer than any run of backticks in the paths, so none can end it early.
         let longest = paths
@@ -195,7 +186,8 @@ fn append(flag: &'static str, file: &Path, text: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{DistributionReport, TargetKey};
+    use crate::report::DistributionReport;
+    use cf_invalidate::params::Target;
 
     fn report(result: RunResult, ids: &[Option<&str>], paths: &[&str]) -> RunReport {
         RunReport {
@@ -217,7 +209,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(n, id)| DistributionReport {
-                    target: TargetKey::Distribution(format!("E2QWRUHAPOMQZ{n}")),
+                    target: Target::parse(&format!("E2QWRUHAPOMQZ{n}")).expect("id"),
                     invalidation_id: id.map(str::to_owned),
                     status: if id.is_some() { "Completed" } else { "Failed" },
                     caller_reference: None,
@@ -249,8 +241,8 @@ mod tests {
             outputs(&half),
             "invalidation-ids=I2J0I21PCUYOIK\nstatus=Failed\npath-count=1\n"
         );
-        assert_eq!(status(RunResult::TimedOut), "InProgress");
-        assert_eq!(status(RunResult::Created), "InProgress");
+        assert_eq!(words(RunResult::TimedOut).0, "InProgress");
+        assert_eq!(words(RunResult::Created).0, "InProgress");
     }
 
     #[test]

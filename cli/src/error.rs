@@ -81,19 +81,13 @@ pub enum CliError {
     #[error("{0}")]
     Plan(#[from] PlanError),
 
-    #[error("--caller-reference {value:?} {problem}")]
-    CallerReference { value: String, problem: String },
-
-    #[error("--directory-index {value:?} {problem}: give a file name such as index.html")]
-    DirectoryIndex {
+    /// A flag's value refused: `problem` says why and what to give instead.
+    #[error("{flag} {value:?} {problem}")]
+    Flag {
+        flag: &'static str,
         value: String,
-        problem: &'static str,
+        problem: String,
     },
-
-    #[error(
-        "--endpoint-url {value:?} is not a URL: give one starting with http:// or https://, such as http://127.0.0.1:4566"
-    )]
-    EndpointUrl { value: String },
 
     #[error(
         "no AWS credentials{}: configure them the way the AWS CLI finds them (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile, or the role of the CodeBuild project, EC2 instance or container). The SDK tried: {detail}",

@@ -17,12 +17,16 @@ pub const MILLIDOLLARS_PER_PATH: usize = 5;
 pub const COST_ASSUMPTION: &str = "assuming nothing else was invalidated in this AWS account this month (1,000 paths a month are free, then US$0.005 a path; a wildcard counts as one path)";
 
 /// The price of sending `billed_paths` to each of `invalidations` distributions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CostEstimate {
     /// Paths billed in all: each distribution's invalidation is billed on its own.
     pub billed_paths: usize,
     pub free_paths_per_month: usize,
     pub paths_beyond_free: usize,
+    pub price_per_path_usd: f64,
+    /// Three decimals are exact at US$0.005 a path, far below 2^53 thousandths.
+    pub estimated_usd: f64,
+    pub assumption: &'static str,
     #[serde(skip)]
     pub millidollars: usize,
 }
@@ -31,18 +35,16 @@ impl CostEstimate {
     pub fn new(billed_paths_each: usize, invalidations: usize) -> Self {
         let billed_paths = billed_paths_each.saturating_mul(invalidations.max(1));
         let paths_beyond_free = billed_paths.saturating_sub(FREE_PATHS_PER_MONTH);
+        let millidollars = paths_beyond_free.saturating_mul(MILLIDOLLARS_PER_PATH);
         Self {
             billed_paths,
             free_paths_per_month: FREE_PATHS_PER_MONTH,
             paths_beyond_free,
-            millidollars: paths_beyond_free.saturating_mul(MILLIDOLLARS_PER_PATH),
+            price_per_path_usd: MILLIDOLLARS_PER_PATH as f64 / 1000.0,
+            estimated_usd: millidollars as f64 / 1000.0,
+            assumption: COST_ASSUMPTION,
+            millidollars,
         }
-    }
-
-    /// For JSON: three decimals are exact at US$0.005 a path.
-    pub fn usd(&self) -> f64 {
-        // Exact for any realistic count: far below 2^53 thousandths.
-        self.millidollars as f64 / 1000.0
     }
 
     /// "Cost: 2,559 billed paths: about US$7.795 (...), assuming ...". `each` says how the
@@ -129,34 +131,11 @@ impl From<&SyncChanges> for SyncCounts {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CostView {
-    pub billed_paths: usize,
-    pub free_paths_per_month: usize,
-    pub paths_beyond_free: usize,
-    pub price_per_path_usd: f64,
-    pub estimated_usd: f64,
-    pub assumption: &'static str,
-}
-
-impl From<CostEstimate> for CostView {
-    fn from(cost: CostEstimate) -> Self {
-        Self {
-            billed_paths: cost.billed_paths,
-            free_paths_per_month: cost.free_paths_per_month,
-            paths_beyond_free: cost.paths_beyond_free,
-            price_per_path_usd: MILLIDOLLARS_PER_PATH as f64 / 1000.0,
-            estimated_usd: cost.usd(),
-            assumption: COST_ASSUMPTION,
-        }
-    }
-}
-
 /// A distribution and the CallerReference a dry run would send it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DryRunTarget {
-    #[serde(flatten)]
-    pub target: super::report::TargetKey,
+    #[serde(flatten, serialize_with = "super::report::target_key")]
+    pub target: cf_invalidate::params::Target,
     pub caller_reference: String,
 }
 
@@ -176,10 +155,8 @@ pub struct PlanView {
     pub changes: Option<SyncCounts>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub distributions: Vec<DryRunTarget>,
-    pub cost: CostView,
+    pub cost: CostEstimate,
     pub warnings: Vec<String>,
-    #[serde(skip)]
-    cost_estimate: CostEstimate,
 }
 
 impl PlanView {
@@ -207,9 +184,8 @@ impl PlanView {
             max_paths,
             changes: sync.map(SyncCounts::from),
             distributions,
-            cost: cost.into(),
+            cost,
             warnings: plan_warnings(plan, max_paths),
-            cost_estimate: cost,
         }
     }
 
@@ -233,7 +209,6 @@ impl PlanView {
         for path in &self.paths {
             let _ = writeln!(text, "  {path}");
         }
-        let cost = &self.cost_estimate;
         let each = if self.distributions.len() > 1 {
             format!(
                 " ({} on each of {} distributions)",
@@ -243,7 +218,7 @@ impl PlanView {
         } else {
             String::new()
         };
-        let _ = writeln!(text, "{}", cost.sentence(&each));
+        let _ = writeln!(text, "{}", self.cost.sentence(&each));
         for target in &self.distributions {
             let _ = writeln!(
                 text,
@@ -289,7 +264,7 @@ mod tests {
         // Each distribution's invalidation is billed.
         assert_eq!(CostEstimate::new(600, 2).usd_text(), "US$1.000");
         assert_eq!(CostEstimate::new(401_000, 1).usd_text(), "US$2,000.000");
-        assert_eq!(big.usd(), 2.5);
+        assert_eq!(big.estimated_usd, 2.5);
     }
 
     #[test]

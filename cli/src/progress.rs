@@ -127,31 +127,23 @@ pub struct Tracker {
 impl Tracker {
     /// Progress for `entries`, written to standard error.
     pub fn new(mode: ProgressMode, entries: Vec<Entry>, heartbeat: Duration) -> Self {
+        Self::with_sink(mode, entries, heartbeat, Box::new(std::io::stderr()))
+    }
+
+    fn with_sink(
+        mode: ProgressMode,
+        entries: Vec<Entry>,
+        heartbeat: Duration,
+        sink: Box<dyn Write + Send>,
+    ) -> Self {
         let live = (mode == ProgressMode::Live).then(|| start_live(&entries));
         Self {
             mode,
             started: Instant::now(),
             heartbeat,
             entries: Mutex::new(entries),
-            sink: Mutex::new(Box::new(std::io::stderr())),
-            live,
-        }
-    }
-
-    /// Plain progress into `sink`, for tests of what a build log shows.
-    #[cfg(test)]
-    pub fn plain_into(
-        entries: Vec<Entry>,
-        heartbeat: Duration,
-        sink: Box<dyn Write + Send>,
-    ) -> Self {
-        Self {
-            mode: ProgressMode::Plain,
-            started: Instant::now(),
-            heartbeat,
-            entries: Mutex::new(entries),
             sink: Mutex::new(sink),
-            live: None,
+            live,
         }
     }
 
@@ -317,15 +309,14 @@ fn start_live(entries: &[Entry]) -> Live {
         let _ = write!(out, "{}", format_duration(state.elapsed()));
     };
     // The templates are constants; should one ever fail to parse, a plain spinner still works.
-    let running = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {since:.dim}")
-        .map(|style| style.with_key("since", since))
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    let done_style = ProgressStyle::with_template("✓ {prefix:.bold.green} {msg} {since:.dim}")
-        .map(|style| style.with_key("since", since))
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    let failed_style = ProgressStyle::with_template("✗ {prefix:.bold.red} {msg} {since:.dim}")
-        .map(|style| style.with_key("since", since))
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = |template| {
+        ProgressStyle::with_template(template)
+            .map(|style| style.with_key("since", since))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+    };
+    let running = style("{spinner:.cyan} {prefix:.bold} {msg} {since:.dim}");
+    let done_style = style("✓ {prefix:.bold.green} {msg} {since:.dim}");
+    let failed_style = style("✗ {prefix:.bold.red} {msg} {since:.dim}");
     let bars = entries
         .iter()
         .map(|entry| {
@@ -377,39 +368,35 @@ mod tests {
         Target::parse(id).expect("id")
     }
 
+    fn plain(entries: Vec<Entry>, heartbeat: Duration, out: &Shared) -> Tracker {
+        let sink = Box::new(out.clone());
+        Tracker::with_sink(ProgressMode::Plain, entries, heartbeat, sink)
+    }
+
     #[test]
     fn a_build_log_gets_one_line_per_status_change() {
         let out = Shared::default();
         let a = dist("E2QWRUHAPOMQZL");
-        let tracker = Tracker::plain_into(
-            vec![Entry::new(a.clone())],
-            Duration::from_secs(30),
-            Box::new(out.clone()),
-        );
+        let tracker = plain(vec![Entry::new(a.clone())], Duration::from_secs(30), &out);
         let secs = Duration::from_secs;
-        tracker.on_event(
-            secs(0),
-            ProgressEvent::Created {
-                distribution: &a,
-                invalidation_id: "I2J0I21PCUYOIK",
-            },
-        );
+        let (distribution, invalidation_id) = (&a, "I2J0I21PCUYOIK");
+        let created = ProgressEvent::Created {
+            distribution,
+            invalidation_id,
+        };
+        tracker.on_event(secs(0), created);
         for n in 1..5 {
-            tracker.on_event(
-                secs(n),
-                ProgressEvent::StillInProgress {
-                    distribution: &a,
-                    invalidation_id: "I2J0I21PCUYOIK",
-                },
-            );
+            let polled = ProgressEvent::StillInProgress {
+                distribution,
+                invalidation_id,
+            };
+            tracker.on_event(secs(n), polled);
         }
-        tracker.on_event(
-            secs(65),
-            ProgressEvent::Completed {
-                distribution: &a,
-                invalidation_id: "I2J0I21PCUYOIK",
-            },
-        );
+        let completed = ProgressEvent::Completed {
+            distribution,
+            invalidation_id,
+        };
+        tracker.on_event(secs(65), completed);
         assert_eq!(
             out.text(),
             "[    0s] E2QWRUHAPOMQZL I2J0I21PCUYOIK InProgress (created)\n\
@@ -424,36 +411,27 @@ mod tests {
 
     #[test]
     fn heartbeats_name_what_is_still_running() {
-        let a = dist("E2QWRUHAPOMQZL");
-        let b = dist("E1ABCDEFGHIJKL");
-        let tracker = Tracker::plain_into(
-            vec![Entry::new(a.clone()), Entry::new(b.clone())],
-            Duration::from_secs(30),
-            Box::new(Shared::default()),
-        );
-        tracker.on_event(
-            Duration::ZERO,
-            ProgressEvent::Created {
-                distribution: &a,
-                invalidation_id: "IAAAA",
-            },
-        );
-        tracker.on_event(
-            Duration::from_secs(1),
-            ProgressEvent::Completed {
-                distribution: &a,
-                invalidation_id: "IAAAA",
-            },
-        );
-        tracker.on_event(
-            Duration::from_secs(1),
-            ProgressEvent::Deferred {
-                distribution: &b,
-                reason: Some("TooManyInvalidationsInProgress"),
-                attempts: 1,
-                retry_in: Duration::from_secs(2),
-            },
-        );
+        let (a, b) = (dist("E2QWRUHAPOMQZL"), dist("E1ABCDEFGHIJKL"));
+        let entries = vec![Entry::new(a.clone()), Entry::new(b.clone())];
+        let tracker = plain(entries, Duration::from_secs(30), &Shared::default());
+        let (distribution, invalidation_id) = (&a, "IAAAA");
+        let created = ProgressEvent::Created {
+            distribution,
+            invalidation_id,
+        };
+        tracker.on_event(Duration::ZERO, created);
+        let completed = ProgressEvent::Completed {
+            distribution,
+            invalidation_id,
+        };
+        tracker.on_event(Duration::from_secs(1), completed);
+        let deferred = ProgressEvent::Deferred {
+            distribution: &b,
+            reason: Some("TooManyInvalidationsInProgress"),
+            attempts: 1,
+            retry_in: Duration::from_secs(2),
+        };
+        tracker.on_event(Duration::from_secs(1), deferred);
         assert_eq!(
             tracker.heartbeat_lines(Duration::from_secs(30)),
             vec!["[   30s] E1ABCDEFGHIJKL - Waiting, still waiting".to_owned()]
@@ -464,11 +442,8 @@ mod tests {
     async fn heartbeats_repeat_at_the_interval() {
         let out = Shared::default();
         let a = dist("E2QWRUHAPOMQZL");
-        let tracker = Tracker::plain_into(
-            vec![Entry::existing(a, "IAAAA".to_owned())],
-            Duration::from_millis(20),
-            Box::new(out.clone()),
-        );
+        let entries = vec![Entry::existing(a, "IAAAA".to_owned())];
+        let tracker = plain(entries, Duration::from_millis(20), &out);
         // Beats are due at 20, 40, ... 140 ms; a busy machine may run late, never early.
         let _ = tokio::time::timeout(Duration::from_millis(150), tracker.heartbeats()).await;
         let text = out.text();

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::ser::SerializeMap as _;
 
 use cf_invalidate::text::{format_duration, preview};
 
@@ -28,37 +29,24 @@ pub enum RunResult {
     Interrupted,
 }
 
-/// A distribution's or a tenant's id, under the JSON key that names its kind:
-/// `"distribution_id"` or `"distribution_tenant_id"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum TargetKey {
-    #[serde(rename = "distribution_id")]
-    Distribution(String),
-    #[serde(rename = "distribution_tenant_id")]
-    Tenant(String),
-}
-
-impl TargetKey {
-    pub fn of(target: &Target) -> Self {
-        match target {
-            Target::Distribution(id) => Self::Distribution(id.to_string()),
-            Target::Tenant(id) => Self::Tenant(id.to_string()),
-        }
-    }
-}
-
-impl std::fmt::Display for TargetKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Distribution(id) | Self::Tenant(id) => f.write_str(id),
-        }
-    }
+/// A distribution's or a tenant's id under the JSON key that names its kind, for
+/// `#[serde(flatten, serialize_with = "target_key")]`: `"distribution_id"` or
+/// `"distribution_tenant_id"`.
+pub fn target_key<S: serde::Serializer>(target: &Target, serializer: S) -> Result<S::Ok, S::Error> {
+    let key = if target.is_tenant() {
+        "distribution_tenant_id"
+    } else {
+        "distribution_id"
+    };
+    let mut map = serializer.serialize_map(Some(1))?;
+    map.serialize_entry(key, target.as_str())?;
+    map.end()
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DistributionReport {
-    #[serde(flatten)]
-    pub target: TargetKey,
+    #[serde(flatten, serialize_with = "target_key")]
+    pub target: Target,
     /// CloudFront's own field names (`Id`, `Status`), so that `jq` habits carry over.
     #[serde(rename = "Id")]
     pub invalidation_id: Option<String>,
@@ -78,6 +66,12 @@ pub struct DistributionReport {
 }
 
 impl DistributionReport {
+    /// From creation to completion, for people, when both were seen.
+    pub fn took(&self) -> Option<String> {
+        let seconds = self.duration_seconds?;
+        Some(format_duration(Duration::from_secs_f64(seconds)))
+    }
+
     pub fn from_entry(
         entry: &Entry,
         caller_reference: Option<String>,
@@ -88,7 +82,7 @@ impl DistributionReport {
             _ => None,
         };
         Self {
-            target: TargetKey::of(&entry.distribution),
+            target: entry.distribution.clone(),
             invalidation_id: entry.invalidation_id.clone(),
             status: match entry.status {
                 // `wait` on an invalidation never read: it existed, so it was in progress.
@@ -153,15 +147,9 @@ impl RunReport {
             let _ = writeln!(text, "{}", self.message);
         }
         for distribution in &self.distributions {
-            let timing = match (
-                distribution.duration_seconds,
-                distribution.created_after_seconds,
-            ) {
-                (Some(duration), _) => {
-                    format!(" in {}", format_duration(Duration::from_secs_f64(duration)))
-                }
-                _ => String::new(),
-            };
+            let timing = distribution
+                .took()
+                .map_or(String::new(), |took| format!(" in {took}"));
             let _ = writeln!(
                 text,
                 "  {}  {}  {}{timing}",
@@ -193,13 +181,13 @@ impl RunReport {
 pub fn summary_sentence(
     result: RunResult,
     billed_paths: usize,
-    entries: &[Entry],
+    distributions: &[DistributionReport],
     elapsed: Duration,
 ) -> String {
-    let targets = match entries {
+    let targets = match distributions {
         [one] => format!(
             "{} ({})",
-            one.distribution,
+            one.target,
             one.invalidation_id.as_deref().unwrap_or("-")
         ),
         many => format!("{} distributions", many.len()),
@@ -246,6 +234,7 @@ mod tests {
         entry.invalidation_id = Some("I2J0I21PCUYOIK".to_owned());
         entry.created_after = Some(Duration::from_millis(120));
         entry.completed_after = Some(Duration::from_millis(2120));
+        let distributions = vec![DistributionReport::from_entry(&entry, None, None)];
         let report = RunReport {
             command: "invalidate",
             result: RunResult::Completed,
@@ -257,13 +246,13 @@ mod tests {
             requested_paths: Some(2),
             collapsed: Some(false),
             changes: None,
-            distributions: vec![DistributionReport::from_entry(&entry, None, None)],
             message: summary_sentence(
                 RunResult::Completed,
                 2,
-                std::slice::from_ref(&entry),
+                &distributions,
                 Duration::from_millis(2200),
             ),
+            distributions,
             warnings: Vec::new(),
         };
         assert_eq!(

@@ -13,7 +13,7 @@ pub struct SyncChanges {
     /// `download:` and `download failed:` lines: that sync wrote to this computer, not to a bucket.
     pub download_lines: usize,
     /// `upload failed:`, `copy failed:` and `delete failed:` lines: objects the sync left as they were.
-    pub failed: Vec<FailedTransfer>,
+    pub failed: Vec<NumberedLine>,
     /// The `fatal error:` (or `cancelled: ctrl-c received`) line that ended the sync early.
     pub stopped: Option<NumberedLine>,
     /// Lines with something the sync prints: results, failures, progress, its own warnings.
@@ -29,15 +29,6 @@ pub struct SyncChanges {
 pub struct NumberedLine {
     pub line: usize,
     pub text: String,
-}
-
-/// A transfer that the sync reported as failed: `upload failed: SRC to DEST EXCEPTION`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedTransfer {
-    /// `upload`, `copy` or `delete`.
-    pub verb: &'static str,
-    /// The line as the sync printed it.
-    pub statement: NumberedLine,
 }
 
 impl SyncChanges {
@@ -126,11 +117,7 @@ pub enum SyncError {
 
 /// The verbs of the lines the AWS CLI prints for a failed transfer (`{transfer_type} failed:` in
 /// its `results.py`). `download` is left out: it never changes a bucket.
-const FAILED_VERBS: [(&str, &str); 3] = [
-    ("upload failed: ", "upload"),
-    ("copy failed: ", "copy"),
-    ("delete failed: ", "delete"),
-];
+const FAILED_VERBS: [&str; 3] = ["upload failed: ", "copy failed: ", "delete failed: "];
 
 /// How the AWS CLI begins the warnings a sync prints (`create_warning` in its `utils.py`, and the
 /// S3 Express one of `subcommands.py`).
@@ -201,16 +188,13 @@ fn read_statement(
             .and_then(object_of)
             .ok_or_else(|| unreadable("delete:"))?;
         changes.deleted.push(object);
-    } else if let Some(&(_, verb)) = FAILED_VERBS
+    } else if FAILED_VERBS
         .iter()
-        .find(|(prefix, _)| statement.starts_with(prefix))
+        .any(|prefix| statement.starts_with(prefix))
     {
-        changes.failed.push(FailedTransfer {
-            verb,
-            statement: NumberedLine {
-                line,
-                text: statement.to_owned(),
-            },
+        changes.failed.push(NumberedLine {
+            line,
+            text: statement.to_owned(),
         });
     } else if statement.starts_with("fatal error: ") || statement == "cancelled: ctrl-c received" {
         changes.stopped.get_or_insert_with(|| NumberedLine {
@@ -267,29 +251,27 @@ fn site_path(object: &S3Object, prefix: Option<&SitePrefix>) -> Result<String, S
     let Some(prefix) = prefix else {
         return Ok(format!("/{}", object.key));
     };
-    let outside = || SyncError::OutsidePrefix {
-        object: object.to_string(),
-        prefix: match &prefix.bucket {
-            Some(bucket) => format!("s3://{bucket}/{}", prefix.prefix),
-            None => prefix.prefix.clone(),
-        },
-    };
-    if prefix
+    let in_bucket = prefix
         .bucket
         .as_ref()
-        .is_some_and(|bucket| bucket != &object.bucket)
-    {
-        return Err(outside());
+        .is_none_or(|bucket| bucket == &object.bucket);
+    let below = match prefix.prefix.as_str() {
+        "" => Some(object.key.as_str()),
+        site => object
+            .key
+            .strip_prefix(site)
+            .and_then(|rest| rest.strip_prefix('/')),
+    };
+    match below.filter(|_| in_bucket) {
+        Some(below) => Ok(format!("/{below}")),
+        None => Err(SyncError::OutsidePrefix {
+            object: object.to_string(),
+            prefix: match &prefix.bucket {
+                Some(bucket) => format!("s3://{bucket}/{}", prefix.prefix),
+                None => prefix.prefix.clone(),
+            },
+        }),
     }
-    if prefix.prefix.is_empty() {
-        return Ok(format!("/{}", object.key));
-    }
-    let below = object
-        .key
-        .strip_prefix(prefix.prefix.as_str())
-        .and_then(|rest| rest.strip_prefix('/'))
-        .ok_or_else(outside)?;
-    Ok(format!("/{below}"))
 }
 
 #[cfg(test)]
@@ -327,12 +309,9 @@ warning: Skipping file /site/broken. File does not exist.
         assert_eq!(changes.dry_run_lines, 1);
         assert_eq!(
             changes.failed,
-            vec![FailedTransfer {
-                verb: "upload",
-                statement: NumberedLine {
-                    line: 5,
-                    text: "upload failed: site/x.html to s3://my-bucket/x.html An error occurred (AccessDenied)".to_owned()
-                }
+            vec![NumberedLine {
+                line: 5,
+                text: "upload failed: site/x.html to s3://my-bucket/x.html An error occurred (AccessDenied)".to_owned()
             }]
         );
         assert_eq!((changes.sync_lines, changes.foreign_lines), (7, 0));
@@ -392,15 +371,26 @@ cancelled: ctrl-c received
         let changes = parse_sync_output(log).expect("readable");
         // THEN the upload that happened is kept, and each failure is a fact with its line
         assert_eq!(changes.uploaded, vec![object("site-bucket", "index.html")]);
-        let failed: Vec<(&str, usize)> = changes
+        let failed: Vec<(usize, &str)> = changes
             .failed
             .iter()
-            .map(|failure| (failure.verb, failure.statement.line))
+            .map(|failure| {
+                (
+                    failure.line,
+                    &failure.text[..failure.text.find(':').unwrap_or(0)],
+                )
+            })
             .collect();
-        assert_eq!(failed, vec![("upload", 2), ("delete", 3), ("copy", 4)]);
+        assert_eq!(
+            failed,
+            vec![
+                (2, "upload failed"),
+                (3, "delete failed"),
+                (4, "copy failed")
+            ]
+        );
         assert!(
             changes.failed[1]
-                .statement
                 .text
                 .starts_with("delete failed: s3://site-bucket/old.html An error")
         );

@@ -99,14 +99,20 @@ pub fn collect(
     if let Some(source) = &args.paths_from_s3_sync {
         let text = read_text("--paths-from-s3-sync", source, stdin)?;
         let shown = source.display().to_string();
-        let changes = parse_sync_output(&text).map_err(|source| CliError::SyncOutput {
+        let unreadable = |source| CliError::SyncOutput {
             path: shown.clone(),
             source,
-        })?;
+        };
+        let changes = parse_sync_output(&text).map_err(unreadable)?;
+        let name = if is_stdin(source) {
+            "standard input"
+        } else {
+            shown.as_str()
+        };
         if !changes.looks_like_sync_output() {
             return Err(CliError::NotSyncOutput {
                 path: if is_stdin(source) {
-                    "- (standard input)".to_owned()
+                    format!("- ({name})")
                 } else {
                     shown
                 },
@@ -117,17 +123,8 @@ pub fn collect(
                     .unwrap_or_default(),
             });
         }
-        let name = if is_stdin(source) {
-            "standard input"
-        } else {
-            shown.as_str()
-        };
         collected.warnings.extend(sync_warnings(&changes, name));
-        let paths =
-            site_paths(&changes, prefix.as_ref()).map_err(|source| CliError::SyncOutput {
-                path: shown,
-                source,
-            })?;
+        let paths = site_paths(&changes, prefix.as_ref()).map_err(unreadable)?;
         collected.paths.extend(paths);
         collected.sync = Some(changes);
     }
@@ -183,7 +180,7 @@ fn sync_warnings(changes: &SyncChanges, source: &str) -> Vec<String> {
             .failed
             .iter()
             .take(FAILURES_SHOWN)
-            .map(|failure| quoted(&failure.statement, QUOTED_FAILURE_CHARS))
+            .map(|failure| quoted(failure, QUOTED_FAILURE_CHARS))
             .collect();
         if failed > FAILURES_SHOWN {
             shown.push(format!("and {} more", failed - FAILURES_SHOWN));
@@ -271,16 +268,7 @@ mod tests {
     fn args(paths: &[&str]) -> PathArgs {
         PathArgs {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-            paths_option: Vec::new(),
-            paths_from: None,
-            paths_from_s3_sync: None,
-            site_prefix: None,
-            changed_between: None,
-            key_prefix: None,
-            path_prefix: None,
-            directory_index: None,
-            max_paths: 100,
-            allow_root_like_paths: false,
+            ..PathArgs::default()
         }
     }
 

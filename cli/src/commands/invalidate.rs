@@ -53,11 +53,11 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
             .distributions
             .iter()
             .map(|distribution| DryRunTarget {
-                target: TargetKey::of(distribution),
+                target: distribution.clone(),
                 caller_reference: spec.caller_reference(distribution),
             })
             .collect();
-        let mut view = PlanView::new(
+        let view = PlanView::new(
             "invalidate",
             &spec.plan,
             max_paths,
@@ -69,17 +69,8 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
                 eprintln!("warning: {warning}");
             }
         }
-        match args.output.output {
-            OutputFormat::Json => {
-                view.warnings
-                    .splice(0..0, collected.warnings.iter().cloned());
-                print_json(&view)?
-            }
-            // A dry run's values: the paths it would send, one a line.
-            OutputFormat::Text if !args.output.quiet => print_stdout(&view.to_values())?,
-            OutputFormat::Summary if !args.output.quiet => print_stdout(&view.to_text())?,
-            OutputFormat::Text | OutputFormat::Summary => {}
-        }
+        // A dry run's values: the paths it would send, one a line.
+        print_plan(&view, &collected.warnings, &args.output)?;
         return Ok(0);
     }
 

@@ -1,35 +1,35 @@
 //! `cf-invalidate list`: the newest invalidations, pages followed.
 
+use std::fmt::Write as _;
+
 use super::*;
 
 /// ListInvalidations' own field names, so that jq habits carry over.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
 struct ListedInvalidation {
-    #[serde(rename = "Id")]
     id: String,
-    #[serde(rename = "Status")]
     status: String,
-    #[serde(rename = "CreateTime")]
     create_time: String,
 }
 
 #[derive(Debug, Serialize)]
 struct ListView {
-    #[serde(flatten)]
-    target: TargetKey,
+    #[serde(flatten, serialize_with = "target_key")]
+    target: Target,
     invalidations: Vec<ListedInvalidation>,
 }
 
 pub(super) async fn list(args: ListArgs) -> Result<u8, CliError> {
     let distribution = &args.of.target()?;
-    let cloudfront = connect(&args.aws).await?;
+    let cloudfront = Session::new(&args.aws).cloudfront().await?;
     let found = cloudfront
         .with_page_size(args.page_size)
         .list(distribution, args.limit)
         .await
         .map_err(|error| cloudfront_error(Operation::List, error, distribution, None))?;
     let view = ListView {
-        target: TargetKey::of(distribution),
+        target: distribution.clone(),
         invalidations: found
             .into_iter()
             .map(|item| ListedInvalidation {
@@ -39,37 +39,28 @@ pub(super) async fn list(args: ListArgs) -> Result<u8, CliError> {
             })
             .collect(),
     };
-    match args.output.output {
-        OutputFormat::Json => print_json(&view)?,
-        OutputFormat::Text | OutputFormat::Summary if args.output.quiet => {}
-        // Bare values, as `aws cloudfront list-invalidations --output text` prints them.
-        OutputFormat::Text => print_stdout(
-            &view
-                .invalidations
-                .iter()
-                .map(|item| format!("{}\t{}\t{}\n", item.id, item.status, item.create_time))
-                .collect::<String>(),
-        )?,
-        OutputFormat::Summary if view.invalidations.is_empty() => {
-            print_stdout(&format!("No invalidations on {distribution}.\n"))?;
+    // Bare values, as `aws cloudfront list-invalidations --output text` prints them.
+    let values = || {
+        let rows = view.invalidations.iter();
+        rows.map(|item| format!("{}\t{}\t{}\n", item.id, item.status, item.create_time))
+            .collect()
+    };
+    let summary = || {
+        if view.invalidations.is_empty() {
+            return format!("No invalidations on {distribution}.\n");
         }
-        OutputFormat::Summary => {
-            let width = view
-                .invalidations
-                .iter()
-                .map(|item| item.id.len())
-                .max()
-                .unwrap_or(2)
-                .max(2);
-            let mut text = format!("{:<width$}  {:<10}  CREATED\n", "ID", "STATUS");
-            for item in &view.invalidations {
-                text.push_str(&format!(
-                    "{:<width$}  {:<10}  {}\n",
-                    item.id, item.status, item.create_time
-                ));
-            }
-            print_stdout(&text)?;
+        let ids = view.invalidations.iter().map(|item| item.id.len());
+        let width = ids.max().unwrap_or(2).max(2);
+        let mut text = format!("{:<width$}  {:<10}  CREATED\n", "ID", "STATUS");
+        for item in &view.invalidations {
+            let _ = writeln!(
+                text,
+                "{:<width$}  {:<10}  {}",
+                item.id, item.status, item.create_time
+            );
         }
-    }
+        text
+    };
+    print_result(&args.output, &view, values, summary)?;
     Ok(0)
 }

@@ -26,7 +26,7 @@ use crate::args::{
     Cli, Command, InvalidateArgs, ListArgs, OnTimeoutArg, OutputArgs, OutputFormat, PlanArgs,
     StatusArgs, WaitArgs,
 };
-use crate::aws::{Session, connect, explain};
+use crate::aws::{Session, explain};
 use crate::error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::guard::local_root_entries;
 use crate::planview::{
@@ -34,7 +34,7 @@ use crate::planview::{
 };
 use crate::progress::{Entry, ProgressMode, Status, Tracker};
 use crate::report::{
-    DistributionReport, RunReport, RunResult, TargetKey, seconds, summary_sentence,
+    DistributionReport, RunReport, RunResult, seconds, summary_sentence, target_key,
 };
 use crate::sources::{CollectedPaths, collect};
 
@@ -59,8 +59,6 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
     }
 }
 
-/// Runs the engine until the job ends, Ctrl-C is pressed, or never: heartbeats run alongside.
-/// `None` means interrupted.
 /// The paths the flags name, standard input included, checked against the shell-expansion guard.
 /// `s3://` sides of `--changed-between` are read first, with the SDK.
 async fn collect_from_stdin(
@@ -116,12 +114,13 @@ fn run_report(
 ) -> RunReport {
     let creates = command == "invalidate";
     // The engine's state is the truth about ids and statuses; the tracker knows the timings.
-    let mut errors: Vec<Option<String>> = Vec::with_capacity(run.distributions.len());
-    let entries: Vec<Entry> = tracker
+    let distributions: Vec<DistributionReport> = tracker
         .entries()
         .into_iter()
         .zip(&run.distributions)
         .map(|(mut entry, distribution)| {
+            let target = &distribution.distribution;
+            let caller_reference = creates.then(|| spec.caller_reference(target));
             entry.invalidation_id = distribution
                 .progress
                 .invalidation_id()
@@ -137,76 +136,59 @@ fn run_report(
                     invalidation_id,
                 } => {
                     entry.failure = Some(FailureType::of(cause.kind));
+                    let reference = caller_reference.as_deref();
                     error = Some(explain(
                         cause,
-                        &distribution.distribution,
+                        target,
                         invalidation_id.as_deref(),
-                        creates
-                            .then(|| spec.caller_reference(&distribution.distribution))
-                            .as_deref(),
+                        reference,
                     ));
                     Status::Failed
                 }
             };
-            errors.push(error);
-            entry
+            DistributionReport::from_entry(&entry, caller_reference, error)
         })
         .collect();
-    let distributions: Vec<DistributionReport> = entries
+    let running: Vec<(&DistributionReport, &str)> = distributions
         .iter()
-        .zip(&errors)
-        .map(|(entry, error)| {
-            DistributionReport::from_entry(
-                entry,
-                creates.then(|| spec.caller_reference(&entry.distribution)),
-                error.clone(),
+        .filter(|report| report.status == Status::InProgress.as_str())
+        .filter_map(|report| Some((report, report.invalidation_id.as_deref()?)))
+        .collect();
+    let in_progress = running
+        .iter()
+        .map(|(report, id)| format!("{} ({id})", report.target))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wait_hint = running
+        .first()
+        .map(|(report, id)| {
+            let flag = if report.target.is_tenant() {
+                "--distribution-tenant-id"
+            } else {
+                "--distribution-id"
+            };
+            format!(
+                "; `cf-invalidate wait {flag} {} --id {id}` waits for it again",
+                report.target
             )
         })
-        .collect();
-    let in_progress: Vec<String> = entries
-        .iter()
-        .filter(|entry| entry.status == Status::InProgress)
-        .filter_map(|entry| {
-            entry
-                .invalidation_id
-                .as_ref()
-                .map(|id| format!("{} ({id})", entry.distribution))
-        })
-        .collect();
-    let wait_hint = entries
-        .iter()
-        .find(|entry| entry.status == Status::InProgress)
-        .and_then(|entry| {
-            entry.invalidation_id.as_ref().map(|id| {
-                let flag = if entry.distribution.is_tenant() {
-                    "--distribution-tenant-id"
-                } else {
-                    "--distribution-id"
-                };
-                format!(
-                    "`cf-invalidate wait {flag} {} --id {id}` waits for it again",
-                    entry.distribution
-                )
-            })
-        });
+        .unwrap_or_default();
     let timeout = format_duration(spec.timeout);
-    let billed = spec.plan.billed_paths();
     let mut warnings = Vec::new();
 
     let (result, exit_code, message) = match verdict {
-        None => {
-            let mut message = "interrupted".to_owned();
-            if !in_progress.is_empty() {
-                message.push_str(&format!(
-                    ": still in progress in CloudFront, where it finishes on its own: {}",
-                    in_progress.join(", ")
-                ));
-                if let Some(hint) = &wait_hint {
-                    message.push_str(&format!("; {hint}"));
-                }
-            }
-            (RunResult::Interrupted, EXIT_INTERRUPTED, message)
-        }
+        None if in_progress.is_empty() => (
+            RunResult::Interrupted,
+            EXIT_INTERRUPTED,
+            "interrupted".to_owned(),
+        ),
+        None => (
+            RunResult::Interrupted,
+            EXIT_INTERRUPTED,
+            format!(
+                "interrupted: still in progress in CloudFront, where it finishes on its own: {in_progress}{wait_hint}"
+            ),
+        ),
         Some(Verdict::Finished) => {
             let result = if spec.wait {
                 RunResult::Completed
@@ -214,9 +196,9 @@ fn run_report(
                 RunResult::Created
             };
             let message = if command == "wait" {
-                wait_sentence(&entries, elapsed)
+                wait_sentence(&distributions, elapsed)
             } else {
-                summary_sentence(result, billed, &entries, elapsed)
+                summary_sentence(result, spec.plan.billed_paths(), &distributions, elapsed)
             };
             (result, 0, message)
         }
@@ -254,12 +236,7 @@ fn run_report(
             };
             let mut text = if queued.is_empty() {
                 format!(
-                    "timed out after {timeout} waiting for CloudFront: {} still InProgress. It finishes on its own{}{advice}",
-                    in_progress.join(", "),
-                    wait_hint
-                        .as_ref()
-                        .map(|hint| format!("; {hint}"))
-                        .unwrap_or_default()
+                    "timed out after {timeout} waiting for CloudFront: {in_progress} still InProgress. It finishes on its own{wait_hint}{advice}"
                 )
             } else {
                 format!(
@@ -269,38 +246,32 @@ fn run_report(
             };
             if !queued.is_empty() && !in_progress.is_empty() {
                 text.push_str(&format!(
-                    ". Still in progress (they finish on their own): {}",
-                    in_progress.join(", ")
+                    ". Still in progress (they finish on their own): {in_progress}"
                 ));
             }
             if succeeded {
                 warnings.push(format!("{text} (exiting 0: --on-timeout succeed)"));
-                (
-                    RunResult::TimedOut,
-                    0,
-                    format!(
-                        "Still in progress after {timeout}: {} (--on-timeout succeed).",
-                        in_progress.join(", ")
-                    ),
-                )
+                let message = format!(
+                    "Still in progress after {timeout}: {in_progress} (--on-timeout succeed)."
+                );
+                (RunResult::TimedOut, 0, message)
             } else {
                 (RunResult::TimedOut, EXIT_FAILED, text)
             }
         }
         Some(Verdict::Failed { .. } | Verdict::OutOfTime) => {
-            let mut message = errors
+            let errors: Vec<&str> = distributions
                 .iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ");
-            if message.is_empty() {
-                message = "the run ended before CloudFront finished".to_owned();
-            }
+                .filter_map(|report| report.error.as_deref())
+                .collect();
+            let mut message = if errors.is_empty() {
+                "the run ended before CloudFront finished".to_owned()
+            } else {
+                errors.join("; ")
+            };
             if !in_progress.is_empty() {
                 message.push_str(&format!(
-                    ". Already created and still in progress (they finish on their own): {}",
-                    in_progress.join(", ")
+                    ". Already created and still in progress (they finish on their own): {in_progress}"
                 ));
             }
             (RunResult::Failed, EXIT_FAILED, message)
@@ -326,12 +297,7 @@ fn run_report(
 /// Writes the report where it belongs: the result on stdout, warnings and errors on stderr.
 /// The first `already_shown` warnings were written to stderr earlier and are not repeated.
 fn emit(report: &RunReport, output: &OutputArgs, already_shown: usize) -> Result<u8, CliError> {
-    match output.output {
-        OutputFormat::Json => print_json(report)?,
-        OutputFormat::Text if !output.quiet => print_stdout(&report.to_values())?,
-        OutputFormat::Summary if !output.quiet => print_stdout(&report.to_text())?,
-        OutputFormat::Text | OutputFormat::Summary => {}
-    }
+    print_result(output, report, || report.to_values(), || report.to_text())?;
     if !output.quiet {
         for warning in report.warnings.iter().skip(already_shown) {
             eprintln!("warning: {warning}");
@@ -341,6 +307,33 @@ fn emit(report: &RunReport, output: &OutputArgs, already_shown: usize) -> Result
         eprintln!("error: {}", report.message);
     }
     Ok(report.exit_code)
+}
+
+/// The result on standard output in the format asked for; `--quiet` silences all but JSON.
+fn print_result<T: Serialize>(
+    output: &OutputArgs,
+    json: &T,
+    values: impl FnOnce() -> String,
+    summary: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    match output.output {
+        OutputFormat::Json => print_json(json),
+        _ if output.quiet => Ok(()),
+        OutputFormat::Text => print_stdout(&values()),
+        OutputFormat::Summary => print_stdout(&summary()),
+    }
+}
+
+/// A plan (`plan`, `invalidate --dry-run`); the input's warnings went to standard error already,
+/// and the JSON document carries them before the plan's own.
+fn print_plan(
+    view: &PlanView,
+    input_warnings: &[String],
+    output: &OutputArgs,
+) -> Result<(), CliError> {
+    let mut json = view.clone();
+    json.warnings.splice(0..0, input_warnings.iter().cloned());
+    print_result(output, &json, || view.to_values(), || view.to_text())
 }
 
 fn progress_mode(quiet: bool) -> ProgressMode {
@@ -386,7 +379,8 @@ fn checked_caller_reference(raw: &str) -> Result<String, CliError> {
             CallerReferenceProblem::TooLong => ": give a short stable id such as the build id",
             CallerReferenceProblem::Character { .. } => "",
         };
-        CliError::CallerReference {
+        CliError::Flag {
+            flag: "--caller-reference",
             value: raw.to_owned(),
             problem: format!("{problem}{advice}"),
         }
@@ -395,9 +389,10 @@ fn checked_caller_reference(raw: &str) -> Result<String, CliError> {
 
 fn checked_directory_index(raw: Option<&str>) -> Result<Option<String>, CliError> {
     raw.map(|raw| {
-        values::directory_index(raw).map_err(|problem| CliError::DirectoryIndex {
+        values::directory_index(raw).map_err(|problem| CliError::Flag {
+            flag: "--directory-index",
             value: raw.to_owned(),
-            problem,
+            problem: format!("{problem}: give a file name such as index.html"),
         })
     })
     .transpose()
@@ -419,12 +414,12 @@ fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
         .map_err(CliError::Output)
 }
 
-fn wait_sentence(entries: &[Entry], elapsed: Duration) -> String {
-    match entries {
-        [entry] => format!(
+fn wait_sentence(distributions: &[DistributionReport], elapsed: Duration) -> String {
+    match distributions {
+        [one] => format!(
             "Invalidation {} on {} is Completed (waited {}).",
-            entry.invalidation_id.as_deref().unwrap_or("-"),
-            entry.distribution,
+            one.invalidation_id.as_deref().unwrap_or("-"),
+            one.target,
             format_duration(elapsed)
         ),
         _ => format!("Completed (waited {}).", format_duration(elapsed)),

@@ -8,22 +8,25 @@ pub(super) async fn plan(args: PlanArgs) -> Result<u8, CliError> {
     for warning in &collected.warnings {
         eprintln!("warning: {warning}");
     }
+    // `plan` has no --quiet: it prints nothing else.
+    let output = OutputArgs {
+        output: args.output,
+        quiet: false,
+    };
     if collected.is_unchanged_sync() {
-        match args.output {
-            OutputFormat::Json => print_json(&serde_json::json!({
-                "command": "plan",
-                "paths": [],
-                "billed_paths": 0,
-                "requested_paths": 0,
-                "changes": collected.sync.as_ref().map(SyncCounts::from),
-                "warnings": collected.warnings,
-            }))?,
-            OutputFormat::Text => {}
-            OutputFormat::Summary => print_stdout(&format!(
-                "{}: there is nothing to invalidate and nothing to pay.\n",
-                collected.unchanged_sentence()
-            ))?,
-        }
+        let json = serde_json::json!({
+            "command": "plan",
+            "paths": [],
+            "billed_paths": 0,
+            "requested_paths": 0,
+            "changes": collected.sync.as_ref().map(SyncCounts::from),
+            "warnings": collected.warnings,
+        });
+        let summary = || {
+            let unchanged = collected.unchanged_sentence();
+            format!("{unchanged}: there is nothing to invalidate and nothing to pay.\n")
+        };
+        print_result(&output, &json, String::new, summary)?;
         return Ok(0);
     }
     if collected.paths.is_empty() {
@@ -42,21 +45,13 @@ pub(super) async fn plan(args: PlanArgs) -> Result<u8, CliError> {
     {
         print_stdout(&format!("{}\n", build.sentence()))?;
     }
-    let mut view = PlanView::new(
+    let view = PlanView::new(
         "plan",
         &plan,
         max_paths,
         collected.sync.as_ref(),
         Vec::new(),
     );
-    match args.output {
-        OutputFormat::Json => {
-            view.warnings
-                .splice(0..0, collected.warnings.iter().cloned());
-            print_json(&view)?
-        }
-        OutputFormat::Text => print_stdout(&view.to_values())?,
-        OutputFormat::Summary => print_stdout(&view.to_text())?,
-    }
+    print_plan(&view, &collected.warnings, &output)?;
     Ok(0)
 }

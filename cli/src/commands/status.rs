@@ -9,32 +9,27 @@ struct StatusView {
     id: String,
     #[serde(rename = "Status")]
     status: String,
-    #[serde(flatten)]
-    target: TargetKey,
+    #[serde(flatten, serialize_with = "target_key")]
+    target: Target,
     completed: bool,
 }
 
 pub(super) async fn status(args: StatusArgs) -> Result<u8, CliError> {
     let distribution = &args.target.of.target()?;
     let id = &args.target.invalidation_id;
-    let cloudfront = connect(&args.aws).await?;
+    let cloudfront = Session::new(&args.aws).cloudfront().await?;
     let status = cloudfront
         .get(distribution, id)
         .await
         .map_err(|error| cloudfront_error(Operation::Get, error, distribution, Some(id)))?;
     let view = StatusView {
-        target: TargetKey::of(distribution),
+        target: distribution.clone(),
         id: status.id.clone(),
         completed: status.is_completed(),
         status: status.status,
     };
-    match args.output.output {
-        OutputFormat::Json => print_json(&view)?,
-        // The status alone, so that `[ "$(cf-invalidate status ...)" = Completed ]` works.
-        OutputFormat::Text | OutputFormat::Summary if !args.output.quiet => {
-            print_stdout(&format!("{}\n", view.status))?
-        }
-        OutputFormat::Text | OutputFormat::Summary => {}
-    }
+    // The status alone, so that `[ "$(cf-invalidate status ...)" = Completed ]` works.
+    let status = || format!("{}\n", view.status);
+    print_result(&args.output, &view, status, status)?;
     Ok(0)
 }

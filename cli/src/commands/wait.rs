@@ -6,7 +6,7 @@ pub(super) async fn wait(args: WaitArgs) -> Result<u8, CliError> {
     let started = tokio::time::Instant::now();
     let distribution = args.target.of.target()?;
     let invalidation_id = args.target.invalidation_id.clone();
-    let cloudfront = connect(&args.aws).await?;
+    let cloudfront = Session::new(&args.aws).cloudfront().await?;
     let spec = JobSpec::watch(
         distribution.clone(),
         args.waiting.timeout,
