@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use cf_invalidate::text::plural;
+use cf_invalidate::text::{clip, plural};
 
 use super::args::PathArgs;
 use cf_invalidate::params::{key_prefix_problem, path_prefix_problem};
@@ -119,7 +119,7 @@ pub fn collect(
                 first: changes
                     .first_foreign
                     .as_ref()
-                    .map(|first| shortened(&first.text, QUOTED_FOREIGN_CHARS))
+                    .map(|first| clip(&first.text, QUOTED_FOREIGN_CHARS))
                     .unwrap_or_default(),
             });
         }
@@ -229,15 +229,7 @@ fn sync_warnings(changes: &SyncChanges, source: &str) -> Vec<String> {
 
 /// `line 4: "upload failed: …"`, cut to `max_chars` characters of the line.
 fn quoted(line: &NumberedLine, max_chars: usize) -> String {
-    format!("line {}: {:?}", line.line, shortened(&line.text, max_chars))
-}
-
-/// The first `max_chars` characters of `text`, and `…` when there were more.
-fn shortened(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    format!("line {}: {:?}", line.line, clip(&line.text, max_chars))
 }
 
 fn read_text(flag: &'static str, source: &Path, stdin: &mut dyn Read) -> Result<String, CliError> {
