@@ -337,29 +337,6 @@ async fn too_many_in_progress_is_carried_across_continuations() {
 }
 
 #[tokio::test]
-async fn two_distributions_with_one_missing_fail_as_configuration_error() {
-    let s = Scenario::new(&[(DIST, 30)]);
-    let params = format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"], "paths": ["/x"]}}"#);
-    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert!(
-        failure.message.contains("no distribution E1ABCDEFGHIJKL"),
-        "{}",
-        failure.message
-    );
-    assert!(
-        failure
-            .message
-            .contains("E2QWRUHAPOMQZL invalidation I000000000001"),
-        "{}",
-        failure.message
-    );
-    // Both were created concurrently in the first round.
-    assert_eq!(s.cloudfront.creates().len(), 2);
-}
-
-#[tokio::test]
 async fn two_distributions_complete_with_one_verdict() {
     let s = Scenario::new(&[(DIST, 5), (OTHER, 40)]);
     let params = format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"]}}"#);
@@ -515,58 +492,6 @@ async fn a_lone_tenant_is_named_as_a_tenant() {
     assert!(s.count(&format!("Get {TENANT}")) >= 1, "{:?}", s.calls());
 }
 
-#[tokio::test]
-async fn an_unknown_tenant_is_a_configuration_error_naming_it() {
-    let s = Scenario::new(&[(DIST, 5)]);
-    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
-    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert!(
-        failure
-            .message
-            .contains(&format!("no distribution tenant {TENANT} (EntityNotFound)")),
-        "{}",
-        failure.message
-    );
-    // The one refused CreateInvalidation is all: a missing tenant is not retried.
-    assert_eq!(s.calls(), [format!("Create {TENANT}")]);
-}
-
-#[tokio::test]
-async fn access_denied_on_a_tenant_names_the_tenant_actions_and_arn() {
-    let s = Scenario::new(&[(TENANT, 5)]);
-    s.cloudfront.fail_creates(TENANT, &[Kind::AccessDenied]);
-    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
-    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::PermissionError);
-    for expected in [
-        "may not call cloudfront:CreateInvalidationForDistributionTenant on arn:aws:cloudfront::123456789012:distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB",
-        "cloudfront:GetInvalidationForDistributionTenant",
-        "cloudfront:ListInvalidationsForDistributionTenant",
-        "not the distribution tenant you meant",
-    ] {
-        assert!(
-            failure.message.contains(expected),
-            "{expected}: {}",
-            failure.message
-        );
-    }
-}
-
-#[tokio::test]
-async fn access_denied_also_says_to_check_the_id() {
-    let s = Scenario::new(&[(DIST, 5)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
-    let failure = failure(&s.invoke(JOB, DIST, None, secs(900)).await).clone();
-    assert!(
-        failure
-            .message
-            .contains("if E2QWRUHAPOMQZL is not the distribution you meant, correct the id"),
-        "{}",
-        failure.message
-    );
-}
-
 /// Real CloudFront may refuse a reused CallerReference with InvalidArgument even when the batch is
 /// identical: a duplicate delivery and a retry must still end with the one invalidation.
 #[tokio::test]
@@ -646,30 +571,6 @@ async fn a_create_that_hangs_past_max_call_is_given_up_and_tried_again() {
     );
 }
 
-/// A poll that hangs is GetInvalidation's failure: it once read as CreateInvalidation's.
-#[tokio::test]
-async fn a_poll_that_keeps_hanging_is_named_as_get_invalidation() {
-    let s = Scenario::new(&[(DIST, 600)]);
-    s.cloudfront.delay_gets(DIST, &[secs(3600); 5]);
-    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::SystemUnavailable);
-    assert!(
-        failure.message.contains(
-            "CloudFront kept failing for E2QWRUHAPOMQZL: cloudfront:GetInvalidation did not answer within 20s"
-        ),
-        "{}",
-        failure.message
-    );
-    assert!(
-        !failure.message.contains("CreateInvalidation"),
-        "{}",
-        failure.message
-    );
-    // One invalidation, created once; the fake records a call when it answers, and no poll did.
-    assert_eq!(s.calls(), [format!("Create {DIST}")]);
-}
-
 #[tokio::test]
 async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_time() {
     let s = Scenario::new(&[(DIST, 60)]);
@@ -706,91 +607,11 @@ async fn wait_false_succeeds_right_after_creation() {
 }
 
 #[tokio::test]
-async fn access_denied_is_a_permission_error_naming_action_and_arn() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
-    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::PermissionError);
-    assert!(
-        failure.message.contains("cloudfront:CreateInvalidation"),
-        "{}",
-        failure.message
-    );
-    assert!(
-        failure
-            .message
-            .contains("arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL")
-    );
-}
-
-#[tokio::test]
-async fn access_denied_on_polling_names_get_invalidation() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_gets(DIST, &[Kind::AccessDenied]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::PermissionError);
-    assert!(
-        failure.message.contains("cloudfront:GetInvalidation"),
-        "{}",
-        failure.message
-    );
-    // A refusal is not retried.
-    assert_eq!(s.calls(), [format!("Create {DIST}"), format!("Get {DIST}")]);
-}
-
-#[tokio::test]
-async fn invalid_argument_is_a_configuration_error() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::InvalidRequest]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL /a", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert!(
-        failure.message.contains("InvalidArgument"),
-        "{}",
-        failure.message
-    );
-    assert!(failure.message.contains("/a"));
-}
-
-#[tokio::test]
-async fn persistent_unavailability_is_system_unavailable() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 5]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::SystemUnavailable);
-    assert_eq!(s.cloudfront.creates().len(), 5);
-}
-
-#[tokio::test]
 async fn transient_failures_below_the_limit_are_absorbed() {
     let s = Scenario::new(&[(DIST, 10)]);
     s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 4]);
     s.cloudfront.fail_gets(DIST, &[Kind::Unavailable; 4]);
     success(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await);
-}
-
-#[tokio::test]
-async fn other_errors_are_job_failed() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::Other]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::JobFailed);
-}
-
-#[tokio::test]
-async fn bad_parameters_fail_before_any_cloudfront_call() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    for params in [
-        "",
-        r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
-        r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/a*b"]}"#,
-        r#"{"distributionId": "e2qwruhapomqzl"}"#,
-    ] {
-        let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
-        assert_eq!(failure.kind, FailureType::ConfigurationError, "{params}");
-    }
-    assert!(s.cloudfront.calls().is_empty());
 }
 
 #[tokio::test]
@@ -930,6 +751,8 @@ async fn hostile_user_parameters_are_configuration_errors_without_calls() {
         ("eleven distributions", eleven, "split them"),
         ("wildcard in the middle", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/img/*/a.png\"]}}"), "/img/*/a.png"),
         ("two wildcards", format!("{DIST} /a**"), "/a**"),
+        ("wildcard between letters", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a*b\"]}}"), "/a*b"),
+        ("lowercase distribution id", "{\"distributionId\": \"e2qwruhapomqzl\"}".into(), "uppercase"),
         ("wildcard before a combining accent", format!("{DIST} /a*\u{301}"), "wildcard"),
         ("path over 4000 characters once encoded", long_path, "4000"),
         ("cache tag with a comma", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#a,b\"]}}"), "comma"),
@@ -1017,27 +840,77 @@ async fn an_unknown_key_names_user_parameters_once() {
     );
     assert_eq!(s.calls(), Vec::<String>::new());
 }
-
-/// The same honest classification as the CLI's: an endpoint that cannot be reached, or that is
-/// not CloudFront, fails at once as SystemUnavailable with the cause, never as "too many
-/// invalidations in progress".
+/// CloudFront's refusals and faults, each ending the job in one invocation: the failure kind
+/// CodePipeline gets, the words its message must and must not hold, and every call made (a
+/// refusal is not retried; a missing tenant neither). An unreachable or foreign endpoint fails at
+/// once with its cause, never as "too many invalidations in progress"; a hung poll is
+/// GetInvalidation's failure (it once read as CreateInvalidation's).
 #[tokio::test]
-async fn an_unreachable_or_foreign_endpoint_is_system_unavailable_with_its_cause() {
-    for (kind, said) in [
-        (Kind::Unreachable, "could not connect"),
-        (Kind::NotCloudFront, "not a CloudFront answer"),
-    ] {
-        let s = Scenario::new(&[(DIST, 10)]);
-        s.cloudfront.fail_creates(DIST, &[kind]);
-        let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL /a", None, secs(900)).await).clone();
-        assert_eq!(failure.kind, FailureType::SystemUnavailable, "{kind:?}");
-        assert!(
-            failure.message.contains(said) && failure.message.contains("did not reach CloudFront"),
-            "{}",
-            failure.message
-        );
-        assert!(!failure.message.contains("too many"), "{}", failure.message);
-        assert_eq!(s.cloudfront.creates().len(), 1, "no retries for {kind:?}");
+async fn cloudfront_faults_end_the_job_with_their_kind_and_words() {
+    type Fault = fn(&FakeCloudFront);
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, u64)],
+        Fault,
+        &'a str,
+        FailureType,
+        &'a [&'a str],
+        &'a [&'a str],
+        &'a [&'a str],
+    );
+    let tenant = r#"{"distributionTenantId": "dt_2wjDZi3hD1ivOXf6rpZJO1AB"}"#;
+    let both = r#"{"distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL"], "paths": ["/x"]}"#;
+    let access_denied = [
+        "cloudfront:CreateInvalidation",
+        "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
+        "if E2QWRUHAPOMQZL is not the distribution you meant, correct the id",
+    ];
+    let tenant_denied = [
+        "may not call cloudfront:CreateInvalidationForDistributionTenant on arn:aws:cloudfront::123456789012:distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+        "cloudfront:GetInvalidationForDistributionTenant",
+        "cloudfront:ListInvalidationsForDistributionTenant",
+        "not the distribution tenant you meant",
+    ];
+    let hung_poll = "CloudFront kept failing for E2QWRUHAPOMQZL: cloudfront:GetInvalidation did not answer within 20s";
+    let create = "Create E2QWRUHAPOMQZL";
+    #[rustfmt::skip]
+    let table: [Case; 11] = [
+        ("access denied", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::AccessDenied]), DIST, FailureType::PermissionError, &access_denied, &[], &[create]),
+        ("access denied on polling", &[(DIST, 10)], |cf| cf.fail_gets(DIST, &[Kind::AccessDenied]), DIST, FailureType::PermissionError, &["cloudfront:GetInvalidation"], &[], &[create, "Get E2QWRUHAPOMQZL"]),
+        ("access denied on a tenant", &[(TENANT, 5)], |cf| cf.fail_creates(TENANT, &[Kind::AccessDenied]), tenant, FailureType::PermissionError, &tenant_denied, &[], &["Create dt_2wjDZi3hD1ivOXf6rpZJO1AB"]),
+        ("unknown tenant", &[(DIST, 5)], |_| {}, tenant, FailureType::ConfigurationError, &["no distribution tenant dt_2wjDZi3hD1ivOXf6rpZJO1AB (EntityNotFound)"], &[], &["Create dt_2wjDZi3hD1ivOXf6rpZJO1AB"]),
+        ("one of two distributions missing", &[(DIST, 30)], |_| {}, both, FailureType::ConfigurationError, &["no distribution E1ABCDEFGHIJKL", "E2QWRUHAPOMQZL invalidation I000000000001"], &[], &[create, "Create E1ABCDEFGHIJKL"]),
+        ("invalid argument", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::InvalidRequest]), "E2QWRUHAPOMQZL /a", FailureType::ConfigurationError, &["InvalidArgument", "/a"], &[], &[create, "List E2QWRUHAPOMQZL"]),
+        ("persistent unavailability", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::Unavailable; 5]), DIST, FailureType::SystemUnavailable, &[], &[], &[create; 5]),
+        ("unreachable endpoint", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::Unreachable]), "E2QWRUHAPOMQZL /a", FailureType::SystemUnavailable, &["could not connect", "did not reach CloudFront"], &["too many"], &[create]),
+        ("endpoint that is not CloudFront", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::NotCloudFront]), "E2QWRUHAPOMQZL /a", FailureType::SystemUnavailable, &["not a CloudFront answer", "did not reach CloudFront"], &["too many"], &[create]),
+        ("a poll that keeps hanging", &[(DIST, 600)], |cf| cf.delay_gets(DIST, &[secs(3600); 5]), DIST, FailureType::SystemUnavailable, &[hung_poll], &["CreateInvalidation"], &[create]),
+        ("any other error", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::Other]), DIST, FailureType::JobFailed, &[], &[], &[create]),
+    ];
+    for (case, distributions, fault, params, kind, words, absent, calls) in table {
+        let s = Scenario::new(distributions);
+        fault(&s.cloudfront);
+        let outcome = s.invoke(JOB, params, None, secs(900)).await;
+        let JobOutcome::Failed(failure) = &outcome else {
+            panic!("{case}: expected a failure, got {outcome:?}");
+        };
+        assert_eq!(failure.kind, kind, "{case}: {}", failure.message);
+        for word in words {
+            assert!(
+                failure.message.contains(word),
+                "{case}: no {word:?} in {}",
+                failure.message
+            );
+        }
+        for word in absent {
+            assert!(
+                !failure.message.contains(word),
+                "{case}: {word:?} in {}",
+                failure.message
+            );
+        }
+        // The fake records a call when it answers: a hung poll never arrives.
+        assert_eq!(s.calls(), calls, "{case}");
     }
 }
 
