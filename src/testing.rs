@@ -739,6 +739,15 @@ impl crate::artifact::job::ArtifactStore for FakeArtifacts {
     }
 }
 
+/// Panics unless `text` holds each of `words`, quoting `text`.
+#[cfg(test)]
+#[track_caller]
+pub fn assert_mentions(text: &str, words: &[&str]) {
+    for word in words {
+        assert!(text.contains(word), "no {word:?} in {text}");
+    }
+}
+
 /// A zip of `(name, contents)` written by an independent writer (the `zip` crate), stored
 /// without compression; names ending in "/" are directories.
 #[cfg(test)]

@@ -156,7 +156,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::testing::{FakeArtifacts, FakeClock, FakeCloudFront, FakeReport, Reported, T0};
+    use crate::testing::{
+        FakeArtifacts, FakeClock, FakeCloudFront, FakeReport, Reported, T0, assert_mentions,
+    };
 
     const JOB: &str = "11111111-2222-3333-4444-555555555555";
     const DIST: &str = "E2QWRUHAPOMQZL";
@@ -372,11 +374,7 @@ mod tests {
             panic!("expected one failure report, got {reports:?}");
         };
         assert_eq!(failure.kind, FailureType::JobFailed);
-        assert!(
-            failure.message.contains("CodePipeline refused"),
-            "{}",
-            failure.message
-        );
+        assert_mentions(&failure.message, &["CodePipeline refused"]);
     }
 
     #[tokio::test]
