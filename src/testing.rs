@@ -7,6 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::artifact::job::{ArtifactCredentials, ArtifactStore};
+use crate::artifact::previous::{
+    ActionExecution, ArtifactLocation, ExecutionPage, HISTORY_PAGE_SIZE, HistoryError,
+    HistoryErrorKind, JobContext, PipelineHistory,
+};
+use crate::artifact::{InMemoryZip, ZipError};
 use crate::params::Target;
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, ExecutionDetails, InvalidationStatus,
@@ -15,6 +21,17 @@ use crate::ports::{
 };
 
 pub const T0: Millis = 1_795_000_000_000;
+#[cfg(test)]
+pub const DIST: &str = "E2QWRUHAPOMQZL";
+#[cfg(test)]
+pub const OTHER: &str = "E1ABCDEFGHIJKL";
+#[cfg(test)]
+pub const JOB: &str = "11111111-2222-3333-4444-555555555555";
+
+#[cfg(test)]
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
 
 /// Time that only moves when the code under test sleeps.
 ///
@@ -186,6 +203,15 @@ impl FakeCloudFront {
         }
     }
 
+    /// A CloudFront whose invalidations on each `(id, seconds)` complete after those seconds.
+    pub fn with_distributions(clock: &FakeClock, distributions: &[(&str, u64)]) -> Self {
+        distributions
+            .iter()
+            .fold(Self::new(clock), |cloudfront, (id, after)| {
+                cloudfront.with_distribution(id, Duration::from_secs(*after))
+            })
+    }
+
     pub fn with_distribution(self, id: &str, completes_after: Duration) -> Self {
         lock(&self.state).distributions.insert(
             id.to_owned(),
@@ -322,17 +348,37 @@ fn reused_reference() -> CloudFrontError {
 }
 
 impl FakeCloudFront {
-    fn delay(&self, distribution: &Target, create: bool) -> Duration {
+    /// Spends the call's scripted delay (cut short by the enclosing `within`), records the call
+    /// as it answers, and answers an unknown distribution or a scripted error.
+    async fn arrive(
+        &self,
+        target: &Target,
+        create: bool,
+        call: impl FnOnce(Millis) -> CfCall,
+    ) -> Result<(MutexGuard<'_, CloudFrontState>, Millis), CloudFrontError> {
+        let delay = lock(&self.state)
+            .distributions
+            .get_mut(target.as_str())
+            .and_then(|dist| match create {
+                true => dist.create_delays.pop_front(),
+                false => dist.get_delays.pop_front(),
+            });
+        self.clock.sleep(delay.unwrap_or_default()).await;
+        let now = self.clock.now();
         let mut state = lock(&self.state);
-        let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Duration::ZERO;
+        state.calls.push(call(now));
+        let dist = state
+            .distributions
+            .get_mut(target.as_str())
+            .ok_or_else(|| not_found(target))?;
+        let errors = match create {
+            true => &mut dist.create_errors,
+            false => &mut dist.get_errors,
         };
-        let delays = if create {
-            &mut dist.create_delays
-        } else {
-            &mut dist.get_delays
-        };
-        delays.pop_front().unwrap_or_default()
+        match errors.pop_front() {
+            Some(kind) => Err(error(kind)),
+            None => Ok((state, now)),
+        }
     }
 
     fn status_of(
@@ -358,24 +404,19 @@ impl Invalidations for FakeCloudFront {
         paths: &[String],
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
-        let delay = self.delay(distribution, true);
-        self.clock.sleep(delay).await;
-        let now = self.clock.now();
-        let mut state = lock(&self.state);
-        state.calls.push(CfCall::Create {
-            distribution: distribution.to_string(),
-            caller_reference: caller_reference.to_owned(),
-            paths: paths.to_vec(),
-            at: now,
-        });
+        let (mut state, now) = self
+            .arrive(distribution, true, |at| CfCall::Create {
+                distribution: distribution.to_string(),
+                caller_reference: caller_reference.to_owned(),
+                paths: paths.to_vec(),
+                at,
+            })
+            .await?;
         let next_id = state.next_id + 1;
         let strict = state.strict_caller_reference;
         let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Err(not_found(distribution));
+            unreachable!("arrive answers an unknown distribution");
         };
-        if let Some(kind) = dist.create_errors.pop_front() {
-            return Err(error(kind));
-        }
         let completes_after = dist.completes_after;
         if let Some(existing) = dist
             .invalidations
@@ -414,21 +455,14 @@ impl Invalidations for FakeCloudFront {
         distribution: &Target,
         invalidation_id: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
-        let delay = self.delay(distribution, false);
-        self.clock.sleep(delay).await;
-        let now = self.clock.now();
-        let mut state = lock(&self.state);
-        state.calls.push(CfCall::Get {
-            distribution: distribution.to_string(),
-            id: invalidation_id.to_owned(),
-            at: now,
-        });
-        let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Err(not_found(distribution));
-        };
-        if let Some(kind) = dist.get_errors.pop_front() {
-            return Err(error(kind));
-        }
+        let (state, now) = self
+            .arrive(distribution, false, |at| CfCall::Get {
+                distribution: distribution.to_string(),
+                id: invalidation_id.to_owned(),
+                at,
+            })
+            .await?;
+        let dist = &state.distributions[distribution.as_str()];
         let completes_after = dist.completes_after;
         let found = dist
             .invalidations
@@ -604,12 +638,14 @@ pub struct FakeArtifacts(Arc<Mutex<ArtifactsState>>);
 #[derive(Debug, Default)]
 struct ArtifactsState {
     /// What GetJobDetails answers; `None`: it is refused (AccessDeniedException).
-    context: Option<crate::artifact::previous::JobContext>,
+    context: Option<JobContext>,
     /// Newest first.
-    executions: Vec<crate::artifact::previous::ActionExecution>,
+    executions: Vec<ActionExecution>,
     objects: HashMap<(String, String), Vec<u8>>,
     /// The access key S3 accepts, when set.
     access_key: Option<String>,
+    /// Objects S3 refuses to any key.
+    denied: Vec<(String, String)>,
     calls: Vec<String>,
 }
 
@@ -621,13 +657,13 @@ impl FakeArtifacts {
     }
 
     /// GetJobDetails answers `context`; without it, GetJobDetails is refused.
-    pub fn with_context(self, context: crate::artifact::previous::JobContext) -> Self {
+    pub fn with_context(self, context: JobContext) -> Self {
         self.state().context = Some(context);
         self
     }
 
     /// Adds an execution older than those recorded so far.
-    pub fn with_execution(self, execution: crate::artifact::previous::ActionExecution) -> Self {
+    pub fn with_execution(self, execution: ActionExecution) -> Self {
         self.state().executions.push(execution);
         self
     }
@@ -650,6 +686,14 @@ impl FakeArtifacts {
         );
     }
 
+    /// S3 refuses the object, as it refuses a missing key to credentials that may not list the
+    /// bucket.
+    pub fn deny(&self, bucket: &str, key: &str) {
+        self.state()
+            .denied
+            .push((bucket.to_owned(), key.to_owned()));
+    }
+
     /// S3 refuses any other access key.
     pub fn require_access_key(self, key: &str) -> Self {
         self.state().access_key = Some(key.to_owned());
@@ -662,31 +706,23 @@ impl FakeArtifacts {
     }
 }
 
-impl crate::artifact::previous::PipelineHistory for FakeArtifacts {
-    async fn job_context(
-        &self,
-        _job_id: &str,
-    ) -> Result<crate::artifact::previous::JobContext, crate::artifact::previous::HistoryError>
-    {
+impl PipelineHistory for FakeArtifacts {
+    async fn job_context(&self, _job_id: &str) -> Result<JobContext, HistoryError> {
         let mut state = self.state();
         state.calls.push("GetJobDetails".to_owned());
-        state
-            .context
-            .clone()
-            .ok_or_else(|| crate::artifact::previous::HistoryError {
-                kind: crate::artifact::previous::HistoryErrorKind::Refused,
-                operation: "GetJobDetails",
-                code: Some("AccessDeniedException".to_owned()),
-                message: "not authorized to perform codepipeline:GetJobDetails".to_owned(),
-            })
+        state.context.clone().ok_or_else(|| HistoryError {
+            kind: HistoryErrorKind::Refused,
+            operation: "GetJobDetails",
+            code: Some("AccessDeniedException".to_owned()),
+            message: "not authorized to perform codepipeline:GetJobDetails".to_owned(),
+        })
     }
 
     async fn action_executions(
         &self,
         pipeline: &str,
         next_token: Option<String>,
-    ) -> Result<crate::artifact::previous::ExecutionPage, crate::artifact::previous::HistoryError>
-    {
+    ) -> Result<ExecutionPage, HistoryError> {
         let mut state = self.state();
         state.calls.push("ListActionExecutions".to_owned());
         let known = state
@@ -694,48 +730,50 @@ impl crate::artifact::previous::PipelineHistory for FakeArtifacts {
             .as_ref()
             .is_none_or(|c| c.pipeline_name == pipeline);
         if !known {
-            return Err(crate::artifact::previous::HistoryError {
-                kind: crate::artifact::previous::HistoryErrorKind::NotFound,
+            return Err(HistoryError {
+                kind: HistoryErrorKind::NotFound,
                 operation: "ListActionExecutions",
                 code: Some("PipelineNotFoundException".to_owned()),
                 message: format!("The account does not have a pipeline with name '{pipeline}'"),
             });
         }
         let from: usize = next_token.map_or(0, |token| token.parse().unwrap_or(0));
-        let to = (from + crate::artifact::previous::HISTORY_PAGE_SIZE).min(state.executions.len());
-        Ok(crate::artifact::previous::ExecutionPage {
+        let to = (from + HISTORY_PAGE_SIZE).min(state.executions.len());
+        Ok(ExecutionPage {
             executions: state.executions[from.min(to)..to].to_vec(),
             next_token: (to < state.executions.len()).then(|| to.to_string()),
         })
     }
 }
 
-impl crate::artifact::job::ArtifactStore for FakeArtifacts {
-    type Zip = crate::artifact::InMemoryZip;
+impl ArtifactStore for FakeArtifacts {
+    type Zip = InMemoryZip;
 
     async fn open(
         &self,
-        location: &crate::artifact::previous::ArtifactLocation,
-        credentials: &crate::artifact::job::ArtifactCredentials,
-    ) -> Result<Self::Zip, crate::artifact::ZipError> {
+        location: &ArtifactLocation,
+        credentials: &ArtifactCredentials,
+    ) -> Result<Self::Zip, ZipError> {
         let mut state = self.state();
         let place = format!("s3://{}/{}", location.bucket, location.key);
         state.calls.push(format!("GetObject {place}"));
+        let object = (location.bucket.clone(), location.key.clone());
         if state
             .access_key
             .as_ref()
             .is_some_and(|key| *key != credentials.access_key_id)
+            || state.denied.contains(&object)
         {
-            return Err(crate::artifact::ZipError::Denied(format!(
+            return Err(ZipError::Denied(format!(
                 "{place}: Access Denied (AccessDenied)"
             )));
         }
         state
             .objects
-            .get(&(location.bucket.clone(), location.key.clone()))
+            .get(&object)
             .cloned()
-            .map(crate::artifact::InMemoryZip)
-            .ok_or(crate::artifact::ZipError::Missing(place))
+            .map(InMemoryZip)
+            .ok_or(ZipError::Missing(place))
     }
 }
 

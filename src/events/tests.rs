@@ -9,10 +9,7 @@ use super::*;
 use crate::engine::EngineSettings;
 use crate::params::events::parse_events_parameters;
 use crate::ports::CloudFrontErrorKind as Kind;
-use crate::testing::{CfCall, FakeClock, FakeCloudFront};
-
-const DIST: &str = "E2QWRUHAPOMQZL";
-const OTHER: &str = "E1ABCDEFGHIJKL";
+use crate::testing::{CfCall, DIST, FakeClock, FakeCloudFront, OTHER};
 
 struct Scenario {
     clock: FakeClock,
@@ -23,9 +20,7 @@ struct Scenario {
 impl Scenario {
     fn new(parameters: &str) -> Self {
         let clock = FakeClock::new();
-        let cloudfront = FakeCloudFront::new(&clock)
-            .with_distribution(DIST, Duration::from_secs(30))
-            .with_distribution(OTHER, Duration::from_secs(30));
+        let cloudfront = FakeCloudFront::with_distributions(&clock, &[(DIST, 30), (OTHER, 30)]);
         let params = parse_events_parameters(Some(parameters)).expect("valid parameters");
         let function = EventsFunction::new(
             Engine {

@@ -157,11 +157,9 @@ mod tests {
 
     use super::*;
     use crate::testing::{
-        FakeArtifacts, FakeClock, FakeCloudFront, FakeReport, Reported, T0, assert_mentions,
+        DIST, FakeArtifacts, FakeClock, FakeCloudFront, FakeReport, JOB, Reported, T0,
+        assert_mentions,
     };
-
-    const JOB: &str = "11111111-2222-3333-4444-555555555555";
-    const DIST: &str = "E2QWRUHAPOMQZL";
 
     struct Rig {
         handler: Handler<FakeCloudFront, FakeReport, FakeArtifacts, FakeClock>,

@@ -11,17 +11,11 @@ use crate::engine::{Engine, EngineSettings, JobSpec};
 use crate::params::{Target, parse_user_parameters};
 use crate::ports::CloudFrontErrorKind as Kind;
 use crate::ports::{FailureType, JobFailure, JobSuccess, Millis};
-use crate::testing::{CfCall, FakeArtifacts, FakeClock, FakeCloudFront, T0, assert_mentions};
+use crate::testing::{
+    CfCall, DIST, FakeArtifacts, FakeClock, FakeCloudFront, JOB, OTHER, T0, assert_mentions, secs,
+};
 use crate::text::truncate;
 use crate::token::ContinuationToken;
-
-const DIST: &str = "E2QWRUHAPOMQZL";
-const OTHER: &str = "E1ABCDEFGHIJKL";
-const JOB: &str = "11111111-2222-3333-4444-555555555555";
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
 
 fn job_id(n: usize) -> String {
     format!("{n:08x}-2222-3333-4444-555555555555")
@@ -38,13 +32,9 @@ struct Scenario {
 impl Scenario {
     fn new(distributions: &[(&str, u64)]) -> Self {
         let clock = FakeClock::new();
-        let mut cloudfront = FakeCloudFront::new(&clock);
-        for (id, completes_after) in distributions {
-            cloudfront = cloudfront.with_distribution(id, secs(*completes_after));
-        }
         Self {
+            cloudfront: FakeCloudFront::with_distributions(&clock, distributions),
             clock,
-            cloudfront,
             settings: EngineSettings::default(),
             artifacts: FakeArtifacts::default(),
             inputs: JobInputs {

@@ -112,12 +112,17 @@ async fn from(
     .await
 }
 
+/// `pathsFromArtifact: changed` with the job's credentials, expected to work.
+async fn changed(ports: &FakeArtifacts) -> FromArtifact {
+    from(ports, &params(ArtifactMode::Changed), &credentials(), None)
+        .await
+        .expect("the changes")
+}
+
 #[tokio::test]
 async fn changed_takes_the_files_added_changed_and_removed_since_the_last_success() {
     let ports = ports();
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert_eq!(
         found.paths,
         ["/caf\u{e9} menu.html", "/docs/index.html", "/old.html"]
@@ -185,9 +190,7 @@ async fn all_takes_every_file_and_asks_no_history() {
 async fn zero_changes_give_no_paths_and_say_so() {
     let ports = ports();
     ports.put(BUCKET, OLD_KEY, stored_zip(NEW));
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert!(found.paths.is_empty());
     assert_eq!(found.facts.changed_files, 0);
     assert_eq!(
@@ -207,9 +210,7 @@ async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
         .with_context(context())
         .with_execution(run("run-3", "InProgress", NOW_KEY));
     first.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let found = from(&first, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&first).await;
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::NoEarlierRun));
     assert_eq!(found.facts.changed_files, 4);
@@ -227,9 +228,7 @@ async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
 
     let ports = ports();
     ports.remove(BUCKET, OLD_KEY);
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Gone));
     assert_eq!(
@@ -415,9 +414,7 @@ async fn without_a_pipeline_execution_from_get_job_details_a_retry_is_not_its_ow
         .require_access_key("ASIAJOBKEY");
     ports.put(BUCKET, OLD_KEY, stored_zip(OLD));
     ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert_eq!(found.facts.pin.previous_execution.as_deref(), Some("run-1"));
     assert_eq!(found.facts.changed_files, 3);
     // The running execution and the run before come from one read of the history.
@@ -433,9 +430,8 @@ async fn without_a_pipeline_execution_from_get_job_details_a_retry_is_not_its_ow
 async fn a_previous_artifact_s3_refuses_falls_back_to_every_file() {
     // Credentials without s3:ListBucket get AccessDenied for an object that is gone.
     let ports = ports();
-    ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let refusing = RefusingOld(ports);
-    let found = from_ports(&refusing).await.unwrap();
+    ports.deny(BUCKET, OLD_KEY);
+    let found = changed(&ports).await;
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Unreadable));
     assert_eq!(
@@ -445,59 +441,4 @@ async fn a_previous_artifact_s3_refuses_falls_back_to_every_file() {
             execution: Some("run-1".to_owned())
         }
     );
-}
-
-/// The fake bucket, refusing the previous artifact as S3 refuses a missing key to credentials
-/// that may not list the bucket.
-struct RefusingOld(FakeArtifacts);
-
-impl PipelineHistory for RefusingOld {
-    async fn job_context(&self, job_id: &str) -> Result<JobContext, HistoryError> {
-        self.0.job_context(job_id).await
-    }
-
-    async fn action_executions(
-        &self,
-        pipeline: &str,
-        next_token: Option<String>,
-    ) -> Result<crate::artifact::previous::ExecutionPage, HistoryError> {
-        self.0.action_executions(pipeline, next_token).await
-    }
-}
-
-impl ArtifactStore for RefusingOld {
-    type Zip = crate::artifact::InMemoryZip;
-
-    async fn open(
-        &self,
-        location: &ArtifactLocation,
-        credentials: &ArtifactCredentials,
-    ) -> Result<Self::Zip, ZipError> {
-        if location.key == OLD_KEY {
-            return Err(ZipError::Denied(format!(
-                "s3://{}/{}: Access Denied (AccessDenied)",
-                location.bucket, location.key
-            )));
-        }
-        self.0.open(location, credentials).await
-    }
-}
-
-async fn from_ports(ports: &impl Artifacts) -> Result<FromArtifact, ArtifactError> {
-    let inputs = JobInputs {
-        artifacts: vec![location(NOW_KEY)],
-        credentials: Some(credentials()),
-        encryption_key: None,
-    };
-    paths_from_artifact(
-        ports,
-        &params(ArtifactMode::Changed),
-        JobArtifacts {
-            job_id: "11111111-2222-3333-4444-555555555555",
-            user_parameters: PARAMS,
-            inputs: &inputs,
-        },
-        None,
-    )
-    .await
 }
