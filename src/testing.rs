@@ -148,6 +148,25 @@ pub struct FakeInvalidation {
     pub created_at: Millis,
 }
 
+impl FakeInvalidation {
+    fn done(&self, completes_after: Duration, now: Millis) -> bool {
+        now >= self.created_at + completes_after.as_millis() as u64
+    }
+
+    fn status(&self, completes_after: Duration, now: Millis) -> InvalidationStatus {
+        // Other implementations spell it in capitals; the engine must not care.
+        InvalidationStatus {
+            id: self.id.clone(),
+            status: match self.done(completes_after, now) {
+                true => "COMPLETED",
+                false => "InProgress",
+            }
+            .to_owned(),
+            caller_reference: Some(self.caller_reference.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct FakeDistribution {
     pub completes_after: Duration,
@@ -380,21 +399,6 @@ impl FakeCloudFront {
             None => Ok((state, now)),
         }
     }
-
-    fn status_of(
-        &self,
-        invalidation: &FakeInvalidation,
-        completes_after: Duration,
-        now: Millis,
-    ) -> InvalidationStatus {
-        let done = now >= invalidation.created_at + completes_after.as_millis() as u64;
-        // Other implementations spell it in capitals; the engine must not care.
-        InvalidationStatus {
-            id: invalidation.id.clone(),
-            status: if done { "COMPLETED" } else { "InProgress" }.to_owned(),
-            caller_reference: Some(invalidation.caller_reference.clone()),
-        }
-    }
 }
 
 impl Invalidations for FakeCloudFront {
@@ -426,9 +430,7 @@ impl Invalidations for FakeCloudFront {
             if strict || existing.paths != paths {
                 return Err(reused_reference());
             }
-            let existing = existing.clone();
-            drop(state);
-            return Ok(self.status_of(&existing, completes_after, now));
+            return Ok(existing.status(completes_after, now));
         }
         let id = format!("I{next_id:012}");
         dist.invalidations.push(FakeInvalidation {
@@ -463,15 +465,11 @@ impl Invalidations for FakeCloudFront {
             })
             .await?;
         let dist = &state.distributions[distribution.as_str()];
-        let completes_after = dist.completes_after;
-        let found = dist
-            .invalidations
+        dist.invalidations
             .iter()
             .find(|inv| inv.id == invalidation_id)
-            .cloned()
-            .ok_or_else(|| error(CloudFrontErrorKind::NoSuchInvalidation))?;
-        drop(state);
-        Ok(self.status_of(&found, completes_after, now))
+            .map(|inv| inv.status(dist.completes_after, now))
+            .ok_or_else(|| error(CloudFrontErrorKind::NoSuchInvalidation))
     }
 
     async fn list(
@@ -488,7 +486,6 @@ impl Invalidations for FakeCloudFront {
         let Some(dist) = state.distributions.get(distribution.as_str()) else {
             return Err(not_found(distribution));
         };
-        let completes_after = dist.completes_after.as_millis() as u64;
         Ok(dist
             .invalidations
             .iter()
@@ -496,10 +493,9 @@ impl Invalidations for FakeCloudFront {
             .take(limit)
             .map(|inv| InvalidationSummary {
                 id: inv.id.clone(),
-                status: if now >= inv.created_at + completes_after {
-                    "Completed"
-                } else {
-                    "InProgress"
+                status: match inv.done(dist.completes_after, now) {
+                    true => "Completed",
+                    false => "InProgress",
                 }
                 .to_owned(),
                 create_time: inv.created_at.to_string(),
@@ -523,6 +519,16 @@ pub enum Reported {
         job_id: String,
         failure: JobFailure,
     },
+}
+
+impl Reported {
+    fn job_id(&self) -> &str {
+        match self {
+            Self::Success { job_id, .. }
+            | Self::KeepGoing { job_id, .. }
+            | Self::Failure { job_id, .. } => job_id,
+        }
+    }
 }
 
 /// CodePipeline's job API: records every report; a job takes one terminal result only.
@@ -560,7 +566,8 @@ impl FakeReport {
     pub fn delay_next(&self, delays: &[Duration]) {
         lock(&self.delays).extend(delays.iter().copied());
     }
-    async fn record(&self, job_id: &str, report: Reported) -> Result<(), ReportError> {
+    async fn record(&self, report: Reported) -> Result<(), ReportError> {
+        let job = report.job_id().to_owned();
         self.calls.fetch_add(1, Ordering::SeqCst);
         let delay = lock(&self.delays).pop_front().unwrap_or_default();
         if let Some(clock) = &self.clock {
@@ -574,13 +581,7 @@ impl FakeReport {
             });
         }
         let mut reports = lock(&self.reports);
-        let finished = reports.iter().any(|r| match r {
-            Reported::Success { job_id: id, .. } | Reported::Failure { job_id: id, .. } => {
-                id == job_id
-            }
-            Reported::KeepGoing { job_id: id, .. } => id == job_id,
-        });
-        if finished {
+        if reports.iter().any(|r| r.job_id() == job) {
             return Err(ReportError {
                 kind: ReportErrorKind::AlreadyReported,
                 message: "InvalidJobStateException: job already has a result".to_owned(),
@@ -594,14 +595,8 @@ impl FakeReport {
 
 impl JobReport for FakeReport {
     async fn succeed(&self, job_id: &str, success: &JobSuccess) -> Result<(), ReportError> {
-        self.record(
-            job_id,
-            Reported::Success {
-                job_id: job_id.to_owned(),
-                success: success.clone(),
-            },
-        )
-        .await
+        let (job_id, success) = (job_id.to_owned(), success.clone());
+        self.record(Reported::Success { job_id, success }).await
     }
     async fn keep_going(
         &self,
@@ -609,25 +604,17 @@ impl JobReport for FakeReport {
         token: &str,
         details: &ExecutionDetails,
     ) -> Result<(), ReportError> {
-        self.record(
+        let (job_id, token, details) = (job_id.to_owned(), token.to_owned(), details.clone());
+        self.record(Reported::KeepGoing {
             job_id,
-            Reported::KeepGoing {
-                job_id: job_id.to_owned(),
-                token: token.to_owned(),
-                details: details.clone(),
-            },
-        )
+            token,
+            details,
+        })
         .await
     }
     async fn fail(&self, job_id: &str, failure: &JobFailure) -> Result<(), ReportError> {
-        self.record(
-            job_id,
-            Reported::Failure {
-                job_id: job_id.to_owned(),
-                failure: failure.clone(),
-            },
-        )
-        .await
+        let (job_id, failure) = (job_id.to_owned(), failure.clone());
+        self.record(Reported::Failure { job_id, failure }).await
     }
 }
 
