@@ -764,6 +764,54 @@ impl ArtifactStore for FakeArtifacts {
     }
 }
 
+#[cfg(test)]
+pub const BUCKET: &str = "codepipeline-us-east-1-123456789012";
+
+/// The input artifact `BuildArtifact`, stored at `key` in [`BUCKET`].
+#[cfg(test)]
+pub fn located(key: &str) -> ArtifactLocation {
+    ArtifactLocation {
+        name: "BuildArtifact".to_owned(),
+        bucket: BUCKET.to_owned(),
+        key: key.to_owned(),
+    }
+}
+
+/// The job of action Deploy/Invalidate in pipeline `site`, run `execution`.
+#[cfg(test)]
+pub fn job_context(execution: &str) -> JobContext {
+    JobContext {
+        pipeline_name: "site".to_owned(),
+        stage_name: "Deploy".to_owned(),
+        action_name: "Invalidate".to_owned(),
+        pipeline_execution_id: Some(execution.to_owned()),
+    }
+}
+
+/// Deploy/Invalidate in run `id`, ended as `status`, having read the artifact at `key`.
+#[cfg(test)]
+pub fn execution(id: &str, status: &str, key: &str, user_parameters: &str) -> ActionExecution {
+    ActionExecution {
+        pipeline_execution_id: id.to_owned(),
+        action_execution_id: format!("action-{id}"),
+        stage_name: "Deploy".to_owned(),
+        action_name: "Invalidate".to_owned(),
+        status: status.to_owned(),
+        input_artifacts: vec![located(key)],
+        user_parameters: Some(user_parameters.to_owned()),
+    }
+}
+
+/// The artifact credentials CodePipeline hands a job; S3 fakes accept `ASIAJOBKEY`.
+#[cfg(test)]
+pub fn job_credentials() -> ArtifactCredentials {
+    ArtifactCredentials {
+        access_key_id: "ASIAJOBKEY".to_owned(),
+        secret_access_key: "job-secret".to_owned(),
+        session_token: Some("job-session".to_owned()),
+    }
+}
+
 /// Panics unless `text` holds each of `words`, quoting `text`.
 #[cfg(test)]
 #[track_caller]

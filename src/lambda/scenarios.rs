@@ -4,15 +4,15 @@
 use std::time::Duration;
 
 use super::*;
-use crate::artifact::job::{ArtifactCredentials, JobInputs};
-use crate::artifact::previous::ArtifactLocation;
+use crate::artifact::job::JobInputs;
 use crate::engine::REFERENCE_SEARCH_LIMIT;
 use crate::engine::{Engine, EngineSettings, JobSpec};
 use crate::params::{Target, parse_user_parameters};
 use crate::ports::CloudFrontErrorKind as Kind;
 use crate::ports::{FailureType, JobFailure, JobSuccess, Millis};
 use crate::testing::{
-    CfCall, DIST, FakeArtifacts, FakeClock, FakeCloudFront, JOB, OTHER, T0, assert_mentions, secs,
+    CfCall, DIST, FakeArtifacts, FakeClock, FakeCloudFront, JOB, OTHER, T0, assert_mentions,
+    job_credentials, secs,
 };
 use crate::text::truncate;
 use crate::token::ContinuationToken;
@@ -38,13 +38,8 @@ impl Scenario {
             settings: EngineSettings::default(),
             artifacts: FakeArtifacts::default(),
             inputs: JobInputs {
-                artifacts: Vec::new(),
-                credentials: Some(ArtifactCredentials {
-                    access_key_id: "ASIAJOBKEY".to_owned(),
-                    secret_access_key: "job-secret".to_owned(),
-                    session_token: None,
-                }),
-                encryption_key: None,
+                credentials: Some(job_credentials()),
+                ..JobInputs::default()
             },
         }
     }
@@ -81,6 +76,11 @@ impl Scenario {
             deadline.saturating_sub(self.clock.now())
         );
         outcome
+    }
+
+    /// One invocation of job `JOB`, with a 900 s Lambda timeout.
+    async fn once(&self, params: &str) -> JobOutcome {
+        self.invoke(JOB, params, None, secs(900)).await
     }
 
     /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
@@ -162,7 +162,7 @@ async fn completes_within_one_invocation() {
     let s = Scenario::new(&[(DIST, 25)]);
     let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
     // WHEN the job runs
-    let outcome = s.invoke(JOB, params, None, secs(900)).await;
+    let outcome = s.once(params).await;
     // THEN it succeeds in that invocation, with the output variables CodePipeline shows
     let success = success(&outcome);
     let vars = &success.output_variables;
@@ -207,14 +207,7 @@ async fn completes_within_one_invocation() {
 #[tokio::test]
 async fn polls_on_a_schedule_that_stays_within_ten_percent() {
     let s = Scenario::new(&[(DIST, 600)]);
-    let outcome = s
-        .invoke(
-            JOB,
-            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
-            None,
-            secs(900),
-        )
-        .await;
+    let outcome = s.once(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#).await;
     success(&outcome);
     let times = s.cloudfront.get_times();
     let mut previous = T0;
@@ -290,14 +283,7 @@ async fn too_many_invalidations_in_progress_twice_then_created() {
     let s = Scenario::new(&[(DIST, 3)]);
     s.cloudfront
         .fail_creates(DIST, &[Kind::TooManyInProgress, Kind::TooManyInProgress]);
-    let outcome = s
-        .invoke(
-            JOB,
-            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
-            None,
-            secs(900),
-        )
-        .await;
+    let outcome = s.once(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#).await;
     success(&outcome);
     let create_times: Vec<Millis> = s
         .cloudfront
@@ -408,8 +394,8 @@ async fn timeout_before_creation_fails_even_with_on_timeout_succeed() {
 async fn duplicate_delivery_gets_the_same_invalidation_back() {
     let s = Scenario::new(&[(DIST, 10)]);
     let params = r#"{"distributionId": "E2QWRUHAPOMQZL"}"#;
-    let first = s.invoke(JOB, params, None, secs(900)).await;
-    let second = s.invoke(JOB, params, None, secs(900)).await;
+    let first = s.once(params).await;
+    let second = s.once(params).await;
     assert_eq!(
         success(&first).output_variables["InvalidationId"],
         success(&second).output_variables["InvalidationId"]
@@ -442,7 +428,7 @@ async fn a_distribution_and_a_tenant_complete_with_one_verdict_that_names_the_te
     let params = format!(
         r#"{{"distributionId": "{DIST}", "distributionTenantId": "{TENANT}", "paths": ["/a"]}}"#
     );
-    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let outcome = s.once(&params).await;
     let done = success(&outcome);
     assert_eq!(done.output_variables["DistributionIds"], DIST);
     assert_eq!(done.output_variables["DistributionTenantIds"], TENANT);
@@ -457,7 +443,7 @@ async fn a_distribution_and_a_tenant_complete_with_one_verdict_that_names_the_te
 async fn a_lone_tenant_is_named_as_a_tenant() {
     let s = Scenario::new(&[(TENANT, 5)]);
     let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
-    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let outcome = s.once(&params).await;
     let done = success(&outcome);
     assert_mentions(
         &done.details.summary,
@@ -477,17 +463,13 @@ async fn a_refused_reused_reference_finds_its_own_invalidation() {
     s.cloudfront = FakeCloudFront::new(&s.clock)
         .with_distribution(DIST, secs(10))
         .strict_caller_reference();
-    let first = s
-        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
-        .await;
+    let first = s.once("E2QWRUHAPOMQZL /index.html").await;
     // Someone else's invalidations after ours: the search reads newest first.
     s.cloudfront
         .add_invalidation(DIST, "another-tool-1", &["/x"]);
     s.cloudfront
         .add_invalidation(DIST, "another-tool-2", &["/y"]);
-    let again = s
-        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
-        .await;
+    let again = s.once("E2QWRUHAPOMQZL /index.html").await;
     assert_eq!(
         success(&first).output_variables["InvalidationId"],
         success(&again).output_variables["InvalidationId"]
@@ -521,7 +503,7 @@ async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it(
         s.cloudfront
             .add_invalidation(DIST, &format!("later-{n}"), &["/z"]);
     }
-    let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
+    let failure = failure(&s.once(params).await).clone();
     assert_eq!(failure.kind, FailureType::ConfigurationError);
     assert_mentions(&failure.message, &[&reference, "callerReference"]);
     assert_eq!(s.cloudfront.invalidations(DIST).len(), 51);
@@ -531,7 +513,7 @@ async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it(
 async fn a_create_that_hangs_past_max_call_is_given_up_and_tried_again() {
     let s = Scenario::new(&[(DIST, 10)]);
     s.cloudfront.delay_creates(DIST, &[secs(3600)]);
-    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
+    let outcome = s.once("E2QWRUHAPOMQZL").await;
     success(&outcome);
     let [created] = s.cloudfront.invalidations(DIST).try_into().expect("one");
     // Cut at max_call (20 s), then the back-off of one failure (2 s).
@@ -565,12 +547,7 @@ async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_
 async fn wait_false_succeeds_right_after_creation() {
     let s = Scenario::new(&[(DIST, 300)]);
     let outcome = s
-        .invoke(
-            JOB,
-            r#"{"distributionId": "E2QWRUHAPOMQZL", "wait": false}"#,
-            None,
-            secs(900),
-        )
+        .once(r#"{"distributionId": "E2QWRUHAPOMQZL", "wait": false}"#)
         .await;
     let success = success(&outcome);
     assert_eq!(success.output_variables["Status"], "InProgress");
@@ -583,7 +560,7 @@ async fn transient_failures_below_the_limit_are_absorbed() {
     let s = Scenario::new(&[(DIST, 10)]);
     s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 4]);
     s.cloudfront.fail_gets(DIST, &[Kind::Unavailable; 4]);
-    success(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await);
+    success(&s.once("E2QWRUHAPOMQZL").await);
 }
 
 #[tokio::test]
@@ -738,7 +715,7 @@ async fn hostile_user_parameters_are_configuration_errors_without_calls() {
     assert!(table.len() >= 40);
     let s = Scenario::new(&[(DIST, 1)]);
     for (name, params, expected) in &table {
-        let outcome = s.invoke(JOB, params, None, secs(900)).await;
+        let outcome = s.once(params).await;
         let JobOutcome::Failed(failure) = &outcome else {
             panic!("{name}: expected a failure, got {outcome:?}");
         };
@@ -785,16 +762,7 @@ async fn a_persistent_outage_adds_up_across_continuations() {
 #[tokio::test]
 async fn an_unknown_key_names_user_parameters_once() {
     let s = Scenario::new(&[(DIST, 10)]);
-    let failure = failure(
-        &s.invoke(
-            JOB,
-            r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
-            None,
-            secs(900),
-        )
-        .await,
-    )
-    .clone();
+    let failure = failure(&s.once(r#"{"distributionID": "E2QWRUHAPOMQZL"}"#).await).clone();
     assert_eq!(failure.kind, FailureType::ConfigurationError);
     assert_eq!(
         failure.message.matches("UserParameters").count(),
@@ -854,7 +822,7 @@ async fn cloudfront_faults_end_the_job_with_their_kind_and_words() {
     for (case, distributions, fault, params, kind, words, absent, calls) in table {
         let s = Scenario::new(distributions);
         fault(&s.cloudfront);
-        let outcome = s.invoke(JOB, params, None, secs(900)).await;
+        let outcome = s.once(params).await;
         let JobOutcome::Failed(failure) = &outcome else {
             panic!("{case}: expected a failure, got {outcome:?}");
         };
@@ -883,39 +851,21 @@ mod from_artifact {
     //! and the union with listed paths.
 
     use super::*;
-    use crate::artifact::previous::{ActionExecution, JobContext};
-    use crate::testing::stored_zip;
+    use crate::testing::{BUCKET, execution, job_context, located, stored_zip};
 
-    const BUCKET: &str = "codepipeline-us-east-1-123456789012";
     const CHANGED: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed", "directoryIndex": "index.html"}"#;
-
-    fn located(key: &str) -> ArtifactLocation {
-        ArtifactLocation {
-            name: "BuildArtifact".to_owned(),
-            bucket: BUCKET.to_owned(),
-            key: key.to_owned(),
-        }
-    }
 
     /// A site whose last successful deploy was `old` and whose input artifact now is `new`.
     fn deployed(completes_after: u64, old: &[(&str, &[u8])], new: &[(&str, &[u8])]) -> Scenario {
         let mut s = Scenario::new(&[(DIST, completes_after)]);
         s.artifacts = FakeArtifacts::default()
-            .with_context(JobContext {
-                pipeline_name: "site".to_owned(),
-                stage_name: "Deploy".to_owned(),
-                action_name: "Invalidate".to_owned(),
-                pipeline_execution_id: Some("run-2".to_owned()),
-            })
-            .with_execution(ActionExecution {
-                pipeline_execution_id: "run-1".to_owned(),
-                action_execution_id: "a-1".to_owned(),
-                stage_name: "Deploy".to_owned(),
-                action_name: "Invalidate".to_owned(),
-                status: "Succeeded".to_owned(),
-                input_artifacts: vec![located("site/BuildArtif/old")],
-                user_parameters: Some(CHANGED.to_owned()),
-            })
+            .with_context(job_context("run-2"))
+            .with_execution(execution(
+                "run-1",
+                "Succeeded",
+                "site/BuildArtif/old",
+                CHANGED,
+            ))
             .require_access_key("ASIAJOBKEY");
         s.artifacts
             .put(BUCKET, "site/BuildArtif/old", stored_zip(old));

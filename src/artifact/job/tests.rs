@@ -2,48 +2,21 @@
 
 use super::*;
 use crate::artifact::previous::ActionExecution;
-use crate::testing::{FakeArtifacts, stored_zip};
+use crate::testing::{
+    BUCKET, FakeArtifacts, execution, job_context, job_credentials as credentials,
+    located as location, stored_zip,
+};
 
-const BUCKET: &str = "codepipeline-us-east-1-123456789012";
 const NOW_KEY: &str = "site/BuildArtif/run3abc";
 const OLD_KEY: &str = "site/BuildArtif/run1abc";
 const PARAMS: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed"}"#;
 
-fn context() -> JobContext {
-    JobContext {
-        pipeline_name: "site".to_owned(),
-        stage_name: "Deploy".to_owned(),
-        action_name: "Invalidate".to_owned(),
-        pipeline_execution_id: Some("run-3".to_owned()),
-    }
-}
-
 fn run(id: &str, status: &str, key: &str) -> ActionExecution {
-    ActionExecution {
-        pipeline_execution_id: id.to_owned(),
-        action_execution_id: format!("action-{id}"),
-        stage_name: "Deploy".to_owned(),
-        action_name: "Invalidate".to_owned(),
-        status: status.to_owned(),
-        input_artifacts: vec![location(key)],
-        user_parameters: Some(PARAMS.to_owned()),
-    }
+    execution(id, status, key, PARAMS)
 }
 
-fn location(key: &str) -> ArtifactLocation {
-    ArtifactLocation {
-        name: "BuildArtifact".to_owned(),
-        bucket: BUCKET.to_owned(),
-        key: key.to_owned(),
-    }
-}
-
-fn credentials() -> ArtifactCredentials {
-    ArtifactCredentials {
-        access_key_id: "ASIAJOBKEY".to_owned(),
-        secret_access_key: "job-secret".to_owned(),
-        session_token: Some("job-session".to_owned()),
-    }
+fn context() -> JobContext {
+    job_context("run-3")
 }
 
 const OLD: &[(&str, &[u8])] = &[
