@@ -92,6 +92,17 @@ async fn changed(ports: &FakeArtifacts) -> FromArtifact {
         .expect("the changes")
 }
 
+/// What `from` refuses with.
+async fn refusal(
+    ports: &FakeArtifacts,
+    params: &ArtifactParams,
+    creds: &ArtifactCredentials,
+    pinned: Option<&TokenArtifact>,
+) -> ArtifactError {
+    let found = from(ports, params, creds, pinned).await;
+    found.expect_err("a refusal")
+}
+
 #[tokio::test]
 async fn changed_takes_the_files_added_changed_and_removed_since_the_last_success() {
     let ports = ports();
@@ -220,14 +231,13 @@ async fn a_refused_get_job_details_asks_for_pipeline_name_which_then_works() {
         .with_execution(run("run-1", "Succeeded", OLD_KEY));
     refused.put(BUCKET, OLD_KEY, stored_zip(OLD));
     refused.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let error = from(
+    let error = refusal(
         &refused,
         &params(ArtifactMode::Changed),
         &credentials(),
         None,
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(&error, ArtifactError::JobDetailsRefused(refused)
             if refused.kind == HistoryErrorKind::Refused && refused.operation == "GetJobDetails"),
@@ -284,9 +294,7 @@ async fn prefixes_map_entries_and_a_prefix_that_matches_nothing_is_a_configurati
         key_prefix: "build/".to_owned(),
         ..params(ArtifactMode::Changed)
     };
-    let error = from(&ports, &wrong, &credentials(), None)
-        .await
-        .unwrap_err();
+    let error = refusal(&ports, &wrong, &credentials(), None).await;
     assert_eq!(
         error,
         ArtifactError::NothingUnderPrefix {
@@ -322,9 +330,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
         artifact: Some("SourceArtifact".to_owned()),
         ..params(ArtifactMode::All)
     };
-    let other = from(&ports, &named, &credentials(), None)
-        .await
-        .unwrap_err();
+    let other = refusal(&ports, &named, &credentials(), None).await;
     assert_eq!(
         other,
         ArtifactError::NotAnInput {
@@ -338,9 +344,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
         access_key_id: "ASIAOTHER".to_owned(),
         ..credentials()
     };
-    let denied = from(&ports, &params(ArtifactMode::All), &wrong, None)
-        .await
-        .unwrap_err();
+    let denied = refusal(&ports, &params(ArtifactMode::All), &wrong, None).await;
     assert!(
         matches!(&denied, ArtifactError::Unreadable { role: ArtifactRole::Input, error: ZipError::Denied(_), key: Some(key), .. }
             if key.kind == "KMS"),
@@ -352,9 +356,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
     let mut truncated = stored_zip(NEW);
     truncated.truncate(truncated.len() - 30);
     ports.put(BUCKET, NOW_KEY, truncated);
-    let damaged = from(&ports, &params(ArtifactMode::All), &credentials(), None)
-        .await
-        .unwrap_err();
+    let damaged = refusal(&ports, &params(ArtifactMode::All), &credentials(), None).await;
     assert!(
         matches!(&damaged, ArtifactError::Unreadable { role: ArtifactRole::Input, location, error: ZipError::NotAZip { .. }, .. }
             if location.key == NOW_KEY && location.bucket == BUCKET),
