@@ -83,7 +83,6 @@ impl Scenario {
         self.invoke(JOB, params, None, secs(900)).await
     }
 
-    /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
     /// The CloudFront calls made, in order, as `Create ID`, `Get ID` or `List ID`.
     fn calls(&self) -> Vec<String> {
         let call = |call: CfCall| match call {
@@ -115,6 +114,7 @@ impl Scenario {
             .await
     }
 
+    /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
     async fn run_until_done(
         &self,
         mut token: Option<String>,
