@@ -7,6 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::artifact::job::{ArtifactCredentials, ArtifactStore};
+use crate::artifact::previous::{
+    ActionExecution, ArtifactLocation, ExecutionPage, HISTORY_PAGE_SIZE, HistoryError,
+    HistoryErrorKind, JobContext, PipelineHistory,
+};
+use crate::artifact::{InMemoryZip, ZipError};
 use crate::params::Target;
 use crate::ports::{
     Clock, CloudFrontError, CloudFrontErrorKind, ExecutionDetails, InvalidationStatus,
@@ -15,6 +21,17 @@ use crate::ports::{
 };
 
 pub const T0: Millis = 1_795_000_000_000;
+#[cfg(test)]
+pub const DIST: &str = "E2QWRUHAPOMQZL";
+#[cfg(test)]
+pub const OTHER: &str = "E1ABCDEFGHIJKL";
+#[cfg(test)]
+pub const JOB: &str = "11111111-2222-3333-4444-555555555555";
+
+#[cfg(test)]
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
 
 /// Time that only moves when the code under test sleeps.
 ///
@@ -131,6 +148,25 @@ pub struct FakeInvalidation {
     pub created_at: Millis,
 }
 
+impl FakeInvalidation {
+    fn done(&self, completes_after: Duration, now: Millis) -> bool {
+        now >= self.created_at + completes_after.as_millis() as u64
+    }
+
+    fn status(&self, completes_after: Duration, now: Millis) -> InvalidationStatus {
+        // Other implementations spell it in capitals; the engine must not care.
+        InvalidationStatus {
+            id: self.id.clone(),
+            status: match self.done(completes_after, now) {
+                true => "COMPLETED",
+                false => "InProgress",
+            }
+            .to_owned(),
+            caller_reference: Some(self.caller_reference.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct FakeDistribution {
     pub completes_after: Duration,
@@ -184,6 +220,15 @@ impl FakeCloudFront {
             clock: clock.clone(),
             state: Arc::default(),
         }
+    }
+
+    /// A CloudFront whose invalidations on each `(id, seconds)` complete after those seconds.
+    pub fn with_distributions(clock: &FakeClock, distributions: &[(&str, u64)]) -> Self {
+        distributions
+            .iter()
+            .fold(Self::new(clock), |cloudfront, (id, after)| {
+                cloudfront.with_distribution(id, Duration::from_secs(*after))
+            })
     }
 
     pub fn with_distribution(self, id: &str, completes_after: Duration) -> Self {
@@ -322,31 +367,36 @@ fn reused_reference() -> CloudFrontError {
 }
 
 impl FakeCloudFront {
-    fn delay(&self, distribution: &Target, create: bool) -> Duration {
-        let mut state = lock(&self.state);
-        let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Duration::ZERO;
-        };
-        let delays = if create {
-            &mut dist.create_delays
-        } else {
-            &mut dist.get_delays
-        };
-        delays.pop_front().unwrap_or_default()
-    }
-
-    fn status_of(
+    /// Spends the call's scripted delay (cut short by the enclosing `within`), records the call
+    /// as it answers, and answers an unknown distribution or a scripted error.
+    async fn arrive(
         &self,
-        invalidation: &FakeInvalidation,
-        completes_after: Duration,
-        now: Millis,
-    ) -> InvalidationStatus {
-        let done = now >= invalidation.created_at + completes_after.as_millis() as u64;
-        // Other implementations spell it in capitals; the engine must not care.
-        InvalidationStatus {
-            id: invalidation.id.clone(),
-            status: if done { "COMPLETED" } else { "InProgress" }.to_owned(),
-            caller_reference: Some(invalidation.caller_reference.clone()),
+        target: &Target,
+        create: bool,
+        call: impl FnOnce(Millis) -> CfCall,
+    ) -> Result<(MutexGuard<'_, CloudFrontState>, Millis), CloudFrontError> {
+        let delay = lock(&self.state)
+            .distributions
+            .get_mut(target.as_str())
+            .and_then(|dist| match create {
+                true => dist.create_delays.pop_front(),
+                false => dist.get_delays.pop_front(),
+            });
+        self.clock.sleep(delay.unwrap_or_default()).await;
+        let now = self.clock.now();
+        let mut state = lock(&self.state);
+        state.calls.push(call(now));
+        let dist = state
+            .distributions
+            .get_mut(target.as_str())
+            .ok_or_else(|| not_found(target))?;
+        let errors = match create {
+            true => &mut dist.create_errors,
+            false => &mut dist.get_errors,
+        };
+        match errors.pop_front() {
+            Some(kind) => Err(error(kind)),
+            None => Ok((state, now)),
         }
     }
 }
@@ -358,24 +408,19 @@ impl Invalidations for FakeCloudFront {
         paths: &[String],
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
-        let delay = self.delay(distribution, true);
-        self.clock.sleep(delay).await;
-        let now = self.clock.now();
-        let mut state = lock(&self.state);
-        state.calls.push(CfCall::Create {
-            distribution: distribution.to_string(),
-            caller_reference: caller_reference.to_owned(),
-            paths: paths.to_vec(),
-            at: now,
-        });
+        let (mut state, now) = self
+            .arrive(distribution, true, |at| CfCall::Create {
+                distribution: distribution.to_string(),
+                caller_reference: caller_reference.to_owned(),
+                paths: paths.to_vec(),
+                at,
+            })
+            .await?;
         let next_id = state.next_id + 1;
         let strict = state.strict_caller_reference;
         let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Err(not_found(distribution));
+            unreachable!("arrive answers an unknown distribution");
         };
-        if let Some(kind) = dist.create_errors.pop_front() {
-            return Err(error(kind));
-        }
         let completes_after = dist.completes_after;
         if let Some(existing) = dist
             .invalidations
@@ -385,9 +430,7 @@ impl Invalidations for FakeCloudFront {
             if strict || existing.paths != paths {
                 return Err(reused_reference());
             }
-            let existing = existing.clone();
-            drop(state);
-            return Ok(self.status_of(&existing, completes_after, now));
+            return Ok(existing.status(completes_after, now));
         }
         let id = format!("I{next_id:012}");
         dist.invalidations.push(FakeInvalidation {
@@ -414,30 +457,19 @@ impl Invalidations for FakeCloudFront {
         distribution: &Target,
         invalidation_id: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
-        let delay = self.delay(distribution, false);
-        self.clock.sleep(delay).await;
-        let now = self.clock.now();
-        let mut state = lock(&self.state);
-        state.calls.push(CfCall::Get {
-            distribution: distribution.to_string(),
-            id: invalidation_id.to_owned(),
-            at: now,
-        });
-        let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            return Err(not_found(distribution));
-        };
-        if let Some(kind) = dist.get_errors.pop_front() {
-            return Err(error(kind));
-        }
-        let completes_after = dist.completes_after;
-        let found = dist
-            .invalidations
+        let (state, now) = self
+            .arrive(distribution, false, |at| CfCall::Get {
+                distribution: distribution.to_string(),
+                id: invalidation_id.to_owned(),
+                at,
+            })
+            .await?;
+        let dist = &state.distributions[distribution.as_str()];
+        dist.invalidations
             .iter()
             .find(|inv| inv.id == invalidation_id)
-            .cloned()
-            .ok_or_else(|| error(CloudFrontErrorKind::NoSuchInvalidation))?;
-        drop(state);
-        Ok(self.status_of(&found, completes_after, now))
+            .map(|inv| inv.status(dist.completes_after, now))
+            .ok_or_else(|| error(CloudFrontErrorKind::NoSuchInvalidation))
     }
 
     async fn list(
@@ -454,7 +486,6 @@ impl Invalidations for FakeCloudFront {
         let Some(dist) = state.distributions.get(distribution.as_str()) else {
             return Err(not_found(distribution));
         };
-        let completes_after = dist.completes_after.as_millis() as u64;
         Ok(dist
             .invalidations
             .iter()
@@ -462,10 +493,9 @@ impl Invalidations for FakeCloudFront {
             .take(limit)
             .map(|inv| InvalidationSummary {
                 id: inv.id.clone(),
-                status: if now >= inv.created_at + completes_after {
-                    "Completed"
-                } else {
-                    "InProgress"
+                status: match inv.done(dist.completes_after, now) {
+                    true => "Completed",
+                    false => "InProgress",
                 }
                 .to_owned(),
                 create_time: inv.created_at.to_string(),
@@ -489,6 +519,16 @@ pub enum Reported {
         job_id: String,
         failure: JobFailure,
     },
+}
+
+impl Reported {
+    fn job_id(&self) -> &str {
+        match self {
+            Self::Success { job_id, .. }
+            | Self::KeepGoing { job_id, .. }
+            | Self::Failure { job_id, .. } => job_id,
+        }
+    }
 }
 
 /// CodePipeline's job API: records every report; a job takes one terminal result only.
@@ -526,7 +566,8 @@ impl FakeReport {
     pub fn delay_next(&self, delays: &[Duration]) {
         lock(&self.delays).extend(delays.iter().copied());
     }
-    async fn record(&self, job_id: &str, report: Reported) -> Result<(), ReportError> {
+    async fn record(&self, report: Reported) -> Result<(), ReportError> {
+        let job = report.job_id().to_owned();
         self.calls.fetch_add(1, Ordering::SeqCst);
         let delay = lock(&self.delays).pop_front().unwrap_or_default();
         if let Some(clock) = &self.clock {
@@ -540,13 +581,7 @@ impl FakeReport {
             });
         }
         let mut reports = lock(&self.reports);
-        let finished = reports.iter().any(|r| match r {
-            Reported::Success { job_id: id, .. } | Reported::Failure { job_id: id, .. } => {
-                id == job_id
-            }
-            Reported::KeepGoing { job_id: id, .. } => id == job_id,
-        });
-        if finished {
+        if reports.iter().any(|r| r.job_id() == job) {
             return Err(ReportError {
                 kind: ReportErrorKind::AlreadyReported,
                 message: "InvalidJobStateException: job already has a result".to_owned(),
@@ -560,14 +595,8 @@ impl FakeReport {
 
 impl JobReport for FakeReport {
     async fn succeed(&self, job_id: &str, success: &JobSuccess) -> Result<(), ReportError> {
-        self.record(
-            job_id,
-            Reported::Success {
-                job_id: job_id.to_owned(),
-                success: success.clone(),
-            },
-        )
-        .await
+        let (job_id, success) = (job_id.to_owned(), success.clone());
+        self.record(Reported::Success { job_id, success }).await
     }
     async fn keep_going(
         &self,
@@ -575,25 +604,17 @@ impl JobReport for FakeReport {
         token: &str,
         details: &ExecutionDetails,
     ) -> Result<(), ReportError> {
-        self.record(
+        let (job_id, token, details) = (job_id.to_owned(), token.to_owned(), details.clone());
+        self.record(Reported::KeepGoing {
             job_id,
-            Reported::KeepGoing {
-                job_id: job_id.to_owned(),
-                token: token.to_owned(),
-                details: details.clone(),
-            },
-        )
+            token,
+            details,
+        })
         .await
     }
     async fn fail(&self, job_id: &str, failure: &JobFailure) -> Result<(), ReportError> {
-        self.record(
-            job_id,
-            Reported::Failure {
-                job_id: job_id.to_owned(),
-                failure: failure.clone(),
-            },
-        )
-        .await
+        let (job_id, failure) = (job_id.to_owned(), failure.clone());
+        self.record(Reported::Failure { job_id, failure }).await
     }
 }
 
@@ -604,12 +625,14 @@ pub struct FakeArtifacts(Arc<Mutex<ArtifactsState>>);
 #[derive(Debug, Default)]
 struct ArtifactsState {
     /// What GetJobDetails answers; `None`: it is refused (AccessDeniedException).
-    context: Option<crate::artifact::previous::JobContext>,
+    context: Option<JobContext>,
     /// Newest first.
-    executions: Vec<crate::artifact::previous::ActionExecution>,
+    executions: Vec<ActionExecution>,
     objects: HashMap<(String, String), Vec<u8>>,
     /// The access key S3 accepts, when set.
     access_key: Option<String>,
+    /// Objects S3 refuses to any key.
+    denied: Vec<(String, String)>,
     calls: Vec<String>,
 }
 
@@ -621,13 +644,13 @@ impl FakeArtifacts {
     }
 
     /// GetJobDetails answers `context`; without it, GetJobDetails is refused.
-    pub fn with_context(self, context: crate::artifact::previous::JobContext) -> Self {
+    pub fn with_context(self, context: JobContext) -> Self {
         self.state().context = Some(context);
         self
     }
 
     /// Adds an execution older than those recorded so far.
-    pub fn with_execution(self, execution: crate::artifact::previous::ActionExecution) -> Self {
+    pub fn with_execution(self, execution: ActionExecution) -> Self {
         self.state().executions.push(execution);
         self
     }
@@ -650,6 +673,14 @@ impl FakeArtifacts {
         );
     }
 
+    /// S3 refuses the object, as it refuses a missing key to credentials that may not list the
+    /// bucket.
+    pub fn deny(&self, bucket: &str, key: &str) {
+        self.state()
+            .denied
+            .push((bucket.to_owned(), key.to_owned()));
+    }
+
     /// S3 refuses any other access key.
     pub fn require_access_key(self, key: &str) -> Self {
         self.state().access_key = Some(key.to_owned());
@@ -662,31 +693,23 @@ impl FakeArtifacts {
     }
 }
 
-impl crate::artifact::previous::PipelineHistory for FakeArtifacts {
-    async fn job_context(
-        &self,
-        _job_id: &str,
-    ) -> Result<crate::artifact::previous::JobContext, crate::artifact::previous::HistoryError>
-    {
+impl PipelineHistory for FakeArtifacts {
+    async fn job_context(&self, _job_id: &str) -> Result<JobContext, HistoryError> {
         let mut state = self.state();
         state.calls.push("GetJobDetails".to_owned());
-        state
-            .context
-            .clone()
-            .ok_or_else(|| crate::artifact::previous::HistoryError {
-                kind: crate::artifact::previous::HistoryErrorKind::Refused,
-                operation: "GetJobDetails",
-                code: Some("AccessDeniedException".to_owned()),
-                message: "not authorized to perform codepipeline:GetJobDetails".to_owned(),
-            })
+        state.context.clone().ok_or_else(|| HistoryError {
+            kind: HistoryErrorKind::Refused,
+            operation: "GetJobDetails",
+            code: Some("AccessDeniedException".to_owned()),
+            message: "not authorized to perform codepipeline:GetJobDetails".to_owned(),
+        })
     }
 
     async fn action_executions(
         &self,
         pipeline: &str,
         next_token: Option<String>,
-    ) -> Result<crate::artifact::previous::ExecutionPage, crate::artifact::previous::HistoryError>
-    {
+    ) -> Result<ExecutionPage, HistoryError> {
         let mut state = self.state();
         state.calls.push("ListActionExecutions".to_owned());
         let known = state
@@ -694,48 +717,107 @@ impl crate::artifact::previous::PipelineHistory for FakeArtifacts {
             .as_ref()
             .is_none_or(|c| c.pipeline_name == pipeline);
         if !known {
-            return Err(crate::artifact::previous::HistoryError {
-                kind: crate::artifact::previous::HistoryErrorKind::NotFound,
+            return Err(HistoryError {
+                kind: HistoryErrorKind::NotFound,
                 operation: "ListActionExecutions",
                 code: Some("PipelineNotFoundException".to_owned()),
                 message: format!("The account does not have a pipeline with name '{pipeline}'"),
             });
         }
         let from: usize = next_token.map_or(0, |token| token.parse().unwrap_or(0));
-        let to = (from + crate::artifact::previous::HISTORY_PAGE_SIZE).min(state.executions.len());
-        Ok(crate::artifact::previous::ExecutionPage {
+        let to = (from + HISTORY_PAGE_SIZE).min(state.executions.len());
+        Ok(ExecutionPage {
             executions: state.executions[from.min(to)..to].to_vec(),
             next_token: (to < state.executions.len()).then(|| to.to_string()),
         })
     }
 }
 
-impl crate::artifact::job::ArtifactStore for FakeArtifacts {
-    type Zip = crate::artifact::InMemoryZip;
+impl ArtifactStore for FakeArtifacts {
+    type Zip = InMemoryZip;
 
     async fn open(
         &self,
-        location: &crate::artifact::previous::ArtifactLocation,
-        credentials: &crate::artifact::job::ArtifactCredentials,
-    ) -> Result<Self::Zip, crate::artifact::ZipError> {
+        location: &ArtifactLocation,
+        credentials: &ArtifactCredentials,
+    ) -> Result<Self::Zip, ZipError> {
         let mut state = self.state();
         let place = format!("s3://{}/{}", location.bucket, location.key);
         state.calls.push(format!("GetObject {place}"));
+        let object = (location.bucket.clone(), location.key.clone());
         if state
             .access_key
             .as_ref()
             .is_some_and(|key| *key != credentials.access_key_id)
+            || state.denied.contains(&object)
         {
-            return Err(crate::artifact::ZipError::Denied(format!(
+            return Err(ZipError::Denied(format!(
                 "{place}: Access Denied (AccessDenied)"
             )));
         }
         state
             .objects
-            .get(&(location.bucket.clone(), location.key.clone()))
+            .get(&object)
             .cloned()
-            .map(crate::artifact::InMemoryZip)
-            .ok_or(crate::artifact::ZipError::Missing(place))
+            .map(InMemoryZip)
+            .ok_or(ZipError::Missing(place))
+    }
+}
+
+#[cfg(test)]
+pub const BUCKET: &str = "codepipeline-us-east-1-123456789012";
+
+/// The input artifact `BuildArtifact`, stored at `key` in [`BUCKET`].
+#[cfg(test)]
+pub fn located(key: &str) -> ArtifactLocation {
+    ArtifactLocation {
+        name: "BuildArtifact".to_owned(),
+        bucket: BUCKET.to_owned(),
+        key: key.to_owned(),
+    }
+}
+
+/// The job of action Deploy/Invalidate in pipeline `site`, run `execution`.
+#[cfg(test)]
+pub fn job_context(execution: &str) -> JobContext {
+    JobContext {
+        pipeline_name: "site".to_owned(),
+        stage_name: "Deploy".to_owned(),
+        action_name: "Invalidate".to_owned(),
+        pipeline_execution_id: Some(execution.to_owned()),
+    }
+}
+
+/// Deploy/Invalidate in run `id`, ended as `status`, having read the artifact at `key`.
+#[cfg(test)]
+pub fn execution(id: &str, status: &str, key: &str, user_parameters: &str) -> ActionExecution {
+    ActionExecution {
+        pipeline_execution_id: id.to_owned(),
+        action_execution_id: format!("action-{id}"),
+        stage_name: "Deploy".to_owned(),
+        action_name: "Invalidate".to_owned(),
+        status: status.to_owned(),
+        input_artifacts: vec![located(key)],
+        user_parameters: Some(user_parameters.to_owned()),
+    }
+}
+
+/// The artifact credentials CodePipeline hands a job; S3 fakes accept `ASIAJOBKEY`.
+#[cfg(test)]
+pub fn job_credentials() -> ArtifactCredentials {
+    ArtifactCredentials {
+        access_key_id: "ASIAJOBKEY".to_owned(),
+        secret_access_key: "job-secret".to_owned(),
+        session_token: Some("job-session".to_owned()),
+    }
+}
+
+/// Panics unless `text` holds each of `words`, quoting `text`.
+#[cfg(test)]
+#[track_caller]
+pub fn assert_mentions(text: &str, words: &[&str]) {
+    for word in words {
+        assert!(text.contains(word), "no {word:?} in {text}");
     }
 }
 

@@ -5,14 +5,7 @@ use std::time::Duration;
 use super::*;
 use crate::params::{Target, parse_user_parameters};
 use crate::ports::{Clock, CloudFrontErrorKind as Kind};
-use crate::testing::{FakeClock, FakeCloudFront};
-
-const DIST: &str = "E2QWRUHAPOMQZL";
-const OTHER: &str = "E1ABCDEFGHIJKL";
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
+use crate::testing::{DIST, FakeClock, FakeCloudFront, OTHER, secs};
 
 struct Scenario {
     clock: FakeClock,
@@ -22,10 +15,7 @@ struct Scenario {
 impl Scenario {
     fn new(distributions: &[(&str, u64)]) -> Self {
         let clock = FakeClock::new();
-        let mut cloudfront = FakeCloudFront::new(&clock);
-        for (id, completes_after) in distributions {
-            cloudfront = cloudfront.with_distribution(id, secs(*completes_after));
-        }
+        let cloudfront = FakeCloudFront::with_distributions(&clock, distributions);
         Self { clock, cloudfront }
     }
 

@@ -9,10 +9,7 @@ use super::*;
 use crate::engine::EngineSettings;
 use crate::params::events::parse_events_parameters;
 use crate::ports::CloudFrontErrorKind as Kind;
-use crate::testing::{CfCall, FakeClock, FakeCloudFront};
-
-const DIST: &str = "E2QWRUHAPOMQZL";
-const OTHER: &str = "E1ABCDEFGHIJKL";
+use crate::testing::{CfCall, DIST, FakeClock, FakeCloudFront, OTHER};
 
 struct Scenario {
     clock: FakeClock,
@@ -23,9 +20,7 @@ struct Scenario {
 impl Scenario {
     fn new(parameters: &str) -> Self {
         let clock = FakeClock::new();
-        let cloudfront = FakeCloudFront::new(&clock)
-            .with_distribution(DIST, Duration::from_secs(30))
-            .with_distribution(OTHER, Duration::from_secs(30));
+        let cloudfront = FakeCloudFront::with_distributions(&clock, &[(DIST, 30), (OTHER, 30)]);
         let params = parse_events_parameters(Some(parameters)).expect("valid parameters");
         let function = EventsFunction::new(
             Engine {
@@ -49,6 +44,22 @@ impl Scenario {
         let (response, summary) = self.function.handle(envelope, Some(deadline)).await?;
         let response = serde_json::to_value(response).expect("a JSON response");
         Ok((response, summary))
+    }
+
+    /// Invokes with an SQS batch of `(message id, body)`: the ids whose items failed, and the
+    /// summary.
+    async fn batch(&self, messages: &[(&str, String)]) -> (Vec<String>, BatchSummary) {
+        let (response, summary) = self.invoke(batch(messages)).await.expect("a batch answer");
+        let failed = response["batchItemFailures"]
+            .as_array()
+            .expect("batchItemFailures");
+        let id = |item: &Value| {
+            item["itemIdentifier"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        (failed.iter().map(id).collect(), summary)
     }
 
     fn creates(&self) -> Vec<(String, String, Vec<String>)> {
@@ -95,27 +106,13 @@ fn batch(messages: &[(&str, String)]) -> Value {
     json!({ "Records": records })
 }
 
-fn failures(response: &Value) -> Vec<String> {
-    response["batchItemFailures"]
-        .as_array()
-        .expect("batchItemFailures")
-        .iter()
-        .map(|item| {
-            item["itemIdentifier"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn every_record_of_a_batch_becomes_one_invalidation_per_distribution() {
     let s = Scenario::new(&format!(
         r#"{{"distributionIds": ["{DIST}", "{OTHER}"], "keyPrefix": "site/", "directoryIndex": "index.html"}}"#
     ));
-    let (response, summary) = s
-        .invoke(batch(&[
+    let (failed, summary) = s
+        .batch(&[
             ("m1", uploaded("site/my+file.html")),
             ("m2", uploaded("site/%2Blayout.css")),
             (
@@ -124,10 +121,9 @@ async fn every_record_of_a_batch_becomes_one_invalidation_per_distribution() {
             ),
             ("m4", uploaded("site/caf%C3%A9.html")),
             ("m5", uploaded("site/100%25.html")),
-        ]))
-        .await
-        .unwrap();
-    assert_eq!(failures(&response), Vec::<String>::new());
+        ])
+        .await;
+    assert_eq!(failed, Vec::<String>::new());
     let creates = s.creates();
     assert_eq!(creates.len(), 2, "{creates:?}");
     let mut paths = creates[0].2.clone();
@@ -153,13 +149,13 @@ async fn every_record_of_a_batch_becomes_one_invalidation_per_distribution() {
 #[tokio::test]
 async fn a_redelivered_batch_gets_the_same_invalidation_and_a_new_upload_a_new_one() {
     let s = Scenario::new(&format!(r#"{{"distributionId": "{DIST}"}}"#));
-    let first = batch(&[("m1", uploaded("a.html")), ("m2", uploaded("b.html"))]);
+    let first = [("m1", uploaded("a.html")), ("m2", uploaded("b.html"))];
     // The same messages in another order: SQS redelivers a batch as it likes.
-    let again = batch(&[("m2", uploaded("b.html")), ("m1", uploaded("a.html"))]);
-    let reupload = batch(&[("m3", uploaded("a.html")), ("m4", uploaded("b.html"))]);
-    let (_, one) = s.invoke(first).await.unwrap();
-    let (_, two) = s.invoke(again).await.unwrap();
-    let (_, three) = s.invoke(reupload).await.unwrap();
+    let again = [("m2", uploaded("b.html")), ("m1", uploaded("a.html"))];
+    let reupload = [("m3", uploaded("a.html")), ("m4", uploaded("b.html"))];
+    let (_, one) = s.batch(&first).await;
+    let (_, two) = s.batch(&again).await;
+    let (_, three) = s.batch(&reupload).await;
     assert_eq!(one.invalidations, two.invalidations);
     assert_ne!(one.invalidations, three.invalidations);
     assert_eq!(s.cloudfront.invalidations(DIST).len(), 2);
@@ -185,8 +181,8 @@ async fn a_large_batch_collapses_within_max_paths() {
         .iter()
         .map(|(id, body)| (id.as_str(), body.clone()))
         .collect();
-    let (response, summary) = s.invoke(batch(&refs)).await.unwrap();
-    assert!(failures(&response).is_empty());
+    let (failed, summary) = s.batch(&refs).await;
+    assert!(failed.is_empty());
     let creates = s.creates();
     assert_eq!(creates.len(), 1);
     assert!(creates[0].2.len() <= 20, "{:?}", creates[0].2);
@@ -207,17 +203,16 @@ async fn too_many_invalidations_until_the_deadline_fails_exactly_the_contributin
     s.cloudfront
         .fail_creates(DIST, &[Kind::TooManyInProgress; 100]);
     let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"example-site"}"#;
-    let (response, summary) = s
-        .invoke(batch(&[
+    let (failed, summary) = s
+        .batch(&[
             ("m1", uploaded("a.html")),
             ("m2", test_event.to_owned()),
             ("m3", "garbage".to_owned()),
             ("m4", uploaded("folder/")),
             ("m5", uploaded("b.html")),
-        ]))
-        .await
-        .unwrap();
-    assert_eq!(failures(&response), ["m1", "m5"]);
+        ])
+        .await;
+    assert_eq!(failed, ["m1", "m5"]);
     assert_eq!(summary.item_failures, 2);
     assert!(
         summary.not_created[0].contains("TooManyInvalidationsInProgress"),
@@ -237,11 +232,8 @@ async fn a_refusal_that_clears_is_retried_within_the_invocation() {
     let s = Scenario::new(&format!(r#"{{"distributionId": "{DIST}"}}"#));
     s.cloudfront
         .fail_creates(DIST, &[Kind::TooManyInProgress, Kind::Unavailable]);
-    let (response, summary) = s
-        .invoke(batch(&[("m1", uploaded("a.html"))]))
-        .await
-        .unwrap();
-    assert!(failures(&response).is_empty());
+    let (failed, summary) = s.batch(&[("m1", uploaded("a.html"))]).await;
+    assert!(failed.is_empty());
     assert_eq!(s.creates().len(), 3);
     assert_eq!(summary.invalidations.len(), 1);
 }
@@ -252,18 +244,17 @@ async fn a_batch_of_nothing_to_invalidate_calls_no_one() {
         r#"{{"distributionId": "{DIST}", "keyPrefix": "site/", "bucket": "example-site"}}"#
     ));
     let elsewhere = uploaded("site/a.html").replace("example-site", "other-bucket");
-    let (response, summary) = s
-        .invoke(batch(&[
+    let (failed, summary) = s
+        .batch(&[
             ("m1", uploaded("logs/x.log")),
             ("m2", elsewhere),
             (
                 "m3",
                 notification("ObjectRestore:Completed", "site/a.html", "1").to_string(),
             ),
-        ]))
-        .await
-        .unwrap();
-    assert!(failures(&response).is_empty());
+        ])
+        .await;
+    assert!(failed.is_empty());
     assert!(s.cloudfront.calls().is_empty());
     assert_eq!(summary.skipped["outside_key_prefix"], 1);
     assert_eq!(summary.skipped["other_bucket"], 1);
@@ -274,11 +265,8 @@ async fn a_batch_of_nothing_to_invalidate_calls_no_one() {
 async fn a_permanent_refusal_fails_the_messages_with_advice() {
     let s = Scenario::new(&format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"]}}"#));
     s.cloudfront.fail_creates(OTHER, &[Kind::AccessDenied]);
-    let (response, summary) = s
-        .invoke(batch(&[("m1", uploaded("a.html"))]))
-        .await
-        .unwrap();
-    assert_eq!(failures(&response), ["m1"]);
+    let (failed, summary) = s.batch(&[("m1", uploaded("a.html"))]).await;
+    assert_eq!(failed, ["m1"]);
     let reason = summary.not_created.join("; ");
     assert!(reason.contains("grant cloudfront:CreateInvalidation on arn:aws:cloudfront::<account-id>:distribution/E1ABCDEFGHIJKL"), "{reason}");
 }
@@ -352,15 +340,14 @@ async fn records_of_another_bucket_are_each_counted() {
         r#"{{"distributionId": "{DIST}", "bucket": "example-site"}}"#
     ));
     let elsewhere = uploaded("a.html").replace("example-site", "other-bucket");
-    let (response, summary) = s
-        .invoke(batch(&[
+    let (failed, summary) = s
+        .batch(&[
             ("m1", elsewhere.clone()),
             ("m2", uploaded("b.html")),
             ("m3", elsewhere),
-        ]))
-        .await
-        .unwrap();
-    assert!(failures(&response).is_empty());
+        ])
+        .await;
+    assert!(failed.is_empty());
     assert_eq!(summary.skipped["other_bucket"], 2);
     assert_eq!(s.creates()[0].2, ["/b.html"]);
 }

@@ -4,24 +4,18 @@
 use std::time::Duration;
 
 use super::*;
-use crate::artifact::job::{ArtifactCredentials, JobInputs};
-use crate::artifact::previous::ArtifactLocation;
+use crate::artifact::job::JobInputs;
 use crate::engine::REFERENCE_SEARCH_LIMIT;
 use crate::engine::{Engine, EngineSettings, JobSpec};
 use crate::params::{Target, parse_user_parameters};
 use crate::ports::CloudFrontErrorKind as Kind;
 use crate::ports::{FailureType, JobFailure, JobSuccess, Millis};
-use crate::testing::{CfCall, FakeArtifacts, FakeClock, FakeCloudFront, T0};
+use crate::testing::{
+    CfCall, DIST, FakeArtifacts, FakeClock, FakeCloudFront, JOB, OTHER, T0, assert_mentions,
+    job_credentials, secs,
+};
 use crate::text::truncate;
 use crate::token::ContinuationToken;
-
-const DIST: &str = "E2QWRUHAPOMQZL";
-const OTHER: &str = "E1ABCDEFGHIJKL";
-const JOB: &str = "11111111-2222-3333-4444-555555555555";
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
 
 fn job_id(n: usize) -> String {
     format!("{n:08x}-2222-3333-4444-555555555555")
@@ -38,23 +32,14 @@ struct Scenario {
 impl Scenario {
     fn new(distributions: &[(&str, u64)]) -> Self {
         let clock = FakeClock::new();
-        let mut cloudfront = FakeCloudFront::new(&clock);
-        for (id, completes_after) in distributions {
-            cloudfront = cloudfront.with_distribution(id, secs(*completes_after));
-        }
         Self {
+            cloudfront: FakeCloudFront::with_distributions(&clock, distributions),
             clock,
-            cloudfront,
             settings: EngineSettings::default(),
             artifacts: FakeArtifacts::default(),
             inputs: JobInputs {
-                artifacts: Vec::new(),
-                credentials: Some(ArtifactCredentials {
-                    access_key_id: "ASIAJOBKEY".to_owned(),
-                    secret_access_key: "job-secret".to_owned(),
-                    session_token: None,
-                }),
-                encryption_key: None,
+                credentials: Some(job_credentials()),
+                ..JobInputs::default()
             },
         }
     }
@@ -93,7 +78,11 @@ impl Scenario {
         outcome
     }
 
-    /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
+    /// One invocation of job `JOB`, with a 900 s Lambda timeout.
+    async fn once(&self, params: &str) -> JobOutcome {
+        self.invoke(JOB, params, None, secs(900)).await
+    }
+
     /// The CloudFront calls made, in order, as `Create ID`, `Get ID` or `List ID`.
     fn calls(&self) -> Vec<String> {
         let call = |call: CfCall| match call {
@@ -125,6 +114,7 @@ impl Scenario {
             .await
     }
 
+    /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
     async fn run_until_done(
         &self,
         mut token: Option<String>,
@@ -172,7 +162,7 @@ async fn completes_within_one_invocation() {
     let s = Scenario::new(&[(DIST, 25)]);
     let params = r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/index.html", "/css/*"]}"#;
     // WHEN the job runs
-    let outcome = s.invoke(JOB, params, None, secs(900)).await;
+    let outcome = s.once(params).await;
     // THEN it succeeds in that invocation, with the output variables CodePipeline shows
     let success = success(&outcome);
     let vars = &success.output_variables;
@@ -217,14 +207,7 @@ async fn completes_within_one_invocation() {
 #[tokio::test]
 async fn polls_on_a_schedule_that_stays_within_ten_percent() {
     let s = Scenario::new(&[(DIST, 600)]);
-    let outcome = s
-        .invoke(
-            JOB,
-            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
-            None,
-            secs(900),
-        )
-        .await;
+    let outcome = s.once(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#).await;
     success(&outcome);
     let times = s.cloudfront.get_times();
     let mut previous = T0;
@@ -300,14 +283,7 @@ async fn too_many_invalidations_in_progress_twice_then_created() {
     let s = Scenario::new(&[(DIST, 3)]);
     s.cloudfront
         .fail_creates(DIST, &[Kind::TooManyInProgress, Kind::TooManyInProgress]);
-    let outcome = s
-        .invoke(
-            JOB,
-            r#"{"distributionId": "E2QWRUHAPOMQZL"}"#,
-            None,
-            secs(900),
-        )
-        .await;
+    let outcome = s.once(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#).await;
     success(&outcome);
     let create_times: Vec<Millis> = s
         .cloudfront
@@ -334,29 +310,6 @@ async fn too_many_in_progress_is_carried_across_continuations() {
     success(&outcome);
     assert!(invocations >= 3, "{invocations}");
     assert_eq!(s.cloudfront.creates().len(), 7);
-}
-
-#[tokio::test]
-async fn two_distributions_with_one_missing_fail_as_configuration_error() {
-    let s = Scenario::new(&[(DIST, 30)]);
-    let params = format!(r#"{{"distributionIds": ["{DIST}", "{OTHER}"], "paths": ["/x"]}}"#);
-    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert!(
-        failure.message.contains("no distribution E1ABCDEFGHIJKL"),
-        "{}",
-        failure.message
-    );
-    assert!(
-        failure
-            .message
-            .contains("E2QWRUHAPOMQZL invalidation I000000000001"),
-        "{}",
-        failure.message
-    );
-    // Both were created concurrently in the first round.
-    assert_eq!(s.cloudfront.creates().len(), 2);
 }
 
 #[tokio::test]
@@ -387,17 +340,14 @@ async fn timeout_fails_the_job_by_default() {
         .await;
     let failure = failure(&outcome);
     assert_eq!(failure.kind, FailureType::JobFailed);
-    assert!(
-        failure.message.contains("timed out after 2m00s"),
-        "{}",
-        failure.message
+    assert_mentions(
+        &failure.message,
+        &[
+            "timed out after 2m00s",
+            "E2QWRUHAPOMQZL invalidation I000000000001",
+            "finish on their own",
+        ],
     );
-    assert!(
-        failure
-            .message
-            .contains("E2QWRUHAPOMQZL invalidation I000000000001")
-    );
-    assert!(failure.message.contains("finish on their own"));
     assert!(s.clock.elapsed() <= secs(130));
     assert_eq!(s.count(&format!("Create {DIST}")), 1, "{:?}", s.calls());
 }
@@ -437,19 +387,15 @@ async fn timeout_before_creation_fails_even_with_on_timeout_succeed() {
         .await;
     let failure = failure(&outcome);
     assert_eq!(failure.kind, FailureType::JobFailed);
-    assert!(
-        failure.message.contains("before CloudFront accepted"),
-        "{}",
-        failure.message
-    );
+    assert_mentions(&failure.message, &["before CloudFront accepted"]);
 }
 
 #[tokio::test]
 async fn duplicate_delivery_gets_the_same_invalidation_back() {
     let s = Scenario::new(&[(DIST, 10)]);
     let params = r#"{"distributionId": "E2QWRUHAPOMQZL"}"#;
-    let first = s.invoke(JOB, params, None, secs(900)).await;
-    let second = s.invoke(JOB, params, None, secs(900)).await;
+    let first = s.once(params).await;
+    let second = s.once(params).await;
     assert_eq!(
         success(&first).output_variables["InvalidationId"],
         success(&second).output_variables["InvalidationId"]
@@ -482,16 +428,13 @@ async fn a_distribution_and_a_tenant_complete_with_one_verdict_that_names_the_te
     let params = format!(
         r#"{{"distributionId": "{DIST}", "distributionTenantId": "{TENANT}", "paths": ["/a"]}}"#
     );
-    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let outcome = s.once(&params).await;
     let done = success(&outcome);
     assert_eq!(done.output_variables["DistributionIds"], DIST);
     assert_eq!(done.output_variables["DistributionTenantIds"], TENANT);
-    assert!(
-        done.details
-            .summary
-            .contains("1 distribution and 1 distribution tenant:"),
-        "{}",
-        done.details.summary
+    assert_mentions(
+        &done.details.summary,
+        &["1 distribution and 1 distribution tenant:"],
     );
     assert_eq!(s.cloudfront.invalidations(TENANT).len(), 1);
 }
@@ -500,71 +443,16 @@ async fn a_distribution_and_a_tenant_complete_with_one_verdict_that_names_the_te
 async fn a_lone_tenant_is_named_as_a_tenant() {
     let s = Scenario::new(&[(TENANT, 5)]);
     let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
-    let outcome = s.invoke(JOB, &params, None, secs(900)).await;
+    let outcome = s.once(&params).await;
     let done = success(&outcome);
-    assert!(
-        done.details
-            .summary
-            .contains(&format!("on distribution tenant {TENANT} (")),
-        "{}",
-        done.details.summary
+    assert_mentions(
+        &done.details.summary,
+        &[&format!("on distribution tenant {TENANT} (")],
     );
     assert!(!done.output_variables.contains_key("DistributionTenantId"));
     assert_eq!(done.output_variables["DistributionIds"], "");
     assert_eq!(s.count(&format!("Create {TENANT}")), 1, "{:?}", s.calls());
     assert!(s.count(&format!("Get {TENANT}")) >= 1, "{:?}", s.calls());
-}
-
-#[tokio::test]
-async fn an_unknown_tenant_is_a_configuration_error_naming_it() {
-    let s = Scenario::new(&[(DIST, 5)]);
-    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
-    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert!(
-        failure
-            .message
-            .contains(&format!("no distribution tenant {TENANT} (EntityNotFound)")),
-        "{}",
-        failure.message
-    );
-    // The one refused CreateInvalidation is all: a missing tenant is not retried.
-    assert_eq!(s.calls(), [format!("Create {TENANT}")]);
-}
-
-#[tokio::test]
-async fn access_denied_on_a_tenant_names_the_tenant_actions_and_arn() {
-    let s = Scenario::new(&[(TENANT, 5)]);
-    s.cloudfront.fail_creates(TENANT, &[Kind::AccessDenied]);
-    let params = format!(r#"{{"distributionTenantId": "{TENANT}"}}"#);
-    let failure = failure(&s.invoke(JOB, &params, None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::PermissionError);
-    for expected in [
-        "may not call cloudfront:CreateInvalidationForDistributionTenant on arn:aws:cloudfront::123456789012:distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB",
-        "cloudfront:GetInvalidationForDistributionTenant",
-        "cloudfront:ListInvalidationsForDistributionTenant",
-        "not the distribution tenant you meant",
-    ] {
-        assert!(
-            failure.message.contains(expected),
-            "{expected}: {}",
-            failure.message
-        );
-    }
-}
-
-#[tokio::test]
-async fn access_denied_also_says_to_check_the_id() {
-    let s = Scenario::new(&[(DIST, 5)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
-    let failure = failure(&s.invoke(JOB, DIST, None, secs(900)).await).clone();
-    assert!(
-        failure
-            .message
-            .contains("if E2QWRUHAPOMQZL is not the distribution you meant, correct the id"),
-        "{}",
-        failure.message
-    );
 }
 
 /// Real CloudFront may refuse a reused CallerReference with InvalidArgument even when the batch is
@@ -575,17 +463,13 @@ async fn a_refused_reused_reference_finds_its_own_invalidation() {
     s.cloudfront = FakeCloudFront::new(&s.clock)
         .with_distribution(DIST, secs(10))
         .strict_caller_reference();
-    let first = s
-        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
-        .await;
+    let first = s.once("E2QWRUHAPOMQZL /index.html").await;
     // Someone else's invalidations after ours: the search reads newest first.
     s.cloudfront
         .add_invalidation(DIST, "another-tool-1", &["/x"]);
     s.cloudfront
         .add_invalidation(DIST, "another-tool-2", &["/y"]);
-    let again = s
-        .invoke(JOB, "E2QWRUHAPOMQZL /index.html", None, secs(900))
-        .await;
+    let again = s.once("E2QWRUHAPOMQZL /index.html").await;
     assert_eq!(
         success(&first).output_variables["InvalidationId"],
         success(&again).output_variables["InvalidationId"]
@@ -619,14 +503,9 @@ async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it(
         s.cloudfront
             .add_invalidation(DIST, &format!("later-{n}"), &["/z"]);
     }
-    let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
+    let failure = failure(&s.once(params).await).clone();
     assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert!(failure.message.contains(&reference), "{}", failure.message);
-    assert!(
-        failure.message.contains("callerReference"),
-        "{}",
-        failure.message
-    );
+    assert_mentions(&failure.message, &[&reference, "callerReference"]);
     assert_eq!(s.cloudfront.invalidations(DIST).len(), 51);
 }
 
@@ -634,7 +513,7 @@ async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it(
 async fn a_create_that_hangs_past_max_call_is_given_up_and_tried_again() {
     let s = Scenario::new(&[(DIST, 10)]);
     s.cloudfront.delay_creates(DIST, &[secs(3600)]);
-    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
+    let outcome = s.once("E2QWRUHAPOMQZL").await;
     success(&outcome);
     let [created] = s.cloudfront.invalidations(DIST).try_into().expect("one");
     // Cut at max_call (20 s), then the back-off of one failure (2 s).
@@ -644,30 +523,6 @@ async fn a_create_that_hangs_past_max_call_is_given_up_and_tried_again() {
         1,
         "the hung call never arrived"
     );
-}
-
-/// A poll that hangs is GetInvalidation's failure: it once read as CreateInvalidation's.
-#[tokio::test]
-async fn a_poll_that_keeps_hanging_is_named_as_get_invalidation() {
-    let s = Scenario::new(&[(DIST, 600)]);
-    s.cloudfront.delay_gets(DIST, &[secs(3600); 5]);
-    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::SystemUnavailable);
-    assert!(
-        failure.message.contains(
-            "CloudFront kept failing for E2QWRUHAPOMQZL: cloudfront:GetInvalidation did not answer within 20s"
-        ),
-        "{}",
-        failure.message
-    );
-    assert!(
-        !failure.message.contains("CreateInvalidation"),
-        "{}",
-        failure.message
-    );
-    // One invalidation, created once; the fake records a call when it answers, and no poll did.
-    assert_eq!(s.calls(), [format!("Create {DIST}")]);
 }
 
 #[tokio::test]
@@ -692,12 +547,7 @@ async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_
 async fn wait_false_succeeds_right_after_creation() {
     let s = Scenario::new(&[(DIST, 300)]);
     let outcome = s
-        .invoke(
-            JOB,
-            r#"{"distributionId": "E2QWRUHAPOMQZL", "wait": false}"#,
-            None,
-            secs(900),
-        )
+        .once(r#"{"distributionId": "E2QWRUHAPOMQZL", "wait": false}"#)
         .await;
     let success = success(&outcome);
     assert_eq!(success.output_variables["Status"], "InProgress");
@@ -706,91 +556,11 @@ async fn wait_false_succeeds_right_after_creation() {
 }
 
 #[tokio::test]
-async fn access_denied_is_a_permission_error_naming_action_and_arn() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::AccessDenied]);
-    let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::PermissionError);
-    assert!(
-        failure.message.contains("cloudfront:CreateInvalidation"),
-        "{}",
-        failure.message
-    );
-    assert!(
-        failure
-            .message
-            .contains("arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL")
-    );
-}
-
-#[tokio::test]
-async fn access_denied_on_polling_names_get_invalidation() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_gets(DIST, &[Kind::AccessDenied]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::PermissionError);
-    assert!(
-        failure.message.contains("cloudfront:GetInvalidation"),
-        "{}",
-        failure.message
-    );
-    // A refusal is not retried.
-    assert_eq!(s.calls(), [format!("Create {DIST}"), format!("Get {DIST}")]);
-}
-
-#[tokio::test]
-async fn invalid_argument_is_a_configuration_error() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::InvalidRequest]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL /a", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert!(
-        failure.message.contains("InvalidArgument"),
-        "{}",
-        failure.message
-    );
-    assert!(failure.message.contains("/a"));
-}
-
-#[tokio::test]
-async fn persistent_unavailability_is_system_unavailable() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 5]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::SystemUnavailable);
-    assert_eq!(s.cloudfront.creates().len(), 5);
-}
-
-#[tokio::test]
 async fn transient_failures_below_the_limit_are_absorbed() {
     let s = Scenario::new(&[(DIST, 10)]);
     s.cloudfront.fail_creates(DIST, &[Kind::Unavailable; 4]);
     s.cloudfront.fail_gets(DIST, &[Kind::Unavailable; 4]);
-    success(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await);
-}
-
-#[tokio::test]
-async fn other_errors_are_job_failed() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    s.cloudfront.fail_creates(DIST, &[Kind::Other]);
-    let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL", None, secs(900)).await).clone();
-    assert_eq!(failure.kind, FailureType::JobFailed);
-}
-
-#[tokio::test]
-async fn bad_parameters_fail_before_any_cloudfront_call() {
-    let s = Scenario::new(&[(DIST, 10)]);
-    for params in [
-        "",
-        r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
-        r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/a*b"]}"#,
-        r#"{"distributionId": "e2qwruhapomqzl"}"#,
-    ] {
-        let failure = failure(&s.invoke(JOB, params, None, secs(900)).await).clone();
-        assert_eq!(failure.kind, FailureType::ConfigurationError, "{params}");
-    }
-    assert!(s.cloudfront.calls().is_empty());
+    success(&s.once("E2QWRUHAPOMQZL").await);
 }
 
 #[tokio::test]
@@ -803,11 +573,7 @@ async fn a_tampered_token_fails_cleanly_without_calls() {
         )
         .clone();
         assert_eq!(failure.kind, FailureType::JobFailed);
-        assert!(
-            failure.message.contains("continuation token"),
-            "{}",
-            failure.message
-        );
+        assert_mentions(&failure.message, &["continuation token"]);
     }
     assert!(s.cloudfront.calls().is_empty());
 }
@@ -827,11 +593,7 @@ async fn a_token_for_other_distributions_is_refused() {
     )
     .clone();
     assert_eq!(failure.kind, FailureType::JobFailed);
-    assert!(
-        failure.message.contains("does not belong"),
-        "{}",
-        failure.message
-    );
+    assert_mentions(&failure.message, &["does not belong"]);
     // Refused before any call: nothing is created on or asked of the other distribution.
     assert_eq!(s.calls(), before);
 }
@@ -930,6 +692,8 @@ async fn hostile_user_parameters_are_configuration_errors_without_calls() {
         ("eleven distributions", eleven, "split them"),
         ("wildcard in the middle", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/img/*/a.png\"]}}"), "/img/*/a.png"),
         ("two wildcards", format!("{DIST} /a**"), "/a**"),
+        ("wildcard between letters", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"/a*b\"]}}"), "/a*b"),
+        ("lowercase distribution id", "{\"distributionId\": \"e2qwruhapomqzl\"}".into(), "uppercase"),
         ("wildcard before a combining accent", format!("{DIST} /a*\u{301}"), "wildcard"),
         ("path over 4000 characters once encoded", long_path, "4000"),
         ("cache tag with a comma", format!("{{\"distributionId\": \"{DIST}\", \"paths\": [\"#a,b\"]}}"), "comma"),
@@ -951,7 +715,7 @@ async fn hostile_user_parameters_are_configuration_errors_without_calls() {
     assert!(table.len() >= 40);
     let s = Scenario::new(&[(DIST, 1)]);
     for (name, params, expected) in &table {
-        let outcome = s.invoke(JOB, params, None, secs(900)).await;
+        let outcome = s.once(params).await;
         let JobOutcome::Failed(failure) = &outcome else {
             panic!("{name}: expected a failure, got {outcome:?}");
         };
@@ -998,16 +762,7 @@ async fn a_persistent_outage_adds_up_across_continuations() {
 #[tokio::test]
 async fn an_unknown_key_names_user_parameters_once() {
     let s = Scenario::new(&[(DIST, 10)]);
-    let failure = failure(
-        &s.invoke(
-            JOB,
-            r#"{"distributionID": "E2QWRUHAPOMQZL"}"#,
-            None,
-            secs(900),
-        )
-        .await,
-    )
-    .clone();
+    let failure = failure(&s.once(r#"{"distributionID": "E2QWRUHAPOMQZL"}"#).await).clone();
     assert_eq!(failure.kind, FailureType::ConfigurationError);
     assert_eq!(
         failure.message.matches("UserParameters").count(),
@@ -1017,27 +772,77 @@ async fn an_unknown_key_names_user_parameters_once() {
     );
     assert_eq!(s.calls(), Vec::<String>::new());
 }
-
-/// The same honest classification as the CLI's: an endpoint that cannot be reached, or that is
-/// not CloudFront, fails at once as SystemUnavailable with the cause, never as "too many
-/// invalidations in progress".
+/// CloudFront's refusals and faults, each ending the job in one invocation: the failure kind
+/// CodePipeline gets, the words its message must and must not hold, and every call made (a
+/// refusal is not retried; a missing tenant neither). An unreachable or foreign endpoint fails at
+/// once with its cause, never as "too many invalidations in progress"; a hung poll is
+/// GetInvalidation's failure (it once read as CreateInvalidation's).
 #[tokio::test]
-async fn an_unreachable_or_foreign_endpoint_is_system_unavailable_with_its_cause() {
-    for (kind, said) in [
-        (Kind::Unreachable, "could not connect"),
-        (Kind::NotCloudFront, "not a CloudFront answer"),
-    ] {
-        let s = Scenario::new(&[(DIST, 10)]);
-        s.cloudfront.fail_creates(DIST, &[kind]);
-        let failure = failure(&s.invoke(JOB, "E2QWRUHAPOMQZL /a", None, secs(900)).await).clone();
-        assert_eq!(failure.kind, FailureType::SystemUnavailable, "{kind:?}");
-        assert!(
-            failure.message.contains(said) && failure.message.contains("did not reach CloudFront"),
-            "{}",
-            failure.message
-        );
-        assert!(!failure.message.contains("too many"), "{}", failure.message);
-        assert_eq!(s.cloudfront.creates().len(), 1, "no retries for {kind:?}");
+async fn cloudfront_faults_end_the_job_with_their_kind_and_words() {
+    type Fault = fn(&FakeCloudFront);
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, u64)],
+        Fault,
+        &'a str,
+        FailureType,
+        &'a [&'a str],
+        &'a [&'a str],
+        &'a [&'a str],
+    );
+    let tenant = r#"{"distributionTenantId": "dt_2wjDZi3hD1ivOXf6rpZJO1AB"}"#;
+    let both = r#"{"distributionIds": ["E2QWRUHAPOMQZL", "E1ABCDEFGHIJKL"], "paths": ["/x"]}"#;
+    let access_denied = [
+        "cloudfront:CreateInvalidation",
+        "arn:aws:cloudfront::123456789012:distribution/E2QWRUHAPOMQZL",
+        "if E2QWRUHAPOMQZL is not the distribution you meant, correct the id",
+    ];
+    let tenant_denied = [
+        "may not call cloudfront:CreateInvalidationForDistributionTenant on arn:aws:cloudfront::123456789012:distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+        "cloudfront:GetInvalidationForDistributionTenant",
+        "cloudfront:ListInvalidationsForDistributionTenant",
+        "not the distribution tenant you meant",
+    ];
+    let hung_poll = "CloudFront kept failing for E2QWRUHAPOMQZL: cloudfront:GetInvalidation did not answer within 20s";
+    let create = "Create E2QWRUHAPOMQZL";
+    #[rustfmt::skip]
+    let table: [Case; 11] = [
+        ("access denied", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::AccessDenied]), DIST, FailureType::PermissionError, &access_denied, &[], &[create]),
+        ("access denied on polling", &[(DIST, 10)], |cf| cf.fail_gets(DIST, &[Kind::AccessDenied]), DIST, FailureType::PermissionError, &["cloudfront:GetInvalidation"], &[], &[create, "Get E2QWRUHAPOMQZL"]),
+        ("access denied on a tenant", &[(TENANT, 5)], |cf| cf.fail_creates(TENANT, &[Kind::AccessDenied]), tenant, FailureType::PermissionError, &tenant_denied, &[], &["Create dt_2wjDZi3hD1ivOXf6rpZJO1AB"]),
+        ("unknown tenant", &[(DIST, 5)], |_| {}, tenant, FailureType::ConfigurationError, &["no distribution tenant dt_2wjDZi3hD1ivOXf6rpZJO1AB (EntityNotFound)"], &[], &["Create dt_2wjDZi3hD1ivOXf6rpZJO1AB"]),
+        ("one of two distributions missing", &[(DIST, 30)], |_| {}, both, FailureType::ConfigurationError, &["no distribution E1ABCDEFGHIJKL", "E2QWRUHAPOMQZL invalidation I000000000001"], &[], &[create, "Create E1ABCDEFGHIJKL"]),
+        ("invalid argument", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::InvalidRequest]), "E2QWRUHAPOMQZL /a", FailureType::ConfigurationError, &["InvalidArgument", "/a"], &[], &[create, "List E2QWRUHAPOMQZL"]),
+        ("persistent unavailability", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::Unavailable; 5]), DIST, FailureType::SystemUnavailable, &[], &[], &[create; 5]),
+        ("unreachable endpoint", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::Unreachable]), "E2QWRUHAPOMQZL /a", FailureType::SystemUnavailable, &["could not connect", "did not reach CloudFront"], &["too many"], &[create]),
+        ("endpoint that is not CloudFront", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::NotCloudFront]), "E2QWRUHAPOMQZL /a", FailureType::SystemUnavailable, &["not a CloudFront answer", "did not reach CloudFront"], &["too many"], &[create]),
+        ("a poll that keeps hanging", &[(DIST, 600)], |cf| cf.delay_gets(DIST, &[secs(3600); 5]), DIST, FailureType::SystemUnavailable, &[hung_poll], &["CreateInvalidation"], &[create]),
+        ("any other error", &[(DIST, 10)], |cf| cf.fail_creates(DIST, &[Kind::Other]), DIST, FailureType::JobFailed, &[], &[], &[create]),
+    ];
+    for (case, distributions, fault, params, kind, words, absent, calls) in table {
+        let s = Scenario::new(distributions);
+        fault(&s.cloudfront);
+        let outcome = s.once(params).await;
+        let JobOutcome::Failed(failure) = &outcome else {
+            panic!("{case}: expected a failure, got {outcome:?}");
+        };
+        assert_eq!(failure.kind, kind, "{case}: {}", failure.message);
+        for word in words {
+            assert!(
+                failure.message.contains(word),
+                "{case}: no {word:?} in {}",
+                failure.message
+            );
+        }
+        for word in absent {
+            assert!(
+                !failure.message.contains(word),
+                "{case}: {word:?} in {}",
+                failure.message
+            );
+        }
+        // The fake records a call when it answers: a hung poll never arrives.
+        assert_eq!(s.calls(), calls, "{case}");
     }
 }
 
@@ -1046,39 +851,21 @@ mod from_artifact {
     //! and the union with listed paths.
 
     use super::*;
-    use crate::artifact::previous::{ActionExecution, JobContext};
-    use crate::testing::stored_zip;
+    use crate::testing::{BUCKET, execution, job_context, located, stored_zip};
 
-    const BUCKET: &str = "codepipeline-us-east-1-123456789012";
     const CHANGED: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed", "directoryIndex": "index.html"}"#;
-
-    fn located(key: &str) -> ArtifactLocation {
-        ArtifactLocation {
-            name: "BuildArtifact".to_owned(),
-            bucket: BUCKET.to_owned(),
-            key: key.to_owned(),
-        }
-    }
 
     /// A site whose last successful deploy was `old` and whose input artifact now is `new`.
     fn deployed(completes_after: u64, old: &[(&str, &[u8])], new: &[(&str, &[u8])]) -> Scenario {
         let mut s = Scenario::new(&[(DIST, completes_after)]);
         s.artifacts = FakeArtifacts::default()
-            .with_context(JobContext {
-                pipeline_name: "site".to_owned(),
-                stage_name: "Deploy".to_owned(),
-                action_name: "Invalidate".to_owned(),
-                pipeline_execution_id: Some("run-2".to_owned()),
-            })
-            .with_execution(ActionExecution {
-                pipeline_execution_id: "run-1".to_owned(),
-                action_execution_id: "a-1".to_owned(),
-                stage_name: "Deploy".to_owned(),
-                action_name: "Invalidate".to_owned(),
-                status: "Succeeded".to_owned(),
-                input_artifacts: vec![located("site/BuildArtif/old")],
-                user_parameters: Some(CHANGED.to_owned()),
-            })
+            .with_context(job_context("run-2"))
+            .with_execution(execution(
+                "run-1",
+                "Succeeded",
+                "site/BuildArtif/old",
+                CHANGED,
+            ))
             .require_access_key("ASIAJOBKEY");
         s.artifacts
             .put(BUCKET, "site/BuildArtif/old", stored_zip(old));
@@ -1148,12 +935,9 @@ mod from_artifact {
         let JobOutcome::Failed(failure) = outcome else {
             panic!("expected a failure, got {outcome:?}");
         };
-        assert!(
-            failure
-                .message
-                .contains("give other paths than the job's first invocation planned"),
-            "{}",
-            failure.message
+        assert_mentions(
+            &failure.message,
+            &["give other paths than the job's first invocation planned"],
         );
     }
 

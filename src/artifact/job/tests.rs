@@ -2,48 +2,21 @@
 
 use super::*;
 use crate::artifact::previous::ActionExecution;
-use crate::testing::{FakeArtifacts, stored_zip};
+use crate::testing::{
+    BUCKET, FakeArtifacts, execution, job_context, job_credentials as credentials,
+    located as location, stored_zip,
+};
 
-const BUCKET: &str = "codepipeline-us-east-1-123456789012";
 const NOW_KEY: &str = "site/BuildArtif/run3abc";
 const OLD_KEY: &str = "site/BuildArtif/run1abc";
 const PARAMS: &str = r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "changed"}"#;
 
-fn context() -> JobContext {
-    JobContext {
-        pipeline_name: "site".to_owned(),
-        stage_name: "Deploy".to_owned(),
-        action_name: "Invalidate".to_owned(),
-        pipeline_execution_id: Some("run-3".to_owned()),
-    }
-}
-
 fn run(id: &str, status: &str, key: &str) -> ActionExecution {
-    ActionExecution {
-        pipeline_execution_id: id.to_owned(),
-        action_execution_id: format!("action-{id}"),
-        stage_name: "Deploy".to_owned(),
-        action_name: "Invalidate".to_owned(),
-        status: status.to_owned(),
-        input_artifacts: vec![location(key)],
-        user_parameters: Some(PARAMS.to_owned()),
-    }
+    execution(id, status, key, PARAMS)
 }
 
-fn location(key: &str) -> ArtifactLocation {
-    ArtifactLocation {
-        name: "BuildArtifact".to_owned(),
-        bucket: BUCKET.to_owned(),
-        key: key.to_owned(),
-    }
-}
-
-fn credentials() -> ArtifactCredentials {
-    ArtifactCredentials {
-        access_key_id: "ASIAJOBKEY".to_owned(),
-        secret_access_key: "job-secret".to_owned(),
-        session_token: Some("job-session".to_owned()),
-    }
+fn context() -> JobContext {
+    job_context("run-3")
 }
 
 const OLD: &[(&str, &[u8])] = &[
@@ -112,12 +85,28 @@ async fn from(
     .await
 }
 
+/// `pathsFromArtifact: changed` with the job's credentials, expected to work.
+async fn changed(ports: &FakeArtifacts) -> FromArtifact {
+    from(ports, &params(ArtifactMode::Changed), &credentials(), None)
+        .await
+        .expect("the changes")
+}
+
+/// What `from` refuses with.
+async fn refusal(
+    ports: &FakeArtifacts,
+    params: &ArtifactParams,
+    creds: &ArtifactCredentials,
+    pinned: Option<&TokenArtifact>,
+) -> ArtifactError {
+    let found = from(ports, params, creds, pinned).await;
+    found.expect_err("a refusal")
+}
+
 #[tokio::test]
 async fn changed_takes_the_files_added_changed_and_removed_since_the_last_success() {
     let ports = ports();
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert_eq!(
         found.paths,
         ["/caf\u{e9} menu.html", "/docs/index.html", "/old.html"]
@@ -185,9 +174,7 @@ async fn all_takes_every_file_and_asks_no_history() {
 async fn zero_changes_give_no_paths_and_say_so() {
     let ports = ports();
     ports.put(BUCKET, OLD_KEY, stored_zip(NEW));
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert!(found.paths.is_empty());
     assert_eq!(found.facts.changed_files, 0);
     assert_eq!(
@@ -207,9 +194,7 @@ async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
         .with_context(context())
         .with_execution(run("run-3", "InProgress", NOW_KEY));
     first.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let found = from(&first, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&first).await;
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::NoEarlierRun));
     assert_eq!(found.facts.changed_files, 4);
@@ -227,9 +212,7 @@ async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
 
     let ports = ports();
     ports.remove(BUCKET, OLD_KEY);
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Gone));
     assert_eq!(
@@ -248,14 +231,13 @@ async fn a_refused_get_job_details_asks_for_pipeline_name_which_then_works() {
         .with_execution(run("run-1", "Succeeded", OLD_KEY));
     refused.put(BUCKET, OLD_KEY, stored_zip(OLD));
     refused.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let error = from(
+    let error = refusal(
         &refused,
         &params(ArtifactMode::Changed),
         &credentials(),
         None,
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(&error, ArtifactError::JobDetailsRefused(refused)
             if refused.kind == HistoryErrorKind::Refused && refused.operation == "GetJobDetails"),
@@ -312,9 +294,7 @@ async fn prefixes_map_entries_and_a_prefix_that_matches_nothing_is_a_configurati
         key_prefix: "build/".to_owned(),
         ..params(ArtifactMode::Changed)
     };
-    let error = from(&ports, &wrong, &credentials(), None)
-        .await
-        .unwrap_err();
+    let error = refusal(&ports, &wrong, &credentials(), None).await;
     assert_eq!(
         error,
         ArtifactError::NothingUnderPrefix {
@@ -350,9 +330,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
         artifact: Some("SourceArtifact".to_owned()),
         ..params(ArtifactMode::All)
     };
-    let other = from(&ports, &named, &credentials(), None)
-        .await
-        .unwrap_err();
+    let other = refusal(&ports, &named, &credentials(), None).await;
     assert_eq!(
         other,
         ArtifactError::NotAnInput {
@@ -366,9 +344,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
         access_key_id: "ASIAOTHER".to_owned(),
         ..credentials()
     };
-    let denied = from(&ports, &params(ArtifactMode::All), &wrong, None)
-        .await
-        .unwrap_err();
+    let denied = refusal(&ports, &params(ArtifactMode::All), &wrong, None).await;
     assert!(
         matches!(&denied, ArtifactError::Unreadable { role: ArtifactRole::Input, error: ZipError::Denied(_), key: Some(key), .. }
             if key.kind == "KMS"),
@@ -380,9 +356,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
     let mut truncated = stored_zip(NEW);
     truncated.truncate(truncated.len() - 30);
     ports.put(BUCKET, NOW_KEY, truncated);
-    let damaged = from(&ports, &params(ArtifactMode::All), &credentials(), None)
-        .await
-        .unwrap_err();
+    let damaged = refusal(&ports, &params(ArtifactMode::All), &credentials(), None).await;
     assert!(
         matches!(&damaged, ArtifactError::Unreadable { role: ArtifactRole::Input, location, error: ZipError::NotAZip { .. }, .. }
             if location.key == NOW_KEY && location.bucket == BUCKET),
@@ -415,9 +389,7 @@ async fn without_a_pipeline_execution_from_get_job_details_a_retry_is_not_its_ow
         .require_access_key("ASIAJOBKEY");
     ports.put(BUCKET, OLD_KEY, stored_zip(OLD));
     ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let found = from(&ports, &params(ArtifactMode::Changed), &credentials(), None)
-        .await
-        .unwrap();
+    let found = changed(&ports).await;
     assert_eq!(found.facts.pin.previous_execution.as_deref(), Some("run-1"));
     assert_eq!(found.facts.changed_files, 3);
     // The running execution and the run before come from one read of the history.
@@ -433,9 +405,8 @@ async fn without_a_pipeline_execution_from_get_job_details_a_retry_is_not_its_ow
 async fn a_previous_artifact_s3_refuses_falls_back_to_every_file() {
     // Credentials without s3:ListBucket get AccessDenied for an object that is gone.
     let ports = ports();
-    ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let refusing = RefusingOld(ports);
-    let found = from_ports(&refusing).await.unwrap();
+    ports.deny(BUCKET, OLD_KEY);
+    let found = changed(&ports).await;
     assert_eq!(found.paths.len(), 4);
     assert_eq!(found.facts.pin.fallback, Some(FallbackCode::Unreadable));
     assert_eq!(
@@ -445,59 +416,4 @@ async fn a_previous_artifact_s3_refuses_falls_back_to_every_file() {
             execution: Some("run-1".to_owned())
         }
     );
-}
-
-/// The fake bucket, refusing the previous artifact as S3 refuses a missing key to credentials
-/// that may not list the bucket.
-struct RefusingOld(FakeArtifacts);
-
-impl PipelineHistory for RefusingOld {
-    async fn job_context(&self, job_id: &str) -> Result<JobContext, HistoryError> {
-        self.0.job_context(job_id).await
-    }
-
-    async fn action_executions(
-        &self,
-        pipeline: &str,
-        next_token: Option<String>,
-    ) -> Result<crate::artifact::previous::ExecutionPage, HistoryError> {
-        self.0.action_executions(pipeline, next_token).await
-    }
-}
-
-impl ArtifactStore for RefusingOld {
-    type Zip = crate::artifact::InMemoryZip;
-
-    async fn open(
-        &self,
-        location: &ArtifactLocation,
-        credentials: &ArtifactCredentials,
-    ) -> Result<Self::Zip, ZipError> {
-        if location.key == OLD_KEY {
-            return Err(ZipError::Denied(format!(
-                "s3://{}/{}: Access Denied (AccessDenied)",
-                location.bucket, location.key
-            )));
-        }
-        self.0.open(location, credentials).await
-    }
-}
-
-async fn from_ports(ports: &impl Artifacts) -> Result<FromArtifact, ArtifactError> {
-    let inputs = JobInputs {
-        artifacts: vec![location(NOW_KEY)],
-        credentials: Some(credentials()),
-        encryption_key: None,
-    };
-    paths_from_artifact(
-        ports,
-        &params(ArtifactMode::Changed),
-        JobArtifacts {
-            job_id: "11111111-2222-3333-4444-555555555555",
-            user_parameters: PARAMS,
-            inputs: &inputs,
-        },
-        None,
-    )
-    .await
 }

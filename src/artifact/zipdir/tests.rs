@@ -30,6 +30,12 @@ fn archive(files: &[(&str, &[u8])], comment: Option<&str>, large: bool) -> Vec<u
     writer.finish().expect("finish").into_inner()
 }
 
+/// An archive of a file named after each of `names`, each holding `contents`.
+fn many(names: &[String], contents: &[u8]) -> Vec<u8> {
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), contents)).collect();
+    archive(&files, None, false)
+}
+
 async fn listing(bytes: Vec<u8>) -> Result<Listing, ZipError> {
     read_listing(&InMemoryZip(bytes)).await
 }
@@ -69,11 +75,7 @@ async fn a_large_archive_costs_its_tail_and_its_central_directory_only() {
     let names: Vec<String> = (0..10_000)
         .map(|n| format!("section-{}/page-{n}.html", n % 97))
         .collect();
-    let files: Vec<(&str, &[u8])> = names
-        .iter()
-        .map(|name| (name.as_str(), contents.as_slice()))
-        .collect();
-    let bytes = archive(&files, None, false);
+    let bytes = many(&names, &contents);
     let total = bytes.len() as u64;
     let listing = listing(bytes).await.unwrap();
     assert_eq!(listing.files.len(), 10_000);
@@ -104,8 +106,7 @@ async fn a_long_comment_takes_one_more_read_of_the_tail() {
 async fn zip64_entries_and_a_zip64_end_record_are_read() {
     // More than 65,535 entries: the end record's count overflows into the ZIP64 record.
     let names: Vec<String> = (0..70_000).map(|n| format!("f{n}")).collect();
-    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
-    let bytes = archive(&files, None, false);
+    let bytes = many(&names, b"x");
     let eocd = find_eocd(&bytes).expect("an end record");
     assert_eq!(
         u16_at(&bytes, eocd + 10),
@@ -203,8 +204,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 #[tokio::test]
 async fn a_central_directory_longer_than_the_first_tail_is_read_without_reading_a_byte_twice() {
     let names: Vec<String> = (0..2_000).map(|n| format!("pages/page-{n}.html")).collect();
-    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
-    let bytes = archive(&files, None, false);
+    let bytes = many(&names, b"x");
     let eocd = find_eocd(&bytes).expect("an end record");
     let cd_offset = u64::from(u32::from_le_bytes(
         bytes[eocd + 16..eocd + 20].try_into().expect("4 bytes"),
