@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::ChaosConfig;
 use super::scenario::{Cause, Expected, Scenario};
-use crate::cloudfront::CallerReferenceReuse;
+use crate::cloudfront::{CallerReferenceReuse, InvalidationInfo};
 use crate::codepipeline::JobResult;
 use crate::duration::format_exact;
 use crate::faults::{Api, FaultKind};
@@ -107,36 +107,24 @@ impl AddAssign<&Counters> for Counters {
     fn add_assign(&mut self, other: &Counters) {
         let a = std::mem::take(self);
         // A struct literal, so that a counter cannot be left out of the sum.
-        *self = Counters {
-            codepipeline_jobs: a.codepipeline_jobs + other.codepipeline_jobs,
-            results_refused: a.results_refused + other.results_refused,
-            invocations: a.invocations + other.invocations,
-            cold_starts: a.cold_starts + other.cold_starts,
-            function_errors: a.function_errors + other.function_errors,
-            deadline_kills: a.deadline_kills + other.deadline_kills,
-            injected_kills: a.injected_kills + other.injected_kills,
-            crashes: a.crashes + other.crashes,
-            error_posts: merged(a.error_posts, &other.error_posts),
-            duplicate_deliveries: a.duplicate_deliveries + other.duplicate_deliveries,
-            cloudfront_calls: a.cloudfront_calls + other.cloudfront_calls,
-            cloudfront_faulted: a.cloudfront_faulted + other.cloudfront_faulted,
-            codepipeline_calls: a.codepipeline_calls + other.codepipeline_calls,
-            codepipeline_faulted: a.codepipeline_faulted + other.codepipeline_faulted,
-            faults_by_kind: merged(a.faults_by_kind, &other.faults_by_kind),
-            create_calls: a.create_calls + other.create_calls,
-            creates_processed: a.creates_processed + other.creates_processed,
-            invalidations: a.invalidations + other.invalidations,
-            codepipeline_throttled: a.codepipeline_throttled + other.codepipeline_throttled,
-            longest_final_report_throttle_burst: a
-                .longest_final_report_throttle_burst
-                .max(other.longest_final_report_throttle_burst),
-            caller_references_returned: a.caller_references_returned
-                + other.caller_references_returned,
-            caller_references_refused_strict: a.caller_references_refused_strict
-                + other.caller_references_refused_strict,
-            caller_references_refused_other_paths: a.caller_references_refused_other_paths
-                + other.caller_references_refused_other_paths,
-            secrets_found: a.secrets_found + other.secrets_found,
+        macro_rules! summed {
+            ($($count:ident),*) => {
+                Counters {
+                    $($count: a.$count + other.$count,)*
+                    error_posts: merged(a.error_posts, &other.error_posts),
+                    faults_by_kind: merged(a.faults_by_kind, &other.faults_by_kind),
+                    longest_final_report_throttle_burst: a
+                        .longest_final_report_throttle_burst
+                        .max(other.longest_final_report_throttle_burst),
+                }
+            };
+        }
+        *self = summed! {
+            codepipeline_jobs, results_refused, invocations, cold_starts, function_errors,
+            deadline_kills, injected_kills, crashes, duplicate_deliveries, cloudfront_calls,
+            cloudfront_faulted, codepipeline_calls, codepipeline_faulted, create_calls,
+            creates_processed, invalidations, codepipeline_throttled, caller_references_returned,
+            caller_references_refused_strict, caller_references_refused_other_paths, secrets_found
         };
     }
 }
@@ -148,6 +136,15 @@ impl<'a> Sum<&'a Counters> for Counters {
             total
         })
     }
+}
+
+/// How many times each key occurs.
+fn tally<K: Ord>(keys: impl IntoIterator<Item = K>) -> BTreeMap<K, u32> {
+    let mut counts = BTreeMap::new();
+    for key in keys {
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
 }
 
 fn merged(
@@ -195,11 +192,10 @@ impl ChaosJob {
 
     /// Whether the action never got a terminal result within its budget.
     pub fn hung(&self) -> bool {
-        self.error.is_none()
-            && matches!(
-                self.failure_cause,
-                Some(FailureCause::NoReply | FailureCause::TotalTimeout)
-            )
+        matches!(
+            self.failure_cause,
+            Some(FailureCause::NoReply | FailureCause::TotalTimeout)
+        )
     }
 
     /// The outcome in a few words: `succeeded`, `failed PermissionError`, `hung (no reply)`.
@@ -210,15 +206,24 @@ impl ChaosJob {
                 Some(status) => format!("succeeded ({status})"),
                 None => "succeeded".to_string(),
             },
-            (Some(Verdict::Failed), Some(FailureCause::NoReply)) => "hung (no reply)".to_string(),
-            (Some(Verdict::Failed), Some(FailureCause::TotalTimeout)) => {
-                "hung (over budget)".to_string()
-            }
+            (_, Some(FailureCause::NoReply)) => "hung (no reply)".to_string(),
+            (_, Some(FailureCause::TotalTimeout)) => "hung (over budget)".to_string(),
             (Some(Verdict::Failed), _) => match &self.failure_type {
                 Some(kind) => format!("failed {kind}"),
                 None => "failed".to_string(),
             },
         }
+    }
+
+    /// The failure type a failed job is counted under (`no reply (hung)` for a hang).
+    fn failed_as(&self) -> Option<String> {
+        let failed = self.verdict == Some(Verdict::Failed);
+        failed.then(|| match (self.failure_cause, &self.failure_type) {
+            (Some(FailureCause::NoReply), _) => "no reply (hung)".to_string(),
+            (Some(FailureCause::TotalTimeout), _) => "over budget (hung)".to_string(),
+            (_, Some(kind)) => kind.clone(),
+            (_, None) => "unknown".to_string(),
+        })
     }
 
     /// Reads a pipeline run against its scenario.
@@ -236,18 +241,17 @@ impl ChaosJob {
 
         let without_one = report.jobs.iter().filter(|j| j.results_accepted != 1);
         job.codepipeline_jobs_without_one_result = without_one.count() as u32;
-        job.terminal_results_accepted = report
-            .jobs
-            .iter()
-            .filter(|j| match &j.result {
-                Some(JobResult::Succeeded {
-                    continuation_token, ..
-                }) => continuation_token.is_none(),
-                Some(JobResult::Failed { .. }) => true,
-                Some(JobResult::TimedOut { .. }) | None => false,
-            })
-            .map(|j| j.results_accepted)
-            .sum();
+        let terminal = report.jobs.iter().filter(|j| {
+            matches!(
+                j.result,
+                Some(JobResult::Failed { .. })
+                    | Some(JobResult::Succeeded {
+                        continuation_token: None,
+                        ..
+                    })
+            )
+        });
+        job.terminal_results_accepted = terminal.map(|j| j.results_accepted).sum();
 
         // The pipeline run has counted its jobs, invocations and invalidations.
         let counts = &report.counts;
@@ -262,29 +266,25 @@ impl ChaosJob {
             crashes: counts.crashes,
             duplicate_deliveries: counts.duplicate_deliveries,
             invalidations: counts.invalidations,
+            error_posts: tally(report.invocations.iter().filter_map(|i| match &i.end {
+                InvocationEnd::Error { error_type, .. } => Some(error_type.clone()),
+                _ => None,
+            })),
             ..Counters::default()
         };
         let c = &mut job.counters;
-        for i in &report.invocations {
-            if let InvocationEnd::Error { error_type, .. } = &i.end {
-                *c.error_posts.entry(error_type.clone()).or_default() += 1;
-            }
-        }
 
         let mut burst = 0u32;
         for r in &report.requests {
             let faulted = r.fault.is_some();
-            match r.caller_reference_reuse {
-                Some(CallerReferenceReuse::ReturnedExisting) => {
-                    c.caller_references_returned += 1;
-                }
-                Some(CallerReferenceReuse::RefusedStrict) => {
-                    c.caller_references_refused_strict += 1;
-                }
-                Some(CallerReferenceReuse::RefusedOtherPaths) => {
-                    c.caller_references_refused_other_paths += 1;
-                }
-                None => {}
+            if let Some(reuse) = r.caller_reference_reuse {
+                *match reuse {
+                    CallerReferenceReuse::ReturnedExisting => &mut c.caller_references_returned,
+                    CallerReferenceReuse::RefusedStrict => &mut c.caller_references_refused_strict,
+                    CallerReferenceReuse::RefusedOtherPaths => {
+                        &mut c.caller_references_refused_other_paths
+                    }
+                } += 1;
             }
             match r.api {
                 Api::CloudFront => {
@@ -336,45 +336,34 @@ impl ChaosJob {
             }
         }
 
-        let mut per_distribution: BTreeMap<&str, u32> = BTreeMap::new();
-        for inv in &report.invalidations {
-            *per_distribution.entry(inv.target()).or_default() += 1;
-        }
-        job.max_invalidations_per_distribution =
-            per_distribution.values().copied().max().unwrap_or(0);
+        let per_distribution = tally(report.invalidations.iter().map(InvalidationInfo::target));
+        job.max_invalidations_per_distribution = per_distribution.into_values().max().unwrap_or(0);
 
-        // Done within the function's own budget (timeoutMinutes) on every distribution?
+        // Done (created, or completed with `wait`) within the function's own budget
+        // (timeoutMinutes) on every distribution? Completed before the job's own timeout, or
+        // before the end of the run when that comes first (the driver stops the job there)?
         let start_ms = report.jobs.first().map_or(0, |j| j.created_ms);
-        let budget_end = start_ms + u64::from(job.scenario.timeout_minutes) * 60_000;
-        let done_at = |distribution: &str| {
-            report
-                .invalidations
-                .iter()
-                .filter(|i| i.target() == distribution)
-                .map(|i| {
-                    if job.scenario.wait {
-                        i.completes_at_ms
-                    } else {
-                        i.created_ms
-                    }
-                })
-                .min()
+        let timeout_ms = u64::from(job.scenario.timeout_minutes) * 60_000;
+        let s = &job.scenario;
+        let on_every_target = |done: &dyn Fn(&InvalidationInfo) -> bool| {
+            let done_on = |d: &String| {
+                report
+                    .invalidations
+                    .iter()
+                    .any(|i| i.target() == d && done(i))
+            };
+            s.targets.iter().all(done_on)
         };
-        job.done_within_budget = job
-            .scenario
-            .targets
-            .iter()
-            .all(|d| done_at(d).is_some_and(|at| at <= budget_end));
-        // Completed before the job's own timeout, or before the end of the run when that
-        // comes first (the driver stops the job there).
-        let timeout_end = start_ms
-            + (u64::from(job.scenario.timeout_minutes) * 60_000).min(job.scenario.budget_ms);
-        job.completed_in_time = job.scenario.targets.iter().all(|d| {
-            report
-                .invalidations
-                .iter()
-                .any(|i| i.target() == d && i.completes_at_ms <= timeout_end)
+        job.done_within_budget = on_every_target(&|i| {
+            let done_ms = if s.wait {
+                i.completes_at_ms
+            } else {
+                i.created_ms
+            };
+            done_ms <= start_ms + timeout_ms
         });
+        job.completed_in_time =
+            on_every_target(&|i| i.completes_at_ms <= start_ms + timeout_ms.min(s.budget_ms));
 
         let secrets = [
             &job.scenario.credentials.access_key_id,
@@ -391,15 +380,10 @@ impl ChaosJob {
             } => Some(format!("{error_type} {error_message}")),
             _ => None,
         }));
-        job.counters.secrets_found = secrets
+        let found = secrets
             .iter()
-            .map(|s| {
-                haystacks
-                    .iter()
-                    .map(|h| h.matches(s.as_str()).count() as u32)
-                    .sum::<u32>()
-            })
-            .sum();
+            .flat_map(|s| haystacks.iter().map(|h| h.matches(s.as_str())));
+        job.counters.secrets_found = found.map(|m| m.count() as u32).sum();
 
         job.check(report);
         job
@@ -651,134 +635,96 @@ fn percentile(sorted: &[u64], p: usize) -> u64 {
 
 impl ChaosReport {
     pub(crate) fn new(config: &ChaosConfig, jobs: Vec<ChaosJob>, elapsed: Duration) -> Self {
-        let mut f = Figures {
-            jobs: jobs.len() as u32,
-            counters: jobs.iter().map(|j| &j.counters).sum(),
-            ..Figures::default()
-        };
-        for job in &jobs {
-            f.not_run += u32::from(job.error.is_some());
-            f.hung += u32::from(job.hung());
-            f.jobs_without_one_terminal_result += u32::from(job.terminal_results_accepted != 1);
-            if !job.hung() {
-                f.codepipeline_jobs_without_one_result += job.codepipeline_jobs_without_one_result;
-            }
-            f.max_invalidations_per_job_and_distribution = f
-                .max_invalidations_per_job_and_distribution
-                .max(job.max_invalidations_per_distribution);
-            match job.verdict {
-                Some(Verdict::Succeeded) => f.succeeded += 1,
-                Some(Verdict::Failed) => {
-                    let key = match (job.failure_cause, &job.failure_type) {
-                        (Some(FailureCause::NoReply), _) => "no reply (hung)".to_string(),
-                        (Some(FailureCause::TotalTimeout), _) => "over budget (hung)".to_string(),
-                        (_, Some(kind)) => kind.clone(),
-                        (_, None) => "unknown".to_string(),
-                    };
-                    *f.failed_by_type.entry(key).or_default() += 1;
-                }
-                None => {}
-            }
-            f.failed_although_done_within_budget +=
-                u32::from(job.failed_although_done_within_budget());
-            f.failed_although_completed_in_time +=
-                u32::from(job.failed_although_completed_in_time());
-            f.throttled_jobs += u32::from(job.scenario.faults.contains("codepipeline.throttle="));
-            f.final_report_burst_jobs +=
-                u32::from(job.scenario.faults.contains("codepipeline.throttle-final="));
-            f.strict_caller_reference_jobs += u32::from(job.scenario.strict_caller_reference);
-            f.strict_jobs_with_a_refusal +=
-                u32::from(job.counters.caller_references_refused_strict > 0);
-            f.early_successes += u32::from(
-                job.violations
-                    .iter()
-                    .any(|v| v.starts_with("reported Completed before")),
-            );
-            let matched = job.matches_cause();
-            f.outcomes_not_matching_cause += u32::from(!matched);
-            if job.scenario.cause == Cause::None {
-                f.unplanted_jobs += 1;
-                f.unplanted_succeeded += u32::from(job.verdict == Some(Verdict::Succeeded));
-            } else {
-                f.planted_jobs += 1;
-                f.planted_matched += u32::from(matched);
-                let entry = f
-                    .planted
-                    .entry(job.scenario.cause.name().to_string())
-                    .or_default();
-                entry.jobs += 1;
-                entry.matched += u32::from(matched);
-                *entry.outcomes.entry(job.outcome()).or_default() += 1;
-            }
-            f.continuations += job.counters.codepipeline_jobs.saturating_sub(1);
-            *f.log_levels
-                .entry(job.scenario.log_level.to_string())
-                .or_default() += 1;
-            if job.scenario.cause != Cause::CloudFrontDown {
-                f.cloudfront_calls_without_outage += job.counters.cloudfront_calls;
-                f.cloudfront_transient_without_outage += job.cloudfront_transient;
-            }
+        let sum = |of: &dyn Fn(&ChaosJob) -> u32| jobs.iter().map(of).sum::<u32>();
+        let count = |is: &dyn Fn(&ChaosJob) -> bool| sum(&|j| u32::from(is(j)));
+        let unplanted = |j: &ChaosJob| j.scenario.cause == Cause::None;
+        let drawn_with = |fault: &'static str| count(&move |j| j.scenario.faults.contains(fault));
+        let outage = |j: &ChaosJob| j.scenario.cause == Cause::CloudFrontDown;
+        let without_outage =
+            |of: &dyn Fn(&ChaosJob) -> u32| sum(&|j| if outage(j) { 0 } else { of(j) });
+        let mut planted: BTreeMap<String, CauseFigures> = BTreeMap::new();
+        for job in jobs.iter().filter(|j| !unplanted(j)) {
+            let entry = planted.entry(job.scenario.cause.to_string()).or_default();
+            entry.jobs += 1;
+            entry.matched += u32::from(job.matches_cause());
+            *entry.outcomes.entry(job.outcome()).or_default() += 1;
         }
         let mut durations: Vec<u64> = jobs.iter().map(|j| j.duration_ms).collect();
         durations.sort_unstable();
-        f.job_ms_p50 = percentile(&durations, 50);
-        f.job_ms_p95 = percentile(&durations, 95);
-        f.job_ms_max = durations.last().copied().unwrap_or(0);
-
-        let invariants = [
-            (
-                "hung jobs (no terminal result within the budget)",
-                f.hung,
-                0,
+        let f = Figures {
+            jobs: jobs.len() as u32,
+            not_run: count(&|j| j.error.is_some()),
+            hung: count(&ChaosJob::hung),
+            jobs_without_one_terminal_result: count(&|j| j.terminal_results_accepted != 1),
+            codepipeline_jobs_without_one_result: sum(&|j| {
+                if j.hung() {
+                    0
+                } else {
+                    j.codepipeline_jobs_without_one_result
+                }
+            }),
+            max_invalidations_per_job_and_distribution: jobs
+                .iter()
+                .map(|j| j.max_invalidations_per_distribution)
+                .max()
+                .unwrap_or(0),
+            succeeded: count(&|j| j.verdict == Some(Verdict::Succeeded)),
+            failed_by_type: tally(jobs.iter().filter_map(ChaosJob::failed_as)),
+            failed_although_done_within_budget: count(
+                &ChaosJob::failed_although_done_within_budget,
             ),
-            (
-                "jobs without exactly one accepted terminal result",
-                f.jobs_without_one_terminal_result,
-                0,
-            ),
-            (
-                "CodePipeline jobs without exactly one accepted result",
-                f.codepipeline_jobs_without_one_result,
-                0,
-            ),
-            (
-                "max invalidations per job and distribution",
-                f.max_invalidations_per_job_and_distribution,
-                1,
-            ),
-            (
-                "failed jobs whose invalidations were done within the budget",
-                f.failed_although_done_within_budget,
-                0,
-            ),
-            (
-                "unplanted failures whose invalidations completed in time",
-                f.failed_although_completed_in_time,
-                0,
-            ),
-            (
-                "successes reported before CloudFront completed",
-                f.early_successes,
-                0,
-            ),
-            (
-                "outcomes not matching their cause (failure type, or success)",
-                f.outcomes_not_matching_cause,
-                0,
-            ),
-            (
-                "secrets found in function output and results",
-                f.counters.secrets_found,
-                0,
-            ),
-            ("jobs that could not be run", f.not_run, 0),
-        ]
-        .map(|(name, value, max)| Invariant {
-            name,
-            value: u64::from(value),
-            max,
-        })
-        .to_vec();
+            failed_although_completed_in_time: count(&ChaosJob::failed_although_completed_in_time),
+            early_successes: count(&|j| {
+                let early = |v: &String| v.starts_with("reported Completed before");
+                j.violations.iter().any(early)
+            }),
+            outcomes_not_matching_cause: count(&|j| !j.matches_cause()),
+            unplanted_jobs: count(&unplanted),
+            unplanted_succeeded: count(&|j| unplanted(j) && j.verdict == Some(Verdict::Succeeded)),
+            planted_jobs: planted.values().map(|c| c.jobs).sum(),
+            planted_matched: planted.values().map(|c| c.matched).sum(),
+            planted,
+            counters: jobs.iter().map(|j| &j.counters).sum(),
+            continuations: sum(&|j| j.counters.codepipeline_jobs.saturating_sub(1)),
+            log_levels: tally(jobs.iter().map(|j| j.scenario.log_level.to_string())),
+            cloudfront_calls_without_outage: without_outage(&|j| j.counters.cloudfront_calls),
+            cloudfront_transient_without_outage: without_outage(&|j| j.cloudfront_transient),
+            throttled_jobs: drawn_with("codepipeline.throttle="),
+            final_report_burst_jobs: drawn_with("codepipeline.throttle-final="),
+            strict_caller_reference_jobs: count(&|j| j.scenario.strict_caller_reference),
+            strict_jobs_with_a_refusal: count(&|j| j.counters.caller_references_refused_strict > 0),
+            job_ms_p50: percentile(&durations, 50),
+            job_ms_p95: percentile(&durations, 95),
+            job_ms_max: durations.last().copied().unwrap_or(0),
+        };
+        // A table that rustfmt leaves as written: each invariant, then its value and maximum.
+        macro_rules! invariants {
+            ($($name:literal: $value:expr, at most $max:literal;)*) => {
+                vec![$(Invariant { name: $name, value: u64::from($value), max: $max }),*]
+            };
+        }
+        let invariants = invariants! {
+            "hung jobs (no terminal result within the budget)":
+                f.hung, at most 0;
+            "jobs without exactly one accepted terminal result":
+                f.jobs_without_one_terminal_result, at most 0;
+            "CodePipeline jobs without exactly one accepted result":
+                f.codepipeline_jobs_without_one_result, at most 0;
+            "max invalidations per job and distribution":
+                f.max_invalidations_per_job_and_distribution, at most 1;
+            "failed jobs whose invalidations were done within the budget":
+                f.failed_although_done_within_budget, at most 0;
+            "unplanted failures whose invalidations completed in time":
+                f.failed_although_completed_in_time, at most 0;
+            "successes reported before CloudFront completed":
+                f.early_successes, at most 0;
+            "outcomes not matching their cause (failure type, or success)":
+                f.outcomes_not_matching_cause, at most 0;
+            "secrets found in function output and results":
+                f.counters.secrets_found, at most 0;
+            "jobs that could not be run":
+                f.not_run, at most 0;
+        };
         Self {
             seed: config.seed,
             concurrency: config.concurrency,
