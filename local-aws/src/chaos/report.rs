@@ -729,7 +729,7 @@ impl ChaosReport {
             seed: config.seed,
             concurrency: config.concurrency,
             function: config.function.clone(),
-            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            duration_ms: crate::clock::duration_ms(elapsed),
             figures: f,
             invariants,
             jobs,
