@@ -14,7 +14,8 @@ use super::scenario::{Cause, Expected, Scenario};
 use crate::cloudfront::{CallerReferenceReuse, InvalidationInfo};
 use crate::codepipeline::JobResult;
 use crate::duration::format_exact;
-use crate::faults::{Api, FaultKind};
+use crate::faults::Api;
+use crate::faults::FaultKind::{self, DropAfter, Throttle, ThrottleFinal, Unavailable};
 use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
 use crate::text::shorten;
 
@@ -270,6 +271,15 @@ impl ChaosJob {
                 InvocationEnd::Error { error_type, .. } => Some(error_type.clone()),
                 _ => None,
             })),
+            faults_by_kind: tally(report.requests.iter().filter_map(|r| {
+                let api = match r.api {
+                    Api::CloudFront => "cloudfront",
+                    Api::CodePipeline => "codepipeline",
+                    Api::S3 => "s3",
+                    Api::LambdaRuntime | Api::Local => "other",
+                };
+                Some(format!("{api}.{}", r.fault?.name()))
+            })),
             ..Counters::default()
         };
         let c = &mut job.counters;
@@ -286,28 +296,20 @@ impl ChaosJob {
                     }
                 } += 1;
             }
+            let fault_in =
+                |kinds: &[FaultKind]| u32::from(r.fault.is_some_and(|f| kinds.contains(&f)));
             match r.api {
                 Api::CloudFront => {
                     c.cloudfront_calls += 1;
                     c.cloudfront_faulted += u32::from(faulted);
-                    job.cloudfront_transient += u32::from(matches!(
-                        r.fault,
-                        Some(
-                            FaultKind::Unavailable
-                                | FaultKind::Throttle
-                                | FaultKind::Drop
-                                | FaultKind::DropAfter
-                        )
-                    ));
+                    job.cloudfront_transient +=
+                        fault_in(&[Unavailable, Throttle, FaultKind::Drop, DropAfter]);
                 }
                 Api::CodePipeline => {
                     c.codepipeline_calls += 1;
                     c.codepipeline_faulted += u32::from(faulted);
-                    c.codepipeline_throttled += u32::from(matches!(
-                        r.fault,
-                        Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
-                    ));
-                    if r.fault == Some(FaultKind::ThrottleFinal) {
+                    c.codepipeline_throttled += fault_in(&[Throttle, ThrottleFinal]);
+                    if r.fault == Some(ThrottleFinal) {
                         burst += 1;
                         c.longest_final_report_throttle_burst =
                             c.longest_final_report_throttle_burst.max(burst);
@@ -317,21 +319,10 @@ impl ChaosJob {
                 }
                 Api::LambdaRuntime | Api::Local | Api::S3 => {}
             }
-            if let Some(kind) = r.fault {
-                let api = match r.api {
-                    Api::CloudFront => "cloudfront",
-                    Api::CodePipeline => "codepipeline",
-                    Api::S3 => "s3",
-                    Api::LambdaRuntime | Api::Local => "other",
-                };
-                *c.faults_by_kind
-                    .entry(format!("{api}.{}", kind.name()))
-                    .or_default() += 1;
-            }
             if r.operation.starts_with("CreateInvalidation") {
                 c.create_calls += 1;
-                let processed = r.invalidation_id.is_some()
-                    && (r.succeeded() || r.fault == Some(FaultKind::DropAfter));
+                let processed =
+                    r.invalidation_id.is_some() && (r.succeeded() || r.fault == Some(DropAfter));
                 c.creates_processed += u32::from(processed);
             }
         }
@@ -391,48 +382,44 @@ impl ChaosJob {
 
     fn check(&mut self, report: &PipelineReport) {
         let mut v = Vec::new();
+        let (outcome, cause, minutes) = (
+            self.outcome(),
+            self.scenario.cause,
+            self.scenario.timeout_minutes,
+        );
+        let c = &self.counters;
         if self.hung() {
-            let why = report
-                .failure
-                .as_ref()
-                .map(|f| f.message.clone())
-                .unwrap_or_default();
+            let why = shorten(report.failure.as_ref().map_or("", |f| &f.message), 200);
             v.push(format!(
-                "hung: no terminal result within the budget ({})",
-                shorten(&why, 200)
+                "hung: no terminal result within the budget ({why})"
             ));
         }
-        if self.terminal_results_accepted != 1 {
+        let terminal = self.terminal_results_accepted;
+        if terminal != 1 {
             v.push(format!(
-                "{} accepted terminal results (exactly 1 required)",
-                self.terminal_results_accepted
+                "{terminal} accepted terminal results (exactly 1 required)"
             ));
         }
-        if self.codepipeline_jobs_without_one_result > 0 && !self.hung() {
+        let without_one = self.codepipeline_jobs_without_one_result;
+        if without_one > 0 && !self.hung() {
             v.push(format!(
-                "{} CodePipeline job(s) without exactly one accepted result",
-                self.codepipeline_jobs_without_one_result
+                "{without_one} CodePipeline job(s) without exactly one accepted result"
             ));
         }
-        if self.max_invalidations_per_distribution > 1 {
+        let most = self.max_invalidations_per_distribution;
+        if most > 1 {
             v.push(format!(
-                "{} invalidations on one distribution (CallerReference idempotency broken)",
-                self.max_invalidations_per_distribution
+                "{most} invalidations on one distribution (CallerReference idempotency broken)"
             ));
         }
-        let expected = self.scenario.cause.expected();
         if self.failed_although_completed_in_time() {
             v.push(format!(
-                "failed ({}) without a planted cause although every invalidation completed before the job's timeout ({} min)",
-                self.outcome(),
-                self.scenario.timeout_minutes
+                "failed ({outcome}) without a planted cause although every invalidation completed before the job's timeout ({minutes} min)"
             ));
         }
         if self.failed_although_done_within_budget() {
             v.push(format!(
-                "failed ({}) although every invalidation was done within timeoutMinutes ({})",
-                self.outcome(),
-                self.scenario.timeout_minutes
+                "failed ({outcome}) although every invalidation was done within timeoutMinutes ({minutes})"
             ));
         }
         // A success that says Completed must come after CloudFront completed.
@@ -442,44 +429,43 @@ impl ChaosJob {
                 .last()
                 .and_then(|j| j.result_ms)
                 .unwrap_or(u64::MAX);
+            let completed_on = |d: &String| {
+                let done = |i: &InvalidationInfo| i.completes_at_ms <= reported_ms;
+                report
+                    .invalidations
+                    .iter()
+                    .any(|i| &i.distribution_id == d && done(i))
+            };
             let early: Vec<&str> = self
                 .scenario
                 .targets
                 .iter()
-                .filter(|d| {
-                    !report
-                        .invalidations
-                        .iter()
-                        .any(|i| &i.distribution_id == *d && i.completes_at_ms <= reported_ms)
-                })
+                .filter(|d| !completed_on(d))
                 .map(String::as_str)
                 .collect();
             if !early.is_empty() {
+                let early = early.join(", ");
                 v.push(format!(
-                    "reported Completed before CloudFront completed on {}",
-                    early.join(", ")
+                    "reported Completed before CloudFront completed on {early}"
                 ));
             }
         }
         if !self.matches_cause() {
+            let expected = cause.expected();
             v.push(format!(
-                "ended {} but the cause '{}' requires {expected}",
-                self.outcome(),
-                self.scenario.cause
+                "ended {outcome} but the cause '{cause}' requires {expected}"
             ));
         }
-        if self.scenario.cause == Cause::MalformedUserParameters
-            && self.counters.cloudfront_calls > 0
-        {
+        if cause == Cause::MalformedUserParameters && c.cloudfront_calls > 0 {
+            let calls = c.cloudfront_calls;
             v.push(format!(
-                "{} CloudFront call(s) despite invalid UserParameters",
-                self.counters.cloudfront_calls
+                "{calls} CloudFront call(s) despite invalid UserParameters"
             ));
         }
-        if self.counters.secrets_found > 0 {
+        let secrets = c.secrets_found;
+        if secrets > 0 {
             v.push(format!(
-                "the planted artifact credentials appear {} time(s) in the function's output or results",
-                self.counters.secrets_found
+                "the planted artifact credentials appear {secrets} time(s) in the function's output or results"
             ));
         }
         self.violations.extend(v);
