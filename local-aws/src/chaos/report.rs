@@ -37,7 +37,6 @@ pub struct ChaosJob {
     pub error: Option<String>,
     #[serde(flatten)]
     pub counters: Counters,
-    /// CodePipeline jobs whose accepted result count is not exactly 1.
     pub codepipeline_jobs_without_one_result: u32,
     /// Accepted results that end the action (success without token, failure).
     pub terminal_results_accepted: u32,
@@ -545,9 +544,7 @@ pub struct Figures {
     pub jobs: u32,
     /// Jobs that could not be run (a usage or environment problem).
     pub not_run: u32,
-    /// Jobs without a terminal result within their budget.
     pub hung: u32,
-    /// Jobs without exactly one accepted terminal result.
     pub jobs_without_one_terminal_result: u32,
     /// CodePipeline jobs without exactly one accepted result (outside hung jobs).
     pub codepipeline_jobs_without_one_result: u32,
@@ -555,15 +552,10 @@ pub struct Figures {
     pub succeeded: u32,
     /// Jobs that failed, by failure type (`no reply` and `over budget` for hung jobs).
     pub failed_by_type: BTreeMap<String, u32>,
-    /// Failed jobs (without a planted failure) whose invalidations were done within
-    /// `timeoutMinutes`.
     pub failed_although_done_within_budget: u32,
-    /// Failed jobs without a planted cause whose invalidations all completed before the job's
-    /// timeout.
     pub failed_although_completed_in_time: u32,
     /// Successes that said Completed before CloudFront completed.
     pub early_successes: u32,
-    /// Jobs whose outcome is not the one their cause requires (no cause: success).
     pub outcomes_not_matching_cause: u32,
     /// Jobs without a planted cause, and those that succeeded.
     pub unplanted_jobs: u32,
@@ -572,10 +564,8 @@ pub struct Figures {
     /// Jobs with a planted cause, and those whose failure type (or outcome) matched.
     pub planted_jobs: u32,
     pub planted_matched: u32,
-    /// The jobs' counters, summed.
     #[serde(flatten)]
     pub counters: Counters,
-    /// CodePipeline jobs after the first.
     pub continuations: u32,
     /// Jobs by the function's log level (`AWS_LAMBDA_LOG_LEVEL`).
     pub log_levels: BTreeMap<String, u32>,
@@ -726,7 +716,6 @@ impl ChaosReport {
         self.invariants.iter().all(Invariant::holds)
     }
 
-    /// The jobs that broke an invariant.
     pub fn offenders(&self) -> Vec<&ChaosJob> {
         self.jobs.iter().filter(|j| !j.is_ok()).collect()
     }
@@ -734,23 +723,18 @@ impl ChaosReport {
     /// The figures as a readable table, then every offending job with its replay command.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let (jobs, at_a_time, seed) = (self.figures.jobs, self.concurrency, self.seed);
+        let wall = format_exact(Duration::from_secs(self.duration_ms.div_ceil(1000)));
         let _ = writeln!(
             out,
-            "chaos run: {} jobs, {} at a time, seed {}, {} wall time",
-            self.figures.jobs,
-            self.concurrency,
-            self.seed,
-            format_exact(Duration::from_secs(self.duration_ms.div_ceil(1000)))
+            "chaos run: {jobs} jobs, {at_a_time} at a time, seed {seed}, {wall} wall time"
         );
         let invariants: Vec<Row> = self
             .invariants
             .iter()
             .map(|inv| {
-                Row::new(inv.name, inv.value).aside(format!(
-                    "(at most {}) {}",
-                    inv.max,
-                    if inv.holds() { "ok" } else { "BROKEN" }
-                ))
+                let verdict = if inv.holds() { "ok" } else { "BROKEN" };
+                Row::new(inv.name, inv.value).aside(format!("(at most {}) {verdict}", inv.max))
             })
             .collect();
         write_section(&mut out, "INVARIANTS", 65, &invariants);
@@ -758,20 +742,18 @@ impl ChaosReport {
         write_section(&mut out, "CHAOS APPLIED", 43, &self.chaos_rows());
         let offenders = self.offenders();
         if !offenders.is_empty() {
+            let count = offenders.len();
             let _ = writeln!(out);
             let _ = writeln!(
                 out,
-                "OFFENDING JOBS ({}): replay each with the command shown",
-                offenders.len()
+                "OFFENDING JOBS ({count}): replay each with the command shown"
             );
             for job in offenders {
                 let s = &job.scenario;
+                let (index, seed, cause) = (s.index, s.seed, s.cause);
                 let _ = writeln!(
                     out,
-                    "  job {} (seed {}, cause {}): {}",
-                    s.index,
-                    s.seed,
-                    s.cause,
+                    "  job {index} (seed {seed}, cause {cause}): {}",
                     job.outcome()
                 );
                 for v in &job.violations {
@@ -784,16 +766,12 @@ impl ChaosReport {
                 let _ = writeln!(out, "    {}", s.replay_command(&self.function));
             }
         }
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{}",
-            if self.holds() {
-                "RESULT: every invariant holds"
-            } else {
-                "RESULT: an invariant is BROKEN"
-            }
-        );
+        let result = if self.holds() {
+            "every invariant holds"
+        } else {
+            "an invariant is BROKEN"
+        };
+        let _ = writeln!(out, "\nRESULT: {result}");
         // Empty lists leave trailing blanks behind.
         out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
     }
