@@ -124,10 +124,6 @@ impl ChaosConfig {
         }
     }
 
-    pub(crate) fn max_budget_ms(&self) -> u64 {
-        u64::try_from(self.max_budget.as_millis()).unwrap_or(u64::MAX)
-    }
-
     /// Every job of the run, in index order.
     pub fn scenarios(&self) -> Vec<Scenario> {
         (1..=self.jobs).map(|i| Scenario::draw(self, i)).collect()
@@ -169,15 +165,6 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
     let mut jobs = std::mem::take(&mut *done.lock().unwrap_or_else(PoisonError::into_inner));
     jobs.sort_by_key(|j| j.scenario.index);
     ChaosReport::new(&config, jobs, started.elapsed())
-}
-
-/// [`run`] on a runtime of its own, for synchronous callers.
-pub fn run_blocking(config: ChaosConfig) -> std::io::Result<ChaosReport> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    Ok(runtime.block_on(run(config)))
 }
 
 async fn run_one(config: &ChaosConfig, scenario: Scenario) -> ChaosJob {

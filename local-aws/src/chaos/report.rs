@@ -11,10 +11,11 @@ use serde::Serialize;
 
 use super::ChaosConfig;
 use super::scenario::{Cause, Expected, Scenario};
-use crate::cloudfront::CallerReferenceReuse;
+use crate::cloudfront::{CallerReferenceReuse, InvalidationInfo};
 use crate::codepipeline::JobResult;
 use crate::duration::format_exact;
-use crate::faults::{Api, FaultKind};
+use crate::faults::Api;
+use crate::faults::FaultKind::{self, DropAfter, Throttle, ThrottleFinal, Unavailable};
 use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
 use crate::text::shorten;
 
@@ -36,7 +37,6 @@ pub struct ChaosJob {
     pub error: Option<String>,
     #[serde(flatten)]
     pub counters: Counters,
-    /// CodePipeline jobs whose accepted result count is not exactly 1.
     pub codepipeline_jobs_without_one_result: u32,
     /// Accepted results that end the action (success without token, failure).
     pub terminal_results_accepted: u32,
@@ -107,36 +107,24 @@ impl AddAssign<&Counters> for Counters {
     fn add_assign(&mut self, other: &Counters) {
         let a = std::mem::take(self);
         // A struct literal, so that a counter cannot be left out of the sum.
-        *self = Counters {
-            codepipeline_jobs: a.codepipeline_jobs + other.codepipeline_jobs,
-            results_refused: a.results_refused + other.results_refused,
-            invocations: a.invocations + other.invocations,
-            cold_starts: a.cold_starts + other.cold_starts,
-            function_errors: a.function_errors + other.function_errors,
-            deadline_kills: a.deadline_kills + other.deadline_kills,
-            injected_kills: a.injected_kills + other.injected_kills,
-            crashes: a.crashes + other.crashes,
-            error_posts: merged(a.error_posts, &other.error_posts),
-            duplicate_deliveries: a.duplicate_deliveries + other.duplicate_deliveries,
-            cloudfront_calls: a.cloudfront_calls + other.cloudfront_calls,
-            cloudfront_faulted: a.cloudfront_faulted + other.cloudfront_faulted,
-            codepipeline_calls: a.codepipeline_calls + other.codepipeline_calls,
-            codepipeline_faulted: a.codepipeline_faulted + other.codepipeline_faulted,
-            faults_by_kind: merged(a.faults_by_kind, &other.faults_by_kind),
-            create_calls: a.create_calls + other.create_calls,
-            creates_processed: a.creates_processed + other.creates_processed,
-            invalidations: a.invalidations + other.invalidations,
-            codepipeline_throttled: a.codepipeline_throttled + other.codepipeline_throttled,
-            longest_final_report_throttle_burst: a
-                .longest_final_report_throttle_burst
-                .max(other.longest_final_report_throttle_burst),
-            caller_references_returned: a.caller_references_returned
-                + other.caller_references_returned,
-            caller_references_refused_strict: a.caller_references_refused_strict
-                + other.caller_references_refused_strict,
-            caller_references_refused_other_paths: a.caller_references_refused_other_paths
-                + other.caller_references_refused_other_paths,
-            secrets_found: a.secrets_found + other.secrets_found,
+        macro_rules! summed {
+            ($($count:ident),*) => {
+                Counters {
+                    $($count: a.$count + other.$count,)*
+                    error_posts: merged(a.error_posts, &other.error_posts),
+                    faults_by_kind: merged(a.faults_by_kind, &other.faults_by_kind),
+                    longest_final_report_throttle_burst: a
+                        .longest_final_report_throttle_burst
+                        .max(other.longest_final_report_throttle_burst),
+                }
+            };
+        }
+        *self = summed! {
+            codepipeline_jobs, results_refused, invocations, cold_starts, function_errors,
+            deadline_kills, injected_kills, crashes, duplicate_deliveries, cloudfront_calls,
+            cloudfront_faulted, codepipeline_calls, codepipeline_faulted, create_calls,
+            creates_processed, invalidations, codepipeline_throttled, caller_references_returned,
+            caller_references_refused_strict, caller_references_refused_other_paths, secrets_found
         };
     }
 }
@@ -148,6 +136,15 @@ impl<'a> Sum<&'a Counters> for Counters {
             total
         })
     }
+}
+
+/// How many times each key occurs.
+fn tally<K: Ord>(keys: impl IntoIterator<Item = K>) -> BTreeMap<K, u32> {
+    let mut counts = BTreeMap::new();
+    for key in keys {
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
 }
 
 fn merged(
@@ -195,11 +192,10 @@ impl ChaosJob {
 
     /// Whether the action never got a terminal result within its budget.
     pub fn hung(&self) -> bool {
-        self.error.is_none()
-            && matches!(
-                self.failure_cause,
-                Some(FailureCause::NoReply | FailureCause::TotalTimeout)
-            )
+        matches!(
+            self.failure_cause,
+            Some(FailureCause::NoReply | FailureCause::TotalTimeout)
+        )
     }
 
     /// The outcome in a few words: `succeeded`, `failed PermissionError`, `hung (no reply)`.
@@ -210,15 +206,24 @@ impl ChaosJob {
                 Some(status) => format!("succeeded ({status})"),
                 None => "succeeded".to_string(),
             },
-            (Some(Verdict::Failed), Some(FailureCause::NoReply)) => "hung (no reply)".to_string(),
-            (Some(Verdict::Failed), Some(FailureCause::TotalTimeout)) => {
-                "hung (over budget)".to_string()
-            }
+            (_, Some(FailureCause::NoReply)) => "hung (no reply)".to_string(),
+            (_, Some(FailureCause::TotalTimeout)) => "hung (over budget)".to_string(),
             (Some(Verdict::Failed), _) => match &self.failure_type {
                 Some(kind) => format!("failed {kind}"),
                 None => "failed".to_string(),
             },
         }
+    }
+
+    /// The failure type a failed job is counted under (`no reply (hung)` for a hang).
+    fn failed_as(&self) -> Option<String> {
+        let failed = self.verdict == Some(Verdict::Failed);
+        failed.then(|| match (self.failure_cause, &self.failure_type) {
+            (Some(FailureCause::NoReply), _) => "no reply (hung)".to_string(),
+            (Some(FailureCause::TotalTimeout), _) => "over budget (hung)".to_string(),
+            (_, Some(kind)) => kind.clone(),
+            (_, None) => "unknown".to_string(),
+        })
     }
 
     /// Reads a pipeline run against its scenario.
@@ -236,18 +241,17 @@ impl ChaosJob {
 
         let without_one = report.jobs.iter().filter(|j| j.results_accepted != 1);
         job.codepipeline_jobs_without_one_result = without_one.count() as u32;
-        job.terminal_results_accepted = report
-            .jobs
-            .iter()
-            .filter(|j| match &j.result {
-                Some(JobResult::Succeeded {
-                    continuation_token, ..
-                }) => continuation_token.is_none(),
-                Some(JobResult::Failed { .. }) => true,
-                Some(JobResult::TimedOut { .. }) | None => false,
-            })
-            .map(|j| j.results_accepted)
-            .sum();
+        let terminal = report.jobs.iter().filter(|j| {
+            matches!(
+                j.result,
+                Some(JobResult::Failed { .. })
+                    | Some(JobResult::Succeeded {
+                        continuation_token: None,
+                        ..
+                    })
+            )
+        });
+        job.terminal_results_accepted = terminal.map(|j| j.results_accepted).sum();
 
         // The pipeline run has counted its jobs, invocations and invalidations.
         let counts = &report.counts;
@@ -262,52 +266,49 @@ impl ChaosJob {
             crashes: counts.crashes,
             duplicate_deliveries: counts.duplicate_deliveries,
             invalidations: counts.invalidations,
+            error_posts: tally(report.invocations.iter().filter_map(|i| match &i.end {
+                InvocationEnd::Error { error_type, .. } => Some(error_type.clone()),
+                _ => None,
+            })),
+            faults_by_kind: tally(report.requests.iter().filter_map(|r| {
+                let api = match r.api {
+                    Api::CloudFront => "cloudfront",
+                    Api::CodePipeline => "codepipeline",
+                    Api::S3 => "s3",
+                    Api::LambdaRuntime | Api::Local => "other",
+                };
+                Some(format!("{api}.{}", r.fault?.name()))
+            })),
             ..Counters::default()
         };
         let c = &mut job.counters;
-        for i in &report.invocations {
-            if let InvocationEnd::Error { error_type, .. } = &i.end {
-                *c.error_posts.entry(error_type.clone()).or_default() += 1;
-            }
-        }
 
         let mut burst = 0u32;
         for r in &report.requests {
             let faulted = r.fault.is_some();
-            match r.caller_reference_reuse {
-                Some(CallerReferenceReuse::ReturnedExisting) => {
-                    c.caller_references_returned += 1;
-                }
-                Some(CallerReferenceReuse::RefusedStrict) => {
-                    c.caller_references_refused_strict += 1;
-                }
-                Some(CallerReferenceReuse::RefusedOtherPaths) => {
-                    c.caller_references_refused_other_paths += 1;
-                }
-                None => {}
+            if let Some(reuse) = r.caller_reference_reuse {
+                *match reuse {
+                    CallerReferenceReuse::ReturnedExisting => &mut c.caller_references_returned,
+                    CallerReferenceReuse::RefusedStrict => &mut c.caller_references_refused_strict,
+                    CallerReferenceReuse::RefusedOtherPaths => {
+                        &mut c.caller_references_refused_other_paths
+                    }
+                } += 1;
             }
+            let fault_in =
+                |kinds: &[FaultKind]| u32::from(r.fault.is_some_and(|f| kinds.contains(&f)));
             match r.api {
                 Api::CloudFront => {
                     c.cloudfront_calls += 1;
                     c.cloudfront_faulted += u32::from(faulted);
-                    job.cloudfront_transient += u32::from(matches!(
-                        r.fault,
-                        Some(
-                            FaultKind::Unavailable
-                                | FaultKind::Throttle
-                                | FaultKind::Drop
-                                | FaultKind::DropAfter
-                        )
-                    ));
+                    job.cloudfront_transient +=
+                        fault_in(&[Unavailable, Throttle, FaultKind::Drop, DropAfter]);
                 }
                 Api::CodePipeline => {
                     c.codepipeline_calls += 1;
                     c.codepipeline_faulted += u32::from(faulted);
-                    c.codepipeline_throttled += u32::from(matches!(
-                        r.fault,
-                        Some(FaultKind::Throttle | FaultKind::ThrottleFinal)
-                    ));
-                    if r.fault == Some(FaultKind::ThrottleFinal) {
+                    c.codepipeline_throttled += fault_in(&[Throttle, ThrottleFinal]);
+                    if r.fault == Some(ThrottleFinal) {
                         burst += 1;
                         c.longest_final_report_throttle_burst =
                             c.longest_final_report_throttle_burst.max(burst);
@@ -317,64 +318,42 @@ impl ChaosJob {
                 }
                 Api::LambdaRuntime | Api::Local | Api::S3 => {}
             }
-            if let Some(kind) = r.fault {
-                let api = match r.api {
-                    Api::CloudFront => "cloudfront",
-                    Api::CodePipeline => "codepipeline",
-                    Api::S3 => "s3",
-                    Api::LambdaRuntime | Api::Local => "other",
-                };
-                *c.faults_by_kind
-                    .entry(format!("{api}.{}", kind.name()))
-                    .or_default() += 1;
-            }
             if r.operation.starts_with("CreateInvalidation") {
                 c.create_calls += 1;
-                let processed = r.invalidation_id.is_some()
-                    && (r.succeeded() || r.fault == Some(FaultKind::DropAfter));
+                let processed =
+                    r.invalidation_id.is_some() && (r.succeeded() || r.fault == Some(DropAfter));
                 c.creates_processed += u32::from(processed);
             }
         }
 
-        let mut per_distribution: BTreeMap<&str, u32> = BTreeMap::new();
-        for inv in &report.invalidations {
-            *per_distribution.entry(inv.target()).or_default() += 1;
-        }
-        job.max_invalidations_per_distribution =
-            per_distribution.values().copied().max().unwrap_or(0);
+        let per_distribution = tally(report.invalidations.iter().map(InvalidationInfo::target));
+        job.max_invalidations_per_distribution = per_distribution.into_values().max().unwrap_or(0);
 
-        // Done within the function's own budget (timeoutMinutes) on every distribution?
+        // Done (created, or completed with `wait`) within the function's own budget
+        // (timeoutMinutes) on every distribution? Completed before the job's own timeout, or
+        // before the end of the run when that comes first (the driver stops the job there)?
         let start_ms = report.jobs.first().map_or(0, |j| j.created_ms);
-        let budget_end = start_ms + u64::from(job.scenario.timeout_minutes) * 60_000;
-        let done_at = |distribution: &str| {
-            report
-                .invalidations
-                .iter()
-                .filter(|i| i.target() == distribution)
-                .map(|i| {
-                    if job.scenario.wait {
-                        i.completes_at_ms
-                    } else {
-                        i.created_ms
-                    }
-                })
-                .min()
+        let timeout_ms = u64::from(job.scenario.timeout_minutes) * 60_000;
+        let s = &job.scenario;
+        let on_every_target = |done: &dyn Fn(&InvalidationInfo) -> bool| {
+            let done_on = |d: &String| {
+                report
+                    .invalidations
+                    .iter()
+                    .any(|i| i.target() == d && done(i))
+            };
+            s.targets.iter().all(done_on)
         };
-        job.done_within_budget = job
-            .scenario
-            .targets
-            .iter()
-            .all(|d| done_at(d).is_some_and(|at| at <= budget_end));
-        // Completed before the job's own timeout, or before the end of the run when that
-        // comes first (the driver stops the job there).
-        let timeout_end = start_ms
-            + (u64::from(job.scenario.timeout_minutes) * 60_000).min(job.scenario.budget_ms);
-        job.completed_in_time = job.scenario.targets.iter().all(|d| {
-            report
-                .invalidations
-                .iter()
-                .any(|i| i.target() == d && i.completes_at_ms <= timeout_end)
+        job.done_within_budget = on_every_target(&|i| {
+            let done_ms = if s.wait {
+                i.completes_at_ms
+            } else {
+                i.created_ms
+            };
+            done_ms <= start_ms + timeout_ms
         });
+        job.completed_in_time =
+            on_every_target(&|i| i.completes_at_ms <= start_ms + timeout_ms.min(s.budget_ms));
 
         let secrets = [
             &job.scenario.credentials.access_key_id,
@@ -391,15 +370,10 @@ impl ChaosJob {
             } => Some(format!("{error_type} {error_message}")),
             _ => None,
         }));
-        job.counters.secrets_found = secrets
+        let found = secrets
             .iter()
-            .map(|s| {
-                haystacks
-                    .iter()
-                    .map(|h| h.matches(s.as_str()).count() as u32)
-                    .sum::<u32>()
-            })
-            .sum();
+            .flat_map(|s| haystacks.iter().map(|h| h.matches(s.as_str())));
+        job.counters.secrets_found = found.map(|m| m.count() as u32).sum();
 
         job.check(report);
         job
@@ -407,48 +381,44 @@ impl ChaosJob {
 
     fn check(&mut self, report: &PipelineReport) {
         let mut v = Vec::new();
+        let (outcome, cause, minutes) = (
+            self.outcome(),
+            self.scenario.cause,
+            self.scenario.timeout_minutes,
+        );
+        let c = &self.counters;
         if self.hung() {
-            let why = report
-                .failure
-                .as_ref()
-                .map(|f| f.message.clone())
-                .unwrap_or_default();
+            let why = shorten(report.failure.as_ref().map_or("", |f| &f.message), 200);
             v.push(format!(
-                "hung: no terminal result within the budget ({})",
-                shorten(&why, 200)
+                "hung: no terminal result within the budget ({why})"
             ));
         }
-        if self.terminal_results_accepted != 1 {
+        let terminal = self.terminal_results_accepted;
+        if terminal != 1 {
             v.push(format!(
-                "{} accepted terminal results (exactly 1 required)",
-                self.terminal_results_accepted
+                "{terminal} accepted terminal results (exactly 1 required)"
             ));
         }
-        if self.codepipeline_jobs_without_one_result > 0 && !self.hung() {
+        let without_one = self.codepipeline_jobs_without_one_result;
+        if without_one > 0 && !self.hung() {
             v.push(format!(
-                "{} CodePipeline job(s) without exactly one accepted result",
-                self.codepipeline_jobs_without_one_result
+                "{without_one} CodePipeline job(s) without exactly one accepted result"
             ));
         }
-        if self.max_invalidations_per_distribution > 1 {
+        let most = self.max_invalidations_per_distribution;
+        if most > 1 {
             v.push(format!(
-                "{} invalidations on one distribution (CallerReference idempotency broken)",
-                self.max_invalidations_per_distribution
+                "{most} invalidations on one distribution (CallerReference idempotency broken)"
             ));
         }
-        let expected = self.scenario.cause.expected();
         if self.failed_although_completed_in_time() {
             v.push(format!(
-                "failed ({}) without a planted cause although every invalidation completed before the job's timeout ({} min)",
-                self.outcome(),
-                self.scenario.timeout_minutes
+                "failed ({outcome}) without a planted cause although every invalidation completed before the job's timeout ({minutes} min)"
             ));
         }
         if self.failed_although_done_within_budget() {
             v.push(format!(
-                "failed ({}) although every invalidation was done within timeoutMinutes ({})",
-                self.outcome(),
-                self.scenario.timeout_minutes
+                "failed ({outcome}) although every invalidation was done within timeoutMinutes ({minutes})"
             ));
         }
         // A success that says Completed must come after CloudFront completed.
@@ -458,44 +428,43 @@ impl ChaosJob {
                 .last()
                 .and_then(|j| j.result_ms)
                 .unwrap_or(u64::MAX);
+            let completed_on = |d: &String| {
+                let done = |i: &InvalidationInfo| i.completes_at_ms <= reported_ms;
+                report
+                    .invalidations
+                    .iter()
+                    .any(|i| &i.distribution_id == d && done(i))
+            };
             let early: Vec<&str> = self
                 .scenario
                 .targets
                 .iter()
-                .filter(|d| {
-                    !report
-                        .invalidations
-                        .iter()
-                        .any(|i| &i.distribution_id == *d && i.completes_at_ms <= reported_ms)
-                })
+                .filter(|d| !completed_on(d))
                 .map(String::as_str)
                 .collect();
             if !early.is_empty() {
+                let early = early.join(", ");
                 v.push(format!(
-                    "reported Completed before CloudFront completed on {}",
-                    early.join(", ")
+                    "reported Completed before CloudFront completed on {early}"
                 ));
             }
         }
         if !self.matches_cause() {
+            let expected = cause.expected();
             v.push(format!(
-                "ended {} but the cause '{}' requires {expected}",
-                self.outcome(),
-                self.scenario.cause
+                "ended {outcome} but the cause '{cause}' requires {expected}"
             ));
         }
-        if self.scenario.cause == Cause::MalformedUserParameters
-            && self.counters.cloudfront_calls > 0
-        {
+        if cause == Cause::MalformedUserParameters && c.cloudfront_calls > 0 {
+            let calls = c.cloudfront_calls;
             v.push(format!(
-                "{} CloudFront call(s) despite invalid UserParameters",
-                self.counters.cloudfront_calls
+                "{calls} CloudFront call(s) despite invalid UserParameters"
             ));
         }
-        if self.counters.secrets_found > 0 {
+        let secrets = c.secrets_found;
+        if secrets > 0 {
             v.push(format!(
-                "the planted artifact credentials appear {} time(s) in the function's output or results",
-                self.counters.secrets_found
+                "the planted artifact credentials appear {secrets} time(s) in the function's output or results"
             ));
         }
         self.violations.extend(v);
@@ -575,9 +544,7 @@ pub struct Figures {
     pub jobs: u32,
     /// Jobs that could not be run (a usage or environment problem).
     pub not_run: u32,
-    /// Jobs without a terminal result within their budget.
     pub hung: u32,
-    /// Jobs without exactly one accepted terminal result.
     pub jobs_without_one_terminal_result: u32,
     /// CodePipeline jobs without exactly one accepted result (outside hung jobs).
     pub codepipeline_jobs_without_one_result: u32,
@@ -585,15 +552,10 @@ pub struct Figures {
     pub succeeded: u32,
     /// Jobs that failed, by failure type (`no reply` and `over budget` for hung jobs).
     pub failed_by_type: BTreeMap<String, u32>,
-    /// Failed jobs (without a planted failure) whose invalidations were done within
-    /// `timeoutMinutes`.
     pub failed_although_done_within_budget: u32,
-    /// Failed jobs without a planted cause whose invalidations all completed before the job's
-    /// timeout.
     pub failed_although_completed_in_time: u32,
     /// Successes that said Completed before CloudFront completed.
     pub early_successes: u32,
-    /// Jobs whose outcome is not the one their cause requires (no cause: success).
     pub outcomes_not_matching_cause: u32,
     /// Jobs without a planted cause, and those that succeeded.
     pub unplanted_jobs: u32,
@@ -602,10 +564,8 @@ pub struct Figures {
     /// Jobs with a planted cause, and those whose failure type (or outcome) matched.
     pub planted_jobs: u32,
     pub planted_matched: u32,
-    /// The jobs' counters, summed.
     #[serde(flatten)]
     pub counters: Counters,
-    /// CodePipeline jobs after the first.
     pub continuations: u32,
     /// Jobs by the function's log level (`AWS_LAMBDA_LOG_LEVEL`).
     pub log_levels: BTreeMap<String, u32>,
@@ -651,139 +611,101 @@ fn percentile(sorted: &[u64], p: usize) -> u64 {
 
 impl ChaosReport {
     pub(crate) fn new(config: &ChaosConfig, jobs: Vec<ChaosJob>, elapsed: Duration) -> Self {
-        let mut f = Figures {
-            jobs: jobs.len() as u32,
-            counters: jobs.iter().map(|j| &j.counters).sum(),
-            ..Figures::default()
-        };
-        for job in &jobs {
-            f.not_run += u32::from(job.error.is_some());
-            f.hung += u32::from(job.hung());
-            f.jobs_without_one_terminal_result += u32::from(job.terminal_results_accepted != 1);
-            if !job.hung() {
-                f.codepipeline_jobs_without_one_result += job.codepipeline_jobs_without_one_result;
-            }
-            f.max_invalidations_per_job_and_distribution = f
-                .max_invalidations_per_job_and_distribution
-                .max(job.max_invalidations_per_distribution);
-            match job.verdict {
-                Some(Verdict::Succeeded) => f.succeeded += 1,
-                Some(Verdict::Failed) => {
-                    let key = match (job.failure_cause, &job.failure_type) {
-                        (Some(FailureCause::NoReply), _) => "no reply (hung)".to_string(),
-                        (Some(FailureCause::TotalTimeout), _) => "over budget (hung)".to_string(),
-                        (_, Some(kind)) => kind.clone(),
-                        (_, None) => "unknown".to_string(),
-                    };
-                    *f.failed_by_type.entry(key).or_default() += 1;
-                }
-                None => {}
-            }
-            f.failed_although_done_within_budget +=
-                u32::from(job.failed_although_done_within_budget());
-            f.failed_although_completed_in_time +=
-                u32::from(job.failed_although_completed_in_time());
-            f.throttled_jobs += u32::from(job.scenario.faults.contains("codepipeline.throttle="));
-            f.final_report_burst_jobs +=
-                u32::from(job.scenario.faults.contains("codepipeline.throttle-final="));
-            f.strict_caller_reference_jobs += u32::from(job.scenario.strict_caller_reference);
-            f.strict_jobs_with_a_refusal +=
-                u32::from(job.counters.caller_references_refused_strict > 0);
-            f.early_successes += u32::from(
-                job.violations
-                    .iter()
-                    .any(|v| v.starts_with("reported Completed before")),
-            );
-            let matched = job.matches_cause();
-            f.outcomes_not_matching_cause += u32::from(!matched);
-            if job.scenario.cause == Cause::None {
-                f.unplanted_jobs += 1;
-                f.unplanted_succeeded += u32::from(job.verdict == Some(Verdict::Succeeded));
-            } else {
-                f.planted_jobs += 1;
-                f.planted_matched += u32::from(matched);
-                let entry = f
-                    .planted
-                    .entry(job.scenario.cause.name().to_string())
-                    .or_default();
-                entry.jobs += 1;
-                entry.matched += u32::from(matched);
-                *entry.outcomes.entry(job.outcome()).or_default() += 1;
-            }
-            f.continuations += job.counters.codepipeline_jobs.saturating_sub(1);
-            *f.log_levels
-                .entry(job.scenario.log_level.to_string())
-                .or_default() += 1;
-            if job.scenario.cause != Cause::CloudFrontDown {
-                f.cloudfront_calls_without_outage += job.counters.cloudfront_calls;
-                f.cloudfront_transient_without_outage += job.cloudfront_transient;
-            }
+        let sum = |of: &dyn Fn(&ChaosJob) -> u32| jobs.iter().map(of).sum::<u32>();
+        let count = |is: &dyn Fn(&ChaosJob) -> bool| sum(&|j| u32::from(is(j)));
+        let unplanted = |j: &ChaosJob| j.scenario.cause == Cause::None;
+        let drawn_with = |fault: &'static str| count(&move |j| j.scenario.faults.contains(fault));
+        let outage = |j: &ChaosJob| j.scenario.cause == Cause::CloudFrontDown;
+        let without_outage =
+            |of: &dyn Fn(&ChaosJob) -> u32| sum(&|j| if outage(j) { 0 } else { of(j) });
+        let mut planted: BTreeMap<String, CauseFigures> = BTreeMap::new();
+        for job in jobs.iter().filter(|j| !unplanted(j)) {
+            let entry = planted.entry(job.scenario.cause.to_string()).or_default();
+            entry.jobs += 1;
+            entry.matched += u32::from(job.matches_cause());
+            *entry.outcomes.entry(job.outcome()).or_default() += 1;
         }
         let mut durations: Vec<u64> = jobs.iter().map(|j| j.duration_ms).collect();
         durations.sort_unstable();
-        f.job_ms_p50 = percentile(&durations, 50);
-        f.job_ms_p95 = percentile(&durations, 95);
-        f.job_ms_max = durations.last().copied().unwrap_or(0);
-
-        let invariants = [
-            (
-                "hung jobs (no terminal result within the budget)",
-                f.hung,
-                0,
+        let f = Figures {
+            jobs: jobs.len() as u32,
+            not_run: count(&|j| j.error.is_some()),
+            hung: count(&ChaosJob::hung),
+            jobs_without_one_terminal_result: count(&|j| j.terminal_results_accepted != 1),
+            codepipeline_jobs_without_one_result: sum(&|j| {
+                if j.hung() {
+                    0
+                } else {
+                    j.codepipeline_jobs_without_one_result
+                }
+            }),
+            max_invalidations_per_job_and_distribution: jobs
+                .iter()
+                .map(|j| j.max_invalidations_per_distribution)
+                .max()
+                .unwrap_or(0),
+            succeeded: count(&|j| j.verdict == Some(Verdict::Succeeded)),
+            failed_by_type: tally(jobs.iter().filter_map(ChaosJob::failed_as)),
+            failed_although_done_within_budget: count(
+                &ChaosJob::failed_although_done_within_budget,
             ),
-            (
-                "jobs without exactly one accepted terminal result",
-                f.jobs_without_one_terminal_result,
-                0,
-            ),
-            (
-                "CodePipeline jobs without exactly one accepted result",
-                f.codepipeline_jobs_without_one_result,
-                0,
-            ),
-            (
-                "max invalidations per job and distribution",
-                f.max_invalidations_per_job_and_distribution,
-                1,
-            ),
-            (
-                "failed jobs whose invalidations were done within the budget",
-                f.failed_although_done_within_budget,
-                0,
-            ),
-            (
-                "unplanted failures whose invalidations completed in time",
-                f.failed_although_completed_in_time,
-                0,
-            ),
-            (
-                "successes reported before CloudFront completed",
-                f.early_successes,
-                0,
-            ),
-            (
-                "outcomes not matching their cause (failure type, or success)",
-                f.outcomes_not_matching_cause,
-                0,
-            ),
-            (
-                "secrets found in function output and results",
-                f.counters.secrets_found,
-                0,
-            ),
-            ("jobs that could not be run", f.not_run, 0),
-        ]
-        .map(|(name, value, max)| Invariant {
-            name,
-            value: u64::from(value),
-            max,
-        })
-        .to_vec();
+            failed_although_completed_in_time: count(&ChaosJob::failed_although_completed_in_time),
+            early_successes: count(&|j| {
+                let early = |v: &String| v.starts_with("reported Completed before");
+                j.violations.iter().any(early)
+            }),
+            outcomes_not_matching_cause: count(&|j| !j.matches_cause()),
+            unplanted_jobs: count(&unplanted),
+            unplanted_succeeded: count(&|j| unplanted(j) && j.verdict == Some(Verdict::Succeeded)),
+            planted_jobs: planted.values().map(|c| c.jobs).sum(),
+            planted_matched: planted.values().map(|c| c.matched).sum(),
+            planted,
+            counters: jobs.iter().map(|j| &j.counters).sum(),
+            continuations: sum(&|j| j.counters.codepipeline_jobs.saturating_sub(1)),
+            log_levels: tally(jobs.iter().map(|j| j.scenario.log_level.to_string())),
+            cloudfront_calls_without_outage: without_outage(&|j| j.counters.cloudfront_calls),
+            cloudfront_transient_without_outage: without_outage(&|j| j.cloudfront_transient),
+            throttled_jobs: drawn_with("codepipeline.throttle="),
+            final_report_burst_jobs: drawn_with("codepipeline.throttle-final="),
+            strict_caller_reference_jobs: count(&|j| j.scenario.strict_caller_reference),
+            strict_jobs_with_a_refusal: count(&|j| j.counters.caller_references_refused_strict > 0),
+            job_ms_p50: percentile(&durations, 50),
+            job_ms_p95: percentile(&durations, 95),
+            job_ms_max: durations.last().copied().unwrap_or(0),
+        };
+        // A table that rustfmt leaves as written: each invariant, then its value and maximum.
+        macro_rules! invariants {
+            ($($name:literal: $value:expr, at most $max:literal;)*) => {
+                vec![$(Invariant { name: $name, value: u64::from($value), max: $max }),*]
+            };
+        }
+        let invariants = invariants! {
+            "hung jobs (no terminal result within the budget)":
+                f.hung, at most 0;
+            "jobs without exactly one accepted terminal result":
+                f.jobs_without_one_terminal_result, at most 0;
+            "CodePipeline jobs without exactly one accepted result":
+                f.codepipeline_jobs_without_one_result, at most 0;
+            "max invalidations per job and distribution":
+                f.max_invalidations_per_job_and_distribution, at most 1;
+            "failed jobs whose invalidations were done within the budget":
+                f.failed_although_done_within_budget, at most 0;
+            "unplanted failures whose invalidations completed in time":
+                f.failed_although_completed_in_time, at most 0;
+            "successes reported before CloudFront completed":
+                f.early_successes, at most 0;
+            "outcomes not matching their cause (failure type, or success)":
+                f.outcomes_not_matching_cause, at most 0;
+            "secrets found in function output and results":
+                f.counters.secrets_found, at most 0;
+            "jobs that could not be run":
+                f.not_run, at most 0;
+        };
         Self {
             seed: config.seed,
             concurrency: config.concurrency,
             function: config.function.clone(),
-            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            duration_ms: crate::clock::duration_ms(elapsed),
             figures: f,
             invariants,
             jobs,
@@ -794,7 +716,6 @@ impl ChaosReport {
         self.invariants.iter().all(Invariant::holds)
     }
 
-    /// The jobs that broke an invariant.
     pub fn offenders(&self) -> Vec<&ChaosJob> {
         self.jobs.iter().filter(|j| !j.is_ok()).collect()
     }
@@ -802,23 +723,18 @@ impl ChaosReport {
     /// The figures as a readable table, then every offending job with its replay command.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let (jobs, at_a_time, seed) = (self.figures.jobs, self.concurrency, self.seed);
+        let wall = format_exact(Duration::from_secs(self.duration_ms.div_ceil(1000)));
         let _ = writeln!(
             out,
-            "chaos run: {} jobs, {} at a time, seed {}, {} wall time",
-            self.figures.jobs,
-            self.concurrency,
-            self.seed,
-            format_exact(Duration::from_secs(self.duration_ms.div_ceil(1000)))
+            "chaos run: {jobs} jobs, {at_a_time} at a time, seed {seed}, {wall} wall time"
         );
         let invariants: Vec<Row> = self
             .invariants
             .iter()
             .map(|inv| {
-                Row::new(inv.name, inv.value).aside(format!(
-                    "(at most {}) {}",
-                    inv.max,
-                    if inv.holds() { "ok" } else { "BROKEN" }
-                ))
+                let verdict = if inv.holds() { "ok" } else { "BROKEN" };
+                Row::new(inv.name, inv.value).aside(format!("(at most {}) {verdict}", inv.max))
             })
             .collect();
         write_section(&mut out, "INVARIANTS", 65, &invariants);
@@ -826,20 +742,18 @@ impl ChaosReport {
         write_section(&mut out, "CHAOS APPLIED", 43, &self.chaos_rows());
         let offenders = self.offenders();
         if !offenders.is_empty() {
+            let count = offenders.len();
             let _ = writeln!(out);
             let _ = writeln!(
                 out,
-                "OFFENDING JOBS ({}): replay each with the command shown",
-                offenders.len()
+                "OFFENDING JOBS ({count}): replay each with the command shown"
             );
             for job in offenders {
                 let s = &job.scenario;
+                let (index, seed, cause) = (s.index, s.seed, s.cause);
                 let _ = writeln!(
                     out,
-                    "  job {} (seed {}, cause {}): {}",
-                    s.index,
-                    s.seed,
-                    s.cause,
+                    "  job {index} (seed {seed}, cause {cause}): {}",
                     job.outcome()
                 );
                 for v in &job.violations {
@@ -852,16 +766,12 @@ impl ChaosReport {
                 let _ = writeln!(out, "    {}", s.replay_command(&self.function));
             }
         }
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{}",
-            if self.holds() {
-                "RESULT: every invariant holds"
-            } else {
-                "RESULT: an invariant is BROKEN"
-            }
-        );
+        let result = if self.holds() {
+            "every invariant holds"
+        } else {
+            "an invariant is BROKEN"
+        };
+        let _ = writeln!(out, "\nRESULT: {result}");
         // Empty lists leave trailing blanks behind.
         out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
     }

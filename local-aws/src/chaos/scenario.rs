@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::ChaosConfig;
-use crate::duration::{DurationRange, format_exact};
+use crate::clock::duration_ms;
+use crate::duration::format_exact;
 use crate::pipeline::{ArtifactCredentials, PipelineConfig};
 use crate::rng::SeededRng;
 
@@ -173,15 +174,6 @@ fn pick<'a, T>(rng: &mut SeededRng, items: &'a [T]) -> &'a T {
     &items[i]
 }
 
-fn draw_ms(rng: &mut SeededRng, range: DurationRange) -> u64 {
-    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    rng.between(ms(range.min), ms(range.max))
-}
-
-fn distribution_id(rng: &mut SeededRng) -> String {
-    format!("E{}", rng.string_from(ID_ALPHABET, 13))
-}
-
 /// Paths a job asks for, in JSON (`Value`) form and as plain words when they fit the plain form.
 fn draw_paths(rng: &mut SeededRng) -> (Value, Vec<String>) {
     const DIRS: [&str; 6] = ["docs", "assets", "img", "blog/2026", "css", "js"];
@@ -263,7 +255,9 @@ impl Scenario {
 
         // The world: one or two distributions of varied speed.
         let count = if rng.chance(0.3) { 2 } else { 1 };
-        let targets: Vec<String> = (0..count).map(|_| distribution_id(&mut rng)).collect();
+        let targets: Vec<String> = (0..count)
+            .map(|_| format!("E{}", rng.string_from(ID_ALPHABET, 13)))
+            .collect();
         let timeout_case = matches!(cause, Cause::TimeoutFail | Cause::TimeoutSucceed);
         let mut distributions: Vec<ScenarioDistribution> = targets
             .iter()
@@ -272,21 +266,15 @@ impl Scenario {
                 completes_after_ms: if timeout_case {
                     rng.between(75_000, 90_000)
                 } else {
-                    draw_ms(&mut rng, config.completion)
+                    duration_ms(config.completion.draw(&mut rng))
                 },
                 denied: false,
             })
             .collect();
-        match cause {
-            Cause::DeniedDistribution => {
-                if let Some(last) = distributions.last_mut() {
-                    last.denied = true;
-                }
-            }
-            Cause::UnknownDistribution => {
-                distributions.pop();
-            }
-            _ => {}
+        if cause == Cause::UnknownDistribution {
+            distributions.pop();
+        } else if let Some(last) = distributions.last_mut() {
+            last.denied = cause == Cause::DeniedDistribution;
         }
 
         // UserParameters.
@@ -324,17 +312,14 @@ impl Scenario {
             if timeout_minutes != 30 {
                 object.insert("timeoutMinutes".into(), json!(timeout_minutes));
             }
-            match cause {
-                Cause::TimeoutSucceed => {
-                    object.insert("onTimeout".into(), json!("succeed"));
-                }
-                Cause::TimeoutFail if rng.chance(0.5) => {
-                    object.insert("onTimeout".into(), json!("fail"));
-                }
-                Cause::None if rng.chance(0.15) => {
-                    object.insert("onTimeout".into(), json!("succeed"));
-                }
-                _ => {}
+            let on_timeout = match cause {
+                Cause::TimeoutSucceed => Some("succeed"),
+                Cause::TimeoutFail if rng.chance(0.5) => Some("fail"),
+                Cause::None if rng.chance(0.15) => Some("succeed"),
+                _ => None,
+            };
+            if let Some(on_timeout) = on_timeout {
+                object.insert("onTimeout".into(), json!(on_timeout));
             }
             if !timeout_case && rng.chance(0.1) {
                 wait = false;
@@ -391,10 +376,11 @@ impl Scenario {
             0.0
         };
 
-        let lambda_timeout_ms = draw_ms(&mut rng, config.lambda_timeout) / 100 * 100;
-        let retry_delay_ms = draw_ms(&mut rng, config.delays);
-        let reinvoke_delay_ms = draw_ms(&mut rng, config.delays);
-        let budget_ms = (u64::from(timeout_minutes) * 60_000 + 60_000).min(config.max_budget_ms());
+        let lambda_timeout_ms = duration_ms(config.lambda_timeout.draw(&mut rng)) / 100 * 100;
+        let retry_delay_ms = duration_ms(config.delays.draw(&mut rng));
+        let reinvoke_delay_ms = duration_ms(config.delays.draw(&mut rng));
+        let budget_ms =
+            (u64::from(timeout_minutes) * 60_000 + 60_000).min(duration_ms(config.max_budget));
         let log_level = match rng.between(0, 19) {
             0..=11 => "INFO",
             12..=16 => "DEBUG",
@@ -434,8 +420,7 @@ impl Scenario {
             lambda_timeout_ms,
             retry_delay_ms,
             reinvoke_delay_ms,
-            no_reply_timeout_ms: u64::try_from(config.no_reply_timeout.as_millis())
-                .unwrap_or(u64::MAX),
+            no_reply_timeout_ms: duration_ms(config.no_reply_timeout),
             budget_ms,
             kill_rate,
             duplicate_delivery_rate,
@@ -544,13 +529,8 @@ mod tests {
     #[test]
     fn a_seed_draws_the_same_jobs_and_plants_causes_in_turn() {
         let config = ChaosConfig::new("f");
-        let a: Vec<String> = (1..=60)
-            .map(|i| format!("{:?}", Scenario::draw(&config, i)))
-            .collect();
-        let b: Vec<String> = (1..=60)
-            .map(|i| format!("{:?}", Scenario::draw(&config, i)))
-            .collect();
-        assert_eq!(a, b);
+        let drawn = || format!("{:?}", config.scenarios());
+        assert_eq!(drawn(), drawn());
         let causes: Vec<Cause> = (1..=60)
             .map(|i| Scenario::draw(&config, i).cause)
             .filter(|c| *c != Cause::None)
