@@ -47,6 +47,32 @@ impl std::str::FromStr for Delivery {
     }
 }
 
+impl Delivery {
+    /// How the report names the delivery.
+    pub fn label(self) -> &'static str {
+        match self {
+            Delivery::Sqs => "SQS",
+            Delivery::Direct => "direct",
+        }
+    }
+
+    /// What became of a message given up on: dead-lettered, or (direct) dropped by Lambda.
+    pub fn dropped(self) -> &'static str {
+        match self {
+            Delivery::Sqs => "dead-lettered",
+            Delivery::Direct => "dropped after 3 attempts",
+        }
+    }
+
+    /// The same, of events given up on.
+    pub fn were_dropped(self) -> &'static str {
+        match self {
+            Delivery::Sqs => "were dead-lettered",
+            Delivery::Direct => "were dropped after Lambda's retries",
+        }
+    }
+}
+
 /// Receives a line of progress (sent, in queue, received, deleted, invocations) every 2 s.
 #[derive(Clone)]
 pub struct Progress(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);

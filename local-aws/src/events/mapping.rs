@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use super::config::Delivery;
 use super::queue::{Queue, Received};
-use super::report::InvocationCounts;
+use super::report::{FaultCounts, InvocationCounts};
 use crate::clock::{Clock, duration_ms, epoch_ms};
 use crate::pipeline::function::FunctionProcess;
 use crate::pipeline::{INIT_ALLOWANCE, InvocationEnd};
@@ -124,11 +124,8 @@ pub(super) struct World {
     /// Every notification has been sent.
     pub producer_done: bool,
     pub invocations: InvocationCounts,
-    pub kills_planted: u64,
-    pub kills_fired: u64,
-    pub kills_missed: u64,
-    /// Batches invoked a second time, whole (`redeliver_rate`).
-    pub batches_redelivered: u64,
+    /// The kills and whole redeliveries; the queue counts the duplicates.
+    pub faults: FaultCounts,
     /// How long answered invocations take (a moving average), to plant kills mid-run.
     pub typical_ms: f64,
     /// The driver's draws (kills).
@@ -307,7 +304,7 @@ fn draw_kill(world: &mut World, settings: &MappingSettings) -> Option<Duration> 
     if !world.rng.chance(settings.kill_rate) {
         return None;
     }
-    world.kills_planted += 1;
+    world.faults.kills_planted += 1;
     let upper = (world.typical_ms * 500.0) as u64;
     let cap = u64::try_from(settings.function_timeout.as_micros()).unwrap_or(u64::MAX);
     Some(Duration::from_micros(world.rng.between(0, upper.min(cap))))
@@ -356,9 +353,9 @@ pub(super) async fn poll(
             c.largest_payload_bytes = c.largest_payload_bytes.max(payload_bytes);
             if kill_after.is_some() {
                 if matches!(end, InvocationEnd::Killed { .. }) {
-                    w.kills_fired += 1;
+                    w.faults.kills_fired += 1;
                 } else {
-                    w.kills_missed += 1;
+                    w.faults.kills_missed += 1;
                 }
             }
             if matches!(end, InvocationEnd::Response { .. }) {
@@ -375,7 +372,7 @@ pub(super) async fn poll(
             // function must find the invalidation it created, not create another.
             let again = slot.invoke(&event, settings.function_timeout, None).await;
             let mut w = lock(&world);
-            w.batches_redelivered += 1;
+            w.faults.batches_redelivered += 1;
             w.invocations.total += 1;
             if let Ok((_, cold_start, _)) = again {
                 w.invocations.cold_starts += u64::from(cold_start);

@@ -11,6 +11,8 @@ use super::burst::{ObjectChange, ObjectEvent};
 use super::config::{CoverageParameters, Delivery};
 use super::queue::{DeadLetter, QueueCounts};
 use crate::cloudfront::InvalidationInfo;
+use crate::faults::{Api, FaultKind};
+use crate::log::RequestRecord;
 use cf_invalidate::text::percent_decode;
 
 /// Whether an invalidation path covers a URL path: the percent-decoded path equals it, or
@@ -251,6 +253,26 @@ pub struct EventCounts {
     pub test_event: bool,
 }
 
+impl EventCounts {
+    pub(super) fn of(events: &[ObjectEvent], key_prefix: &str, test_event: bool) -> Self {
+        let mut counts = Self {
+            test_event,
+            ..Self::default()
+        };
+        for e in events {
+            match e.change {
+                ObjectChange::Delete => counts.deletes += 1,
+                ObjectChange::MultipartUpload => counts.multipart_uploads += 1,
+                ObjectChange::Put => {}
+            }
+            counts.uploads += u64::from(!e.change.is_delete());
+            counts.directory_markers += u64::from(e.is_directory_marker());
+            counts.outside_prefix += u64::from(!e.key.starts_with(key_prefix));
+        }
+        counts
+    }
+}
+
 /// Invocations by how they ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InvocationCounts {
@@ -318,6 +340,44 @@ pub struct CloudFrontCounts {
     pub other_errors: BTreeMap<String, u64>,
 }
 
+impl CloudFrontCounts {
+    /// The run's invalidations and CloudFront calls counted; every injected fault in the
+    /// request log, of any API, is counted into `injected`.
+    pub(super) fn of(
+        invalidations: &[InvalidationInfo],
+        requests: &[RequestRecord],
+        injected: &mut BTreeMap<String, u64>,
+    ) -> Self {
+        let paths = invalidations.iter().flat_map(|i| &i.paths);
+        let mut counts = Self {
+            invalidations_created: invalidations.len() as u64,
+            paths_billed: paths.clone().count() as u64,
+            wildcard_paths: paths.filter(|p| p.ends_with('*')).count() as u64,
+            ..Self::default()
+        };
+        for r in requests {
+            if let Some(kind) = r.fault {
+                *injected
+                    .entry(format!("{}.{}", r.api, kind.name()))
+                    .or_default() += 1;
+            }
+            if r.api != Api::CloudFront || !r.operation.starts_with("CreateInvalidation") {
+                continue;
+            }
+            counts.create_calls += 1;
+            match (r.error_code.as_deref(), r.fault) {
+                (Some("TooManyInvalidationsInProgress"), Some(FaultKind::TooMany)) => {
+                    counts.too_many_injected += 1;
+                }
+                (Some("TooManyInvalidationsInProgress"), _) => counts.too_many_in_progress += 1,
+                (Some(code), _) => *counts.other_errors.entry(code.to_string()).or_default() += 1,
+                (None, _) => {}
+            }
+        }
+        counts
+    }
+}
+
 /// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "invariant", rename_all = "snake_case")]
@@ -374,15 +434,7 @@ impl EventsReport {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
-        // What each delivery calls a message given up on.
-        let (delivery, dropped, were_dropped) = match self.delivery {
-            Delivery::Sqs => ("SQS", "dead-lettered", "were dead-lettered"),
-            Delivery::Direct => (
-                "direct",
-                "dropped after 3 attempts",
-                "were dropped after Lambda's retries",
-            ),
-        };
+        let (delivery, dropped) = (self.delivery.label(), self.delivery.dropped());
         let e = &self.events;
         let _ = writeln!(
             out,
@@ -538,7 +590,8 @@ impl EventsReport {
                     ),
                     Violation::DeadLetteredEvents { count } => writeln!(
                         out,
-                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {were_dropped}"
+                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {}",
+                        self.delivery.were_dropped()
                     ),
                 };
             }
