@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use crate::clock::iso8601;
 use crate::rng::SeededRng;
 
-/// What happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ObjectChange {

@@ -276,7 +276,6 @@ async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<R
     }
 }
 
-/// The SQS record of one received message.
 fn sqs_record(r: &Received, settings: &MappingSettings) -> Value {
     let wall = |ms: u64| epoch_ms(settings.clock.wall_at(Duration::from_millis(ms))).to_string();
     json!({

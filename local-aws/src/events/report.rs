@@ -109,7 +109,6 @@ pub struct UncoveredKey {
     pub sent_ms: u64,
 }
 
-/// The coverage check's figures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Coverage {
     /// The distributions and tenants checked (those of the parameters).
@@ -222,7 +221,7 @@ pub fn wrongly_dead_lettered(
     params: &CoverageParameters,
     dead: &[DeadLetter],
 ) -> (u64, Vec<WronglyDeadLettered>) {
-    let wrong: Vec<WronglyDeadLettered> = dead
+    let mut wrong: Vec<WronglyDeadLettered> = dead
         .iter()
         .filter_map(|d| {
             let key = event_key(&d.body).filter(|k| k.starts_with(&params.key_prefix))?;
@@ -235,10 +234,10 @@ pub fn wrongly_dead_lettered(
         })
         .collect();
     let count = wrong.len() as u64;
-    (count, wrong.into_iter().take(10).collect())
+    wrong.truncate(10);
+    (count, wrong)
 }
 
-/// The burst, counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EventCounts {
     /// Uploads (`ObjectCreated:*`), directory markers included.
@@ -378,7 +377,6 @@ impl CloudFrontCounts {
     }
 }
 
-/// A broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "invariant", rename_all = "snake_case")]
 pub enum Violation {
@@ -389,7 +387,6 @@ pub enum Violation {
     DeadLetteredEvents { count: u64 },
 }
 
-/// The whole report of an events run.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsReport {
     pub seed: u64,
@@ -430,11 +427,10 @@ impl EventsReport {
         self.violations.is_empty()
     }
 
-    /// The report as text.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
-        let (delivery, dropped) = (self.delivery.label(), self.delivery.dropped());
+        let [delivery, dropped, were_dropped] = self.delivery.words();
         let e = &self.events;
         let _ = writeln!(
             out,
@@ -590,8 +586,7 @@ impl EventsReport {
                     ),
                     Violation::DeadLetteredEvents { count } => writeln!(
                         out,
-                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {}",
-                        self.delivery.were_dropped()
+                        "INVARIANT BROKEN: {count} valid event(s) under the key prefix {were_dropped}"
                     ),
                 };
             }
