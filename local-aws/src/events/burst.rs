@@ -192,7 +192,8 @@ impl Bucket {
             "detail-type": detail_type,
             "source": "aws.s3",
             "account": self.account_id,
-            "time": iso8601_seconds(at),
+            // Without fractions: `2021-11-12T00:00:00Z`.
+            "time": humantime::format_rfc3339_seconds(at).to_string(),
             "region": self.region,
             "resources": [self.arn()],
             "detail": detail,
@@ -210,13 +211,6 @@ impl Bucket {
             "HostId": rng.string_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 76),
         })
     }
-}
-
-/// EventBridge writes `time` without fractions: `2021-11-12T00:00:00Z`.
-fn iso8601_seconds(at: SystemTime) -> String {
-    let full = iso8601(at);
-    full.split_once('.')
-        .map_or(full.clone(), |(seconds, _)| format!("{seconds}Z"))
 }
 
 /// How the burst is made; the rates are fractions of the generated events.

@@ -443,29 +443,25 @@ fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end
     }
 }
 
-/// When S3 sends each notification: plays the burst in real time onto the queue.
-pub(super) struct Producer {
-    pub bodies: Vec<(Duration, String)>,
-    pub test_event: Option<String>,
-}
-
-/// Sends every body at its time; returns when each was sent (run clock, ms).
+/// Plays the burst in real time onto the queue, as S3 sends each notification (S3's test
+/// event first, when given); returns when each body was sent (run clock, ms).
 pub(super) async fn produce(
-    producer: Producer,
+    bodies: Vec<(Duration, String)>,
+    test_event: Option<String>,
     world: SharedWorld,
     clock: Clock,
 ) -> Vec<Option<u64>> {
     let start = Instant::now();
-    let mut sent = vec![None; producer.bodies.len()];
-    if let Some(test) = &producer.test_event {
+    let mut sent = vec![None; bodies.len()];
+    if let Some(test) = &test_event {
         lock(&world).queue.send(test, clock.elapsed_ms());
     }
     let mut i = 0;
-    while i < producer.bodies.len() {
+    while i < bodies.len() {
         {
             let mut w = lock(&world);
             let now = start.elapsed();
-            while let Some((at, body)) = producer.bodies.get(i) {
+            while let Some((at, body)) = bodies.get(i) {
                 if *at > now {
                     break;
                 }
@@ -475,7 +471,7 @@ pub(super) async fn produce(
                 i += 1;
             }
         }
-        if let Some((at, _)) = producer.bodies.get(i) {
+        if let Some((at, _)) = bodies.get(i) {
             sleep_until(start + *at).await;
         }
     }

@@ -40,7 +40,7 @@ use crate::pipeline::function::{FunctionProcess, SpawnSpec};
 use crate::pipeline::{PipelineError, find_function};
 use crate::rng::SeededRng;
 use crate::server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle};
-use mapping::{MappingSettings, Producer, Slot, World, lock};
+use mapping::{MappingSettings, Slot, World, lock};
 use queue::{Queue, QueueSettings};
 
 /// How long a run may take in all before it stops with what is left (reported).
@@ -305,7 +305,8 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         )));
     }
     let producer = tokio::spawn(mapping::produce(
-        Producer { bodies, test_event },
+        bodies,
+        test_event,
         world.clone(),
         clock.clone(),
     ));

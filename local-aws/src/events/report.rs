@@ -653,12 +653,8 @@ mod tests {
     #[test]
     fn coverage_needs_an_invalidation_created_after_the_notification() {
         // GIVEN keys notified at 100 (two targets), a marker, and a key outside the prefix
-        let params = CoverageParameters {
-            distribution_ids: vec!["E1".into()],
-            distribution_tenant_ids: vec![],
-            key_prefix: "site/".into(),
-            path_prefix: "/".into(),
-        };
+        let params = CoverageParameters::parse(r#"{"distributionId":"E1","keyPrefix":"site/"}"#);
+        let params = params.unwrap();
         let events = vec![
             event(0, "site/a b.html", ObjectChange::Put),
             event(1, "site/docs/x.html", ObjectChange::Delete),
@@ -711,12 +707,7 @@ mod tests {
 
     #[test]
     fn dead_letters_count_when_their_body_is_a_valid_event_under_the_prefix() {
-        let params = CoverageParameters {
-            distribution_ids: vec![],
-            distribution_tenant_ids: vec![],
-            key_prefix: "site/".into(),
-            path_prefix: "/".into(),
-        };
+        let params = CoverageParameters::parse(r#"{"keyPrefix":"site/"}"#).unwrap();
         let dl = |body: &str| DeadLetter {
             message_id: "m".into(),
             body: body.into(),
@@ -757,12 +748,7 @@ mod tests {
                 assert_eq!(function, Err(KeySkip::Undecodable));
             }
         }
-        let params = CoverageParameters {
-            distribution_ids: vec![],
-            distribution_tenant_ids: vec![],
-            key_prefix: "site/".into(),
-            path_prefix: "/".into(),
-        };
+        let params = CoverageParameters::parse(r#"{"keyPrefix":"site/"}"#).unwrap();
         let dead = DeadLetter {
             message_id: "m".into(),
             body: body("site/a%FFb.html"),
