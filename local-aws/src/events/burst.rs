@@ -51,6 +51,17 @@ pub struct ObjectEvent {
 }
 
 impl ObjectEvent {
+    /// The `object` of a message about it: the key as the message writes it, the sequencer,
+    /// and (not for a delete) the size and the eTag under the message's own name for it.
+    fn object(&self, key: String, etag_name: &str) -> Value {
+        let mut object = json!({"key": key, "sequencer": self.sequencer});
+        if !self.change.is_delete() {
+            object["size"] = json!(self.size);
+            object[etag_name] = json!(self.etag);
+        }
+        object
+    }
+
     /// A directory marker (`folder/`): a zero-byte object the console creates for a folder.
     pub fn is_directory_marker(&self) -> bool {
         self.key.ends_with('/')
@@ -123,11 +134,6 @@ impl Bucket {
         at: SystemTime,
         rng: &mut SeededRng,
     ) -> Value {
-        let mut object = json!({"key": form_encode_key(&event.key), "sequencer": event.sequencer});
-        if !event.change.is_delete() {
-            object["size"] = json!(event.size);
-            object["eTag"] = json!(event.etag);
-        }
         json!({"Records": [{
             "eventVersion": "2.1",
             "eventSource": "aws:s3",
@@ -148,7 +154,7 @@ impl Bucket {
                     "ownerIdentity": {"principalId": "A3NL1KOZZKEXAMPLE"},
                     "arn": self.arn(),
                 },
-                "object": object,
+                "object": event.object(form_encode_key(&event.key), "eTag"),
             },
         }]})
     }
@@ -169,15 +175,10 @@ impl Bucket {
             ObjectChange::MultipartUpload => ("Object Created", "CompleteMultipartUpload"),
             ObjectChange::Delete => ("Object Deleted", "DeleteObject"),
         };
-        let mut object = json!({"key": event.key, "sequencer": event.sequencer});
-        if !event.change.is_delete() {
-            object["size"] = json!(event.size);
-            object["etag"] = json!(event.etag);
-        }
         let mut detail = json!({
             "version": "0",
             "bucket": {"name": self.name},
-            "object": object,
+            "object": event.object(event.key.clone(), "etag"),
             "request-id": rng.string_from(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 16),
             "requester": self.account_id,
             "source-ip-address": "127.0.0.1",

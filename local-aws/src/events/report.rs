@@ -633,6 +633,15 @@ mod tests {
         }
     }
 
+    fn dl(body: &str) -> DeadLetter {
+        DeadLetter {
+            message_id: "m".into(),
+            body: body.into(),
+            receive_count: 5,
+            at_ms: 0,
+        }
+    }
+
     #[test]
     fn paths_cover_after_decoding_and_wildcards_by_prefix() {
         assert!(path_covers("/a%20b.html", "/a b.html"));
@@ -708,12 +717,6 @@ mod tests {
     #[test]
     fn dead_letters_count_when_their_body_is_a_valid_event_under_the_prefix() {
         let params = CoverageParameters::parse(r#"{"keyPrefix":"site/"}"#).unwrap();
-        let dl = |body: &str| DeadLetter {
-            message_id: "m".into(),
-            body: body.into(),
-            receive_count: 5,
-            at_ms: 0,
-        };
         let dead = vec![
             dl(r#"{"Records":[{"s3":{"object":{"key":"site/a+b%2B.html"}}}]}"#),
             dl(r#"{"source":"aws.s3","detail":{"object":{"key":"site/x y"}}}"#),
@@ -749,12 +752,7 @@ mod tests {
             }
         }
         let params = CoverageParameters::parse(r#"{"keyPrefix":"site/"}"#).unwrap();
-        let dead = DeadLetter {
-            message_id: "m".into(),
-            body: body("site/a%FFb.html"),
-            receive_count: 5,
-            at_ms: 0,
-        };
+        let dead = dl(&body("site/a%FFb.html"));
         assert_eq!(wrongly_dead_lettered(&params, &[dead]).0, 0);
         assert!(!path_covers("/a%FFb.html", "/a\u{FFFD}b.html"));
         let index = TargetIndex::new(&[inv("E1", 0, &["/a%FFb.html", "/a%FF*"])]);
