@@ -84,9 +84,9 @@ impl ObjectStore {
         body: Bytes,
         content_type: Option<String>,
     ) -> Result<StoredObject, NoSuchBucket> {
-        let stored = self.objects_mut(bucket)?;
         let object = StoredObject::new(body, content_type);
-        stored.insert(key.to_string(), object.clone());
+        let objects = self.objects_mut(bucket)?;
+        objects.insert(key.to_string(), object.clone());
         Ok(object)
     }
 
@@ -96,14 +96,7 @@ impl ObjectStore {
         bucket: &str,
         key: &str,
     ) -> Result<Option<StoredObject>, NoSuchBucket> {
-        let stored = self.objects(bucket)?;
-        Ok(stored.get(key).cloned())
-    }
-
-    fn delete(&mut self, bucket: &str, key: &str) -> Result<(), NoSuchBucket> {
-        let stored = self.objects_mut(bucket)?;
-        stored.remove(key);
-        Ok(())
+        Ok(self.objects(bucket)?.get(key).cloned())
     }
 
     /// The keys of `bucket` under `prefix` that come after `after`, in order, at most `max`,
@@ -115,8 +108,8 @@ impl ObjectStore {
         after: Option<&str>,
         max: usize,
     ) -> Result<(Vec<(String, StoredObject)>, bool), NoSuchBucket> {
-        let stored = self.objects(bucket)?;
-        let mut matching = stored
+        let mut matching = self
+            .objects(bucket)?
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
             .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a));
@@ -133,7 +126,7 @@ impl ObjectStore {
         let stored = self.buckets.get(bucket);
         stored
             .map(|b| &b.objects)
-            .ok_or_else(|| NoSuchBucket(bucket.to_string()))
+            .ok_or(NoSuchBucket(bucket.into()))
     }
 
     fn objects_mut(
@@ -143,7 +136,7 @@ impl ObjectStore {
         let stored = self.buckets.get_mut(bucket);
         stored
             .map(|b| &mut b.objects)
-            .ok_or_else(|| NoSuchBucket(bucket.to_string()))
+            .ok_or(NoSuchBucket(bucket.into()))
     }
 
     fn bucket_names(&self) -> Vec<(String, SystemTime)> {
@@ -211,32 +204,23 @@ impl S3Backend {
     fn store(&self) -> MutexGuard<'_, ObjectStore> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn find(&self, bucket: &str, key: &str) -> S3Result<StoredObject> {
+        self.store().get(bucket, key)?.ok_or_else(|| {
+            if self.missing_key_denied {
+                // S3 will not say whether the key exists to a caller who may not list the bucket.
+                s3_error!(AccessDenied, "Access Denied")
+            } else {
+                s3_error!(NoSuchKey, "The specified key does not exist: {key}")
+            }
+        })
+    }
 }
 
 impl From<NoSuchBucket> for S3Error {
     fn from(e: NoSuchBucket) -> Self {
         s3_error!(NoSuchBucket, "The specified bucket does not exist: {}", e.0)
     }
-}
-
-fn no_such_key(key: &str) -> s3s::S3Error {
-    s3_error!(NoSuchKey, "The specified key does not exist: {key}")
-}
-
-fn find(
-    store: &ObjectStore,
-    bucket: &str,
-    key: &str,
-    missing_key_denied: bool,
-) -> S3Result<StoredObject> {
-    store.get(bucket, key)?.ok_or_else(|| {
-        if missing_key_denied {
-            // S3 will not say whether the key exists to a caller who may not list the bucket.
-            s3_error!(AccessDenied, "Access Denied")
-        } else {
-            no_such_key(key)
-        }
-    })
 }
 
 fn etag(object: &StoredObject) -> ETag {
@@ -310,12 +294,7 @@ impl S3 for S3Backend {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let object = find(
-            &self.store(),
-            &input.bucket,
-            &input.key,
-            self.missing_key_denied,
-        )?;
+        let object = self.find(&input.bucket, &input.key)?;
         let len = object.body.len() as u64;
         let mut out = GetObjectOutput::default();
         let body = match input.range {
@@ -352,12 +331,7 @@ impl S3 for S3Backend {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
-        let object = find(
-            &self.store(),
-            &input.bucket,
-            &input.key,
-            self.missing_key_denied,
-        )?;
+        let object = self.find(&input.bucket, &input.key)?;
         Ok(S3Response::new(HeadObjectOutput {
             content_length: Some(to_i64(object.body.len())),
             accept_ranges: Some("bytes".to_string()),
@@ -372,7 +346,8 @@ impl S3 for S3Backend {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.store().delete(&req.input.bucket, &req.input.key)?;
+        let mut store = self.store();
+        store.objects_mut(&req.input.bucket)?.remove(&req.input.key);
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use crate::clock::iso8601;
 use crate::rng::SeededRng;
 
-/// What happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ObjectChange {
@@ -52,6 +51,17 @@ pub struct ObjectEvent {
 }
 
 impl ObjectEvent {
+    /// The `object` of a message about it: the key as the message writes it, the sequencer,
+    /// and (not for a delete) the size and the eTag under the message's own name for it.
+    fn object(&self, key: String, etag_name: &str) -> Value {
+        let mut object = json!({"key": key, "sequencer": self.sequencer});
+        if !self.change.is_delete() {
+            object["size"] = json!(self.size);
+            object[etag_name] = json!(self.etag);
+        }
+        object
+    }
+
     /// A directory marker (`folder/`): a zero-byte object the console creates for a folder.
     pub fn is_directory_marker(&self) -> bool {
         self.key.ends_with('/')
@@ -124,11 +134,6 @@ impl Bucket {
         at: SystemTime,
         rng: &mut SeededRng,
     ) -> Value {
-        let mut object = json!({"key": form_encode_key(&event.key), "sequencer": event.sequencer});
-        if !event.change.is_delete() {
-            object["size"] = json!(event.size);
-            object["eTag"] = json!(event.etag);
-        }
         json!({"Records": [{
             "eventVersion": "2.1",
             "eventSource": "aws:s3",
@@ -149,7 +154,7 @@ impl Bucket {
                     "ownerIdentity": {"principalId": "A3NL1KOZZKEXAMPLE"},
                     "arn": self.arn(),
                 },
-                "object": object,
+                "object": event.object(form_encode_key(&event.key), "eTag"),
             },
         }]})
     }
@@ -170,15 +175,10 @@ impl Bucket {
             ObjectChange::MultipartUpload => ("Object Created", "CompleteMultipartUpload"),
             ObjectChange::Delete => ("Object Deleted", "DeleteObject"),
         };
-        let mut object = json!({"key": event.key, "sequencer": event.sequencer});
-        if !event.change.is_delete() {
-            object["size"] = json!(event.size);
-            object["etag"] = json!(event.etag);
-        }
         let mut detail = json!({
             "version": "0",
             "bucket": {"name": self.name},
-            "object": object,
+            "object": event.object(event.key.clone(), "etag"),
             "request-id": rng.string_from(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 16),
             "requester": self.account_id,
             "source-ip-address": "127.0.0.1",
@@ -193,7 +193,8 @@ impl Bucket {
             "detail-type": detail_type,
             "source": "aws.s3",
             "account": self.account_id,
-            "time": iso8601_seconds(at),
+            // Without fractions: `2021-11-12T00:00:00Z`.
+            "time": humantime::format_rfc3339_seconds(at).to_string(),
             "region": self.region,
             "resources": [self.arn()],
             "detail": detail,
@@ -211,13 +212,6 @@ impl Bucket {
             "HostId": rng.string_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 76),
         })
     }
-}
-
-/// EventBridge writes `time` without fractions: `2021-11-12T00:00:00Z`.
-fn iso8601_seconds(at: SystemTime) -> String {
-    let full = iso8601(at);
-    full.split_once('.')
-        .map_or(full.clone(), |(seconds, _)| format!("{seconds}Z"))
 }
 
 /// How the burst is made; the rates are fractions of the generated events.

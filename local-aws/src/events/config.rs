@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::burst::BodyShape;
@@ -43,6 +43,20 @@ impl std::str::FromStr for Delivery {
             other => Err(format!(
                 "invalid delivery '{other}': expected sqs or direct"
             )),
+        }
+    }
+}
+
+impl Delivery {
+    /// How the report names the delivery, a message given up on, and events given up on.
+    pub fn words(self) -> [&'static str; 3] {
+        match self {
+            Delivery::Sqs => ["SQS", "dead-lettered", "were dead-lettered"],
+            Delivery::Direct => [
+                "direct",
+                "dropped after 3 attempts",
+                "were dropped after Lambda's retries",
+            ],
         }
     }
 }
@@ -247,14 +261,12 @@ fn receive_count(text: &str) -> Result<Option<u32>, std::num::ParseIntError> {
 /// A bad setting, said with its value and what to do.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    /// `--parameters` is not a JSON object.
     #[error(
         "--parameters '{text}' is not a JSON object ({reason}): give the function's parameters, e.g. {{\"distributionIds\":[\"E2QWRUHEXAMPLE\"],\"keyPrefix\":\"site/\"}}"
     )]
     Parameters { text: String, reason: String },
     #[error("--batch-size {0} is out of range: an SQS event source mapping takes 1 to 10000")]
     BatchSize(usize),
-    /// A batch over 10 without a window.
     #[error(
         "--batch-size {0} needs a batching window: AWS requires MaximumBatchingWindowInSeconds of at least 1 s above 10 (local-aws accepts any window over 0, e.g. --batching-window 200ms)"
     )]
@@ -264,7 +276,6 @@ pub enum ConfigError {
     /// Zero concurrency or a zero timeout.
     #[error("{0} must be more than 0")]
     Zero(&'static str),
-    /// A visibility timeout shorter than the function timeout.
     #[error(
         "--visibility-timeout {visibility} is less than --function-timeout {function}: Lambda refuses such an event source mapping (InvalidParameterValueException \"Queue visibility timeout: ... is less than Function timeout: ...\"); give a visibility timeout of at least the function timeout (AWS advises 6 times)"
     )]
@@ -277,7 +288,6 @@ pub enum ConfigError {
     /// A keys file that cannot be read, or a line in it that is not a key.
     #[error("{0}")]
     Keys(String),
-    /// A rate of events that is not a positive number.
     #[error("invalid --rate {0}: give events per second, more than 0")]
     Rate(String),
 }
@@ -299,47 +309,38 @@ pub struct CoverageParameters {
 impl CoverageParameters {
     /// Reads the parameters JSON (only the fields above; the function owns the rest).
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Given {
+            distribution_id: Option<String>,
+            #[serde(default)]
+            distribution_ids: Vec<String>,
+            distribution_tenant_id: Option<String>,
+            #[serde(default)]
+            distribution_tenant_ids: Vec<String>,
+            key_prefix: Option<String>,
+            path_prefix: Option<String>,
+        }
         let bad = |reason: String| ConfigError::Parameters {
             text: text.to_string(),
             reason,
         };
         let value: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let Some(object) = value.as_object() else {
+        if !value.is_object() {
             return Err(bad("not an object".to_string()));
-        };
-        let strings = |one: &str, many: &str| -> Result<Vec<String>, ConfigError> {
-            let mut out = Vec::new();
-            if let Some(v) = object.get(one) {
-                match v.as_str() {
-                    Some(s) => out.push(s.to_string()),
-                    None => return Err(bad(format!("\"{one}\" is not a string"))),
-                }
-            }
-            if let Some(v) = object.get(many) {
-                let Some(items) = v.as_array() else {
-                    return Err(bad(format!("\"{many}\" is not an array")));
-                };
-                for item in items {
-                    match item.as_str() {
-                        Some(s) => out.push(s.to_string()),
-                        None => return Err(bad(format!("\"{many}\" holds {item}, not a string"))),
-                    }
-                }
-            }
-            Ok(out)
-        };
-        let text_field = |name: &str, default: &str| -> Result<String, ConfigError> {
-            match object.get(name) {
-                None | Some(Value::Null) => Ok(default.to_string()),
-                Some(Value::String(s)) => Ok(s.clone()),
-                Some(other) => Err(bad(format!("\"{name}\" is {other}, not a string"))),
-            }
-        };
+        }
+        let given = Given::deserialize(value).map_err(|e| bad(e.to_string()))?;
         Ok(Self {
-            distribution_ids: strings("distributionId", "distributionIds")?,
-            distribution_tenant_ids: strings("distributionTenantId", "distributionTenantIds")?,
-            key_prefix: text_field("keyPrefix", "")?,
-            path_prefix: text_field("pathPrefix", "/")?,
+            distribution_ids: given
+                .distribution_id
+                .into_iter()
+                .chain(given.distribution_ids)
+                .collect(),
+            distribution_tenant_ids: (given.distribution_tenant_id.into_iter())
+                .chain(given.distribution_tenant_ids)
+                .collect(),
+            key_prefix: given.key_prefix.unwrap_or_default(),
+            path_prefix: given.path_prefix.unwrap_or_else(|| "/".to_string()),
         })
     }
 
@@ -377,6 +378,6 @@ mod tests {
         let e = CoverageParameters::parse(r#"{"distributionIds":[1]}"#)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("holds 1"), "{e}");
+        assert!(e.contains("integer `1`, expected a string"), "{e}");
     }
 }

@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use super::config::Delivery;
 use super::queue::{Queue, Received};
-use super::report::InvocationCounts;
+use super::report::{FaultCounts, InvocationCounts};
 use crate::clock::{Clock, duration_ms, epoch_ms};
 use crate::pipeline::function::FunctionProcess;
 use crate::pipeline::{INIT_ALLOWANCE, InvocationEnd};
@@ -124,11 +124,8 @@ pub(super) struct World {
     /// Every notification has been sent.
     pub producer_done: bool,
     pub invocations: InvocationCounts,
-    pub kills_planted: u64,
-    pub kills_fired: u64,
-    pub kills_missed: u64,
-    /// Batches invoked a second time, whole (`redeliver_rate`).
-    pub batches_redelivered: u64,
+    /// The kills and whole redeliveries; the queue counts the duplicates.
+    pub faults: FaultCounts,
     /// How long answered invocations take (a moving average), to plant kills mid-run.
     pub typical_ms: f64,
     /// The driver's draws (kills).
@@ -279,7 +276,6 @@ async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<R
     }
 }
 
-/// The SQS record of one received message.
 fn sqs_record(r: &Received, settings: &MappingSettings) -> Value {
     let wall = |ms: u64| epoch_ms(settings.clock.wall_at(Duration::from_millis(ms))).to_string();
     json!({
@@ -307,7 +303,7 @@ fn draw_kill(world: &mut World, settings: &MappingSettings) -> Option<Duration> 
     if !world.rng.chance(settings.kill_rate) {
         return None;
     }
-    world.kills_planted += 1;
+    world.faults.kills_planted += 1;
     let upper = (world.typical_ms * 500.0) as u64;
     let cap = u64::try_from(settings.function_timeout.as_micros()).unwrap_or(u64::MAX);
     Some(Duration::from_micros(world.rng.between(0, upper.min(cap))))
@@ -356,9 +352,9 @@ pub(super) async fn poll(
             c.largest_payload_bytes = c.largest_payload_bytes.max(payload_bytes);
             if kill_after.is_some() {
                 if matches!(end, InvocationEnd::Killed { .. }) {
-                    w.kills_fired += 1;
+                    w.faults.kills_fired += 1;
                 } else {
-                    w.kills_missed += 1;
+                    w.faults.kills_missed += 1;
                 }
             }
             if matches!(end, InvocationEnd::Response { .. }) {
@@ -375,7 +371,7 @@ pub(super) async fn poll(
             // function must find the invalidation it created, not create another.
             let again = slot.invoke(&event, settings.function_timeout, None).await;
             let mut w = lock(&world);
-            w.batches_redelivered += 1;
+            w.faults.batches_redelivered += 1;
             w.invocations.total += 1;
             if let Ok((_, cold_start, _)) = again {
                 w.invocations.cold_starts += u64::from(cold_start);
@@ -447,29 +443,25 @@ fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end
     }
 }
 
-/// When S3 sends each notification: plays the burst in real time onto the queue.
-pub(super) struct Producer {
-    pub bodies: Vec<(Duration, String)>,
-    pub test_event: Option<String>,
-}
-
-/// Sends every body at its time; returns when each was sent (run clock, ms).
+/// Plays the burst in real time onto the queue, as S3 sends each notification (S3's test
+/// event first, when given); returns when each body was sent (run clock, ms).
 pub(super) async fn produce(
-    producer: Producer,
+    bodies: Vec<(Duration, String)>,
+    test_event: Option<String>,
     world: SharedWorld,
     clock: Clock,
 ) -> Vec<Option<u64>> {
     let start = Instant::now();
-    let mut sent = vec![None; producer.bodies.len()];
-    if let Some(test) = &producer.test_event {
+    let mut sent = vec![None; bodies.len()];
+    if let Some(test) = &test_event {
         lock(&world).queue.send(test, clock.elapsed_ms());
     }
     let mut i = 0;
-    while i < producer.bodies.len() {
+    while i < bodies.len() {
         {
             let mut w = lock(&world);
             let now = start.elapsed();
-            while let Some((at, body)) = producer.bodies.get(i) {
+            while let Some((at, body)) = bodies.get(i) {
                 if *at > now {
                     break;
                 }
@@ -479,7 +471,7 @@ pub(super) async fn produce(
                 i += 1;
             }
         }
-        if let Some((at, _)) = producer.bodies.get(i) {
+        if let Some((at, _)) = bodies.get(i) {
             sleep_until(start + *at).await;
         }
     }

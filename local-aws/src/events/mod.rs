@@ -24,11 +24,15 @@ pub use config::{
 };
 pub use mapping::{BatchAnswer, BatchRule, Rejection, read_batch_answer};
 pub use queue::{DeadLetter, QueueCounts};
+// For the other reports of the crate that give a P95 (unused here until they do).
+#[allow(unused_imports)]
+pub(crate) use report::percentile;
 pub use report::{
     CloudFrontCounts, Coverage, EventCounts, EventsReport, FaultCounts, InvocationCounts,
     UncoveredKey, Violation, WronglyDeadLettered, path_covers,
 };
 
+use crate::clock::duration_ms;
 use crate::cloudfront::{ConnectionMode, DistributionConfig};
 use crate::faults::{Api, FaultKind};
 use crate::pipeline::config::{LambdaSettings, lambda_env};
@@ -36,7 +40,7 @@ use crate::pipeline::function::{FunctionProcess, SpawnSpec};
 use crate::pipeline::{PipelineError, find_function};
 use crate::rng::SeededRng;
 use crate::server::{Emulator, EmulatorConfig, EmulatorError, EmulatorHandle};
-use mapping::{MappingSettings, Producer, Slot, World, lock};
+use mapping::{MappingSettings, Slot, World, lock};
 use queue::{Queue, QueueSettings};
 
 /// How long a run may take in all before it stops with what is left (reported).
@@ -220,30 +224,27 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         .then(|| bucket.test_event(clock.wall(), &mut rng).to_string());
 
     // The queue (for direct delivery: Lambda's asynchronous event queue, three attempts).
-    let queue_settings = match config.delivery {
-        Delivery::Sqs => QueueSettings {
-            visibility_timeout_ms: crate::clock::duration_ms(config.visibility_timeout),
-            max_receive_count: config.max_receive_count,
-            duplicate_rate: config.duplicate_rate,
-            duplicate_within_ms: crate::clock::duration_ms(config.visibility_timeout),
-        },
-        Delivery::Direct => QueueSettings {
-            visibility_timeout_ms: crate::clock::duration_ms(
-                config.function_timeout + INIT_AND_GRACE,
-            ),
-            max_receive_count: Some(3),
-            duplicate_rate: config.duplicate_rate,
-            duplicate_within_ms: crate::clock::duration_ms(config.function_timeout),
-        },
+    let (visibility, max_receive_count, duplicate_within) = match config.delivery {
+        Delivery::Sqs => {
+            let visibility = config.visibility_timeout;
+            (visibility, config.max_receive_count, visibility)
+        }
+        Delivery::Direct => {
+            let timeout = config.function_timeout;
+            (timeout + INIT_AND_GRACE, Some(3), timeout)
+        }
+    };
+    let queue_settings = QueueSettings {
+        visibility_timeout_ms: duration_ms(visibility),
+        max_receive_count,
+        duplicate_rate: config.duplicate_rate,
+        duplicate_within_ms: duration_ms(duplicate_within),
     };
     let world = Arc::new(Mutex::new(World {
         queue: Queue::new(queue_settings, SeededRng::with_stream(seed, 22)),
         producer_done: false,
         invocations: InvocationCounts::default(),
-        kills_planted: 0,
-        batches_redelivered: 0,
-        kills_fired: 0,
-        kills_missed: 0,
+        faults: FaultCounts::default(),
         typical_ms: 20.0,
         rng: SeededRng::with_stream(seed, 23),
         gave_up: false,
@@ -304,7 +305,8 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         )));
     }
     let producer = tokio::spawn(mapping::produce(
-        Producer { bodies, test_event },
+        bodies,
+        test_event,
         world.clone(),
         clock.clone(),
     ));
@@ -391,86 +393,29 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
     let w = lock(&world);
     let (dead_count, wrongly_dead_lettered) =
         report::wrongly_dead_lettered(&coverage_parameters, w.queue.dead_letters());
-    let mut violations = Vec::new();
-    if coverage.uncovered > 0 {
-        violations.push(Violation::UncoveredKeys {
+    let violations = [
+        (coverage.uncovered > 0).then_some(Violation::UncoveredKeys {
             count: coverage.uncovered,
-        });
-    }
-    if dead_count > 0 {
-        violations.push(Violation::DeadLetteredEvents { count: dead_count });
-    }
-
-    let mut cloudfront = CloudFrontCounts {
-        invalidations_created: invalidations.len() as u64,
-        paths_billed: invalidations.iter().map(|i| i.paths.len() as u64).sum(),
-        wildcard_paths: invalidations
-            .iter()
-            .flat_map(|i| &i.paths)
-            .filter(|p| p.ends_with('*'))
-            .count() as u64,
-        ..CloudFrontCounts::default()
-    };
+        }),
+        (dead_count > 0).then_some(Violation::DeadLetteredEvents { count: dead_count }),
+    ];
+    let q = w.queue.counts();
     let mut faults = FaultCounts {
         spec: fault_spec,
-        kills_planted: w.kills_planted,
-        kills_fired: w.kills_fired,
-        kills_missed: w.kills_missed,
-        batches_redelivered: w.batches_redelivered,
-        duplicates_planted: w.queue.counts().duplicates_planted,
-        duplicates_delivered: w.queue.counts().duplicates_delivered,
-        ..FaultCounts::default()
+        duplicates_planted: q.duplicates_planted,
+        duplicates_delivered: q.duplicates_delivered,
+        ..w.faults.clone()
     };
-    for r in &requests {
-        if let Some(kind) = r.fault {
-            *faults
-                .injected
-                .entry(format!("{}.{}", r.api, kind.name()))
-                .or_default() += 1;
-        }
-        if r.api != Api::CloudFront || !r.operation.starts_with("CreateInvalidation") {
-            continue;
-        }
-        cloudfront.create_calls += 1;
-        match (r.error_code.as_deref(), r.fault) {
-            (Some("TooManyInvalidationsInProgress"), Some(FaultKind::TooMany)) => {
-                cloudfront.too_many_injected += 1;
-            }
-            (Some("TooManyInvalidationsInProgress"), _) => cloudfront.too_many_in_progress += 1,
-            (Some(code), _) => *cloudfront.other_errors.entry(code.to_string()).or_default() += 1,
-            (None, _) => {}
-        }
-    }
+    let cloudfront = CloudFrontCounts::of(&invalidations, &requests, &mut faults.injected);
     faults.never_fired = planted_kinds(emu)
         .into_iter()
         .filter(|name| !faults.injected.contains_key(name))
         .collect();
-
-    let mut counts = EventCounts {
-        test_event: config.test_event && config.delivery == Delivery::Sqs,
-        ..EventCounts::default()
-    };
-    for e in &events {
-        match e.change {
-            ObjectChange::Delete => counts.deletes += 1,
-            ObjectChange::MultipartUpload => {
-                counts.uploads += 1;
-                counts.multipart_uploads += 1;
-            }
-            ObjectChange::Put => counts.uploads += 1,
-        }
-        if e.is_directory_marker() {
-            counts.directory_markers += 1;
-        }
-        if !e.key.starts_with(&coverage_parameters.key_prefix) {
-            counts.outside_prefix += 1;
-        }
-    }
-    let function_output_tail: Vec<String> = output
+    let test_event = config.test_event && config.delivery == Delivery::Sqs;
+    let events = EventCounts::of(&events, &coverage_parameters.key_prefix, test_event);
+    let tail = output.len().saturating_sub(20);
+    let function_output_tail = output[tail..]
         .iter()
-        .rev()
-        .take(20)
-        .rev()
         .map(|l| format!("[process {}] {}", l.process, l.text))
         .collect();
     Ok(EventsReport {
@@ -478,14 +423,14 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         delivery: config.delivery,
         parameters,
         coverage_parameters,
-        events: counts,
-        messages: w.queue.counts().clone(),
+        events,
+        messages: q.clone(),
         invocations: w.invocations.clone(),
         faults,
         cloudfront,
         coverage,
         wrongly_dead_lettered,
-        violations,
+        violations: violations.into_iter().flatten().collect(),
         burst_ms,
         drained_ms,
         duration_ms: clock.elapsed_ms().saturating_sub(started_ms),

@@ -83,7 +83,6 @@ struct Stored {
     duplicate_copy: bool,
 }
 
-/// The queue. See the module documentation.
 #[derive(Debug)]
 pub struct Queue {
     settings: QueueSettings,

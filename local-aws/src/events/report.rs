@@ -11,6 +11,8 @@ use super::burst::{ObjectChange, ObjectEvent};
 use super::config::{CoverageParameters, Delivery};
 use super::queue::{DeadLetter, QueueCounts};
 use crate::cloudfront::InvalidationInfo;
+use crate::faults::{Api, FaultKind};
+use crate::log::RequestRecord;
 use cf_invalidate::text::percent_decode;
 
 /// Whether an invalidation path covers a URL path: the percent-decoded path equals it, or
@@ -107,7 +109,6 @@ pub struct UncoveredKey {
     pub sent_ms: u64,
 }
 
-/// The coverage check's figures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Coverage {
     /// The distributions and tenants checked (those of the parameters).
@@ -220,7 +221,7 @@ pub fn wrongly_dead_lettered(
     params: &CoverageParameters,
     dead: &[DeadLetter],
 ) -> (u64, Vec<WronglyDeadLettered>) {
-    let wrong: Vec<WronglyDeadLettered> = dead
+    let mut wrong: Vec<WronglyDeadLettered> = dead
         .iter()
         .filter_map(|d| {
             let key = event_key(&d.body).filter(|k| k.starts_with(&params.key_prefix))?;
@@ -233,10 +234,10 @@ pub fn wrongly_dead_lettered(
         })
         .collect();
     let count = wrong.len() as u64;
-    (count, wrong.into_iter().take(10).collect())
+    wrong.truncate(10);
+    (count, wrong)
 }
 
-/// The burst, counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EventCounts {
     /// Uploads (`ObjectCreated:*`), directory markers included.
@@ -249,6 +250,26 @@ pub struct EventCounts {
     pub outside_prefix: u64,
     /// Whether S3's `s3:TestEvent` message was queued first.
     pub test_event: bool,
+}
+
+impl EventCounts {
+    pub(super) fn of(events: &[ObjectEvent], key_prefix: &str, test_event: bool) -> Self {
+        let mut counts = Self {
+            test_event,
+            ..Self::default()
+        };
+        for e in events {
+            match e.change {
+                ObjectChange::Delete => counts.deletes += 1,
+                ObjectChange::MultipartUpload => counts.multipart_uploads += 1,
+                ObjectChange::Put => {}
+            }
+            counts.uploads += u64::from(!e.change.is_delete());
+            counts.directory_markers += u64::from(e.is_directory_marker());
+            counts.outside_prefix += u64::from(!e.key.starts_with(key_prefix));
+        }
+        counts
+    }
 }
 
 /// Invocations by how they ended.
@@ -318,7 +339,44 @@ pub struct CloudFrontCounts {
     pub other_errors: BTreeMap<String, u64>,
 }
 
-/// A broken invariant.
+impl CloudFrontCounts {
+    /// The run's invalidations and CloudFront calls counted; every injected fault in the
+    /// request log, of any API, is counted into `injected`.
+    pub(super) fn of(
+        invalidations: &[InvalidationInfo],
+        requests: &[RequestRecord],
+        injected: &mut BTreeMap<String, u64>,
+    ) -> Self {
+        let paths = invalidations.iter().flat_map(|i| &i.paths);
+        let mut counts = Self {
+            invalidations_created: invalidations.len() as u64,
+            paths_billed: paths.clone().count() as u64,
+            wildcard_paths: paths.filter(|p| p.ends_with('*')).count() as u64,
+            ..Self::default()
+        };
+        for r in requests {
+            if let Some(kind) = r.fault {
+                *injected
+                    .entry(format!("{}.{}", r.api, kind.name()))
+                    .or_default() += 1;
+            }
+            if r.api != Api::CloudFront || !r.operation.starts_with("CreateInvalidation") {
+                continue;
+            }
+            counts.create_calls += 1;
+            match (r.error_code.as_deref(), r.fault) {
+                (Some("TooManyInvalidationsInProgress"), Some(FaultKind::TooMany)) => {
+                    counts.too_many_injected += 1;
+                }
+                (Some("TooManyInvalidationsInProgress"), _) => counts.too_many_in_progress += 1,
+                (Some(code), _) => *counts.other_errors.entry(code.to_string()).or_default() += 1,
+                (None, _) => {}
+            }
+        }
+        counts
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "invariant", rename_all = "snake_case")]
 pub enum Violation {
@@ -329,7 +387,6 @@ pub enum Violation {
     DeadLetteredEvents { count: u64 },
 }
 
-/// The whole report of an events run.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsReport {
     pub seed: u64,
@@ -370,19 +427,10 @@ impl EventsReport {
         self.violations.is_empty()
     }
 
-    /// The report as text.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
-        // What each delivery calls a message given up on.
-        let (delivery, dropped, were_dropped) = match self.delivery {
-            Delivery::Sqs => ("SQS", "dead-lettered", "were dead-lettered"),
-            Delivery::Direct => (
-                "direct",
-                "dropped after 3 attempts",
-                "were dropped after Lambda's retries",
-            ),
-        };
+        let [delivery, dropped, were_dropped] = self.delivery.words();
         let e = &self.events;
         let _ = writeln!(
             out,
@@ -585,6 +633,15 @@ mod tests {
         }
     }
 
+    fn dl(body: &str) -> DeadLetter {
+        DeadLetter {
+            message_id: "m".into(),
+            body: body.into(),
+            receive_count: 5,
+            at_ms: 0,
+        }
+    }
+
     #[test]
     fn paths_cover_after_decoding_and_wildcards_by_prefix() {
         assert!(path_covers("/a%20b.html", "/a b.html"));
@@ -605,12 +662,8 @@ mod tests {
     #[test]
     fn coverage_needs_an_invalidation_created_after_the_notification() {
         // GIVEN keys notified at 100 (two targets), a marker, and a key outside the prefix
-        let params = CoverageParameters {
-            distribution_ids: vec!["E1".into()],
-            distribution_tenant_ids: vec![],
-            key_prefix: "site/".into(),
-            path_prefix: "/".into(),
-        };
+        let params = CoverageParameters::parse(r#"{"distributionId":"E1","keyPrefix":"site/"}"#);
+        let params = params.unwrap();
         let events = vec![
             event(0, "site/a b.html", ObjectChange::Put),
             event(1, "site/docs/x.html", ObjectChange::Delete),
@@ -663,18 +716,7 @@ mod tests {
 
     #[test]
     fn dead_letters_count_when_their_body_is_a_valid_event_under_the_prefix() {
-        let params = CoverageParameters {
-            distribution_ids: vec![],
-            distribution_tenant_ids: vec![],
-            key_prefix: "site/".into(),
-            path_prefix: "/".into(),
-        };
-        let dl = |body: &str| DeadLetter {
-            message_id: "m".into(),
-            body: body.into(),
-            receive_count: 5,
-            at_ms: 0,
-        };
+        let params = CoverageParameters::parse(r#"{"keyPrefix":"site/"}"#).unwrap();
         let dead = vec![
             dl(r#"{"Records":[{"s3":{"object":{"key":"site/a+b%2B.html"}}}]}"#),
             dl(r#"{"source":"aws.s3","detail":{"object":{"key":"site/x y"}}}"#),
@@ -709,18 +751,8 @@ mod tests {
                 assert_eq!(function, Err(KeySkip::Undecodable));
             }
         }
-        let params = CoverageParameters {
-            distribution_ids: vec![],
-            distribution_tenant_ids: vec![],
-            key_prefix: "site/".into(),
-            path_prefix: "/".into(),
-        };
-        let dead = DeadLetter {
-            message_id: "m".into(),
-            body: body("site/a%FFb.html"),
-            receive_count: 5,
-            at_ms: 0,
-        };
+        let params = CoverageParameters::parse(r#"{"keyPrefix":"site/"}"#).unwrap();
+        let dead = dl(&body("site/a%FFb.html"));
         assert_eq!(wrongly_dead_lettered(&params, &[dead]).0, 0);
         assert!(!path_covers("/a%FFb.html", "/a\u{FFFD}b.html"));
         let index = TargetIndex::new(&[inv("E1", 0, &["/a%FFb.html", "/a%FF*"])]);
