@@ -52,6 +52,16 @@ fn lambda_level_directive(level: &str) -> String {
     }
 }
 
+/// Logging from Lambda's variables, then the first line: which build of `function` starts.
+pub fn start(function: &str) {
+    init_from_env();
+    tracing::info!(
+        version = crate::VERSION,
+        commit = crate::COMMIT,
+        "{function} starting"
+    );
+}
+
 /// Installs the global subscriber, writing to stdout as Lambda expects. JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`.
 pub fn init_from_env() {
     let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();

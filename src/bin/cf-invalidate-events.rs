@@ -17,12 +17,7 @@ const CONFIGURATION_ERROR: &str = "CfInvalidate.ConfigurationError";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    cf_invalidate::logging::init_from_env();
-    tracing::info!(
-        version = cf_invalidate::VERSION,
-        commit = cf_invalidate::COMMIT,
-        "cf-invalidate-events starting"
-    );
+    cf_invalidate::logging::start("cf-invalidate-events");
     let params = match parse_events_parameters(std::env::var(VARIABLE).ok().as_deref()) {
         Ok(params) => params,
         Err(problem) => {

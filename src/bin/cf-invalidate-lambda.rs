@@ -12,12 +12,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    cf_invalidate::logging::init_from_env();
-    tracing::info!(
-        version = cf_invalidate::VERSION,
-        commit = cf_invalidate::COMMIT,
-        "cf-invalidate-lambda starting"
-    );
+    cf_invalidate::logging::start("cf-invalidate-lambda");
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     let handler = Handler::new(

@@ -14,6 +14,7 @@ use super::scenario::{Cause, Expected, Scenario};
 use crate::cloudfront::{CallerReferenceReuse, InvalidationInfo};
 use crate::codepipeline::JobResult;
 use crate::duration::format_exact;
+use crate::events::percentile;
 use crate::faults::Api;
 use crate::faults::FaultKind::{self, DropAfter, Throttle, ThrottleFinal, Unavailable};
 use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
@@ -601,14 +602,6 @@ pub struct ChaosReport {
     pub jobs: Vec<ChaosJob>,
 }
 
-fn percentile(sorted: &[u64], p: usize) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let i = (sorted.len() * p).div_ceil(100).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
 impl ChaosReport {
     pub(crate) fn new(config: &ChaosConfig, jobs: Vec<ChaosJob>, elapsed: Duration) -> Self {
         let sum = |of: &dyn Fn(&ChaosJob) -> u32| jobs.iter().map(of).sum::<u32>();
@@ -669,8 +662,8 @@ impl ChaosReport {
             final_report_burst_jobs: drawn_with("codepipeline.throttle-final="),
             strict_caller_reference_jobs: count(&|j| j.scenario.strict_caller_reference),
             strict_jobs_with_a_refusal: count(&|j| j.counters.caller_references_refused_strict > 0),
-            job_ms_p50: percentile(&durations, 50),
-            job_ms_p95: percentile(&durations, 95),
+            job_ms_p50: percentile(&durations, 50).unwrap_or(0),
+            job_ms_p95: percentile(&durations, 95).unwrap_or(0),
             job_ms_max: durations.last().copied().unwrap_or(0),
         };
         // A table that rustfmt leaves as written: each invariant, then its value and maximum.
