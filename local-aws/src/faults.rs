@@ -93,7 +93,6 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// The name used in the text syntax.
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Unavailable => "unavailable",
@@ -107,21 +106,16 @@ impl FaultKind {
     }
 }
 
-/// Faults of one API. `None` means the fault never fires.
+/// Faults of one API (each kind as [`FaultKind`] says). `None` means the fault never fires.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApiFaults {
     pub unavailable: Option<Dose>,
     pub throttle: Option<Dose>,
-    /// Throttling errors on final reports only (CodePipeline only).
     pub throttle_final: Option<Dose>,
-    /// Connections closed before processing (the call had no effect).
     pub drop: Option<Dose>,
-    /// Connections closed after processing (the call took effect, the reply is lost).
     pub drop_after: Option<Dose>,
-    /// `TooManyInvalidationsInProgress` on CreateInvalidation (CloudFront only).
     pub too_many: Option<Dose>,
     pub hang: Option<Dose>,
-    /// Delay added before every call is handled.
     pub latency: Option<DurationRange>,
 }
 
@@ -179,7 +173,6 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// No faults at all.
     pub fn none() -> Self {
         Self::default()
     }

@@ -360,6 +360,7 @@ impl<'e> Driver<'e> {
                 self.store(&location, zip.clone());
             }
             let action_execution_id = self.record_previous_execution(&location);
+            let deleted = if stored { "" } else { ", object deleted" };
             self.event(
                 TimelineKind::Job,
                 format!(
@@ -369,11 +370,7 @@ impl<'e> Driver<'e> {
                     location.bucket,
                     location.key,
                     zip.len(),
-                    if stored {
-                        ""
-                    } else {
-                        ", object deleted"
-                    }
+                    deleted
                 ),
             );
             self.staged.push(StagedArtifact {
