@@ -234,16 +234,19 @@ impl<'e> Driver<'e> {
         })
     }
 
+    /// `UserParameters` as an execution of the action in `pipeline_execution_id` resolves it.
+    fn resolve(&self, pipeline_execution_id: &str) -> variables::Resolution {
+        let values = VariableValues {
+            pipeline_execution_id,
+            variables: &self.config.variables,
+        };
+        variables::resolve(&self.config.user_parameters, &values)
+    }
+
     /// Resolves the action configuration's variables as CodePipeline does before it runs an
     /// action; `false` when the action fails there, before any job.
     fn resolve_variables(&mut self) -> bool {
-        let resolution = variables::resolve(
-            &self.config.user_parameters,
-            &VariableValues {
-                pipeline_execution_id: &self.pipeline_execution_id,
-                variables: &self.config.variables,
-            },
-        );
+        let resolution = self.resolve(&self.pipeline_execution_id);
         let execution = format!("pipeline execution {}", self.pipeline_execution_id);
         let references = |names: &[String]| {
             names
@@ -418,13 +421,7 @@ impl<'e> Driver<'e> {
     /// An earlier execution of this action, in another pipeline execution, an hour ago.
     fn record_previous_execution(&self, input: &S3Artifact) -> String {
         let pipeline_execution_id = self.emu.new_pipeline_execution_id();
-        let resolved = variables::resolve(
-            &self.config.user_parameters,
-            &VariableValues {
-                pipeline_execution_id: &pipeline_execution_id,
-                variables: &self.config.variables,
-            },
-        );
+        let resolved = self.resolve(&pipeline_execution_id);
         let mut execution = self.execution(pipeline_execution_id);
         let now = epoch_ms(self.clock.wall());
         execution.start_epoch_ms = now.saturating_sub(3_600_000);
