@@ -51,12 +51,9 @@ impl Dose {
         match self {
             Dose::Rate(p) => rng.chance(*p),
             Dose::Next(n) => {
-                if *n > 0 {
-                    *n -= 1;
-                    true
-                } else {
-                    false
-                }
+                let fires = *n > 0;
+                *n = n.saturating_sub(1);
+                fires
             }
         }
     }
@@ -96,7 +93,6 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// The name used in the text syntax.
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Unavailable => "unavailable",
@@ -110,29 +106,20 @@ impl FaultKind {
     }
 }
 
-/// Faults of one API. `None` means the fault never fires.
+/// Faults of one API (each kind as [`FaultKind`] says). `None` means the fault never fires.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApiFaults {
     pub unavailable: Option<Dose>,
     pub throttle: Option<Dose>,
-    /// Throttling errors on final reports only (CodePipeline only).
     pub throttle_final: Option<Dose>,
-    /// Connections closed before processing (the call had no effect).
     pub drop: Option<Dose>,
-    /// Connections closed after processing (the call took effect, the reply is lost).
     pub drop_after: Option<Dose>,
-    /// `TooManyInvalidationsInProgress` on CreateInvalidation (CloudFront only).
     pub too_many: Option<Dose>,
     pub hang: Option<Dose>,
-    /// Delay added before every call is handled.
     pub latency: Option<DurationRange>,
 }
 
 impl ApiFaults {
-    fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
     /// Each dose with its kind, in the order the text syntax writes them.
     fn doses(&mut self) -> [(FaultKind, &mut Option<Dose>); 7] {
         [
@@ -186,7 +173,6 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// No faults at all.
     pub fn none() -> Self {
         Self::default()
     }
@@ -197,15 +183,6 @@ impl Faults {
             Api::CloudFront => Some(&self.cloudfront),
             Api::CodePipeline => Some(&self.codepipeline),
             Api::S3 => Some(&self.s3),
-            Api::LambdaRuntime | Api::Local => None,
-        }
-    }
-
-    fn for_api_mut(&mut self, api: Api) -> Option<&mut ApiFaults> {
-        match api {
-            Api::CloudFront => Some(&mut self.cloudfront),
-            Api::CodePipeline => Some(&mut self.codepipeline),
-            Api::S3 => Some(&mut self.s3),
             Api::LambdaRuntime | Api::Local => None,
         }
     }
@@ -241,15 +218,12 @@ impl FromStr for Faults {
                 .trim()
                 .split_once('.')
                 .ok_or_else(|| err("expected API.KIND=VALUE, e.g. cloudfront.unavailable=0.1"))?;
-            let api = match api_name.to_ascii_lowercase().as_str() {
-                "cloudfront" => Api::CloudFront,
-                "codepipeline" => Api::CodePipeline,
-                "s3" => Api::S3,
+            let (api, target) = match api_name.to_ascii_lowercase().as_str() {
+                "cloudfront" => (Api::CloudFront, &mut faults.cloudfront),
+                "codepipeline" => (Api::CodePipeline, &mut faults.codepipeline),
+                "s3" => (Api::S3, &mut faults.s3),
                 _ => return Err(err("unknown API: use cloudfront, codepipeline or s3")),
             };
-            let target = faults
-                .for_api_mut(api)
-                .ok_or_else(|| err("this API has no faults"))?;
             let value = value.trim();
             let kind = kind.to_ascii_lowercase();
             if kind == "latency" {
@@ -306,24 +280,22 @@ fn parse_dose(value: &str) -> Result<Dose, String> {
 
 impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.cloudfront.is_empty() && self.codepipeline.is_empty() && self.s3.is_empty() {
-            return f.write_str("none");
-        }
-        let mut first = true;
-        for (api, faults) in [
+        let apis = [
             ("cloudfront", &self.cloudfront),
             ("codepipeline", &self.codepipeline),
             ("s3", &self.s3),
-        ] {
-            for (kind, value) in faults.entries() {
-                if !first {
-                    f.write_str(",")?;
-                }
-                first = false;
-                write!(f, "{api}.{kind}={value}")?;
-            }
+        ];
+        let items: Vec<String> = apis
+            .iter()
+            .flat_map(|(api, faults)| {
+                let entries = faults.entries().into_iter();
+                entries.map(move |(kind, value)| format!("{api}.{kind}={value}"))
+            })
+            .collect();
+        match items.is_empty() {
+            true => f.write_str("none"),
+            false => f.write_str(&items.join(",")),
         }
-        Ok(())
     }
 }
 
@@ -406,10 +378,8 @@ impl FaultState {
 
     /// Whether the reply to this (already processed) call is lost.
     pub(crate) fn drop_after(&mut self, api: Api) -> bool {
-        match self.parts(api) {
-            Some((faults, rng)) => faults.drop_after.as_mut().is_some_and(|d| d.fire(rng)),
-            None => false,
-        }
+        self.parts(api)
+            .is_some_and(|(faults, rng)| faults.drop_after.as_mut().is_some_and(|d| d.fire(rng)))
     }
 }
 

@@ -71,13 +71,11 @@ impl DistributionConfig {
         }
     }
 
-    /// Sets how long its invalidations stay `InProgress`.
     pub fn completes_after(mut self, range: DurationRange) -> Self {
         self.completes_after = Some(range);
         self
     }
 
-    /// Whether it is a multi-tenant distribution.
     pub fn is_multi_tenant(&self) -> bool {
         self.connection_mode == ConnectionMode::TenantOnly
     }
@@ -86,7 +84,6 @@ impl DistributionConfig {
 /// A `--distribution` value that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DistributionSpecError {
-    /// Nothing before the colon.
     #[error(
         "invalid distribution '{0}': expected ID or ID:COMPLETES-AFTER, e.g. E2QWRUHEXAMPLE:3s"
     )]
@@ -94,7 +91,6 @@ pub enum DistributionSpecError {
     /// The id has characters no distribution id has.
     #[error("invalid distribution id '{0}': use letters and digits only")]
     BadId(String),
-    /// The completion time is not a duration.
     #[error("invalid distribution '{spec}': invalid duration '{}': {source}", .source.value())]
     BadDuration {
         spec: String,
@@ -127,17 +123,16 @@ impl FromStr for DistributionConfig {
         if !is_distribution_id(id) {
             return Err(DistributionSpecError::BadId(id.to_string()));
         }
-        let mut config = DistributionConfig::new(id);
-        if let Some(after) = after {
-            let range = after
-                .parse()
-                .map_err(|source| DistributionSpecError::BadDuration {
+        let completes_after = after.map(str::parse).transpose();
+        Ok(DistributionConfig {
+            completes_after: completes_after.map_err(|source| {
+                DistributionSpecError::BadDuration {
                     spec: s.to_string(),
                     source,
-                })?;
-            config.completes_after = Some(range);
-        }
-        Ok(config)
+                }
+            })?,
+            ..DistributionConfig::new(id)
+        })
     }
 }
 
@@ -189,7 +184,6 @@ impl DistributionTenantConfig {
         self
     }
 
-    /// Sets how long its invalidations stay `InProgress`.
     pub fn completes_after(mut self, range: DurationRange) -> Self {
         self.completes_after = Some(range);
         self
@@ -213,7 +207,6 @@ pub enum TenantSpecError {
         /// The distribution id read from it.
         distribution: String,
     },
-    /// The completion time is not a duration.
     #[error("invalid distribution tenant '{spec}': invalid duration '{}': {source}", .source.value())]
     BadDuration {
         spec: String,
@@ -248,17 +241,12 @@ impl FromStr for DistributionTenantConfig {
             }
             config.distribution_id = Some(d.to_string());
         }
-        if let Some(after) = after {
-            config.completes_after =
-                Some(
-                    after
-                        .parse()
-                        .map_err(|source| TenantSpecError::BadDuration {
-                            spec: s.to_string(),
-                            source,
-                        })?,
-                );
-        }
+        let completes_after = after.map(str::parse).transpose();
+        config.completes_after =
+            completes_after.map_err(|source| TenantSpecError::BadDuration {
+                spec: s.to_string(),
+                source,
+            })?;
         Ok(config)
     }
 }

@@ -42,20 +42,16 @@ impl ArtifactSource {
     /// A directory, or an existing file that is a zip (by its first bytes).
     pub fn from_path(path: impl Into<PathBuf>) -> Result<Self, ArtifactError> {
         let path = path.into();
-        let metadata = std::fs::metadata(&path).map_err(|source| ArtifactError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if metadata.is_dir() {
+        if std::fs::metadata(&path)
+            .map_err(ArtifactError::read(&path))?
+            .is_dir()
+        {
             return Ok(ArtifactSource::Directory(path));
         }
         let mut head = [0u8; 4];
         let read = std::fs::File::open(&path)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-            .map_err(|source| ArtifactError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(ArtifactError::read(&path))?;
         if read == 4 && (head == LOCAL_HEADER || head == EMPTY_ZIP) {
             return Ok(ArtifactSource::Zip(path));
         }
@@ -66,12 +62,7 @@ impl ArtifactSource {
     pub fn zip_bytes(&self) -> Result<Vec<u8>, ArtifactError> {
         match self {
             ArtifactSource::Directory(dir) => zip_directory(dir),
-            ArtifactSource::Zip(path) => {
-                std::fs::read(path).map_err(|source| ArtifactError::Read {
-                    path: path.clone(),
-                    source,
-                })
-            }
+            ArtifactSource::Zip(path) => std::fs::read(path).map_err(ArtifactError::read(path)),
             ArtifactSource::Bytes(bytes) => Ok(bytes.clone()),
         }
     }
@@ -99,6 +90,15 @@ pub enum ArtifactError {
     Zip { path: PathBuf, message: String },
 }
 
+impl ArtifactError {
+    fn read(path: &Path) -> impl Fn(std::io::Error) -> Self + '_ {
+        move |source| Self::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// Zips the files under `dir` (following symbolic links), named by their path relative to it
 /// with `/` between folders, in byte order of those names, stored without compression, each
 /// dated 1980-01-01 00:00 with mode 0644: the same files always give the same bytes. Empty
@@ -117,10 +117,7 @@ pub fn zip_directory(dir: &Path) -> Result<Vec<u8>, ArtifactError> {
     };
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, path) in files {
-        let body = std::fs::read(&path).map_err(|source| ArtifactError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let body = std::fs::read(&path).map_err(ArtifactError::read(&path))?;
         writer
             .start_file(name, options)
             .map_err(|e| zip_error(&e))?;
@@ -135,21 +132,16 @@ fn collect_files(
     prefix: &str,
     files: &mut Vec<(String, PathBuf)>,
 ) -> Result<(), ArtifactError> {
-    let read_error = |source| ArtifactError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(read_error)? {
-        let path = entry.map_err(read_error)?.path();
+    for entry in std::fs::read_dir(dir).map_err(ArtifactError::read(dir))? {
+        let path = entry.map_err(ArtifactError::read(dir))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             return Err(ArtifactError::NonUtf8Name(path));
         };
         let name = format!("{prefix}{name}");
-        let metadata = std::fs::metadata(&path).map_err(|source| ArtifactError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if metadata.is_dir() {
+        if std::fs::metadata(&path)
+            .map_err(ArtifactError::read(&path))?
+            .is_dir()
+        {
             collect_files(&path, &format!("{name}/"), files)?;
         } else {
             files.push((name, path));
@@ -167,17 +159,10 @@ pub(crate) struct ArtifactBytes {
 
 /// Reads (or zips) the config's artifacts.
 pub(crate) fn read_all(config: &PipelineConfig) -> Result<ArtifactBytes, ArtifactError> {
+    let read = |source: &Option<ArtifactSource>| source.as_ref().map(ArtifactSource::zip_bytes);
     Ok(ArtifactBytes {
-        current: config
-            .artifact
-            .as_ref()
-            .map(ArtifactSource::zip_bytes)
-            .transpose()?,
-        previous: config
-            .previous_artifact
-            .as_ref()
-            .map(ArtifactSource::zip_bytes)
-            .transpose()?,
+        current: read(&config.artifact).transpose()?,
+        previous: read(&config.previous_artifact).transpose()?,
     })
 }
 

@@ -320,58 +320,49 @@ pub(crate) fn lambda_env(
     settings: &LambdaSettings<'_>,
     extra: &[(String, String)],
 ) -> Vec<(String, String)> {
-    let endpoint = settings.endpoint.clone();
-    let mut env: Vec<(String, String)> = Vec::new();
-    let mut set = |k: &str, v: String| env.push((k.to_string(), v));
-    for name in ["PATH", "HOME"] {
-        if let Some(v) = std::env::var_os(name) {
-            set(name, v.to_string_lossy().into_owned());
-        }
-    }
-    set("LANG", "C.UTF-8".into());
-    set("TZ", ":UTC".into());
-    set("AWS_LAMBDA_RUNTIME_API", settings.runtime_api.clone());
-    set(
-        "AWS_LAMBDA_FUNCTION_NAME",
-        settings.function_name.to_string(),
-    );
-    set(
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        settings.memory_size.to_string(),
-    );
-    set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into());
-    set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
-    set(
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        format!("/aws/lambda/{}", settings.function_name),
-    );
-    set(
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "local-aws/[$LATEST]0000000000000000".into(),
-    );
-    set("AWS_REGION", settings.region.to_string());
-    set("AWS_DEFAULT_REGION", settings.region.to_string());
-    set("AWS_ACCESS_KEY_ID", "ASIALOCALAWSFUNCTION".into());
-    set(
-        "AWS_SECRET_ACCESS_KEY",
-        "local-aws-function-secret-key".into(),
-    );
-    set(
-        "AWS_SESSION_TOKEN",
-        "local-aws-function-session-token".into(),
-    );
-    set("AWS_ENDPOINT_URL_CLOUDFRONT", endpoint.clone());
-    set("AWS_ENDPOINT_URL_CODEPIPELINE", endpoint.clone());
-    set("AWS_ENDPOINT_URL_S3", endpoint);
-    set("AWS_EC2_METADATA_DISABLED", "true".into());
-    // Keep a developer's profile and config out of the function, as on Lambda.
-    set("AWS_CONFIG_FILE", "/dev/null".into());
-    set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into());
-    for name in INHERITED_ENV {
-        if let Ok(v) = std::env::var(name) {
-            set(name, v);
-        }
-    }
+    let (name, region, endpoint) = (settings.function_name, settings.region, &settings.endpoint);
+    let mut env: Vec<(String, String)> = ["PATH", "HOME"]
+        .into_iter()
+        .filter_map(|k| Some((k.to_string(), std::env::var_os(k)?.to_string_lossy().into())))
+        .collect();
+    let lambda = [
+        ("LANG", "C.UTF-8".to_string()),
+        ("TZ", ":UTC".into()),
+        ("AWS_LAMBDA_RUNTIME_API", settings.runtime_api.clone()),
+        ("AWS_LAMBDA_FUNCTION_NAME", name.to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            settings.memory_size.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "local-aws/[$LATEST]0000000000000000".into(),
+        ),
+        ("AWS_REGION", region.to_string()),
+        ("AWS_DEFAULT_REGION", region.to_string()),
+        ("AWS_ACCESS_KEY_ID", "ASIALOCALAWSFUNCTION".into()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "local-aws-function-secret-key".into(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            "local-aws-function-session-token".into(),
+        ),
+        ("AWS_ENDPOINT_URL_CLOUDFRONT", endpoint.clone()),
+        ("AWS_ENDPOINT_URL_CODEPIPELINE", endpoint.clone()),
+        ("AWS_ENDPOINT_URL_S3", endpoint.clone()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        // Keep a developer's profile and config out of the function, as on Lambda.
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+    ];
+    env.extend(lambda.map(|(k, v)| (k.to_string(), v)));
+    let inherited = INHERITED_ENV.into_iter();
+    env.extend(inherited.filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?))));
     for (k, v) in extra {
         env.retain(|(name, _)| name != k);
         env.push((k.clone(), v.clone()));

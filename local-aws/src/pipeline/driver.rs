@@ -41,20 +41,9 @@ pub(super) async fn play(
     artifacts: ArtifactBytes,
     emu: &EmulatorHandle,
 ) -> Result<PipelineReport, PipelineError> {
-    let mut driver = Driver::new(config, emu);
-    driver.artifacts = artifacts;
+    let mut driver = Driver::new(config, artifacts, emu);
     let ending = driver.drive().await;
     driver.finish(ending).await
-}
-
-/// Facts about one invocation gathered before it ends.
-struct InvocationRecord {
-    number: u32,
-    request_id: String,
-    cold_start: bool,
-    process: u32,
-    queued_ms: u64,
-    started_ms: Option<u64>,
 }
 
 /// Why [`Driver::drive`] stopped.
@@ -96,10 +85,8 @@ struct Driver<'e> {
     process: FunctionProcess,
     clock: Clock,
     total_deadline: Instant,
-    /// Jobs created so far (the emulator numbers them the same way).
-    jobs_created: u32,
     invocations: Vec<InvocationReport>,
-    events: Arc<Mutex<Vec<TimelineEntry>>>,
+    events: Mutex<Vec<TimelineEntry>>,
     verdict: Option<(Verdict, Option<Failure>)>,
     /// The driver's own draws (duplicate deliveries, kills), on a stream of the run's seed.
     rng: SeededRng,
@@ -121,7 +108,7 @@ struct Delivery<'a> {
 }
 
 impl<'e> Driver<'e> {
-    fn new(config: PipelineConfig, emu: &'e EmulatorHandle) -> Self {
+    fn new(config: PipelineConfig, artifacts: ArtifactBytes, emu: &'e EmulatorHandle) -> Self {
         let clock = emu.clock().clone();
         let baseline = Baseline {
             started_ms: clock.elapsed_ms(),
@@ -133,21 +120,22 @@ impl<'e> Driver<'e> {
             .pipeline_execution_id
             .clone()
             .unwrap_or_else(|| emu.new_pipeline_execution_id());
-        let events: Arc<Mutex<Vec<TimelineEntry>>> = Arc::new(Mutex::new(Vec::new()));
-        let sink: Option<OutputSink> = config.observer.clone().map(|Observer(observer)| {
-            let sink: OutputSink = Arc::new(move |line: &OutputLine| {
-                let stream = match line.stream {
-                    OutputStream::Stdout => "out",
-                    OutputStream::Stderr => "err",
-                };
-                observer(&TimelineEntry {
-                    at_ms: line.at_ms,
-                    kind: TimelineKind::Output,
-                    text: format!("[process {} {stream}] {}", line.process, line.text),
-                });
+        let sink = config
+            .observer
+            .clone()
+            .map(|Observer(observer)| -> OutputSink {
+                Arc::new(move |line: &OutputLine| {
+                    let stream = match line.stream {
+                        OutputStream::Stdout => "out",
+                        OutputStream::Stderr => "err",
+                    };
+                    observer(&TimelineEntry {
+                        at_ms: line.at_ms,
+                        kind: TimelineKind::Output,
+                        text: format!("[process {} {stream}] {}", line.process, line.text),
+                    });
+                })
             });
-            sink
-        });
         let spec = SpawnSpec {
             program: config.function.clone(),
             args: config.function_args.clone(),
@@ -157,18 +145,16 @@ impl<'e> Driver<'e> {
         if let Some(Observer(observer)) = config.observer.clone() {
             let observing = observing.clone();
             emu.watch_requests(move |r| {
-                if !observing.load(Ordering::Relaxed) {
-                    return;
-                }
-                if let Some(entry) = TimelineEntry::of_request(r) {
+                if observing.load(Ordering::Relaxed)
+                    && let Some(entry) = TimelineEntry::of_request(r)
+                {
                     observer(&entry);
                 }
             });
         }
-        let total_deadline = Instant::now() + config.total_timeout;
-        let rng = SeededRng::with_stream(emu.seed(), 7);
         Self {
-            rng,
+            rng: SeededRng::with_stream(emu.seed(), 7),
+            total_deadline: Instant::now() + config.total_timeout,
             process: FunctionProcess::new(spec, clock.clone(), sink),
             user_parameters: config.user_parameters.clone(),
             action_execution_id: None,
@@ -179,12 +165,10 @@ impl<'e> Driver<'e> {
             job_ids: Vec::new(),
             observing,
             clock,
-            total_deadline,
-            jobs_created: 0,
             invocations: Vec::new(),
-            events,
+            events: Mutex::default(),
             verdict: None,
-            artifacts: ArtifactBytes::default(),
+            artifacts,
             staged: Vec::new(),
         }
     }
@@ -238,11 +222,8 @@ impl<'e> Driver<'e> {
                 "expirationTime": expiration,
             },
         });
-        if let (Some(token), Some(obj)) = (continuation_token, data.as_object_mut()) {
-            obj.insert(
-                "continuationToken".to_string(),
-                Value::String(token.to_string()),
-            );
+        if let Some(token) = continuation_token {
+            data["continuationToken"] = json!(token);
         }
         json!({
             "CodePipeline.job": {
@@ -253,47 +234,44 @@ impl<'e> Driver<'e> {
         })
     }
 
+    /// `UserParameters` as an execution of the action in `pipeline_execution_id` resolves it.
+    fn resolve(&self, pipeline_execution_id: &str) -> variables::Resolution {
+        let values = VariableValues {
+            pipeline_execution_id,
+            variables: &self.config.variables,
+        };
+        variables::resolve(&self.config.user_parameters, &values)
+    }
+
     /// Resolves the action configuration's variables as CodePipeline does before it runs an
     /// action; `false` when the action fails there, before any job.
     fn resolve_variables(&mut self) -> bool {
-        let resolution = variables::resolve(
-            &self.config.user_parameters,
-            &VariableValues {
-                pipeline_execution_id: &self.pipeline_execution_id,
-                variables: &self.config.variables,
-            },
-        );
+        let resolution = self.resolve(&self.pipeline_execution_id);
         let execution = format!("pipeline execution {}", self.pipeline_execution_id);
-        if !resolution.unresolved.is_empty() {
-            let references: Vec<String> = resolution
-                .unresolved
+        let references = |names: &[String]| {
+            names
                 .iter()
                 .map(|name| format!("#{{{name}}}"))
-                .collect();
+                .collect::<Vec<_>>()
+        };
+        if !resolution.unresolved.is_empty() {
+            let references = references(&resolution.unresolved).join(", ");
             let example = resolution
                 .unresolved
                 .iter()
                 .find(|name| !name.starts_with("codepipeline."))
                 .map_or("NAMESPACE.NAME", String::as_str);
             let message = format!(
-                "one or more variables could not be resolved: {} in UserParameters. CodePipeline fails the action before it runs, without invoking the function (\"An action in this pipeline failed because one or more variables could not be resolved: Action name=...\"). Give each variable a value (--variable {example}=VALUE) or correct the reference: namespaces and names are case-sensitive, and PipelineExecutionId is the one codepipeline variable the user guide lists",
-                references.join(", ")
+                "one or more variables could not be resolved: {references} in UserParameters. CodePipeline fails the action before it runs, without invoking the function (\"An action in this pipeline failed because one or more variables could not be resolved: Action name=...\"). Give each variable a value (--variable {example}=VALUE) or correct the reference: namespaces and names are case-sensitive, and PipelineExecutionId is the one codepipeline variable the user guide lists"
             );
-            self.event(
-                TimelineKind::Job,
-                format!(
-                    "{execution}: UserParameters references {}, which CodePipeline cannot resolve",
-                    references.join(", ")
-                ),
+            self.fail_before_run(
+                format!("{execution}: UserParameters references {references}, which CodePipeline cannot resolve"),
+                "variables could not be resolved",
+                Failure {
+                    unresolved_variables: resolution.unresolved,
+                    ..Failure::of(FailureCause::UnresolvedVariables, message)
+                },
             );
-            self.event(
-                TimelineKind::Verdict,
-                "FAILED before the action ran: variables could not be resolved".to_string(),
-            );
-            self.fail(Failure {
-                unresolved_variables: resolution.unresolved,
-                ..Failure::of(FailureCause::UnresolvedVariables, message)
-            });
             return false;
         }
         let configuration_bytes = "FunctionName".len()
@@ -304,15 +282,11 @@ impl<'e> Driver<'e> {
             let message = format!(
                 "the resolved action configuration is {configuration_bytes} bytes, over CodePipeline's limit of 100 KB ({MAX_RESOLVED_CONFIGURATION_BYTES} bytes) for the total resolved action configuration: a variable's value is much longer than intended"
             );
-            self.event(TimelineKind::Job, format!("{execution}: {message}"));
-            self.event(
-                TimelineKind::Verdict,
-                "FAILED before the action ran: the resolved configuration is too large".to_string(),
+            self.fail_before_run(
+                format!("{execution}: {message}"),
+                "the resolved configuration is too large",
+                Failure::of(FailureCause::ResolvedConfigurationTooLarge, message),
             );
-            self.fail(Failure::of(
-                FailureCause::ResolvedConfigurationTooLarge,
-                message,
-            ));
             return false;
         }
         self.event(
@@ -320,32 +294,43 @@ impl<'e> Driver<'e> {
             if resolution.resolved.is_empty() {
                 execution
             } else {
-                let names: Vec<String> = resolution
-                    .resolved
-                    .iter()
-                    .map(|name| format!("#{{{name}}}"))
-                    .collect();
-                format!("{execution}: UserParameters resolved {}", names.join(", "))
+                let names = references(&resolution.resolved).join(", ");
+                format!("{execution}: UserParameters resolved {names}")
             },
         );
         self.user_parameters = resolution.text;
         true
     }
 
-    /// The action configuration as written (`resolved: false`) or as the function sees it.
-    fn configuration(&self, resolved: bool) -> BTreeMap<String, String> {
-        let user_parameters = if resolved {
-            &self.user_parameters
-        } else {
-            &self.config.user_parameters
-        };
+    /// The action fails before it runs: `job` on the timeline, then the verdict and `why`.
+    fn fail_before_run(&mut self, job: String, why: &str, failure: Failure) {
+        self.event(TimelineKind::Job, job);
+        self.event(
+            TimelineKind::Verdict,
+            format!("FAILED before the action ran: {why}"),
+        );
+        self.fail(failure);
+    }
+
+    /// The action configuration with these `UserParameters` (as written, or resolved).
+    fn configuration(&self, user_parameters: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
-            (
-                "FunctionName".to_string(),
-                self.config.function_name.clone(),
-            ),
-            ("UserParameters".to_string(), user_parameters.clone()),
+            ("FunctionName".into(), self.config.function_name.clone()),
+            ("UserParameters".into(), user_parameters.to_string()),
         ])
+    }
+
+    /// An execution of this action in `pipeline_execution_id`, its configuration as written.
+    fn execution(&self, pipeline_execution_id: String) -> ActionExecution {
+        let mut execution = ActionExecution::started(
+            self.config.pipeline_name.clone(),
+            self.config.stage_name.clone(),
+            self.config.action_name.clone(),
+            pipeline_execution_id,
+        );
+        execution.configuration = self.configuration(&self.config.user_parameters);
+        execution.region = self.config.region.clone();
+        execution
     }
 
     /// Puts the artifacts in the artifact bucket, as the actions before this one left them: the
@@ -378,6 +363,7 @@ impl<'e> Driver<'e> {
                 self.store(&location, zip.clone());
             }
             let action_execution_id = self.record_previous_execution(&location);
+            let deleted = if stored { "" } else { ", object deleted" };
             self.event(
                 TimelineKind::Job,
                 format!(
@@ -387,11 +373,7 @@ impl<'e> Driver<'e> {
                     location.bucket,
                     location.key,
                     zip.len(),
-                    if stored {
-                        ""
-                    } else {
-                        ", object deleted"
-                    }
+                    deleted
                 ),
             );
             self.staged.push(StagedArtifact {
@@ -439,28 +421,13 @@ impl<'e> Driver<'e> {
     /// An earlier execution of this action, in another pipeline execution, an hour ago.
     fn record_previous_execution(&self, input: &S3Artifact) -> String {
         let pipeline_execution_id = self.emu.new_pipeline_execution_id();
-        let resolved = variables::resolve(
-            &self.config.user_parameters,
-            &VariableValues {
-                pipeline_execution_id: &pipeline_execution_id,
-                variables: &self.config.variables,
-            },
-        );
-        let mut execution = ActionExecution::started(
-            self.config.pipeline_name.clone(),
-            self.config.stage_name.clone(),
-            self.config.action_name.clone(),
-            pipeline_execution_id,
-        );
+        let resolved = self.resolve(&pipeline_execution_id);
+        let mut execution = self.execution(pipeline_execution_id);
         let now = epoch_ms(self.clock.wall());
         execution.start_epoch_ms = now.saturating_sub(3_600_000);
         execution.last_update_epoch_ms = now.saturating_sub(3_540_000);
         execution.status = self.config.previous_status;
-        execution.configuration = self.configuration(false);
-        let mut resolved_configuration = self.configuration(false);
-        resolved_configuration.insert("UserParameters".to_string(), resolved.text);
-        execution.resolved_configuration = resolved_configuration;
-        execution.region = self.config.region.clone();
+        execution.resolved_configuration = self.configuration(&resolved.text);
         execution.input_artifacts = vec![input.clone()];
         if self.config.previous_status == ActionExecutionStatus::Failed {
             execution.output.error = Some((
@@ -474,15 +441,8 @@ impl<'e> Driver<'e> {
     /// Records this run's action execution as InProgress in the pipeline's history, as
     /// CodePipeline does when the action starts; the emulator ends it with the final result.
     fn record_execution(&mut self) -> String {
-        let mut execution = ActionExecution::started(
-            self.config.pipeline_name.clone(),
-            self.config.stage_name.clone(),
-            self.config.action_name.clone(),
-            self.pipeline_execution_id.clone(),
-        );
-        execution.configuration = self.configuration(false);
-        execution.resolved_configuration = self.configuration(true);
-        execution.region = self.config.region.clone();
+        let mut execution = self.execution(self.pipeline_execution_id.clone());
+        execution.resolved_configuration = self.configuration(&self.user_parameters);
         execution.input_artifacts = self.config.input_artifacts.clone();
         let id = self.emu.record_action_execution(execution);
         self.action_execution_id = Some(id.clone());
@@ -497,7 +457,7 @@ impl<'e> Driver<'e> {
             action_name: self.config.action_name.clone(),
             action_execution_id: action_execution_id.to_string(),
             pipeline_execution_id: self.pipeline_execution_id.clone(),
-            configuration: self.configuration(true),
+            configuration: self.configuration(&self.user_parameters),
             input_artifacts: self.config.input_artifacts.clone(),
             artifact_credentials: Some(self.config.artifact_credentials.clone()),
         }
@@ -532,8 +492,8 @@ impl<'e> Driver<'e> {
     async fn drive_jobs(&mut self, action_execution_id: &str) -> Ending {
         let mut token: Option<String> = None;
         loop {
-            self.jobs_created += 1;
-            let number = self.jobs_created;
+            // The emulator numbers the jobs the same way.
+            let number = self.job_ids.len() as u32 + 1;
             let job_id = self
                 .emu
                 .create_job_in(self.job_context(action_execution_id), token.clone());
@@ -672,11 +632,11 @@ impl<'e> Driver<'e> {
         let deadline = no_reply_deadline.min(self.total_deadline);
         let no_reply_first = no_reply_deadline <= self.total_deadline;
         let timeout_end = || {
-            if no_reply_first {
+            Ok(if no_reply_first {
                 JobEnd::NoReply
             } else {
                 JobEnd::TotalTimeout
-            }
+            })
         };
         // Drawn once per event, before anything else, so that a seed always duplicates the
         // same events.
@@ -684,52 +644,37 @@ impl<'e> Driver<'e> {
         let mut kills = 0u32;
         let mut attempt = 1u32;
         loop {
-            let kill_after = self.draw_kill(kills);
-            let delivery = Delivery {
-                job_number: number,
-                job_id,
-                attempt,
-                duplicate: false,
-                event,
-                kill_after,
-            };
-            let report = tokio::select! {
-                biased;
-                report = self.invoke(delivery) => report?,
-                _ = sleep_until(deadline) => {
-                    // CodePipeline gives up; the function's process goes with the run.
-                    return Ok(timeout_end());
+            let mut failed = false;
+            for duplicate in [false, true] {
+                if duplicate {
+                    if !std::mem::take(&mut duplicate_pending) {
+                        break;
+                    }
+                    // Lambda delivers the same event once more, whatever became of the first.
+                    self.event(
+                        TimelineKind::Invocation,
+                        format!(
+                            "Lambda delivers the event of job {number} {} again (duplicate delivery)",
+                            short_id(job_id)
+                        ),
+                    );
                 }
-            };
-            let failed = report.end.is_function_error();
-            if matches!(report.end, InvocationEnd::Killed { .. }) {
-                kills += 1;
-            }
-            self.invocations.push(report);
-            if duplicate_pending {
-                // Lambda delivers the same event once more, whatever became of the first one.
-                duplicate_pending = false;
-                self.event(
-                    TimelineKind::Invocation,
-                    format!(
-                        "Lambda delivers the event of job {number} {} again (duplicate delivery)",
-                        short_id(job_id)
-                    ),
-                );
-                let kill_after = self.draw_kill(kills);
                 let delivery = Delivery {
-                    duplicate: true,
-                    kill_after,
-                    ..delivery
+                    job_number: number,
+                    job_id,
+                    attempt,
+                    duplicate,
+                    event,
+                    kill_after: self.draw_kill(kills),
                 };
                 let report = tokio::select! {
                     biased;
                     report = self.invoke(delivery) => report?,
-                    _ = sleep_until(deadline) => return Ok(timeout_end()),
+                    // CodePipeline gives up; the function's process goes with the run.
+                    _ = sleep_until(deadline) => return timeout_end(),
                 };
-                if matches!(report.end, InvocationEnd::Killed { .. }) {
-                    kills += 1;
-                }
+                failed |= !duplicate && report.end.is_function_error();
+                kills += u32::from(matches!(report.end, InvocationEnd::Killed { .. }));
                 self.invocations.push(report);
             }
             if let Some(result) = self.job_result(job_id) {
@@ -745,10 +690,9 @@ impl<'e> Driver<'e> {
                         format_exact(delay)
                     ),
                 );
-                let wake = Instant::now() + delay;
-                if wake >= deadline {
+                if Instant::now() + delay >= deadline {
                     sleep_until(deadline).await;
-                    return Ok(timeout_end());
+                    return timeout_end();
                 }
                 sleep(delay).await;
                 attempt += 1;
@@ -761,9 +705,10 @@ impl<'e> Driver<'e> {
                 if let Some(result) = self.job_result(job_id) {
                     return Ok(JobEnd::Result(result));
                 }
+                // A closed channel disables its branch: then only the deadline is left.
                 tokio::select! {
-                    changed = changes.changed() => if changed.is_err() { sleep_until(deadline).await; return Ok(timeout_end()); },
-                    _ = sleep_until(deadline) => return Ok(timeout_end()),
+                    Ok(()) = changes.changed() => {}
+                    _ = sleep_until(deadline) => return timeout_end(),
                 }
             }
         }
@@ -772,9 +717,7 @@ impl<'e> Driver<'e> {
     /// One invocation: start the process if needed, queue the event, wait for the answer, a
     /// crash, the deadline, or an injected kill.
     async fn invoke(&mut self, delivery: Delivery<'_>) -> Result<InvocationReport, std::io::Error> {
-        let number = self.invocations.len() as u32 + 1;
-        let exited_idle = self.process.is_running();
-        if let Some(exit) = exited_idle {
+        if let Some(exit) = self.process.is_running() {
             self.event(
                 TimelineKind::Invocation,
                 format!(
@@ -788,30 +731,42 @@ impl<'e> Driver<'e> {
         if cold_start {
             self.process.spawn()?;
         }
-        let process = self.process.generation();
         let queued_ms = self.clock.elapsed_ms();
         let queued_at = Instant::now();
         let mut invocation = self.emu.invoke(delivery.event, self.config.lambda_timeout);
         let request_id = invocation.request_id().to_string();
+        let mut report = InvocationReport {
+            number: self.invocations.len() as u32 + 1,
+            job_number: delivery.job_number,
+            job_id: delivery.job_id.to_string(),
+            attempt: delivery.attempt,
+            duplicate: delivery.duplicate,
+            request_id: request_id.clone(),
+            cold_start,
+            process: self.process.generation(),
+            queued_ms,
+            started_ms: None,
+            ended_ms: queued_ms,
+            end: InvocationEnd::Timeout { started: false },
+            event: delivery.event.clone(),
+        };
         self.event(
             TimelineKind::Invocation,
             format!(
-                "invocation {number}: job {} {}, attempt {}{}, {} (process {process}), request {request_id}",
+                "invocation {}: job {} {}, attempt {}{}, {} (process {}), request {request_id}",
+                report.number,
                 delivery.job_number,
                 short_id(delivery.job_id),
                 delivery.attempt,
-                if delivery.duplicate { " (duplicate)" } else { "" },
+                if delivery.duplicate {
+                    " (duplicate)"
+                } else {
+                    ""
+                },
                 if cold_start { "cold start" } else { "warm" },
+                report.process,
             ),
         );
-        let mut record = InvocationRecord {
-            number,
-            request_id: request_id.clone(),
-            cold_start,
-            process,
-            queued_ms,
-            started_ms: None,
-        };
         let limit = self.config.lambda_timeout + self.config.deadline_grace;
         // Lambda gives a cold start's init phase up to 10 s on top of the function timeout.
         let pickup_limit = if cold_start {
@@ -826,31 +781,27 @@ impl<'e> Driver<'e> {
             s = invocation.started() => s,
             exit = self.process.exited() => {
                 self.emu.abandon_invocation(&request_id);
-                return Ok(self.ended(&delivery, record, InvocationEnd::Crashed { exit, started: false }));
+                return Ok(self.ended(report, InvocationEnd::Crashed { exit, started: false }));
             }
             _ = sleep_until(queued_at + pickup_limit) => {
-                self.emu.abandon_invocation(&request_id);
-                self.process.kill().await;
-                return Ok(self.ended(&delivery, record, InvocationEnd::Timeout { started: false }));
+                self.give_up(&request_id).await;
+                return Ok(self.ended(report, InvocationEnd::Timeout { started: false }));
             }
         };
-        record.started_ms = started.map(|(ms, _)| ms);
+        report.started_ms = started.map(|(ms, _)| ms);
         let started_at = Instant::now();
         let kill_at = started_at + delivery.kill_after.unwrap_or(limit);
 
         // Until it answers.
         let end = tokio::select! {
             biased;
-            outcome = invocation.finished() => match outcome {
-                Some(crate::runtime_api::InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
-                Some(crate::runtime_api::InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
-                None => InvocationEnd::Timeout { started: true },
-            },
+            outcome = invocation.finished() => {
+                outcome.map_or(InvocationEnd::Timeout { started: true }, InvocationEnd::from)
+            }
             exit = self.process.exited() => {
                 // The process may have answered just before exiting.
                 match invocation.status() {
-                    InvocationStatus::Finished(crate::runtime_api::InvocationOutcome::Response { body }) => InvocationEnd::Response { body },
-                    InvocationStatus::Finished(crate::runtime_api::InvocationOutcome::Error { error_type, error_message }) => InvocationEnd::Error { error_type, error_message },
+                    InvocationStatus::Finished(outcome) => outcome.into(),
                     _ => {
                         self.emu.abandon_invocation(&request_id);
                         InvocationEnd::Crashed { exit, started: true }
@@ -858,40 +809,26 @@ impl<'e> Driver<'e> {
                 }
             }
             _ = sleep_until(kill_at), if delivery.kill_after.is_some() => {
-                self.emu.abandon_invocation(&request_id);
-                self.process.kill().await;
+                self.give_up(&request_id).await;
                 InvocationEnd::Killed { after_ms: crate::clock::duration_ms(started_at.elapsed()) }
             }
             _ = sleep_until(started_at + limit) => {
-                self.emu.abandon_invocation(&request_id);
-                self.process.kill().await;
+                self.give_up(&request_id).await;
                 InvocationEnd::Timeout { started: true }
             }
         };
-        Ok(self.ended(&delivery, record, end))
+        Ok(self.ended(report, end))
     }
 
-    fn ended(
-        &self,
-        delivery: &Delivery<'_>,
-        record: InvocationRecord,
-        end: InvocationEnd,
-    ) -> InvocationReport {
-        let report = InvocationReport {
-            number: record.number,
-            job_number: delivery.job_number,
-            job_id: delivery.job_id.to_string(),
-            attempt: delivery.attempt,
-            duplicate: delivery.duplicate,
-            request_id: record.request_id,
-            cold_start: record.cold_start,
-            process: record.process,
-            queued_ms: record.queued_ms,
-            started_ms: record.started_ms,
-            ended_ms: self.clock.elapsed_ms(),
-            end,
-            event: delivery.event.clone(),
-        };
+    /// Abandons the invocation and kills the process that holds it.
+    async fn give_up(&mut self, request_id: &str) {
+        self.emu.abandon_invocation(request_id);
+        self.process.kill().await;
+    }
+
+    fn ended(&self, mut report: InvocationReport, end: InvocationEnd) -> InvocationReport {
+        report.ended_ms = self.clock.elapsed_ms();
+        report.end = end;
         self.event(
             TimelineKind::Invocation,
             format!(
@@ -924,6 +861,7 @@ impl<'e> Driver<'e> {
             .into_iter()
             .filter(|job| self.job_ids.contains(&job.job_id))
             .collect();
+        // The last job that said so gives the summary, the external id and the variables.
         let (mut summary, mut external_execution_id, mut output_variables) =
             (None, None, BTreeMap::new());
         for job in &jobs {
@@ -934,12 +872,8 @@ impl<'e> Driver<'e> {
                 ..
             }) = &job.result
             {
-                if s.is_some() {
-                    summary = s.clone();
-                }
-                if x.is_some() {
-                    external_execution_id = x.clone();
-                }
+                summary = s.clone().or(summary);
+                external_execution_id = x.clone().or(external_execution_id);
                 if !vars.is_empty() {
                     output_variables = vars.clone();
                 }
@@ -957,31 +891,18 @@ impl<'e> Driver<'e> {
             .into_iter()
             .filter(|i| !self.baseline.invalidations.contains(&i.id))
             .collect();
+        let count = |pick: fn(&InvocationReport) -> bool| {
+            self.invocations.iter().filter(|i| pick(i)).count() as u32
+        };
         let mut counts = Counts {
             jobs: jobs.len() as u32,
             invocations: self.invocations.len() as u32,
-            cold_starts: self.invocations.iter().filter(|i| i.cold_start).count() as u32,
-            function_errors: self
-                .invocations
-                .iter()
-                .filter(|i| i.end.is_function_error())
-                .count() as u32,
-            timeouts: self
-                .invocations
-                .iter()
-                .filter(|i| matches!(i.end, InvocationEnd::Timeout { .. }))
-                .count() as u32,
-            crashes: self
-                .invocations
-                .iter()
-                .filter(|i| matches!(i.end, InvocationEnd::Crashed { .. }))
-                .count() as u32,
-            kills: self
-                .invocations
-                .iter()
-                .filter(|i| matches!(i.end, InvocationEnd::Killed { .. }))
-                .count() as u32,
-            duplicate_deliveries: self.invocations.iter().filter(|i| i.duplicate).count() as u32,
+            cold_starts: count(|i| i.cold_start),
+            function_errors: count(|i| i.end.is_function_error()),
+            timeouts: count(|i| matches!(i.end, InvocationEnd::Timeout { .. })),
+            crashes: count(|i| matches!(i.end, InvocationEnd::Crashed { .. })),
+            kills: count(|i| matches!(i.end, InvocationEnd::Killed { .. })),
+            duplicate_deliveries: count(|i| i.duplicate),
             results_refused: jobs.iter().map(|j| j.results_refused).sum(),
             invalidations: invalidations.len() as u32,
             paths: invalidations.iter().map(|i| i.paths.len() as u32).sum(),

@@ -32,8 +32,8 @@ pub struct OutputLine {
     pub text: String,
 }
 
-/// How the child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How the child ended (neither code nor signal: the wait itself failed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ExitInfo {
     /// The exit code, if it exited.
     pub code: Option<i32>,
@@ -118,21 +118,13 @@ impl FunctionProcess {
 
     /// Whether a process is running now (reaps one that exited).
     pub(crate) fn is_running(&mut self) -> Option<ExitInfo> {
-        let child = self.child.as_mut()?;
-        match child.try_wait() {
-            Ok(None) => None,
-            Ok(Some(status)) => {
-                self.child = None;
-                Some(ExitInfo::from_status(status))
-            }
-            Err(_) => {
-                self.child = None;
-                Some(ExitInfo {
-                    code: None,
-                    signal: None,
-                })
-            }
-        }
+        let exit = match self.child.as_mut()?.try_wait() {
+            Ok(None) => return None,
+            Ok(Some(status)) => ExitInfo::from_status(status),
+            Err(_) => ExitInfo::default(),
+        };
+        self.child = None;
+        Some(exit)
     }
 
     pub(crate) fn alive(&mut self) -> bool {
@@ -202,20 +194,12 @@ impl FunctionProcess {
 
     /// Waits for the running process to exit (pending forever when there is none).
     pub(crate) async fn exited(&mut self) -> ExitInfo {
-        match self.child.as_mut() {
-            Some(child) => {
-                let info = match child.wait().await {
-                    Ok(status) => ExitInfo::from_status(status),
-                    Err(_) => ExitInfo {
-                        code: None,
-                        signal: None,
-                    },
-                };
-                self.child = None;
-                info
-            }
-            None => std::future::pending().await,
-        }
+        let Some(child) = self.child.as_mut() else {
+            return std::future::pending().await;
+        };
+        let exit = child.wait().await;
+        self.child = None;
+        exit.map_or(ExitInfo::default(), ExitInfo::from_status)
     }
 
     /// SIGKILLs the running process and reaps it.
@@ -224,10 +208,8 @@ impl FunctionProcess {
         self.note_peak_rss();
         let mut child = self.child.take()?;
         let _ = child.start_kill();
-        match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
-            Ok(Ok(status)) => Some(ExitInfo::from_status(status)),
-            _ => None,
-        }
+        let waited = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+        waited.ok()?.ok().map(ExitInfo::from_status)
     }
 
     /// Kills the process and collects every line printed.

@@ -37,26 +37,22 @@ use crate::server::{Emulator, EmulatorError, EmulatorHandle};
 /// The run could not be carried out (a usage or environment problem, not a failed action).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    /// The function path does not name a file.
     #[error("function '{}' not found: {hint}", .path.display())]
     FunctionNotFound {
         /// The path (or bare name) given.
         path: PathBuf,
         hint: MissingFunctionHint,
     },
-    /// The function could not be started.
     #[error("cannot start function '{path}': {source} (is it executable?)")]
     Spawn {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    /// `UserParameters` is over CodePipeline's limit.
     #[error(
         "UserParameters is {0} characters; CodePipeline allows at most 1000 per action configuration value (pipeline variables count as written, #{{...}} included)"
     )]
     UserParametersTooLong(usize),
-    /// A variable name CodePipeline could not have.
     #[error(transparent)]
     VariableName(#[from] VariableNameError),
     /// The pipeline execution id is not shaped as CodePipeline's.
@@ -66,7 +62,6 @@ pub enum PipelineError {
     PipelineExecutionId(String),
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
-    /// An artifact could not be read or zipped.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
 }
@@ -123,10 +118,9 @@ fn missing_function_hint(program: &Path) -> MissingFunctionHint {
     let other: PathBuf = components
         .iter()
         .enumerate()
-        .map(|(i, c)| match (i == profile_at, release) {
-            (true, true) => OsStr::new("debug"),
-            (true, false) => OsStr::new("release"),
-            (false, _) => c,
+        .map(|(i, c)| match i == profile_at {
+            true => OsStr::new(if release { "debug" } else { "release" }),
+            false => c,
         })
         .collect();
     if other.is_file() {

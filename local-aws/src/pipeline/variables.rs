@@ -124,20 +124,13 @@ pub(crate) fn resolve(text: &str, values: &VariableValues<'_>) -> Resolution {
         });
         match reference {
             Some((inner, namespace, key, end)) => {
-                let name = inner.to_string();
-                match values.value(namespace, key) {
-                    Some(value) => {
-                        out.push_str(value);
-                        if !resolved.contains(&name) {
-                            resolved.push(name);
-                        }
-                    }
-                    None => {
-                        out.push_str(&rest[start..start + 3 + end]);
-                        if !unresolved.contains(&name) {
-                            unresolved.push(name);
-                        }
-                    }
+                let (names, replacement) = match values.value(namespace, key) {
+                    Some(value) => (&mut resolved, value),
+                    None => (&mut unresolved, &rest[start..start + 3 + end]),
+                };
+                out.push_str(replacement);
+                if !names.iter().any(|n| n == inner) {
+                    names.push(inner.to_string());
                 }
                 rest = &after[end + 1..];
             }
