@@ -120,6 +120,17 @@ pub struct ApiFaults {
 }
 
 impl ApiFaults {
+    /// The kinds that have a dose, in the order the text syntax writes them.
+    pub(crate) fn planted(&self) -> Vec<FaultKind> {
+        let mut copy = self.clone();
+        let doses = copy.doses();
+        doses
+            .into_iter()
+            .filter(|(_, dose)| dose.is_some())
+            .map(|(kind, _)| kind)
+            .collect()
+    }
+
     /// Each dose with its kind, in the order the text syntax writes them.
     fn doses(&mut self) -> [(FaultKind, &mut Option<Dose>); 7] {
         [

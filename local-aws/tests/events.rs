@@ -40,6 +40,32 @@ async fn run(c: EventsConfig) -> EventsReport {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_fault_that_never_fires_is_named_whatever_its_api() {
+    // GIVEN faults on S3 and CodePipeline, which nothing in an events run calls
+    let mut c = config("paths", 20);
+    c.faults = "s3.unavailable=1,codepipeline.throttle=0.5"
+        .parse::<Faults>()
+        .unwrap();
+    // WHEN the burst is played
+    let report = run(c).await;
+    // THEN the report names both as planted but never fired, and the keys are still covered
+    assert_eq!(
+        report.faults.never_fired,
+        ["CodePipeline.throttle", "S3.unavailable"],
+        "{}",
+        report.render()
+    );
+    assert!(
+        report
+            .render()
+            .contains("planted but never fired: CodePipeline.throttle, S3.unavailable"),
+        "{}",
+        report.render()
+    );
+    assert!(report.holds(), "{}", report.render());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_that_invalidates_each_path_covers_every_key_through_every_fault() {
     // GIVEN awkward keys under a prefix, mixed body shapes, a test event first, and planted
     // kills, duplicate deliveries and CloudFront 503s
