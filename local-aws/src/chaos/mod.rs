@@ -16,10 +16,11 @@
 mod report;
 mod scenario;
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 pub use report::{ChaosJob, ChaosReport, Counters, Figures, Invariant};
 pub use scenario::{Cause, Expected, PLANTED, Scenario, ScenarioDistribution};
@@ -137,32 +138,27 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
     let started = std::time::Instant::now();
     let mut scenarios = config.scenarios();
     scenarios.sort_by_key(|s| (!s.cause.is_long(), s.index));
-    let queue = Arc::new(Mutex::new(VecDeque::from(scenarios)));
-    let done: Arc<Mutex<Vec<ChaosJob>>> = Arc::new(Mutex::new(Vec::new()));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..config.concurrency.max(1) {
-        let queue = queue.clone();
-        let done = done.clone();
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut running = tokio::task::JoinSet::new();
+    for scenario in scenarios {
+        // Jobs start in this order, each as soon as one of the `concurrency` slots is free.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let config = config.clone();
-        workers.spawn(async move {
-            loop {
-                let next = queue
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .pop_front();
-                let Some(scenario) = next else { break };
-                let job = run_one(&config, scenario).await;
-                if let Some(JobObserver(observer)) = &config.on_job {
-                    observer(&job);
-                }
-                done.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(job);
+        running.spawn(async move {
+            let job = run_one(&config, scenario).await;
+            drop(slot);
+            if let Some(JobObserver(observer)) = &config.on_job {
+                observer(&job);
             }
+            job
         });
     }
-    while workers.join_next().await.is_some() {}
-    let mut jobs = std::mem::take(&mut *done.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut jobs = Vec::new();
+    while let Some(job) = running.join_next().await {
+        jobs.extend(job.ok());
+    }
     jobs.sort_by_key(|j| j.scenario.index);
     ChaosReport::new(&config, jobs, started.elapsed())
 }

@@ -14,14 +14,14 @@ use super::scenario::{Cause, Expected, Scenario};
 use crate::cloudfront::{CallerReferenceReuse, InvalidationInfo};
 use crate::codepipeline::JobResult;
 use crate::duration::format_exact;
-use crate::events::percentile;
+use crate::events::{listed, percentile};
 use crate::faults::Api;
 use crate::faults::FaultKind::{self, DropAfter, Throttle, ThrottleFinal, Unavailable};
 use crate::pipeline::{FailureCause, InvocationEnd, PipelineReport, Verdict};
 use crate::text::shorten;
 
 /// One simulated job: what was drawn, what happened, and what broke.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ChaosJob {
     pub scenario: Scenario,
     /// `None` when the job could not be run.
@@ -148,6 +148,25 @@ fn tally<K: Ord>(keys: impl IntoIterator<Item = K>) -> BTreeMap<K, u32> {
     counts
 }
 
+/// The targets on which no invalidation of the run is `done`.
+fn undone<'a>(
+    targets: &'a [String],
+    report: &PipelineReport,
+    done: impl Fn(&InvalidationInfo) -> bool,
+) -> Vec<&'a str> {
+    let done_on = |t: &&String| {
+        report
+            .invalidations
+            .iter()
+            .any(|i| i.target() == *t && done(i))
+    };
+    targets
+        .iter()
+        .filter(|t| !done_on(t))
+        .map(String::as_str)
+        .collect()
+}
+
 fn merged(
     mut counts: BTreeMap<String, u32>,
     more: &BTreeMap<String, u32>,
@@ -160,30 +179,11 @@ fn merged(
 
 impl ChaosJob {
     pub(crate) fn not_run(scenario: Scenario, error: String) -> Self {
-        let mut job = Self::empty(scenario);
-        job.violations.push(format!("could not run: {error}"));
-        job.error = Some(error);
-        job
-    }
-
-    fn empty(scenario: Scenario) -> Self {
         Self {
+            violations: vec![format!("could not run: {error}")],
+            error: Some(error),
             scenario,
-            verdict: None,
-            failure_cause: None,
-            failure_type: None,
-            message: None,
-            status: None,
-            duration_ms: 0,
-            error: None,
-            counters: Counters::default(),
-            codepipeline_jobs_without_one_result: 0,
-            terminal_results_accepted: 0,
-            cloudfront_transient: 0,
-            max_invalidations_per_distribution: 0,
-            done_within_budget: false,
-            completed_in_time: false,
-            violations: Vec::new(),
+            ..Self::default()
         }
     }
 
@@ -229,7 +229,10 @@ impl ChaosJob {
 
     /// Reads a pipeline run against its scenario.
     pub(crate) fn evaluate(scenario: Scenario, report: &PipelineReport) -> Self {
-        let mut job = Self::empty(scenario);
+        let mut job = Self {
+            scenario,
+            ..Self::default()
+        };
         job.verdict = Some(report.verdict);
         job.failure_cause = report.failure.as_ref().map(|f| f.cause);
         job.failure_type = report.failure.as_ref().and_then(|f| f.failure_type.clone());
@@ -271,13 +274,9 @@ impl ChaosJob {
                 InvocationEnd::Error { error_type, .. } => Some(error_type.clone()),
                 _ => None,
             })),
+            // Only the APIs that take faults (CloudFront, CodePipeline, S3) show up here.
             faults_by_kind: tally(report.requests.iter().filter_map(|r| {
-                let api = match r.api {
-                    Api::CloudFront => "cloudfront",
-                    Api::CodePipeline => "codepipeline",
-                    Api::S3 => "s3",
-                    Api::LambdaRuntime | Api::Local => "other",
-                };
+                let api = r.api.to_string().to_lowercase();
                 Some(format!("{api}.{}", r.fault?.name()))
             })),
             ..Counters::default()
@@ -336,25 +335,18 @@ impl ChaosJob {
         let start_ms = report.jobs.first().map_or(0, |j| j.created_ms);
         let timeout_ms = u64::from(job.scenario.timeout_minutes) * 60_000;
         let s = &job.scenario;
-        let on_every_target = |done: &dyn Fn(&InvalidationInfo) -> bool| {
-            let done_on = |d: &String| {
-                report
-                    .invalidations
-                    .iter()
-                    .any(|i| i.target() == d && done(i))
-            };
-            s.targets.iter().all(done_on)
-        };
-        job.done_within_budget = on_every_target(&|i| {
-            let done_ms = if s.wait {
+        let done_ms = |i: &InvalidationInfo| {
+            if s.wait {
                 i.completes_at_ms
             } else {
                 i.created_ms
-            };
-            done_ms <= start_ms + timeout_ms
-        });
+            }
+        };
+        let within = |i: &InvalidationInfo| done_ms(i) <= start_ms + timeout_ms;
+        job.done_within_budget = undone(&s.targets, report, within).is_empty();
+        let deadline = start_ms + timeout_ms.min(s.budget_ms);
         job.completed_in_time =
-            on_every_target(&|i| i.completes_at_ms <= start_ms + timeout_ms.min(s.budget_ms));
+            undone(&s.targets, report, |i| i.completes_at_ms <= deadline).is_empty();
 
         let secrets = [
             &job.scenario.credentials.access_key_id,
@@ -429,20 +421,9 @@ impl ChaosJob {
                 .last()
                 .and_then(|j| j.result_ms)
                 .unwrap_or(u64::MAX);
-            let completed_on = |d: &String| {
-                let done = |i: &InvalidationInfo| i.completes_at_ms <= reported_ms;
-                report
-                    .invalidations
-                    .iter()
-                    .any(|i| &i.distribution_id == d && done(i))
-            };
-            let early: Vec<&str> = self
-                .scenario
-                .targets
-                .iter()
-                .filter(|d| !completed_on(d))
-                .map(String::as_str)
-                .collect();
+            let early = undone(&self.scenario.targets, report, |i| {
+                i.completes_at_ms <= reported_ms
+            });
             if !early.is_empty() {
                 let early = early.join(", ");
                 v.push(format!(
@@ -937,15 +918,6 @@ fn percent(part: u32, whole: u32) -> String {
     } else {
         format!("{:.1} %", f64::from(part) * 100.0 / f64::from(whole))
     }
-}
-
-/// `a 1, b 2`: each key with its count, joined by `between`.
-fn listed(counts: &BTreeMap<String, u32>, between: &str) -> String {
-    counts
-        .iter()
-        .map(|(k, n)| format!("{k}{between}{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn seconds(ms: u64) -> String {

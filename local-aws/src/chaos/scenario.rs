@@ -15,10 +15,11 @@ use crate::pipeline::{ArtifactCredentials, PipelineConfig};
 use crate::rng::SeededRng;
 
 /// A cause planted in a job whose outcome is known in advance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cause {
     /// Nothing planted: the job must succeed whatever the transient faults.
+    #[default]
     None,
     /// One distribution of the job is `AccessDenied`: `PermissionError`.
     DeniedDistribution,
@@ -122,7 +123,7 @@ pub struct ScenarioDistribution {
 
 /// Everything drawn for one job. [`Scenario::replay_command`] repeats it with
 /// `local-aws pipeline`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Scenario {
     /// 1 for the first job of the run.
     pub index: u32,
@@ -178,8 +179,8 @@ fn pick<'a, T>(rng: &mut SeededRng, items: &'a [T]) -> &'a T {
 fn draw_paths(rng: &mut SeededRng) -> (Value, Vec<String>) {
     const DIRS: [&str; 6] = ["docs", "assets", "img", "blog/2026", "css", "js"];
     const EXTS: [&str; 5] = ["html", "css", "js", "png", "json"];
-    let files = |rng: &mut SeededRng, n: u64| -> Vec<String> {
-        (0..n)
+    let files = |rng: &mut SeededRng, fewest: u64, most: u64| -> Vec<String> {
+        (0..rng.between(fewest, most))
             .map(|_| {
                 format!(
                     "/{}/{}.{}",
@@ -190,31 +191,19 @@ fn draw_paths(rng: &mut SeededRng) -> (Value, Vec<String>) {
             })
             .collect()
     };
-    let list = match rng.between(0, 7) {
-        0 => vec!["/*".to_string()],
-        1 => vec!["/index.html".to_string()],
-        2 => vec![
-            "/index.html".to_string(),
-            "/css/*".to_string(),
-            "/img/logo.png".to_string(),
-        ],
-        3 => vec!["#product:42".to_string(), "/products/42.html".to_string()],
-        4 => vec!["/my file.html".to_string(), "/café.html".to_string()],
-        5 => {
-            let n = rng.between(8, 20);
-            files(rng, n)
-        }
-        _ => {
-            let n = rng.between(1, 6);
-            files(rng, n)
-        }
+    let given = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect();
+    let list: Vec<String> = match rng.between(0, 7) {
+        0 => given(&["/*"]),
+        1 => given(&["/index.html"]),
+        2 => given(&["/index.html", "/css/*", "/img/logo.png"]),
+        3 => given(&["#product:42", "/products/42.html"]),
+        4 => given(&["/my file.html", "/café.html"]),
+        5 => files(rng, 8, 20),
+        _ => files(rng, 1, 6),
     };
-    let plain_form_fits = list.iter().all(|p| !p.contains(' ') && !p.starts_with('#'));
-    let plain = if plain_form_fits {
-        list.clone()
-    } else {
-        Vec::new()
-    };
+    // The plain form takes neither spaces nor cache tags.
+    let fits = list.iter().all(|p| !p.contains(' ') && !p.starts_with('#'));
+    let plain = if fits { list.clone() } else { Vec::new() };
     let value = if list.len() > 1 && rng.chance(0.3) {
         Value::String(list.join(" ").replace("/my file.html", "/my%20file.html"))
     } else {

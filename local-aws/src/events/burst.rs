@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::config::EventsConfig;
 use crate::clock::iso8601;
 use crate::rng::SeededRng;
 
@@ -214,24 +215,6 @@ impl Bucket {
     }
 }
 
-/// How the burst is made; the rates are fractions of the generated events.
-#[derive(Debug, Clone)]
-pub struct BurstPlan {
-    /// Generated events (ignored when `keys` is given).
-    pub uploads: usize,
-    /// Keys read from a file: `(key, is_delete)` in order.
-    pub keys: Option<Vec<(String, bool)>>,
-    /// Events that delete an object uploaded earlier.
-    pub deletes: f64,
-    pub key_prefix: String,
-    pub outside_prefix: f64,
-    /// Keys with awkward names; the others are plain, as most of a site's files are
-    /// (`assets/js/app-12.js`).
-    pub awkward: f64,
-    /// The events are spread evenly over this time.
-    pub duration: Duration,
-}
-
 /// Folders of generated keys: nested, with spaces, `+`, `%` and non-ASCII names.
 const FOLDERS: [&str; 12] = [
     "",
@@ -288,14 +271,19 @@ const NAMES: [&str; 16] = [
     "percent%2Fslash.html",
 ];
 
-/// Plays the plan: every event with its key, change, time, sequencer, size and eTag.
-pub fn make_burst(plan: &BurstPlan, rng: &mut SeededRng) -> Vec<ObjectEvent> {
-    let given: Vec<(String, bool)> = match &plan.keys {
+/// The config's burst: every event with its key, change, time, sequencer, size and eTag, spread
+/// evenly over the burst duration; the keys given, or generated under `key_prefix`.
+pub fn make_burst(
+    config: &EventsConfig,
+    key_prefix: &str,
+    rng: &mut SeededRng,
+) -> Vec<ObjectEvent> {
+    let given: Vec<(String, bool)> = match &config.keys {
         Some(keys) => keys.clone(),
-        None => generate_keys(plan, rng),
+        None => generate_keys(config, key_prefix, rng),
     };
     let count = given.len().max(1) as u128;
-    let span = plan.duration.as_micros();
+    let span = config.burst_duration.as_micros();
     // Sequencers are hex and grow with time; start somewhere plausible.
     let base = 0x0055_AED6_DCD9_0281u64 + rng.between(0, 1 << 32);
     given
@@ -332,14 +320,19 @@ pub fn make_burst(plan: &BurstPlan, rng: &mut SeededRng) -> Vec<ObjectEvent> {
         .collect()
 }
 
-fn generate_keys(plan: &BurstPlan, rng: &mut SeededRng) -> Vec<(String, bool)> {
+/// `--uploads` keys; `--deletes`, `--outside-prefix` and `--awkward-keys` are fractions of them.
+fn generate_keys(
+    config: &EventsConfig,
+    key_prefix: &str,
+    rng: &mut SeededRng,
+) -> Vec<(String, bool)> {
     let mut uploaded: Vec<String> = Vec::new();
-    let mut out = Vec::with_capacity(plan.uploads);
+    let mut out = Vec::with_capacity(config.uploads);
     let pick = |rng: &mut SeededRng, n: usize| {
         usize::try_from(rng.between(0, n.saturating_sub(1) as u64)).unwrap_or(0)
     };
-    for i in 0..plan.uploads {
-        if !uploaded.is_empty() && rng.chance(plan.deletes) {
+    for i in 0..config.uploads {
+        if !uploaded.is_empty() && rng.chance(config.deletes) {
             let key = uploaded[pick(rng, uploaded.len())].clone();
             out.push((key, true));
             continue;
@@ -350,12 +343,12 @@ fn generate_keys(plan: &BurstPlan, rng: &mut SeededRng) -> Vec<(String, bool)> {
             out.push((key, false));
             continue;
         }
-        let prefix = if !plan.key_prefix.is_empty() && rng.chance(plan.outside_prefix) {
+        let prefix = if !key_prefix.is_empty() && rng.chance(config.outside_prefix) {
             "elsewhere/"
         } else {
-            plan.key_prefix.as_str()
+            key_prefix
         };
-        let awkward = rng.chance(plan.awkward);
+        let awkward = rng.chance(config.awkward_keys);
         let (folder, name, space) = if awkward {
             (
                 FOLDERS[pick(rng, FOLDERS.len())],
@@ -443,16 +436,12 @@ mod tests {
 
     #[test]
     fn a_generated_burst_is_awkward_and_ordered() {
-        let plan = BurstPlan {
+        // The flags' defaults: 10 % deletes, 2 % outside the prefix, every key awkward, in 2 s.
+        let config = EventsConfig {
             uploads: 2000,
-            keys: None,
-            deletes: 0.1,
-            key_prefix: "site/".into(),
-            outside_prefix: 0.02,
-            awkward: 1.0,
-            duration: Duration::from_secs(2),
+            ..EventsConfig::new("f")
         };
-        let burst = make_burst(&plan, &mut SeededRng::new(5));
+        let burst = make_burst(&config, "site/", &mut SeededRng::new(5));
         assert_eq!(burst.len(), 2000);
         let deletes = burst.iter().filter(|e| e.change.is_delete()).count();
         assert!((100..300).contains(&deletes), "{deletes}");

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 use tokio::time::{Instant, sleep, sleep_until};
 
-use super::config::Delivery;
+use super::config::{Delivery, EventsConfig, MAX_PAYLOAD_BYTES};
 use super::queue::{Queue, Received};
 use super::report::{FaultCounts, InvocationCounts};
 use crate::clock::{Clock, duration_ms, epoch_ms};
@@ -141,14 +141,8 @@ pub(super) fn lock(world: &SharedWorld) -> MutexGuard<'_, World> {
 }
 
 pub(super) struct MappingSettings {
-    pub delivery: Delivery,
-    pub rule: BatchRule,
-    pub function_timeout: Duration,
-    pub retry_delay: Duration,
-    pub kill_rate: f64,
-    pub redeliver_rate: f64,
+    pub config: EventsConfig,
     pub queue_arn: String,
-    pub region: String,
     /// The run stops here, whatever is left.
     pub time_limit: Instant,
     pub clock: Clock,
@@ -235,8 +229,12 @@ fn finished(world: &mut World, settings: &MappingSettings) -> bool {
 
 /// Gathers one batch; `None` when the run is over.
 async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<Received>> {
-    let rule = match settings.delivery {
-        Delivery::Sqs => settings.rule,
+    let config = &settings.config;
+    let rule = match config.delivery {
+        Delivery::Sqs => BatchRule {
+            size: config.batch_size,
+            window: config.batching_window,
+        },
         Delivery::Direct => BatchRule {
             size: 1,
             window: Duration::ZERO,
@@ -252,7 +250,7 @@ async fn gather(world: &SharedWorld, settings: &MappingSettings) -> Option<Vec<R
                 return None;
             }
             let room = rule.size - batch.len();
-            let budget = super::config::MAX_PAYLOAD_BYTES.saturating_sub(bytes);
+            let budget = MAX_PAYLOAD_BYTES.saturating_sub(bytes);
             let got = w
                 .queue
                 .receive(settings.clock.elapsed_ms(), room, budget, record_size);
@@ -292,7 +290,7 @@ fn sqs_record(r: &Received, settings: &MappingSettings) -> Value {
         "md5OfBody": &*r.md5_of_body,
         "eventSource": "aws:sqs",
         "eventSourceARN": settings.queue_arn,
-        "awsRegion": settings.region,
+        "awsRegion": settings.config.region,
     })
 }
 
@@ -300,12 +298,12 @@ fn sqs_record(r: &Received, settings: &MappingSettings) -> Value {
 /// typical time from taking an event to answering, so that most planted kills land while the
 /// function runs (a kill drawn later than its answer is reported as missed).
 fn draw_kill(world: &mut World, settings: &MappingSettings) -> Option<Duration> {
-    if !world.rng.chance(settings.kill_rate) {
+    if !world.rng.chance(settings.config.kill_rate) {
         return None;
     }
     world.faults.kills_planted += 1;
     let upper = (world.typical_ms * 500.0) as u64;
-    let cap = u64::try_from(settings.function_timeout.as_micros()).unwrap_or(u64::MAX);
+    let cap = u64::try_from(settings.config.function_timeout.as_micros()).unwrap_or(u64::MAX);
     Some(Duration::from_micros(world.rng.between(0, upper.min(cap))))
 }
 
@@ -316,7 +314,7 @@ pub(super) async fn poll(
     settings: Arc<MappingSettings>,
 ) -> (Slot, Option<std::io::Error>) {
     while let Some(batch) = gather(&world, &settings).await {
-        let event = match settings.delivery {
+        let event = match settings.config.delivery {
             Delivery::Sqs => {
                 let records: Vec<Value> = batch.iter().map(|r| sqs_record(r, &settings)).collect();
                 json!({ "Records": records })
@@ -330,7 +328,7 @@ pub(super) async fn poll(
         let payload_bytes = serde_json::to_string(&event).map_or(0, |text| text.len()) as u64;
         let kill_after = draw_kill(&mut lock(&world), &settings);
         let (end, cold_start, took) = match slot
-            .invoke(&event, settings.function_timeout, kill_after)
+            .invoke(&event, settings.config.function_timeout, kill_after)
             .await
         {
             Ok(x) => x,
@@ -361,15 +359,17 @@ pub(super) async fn poll(
                 let ms = took.as_secs_f64() * 1000.0;
                 w.typical_ms = w.typical_ms * 0.9 + ms * 0.1;
             }
-            settings.delivery == Delivery::Sqs
+            settings.config.delivery == Delivery::Sqs
                 && matches!(end, InvocationEnd::Response { .. })
-                && w.rng.chance(settings.redeliver_rate)
+                && w.rng.chance(settings.config.redeliver_rate)
         };
         if redeliver {
             // The same batch again, as the mapping sends it when its delete was lost: the
             // messages were deleted already, so the answer changes nothing in the queue; the
             // function must find the invalidation it created, not create another.
-            let again = slot.invoke(&event, settings.function_timeout, None).await;
+            let again = slot
+                .invoke(&event, settings.config.function_timeout, None)
+                .await;
             let mut w = lock(&world);
             w.faults.batches_redelivered += 1;
             w.invocations.total += 1;
@@ -392,7 +392,7 @@ fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end
         InvocationEnd::Killed { .. } => c.killed += 1,
         InvocationEnd::Response { .. } => {}
     }
-    if settings.delivery == Delivery::Direct {
+    if settings.config.delivery == Delivery::Direct {
         let c = &mut world.invocations;
         for r in batch {
             if matches!(end, InvocationEnd::Response { .. }) {
@@ -402,7 +402,7 @@ fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end
                 // Lambda retries an asynchronous event twice, after about 1 and 2 minutes
                 // (scaled by --retry-delay); after the third failure it drops the event.
                 let delay = if r.receive_count < 3 {
-                    duration_ms(settings.retry_delay) * u64::from(r.receive_count)
+                    duration_ms(settings.config.retry_delay) * u64::from(r.receive_count)
                 } else {
                     0
                 };

@@ -17,19 +17,19 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use burst::{BodyShape, BurstPlan, ObjectChange, ObjectEvent, form_encode_key, parse_keys};
+pub use burst::{BodyShape, ObjectChange, ObjectEvent, form_encode_key, parse_keys};
 pub use config::{
     ConfigError, CoverageParameters, DEFAULT_DISTRIBUTION, Delivery, EventsConfig, MAX_BATCH_SIZE,
     MAX_BATCHING_WINDOW, MAX_PAYLOAD_BYTES, Progress,
 };
 pub use mapping::{BatchAnswer, BatchRule, Rejection, read_batch_answer};
 pub use queue::{DeadLetter, QueueCounts};
-// The one nearest-rank percentile, which the chaos report shares.
-pub(crate) use report::percentile;
+// The one nearest-rank percentile and count list, which the chaos report shares.
 pub use report::{
     CloudFrontCounts, Coverage, EventCounts, EventsReport, FaultCounts, InvocationCounts,
     UncoveredKey, Violation, WronglyDeadLettered, path_covers,
 };
+pub(crate) use report::{listed, percentile};
 
 use crate::clock::duration_ms;
 use crate::cloudfront::{ConnectionMode, DistributionConfig};
@@ -147,14 +147,14 @@ fn checked(mut config: EventsConfig) -> Result<EventsConfig, EventsError> {
         ))
         .into());
     }
-    if config.concurrency == 0 {
-        return Err(ConfigError::Zero("--concurrency").into());
-    }
-    if config.function_timeout.is_zero() {
-        return Err(ConfigError::Zero("--function-timeout").into());
-    }
-    if config.visibility_timeout.is_zero() {
-        return Err(ConfigError::Zero("--visibility-timeout").into());
+    for (flag, zero) in [
+        ("--concurrency", config.concurrency == 0),
+        ("--function-timeout", config.function_timeout.is_zero()),
+        ("--visibility-timeout", config.visibility_timeout.is_zero()),
+    ] {
+        if zero {
+            return Err(ConfigError::Zero(flag).into());
+        }
     }
     if config.delivery == Delivery::Sqs && config.visibility_timeout < config.function_timeout {
         return Err(ConfigError::VisibilityBelowTimeout {
@@ -184,19 +184,11 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
 
     // The burst and the message of each event.
     let mut rng = SeededRng::with_stream(seed, 21);
-    let plan = BurstPlan {
-        uploads: config.uploads,
-        keys: config.keys.clone(),
-        deletes: config.deletes,
-        key_prefix: config
-            .key_prefix
-            .clone()
-            .unwrap_or_else(|| coverage_parameters.key_prefix.clone()),
-        outside_prefix: config.outside_prefix,
-        awkward: config.awkward_keys,
-        duration: config.burst_duration,
-    };
-    let events = burst::make_burst(&plan, &mut rng);
+    let key_prefix = config
+        .key_prefix
+        .as_ref()
+        .unwrap_or(&coverage_parameters.key_prefix);
+    let events = burst::make_burst(&config, key_prefix, &mut rng);
     let bucket = burst::Bucket {
         name: config.bucket.clone(),
         region: config.region.clone(),
@@ -248,23 +240,14 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         rng: SeededRng::with_stream(seed, 23),
         gave_up: false,
     }));
-    let queue_name = "cf-invalidate-events";
+    let queue_arn = format!(
+        "arn:aws:sqs:{}:{}:cf-invalidate-events",
+        config.region,
+        emu.account_id()
+    );
     let settings = Arc::new(MappingSettings {
-        delivery: config.delivery,
-        rule: BatchRule {
-            size: config.batch_size,
-            window: config.batching_window,
-        },
-        function_timeout: config.function_timeout,
-        retry_delay: config.retry_delay,
-        kill_rate: config.kill_rate,
-        redeliver_rate: config.redeliver_rate,
-        queue_arn: format!(
-            "arn:aws:sqs:{}:{}:{queue_name}",
-            config.region,
-            emu.account_id()
-        ),
-        region: config.region.clone(),
+        config: config.clone(),
+        queue_arn,
         time_limit: Instant::now() + TIME_LIMIT,
         clock: clock.clone(),
     });

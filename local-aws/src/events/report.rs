@@ -135,15 +135,8 @@ pub fn check_coverage(
     sent_ms: &[Option<u64>],
     invalidations: &[InvalidationInfo],
 ) -> Coverage {
-    let indexes: Vec<(&String, TargetIndex)> = targets
-        .iter()
-        .map(|t| {
-            (
-                t,
-                TargetIndex::new(invalidations.iter().filter(|i| i.target() == t)),
-            )
-        })
-        .collect();
+    let index_of = |t: &String| TargetIndex::new(invalidations.iter().filter(|i| i.target() == t));
+    let indexes: Vec<(&String, TargetIndex)> = targets.iter().map(|t| (t, index_of(t))).collect();
     let mut coverage = Coverage {
         targets: targets.to_vec(),
         ..Coverage::default()
@@ -501,7 +494,7 @@ impl EventsReport {
             if c.other_errors.is_empty() {
                 String::new()
             } else {
-                format!(", other errors: {}", listed(&c.other_errors))
+                format!(", other errors: {}", listed(&c.other_errors, " "))
             }
         );
         let f = &self.faults;
@@ -512,7 +505,7 @@ impl EventsReport {
             if f.injected.is_empty() {
                 "none".to_string()
             } else {
-                listed(&f.injected)
+                listed(&f.injected, " ")
             }
         );
         if !f.never_fired.is_empty() {
@@ -595,9 +588,12 @@ impl EventsReport {
     }
 }
 
-/// `a 1, b 2`: each key with its count.
-fn listed(counts: &BTreeMap<String, u64>) -> String {
-    let items: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+/// `a 1, b 2`: each key with its count, joined by `between`.
+pub(crate) fn listed<N: std::fmt::Display>(counts: &BTreeMap<String, N>, between: &str) -> String {
+    let items: Vec<String> = counts
+        .iter()
+        .map(|(k, n)| format!("{k}{between}{n}"))
+        .collect();
     items.join(", ")
 }
 
