@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::iter::Sum;
-use std::ops::AddAssign;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -104,37 +103,30 @@ pub struct Counters {
     pub secrets_found: u32,
 }
 
-impl AddAssign<&Counters> for Counters {
-    fn add_assign(&mut self, other: &Counters) {
-        let a = std::mem::take(self);
+impl<'a> Sum<&'a Counters> for Counters {
+    fn sum<I: Iterator<Item = &'a Counters>>(iter: I) -> Self {
         // A struct literal, so that a counter cannot be left out of the sum.
         macro_rules! summed {
-            ($($count:ident),*) => {
+            ($a:ident, $other:ident: $($count:ident),*) => {
                 Counters {
-                    $($count: a.$count + other.$count,)*
-                    error_posts: merged(a.error_posts, &other.error_posts),
-                    faults_by_kind: merged(a.faults_by_kind, &other.faults_by_kind),
-                    longest_final_report_throttle_burst: a
+                    $($count: $a.$count + $other.$count,)*
+                    error_posts: merged($a.error_posts, &$other.error_posts),
+                    faults_by_kind: merged($a.faults_by_kind, &$other.faults_by_kind),
+                    longest_final_report_throttle_burst: $a
                         .longest_final_report_throttle_burst
-                        .max(other.longest_final_report_throttle_burst),
+                        .max($other.longest_final_report_throttle_burst),
                 }
             };
         }
-        *self = summed! {
-            codepipeline_jobs, results_refused, invocations, cold_starts, function_errors,
-            deadline_kills, injected_kills, crashes, duplicate_deliveries, cloudfront_calls,
-            cloudfront_faulted, codepipeline_calls, codepipeline_faulted, create_calls,
-            creates_processed, invalidations, codepipeline_throttled, caller_references_returned,
-            caller_references_refused_strict, caller_references_refused_other_paths, secrets_found
-        };
-    }
-}
-
-impl<'a> Sum<&'a Counters> for Counters {
-    fn sum<I: Iterator<Item = &'a Counters>>(iter: I) -> Self {
-        iter.fold(Self::default(), |mut total, c| {
-            total += c;
-            total
+        iter.fold(Self::default(), |a, other| {
+            summed! { a, other:
+                codepipeline_jobs, results_refused, invocations, cold_starts, function_errors,
+                deadline_kills, injected_kills, crashes, duplicate_deliveries, cloudfront_calls,
+                cloudfront_faulted, codepipeline_calls, codepipeline_faulted, create_calls,
+                creates_processed, invalidations, codepipeline_throttled,
+                caller_references_returned, caller_references_refused_strict,
+                caller_references_refused_other_paths, secrets_found
+            }
         })
     }
 }
