@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::ChaosConfig;
 use crate::clock::duration_ms;
 use crate::duration::format_exact;
+use crate::events::pick;
 use crate::pipeline::{ArtifactCredentials, PipelineConfig};
 use crate::rng::SeededRng;
 
@@ -169,11 +170,6 @@ pub struct Scenario {
 
 const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-fn pick<'a, T>(rng: &mut SeededRng, items: &'a [T]) -> &'a T {
-    let i = usize::try_from(rng.between(0, items.len() as u64 - 1)).unwrap_or(0);
-    &items[i]
-}
 
 /// Paths a job asks for, in JSON (`Value`) form and as plain words when they fit the plain form.
 fn draw_paths(rng: &mut SeededRng) -> (Value, Vec<String>) {

@@ -328,20 +328,14 @@ fn generate_keys(
 ) -> Vec<(String, bool)> {
     let mut uploaded: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(config.uploads);
-    let pick = |rng: &mut SeededRng, n: usize| {
-        usize::try_from(rng.between(0, n.saturating_sub(1) as u64)).unwrap_or(0)
-    };
     for i in 0..config.uploads {
-        if !uploaded.is_empty() && rng.chance(config.deletes) {
-            let key = uploaded[pick(rng, uploaded.len())].clone();
-            out.push((key, true));
-            continue;
-        }
-        // Re-upload an earlier key now and then (a deploy overwriting a file).
-        if !uploaded.is_empty() && rng.chance(0.05) {
-            let key = uploaded[pick(rng, uploaded.len())].clone();
-            out.push((key, false));
-            continue;
+        // Delete an earlier key, or re-upload one now and then (a deploy overwriting a file).
+        if !uploaded.is_empty() {
+            let delete = rng.chance(config.deletes);
+            if delete || rng.chance(0.05) {
+                out.push((pick(rng, &uploaded).clone(), delete));
+                continue;
+            }
         }
         let prefix = if !key_prefix.is_empty() && rng.chance(config.outside_prefix) {
             "elsewhere/"
@@ -350,17 +344,9 @@ fn generate_keys(
         };
         let awkward = rng.chance(config.awkward_keys);
         let (folder, name, space) = if awkward {
-            (
-                FOLDERS[pick(rng, FOLDERS.len())],
-                NAMES[pick(rng, NAMES.len())],
-                " ",
-            )
+            (*pick(rng, &FOLDERS), *pick(rng, &NAMES), " ")
         } else {
-            (
-                PLAIN_FOLDERS[pick(rng, PLAIN_FOLDERS.len())],
-                PLAIN_NAMES[pick(rng, PLAIN_NAMES.len())],
-                "-",
-            )
+            (*pick(rng, &PLAIN_FOLDERS), *pick(rng, &PLAIN_NAMES), "-")
         };
         let key = if rng.chance(0.01) {
             // A directory marker, as the console's "Create folder" makes.
@@ -377,6 +363,12 @@ fn generate_keys(
         out.push((key, false));
     }
     out
+}
+
+/// One of `items` (not empty), drawn evenly.
+pub(crate) fn pick<'a, T>(rng: &mut SeededRng, items: &'a [T]) -> &'a T {
+    let last = items.len().saturating_sub(1) as u64;
+    &items[usize::try_from(rng.between(0, last)).unwrap_or(0)]
 }
 
 /// Reads a keys file: one key per line (kept exactly, spaces included); `DELETE key` deletes.

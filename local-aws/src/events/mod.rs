@@ -24,7 +24,8 @@ pub use config::{
 };
 pub use mapping::{BatchAnswer, BatchRule, Rejection, read_batch_answer};
 pub use queue::{DeadLetter, QueueCounts};
-// The one nearest-rank percentile and count list, which the chaos report shares.
+// The one draw from a list, nearest-rank percentile and count list, which chaos runs share.
+pub(crate) use burst::pick;
 pub use report::{
     CloudFrontCounts, Coverage, EventCounts, EventsReport, FaultCounts, InvocationCounts,
     UncoveredKey, Violation, WronglyDeadLettered, path_covers,
