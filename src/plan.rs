@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fmt;
+use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
@@ -50,15 +50,6 @@ pub struct PlanOptions {
     /// Name of the object a directory serves (`index.html`); a path ending in it also
     /// invalidates its directory with and without the trailing `/`.
     pub directory_index: Option<String>,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        Self {
-            max_paths: MAX_PATHS_PER_BATCH,
-            directory_index: None,
-        }
-    }
 }
 
 /// A batch ready to send: every item valid, none redundant, within CloudFront's limits.
@@ -134,28 +125,20 @@ impl InvalidationPlan {
 }
 
 /// What is wrong with a cache tag; completes the sentence "cache tag "#x" ...".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagProblem {
-    /// Nothing follows the `#`.
+    #[error("has no name after '#'")]
     Empty,
+    #[error("contains a comma")]
     Comma,
+    #[error("contains '*'")]
     Wildcard,
     /// A character outside ASCII 33..=126 (space, control, non-ASCII).
+    #[error("contains the character {0:?}")]
     Character(char),
     /// Length in characters without the `#`, over `MAX_TAG_LEN`.
+    #[error("is {0} characters long after the '#'")]
     TooLong(usize),
-}
-
-impl fmt::Display for TagProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => write!(f, "has no name after '#'"),
-            Self::Comma => write!(f, "contains a comma"),
-            Self::Wildcard => write!(f, "contains '*'"),
-            Self::Character(c) => write!(f, "contains the character {c:?}"),
-            Self::TooLong(len) => write!(f, "is {len} characters long after the '#'"),
-        }
-    }
 }
 
 /// Why the requested paths cannot be planned; `Display` is the message for the user.
@@ -255,7 +238,6 @@ fn normalise_path(path: &str) -> Result<String, PlanError> {
 /// silently invalidate nothing. Control characters only reach here from the
 /// directory-index name; encoding them keeps that name from ever matching.
 fn percent_encode_into(text: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = text.as_bytes();
     let keep = |index: usize, byte: u8| match byte {
         // An existing escape stays as it is, so encoding an encoded path changes nothing.
@@ -278,9 +260,7 @@ fn percent_encode_into(text: &str, out: &mut String) {
         if keep(index, byte) {
             out.push(char::from(byte));
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
 }
@@ -438,7 +418,6 @@ struct DirectoryTree<'a> {
     children: Vec<Vec<usize>>,
     /// One past the last descendant's id.
     subtree_end: Vec<usize>,
-    depth: Vec<usize>,
     /// Items (paths and wildcards) anywhere below the directory.
     items: Vec<usize>,
     /// Wildcard items anywhere below the directory.
@@ -468,9 +447,8 @@ impl<'a> DirectoryTree<'a> {
             parent: vec![None],
             children: vec![Vec::new()],
             subtree_end: Vec::new(),
-            depth: vec![0],
-            items: vec![0],
-            wildcards: vec![0],
+            items: Vec::new(),
+            wildcards: Vec::new(),
             direct_items: vec![0],
             direct_wildcards: vec![0],
             node_of: Vec::with_capacity(paths.len()),
@@ -498,9 +476,6 @@ impl<'a> DirectoryTree<'a> {
                 tree.parent.push(Some(top));
                 tree.children.push(Vec::new());
                 tree.children[top].push(id);
-                tree.depth.push(tree.depth[top] + 1);
-                tree.items.push(0);
-                tree.wildcards.push(0);
                 tree.direct_items.push(0);
                 tree.direct_wildcards.push(0);
                 open.push(id);

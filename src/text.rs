@@ -44,13 +44,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 
 /// `bytes` as lowercase hex, two digits a byte: digests in references, fingerprints and checksums.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
-    }
-    out
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in form values and query
