@@ -405,8 +405,7 @@ pub fn parse_user_parameters(input: &str) -> Result<JobParams, ParamsError> {
     if input.len() > MAX_USER_PARAMETERS_BYTES {
         return Err(ParamsError::TooLong { len: input.len() });
     }
-    // Editors on Windows may prepend a byte-order mark, which `trim` leaves in place.
-    let text = input.trim().trim_start_matches('\u{feff}').trim();
+    let text = trimmed(input);
     match text.chars().next() {
         None => Err(ParamsError::Empty),
         Some('{') => parse_json(text),
@@ -424,6 +423,11 @@ pub fn parse_user_parameters(input: &str) -> Result<JobParams, ParamsError> {
             _ => parse_plain(text),
         },
     }
+}
+
+/// Editors on Windows may prepend a byte-order mark, which `trim` leaves in place.
+fn trimmed(text: &str) -> &str {
+    text.trim().trim_start_matches('\u{feff}').trim()
 }
 
 /// The JSON form as written, every key of either source. serde checks the type of each value;
