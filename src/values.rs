@@ -66,6 +66,7 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
+            /// Accepts exactly a valid id; a near miss is an error that suggests the id.
             pub fn parse(raw: &str) -> Result<Self, ValueError> {
                 Self::parse_as(raw, None, &IdNames::PLAIN)
             }
@@ -75,6 +76,7 @@ macro_rules! id_type {
                 &self.0
             }
 
+            /// Like [`Self::parse`], naming the fields of the caller's shell in its hints.
             pub fn parse_as(
                 raw: &str,
                 field: Option<String>,
