@@ -71,24 +71,13 @@ pub enum OnTimeout {
     Succeed,
 }
 
-/// `onTimeout`'s spellings.
-const ON_TIMEOUT: [(&str, OnTimeout); 2] =
-    [("fail", OnTimeout::Fail), ("succeed", OnTimeout::Succeed)];
-
 /// Which files of the input artifact `pathsFromArtifact` invalidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArtifactMode {
-    /// Every file of the artifact.
     All,
     /// The files added, changed or removed since the last successful run of the action.
     Changed,
 }
-
-/// `pathsFromArtifact`'s spellings.
-const ARTIFACT_MODES: [(&str, ArtifactMode); 2] = [
-    ("changed", ArtifactMode::Changed),
-    ("all", ArtifactMode::All),
-];
 
 /// `pathsFromArtifact` and the keys that go with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,8 +405,7 @@ pub fn parse_user_parameters(input: &str) -> Result<JobParams, ParamsError> {
     if input.len() > MAX_USER_PARAMETERS_BYTES {
         return Err(ParamsError::TooLong { len: input.len() });
     }
-    // Editors on Windows may prepend a byte-order mark, which `trim` leaves in place.
-    let text = input.trim().trim_start_matches('\u{feff}').trim();
+    let text = trimmed(input);
     match text.chars().next() {
         None => Err(ParamsError::Empty),
         Some('{') => parse_json(text),
@@ -435,6 +423,11 @@ pub fn parse_user_parameters(input: &str) -> Result<JobParams, ParamsError> {
             _ => parse_plain(text),
         },
     }
+}
+
+/// Editors on Windows may prepend a byte-order mark, which `trim` leaves in place.
+fn trimmed(text: &str) -> &str {
+    text.trim().trim_start_matches('\u{feff}').trim()
 }
 
 /// The JSON form as written, every key of either source. serde checks the type of each value;
@@ -487,7 +480,7 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
         Some(value) => choice(
             "onTimeout",
             value,
-            &ON_TIMEOUT,
+            &[("fail", OnTimeout::Fail), ("succeed", OnTimeout::Succeed)],
             "give \"fail\" (the job fails when the wait runs out) or \"succeed\"",
         )?,
     };
@@ -521,7 +514,10 @@ fn artifact_params(raw: &RawParams) -> Result<Option<ArtifactParams>, ParamsErro
     let mode = choice(
         "pathsFromArtifact",
         mode,
-        &ARTIFACT_MODES,
+        &[
+            ("changed", ArtifactMode::Changed),
+            ("all", ArtifactMode::All),
+        ],
         "give \"changed\" (the files changed since the last successful run) or \"all\" (every \
          file of the input artifact)",
     )?;

@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fmt;
+use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
@@ -50,15 +50,6 @@ pub struct PlanOptions {
     /// Name of the object a directory serves (`index.html`); a path ending in it also
     /// invalidates its directory with and without the trailing `/`.
     pub directory_index: Option<String>,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        Self {
-            max_paths: MAX_PATHS_PER_BATCH,
-            directory_index: None,
-        }
-    }
 }
 
 /// A batch ready to send: every item valid, none redundant, within CloudFront's limits.
@@ -134,28 +125,20 @@ impl InvalidationPlan {
 }
 
 /// What is wrong with a cache tag; completes the sentence "cache tag "#x" ...".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagProblem {
-    /// Nothing follows the `#`.
+    #[error("has no name after '#'")]
     Empty,
+    #[error("contains a comma")]
     Comma,
+    #[error("contains '*'")]
     Wildcard,
     /// A character outside ASCII 33..=126 (space, control, non-ASCII).
+    #[error("contains the character {0:?}")]
     Character(char),
     /// Length in characters without the `#`, over `MAX_TAG_LEN`.
+    #[error("is {0} characters long after the '#'")]
     TooLong(usize),
-}
-
-impl fmt::Display for TagProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => write!(f, "has no name after '#'"),
-            Self::Comma => write!(f, "contains a comma"),
-            Self::Wildcard => write!(f, "contains '*'"),
-            Self::Character(c) => write!(f, "contains the character {c:?}"),
-            Self::TooLong(len) => write!(f, "is {len} characters long after the '#'"),
-        }
-    }
 }
 
 /// Why the requested paths cannot be planned; `Display` is the message for the user.
@@ -255,7 +238,6 @@ fn normalise_path(path: &str) -> Result<String, PlanError> {
 /// silently invalidate nothing. Control characters only reach here from the
 /// directory-index name; encoding them keeps that name from ever matching.
 fn percent_encode_into(text: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = text.as_bytes();
     let keep = |index: usize, byte: u8| match byte {
         // An existing escape stays as it is, so encoding an encoded path changes nothing.
@@ -278,9 +260,7 @@ fn percent_encode_into(text: &str, out: &mut String) {
         if keep(index, byte) {
             out.push(char::from(byte));
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
 }
@@ -430,24 +410,21 @@ fn drop_covered_paths(paths: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// Directories of the paths, with node ids in byte order of their prefixes: a directory's
-/// descendants then follow it contiguously, and a smaller id means a smaller prefix.
-struct DirectoryTree<'a> {
-    prefixes: Vec<&'a str>,
-    parent: Vec<Option<usize>>,
-    children: Vec<Vec<usize>>,
+/// A directory of the paths, in a tree whose ids follow the byte order of the prefixes: a
+/// directory's descendants then follow it contiguously, and a smaller id means a smaller prefix.
+#[derive(Default)]
+struct Directory<'a> {
+    prefix: &'a str,
+    parent: Option<usize>,
+    children: Vec<usize>,
     /// One past the last descendant's id.
-    subtree_end: Vec<usize>,
-    depth: Vec<usize>,
-    /// Items (paths and wildcards) anywhere below the directory.
-    items: Vec<usize>,
-    /// Wildcard items anywhere below the directory.
-    wildcards: Vec<usize>,
-    /// Items whose directory is exactly this one.
-    direct_items: Vec<usize>,
-    direct_wildcards: Vec<usize>,
-    /// The directory of each path, by index into the paths the tree was built from.
-    node_of: Vec<usize>,
+    subtree_end: usize,
+    /// Items (paths and wildcards) anywhere below the directory, and the wildcards among them.
+    items: usize,
+    wildcards: usize,
+    /// Items whose directory is exactly this one, and the wildcards among them.
+    direct_items: usize,
+    direct_wildcards: usize,
 }
 
 const ROOT: usize = 0;
@@ -457,75 +434,62 @@ fn directory_of(path: &str) -> &str {
     path.rfind('/').map_or("/", |slash| &path[..=slash])
 }
 
-impl<'a> DirectoryTree<'a> {
-    /// `paths` must be sorted and free of covered items, so that a wildcard `D/*` has nothing
-    /// else under `D/`. Sorted, the paths under any directory are contiguous, so one pass
-    /// with a stack of open directories creates every directory once, in byte order of its
-    /// prefix, without hashing.
-    fn build(paths: &'a [String]) -> Self {
-        let mut tree = DirectoryTree {
-            prefixes: vec!["/"],
-            parent: vec![None],
-            children: vec![Vec::new()],
-            subtree_end: Vec::new(),
-            depth: vec![0],
-            items: vec![0],
-            wildcards: vec![0],
-            direct_items: vec![0],
-            direct_wildcards: vec![0],
-            node_of: Vec::with_capacity(paths.len()),
-        };
-        let mut open = vec![ROOT];
-        for path in paths {
-            let directory = directory_of(path);
-            let mut top = ROOT;
-            while let Some(&id) = open.last() {
-                if directory.starts_with(tree.prefixes[id]) {
-                    top = id;
-                    break;
-                }
-                open.pop();
-            }
-            let mut end = tree.prefixes[top].len();
-            while let Some(slash) = directory.get(end..).and_then(|rest| rest.find('/')) {
-                end += slash + 1;
-                let id = tree.prefixes.len();
-                debug_assert!(
-                    tree.prefixes[id - 1] < &directory[..end],
-                    "created in byte order"
-                );
-                tree.prefixes.push(&directory[..end]);
-                tree.parent.push(Some(top));
-                tree.children.push(Vec::new());
-                tree.children[top].push(id);
-                tree.depth.push(tree.depth[top] + 1);
-                tree.items.push(0);
-                tree.wildcards.push(0);
-                tree.direct_items.push(0);
-                tree.direct_wildcards.push(0);
-                open.push(id);
+/// The directories of `paths`, and the directory of each path (by index into `paths`).
+/// `paths` must be sorted and free of covered items, so that a wildcard `D/*` has nothing else
+/// under `D/`. Sorted, the paths under any directory are contiguous, so one pass with a stack of
+/// open directories creates every directory once, in byte order of its prefix, without hashing.
+fn directory_tree(paths: &[String]) -> (Vec<Directory<'_>>, Vec<usize>) {
+    let mut tree = vec![Directory {
+        prefix: "/",
+        ..Directory::default()
+    }];
+    let mut node_of = Vec::with_capacity(paths.len());
+    let mut open = vec![ROOT];
+    for path in paths {
+        let directory = directory_of(path);
+        let mut top = ROOT;
+        while let Some(&id) = open.last() {
+            if directory.starts_with(tree[id].prefix) {
                 top = id;
+                break;
             }
-            tree.node_of.push(top);
-            tree.direct_items[top] += 1;
-            if path.ends_with('*') {
-                tree.direct_wildcards[top] += 1;
-            }
+            open.pop();
         }
-        let count = tree.prefixes.len();
-        tree.items.clone_from(&tree.direct_items);
-        tree.wildcards.clone_from(&tree.direct_wildcards);
-        tree.subtree_end = (1..=count).collect();
-        // Children have larger ids than their parent, so one reverse pass sums subtrees.
-        for id in (1..count).rev() {
-            if let Some(parent) = tree.parent[id] {
-                tree.items[parent] += tree.items[id];
-                tree.wildcards[parent] += tree.wildcards[id];
-                tree.subtree_end[parent] = tree.subtree_end[parent].max(tree.subtree_end[id]);
-            }
+        let mut end = tree[top].prefix.len();
+        while let Some(slash) = directory.get(end..).and_then(|rest| rest.find('/')) {
+            end += slash + 1;
+            let id = tree.len();
+            debug_assert!(
+                tree[id - 1].prefix < &directory[..end],
+                "created in byte order"
+            );
+            tree.push(Directory {
+                prefix: &directory[..end],
+                parent: Some(top),
+                ..Directory::default()
+            });
+            tree[top].children.push(id);
+            open.push(id);
+            top = id;
         }
-        tree
+        node_of.push(top);
+        tree[top].direct_items += 1;
+        tree[top].direct_wildcards += usize::from(path.ends_with('*'));
     }
+    for (id, node) in tree.iter_mut().enumerate() {
+        (node.items, node.wildcards) = (node.direct_items, node.direct_wildcards);
+        node.subtree_end = id + 1;
+    }
+    // Children have larger ids than their parent, so one reverse pass sums subtrees.
+    for id in (1..tree.len()).rev() {
+        let (items, wildcards, end) = (tree[id].items, tree[id].wildcards, tree[id].subtree_end);
+        if let Some(parent) = tree[id].parent.map(|parent| &mut tree[parent]) {
+            parent.items += items;
+            parent.wildcards += wildcards;
+            parent.subtree_end = parent.subtree_end.max(end);
+        }
+    }
+    (tree, node_of)
 }
 
 /// Fits the plan into the budget by starting from `/*` and refining it while it still fits.
@@ -536,45 +500,47 @@ impl<'a> DirectoryTree<'a> {
 /// result only when not even the top-level directories fit, and every refinement keeps the
 /// plan within `max_items` items and 15 wildcards.
 fn collapse(paths: &[String], tags: Vec<String>, max_items: usize) -> Vec<String> {
-    let tree = DirectoryTree::build(paths);
-    let count = tree.prefixes.len();
+    let (tree, node_of) = directory_tree(paths);
+    let count = tree.len();
     let mut expanded = vec![false; count];
     let mut items = 1;
     let mut wildcards = 1;
     // Largest subtree first; among equals the smaller prefix, so the result is deterministic.
-    let mut queue = BinaryHeap::from([(tree.items[ROOT], Reverse(ROOT))]);
+    let mut queue = BinaryHeap::from([(tree[ROOT].items, Reverse(ROOT))]);
     while let Some((_, Reverse(id))) = queue.pop() {
+        let node = &tree[id];
         // Refining the root drops `/*`, which covered the cache tags: they come back.
         let tags_back = if id == ROOT { tags.len() } else { 0 };
         let base_items = items - 1 + tags_back;
         let base_wildcards = wildcards - 1;
-        let full_items = base_items + tree.items[id];
-        let full_wildcards = base_wildcards + tree.wildcards[id];
+        let full_items = base_items + node.items;
+        let full_wildcards = base_wildcards + node.wildcards;
         if full_items <= max_items && full_wildcards <= MAX_WILDCARDS {
-            expanded[id..tree.subtree_end[id]].fill(true);
+            expanded[id..node.subtree_end].fill(true);
             (items, wildcards) = (full_items, full_wildcards);
             continue;
         }
         // A subdirectory with a single item is sent as that item: as cheap, and exact.
-        let child_wildcards: usize = tree.children[id]
+        let child_wildcards: usize = node
+            .children
             .iter()
             .map(|&child| {
-                if tree.items[child] == 1 {
-                    tree.wildcards[child]
+                if tree[child].items == 1 {
+                    tree[child].wildcards
                 } else {
                     1
                 }
             })
             .sum();
-        let one_items = base_items + tree.direct_items[id] + tree.children[id].len();
-        let one_wildcards = base_wildcards + tree.direct_wildcards[id] + child_wildcards;
+        let one_items = base_items + node.direct_items + node.children.len();
+        let one_wildcards = base_wildcards + node.direct_wildcards + child_wildcards;
         if one_items <= max_items && one_wildcards <= MAX_WILDCARDS {
             expanded[id] = true;
-            for &child in &tree.children[id] {
-                if tree.items[child] == 1 {
-                    expanded[child..tree.subtree_end[child]].fill(true);
+            for &child in &node.children {
+                if tree[child].items == 1 {
+                    expanded[child..tree[child].subtree_end].fill(true);
                 } else {
-                    queue.push((tree.items[child], Reverse(child)));
+                    queue.push((tree[child].items, Reverse(child)));
                 }
             }
             (items, wildcards) = (one_items, one_wildcards);
@@ -584,15 +550,15 @@ fn collapse(paths: &[String], tags: Vec<String>, max_items: usize) -> Vec<String
         return vec!["/*".to_owned()];
     }
     let mut plan = tags;
-    for (path, &id) in paths.iter().zip(&tree.node_of) {
+    for (path, &id) in paths.iter().zip(&node_of) {
         if expanded[id] {
             plan.push(path.clone());
         }
     }
     for id in 1..count {
-        let parent_expanded = tree.parent[id].is_some_and(|parent| expanded[parent]);
+        let parent_expanded = tree[id].parent.is_some_and(|parent| expanded[parent]);
         if parent_expanded && !expanded[id] {
-            plan.push(format!("{}*", tree.prefixes[id]));
+            plan.push(format!("{}*", tree[id].prefix));
         }
     }
     debug_assert_eq!(plan.len(), items, "the running count matches the plan");

@@ -56,98 +56,68 @@ impl IdNames {
     };
 }
 
-/// A CloudFront distribution id: 1 to 64 uppercase ASCII letters and digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DistributionId(String);
+/// A validated id newtype: `parse` accepts exactly a valid id; near misses (lowercase, an ARN,
+/// surrounding spaces) are errors that suggest the id, because guessing silently could invalidate
+/// the wrong distribution. `parse_as` names the fields of the caller's shell in its hints.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $noun:literal, $valid:expr, $hint:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
 
-impl DistributionId {
-    /// Accepts exactly the id; near misses (lowercase, an ARN, surrounding spaces) are errors
-    /// that suggest the id, because guessing silently could invalidate the wrong distribution.
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        Self::parse_as(raw, None, &IdNames::PLAIN)
-    }
+        impl $name {
+            /// Accepts exactly a valid id; a near miss is an error that suggests the id.
+            pub fn parse(raw: &str) -> Result<Self, ValueError> {
+                Self::parse_as(raw, None, &IdNames::PLAIN)
+            }
 
-    /// The id as CloudFront spells it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            /// The id as CloudFront spells it.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
 
-    /// Like [`Self::parse`], naming the fields of the caller's shell in its hints.
-    pub fn parse_as(raw: &str, field: Option<String>, names: &IdNames) -> Result<Self, ValueError> {
-        checked_id(raw, field, names, &DISTRIBUTION_ID_RULE).map(Self)
-    }
+            /// Like [`Self::parse`], naming the fields of the caller's shell in its hints.
+            pub fn parse_as(
+                raw: &str,
+                field: Option<String>,
+                names: &IdNames,
+            ) -> Result<Self, ValueError> {
+                if $valid(raw) {
+                    return Ok(Self(raw.to_owned()));
+                }
+                Err(ValueError::InvalidId {
+                    field,
+                    value: shown(raw),
+                    noun: $noun,
+                    hint: $hint(raw, names),
+                })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for DistributionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+id_type!(
+    /// A CloudFront distribution id: 1 to 64 uppercase ASCII letters and digits.
+    DistributionId,
+    "distribution id",
+    is_valid_distribution_id,
+    distribution_id_hint
+);
 
-/// A distribution tenant of a multi-tenant distribution: `dt_` and then ASCII letters and
-/// digits, at most [`MAX_TENANT_ID_LEN`] characters in all.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DistributionTenantId(String);
-
-impl DistributionTenantId {
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        Self::parse_as(raw, None, &IdNames::PLAIN)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Like [`Self::parse`], naming the fields of the caller's shell in its hints.
-    pub fn parse_as(raw: &str, field: Option<String>, names: &IdNames) -> Result<Self, ValueError> {
-        checked_id(raw, field, names, &TENANT_ID_RULE).map(Self)
-    }
-}
-
-impl fmt::Display for DistributionTenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// How one kind of id is checked, and how a refusal is told.
-struct IdRule {
-    /// "distribution id"
-    noun: &'static str,
-    valid: fn(&str) -> bool,
-    hint: fn(&str, &IdNames) -> String,
-}
-
-const DISTRIBUTION_ID_RULE: IdRule = IdRule {
-    noun: "distribution id",
-    valid: is_valid_distribution_id,
-    hint: distribution_id_hint,
-};
-
-const TENANT_ID_RULE: IdRule = IdRule {
-    noun: "distribution tenant id",
-    valid: is_valid_tenant_id,
-    hint: tenant_id_hint,
-};
-
-/// Accepts exactly a valid id; near misses get their own messages, because guessing silently
-/// could invalidate the wrong distribution.
-fn checked_id(
-    raw: &str,
-    field: Option<String>,
-    names: &IdNames,
-    rule: &IdRule,
-) -> Result<String, ValueError> {
-    if (rule.valid)(raw) {
-        return Ok(raw.to_owned());
-    }
-    Err(ValueError::InvalidId {
-        field,
-        value: shown(raw),
-        noun: rule.noun,
-        hint: (rule.hint)(raw, names),
-    })
-}
+id_type!(
+    /// A distribution tenant of a multi-tenant distribution: `dt_` and then ASCII letters and
+    /// digits, at most [`MAX_TENANT_ID_LEN`] characters in all.
+    DistributionTenantId,
+    "distribution tenant id",
+    is_valid_tenant_id,
+    tenant_id_hint
+);
 
 /// What one invalidation goes to: a distribution, or a tenant of a multi-tenant distribution
 /// (which CloudFront invalidates through the tenant, never through the distribution).

@@ -319,12 +319,6 @@ pub struct InvalidateArgs {
     pub aws: AwsArgs,
 }
 
-impl InvalidateArgs {
-    pub fn wait(&self) -> bool {
-        !self.no_wait
-    }
-}
-
 /// The distribution or the distribution tenant a command is about: exactly one of the two.
 #[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("target").required(true).args(["distribution_id", "tenant_id"])))]

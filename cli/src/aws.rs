@@ -121,14 +121,6 @@ async fn load(aws: &AwsArgs) -> Result<aws_config::SdkConfig, CliError> {
 /// A named profile must exist in the shared config or credentials file, as the AWS CLI demands.
 async fn check_profile_exists(profile: &str) -> Result<(), CliError> {
     let env = Env::real();
-    let searched = |env: &Env| {
-        let path = |var: &str, default: &str| env.get(var).unwrap_or_else(|_| default.to_owned());
-        format!(
-            "{} and {}",
-            path("AWS_CONFIG_FILE", "~/.aws/config"),
-            path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
-        )
-    };
     let profiles = aws_config::profile::load(&Fs::real(), &env, &ProfileFiles::default(), None)
         .await
         .map_err(|error| CliError::Credentials {
@@ -136,9 +128,14 @@ async fn check_profile_exists(profile: &str) -> Result<(), CliError> {
             detail: cf_invalidate::adapters::error_chain(&error),
         })?;
     if profiles.get_profile(profile).is_none() {
+        let path = |var: &str, default: &str| env.get(var).unwrap_or_else(|_| default.to_owned());
         return Err(CliError::UnknownProfile {
             profile: profile.to_owned(),
-            searched: searched(&env),
+            searched: format!(
+                "{} and {}",
+                path("AWS_CONFIG_FILE", "~/.aws/config"),
+                path("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+            ),
         });
     }
     Ok(())

@@ -41,13 +41,13 @@ pub async fn read_s3_sides(
     session: &Session<'_>,
 ) -> Result<S3Listings, CliError> {
     let mut listings = S3Listings::new();
-    let wanted: Vec<&str> = paths
+    let wanted: Vec<(&str, _)> = paths
         .changed_between
         .as_deref()
         .unwrap_or_default()
         .iter()
         .filter_map(|side| side.to_str())
-        .filter(|side| side.starts_with("s3://"))
+        .filter_map(|side| Some((side, s3_location(side)?)))
         .collect();
     if wanted.is_empty() {
         return Ok(listings);
@@ -55,13 +55,10 @@ pub async fn read_s3_sides(
     // A mistake in the prefixes is reported before anything is read.
     super::sources::prefixes(paths)?;
     let client = session.s3().await?;
-    for side in wanted {
+    for (side, location) in wanted {
         if listings.contains_key(side) {
             continue;
         }
-        let Some(location) = s3_location(side) else {
-            continue;
-        };
         let (bucket, key) = location?;
         let failed = |error: ZipError| match error {
             ZipError::Missing(_) => problem(Path::new(side), "does not exist"),

@@ -225,7 +225,6 @@ pub fn seconds(duration: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cf_invalidate::params::Target;
 
     #[test]
     fn the_summary_names_ids_paths_and_time() {

@@ -264,20 +264,18 @@ mod tests {
         }
     }
 
-    fn root() -> Vec<String> {
-        ["bin", "etc", "usr", "var"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
+    /// `collect` with `stdin` as standard input, a root of four names and no S3 side.
+    fn collect_from(args: &PathArgs, stdin: impl AsRef<[u8]>) -> Result<CollectedPaths, CliError> {
+        let root = ["bin", "etc", "usr", "var"].map(str::to_owned);
+        collect(args, &mut stdin.as_ref(), &root, &S3Listings::new())
     }
 
     #[test]
     fn paths_from_standard_input_keep_spaces_and_skip_blank_lines() {
         let mut given = args(&["/a.html"]);
         given.paths_from = Some(PathBuf::from("-"));
-        let mut stdin = "/my file.html\r\n\n  /b.html  \n".as_bytes();
         let collected =
-            collect(&given, &mut stdin, &root(), &S3Listings::new()).expect("collected");
+            collect_from(&given, "/my file.html\r\n\n  /b.html  \n").expect("collected");
         assert_eq!(collected.paths, vec!["/a.html", "/my file.html", "/b.html"]);
         assert!(collected.sync.is_none());
     }
@@ -287,20 +285,17 @@ mod tests {
         let mut given = args(&[]);
         given.paths_from_s3_sync = Some(PathBuf::from("-"));
         given.site_prefix = Some("www".to_owned());
-        let mut stdin = "upload: out/a b.html to s3://bkt/www/a b.html\n".as_bytes();
-        let collected =
-            collect(&given, &mut stdin, &root(), &S3Listings::new()).expect("collected");
+        let upload = "upload: out/a b.html to s3://bkt/www/a b.html\n";
+        let collected = collect_from(&given, upload).expect("collected");
         assert_eq!(collected.paths, vec!["/a b.html"]);
-        let mut nothing = "".as_bytes();
-        let unchanged =
-            collect(&given, &mut nothing, &root(), &S3Listings::new()).expect("collected");
+        let unchanged = collect_from(&given, "").expect("collected");
         assert!(unchanged.is_unchanged_sync());
     }
 
     fn sync_from_stdin(text: &str) -> Result<CollectedPaths, CliError> {
         let mut given = args(&[]);
         given.paths_from_s3_sync = Some(PathBuf::from("-"));
-        collect(&given, &mut text.as_bytes(), &root(), &S3Listings::new())
+        collect_from(&given, text)
     }
 
     #[test]
@@ -377,28 +372,23 @@ fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 ope
     #[test]
     fn the_guard_and_the_stdin_rule_stop_before_reading() {
         let expanded = args(&["/bin", "/etc", "/usr", "/var"]);
-        let error = collect(&expanded, &mut "".as_bytes(), &root(), &S3Listings::new())
-            .expect_err("guarded");
+        let error = collect_from(&expanded, "").expect_err("guarded");
         assert!(error.to_string().contains("'/*'"), "{error}");
         let mut allowed = expanded.clone();
         allowed.allow_root_like_paths = true;
-        assert!(collect(&allowed, &mut "".as_bytes(), &root(), &S3Listings::new()).is_ok());
+        assert!(collect_from(&allowed, "").is_ok());
 
         let mut both = args(&[]);
         both.paths_from = Some(PathBuf::from("-"));
         both.paths_from_s3_sync = Some(PathBuf::from("-"));
-        assert!(matches!(
-            collect(&both, &mut "".as_bytes(), &root(), &S3Listings::new()),
-            Err(CliError::StdinTwice)
-        ));
+        assert!(matches!(collect_from(&both, ""), Err(CliError::StdinTwice)));
     }
 
     #[test]
     fn unreadable_and_binary_files_are_named() {
         let mut missing = args(&[]);
         missing.paths_from = Some(PathBuf::from("/nonexistent/paths.txt"));
-        let error = collect(&missing, &mut "".as_bytes(), &root(), &S3Listings::new())
-            .expect_err("missing");
+        let error = collect_from(&missing, "").expect_err("missing");
         assert!(
             error
                 .to_string()
@@ -407,13 +397,7 @@ fatal error: An error occurred (NoSuchBucket) when calling the ListObjectsV2 ope
         );
         let mut binary = args(&[]);
         binary.paths_from = Some(PathBuf::from("-"));
-        let error = collect(
-            &binary,
-            &mut [b'/', b'a', 0xff].as_slice(),
-            &root(),
-            &S3Listings::new(),
-        )
-        .expect_err("bin");
+        let error = collect_from(&binary, [b'/', b'a', 0xff]).expect_err("bin");
         assert!(error.to_string().contains("not UTF-8"), "{error}");
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{
     MAX_USER_PARAMETERS_BYTES, ParamsError, Source, directory_index, invalid_value, max_paths,
-    read_json, targets,
+    read_json, targets, trimmed,
 };
 use crate::values::shown;
 
@@ -73,11 +73,7 @@ pub struct EventsParams {
 /// Reads the variable's value (`None` when it is not set).
 pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, ParamsError> {
     let origin = Source::EventsEnvironment;
-    let text = input
-        .unwrap_or_default()
-        .trim()
-        .trim_start_matches('\u{feff}')
-        .trim();
+    let text = trimmed(input.unwrap_or_default());
     if text.is_empty() {
         return Err(ParamsError::EventsUnset);
     }

@@ -35,7 +35,8 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     let params = JobParams {
         targets: distributions,
         paths: collected.paths.clone(),
-        wait: args.wait(),
+        // `--wait` is the default; it exists to override an earlier `--no-wait`.
+        wait: !args.no_wait,
         timeout: args.waiting.timeout,
         on_timeout: on_timeout(args.waiting.on_timeout),
         max_paths,

@@ -406,12 +406,8 @@ fn print_stdout(text: &str) -> Result<(), CliError> {
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(std::io::Error::other)
-        .and_then(|()| writeln!(out))
-        .and_then(|()| out.flush())
-        .map_err(CliError::Output)
+    let json = serde_json::to_string_pretty(value).map_err(std::io::Error::other);
+    print_stdout(&(json.map_err(CliError::Output)? + "\n"))
 }
 
 fn wait_sentence(distributions: &[DistributionReport], elapsed: Duration) -> String {
