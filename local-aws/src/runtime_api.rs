@@ -347,12 +347,7 @@ mod tests {
         assert!(state.take_next(1, 10, "arn", &mut rng).is_none());
         let d = state.take_next(0, 10, "arn", &mut rng).unwrap();
         assert_eq!(d.call.job_id.as_deref(), Some("j"));
-        assert!(
-            d.reply
-                .headers
-                .iter()
-                .any(|(k, v)| *k == "Lambda-Runtime-Aws-Request-Id" && v == "r1")
-        );
+        assert_eq!(d.reply.headers["Lambda-Runtime-Aws-Request-Id"], "r1");
         assert!(matches!(
             inv.status(),
             InvocationStatus::Running { started_ms: 10, .. }

@@ -535,14 +535,14 @@ impl S3Server {
         let body = body.to_bytes();
         let status = parts.status.as_u16();
         let mut reply = Reply::new(status, "application/xml", body.clone());
-        reply.extra_headers = parts.headers;
+        reply.headers.extend(parts.headers);
         if status >= 300 {
             reply.error_code = error_code(&body).or_else(|| {
                 (request.method == "HEAD" && status == 404).then(|| "NotFound".to_string())
             });
         } else if call.operation == "GetObject" {
             let range = reply
-                .extra_headers
+                .headers
                 .get(hyper::header::CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok());
             call.body_bytes = Some(body.len() as u64);

@@ -12,7 +12,7 @@ use super::{EmulatorError, Shared};
 use crate::clock::Clock;
 use crate::clock::epoch_ms;
 use crate::cloudfront::{
-    DistributionConfig, DistributionTenantConfig, InvalidationInfo, UnknownIds,
+    DistributionConfig, DistributionTenantConfig, InvalidationInfo, Target, UnknownIds,
 };
 use crate::codepipeline::executions::{
     ActionExecution, ActionExecutionStatus, ActionOutput, GetJobDetailsMode, JobContext,
@@ -132,7 +132,10 @@ impl EmulatorHandle {
         self.shared
             .lock()
             .cloudfront
-            .invalidations(distribution_id, &self.shared.clock)
+            .invalidations(
+                &Target::Distribution(distribution_id.into()),
+                &self.shared.clock,
+            )
             .unwrap_or_default()
     }
 
@@ -142,7 +145,7 @@ impl EmulatorHandle {
         self.shared
             .lock()
             .cloudfront
-            .tenant_invalidations(tenant_id, &self.shared.clock)
+            .invalidations(&Target::Tenant(tenant_id.into()), &self.shared.clock)
             .unwrap_or_default()
     }
 

@@ -503,29 +503,19 @@ impl Arrival<'_> {
 }
 
 fn to_response(reply: Reply, api: Api, request_id: &str) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder()
-        .status(reply.status)
-        .header("content-type", reply.content_type);
-    builder = match api {
-        Api::CloudFront | Api::S3 => builder.header("x-amz-request-id", request_id),
-        Api::CodePipeline => builder.header("x-amzn-RequestId", request_id),
-        Api::LambdaRuntime | Api::Local => builder,
+    let mut headers = reply.headers;
+    let name = match api {
+        Api::CloudFront | Api::S3 => Some("x-amz-request-id"),
+        Api::CodePipeline => Some("x-amzn-requestid"),
+        Api::LambdaRuntime | Api::Local => None,
     };
-    for (name, value) in &reply.headers {
-        builder = builder.header(*name, value.as_str());
+    // The request id is a uuid, always a valid value; S3's own, when it sends one, wins.
+    if let (Some(name), Ok(value)) = (name, hyper::header::HeaderValue::from_str(request_id)) {
+        headers.entry(name).or_insert(value);
     }
-    if let Some(headers) = builder.headers_mut() {
-        for (name, value) in &reply.extra_headers {
-            headers.insert(name, value.clone());
-        }
-    }
-    builder
-        .body(Full::new(reply.body.clone()))
-        .unwrap_or_else(|_| {
-            // Only a bad header value can fail here; answer without the extra headers.
-            let mut fallback = Response::new(Full::new(reply.body));
-            *fallback.status_mut() = hyper::StatusCode::from_u16(reply.status)
-                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-            fallback
-        })
+    let mut response = Response::new(Full::new(reply.body));
+    *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.headers_mut() = headers;
+    response
 }
