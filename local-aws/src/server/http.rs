@@ -407,8 +407,8 @@ async fn dispatch(
                         ids,
                     )
                 };
-                if let Some(d) = delivered {
-                    return (d.reply, d.call);
+                if let Some(delivered) = delivered {
+                    return delivered;
                 }
                 ready.notified().await;
             }
