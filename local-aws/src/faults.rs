@@ -199,7 +199,6 @@ impl Faults {
     }
 }
 
-/// A fault spec that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid fault '{item}': {reason}")]
 pub struct FaultSpecError {
@@ -222,12 +221,8 @@ impl FromStr for Faults {
                 item: item.to_string(),
                 reason: reason.to_string(),
             };
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| err("expected API.KIND=VALUE, e.g. cloudfront.unavailable=0.1"))?;
-            let (api_name, kind) = key
-                .trim()
-                .split_once('.')
+            let (api_name, kind, value) = (item.split_once('='))
+                .and_then(|(key, value)| key.trim().split_once('.').map(|(a, k)| (a, k, value)))
                 .ok_or_else(|| err("expected API.KIND=VALUE, e.g. cloudfront.unavailable=0.1"))?;
             let (api, target) = match api_name.to_ascii_lowercase().as_str() {
                 "cloudfront" => (Api::CloudFront, &mut faults.cloudfront),
@@ -424,14 +419,8 @@ mod tests {
         assert_eq!(Faults::none().to_string(), "none");
         assert_eq!("".parse::<Faults>().unwrap(), Faults::none());
         assert_eq!("none".parse::<Faults>().unwrap(), Faults::none());
-        assert_eq!(
-            "cloudfront.throttle=50%"
-                .parse::<Faults>()
-                .unwrap()
-                .cloudfront
-                .throttle,
-            Some(Dose::Rate(0.5))
-        );
+        let half: Faults = "cloudfront.throttle=50%".parse().unwrap();
+        assert_eq!(half.cloudfront.throttle, Some(Dose::Rate(0.5)));
     }
 
     #[test]
@@ -463,21 +452,13 @@ mod tests {
         assert_eq!(faults.to_string(), "codepipeline.throttle-final=2");
         let mut state = FaultState::new(faults, 1);
         let report = FaultTarget::default();
-        let final_report = FaultTarget {
+        let last = FaultTarget {
             final_report: true,
             ..report
         };
-        assert_eq!(state.before(Api::CodePipeline, report), None);
-        assert_eq!(
-            state.before(Api::CodePipeline, final_report),
-            Some(FaultKind::ThrottleFinal)
-        );
-        assert_eq!(state.before(Api::CodePipeline, report), None);
-        assert_eq!(
-            state.before(Api::CodePipeline, final_report),
-            Some(FaultKind::ThrottleFinal)
-        );
-        assert_eq!(state.before(Api::CodePipeline, final_report), None);
+        let fired = [report, last, report, last, last].map(|t| state.before(Api::CodePipeline, t));
+        let throttled = Some(FaultKind::ThrottleFinal);
+        assert_eq!(fired, [None, throttled, None, throttled, None]);
         let err = "cloudfront.throttle-final=1".parse::<Faults>().unwrap_err();
         assert!(err.to_string().contains("codepipeline only"), "{err}");
     }
@@ -488,16 +469,10 @@ mod tests {
             .parse()
             .unwrap();
         let mut state = FaultState::new(faults.clone(), 9);
-        assert_eq!(state.before(Api::CloudFront, FaultTarget::default()), None);
-        assert_eq!(
-            state.before(Api::CloudFront, CREATE),
-            Some(FaultKind::TooMany)
-        );
-        assert_eq!(
-            state.before(Api::CloudFront, CREATE),
-            Some(FaultKind::TooMany)
-        );
-        assert_eq!(state.before(Api::CloudFront, CREATE), None);
+        let calls = [FaultTarget::default(), CREATE, CREATE, CREATE];
+        let fired = calls.map(|t| state.before(Api::CloudFront, t));
+        let too_many = Some(FaultKind::TooMany);
+        assert_eq!(fired, [None, too_many, too_many, None]);
         let draws = |seed| {
             let mut s = FaultState::new(faults.clone(), seed);
             (0..32)

@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use local_aws::chaos::{self, ChaosConfig, ChaosJob, JobObserver};
 use local_aws::events::EventsConfig;
 use local_aws::pipeline::{self, Observer, PipelineConfig, TimelineEntry};
-use local_aws::{
-    DistributionAccess, DurationRange, Emulator, EmulatorConfig, RequestRecord, World,
-};
+use local_aws::{DistributionAccess, DurationRange, Emulator, EmulatorConfig, World};
 
 /// Local emulator of the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs,
 /// and a driver that runs a CodePipeline Lambda invoke action against a real function binary.
@@ -166,17 +164,6 @@ fn with_notes(
     } else {
         format!("{id} ({})", notes.join(", "))
     }
-}
-
-/// One call as `serve` logs it on standard error: its detail only when it tells what became
-/// of a reused CallerReference.
-fn log_line(r: &RequestRecord) -> String {
-    format!(
-        "+{}.{:03}s {}",
-        r.at_ms / 1000,
-        r.at_ms % 1000,
-        r.line(r.caller_reference_reuse.is_some())
-    )
 }
 
 fn main() -> ExitCode {
@@ -386,58 +373,9 @@ async fn serve(args: ServeArgs) -> u8 {
     let _ = std::io::stdout().flush();
 
     if !args.quiet {
-        emu.watch_requests(|r| eprintln!("{}", log_line(r)));
+        emu.watch_requests(|r| eprintln!("{}", r.live_line()));
     }
     let _ = tokio::signal::ctrl_c().await;
     emu.shutdown().await;
     0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use local_aws::{Api, CallerReferenceReuse};
-
-    fn record() -> RequestRecord {
-        RequestRecord {
-            seq: 2,
-            at_ms: 1_250,
-            duration_ms: 1,
-            api: Api::CloudFront,
-            operation: "CreateInvalidationForDistributionTenant".to_string(),
-            request_id: "r".to_string(),
-            distribution_id: None,
-            distribution_tenant_id: Some("dt_abc".to_string()),
-            invalidation_id: None,
-            job_id: None,
-            lambda_request_id: None,
-            status: Some(400),
-            error_code: Some("InvalidArgument".to_string()),
-            fault: None,
-            detail: Some(
-                "1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode)"
-                    .to_string(),
-            ),
-            caller_reference_reuse: Some(CallerReferenceReuse::RefusedStrict),
-            body_bytes: None,
-        }
-    }
-
-    #[test]
-    fn serve_shows_why_a_reused_caller_reference_was_refused() {
-        assert_eq!(
-            log_line(&record()),
-            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument (1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode))"
-        );
-        // Other details stay out of the live log.
-        let plain = RequestRecord {
-            caller_reference_reuse: None,
-            body_bytes: None,
-            ..record()
-        };
-        assert_eq!(
-            log_line(&plain),
-            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument"
-        );
-    }
 }

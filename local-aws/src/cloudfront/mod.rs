@@ -263,23 +263,24 @@ impl CfOp {
 }
 
 /// Routes `segments` (the decoded path segments after `/2020-05-31/`).
-pub(crate) fn route(method: &str, segments: &[String], query: &str) -> Option<CfOp> {
-    let target = |kind: &str, id: &str| match kind {
-        "distribution" => Some(Target::Distribution(id.to_string())),
-        "distribution-tenant" => Some(Target::Tenant(id.to_string())),
-        _ => None,
+pub(crate) fn route(method: &str, segments: &[&str], query: &str) -> Option<CfOp> {
+    let [kind, id, "invalidation", rest @ ..] = segments else {
+        return None;
     };
-    match (method, segments) {
-        ("POST", [kind, id, inv]) if inv == "invalidation" => Some(CfOp::Create {
-            target: target(kind, id)?,
-        }),
-        ("GET", [kind, id, inv]) if inv == "invalidation" => Some(CfOp::List {
-            target: target(kind, id)?,
+    let target = match *kind {
+        "distribution" => Target::Distribution(id.to_string()),
+        "distribution-tenant" => Target::Tenant(id.to_string()),
+        _ => return None,
+    };
+    match (method, rest) {
+        ("POST", []) => Some(CfOp::Create { target }),
+        ("GET", []) => Some(CfOp::List {
+            target,
             query: query.to_string(),
         }),
-        ("GET", [kind, id, inv, invalidation]) if inv == "invalidation" => Some(CfOp::Get {
-            target: target(kind, id)?,
-            id: invalidation.clone(),
+        ("GET", [invalidation]) => Some(CfOp::Get {
+            target,
+            id: invalidation.to_string(),
         }),
         _ => None,
     }

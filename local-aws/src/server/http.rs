@@ -125,13 +125,10 @@ impl Route {
             .collect();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         match segs.as_slice() {
-            ["2020-05-31", rest @ ..] => {
-                let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-                match cloudfront::route(method, &rest, query) {
-                    Some(op) => Route::CloudFront(op),
-                    None => Route::Unsupported(Api::CloudFront),
-                }
-            }
+            ["2020-05-31", rest @ ..] => match cloudfront::route(method, rest, query) {
+                Some(op) => Route::CloudFront(op),
+                None => Route::Unsupported(Api::CloudFront),
+            },
             ["2018-06-01", "runtime", "invocation", "next"] if method == "GET" => Route::LambdaNext,
             [
                 "2018-06-01",
@@ -189,38 +186,33 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let arrived = shared.clock.elapsed_ms();
     let started = std::time::Instant::now();
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let target = header("x-amz-target");
-    let error_type = header("lambda-runtime-function-error-type");
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let route = Route::of(&method, &path, &query, target.is_some());
+    let (parts, body) = req.into_parts();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let (target, error_type) = (
+        header("x-amz-target"),
+        header("lambda-runtime-function-error-type"),
+    );
+    let (path, query) = (parts.uri.path(), parts.uri.query().unwrap_or(""));
+    let route = Route::of(parts.method.as_str(), path, query, target.is_some());
     let api = route.api();
-    let headers = req.headers().clone();
     let limit = if api == Api::S3 {
         s3::MAX_OBJECT
     } else {
         MAX_BODY
     };
-    let (body, body_too_large) = match Limited::new(req.into_body(), limit).collect().await {
+    let (body, body_too_large) = match Limited::new(body, limit).collect().await {
         Ok(collected) => (collected.to_bytes(), false),
         Err(_) => (Bytes::new(), true),
     };
     let request = RequestParts {
-        method,
-        path,
-        query,
-        headers,
+        method: parts.method.to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        target: target.map(str::to_string),
+        error_type: error_type.map(str::to_string),
         body_too_large,
-        target,
-        error_type,
         body,
+        headers: parts.headers.clone(),
     };
     let request_id = shared.lock().request_ids.uuid();
     let arrival = Arrival {
@@ -263,10 +255,11 @@ async fn handle(
             Some(code) => format!("{} {code}", reply.status),
             None => reply.status.to_string(),
         };
-        call.detail = Some(match call.detail {
-            Some(d) => format!("{d}; processed ({would}), response dropped"),
-            None => format!("processed ({would}), response dropped"),
-        });
+        let dropped = format!("processed ({would}), response dropped");
+        call.detail = Some(
+            call.detail
+                .map_or(dropped.clone(), |d| format!("{d}; {dropped}")),
+        );
         arrival.log(call, None, Some(FaultKind::DropAfter));
         kill.notify_one();
         return std::future::pending().await;
@@ -291,16 +284,11 @@ fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
 
 /// Which of the call-specific faults may hit this call.
 fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
-    match route {
-        Route::CloudFront(op) => FaultTarget {
-            create_invalidation: op.is_create(),
-            final_report: false,
-        },
-        Route::CodePipeline => FaultTarget {
-            create_invalidation: false,
-            final_report: codepipeline::is_final_report(request.target.as_deref(), &request.body),
-        },
-        _ => FaultTarget::default(),
+    let target = request.target.as_deref();
+    FaultTarget {
+        create_invalidation: matches!(route, Route::CloudFront(op) if op.is_create()),
+        final_report: matches!(route, Route::CodePipeline)
+            && codepipeline::is_final_report(target, &request.body),
     }
 }
 
