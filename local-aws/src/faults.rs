@@ -75,7 +75,8 @@ impl fmt::Display for Dose {
 pub enum FaultKind {
     /// HTTP 503 `ServiceUnavailable` (CloudFront) / `ServiceUnavailableException` (CodePipeline).
     Unavailable,
-    /// HTTP 400 `Throttling` (CloudFront) / `ThrottlingException` (CodePipeline).
+    /// HTTP 400 `Throttling` (CloudFront) / `ThrottlingException` (CodePipeline); on S3, 503
+    /// `SlowDown`.
     Throttle,
     /// `ThrottlingException` on a CodePipeline call that reports a final result
     /// (`PutJobFailureResult`, or `PutJobSuccessResult` without a continuation token): the
@@ -158,22 +159,9 @@ impl ApiFaults {
 }
 
 /// Faults for every API that supports them. Parse from the text syntax with [`str::parse`];
-/// [`fmt::Display`] writes it back.
-///
-/// Syntax: comma-separated `API.KIND=VALUE` items, `API` being `cloudfront`, `codepipeline` or `s3`:
-///
-/// | kind | value | effect |
-/// | --- | --- | --- |
-/// | `unavailable` | dose | HTTP 503 `ServiceUnavailable` |
-/// | `throttle` | dose | HTTP 400 `Throttling` / `ThrottlingException`; on S3, 503 `SlowDown` |
-/// | `throttle-final` | dose | `ThrottlingException` on final reports only (codepipeline only) |
-/// | `drop` | dose | connection closed without a response, request not processed |
-/// | `drop-after` | dose | request processed, then connection closed without a response |
-/// | `too-many` | dose | `TooManyInvalidationsInProgress` on CreateInvalidation (cloudfront only) |
-/// | `latency` | duration or range | delay before handling each call: `200ms`, `100ms..1s` |
-///
-/// A dose is a probability per call (`0.1`, `1.0`, `25%`: it has a decimal point or a percent
-/// sign) or a count of the next calls that fail (`3`: a whole number).
+/// [`fmt::Display`] writes it back: comma-separated `API.KIND=VALUE` items, `API` being
+/// `cloudfront`, `codepipeline` or `s3`, `KIND` a [`FaultKind`] with a [`Dose`], or `latency`
+/// with a duration or range (`200ms`, `100ms..1s`) to wait before handling each call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
     pub cloudfront: ApiFaults,

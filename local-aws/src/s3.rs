@@ -123,20 +123,16 @@ impl ObjectStore {
     }
 
     fn objects(&self, bucket: &str) -> Result<&BTreeMap<String, StoredObject>, NoSuchBucket> {
-        let stored = self.buckets.get(bucket);
-        stored
-            .map(|b| &b.objects)
-            .ok_or(NoSuchBucket(bucket.into()))
+        let found = self.buckets.get(bucket).map(|b| &b.objects);
+        found.ok_or_else(|| NoSuchBucket(bucket.into()))
     }
 
     fn objects_mut(
         &mut self,
         bucket: &str,
     ) -> Result<&mut BTreeMap<String, StoredObject>, NoSuchBucket> {
-        let stored = self.buckets.get_mut(bucket);
-        stored
-            .map(|b| &mut b.objects)
-            .ok_or(NoSuchBucket(bucket.into()))
+        let found = self.buckets.get_mut(bucket).map(|b| &mut b.objects);
+        found.ok_or_else(|| NoSuchBucket(bucket.into()))
     }
 
     fn bucket_names(&self) -> Vec<(String, SystemTime)> {

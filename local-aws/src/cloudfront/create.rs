@@ -169,13 +169,8 @@ impl CloudFrontState {
 
 /// (wildcard paths, other items) among `paths`.
 fn count_wildcards<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize) {
-    paths.into_iter().fold((0, 0), |(wildcards, files), p| {
-        if StoredInvalidation::is_wildcard(p) {
-            (wildcards + 1, files)
-        } else {
-            (wildcards, files + 1)
-        }
-    })
+    let (wildcards, files): (Vec<_>, Vec<_>) = paths.into_iter().partition(|p| p.ends_with('*'));
+    (wildcards.len(), files.len())
 }
 
 /// Reads the body into a [`Batch`]: every required element present and well formed.

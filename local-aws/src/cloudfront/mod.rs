@@ -123,10 +123,6 @@ impl StoredInvalidation {
             InvalidationStatus::InProgress
         }
     }
-
-    fn is_wildcard(path: &str) -> bool {
-        path.ends_with('*')
-    }
 }
 
 /// A distribution or a tenant: its configuration and its invalidations.

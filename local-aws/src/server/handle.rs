@@ -320,7 +320,10 @@ impl EmulatorHandle {
             .next_environment
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (closed, closed_rx) = watch::channel(false);
-        let stop = super::http::Stop::new(self.shutdown.subscribe()).with_environment(closed_rx);
+        let stop = super::http::Stop {
+            emulator: self.shutdown.subscribe(),
+            environment: Some(closed_rx),
+        };
         tokio::spawn(super::http::accept_loop(
             listener,
             self.shared.clone(),

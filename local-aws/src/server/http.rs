@@ -29,23 +29,11 @@ use crate::s3;
 /// listener) the environment is dropped.
 #[derive(Clone)]
 pub(super) struct Stop {
-    emulator: watch::Receiver<bool>,
-    environment: Option<watch::Receiver<bool>>,
+    pub emulator: watch::Receiver<bool>,
+    pub environment: Option<watch::Receiver<bool>>,
 }
 
 impl Stop {
-    pub(super) fn new(emulator: watch::Receiver<bool>) -> Self {
-        Self {
-            emulator,
-            environment: None,
-        }
-    }
-
-    pub(super) fn with_environment(mut self, environment: watch::Receiver<bool>) -> Self {
-        self.environment = Some(environment);
-        self
-    }
-
     /// Resolves when either side says stop (or is gone).
     async fn stopped(&mut self) {
         match self.environment.as_mut() {
@@ -212,7 +200,7 @@ async fn handle(
         error_type: error_type.map(str::to_string),
         body_too_large,
         body,
-        headers: parts.headers.clone(),
+        headers: parts.headers,
     };
     let request_id = shared.lock().request_ids.uuid();
     let arrival = Arrival {

@@ -314,7 +314,10 @@ impl Emulator {
         tokio::spawn(http::accept_loop(
             listener,
             shared.clone(),
-            http::Stop::new(shutdown_rx),
+            http::Stop {
+                emulator: shutdown_rx,
+                environment: None,
+            },
             MAIN_ENVIRONMENT,
         ));
         Ok(EmulatorHandle {
