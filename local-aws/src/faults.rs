@@ -144,18 +144,6 @@ impl ApiFaults {
             (FaultKind::Hang, &mut self.hang),
         ]
     }
-
-    fn entries(&self) -> Vec<(&'static str, String)> {
-        let mut copy = self.clone();
-        let doses = copy.doses().into_iter();
-        let mut out: Vec<_> = doses
-            .filter_map(|(kind, dose)| dose.map(|d| (kind.name(), d.to_string())))
-            .collect();
-        if let Some(l) = &self.latency {
-            out.push(("latency", l.to_string()));
-        }
-        out
-    }
 }
 
 /// Faults for every API that supports them. Parse from the text syntax with [`str::parse`];
@@ -274,22 +262,20 @@ fn parse_dose(value: &str) -> Result<Dose, String> {
 
 impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut items = Vec::new();
         let apis = [
             ("cloudfront", &self.cloudfront),
             ("codepipeline", &self.codepipeline),
             ("s3", &self.s3),
         ];
-        let items: Vec<String> = apis
-            .iter()
-            .flat_map(|(api, faults)| {
-                let entries = faults.entries().into_iter();
-                entries.map(move |(kind, value)| format!("{api}.{kind}={value}"))
-            })
-            .collect();
-        match items.is_empty() {
-            true => f.write_str("none"),
-            false => f.write_str(&items.join(",")),
+        for (api, faults) in apis {
+            for (kind, dose) in faults.clone().doses() {
+                items.extend(dose.map(|d| format!("{api}.{}={d}", kind.name())));
+            }
+            items.extend(faults.latency.map(|l| format!("{api}.latency={l}")));
         }
+        let text = items.join(",");
+        f.write_str(if text.is_empty() { "none" } else { &text })
     }
 }
 
@@ -307,18 +293,15 @@ pub(crate) struct FaultTarget {
 #[derive(Debug)]
 pub(crate) struct FaultState {
     faults: Faults,
-    cloudfront_rng: SeededRng,
-    codepipeline_rng: SeededRng,
-    s3_rng: SeededRng,
+    /// CloudFront's, CodePipeline's and S3's.
+    rngs: [SeededRng; 3],
 }
 
 impl FaultState {
     pub(crate) fn new(faults: Faults, seed: u64) -> Self {
         Self {
             faults,
-            cloudfront_rng: SeededRng::with_stream(seed, 1),
-            codepipeline_rng: SeededRng::with_stream(seed, 2),
-            s3_rng: SeededRng::with_stream(seed, 5),
+            rngs: [1, 2, 5].map(|stream| SeededRng::with_stream(seed, stream)),
         }
     }
 
@@ -331,12 +314,13 @@ impl FaultState {
     }
 
     fn parts(&mut self, api: Api) -> Option<(&mut ApiFaults, &mut SeededRng)> {
-        match api {
-            Api::CloudFront => Some((&mut self.faults.cloudfront, &mut self.cloudfront_rng)),
-            Api::CodePipeline => Some((&mut self.faults.codepipeline, &mut self.codepipeline_rng)),
-            Api::S3 => Some((&mut self.faults.s3, &mut self.s3_rng)),
-            Api::LambdaRuntime | Api::Local => None,
-        }
+        let (faults, stream) = match api {
+            Api::CloudFront => (&mut self.faults.cloudfront, 0),
+            Api::CodePipeline => (&mut self.faults.codepipeline, 1),
+            Api::S3 => (&mut self.faults.s3, 2),
+            Api::LambdaRuntime | Api::Local => return None,
+        };
+        Some((faults, &mut self.rngs[stream]))
     }
 
     /// The delay to add before handling a call of `api`.

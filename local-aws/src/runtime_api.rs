@@ -36,10 +36,7 @@ pub enum InvocationStatus {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InvocationOutcome {
     /// `POST /runtime/invocation/{id}/response`.
-    Response {
-        /// The response body, as text.
-        body: String,
-    },
+    Response { body: String },
     /// `POST /runtime/invocation/{id}/error`.
     Error {
         /// `errorType` of the body (or the `Lambda-Runtime-Function-Error-Type` header).
@@ -110,9 +107,7 @@ impl Invocation {
 pub struct InitError {
     /// When, in milliseconds since the emulator started.
     pub at_ms: u64,
-    /// `errorType`.
     pub error_type: String,
-    /// `errorMessage`.
     pub error_message: String,
 }
 

@@ -347,17 +347,19 @@ async fn dispatch(
             let State {
                 jobs, executions, ..
             } = &mut *state;
-            if let Some(operation @ ("GetJobDetails" | "ListActionExecutions")) = operation {
-                let caller = Caller {
-                    account_id: &shared.account_id,
-                    region: &shared.region,
-                    role: &shared.role,
-                };
-                return if operation == "GetJobDetails" {
-                    executions.get_job_details(jobs, &request.body, &caller)
-                } else {
-                    executions.list_action_executions(&request.body, &caller)
-                };
+            let caller = Caller {
+                account_id: &shared.account_id,
+                region: &shared.region,
+                role: &shared.role,
+            };
+            match operation {
+                Some("GetJobDetails") => {
+                    return executions.get_job_details(jobs, &request.body, &caller);
+                }
+                Some("ListActionExecutions") => {
+                    return executions.list_action_executions(&request.body, &caller);
+                }
+                _ => {}
             }
             let (reply, call, changed) =
                 jobs.handle(request.target.as_deref(), &request.body, now_ms);
