@@ -53,10 +53,19 @@ pub enum InvalidationStatus {
     Completed,
 }
 
-/// The wire spelling, which is the variant's name.
+impl InvalidationStatus {
+    /// The wire spelling (`InProgress`, `Completed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidationStatus::InProgress => "InProgress",
+            InvalidationStatus::Completed => "Completed",
+        }
+    }
+}
+
 impl fmt::Display for InvalidationStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        f.write_str(self.as_str())
     }
 }
 
