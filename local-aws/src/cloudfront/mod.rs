@@ -445,27 +445,14 @@ impl CloudFrontState {
         rng: &mut SeededRng,
     ) -> (Reply, CallInfo) {
         let mut call = op.call_info();
-        let reply = self
-            .answer(op, body, ctx, rng, &mut call)
-            .unwrap_or_else(|e| e.reply(ctx.request_id));
-        (reply, call)
-    }
-
-    fn answer(
-        &mut self,
-        op: &CfOp,
-        body: &[u8],
-        ctx: &CfContext<'_>,
-        rng: &mut SeededRng,
-        call: &mut CallInfo,
-    ) -> Result<Reply, CfError> {
         let target = op.target();
-        self.admit(op, ctx, call)?;
-        match op {
-            CfOp::Create { .. } => self.create(target, body, ctx, rng, call),
+        let answer = self.admit(op, ctx, &mut call).and_then(|()| match op {
+            CfOp::Create { .. } => self.create(target, body, ctx, rng, &mut call),
             CfOp::Get { id, .. } => self.get(target, id, ctx),
             CfOp::List { query, .. } => self.list(target, query, ctx),
-        }
+        });
+        let reply = answer.unwrap_or_else(|e| e.reply(ctx.request_id));
+        (reply, call)
     }
 
     /// IAM, then the target's existence: IAM decides before CloudFront looks the id up.
