@@ -15,46 +15,42 @@ pub struct Clock {
 }
 
 #[derive(Debug)]
-enum ClockInner {
-    System {
-        start: Instant,
-        start_wall: SystemTime,
-    },
-    Manual {
-        elapsed: Mutex<Duration>,
-        start_wall: SystemTime,
-    },
+struct ClockInner {
+    start: Instant,
+    start_wall: SystemTime,
+    /// For a manual clock, how far it has been advanced: real time does not move it.
+    manual: Option<Mutex<Duration>>,
 }
 
 impl Clock {
+    fn new(manual: Option<Mutex<Duration>>) -> Self {
+        let (start, start_wall) = (Instant::now(), SystemTime::now());
+        let inner = ClockInner {
+            start,
+            start_wall,
+            manual,
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// A clock that follows real time, starting now.
     pub fn system() -> Self {
-        Self {
-            inner: Arc::new(ClockInner::System {
-                start: Instant::now(),
-                start_wall: SystemTime::now(),
-            }),
-        }
+        Self::new(None)
     }
 
     /// A clock that stands still until [`Clock::advance`] moves it; its wall time starts at the
     /// real current time.
     pub fn manual() -> Self {
-        Self {
-            inner: Arc::new(ClockInner::Manual {
-                elapsed: Mutex::new(Duration::ZERO),
-                start_wall: SystemTime::now(),
-            }),
-        }
+        Self::new(Some(Mutex::new(Duration::ZERO)))
     }
 
     /// Time since the clock started.
     pub fn elapsed(&self) -> Duration {
-        match &*self.inner {
-            ClockInner::System { start, .. } => start.elapsed(),
-            ClockInner::Manual { elapsed, .. } => {
-                *elapsed.lock().unwrap_or_else(PoisonError::into_inner)
-            }
+        match &self.inner.manual {
+            Some(elapsed) => *elapsed.lock().unwrap_or_else(PoisonError::into_inner),
+            None => self.inner.start.elapsed(),
         }
     }
 
@@ -65,37 +61,21 @@ impl Clock {
 
     /// Wall-clock time now, as the clock sees it.
     pub fn wall(&self) -> SystemTime {
-        let start_wall = match &*self.inner {
-            ClockInner::System { start_wall, .. } | ClockInner::Manual { start_wall, .. } => {
-                *start_wall
-            }
-        };
-        start_wall + self.elapsed()
+        self.wall_at(self.elapsed())
     }
 
     /// Wall-clock time of a moment given as time since the clock started.
     pub fn wall_at(&self, since_start: Duration) -> SystemTime {
-        match &*self.inner {
-            ClockInner::System { start_wall, .. } | ClockInner::Manual { start_wall, .. } => {
-                *start_wall + since_start
-            }
-        }
+        self.inner.start_wall + since_start
     }
 
     /// Moves a manual clock forward. Returns `false` (and does nothing) on a system clock.
     pub fn advance(&self, by: Duration) -> bool {
-        match &*self.inner {
-            ClockInner::System { .. } => false,
-            ClockInner::Manual { elapsed, .. } => {
-                *elapsed.lock().unwrap_or_else(PoisonError::into_inner) += by;
-                true
-            }
-        }
-    }
-
-    /// Whether this clock follows real time.
-    pub fn is_system(&self) -> bool {
-        matches!(&*self.inner, ClockInner::System { .. })
+        let Some(elapsed) = &self.inner.manual else {
+            return false;
+        };
+        *elapsed.lock().unwrap_or_else(PoisonError::into_inner) += by;
+        true
     }
 }
 

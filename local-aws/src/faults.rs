@@ -75,7 +75,8 @@ impl fmt::Display for Dose {
 pub enum FaultKind {
     /// HTTP 503 `ServiceUnavailable` (CloudFront) / `ServiceUnavailableException` (CodePipeline).
     Unavailable,
-    /// HTTP 400 `Throttling` (CloudFront) / `ThrottlingException` (CodePipeline).
+    /// HTTP 400 `Throttling` (CloudFront) / `ThrottlingException` (CodePipeline); on S3, 503
+    /// `SlowDown`.
     Throttle,
     /// `ThrottlingException` on a CodePipeline call that reports a final result
     /// (`PutJobFailureResult`, or `PutJobSuccessResult` without a continuation token): the
@@ -143,37 +144,12 @@ impl ApiFaults {
             (FaultKind::Hang, &mut self.hang),
         ]
     }
-
-    fn entries(&self) -> Vec<(&'static str, String)> {
-        let mut copy = self.clone();
-        let doses = copy.doses().into_iter();
-        let mut out: Vec<_> = doses
-            .filter_map(|(kind, dose)| dose.map(|d| (kind.name(), d.to_string())))
-            .collect();
-        if let Some(l) = &self.latency {
-            out.push(("latency", l.to_string()));
-        }
-        out
-    }
 }
 
 /// Faults for every API that supports them. Parse from the text syntax with [`str::parse`];
-/// [`fmt::Display`] writes it back.
-///
-/// Syntax: comma-separated `API.KIND=VALUE` items, `API` being `cloudfront`, `codepipeline` or `s3`:
-///
-/// | kind | value | effect |
-/// | --- | --- | --- |
-/// | `unavailable` | dose | HTTP 503 `ServiceUnavailable` |
-/// | `throttle` | dose | HTTP 400 `Throttling` / `ThrottlingException`; on S3, 503 `SlowDown` |
-/// | `throttle-final` | dose | `ThrottlingException` on final reports only (codepipeline only) |
-/// | `drop` | dose | connection closed without a response, request not processed |
-/// | `drop-after` | dose | request processed, then connection closed without a response |
-/// | `too-many` | dose | `TooManyInvalidationsInProgress` on CreateInvalidation (cloudfront only) |
-/// | `latency` | duration or range | delay before handling each call: `200ms`, `100ms..1s` |
-///
-/// A dose is a probability per call (`0.1`, `1.0`, `25%`: it has a decimal point or a percent
-/// sign) or a count of the next calls that fail (`3`: a whole number).
+/// [`fmt::Display`] writes it back: comma-separated `API.KIND=VALUE` items, `API` being
+/// `cloudfront`, `codepipeline` or `s3`, `KIND` a [`FaultKind`] with a [`Dose`], or `latency`
+/// with a duration or range (`200ms`, `100ms..1s`) to wait before handling each call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
     pub cloudfront: ApiFaults,
@@ -199,7 +175,6 @@ impl Faults {
     }
 }
 
-/// A fault spec that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid fault '{item}': {reason}")]
 pub struct FaultSpecError {
@@ -222,12 +197,8 @@ impl FromStr for Faults {
                 item: item.to_string(),
                 reason: reason.to_string(),
             };
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| err("expected API.KIND=VALUE, e.g. cloudfront.unavailable=0.1"))?;
-            let (api_name, kind) = key
-                .trim()
-                .split_once('.')
+            let (api_name, kind, value) = (item.split_once('='))
+                .and_then(|(key, value)| key.trim().split_once('.').map(|(a, k)| (a, k, value)))
                 .ok_or_else(|| err("expected API.KIND=VALUE, e.g. cloudfront.unavailable=0.1"))?;
             let (api, target) = match api_name.to_ascii_lowercase().as_str() {
                 "cloudfront" => (Api::CloudFront, &mut faults.cloudfront),
@@ -291,22 +262,20 @@ fn parse_dose(value: &str) -> Result<Dose, String> {
 
 impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut items = Vec::new();
         let apis = [
             ("cloudfront", &self.cloudfront),
             ("codepipeline", &self.codepipeline),
             ("s3", &self.s3),
         ];
-        let items: Vec<String> = apis
-            .iter()
-            .flat_map(|(api, faults)| {
-                let entries = faults.entries().into_iter();
-                entries.map(move |(kind, value)| format!("{api}.{kind}={value}"))
-            })
-            .collect();
-        match items.is_empty() {
-            true => f.write_str("none"),
-            false => f.write_str(&items.join(",")),
+        for (api, faults) in apis {
+            for (kind, dose) in faults.clone().doses() {
+                items.extend(dose.map(|d| format!("{api}.{}={d}", kind.name())));
+            }
+            items.extend(faults.latency.map(|l| format!("{api}.latency={l}")));
         }
+        let text = items.join(",");
+        f.write_str(if text.is_empty() { "none" } else { &text })
     }
 }
 
@@ -324,18 +293,15 @@ pub(crate) struct FaultTarget {
 #[derive(Debug)]
 pub(crate) struct FaultState {
     faults: Faults,
-    cloudfront_rng: SeededRng,
-    codepipeline_rng: SeededRng,
-    s3_rng: SeededRng,
+    /// CloudFront's, CodePipeline's and S3's.
+    rngs: [SeededRng; 3],
 }
 
 impl FaultState {
     pub(crate) fn new(faults: Faults, seed: u64) -> Self {
         Self {
             faults,
-            cloudfront_rng: SeededRng::with_stream(seed, 1),
-            codepipeline_rng: SeededRng::with_stream(seed, 2),
-            s3_rng: SeededRng::with_stream(seed, 5),
+            rngs: [1, 2, 5].map(|stream| SeededRng::with_stream(seed, stream)),
         }
     }
 
@@ -348,12 +314,13 @@ impl FaultState {
     }
 
     fn parts(&mut self, api: Api) -> Option<(&mut ApiFaults, &mut SeededRng)> {
-        match api {
-            Api::CloudFront => Some((&mut self.faults.cloudfront, &mut self.cloudfront_rng)),
-            Api::CodePipeline => Some((&mut self.faults.codepipeline, &mut self.codepipeline_rng)),
-            Api::S3 => Some((&mut self.faults.s3, &mut self.s3_rng)),
-            Api::LambdaRuntime | Api::Local => None,
-        }
+        let (faults, stream) = match api {
+            Api::CloudFront => (&mut self.faults.cloudfront, 0),
+            Api::CodePipeline => (&mut self.faults.codepipeline, 1),
+            Api::S3 => (&mut self.faults.s3, 2),
+            Api::LambdaRuntime | Api::Local => return None,
+        };
+        Some((faults, &mut self.rngs[stream]))
     }
 
     /// The delay to add before handling a call of `api`.
@@ -424,14 +391,8 @@ mod tests {
         assert_eq!(Faults::none().to_string(), "none");
         assert_eq!("".parse::<Faults>().unwrap(), Faults::none());
         assert_eq!("none".parse::<Faults>().unwrap(), Faults::none());
-        assert_eq!(
-            "cloudfront.throttle=50%"
-                .parse::<Faults>()
-                .unwrap()
-                .cloudfront
-                .throttle,
-            Some(Dose::Rate(0.5))
-        );
+        let half: Faults = "cloudfront.throttle=50%".parse().unwrap();
+        assert_eq!(half.cloudfront.throttle, Some(Dose::Rate(0.5)));
     }
 
     #[test]
@@ -463,21 +424,13 @@ mod tests {
         assert_eq!(faults.to_string(), "codepipeline.throttle-final=2");
         let mut state = FaultState::new(faults, 1);
         let report = FaultTarget::default();
-        let final_report = FaultTarget {
+        let last = FaultTarget {
             final_report: true,
             ..report
         };
-        assert_eq!(state.before(Api::CodePipeline, report), None);
-        assert_eq!(
-            state.before(Api::CodePipeline, final_report),
-            Some(FaultKind::ThrottleFinal)
-        );
-        assert_eq!(state.before(Api::CodePipeline, report), None);
-        assert_eq!(
-            state.before(Api::CodePipeline, final_report),
-            Some(FaultKind::ThrottleFinal)
-        );
-        assert_eq!(state.before(Api::CodePipeline, final_report), None);
+        let fired = [report, last, report, last, last].map(|t| state.before(Api::CodePipeline, t));
+        let throttled = Some(FaultKind::ThrottleFinal);
+        assert_eq!(fired, [None, throttled, None, throttled, None]);
         let err = "cloudfront.throttle-final=1".parse::<Faults>().unwrap_err();
         assert!(err.to_string().contains("codepipeline only"), "{err}");
     }
@@ -488,16 +441,10 @@ mod tests {
             .parse()
             .unwrap();
         let mut state = FaultState::new(faults.clone(), 9);
-        assert_eq!(state.before(Api::CloudFront, FaultTarget::default()), None);
-        assert_eq!(
-            state.before(Api::CloudFront, CREATE),
-            Some(FaultKind::TooMany)
-        );
-        assert_eq!(
-            state.before(Api::CloudFront, CREATE),
-            Some(FaultKind::TooMany)
-        );
-        assert_eq!(state.before(Api::CloudFront, CREATE), None);
+        let calls = [FaultTarget::default(), CREATE, CREATE, CREATE];
+        let fired = calls.map(|t| state.before(Api::CloudFront, t));
+        let too_many = Some(FaultKind::TooMany);
+        assert_eq!(fired, [None, too_many, too_many, None]);
         let draws = |seed| {
             let mut s = FaultState::new(faults.clone(), seed);
             (0..32)

@@ -1,19 +1,6 @@
-//! local-aws: emulates the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs
-//! on 127.0.0.1, and drives a Lambda function binary the way CodePipeline and Lambda would.
-//!
-//! Three entry points:
-//! - [`Emulator::start`] serves the APIs and gives an [`EmulatorHandle`] to inspect and steer
-//!   them (request log, invalidations, jobs, faults, invocations).
-//! - [`pipeline::run`] starts an emulator, runs a function binary as a child process, and plays
-//!   a CodePipeline Lambda invoke action against it until the job ends, returning a
-//!   [`pipeline::PipelineReport`].
-//! - [`events::run`] plays a burst of S3 uploads through an SQS queue and an event source
-//!   mapping (or direct asynchronous invocations) against a function binary, and checks that
-//!   every key got invalidated ([`events::EventsReport`]).
-//! - [`chaos::run`] runs hundreds of such jobs, several at a time, with random worlds and
-//!   faults, and checks the invariants of a reliable action ([`chaos::ChaosReport`]).
-//!
-//! See `docs/local-aws.md` for the rules emulated, the flags and the fault syntax.
+//! local-aws: emulates CloudFront, CodePipeline, the Lambda Runtime API and S3 on 127.0.0.1
+//! ([`Emulator::start`]), and drives function binaries through them as AWS would
+//! ([`pipeline::run`], [`events::run`], [`chaos::run`]). See `docs/local-aws.md`.
 
 pub mod chaos;
 mod clock;

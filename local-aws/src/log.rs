@@ -8,7 +8,7 @@ use tokio::sync::broadcast;
 
 use crate::cloudfront::CallerReferenceReuse;
 use crate::faults::{Api, FaultKind};
-use crate::text::shorten;
+use crate::text::{seconds, shorten};
 
 /// The longest detail a log line shows.
 const DETAIL_SHOWN: usize = 160;
@@ -99,6 +99,13 @@ impl RequestRecord {
             let _ = write!(line, " ({})", shorten(detail, DETAIL_SHOWN));
         }
         line
+    }
+
+    /// The call as `serve` logs it live: when it arrived, then its line, with the detail only
+    /// when it tells what became of a reused CallerReference.
+    pub fn live_line(&self) -> String {
+        let with_detail = self.caller_reference_reuse.is_some();
+        format!("+{} {}", seconds(self.at_ms), self.line(with_detail))
     }
 }
 
@@ -191,5 +198,38 @@ mod tests {
             ..record()
         };
         assert_eq!(runtime.line(true), "Lambda InitError -> 202");
+    }
+
+    #[test]
+    fn serve_shows_why_a_reused_caller_reference_was_refused() {
+        let refused = RequestRecord {
+            at_ms: 1_250,
+            operation: "CreateInvalidationForDistributionTenant".to_string(),
+            distribution_id: None,
+            distribution_tenant_id: Some("dt_abc".to_string()),
+            invalidation_id: None,
+            status: Some(400),
+            error_code: Some("InvalidArgument".to_string()),
+            fault: None,
+            detail: Some(
+                "1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode)"
+                    .to_string(),
+            ),
+            caller_reference_reuse: Some(CallerReferenceReuse::RefusedStrict),
+            ..record()
+        };
+        assert_eq!(
+            refused.live_line(),
+            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument (1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode))"
+        );
+        // Other details stay out of the live log.
+        let plain = RequestRecord {
+            caller_reference_reuse: None,
+            ..refused
+        };
+        assert_eq!(
+            plain.live_line(),
+            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument"
+        );
     }
 }

@@ -1,8 +1,4 @@
-//! local-aws: the command line. `pipeline` plays CodePipeline + Lambda against a function
-//! binary; `serve` runs the emulated APIs alone for a CLI or SDK to call; `chaos` runs many
-//! pipeline jobs with random faults and checks the invariants of a reliable action; `events`
-//! plays S3 uploads through a queue and an event source mapping and checks every key got
-//! invalidated.
+//! local-aws's command line: `pipeline`, `serve`, `chaos` and `events`, each a thin shell.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -14,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use local_aws::chaos::{self, ChaosConfig, ChaosJob, JobObserver};
 use local_aws::events::EventsConfig;
 use local_aws::pipeline::{self, Observer, PipelineConfig, TimelineEntry};
-use local_aws::{DistributionAccess, Emulator, EmulatorConfig, RequestRecord, World};
+use local_aws::{DistributionAccess, DurationRange, Emulator, EmulatorConfig, World};
 
 /// Local emulator of the CloudFront invalidation, CodePipeline job and Lambda Runtime APIs,
 /// and a driver that runs a CodePipeline Lambda invoke action against a real function binary.
@@ -153,24 +149,21 @@ struct ServeArgs {
     quiet: bool,
 }
 
-/// `ID (note, note)`, or `ID` alone.
-fn with_notes(id: &str, notes: &[String]) -> String {
+/// What `serve` says of a declared distribution or tenant: `ID (note, note)`, or `ID` alone.
+fn with_notes(
+    id: &str,
+    note: Option<String>,
+    access: DistributionAccess,
+    completes_after: Option<DurationRange>,
+) -> String {
+    let denied = (access == DistributionAccess::Denied).then(|| "denied".to_string());
+    let completes = completes_after.map(|c| format!("completes after {c}"));
+    let notes: Vec<String> = [note, denied, completes].into_iter().flatten().collect();
     if notes.is_empty() {
         id.to_string()
     } else {
         format!("{id} ({})", notes.join(", "))
     }
-}
-
-/// One call as `serve` logs it on standard error: its detail only when it tells what became
-/// of a reused CallerReference.
-fn log_line(r: &RequestRecord) -> String {
-    format!(
-        "+{}.{:03}s {}",
-        r.at_ms / 1000,
-        r.at_ms % 1000,
-        r.line(r.caller_reference_reuse.is_some())
-    )
 }
 
 fn main() -> ExitCode {
@@ -217,19 +210,8 @@ async fn run_pipeline(args: PipelineArgs) -> u8 {
     };
     match report {
         Ok(report) => {
-            let mut out = std::io::stdout().lock();
-            let written = if args.json {
-                match serde_json::to_string_pretty(&report) {
-                    Ok(text) => writeln!(out, "{text}"),
-                    Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
-                }
-            } else {
-                write!(out, "{}", report.render(args.verbose))
-            };
-            if written.is_err() {
-                return 2;
-            }
-            if report.succeeded() { 0 } else { 1 }
+            let text = report.render(args.verbose);
+            print_report(args.json, &report, &text, report.succeeded())
         }
         Err(e) => {
             eprintln!("local-aws: {e}");
@@ -347,21 +329,10 @@ async fn serve(args: ServeArgs) -> u8 {
         "export AWS_LAMBDA_RUNTIME_API={}",
         emu.runtime_api_address()
     );
-    let dists: Vec<String> = emu
-        .distributions()
-        .iter()
+    let dists: Vec<String> = (emu.distributions().iter())
         .map(|d| {
-            let mut notes = Vec::new();
-            if d.is_multi_tenant() {
-                notes.push("multi-tenant".to_string());
-            }
-            if d.access == DistributionAccess::Denied {
-                notes.push("denied".to_string());
-            }
-            if let Some(c) = &d.completes_after {
-                notes.push(format!("completes after {c}"));
-            }
-            with_notes(&d.id, &notes)
+            let multi = d.is_multi_tenant().then(|| "multi-tenant".to_string());
+            with_notes(&d.id, multi, d.access, d.completes_after)
         })
         .collect();
     println!(
@@ -372,21 +343,10 @@ async fn serve(args: ServeArgs) -> u8 {
             dists.join(", ")
         }
     );
-    let tenants: Vec<String> = emu
-        .distribution_tenants()
-        .iter()
+    let tenants: Vec<String> = (emu.distribution_tenants().iter())
         .map(|t| {
-            let mut notes = Vec::new();
-            if let Some(d) = &t.distribution_id {
-                notes.push(format!("of {d}"));
-            }
-            if t.access == DistributionAccess::Denied {
-                notes.push("denied".to_string());
-            }
-            if let Some(c) = &t.completes_after {
-                notes.push(format!("completes after {c}"));
-            }
-            with_notes(&t.id, &notes)
+            let of = t.distribution_id.as_ref().map(|d| format!("of {d}"));
+            with_notes(&t.id, of, t.access, t.completes_after)
         })
         .collect();
     if !tenants.is_empty() {
@@ -413,58 +373,9 @@ async fn serve(args: ServeArgs) -> u8 {
     let _ = std::io::stdout().flush();
 
     if !args.quiet {
-        emu.watch_requests(|r| eprintln!("{}", log_line(r)));
+        emu.watch_requests(|r| eprintln!("{}", r.live_line()));
     }
     let _ = tokio::signal::ctrl_c().await;
     emu.shutdown().await;
     0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use local_aws::{Api, CallerReferenceReuse};
-
-    fn record() -> RequestRecord {
-        RequestRecord {
-            seq: 2,
-            at_ms: 1_250,
-            duration_ms: 1,
-            api: Api::CloudFront,
-            operation: "CreateInvalidationForDistributionTenant".to_string(),
-            request_id: "r".to_string(),
-            distribution_id: None,
-            distribution_tenant_id: Some("dt_abc".to_string()),
-            invalidation_id: None,
-            job_id: None,
-            lambda_request_id: None,
-            status: Some(400),
-            error_code: Some("InvalidArgument".to_string()),
-            fault: None,
-            detail: Some(
-                "1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode)"
-                    .to_string(),
-            ),
-            caller_reference_reuse: Some(CallerReferenceReuse::RefusedStrict),
-            body_bytes: None,
-        }
-    }
-
-    #[test]
-    fn serve_shows_why_a_reused_caller_reference_was_refused() {
-        assert_eq!(
-            log_line(&record()),
-            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument (1 path(s), CallerReference r (same batch as I1, refused by the strict CallerReference mode))"
-        );
-        // Other details stay out of the live log.
-        let plain = RequestRecord {
-            caller_reference_reuse: None,
-            body_bytes: None,
-            ..record()
-        };
-        assert_eq!(
-            log_line(&plain),
-            "+1.250s CloudFront CreateInvalidationForDistributionTenant dt_abc -> 400 InvalidArgument"
-        );
-    }
 }

@@ -1,6 +1,8 @@
 //! What an API handler answers, before it becomes an HTTP response, and what it tells the log.
 
 use bytes::Bytes;
+use hyper::HeaderMap;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 
 use crate::cloudfront::CallerReferenceReuse;
 
@@ -12,30 +14,31 @@ pub(crate) const THROTTLED: &str = "Rate exceeded";
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
     pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
+    /// `content-type` and the API's own headers; a library that writes the whole response
+    /// (S3) replaces them with its own.
+    pub headers: HeaderMap,
     pub body: Bytes,
     /// The AWS error code, for error replies.
     pub error_code: Option<String>,
-    /// Headers set by a library that writes the whole response (S3); they win over
-    /// `content_type` and `headers`.
-    pub extra_headers: hyper::HeaderMap,
 }
 
 impl Reply {
     pub(crate) fn new(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         Self {
             status,
-            content_type,
-            headers: Vec::new(),
+            headers,
             body: body.into(),
             error_code: None,
-            extra_headers: hyper::HeaderMap::new(),
         }
     }
 
+    /// Adds a header; a value HTTP cannot carry is left out, as no API here sends one.
     pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+        if let Ok(value) = HeaderValue::try_from(value.into()) {
+            self.headers.insert(name, value);
+        }
         self
     }
 

@@ -1,5 +1,4 @@
-//! The Lambda Runtime API (2018-06-01): a queue of invocations that a function process takes
-//! with `GET /runtime/invocation/next` and answers with `/response` or `/error`.
+//! The Lambda Runtime API (2018-06-01): invocation queues that function processes take and answer.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -37,10 +36,7 @@ pub enum InvocationStatus {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InvocationOutcome {
     /// `POST /runtime/invocation/{id}/response`.
-    Response {
-        /// The response body, as text.
-        body: String,
-    },
+    Response { body: String },
     /// `POST /runtime/invocation/{id}/error`.
     Error {
         /// `errorType` of the body (or the `Lambda-Runtime-Function-Error-Type` header).
@@ -111,9 +107,7 @@ impl Invocation {
 pub struct InitError {
     /// When, in milliseconds since the emulator started.
     pub at_ms: u64,
-    /// `errorType`.
     pub error_type: String,
-    /// `errorMessage`.
     pub error_message: String,
 }
 
@@ -125,24 +119,13 @@ struct Queued {
     status: watch::Sender<InvocationStatus>,
 }
 
-#[derive(Debug)]
-struct Running {
-    status: watch::Sender<InvocationStatus>,
-}
-
 /// The invocation queues, one per execution environment (each environment's process asks its
 /// own Runtime API for the next event, as on Lambda), and the invocations running.
 #[derive(Debug, Default)]
 pub(crate) struct LambdaState {
     pending: HashMap<u32, VecDeque<Queued>>,
-    running: HashMap<String, Running>,
+    running: HashMap<String, watch::Sender<InvocationStatus>>,
     init_errors: Vec<InitError>,
-}
-
-/// An event handed to the function, ready to be sent.
-pub(crate) struct Delivery {
-    pub reply: Reply,
-    pub call: CallInfo,
 }
 
 fn runtime_error(status: u16, error_type: &str, message: &str) -> Reply {
@@ -158,8 +141,9 @@ fn accepted() -> Reply {
     Reply::new(202, JSON, r#"{"status":"OK"}"#)
 }
 
-/// Reads `{"errorType", "errorMessage"}`, falling back to the header and the raw body.
-fn read_error(body: &[u8], header_type: Option<&str>) -> (String, String) {
+/// Reads `{"errorType", "errorMessage"}`, falling back to the header and the raw body; and
+/// what the log says of it.
+fn read_error(body: &[u8], header_type: Option<&str>) -> (String, String, String) {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let field = |name: &str| {
         parsed
@@ -173,7 +157,11 @@ fn read_error(body: &[u8], header_type: Option<&str>) -> (String, String) {
         .unwrap_or_else(|| "Unknown".to_string());
     let error_message =
         field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-    (error_type, error_message)
+    let detail = format!(
+        "{error_type}: {}",
+        crate::text::shorten(&error_message, 200)
+    );
+    (error_type, error_message, detail)
 }
 
 /// The CodePipeline job id inside an event, for the log.
@@ -212,8 +200,8 @@ impl LambdaState {
 
     /// Withdraws a queued or running invocation; later posts for it are refused.
     pub(crate) fn abandon(&mut self, request_id: &str) -> bool {
-        if let Some(r) = self.running.remove(request_id) {
-            r.status.send_replace(InvocationStatus::Abandoned);
+        if let Some(status) = self.running.remove(request_id) {
+            status.send_replace(InvocationStatus::Abandoned);
             return true;
         }
         for queue in self.pending.values_mut() {
@@ -238,7 +226,7 @@ impl LambdaState {
         now_ms: u64,
         function_arn: &str,
         rng: &mut SeededRng,
-    ) -> Option<Delivery> {
+    ) -> Option<(Reply, CallInfo)> {
         let q = self.pending.get_mut(&environment)?.pop_front()?;
         let deadline = epoch_ms(SystemTime::now()) + duration_ms(q.timeout);
         q.status.send_replace(InvocationStatus::Running {
@@ -259,9 +247,8 @@ impl LambdaState {
             .with_header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
             .with_header("Lambda-Runtime-Invoked-Function-Arn", function_arn)
             .with_header("Lambda-Runtime-Trace-Id", trace);
-        self.running
-            .insert(q.request_id.clone(), Running { status: q.status });
-        Some(Delivery { reply, call })
+        self.running.insert(q.request_id.clone(), q.status);
+        Some((reply, call))
     }
 
     /// `POST /invocation/{id}/response` and `/error`.
@@ -278,7 +265,7 @@ impl LambdaState {
             "InvocationResponse"
         });
         call.lambda_request_id = Some(request_id.to_string());
-        let Some(running) = self.running.remove(request_id) else {
+        let Some(status) = self.running.remove(request_id) else {
             let reply = runtime_error(
                 400,
                 "InvalidRequestID",
@@ -287,11 +274,8 @@ impl LambdaState {
             return (reply, call);
         };
         let outcome = if is_error {
-            let (error_type, error_message) = read_error(body, header_type);
-            call.detail = Some(format!(
-                "{error_type}: {}",
-                crate::text::shorten(&error_message, 200)
-            ));
+            let (error_type, error_message, detail) = read_error(body, header_type);
+            call.detail = Some(detail);
             InvocationOutcome::Error {
                 error_type,
                 error_message,
@@ -301,9 +285,7 @@ impl LambdaState {
                 body: String::from_utf8_lossy(body).into_owned(),
             }
         };
-        running
-            .status
-            .send_replace(InvocationStatus::Finished(outcome));
+        status.send_replace(InvocationStatus::Finished(outcome));
         (accepted(), call)
     }
 
@@ -314,12 +296,9 @@ impl LambdaState {
         body: &[u8],
         header_type: Option<&str>,
     ) -> (Reply, CallInfo) {
-        let (error_type, error_message) = read_error(body, header_type);
+        let (error_type, error_message, detail) = read_error(body, header_type);
         let mut call = CallInfo::op("InitError");
-        call.detail = Some(format!(
-            "{error_type}: {}",
-            crate::text::shorten(&error_message, 200)
-        ));
+        call.detail = Some(detail);
         self.init_errors.push(InitError {
             at_ms: now_ms,
             error_type,
@@ -345,14 +324,9 @@ mod tests {
         );
         assert_eq!(inv.status(), InvocationStatus::Queued);
         assert!(state.take_next(1, 10, "arn", &mut rng).is_none());
-        let d = state.take_next(0, 10, "arn", &mut rng).unwrap();
-        assert_eq!(d.call.job_id.as_deref(), Some("j"));
-        assert!(
-            d.reply
-                .headers
-                .iter()
-                .any(|(k, v)| *k == "Lambda-Runtime-Aws-Request-Id" && v == "r1")
-        );
+        let (reply, call) = state.take_next(0, 10, "arn", &mut rng).unwrap();
+        assert_eq!(call.job_id.as_deref(), Some("j"));
+        assert_eq!(reply.headers["Lambda-Runtime-Aws-Request-Id"], "r1");
         assert!(matches!(
             inv.status(),
             InvocationStatus::Running { started_ms: 10, .. }

@@ -123,20 +123,16 @@ impl ObjectStore {
     }
 
     fn objects(&self, bucket: &str) -> Result<&BTreeMap<String, StoredObject>, NoSuchBucket> {
-        let stored = self.buckets.get(bucket);
-        stored
-            .map(|b| &b.objects)
-            .ok_or(NoSuchBucket(bucket.into()))
+        let found = self.buckets.get(bucket).map(|b| &b.objects);
+        found.ok_or_else(|| NoSuchBucket(bucket.into()))
     }
 
     fn objects_mut(
         &mut self,
         bucket: &str,
     ) -> Result<&mut BTreeMap<String, StoredObject>, NoSuchBucket> {
-        let stored = self.buckets.get_mut(bucket);
-        stored
-            .map(|b| &mut b.objects)
-            .ok_or(NoSuchBucket(bucket.into()))
+        let found = self.buckets.get_mut(bucket).map(|b| &mut b.objects);
+        found.ok_or_else(|| NoSuchBucket(bucket.into()))
     }
 
     fn bucket_names(&self) -> Vec<(String, SystemTime)> {
@@ -535,14 +531,14 @@ impl S3Server {
         let body = body.to_bytes();
         let status = parts.status.as_u16();
         let mut reply = Reply::new(status, "application/xml", body.clone());
-        reply.extra_headers = parts.headers;
+        reply.headers.extend(parts.headers);
         if status >= 300 {
             reply.error_code = error_code(&body).or_else(|| {
                 (request.method == "HEAD" && status == 404).then(|| "NotFound".to_string())
             });
         } else if call.operation == "GetObject" {
             let range = reply
-                .extra_headers
+                .headers
                 .get(hyper::header::CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok());
             call.body_bytes = Some(body.len() as u64);

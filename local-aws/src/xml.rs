@@ -3,20 +3,28 @@
 use quick_xml::se::{QuoteLevel, Serializer};
 use serde::{Deserialize, Serialize};
 
-/// `value` as a document: an XML declaration, then the element its type names. All five
-/// special characters are escaped and empty elements written open and closed, as before
+use crate::reply::Reply;
+
+/// `value` as a `text/xml` reply: an XML declaration, then the element its type names. All
+/// five special characters are escaped and empty elements written open and closed, as before
 /// quick-xml wrote them.
-pub(crate) fn document(value: &impl Serialize) -> String {
+pub(crate) fn reply(status: u16, value: &impl Serialize) -> Reply {
     let mut xml = String::from("<?xml version=\"1.0\"?>\n");
     let mut serializer = Serializer::new(&mut xml);
     serializer
         .set_quote_level(QuoteLevel::Full)
         .expand_empty_elements(true);
-    // The shapes are structs of strings, numbers and lists, which quick-xml always writes.
-    if let Err(e) = value.serialize(serializer) {
-        unreachable!("a wire shape did not serialize: {e}");
+    // Only a shape quick-xml cannot write fails (a map, bytes), never a value: a bug here,
+    // told to the caller rather than panicking in the server.
+    match value.serialize(serializer) {
+        Ok(_) => Reply::new(status, "text/xml", xml),
+        Err(e) => Reply::new(
+            500,
+            "text/plain",
+            format!("local-aws could not write its reply: {e}"),
+        )
+        .with_error_code("InternalError"),
     }
-    xml
 }
 
 /// An `InvalidationBatch` as sent, before CloudFront's rules are applied. Namespace prefixes
@@ -118,8 +126,10 @@ mod tests {
             text: "/a<b>&\"c'",
             empty: "",
         };
+        let reply = reply(201, &doc);
+        assert_eq!(reply.status, 201);
         assert_eq!(
-            document(&doc),
+            String::from_utf8_lossy(&reply.body),
             "<?xml version=\"1.0\"?>\n<Doc xmlns=\"ns\"><Text>/a&lt;b&gt;&amp;&quot;c&apos;</Text><Empty></Empty></Doc>"
         );
     }

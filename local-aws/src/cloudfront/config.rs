@@ -54,7 +54,6 @@ impl DistributionConfig {
         }
     }
 
-    /// A distribution whose every call is `AccessDenied`.
     pub fn denied(id: impl Into<String>) -> Self {
         Self {
             access: DistributionAccess::Denied,
@@ -81,14 +80,12 @@ impl DistributionConfig {
     }
 }
 
-/// A `--distribution` value that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DistributionSpecError {
     #[error(
         "invalid distribution '{0}': expected ID or ID:COMPLETES-AFTER, e.g. E2QWRUHEXAMPLE:3s"
     )]
     MissingId(String),
-    /// The id has characters no distribution id has.
     #[error("invalid distribution id '{0}': use letters and digits only")]
     BadId(String),
     #[error("invalid distribution '{spec}': invalid duration '{}': {source}", .source.value())]
@@ -99,7 +96,6 @@ pub enum DistributionSpecError {
     },
 }
 
-/// Splits `ID[:COMPLETES-AFTER]`.
 fn split_completion(s: &str) -> (&str, Option<&str>) {
     match s.split_once(':') {
         Some((id, after)) => (id.trim(), Some(after.trim())),
@@ -123,14 +119,11 @@ impl FromStr for DistributionConfig {
         if !is_distribution_id(id) {
             return Err(DistributionSpecError::BadId(id.to_string()));
         }
-        let completes_after = after.map(str::parse).transpose();
+        let spec = s.to_string();
+        let completes_after = (after.map(str::parse).transpose())
+            .map_err(|source| DistributionSpecError::BadDuration { spec, source })?;
         Ok(DistributionConfig {
-            completes_after: completes_after.map_err(|source| {
-                DistributionSpecError::BadDuration {
-                    spec: s.to_string(),
-                    source,
-                }
-            })?,
+            completes_after,
             ..DistributionConfig::new(id)
         })
     }
@@ -170,7 +163,6 @@ impl DistributionTenantConfig {
         }
     }
 
-    /// A tenant whose every call is `AccessDenied`.
     pub fn denied(id: impl Into<String>) -> Self {
         Self {
             access: DistributionAccess::Denied,
@@ -190,23 +182,16 @@ impl DistributionTenantConfig {
     }
 }
 
-/// A `--distribution-tenant` value that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TenantSpecError {
-    /// The tenant id does not have the `dt_...` shape.
     #[error(
         "invalid distribution tenant id '{id}' in '{spec}': expected dt_ followed by letters and digits, e.g. dt_2wjDZi3hD1ivOXf6rpZJO1AB (write [DISTRIBUTION/]ID[:COMPLETES-AFTER])"
     )]
     BadId { spec: String, id: String },
-    /// The distribution before `/` is not a distribution id.
     #[error(
         "invalid distribution id '{distribution}' in '{spec}': use letters and digits only, e.g. EMULTITENANT/dt_2wjDZi3hD1ivOXf6rpZJO1AB"
     )]
-    BadDistribution {
-        spec: String,
-        /// The distribution id read from it.
-        distribution: String,
-    },
+    BadDistribution { spec: String, distribution: String },
     #[error("invalid distribution tenant '{spec}': invalid duration '{}': {source}", .source.value())]
     BadDuration {
         spec: String,
@@ -241,20 +226,15 @@ impl FromStr for DistributionTenantConfig {
             }
             config.distribution_id = Some(d.to_string());
         }
-        let completes_after = after.map(str::parse).transpose();
-        config.completes_after =
-            completes_after.map_err(|source| TenantSpecError::BadDuration {
-                spec: s.to_string(),
-                source,
-            })?;
+        let spec = s.to_string();
+        config.completes_after = (after.map(str::parse).transpose())
+            .map_err(|source| TenantSpecError::BadDuration { spec, source })?;
         Ok(config)
     }
 }
 
-/// The declared tenants do not fit the declared distributions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TenantSetupError {
-    /// A tenant names a distribution that is not declared as multi-tenant.
     #[error(
         "distribution tenant '{tenant}' belongs to '{distribution}', which is not declared as a multi-tenant distribution: declare it with --multi-tenant-distribution {distribution}"
     )]
@@ -262,7 +242,6 @@ pub enum TenantSetupError {
         tenant: String,
         distribution: String,
     },
-    /// Several multi-tenant distributions are declared and a tenant names none of them.
     #[error(
         "distribution tenant '{tenant}' could belong to any of the multi-tenant distributions {candidates}: write DISTRIBUTION/{tenant}"
     )]
@@ -271,7 +250,6 @@ pub enum TenantSetupError {
         /// The multi-tenant distributions declared, comma-separated.
         candidates: String,
     },
-    /// The same tenant id is declared twice.
     #[error(
         "distribution tenant '{0}' is declared twice: declare each tenant once (--distribution-tenant or --denied-distribution-tenant)"
     )]
@@ -344,7 +322,6 @@ impl fmt::Display for UnknownIds {
     }
 }
 
-/// An `--unknown-ids` value that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid --unknown-ids '{0}': use not-found or access-denied")]
 pub struct UnknownIdsError(pub String);
@@ -377,27 +354,10 @@ mod tests {
         );
         let d: DistributionConfig = "E1ABC:1s..2s".parse().unwrap();
         assert_eq!(d.completes_after.unwrap().to_string(), "1s..2s");
-        assert!(
-            ":3s"
-                .parse::<DistributionConfig>()
-                .unwrap_err()
-                .to_string()
-                .contains("':3s'")
-        );
-        assert!(
-            "E1/x"
-                .parse::<DistributionConfig>()
-                .unwrap_err()
-                .to_string()
-                .contains("'E1/x'")
-        );
-        assert!(
-            "E1:soon"
-                .parse::<DistributionConfig>()
-                .unwrap_err()
-                .to_string()
-                .contains("'soon'")
-        );
+        for (bad, fragment) in [(":3s", "':3s'"), ("E1/x", "'E1/x'"), ("E1:soon", "'soon'")] {
+            let err = bad.parse::<DistributionConfig>().unwrap_err().to_string();
+            assert!(err.contains(fragment), "{bad}: {err}");
+        }
     }
 
     #[test]

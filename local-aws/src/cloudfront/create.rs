@@ -79,22 +79,20 @@ impl CloudFrontState {
         };
         let before: BTreeSet<&str> = existing.paths.iter().map(String::as_str).collect();
         let asked: BTreeSet<&str> = batch.paths.iter().map(String::as_str).collect();
-        let reuse = match (before == asked, self.rules.strict_caller_reference) {
-            (true, false) => CallerReferenceReuse::ReturnedExisting,
-            (true, true) => CallerReferenceReuse::RefusedStrict,
-            (false, _) => CallerReferenceReuse::RefusedOtherPaths,
-        };
-        let why = match reuse {
-            CallerReferenceReuse::ReturnedExisting => {
-                format!("existing invalidation {} returned", existing.id)
-            }
-            CallerReferenceReuse::RefusedStrict => format!(
-                "same batch as {}, refused by the strict CallerReference mode",
-                existing.id
+        let id = &existing.id;
+        let (reuse, why) = match (before == asked, self.rules.strict_caller_reference) {
+            (true, false) => (
+                CallerReferenceReuse::ReturnedExisting,
+                format!("existing invalidation {id} returned"),
             ),
-            CallerReferenceReuse::RefusedOtherPaths => {
-                format!("used by {} with other paths, refused", existing.id)
-            }
+            (true, true) => (
+                CallerReferenceReuse::RefusedStrict,
+                format!("same batch as {id}, refused by the strict CallerReference mode"),
+            ),
+            (false, _) => (
+                CallerReferenceReuse::RefusedOtherPaths,
+                format!("used by {id} with other paths, refused"),
+            ),
         };
         call.caller_reference_reuse = Some(reuse);
         call.detail = Some(format!("{} ({why})", batch.describe()));
@@ -171,13 +169,8 @@ impl CloudFrontState {
 
 /// (wildcard paths, other items) among `paths`.
 fn count_wildcards<'a>(paths: impl IntoIterator<Item = &'a String>) -> (usize, usize) {
-    paths.into_iter().fold((0, 0), |(wildcards, files), p| {
-        if StoredInvalidation::is_wildcard(p) {
-            (wildcards + 1, files)
-        } else {
-            (wildcards, files + 1)
-        }
-    })
+    let (wildcards, files): (Vec<_>, Vec<_>) = paths.into_iter().partition(|p| p.ends_with('*'));
+    (wildcards.len(), files.len())
 }
 
 /// Reads the body into a [`Batch`]: every required element present and well formed.

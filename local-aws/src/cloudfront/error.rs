@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::{MAX_PATHS_PER_BATCH, NAMESPACE, Target, XML};
+use super::{MAX_PATHS_PER_BATCH, NAMESPACE, Target};
 use crate::reply::{Reply, THROTTLED};
-use crate::xml::document;
+use crate::xml;
 
 /// Why CloudFront refuses a call. The variant is the error code; its text is the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,7 +98,7 @@ impl CfError {
     /// The XML error document CloudFront sends.
     pub(crate) fn reply(&self, request_id: &str) -> Reply {
         let status = self.status();
-        let body = document(&ErrorResponse {
+        let document = ErrorResponse {
             xmlns: NAMESPACE,
             error: ErrorDetail {
                 kind: if status >= 500 { "Receiver" } else { "Sender" },
@@ -106,8 +106,8 @@ impl CfError {
                 message: self.to_string(),
             },
             request_id,
-        });
-        Reply::new(status, XML, body).with_error_code(self.code())
+        };
+        xml::reply(status, &document).with_error_code(self.code())
     }
 }
 

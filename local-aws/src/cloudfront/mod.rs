@@ -25,7 +25,7 @@ use crate::clock::{Clock, duration_ms, iso8601};
 use crate::duration::DurationRange;
 use crate::reply::{CallInfo, Reply, query_pairs};
 use crate::rng::SeededRng;
-use crate::xml::document;
+use crate::xml;
 
 /// The XML namespace of every CloudFront 2020-05-31 document.
 pub const NAMESPACE: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
@@ -44,8 +44,6 @@ pub const MAX_CACHE_TAG_LEN: usize = 256;
 /// What CloudFront answers, with `InvalidArgument`, to a CallerReference used before on the
 /// same distribution: the words users report seeing.
 pub const CALLER_REFERENCE_REUSED: &str = "Your request contains a caller reference that was used for a previous invalidation batch for the same distribution.";
-
-const XML: &str = "text/xml";
 
 /// Status of an invalidation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,10 +131,6 @@ impl StoredInvalidation {
         } else {
             InvalidationStatus::InProgress
         }
-    }
-
-    fn is_wildcard(path: &str) -> bool {
-        path.ends_with('*')
     }
 }
 
@@ -274,23 +268,24 @@ impl CfOp {
 }
 
 /// Routes `segments` (the decoded path segments after `/2020-05-31/`).
-pub(crate) fn route(method: &str, segments: &[String], query: &str) -> Option<CfOp> {
-    let target = |kind: &str, id: &str| match kind {
-        "distribution" => Some(Target::Distribution(id.to_string())),
-        "distribution-tenant" => Some(Target::Tenant(id.to_string())),
-        _ => None,
+pub(crate) fn route(method: &str, segments: &[&str], query: &str) -> Option<CfOp> {
+    let [kind, id, "invalidation", rest @ ..] = segments else {
+        return None;
     };
-    match (method, segments) {
-        ("POST", [kind, id, inv]) if inv == "invalidation" => Some(CfOp::Create {
-            target: target(kind, id)?,
-        }),
-        ("GET", [kind, id, inv]) if inv == "invalidation" => Some(CfOp::List {
-            target: target(kind, id)?,
+    let target = match *kind {
+        "distribution" => Target::Distribution(id.to_string()),
+        "distribution-tenant" => Target::Tenant(id.to_string()),
+        _ => return None,
+    };
+    match (method, rest) {
+        ("POST", []) => Some(CfOp::Create { target }),
+        ("GET", []) => Some(CfOp::List {
+            target,
             query: query.to_string(),
         }),
-        ("GET", [kind, id, inv, invalidation]) if inv == "invalidation" => Some(CfOp::Get {
-            target: target(kind, id)?,
-            id: invalidation.clone(),
+        ("GET", [invalidation]) => Some(CfOp::Get {
+            target,
+            id: invalidation.to_string(),
         }),
         _ => None,
     }
@@ -308,10 +303,15 @@ fn access_denied(op: &CfOp, target: &Target, ctx: &CfContext<'_>) -> CfError {
     CfError::AccessDenied(message)
 }
 
-/// What the state knows of a call's target before handling it.
-struct Found {
+/// A declared target as the state holds it.
+struct Held<'a> {
+    /// The distribution an [`InvalidationInfo`] names: for a tenant, its distribution's.
+    distribution_id: &'a str,
+    tenant_id: Option<&'a str>,
     access: DistributionAccess,
     multi_tenant: bool,
+    /// Oldest first.
+    invalidations: &'a [StoredInvalidation],
 }
 
 impl CloudFrontState {
@@ -362,79 +362,51 @@ impl CloudFrontState {
         self.tenants.values().map(|t| t.config.clone()).collect()
     }
 
-    /// Invalidations of one distribution, newest first; `None` if it is not declared. A
-    /// multi-tenant distribution has none of its own.
+    /// Invalidations of one distribution or tenant, newest first; `None` if it is not
+    /// declared. A multi-tenant distribution has none of its own.
     pub(crate) fn invalidations(
         &self,
-        distribution_id: &str,
+        target: &Target,
         clock: &Clock,
     ) -> Option<Vec<InvalidationInfo>> {
-        let dist = self.distributions.get(distribution_id)?;
-        Some(
-            dist.invalidations
-                .iter()
-                .rev()
-                .map(|inv| info(distribution_id, None, inv, clock))
-                .collect(),
-        )
-    }
-
-    /// Invalidations of one distribution tenant, newest first; `None` if it is not declared.
-    pub(crate) fn tenant_invalidations(
-        &self,
-        tenant_id: &str,
-        clock: &Clock,
-    ) -> Option<Vec<InvalidationInfo>> {
-        let tenant = self.tenants.get(tenant_id)?;
-        let distribution = tenant.config.distribution_id.as_deref().unwrap_or("");
-        Some(
-            tenant
-                .invalidations
-                .iter()
-                .rev()
-                .map(|inv| info(distribution, Some(tenant_id), inv, clock))
-                .collect(),
-        )
+        let held = self.held(target)?;
+        let newest_first = held.invalidations.iter().rev();
+        Some(newest_first.map(|inv| info(&held, inv, clock)).collect())
     }
 
     /// Every invalidation of every distribution and tenant, in creation order.
     pub(crate) fn all_invalidations(&self, clock: &Clock) -> Vec<InvalidationInfo> {
-        let of_distributions = self.distributions.values().flat_map(|d| {
-            d.invalidations
-                .iter()
-                .map(|inv| info(&d.config.id, None, inv, clock))
-        });
-        let of_tenants = self.tenants.values().flat_map(|t| {
-            let distribution = t.config.distribution_id.as_deref().unwrap_or("");
-            t.invalidations
-                .iter()
-                .map(move |inv| info(distribution, Some(&t.config.id), inv, clock))
-        });
-        let mut all: Vec<InvalidationInfo> = of_distributions.chain(of_tenants).collect();
+        let distributions = self.distributions.keys().cloned().map(Target::Distribution);
+        let targets = distributions.chain(self.tenants.keys().cloned().map(Target::Tenant));
+        // Ids are unique, so the sort alone fixes the order.
+        let mut all: Vec<InvalidationInfo> = targets
+            .flat_map(|target| self.invalidations(&target, clock).unwrap_or_default())
+            .collect();
         all.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
         all
     }
 
-    fn found(&self, target: &Target) -> Option<Found> {
+    fn held(&self, target: &Target) -> Option<Held<'_>> {
         match target {
-            Target::Distribution(id) => self.distributions.get(id).map(|d| Found {
+            Target::Distribution(id) => self.distributions.get(id).map(|d| Held {
+                distribution_id: &d.config.id,
+                tenant_id: None,
                 access: d.config.access,
                 multi_tenant: d.config.is_multi_tenant(),
+                invalidations: &d.invalidations,
             }),
-            Target::Tenant(id) => self.tenants.get(id).map(|t| Found {
+            Target::Tenant(id) => self.tenants.get(id).map(|t| Held {
+                distribution_id: t.config.distribution_id.as_deref().unwrap_or(""),
+                tenant_id: Some(&t.config.id),
                 access: t.config.access,
                 multi_tenant: false,
+                invalidations: &t.invalidations,
             }),
         }
     }
 
     fn stored(&self, target: &Target) -> &[StoredInvalidation] {
-        match target {
-            Target::Distribution(id) => self.distributions.get(id).map(|d| &d.invalidations),
-            Target::Tenant(id) => self.tenants.get(id).map(|t| &t.invalidations),
-        }
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+        self.held(target).map_or(&[], |held| held.invalidations)
     }
 
     fn stored_mut(&mut self, target: &Target) -> Option<&mut Vec<StoredInvalidation>> {
@@ -473,33 +445,20 @@ impl CloudFrontState {
         rng: &mut SeededRng,
     ) -> (Reply, CallInfo) {
         let mut call = op.call_info();
-        let reply = self
-            .answer(op, body, ctx, rng, &mut call)
-            .unwrap_or_else(|e| e.reply(ctx.request_id));
-        (reply, call)
-    }
-
-    fn answer(
-        &mut self,
-        op: &CfOp,
-        body: &[u8],
-        ctx: &CfContext<'_>,
-        rng: &mut SeededRng,
-        call: &mut CallInfo,
-    ) -> Result<Reply, CfError> {
         let target = op.target();
-        self.admit(op, ctx, call)?;
-        match op {
-            CfOp::Create { .. } => self.create(target, body, ctx, rng, call),
+        let answer = self.admit(op, ctx, &mut call).and_then(|()| match op {
+            CfOp::Create { .. } => self.create(target, body, ctx, rng, &mut call),
             CfOp::Get { id, .. } => self.get(target, id, ctx),
             CfOp::List { query, .. } => self.list(target, query, ctx),
-        }
+        });
+        let reply = answer.unwrap_or_else(|e| e.reply(ctx.request_id));
+        (reply, call)
     }
 
     /// IAM, then the target's existence: IAM decides before CloudFront looks the id up.
     fn admit(&self, op: &CfOp, ctx: &CfContext<'_>, call: &mut CallInfo) -> Result<(), CfError> {
         let target = op.target();
-        match self.found(target) {
+        match self.held(target) {
             None => match self.rules.unknown_ids {
                 UnknownIds::NotFound => Err(CfError::not_found(target)),
                 UnknownIds::AccessDenied => {
@@ -510,10 +469,10 @@ impl CloudFrontState {
                     Err(access_denied(op, target, ctx))
                 }
             },
-            Some(found) if found.access == DistributionAccess::Denied => {
+            Some(held) if held.access == DistributionAccess::Denied => {
                 Err(access_denied(op, target, ctx))
             }
-            Some(found) if found.multi_tenant => {
+            Some(held) if held.multi_tenant => {
                 call.detail = Some(
                     "a multi-tenant distribution: invalidate its tenants (CreateInvalidationForDistributionTenant)"
                         .to_string(),
@@ -530,7 +489,7 @@ impl CloudFrontState {
             .iter()
             .find(|inv| inv.id == id)
             .ok_or(CfError::NoSuchInvalidation)?;
-        Ok(Reply::new(200, XML, invalidation_xml(inv, ctx.clock)))
+        Ok(xml::reply(200, &invalidation(inv, ctx.clock)))
     }
 
     fn list(&self, target: &Target, query: &str, ctx: &CfContext<'_>) -> Result<Reply, CfError> {
@@ -578,26 +537,28 @@ impl CloudFrontState {
                 status: inv.status(now),
             })
             .collect();
-        let xml = document(&InvalidationList {
-            xmlns: NAMESPACE,
-            marker: &marker,
-            next_marker: page
-                .last()
-                .filter(|_| truncated)
-                .map(|last| last.id.as_str()),
-            max_items,
-            is_truncated: truncated,
-            quantity: page.len(),
-            items: (!summaries.is_empty()).then_some(SummaryItems {
-                invalidation_summary: summaries,
-            }),
-        });
-        Ok(Reply::new(200, XML, xml))
+        Ok(xml::reply(
+            200,
+            &InvalidationList {
+                xmlns: NAMESPACE,
+                marker: &marker,
+                next_marker: page
+                    .last()
+                    .filter(|_| truncated)
+                    .map(|last| last.id.as_str()),
+                max_items,
+                is_truncated: truncated,
+                quantity: page.len(),
+                items: (!summaries.is_empty()).then_some(SummaryItems {
+                    invalidation_summary: summaries,
+                }),
+            },
+        ))
     }
 }
 
 fn created_reply(target: &Target, inv: &StoredInvalidation, ctx: &CfContext<'_>) -> Reply {
-    Reply::new(201, XML, invalidation_xml(inv, ctx.clock)).with_header(
+    xml::reply(201, &invalidation(inv, ctx.clock)).with_header(
         "Location",
         format!(
             "{}/2020-05-31/{}/{}/invalidation/{}",
@@ -609,16 +570,11 @@ fn created_reply(target: &Target, inv: &StoredInvalidation, ctx: &CfContext<'_>)
     )
 }
 
-fn info(
-    distribution_id: &str,
-    tenant_id: Option<&str>,
-    inv: &StoredInvalidation,
-    clock: &Clock,
-) -> InvalidationInfo {
+fn info(held: &Held<'_>, inv: &StoredInvalidation, clock: &Clock) -> InvalidationInfo {
     InvalidationInfo {
         id: inv.id.clone(),
-        distribution_id: distribution_id.to_string(),
-        distribution_tenant_id: tenant_id.map(str::to_string),
+        distribution_id: held.distribution_id.to_string(),
+        distribution_tenant_id: held.tenant_id.map(str::to_string),
         status: inv.status(clock.elapsed()),
         create_time: iso8601(clock.wall_at(inv.created)),
         created_ms: duration_ms(inv.created),
@@ -628,8 +584,8 @@ fn info(
     }
 }
 
-fn invalidation_xml(inv: &StoredInvalidation, clock: &Clock) -> String {
-    document(&Invalidation {
+fn invalidation<'a>(inv: &'a StoredInvalidation, clock: &Clock) -> Invalidation<'a> {
+    Invalidation {
         xmlns: NAMESPACE,
         id: &inv.id,
         status: inv.status(clock.elapsed()),
@@ -641,7 +597,7 @@ fn invalidation_xml(inv: &StoredInvalidation, clock: &Clock) -> String {
             },
             caller_reference: &inv.caller_reference,
         },
-    })
+    }
 }
 
 // The documents CloudFront answers, element for element in the wire order.
@@ -722,7 +678,7 @@ mod tests {
         };
         let created = iso8601(clock.wall_at(Duration::ZERO));
         assert_eq!(
-            invalidation_xml(&inv, &clock),
+            String::from_utf8_lossy(&xml::reply(200, &invalidation(&inv, &clock)).body),
             format!(
                 "<?xml version=\"1.0\"?>\n<Invalidation xmlns=\"{NAMESPACE}\"><Id>IABC</Id><Status>InProgress</Status><CreateTime>{created}</CreateTime><InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>/a&amp;b</Path><Path>/c*</Path></Items></Paths><CallerReference>r&apos;1</CallerReference></InvalidationBatch></Invalidation>"
             )

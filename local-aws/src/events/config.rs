@@ -24,7 +24,7 @@ pub const MAX_BATCH_SIZE: usize = 10_000;
 pub const MAX_BATCHING_WINDOW: Duration = Duration::from_secs(300);
 
 /// How the notifications reach the function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Delivery {
     /// Through an SQS queue and an event source mapping (batches, ReportBatchItemFailures).
@@ -32,19 +32,6 @@ pub enum Delivery {
     /// Each notification is its own asynchronous invocation (S3 invoking the function), with
     /// Lambda's two retries after an error.
     Direct,
-}
-
-impl std::str::FromStr for Delivery {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "sqs" => Ok(Delivery::Sqs),
-            "direct" => Ok(Delivery::Direct),
-            other => Err(format!(
-                "invalid delivery '{other}': expected sqs or direct"
-            )),
-        }
-    }
 }
 
 impl Delivery {

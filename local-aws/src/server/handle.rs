@@ -12,7 +12,7 @@ use super::{EmulatorError, Shared};
 use crate::clock::Clock;
 use crate::clock::epoch_ms;
 use crate::cloudfront::{
-    DistributionConfig, DistributionTenantConfig, InvalidationInfo, UnknownIds,
+    DistributionConfig, DistributionTenantConfig, InvalidationInfo, Target, UnknownIds,
 };
 use crate::codepipeline::executions::{
     ActionExecution, ActionExecutionStatus, ActionOutput, GetJobDetailsMode, JobContext,
@@ -39,7 +39,6 @@ impl EmulatorHandle {
         self.shared.endpoint.clone()
     }
 
-    /// The socket address served.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -59,12 +58,11 @@ impl EmulatorHandle {
         &self.shared.clock
     }
 
-    /// The ARN sent as `Lambda-Runtime-Invoked-Function-Arn`.
+    /// Sent as `Lambda-Runtime-Invoked-Function-Arn`.
     pub fn function_arn(&self) -> String {
         self.shared.function_arn.clone()
     }
 
-    /// The account id used in ARNs and events.
     pub fn account_id(&self) -> String {
         self.shared.account_id.clone()
     }
@@ -74,16 +72,11 @@ impl EmulatorHandle {
         self.shared.log.snapshot()
     }
 
-    /// A live feed of calls as they are logged.
-    pub fn subscribe_requests(&self) -> broadcast::Receiver<RequestRecord> {
-        self.shared.log.subscribe()
-    }
-
     /// Calls `on_request` with each call as it is logged, on a task of its own, until the
     /// emulator stops. A watcher that falls behind misses calls rather than slowing the
     /// emulator down. Needs a Tokio runtime.
     pub fn watch_requests(&self, on_request: impl Fn(&RequestRecord) + Send + 'static) {
-        let mut feed = self.subscribe_requests();
+        let mut feed = self.shared.log.subscribe();
         tokio::spawn(async move {
             loop {
                 match feed.recv().await {
@@ -110,7 +103,6 @@ impl EmulatorHandle {
         self.shared.lock().cloudfront.add_distribution(config);
     }
 
-    /// The distributions declared.
     pub fn distributions(&self) -> Vec<DistributionConfig> {
         self.shared.lock().cloudfront.distribution_configs()
     }
@@ -132,7 +124,10 @@ impl EmulatorHandle {
         self.shared
             .lock()
             .cloudfront
-            .invalidations(distribution_id, &self.shared.clock)
+            .invalidations(
+                &Target::Distribution(distribution_id.into()),
+                &self.shared.clock,
+            )
             .unwrap_or_default()
     }
 
@@ -142,7 +137,7 @@ impl EmulatorHandle {
         self.shared
             .lock()
             .cloudfront
-            .tenant_invalidations(tenant_id, &self.shared.clock)
+            .invalidations(&Target::Tenant(tenant_id.into()), &self.shared.clock)
             .unwrap_or_default()
     }
 
@@ -179,7 +174,7 @@ impl EmulatorHandle {
     /// Creates a CodePipeline job with a new random id and returns the id. `continuation_token`
     /// is the token its event carries, if it continues an earlier job.
     pub fn create_job(&self, continuation_token: Option<String>) -> String {
-        self.shared.create_job(continuation_token)
+        self.shared.create_job_in(continuation_token, None)
     }
 
     /// Creates a job as [`Self::create_job`] does, for an action of a pipeline: `GetJobDetails`
@@ -262,7 +257,6 @@ impl EmulatorHandle {
         Ok(())
     }
 
-    /// One job, if it exists.
     pub fn job(&self, job_id: &str) -> Option<JobRecord> {
         self.shared.lock().jobs.get(job_id).cloned()
     }
@@ -276,15 +270,11 @@ impl EmulatorHandle {
     /// get `InvalidJobStateException`. Returns false if the job is unknown or already ended.
     pub fn time_out_job(&self, job_id: &str, message: &str) -> bool {
         let now = self.shared.clock.elapsed_ms();
-        let changed = {
-            let mut state = self.shared.lock();
-            let changed = state.jobs.time_out(job_id, message, now);
-            if changed {
-                state.settle_execution(job_id, epoch_ms(self.shared.clock.wall()));
-            }
-            changed
-        };
+        let mut state = self.shared.lock();
+        let changed = state.jobs.time_out(job_id, message, now);
         if changed {
+            state.settle_execution(job_id, epoch_ms(self.shared.clock.wall()));
+            drop(state);
             self.shared.bump_jobs();
         }
         changed
@@ -322,18 +312,18 @@ impl EmulatorHandle {
     /// event queued there is taken by that process alone). Every other API is served there
     /// too. The listener closes when the environment is dropped or the emulator stops.
     pub async fn open_environment(&self) -> Result<ExecutionEnvironment, EmulatorError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|source| EmulatorError::Bind { port: 0, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind { port: 0, source })?;
+        let bind = |source| EmulatorError::Bind { port: 0, source };
+        let listener = (tokio::net::TcpListener::bind(("127.0.0.1", 0)).await).map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
         let id = self
             .shared
             .next_environment
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (closed, closed_rx) = watch::channel(false);
-        let stop = super::http::Stop::new(self.shutdown.subscribe()).with_environment(closed_rx);
+        let stop = super::http::Stop {
+            emulator: self.shutdown.subscribe(),
+            environment: Some(closed_rx),
+        };
         tokio::spawn(super::http::accept_loop(
             listener,
             self.shared.clone(),
@@ -354,7 +344,7 @@ impl EmulatorHandle {
         self.shared.lock().lambda.abandon(request_id)
     }
 
-    /// The `/runtime/init/error` posts received.
+    /// The `/runtime/init/error` posts.
     pub fn init_errors(&self) -> Vec<InitError> {
         self.shared.lock().lambda.init_errors()
     }
@@ -379,7 +369,6 @@ impl EmulatorHandle {
             .put(bucket, key, body.into(), content_type.map(str::to_string))
     }
 
-    /// One S3 object, if its bucket and key exist.
     pub fn object(&self, bucket: &str, key: &str) -> Option<StoredObject> {
         self.shared.s3.store().get(bucket, key).ok().flatten()
     }
@@ -420,7 +409,7 @@ impl ExecutionEnvironment {
         self.addr.to_string()
     }
 
-    /// The environment's number (the emulator's main port is 0).
+    /// The emulator's main port is environment 0.
     pub fn id(&self) -> u32 {
         self.id
     }

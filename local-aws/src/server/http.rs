@@ -29,23 +29,11 @@ use crate::s3;
 /// listener) the environment is dropped.
 #[derive(Clone)]
 pub(super) struct Stop {
-    emulator: watch::Receiver<bool>,
-    environment: Option<watch::Receiver<bool>>,
+    pub emulator: watch::Receiver<bool>,
+    pub environment: Option<watch::Receiver<bool>>,
 }
 
 impl Stop {
-    pub(super) fn new(emulator: watch::Receiver<bool>) -> Self {
-        Self {
-            emulator,
-            environment: None,
-        }
-    }
-
-    pub(super) fn with_environment(mut self, environment: watch::Receiver<bool>) -> Self {
-        self.environment = Some(environment);
-        self
-    }
-
     /// Resolves when either side says stop (or is gone).
     async fn stopped(&mut self) {
         match self.environment.as_mut() {
@@ -125,13 +113,10 @@ impl Route {
             .collect();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         match segs.as_slice() {
-            ["2020-05-31", rest @ ..] => {
-                let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-                match cloudfront::route(method, &rest, query) {
-                    Some(op) => Route::CloudFront(op),
-                    None => Route::Unsupported(Api::CloudFront),
-                }
-            }
+            ["2020-05-31", rest @ ..] => match cloudfront::route(method, rest, query) {
+                Some(op) => Route::CloudFront(op),
+                None => Route::Unsupported(Api::CloudFront),
+            },
             ["2018-06-01", "runtime", "invocation", "next"] if method == "GET" => Route::LambdaNext,
             [
                 "2018-06-01",
@@ -189,38 +174,33 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let arrived = shared.clock.elapsed_ms();
     let started = std::time::Instant::now();
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let target = header("x-amz-target");
-    let error_type = header("lambda-runtime-function-error-type");
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let route = Route::of(&method, &path, &query, target.is_some());
+    let (parts, body) = req.into_parts();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let (target, error_type) = (
+        header("x-amz-target"),
+        header("lambda-runtime-function-error-type"),
+    );
+    let (path, query) = (parts.uri.path(), parts.uri.query().unwrap_or(""));
+    let route = Route::of(parts.method.as_str(), path, query, target.is_some());
     let api = route.api();
-    let headers = req.headers().clone();
     let limit = if api == Api::S3 {
         s3::MAX_OBJECT
     } else {
         MAX_BODY
     };
-    let (body, body_too_large) = match Limited::new(req.into_body(), limit).collect().await {
+    let (body, body_too_large) = match Limited::new(body, limit).collect().await {
         Ok(collected) => (collected.to_bytes(), false),
         Err(_) => (Bytes::new(), true),
     };
     let request = RequestParts {
-        method,
-        path,
-        query,
-        headers,
+        method: parts.method.to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        target: target.map(str::to_string),
+        error_type: error_type.map(str::to_string),
         body_too_large,
-        target,
-        error_type,
         body,
+        headers: parts.headers,
     };
     let request_id = shared.lock().request_ids.uuid();
     let arrival = Arrival {
@@ -263,10 +243,11 @@ async fn handle(
             Some(code) => format!("{} {code}", reply.status),
             None => reply.status.to_string(),
         };
-        call.detail = Some(match call.detail {
-            Some(d) => format!("{d}; processed ({would}), response dropped"),
-            None => format!("processed ({would}), response dropped"),
-        });
+        let dropped = format!("processed ({would}), response dropped");
+        call.detail = Some(
+            call.detail
+                .map_or(dropped.clone(), |d| format!("{d}; {dropped}")),
+        );
         arrival.log(call, None, Some(FaultKind::DropAfter));
         kill.notify_one();
         return std::future::pending().await;
@@ -291,16 +272,11 @@ fn pre_call_info(route: &Route, request: &RequestParts) -> CallInfo {
 
 /// Which of the call-specific faults may hit this call.
 fn fault_target(route: &Route, request: &RequestParts) -> FaultTarget {
-    match route {
-        Route::CloudFront(op) => FaultTarget {
-            create_invalidation: op.is_create(),
-            final_report: false,
-        },
-        Route::CodePipeline => FaultTarget {
-            create_invalidation: false,
-            final_report: codepipeline::is_final_report(request.target.as_deref(), &request.body),
-        },
-        _ => FaultTarget::default(),
+    let target = request.target.as_deref();
+    FaultTarget {
+        create_invalidation: matches!(route, Route::CloudFront(op) if op.is_create()),
+        final_report: matches!(route, Route::CodePipeline)
+            && codepipeline::is_final_report(target, &request.body),
     }
 }
 
@@ -371,17 +347,19 @@ async fn dispatch(
             let State {
                 jobs, executions, ..
             } = &mut *state;
-            if let Some(operation @ ("GetJobDetails" | "ListActionExecutions")) = operation {
-                let caller = Caller {
-                    account_id: &shared.account_id,
-                    region: &shared.region,
-                    role: &shared.role,
-                };
-                return if operation == "GetJobDetails" {
-                    executions.get_job_details(jobs, &request.body, &caller)
-                } else {
-                    executions.list_action_executions(&request.body, &caller)
-                };
+            let caller = Caller {
+                account_id: &shared.account_id,
+                region: &shared.region,
+                role: &shared.role,
+            };
+            match operation {
+                Some("GetJobDetails") => {
+                    return executions.get_job_details(jobs, &request.body, &caller);
+                }
+                Some("ListActionExecutions") => {
+                    return executions.list_action_executions(&request.body, &caller);
+                }
+                _ => {}
             }
             let (reply, call, changed) =
                 jobs.handle(request.target.as_deref(), &request.body, now_ms);
@@ -407,8 +385,8 @@ async fn dispatch(
                         ids,
                     )
                 };
-                if let Some(d) = delivered {
-                    return (d.reply, d.call);
+                if let Some(delivered) = delivered {
+                    return delivered;
                 }
                 ready.notified().await;
             }
@@ -503,29 +481,19 @@ impl Arrival<'_> {
 }
 
 fn to_response(reply: Reply, api: Api, request_id: &str) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder()
-        .status(reply.status)
-        .header("content-type", reply.content_type);
-    builder = match api {
-        Api::CloudFront | Api::S3 => builder.header("x-amz-request-id", request_id),
-        Api::CodePipeline => builder.header("x-amzn-RequestId", request_id),
-        Api::LambdaRuntime | Api::Local => builder,
+    let mut headers = reply.headers;
+    let name = match api {
+        Api::CloudFront | Api::S3 => Some("x-amz-request-id"),
+        Api::CodePipeline => Some("x-amzn-requestid"),
+        Api::LambdaRuntime | Api::Local => None,
     };
-    for (name, value) in &reply.headers {
-        builder = builder.header(*name, value.as_str());
+    // The request id is a uuid, always a valid value; S3's own, when it sends one, wins.
+    if let (Some(name), Ok(value)) = (name, hyper::header::HeaderValue::from_str(request_id)) {
+        headers.entry(name).or_insert(value);
     }
-    if let Some(headers) = builder.headers_mut() {
-        for (name, value) in &reply.extra_headers {
-            headers.insert(name, value.clone());
-        }
-    }
-    builder
-        .body(Full::new(reply.body.clone()))
-        .unwrap_or_else(|_| {
-            // Only a bad header value can fail here; answer without the extra headers.
-            let mut fallback = Response::new(Full::new(reply.body));
-            *fallback.status_mut() = hyper::StatusCode::from_u16(reply.status)
-                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-            fallback
-        })
+    let mut response = Response::new(Full::new(reply.body));
+    *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.headers_mut() = headers;
+    response
 }

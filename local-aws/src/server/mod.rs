@@ -1,7 +1,4 @@
-//! The emulator: one HTTP server on 127.0.0.1 serving CloudFront, CodePipeline, the Lambda
-//! Runtime API, S3 and the `/_local/` control endpoints, with fault injection and a request log.
-//! This module starts it and holds its state; `handle` is the API to inspect and steer it,
-//! `http` answers the requests, `control` the `/_local/` endpoints.
+//! The emulator: starts the one HTTP server on 127.0.0.1 and holds the state of every API.
 
 mod control;
 mod handle;
@@ -189,16 +186,13 @@ impl World {
 pub struct EmulatorConfig {
     /// TCP port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// The distributions that exist (standard or multi-tenant, allowed or denied).
     pub distributions: Vec<DistributionConfig>,
     /// The distribution tenants that exist. A tenant declared without a distribution belongs
     /// to the multi-tenant distribution when exactly one is declared.
     pub distribution_tenants: Vec<DistributionTenantConfig>,
-    /// Refuse a reused CallerReference with `InvalidArgument` even when the paths are the same
-    /// (the documented answer is the existing invalidation; some users report the refusal).
+    /// The documented answer is the existing invalidation; some users report the refusal.
     pub strict_caller_reference: bool,
     pub unknown_ids: UnknownIds,
-    /// How long invalidations stay `InProgress` on distributions that do not say.
     pub default_completion: DurationRange,
     pub faults: Faults,
     /// `None` seeds from the time.
@@ -207,11 +201,10 @@ pub struct EmulatorConfig {
     pub clock: Clock,
     /// CodePipeline job ids that exist from the start (for `serve`).
     pub jobs: Vec<String>,
-    /// The AWS account id shown in ARNs and events.
+    /// Shown in ARNs and events.
     pub account_id: String,
-    /// The region shown in the function ARN.
+    /// `region` and `function_name` make the function's ARN.
     pub region: String,
-    /// The Lambda function name (for its ARN).
     pub function_name: String,
     /// The IAM role (and session) named in `AccessDenied` messages.
     pub role: String,
@@ -238,7 +231,6 @@ impl Default for EmulatorConfig {
 /// The emulator could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
-    /// The port could not be bound.
     #[error(
         "cannot listen on 127.0.0.1:{port}: {source} (choose another --port, or 0 for any free port)"
     )]
@@ -247,17 +239,14 @@ pub enum EmulatorError {
         #[source]
         source: std::io::Error,
     },
-    /// A pre-registered job id has the wrong shape.
     #[error(
         "invalid job id '{0}': expected 8-4-4-4-12 lowercase hex digits, e.g. 11111111-abcd-1111-abcd-111111abcdef"
     )]
     BadJobId(String),
-    /// The declared distribution tenants do not fit the declared distributions.
     #[error(transparent)]
     Tenants(#[from] TenantSetupError),
 }
 
-/// Starts emulators. See [`Emulator::start`].
 #[derive(Debug)]
 pub struct Emulator;
 
@@ -267,18 +256,10 @@ impl Emulator {
         let seed = config.seed.unwrap_or_else(seed_from_time);
         let tenants =
             cloudfront::assign_tenants(&config.distributions, &config.distribution_tenants)?;
-        let listener = TcpListener::bind(("127.0.0.1", config.port))
-            .await
-            .map_err(|source| EmulatorError::Bind {
-                port: config.port,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind {
-                port: config.port,
-                source,
-            })?;
+        let port = config.port;
+        let bind = |source| EmulatorError::Bind { port, source };
+        let listener = (TcpListener::bind(("127.0.0.1", port)).await).map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
         let endpoint = format!("http://{addr}");
 
         let mut jobs = JobStore::default();
@@ -333,7 +314,10 @@ impl Emulator {
         tokio::spawn(http::accept_loop(
             listener,
             shared.clone(),
-            http::Stop::new(shutdown_rx),
+            http::Stop {
+                emulator: shutdown_rx,
+                environment: None,
+            },
             MAIN_ENVIRONMENT,
         ));
         Ok(EmulatorHandle {
@@ -450,12 +434,8 @@ impl Shared {
         self.jobs_changed.send_modify(|v| *v += 1);
     }
 
-    /// Creates a job with a new random id, tells the watchers, and returns the id.
-    fn create_job(&self, continuation_token: Option<String>) -> String {
-        self.create_job_in(continuation_token, None)
-    }
-
-    /// [`Self::create_job`] for a job that `GetJobDetails` describes with `context`.
+    /// Creates a job with a new random id (that `GetJobDetails` describes with `context`),
+    /// tells the watchers, and returns the id.
     fn create_job_in(
         &self,
         continuation_token: Option<String>,
