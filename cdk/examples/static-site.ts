@@ -2,7 +2,7 @@
 // a pipeline whose Deploy stage extracts the build into the bucket and then invalidates exactly
 // the files that deploy changed, waiting for Completed.
 //
-//   npx ts-node examples/static-site.ts      synthesises into cdk.out/ (or $CDK_OUTDIR)
+//   npx ts-node --transpile-only examples/static-site.ts    synthesises into cdk.out/ (or $CDK_OUTDIR)
 import { App, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
