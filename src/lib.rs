@@ -1,20 +1,32 @@
 //! cf-invalidate: the engine that plans, creates and waits for CloudFront invalidations.
+//!
+//! Without the default `runtime` feature only the UserParameters rules remain (params, plan,
+//! values, text): pure code, which the CDK construct runs as WebAssembly at synth time.
 
+#[cfg(feature = "runtime")]
 pub mod adapters;
+#[cfg(feature = "runtime")]
 pub mod artifact;
+#[cfg(feature = "runtime")]
 pub mod duration;
+#[cfg(feature = "runtime")]
 pub mod engine;
+#[cfg(feature = "runtime")]
 pub mod events;
+#[cfg(feature = "runtime")]
 pub mod lambda;
+#[cfg(feature = "runtime")]
 pub mod logging;
 pub mod params;
 pub mod plan;
+#[cfg(feature = "runtime")]
 pub mod ports;
 /// In-memory fakes of the ports, for this crate's tests and, with the `test-util` feature, for
 /// integration tests and other crates' tests.
-#[cfg(any(test, feature = "test-util"))]
+#[cfg(all(feature = "runtime", any(test, feature = "test-util")))]
 pub mod testing;
 pub mod text;
+#[cfg(feature = "runtime")]
 pub mod token;
 pub mod values;
 

@@ -1223,6 +1223,22 @@ fn key_advice(origin: Source, nearest: &Option<&'static str>) -> String {
     }
 }
 
+/// The message a job fails with when its UserParameters are refused. Most of the parser's
+/// messages name UserParameters already; the others get it said once.
+pub fn refusal_message(error: &ParamsError) -> String {
+    let message = error.to_string();
+    if message.contains("UserParameters") {
+        message
+    } else {
+        format!("invalid UserParameters: {message}")
+    }
+}
+
+/// The message a job fails with when the paths it was given cannot be planned.
+pub fn paths_refusal_message(error: &crate::plan::PlanError) -> String {
+    format!("invalid paths in UserParameters: {error}")
+}
+
 pub mod events;
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::engine::{
     EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, Verdict,
 };
-use crate::params::{OnTimeout, ParamsError};
+use crate::params::{self, OnTimeout, ParamsError};
 use crate::plan::PlanError;
 use crate::ports::{
     CloudFrontErrorKind, ExecutionDetails, FailureType, JobFailure, JobSuccess, Millis,
@@ -497,16 +497,10 @@ pub fn refused(refusal: Refusal) -> JobOutcome {
              /index.html\""
                 .to_owned(),
         ),
-        Refusal::Parameters(error) => {
-            // Most messages name UserParameters already; say it once.
-            let message = error.to_string();
-            let message = if message.contains("UserParameters") {
-                message
-            } else {
-                format!("invalid UserParameters: {message}")
-            };
-            (FailureType::ConfigurationError, message)
-        }
+        Refusal::Parameters(error) => (
+            FailureType::ConfigurationError,
+            params::refusal_message(&error),
+        ),
         Refusal::Token(error) => (
             FailureType::JobFailed,
             format!(
@@ -527,7 +521,7 @@ pub fn refused(refusal: Refusal) -> JobOutcome {
         ),
         Refusal::Paths(error) => (
             FailureType::ConfigurationError,
-            format!("invalid paths in UserParameters: {error}"),
+            params::paths_refusal_message(&error),
         ),
         Refusal::ForeignToken { expected, found } => (
             FailureType::JobFailed,
