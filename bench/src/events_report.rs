@@ -1,7 +1,10 @@
 //! The S3-events blocks of the report, written by `--events-only` alone.
 
 use crate::events::{EventsResults, EventsSettings, MEMORY_TARGET_KIB, SideResult};
-use crate::report::{Block, day, format_duration, mib, relative_link, secs, thousands};
+use crate::report::{
+    Block, command_block, day, format_duration, mib, relative_link, secs, smoke_banner, thousands,
+    yes,
+};
 
 /// The heading the section gets in a report that lacks it.
 pub const HEADING: &str = "## 6. S3 events: cf-invalidate-events against the sample users copy";
@@ -22,35 +25,20 @@ fn seconds(ms: u64) -> String {
     secs(ms as f64 / 1000.0)
 }
 
-fn yes(met: bool) -> &'static str {
-    if met { "yes" } else { "**no**" }
-}
-
 pub fn blocks(r: &EventsResults, settings: &EventsSettings) -> Vec<Block> {
     let [run, setup, figures, notes, command] = BLOCKS;
-    vec![
-        Block::new(run, Some(HEADING), run_line(r, settings)),
-        Block::new(setup, None, self::setup(r)),
-        Block::new(figures, None, self::figures(r, settings)),
-        Block::new(notes, None, self::notes(r)),
-        Block::new(
-            command,
-            None,
-            format!("```sh\n{}\n```", settings.invocation),
-        ),
-    ]
+    Block::list([
+        (run, Some(HEADING), run_line(r, settings)),
+        (setup, None, self::setup(r)),
+        (figures, None, self::figures(r, settings)),
+        (notes, None, self::notes(r)),
+        (command, None, command_block(&settings.invocation)),
+    ])
 }
 
 fn run_line(r: &EventsResults, settings: &EventsSettings) -> String {
-    let banner = if r.smoke {
-        format!(
-            "> **Smoke run** (`{}`): {} uploads. It proves the comparison works; its figures are \
-             not the project's figures.\n\n",
-            settings.command, r.plan.uploads
-        )
-    } else {
-        String::new()
-    };
+    let ran = format!("{} uploads", r.plan.uploads);
+    let banner = smoke_banner(r.smoke, &settings.command, &ran, "comparison");
     format!(
         "{banner}From one run of `{}` on {} ({} of measurements; {} × {}, load average {} at the \
          start, {} at the end; `{}` build).",

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use cf_invalidate_bench::events::{self, EventsPlan, EventsSettings};
 use cf_invalidate_bench::run::{self, Plan, Settings};
-use cf_invalidate_bench::{BenchError, chart, events_report, report, write_file};
+use cf_invalidate_bench::{BenchError, chart, events_report, report, write_file, write_json};
 use clap::Parser;
 use serde::Serialize;
 
@@ -145,9 +145,7 @@ fn publish(
     chart: &Path,
     shown: usize,
 ) -> Result<(), BenchError> {
-    let text = serde_json::to_string_pretty(results)
-        .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
-    write_file(json, &text)?;
+    write_json(json, results)?;
     // Only a missing report starts afresh: any other error must not overwrite the prose.
     let previous = match std::fs::read_to_string(report) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n".to_string(),
@@ -245,9 +243,7 @@ fn try_main(args: Args) -> Result<(), BenchError> {
     if args.cold_start_only {
         let cold_start = runtime.block_on(run::cold_starts(&settings, &plan, &progress))?;
         let json = work_dir.join("cold-start.json");
-        let text = serde_json::to_string_pretty(&cold_start)
-            .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
-        write_file(&json, &text)?;
+        write_json(&json, &cold_start)?;
         println!(
             "{}\nresults {}",
             report::cold_start(&cold_start),

@@ -201,9 +201,7 @@ pub async fn cold_starts(
     ));
     let ours = FunctionCommand {
         program: settings.lambda.clone(),
-        args: Vec::new(),
-        cwd: None,
-        extra_env: Vec::new(),
+        ..FunctionCommand::default()
     };
     let python = FunctionCommand {
         program: settings.python.clone(),
