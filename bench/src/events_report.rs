@@ -1,10 +1,11 @@
 //! The S3-events blocks of the report, written by `--events-only` alone.
 
-use crate::events::{EventsResults, EventsSettings, MEMORY_TARGET_KIB, SideResult};
+use crate::events::{EventsResults, MEMORY_TARGET_KIB, SideResult};
 use crate::report::{
     Block, command_block, day, format_duration, mib, relative_link, secs, smoke_banner, thousands,
     yes,
 };
+use crate::run::Settings;
 
 /// The heading the section gets in a report that lacks it.
 pub const HEADING: &str = "## 6. S3 events: cf-invalidate-events against the sample users copy";
@@ -25,7 +26,7 @@ fn seconds(ms: u64) -> String {
     secs(ms as f64 / 1000.0)
 }
 
-pub fn blocks(r: &EventsResults, settings: &EventsSettings) -> Vec<Block> {
+pub fn blocks(r: &EventsResults, settings: &Settings) -> Vec<Block> {
     let [run, setup, figures, notes, command] = BLOCKS;
     Block::list([
         (run, Some(HEADING), run_line(r, settings)),
@@ -36,7 +37,7 @@ pub fn blocks(r: &EventsResults, settings: &EventsSettings) -> Vec<Block> {
     ])
 }
 
-fn run_line(r: &EventsResults, settings: &EventsSettings) -> String {
+fn run_line(r: &EventsResults, settings: &Settings) -> String {
     let ran = format!("{} uploads", r.plan.uploads);
     let banner = smoke_banner(r.smoke, &settings.command, &ran, "comparison");
     format!(
@@ -93,7 +94,7 @@ fn setup(r: &EventsResults) -> String {
     )
 }
 
-fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
+fn figures(r: &EventsResults, settings: &Settings) -> String {
     let (o, s, p) = (&r.ours, &r.sample, &r.plan);
     let (oc, sc) = (&o.report.cloudfront, &s.report.cloudfront);
     let per_distribution = |side: &SideResult| {
@@ -154,7 +155,7 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
         peak.map_or("not read".into(), |kib| format!("**{}**", mib(kib as f64))),
         mib(MEMORY_TARGET_KIB as f64),
         yes(peak.is_some_and(|kib| kib < MEMORY_TARGET_KIB)),
-        relative_link(&settings.report, &settings.chart)
+        relative_link(&settings.report, &settings.events_chart)
     )
 }
 
