@@ -97,7 +97,6 @@ impl EventsPlan {
     }
 }
 
-/// Which function a run is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
@@ -126,7 +125,6 @@ impl Side {
     }
 }
 
-/// One function's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct SideResult {
     pub side: Side,
@@ -152,13 +150,8 @@ impl SideResult {
             .max()
             .unwrap_or(0)
     }
-
-    pub fn peak_rss_kib(&self) -> Option<u64> {
-        self.report.function_peak_rss_kib
-    }
 }
 
-/// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsResults {
     pub smoke: bool,
@@ -245,12 +238,11 @@ fn config(settings: &Settings, function: &Path, plan: &EventsPlan, side: Side) -
             ("DISTRIBUTION_ID", a),
             ("SECOND_DISTRIBUTION_ID", b),
             ("PYTHONPATH", &sample_dir),
+            // Lambda's code directory is read-only: no .pyc written next to handler.py.
+            ("PYTHONDONTWRITEBYTECODE", "1"),
         ]
-        // Lambda's code directory is read-only: no .pyc written next to handler.py.
-        .into_iter()
-        .chain([("PYTHONDONTWRITEBYTECODE", "1")])
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        .to_vec();
         c.function_name = "invalidate-on-upload".into();
         c.delivery = Delivery::Direct;
         c.concurrency = plan.sample_concurrency;

@@ -103,7 +103,7 @@ fn figures(r: &EventsResults, settings: &Settings) -> String {
     };
     let both = |f: &dyn Fn(&SideResult) -> String| format!("{} | {}", f(o), f(s));
     let memory = &r.memory.report.invocations;
-    let peak = r.memory.peak_rss_kib();
+    let peak = r.memory.report.function_peak_rss_kib;
     format!(
         "| | cf-invalidate-events | Python sample | target (ours) | met |\n\
          | --- | ---: | ---: | --- | --- |\n\

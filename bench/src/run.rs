@@ -143,7 +143,6 @@ fn required<'a>(path: &'a Option<PathBuf>, flag: &str) -> Result<&'a Path, Bench
     path.as_deref().ok_or_else(missing)
 }
 
-/// What a run measures.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// Measured cold-start pairs (after one warm-up pair).
@@ -229,7 +228,6 @@ pub struct TenMinutes {
     pub our_gaps_s: Vec<f64>,
 }
 
-/// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub smoke: bool,
@@ -245,7 +243,6 @@ pub struct Results {
     pub wall_s: f64,
 }
 
-/// Measures everything in `plan`.
 pub async fn run(
     settings: &Settings,
     plan: &Plan,
@@ -403,24 +400,18 @@ async fn lag_and_invocations(
             }
         }
     }
-    let seconds = |ms: i64| ms as f64 / 1000.0;
-    let median_of = |values: &mut dyn Iterator<Item = f64>| {
-        median(&values.collect::<Vec<_>>()).unwrap_or(f64::NAN)
-    };
     let lag = plan.lag_cases.iter().zip(ours.iter().zip(&waiter)).map(
         |(&(duration_s, _), (ours, waiter)): (_, (&Vec<OursRun>, &Vec<WaiterRun>))| {
-            let ours_lag: Vec<f64> = ours.iter().map(|r| seconds(r.lag_ms)).collect();
-            let waiter_lag: Vec<f64> = waiter.iter().map(|r| seconds(r.lag_ms)).collect();
+            let ours_lag = of(ours, |r| r.lag_ms as f64 / 1000.0);
+            let waiter_lag = of(waiter, |r| r.lag_ms as f64 / 1000.0);
             let duration = Duration::from_secs(duration_s);
             LagCase {
                 duration_s,
                 target_s: schedule::lag_target(duration).as_secs_f64(),
-                ours_lag_s: median(&ours_lag).unwrap_or(f64::NAN),
-                waiter_lag_s: median(&waiter_lag).unwrap_or(f64::NAN),
-                ours_calls: median_of(&mut ours.iter().map(|r| r.get_invalidation_calls as f64)),
-                waiter_calls: median_of(
-                    &mut waiter.iter().map(|r| r.get_invalidation_calls as f64),
-                ),
+                ours_lag_s: median_or_nan(&ours_lag),
+                waiter_lag_s: median_or_nan(&waiter_lag),
+                ours_calls: median_or_nan(&of(ours, |r| r.get_invalidation_calls as f64)),
+                waiter_calls: median_or_nan(&of(waiter, |r| r.get_invalidation_calls as f64)),
                 lag_ratio: median_ratio(&waiter_lag, &ours_lag),
                 predicted_ours: schedule::ours(duration),
                 predicted_waiter: schedule::waiter(duration),
@@ -441,7 +432,7 @@ async fn lag_and_invocations(
     let invocations = picked
         .map(|case| {
             let runs: Vec<OursRun> = ours[case].clone();
-            let pick = |f: fn(&OursRun) -> f64| median_of(&mut runs.iter().map(f));
+            let pick = |f: fn(&OursRun) -> f64| median_or_nan(&of(&runs, f));
             InvocationCase {
                 duration_s: cases[case].0,
                 lambda_timeout_s: cases[case].1,
@@ -453,4 +444,13 @@ async fn lag_and_invocations(
         })
         .collect();
     Ok((lag, invocations))
+}
+
+fn of<T>(runs: &[T], pick: impl Fn(&T) -> f64) -> Vec<f64> {
+    runs.iter().map(pick).collect()
+}
+
+/// NaN for a case without runs: the report prints it as a missing figure.
+fn median_or_nan(values: &[f64]) -> f64 {
+    median(values).unwrap_or(f64::NAN)
 }
