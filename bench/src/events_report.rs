@@ -2,8 +2,8 @@
 
 use crate::events::{EventsResults, MEMORY_TARGET_KIB, SideResult};
 use crate::report::{
-    Block, command_block, day, format_duration, mib, relative_link, secs, smoke_banner, thousands,
-    yes,
+    Block, command_block, day, format_duration, mib, plural, relative_link, secs, smoke_banner,
+    thousands, yes,
 };
 use crate::run::Settings;
 
@@ -222,7 +222,7 @@ fn notes(r: &EventsResults) -> String {
         thousands(p.memory_batch_size),
         seconds(p.memory_window_ms),
         n(mi.total),
-        if mi.total == 1 { "" } else { "s" },
+        plural(mi.total as usize),
         n(mi.largest_batch),
         mi.largest_payload_bytes as f64 / 1e6,
         per_record / 1000.0,

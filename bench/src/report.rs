@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-pub(crate) use cf_invalidate::text::{format_duration, thousands};
+pub(crate) use cf_invalidate::text::{format_duration, plural, thousands};
 
 use crate::cold_start::{ColdStartSample, ColdStartSummary};
 use crate::planning::PlanTiming;
@@ -247,11 +247,7 @@ fn machine(r: &Results, settings: &Settings) -> String {
 
 /// The cold-start table and every run behind it (all that `--cold-start-only` prints).
 pub fn cold_start(cs: &ColdStartSummary) -> String {
-    let runs = format!(
-        "median of {} run{}",
-        cs.runs,
-        if cs.runs == 1 { "" } else { "s" }
-    );
+    let runs = format!("median of {} run{}", cs.runs, plural(cs.runs));
     let (o, p) = (&cs.ours, &cs.python);
     let medians = format!(
         "| {runs} | cf-invalidate-lambda | Python baseline | ratio (median of pairs) | target |\n\
