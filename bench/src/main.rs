@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         invocation: invocation(),
         ..Settings::parse()
     };
-    match try_main(settings.absolute()) {
+    match try_main(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("cf-invalidate-bench: {error}");

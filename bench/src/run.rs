@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use clap::builder::{PathBufValueParser, TypedValueParser};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -38,48 +39,75 @@ pub struct Settings {
     #[arg(long, conflicts_with_all = ["cold_start_only", "events_only"])]
     pub artifact_only: bool,
     /// The cf-invalidate-events executable (for --events-only).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_parser = absolute(), value_name = "PATH")]
     pub events_function: Option<PathBuf>,
     /// The Python events sample's directory.
-    #[arg(long, value_name = "DIR", default_value = "bench/python_events_sample")]
+    #[arg(
+        long,
+        value_parser = absolute(),
+        value_name = "DIR",
+        default_value = "bench/python_events_sample"
+    )]
     pub events_sample_dir: PathBuf,
     /// The S3-events chart to write.
     #[arg(
         long,
+        value_parser = absolute(),
         value_name = "PATH",
         default_value = "docs/benchmarks/events.svg"
     )]
     pub events_chart: PathBuf,
     /// The cf-invalidate-lambda executable to measure.
-    #[arg(long, value_name = "PATH", required_unless_present = "events_only")]
+    #[arg(
+        long,
+        value_parser = absolute(),
+        value_name = "PATH",
+        required_unless_present = "events_only"
+    )]
     pub lambda: Option<PathBuf>,
     /// The cf-invalidate CLI executable (for its size).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_parser = absolute(), value_name = "PATH")]
     pub cli: Option<PathBuf>,
     /// A Python interpreter with awslambdaric and boto3.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_parser = absolute(), value_name = "PATH")]
     pub python: PathBuf,
     /// The AWS CLI executable.
-    #[arg(long, value_name = "PATH", required_unless_present_any = ["events_only", "artifact_only"])]
+    #[arg(
+        long,
+        value_parser = absolute(),
+        value_name = "PATH",
+        required_unless_present_any = ["events_only", "artifact_only"]
+    )]
     pub aws: Option<PathBuf>,
     /// The Python baseline's directory.
-    #[arg(long, value_name = "DIR", default_value = "bench/python_baseline")]
+    #[arg(
+        long,
+        value_parser = absolute(),
+        value_name = "DIR",
+        default_value = "bench/python_baseline"
+    )]
     pub baseline_dir: PathBuf,
     /// Scratch directory (logs, the CLI's HOME, the harness's zip, results.json).
-    #[arg(long, value_name = "DIR", default_value = "target/bench")]
+    #[arg(long, value_parser = absolute(), value_name = "DIR", default_value = "target/bench")]
     pub work_dir: PathBuf,
     /// The cargo target directory (the release's assets in its dist/ are reported).
-    #[arg(long, value_name = "DIR", default_value = "target")]
+    #[arg(long, value_parser = absolute(), value_name = "DIR", default_value = "target")]
     pub target_dir: PathBuf,
     /// criterion's output directory, to report `cargo bench --bench plan`'s estimates.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_parser = absolute(), value_name = "DIR")]
     pub criterion_dir: Option<PathBuf>,
     /// The markdown report whose blocks are rewritten (the rest of it is kept).
-    #[arg(long, value_name = "PATH", default_value = "docs/benchmarks.md")]
+    #[arg(
+        long,
+        value_parser = absolute(),
+        value_name = "PATH",
+        default_value = "docs/benchmarks.md"
+    )]
     pub report: PathBuf,
     /// The SVG chart to write.
     #[arg(
         long,
+        value_parser = absolute(),
         value_name = "PATH",
         default_value = "docs/benchmarks/detection-lag.svg"
     )]
@@ -96,34 +124,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Every path made absolute, not canonical: the baseline runs in its own directory, and a
-    /// virtualenv's `python` must stay the symlink inside the venv.
-    pub fn absolute(mut self) -> Self {
-        let paths = [
-            &mut self.events_sample_dir,
-            &mut self.events_chart,
-            &mut self.python,
-            &mut self.baseline_dir,
-            &mut self.work_dir,
-            &mut self.target_dir,
-            &mut self.report,
-            &mut self.chart,
-        ];
-        let optional = [
-            &mut self.events_function,
-            &mut self.lambda,
-            &mut self.cli,
-            &mut self.aws,
-            &mut self.criterion_dir,
-        ];
-        for path in paths.into_iter().chain(optional.into_iter().flatten()) {
-            if let Ok(absolute) = std::path::absolute(&*path) {
-                *path = absolute;
-            }
-        }
-        self
-    }
-
     pub fn lambda(&self) -> Result<&Path, BenchError> {
         required(&self.lambda, "--lambda")
     }
@@ -135,6 +135,12 @@ impl Settings {
     pub fn events_function(&self) -> Result<&Path, BenchError> {
         required(&self.events_function, "--events-function")
     }
+}
+
+/// Paths are made absolute, not canonical, as they are parsed: the baseline runs in its own
+/// directory, and a virtualenv's `python` must stay the symlink inside the venv.
+fn absolute() -> impl TypedValueParser<Value = PathBuf> {
+    PathBufValueParser::new().map(|path| std::path::absolute(&path).unwrap_or(path))
 }
 
 /// A path clap requires in the mode that uses it.
