@@ -42,28 +42,20 @@ pub struct Settings {
     #[arg(long, value_parser = absolute(), value_name = "PATH")]
     pub events_function: Option<PathBuf>,
     /// The Python events sample's directory.
-    #[arg(
-        long,
-        value_parser = absolute(),
-        value_name = "DIR",
-        default_value = "bench/python_events_sample"
-    )]
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "DIR", default_value = "bench/python_events_sample")]
     pub events_sample_dir: PathBuf,
     /// The S3-events chart to write.
+    #[arg(value_parser = absolute())]
     #[arg(
         long,
-        value_parser = absolute(),
         value_name = "PATH",
         default_value = "docs/benchmarks/events.svg"
     )]
     pub events_chart: PathBuf,
     /// The cf-invalidate-lambda executable to measure.
-    #[arg(
-        long,
-        value_parser = absolute(),
-        value_name = "PATH",
-        required_unless_present = "events_only"
-    )]
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "PATH", required_unless_present = "events_only")]
     pub lambda: Option<PathBuf>,
     /// The cf-invalidate CLI executable (for its size).
     #[arg(long, value_parser = absolute(), value_name = "PATH")]
@@ -72,20 +64,16 @@ pub struct Settings {
     #[arg(long, value_parser = absolute(), value_name = "PATH")]
     pub python: PathBuf,
     /// The AWS CLI executable.
+    #[arg(value_parser = absolute())]
     #[arg(
         long,
-        value_parser = absolute(),
         value_name = "PATH",
-        required_unless_present_any = ["events_only", "artifact_only"]
+        required_unless_present_any = ["events_only", "artifact_only"],
     )]
     pub aws: Option<PathBuf>,
     /// The Python baseline's directory.
-    #[arg(
-        long,
-        value_parser = absolute(),
-        value_name = "DIR",
-        default_value = "bench/python_baseline"
-    )]
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "DIR", default_value = "bench/python_baseline")]
     pub baseline_dir: PathBuf,
     /// Scratch directory (logs, the CLI's HOME, the harness's zip, results.json).
     #[arg(long, value_parser = absolute(), value_name = "DIR", default_value = "target/bench")]
@@ -97,17 +85,13 @@ pub struct Settings {
     #[arg(long, value_parser = absolute(), value_name = "DIR")]
     pub criterion_dir: Option<PathBuf>,
     /// The markdown report whose blocks are rewritten (the rest of it is kept).
-    #[arg(
-        long,
-        value_parser = absolute(),
-        value_name = "PATH",
-        default_value = "docs/benchmarks.md"
-    )]
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "PATH", default_value = "docs/benchmarks.md")]
     pub report: PathBuf,
     /// The SVG chart to write.
+    #[arg(value_parser = absolute())]
     #[arg(
         long,
-        value_parser = absolute(),
         value_name = "PATH",
         default_value = "docs/benchmarks/detection-lag.svg"
     )]
