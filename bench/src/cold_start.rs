@@ -79,25 +79,25 @@ pub async fn measure(
     logs: &Path,
     progress: &dyn Fn(&str),
 ) -> Result<ColdStartSummary, BenchError> {
+    for (implementation, command) in [
+        (Implementation::Ours, ours),
+        (Implementation::Python, python),
+    ] {
+        let log = logs.join(format!("cold-start-warm-up-{implementation:?}.log"));
+        once(implementation, command, 0, &log).await?;
+    }
     let mut samples = Vec::new();
-    // Run 0 is the warm-up pair.
-    for run in 0..=runs {
+    for run in 1..=runs {
         let mut order = [
             (Implementation::Ours, ours),
             (Implementation::Python, python),
         ];
-        if run > 0 && run % 2 == 0 {
+        if run % 2 == 0 {
             order.reverse();
         }
         for (implementation, command) in order {
-            let log = match run {
-                0 => format!("cold-start-warm-up-{implementation:?}.log"),
-                _ => format!("cold-start-{implementation:?}-{run}.log"),
-            };
-            let sample = once(implementation, command, run, &logs.join(log)).await?;
-            if run == 0 {
-                continue;
-            }
+            let log = logs.join(format!("cold-start-{implementation:?}-{run}.log"));
+            let sample = once(implementation, command, run, &log).await?;
             progress(&format!(
                 "cold start {run}/{runs} {}: first /next {:.1} ms, PutJob result {:.1} ms, peak RSS {:.1} MiB",
                 implementation.label(),
@@ -111,20 +111,16 @@ pub async fn measure(
     summarise(runs, samples)
 }
 
-type Pick = fn(&ColdStartSample) -> f64;
-
 fn summarise(runs: usize, samples: Vec<ColdStartSample>) -> Result<ColdStartSummary, BenchError> {
-    let series = |who: Implementation, pick: Pick| -> Vec<f64> {
+    let series = |who: Implementation, pick: fn(&ColdStartSample) -> f64| -> Vec<f64> {
         let mut of: Vec<&ColdStartSample> =
             samples.iter().filter(|s| s.implementation == who).collect();
         of.sort_by_key(|s| s.run);
         of.into_iter().map(pick).collect()
     };
-    let (next, result, rss): (Pick, Pick, Pick) = (
-        |s| s.to_first_next_ms,
-        |s| s.to_result_ms,
-        |s| s.peak_rss_kib as f64,
-    );
+    let next = |s: &ColdStartSample| s.to_first_next_ms;
+    let result = |s: &ColdStartSample| s.to_result_ms;
+    let rss = |s: &ColdStartSample| s.peak_rss_kib as f64;
     let medians = |who| -> Option<Medians> {
         Some(Medians {
             to_first_next_ms: median(&series(who, next))?,
@@ -134,18 +130,19 @@ fn summarise(runs: usize, samples: Vec<ColdStartSample>) -> Result<ColdStartSumm
     };
     let missing = || BenchError::Run("no cold start was measured".to_string());
     let (o, p) = (Implementation::Ours, Implementation::Python);
-    let pairs = |pick| (series(p, pick), series(o, pick));
-    let (p_next, o_next) = pairs(next);
-    let init_ratios: Vec<f64> = p_next.iter().zip(&o_next).map(|(p, o)| p / o).collect();
-    let ratio = |(p, o): (Vec<f64>, Vec<f64>)| median_ratio(&p, &o).ok_or_else(missing);
+    let init_ratios: Vec<f64> = series(p, next)
+        .iter()
+        .zip(series(o, next))
+        .map(|(p, o)| p / o)
+        .collect();
     Ok(ColdStartSummary {
         runs,
         ours: medians(o).ok_or_else(missing)?,
         python: medians(p).ok_or_else(missing)?,
-        init_ratio: ratio((p_next, o_next))?,
+        init_ratio: median_ratio(&series(p, next), &series(o, next)).ok_or_else(missing)?,
         init_ratio_range: range(&init_ratios).ok_or_else(missing)?,
-        result_ratio: ratio(pairs(result))?,
-        memory_ratio: ratio(pairs(rss))?,
+        result_ratio: median_ratio(&series(p, result), &series(o, result)).ok_or_else(missing)?,
+        memory_ratio: median_ratio(&series(p, rss), &series(o, rss)).ok_or_else(missing)?,
         samples,
     })
 }
