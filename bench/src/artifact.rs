@@ -15,6 +15,7 @@ use local_aws::{DistributionConfig, DurationRange};
 use zip::write::SimpleFileOptions;
 
 use crate::BenchError;
+use crate::report::{mib, yes};
 
 /// The distribution the runs invalidate.
 const DIST: &str = "E2QWRUHAPOMQZL";
@@ -199,14 +200,11 @@ pub async fn measure(lambda: &Path, sizes: &[usize]) -> Result<String, BenchErro
             kib(cds),
             kib(changed.s3_bytes),
             changed.gets,
-            if within { "yes" } else { "**no**" },
+            yes(within),
             cpu.as_secs_f64() * 1000.0,
             changed.paths.len(),
             all.paths.len(),
-            changed.peak_rss_kib.map_or("n/a".to_owned(), |k| format!(
-                "{:.1} MiB",
-                k as f64 / 1024.0
-            )),
+            changed.peak_rss_kib.map_or("n/a".into(), |k| mib(k as f64)),
             changed
                 .plan_ms
                 .map_or("n/a".to_owned(), |ms| format!("{ms} ms")),

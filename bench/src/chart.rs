@@ -20,9 +20,7 @@ type Drawn = Result<(), Box<dyn Error>>;
 
 /// A white `size` SVG at `path`, drawn by `draw`.
 fn svg(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area) -> Drawn) -> Result<(), BenchError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::create_dir(dir)?;
-    }
+    crate::create_parent(path)?;
     let root = SVGBackend::new(path, size).into_drawing_area();
     let drawn = root
         .fill(&WHITE)
@@ -52,13 +50,38 @@ pub fn lag(cases: &[LagCase], path: &Path) -> Result<(), BenchError> {
             .map(|c| c.duration_s as f64)
             .fold(1.0, f64::max)
             * 1.1;
-        let runs = cases.iter().flat_map(|c| {
-            c.ours
+        let seconds = |ms: i64| ms as f64 / 1000.0;
+        let medians = |lag: fn(&LagCase) -> f64| -> Vec<(f64, f64)> {
+            cases
                 .iter()
-                .map(|r| r.lag_ms)
-                .chain(c.waiter.iter().map(|r| r.lag_ms))
-        });
-        let y_max = runs.map(|ms| ms as f64 / 1000.0).fold(2.0, f64::max) * 1.45;
+                .map(|c| (c.duration_s as f64, lag(c)))
+                .collect()
+        };
+        let waiter_runs = cases.iter().flat_map(|c| &c.waiter);
+        let our_runs = cases.iter().flat_map(|c| &c.ours);
+        // Ours sits near the axis, under the target line, so its labels go higher up.
+        let series = [
+            (
+                "aws cloudfront wait invalidation-completed (median; dots: runs)",
+                THEIRS,
+                -16,
+                medians(|c| c.waiter_lag_s),
+                waiter_runs
+                    .map(|r| (r.duration_s, seconds(r.lag_ms)))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "cf-invalidate-lambda (median; dots: runs)",
+                OURS,
+                -34,
+                medians(|c| c.ours_lag_s),
+                our_runs
+                    .map(|r| (r.duration_s, seconds(r.lag_ms)))
+                    .collect(),
+            ),
+        ];
+        let runs = series.iter().flat_map(|s| &s.4);
+        let y_max = runs.map(|&(_, lag)| lag).fold(2.0, f64::max) * 1.45;
         let mut chart = ChartBuilder::on(root)
             .caption(
                 "Completion-detection lag: time from Completed to the pipeline going on",
@@ -86,38 +109,6 @@ pub fn lag(cases: &[LagCase], path: &Path) -> Result<(), BenchError> {
             ))?
             .label("target: max(1 s, 10 % of the duration)")
             .legend(legend(TARGET, 1));
-        let seconds = |ms: i64| ms as f64 / 1000.0;
-        // Ours sits near the axis, under the target line, so its labels go higher up.
-        let series = [
-            (
-                "aws cloudfront wait invalidation-completed (median; dots: runs)",
-                THEIRS,
-                -16,
-                cases
-                    .iter()
-                    .map(|c| (c.duration_s as f64, c.waiter_lag_s))
-                    .collect::<Vec<_>>(),
-                cases
-                    .iter()
-                    .flat_map(|c| &c.waiter)
-                    .map(|r| (r.duration_s, seconds(r.lag_ms)))
-                    .collect::<Vec<_>>(),
-            ),
-            (
-                "cf-invalidate-lambda (median; dots: runs)",
-                OURS,
-                -34,
-                cases
-                    .iter()
-                    .map(|c| (c.duration_s as f64, c.ours_lag_s))
-                    .collect(),
-                cases
-                    .iter()
-                    .flat_map(|c| &c.ours)
-                    .map(|r| (r.duration_s, seconds(r.lag_ms)))
-                    .collect(),
-            ),
-        ];
         for (label, color, label_dy, medians, runs) in series {
             chart
                 .draw_series(LineSeries::new(medians.clone(), color.stroke_width(2)))?

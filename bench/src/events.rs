@@ -4,7 +4,7 @@
 //! local-aws; then our function's peak memory on the largest batch a mapping can hand it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,22 +14,10 @@ use serde::Serialize;
 
 use crate::BenchError;
 use crate::machine::{self, Machine};
+use crate::run::Settings;
 
 /// Peak memory our function must stay under on the largest batch, KiB (32 MiB).
 pub const MEMORY_TARGET_KIB: u64 = 32 * 1024;
-
-#[derive(Debug, Clone)]
-pub struct EventsSettings {
-    pub smoke: bool,
-    pub function: PathBuf,
-    pub python: PathBuf,
-    pub sample_dir: PathBuf,
-    pub report: PathBuf,
-    pub chart: PathBuf,
-    pub profile: String,
-    pub command: String,
-    pub invocation: String,
-}
 
 /// How the comparison runs. Ours is set as `infra/events.yaml` deploys it, except for the
 /// times of AWS's that would make a run last minutes, which are scaled down (the report says
@@ -109,7 +97,6 @@ impl EventsPlan {
     }
 }
 
-/// Which function a run is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
@@ -138,7 +125,6 @@ impl Side {
     }
 }
 
-/// One function's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct SideResult {
     pub side: Side,
@@ -164,13 +150,8 @@ impl SideResult {
             .max()
             .unwrap_or(0)
     }
-
-    pub fn peak_rss_kib(&self) -> Option<u64> {
-        self.report.function_peak_rss_kib
-    }
 }
 
-/// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsResults {
     pub smoke: bool,
@@ -186,12 +167,13 @@ pub struct EventsResults {
 
 /// Runs the three runs on one emulator, printing progress on stderr.
 pub async fn run(
-    settings: &EventsSettings,
+    settings: &Settings,
     plan: &EventsPlan,
     progress: &dyn Fn(&str),
 ) -> Result<EventsResults, BenchError> {
     let started = Instant::now();
-    check_inputs(settings)?;
+    let function = settings.events_function()?;
+    check_inputs(settings, function)?;
     let machine = machine::describe(&settings.python, None);
     progress(&format!(
         "S3 events: {} uploads, seed {}, load {}",
@@ -206,7 +188,7 @@ pub async fn run(
         ..EmulatorConfig::default()
     })
     .await?;
-    let play = |side| play(&emu, config(settings, plan, side), side, progress);
+    let play = |side| play(&emu, config(settings, function, plan, side), side, progress);
     let runs = async {
         Ok::<_, BenchError>([
             play(Side::Ours).await?,
@@ -232,13 +214,13 @@ pub async fn run(
 /// The same burst for every run (the emulator's seed draws it); ours delivered as
 /// `infra/events.yaml` deploys it (the memory run: one large batch, one process); the sample
 /// invoked by S3 once per notification, its distributions in its environment.
-fn config(settings: &EventsSettings, plan: &EventsPlan, side: Side) -> EventsConfig {
+fn config(settings: &Settings, function: &Path, plan: &EventsPlan, side: Side) -> EventsConfig {
     let [a, b] = side.distributions();
     let ms = Duration::from_millis;
     let program = if side == Side::Sample {
         &settings.python
     } else {
-        &settings.function
+        function
     };
     let mut c = EventsConfig::new(program);
     c.uploads = plan.uploads;
@@ -251,17 +233,16 @@ fn config(settings: &EventsSettings, plan: &EventsPlan, side: Side) -> EventsCon
             .to_vec();
         // The sample reads its environment; the parameters tell the coverage check its targets.
         c.parameters = Some(serde_json::json!({ "distributionIds": [a, b] }).to_string());
-        let sample_dir = settings.sample_dir.display().to_string();
+        let sample_dir = settings.events_sample_dir.display().to_string();
         c.env = [
             ("DISTRIBUTION_ID", a),
             ("SECOND_DISTRIBUTION_ID", b),
             ("PYTHONPATH", &sample_dir),
+            // Lambda's code directory is read-only: no .pyc written next to handler.py.
+            ("PYTHONDONTWRITEBYTECODE", "1"),
         ]
-        // Lambda's code directory is read-only: no .pyc written next to handler.py.
-        .into_iter()
-        .chain([("PYTHONDONTWRITEBYTECODE", "1")])
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        .to_vec();
         c.function_name = "invalidate-on-upload".into();
         c.delivery = Delivery::Direct;
         c.concurrency = plan.sample_concurrency;
@@ -351,11 +332,11 @@ async fn play(
     Ok(result)
 }
 
-fn check_inputs(settings: &EventsSettings) -> Result<(), BenchError> {
+fn check_inputs(settings: &Settings, function: &Path) -> Result<(), BenchError> {
     let checks: [(&'static str, &Path, &'static str); 3] = [
         (
             "cf-invalidate-events",
-            &settings.function,
+            function,
             "build it first: cargo build --release --bin cf-invalidate-events (scripts/bench.sh --events does)",
         ),
         (
@@ -365,7 +346,7 @@ fn check_inputs(settings: &EventsSettings) -> Result<(), BenchError> {
         ),
         (
             "the Python sample",
-            &settings.sample_dir.join("handler.py"),
+            &settings.events_sample_dir.join("handler.py"),
             "give --events-sample-dir the repository's bench/python_events_sample",
         ),
     ];

@@ -1,7 +1,11 @@
 //! The S3-events blocks of the report, written by `--events-only` alone.
 
-use crate::events::{EventsResults, EventsSettings, MEMORY_TARGET_KIB, SideResult};
-use crate::report::{Block, day, format_duration, mib, relative_link, secs, thousands};
+use crate::events::{EventsResults, MEMORY_TARGET_KIB, SideResult};
+use crate::report::{
+    Block, command_block, day, format_duration, mib, plural, relative_link, secs, smoke_banner,
+    thousands, yes,
+};
+use crate::run::Settings;
 
 /// The heading the section gets in a report that lacks it.
 pub const HEADING: &str = "## 6. S3 events: cf-invalidate-events against the sample users copy";
@@ -22,35 +26,20 @@ fn seconds(ms: u64) -> String {
     secs(ms as f64 / 1000.0)
 }
 
-fn yes(met: bool) -> &'static str {
-    if met { "yes" } else { "**no**" }
-}
-
-pub fn blocks(r: &EventsResults, settings: &EventsSettings) -> Vec<Block> {
+pub fn blocks(r: &EventsResults, settings: &Settings) -> Vec<Block> {
     let [run, setup, figures, notes, command] = BLOCKS;
-    vec![
-        Block::new(run, Some(HEADING), run_line(r, settings)),
-        Block::new(setup, None, self::setup(r)),
-        Block::new(figures, None, self::figures(r, settings)),
-        Block::new(notes, None, self::notes(r)),
-        Block::new(
-            command,
-            None,
-            format!("```sh\n{}\n```", settings.invocation),
-        ),
-    ]
+    Block::list([
+        (run, Some(HEADING), run_line(r, settings)),
+        (setup, None, self::setup(r)),
+        (figures, None, self::figures(r, settings)),
+        (notes, None, self::notes(r)),
+        (command, None, command_block(&settings.invocation)),
+    ])
 }
 
-fn run_line(r: &EventsResults, settings: &EventsSettings) -> String {
-    let banner = if r.smoke {
-        format!(
-            "> **Smoke run** (`{}`): {} uploads. It proves the comparison works; its figures are \
-             not the project's figures.\n\n",
-            settings.command, r.plan.uploads
-        )
-    } else {
-        String::new()
-    };
+fn run_line(r: &EventsResults, settings: &Settings) -> String {
+    let ran = format!("{} uploads", r.plan.uploads);
+    let banner = smoke_banner(r.smoke, &settings.command, &ran, "comparison");
     format!(
         "{banner}From one run of `{}` on {} ({} of measurements; {} × {}, load average {} at the \
          start, {} at the end; `{}` build).",
@@ -105,7 +94,7 @@ fn setup(r: &EventsResults) -> String {
     )
 }
 
-fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
+fn figures(r: &EventsResults, settings: &Settings) -> String {
     let (o, s, p) = (&r.ours, &r.sample, &r.plan);
     let (oc, sc) = (&o.report.cloudfront, &s.report.cloudfront);
     let per_distribution = |side: &SideResult| {
@@ -114,7 +103,7 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
     };
     let both = |f: &dyn Fn(&SideResult) -> String| format!("{} | {}", f(o), f(s));
     let memory = &r.memory.report.invocations;
-    let peak = r.memory.peak_rss_kib();
+    let peak = r.memory.report.function_peak_rss_kib;
     format!(
         "| | cf-invalidate-events | Python sample | target (ours) | met |\n\
          | --- | ---: | ---: | --- | --- |\n\
@@ -166,7 +155,7 @@ fn figures(r: &EventsResults, settings: &EventsSettings) -> String {
         peak.map_or("not read".into(), |kib| format!("**{}**", mib(kib as f64))),
         mib(MEMORY_TARGET_KIB as f64),
         yes(peak.is_some_and(|kib| kib < MEMORY_TARGET_KIB)),
-        relative_link(&settings.report, &settings.chart)
+        relative_link(&settings.report, &settings.events_chart)
     )
 }
 
@@ -233,7 +222,7 @@ fn notes(r: &EventsResults) -> String {
         thousands(p.memory_batch_size),
         seconds(p.memory_window_ms),
         n(mi.total),
-        if mi.total == 1 { "" } else { "s" },
+        plural(mi.total as usize),
         n(mi.largest_batch),
         mi.largest_payload_bytes as f64 / 1e6,
         per_record / 1000.0,

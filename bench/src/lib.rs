@@ -88,7 +88,6 @@ pub(crate) fn require_files(
     }
 }
 
-/// Creates `dir` and its parents.
 pub(crate) fn create_dir(dir: &Path) -> Result<(), BenchError> {
     std::fs::create_dir_all(dir).map_err(|source| BenchError::Write {
         path: dir.to_path_buf(),
@@ -96,13 +95,25 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), BenchError> {
     })
 }
 
-/// Writes `text` to `path`, creating its directory.
-pub fn write_file(path: &Path, text: &str) -> Result<(), BenchError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_dir(dir)?;
+/// Creates the directory `path` goes into, if it has one.
+pub(crate) fn create_parent(path: &Path) -> Result<(), BenchError> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => create_dir(dir),
+        None => Ok(()),
     }
+}
+
+pub fn write_file(path: &Path, text: &str) -> Result<(), BenchError> {
+    create_parent(path)?;
     std::fs::write(path, text).map_err(|source| BenchError::Write {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// `results` as pretty JSON into `path`.
+pub fn write_json(path: &Path, results: &impl serde::Serialize) -> Result<(), BenchError> {
+    let text = serde_json::to_string_pretty(results)
+        .map_err(|e| BenchError::Run(format!("cannot serialise the results: {e}")))?;
+    write_file(path, &text)
 }

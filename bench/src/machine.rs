@@ -60,7 +60,6 @@ pub fn describe(python: &Path, aws: Option<&Path>) -> Machine {
     }
 }
 
-/// The 1-, 5- and 15-minute load averages now.
 pub fn load_now() -> String {
     field("/proc/loadavg", "")
         .map(|line| {

@@ -13,18 +13,15 @@ use crate::BenchError;
 use crate::stats::median;
 use crate::tree::{MAX_PATHS, site_paths};
 
-/// Planning at one size.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanTiming {
     /// Paths given to the planner.
     pub paths: usize,
     /// Items in the plan (what CloudFront bills).
     pub items: usize,
-    /// Wildcards in the plan.
     pub wildcards: usize,
     /// Median of the harness's own runs, ns.
     pub harness_median_ns: f64,
-    /// Runs behind that median.
     pub harness_runs: usize,
     /// criterion's median estimate, ns, when its results are there.
     pub criterion_median_ns: Option<f64>,
@@ -36,7 +33,6 @@ impl PlanTiming {
         self.criterion_median_ns.unwrap_or(self.harness_median_ns)
     }
 
-    /// Nanoseconds per input path.
     pub fn ns_per_path(&self) -> f64 {
         self.best_ns() / self.paths.max(1) as f64
     }

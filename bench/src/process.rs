@@ -46,7 +46,7 @@ fn pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String
 }
 
 /// How to start a Lambda function; `extra_env` comes on top of Lambda's environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FunctionCommand {
     pub program: PathBuf,
     pub args: Vec<String>,
@@ -141,13 +141,7 @@ impl MeasuredProcess {
         let mut cmd = Command::new(&command.program);
         cmd.args(&command.args)
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .envs(
-                command
-                    .extra_env
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            )
+            .envs(env.iter().chain(&command.extra_env).map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-pub(crate) use cf_invalidate::text::{format_duration, thousands};
+pub(crate) use cf_invalidate::text::{format_duration, plural, thousands};
 
 use crate::cold_start::{ColdStartSample, ColdStartSummary};
 use crate::planning::PlanTiming;
@@ -21,13 +21,38 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new(name: &'static str, heading: Option<&'static str>, body: String) -> Self {
-        Self {
+    /// Blocks from `(name, heading, body)`, in the order they are written.
+    pub fn list<const N: usize>(
+        blocks: [(&'static str, Option<&'static str>, String); N],
+    ) -> Vec<Self> {
+        let block = |(name, heading, body)| Self {
             name,
             heading,
             body,
-        }
+        };
+        blocks.into_iter().map(block).collect()
     }
+}
+
+/// The fenced command line a section was produced by.
+pub(crate) fn command_block(invocation: &str) -> String {
+    format!("```sh\n{invocation}\n```")
+}
+
+/// A smoke run's warning, before a section's first line (nothing for a full run).
+pub(crate) fn smoke_banner(smoke: bool, command: &str, ran: &str, proves: &str) -> String {
+    if !smoke {
+        return String::new();
+    }
+    format!(
+        "> **Smoke run** (`{command}`): {ran}. It proves the {proves} works; its figures are not \
+         the project's figures.\n\n"
+    )
+}
+
+/// `yes`, or a bold `no`: whether a target was met.
+pub(crate) fn yes(met: bool) -> &'static str {
+    if met { "yes" } else { "**no**" }
 }
 
 pub fn begin_marker(name: &str) -> String {
@@ -102,46 +127,39 @@ pub fn columns<T>(items: &[T], columns: &[Column<T>]) -> String {
 
 /// The blocks of the full run (every section but the S3 events').
 pub fn blocks(r: &Results, settings: &Settings) -> Vec<Block> {
-    vec![
-        Block::new("run", None, run_line(r, settings)),
-        Block::new("headline", Some("## Headline"), headline(r)),
-        Block::new(
+    Block::list([
+        ("run", None, run_line(r, settings)),
+        ("headline", Some("## Headline"), headline(r)),
+        (
             "command",
             Some("## Reproduce"),
-            format!("```sh\n{}\n```", settings.invocation),
+            command_block(&settings.invocation),
         ),
-        Block::new("machine", Some("## Machine"), machine(r, settings)),
-        Block::new(
+        ("machine", Some("## Machine"), machine(r, settings)),
+        (
             "cold-start",
             Some("## 1. Cold start"),
             cold_start(&r.cold_start),
         ),
-        Block::new(
+        (
             "lag",
             Some("## 2. Completion-detection lag"),
             lag(r, settings),
         ),
-        Block::new("schedule", None, schedules(r)),
-        Block::new(
+        ("schedule", None, schedules(r)),
+        (
             "invocations",
             Some("## 3. Invocations per job"),
             invocations(r),
         ),
-        Block::new("planning", Some("## 4. Planning"), planning(r)),
-        Block::new("sizes", Some("## 5. Size"), sizes(r)),
-    ]
+        ("planning", Some("## 4. Planning"), planning(r)),
+        ("sizes", Some("## 5. Size"), sizes(r)),
+    ])
 }
 
 fn run_line(r: &Results, settings: &Settings) -> String {
-    let banner = if r.smoke {
-        format!(
-            "> **Smoke run** (`{}`): one run of each measurement, 2-3 s invalidations, no \
-             criterion. It proves the harness works; its figures are not the project's figures.\n\n",
-            settings.command
-        )
-    } else {
-        String::new()
-    };
+    let ran = "one run of each measurement, 2-3 s invalidations, no criterion";
+    let banner = smoke_banner(r.smoke, &settings.command, ran, "harness");
     format!(
         "{banner}Every figure below comes from one run of `{}` on {} ({} of measurements).",
         settings.command,
@@ -229,11 +247,7 @@ fn machine(r: &Results, settings: &Settings) -> String {
 
 /// The cold-start table and every run behind it (all that `--cold-start-only` prints).
 pub fn cold_start(cs: &ColdStartSummary) -> String {
-    let runs = format!(
-        "median of {} run{}",
-        cs.runs,
-        if cs.runs == 1 { "" } else { "s" }
-    );
+    let runs = format!("median of {} run{}", cs.runs, plural(cs.runs));
     let (o, p) = (&cs.ours, &cs.python);
     let medians = format!(
         "| {runs} | cf-invalidate-lambda | Python baseline | ratio (median of pairs) | target |\n\
@@ -267,14 +281,7 @@ pub fn cold_start(cs: &ColdStartSummary) -> String {
 }
 
 fn lag(r: &Results, settings: &Settings) -> String {
-    let within = |c: &LagCase| {
-        (if c.ours_lag_s <= c.target_s {
-            "yes"
-        } else {
-            "**no**"
-        })
-        .into()
-    };
+    let within = |c: &LagCase| yes(c.ours_lag_s <= c.target_s).into();
     let cells: [Column<LagCase>; 9] = [
         (">invalidation", &|c| format!("{} s", c.duration_s)),
         (">runs", &|c| c.ours.len().to_string()),
@@ -520,9 +527,10 @@ mod tests {
         // GIVEN a report with prose around one block, and a block it lacks
         let report = "# B\n\nhand\n\n<!-- bench:a -->\nold\n<!-- /bench:a -->\n\nkept\n";
         let blocks = [
-            Block::new("a", Some("## A"), "new\n".into()),
-            Block::new("b", Some("## B"), "more".into()),
+            ("a", Some("## A"), "new\n".into()),
+            ("b", Some("## B"), "more".into()),
         ];
+        let blocks = Block::list(blocks);
         // THEN the block is rewritten in place, and the missing one added at the end
         assert_eq!(
             splice(report, &blocks),

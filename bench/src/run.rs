@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use clap::builder::{PathBufValueParser, TypedValueParser};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -16,33 +17,122 @@ use crate::schedule::{self, Prediction};
 use crate::size::{self, Artefact};
 use crate::stats::{median, median_ratio};
 
-/// Where everything is and where the results go.
-#[derive(Debug, Clone)]
+/// Benchmarks cf-invalidate-lambda against a Python Lambda (boto3 + awslambdaric) and
+/// `aws cloudfront wait invalidation-completed`, on this machine, through local-aws.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "cf-invalidate-bench", version)]
 pub struct Settings {
+    /// The tiny version for CI: one run of each, 2-3 s invalidations, no 90 s case.
+    #[arg(long)]
     pub smoke: bool,
-    pub lambda: PathBuf,
+    /// Only the cold-start pairs (a few seconds): prints their figures and writes
+    /// cold-start.json in the work directory, and no report. For comparing builds of the function.
+    #[arg(long, conflicts_with = "smoke")]
+    pub cold_start_only: bool,
+    /// Only the S3-events comparison (cf-invalidate-events against the Python sample): prints
+    /// its figures, writes its chart, and rewrites the events blocks of the report alone.
+    /// With --smoke: 300 uploads.
+    #[arg(long, conflicts_with = "cold_start_only", requires = "events_function")]
+    pub events_only: bool,
+    /// Only the pathsFromArtifact figures (10,000 and 100,000 files; 2,000 with --smoke):
+    /// printed as a markdown table, for docs/benchmarks.md. Needs --lambda.
+    #[arg(long, conflicts_with_all = ["cold_start_only", "events_only"])]
+    pub artifact_only: bool,
+    /// The cf-invalidate-events executable (for --events-only).
+    #[arg(long, value_parser = absolute(), value_name = "PATH")]
+    pub events_function: Option<PathBuf>,
+    /// The Python events sample's directory.
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "DIR", default_value = "bench/python_events_sample")]
+    pub events_sample_dir: PathBuf,
+    /// The S3-events chart to write.
+    #[arg(value_parser = absolute())]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "docs/benchmarks/events.svg"
+    )]
+    pub events_chart: PathBuf,
+    /// The cf-invalidate-lambda executable to measure.
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "PATH", required_unless_present = "events_only")]
+    pub lambda: Option<PathBuf>,
+    /// The cf-invalidate CLI executable (for its size).
+    #[arg(long, value_parser = absolute(), value_name = "PATH")]
     pub cli: Option<PathBuf>,
-    /// A Python with awslambdaric and boto3.
+    /// A Python interpreter with awslambdaric and boto3.
+    #[arg(long, value_parser = absolute(), value_name = "PATH")]
     pub python: PathBuf,
-    pub aws: PathBuf,
+    /// The AWS CLI executable.
+    #[arg(value_parser = absolute())]
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present_any = ["events_only", "artifact_only"],
+    )]
+    pub aws: Option<PathBuf>,
+    /// The Python baseline's directory.
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "DIR", default_value = "bench/python_baseline")]
     pub baseline_dir: PathBuf,
-    /// Scratch space: logs, the harness's zip, the CLI's HOME.
+    /// Scratch directory (logs, the CLI's HOME, the harness's zip, results.json).
+    #[arg(long, value_parser = absolute(), value_name = "DIR", default_value = "target/bench")]
     pub work_dir: PathBuf,
-    /// The cargo target directory (for the release's assets in `dist/`).
+    /// The cargo target directory (the release's assets in its dist/ are reported).
+    #[arg(long, value_parser = absolute(), value_name = "DIR", default_value = "target")]
     pub target_dir: PathBuf,
-    /// criterion's output directory, when `cargo bench --bench plan` ran first.
+    /// criterion's output directory, to report `cargo bench --bench plan`'s estimates.
+    #[arg(long, value_parser = absolute(), value_name = "DIR")]
     pub criterion_dir: Option<PathBuf>,
+    /// The markdown report whose blocks are rewritten (the rest of it is kept).
+    #[arg(value_parser = absolute())]
+    #[arg(long, value_name = "PATH", default_value = "docs/benchmarks.md")]
     pub report: PathBuf,
+    /// The SVG chart to write.
+    #[arg(value_parser = absolute())]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "docs/benchmarks/detection-lag.svg"
+    )]
     pub chart: PathBuf,
-    /// The cargo profile the binaries were built with (`release`, `debug`).
+    /// The cargo profile the binaries were built with, for the report.
+    #[arg(long, value_name = "NAME", default_value = "release")]
     pub profile: String,
-    /// The command that produced the run, quoted in the report.
+    /// The command to quote in the report as the one that produced it.
+    #[arg(long, value_name = "TEXT", default_value = "./scripts/bench.sh")]
     pub command: String,
     /// The harness's own command line, one option a line, quoted in the report.
+    #[arg(skip)]
     pub invocation: String,
 }
 
-/// What a run measures.
+impl Settings {
+    pub fn lambda(&self) -> Result<&Path, BenchError> {
+        required(&self.lambda, "--lambda")
+    }
+
+    pub fn aws(&self) -> Result<&Path, BenchError> {
+        required(&self.aws, "--aws")
+    }
+
+    pub fn events_function(&self) -> Result<&Path, BenchError> {
+        required(&self.events_function, "--events-function")
+    }
+}
+
+/// Paths are made absolute, not canonical, as they are parsed: the baseline runs in its own
+/// directory, and a virtualenv's `python` must stay the symlink inside the venv.
+fn absolute() -> impl TypedValueParser<Value = PathBuf> {
+    PathBufValueParser::new().map(|path| std::path::absolute(&path).unwrap_or(path))
+}
+
+/// A path clap requires in the mode that uses it.
+fn required<'a>(path: &'a Option<PathBuf>, flag: &str) -> Result<&'a Path, BenchError> {
+    let missing = || BenchError::Run(format!("{flag} PATH is required: see --help"));
+    path.as_deref().ok_or_else(missing)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// Measured cold-start pairs (after one warm-up pair).
@@ -128,7 +218,6 @@ pub struct TenMinutes {
     pub our_gaps_s: Vec<f64>,
 }
 
-/// Everything measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub smoke: bool,
@@ -144,14 +233,13 @@ pub struct Results {
     pub wall_s: f64,
 }
 
-/// Measures everything in `plan`.
 pub async fn run(
     settings: &Settings,
     plan: &Plan,
     progress: &dyn Fn(&str),
 ) -> Result<Results, BenchError> {
     let started = Instant::now();
-    let machine = machine::describe(&settings.python, Some(&settings.aws));
+    let machine = machine::describe(&settings.python, Some(settings.aws()?));
     progress(&format!("machine: {} × {}", machine.cpus, machine.cpu));
     let cold_start = cold_starts(settings, plan, progress).await?;
     let home = settings.work_dir.join("home");
@@ -200,10 +288,8 @@ pub async fn cold_starts(
         machine::load_now()
     ));
     let ours = FunctionCommand {
-        program: settings.lambda.clone(),
-        args: Vec::new(),
-        cwd: None,
-        extra_env: Vec::new(),
+        program: settings.lambda()?.to_path_buf(),
+        ..FunctionCommand::default()
     };
     let python = FunctionCommand {
         program: settings.python.clone(),
@@ -221,7 +307,7 @@ fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
     let checks: [(&'static str, &Path, &'static str); 4] = [
         (
             "cf-invalidate-lambda",
-            &settings.lambda,
+            settings.lambda()?,
             "build it first: cargo build --release --bin cf-invalidate-lambda (scripts/bench.sh does)",
         ),
         (
@@ -231,7 +317,7 @@ fn check_inputs(settings: &Settings) -> Result<(), BenchError> {
         ),
         (
             "the AWS CLI",
-            &settings.aws,
+            settings.aws()?,
             "scripts/bench.sh installs it into target/bench-venv (awscli from PyPI)",
         ),
         (
@@ -268,6 +354,7 @@ async fn lag_and_invocations(
         )
         .collect();
     let rounds = cases.iter().map(|c| c.2).max().unwrap_or(0);
+    let (lambda, aws) = (settings.lambda()?, settings.aws()?);
     let (mut ours, mut waiter) = (vec![Vec::new(); cases.len()], vec![Vec::new(); cases.len()]);
     for round in 1..=rounds {
         let mut tasks = tokio::task::JoinSet::new();
@@ -278,13 +365,13 @@ async fn lag_and_invocations(
             }
             seed += 2;
             let duration = Duration::from_secs(duration_s);
-            let (timeout, lambda) = (Duration::from_secs(timeout_s), settings.lambda.clone());
+            let (timeout, lambda) = (Duration::from_secs(timeout_s), lambda.to_path_buf());
             tasks.spawn(async move {
                 let run = lag::ours(&lambda, duration, timeout, round, seed).await?;
                 Ok::<_, BenchError>((case, Measured::Ours(run)))
             });
             if with_waiter {
-                let (aws, home) = (settings.aws.clone(), home.to_path_buf());
+                let (aws, home) = (aws.to_path_buf(), home.to_path_buf());
                 tasks.spawn(async move {
                     let run = lag::waiter(&aws, &home, duration, round, seed + 1).await?;
                     Ok((case, Measured::Waiter(run)))
@@ -303,24 +390,18 @@ async fn lag_and_invocations(
             }
         }
     }
-    let seconds = |ms: i64| ms as f64 / 1000.0;
-    let median_of = |values: &mut dyn Iterator<Item = f64>| {
-        median(&values.collect::<Vec<_>>()).unwrap_or(f64::NAN)
-    };
     let lag = plan.lag_cases.iter().zip(ours.iter().zip(&waiter)).map(
         |(&(duration_s, _), (ours, waiter)): (_, (&Vec<OursRun>, &Vec<WaiterRun>))| {
-            let ours_lag: Vec<f64> = ours.iter().map(|r| seconds(r.lag_ms)).collect();
-            let waiter_lag: Vec<f64> = waiter.iter().map(|r| seconds(r.lag_ms)).collect();
+            let ours_lag = of(ours, |r| r.lag_ms as f64 / 1000.0);
+            let waiter_lag = of(waiter, |r| r.lag_ms as f64 / 1000.0);
             let duration = Duration::from_secs(duration_s);
             LagCase {
                 duration_s,
                 target_s: schedule::lag_target(duration).as_secs_f64(),
-                ours_lag_s: median(&ours_lag).unwrap_or(f64::NAN),
-                waiter_lag_s: median(&waiter_lag).unwrap_or(f64::NAN),
-                ours_calls: median_of(&mut ours.iter().map(|r| r.get_invalidation_calls as f64)),
-                waiter_calls: median_of(
-                    &mut waiter.iter().map(|r| r.get_invalidation_calls as f64),
-                ),
+                ours_lag_s: median_or_nan(&ours_lag),
+                waiter_lag_s: median_or_nan(&waiter_lag),
+                ours_calls: median_or_nan(&of(ours, |r| r.get_invalidation_calls as f64)),
+                waiter_calls: median_or_nan(&of(waiter, |r| r.get_invalidation_calls as f64)),
                 lag_ratio: median_ratio(&waiter_lag, &ours_lag),
                 predicted_ours: schedule::ours(duration),
                 predicted_waiter: schedule::waiter(duration),
@@ -341,7 +422,7 @@ async fn lag_and_invocations(
     let invocations = picked
         .map(|case| {
             let runs: Vec<OursRun> = ours[case].clone();
-            let pick = |f: fn(&OursRun) -> f64| median_of(&mut runs.iter().map(f));
+            let pick = |f: fn(&OursRun) -> f64| median_or_nan(&of(&runs, f));
             InvocationCase {
                 duration_s: cases[case].0,
                 lambda_timeout_s: cases[case].1,
@@ -353,4 +434,13 @@ async fn lag_and_invocations(
         })
         .collect();
     Ok((lag, invocations))
+}
+
+fn of<T>(runs: &[T], pick: impl Fn(&T) -> f64) -> Vec<f64> {
+    runs.iter().map(pick).collect()
+}
+
+/// NaN for a case without runs: the report prints it as a missing figure.
+fn median_or_nan(values: &[f64]) -> f64 {
+    median(values).unwrap_or(f64::NAN)
 }

@@ -51,14 +51,15 @@ pub fn measure(settings: &Settings) -> Result<Vec<Artefact>, BenchError> {
     let zip = settings
         .work_dir
         .join(format!("cf-invalidate-lambda-{arch}.zip"));
-    zip_bootstrap(&settings.python, &settings.lambda, &zip)?;
+    let lambda = settings.lambda()?;
+    zip_bootstrap(&settings.python, lambda, &zip)?;
     candidates.push((
         format!("Lambda zip, Linux {arch}, {profile} (zipped by the harness)"),
         zip,
     ));
     candidates.push((
         format!("Lambda bootstrap, Linux {arch}, {profile}, unpacked"),
-        settings.lambda.clone(),
+        lambda.to_path_buf(),
     ));
     if let Some(cli) = &settings.cli {
         candidates.push((format!("CLI binary, Linux {arch}, {profile}"), cli.clone()));

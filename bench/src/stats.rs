@@ -28,7 +28,6 @@ pub fn median_ratio(numerator: &[f64], denominator: &[f64]) -> Option<f64> {
     median(&ratios)
 }
 
-/// Smallest and largest value.
 pub fn range(values: &[f64]) -> Option<(f64, f64)> {
     let min = values.iter().copied().reduce(f64::min)?;
     let max = values.iter().copied().reduce(f64::max)?;
