@@ -189,23 +189,9 @@ impl<'e> Driver<'e> {
     }
 
     fn job_event(&self, job_id: &str, continuation_token: Option<&str>) -> Value {
-        let expiration = epoch_ms(SystemTime::now()) + 3_600_000;
-        let creds = &self.config.artifact_credentials;
-        let input_artifacts: Vec<Value> = self
-            .config
-            .input_artifacts
-            .iter()
-            .map(|a| {
-                json!({
-                    "name": a.name,
-                    "revision": null,
-                    "location": {
-                        "type": "S3",
-                        "s3Location": {"bucketName": a.bucket, "objectKey": a.key},
-                    },
-                })
-            })
-            .collect();
+        let mut credentials = self.config.artifact_credentials.to_json();
+        credentials["expirationTime"] = json!(epoch_ms(SystemTime::now()) + 3_600_000);
+        let input_artifacts = self.config.input_artifacts.iter();
         let mut data = json!({
             "actionConfiguration": {
                 "configuration": {
@@ -213,24 +199,15 @@ impl<'e> Driver<'e> {
                     "UserParameters": self.user_parameters,
                 }
             },
-            "inputArtifacts": input_artifacts,
+            "inputArtifacts": input_artifacts.map(S3Artifact::job_input).collect::<Vec<_>>(),
             "outputArtifacts": [],
-            "artifactCredentials": {
-                "accessKeyId": creds.access_key_id,
-                "secretAccessKey": creds.secret_access_key,
-                "sessionToken": creds.session_token,
-                "expirationTime": expiration,
-            },
+            "artifactCredentials": credentials,
         });
         if let Some(token) = continuation_token {
             data["continuationToken"] = json!(token);
         }
         json!({
-            "CodePipeline.job": {
-                "id": job_id,
-                "accountId": self.config.account_id,
-                "data": data,
-            }
+            "CodePipeline.job": {"id": job_id, "accountId": self.config.account_id, "data": data}
         })
     }
 
