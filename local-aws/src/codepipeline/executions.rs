@@ -14,7 +14,6 @@ use crate::reply::{CallInfo, Reply};
 /// `ListActionExecutions` answers at most this many executions per page (and by default).
 pub const MAX_RESULTS: u32 = 100;
 const NAME_PATTERN: &str = "[A-Za-z0-9.@\\-_]+";
-const EXECUTION_ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
 /// How `GetJobDetails` answers. The API reference says it is "used for custom actions only";
 /// what a Lambda function calling it for a Lambda invoke job gets is not documented, so both
@@ -497,19 +496,13 @@ struct ListRequest {
     next_token: Option<String>,
 }
 
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'@' | b'-' | b'_'))
-}
-
 impl ListRequest {
     fn check(input: ListInput) -> Result<ListRequest, Refusal> {
         let mut v = Violations::default();
         let name = input.pipeline_name.as_deref();
         v.required(name, "pipelineName", 1, 100);
         if let Some(n) = name.filter(|n| !n.is_empty()) {
-            v.pattern(n, "pipelineName", is_name(n), NAME_PATTERN);
+            v.pattern(n, "pipelineName", super::is_name(n, b"."), NAME_PATTERN);
         }
         let (execution_id, latest) = match input.filter {
             Some(f) => (f.pipeline_execution_id, f.latest_in_pipeline_execution),
@@ -517,7 +510,7 @@ impl ListRequest {
         };
         if let Some(id) = execution_id.as_deref() {
             let at = "filter.pipelineExecutionId";
-            v.pattern(id, at, super::is_job_id(id), EXECUTION_ID_PATTERN);
+            v.pattern(id, at, super::is_job_id(id), super::JOB_ID_PATTERN);
         }
         if latest.is_some() {
             return Err((
@@ -632,6 +625,11 @@ mod tests {
     const EXEC_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
     const EXEC_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
     const JOB: &str = "11111111-abcd-1111-abcd-111111abcdef";
+    const CALLER: Caller<'static> = Caller {
+        account_id: "123456789012",
+        region: "eu-west-1",
+        role: "r/s",
+    };
 
     /// GIVEN pipeline `site` with executions a1 (EXEC_A, t=1000), b1 (EXEC_B, t=2000) and
     /// a2 (EXEC_A, t=3000, a Retry), recorded out of order.
@@ -657,12 +655,7 @@ mod tests {
     }
 
     fn list(ex: &Executions, body: Value) -> (u16, Option<String>, Value) {
-        let caller = Caller {
-            account_id: "123456789012",
-            region: "eu-west-1",
-            role: "r/s",
-        };
-        let (reply, _) = ex.list_action_executions(body.to_string().as_bytes(), &caller);
+        let (reply, _) = ex.list_action_executions(body.to_string().as_bytes(), &CALLER);
         let parsed = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         (reply.status, reply.error_code, parsed)
     }
@@ -813,12 +806,7 @@ mod tests {
     }
 
     fn details(ex: &Executions, jobs: &JobStore, body: Value) -> (Option<String>, Value) {
-        let caller = Caller {
-            account_id: "123456789012",
-            region: "eu-west-1",
-            role: "r/s",
-        };
-        let (reply, _) = ex.get_job_details(jobs, body.to_string().as_bytes(), &caller);
+        let (reply, _) = ex.get_job_details(jobs, body.to_string().as_bytes(), &CALLER);
         (
             reply.error_code,
             serde_json::from_slice(&reply.body).unwrap_or(Value::Null),

@@ -58,7 +58,6 @@ impl ArtifactSource {
         Err(ArtifactError::NotZip(path))
     }
 
-    /// The zip's bytes.
     pub fn zip_bytes(&self) -> Result<Vec<u8>, ArtifactError> {
         match self {
             ArtifactSource::Directory(dir) => zip_directory(dir),
@@ -157,7 +156,6 @@ pub(crate) struct ArtifactBytes {
     pub previous: Option<Vec<u8>>,
 }
 
-/// Reads (or zips) the config's artifacts.
 pub(crate) fn read_all(config: &PipelineConfig) -> Result<ArtifactBytes, ArtifactError> {
     let read = |source: &Option<ArtifactSource>| source.as_ref().map(ArtifactSource::zip_bytes);
     Ok(ArtifactBytes {
@@ -166,7 +164,6 @@ pub(crate) fn read_all(config: &PipelineConfig) -> Result<ArtifactBytes, Artifac
     })
 }
 
-/// Which of the run's artifacts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactRole {
@@ -178,7 +175,6 @@ pub enum ArtifactRole {
 /// An artifact the run put in the artifact bucket (or recorded without its object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StagedArtifact {
-    /// This execution's or the previous one's.
     pub role: ArtifactRole,
     pub location: S3Artifact,
     pub size: u64,

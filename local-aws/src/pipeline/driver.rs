@@ -13,7 +13,7 @@ use super::artifact::{
     self, ArtifactBytes, ArtifactRole, StagedArtifact, artifact_bucket, object_key,
 };
 use super::config::{Observer, function_env};
-use super::function::{FunctionProcess, OutputLine, OutputSink, OutputStream, SpawnSpec};
+use super::function::{FunctionProcess, OutputLine, OutputSink, SpawnSpec};
 use super::report::short_id;
 use super::variables::{self, MAX_RESOLVED_CONFIGURATION_BYTES, VariableValues};
 use super::{
@@ -52,7 +52,6 @@ enum Ending {
     SpawnFailed(std::io::Error),
 }
 
-/// How one job ended.
 enum JobEnd {
     Result(JobResult),
     NoReply,
@@ -78,7 +77,6 @@ struct Driver<'e> {
     user_parameters: String,
     /// This run's action execution in the pipeline's history, once recorded.
     action_execution_id: Option<String>,
-    /// The jobs of this run, in creation order.
     job_ids: Vec<String>,
     /// Whether the run still forwards the emulator's calls to the observer.
     observing: Arc<AtomicBool>,
@@ -95,7 +93,6 @@ struct Driver<'e> {
     staged: Vec<StagedArtifact>,
 }
 
-/// One delivery of a job event to the function.
 #[derive(Clone, Copy)]
 struct Delivery<'a> {
     job_number: u32,
@@ -124,17 +121,7 @@ impl<'e> Driver<'e> {
             .observer
             .clone()
             .map(|Observer(observer)| -> OutputSink {
-                Arc::new(move |line: &OutputLine| {
-                    let stream = match line.stream {
-                        OutputStream::Stdout => "out",
-                        OutputStream::Stderr => "err",
-                    };
-                    observer(&TimelineEntry {
-                        at_ms: line.at_ms,
-                        kind: TimelineKind::Output,
-                        text: format!("[process {} {stream}] {}", line.process, line.text),
-                    });
-                })
+                Arc::new(move |line: &OutputLine| observer(&TimelineEntry::of_output(line)))
             });
         let spec = SpawnSpec {
             program: config.function.clone(),
@@ -314,73 +301,60 @@ impl<'e> Driver<'e> {
     /// current one becomes the first input artifact; the previous one is the input of an
     /// earlier execution of this action, recorded in the history.
     fn stage_artifacts(&mut self) {
-        let bucket = artifact_bucket(&self.config.region, &self.config.account_id);
-        // Keys on a stream of their own, so that adding an artifact changes no other draw.
-        let mut keys = SeededRng::with_stream(self.emu.seed(), 9);
-        let artifacts = std::mem::take(&mut self.artifacts);
-        let name = self.config.artifact_name.clone();
-        let mut location = |bucket: &str| S3Artifact {
-            name: name.clone(),
-            bucket: bucket.to_string(),
-            key: object_key(
-                &self.config.pipeline_name,
-                &name,
-                &artifact::object_id(&mut keys),
-            ),
-        };
-        let current = artifacts.current.map(|zip| (location(&bucket), zip));
-        let previous = artifacts.previous.map(|zip| (location(&bucket), zip));
+        let ArtifactBytes { current, previous } = std::mem::take(&mut self.artifacts);
         if current.is_none() && previous.is_none() {
             return;
         }
+        let bucket = artifact_bucket(&self.config.region, &self.config.account_id);
         self.emu.create_bucket(&bucket);
-        if let Some((location, zip)) = previous {
-            let stored = !self.config.previous_artifact_gone;
-            if stored {
-                self.store(&location, zip.clone());
-            }
-            let action_execution_id = self.record_previous_execution(&location);
-            let deleted = if stored { "" } else { ", object deleted" };
-            self.event(
-                TimelineKind::Job,
-                format!(
-                    "previous execution {action_execution_id} of this action: {:?}, input artifact {} at s3://{}/{} ({} bytes{})",
-                    self.config.previous_status,
-                    location.name,
-                    location.bucket,
-                    location.key,
-                    zip.len(),
-                    deleted
-                ),
-            );
-            self.staged.push(StagedArtifact {
-                role: ArtifactRole::Previous,
-                location,
-                size: zip.len() as u64,
-                stored,
-                action_execution_id: Some(action_execution_id),
-            });
-        }
-        if let Some((location, zip)) = current {
+        // Keys on a stream of their own, so that adding an artifact changes no other draw.
+        let mut keys = SeededRng::with_stream(self.emu.seed(), 9);
+        let name = &self.config.artifact_name;
+        let mut location = |zip| {
+            let id = artifact::object_id(&mut keys);
+            let key = object_key(&self.config.pipeline_name, name, &id);
+            let (name, bucket) = (name.clone(), bucket.clone());
+            (S3Artifact { name, bucket, key }, zip)
+        };
+        let current = current.map(&mut location);
+        let previous = previous.map(&mut location);
+        let staged = [
+            (ArtifactRole::Previous, previous),
+            (ArtifactRole::Current, current),
+        ];
+        for (role, (location, zip)) in staged.into_iter().filter_map(|(r, a)| Some((r, a?))) {
             let size = zip.len() as u64;
-            self.store(&location, zip);
-            self.event(
-                TimelineKind::Job,
-                format!(
-                    "input artifact {} at s3://{}/{} ({size} bytes), readable with access key id {}",
-                    location.name,
-                    location.bucket,
-                    location.key,
-                    self.config.artifact_credentials.access_key_id
-                ),
-            );
-            self.config.input_artifacts.insert(0, location.clone());
+            let stored = role == ArtifactRole::Current || !self.config.previous_artifact_gone;
+            if stored {
+                self.store(&location, zip);
+            }
+            let S3Artifact { name, bucket, key } = &location;
+            let (action_execution_id, text) = match role {
+                ArtifactRole::Previous => {
+                    let id = self.record_previous_execution(&location);
+                    let deleted = if stored { "" } else { ", object deleted" };
+                    let status = self.config.previous_status;
+                    let text = format!(
+                        "previous execution {id} of this action: {status:?}, input artifact {name} at s3://{bucket}/{key} ({size} bytes{deleted})"
+                    );
+                    (Some(id), text)
+                }
+                ArtifactRole::Current => {
+                    self.config.input_artifacts.insert(0, location.clone());
+                    let access_key_id = &self.config.artifact_credentials.access_key_id;
+                    let text = format!(
+                        "input artifact {name} at s3://{bucket}/{key} ({size} bytes), readable with access key id {access_key_id}"
+                    );
+                    (None, text)
+                }
+            };
+            self.event(TimelineKind::Job, text);
             self.staged.push(StagedArtifact {
-                role: ArtifactRole::Current,
+                role,
                 location,
                 size,
-                stored: true,
-                action_execution_id: None,
+                stored,
+                action_execution_id,
             });
         }
     }

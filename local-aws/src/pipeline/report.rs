@@ -15,7 +15,6 @@ use crate::log::RequestRecord;
 use crate::runtime_api::{InitError, InvocationOutcome};
 use crate::text::{seconds, shorten};
 
-/// How the action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -25,7 +24,6 @@ pub enum Verdict {
     Failed,
 }
 
-/// Why the action failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureCause {
@@ -43,7 +41,6 @@ pub enum FailureCause {
     ResolvedConfigurationTooLarge,
 }
 
-/// The failure of a failed action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     pub cause: FailureCause,
@@ -59,7 +56,6 @@ pub struct Failure {
     pub unresolved_variables: Vec<String>,
 }
 
-/// How one invocation ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InvocationEnd {
@@ -158,7 +154,6 @@ pub struct InvocationReport {
     /// Which process ran it (see [`OutputLine::process`]).
     pub process: u32,
     pub queued_ms: u64,
-    /// When the function took it.
     pub started_ms: Option<u64>,
     pub ended_ms: u64,
     pub end: InvocationEnd,
@@ -175,7 +170,6 @@ impl InvocationReport {
     }
 }
 
-/// Totals of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub jobs: u32,
@@ -248,6 +242,19 @@ impl TimelineEntry {
         format!("+{:>9}  {indent}{}", seconds(self.at_ms), self.text)
     }
 
+    /// The line for a line the function printed.
+    pub(crate) fn of_output(line: &OutputLine) -> Self {
+        let stream = match line.stream {
+            OutputStream::Stdout => "out",
+            OutputStream::Stderr => "err",
+        };
+        Self {
+            at_ms: line.at_ms,
+            kind: TimelineKind::Output,
+            text: format!("[process {} {stream}] {}", line.process, line.text),
+        }
+    }
+
     /// The line for a call, or `None` for a Runtime API call that went well: the invocation
     /// lines already tell those (an `InitError` post is always shown).
     pub(crate) fn of_request(r: &RequestRecord) -> Option<Self> {
@@ -262,7 +269,6 @@ impl TimelineEntry {
     }
 }
 
-/// Everything a pipeline run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PipelineReport {
     pub verdict: Verdict,
@@ -350,16 +356,8 @@ impl PipelineReport {
     /// and with `verbose` the function's output, in time order.
     pub fn timeline(&self, verbose: bool) -> Vec<TimelineEntry> {
         // At one moment: the driver's events, calls, completions, output, and the verdict last.
-        let events = (self.events.iter().cloned()).map(|e| {
-            (
-                if e.kind == TimelineKind::Verdict {
-                    9
-                } else {
-                    1
-                },
-                e,
-            )
-        });
+        let last = |e: &TimelineEntry| e.kind == TimelineKind::Verdict;
+        let events = (self.events.iter().cloned()).map(|e| (if last(&e) { 9 } else { 1 }, e));
         let requests = self.requests.iter().filter_map(TimelineEntry::of_request);
         let end = self.started_ms + self.duration_ms;
         let completions = self
@@ -376,21 +374,8 @@ impl PipelineReport {
                 inv.paths.len()
             ),
         });
-        let output = self.function_output.iter().filter(|_| verbose).map(|line| {
-            let stream = match line.stream {
-                OutputStream::Stdout => "out",
-                OutputStream::Stderr => "err",
-            };
-            let text = format!("[process {} {stream}] {}", line.process, line.text);
-            (
-                4,
-                TimelineEntry {
-                    at_ms: line.at_ms,
-                    kind: TimelineKind::Output,
-                    text,
-                },
-            )
-        });
+        let output = self.function_output.iter().filter(|_| verbose);
+        let output = output.map(|line| (4, TimelineEntry::of_output(line)));
         let mut entries: Vec<(u8, TimelineEntry)> = events
             .chain(requests.map(|e| (2, e)))
             .chain(completions.map(|e| (3, e)))
