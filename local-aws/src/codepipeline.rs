@@ -453,12 +453,8 @@ fn validate_success(input: SuccessInput) -> Result<JobResult, Refusal> {
     let token = input.continuation_token;
     v.length(token.as_deref(), "continuationToken", 1, 2048);
     let details = input.execution_details.unwrap_or_default();
-    v.length(
-        details.summary.as_deref(),
-        "executionDetails.summary",
-        1,
-        2048,
-    );
+    let at = "executionDetails.summary";
+    v.length(details.summary.as_deref(), at, 1, 2048);
     let external = details.external_execution_id;
     let at = "executionDetails.externalExecutionId";
     v.length(external.as_deref(), at, 1, 1500);
@@ -529,12 +525,8 @@ fn validate_failure(input: FailureInput) -> Result<JobResult, Refusal> {
                 ),
                 Some(_) => {}
             }
-            v.required(
-                details.message.as_deref(),
-                "failureDetails.message",
-                1,
-                5000,
-            );
+            let at = "failureDetails.message";
+            v.required(details.message.as_deref(), at, 1, 5000);
             let at = "failureDetails.externalExecutionId";
             v.length(details.external_execution_id.as_deref(), at, 1, 1500);
         }

@@ -288,10 +288,16 @@ impl Executions {
     /// A pipeline's executions, newest first (by start time, then the later recorded first);
     /// `None` if the pipeline is unknown.
     pub(crate) fn newest_first(&self, pipeline_name: &str) -> Option<Vec<ActionExecution>> {
-        let list = self.history.get(pipeline_name)?;
-        let mut ordered: Vec<(usize, &ActionExecution)> = list.iter().enumerate().collect();
-        ordered.sort_by(|(ia, a), (ib, b)| (b.start_epoch_ms, ib).cmp(&(a.start_epoch_ms, ia)));
-        Some(ordered.into_iter().map(|(_, e)| e.clone()).collect())
+        // Reversed, then a stable sort: of two started at once, the later recorded comes first.
+        let mut ordered: Vec<_> = self
+            .history
+            .get(pipeline_name)?
+            .iter()
+            .rev()
+            .cloned()
+            .collect();
+        ordered.sort_by_key(|e| std::cmp::Reverse(e.start_epoch_ms));
+        Some(ordered)
     }
 
     pub(crate) fn set_context(&mut self, job_id: &str, context: JobContext) {

@@ -214,29 +214,7 @@ pub(crate) fn object_id(rng: &mut SeededRng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scratch(tag: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "local-aws-zip-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        let _ = std::fs::create_dir_all(&dir);
-        dir
-    }
-
-    fn write(root: &Path, files: &[(&str, &str)]) {
-        for (name, body) in files {
-            let path = root.join(name);
-            if let Some(parent) = path.parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            let _ = std::fs::write(path, body);
-        }
-    }
+    use crate::pipeline::tests::scratch;
 
     /// The entry names in the zip's central directory, in order, with their sizes.
     fn entries(bytes: &[u8]) -> Vec<(String, u64)> {
@@ -264,13 +242,11 @@ mod tests {
             ("assets/app.js", "run()"),
             ("about/index.html", "about"),
         ];
-        let first = scratch("first");
-        write(&first, &files);
-        let second = scratch("second");
+        let first = scratch("zip-first", &files);
         let mut reversed = files;
         reversed.reverse();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        write(&second, &reversed);
+        let second = scratch("zip-second", &reversed);
         // WHEN both are zipped
         let a = zip_directory(&first).unwrap_or_default();
         let b = zip_directory(&second).unwrap_or_default();
@@ -292,8 +268,7 @@ mod tests {
 
     #[test]
     fn entries_are_stored_and_dated_1980() {
-        let dir = scratch("stored");
-        write(&dir, &[("a/b/c.txt", "hello")]);
+        let dir = scratch("zip-stored", &[("a/b/c.txt", "hello")]);
         let bytes = zip_directory(&dir).unwrap_or_default();
         let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
             Ok(a) => a,
@@ -331,11 +306,8 @@ mod tests {
 
     #[test]
     fn sources_are_told_apart_by_what_they_are() {
-        let dir = scratch("sources");
-        write(
-            &dir,
-            &[("site/index.html", "x"), ("notes.txt", "not a zip")],
-        );
+        let files = [("site/index.html", "x"), ("notes.txt", "not a zip")];
+        let dir = scratch("zip-sources", &files);
         let zipped = zip_directory(&dir.join("site")).unwrap_or_default();
         let _ = std::fs::write(dir.join("site.zip"), &zipped);
         let _ = std::fs::write(dir.join("empty.zip"), b"");

@@ -802,16 +802,10 @@ impl<'e> Driver<'e> {
             });
         }
         let (verdict, failure) = self.verdict.take().unwrap_or((Verdict::Failed, None));
-        let duration_ms = self
-            .clock
-            .elapsed_ms()
-            .saturating_sub(self.baseline.started_ms);
-        let jobs: Vec<_> = self
-            .emu
-            .jobs()
-            .into_iter()
-            .filter(|job| self.job_ids.contains(&job.job_id))
-            .collect();
+        let (baseline, emu) = (&self.baseline, self.emu);
+        let duration_ms = self.clock.elapsed_ms().saturating_sub(baseline.started_ms);
+        let mut jobs = emu.jobs();
+        jobs.retain(|job| self.job_ids.contains(&job.job_id));
         // The last job that said so gives the summary, the external id and the variables.
         let (mut summary, mut external_execution_id, mut output_variables) =
             (None, None, BTreeMap::new());
@@ -830,18 +824,13 @@ impl<'e> Driver<'e> {
                 }
             }
         }
-        let requests: Vec<_> = self
-            .emu
+        let requests: Vec<_> = emu
             .request_log()
             .into_iter()
-            .skip(self.baseline.requests)
+            .skip(baseline.requests)
             .collect();
-        let invalidations: Vec<_> = self
-            .emu
-            .all_invalidations()
-            .into_iter()
-            .filter(|i| !self.baseline.invalidations.contains(&i.id))
-            .collect();
+        let mut invalidations = emu.all_invalidations();
+        invalidations.retain(|i| !baseline.invalidations.contains(&i.id));
         let count = |pick: fn(&InvocationReport) -> bool| {
             self.invocations.iter().filter(|i| pick(i)).count() as u32
         };
@@ -880,10 +869,10 @@ impl<'e> Driver<'e> {
         }
         let events = self
             .events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let report = PipelineReport {
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let init_errors = emu.init_errors().into_iter().skip(baseline.init_errors);
+        Ok(PipelineReport {
             verdict,
             failure,
             summary,
@@ -893,26 +882,20 @@ impl<'e> Driver<'e> {
             invocations: std::mem::take(&mut self.invocations),
             requests,
             invalidations,
-            init_errors: self
-                .emu
-                .init_errors()
-                .into_iter()
-                .skip(self.baseline.init_errors)
-                .collect(),
+            init_errors: init_errors.collect(),
             function_output,
             counts,
-            events,
-            seed: self.emu.seed(),
-            endpoint: self.emu.endpoint(),
+            events: std::mem::take(events),
+            seed: emu.seed(),
+            endpoint: emu.endpoint(),
             pipeline_execution_id: std::mem::take(&mut self.pipeline_execution_id),
             action_execution_id: self.action_execution_id.take(),
             user_parameters: std::mem::take(&mut self.user_parameters),
             artifacts: std::mem::take(&mut self.staged),
             function_peak_rss_kib: self.process.peak_rss_kib(),
-            started_ms: self.baseline.started_ms,
+            started_ms: baseline.started_ms,
             duration_ms,
-        };
-        Ok(report)
+        })
     }
 }
 
