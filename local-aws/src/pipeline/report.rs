@@ -390,31 +390,34 @@ impl PipelineReport {
     pub fn render(&self, verbose: bool) -> String {
         let mut out = String::new();
         for e in self.timeline(verbose) {
-            out.push_str(&e.render());
-            out.push('\n');
+            let _ = writeln!(out, "{}", e.render());
         }
-        out.push('\n');
-        match (&self.verdict, &self.failure) {
-            (Verdict::Succeeded, _) => out.push_str("VERDICT: the action SUCCEEDED\n"),
-            (Verdict::Failed, Some(f)) => {
-                let _ = writeln!(out, "VERDICT: the action FAILED");
-                if let Some(t) = &f.failure_type {
-                    let _ = writeln!(out, "  failure type:   {t}");
-                }
-                let _ = writeln!(out, "  message:        {}", f.message);
-                if let Some(x) = &f.external_execution_id {
-                    let _ = writeln!(out, "  external id:    {x}");
-                }
+        let outcome = if self.succeeded() {
+            "SUCCEEDED"
+        } else {
+            "FAILED"
+        };
+        let _ = writeln!(out, "\nVERDICT: the action {outcome}");
+        // Each fact on a line of its own, its label in a column 16 wide.
+        fn fact(out: &mut String, label: &str, value: impl std::fmt::Display) {
+            let _ = writeln!(out, "  {label:<16}{value}");
+        }
+        if let (Verdict::Failed, Some(f)) = (&self.verdict, &self.failure) {
+            if let Some(t) = &f.failure_type {
+                fact(&mut out, "failure type:", t);
             }
-            (Verdict::Failed, None) => out.push_str("VERDICT: the action FAILED\n"),
+            fact(&mut out, "message:", &f.message);
+            if let Some(x) = &f.external_execution_id {
+                fact(&mut out, "external id:", x);
+            }
         }
         if let Some(s) = &self.summary {
-            let _ = writeln!(out, "  summary:        {s}");
+            fact(&mut out, "summary:", s);
         }
         if let Some(x) = &self.external_execution_id
             && self.succeeded()
         {
-            let _ = writeln!(out, "  external id:    {x}");
+            fact(&mut out, "external id:", x);
         }
         if !self.output_variables.is_empty() {
             let _ = writeln!(out, "  output variables:");
@@ -423,9 +426,8 @@ impl PipelineReport {
             }
         }
         let c = &self.counts;
-        let _ = writeln!(
-            out,
-            "  totals:         {} job(s), {} invocation(s) ({} cold start(s), {} function error(s), {} killed, {} duplicate(s)), {} API call(s), {} invalidation(s) of {} path(s), {} injected fault(s)",
+        let totals = format!(
+            "{} job(s), {} invocation(s) ({} cold start(s), {} function error(s), {} killed, {} duplicate(s)), {} API call(s), {} invalidation(s) of {} path(s), {} injected fault(s)",
             c.jobs,
             c.invocations,
             c.cold_starts,
@@ -437,6 +439,7 @@ impl PipelineReport {
             c.paths,
             c.faults_injected
         );
+        fact(&mut out, "totals:", totals);
         if !self.artifacts.is_empty() || c.s3_get_object_calls > 0 {
             let sizes: Vec<String> = self
                 .artifacts
@@ -450,34 +453,23 @@ impl PipelineReport {
                     format!("{role} {} bytes{gone}", a.size)
                 })
                 .collect();
-            let _ = writeln!(
-                out,
-                "  S3 reads:       {} GetObject call(s), {} body byte(s) sent ({})",
-                c.s3_get_object_calls,
-                c.s3_body_bytes_sent,
-                sizes.join(", ")
-            );
+            let (calls, bytes) = (c.s3_get_object_calls, c.s3_body_bytes_sent);
+            let sizes = sizes.join(", ");
+            let reads = format!("{calls} GetObject call(s), {bytes} body byte(s) sent ({sizes})");
+            fact(&mut out, "S3 reads:", reads);
         }
         if !c.errors_by_code.is_empty() {
-            let codes: Vec<String> = c
-                .errors_by_code
-                .iter()
+            let codes: Vec<String> = (c.errors_by_code.iter())
                 .map(|(k, v)| format!("{k} x{v}"))
                 .collect();
-            let _ = writeln!(out, "  error replies:  {}", codes.join(", "));
+            fact(&mut out, "error replies:", codes.join(", "));
         }
-        let _ = writeln!(
-            out,
-            "  execution:      {} (replay a pipeline Retry with --pipeline-execution-id {})",
-            self.pipeline_execution_id, self.pipeline_execution_id
-        );
-        let _ = writeln!(
-            out,
-            "  run:            {}, seed {} (repeat with --seed {})",
-            seconds(self.duration_ms),
-            self.seed,
-            self.seed
-        );
+        let id = &self.pipeline_execution_id;
+        let retry = format!("{id} (replay a pipeline Retry with --pipeline-execution-id {id})");
+        fact(&mut out, "execution:", retry);
+        let (run, seed) = (seconds(self.duration_ms), self.seed);
+        let run = format!("{run}, seed {seed} (repeat with --seed {seed})");
+        fact(&mut out, "run:", run);
         out
     }
 }
