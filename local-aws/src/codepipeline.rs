@@ -72,7 +72,7 @@ impl JobResult {
 }
 
 /// A CodePipeline job as the emulator holds it (and as a pipeline run reports it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct JobRecord {
     /// Its place in the order jobs were created: 1 for the first.
     pub number: u32,
@@ -318,10 +318,7 @@ impl JobStore {
                 job_id: job_id.to_string(),
                 created_ms: now_ms,
                 continuation_token,
-                result: None,
-                result_ms: None,
-                results_accepted: 0,
-                results_refused: 0,
+                ..JobRecord::default()
             },
         );
         self.order.push(job_id.to_string());

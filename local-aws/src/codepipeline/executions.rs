@@ -246,14 +246,10 @@ impl Executions {
     /// Records an execution (its id must be set); an execution with the same id in the same
     /// pipeline is replaced.
     pub(crate) fn record(&mut self, execution: ActionExecution) {
-        let list = self
-            .history
-            .entry(execution.pipeline_name.clone())
-            .or_default();
-        match list
-            .iter_mut()
-            .find(|e| e.action_execution_id == execution.action_execution_id)
-        {
+        let list = self.history.entry(execution.pipeline_name.clone());
+        let list = list.or_default();
+        let id = &execution.action_execution_id;
+        match list.iter_mut().find(|e| e.action_execution_id == *id) {
             Some(existing) => *existing = execution,
             None => list.push(execution),
         }
@@ -267,35 +263,24 @@ impl Executions {
         output: Option<ActionOutput>,
         now_epoch_ms: u64,
     ) -> bool {
-        let found = self
-            .history
-            .values_mut()
-            .flat_map(|list| list.iter_mut())
-            .find(|e| e.action_execution_id == action_execution_id);
-        match found {
-            Some(e) => {
-                e.status = status;
-                if let Some(output) = output {
-                    e.output = output;
-                }
-                e.last_update_epoch_ms = now_epoch_ms;
-                true
-            }
-            None => false,
+        let mut all = self.history.values_mut().flatten();
+        let Some(e) = all.find(|e| e.action_execution_id == action_execution_id) else {
+            return false;
+        };
+        e.status = status;
+        if let Some(output) = output {
+            e.output = output;
         }
+        e.last_update_epoch_ms = now_epoch_ms;
+        true
     }
 
     /// A pipeline's executions, newest first (by start time, then the later recorded first);
     /// `None` if the pipeline is unknown.
     pub(crate) fn newest_first(&self, pipeline_name: &str) -> Option<Vec<ActionExecution>> {
         // Reversed, then a stable sort: of two started at once, the later recorded comes first.
-        let mut ordered: Vec<_> = self
-            .history
-            .get(pipeline_name)?
-            .iter()
-            .rev()
-            .cloned()
-            .collect();
+        let list = self.history.get(pipeline_name)?;
+        let mut ordered: Vec<_> = list.iter().rev().cloned().collect();
         ordered.sort_by_key(|e| std::cmp::Reverse(e.start_epoch_ms));
         Some(ordered)
     }

@@ -566,9 +566,8 @@ impl<'e> Driver<'e> {
             return None;
         }
         let window = u64::try_from(self.config.lambda_timeout.as_millis()).unwrap_or(u64::MAX);
-        Some(Duration::from_millis(
-            self.rng.between(0, window.saturating_sub(1)),
-        ))
+        let after = self.rng.between(0, window.saturating_sub(1));
+        Some(Duration::from_millis(after))
     }
 
     /// Invocations of one job (first delivery, a duplicate delivery, Lambda's retries) until

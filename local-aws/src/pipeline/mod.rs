@@ -161,10 +161,10 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
 /// Runs the action to its end on an emulator the caller started and keeps, and reports this
 /// run alone (its jobs, calls and the invalidations it created). The world is the emulator's:
 /// the config's world fields (distributions, faults, seed, CloudFront modes, the GetJobDetails
-/// mode, port) are not
-/// used, and the artifact credentials are the config's as given (set the emulator's
-/// `s3_required_access_key` to their access key id to refuse any other). Two runs on one emulator are two action executions against one CloudFront: with the
-/// same [`PipelineConfig::pipeline_execution_id`], the second is a pipeline "Retry".
+/// mode, port) are not used, and the artifact credentials are the config's as given (set the
+/// emulator's `s3_required_access_key` to their access key id to refuse any other). Two runs
+/// on one emulator are two action executions against one CloudFront: with the same
+/// [`PipelineConfig::pipeline_execution_id`], the second is a pipeline "Retry".
 pub async fn run_on(
     config: PipelineConfig,
     emu: &EmulatorHandle,
