@@ -85,8 +85,12 @@ pub enum ArtifactError {
     /// A file name a zip entry cannot carry as written.
     #[error("{} is not valid UTF-8: rename it, or zip the directory yourself", .0.display())]
     NonUtf8Name(PathBuf),
-    #[error("cannot zip {}: {message}", .path.display())]
-    Zip { path: PathBuf, message: String },
+    #[error("cannot zip {}: {source}", .path.display())]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
 }
 
 impl ArtifactError {
@@ -110,19 +114,17 @@ pub fn zip_directory(dir: &Path) -> Result<Vec<u8>, ArtifactError> {
         .compression_method(zip::CompressionMethod::Stored)
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
-    let zip_error = |e: &dyn fmt::Display| ArtifactError::Zip {
+    let zip_error = |source| ArtifactError::Zip {
         path: dir.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, path) in files {
         let body = std::fs::read(&path).map_err(ArtifactError::read(&path))?;
-        writer
-            .start_file(name, options)
-            .map_err(|e| zip_error(&e))?;
-        writer.write_all(&body).map_err(|e| zip_error(&e))?;
+        writer.start_file(name, options).map_err(zip_error)?;
+        writer.write_all(&body).map_err(|e| zip_error(e.into()))?;
     }
-    let cursor = writer.finish().map_err(|e| zip_error(&e))?;
+    let cursor = writer.finish().map_err(zip_error)?;
     Ok(cursor.into_inner())
 }
 

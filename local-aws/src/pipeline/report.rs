@@ -105,31 +105,28 @@ impl InvocationEnd {
     /// A short human description (`response ...`, `error Type: message`, `timed out ...`).
     pub fn describe(&self) -> String {
         match self {
-            InvocationEnd::Response { body } => {
-                format!("response {}", shorten(body, 120))
-            }
-            InvocationEnd::Error {
+            Self::Response { body } => format!("response {}", shorten(body, 120)),
+            Self::Error {
                 error_type,
                 error_message,
             } => format!("error {error_type}: {}", shorten(error_message, 200)),
-            InvocationEnd::Timeout { started: true } => {
+            Self::Timeout { started: true } => {
                 "timed out (no response by the deadline): process killed".to_string()
             }
-            InvocationEnd::Timeout { started: false } => {
+            Self::Timeout { started: false } => {
                 "timed out before taking the event: process killed".to_string()
             }
-            InvocationEnd::Killed { after_ms } => {
+            Self::Killed { after_ms } => {
                 format!("killed (SIGKILL) {after_ms} ms after taking the event [injected kill]")
             }
-            InvocationEnd::Crashed { exit, started } => format!(
-                "process exited ({}) {}",
-                exit.describe(),
-                if *started {
-                    "before answering"
+            Self::Crashed { exit, started } => {
+                let when = if *started {
+                    "answering"
                 } else {
-                    "before taking the event"
-                }
-            ),
+                    "taking the event"
+                };
+                format!("process exited ({}) before {when}", exit.describe())
+            }
         }
     }
 }
