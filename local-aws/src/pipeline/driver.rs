@@ -213,13 +213,11 @@ impl<'e> Driver<'e> {
         let resolution = self.resolve(&self.pipeline_execution_id);
         let execution = format!("pipeline execution {}", self.pipeline_execution_id);
         let references = |names: &[String]| {
-            names
-                .iter()
-                .map(|name| format!("#{{{name}}}"))
-                .collect::<Vec<_>>()
+            let references: Vec<_> = names.iter().map(|name| format!("#{{{name}}}")).collect();
+            references.join(", ")
         };
         if !resolution.unresolved.is_empty() {
-            let references = references(&resolution.unresolved).join(", ");
+            let references = references(&resolution.unresolved);
             let example = resolution
                 .unresolved
                 .iter()
@@ -258,7 +256,7 @@ impl<'e> Driver<'e> {
             if resolution.resolved.is_empty() {
                 execution
             } else {
-                let names = references(&resolution.resolved).join(", ");
+                let names = references(&resolution.resolved);
                 format!("{execution}: UserParameters resolved {names}")
             },
         );
@@ -700,23 +698,15 @@ impl<'e> Driver<'e> {
             end: InvocationEnd::Timeout { started: false },
             event: delivery.event.clone(),
         };
-        self.event(
-            TimelineKind::Invocation,
-            format!(
-                "invocation {}: job {} {}, attempt {}{}, {} (process {}), request {request_id}",
-                report.number,
-                delivery.job_number,
-                short_id(delivery.job_id),
-                delivery.attempt,
-                if delivery.duplicate {
-                    " (duplicate)"
-                } else {
-                    ""
-                },
-                if cold_start { "cold start" } else { "warm" },
-                report.process,
-            ),
+        let (number, job, process) = (report.number, report.job_number, report.process);
+        let duplicate = if report.duplicate { " (duplicate)" } else { "" };
+        let start = if cold_start { "cold start" } else { "warm" };
+        let text = format!(
+            "invocation {number}: job {job} {}, attempt {}{duplicate}, {start} (process {process}), request {request_id}",
+            short_id(delivery.job_id),
+            delivery.attempt,
         );
+        self.event(TimelineKind::Invocation, text);
         let limit = self.config.lambda_timeout + self.config.deadline_grace;
         // Lambda gives a cold start's init phase up to 10 s on top of the function timeout.
         let pickup_limit = if cold_start {
