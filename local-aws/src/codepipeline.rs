@@ -28,7 +28,8 @@ pub const FAILURE_TYPES: [&str; 6] = [
 pub const MAX_OUTPUT_VARIABLES_SIZE: usize = 122_880;
 
 const JSON: &str = "application/x-amz-json-1.1";
-const JOB_ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+pub(crate) const JOB_ID_PATTERN: &str =
+    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
 /// What a job ended with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,26 +38,20 @@ pub enum JobResult {
     /// `PutJobSuccessResult`. With a continuation token it means "still running, invoke me
     /// again"; without one the action succeeded.
     Succeeded {
-        /// The continuation token, if the function asked to be invoked again.
         continuation_token: Option<String>,
         /// `executionDetails.summary`.
         summary: Option<String>,
-        /// `executionDetails.externalExecutionId`.
         external_execution_id: Option<String>,
-        /// `executionDetails.percentComplete`.
         percent_complete: Option<u8>,
-        /// `outputVariables`.
         output_variables: BTreeMap<String, String>,
-        /// `currentRevision`, as sent.
+        /// As sent.
         current_revision: Option<Value>,
     },
     /// `PutJobFailureResult`.
     Failed {
         /// `failureDetails.type` (`JobFailed`, `ConfigurationError`, ...).
         failure_type: String,
-        /// `failureDetails.message`.
         message: String,
-        /// `failureDetails.externalExecutionId`.
         external_execution_id: Option<String>,
     },
     /// CodePipeline gave up on the job itself (no reply in time); set by the pipeline driver
@@ -77,7 +72,7 @@ impl JobResult {
 }
 
 /// A CodePipeline job as the emulator holds it (and as a pipeline run reports it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct JobRecord {
     /// Its place in the order jobs were created: 1 for the first.
     pub number: u32,
@@ -178,11 +173,13 @@ pub fn is_job_id(id: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
-fn is_output_variable_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_'))
+/// Whether `text` matches the service model's name pattern `[A-Za-z0-9@\-_]+`, with the
+/// characters of `also` allowed too.
+pub(crate) fn is_name(text: &str, also: &[u8]) -> bool {
+    !text.is_empty()
+        && (text.bytes()).all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_') || also.contains(&b)
+        })
 }
 
 /// Collects validation messages in AWS's wording, in the order of the service model's members.
@@ -321,10 +318,7 @@ impl JobStore {
                 job_id: job_id.to_string(),
                 created_ms: now_ms,
                 continuation_token,
-                result: None,
-                result_ms: None,
-                results_accepted: 0,
-                results_refused: 0,
+                ..JobRecord::default()
             },
         );
         self.order.push(job_id.to_string());
@@ -456,19 +450,15 @@ fn validate_success(input: SuccessInput) -> Result<JobResult, Refusal> {
     let token = input.continuation_token;
     v.length(token.as_deref(), "continuationToken", 1, 2048);
     let details = input.execution_details.unwrap_or_default();
-    v.length(
-        details.summary.as_deref(),
-        "executionDetails.summary",
-        1,
-        2048,
-    );
+    let at = "executionDetails.summary";
+    v.length(details.summary.as_deref(), at, 1, 2048);
     let external = details.external_execution_id;
     let at = "executionDetails.externalExecutionId";
     v.length(external.as_deref(), at, 1, 1500);
     let at = "executionDetails.percentComplete";
     v.range(details.percent_complete, at, 0, 100);
     for key in input.output_variables.iter().flat_map(BTreeMap::keys) {
-        if !is_output_variable_key(key) {
+        if !is_name(key, b"") {
             v.add(
                 format_args!("'{key}'"),
                 "outputVariables",
@@ -532,12 +522,8 @@ fn validate_failure(input: FailureInput) -> Result<JobResult, Refusal> {
                 ),
                 Some(_) => {}
             }
-            v.required(
-                details.message.as_deref(),
-                "failureDetails.message",
-                1,
-                5000,
-            );
+            let at = "failureDetails.message";
+            v.required(details.message.as_deref(), at, 1, 5000);
             let at = "failureDetails.externalExecutionId";
             v.length(details.external_execution_id.as_deref(), at, 1, 1500);
         }
@@ -625,15 +611,6 @@ mod tests {
                 "continuation token",
             ),
         ];
-        for (body, fragment) in cases {
-            let (status, code, text) = call(&mut store, "PutJobSuccessResult", body.clone());
-            assert_eq!(
-                (status, code.as_deref()),
-                (400, Some("ValidationException")),
-                "{body}"
-            );
-            assert!(text.contains(fragment), "{body} -> {text}");
-        }
         let failures = [
             (
                 json!({"jobId": JOB, "failureDetails": {"type": "Oops", "message": "m"}}),
@@ -649,8 +626,10 @@ mod tests {
             ),
             (json!({"jobId": JOB}), "'failureDetails'"),
         ];
-        for (body, fragment) in failures {
-            let (status, code, text) = call(&mut store, "PutJobFailureResult", body.clone());
+        let success = cases.map(|case| ("PutJobSuccessResult", case));
+        let failure = failures.map(|case| ("PutJobFailureResult", case));
+        for (op, (body, fragment)) in success.into_iter().chain(failure) {
+            let (status, code, text) = call(&mut store, op, body.clone());
             assert_eq!(
                 (status, code.as_deref()),
                 (400, Some("ValidationException")),

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{JSON, JobStore, Refusal, Violations, job_not_found, read_input, refused};
 use crate::reply::{CallInfo, Reply};
@@ -14,13 +14,11 @@ use crate::reply::{CallInfo, Reply};
 /// `ListActionExecutions` answers at most this many executions per page (and by default).
 pub const MAX_RESULTS: u32 = 100;
 const NAME_PATTERN: &str = "[A-Za-z0-9.@\\-_]+";
-const EXECUTION_ID_PATTERN: &str = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
 /// How `GetJobDetails` answers. The API reference says it is "used for custom actions only";
 /// what a Lambda function calling it for a Lambda invoke job gets is not documented, so both
 /// plausible refusals can be chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum GetJobDetailsMode {
     /// The job's details, as for a custom action's job.
     #[default]
@@ -35,37 +33,10 @@ pub enum GetJobDetailsMode {
     NamesOnly,
 }
 
-impl GetJobDetailsMode {
-    /// The spelling of the flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GetJobDetailsMode::Allow => "allow",
-            GetJobDetailsMode::AccessDenied => "access-denied",
-            GetJobDetailsMode::NotFound => "not-found",
-            GetJobDetailsMode::NamesOnly => "names-only",
-        }
-    }
-}
-
 impl fmt::Display for GetJobDetailsMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for GetJobDetailsMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "allow" => Ok(GetJobDetailsMode::Allow),
-            "access-denied" => Ok(GetJobDetailsMode::AccessDenied),
-            "not-found" => Ok(GetJobDetailsMode::NotFound),
-            "names-only" => Ok(GetJobDetailsMode::NamesOnly),
-            other => Err(format!(
-                "unknown GetJobDetails mode '{other}': use allow, names-only, access-denied or not-found"
-            )),
-        }
+        let value = clap::ValueEnum::to_possible_value(self);
+        f.write_str(value.as_ref().map_or("", |v| v.get_name()))
     }
 }
 
@@ -77,6 +48,21 @@ pub struct S3Artifact {
     pub bucket: String,
     /// The object key of the artifact's zip.
     pub key: String,
+}
+
+impl S3Artifact {
+    /// The artifact as a job's `inputArtifacts` lists it (in the job event, `revision` is
+    /// null; `GetJobDetails` leaves it out).
+    pub(crate) fn job_input(&self) -> Value {
+        json!({
+            "name": self.name,
+            "revision": null,
+            "location": {
+                "type": "S3",
+                "s3Location": {"bucketName": self.bucket, "objectKey": self.key},
+            },
+        })
+    }
 }
 
 impl FromStr for S3Artifact {
@@ -101,17 +87,27 @@ impl FromStr for S3Artifact {
     }
 }
 
-/// The session credentials `GetJobDetails` answers in `artifactCredentials`.
+/// The session credentials of a job's `artifactCredentials`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionCredentials {
-    /// `accessKeyId`.
     pub access_key_id: String,
-    /// `secretAccessKey`.
     pub secret_access_key: String,
-    /// `sessionToken`.
     pub session_token: String,
 }
 
+impl SessionCredentials {
+    /// `artifactCredentials` as `GetJobDetails` answers them (the job event adds
+    /// `expirationTime`).
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "accessKeyId": self.access_key_id,
+            "secretAccessKey": self.secret_access_key,
+            "sessionToken": self.session_token,
+        })
+    }
+}
+
+// By hand, so that a logged context never shows the secret.
 impl fmt::Debug for SessionCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionCredentials")
@@ -123,19 +119,13 @@ impl fmt::Debug for SessionCredentials {
 /// Where a job runs: what `GetJobDetails` says of it beyond the job record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobContext {
-    /// `pipelineContext.pipelineName`.
     pub pipeline_name: String,
-    /// `pipelineContext.stage.name`.
     pub stage_name: String,
-    /// `pipelineContext.action.name`.
     pub action_name: String,
-    /// `pipelineContext.action.actionExecutionId`.
     pub action_execution_id: String,
-    /// `pipelineContext.pipelineExecutionId`.
     pub pipeline_execution_id: String,
     /// `actionConfiguration.configuration`, as the function sees it (resolved).
     pub configuration: BTreeMap<String, String>,
-    /// `inputArtifacts`.
     pub input_artifacts: Vec<S3Artifact>,
     /// `artifactCredentials`; never serialized.
     #[serde(skip)]
@@ -155,13 +145,11 @@ pub enum ActionExecutionStatus {
 /// What an action execution produced (`ActionExecutionDetail.output`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ActionOutput {
-    /// `executionResult.externalExecutionId`.
     pub external_execution_id: Option<String>,
     /// `executionResult.externalExecutionSummary`.
     pub summary: Option<String>,
     /// `executionResult.errorDetails` (`code`, `message`).
     pub error: Option<(String, String)>,
-    /// `outputVariables`.
     pub output_variables: BTreeMap<String, String>,
 }
 
@@ -186,9 +174,7 @@ pub struct ActionExecution {
     pub configuration: BTreeMap<String, String>,
     /// `input.resolvedConfiguration` (variables resolved).
     pub resolved_configuration: BTreeMap<String, String>,
-    /// `input.region`.
     pub region: String,
-    /// `input.inputArtifacts`.
     pub input_artifacts: Vec<S3Artifact>,
     pub output: ActionOutput,
 }
@@ -260,14 +246,10 @@ impl Executions {
     /// Records an execution (its id must be set); an execution with the same id in the same
     /// pipeline is replaced.
     pub(crate) fn record(&mut self, execution: ActionExecution) {
-        let list = self
-            .history
-            .entry(execution.pipeline_name.clone())
-            .or_default();
-        match list
-            .iter_mut()
-            .find(|e| e.action_execution_id == execution.action_execution_id)
-        {
+        let list = self.history.entry(execution.pipeline_name.clone());
+        let list = list.or_default();
+        let id = &execution.action_execution_id;
+        match list.iter_mut().find(|e| e.action_execution_id == *id) {
             Some(existing) => *existing = execution,
             None => list.push(execution),
         }
@@ -281,31 +263,26 @@ impl Executions {
         output: Option<ActionOutput>,
         now_epoch_ms: u64,
     ) -> bool {
-        let found = self
-            .history
-            .values_mut()
-            .flat_map(|list| list.iter_mut())
-            .find(|e| e.action_execution_id == action_execution_id);
-        match found {
-            Some(e) => {
-                e.status = status;
-                if let Some(output) = output {
-                    e.output = output;
-                }
-                e.last_update_epoch_ms = now_epoch_ms;
-                true
-            }
-            None => false,
+        let mut all = self.history.values_mut().flatten();
+        let Some(e) = all.find(|e| e.action_execution_id == action_execution_id) else {
+            return false;
+        };
+        e.status = status;
+        if let Some(output) = output {
+            e.output = output;
         }
+        e.last_update_epoch_ms = now_epoch_ms;
+        true
     }
 
     /// A pipeline's executions, newest first (by start time, then the later recorded first);
     /// `None` if the pipeline is unknown.
     pub(crate) fn newest_first(&self, pipeline_name: &str) -> Option<Vec<ActionExecution>> {
+        // Reversed, then a stable sort: of two started at once, the later recorded comes first.
         let list = self.history.get(pipeline_name)?;
-        let mut ordered: Vec<(usize, &ActionExecution)> = list.iter().enumerate().collect();
-        ordered.sort_by(|(ia, a), (ib, b)| (b.start_epoch_ms, ib).cmp(&(a.start_epoch_ms, ia)));
-        Some(ordered.into_iter().map(|(_, e)| e.clone()).collect())
+        let mut ordered: Vec<_> = list.iter().rev().cloned().collect();
+        ordered.sort_by_key(|e| std::cmp::Reverse(e.start_epoch_ms));
+        Some(ordered)
     }
 
     pub(crate) fn set_context(&mut self, job_id: &str, context: JobContext) {
@@ -350,74 +327,45 @@ impl Executions {
             (GetJobDetailsMode::Allow | GetJobDetailsMode::NamesOnly, Some(job)) => job,
             _ => return Err(job_not_found(&job_id)),
         };
-        let mut data = Map::new();
-        if let Some(context) = self.contexts.get(&job_id) {
-            call.detail = Some(format!(
-                "{} / {} / {}",
-                context.pipeline_name, context.stage_name, context.action_name
-            ));
-            data.insert("actionTypeId".into(), lambda_action_type());
-            data.insert(
-                "actionConfiguration".into(),
-                json!({ "configuration": context.configuration }),
-            );
-            let pipeline_context = if self.get_job_details == GetJobDetailsMode::NamesOnly {
-                json!({
+        let data = match self.contexts.get(&job_id) {
+            None => json!({}),
+            Some(context) => {
+                call.detail = Some(format!(
+                    "{} / {} / {}",
+                    context.pipeline_name, context.stage_name, context.action_name
+                ));
+                let mut pipeline_context = json!({
                     "pipelineName": context.pipeline_name,
                     "stage": {"name": context.stage_name},
                     "action": {"name": context.action_name},
-                })
-            } else {
-                json!({
-                    "pipelineName": context.pipeline_name,
-                    "stage": {"name": context.stage_name},
-                    "action": {
-                        "name": context.action_name,
-                        "actionExecutionId": context.action_execution_id,
-                    },
-                    "pipelineArn": format!(
+                });
+                if self.get_job_details == GetJobDetailsMode::Allow {
+                    let arn = format!(
                         "arn:aws:codepipeline:{}:{}:{}",
                         caller.region, caller.account_id, context.pipeline_name
-                    ),
-                    "pipelineExecutionId": context.pipeline_execution_id,
+                    );
+                    pipeline_context["action"]["actionExecutionId"] =
+                        json!(context.action_execution_id);
+                    pipeline_context["pipelineArn"] = json!(arn);
+                    pipeline_context["pipelineExecutionId"] = json!(context.pipeline_execution_id);
+                }
+                let artifacts = context.input_artifacts.iter().map(S3Artifact::job_input);
+                json!({
+                    "actionTypeId": lambda_action_type(),
+                    "actionConfiguration": {"configuration": context.configuration},
+                    "pipelineContext": pipeline_context,
+                    "inputArtifacts": artifacts.map(present).collect::<Vec<_>>(),
+                    "outputArtifacts": [],
+                    "artifactCredentials": context.artifact_credentials.as_ref().map(SessionCredentials::to_json),
                 })
-            };
-            data.insert("pipelineContext".into(), pipeline_context);
-            let artifacts: Vec<Value> = context
-                .input_artifacts
-                .iter()
-                .map(|a| {
-                    json!({
-                        "name": a.name,
-                        "location": {
-                            "type": "S3",
-                            "s3Location": {"bucketName": a.bucket, "objectKey": a.key},
-                        },
-                    })
-                })
-                .collect();
-            data.insert("inputArtifacts".into(), Value::Array(artifacts));
-            data.insert("outputArtifacts".into(), json!([]));
-            if let Some(creds) = &context.artifact_credentials {
-                data.insert(
-                    "artifactCredentials".into(),
-                    json!({
-                        "accessKeyId": creds.access_key_id,
-                        "secretAccessKey": creds.secret_access_key,
-                        "sessionToken": creds.session_token,
-                    }),
-                );
             }
-        }
+        };
+        let mut data = present(data);
         if let Some(token) = &job.continuation_token {
-            data.insert("continuationToken".into(), Value::String(token.clone()));
+            data["continuationToken"] = json!(token);
         }
         let body = json!({
-            "jobDetails": {
-                "id": job_id,
-                "data": data,
-                "accountId": caller.account_id,
-            }
+            "jobDetails": {"id": job_id, "data": data, "accountId": caller.account_id}
         });
         Ok(Reply::new(200, JSON, body.to_string()))
     }
@@ -469,17 +417,12 @@ impl Executions {
             .iter()
             .filter(|e| filter.is_none_or(|id| e.pipeline_execution_id == id))
             .collect();
+        let token = PageToken::new(&request.pipeline_name, filter);
         let start = match &request.next_token {
             None => 0,
-            Some(token) => PageToken::decode(token)
-                .filter(|t| {
-                    t.pipeline_name == request.pipeline_name && t.filter.as_deref() == filter
-                })
-                .and_then(|t| {
-                    selected
-                        .iter()
-                        .position(|e| e.action_execution_id == t.next_action_execution_id)
-                })
+            Some(sent) => token
+                .decode(sent)
+                .and_then(|next| selected.iter().position(|e| e.action_execution_id == next))
                 .ok_or((
                     "InvalidNextTokenException",
                     "The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.".to_string(),
@@ -487,18 +430,12 @@ impl Executions {
         };
         let page_size = usize::try_from(request.max_results).unwrap_or(usize::MAX);
         let end = start.saturating_add(page_size).min(selected.len());
+        let next_token = selected
+            .get(end)
+            .map(|next| token.encode(&next.action_execution_id));
         let details: Vec<Value> = selected[start..end].iter().map(|e| detail(e)).collect();
-        let mut answer = Map::new();
-        answer.insert("actionExecutionDetails".into(), Value::Array(details));
-        if let Some(next) = selected.get(end) {
-            let token = PageToken {
-                pipeline_name: request.pipeline_name.clone(),
-                filter: filter.map(str::to_string),
-                next_action_execution_id: next.action_execution_id.clone(),
-            };
-            answer.insert("nextToken".into(), Value::String(token.encode()));
-        }
-        Ok(Reply::new(200, JSON, Value::Object(answer).to_string()))
+        let answer = json!({"actionExecutionDetails": details, "nextToken": next_token});
+        Ok(Reply::new(200, JSON, present(answer).to_string()))
     }
 }
 
@@ -550,19 +487,13 @@ struct ListRequest {
     next_token: Option<String>,
 }
 
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'@' | b'-' | b'_'))
-}
-
 impl ListRequest {
     fn check(input: ListInput) -> Result<ListRequest, Refusal> {
         let mut v = Violations::default();
         let name = input.pipeline_name.as_deref();
         v.required(name, "pipelineName", 1, 100);
         if let Some(n) = name.filter(|n| !n.is_empty()) {
-            v.pattern(n, "pipelineName", is_name(n), NAME_PATTERN);
+            v.pattern(n, "pipelineName", super::is_name(n, b"."), NAME_PATTERN);
         }
         let (execution_id, latest) = match input.filter {
             Some(f) => (f.pipeline_execution_id, f.latest_in_pipeline_execution),
@@ -570,7 +501,7 @@ impl ListRequest {
         };
         if let Some(id) = execution_id.as_deref() {
             let at = "filter.pipelineExecutionId";
-            v.pattern(id, at, super::is_job_id(id), EXECUTION_ID_PATTERN);
+            v.pattern(id, at, super::is_job_id(id), super::JOB_ID_PATTERN);
         }
         if latest.is_some() {
             return Err((
@@ -594,31 +525,28 @@ impl ListRequest {
     }
 }
 
-/// Where the next page starts. Opaque to clients: hex of its fields, so that a token from
-/// another listing (another pipeline or filter) is refused.
-struct PageToken {
-    pipeline_name: String,
-    filter: Option<String>,
-    next_action_execution_id: String,
-}
-
 const TOKEN_VERSION: &str = "la1";
 
+/// Where the next page of a listing starts. Opaque to clients: hex of the listing's pipeline
+/// and filter and of the next execution's id, so that a token from another listing is refused.
+struct PageToken {
+    listing: String,
+}
+
 impl PageToken {
-    fn encode(&self) -> String {
-        let plain = format!(
-            "{TOKEN_VERSION}\n{}\n{}\n{}",
-            self.pipeline_name,
-            self.filter.as_deref().unwrap_or(""),
-            self.next_action_execution_id
-        );
-        plain.bytes().map(|b| format!("{b:02x}")).collect()
+    fn new(pipeline_name: &str, filter: Option<&str>) -> Self {
+        let filter = filter.unwrap_or("");
+        let listing = format!("{TOKEN_VERSION}\n{pipeline_name}\n{filter}\n");
+        PageToken { listing }
     }
 
-    fn decode(token: &str) -> Option<PageToken> {
-        if !token.len().is_multiple_of(2) {
-            return None;
-        }
+    fn encode(&self, next_action_execution_id: &str) -> String {
+        let plain = format!("{}{next_action_execution_id}", self.listing);
+        cf_invalidate::text::hex(plain.as_bytes())
+    }
+
+    /// The next execution's id, if `token` is one of this listing's.
+    fn decode(&self, token: &str) -> Option<String> {
         let bytes: Option<Vec<u8>> = (0..token.len())
             .step_by(2)
             .map(|i| {
@@ -628,22 +556,7 @@ impl PageToken {
             })
             .collect();
         let plain = String::from_utf8(bytes?).ok()?;
-        let mut parts = plain.split('\n');
-        if parts.next()? != TOKEN_VERSION {
-            return None;
-        }
-        let pipeline_name = parts.next()?.to_string();
-        let filter = parts.next()?;
-        let next_action_execution_id = parts.next()?.to_string();
-        if parts.next().is_some() {
-            return None;
-        }
-        let filter = (!filter.is_empty()).then(|| filter.to_string());
-        Some(PageToken {
-            pipeline_name,
-            filter,
-            next_action_execution_id,
-        })
+        plain.strip_prefix(&self.listing).map(str::to_string)
     }
 }
 
@@ -652,34 +565,22 @@ fn epoch_seconds(ms: u64) -> Value {
     json!(ms as f64 / 1000.0)
 }
 
+/// The object without its `null` members: JSON 1.1 leaves an absent member out.
+fn present(mut value: Value) -> Value {
+    if let Value::Object(members) = &mut value {
+        members.retain(|_, member| !member.is_null());
+    }
+    value
+}
+
 fn detail(e: &ActionExecution) -> Value {
-    let status = match e.status {
-        ActionExecutionStatus::InProgress => "InProgress",
-        ActionExecutionStatus::Abandoned => "Abandoned",
-        ActionExecutionStatus::Succeeded => "Succeeded",
-        ActionExecutionStatus::Failed => "Failed",
-    };
     let artifacts: Vec<Value> = e
         .input_artifacts
         .iter()
         .map(|a| json!({"name": a.name, "s3location": {"bucket": a.bucket, "key": a.key}}))
         .collect();
-    let mut result = Map::new();
-    if let Some(id) = &e.output.external_execution_id {
-        result.insert("externalExecutionId".into(), Value::String(id.clone()));
-    }
-    if let Some(summary) = &e.output.summary {
-        result.insert(
-            "externalExecutionSummary".into(),
-            Value::String(summary.clone()),
-        );
-    }
-    if let Some((code, message)) = &e.output.error {
-        result.insert(
-            "errorDetails".into(),
-            json!({"code": code, "message": message}),
-        );
-    }
+    let error =
+        (e.output.error.as_ref()).map(|(code, message)| json!({"code": code, "message": message}));
     json!({
         "pipelineExecutionId": e.pipeline_execution_id,
         "actionExecutionId": e.action_execution_id,
@@ -688,7 +589,7 @@ fn detail(e: &ActionExecution) -> Value {
         "actionName": e.action_name,
         "startTime": epoch_seconds(e.start_epoch_ms),
         "lastUpdateTime": epoch_seconds(e.last_update_epoch_ms),
-        "status": status,
+        "status": e.status,
         "input": {
             "actionTypeId": lambda_action_type(),
             "configuration": e.configuration,
@@ -698,7 +599,11 @@ fn detail(e: &ActionExecution) -> Value {
         },
         "output": {
             "outputArtifacts": [],
-            "executionResult": result,
+            "executionResult": present(json!({
+                "externalExecutionId": e.output.external_execution_id,
+                "externalExecutionSummary": e.output.summary,
+                "errorDetails": error,
+            })),
             "outputVariables": e.output.output_variables,
         },
     })
@@ -711,6 +616,11 @@ mod tests {
     const EXEC_A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
     const EXEC_B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
     const JOB: &str = "11111111-abcd-1111-abcd-111111abcdef";
+    const CALLER: Caller<'static> = Caller {
+        account_id: "123456789012",
+        region: "eu-west-1",
+        role: "r/s",
+    };
 
     /// GIVEN pipeline `site` with executions a1 (EXEC_A, t=1000), b1 (EXEC_B, t=2000) and
     /// a2 (EXEC_A, t=3000, a Retry), recorded out of order.
@@ -736,12 +646,7 @@ mod tests {
     }
 
     fn list(ex: &Executions, body: Value) -> (u16, Option<String>, Value) {
-        let caller = Caller {
-            account_id: "123456789012",
-            region: "eu-west-1",
-            role: "r/s",
-        };
-        let (reply, _) = ex.list_action_executions(body.to_string().as_bytes(), &caller);
+        let (reply, _) = ex.list_action_executions(body.to_string().as_bytes(), &CALLER);
         let parsed = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
         (reply.status, reply.error_code, parsed)
     }
@@ -892,12 +797,7 @@ mod tests {
     }
 
     fn details(ex: &Executions, jobs: &JobStore, body: Value) -> (Option<String>, Value) {
-        let caller = Caller {
-            account_id: "123456789012",
-            region: "eu-west-1",
-            role: "r/s",
-        };
-        let (reply, _) = ex.get_job_details(jobs, body.to_string().as_bytes(), &caller);
+        let (reply, _) = ex.get_job_details(jobs, body.to_string().as_bytes(), &CALLER);
         (
             reply.error_code,
             serde_json::from_slice(&reply.body).unwrap_or(Value::Null),
@@ -966,14 +866,16 @@ mod tests {
 
     #[test]
     fn mode_and_artifact_parse() {
-        for mode in [
-            GetJobDetailsMode::Allow,
-            GetJobDetailsMode::AccessDenied,
-            GetJobDetailsMode::NotFound,
+        use clap::ValueEnum;
+        for (name, mode) in [
+            ("allow", GetJobDetailsMode::Allow),
+            ("access-denied", GetJobDetailsMode::AccessDenied),
+            ("not-found", GetJobDetailsMode::NotFound),
+            ("names-only", GetJobDetailsMode::NamesOnly),
         ] {
-            assert_eq!(mode.as_str().parse::<GetJobDetailsMode>(), Ok(mode));
+            assert_eq!(GetJobDetailsMode::from_str(name, false), Ok(mode));
         }
-        assert!("deny".parse::<GetJobDetailsMode>().is_err());
+        assert!(GetJobDetailsMode::from_str("deny", false).is_err());
         assert_eq!(
             "Src=s3://bucket/a/b.zip".parse::<S3Artifact>(),
             Ok(S3Artifact {

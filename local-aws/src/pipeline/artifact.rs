@@ -58,7 +58,6 @@ impl ArtifactSource {
         Err(ArtifactError::NotZip(path))
     }
 
-    /// The zip's bytes.
     pub fn zip_bytes(&self) -> Result<Vec<u8>, ArtifactError> {
         match self {
             ArtifactSource::Directory(dir) => zip_directory(dir),
@@ -86,8 +85,12 @@ pub enum ArtifactError {
     /// A file name a zip entry cannot carry as written.
     #[error("{} is not valid UTF-8: rename it, or zip the directory yourself", .0.display())]
     NonUtf8Name(PathBuf),
-    #[error("cannot zip {}: {message}", .path.display())]
-    Zip { path: PathBuf, message: String },
+    #[error("cannot zip {}: {source}", .path.display())]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
 }
 
 impl ArtifactError {
@@ -111,19 +114,17 @@ pub fn zip_directory(dir: &Path) -> Result<Vec<u8>, ArtifactError> {
         .compression_method(zip::CompressionMethod::Stored)
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
-    let zip_error = |e: &dyn fmt::Display| ArtifactError::Zip {
+    let zip_error = |source| ArtifactError::Zip {
         path: dir.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, path) in files {
         let body = std::fs::read(&path).map_err(ArtifactError::read(&path))?;
-        writer
-            .start_file(name, options)
-            .map_err(|e| zip_error(&e))?;
-        writer.write_all(&body).map_err(|e| zip_error(&e))?;
+        writer.start_file(name, options).map_err(zip_error)?;
+        writer.write_all(&body).map_err(|e| zip_error(e.into()))?;
     }
-    let cursor = writer.finish().map_err(|e| zip_error(&e))?;
+    let cursor = writer.finish().map_err(zip_error)?;
     Ok(cursor.into_inner())
 }
 
@@ -157,7 +158,6 @@ pub(crate) struct ArtifactBytes {
     pub previous: Option<Vec<u8>>,
 }
 
-/// Reads (or zips) the config's artifacts.
 pub(crate) fn read_all(config: &PipelineConfig) -> Result<ArtifactBytes, ArtifactError> {
     let read = |source: &Option<ArtifactSource>| source.as_ref().map(ArtifactSource::zip_bytes);
     Ok(ArtifactBytes {
@@ -166,7 +166,6 @@ pub(crate) fn read_all(config: &PipelineConfig) -> Result<ArtifactBytes, Artifac
     })
 }
 
-/// Which of the run's artifacts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactRole {
@@ -178,7 +177,6 @@ pub enum ArtifactRole {
 /// An artifact the run put in the artifact bucket (or recorded without its object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StagedArtifact {
-    /// This execution's or the previous one's.
     pub role: ArtifactRole,
     pub location: S3Artifact,
     pub size: u64,
@@ -218,29 +216,7 @@ pub(crate) fn object_id(rng: &mut SeededRng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scratch(tag: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "local-aws-zip-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        let _ = std::fs::create_dir_all(&dir);
-        dir
-    }
-
-    fn write(root: &Path, files: &[(&str, &str)]) {
-        for (name, body) in files {
-            let path = root.join(name);
-            if let Some(parent) = path.parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            let _ = std::fs::write(path, body);
-        }
-    }
+    use crate::pipeline::tests::scratch;
 
     /// The entry names in the zip's central directory, in order, with their sizes.
     fn entries(bytes: &[u8]) -> Vec<(String, u64)> {
@@ -268,13 +244,11 @@ mod tests {
             ("assets/app.js", "run()"),
             ("about/index.html", "about"),
         ];
-        let first = scratch("first");
-        write(&first, &files);
-        let second = scratch("second");
+        let first = scratch("zip-first", &files);
         let mut reversed = files;
         reversed.reverse();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        write(&second, &reversed);
+        let second = scratch("zip-second", &reversed);
         // WHEN both are zipped
         let a = zip_directory(&first).unwrap_or_default();
         let b = zip_directory(&second).unwrap_or_default();
@@ -296,8 +270,7 @@ mod tests {
 
     #[test]
     fn entries_are_stored_and_dated_1980() {
-        let dir = scratch("stored");
-        write(&dir, &[("a/b/c.txt", "hello")]);
+        let dir = scratch("zip-stored", &[("a/b/c.txt", "hello")]);
         let bytes = zip_directory(&dir).unwrap_or_default();
         let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
             Ok(a) => a,
@@ -335,11 +308,8 @@ mod tests {
 
     #[test]
     fn sources_are_told_apart_by_what_they_are() {
-        let dir = scratch("sources");
-        write(
-            &dir,
-            &[("site/index.html", "x"), ("notes.txt", "not a zip")],
-        );
+        let files = [("site/index.html", "x"), ("notes.txt", "not a zip")];
+        let dir = scratch("zip-sources", &files);
         let zipped = zip_directory(&dir.join("site")).unwrap_or_default();
         let _ = std::fs::write(dir.join("site.zip"), &zipped);
         let _ = std::fs::write(dir.join("empty.zip"), b"");

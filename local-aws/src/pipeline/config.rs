@@ -229,7 +229,6 @@ impl PipelineConfig {
         }
     }
 
-    /// Adds a distribution.
     pub fn distribution(mut self, d: DistributionConfig) -> Self {
         self.world.distributions.push(d);
         self
@@ -241,7 +240,6 @@ impl PipelineConfig {
         self
     }
 
-    /// Adds a distribution tenant.
     pub fn distribution_tenant(mut self, t: DistributionTenantConfig) -> Self {
         self.world.distribution_tenants.push(t);
         self

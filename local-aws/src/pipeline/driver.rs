@@ -13,7 +13,7 @@ use super::artifact::{
     self, ArtifactBytes, ArtifactRole, StagedArtifact, artifact_bucket, object_key,
 };
 use super::config::{Observer, function_env};
-use super::function::{FunctionProcess, OutputLine, OutputSink, OutputStream, SpawnSpec};
+use super::function::{FunctionProcess, OutputLine, OutputSink, SpawnSpec};
 use super::report::short_id;
 use super::variables::{self, MAX_RESOLVED_CONFIGURATION_BYTES, VariableValues};
 use super::{
@@ -52,7 +52,6 @@ enum Ending {
     SpawnFailed(std::io::Error),
 }
 
-/// How one job ended.
 enum JobEnd {
     Result(JobResult),
     NoReply,
@@ -78,7 +77,6 @@ struct Driver<'e> {
     user_parameters: String,
     /// This run's action execution in the pipeline's history, once recorded.
     action_execution_id: Option<String>,
-    /// The jobs of this run, in creation order.
     job_ids: Vec<String>,
     /// Whether the run still forwards the emulator's calls to the observer.
     observing: Arc<AtomicBool>,
@@ -95,7 +93,6 @@ struct Driver<'e> {
     staged: Vec<StagedArtifact>,
 }
 
-/// One delivery of a job event to the function.
 #[derive(Clone, Copy)]
 struct Delivery<'a> {
     job_number: u32,
@@ -124,17 +121,7 @@ impl<'e> Driver<'e> {
             .observer
             .clone()
             .map(|Observer(observer)| -> OutputSink {
-                Arc::new(move |line: &OutputLine| {
-                    let stream = match line.stream {
-                        OutputStream::Stdout => "out",
-                        OutputStream::Stderr => "err",
-                    };
-                    observer(&TimelineEntry {
-                        at_ms: line.at_ms,
-                        kind: TimelineKind::Output,
-                        text: format!("[process {} {stream}] {}", line.process, line.text),
-                    });
-                })
+                Arc::new(move |line: &OutputLine| observer(&TimelineEntry::of_output(line)))
             });
         let spec = SpawnSpec {
             program: config.function.clone(),
@@ -189,23 +176,9 @@ impl<'e> Driver<'e> {
     }
 
     fn job_event(&self, job_id: &str, continuation_token: Option<&str>) -> Value {
-        let expiration = epoch_ms(SystemTime::now()) + 3_600_000;
-        let creds = &self.config.artifact_credentials;
-        let input_artifacts: Vec<Value> = self
-            .config
-            .input_artifacts
-            .iter()
-            .map(|a| {
-                json!({
-                    "name": a.name,
-                    "revision": null,
-                    "location": {
-                        "type": "S3",
-                        "s3Location": {"bucketName": a.bucket, "objectKey": a.key},
-                    },
-                })
-            })
-            .collect();
+        let mut credentials = self.config.artifact_credentials.to_json();
+        credentials["expirationTime"] = json!(epoch_ms(SystemTime::now()) + 3_600_000);
+        let input_artifacts = self.config.input_artifacts.iter();
         let mut data = json!({
             "actionConfiguration": {
                 "configuration": {
@@ -213,24 +186,15 @@ impl<'e> Driver<'e> {
                     "UserParameters": self.user_parameters,
                 }
             },
-            "inputArtifacts": input_artifacts,
+            "inputArtifacts": input_artifacts.map(S3Artifact::job_input).collect::<Vec<_>>(),
             "outputArtifacts": [],
-            "artifactCredentials": {
-                "accessKeyId": creds.access_key_id,
-                "secretAccessKey": creds.secret_access_key,
-                "sessionToken": creds.session_token,
-                "expirationTime": expiration,
-            },
+            "artifactCredentials": credentials,
         });
         if let Some(token) = continuation_token {
             data["continuationToken"] = json!(token);
         }
         json!({
-            "CodePipeline.job": {
-                "id": job_id,
-                "accountId": self.config.account_id,
-                "data": data,
-            }
+            "CodePipeline.job": {"id": job_id, "accountId": self.config.account_id, "data": data}
         })
     }
 
@@ -249,13 +213,11 @@ impl<'e> Driver<'e> {
         let resolution = self.resolve(&self.pipeline_execution_id);
         let execution = format!("pipeline execution {}", self.pipeline_execution_id);
         let references = |names: &[String]| {
-            names
-                .iter()
-                .map(|name| format!("#{{{name}}}"))
-                .collect::<Vec<_>>()
+            let references: Vec<_> = names.iter().map(|name| format!("#{{{name}}}")).collect();
+            references.join(", ")
         };
         if !resolution.unresolved.is_empty() {
-            let references = references(&resolution.unresolved).join(", ");
+            let references = references(&resolution.unresolved);
             let example = resolution
                 .unresolved
                 .iter()
@@ -294,7 +256,7 @@ impl<'e> Driver<'e> {
             if resolution.resolved.is_empty() {
                 execution
             } else {
-                let names = references(&resolution.resolved).join(", ");
+                let names = references(&resolution.resolved);
                 format!("{execution}: UserParameters resolved {names}")
             },
         );
@@ -337,73 +299,60 @@ impl<'e> Driver<'e> {
     /// current one becomes the first input artifact; the previous one is the input of an
     /// earlier execution of this action, recorded in the history.
     fn stage_artifacts(&mut self) {
-        let bucket = artifact_bucket(&self.config.region, &self.config.account_id);
-        // Keys on a stream of their own, so that adding an artifact changes no other draw.
-        let mut keys = SeededRng::with_stream(self.emu.seed(), 9);
-        let artifacts = std::mem::take(&mut self.artifacts);
-        let name = self.config.artifact_name.clone();
-        let mut location = |bucket: &str| S3Artifact {
-            name: name.clone(),
-            bucket: bucket.to_string(),
-            key: object_key(
-                &self.config.pipeline_name,
-                &name,
-                &artifact::object_id(&mut keys),
-            ),
-        };
-        let current = artifacts.current.map(|zip| (location(&bucket), zip));
-        let previous = artifacts.previous.map(|zip| (location(&bucket), zip));
+        let ArtifactBytes { current, previous } = std::mem::take(&mut self.artifacts);
         if current.is_none() && previous.is_none() {
             return;
         }
+        let bucket = artifact_bucket(&self.config.region, &self.config.account_id);
         self.emu.create_bucket(&bucket);
-        if let Some((location, zip)) = previous {
-            let stored = !self.config.previous_artifact_gone;
-            if stored {
-                self.store(&location, zip.clone());
-            }
-            let action_execution_id = self.record_previous_execution(&location);
-            let deleted = if stored { "" } else { ", object deleted" };
-            self.event(
-                TimelineKind::Job,
-                format!(
-                    "previous execution {action_execution_id} of this action: {:?}, input artifact {} at s3://{}/{} ({} bytes{})",
-                    self.config.previous_status,
-                    location.name,
-                    location.bucket,
-                    location.key,
-                    zip.len(),
-                    deleted
-                ),
-            );
-            self.staged.push(StagedArtifact {
-                role: ArtifactRole::Previous,
-                location,
-                size: zip.len() as u64,
-                stored,
-                action_execution_id: Some(action_execution_id),
-            });
-        }
-        if let Some((location, zip)) = current {
+        // Keys on a stream of their own, so that adding an artifact changes no other draw.
+        let mut keys = SeededRng::with_stream(self.emu.seed(), 9);
+        let name = &self.config.artifact_name;
+        let mut location = |zip| {
+            let id = artifact::object_id(&mut keys);
+            let key = object_key(&self.config.pipeline_name, name, &id);
+            let (name, bucket) = (name.clone(), bucket.clone());
+            (S3Artifact { name, bucket, key }, zip)
+        };
+        let current = current.map(&mut location);
+        let previous = previous.map(&mut location);
+        let staged = [
+            (ArtifactRole::Previous, previous),
+            (ArtifactRole::Current, current),
+        ];
+        for (role, (location, zip)) in staged.into_iter().filter_map(|(r, a)| Some((r, a?))) {
             let size = zip.len() as u64;
-            self.store(&location, zip);
-            self.event(
-                TimelineKind::Job,
-                format!(
-                    "input artifact {} at s3://{}/{} ({size} bytes), readable with access key id {}",
-                    location.name,
-                    location.bucket,
-                    location.key,
-                    self.config.artifact_credentials.access_key_id
-                ),
-            );
-            self.config.input_artifacts.insert(0, location.clone());
+            let stored = role == ArtifactRole::Current || !self.config.previous_artifact_gone;
+            if stored {
+                self.store(&location, zip);
+            }
+            let S3Artifact { name, bucket, key } = &location;
+            let (action_execution_id, text) = match role {
+                ArtifactRole::Previous => {
+                    let id = self.record_previous_execution(&location);
+                    let deleted = if stored { "" } else { ", object deleted" };
+                    let status = self.config.previous_status;
+                    let text = format!(
+                        "previous execution {id} of this action: {status:?}, input artifact {name} at s3://{bucket}/{key} ({size} bytes{deleted})"
+                    );
+                    (Some(id), text)
+                }
+                ArtifactRole::Current => {
+                    self.config.input_artifacts.insert(0, location.clone());
+                    let access_key_id = &self.config.artifact_credentials.access_key_id;
+                    let text = format!(
+                        "input artifact {name} at s3://{bucket}/{key} ({size} bytes), readable with access key id {access_key_id}"
+                    );
+                    (None, text)
+                }
+            };
+            self.event(TimelineKind::Job, text);
             self.staged.push(StagedArtifact {
-                role: ArtifactRole::Current,
+                role,
                 location,
                 size,
-                stored: true,
-                action_execution_id: None,
+                stored,
+                action_execution_id,
             });
         }
     }
@@ -615,9 +564,8 @@ impl<'e> Driver<'e> {
             return None;
         }
         let window = u64::try_from(self.config.lambda_timeout.as_millis()).unwrap_or(u64::MAX);
-        Some(Duration::from_millis(
-            self.rng.between(0, window.saturating_sub(1)),
-        ))
+        let after = self.rng.between(0, window.saturating_sub(1));
+        Some(Duration::from_millis(after))
     }
 
     /// Invocations of one job (first delivery, a duplicate delivery, Lambda's retries) until
@@ -750,23 +698,15 @@ impl<'e> Driver<'e> {
             end: InvocationEnd::Timeout { started: false },
             event: delivery.event.clone(),
         };
-        self.event(
-            TimelineKind::Invocation,
-            format!(
-                "invocation {}: job {} {}, attempt {}{}, {} (process {}), request {request_id}",
-                report.number,
-                delivery.job_number,
-                short_id(delivery.job_id),
-                delivery.attempt,
-                if delivery.duplicate {
-                    " (duplicate)"
-                } else {
-                    ""
-                },
-                if cold_start { "cold start" } else { "warm" },
-                report.process,
-            ),
+        let (number, job, process) = (report.number, report.job_number, report.process);
+        let duplicate = if report.duplicate { " (duplicate)" } else { "" };
+        let start = if cold_start { "cold start" } else { "warm" };
+        let text = format!(
+            "invocation {number}: job {job} {}, attempt {}{duplicate}, {start} (process {process}), request {request_id}",
+            short_id(delivery.job_id),
+            delivery.attempt,
         );
+        self.event(TimelineKind::Invocation, text);
         let limit = self.config.lambda_timeout + self.config.deadline_grace;
         // Lambda gives a cold start's init phase up to 10 s on top of the function timeout.
         let pickup_limit = if cold_start {
@@ -851,16 +791,10 @@ impl<'e> Driver<'e> {
             });
         }
         let (verdict, failure) = self.verdict.take().unwrap_or((Verdict::Failed, None));
-        let duration_ms = self
-            .clock
-            .elapsed_ms()
-            .saturating_sub(self.baseline.started_ms);
-        let jobs: Vec<_> = self
-            .emu
-            .jobs()
-            .into_iter()
-            .filter(|job| self.job_ids.contains(&job.job_id))
-            .collect();
+        let (baseline, emu) = (&self.baseline, self.emu);
+        let duration_ms = self.clock.elapsed_ms().saturating_sub(baseline.started_ms);
+        let mut jobs = emu.jobs();
+        jobs.retain(|job| self.job_ids.contains(&job.job_id));
         // The last job that said so gives the summary, the external id and the variables.
         let (mut summary, mut external_execution_id, mut output_variables) =
             (None, None, BTreeMap::new());
@@ -879,18 +813,13 @@ impl<'e> Driver<'e> {
                 }
             }
         }
-        let requests: Vec<_> = self
-            .emu
+        let requests: Vec<_> = emu
             .request_log()
             .into_iter()
-            .skip(self.baseline.requests)
+            .skip(baseline.requests)
             .collect();
-        let invalidations: Vec<_> = self
-            .emu
-            .all_invalidations()
-            .into_iter()
-            .filter(|i| !self.baseline.invalidations.contains(&i.id))
-            .collect();
+        let mut invalidations = emu.all_invalidations();
+        invalidations.retain(|i| !baseline.invalidations.contains(&i.id));
         let count = |pick: fn(&InvocationReport) -> bool| {
             self.invocations.iter().filter(|i| pick(i)).count() as u32
         };
@@ -929,10 +858,10 @@ impl<'e> Driver<'e> {
         }
         let events = self
             .events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let report = PipelineReport {
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let init_errors = emu.init_errors().into_iter().skip(baseline.init_errors);
+        Ok(PipelineReport {
             verdict,
             failure,
             summary,
@@ -942,26 +871,20 @@ impl<'e> Driver<'e> {
             invocations: std::mem::take(&mut self.invocations),
             requests,
             invalidations,
-            init_errors: self
-                .emu
-                .init_errors()
-                .into_iter()
-                .skip(self.baseline.init_errors)
-                .collect(),
+            init_errors: init_errors.collect(),
             function_output,
             counts,
-            events,
-            seed: self.emu.seed(),
-            endpoint: self.emu.endpoint(),
+            events: std::mem::take(events),
+            seed: emu.seed(),
+            endpoint: emu.endpoint(),
             pipeline_execution_id: std::mem::take(&mut self.pipeline_execution_id),
             action_execution_id: self.action_execution_id.take(),
             user_parameters: std::mem::take(&mut self.user_parameters),
             artifacts: std::mem::take(&mut self.staged),
             function_peak_rss_kib: self.process.peak_rss_kib(),
-            started_ms: self.baseline.started_ms,
+            started_ms: baseline.started_ms,
             duration_ms,
-        };
-        Ok(report)
+        })
     }
 }
 

@@ -12,7 +12,6 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
 
-/// Which stream a line of function output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputStream {
@@ -20,7 +19,6 @@ pub enum OutputStream {
     Stderr,
 }
 
-/// One line the function printed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutputLine {
     /// When it was read, in milliseconds since the run started.
@@ -35,9 +33,7 @@ pub struct OutputLine {
 /// How the child ended (neither code nor signal: the wait itself failed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ExitInfo {
-    /// The exit code, if it exited.
     pub code: Option<i32>,
-    /// The signal that ended it, if any.
     pub signal: Option<i32>,
 }
 
@@ -64,7 +60,6 @@ impl ExitInfo {
 
 pub(crate) type OutputSink = Arc<dyn Fn(&OutputLine) + Send + Sync>;
 
-/// How to start the function.
 pub(crate) struct SpawnSpec {
     pub program: PathBuf,
     pub args: Vec<String>,

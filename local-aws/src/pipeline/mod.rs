@@ -161,10 +161,10 @@ pub async fn run(config: PipelineConfig) -> Result<PipelineReport, PipelineError
 /// Runs the action to its end on an emulator the caller started and keeps, and reports this
 /// run alone (its jobs, calls and the invalidations it created). The world is the emulator's:
 /// the config's world fields (distributions, faults, seed, CloudFront modes, the GetJobDetails
-/// mode, port) are not
-/// used, and the artifact credentials are the config's as given (set the emulator's
-/// `s3_required_access_key` to their access key id to refuse any other). Two runs on one emulator are two action executions against one CloudFront: with the
-/// same [`PipelineConfig::pipeline_execution_id`], the second is a pipeline "Retry".
+/// mode, port) are not used, and the artifact credentials are the config's as given (set the
+/// emulator's `s3_required_access_key` to their access key id to refuse any other). Two runs
+/// on one emulator are two action executions against one CloudFront: with the same
+/// [`PipelineConfig::pipeline_execution_id`], the second is a pipeline "Retry".
 pub async fn run_on(
     config: PipelineConfig,
     emu: &EmulatorHandle,
@@ -221,25 +221,24 @@ pub fn run_blocking(config: PipelineConfig) -> Result<PipelineReport, PipelineEr
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A scratch `target/` tree with `built` files in it.
-    fn tree(tag: &str, built: &[&str]) -> PathBuf {
+    /// A fresh directory under the system's temporary one, with `files` (path, contents) in it.
+    pub(crate) fn scratch(tag: &str, files: &[(&str, &str)]) -> PathBuf {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let root = std::env::temp_dir().join(format!(
-            "local-aws-find-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        for file in built {
-            let path = root.join(file);
+        let id = std::process::id();
+        let root = std::env::temp_dir().join(format!("local-aws-{tag}-{id}-{nanos}"));
+        let _ = std::fs::create_dir_all(&root);
+        for (name, body) in files {
+            let path = root.join(name);
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            let _ = std::fs::write(&path, "");
+            let _ = std::fs::write(&path, body);
         }
         root
     }
@@ -253,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_missing_build_points_at_the_other_profile() {
-        let root = tree("other", &["target/release/cf-invalidate-lambda"]);
+        let root = scratch("other", &[("target/release/cf-invalidate-lambda", "")]);
         let debug = root.join("target/debug/cf-invalidate-lambda");
         let release = root.join("target/release/cf-invalidate-lambda");
         assert_eq!(
@@ -274,7 +273,7 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&root);
         // And the other way round, for any binary.
-        let root = tree("other-way", &["target/debug/bootstrap"]);
+        let root = scratch("other-way", &[("target/debug/bootstrap", "")]);
         assert_eq!(
             hint_for(&root.join("target/release/bootstrap")),
             Some(MissingFunctionHint::OtherProfile(
@@ -286,7 +285,7 @@ mod tests {
 
     #[test]
     fn with_neither_build_it_says_how_to_build_the_lambda() {
-        let root = tree("none", &[]);
+        let root = scratch("none", &[]);
         let message = find_function(&root.join("target/release/cf-invalidate-lambda"))
             .err()
             .map(|e| e.to_string())

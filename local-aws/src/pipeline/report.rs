@@ -15,7 +15,6 @@ use crate::log::RequestRecord;
 use crate::runtime_api::{InitError, InvocationOutcome};
 use crate::text::{seconds, shorten};
 
-/// How the action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -25,7 +24,6 @@ pub enum Verdict {
     Failed,
 }
 
-/// Why the action failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureCause {
@@ -43,7 +41,6 @@ pub enum FailureCause {
     ResolvedConfigurationTooLarge,
 }
 
-/// The failure of a failed action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     pub cause: FailureCause,
@@ -59,7 +56,6 @@ pub struct Failure {
     pub unresolved_variables: Vec<String>,
 }
 
-/// How one invocation ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InvocationEnd {
@@ -109,31 +105,28 @@ impl InvocationEnd {
     /// A short human description (`response ...`, `error Type: message`, `timed out ...`).
     pub fn describe(&self) -> String {
         match self {
-            InvocationEnd::Response { body } => {
-                format!("response {}", shorten(body, 120))
-            }
-            InvocationEnd::Error {
+            Self::Response { body } => format!("response {}", shorten(body, 120)),
+            Self::Error {
                 error_type,
                 error_message,
             } => format!("error {error_type}: {}", shorten(error_message, 200)),
-            InvocationEnd::Timeout { started: true } => {
+            Self::Timeout { started: true } => {
                 "timed out (no response by the deadline): process killed".to_string()
             }
-            InvocationEnd::Timeout { started: false } => {
+            Self::Timeout { started: false } => {
                 "timed out before taking the event: process killed".to_string()
             }
-            InvocationEnd::Killed { after_ms } => {
+            Self::Killed { after_ms } => {
                 format!("killed (SIGKILL) {after_ms} ms after taking the event [injected kill]")
             }
-            InvocationEnd::Crashed { exit, started } => format!(
-                "process exited ({}) {}",
-                exit.describe(),
-                if *started {
-                    "before answering"
+            Self::Crashed { exit, started } => {
+                let when = if *started {
+                    "answering"
                 } else {
-                    "before taking the event"
-                }
-            ),
+                    "taking the event"
+                };
+                format!("process exited ({}) before {when}", exit.describe())
+            }
         }
     }
 }
@@ -158,7 +151,6 @@ pub struct InvocationReport {
     /// Which process ran it (see [`OutputLine::process`]).
     pub process: u32,
     pub queued_ms: u64,
-    /// When the function took it.
     pub started_ms: Option<u64>,
     pub ended_ms: u64,
     pub end: InvocationEnd,
@@ -175,7 +167,6 @@ impl InvocationReport {
     }
 }
 
-/// Totals of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub jobs: u32,
@@ -248,6 +239,19 @@ impl TimelineEntry {
         format!("+{:>9}  {indent}{}", seconds(self.at_ms), self.text)
     }
 
+    /// The line for a line the function printed.
+    pub(crate) fn of_output(line: &OutputLine) -> Self {
+        let stream = match line.stream {
+            OutputStream::Stdout => "out",
+            OutputStream::Stderr => "err",
+        };
+        Self {
+            at_ms: line.at_ms,
+            kind: TimelineKind::Output,
+            text: format!("[process {} {stream}] {}", line.process, line.text),
+        }
+    }
+
     /// The line for a call, or `None` for a Runtime API call that went well: the invocation
     /// lines already tell those (an `InitError` post is always shown).
     pub(crate) fn of_request(r: &RequestRecord) -> Option<Self> {
@@ -262,7 +266,6 @@ impl TimelineEntry {
     }
 }
 
-/// Everything a pipeline run produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PipelineReport {
     pub verdict: Verdict,
@@ -350,16 +353,8 @@ impl PipelineReport {
     /// and with `verbose` the function's output, in time order.
     pub fn timeline(&self, verbose: bool) -> Vec<TimelineEntry> {
         // At one moment: the driver's events, calls, completions, output, and the verdict last.
-        let events = (self.events.iter().cloned()).map(|e| {
-            (
-                if e.kind == TimelineKind::Verdict {
-                    9
-                } else {
-                    1
-                },
-                e,
-            )
-        });
+        let last = |e: &TimelineEntry| e.kind == TimelineKind::Verdict;
+        let events = (self.events.iter().cloned()).map(|e| (if last(&e) { 9 } else { 1 }, e));
         let requests = self.requests.iter().filter_map(TimelineEntry::of_request);
         let end = self.started_ms + self.duration_ms;
         let completions = self
@@ -376,21 +371,8 @@ impl PipelineReport {
                 inv.paths.len()
             ),
         });
-        let output = self.function_output.iter().filter(|_| verbose).map(|line| {
-            let stream = match line.stream {
-                OutputStream::Stdout => "out",
-                OutputStream::Stderr => "err",
-            };
-            let text = format!("[process {} {stream}] {}", line.process, line.text);
-            (
-                4,
-                TimelineEntry {
-                    at_ms: line.at_ms,
-                    kind: TimelineKind::Output,
-                    text,
-                },
-            )
-        });
+        let output = self.function_output.iter().filter(|_| verbose);
+        let output = output.map(|line| (4, TimelineEntry::of_output(line)));
         let mut entries: Vec<(u8, TimelineEntry)> = events
             .chain(requests.map(|e| (2, e)))
             .chain(completions.map(|e| (3, e)))
@@ -405,31 +387,34 @@ impl PipelineReport {
     pub fn render(&self, verbose: bool) -> String {
         let mut out = String::new();
         for e in self.timeline(verbose) {
-            out.push_str(&e.render());
-            out.push('\n');
+            let _ = writeln!(out, "{}", e.render());
         }
-        out.push('\n');
-        match (&self.verdict, &self.failure) {
-            (Verdict::Succeeded, _) => out.push_str("VERDICT: the action SUCCEEDED\n"),
-            (Verdict::Failed, Some(f)) => {
-                let _ = writeln!(out, "VERDICT: the action FAILED");
-                if let Some(t) = &f.failure_type {
-                    let _ = writeln!(out, "  failure type:   {t}");
-                }
-                let _ = writeln!(out, "  message:        {}", f.message);
-                if let Some(x) = &f.external_execution_id {
-                    let _ = writeln!(out, "  external id:    {x}");
-                }
+        let outcome = if self.succeeded() {
+            "SUCCEEDED"
+        } else {
+            "FAILED"
+        };
+        let _ = writeln!(out, "\nVERDICT: the action {outcome}");
+        // Each fact on a line of its own, its label in a column 16 wide.
+        fn fact(out: &mut String, label: &str, value: impl std::fmt::Display) {
+            let _ = writeln!(out, "  {label:<16}{value}");
+        }
+        if let (Verdict::Failed, Some(f)) = (&self.verdict, &self.failure) {
+            if let Some(t) = &f.failure_type {
+                fact(&mut out, "failure type:", t);
             }
-            (Verdict::Failed, None) => out.push_str("VERDICT: the action FAILED\n"),
+            fact(&mut out, "message:", &f.message);
+            if let Some(x) = &f.external_execution_id {
+                fact(&mut out, "external id:", x);
+            }
         }
         if let Some(s) = &self.summary {
-            let _ = writeln!(out, "  summary:        {s}");
+            fact(&mut out, "summary:", s);
         }
         if let Some(x) = &self.external_execution_id
             && self.succeeded()
         {
-            let _ = writeln!(out, "  external id:    {x}");
+            fact(&mut out, "external id:", x);
         }
         if !self.output_variables.is_empty() {
             let _ = writeln!(out, "  output variables:");
@@ -438,9 +423,8 @@ impl PipelineReport {
             }
         }
         let c = &self.counts;
-        let _ = writeln!(
-            out,
-            "  totals:         {} job(s), {} invocation(s) ({} cold start(s), {} function error(s), {} killed, {} duplicate(s)), {} API call(s), {} invalidation(s) of {} path(s), {} injected fault(s)",
+        let totals = format!(
+            "{} job(s), {} invocation(s) ({} cold start(s), {} function error(s), {} killed, {} duplicate(s)), {} API call(s), {} invalidation(s) of {} path(s), {} injected fault(s)",
             c.jobs,
             c.invocations,
             c.cold_starts,
@@ -452,6 +436,7 @@ impl PipelineReport {
             c.paths,
             c.faults_injected
         );
+        fact(&mut out, "totals:", totals);
         if !self.artifacts.is_empty() || c.s3_get_object_calls > 0 {
             let sizes: Vec<String> = self
                 .artifacts
@@ -465,34 +450,23 @@ impl PipelineReport {
                     format!("{role} {} bytes{gone}", a.size)
                 })
                 .collect();
-            let _ = writeln!(
-                out,
-                "  S3 reads:       {} GetObject call(s), {} body byte(s) sent ({})",
-                c.s3_get_object_calls,
-                c.s3_body_bytes_sent,
-                sizes.join(", ")
-            );
+            let (calls, bytes) = (c.s3_get_object_calls, c.s3_body_bytes_sent);
+            let sizes = sizes.join(", ");
+            let reads = format!("{calls} GetObject call(s), {bytes} body byte(s) sent ({sizes})");
+            fact(&mut out, "S3 reads:", reads);
         }
         if !c.errors_by_code.is_empty() {
-            let codes: Vec<String> = c
-                .errors_by_code
-                .iter()
+            let codes: Vec<String> = (c.errors_by_code.iter())
                 .map(|(k, v)| format!("{k} x{v}"))
                 .collect();
-            let _ = writeln!(out, "  error replies:  {}", codes.join(", "));
+            fact(&mut out, "error replies:", codes.join(", "));
         }
-        let _ = writeln!(
-            out,
-            "  execution:      {} (replay a pipeline Retry with --pipeline-execution-id {})",
-            self.pipeline_execution_id, self.pipeline_execution_id
-        );
-        let _ = writeln!(
-            out,
-            "  run:            {}, seed {} (repeat with --seed {})",
-            seconds(self.duration_ms),
-            self.seed,
-            self.seed
-        );
+        let id = &self.pipeline_execution_id;
+        let retry = format!("{id} (replay a pipeline Retry with --pipeline-execution-id {id})");
+        fact(&mut out, "execution:", retry);
+        let (run, seed) = (seconds(self.duration_ms), self.seed);
+        let run = format!("{run}, seed {seed} (repeat with --seed {seed})");
+        fact(&mut out, "run:", run);
         out
     }
 }

@@ -67,12 +67,8 @@ pub fn is_pipeline_execution_id(text: &str) -> bool {
     crate::codepipeline::is_job_id(text)
 }
 
-/// `[A-Za-z0-9@\-_]+`.
 fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'-' | b'_'))
+    crate::codepipeline::is_name(text, b"")
 }
 
 /// The values one action execution resolves references with.
