@@ -78,13 +78,116 @@ impl SdkInvalidations {
         self.page_size = page_size.clamp(1, LIST_PAGE_SIZE);
         self
     }
+}
 
-    async fn list_in_pages(
+/// Most invalidations CloudFront returns in one ListInvalidations page.
+pub const LIST_PAGE_SIZE: usize = 100;
+
+impl Invalidations for SdkInvalidations {
+    async fn create(
+        &self,
+        target: &Target,
+        paths: &[String],
+        caller_reference: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let quantity = i32::try_from(paths.len()).unwrap_or(i32::MAX);
+        let batch = Paths::builder()
+            .quantity(quantity)
+            .set_items(Some(paths.to_vec()))
+            .build()
+            .and_then(|paths| {
+                InvalidationBatch::builder()
+                    .paths(paths)
+                    .caller_reference(caller_reference)
+                    .build()
+            })
+            .map_err(|error| {
+                CloudFrontError::new(
+                    CloudFrontErrorKind::Other,
+                    None,
+                    format!("could not build the invalidation batch: {error}"),
+                )
+                .with_source(error)
+            })?;
+        let url = self.url(target, None);
+        let invalidation = match target {
+            Target::Distribution(id) => {
+                self.client
+                    .create_invalidation()
+                    .distribution_id(id.as_str())
+                    .invalidation_batch(batch)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(e, classify_create, "CreateInvalidation", &url))?
+                    .invalidation
+            }
+            Target::Tenant(id) => {
+                self.client
+                    .create_invalidation_for_distribution_tenant()
+                    .id(id.as_str())
+                    .invalidation_batch(batch)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        port_error(
+                            e,
+                            classify_tenant_create,
+                            "CreateInvalidationForDistributionTenant",
+                            &url,
+                        )
+                    })?
+                    .invalidation
+            }
+        };
+        status_of(invalidation, "CreateInvalidation")
+    }
+
+    async fn get(
+        &self,
+        target: &Target,
+        invalidation_id: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let url = self.url(target, Some(invalidation_id));
+        let invalidation = match target {
+            Target::Distribution(id) => {
+                self.client
+                    .get_invalidation()
+                    .distribution_id(id.as_str())
+                    .id(invalidation_id)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(e, classify_get, "GetInvalidation", &url))?
+                    .invalidation
+            }
+            Target::Tenant(id) => {
+                self.client
+                    .get_invalidation_for_distribution_tenant()
+                    .distribution_tenant_id(id.as_str())
+                    .id(invalidation_id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        port_error(
+                            e,
+                            classify_tenant_get,
+                            "GetInvalidationForDistributionTenant",
+                            &url,
+                        )
+                    })?
+                    .invalidation
+            }
+        };
+        status_of(invalidation, "GetInvalidation")
+    }
+
+    /// Follows `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
+    async fn list(
         &self,
         target: &Target,
         limit: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
         let page_size = self.page_size;
+        let url = self.url(target, None);
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
         while found.len() < limit {
@@ -98,14 +201,7 @@ impl SdkInvalidations {
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|error| {
-                            port_error(
-                                error,
-                                classify_list,
-                                "ListInvalidations",
-                                &self.url(target, None),
-                            )
-                        })?
+                        .map_err(|e| port_error(e, classify_list, "ListInvalidations", &url))?
                         .invalidation_list
                 }
                 Target::Tenant(id) => {
@@ -116,12 +212,12 @@ impl SdkInvalidations {
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|error| {
+                        .map_err(|e| {
                             port_error(
-                                error,
+                                e,
                                 classify_tenant_list,
                                 "ListInvalidationsForDistributionTenant",
-                                &self.url(target, None),
+                                &url,
                             )
                         })?
                         .invalidation_list
@@ -154,128 +250,6 @@ impl SdkInvalidations {
         }
         found.truncate(limit);
         Ok(found)
-    }
-}
-
-/// Most invalidations CloudFront returns in one ListInvalidations page.
-pub const LIST_PAGE_SIZE: usize = 100;
-
-impl Invalidations for SdkInvalidations {
-    async fn create(
-        &self,
-        target: &Target,
-        paths: &[String],
-        caller_reference: &str,
-    ) -> Result<InvalidationStatus, CloudFrontError> {
-        let quantity = i32::try_from(paths.len()).unwrap_or(i32::MAX);
-        let batch = Paths::builder()
-            .quantity(quantity)
-            .set_items(Some(paths.to_vec()))
-            .build()
-            .and_then(|paths| {
-                InvalidationBatch::builder()
-                    .paths(paths)
-                    .caller_reference(caller_reference)
-                    .build()
-            })
-            .map_err(|error| {
-                CloudFrontError::new(
-                    CloudFrontErrorKind::Other,
-                    None,
-                    format!("could not build the invalidation batch: {error}"),
-                )
-                .with_source(error)
-            })?;
-        let invalidation = match target {
-            Target::Distribution(id) => {
-                self.client
-                    .create_invalidation()
-                    .distribution_id(id.as_str())
-                    .invalidation_batch(batch)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_create,
-                            "CreateInvalidation",
-                            &self.url(target, None),
-                        )
-                    })?
-                    .invalidation
-            }
-            Target::Tenant(id) => {
-                self.client
-                    .create_invalidation_for_distribution_tenant()
-                    .id(id.as_str())
-                    .invalidation_batch(batch)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_tenant_create,
-                            "CreateInvalidationForDistributionTenant",
-                            &self.url(target, None),
-                        )
-                    })?
-                    .invalidation
-            }
-        };
-        status_of(invalidation, "CreateInvalidation")
-    }
-
-    async fn get(
-        &self,
-        target: &Target,
-        invalidation_id: &str,
-    ) -> Result<InvalidationStatus, CloudFrontError> {
-        let invalidation = match target {
-            Target::Distribution(id) => {
-                self.client
-                    .get_invalidation()
-                    .distribution_id(id.as_str())
-                    .id(invalidation_id)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_get,
-                            "GetInvalidation",
-                            &self.url(target, Some(invalidation_id)),
-                        )
-                    })?
-                    .invalidation
-            }
-            Target::Tenant(id) => {
-                self.client
-                    .get_invalidation_for_distribution_tenant()
-                    .distribution_tenant_id(id.as_str())
-                    .id(invalidation_id)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_tenant_get,
-                            "GetInvalidationForDistributionTenant",
-                            &self.url(target, Some(invalidation_id)),
-                        )
-                    })?
-                    .invalidation
-            }
-        };
-        status_of(invalidation, "GetInvalidation")
-    }
-
-    /// Follows `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
-    async fn list(
-        &self,
-        target: &Target,
-        limit: usize,
-    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
-        self.list_in_pages(target, limit).await
     }
 }
 
