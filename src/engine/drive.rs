@@ -117,19 +117,6 @@ fn event_of<'a>(
     })
 }
 
-/// Why a stretch of work ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DriveEnd {
-    /// Every invalidation completed (or, without waiting, was created).
-    Finished,
-    /// A distribution failed for good.
-    Failed,
-    /// `timeoutMinutes` ran out.
-    TimedOut,
-    /// The invocation's own time ran out; the job goes on in the next one.
-    OutOfTime,
-}
-
 /// The engine: a CloudFront port, a clock and the settings, ready to drive any number of jobs.
 pub struct Engine<I, C> {
     pub cloudfront: I,
@@ -150,35 +137,24 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
         deadline: Option<Millis>,
         observer: &dyn JobObserver,
     ) -> Verdict {
-        let end = self.work(spec, run, deadline, observer).await;
-        Verdict::of(run, end)
-    }
-
-    async fn work(
-        &self,
-        spec: &JobSpec,
-        run: &mut JobRun,
-        invocation_end: Option<Millis>,
-        observer: &dyn JobObserver,
-    ) -> DriveEnd {
         let (cloudfront, clock, settings) = (&self.cloudfront, &self.clock, &self.settings);
         let job_end = run.started_at.saturating_add(millis(spec.timeout));
         let margin = millis(settings.report_margin);
-        let work_end = invocation_end.map(|end| end.saturating_sub(margin));
+        let work_end = deadline.map(|end| end.saturating_sub(margin));
         loop {
             let now = clock.now();
             if run.count(|p| matches!(p, Progress::Failed { .. })) > 0 {
-                return DriveEnd::Failed;
+                return Verdict::failed(run);
             }
             if run.is_done(spec.wait) {
-                return DriveEnd::Finished;
+                return Verdict::Finished;
             }
             if now >= job_end {
-                return DriveEnd::TimedOut;
+                return Verdict::timed_out(run);
             }
             let stop_at = work_end.map_or(job_end, |end| end.min(job_end));
             if now >= stop_at {
-                return DriveEnd::OutOfTime;
+                return Verdict::OutOfTime;
             }
 
             let due: Vec<(usize, Target, Due)> = run
