@@ -167,16 +167,30 @@ impl FakeInvalidation {
     }
 }
 
+/// The answers and delays planted for one operation's next calls.
+#[derive(Debug, Default)]
+pub struct Faults {
+    pub errors: VecDeque<CloudFrontErrorKind>,
+    /// How long each call takes before it answers; it takes effect only if not cut short first.
+    pub delays: VecDeque<Duration>,
+}
+
 #[derive(Debug, Default)]
 pub struct FakeDistribution {
     pub completes_after: Duration,
-    /// Answers to the next CreateInvalidation calls before it succeeds.
-    pub create_errors: VecDeque<CloudFrontErrorKind>,
-    pub get_errors: VecDeque<CloudFrontErrorKind>,
-    /// How long the next CreateInvalidation / GetInvalidation calls take before they answer.
-    pub create_delays: VecDeque<Duration>,
-    pub get_delays: VecDeque<Duration>,
+    pub creates: Faults,
+    pub gets: Faults,
     pub invalidations: Vec<FakeInvalidation>,
+}
+
+impl FakeDistribution {
+    fn faults(&mut self, create: bool) -> &mut Faults {
+        if create {
+            &mut self.creates
+        } else {
+            &mut self.gets
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -242,24 +256,25 @@ impl FakeCloudFront {
         self
     }
 
-    pub fn fail_creates(&self, id: &str, errors: &[CloudFrontErrorKind]) {
-        known(&mut lock(&self.state), "fail_creates", id)
-            .create_errors
-            .extend(errors.iter().copied());
+    /// Plants a fault through `plant` on distribution `id`, which the test must have added.
+    fn plant(&self, method: &str, id: &str, plant: impl FnOnce(&mut FakeDistribution)) {
+        plant(known(&mut lock(&self.state), method, id));
     }
 
-    /// The next CreateInvalidation calls on `id` take these times; the call takes effect only
-    /// if it is not cut short first.
+    pub fn fail_creates(&self, id: &str, errors: &[CloudFrontErrorKind]) {
+        self.plant("fail_creates", id, |d| d.creates.errors.extend(errors));
+    }
+
+    pub fn fail_gets(&self, id: &str, errors: &[CloudFrontErrorKind]) {
+        self.plant("fail_gets", id, |d| d.gets.errors.extend(errors));
+    }
+
     pub fn delay_creates(&self, id: &str, delays: &[Duration]) {
-        known(&mut lock(&self.state), "delay_creates", id)
-            .create_delays
-            .extend(delays.iter().copied());
+        self.plant("delay_creates", id, |d| d.creates.delays.extend(delays));
     }
 
     pub fn delay_gets(&self, id: &str, delays: &[Duration]) {
-        known(&mut lock(&self.state), "delay_gets", id)
-            .get_delays
-            .extend(delays.iter().copied());
+        self.plant("delay_gets", id, |d| d.gets.delays.extend(delays));
     }
 
     pub fn strict_caller_reference(self) -> Self {
@@ -282,12 +297,6 @@ impl FakeCloudFront {
                 created_at: now,
             });
         invalidation_id
-    }
-
-    pub fn fail_gets(&self, id: &str, errors: &[CloudFrontErrorKind]) {
-        known(&mut lock(&self.state), "fail_gets", id)
-            .get_errors
-            .extend(errors.iter().copied());
     }
 
     pub fn calls(&self) -> Vec<CfCall> {
@@ -378,10 +387,7 @@ impl FakeCloudFront {
         let delay = lock(&self.state)
             .distributions
             .get_mut(target.as_str())
-            .and_then(|dist| match create {
-                true => dist.create_delays.pop_front(),
-                false => dist.get_delays.pop_front(),
-            });
+            .and_then(|dist| dist.faults(create).delays.pop_front());
         self.clock.sleep(delay.unwrap_or_default()).await;
         let now = self.clock.now();
         let mut state = lock(&self.state);
@@ -390,11 +396,7 @@ impl FakeCloudFront {
             .distributions
             .get_mut(target.as_str())
             .ok_or_else(|| not_found(target))?;
-        let errors = match create {
-            true => &mut dist.create_errors,
-            false => &mut dist.get_errors,
-        };
-        match errors.pop_front() {
+        match dist.faults(create).errors.pop_front() {
             Some(kind) => Err(error(kind)),
             None => Ok((state, now)),
         }
@@ -638,9 +640,7 @@ struct ArtifactsState {
 
 impl FakeArtifacts {
     fn state(&self) -> MutexGuard<'_, ArtifactsState> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.0)
     }
 
     /// GetJobDetails answers `context`; without it, GetJobDetails is refused.

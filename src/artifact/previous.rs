@@ -225,23 +225,6 @@ pub async fn find_previous_in<H: PipelineHistory>(
     })
 }
 
-/// This job's pipeline execution, stage and action, from `pipeline`'s history alone (for when
-/// GetJobDetails is not used): the running execution whose id is the job id, or else the one
-/// running with the same resolved UserParameters. `Ok(Err(reason))` when none or several match.
-pub async fn locate(
-    history: &impl PipelineHistory,
-    pipeline: &str,
-    job_id: &str,
-    user_parameters: &str,
-) -> Result<Result<JobContext, NotLocated>, HistoryError> {
-    locate_in(
-        &mut HistoryPages::new(history, pipeline),
-        job_id,
-        user_parameters,
-    )
-    .await
-}
-
 /// Why the history does not show which action a job is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotLocated {
@@ -251,7 +234,10 @@ pub enum NotLocated {
     Several { places: Vec<(String, String)> },
 }
 
-/// [`locate`] over pages that [`find_previous_in`] can read again without calling.
+/// This job's pipeline execution, stage and action, from the history alone (for when
+/// GetJobDetails is not used): the running execution whose id is the job id, or else the one
+/// running with the same resolved UserParameters. `Ok(Err(reason))` when none or several
+/// match. The pages read stay for [`find_previous_in`].
 pub async fn locate_in<H: PipelineHistory>(
     pages: &mut HistoryPages<'_, H>,
     job_id: &str,
@@ -357,6 +343,11 @@ mod tests {
         }
     }
 
+    async fn locate(history: &Pages, job_id: &str, params: &str) -> Result<JobContext, NotLocated> {
+        let mut pages = HistoryPages::new(history, "site");
+        locate_in(&mut pages, job_id, params).await.unwrap()
+    }
+
     async fn search(pages: Vec<Vec<ActionExecution>>) -> (Previous, usize) {
         let history = Pages {
             pages,
@@ -453,19 +444,17 @@ mod tests {
         };
         let params = "{\"distributionId\": \"E2QWRUHAPOMQZL\"}";
         // Two running actions with the same parameters: ambiguous.
-        let found = locate(&history, "site", "job-1", params).await.unwrap();
+        let found = locate(&history, "job-1", params).await;
         assert!(
             matches!(&found, Err(NotLocated::Several { places })
                 if places == &[("Deploy".to_owned(), "Invalidate".to_owned()), ("Deploy".to_owned(), "Upload".to_owned())]),
             "{found:?}"
         );
         // The job id as the action execution id settles it.
-        let found = locate(&history, "site", "run-3-Deploy-Invalidate", "other")
-            .await
-            .unwrap();
+        let found = locate(&history, "run-3-Deploy-Invalidate", "other").await;
         assert_eq!(found, Ok(context()));
         // Parameters no running action has.
-        let found = locate(&history, "site", "job-1", "other").await.unwrap();
+        let found = locate(&history, "job-1", "other").await;
         assert!(
             matches!(&found, Err(NotLocated::NoneRunning { seen }) if *seen > 0),
             "{found:?}"
@@ -476,7 +465,7 @@ mod tests {
             pages,
             read: Mutex::new(0),
         };
-        let found = locate(&history, "site", "job-1", params).await.unwrap();
+        let found = locate(&history, "job-1", params).await;
         assert_eq!(found, Ok(context()));
     }
 }

@@ -7,12 +7,9 @@ use serde_json::{Value, json};
 use tracing::{error, info, warn};
 
 use super::HandlerError;
-use super::outcome::{JobOutcome, MAX_FAILURE_MESSAGE_LEN};
+use super::outcome::JobOutcome;
 use crate::duration::format_exact;
-use crate::ports::{
-    Clock, FailureType, JobFailure, JobReport, Millis, ReportError, ReportErrorKind, millis,
-};
-use crate::text::truncate;
+use crate::ports::{Clock, FailureType, JobReport, Millis, ReportError, ReportErrorKind, millis};
 
 /// How a result is delivered to CodePipeline when it does not get through at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,14 +88,11 @@ impl<R: JobReport, C: Clock> Delivery<'_, R, C> {
                 // ValidationException: CodePipeline refused what this result says, which no retry
                 // changes. Fail the job visibly rather than leave it hanging for 20 minutes.
                 error!(error = %error, "CodePipeline refused the result; reporting a failure instead");
-                let failure = JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: truncate(
-                        &format!("CodePipeline refused this action's result: {error}"),
-                        MAX_FAILURE_MESSAGE_LEN,
-                    ),
-                    external_execution_id: None,
-                });
+                let failure = JobOutcome::failed(
+                    FailureType::JobFailed,
+                    &format!("CodePipeline refused this action's result: {error}"),
+                    None,
+                );
                 let sent = self.deliver(job_id, &failure, deadline).await;
                 settle(job_id, "failed", sent)
             }

@@ -21,7 +21,7 @@ use delivery::Delivery;
 
 use crate::artifact::job::Artifacts;
 use crate::engine::{Engine, EngineSettings};
-use crate::ports::{Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError};
+use crate::ports::{Clock, FailureType, Invalidations, JobReport, Millis, ReportError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -73,14 +73,13 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
                 return Err(HandlerError::Event(EventError::NoJobId));
             }
             Err(EventError::Malformed { job_id, what }) => {
-                let failure = JobFailure {
-                    kind: FailureType::ConfigurationError,
-                    message: format!(
+                let outcome = JobOutcome::failed(
+                    FailureType::ConfigurationError,
+                    &format!(
                         "the CodePipeline job event does not have the expected shape ({what}); is this function invoked by a CodePipeline Lambda invoke action?"
                     ),
-                    external_execution_id: None,
-                };
-                let outcome = JobOutcome::Failed(failure);
+                    None,
+                );
                 let span = info_span!("job", job_id = %job_id);
                 return self
                     .report(&job_id, &outcome, deadline)

@@ -14,7 +14,7 @@ use crate::engine::{
     EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, Verdict,
 };
-use crate::params::{OnTimeout, ParamsError};
+use crate::params::{OnTimeout, ParamsError, Target};
 use crate::plan::PlanError;
 use crate::ports::{
     CloudFrontErrorKind, ExecutionDetails, FailureType, JobFailure, JobSuccess, Millis,
@@ -39,6 +39,26 @@ pub enum JobOutcome {
     Failed(JobFailure),
 }
 
+impl JobOutcome {
+    /// A failure whose message is cut to CodePipeline's limit.
+    pub(super) fn failed(kind: FailureType, message: &str, external_id: Option<String>) -> Self {
+        Self::Failed(JobFailure {
+            kind,
+            message: truncate(message, MAX_FAILURE_MESSAGE_LEN),
+            external_execution_id: external_id,
+        })
+    }
+}
+
+/// Execution details whose summary is cut to CodePipeline's limit.
+fn details(summary: &str, external_id: Option<String>, percent: u8) -> ExecutionDetails {
+    ExecutionDetails {
+        summary: truncate(summary, MAX_SUMMARY_LEN),
+        external_execution_id: external_id,
+        percent_complete: percent,
+    }
+}
+
 /// The engine's verdict in CodePipeline's terms: the one result this invocation reports.
 pub fn outcome(
     spec: &JobSpec,
@@ -49,12 +69,34 @@ pub fn outcome(
 ) -> JobOutcome {
     let elapsed = format_duration(Duration::from_millis(now.saturating_sub(run.started_at)));
     let external_id = external_execution_id(run);
+    let failed =
+        |message: &str| JobOutcome::failed(FailureType::JobFailed, message, external_id.clone());
     match verdict {
         Verdict::Finished => JobOutcome::Succeeded(success(spec, run, &elapsed, None)),
         Verdict::Failed {
             causes,
             in_progress,
-        } => JobOutcome::Failed(failure_of(spec, causes, in_progress, settings, external_id)),
+        } => {
+            // The most actionable cause decides the type: configuration, then permissions.
+            let kind = causes
+                .iter()
+                .map(|failed| FailureType::of(failed.cause.kind))
+                .min()
+                .unwrap_or(FailureType::JobFailed);
+            let mut message = causes
+                .iter()
+                .map(|failed| cause_message(spec, failed, settings))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let others = pending_list(in_progress);
+            if !others.is_empty() {
+                let _ = write!(
+                    message,
+                    ". Already created and still in progress (they finish on their own): {others}"
+                );
+            }
+            JobOutcome::failed(kind, &message, external_id)
+        }
         Verdict::TimedOut {
             queued,
             in_progress,
@@ -86,32 +128,18 @@ pub fn outcome(
                 if !waiting.is_empty() {
                     let _ = write!(
                         message,
-                        ". Still in progress (they finish on their own): {}",
-                        waiting.join(", ")
+                        ". Still in progress (they finish on their own): {waiting}"
                     );
                 }
-                return JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-                    external_execution_id: external_id,
-                });
+                return failed(&message);
             }
             match spec.on_timeout {
-                OnTimeout::Fail => JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: truncate(
-                        &format!(
-                            "timed out after {timeout} waiting for CloudFront: {} still in progress. They finish on their own; raise timeoutMinutes, or set onTimeout to \"succeed\" so that a slow invalidation does not fail the pipeline",
-                            waiting.join(", ")
-                        ),
-                        MAX_FAILURE_MESSAGE_LEN,
-                    ),
-                    external_execution_id: external_id,
-                }),
+                OnTimeout::Fail => failed(&format!(
+                    "timed out after {timeout} waiting for CloudFront: {waiting} still in progress. They finish on their own; raise timeoutMinutes, or set onTimeout to \"succeed\" so that a slow invalidation does not fail the pipeline"
+                )),
                 OnTimeout::Succeed => {
                     let warning = format!(
-                        "WARNING: still in progress after {timeout}: {}. They finish on their own (onTimeout is \"succeed\").",
-                        waiting.join(", ")
+                        "WARNING: still in progress after {timeout}: {waiting}. They finish on their own (onTimeout is \"succeed\")."
                     );
                     JobOutcome::Succeeded(success(spec, run, &elapsed, Some(warning)))
                 }
@@ -143,11 +171,7 @@ pub fn outcome(
             let percent = u8::try_from((completed * 100 / total.max(1)).min(99)).unwrap_or(99);
             JobOutcome::StillRunning {
                 token: run.to_token(spec).encode(),
-                details: ExecutionDetails {
-                    summary: truncate(&summary, MAX_SUMMARY_LEN),
-                    external_execution_id: external_id,
-                    percent_complete: percent,
-                },
+                details: details(&summary, external_id, percent),
             }
         }
     }
@@ -158,11 +182,6 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
         .distributions
         .iter()
         .all(|d| matches!(d.progress, Progress::Completed { .. }));
-    let status = if all_completed {
-        "Completed"
-    } else {
-        "InProgress"
-    };
     let pairs: Vec<String> = run
         .distributions
         .iter()
@@ -223,39 +242,39 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
         ),
     };
     let _ = write!(summary, " Paths: {}", preview(spec.plan.items(), 10));
-    let mut output_variables = BTreeMap::new();
     if let Some(facts) = &spec.from_artifact {
         summary = format!("{} {summary}", artifact_summary(facts));
-        output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
     }
-    output_variables.insert(
-        "InvalidationId".to_owned(),
-        run.distributions
-            .first()
-            .and_then(|d| d.progress.invalidation_id())
-            .unwrap_or("")
-            .to_owned(),
-    );
-    output_variables.insert("InvalidationIds".to_owned(), pairs.join(","));
-    insert_target_variables(&mut output_variables, &spec.distributions);
-    output_variables.insert("PathCount".to_owned(), paths.to_string());
-    output_variables.insert("Status".to_owned(), status.to_owned());
+    let first_id = run
+        .distributions
+        .first()
+        .and_then(|d| d.progress.invalidation_id())
+        .unwrap_or("");
     JobSuccess {
-        details: ExecutionDetails {
-            summary: truncate(&summary, MAX_SUMMARY_LEN),
-            external_execution_id: external_execution_id(run),
-            percent_complete: 100,
-        },
-        output_variables,
+        details: details(&summary, external_execution_id(run), 100),
+        output_variables: output_variables(
+            &spec.distributions,
+            [first_id, &pairs.join(",")],
+            paths,
+            if all_completed {
+                "Completed"
+            } else {
+                "InProgress"
+            },
+            spec.from_artifact.as_ref(),
+        ),
     }
 }
 
-/// `DistributionIds` (empty when the job named only tenants), and `DistributionTenantIds` when
-/// it named tenants.
-fn insert_target_variables(
-    output_variables: &mut BTreeMap<String, String>,
-    targets: &[crate::params::Target],
-) {
+/// The output variables of a success. `DistributionIds` is empty when the job named only
+/// tenants; `DistributionTenantIds` is set when it named tenants.
+fn output_variables(
+    targets: &[Target],
+    [first_id, ids]: [&str; 2],
+    paths: usize,
+    status: &str,
+    facts: Option<&ArtifactFacts>,
+) -> BTreeMap<String, String> {
     let ids_of = |tenant: bool| {
         targets
             .iter()
@@ -264,75 +283,44 @@ fn insert_target_variables(
             .collect::<Vec<_>>()
             .join(",")
     };
-    output_variables.insert("DistributionIds".to_owned(), ids_of(false));
-    if targets.iter().any(|d| d.is_tenant()) {
-        output_variables.insert("DistributionTenantIds".to_owned(), ids_of(true));
+    let mut variables = BTreeMap::from([
+        ("InvalidationId", first_id.to_owned()),
+        ("InvalidationIds", ids.to_owned()),
+        ("DistributionIds", ids_of(false)),
+        ("PathCount", paths.to_string()),
+        ("Status", status.to_owned()),
+    ]);
+    if targets.iter().any(Target::is_tenant) {
+        variables.insert("DistributionTenantIds", ids_of(true));
     }
+    if let Some(facts) = facts {
+        variables.insert("ChangedFiles", facts.changed_files.to_string());
+    }
+    variables
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
 }
 
 /// Success without an invalidation: "changed" found no change and no paths were listed.
-pub(super) fn nothing_changed(
-    targets: &[crate::params::Target],
-    facts: &ArtifactFacts,
-) -> JobOutcome {
-    let mut output_variables = BTreeMap::new();
-    output_variables.insert("InvalidationId".to_owned(), String::new());
-    output_variables.insert("InvalidationIds".to_owned(), String::new());
-    insert_target_variables(&mut output_variables, targets);
-    output_variables.insert("PathCount".to_owned(), "0".to_owned());
-    output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
-    output_variables.insert("Status".to_owned(), "NoChanges".to_owned());
+pub(super) fn nothing_changed(targets: &[Target], facts: &ArtifactFacts) -> JobOutcome {
     JobOutcome::Succeeded(JobSuccess {
-        details: ExecutionDetails {
-            summary: truncate(
-                &format!("{} Nothing invalidated.", artifact_summary(facts)),
-                MAX_SUMMARY_LEN,
-            ),
-            external_execution_id: None,
-            percent_complete: 100,
-        },
-        output_variables,
+        details: details(
+            &format!("{} Nothing invalidated.", artifact_summary(facts)),
+            None,
+            100,
+        ),
+        output_variables: output_variables(targets, ["", ""], 0, "NoChanges", Some(facts)),
     })
 }
 
-fn failure_of(
-    spec: &JobSpec,
-    causes: &[FailedTarget],
-    in_progress: &[PendingInvalidation],
-    settings: &EngineSettings,
-    external_id: Option<String>,
-) -> JobFailure {
-    // The most actionable cause decides the type: configuration, then permissions.
-    let kind = causes
-        .iter()
-        .map(|failed| FailureType::of(failed.cause.kind))
-        .min()
-        .unwrap_or(FailureType::JobFailed);
-    let mut message = causes
-        .iter()
-        .map(|failed| cause_message(spec, failed, settings))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let others = pending_list(in_progress);
-    if !others.is_empty() {
-        let _ = write!(
-            message,
-            ". Already created and still in progress (they finish on their own): {}",
-            others.join(", ")
-        );
-    }
-    JobFailure {
-        kind,
-        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-        external_execution_id: external_id,
-    }
-}
-
-fn pending_list(in_progress: &[PendingInvalidation]) -> Vec<String> {
+/// `TARGET invalidation ID, ...`.
+fn pending_list(in_progress: &[PendingInvalidation]) -> String {
     in_progress
         .iter()
         .map(|p| format!("{} invalidation {}", p.target, p.invalidation_id))
-        .collect()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn external_execution_id(run: &JobRun) -> Option<String> {
@@ -514,10 +502,7 @@ pub fn refused(refusal: Refusal) -> JobOutcome {
                  any invalidation already created)"
             ),
         ),
-        Refusal::Artifact(error) => {
-            let failure = artifact_failure(&error);
-            (failure.kind, failure.message)
-        }
+        Refusal::Artifact(error) => artifact_failure(&error),
         Refusal::PlanChanged => (
             FailureType::JobFailed,
             "the artifacts read in this invocation give other paths than the job's first \
@@ -538,17 +523,13 @@ pub fn refused(refusal: Refusal) -> JobOutcome {
         ),
     };
     warn!(failure_type = %kind, "{message}");
-    JobOutcome::Failed(JobFailure {
-        kind,
-        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-        external_execution_id: None,
-    })
+    JobOutcome::failed(kind, &message, None)
 }
 
-/// Why `pathsFromArtifact` gave no paths, as the failure to report.
-fn artifact_failure(error: &ArtifactError) -> JobFailure {
+/// Why `pathsFromArtifact` gave no paths, as the failure type and message to report.
+fn artifact_failure(error: &ArtifactError) -> (FailureType, String) {
     use FailureType::{ConfigurationError, JobFailed, PermissionError, SystemUnavailable};
-    let (kind, message) = match error {
+    match error {
         ArtifactError::NoInputs => (
             ConfigurationError,
             "pathsFromArtifact reads this action's input artifact, and the action has none: add \
@@ -728,11 +709,6 @@ fn artifact_failure(error: &ArtifactError) -> JobFailure {
                 ),
             }
         }
-    };
-    JobFailure {
-        kind,
-        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-        external_execution_id: None,
     }
 }
 
@@ -756,10 +732,7 @@ mod tests {
     fn artifact_failures_name_the_value_and_say_what_to_do() {
         use crate::artifact::job::EncryptionKey;
         use crate::artifact::previous::{ArtifactLocation, HistoryError};
-        let said = |error: ArtifactError| {
-            let failure = artifact_failure(&error);
-            (failure.kind, failure.message)
-        };
+        let said = |error: ArtifactError| artifact_failure(&error);
         let location = ArtifactLocation {
             name: "BuildArtifact".to_owned(),
             bucket: "artifacts".to_owned(),
