@@ -121,14 +121,18 @@ impl Clock for FakeClock {
     }
 }
 
+/// One CreateInvalidation call, as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateCall {
+    pub distribution: String,
+    pub caller_reference: String,
+    pub paths: Vec<String>,
+    pub at: Millis,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CfCall {
-    Create {
-        distribution: String,
-        caller_reference: String,
-        paths: Vec<String>,
-        at: Millis,
-    },
+    Create(CreateCall),
     Get {
         distribution: String,
         id: String,
@@ -303,10 +307,13 @@ impl FakeCloudFront {
         lock(&self.state).calls.clone()
     }
 
-    pub fn creates(&self) -> Vec<CfCall> {
+    pub fn creates(&self) -> Vec<CreateCall> {
         self.calls()
             .into_iter()
-            .filter(|call| matches!(call, CfCall::Create { .. }))
+            .filter_map(|call| match call {
+                CfCall::Create(create) => Some(create),
+                CfCall::Get { .. } | CfCall::List { .. } => None,
+            })
             .collect()
     }
 
@@ -315,7 +322,7 @@ impl FakeCloudFront {
             .into_iter()
             .filter_map(|call| match call {
                 CfCall::Get { at, .. } => Some(at),
-                CfCall::Create { .. } | CfCall::List { .. } => None,
+                CfCall::Create(_) | CfCall::List { .. } => None,
             })
             .collect()
     }
@@ -411,11 +418,13 @@ impl Invalidations for FakeCloudFront {
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
         let (mut state, now) = self
-            .arrive(distribution, true, |at| CfCall::Create {
-                distribution: distribution.to_string(),
-                caller_reference: caller_reference.to_owned(),
-                paths: paths.to_vec(),
-                at,
+            .arrive(distribution, true, |at| {
+                CfCall::Create(CreateCall {
+                    distribution: distribution.to_string(),
+                    caller_reference: caller_reference.to_owned(),
+                    paths: paths.to_vec(),
+                    at,
+                })
             })
             .await?;
         let next_id = state.next_id + 1;
@@ -819,6 +828,26 @@ pub fn assert_mentions(text: &str, words: &[&str]) {
     for word in words {
         assert!(text.contains(word), "no {word:?} in {text}");
     }
+}
+
+/// Panics unless `text` starts with `prefix`, quoting `text`.
+#[cfg(test)]
+#[track_caller]
+pub fn assert_starts(text: &str, prefix: &str) {
+    assert!(
+        text.starts_with(prefix),
+        "{text:?} does not start with {prefix:?}"
+    );
+}
+
+/// Panics unless `text` ends with `suffix`, quoting `text`.
+#[cfg(test)]
+#[track_caller]
+pub fn assert_ends(text: &str, suffix: &str) {
+    assert!(
+        text.ends_with(suffix),
+        "{text:?} does not end with {suffix:?}"
+    );
 }
 
 /// A zip of `(name, contents)` written by an independent writer (the `zip` crate), stored

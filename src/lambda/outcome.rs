@@ -715,6 +715,7 @@ fn artifact_failure(error: &ArtifactError) -> (FailureType, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_ends, assert_mentions, assert_starts};
     use crate::token::TokenArtifact;
 
     fn facts(selection: Selection, changed_files: usize, outside_prefix: usize) -> ArtifactFacts {
@@ -747,13 +748,11 @@ mod tests {
 
         let (kind, message) = said(ArtifactError::JobDetailsRefused(refused.clone()));
         assert_eq!(kind, FailureType::ConfigurationError);
-        assert!(
-            message.ends_with(
-                "refused GetJobDetails (InvalidJobException: custom actions only; the API \
-                 reference documents it for custom actions): add \"pipelineName\": \"<this \
-                 pipeline's name>\" to UserParameters"
-            ),
-            "{message}"
+        assert_ends(
+            &message,
+            "refused GetJobDetails (InvalidJobException: custom actions only; the API \
+             reference documents it for custom actions): add \"pipelineName\": \"<this \
+             pipeline's name>\" to UserParameters",
         );
 
         let files = |n: usize| (0..n).map(|i| format!("dist/{i}.html")).collect::<Vec<_>>();
@@ -778,12 +777,10 @@ mod tests {
             name: "SourceArtifact".to_owned(),
             inputs: vec!["BuildArtifact".to_owned(), "Other".to_owned()],
         });
-        assert!(
-            message.ends_with(
-                "\"SourceArtifact\", which is not an input artifact of this action; its input \
-                 artifacts are: BuildArtifact, Other"
-            ),
-            "{message}"
+        assert_ends(
+            &message,
+            "\"SourceArtifact\", which is not an input artifact of this action; its input \
+             artifacts are: BuildArtifact, Other",
         );
 
         let (kind, message) = said(ArtifactError::Unreadable {
@@ -796,12 +793,15 @@ mod tests {
             }),
         });
         assert_eq!(kind, FailureType::PermissionError);
-        assert!(
-            message.starts_with(
-                "could not read input artifact BuildArtifact (s3://artifacts/site/Build/abc.zip) \
-                 with the job's artifact credentials: Access Denied."
-            ) && message.ends_with("KMS key arn:aws:kms:eu-west-1:1:key/k: the pipeline's service role needs kms:Decrypt on it."),
-            "{message}"
+        assert_starts(
+            &message,
+            "could not read input artifact BuildArtifact (s3://artifacts/site/Build/abc.zip) with \
+             the job's artifact credentials: Access Denied.",
+        );
+        assert_ends(
+            &message,
+            "KMS key arn:aws:kms:eu-west-1:1:key/k: the pipeline's service role needs kms:Decrypt \
+             on it.",
         );
         let (kind, message) = said(ArtifactError::Unreadable {
             role: ArtifactRole::Previous,
@@ -813,14 +813,12 @@ mod tests {
             key: None,
         });
         assert_eq!(kind, FailureType::JobFailed);
-        assert!(
-            message.starts_with(
-                "cannot list the files of the artifact of the last successful run, BuildArtifact \
-                 (s3://artifacts/site/Build/abc.zip): it is not a zip archive: no \
-                 end-of-central-directory record in its last 3 bytes (of 3). pathsFromArtifact \
-                 reads the zip CodePipeline stores"
-            ),
-            "{message}"
+        assert_starts(
+            &message,
+            "cannot list the files of the artifact of the last successful run, BuildArtifact \
+             (s3://artifacts/site/Build/abc.zip): it is not a zip archive: no \
+             end-of-central-directory record in its last 3 bytes (of 3). pathsFromArtifact \
+             reads the zip CodePipeline stores",
         );
 
         let (kind, message) = said(ArtifactError::NotLocated {
@@ -833,35 +831,28 @@ mod tests {
             },
         });
         assert_eq!(kind, FailureType::ConfigurationError);
-        assert!(
-            message.ends_with(
-                "in pipeline \"site\" (\"pipelineName\" in UserParameters): 2 actions run with \
-                 the same UserParameters (Deploy/Invalidate, Deploy/Upload); remove \
-                 \"pipelineName\" so that the action asks GetJobDetails, or make the \
-                 UserParameters differ"
-            ),
-            "{message}"
+        assert_ends(
+            &message,
+            "in pipeline \"site\" (\"pipelineName\" in UserParameters): 2 actions run with \
+             the same UserParameters (Deploy/Invalidate, Deploy/Upload); remove \
+             \"pipelineName\" so that the action asks GetJobDetails, or make the \
+             UserParameters differ",
         );
         let (_, message) = said(ArtifactError::NotLocated {
             pipeline: "site".to_owned(),
             why: NotLocated::NoneRunning { seen: 40 },
         });
-        assert!(
-            message.contains("none of its 40 most recent action executions"),
-            "{message}"
-        );
+        assert_mentions(&message, &["none of its 40 most recent action executions"]);
 
         let (kind, message) = said(ArtifactError::History {
             pipeline: None,
             error: refused,
         });
         assert_eq!(kind, FailureType::PermissionError);
-        assert!(
-            message.starts_with(
-                "the function's role may not call codepipeline:GetJobDetails on pipeline of this \
-                 job"
-            ),
-            "{message}"
+        assert_starts(
+            &message,
+            "the function's role may not call codepipeline:GetJobDetails on pipeline of this \
+             job",
         );
     }
 
