@@ -443,56 +443,44 @@ fn apply(
             Progress::InProgress {
                 invalidation_id,
                 created_at,
-                ..
-            },
-            Ok(status),
-        ) => {
-            if status.is_completed() {
-                info!(
-                    distribution_id,
-                    invalidation_id = %invalidation_id,
-                    status = %status.status,
-                    elapsed_ms,
-                    waited_ms = now.saturating_sub(*created_at),
-                    "invalidation completed"
-                );
-                Progress::Completed {
-                    invalidation_id: invalidation_id.clone(),
-                }
-            } else {
-                let waited = Duration::from_millis(now.saturating_sub(*created_at));
-                Progress::InProgress {
-                    invalidation_id: invalidation_id.clone(),
-                    created_at: *created_at,
-                    next_poll_at: now + millis(poll_gap(waited)),
-                    failures_in_a_row: 0,
-                }
-            }
-        }
-        (
-            Progress::InProgress {
-                invalidation_id,
-                created_at,
                 failures_in_a_row,
                 ..
             },
-            Err((operation, error)),
+            outcome,
         ) => {
-            if error.kind.is_transient() && failures_in_a_row + 1 < settings.transient_failure_limit
-            {
-                let waited = Duration::from_millis(now.saturating_sub(*created_at));
-                warn!(distribution_id, invalidation_id = %invalidation_id, error_kind = ?error.kind, error = %error, elapsed_ms, "GetInvalidation failed; will poll again");
-                Progress::InProgress {
-                    invalidation_id: invalidation_id.clone(),
-                    created_at: *created_at,
-                    next_poll_at: now + millis(poll_gap(waited)),
-                    failures_in_a_row: failures_in_a_row + 1,
+            let waited = Duration::from_millis(now.saturating_sub(*created_at));
+            let poll_again = |failures_in_a_row| Progress::InProgress {
+                invalidation_id: invalidation_id.clone(),
+                created_at: *created_at,
+                next_poll_at: now + millis(poll_gap(waited)),
+                failures_in_a_row,
+            };
+            match outcome {
+                Ok(status) if status.is_completed() => {
+                    info!(
+                        distribution_id,
+                        invalidation_id = %invalidation_id,
+                        status = %status.status,
+                        elapsed_ms,
+                        waited_ms = millis(waited),
+                        "invalidation completed"
+                    );
+                    Progress::Completed {
+                        invalidation_id: invalidation_id.clone(),
+                    }
                 }
-            } else {
-                Progress::Failed {
+                Ok(_) => poll_again(0),
+                Err((_, error))
+                    if error.kind.is_transient()
+                        && failures_in_a_row + 1 < settings.transient_failure_limit =>
+                {
+                    warn!(distribution_id, invalidation_id = %invalidation_id, error_kind = ?error.kind, error = %error, elapsed_ms, "GetInvalidation failed; will poll again");
+                    poll_again(failures_in_a_row + 1)
+                }
+                Err((operation, error)) => Progress::Failed {
                     cause: Cause::of(operation, &error),
                     invalidation_id: Some(invalidation_id.clone()),
-                }
+                },
             }
         }
         (Progress::Completed { .. } | Progress::Failed { .. }, _) => return,

@@ -102,18 +102,6 @@ impl Scenario {
         self.run_until_done(None, params, lambda_timeout).await
     }
 
-    /// [`Self::run_to_end`] for a job that already handed over `token`.
-    async fn run_to_end_from(
-        &self,
-        token: &str,
-        params: &str,
-        lambda_timeout: Duration,
-    ) -> (JobOutcome, usize) {
-        self.clock.advance(secs(1));
-        self.run_until_done(Some(token.to_owned()), params, lambda_timeout)
-            .await
-    }
-
     /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
     async fn run_until_done(
         &self,
@@ -507,7 +495,10 @@ async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_
         decoded.distributions[0].failures_in_a_row, 0,
         "a call cut by the deadline is not CloudFront's failure"
     );
-    let (end, _) = s.run_to_end_from(token, "E2QWRUHAPOMQZL", secs(15)).await;
+    s.clock.advance(secs(1));
+    let (end, _) = s
+        .run_until_done(Some(token.clone()), "E2QWRUHAPOMQZL", secs(15))
+        .await;
     success(&end);
 }
 
