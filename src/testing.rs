@@ -854,6 +854,12 @@ pub fn assert_ends(text: &str, suffix: &str) {
 /// without compression; names ending in "/" are directories.
 #[cfg(test)]
 pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(files, None, false)
+}
+
+/// [`stored_zip`] with an archive comment, and ZIP64 size fields when `large`.
+#[cfg(test)]
+pub fn zip_with(files: &[(&str, &[u8])], comment: Option<&str>, large: bool) -> Vec<u8> {
     use std::io::Write as _;
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -862,9 +868,14 @@ pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
         if name.ends_with('/') {
             writer.add_directory(*name, options).expect("directory");
         } else {
-            writer.start_file(*name, options).expect("file");
+            writer
+                .start_file(*name, options.large_file(large))
+                .expect("file");
             writer.write_all(contents).expect("contents");
         }
+    }
+    if let Some(comment) = comment {
+        writer.set_comment(comment).expect("a comment");
     }
     writer.finish().expect("finish").into_inner()
 }

@@ -17,8 +17,6 @@ pub use outcome::{
     JobOutcome, MAX_EXTERNAL_ID_LEN, MAX_FAILURE_MESSAGE_LEN, MAX_SUMMARY_LEN, outcome,
 };
 
-use delivery::Delivery;
-
 use crate::artifact::job::Artifacts;
 use crate::engine::{Engine, EngineSettings};
 use crate::ports::{Clock, FailureType, Invalidations, JobReport, Millis, ReportError};
@@ -111,22 +109,6 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
             self.report(&event.job_id, &outcome, deadline).await
         }
         .instrument(span)
-        .await
-    }
-
-    /// Reports `outcome`, the one result of this invocation ([`Delivery`]).
-    async fn report(
-        &self,
-        job_id: &str,
-        outcome: &JobOutcome,
-        deadline: Option<Millis>,
-    ) -> Result<Value, HandlerError> {
-        Delivery {
-            report: &self.report,
-            clock: &self.engine.clock,
-            retry: &self.reporting,
-        }
-        .report(job_id, outcome, deadline)
         .await
     }
 }
