@@ -76,12 +76,6 @@ pub struct JobArtifacts<'a> {
     pub inputs: &'a JobInputs,
 }
 
-impl JobArtifacts<'_> {
-    fn encryption_key(&self) -> Option<&EncryptionKey> {
-        self.inputs.encryption_key.as_ref()
-    }
-}
-
 /// What the artifact contributed to a job: facts for its summary (the pipeline action words
 /// them), its output variables and the continuation token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -370,7 +364,7 @@ async fn read(
         files = listing.files.len(),
         bytes_read = listing.bytes_read,
         reads = listing.reads,
-        encryption_key = job.encryption_key().map(|key| key.id.as_str()),
+        encryption_key = job.inputs.encryption_key.as_ref().map(|key| key.id.as_str()),
         "listing read"
     );
     Ok(listing)
@@ -386,7 +380,7 @@ fn unreadable(
         role,
         location: Box::new(location.clone()),
         error,
-        key: job.encryption_key().cloned(),
+        key: job.inputs.encryption_key.as_ref().cloned(),
     }
 }
 

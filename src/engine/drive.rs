@@ -72,26 +72,19 @@ fn event_of<'a>(
     after: &'a Progress,
     now: Millis,
 ) -> Option<ProgressEvent<'a>> {
+    let invalidation_id = after.invalidation_id().unwrap_or_default();
     Some(match (before, after) {
-        (
-            Progress::Queued { .. },
-            Progress::InProgress {
-                invalidation_id, ..
-            },
-        ) => ProgressEvent::Created {
+        (Progress::Queued { .. }, Progress::InProgress { .. }) => ProgressEvent::Created {
             distribution,
             invalidation_id,
         },
-        (
-            Progress::InProgress { .. },
-            Progress::InProgress {
-                invalidation_id, ..
-            },
-        ) => ProgressEvent::StillInProgress {
-            distribution,
-            invalidation_id,
-        },
-        (_, Progress::Completed { invalidation_id }) => ProgressEvent::Completed {
+        (Progress::InProgress { .. }, Progress::InProgress { .. }) => {
+            ProgressEvent::StillInProgress {
+                distribution,
+                invalidation_id,
+            }
+        }
+        (_, Progress::Completed { .. }) => ProgressEvent::Completed {
             distribution,
             invalidation_id,
         },

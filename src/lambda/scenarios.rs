@@ -137,11 +137,15 @@ fn success(outcome: &JobOutcome) -> &JobSuccess {
     }
 }
 
-fn failure(outcome: JobOutcome) -> JobFailure {
-    match outcome {
-        JobOutcome::Failed(failure) => failure,
-        other => panic!("expected failure, got {other:?}"),
-    }
+/// The failure `outcome` must be: of `kind`, its message holding each of `words`.
+#[track_caller]
+fn failure(outcome: JobOutcome, kind: FailureType, words: &[&str]) -> JobFailure {
+    let JobOutcome::Failed(failure) = outcome else {
+        panic!("expected failure, got {outcome:?}");
+    };
+    assert_eq!(failure.kind, kind, "{}", failure.message);
+    assert_mentions(&failure.message, words);
+    failure
 }
 
 #[tokio::test]
@@ -300,16 +304,12 @@ async fn timeout_fails_the_job_by_default() {
             secs(60),
         )
         .await;
-    let failure = failure(outcome);
-    assert_eq!(failure.kind, FailureType::JobFailed);
-    assert_mentions(
-        &failure.message,
-        &[
-            "timed out after 2m00s",
-            "E2QWRUHAPOMQZL invalidation I000000000001",
-            "finish on their own",
-        ],
-    );
+    let words = [
+        "timed out after 2m00s",
+        "E2QWRUHAPOMQZL invalidation I000000000001",
+        "finish on their own",
+    ];
+    failure(outcome, FailureType::JobFailed, &words);
     assert!(s.clock.elapsed() <= secs(130));
     assert_eq!(s.count(&format!("Create {DIST}")), 1, "{:?}", s.calls());
 }
@@ -343,9 +343,11 @@ async fn timeout_before_creation_fails_even_with_on_timeout_succeed() {
             secs(900),
         )
         .await;
-    let failure = failure(outcome);
-    assert_eq!(failure.kind, FailureType::JobFailed);
-    assert_mentions(&failure.message, &["before CloudFront accepted"]);
+    failure(
+        outcome,
+        FailureType::JobFailed,
+        &["before CloudFront accepted"],
+    );
 }
 
 #[tokio::test]
@@ -459,9 +461,12 @@ async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it(
         s.cloudfront
             .add_invalidation(DIST, &format!("later-{n}"), &["/z"]);
     }
-    let failure = failure(s.once(params).await);
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert_mentions(&failure.message, &[&reference, "callerReference"]);
+    let outcome = s.once(params).await;
+    failure(
+        outcome,
+        FailureType::ConfigurationError,
+        &[&reference, "callerReference"],
+    );
     assert_eq!(s.cloudfront.invalidations(DIST).len(), 51);
 }
 
@@ -526,12 +531,12 @@ async fn transient_failures_below_the_limit_are_absorbed() {
 async fn a_tampered_token_fails_cleanly_without_calls() {
     let s = Scenario::new(&[(DIST, 10)]);
     for token in ["garbage", "v1.e30.000000000000", &"v1.".repeat(700)] {
-        let failure = failure(
-            s.invoke(JOB, "E2QWRUHAPOMQZL", Some(token), secs(900))
-                .await,
+        let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", Some(token), secs(900));
+        failure(
+            outcome.await,
+            FailureType::JobFailed,
+            &["continuation token"],
         );
-        assert_eq!(failure.kind, FailureType::JobFailed);
-        assert_mentions(&failure.message, &["continuation token"]);
     }
     assert!(s.cloudfront.calls().is_empty());
 }
@@ -545,12 +550,8 @@ async fn a_token_for_other_distributions_is_refused() {
         panic!("expected a continuation");
     };
     let before = s.calls();
-    let failure = failure(
-        s.invoke(JOB, "E1ABCDEFGHIJKL", Some(&token), secs(10))
-            .await,
-    );
-    assert_eq!(failure.kind, FailureType::JobFailed);
-    assert_mentions(&failure.message, &["does not belong"]);
+    let outcome = s.invoke(JOB, "E1ABCDEFGHIJKL", Some(&token), secs(10));
+    failure(outcome.await, FailureType::JobFailed, &["does not belong"]);
     // Refused before any call: nothing is created on or asked of the other distribution.
     assert_eq!(s.calls(), before);
 }
@@ -705,13 +706,7 @@ async fn a_persistent_outage_adds_up_across_continuations() {
     let (outcome, invocations) = s.run_to_end("E2QWRUHAPOMQZL /a", secs(12)).await;
     // THEN the failures add up across invocations to SystemUnavailable, long before the timeout
     assert!(invocations > 1, "{invocations}");
-    let failure = failure(outcome);
-    assert_eq!(
-        failure.kind,
-        FailureType::SystemUnavailable,
-        "{}",
-        failure.message
-    );
+    failure(outcome, FailureType::SystemUnavailable, &[]);
     assert_eq!(s.cloudfront.creates().len(), 5);
     assert!(s.clock.elapsed() < secs(120));
 }
@@ -719,8 +714,8 @@ async fn a_persistent_outage_adds_up_across_continuations() {
 #[tokio::test]
 async fn an_unknown_key_names_user_parameters_once() {
     let s = Scenario::new(&[(DIST, 10)]);
-    let failure = failure(s.once(r#"{"distributionID": "E2QWRUHAPOMQZL"}"#).await);
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    let outcome = s.once(r#"{"distributionID": "E2QWRUHAPOMQZL"}"#).await;
+    let failure = failure(outcome, FailureType::ConfigurationError, &[]);
     assert_eq!(
         failure.message.matches("UserParameters").count(),
         1,
