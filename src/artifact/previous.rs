@@ -299,6 +299,13 @@ mod tests {
         read: Mutex<usize>,
     }
 
+    impl Pages {
+        fn of(pages: Vec<Vec<ActionExecution>>) -> Self {
+            let read = Mutex::new(0);
+            Self { pages, read }
+        }
+    }
+
     impl PipelineHistory for Pages {
         async fn job_context(&self, _job_id: &str) -> Result<JobContext, HistoryError> {
             Ok(context())
@@ -349,10 +356,7 @@ mod tests {
     }
 
     async fn search(pages: Vec<Vec<ActionExecution>>) -> (Previous, usize) {
-        let history = Pages {
-            pages,
-            read: Mutex::new(0),
-        };
+        let history = Pages::of(pages);
         let found = find_previous(&history, &context(), "BuildArtifact")
             .await
             .unwrap();
@@ -434,14 +438,11 @@ mod tests {
 
     #[tokio::test]
     async fn this_job_is_located_by_its_running_parameters_or_its_id() {
-        let history = Pages {
-            pages: vec![vec![
-                execution("run-3", "Deploy", "Upload", "InProgress"),
-                execution("run-3", "Deploy", "Invalidate", "InProgress"),
-                execution("run-2", "Deploy", "Invalidate", "Succeeded"),
-            ]],
-            read: Mutex::new(0),
-        };
+        let history = Pages::of(vec![vec![
+            execution("run-3", "Deploy", "Upload", "InProgress"),
+            execution("run-3", "Deploy", "Invalidate", "InProgress"),
+            execution("run-2", "Deploy", "Invalidate", "Succeeded"),
+        ]]);
         let params = "{\"distributionId\": \"E2QWRUHAPOMQZL\"}";
         // Two running actions with the same parameters: ambiguous.
         let found = locate(&history, "job-1", params).await;
@@ -461,10 +462,7 @@ mod tests {
         );
         let mut pages = history.pages.clone();
         pages[0].remove(0);
-        let history = Pages {
-            pages,
-            read: Mutex::new(0),
-        };
+        let history = Pages::of(pages);
         let found = locate(&history, "job-1", params).await;
         assert_eq!(found, Ok(context()));
     }
