@@ -14,7 +14,7 @@ const VERSION_PREFIX: &str = "v1.";
 const CHECKSUM_LEN: usize = 12;
 
 /// The state of one distribution (or distribution tenant) between invocations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenDistribution {
     #[serde(rename = "d")]

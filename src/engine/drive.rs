@@ -150,41 +150,28 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
                 return Verdict::OutOfTime;
             }
 
-            let due: Vec<(usize, Target, Due)> = run
+            // Each distribution's next call and when it is due.
+            let scheduled: Vec<(usize, Millis, Due)> = run
                 .distributions
                 .iter()
                 .enumerate()
                 .filter_map(|(index, dist)| match &dist.progress {
-                    Progress::Queued { retry_at, .. } if *retry_at <= now => {
-                        Some((index, dist.distribution.clone(), Due::Create))
-                    }
+                    Progress::Queued { retry_at, .. } => Some((index, *retry_at, Due::Create)),
                     Progress::InProgress {
                         invalidation_id,
                         next_poll_at,
                         ..
-                    } if spec.wait && *next_poll_at <= now => Some((
-                        index,
-                        dist.distribution.clone(),
-                        Due::Poll(invalidation_id.clone()),
-                    )),
+                    } if spec.wait => {
+                        Some((index, *next_poll_at, Due::Poll(invalidation_id.clone())))
+                    }
                     _ => None,
                 })
                 .collect();
-
+            let (due, later): (Vec<_>, Vec<_>) =
+                scheduled.into_iter().partition(|(_, at, _)| *at <= now);
             if due.is_empty() {
-                let next = run
-                    .distributions
-                    .iter()
-                    .filter_map(|dist| match &dist.progress {
-                        Progress::Queued { retry_at, .. } => Some(*retry_at),
-                        Progress::InProgress { next_poll_at, .. } if spec.wait => {
-                            Some(*next_poll_at)
-                        }
-                        _ => None,
-                    })
-                    .min()
-                    .unwrap_or(stop_at)
-                    .min(stop_at);
+                let next = later.iter().map(|(_, at, _)| *at).min().unwrap_or(stop_at);
+                let next = next.min(stop_at);
                 clock
                     .sleep(Duration::from_millis(next.saturating_sub(now)))
                     .await;
@@ -194,7 +181,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
             let budget = Duration::from_millis(stop_at.saturating_sub(now));
             let limit = budget.min(settings.max_call);
             let cut_by_deadline = limit < settings.max_call;
-            let calls = due.iter().map(|(index, distribution, call)| {
+            let calls = due.iter().map(|(index, _, call)| {
+                let distribution = &run.distributions[*index].distribution;
                 let caller_reference = spec.caller_reference(distribution);
                 async move {
                     // The call on the wire, so that one cut short is blamed on the right one.

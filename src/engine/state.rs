@@ -277,44 +277,37 @@ impl JobRun {
                 .distributions
                 .iter()
                 .map(|run| {
-                    let mut entry = TokenDistribution {
+                    let entry = TokenDistribution {
                         distribution_id: run.distribution.to_string(),
-                        invalidation_id: None,
-                        created_after_s: 0,
-                        completed: false,
-                        refusals: 0,
-                        failures_in_a_row: 0,
+                        invalidation_id: run.progress.invalidation_id().map(str::to_owned),
+                        ..TokenDistribution::default()
                     };
-                    match &run.progress {
+                    // A failed job is concluded at once and never continued: its id is enough.
+                    match run.progress {
                         Progress::Queued {
                             refusals,
                             failures_in_a_row,
                             ..
-                        } => {
-                            entry.refusals = *refusals;
-                            entry.failures_in_a_row = *failures_in_a_row;
-                        }
+                        } => TokenDistribution {
+                            refusals,
+                            failures_in_a_row,
+                            ..entry
+                        },
                         Progress::InProgress {
-                            invalidation_id,
                             created_at,
                             failures_in_a_row,
                             ..
-                        } => {
-                            entry.invalidation_id = Some(invalidation_id.clone());
-                            entry.created_after_s =
-                                created_at.saturating_sub(self.started_at) / 1000;
-                            entry.failures_in_a_row = *failures_in_a_row;
-                        }
-                        Progress::Completed { invalidation_id } => {
-                            entry.invalidation_id = Some(invalidation_id.clone());
-                            entry.completed = true;
-                        }
-                        // A failed job is concluded at once and never continued.
-                        Progress::Failed {
-                            invalidation_id, ..
-                        } => entry.invalidation_id = invalidation_id.clone(),
+                        } => TokenDistribution {
+                            created_after_s: created_at.saturating_sub(self.started_at) / 1000,
+                            failures_in_a_row,
+                            ..entry
+                        },
+                        Progress::Completed { .. } => TokenDistribution {
+                            completed: true,
+                            ..entry
+                        },
+                        Progress::Failed { .. } => entry,
                     }
-                    entry
                 })
                 .collect(),
             artifact: spec.from_artifact.as_ref().map(|facts| TokenArtifact {
