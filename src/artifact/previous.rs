@@ -182,26 +182,21 @@ pub async fn find_previous_in<H: PipelineHistory>(
                 && Some(&execution.pipeline_execution_id) != context.pipeline_execution_id.as_ref()
         });
         if let Some(execution) = latest {
-            return Ok(
-                match execution
-                    .input_artifacts
-                    .iter()
-                    .find(|artifact| artifact.name == artifact_name)
-                {
-                    Some(artifact) => Previous::Found {
-                        pipeline_execution_id: execution.pipeline_execution_id.clone(),
-                        artifact: artifact.clone(),
-                    },
-                    None => Previous::Nothing {
-                        code: FallbackCode::NoSuchArtifact,
-                        execution: Some(execution.pipeline_execution_id.clone()),
-                        reason: format!(
-                            "the last successful run ({}) had no input artifact named {artifact_name:?}",
-                            execution.pipeline_execution_id
-                        ),
-                    },
+            let id = &execution.pipeline_execution_id;
+            let artifacts = &execution.input_artifacts;
+            return Ok(match artifacts.iter().find(|a| a.name == artifact_name) {
+                Some(artifact) => Previous::Found {
+                    pipeline_execution_id: id.clone(),
+                    artifact: artifact.clone(),
                 },
-            );
+                None => Previous::Nothing {
+                    code: FallbackCode::NoSuchArtifact,
+                    execution: Some(id.clone()),
+                    reason: format!(
+                        "the last successful run ({id}) had no input artifact named {artifact_name:?}"
+                    ),
+                },
+            });
         }
         index += 1;
     }

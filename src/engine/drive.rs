@@ -263,14 +263,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
 }
 
 /// The CloudFront call a distribution is waiting on, read when the call is cut short.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct InFlight(Mutex<Operation>);
-
-impl Default for InFlight {
-    fn default() -> Self {
-        Self(Mutex::new(Operation::Create))
-    }
-}
 
 impl InFlight {
     fn set(&self, operation: Operation) {

@@ -9,9 +9,10 @@ use crate::ports::{CloudFrontError, CloudFrontErrorKind, Millis};
 use crate::token::{ContinuationToken, TokenArtifact, TokenDistribution};
 
 /// The CloudFront call a distribution was busy with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Operation {
     /// CreateInvalidation (or the tenant's).
+    #[default]
     Create,
     /// GetInvalidation.
     Get,
