@@ -112,15 +112,9 @@ impl PipelineHistory for SdkPipelineHistory {
                     .to_owned(),
                 action_execution_id: detail.action_execution_id().unwrap_or_default().to_owned(),
                 user_parameters: detail.input().and_then(|input| {
-                    input
-                        .resolved_configuration()
-                        .and_then(|config| config.get("UserParameters"))
-                        .or_else(|| {
-                            input
-                                .configuration()
-                                .and_then(|config| config.get("UserParameters"))
-                        })
-                        .cloned()
+                    [input.resolved_configuration(), input.configuration()]
+                        .into_iter()
+                        .find_map(|config| config?.get("UserParameters").cloned())
                 }),
                 stage_name: detail.stage_name().unwrap_or_default().to_owned(),
                 action_name: detail.action_name().unwrap_or_default().to_owned(),

@@ -336,8 +336,6 @@ fn external_execution_id(run: &JobRun) -> Option<String> {
 /// pipeline's user, who edits UserParameters and the function's role.
 fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSettings) -> String {
     let (distribution, cause) = (&failed.target, &failed.cause);
-    let invalidation_id = &failed.invalidation_id;
-    let error = cause;
     let code = cause.code.as_deref().unwrap_or("error");
     let actions = distribution.iam_actions();
     let action = cause.operation.iam_action(distribution);
@@ -350,26 +348,26 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
         ),
         CloudFrontErrorKind::InvalidRequest => format!(
             "CloudFront refused the invalidation for {distribution} ({code}): {}. Paths sent: {}",
-            error.message,
+            cause.message,
             preview(spec.plan.items(), 5)
         ),
         CloudFrontErrorKind::CallerReferenceReused => format!(
             "CloudFront refused CallerReference {:?} for {distribution}: it was used for an earlier invalidation batch of that distribution ({code}: {}), and none of its {REFERENCE_SEARCH_LIMIT} newest invalidations carries it, so it is not this job's. Give callerReference a value unique to each pipeline run, such as #{{codepipeline.PipelineExecutionId}}, or leave it out",
             spec.caller_reference(distribution),
-            error.message
+            cause.message
         ),
         CloudFrontErrorKind::AccessDenied => format!(
             "access denied: the function's role may not call {action} on {arn}. Grant {}, {} and {} on {arn}; or, if {distribution} is not the {noun} you meant, correct the id in UserParameters: a role limited to its {noun}s' ARNs is refused this way for any other id, before CloudFront looks it up (CloudFront said: {})",
             actions[0],
             actions[1],
             actions[2],
-            error.message,
+            cause.message,
             noun = distribution.noun(),
             arn = spec.distribution_arn(distribution)
         ),
         CloudFrontErrorKind::Unavailable => format!(
             "CloudFront kept failing for {distribution}: {} ({} calls in a row failed after the SDK's own retries); run the action again later",
-            error.message, settings.transient_failure_limit
+            cause.message, settings.transient_failure_limit
         ),
         CloudFrontErrorKind::NoAnswer { within } => format!(
             "CloudFront kept failing for {distribution}: {action} did not answer within {} ({} calls in a row failed after the SDK's own retries); run the action again later",
@@ -378,15 +376,15 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
         ),
         CloudFrontErrorKind::Unreachable | CloudFrontErrorKind::NotCloudFront => format!(
             "{action} for {distribution} did not reach CloudFront: {}. Check the function's network (VPC, NAT, proxy) and any CloudFront endpoint set in its environment (AWS_ENDPOINT_URL_CLOUDFRONT)",
-            error.message
+            cause.message
         ),
         CloudFrontErrorKind::NoSuchInvalidation => format!(
             "CloudFront no longer knows invalidation {} of {distribution} (NoSuchInvalidation)",
-            invalidation_id.as_deref().unwrap_or("?")
+            failed.invalidation_id.as_deref().unwrap_or("?")
         ),
         CloudFrontErrorKind::TooManyInProgress | CloudFrontErrorKind::Other => format!(
             "{action} failed for {distribution} ({code}): {}",
-            error.message
+            cause.message
         ),
     }
 }
