@@ -206,6 +206,26 @@ struct CloudFrontState {
     strict_caller_reference: bool,
 }
 
+impl CloudFrontState {
+    /// A new invalidation on distribution `id` (known), numbered in the order they are made.
+    fn invalidate(&mut self, id: &str, reference: &str, paths: Vec<String>, now: Millis) -> String {
+        self.next_id += 1;
+        let invalidation_id = format!("I{:012}", self.next_id);
+        let invalidations = &mut self
+            .distributions
+            .entry(id.to_owned())
+            .or_default()
+            .invalidations;
+        invalidations.push(FakeInvalidation {
+            id: invalidation_id.clone(),
+            caller_reference: reference.to_owned(),
+            paths,
+            created_at: now,
+        });
+        invalidation_id
+    }
+}
+
 /// CloudFront as the engine sees it: CallerReference idempotency, completion after a delay, scripted errors.
 #[derive(Debug, Clone)]
 pub struct FakeCloudFront {
@@ -288,19 +308,10 @@ impl FakeCloudFront {
 
     /// An invalidation made outside the job under test (another job, a person).
     pub fn add_invalidation(&self, id: &str, caller_reference: &str, paths: &[&str]) -> String {
-        let now = self.clock.now();
         let mut state = lock(&self.state);
-        state.next_id += 1;
-        let invalidation_id = format!("I{:012}", state.next_id);
-        known(&mut state, "add_invalidation", id)
-            .invalidations
-            .push(FakeInvalidation {
-                id: invalidation_id.clone(),
-                caller_reference: caller_reference.to_owned(),
-                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-                created_at: now,
-            });
-        invalidation_id
+        known(&mut state, "add_invalidation", id);
+        let paths = paths.iter().map(|p| (*p).to_owned()).collect();
+        state.invalidate(id, caller_reference, paths, self.clock.now())
     }
 
     pub fn calls(&self) -> Vec<CfCall> {
@@ -427,30 +438,16 @@ impl Invalidations for FakeCloudFront {
                 })
             })
             .await?;
-        let next_id = state.next_id + 1;
-        let strict = state.strict_caller_reference;
-        let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            unreachable!("arrive answers an unknown distribution");
-        };
+        let dist = &state.distributions[distribution.as_str()];
         let completes_after = dist.completes_after;
-        if let Some(existing) = dist
-            .invalidations
-            .iter()
-            .find(|inv| inv.caller_reference == caller_reference)
-        {
-            if strict || existing.paths != paths {
+        let mut reused = dist.invalidations.iter();
+        if let Some(existing) = reused.find(|inv| inv.caller_reference == caller_reference) {
+            if state.strict_caller_reference || existing.paths != paths {
                 return Err(reused_reference());
             }
             return Ok(existing.status(completes_after, now));
         }
-        let id = format!("I{next_id:012}");
-        dist.invalidations.push(FakeInvalidation {
-            id: id.clone(),
-            caller_reference: caller_reference.to_owned(),
-            paths: paths.to_vec(),
-            created_at: now,
-        });
-        state.next_id = next_id;
+        let id = state.invalidate(distribution.as_str(), caller_reference, paths.to_vec(), now);
         Ok(InvalidationStatus {
             id,
             status: if completes_after.is_zero() {
