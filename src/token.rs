@@ -157,12 +157,8 @@ pub enum TokenError {
 impl ContinuationToken {
     pub fn encode(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        let mut token = String::with_capacity(VERSION_PREFIX.len() + json.len() * 4 / 3 + 16);
-        token.push_str(VERSION_PREFIX);
-        token.push_str(&URL_SAFE_NO_PAD.encode(&json));
-        token.push('.');
-        token.push_str(&checksum(&json));
-        token
+        let body = URL_SAFE_NO_PAD.encode(&json);
+        format!("{VERSION_PREFIX}{body}.{}", checksum(&json))
     }
 
     /// Reads a token that came back from CodePipeline. It is untrusted input: every field is checked.

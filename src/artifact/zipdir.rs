@@ -150,7 +150,9 @@ impl Window {
 pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipError> {
     let len = source.size();
     let mut listing = Listing::default();
-    let mut window = read_tail(source, len, FIRST_TAIL.min(len), &mut listing).await?;
+    let start = len - FIRST_TAIL.min(len);
+    let bytes = fetch(source, start, len - start, &mut listing).await?;
+    let mut window = Window { start, bytes };
     let eocd_at = match find_eocd(&window.bytes) {
         Some(at) => at,
         None if window.start > 0 => {
@@ -209,17 +211,6 @@ pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipErro
     listing.files = files;
     listing.directories = directories;
     Ok(listing)
-}
-
-async fn read_tail<S: RangeSource>(
-    source: &S,
-    len: u64,
-    tail: u64,
-    listing: &mut Listing,
-) -> Result<Window, ZipError> {
-    let start = len - tail;
-    let bytes = fetch(source, start, tail, listing).await?;
-    Ok(Window { start, bytes })
 }
 
 async fn fetch<S: RangeSource>(

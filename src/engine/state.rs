@@ -222,17 +222,14 @@ impl JobRun {
         token: &ContinuationToken,
         now: Millis,
     ) -> Result<Self, ResumeError> {
-        let found: Vec<&str> = token
+        let found: Vec<String> = token
             .distributions
             .iter()
-            .map(|entry| entry.distribution_id.as_str())
+            .map(|entry| entry.distribution_id.clone())
             .collect();
-        let expected: Vec<&str> = spec.distributions.iter().map(|d| d.as_str()).collect();
+        let expected: Vec<String> = spec.distributions.iter().map(Target::to_string).collect();
         if found != expected {
-            return Err(ResumeError::DistributionsDiffer {
-                expected: expected.into_iter().map(str::to_owned).collect(),
-                found: found.into_iter().map(str::to_owned).collect(),
-            });
+            return Err(ResumeError::DistributionsDiffer { expected, found });
         }
         let distributions = spec
             .distributions
