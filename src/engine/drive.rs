@@ -66,18 +66,28 @@ impl JobObserver for () {
     fn on_event(&self, _elapsed: Duration, _event: ProgressEvent<'_>) {}
 }
 
-fn event_of<'a>(
+/// What a change of progress tells observers, in order.
+fn events_of<'a>(
     distribution: &'a Target,
     before: &Progress,
     after: &'a Progress,
     now: Millis,
-) -> Option<ProgressEvent<'a>> {
+) -> Vec<ProgressEvent<'a>> {
     let invalidation_id = after.invalidation_id().unwrap_or_default();
-    Some(match (before, after) {
-        (Progress::Queued { .. }, Progress::InProgress { .. }) => ProgressEvent::Created {
-            distribution,
-            invalidation_id,
-        },
+    let created = ProgressEvent::Created {
+        distribution,
+        invalidation_id,
+    };
+    vec![match (before, after) {
+        (Progress::Queued { .. }, Progress::InProgress { .. }) => created,
+        // Created already complete: observers still see the creation first.
+        (Progress::Queued { .. }, Progress::Completed { .. }) => {
+            let completed = ProgressEvent::Completed {
+                distribution,
+                invalidation_id,
+            };
+            return vec![created, completed];
+        }
         (Progress::InProgress { .. }, Progress::InProgress { .. }) => {
             ProgressEvent::StillInProgress {
                 distribution,
@@ -106,8 +116,8 @@ fn event_of<'a>(
             distribution,
             cause,
         },
-        _ => return None,
-    })
+        _ => return Vec::new(),
+    }]
 }
 
 /// The engine: a CloudFront port, a clock and the settings, ready to drive any number of jobs.
@@ -240,21 +250,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
                 };
                 let before = dist.progress.clone();
                 apply(spec, run.started_at, dist, outcome, now, settings);
-                let created_completed = matches!(before, Progress::Queued { .. })
-                    && matches!(dist.progress, Progress::Completed { .. });
                 let elapsed = Duration::from_millis(now.saturating_sub(run.started_at));
-                // Created already complete: observers still see the creation first.
-                if created_completed && let Some(invalidation_id) = dist.progress.invalidation_id()
-                {
-                    observer.on_event(
-                        elapsed,
-                        ProgressEvent::Created {
-                            distribution: &dist.distribution,
-                            invalidation_id,
-                        },
-                    );
-                }
-                if let Some(event) = event_of(&dist.distribution, &before, &dist.progress, now) {
+                for event in events_of(&dist.distribution, &before, &dist.progress, now) {
                     observer.on_event(elapsed, event);
                 }
             }

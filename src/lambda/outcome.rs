@@ -227,18 +227,14 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
         };
         format!("{counted}: {}", pairs.join(", "))
     };
+    let counted = format!("{paths} path{}", plural(paths));
     let mut summary = match (&warning, all_completed) {
         (Some(warning), _) => format!(
-            "{warning} Invalidation of {paths} path{} on {targets}{collapsed} created {elapsed} ago.",
-            plural(paths)
+            "{warning} Invalidation of {counted} on {targets}{collapsed} created {elapsed} ago."
         ),
-        (None, true) => format!(
-            "Invalidated {paths} path{} on {targets}{collapsed} in {elapsed}.",
-            plural(paths)
-        ),
+        (None, true) => format!("Invalidated {counted} on {targets}{collapsed} in {elapsed}."),
         (None, false) => format!(
-            "Created invalidation of {paths} path{} on {targets}{collapsed}; not waiting for it to complete (wait is false).",
-            plural(paths)
+            "Created invalidation of {counted} on {targets}{collapsed}; not waiting for it to complete (wait is false)."
         ),
     };
     let _ = write!(summary, " Paths: {}", preview(spec.plan.items(), 10));
