@@ -116,15 +116,10 @@ mod tests {
 
     #[test]
     fn lambda_level_wins_over_rust_log_and_fatal_means_error() {
+        let fatal = filter(Some("FATAL"), Some("trace")).to_string();
         assert!(
-            filter(Some("FATAL"), Some("trace"))
-                .to_string()
-                .contains("error")
-        );
-        assert!(
-            !filter(Some("FATAL"), Some("trace"))
-                .to_string()
-                .contains("trace")
+            fatal.contains("error") && !fatal.contains("trace"),
+            "{fatal}"
         );
         assert!(filter(None, None).to_string().contains("info"));
     }

@@ -195,20 +195,12 @@ impl FailureType {
             | CloudFrontErrorKind::Other => Self::JobFailed,
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ConfigurationError => "ConfigurationError",
-            Self::PermissionError => "PermissionError",
-            Self::SystemUnavailable => "SystemUnavailable",
-            Self::JobFailed => "JobFailed",
-        }
-    }
 }
 
+/// CodePipeline's name of the type, which is the variant's.
 impl fmt::Display for FailureType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        fmt::Debug::fmt(self, f)
     }
 }
 

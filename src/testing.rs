@@ -121,14 +121,18 @@ impl Clock for FakeClock {
     }
 }
 
+/// One CreateInvalidation call, as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateCall {
+    pub distribution: String,
+    pub caller_reference: String,
+    pub paths: Vec<String>,
+    pub at: Millis,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CfCall {
-    Create {
-        distribution: String,
-        caller_reference: String,
-        paths: Vec<String>,
-        at: Millis,
-    },
+    Create(CreateCall),
     Get {
         distribution: String,
         id: String,
@@ -167,16 +171,30 @@ impl FakeInvalidation {
     }
 }
 
+/// The answers and delays planted for one operation's next calls.
+#[derive(Debug, Default)]
+pub struct Faults {
+    pub errors: VecDeque<CloudFrontErrorKind>,
+    /// How long each call takes before it answers; it takes effect only if not cut short first.
+    pub delays: VecDeque<Duration>,
+}
+
 #[derive(Debug, Default)]
 pub struct FakeDistribution {
     pub completes_after: Duration,
-    /// Answers to the next CreateInvalidation calls before it succeeds.
-    pub create_errors: VecDeque<CloudFrontErrorKind>,
-    pub get_errors: VecDeque<CloudFrontErrorKind>,
-    /// How long the next CreateInvalidation / GetInvalidation calls take before they answer.
-    pub create_delays: VecDeque<Duration>,
-    pub get_delays: VecDeque<Duration>,
+    pub creates: Faults,
+    pub gets: Faults,
     pub invalidations: Vec<FakeInvalidation>,
+}
+
+impl FakeDistribution {
+    fn faults(&mut self, create: bool) -> &mut Faults {
+        if create {
+            &mut self.creates
+        } else {
+            &mut self.gets
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -186,6 +204,26 @@ struct CloudFrontState {
     next_id: u32,
     /// Refuse a reused CallerReference even for an identical batch, as CloudFront was seen to.
     strict_caller_reference: bool,
+}
+
+impl CloudFrontState {
+    /// A new invalidation on distribution `id` (known), numbered in the order they are made.
+    fn invalidate(&mut self, id: &str, reference: &str, paths: Vec<String>, now: Millis) -> String {
+        self.next_id += 1;
+        let invalidation_id = format!("I{:012}", self.next_id);
+        let invalidations = &mut self
+            .distributions
+            .entry(id.to_owned())
+            .or_default()
+            .invalidations;
+        invalidations.push(FakeInvalidation {
+            id: invalidation_id.clone(),
+            caller_reference: reference.to_owned(),
+            paths,
+            created_at: now,
+        });
+        invalidation_id
+    }
 }
 
 /// CloudFront as the engine sees it: CallerReference idempotency, completion after a delay, scripted errors.
@@ -242,24 +280,25 @@ impl FakeCloudFront {
         self
     }
 
-    pub fn fail_creates(&self, id: &str, errors: &[CloudFrontErrorKind]) {
-        known(&mut lock(&self.state), "fail_creates", id)
-            .create_errors
-            .extend(errors.iter().copied());
+    /// Plants a fault through `plant` on distribution `id`, which the test must have added.
+    fn plant(&self, method: &str, id: &str, plant: impl FnOnce(&mut FakeDistribution)) {
+        plant(known(&mut lock(&self.state), method, id));
     }
 
-    /// The next CreateInvalidation calls on `id` take these times; the call takes effect only
-    /// if it is not cut short first.
+    pub fn fail_creates(&self, id: &str, errors: &[CloudFrontErrorKind]) {
+        self.plant("fail_creates", id, |d| d.creates.errors.extend(errors));
+    }
+
+    pub fn fail_gets(&self, id: &str, errors: &[CloudFrontErrorKind]) {
+        self.plant("fail_gets", id, |d| d.gets.errors.extend(errors));
+    }
+
     pub fn delay_creates(&self, id: &str, delays: &[Duration]) {
-        known(&mut lock(&self.state), "delay_creates", id)
-            .create_delays
-            .extend(delays.iter().copied());
+        self.plant("delay_creates", id, |d| d.creates.delays.extend(delays));
     }
 
     pub fn delay_gets(&self, id: &str, delays: &[Duration]) {
-        known(&mut lock(&self.state), "delay_gets", id)
-            .get_delays
-            .extend(delays.iter().copied());
+        self.plant("delay_gets", id, |d| d.gets.delays.extend(delays));
     }
 
     pub fn strict_caller_reference(self) -> Self {
@@ -269,35 +308,23 @@ impl FakeCloudFront {
 
     /// An invalidation made outside the job under test (another job, a person).
     pub fn add_invalidation(&self, id: &str, caller_reference: &str, paths: &[&str]) -> String {
-        let now = self.clock.now();
         let mut state = lock(&self.state);
-        state.next_id += 1;
-        let invalidation_id = format!("I{:012}", state.next_id);
-        known(&mut state, "add_invalidation", id)
-            .invalidations
-            .push(FakeInvalidation {
-                id: invalidation_id.clone(),
-                caller_reference: caller_reference.to_owned(),
-                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-                created_at: now,
-            });
-        invalidation_id
-    }
-
-    pub fn fail_gets(&self, id: &str, errors: &[CloudFrontErrorKind]) {
-        known(&mut lock(&self.state), "fail_gets", id)
-            .get_errors
-            .extend(errors.iter().copied());
+        known(&mut state, "add_invalidation", id);
+        let paths = paths.iter().map(|p| (*p).to_owned()).collect();
+        state.invalidate(id, caller_reference, paths, self.clock.now())
     }
 
     pub fn calls(&self) -> Vec<CfCall> {
         lock(&self.state).calls.clone()
     }
 
-    pub fn creates(&self) -> Vec<CfCall> {
+    pub fn creates(&self) -> Vec<CreateCall> {
         self.calls()
             .into_iter()
-            .filter(|call| matches!(call, CfCall::Create { .. }))
+            .filter_map(|call| match call {
+                CfCall::Create(create) => Some(create),
+                CfCall::Get { .. } | CfCall::List { .. } => None,
+            })
             .collect()
     }
 
@@ -306,7 +333,7 @@ impl FakeCloudFront {
             .into_iter()
             .filter_map(|call| match call {
                 CfCall::Get { at, .. } => Some(at),
-                CfCall::Create { .. } | CfCall::List { .. } => None,
+                CfCall::Create(_) | CfCall::List { .. } => None,
             })
             .collect()
     }
@@ -378,10 +405,7 @@ impl FakeCloudFront {
         let delay = lock(&self.state)
             .distributions
             .get_mut(target.as_str())
-            .and_then(|dist| match create {
-                true => dist.create_delays.pop_front(),
-                false => dist.get_delays.pop_front(),
-            });
+            .and_then(|dist| dist.faults(create).delays.pop_front());
         self.clock.sleep(delay.unwrap_or_default()).await;
         let now = self.clock.now();
         let mut state = lock(&self.state);
@@ -390,11 +414,7 @@ impl FakeCloudFront {
             .distributions
             .get_mut(target.as_str())
             .ok_or_else(|| not_found(target))?;
-        let errors = match create {
-            true => &mut dist.create_errors,
-            false => &mut dist.get_errors,
-        };
-        match errors.pop_front() {
+        match dist.faults(create).errors.pop_front() {
             Some(kind) => Err(error(kind)),
             None => Ok((state, now)),
         }
@@ -409,37 +429,25 @@ impl Invalidations for FakeCloudFront {
         caller_reference: &str,
     ) -> Result<InvalidationStatus, CloudFrontError> {
         let (mut state, now) = self
-            .arrive(distribution, true, |at| CfCall::Create {
-                distribution: distribution.to_string(),
-                caller_reference: caller_reference.to_owned(),
-                paths: paths.to_vec(),
-                at,
+            .arrive(distribution, true, |at| {
+                CfCall::Create(CreateCall {
+                    distribution: distribution.to_string(),
+                    caller_reference: caller_reference.to_owned(),
+                    paths: paths.to_vec(),
+                    at,
+                })
             })
             .await?;
-        let next_id = state.next_id + 1;
-        let strict = state.strict_caller_reference;
-        let Some(dist) = state.distributions.get_mut(distribution.as_str()) else {
-            unreachable!("arrive answers an unknown distribution");
-        };
+        let dist = &state.distributions[distribution.as_str()];
         let completes_after = dist.completes_after;
-        if let Some(existing) = dist
-            .invalidations
-            .iter()
-            .find(|inv| inv.caller_reference == caller_reference)
-        {
-            if strict || existing.paths != paths {
+        let mut reused = dist.invalidations.iter();
+        if let Some(existing) = reused.find(|inv| inv.caller_reference == caller_reference) {
+            if state.strict_caller_reference || existing.paths != paths {
                 return Err(reused_reference());
             }
             return Ok(existing.status(completes_after, now));
         }
-        let id = format!("I{next_id:012}");
-        dist.invalidations.push(FakeInvalidation {
-            id: id.clone(),
-            caller_reference: caller_reference.to_owned(),
-            paths: paths.to_vec(),
-            created_at: now,
-        });
-        state.next_id = next_id;
+        let id = state.invalidate(distribution.as_str(), caller_reference, paths.to_vec(), now);
         Ok(InvalidationStatus {
             id,
             status: if completes_after.is_zero() {
@@ -638,9 +646,7 @@ struct ArtifactsState {
 
 impl FakeArtifacts {
     fn state(&self) -> MutexGuard<'_, ArtifactsState> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.0)
     }
 
     /// GetJobDetails answers `context`; without it, GetJobDetails is refused.
@@ -821,10 +827,36 @@ pub fn assert_mentions(text: &str, words: &[&str]) {
     }
 }
 
+/// Panics unless `text` starts with `prefix`, quoting `text`.
+#[cfg(test)]
+#[track_caller]
+pub fn assert_starts(text: &str, prefix: &str) {
+    assert!(
+        text.starts_with(prefix),
+        "{text:?} does not start with {prefix:?}"
+    );
+}
+
+/// Panics unless `text` ends with `suffix`, quoting `text`.
+#[cfg(test)]
+#[track_caller]
+pub fn assert_ends(text: &str, suffix: &str) {
+    assert!(
+        text.ends_with(suffix),
+        "{text:?} does not end with {suffix:?}"
+    );
+}
+
 /// A zip of `(name, contents)` written by an independent writer (the `zip` crate), stored
 /// without compression; names ending in "/" are directories.
 #[cfg(test)]
 pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(files, None, false)
+}
+
+/// [`stored_zip`] with an archive comment, and ZIP64 size fields when `large`.
+#[cfg(test)]
+pub fn zip_with(files: &[(&str, &[u8])], comment: Option<&str>, large: bool) -> Vec<u8> {
     use std::io::Write as _;
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -833,9 +865,14 @@ pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
         if name.ends_with('/') {
             writer.add_directory(*name, options).expect("directory");
         } else {
-            writer.start_file(*name, options).expect("file");
+            writer
+                .start_file(*name, options.large_file(large))
+                .expect("file");
             writer.write_all(contents).expect("contents");
         }
+    }
+    if let Some(comment) = comment {
+        writer.set_comment(comment).expect("a comment");
     }
     writer.finish().expect("finish").into_inner()
 }
@@ -844,15 +881,7 @@ pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    #[test]
-    #[should_panic(expected = "FakeCloudFront::fail_creates: no distribution \"E2QWRUHAPOMQZI\"")]
-    fn a_fault_aimed_at_an_unknown_distribution_panics() {
-        let cloudfront = FakeCloudFront::new(&FakeClock::new())
-            .with_distribution("E2QWRUHAPOMQZL", Duration::ZERO);
-        // A typo: the fault could never fire.
-        cloudfront.fail_creates("E2QWRUHAPOMQZI", &[CloudFrontErrorKind::AccessDenied]);
-    }
-
+    /// A typo in an id: the fault could never fire, and the test could not fail.
     #[test]
     fn every_fault_refuses_an_unknown_distribution() {
         let cloudfront = FakeCloudFront::new(&FakeClock::new())

@@ -14,7 +14,7 @@ const VERSION_PREFIX: &str = "v1.";
 const CHECKSUM_LEN: usize = 12;
 
 /// The state of one distribution (or distribution tenant) between invocations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenDistribution {
     #[serde(rename = "d")]
@@ -23,29 +23,21 @@ pub struct TokenDistribution {
     #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
     pub invalidation_id: Option<String>,
     /// Seconds from the job's start to the invalidation's creation: the poll schedule counts from there.
-    #[serde(rename = "c", default, skip_serializing_if = "is_zero")]
+    #[serde(rename = "c", default, skip_serializing_if = "is_default")]
     pub created_after_s: u64,
-    #[serde(rename = "k", default, skip_serializing_if = "is_false")]
+    #[serde(rename = "k", default, skip_serializing_if = "is_default")]
     pub completed: bool,
     /// How many times creation was refused with TooManyInvalidationsInProgress, for the back-off.
-    #[serde(rename = "r", default, skip_serializing_if = "is_zero_u32")]
+    #[serde(rename = "r", default, skip_serializing_if = "is_default")]
     pub refusals: u32,
     /// Calls that failed in a row (after the SDK's retries): a persistent outage must add up
     /// across invocations, not start from zero in each.
-    #[serde(rename = "f", default, skip_serializing_if = "is_zero_u32")]
+    #[serde(rename = "f", default, skip_serializing_if = "is_default")]
     pub failures_in_a_row: u32,
 }
 
-fn is_zero(value: &u64) -> bool {
-    *value == 0
-}
-
-fn is_zero_u32(value: &u32) -> bool {
-    *value == 0
-}
-
-fn is_false(value: &bool) -> bool {
-    !*value
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,12 +157,8 @@ pub enum TokenError {
 impl ContinuationToken {
     pub fn encode(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        let mut token = String::with_capacity(VERSION_PREFIX.len() + json.len() * 4 / 3 + 16);
-        token.push_str(VERSION_PREFIX);
-        token.push_str(&URL_SAFE_NO_PAD.encode(&json));
-        token.push('.');
-        token.push_str(&checksum(&json));
-        token
+        let body = URL_SAFE_NO_PAD.encode(&json);
+        format!("{VERSION_PREFIX}{body}.{}", checksum(&json))
     }
 
     /// Reads a token that came back from CodePipeline. It is untrusted input: every field is checked.
@@ -197,37 +185,24 @@ impl ContinuationToken {
     }
 
     fn validate(&self) -> Result<(), TokenError> {
+        let invalid = |field| Err(TokenError::InvalidField { field });
         // The same rule as a callerReference given by the user; a job id passes it too.
         if caller_reference(&self.reference_base).as_deref() != Ok(self.reference_base.as_str()) {
-            return Err(TokenError::InvalidField {
-                field: "caller reference",
-            });
+            return invalid("caller reference");
         }
         if self.distributions.is_empty() || self.distributions.len() > MAX_DISTRIBUTIONS {
-            return Err(TokenError::InvalidField {
-                field: "distribution list",
-            });
+            return invalid("distribution list");
         }
         if let Some(artifact) = &self.artifact {
             artifact.validate()?;
         }
         for entry in &self.distributions {
             if Target::parse(&entry.distribution_id).is_err() {
-                return Err(TokenError::InvalidField {
-                    field: "distribution id",
-                });
+                return invalid("distribution id");
             }
             match &entry.invalidation_id {
-                Some(id) if !is_invalidation_id(id) => {
-                    return Err(TokenError::InvalidField {
-                        field: "invalidation id",
-                    });
-                }
-                None if entry.completed => {
-                    return Err(TokenError::InvalidField {
-                        field: "distribution state",
-                    });
-                }
+                Some(id) if !is_invalidation_id(id) => return invalid("invalidation id"),
+                None if entry.completed => return invalid("distribution state"),
                 _ => {}
             }
         }
@@ -356,16 +331,17 @@ mod tests {
         ));
     }
 
+    /// A token of `document` with a valid checksum, as only someone who read this code could make.
+    fn forge(document: &[u8]) -> String {
+        let body = URL_SAFE_NO_PAD.encode(document);
+        format!("{VERSION_PREFIX}{body}.{}", checksum(document))
+    }
+
     #[test]
     fn a_forged_document_with_a_valid_checksum_is_still_validated() {
-        let forged = br#"{"b":"ref","t":1,"s":[{"d":"bad id","i":"I1"}]}"#;
-        let token = format!(
-            "{VERSION_PREFIX}{}.{}",
-            URL_SAFE_NO_PAD.encode(forged),
-            checksum(forged)
-        );
+        let forged = forge(br#"{"b":"ref","t":1,"s":[{"d":"bad id","i":"I1"}]}"#);
         assert_eq!(
-            ContinuationToken::decode(&token),
+            ContinuationToken::decode(&forged),
             Err(TokenError::InvalidField {
                 field: "distribution id"
             })
@@ -374,14 +350,9 @@ mod tests {
 
     #[test]
     fn rejects_unknown_fields_versions_and_oversized_tokens() {
-        let extra = br#"{"b":"ref","t":1,"s":[{"d":"E1"}],"x":1}"#;
-        let token = format!(
-            "{VERSION_PREFIX}{}.{}",
-            URL_SAFE_NO_PAD.encode(extra),
-            checksum(extra)
-        );
+        let extra = forge(br#"{"b":"ref","t":1,"s":[{"d":"E1"}],"x":1}"#);
         assert!(matches!(
-            ContinuationToken::decode(&token),
+            ContinuationToken::decode(&extra),
             Err(TokenError::Damaged(_))
         ));
         assert_eq!(

@@ -2,12 +2,6 @@
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
-use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
-use aws_sdk_cloudfront::operation::create_invalidation_for_distribution_tenant::CreateInvalidationForDistributionTenantError;
-use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
-use aws_sdk_cloudfront::operation::get_invalidation_for_distribution_tenant::GetInvalidationForDistributionTenantError;
-use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
-use aws_sdk_cloudfront::operation::list_invalidations_for_distribution_tenant::ListInvalidationsForDistributionTenantError;
 use aws_sdk_cloudfront::types::{Invalidation, InvalidationBatch, Paths};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -78,13 +72,102 @@ impl SdkInvalidations {
         self.page_size = page_size.clamp(1, LIST_PAGE_SIZE);
         self
     }
+}
 
-    async fn list_in_pages(
+/// Most invalidations CloudFront returns in one ListInvalidations page.
+pub const LIST_PAGE_SIZE: usize = 100;
+
+impl Invalidations for SdkInvalidations {
+    async fn create(
+        &self,
+        target: &Target,
+        paths: &[String],
+        caller_reference: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let quantity = i32::try_from(paths.len()).unwrap_or(i32::MAX);
+        let batch = Paths::builder()
+            .quantity(quantity)
+            .set_items(Some(paths.to_vec()))
+            .build()
+            .and_then(|paths| {
+                InvalidationBatch::builder()
+                    .paths(paths)
+                    .caller_reference(caller_reference)
+                    .build()
+            })
+            .map_err(|error| {
+                CloudFrontError::new(
+                    CloudFrontErrorKind::Other,
+                    None,
+                    format!("could not build the invalidation batch: {error}"),
+                )
+                .with_source(error)
+            })?;
+        let url = self.url(target, None);
+        let invalidation = match target {
+            Target::Distribution(id) => {
+                self.client
+                    .create_invalidation()
+                    .distribution_id(id.as_str())
+                    .invalidation_batch(batch)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(e, "CreateInvalidation", &url))?
+                    .invalidation
+            }
+            Target::Tenant(id) => {
+                self.client
+                    .create_invalidation_for_distribution_tenant()
+                    .id(id.as_str())
+                    .invalidation_batch(batch)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(e, "CreateInvalidationForDistributionTenant", &url))?
+                    .invalidation
+            }
+        };
+        status_of(invalidation, "CreateInvalidation")
+    }
+
+    async fn get(
+        &self,
+        target: &Target,
+        invalidation_id: &str,
+    ) -> Result<InvalidationStatus, CloudFrontError> {
+        let url = self.url(target, Some(invalidation_id));
+        let invalidation = match target {
+            Target::Distribution(id) => {
+                self.client
+                    .get_invalidation()
+                    .distribution_id(id.as_str())
+                    .id(invalidation_id)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(e, "GetInvalidation", &url))?
+                    .invalidation
+            }
+            Target::Tenant(id) => {
+                self.client
+                    .get_invalidation_for_distribution_tenant()
+                    .distribution_tenant_id(id.as_str())
+                    .id(invalidation_id)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(e, "GetInvalidationForDistributionTenant", &url))?
+                    .invalidation
+            }
+        };
+        status_of(invalidation, "GetInvalidation")
+    }
+
+    /// Follows `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
+    async fn list(
         &self,
         target: &Target,
         limit: usize,
     ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
         let page_size = self.page_size;
+        let url = self.url(target, None);
         let mut found = Vec::new();
         let mut marker: Option<String> = None;
         while found.len() < limit {
@@ -98,14 +181,7 @@ impl SdkInvalidations {
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|error| {
-                            port_error(
-                                error,
-                                classify_list,
-                                "ListInvalidations",
-                                &self.url(target, None),
-                            )
-                        })?
+                        .map_err(|e| port_error(e, "ListInvalidations", &url))?
                         .invalidation_list
                 }
                 Target::Tenant(id) => {
@@ -116,14 +192,7 @@ impl SdkInvalidations {
                         .set_marker(marker.take())
                         .send()
                         .await
-                        .map_err(|error| {
-                            port_error(
-                                error,
-                                classify_tenant_list,
-                                "ListInvalidationsForDistributionTenant",
-                                &self.url(target, None),
-                            )
-                        })?
+                        .map_err(|e| port_error(e, "ListInvalidationsForDistributionTenant", &url))?
                         .invalidation_list
                 }
             };
@@ -157,128 +226,6 @@ impl SdkInvalidations {
     }
 }
 
-/// Most invalidations CloudFront returns in one ListInvalidations page.
-pub const LIST_PAGE_SIZE: usize = 100;
-
-impl Invalidations for SdkInvalidations {
-    async fn create(
-        &self,
-        target: &Target,
-        paths: &[String],
-        caller_reference: &str,
-    ) -> Result<InvalidationStatus, CloudFrontError> {
-        let quantity = i32::try_from(paths.len()).unwrap_or(i32::MAX);
-        let batch = Paths::builder()
-            .quantity(quantity)
-            .set_items(Some(paths.to_vec()))
-            .build()
-            .and_then(|paths| {
-                InvalidationBatch::builder()
-                    .paths(paths)
-                    .caller_reference(caller_reference)
-                    .build()
-            })
-            .map_err(|error| {
-                CloudFrontError::new(
-                    CloudFrontErrorKind::Other,
-                    None,
-                    format!("could not build the invalidation batch: {error}"),
-                )
-                .with_source(error)
-            })?;
-        let invalidation = match target {
-            Target::Distribution(id) => {
-                self.client
-                    .create_invalidation()
-                    .distribution_id(id.as_str())
-                    .invalidation_batch(batch)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_create,
-                            "CreateInvalidation",
-                            &self.url(target, None),
-                        )
-                    })?
-                    .invalidation
-            }
-            Target::Tenant(id) => {
-                self.client
-                    .create_invalidation_for_distribution_tenant()
-                    .id(id.as_str())
-                    .invalidation_batch(batch)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_tenant_create,
-                            "CreateInvalidationForDistributionTenant",
-                            &self.url(target, None),
-                        )
-                    })?
-                    .invalidation
-            }
-        };
-        status_of(invalidation, "CreateInvalidation")
-    }
-
-    async fn get(
-        &self,
-        target: &Target,
-        invalidation_id: &str,
-    ) -> Result<InvalidationStatus, CloudFrontError> {
-        let invalidation = match target {
-            Target::Distribution(id) => {
-                self.client
-                    .get_invalidation()
-                    .distribution_id(id.as_str())
-                    .id(invalidation_id)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_get,
-                            "GetInvalidation",
-                            &self.url(target, Some(invalidation_id)),
-                        )
-                    })?
-                    .invalidation
-            }
-            Target::Tenant(id) => {
-                self.client
-                    .get_invalidation_for_distribution_tenant()
-                    .distribution_tenant_id(id.as_str())
-                    .id(invalidation_id)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        port_error(
-                            error,
-                            classify_tenant_get,
-                            "GetInvalidationForDistributionTenant",
-                            &self.url(target, Some(invalidation_id)),
-                        )
-                    })?
-                    .invalidation
-            }
-        };
-        status_of(invalidation, "GetInvalidation")
-    }
-
-    /// Follows `NextMarker` across pages of at most [`LIST_PAGE_SIZE`].
-    async fn list(
-        &self,
-        target: &Target,
-        limit: usize,
-    ) -> Result<Vec<InvalidationSummary>, CloudFrontError> {
-        self.list_in_pages(target, limit).await
-    }
-}
-
 fn status_of(
     invalidation: Option<Invalidation>,
     operation: &str,
@@ -300,32 +247,29 @@ fn status_of(
 }
 
 /// Classifies any failed call: the service's own errors by `classify`, the rest by how they failed.
-fn port_error<E>(
-    error: SdkError<E, HttpResponse>,
-    classify: fn(&E, u16) -> CloudFrontErrorKind,
-    operation: &str,
-    url: &str,
-) -> CloudFrontError
+fn port_error<E>(error: SdkError<E, HttpResponse>, operation: &str, url: &str) -> CloudFrontError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let code = error.code().map(str::to_owned);
     let (kind, message) = match (split(&error), transport::of(&error, operation, url)) {
-        (Failure::Service(service, status), _) => match classify(service, status) {
-            // An answer that is no modelled error and has no code: no CloudFront error document
-            // in it. Say what came back, and from where.
-            CloudFrontErrorKind::Other if code.is_none() => (
-                CloudFrontErrorKind::NotCloudFront,
-                transport::foreign_answer(&error, operation, url),
-            ),
-            // A 5xx without a CloudFront error document (a proxy's, a load balancer's) may pass:
-            // tried again, but told as it is.
-            CloudFrontErrorKind::Unavailable if code.is_none() => (
-                CloudFrontErrorKind::Unavailable,
-                transport::foreign_answer(&error, operation, url),
-            ),
-            kind => (kind, detail(&error)),
-        },
+        (Failure::Service(service, status), _) => {
+            match classify(service, operation, status, code.as_deref()) {
+                // An answer that is no modelled error and has no code: no CloudFront error document
+                // in it. Say what came back, and from where.
+                CloudFrontErrorKind::Other if code.is_none() => (
+                    CloudFrontErrorKind::NotCloudFront,
+                    transport::foreign_answer(&error, operation, url),
+                ),
+                // A 5xx without a CloudFront error document (a proxy's, a load balancer's) may pass:
+                // tried again, but told as it is.
+                CloudFrontErrorKind::Unavailable if code.is_none() => (
+                    CloudFrontErrorKind::Unavailable,
+                    transport::foreign_answer(&error, operation, url),
+                ),
+                kind => (kind, detail(&error)),
+            }
+        }
         (Failure::Transient, Some((kind, message))) => (kind, message),
         (Failure::Transient, None) => (CloudFrontErrorKind::Unavailable, detail(&error)),
         (Failure::Construction, _) => (CloudFrontErrorKind::Other, detail(&error)),
@@ -346,91 +290,45 @@ fn is_reused_reference(message: Option<&str>) -> bool {
     message.is_some_and(|message| message.to_ascii_lowercase().contains("caller reference"))
 }
 
-fn classify_tenant_create(
-    error: &CreateInvalidationForDistributionTenantError,
+/// A service error by the modelled error it wraps (the distribution and tenant operations share
+/// those types, and each operation's error wraps only the ones its model lists), else by code
+/// and status.
+fn classify(
+    error: &(dyn std::error::Error + 'static),
+    operation: &str,
     status: u16,
+    code: Option<&str>,
 ) -> CloudFrontErrorKind {
-    use CreateInvalidationForDistributionTenantError as E;
-    match error {
-        E::TooManyInvalidationsInProgress(_) => CloudFrontErrorKind::TooManyInProgress,
-        E::EntityNotFound(_) => CloudFrontErrorKind::NoSuchDistribution,
-        E::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
-        E::InvalidArgument(argument) if is_reused_reference(argument.message()) => {
-            CloudFrontErrorKind::CallerReferenceReused
-        }
-        E::InvalidArgument(_)
-        | E::BatchTooLarge(_)
-        | E::InconsistentQuantities(_)
-        | E::MissingBody(_) => CloudFrontErrorKind::InvalidRequest,
-        other => classify_unmodelled(other.code(), status),
-    }
-}
-
-fn classify_tenant_get(
-    error: &GetInvalidationForDistributionTenantError,
-    status: u16,
-) -> CloudFrontErrorKind {
-    use GetInvalidationForDistributionTenantError as E;
-    match error {
-        E::EntityNotFound(_) => CloudFrontErrorKind::NoSuchDistribution,
-        E::NoSuchInvalidation(_) => CloudFrontErrorKind::NoSuchInvalidation,
-        E::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
-        other => classify_unmodelled(other.code(), status),
-    }
-}
-
-fn classify_tenant_list(
-    error: &ListInvalidationsForDistributionTenantError,
-    status: u16,
-) -> CloudFrontErrorKind {
-    use ListInvalidationsForDistributionTenantError as E;
-    match error {
-        E::EntityNotFound(_) => CloudFrontErrorKind::NoSuchDistribution,
-        E::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
-        E::InvalidArgument(_) => CloudFrontErrorKind::InvalidRequest,
-        other => classify_unmodelled(other.code(), status),
-    }
-}
-
-fn classify_create(error: &CreateInvalidationError, status: u16) -> CloudFrontErrorKind {
-    match error {
-        CreateInvalidationError::TooManyInvalidationsInProgress(_) => {
-            CloudFrontErrorKind::TooManyInProgress
-        }
-        CreateInvalidationError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
-        CreateInvalidationError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
-        CreateInvalidationError::InvalidArgument(argument)
-            if is_reused_reference(argument.message()) =>
-        {
-            CloudFrontErrorKind::CallerReferenceReused
-        }
-        CreateInvalidationError::InvalidArgument(_)
-        | CreateInvalidationError::BatchTooLarge(_)
-        | CreateInvalidationError::InconsistentQuantities(_)
-        | CreateInvalidationError::MissingBody(_) => CloudFrontErrorKind::InvalidRequest,
+    use CloudFrontErrorKind as Kind;
+    use aws_sdk_cloudfront::types::error as modelled;
+    let Some(inner) = error.source() else {
+        return classify_unmodelled(code, status);
+    };
+    let creates = operation.starts_with("CreateInvalidation");
+    if inner.is::<modelled::TooManyInvalidationsInProgress>() {
+        Kind::TooManyInProgress
+    } else if inner.is::<modelled::NoSuchDistribution>() || inner.is::<modelled::EntityNotFound>() {
+        Kind::NoSuchDistribution
+    } else if inner.is::<modelled::NoSuchInvalidation>() {
+        Kind::NoSuchInvalidation
+    } else if inner.is::<modelled::AccessDenied>() {
+        Kind::AccessDenied
+    } else if let Some(argument) = inner.downcast_ref::<modelled::InvalidArgument>()
+        && creates
+        && is_reused_reference(argument.message())
+    {
+        Kind::CallerReferenceReused
+    } else if inner.is::<modelled::InvalidArgument>()
+        || inner.is::<modelled::BatchTooLarge>()
+        || inner.is::<modelled::InconsistentQuantities>()
+        || inner.is::<modelled::MissingBody>()
+    {
+        Kind::InvalidRequest
+    } else if operation == "CreateInvalidation" && code == Some("InvalidationBatchAlreadyExists") {
         // Not in the service model, so the SDK leaves it unhandled: only its code tells.
-        other if other.code() == Some("InvalidationBatchAlreadyExists") => {
-            CloudFrontErrorKind::CallerReferenceReused
-        }
-        other => classify_unmodelled(other.code(), status),
-    }
-}
-
-fn classify_get(error: &GetInvalidationError, status: u16) -> CloudFrontErrorKind {
-    match error {
-        GetInvalidationError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
-        GetInvalidationError::NoSuchInvalidation(_) => CloudFrontErrorKind::NoSuchInvalidation,
-        GetInvalidationError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
-        other => classify_unmodelled(other.code(), status),
-    }
-}
-
-fn classify_list(error: &ListInvalidationsError, status: u16) -> CloudFrontErrorKind {
-    match error {
-        ListInvalidationsError::NoSuchDistribution(_) => CloudFrontErrorKind::NoSuchDistribution,
-        ListInvalidationsError::AccessDenied(_) => CloudFrontErrorKind::AccessDenied,
-        ListInvalidationsError::InvalidArgument(_) => CloudFrontErrorKind::InvalidRequest,
-        other => classify_unmodelled(other.code(), status),
+        Kind::CallerReferenceReused
+    } else {
+        classify_unmodelled(code, status)
     }
 }
 

@@ -8,6 +8,9 @@ use aws_sdk_codepipeline::types::{
     ExecutionDetails as SdkExecutionDetails, FailureDetails, FailureType as SdkFailureType,
 };
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
 use super::{Failure, detail, is_transient, split};
 use crate::ports::{
     ExecutionDetails, FailureType, JobFailure, JobReport, JobSuccess, ReportError, ReportErrorKind,
@@ -37,33 +40,23 @@ impl SdkJobReport {
             .execution_details(sdk_details(details))
             .set_continuation_token(token.map(str::to_owned));
         if let Some(success) = success {
-            request = request.set_output_variables(Some(
-                success
-                    .output_variables
-                    .iter()
-                    .map(|(key, value)| (key.clone(), value.clone()))
-                    .collect(),
-            ));
+            let variables = success.output_variables.clone().into_iter().collect();
+            request = request.set_output_variables(Some(variables));
         }
         request.send().await.map(|_| ()).map_err(|error| {
-            let kind = match split(&error) {
-                Failure::Service(service, status) => match service {
-                    PutJobSuccessResultError::InvalidJobStateException(_) => {
-                        ReportErrorKind::AlreadyReported
-                    }
-                    PutJobSuccessResultError::JobNotFoundException(_) => {
-                        ReportErrorKind::JobNotFound
-                    }
-                    PutJobSuccessResultError::ValidationException(_)
-                    | PutJobSuccessResultError::OutputVariablesSizeExceededException(_) => {
-                        ReportErrorKind::Rejected
-                    }
-                    other => classify_unmodelled(other.code(), status),
-                },
-                Failure::Transient => ReportErrorKind::Unavailable,
-                Failure::Construction => ReportErrorKind::Rejected,
-            };
-            report_error(kind, "PutJobSuccessResult", error)
+            report_error("PutJobSuccessResult", error, |service| match service {
+                PutJobSuccessResultError::InvalidJobStateException(_) => {
+                    Some(ReportErrorKind::AlreadyReported)
+                }
+                PutJobSuccessResultError::JobNotFoundException(_) => {
+                    Some(ReportErrorKind::JobNotFound)
+                }
+                PutJobSuccessResultError::ValidationException(_)
+                | PutJobSuccessResultError::OutputVariablesSizeExceededException(_) => {
+                    Some(ReportErrorKind::Rejected)
+                }
+                _ => None,
+            })
         })
     }
 }
@@ -102,23 +95,18 @@ impl JobReport for SdkJobReport {
             .await
             .map(|_| ())
             .map_err(|error| {
-                let kind = match split(&error) {
-                    Failure::Service(service, status) => match service {
-                        PutJobFailureResultError::InvalidJobStateException(_) => {
-                            ReportErrorKind::AlreadyReported
-                        }
-                        PutJobFailureResultError::JobNotFoundException(_) => {
-                            ReportErrorKind::JobNotFound
-                        }
-                        PutJobFailureResultError::ValidationException(_) => {
-                            ReportErrorKind::Rejected
-                        }
-                        other => classify_unmodelled(other.code(), status),
-                    },
-                    Failure::Transient => ReportErrorKind::Unavailable,
-                    Failure::Construction => ReportErrorKind::Rejected,
-                };
-                report_error(kind, "PutJobFailureResult", error)
+                report_error("PutJobFailureResult", error, |service| match service {
+                    PutJobFailureResultError::InvalidJobStateException(_) => {
+                        Some(ReportErrorKind::AlreadyReported)
+                    }
+                    PutJobFailureResultError::JobNotFoundException(_) => {
+                        Some(ReportErrorKind::JobNotFound)
+                    }
+                    PutJobFailureResultError::ValidationException(_) => {
+                        Some(ReportErrorKind::Rejected)
+                    }
+                    _ => None,
+                })
             })
     }
 }
@@ -150,10 +138,23 @@ fn sdk_failure_type(kind: FailureType) -> SdkFailureType {
     }
 }
 
-fn report_error<E>(kind: ReportErrorKind, operation: &str, error: E) -> ReportError
+/// A failed PutJob call: the service's modelled errors classified by `modelled`, the rest by
+/// how the call failed.
+fn report_error<E>(
+    operation: &str,
+    error: SdkError<E, HttpResponse>,
+    modelled: fn(&E) -> Option<ReportErrorKind>,
+) -> ReportError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let kind = match split(&error) {
+        Failure::Service(service, status) => {
+            modelled(service).unwrap_or_else(|| classify_unmodelled(service.code(), status))
+        }
+        Failure::Transient => ReportErrorKind::Unavailable,
+        Failure::Construction => ReportErrorKind::Rejected,
+    };
     ReportError {
         kind,
         message: format!("{operation} failed: {}", detail(&error)),

@@ -6,7 +6,7 @@ use aws_sdk_codepipeline::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::{Failure, detail, is_transient, split};
+use super::{Failure, detail, error_chain, is_transient, split};
 use crate::artifact::previous::{
     ActionExecution, ArtifactLocation, ExecutionPage, HISTORY_PAGE_SIZE, HistoryError,
     HistoryErrorKind, JobContext, PipelineHistory,
@@ -40,12 +40,8 @@ where
             };
             (kind, code, detail(service))
         }
-        Failure::Transient => (
-            HistoryErrorKind::Unavailable,
-            None,
-            super::error_chain(error),
-        ),
-        Failure::Construction => (HistoryErrorKind::Other, None, super::error_chain(error)),
+        Failure::Transient => (HistoryErrorKind::Unavailable, None, error_chain(error)),
+        Failure::Construction => (HistoryErrorKind::Other, None, error_chain(error)),
     };
     HistoryError {
         kind,
@@ -116,15 +112,9 @@ impl PipelineHistory for SdkPipelineHistory {
                     .to_owned(),
                 action_execution_id: detail.action_execution_id().unwrap_or_default().to_owned(),
                 user_parameters: detail.input().and_then(|input| {
-                    input
-                        .resolved_configuration()
-                        .and_then(|config| config.get("UserParameters"))
-                        .or_else(|| {
-                            input
-                                .configuration()
-                                .and_then(|config| config.get("UserParameters"))
-                        })
-                        .cloned()
+                    [input.resolved_configuration(), input.configuration()]
+                        .into_iter()
+                        .find_map(|config| config?.get("UserParameters").cloned())
                 }),
                 stage_name: detail.stage_name().unwrap_or_default().to_owned(),
                 action_name: detail.action_name().unwrap_or_default().to_owned(),

@@ -170,37 +170,30 @@ fn get_error(
     error: &aws_sdk_s3::error::SdkError<GetObjectError>,
 ) -> ZipError {
     let location = format!("s3://{bucket}/{key}");
-    match error.as_service_error() {
-        Some(GetObjectError::NoSuchKey(_)) => ZipError::Missing(location),
-        Some(service) if service.code() == Some("NoSuchBucket") => ZipError::Missing(location),
-        Some(service)
-            if matches!(
-                service.code(),
-                Some(
-                    "AccessDenied"
-                        | "InvalidAccessKeyId"
-                        | "SignatureDoesNotMatch"
-                        | "ExpiredToken"
-                        | "InvalidToken"
-                        | "AllAccessDisabled"
-                )
-            ) || service.code().is_some_and(|code| code.starts_with("KMS.")) =>
-        {
-            ZipError::Denied(format!(
-                "{location}: {} ({})",
-                service.message().unwrap_or("no message"),
-                service.code().unwrap_or("error")
-            ))
-        }
-        Some(service) => ZipError::Source(format!(
-            "{location}: {} ({})",
-            service.message().unwrap_or("no message"),
-            service.code().unwrap_or("error")
-        )),
-        None => ZipError::Source(format!(
+    let Some(service) = error.as_service_error() else {
+        return ZipError::Source(format!(
             "{location}: {}",
             crate::adapters::error_chain(error)
-        )),
+        ));
+    };
+    let said = format!(
+        "{location}: {} ({})",
+        service.message().unwrap_or("no message"),
+        service.code().unwrap_or("error")
+    );
+    match service.code() {
+        _ if matches!(service, GetObjectError::NoSuchKey(_)) => ZipError::Missing(location),
+        Some("NoSuchBucket") => ZipError::Missing(location),
+        Some(
+            "AccessDenied"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "InvalidToken"
+            | "AllAccessDisabled",
+        ) => ZipError::Denied(said),
+        Some(code) if code.starts_with("KMS.") => ZipError::Denied(said),
+        _ => ZipError::Source(said),
     }
 }
 

@@ -21,15 +21,12 @@ pub(crate) fn of<E>(
 where
     E: std::error::Error + 'static,
 {
+    let timed_out = match error {
+        SdkError::DispatchFailure(failure) => failure.is_timeout(),
+        other => matches!(other, SdkError::TimeoutError(_)),
+    };
     match error {
-        SdkError::DispatchFailure(failure) if failure.is_timeout() => Some((
-            CloudFrontErrorKind::Unavailable,
-            format!(
-                "{operation}: no answer from {url} in time: {}",
-                error_chain(error)
-            ),
-        )),
-        SdkError::TimeoutError(_) => Some((
+        _ if timed_out => Some((
             CloudFrontErrorKind::Unavailable,
             format!(
                 "{operation}: no answer from {url} in time: {}",

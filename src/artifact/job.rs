@@ -76,12 +76,6 @@ pub struct JobArtifacts<'a> {
     pub inputs: &'a JobInputs,
 }
 
-impl JobArtifacts<'_> {
-    fn encryption_key(&self) -> Option<&EncryptionKey> {
-        self.inputs.encryption_key.as_ref()
-    }
-}
-
 /// What the artifact contributed to a job: facts for its summary (the pipeline action words
 /// them), its output variables and the continuation token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,22 +189,6 @@ enum Basis {
     },
 }
 
-/// What the current artifact was compared with, once the previous one is read.
-enum Compared {
-    /// `pathsFromArtifact: "all"`.
-    All,
-    /// The previous run's listing, its files under `keyPrefix` only.
-    Previous {
-        execution: String,
-        location: ArtifactLocation,
-        listing: Listing,
-    },
-    Fallback {
-        code: FallbackCode,
-        execution: Option<String>,
-    },
-}
-
 /// The paths `params` asks for, read from the job's input artifact (and, for "changed", the
 /// previous run's). `pinned` is what the job's first invocation compared with.
 pub async fn paths_from_artifact(
@@ -261,46 +239,6 @@ pub async fn paths_from_artifact(
     // From here on only the files under keyPrefix count, on both sides.
     listing.files.retain(under_prefix);
 
-    let compared = match params.mode {
-        ArtifactMode::All => Compared::All,
-        ArtifactMode::Changed => match basis(ports, params, &job, current, pinned).await? {
-            Basis::Fallback { code, execution } => Compared::Fallback { code, execution },
-            Basis::Previous {
-                execution,
-                location,
-            } => {
-                let what = "previous artifact";
-                match read(ports, &location, credentials, &job, what, &mut cost).await {
-                    Ok(mut previous) => {
-                        previous.files.retain(under_prefix);
-                        Compared::Previous {
-                            execution,
-                            location,
-                            listing: previous,
-                        }
-                    }
-                    Err(ZipError::Missing(_)) => Compared::Fallback {
-                        code: FallbackCode::Gone,
-                        execution: Some(execution),
-                    },
-                    // The same credentials just read the current artifact from the bucket:
-                    // a refusal here is most likely S3 hiding that the object is gone from
-                    // credentials that may not list the bucket. Every file is the safe answer.
-                    Err(ZipError::Denied(detail)) => {
-                        warn!(%detail, "the previous artifact was refused; every file is invalidated");
-                        Compared::Fallback {
-                            code: FallbackCode::Unreadable,
-                            execution: Some(execution),
-                        }
-                    }
-                    Err(error) => {
-                        return Err(unreadable(ArtifactRole::Previous, &location, error, &job));
-                    }
-                }
-            }
-        },
-    };
-
     let outside_prefix = if params.key_prefix.is_empty() {
         0
     } else {
@@ -317,49 +255,61 @@ pub async fn paths_from_artifact(
     let url_paths = |names: &mut dyn Iterator<Item = &str>| {
         changed_paths(names, &params.key_prefix, &params.path_prefix).0
     };
-    let every_file =
-        |listing: &Listing| url_paths(&mut listing.files.iter().map(|entry| entry.name.as_str()));
-    let (paths, facts) = match compared {
-        Compared::Previous {
-            execution,
-            location,
-            listing: previous,
-        } => {
-            let changes = compare(&previous, &listing);
-            let (added, changed, removed) = (
-                changes.added.len(),
-                changes.changed.len(),
-                changes.removed.len(),
-            );
-            let count = changes.count();
-            let long_key = location.key.len() > MAX_PINNED_KEY_LEN;
-            let pin = TokenArtifact {
-                plan: String::new(),
-                previous_execution: Some(execution.clone()),
-                previous_bucket: (!long_key).then_some(location.bucket),
-                previous_key: (!long_key).then_some(location.key),
-                fallback: None,
-            };
-            let selection = Selection::Changes {
-                added,
-                changed,
-                removed,
-                since: execution,
-            };
-            (
-                url_paths(&mut changes.names()),
-                facts(pin, selection, count),
-            )
-        }
-        Compared::Fallback { code, execution } => {
-            let pin = TokenArtifact::without_previous(execution.clone(), Some(code));
-            let selection = Selection::Fallback { code, execution };
-            (every_file(&listing), facts(pin, selection, in_scope))
-        }
-        Compared::All => {
+    let every_file = || url_paths(&mut listing.files.iter().map(|entry| entry.name.as_str()));
+    let fallback = |code, execution: Option<String>| {
+        let pin = TokenArtifact::without_previous(execution.clone(), Some(code));
+        let selection = Selection::Fallback { code, execution };
+        (every_file(), facts(pin, selection, in_scope))
+    };
+    let (paths, facts) = match params.mode {
+        ArtifactMode::All => {
             let pin = TokenArtifact::without_previous(None, None);
-            (every_file(&listing), facts(pin, Selection::All, in_scope))
+            (every_file(), facts(pin, Selection::All, in_scope))
         }
+        ArtifactMode::Changed => match basis(ports, params, &job, current, pinned).await? {
+            Basis::Fallback { code, execution } => fallback(code, execution),
+            Basis::Previous {
+                execution,
+                location,
+            } => {
+                let what = "previous artifact";
+                match read(ports, &location, credentials, &job, what, &mut cost).await {
+                    Ok(mut previous) => {
+                        previous.files.retain(under_prefix);
+                        let changes = compare(&previous, &listing);
+                        let long_key = location.key.len() > MAX_PINNED_KEY_LEN;
+                        let pin = TokenArtifact {
+                            plan: String::new(),
+                            previous_execution: Some(execution.clone()),
+                            previous_bucket: (!long_key).then_some(location.bucket),
+                            previous_key: (!long_key).then_some(location.key),
+                            fallback: None,
+                        };
+                        let selection = Selection::Changes {
+                            added: changes.added.len(),
+                            changed: changes.changed.len(),
+                            removed: changes.removed.len(),
+                            since: execution,
+                        };
+                        (
+                            url_paths(&mut changes.names()),
+                            facts(pin, selection, changes.count()),
+                        )
+                    }
+                    Err(ZipError::Missing(_)) => fallback(FallbackCode::Gone, Some(execution)),
+                    // The same credentials just read the current artifact from the bucket:
+                    // a refusal here is most likely S3 hiding that the object is gone from
+                    // credentials that may not list the bucket. Every file is the safe answer.
+                    Err(ZipError::Denied(detail)) => {
+                        warn!(%detail, "the previous artifact was refused; every file is invalidated");
+                        fallback(FallbackCode::Unreadable, Some(execution))
+                    }
+                    Err(error) => {
+                        return Err(unreadable(ArtifactRole::Previous, &location, error, &job));
+                    }
+                }
+            }
+        },
     };
     info!(
         artifact = %current.name,
@@ -414,7 +364,7 @@ async fn read(
         files = listing.files.len(),
         bytes_read = listing.bytes_read,
         reads = listing.reads,
-        encryption_key = job.encryption_key().map(|key| key.id.as_str()),
+        encryption_key = job.inputs.encryption_key.as_ref().map(|key| key.id.as_str()),
         "listing read"
     );
     Ok(listing)
@@ -430,7 +380,7 @@ fn unreadable(
         role,
         location: Box::new(location.clone()),
         error,
-        key: job.encryption_key().cloned(),
+        key: job.inputs.encryption_key.as_ref().cloned(),
     }
 }
 

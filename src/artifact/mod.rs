@@ -82,15 +82,10 @@ pub fn changed_paths<'a>(
     let mut outside = 0;
     let paths = names
         .into_iter()
-        .filter_map(
-            |name| match crate::events::keys::object_path(name, key_prefix, path_prefix) {
-                Ok(path) => Some(path),
-                Err(_) => {
-                    outside += 1;
-                    None
-                }
-            },
-        )
+        .filter_map(|name| {
+            let path = crate::events::keys::object_path(name, key_prefix, path_prefix);
+            path.map_err(|_| outside += 1).ok()
+        })
         .collect();
     (paths, outside)
 }

@@ -182,26 +182,21 @@ pub async fn find_previous_in<H: PipelineHistory>(
                 && Some(&execution.pipeline_execution_id) != context.pipeline_execution_id.as_ref()
         });
         if let Some(execution) = latest {
-            return Ok(
-                match execution
-                    .input_artifacts
-                    .iter()
-                    .find(|artifact| artifact.name == artifact_name)
-                {
-                    Some(artifact) => Previous::Found {
-                        pipeline_execution_id: execution.pipeline_execution_id.clone(),
-                        artifact: artifact.clone(),
-                    },
-                    None => Previous::Nothing {
-                        code: FallbackCode::NoSuchArtifact,
-                        execution: Some(execution.pipeline_execution_id.clone()),
-                        reason: format!(
-                            "the last successful run ({}) had no input artifact named {artifact_name:?}",
-                            execution.pipeline_execution_id
-                        ),
-                    },
+            let id = &execution.pipeline_execution_id;
+            let artifacts = &execution.input_artifacts;
+            return Ok(match artifacts.iter().find(|a| a.name == artifact_name) {
+                Some(artifact) => Previous::Found {
+                    pipeline_execution_id: id.clone(),
+                    artifact: artifact.clone(),
                 },
-            );
+                None => Previous::Nothing {
+                    code: FallbackCode::NoSuchArtifact,
+                    execution: Some(id.clone()),
+                    reason: format!(
+                        "the last successful run ({id}) had no input artifact named {artifact_name:?}"
+                    ),
+                },
+            });
         }
         index += 1;
     }
@@ -225,23 +220,6 @@ pub async fn find_previous_in<H: PipelineHistory>(
     })
 }
 
-/// This job's pipeline execution, stage and action, from `pipeline`'s history alone (for when
-/// GetJobDetails is not used): the running execution whose id is the job id, or else the one
-/// running with the same resolved UserParameters. `Ok(Err(reason))` when none or several match.
-pub async fn locate(
-    history: &impl PipelineHistory,
-    pipeline: &str,
-    job_id: &str,
-    user_parameters: &str,
-) -> Result<Result<JobContext, NotLocated>, HistoryError> {
-    locate_in(
-        &mut HistoryPages::new(history, pipeline),
-        job_id,
-        user_parameters,
-    )
-    .await
-}
-
 /// Why the history does not show which action a job is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotLocated {
@@ -251,7 +229,10 @@ pub enum NotLocated {
     Several { places: Vec<(String, String)> },
 }
 
-/// [`locate`] over pages that [`find_previous_in`] can read again without calling.
+/// This job's pipeline execution, stage and action, from the history alone (for when
+/// GetJobDetails is not used): the running execution whose id is the job id, or else the one
+/// running with the same resolved UserParameters. `Ok(Err(reason))` when none or several
+/// match. The pages read stay for [`find_previous_in`].
 pub async fn locate_in<H: PipelineHistory>(
     pages: &mut HistoryPages<'_, H>,
     job_id: &str,
@@ -313,6 +294,13 @@ mod tests {
         read: Mutex<usize>,
     }
 
+    impl Pages {
+        fn of(pages: Vec<Vec<ActionExecution>>) -> Self {
+            let read = Mutex::new(0);
+            Self { pages, read }
+        }
+    }
+
     impl PipelineHistory for Pages {
         async fn job_context(&self, _job_id: &str) -> Result<JobContext, HistoryError> {
             Ok(context())
@@ -357,11 +345,13 @@ mod tests {
         }
     }
 
+    async fn locate(history: &Pages, job_id: &str, params: &str) -> Result<JobContext, NotLocated> {
+        let mut pages = HistoryPages::new(history, "site");
+        locate_in(&mut pages, job_id, params).await.unwrap()
+    }
+
     async fn search(pages: Vec<Vec<ActionExecution>>) -> (Previous, usize) {
-        let history = Pages {
-            pages,
-            read: Mutex::new(0),
-        };
+        let history = Pages::of(pages);
         let found = find_previous(&history, &context(), "BuildArtifact")
             .await
             .unwrap();
@@ -443,40 +433,32 @@ mod tests {
 
     #[tokio::test]
     async fn this_job_is_located_by_its_running_parameters_or_its_id() {
-        let history = Pages {
-            pages: vec![vec![
-                execution("run-3", "Deploy", "Upload", "InProgress"),
-                execution("run-3", "Deploy", "Invalidate", "InProgress"),
-                execution("run-2", "Deploy", "Invalidate", "Succeeded"),
-            ]],
-            read: Mutex::new(0),
-        };
+        let history = Pages::of(vec![vec![
+            execution("run-3", "Deploy", "Upload", "InProgress"),
+            execution("run-3", "Deploy", "Invalidate", "InProgress"),
+            execution("run-2", "Deploy", "Invalidate", "Succeeded"),
+        ]]);
         let params = "{\"distributionId\": \"E2QWRUHAPOMQZL\"}";
         // Two running actions with the same parameters: ambiguous.
-        let found = locate(&history, "site", "job-1", params).await.unwrap();
+        let found = locate(&history, "job-1", params).await;
         assert!(
             matches!(&found, Err(NotLocated::Several { places })
                 if places == &[("Deploy".to_owned(), "Invalidate".to_owned()), ("Deploy".to_owned(), "Upload".to_owned())]),
             "{found:?}"
         );
         // The job id as the action execution id settles it.
-        let found = locate(&history, "site", "run-3-Deploy-Invalidate", "other")
-            .await
-            .unwrap();
+        let found = locate(&history, "run-3-Deploy-Invalidate", "other").await;
         assert_eq!(found, Ok(context()));
         // Parameters no running action has.
-        let found = locate(&history, "site", "job-1", "other").await.unwrap();
+        let found = locate(&history, "job-1", "other").await;
         assert!(
             matches!(&found, Err(NotLocated::NoneRunning { seen }) if *seen > 0),
             "{found:?}"
         );
         let mut pages = history.pages.clone();
         pages[0].remove(0);
-        let history = Pages {
-            pages,
-            read: Mutex::new(0),
-        };
-        let found = locate(&history, "site", "job-1", params).await.unwrap();
+        let history = Pages::of(pages);
+        let found = locate(&history, "job-1", params).await;
         assert_eq!(found, Ok(context()));
     }
 }

@@ -150,7 +150,9 @@ impl Window {
 pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipError> {
     let len = source.size();
     let mut listing = Listing::default();
-    let mut window = read_tail(source, len, FIRST_TAIL.min(len), &mut listing).await?;
+    let start = len - FIRST_TAIL.min(len);
+    let bytes = fetch(source, start, len - start, &mut listing).await?;
+    let mut window = Window { start, bytes };
     let eocd_at = match find_eocd(&window.bytes) {
         Some(at) => at,
         None if window.start > 0 => {
@@ -209,17 +211,6 @@ pub async fn read_listing<S: RangeSource>(source: &S) -> Result<Listing, ZipErro
     listing.files = files;
     listing.directories = directories;
     Ok(listing)
-}
-
-async fn read_tail<S: RangeSource>(
-    source: &S,
-    len: u64,
-    tail: u64,
-    listing: &mut Listing,
-) -> Result<Window, ZipError> {
-    let start = len - tail;
-    let bytes = fetch(source, start, tail, listing).await?;
-    Ok(Window { start, bytes })
 }
 
 async fn fetch<S: RangeSource>(
@@ -336,12 +327,11 @@ pub fn parse_central_directory(
                 format!("entry {index} has no header signature at byte {at}"),
             ));
         }
-        let flags = u16_at(bytes, at + 8).ok_or_else(|| cut(index))?;
-        let crc32 = u32_at(bytes, at + 16).ok_or_else(|| cut(index))?;
-        let size32 = u32_at(bytes, at + 24).ok_or_else(|| cut(index))?;
-        let name_len = usize::from(u16_at(bytes, at + 28).ok_or_else(|| cut(index))?);
-        let extra_len = usize::from(u16_at(bytes, at + 30).ok_or_else(|| cut(index))?);
-        let comment_len = usize::from(u16_at(bytes, at + 32).ok_or_else(|| cut(index))?);
+        let field = |offset| u16_at(bytes, at + offset).ok_or_else(|| cut(index));
+        let wide = |offset| u32_at(bytes, at + offset).ok_or_else(|| cut(index));
+        let (flags, crc32, size32) = (field(8)?, wide(16)?, wide(24)?);
+        let [name_len, extra_len, comment_len] =
+            [field(28)?, field(30)?, field(32)?].map(usize::from);
         let name_at = at + CENTRAL_HEADER_LEN;
         let extra_at = name_at + name_len;
         let next = extra_at + extra_len + comment_len;
@@ -413,21 +403,21 @@ const CP437_HIGH: [char; 128] = [
     '≡', '±', '≥', '≤', '⌠', '⌡', '÷', '≈', '°', '∙', '·', '√', 'ⁿ', '²', '■', '\u{a0}',
 ];
 
+/// The `N` bytes at `at`, when `bytes` holds them.
+fn bytes_at<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
 fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    let b = bytes.get(at..at.checked_add(2)?)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
+    bytes_at(bytes, at).map(u16::from_le_bytes)
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    let b = bytes.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    bytes_at(bytes, at).map(u32::from_le_bytes)
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let b = bytes.get(at..at.checked_add(8)?)?;
-    let mut array = [0u8; 8];
-    array.copy_from_slice(b);
-    Some(u64::from_le_bytes(array))
+    bytes_at(bytes, at).map(u64::from_le_bytes)
 }
 
 #[cfg(test)]

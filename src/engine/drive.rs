@@ -66,32 +66,35 @@ impl JobObserver for () {
     fn on_event(&self, _elapsed: Duration, _event: ProgressEvent<'_>) {}
 }
 
-fn event_of<'a>(
+/// What a change of progress tells observers, in order.
+fn events_of<'a>(
     distribution: &'a Target,
     before: &Progress,
     after: &'a Progress,
     now: Millis,
-) -> Option<ProgressEvent<'a>> {
-    Some(match (before, after) {
-        (
-            Progress::Queued { .. },
-            Progress::InProgress {
-                invalidation_id, ..
-            },
-        ) => ProgressEvent::Created {
-            distribution,
-            invalidation_id,
-        },
-        (
-            Progress::InProgress { .. },
-            Progress::InProgress {
-                invalidation_id, ..
-            },
-        ) => ProgressEvent::StillInProgress {
-            distribution,
-            invalidation_id,
-        },
-        (_, Progress::Completed { invalidation_id }) => ProgressEvent::Completed {
+) -> Vec<ProgressEvent<'a>> {
+    let invalidation_id = after.invalidation_id().unwrap_or_default();
+    let created = ProgressEvent::Created {
+        distribution,
+        invalidation_id,
+    };
+    vec![match (before, after) {
+        (Progress::Queued { .. }, Progress::InProgress { .. }) => created,
+        // Created already complete: observers still see the creation first.
+        (Progress::Queued { .. }, Progress::Completed { .. }) => {
+            let completed = ProgressEvent::Completed {
+                distribution,
+                invalidation_id,
+            };
+            return vec![created, completed];
+        }
+        (Progress::InProgress { .. }, Progress::InProgress { .. }) => {
+            ProgressEvent::StillInProgress {
+                distribution,
+                invalidation_id,
+            }
+        }
+        (_, Progress::Completed { .. }) => ProgressEvent::Completed {
             distribution,
             invalidation_id,
         },
@@ -113,21 +116,8 @@ fn event_of<'a>(
             distribution,
             cause,
         },
-        _ => return None,
-    })
-}
-
-/// Why a stretch of work ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DriveEnd {
-    /// Every invalidation completed (or, without waiting, was created).
-    Finished,
-    /// A distribution failed for good.
-    Failed,
-    /// `timeoutMinutes` ran out.
-    TimedOut,
-    /// The invocation's own time ran out; the job goes on in the next one.
-    OutOfTime,
+        _ => return Vec::new(),
+    }]
 }
 
 /// The engine: a CloudFront port, a clock and the settings, ready to drive any number of jobs.
@@ -150,72 +140,48 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
         deadline: Option<Millis>,
         observer: &dyn JobObserver,
     ) -> Verdict {
-        let end = self.work(spec, run, deadline, observer).await;
-        Verdict::of(run, end)
-    }
-
-    async fn work(
-        &self,
-        spec: &JobSpec,
-        run: &mut JobRun,
-        invocation_end: Option<Millis>,
-        observer: &dyn JobObserver,
-    ) -> DriveEnd {
         let (cloudfront, clock, settings) = (&self.cloudfront, &self.clock, &self.settings);
         let job_end = run.started_at.saturating_add(millis(spec.timeout));
         let margin = millis(settings.report_margin);
-        let work_end = invocation_end.map(|end| end.saturating_sub(margin));
+        let work_end = deadline.map(|end| end.saturating_sub(margin));
         loop {
             let now = clock.now();
             if run.count(|p| matches!(p, Progress::Failed { .. })) > 0 {
-                return DriveEnd::Failed;
+                return Verdict::failed(run);
             }
             if run.is_done(spec.wait) {
-                return DriveEnd::Finished;
+                return Verdict::Finished;
             }
             if now >= job_end {
-                return DriveEnd::TimedOut;
+                return Verdict::timed_out(run);
             }
             let stop_at = work_end.map_or(job_end, |end| end.min(job_end));
             if now >= stop_at {
-                return DriveEnd::OutOfTime;
+                return Verdict::OutOfTime;
             }
 
-            let due: Vec<(usize, Target, Due)> = run
+            // Each distribution's next call and when it is due.
+            let scheduled: Vec<(usize, Millis, Due)> = run
                 .distributions
                 .iter()
                 .enumerate()
                 .filter_map(|(index, dist)| match &dist.progress {
-                    Progress::Queued { retry_at, .. } if *retry_at <= now => {
-                        Some((index, dist.distribution.clone(), Due::Create))
-                    }
+                    Progress::Queued { retry_at, .. } => Some((index, *retry_at, Due::Create)),
                     Progress::InProgress {
                         invalidation_id,
                         next_poll_at,
                         ..
-                    } if spec.wait && *next_poll_at <= now => Some((
-                        index,
-                        dist.distribution.clone(),
-                        Due::Poll(invalidation_id.clone()),
-                    )),
+                    } if spec.wait => {
+                        Some((index, *next_poll_at, Due::Poll(invalidation_id.clone())))
+                    }
                     _ => None,
                 })
                 .collect();
-
+            let (due, later): (Vec<_>, Vec<_>) =
+                scheduled.into_iter().partition(|(_, at, _)| *at <= now);
             if due.is_empty() {
-                let next = run
-                    .distributions
-                    .iter()
-                    .filter_map(|dist| match &dist.progress {
-                        Progress::Queued { retry_at, .. } => Some(*retry_at),
-                        Progress::InProgress { next_poll_at, .. } if spec.wait => {
-                            Some(*next_poll_at)
-                        }
-                        _ => None,
-                    })
-                    .min()
-                    .unwrap_or(stop_at)
-                    .min(stop_at);
+                let next = later.iter().map(|(_, at, _)| *at).min().unwrap_or(stop_at);
+                let next = next.min(stop_at);
                 clock
                     .sleep(Duration::from_millis(next.saturating_sub(now)))
                     .await;
@@ -225,7 +191,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
             let budget = Duration::from_millis(stop_at.saturating_sub(now));
             let limit = budget.min(settings.max_call);
             let cut_by_deadline = limit < settings.max_call;
-            let calls = due.iter().map(|(index, distribution, call)| {
+            let calls = due.iter().map(|(index, _, call)| {
+                let distribution = &run.distributions[*index].distribution;
                 let caller_reference = spec.caller_reference(distribution);
                 async move {
                     // The call on the wire, so that one cut short is blamed on the right one.
@@ -283,21 +250,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
                 };
                 let before = dist.progress.clone();
                 apply(spec, run.started_at, dist, outcome, now, settings);
-                let created_completed = matches!(before, Progress::Queued { .. })
-                    && matches!(dist.progress, Progress::Completed { .. });
                 let elapsed = Duration::from_millis(now.saturating_sub(run.started_at));
-                // Created already complete: observers still see the creation first.
-                if created_completed && let Some(invalidation_id) = dist.progress.invalidation_id()
-                {
-                    observer.on_event(
-                        elapsed,
-                        ProgressEvent::Created {
-                            distribution: &dist.distribution,
-                            invalidation_id,
-                        },
-                    );
-                }
-                if let Some(event) = event_of(&dist.distribution, &before, &dist.progress, now) {
+                for event in events_of(&dist.distribution, &before, &dist.progress, now) {
                     observer.on_event(elapsed, event);
                 }
             }
@@ -306,14 +260,8 @@ impl<I: Invalidations, C: Clock> Engine<I, C> {
 }
 
 /// The CloudFront call a distribution is waiting on, read when the call is cut short.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct InFlight(Mutex<Operation>);
-
-impl Default for InFlight {
-    fn default() -> Self {
-        Self(Mutex::new(Operation::Create))
-    }
-}
 
 impl InFlight {
     fn set(&self, operation: Operation) {
@@ -467,56 +415,44 @@ fn apply(
             Progress::InProgress {
                 invalidation_id,
                 created_at,
-                ..
-            },
-            Ok(status),
-        ) => {
-            if status.is_completed() {
-                info!(
-                    distribution_id,
-                    invalidation_id = %invalidation_id,
-                    status = %status.status,
-                    elapsed_ms,
-                    waited_ms = now.saturating_sub(*created_at),
-                    "invalidation completed"
-                );
-                Progress::Completed {
-                    invalidation_id: invalidation_id.clone(),
-                }
-            } else {
-                let waited = Duration::from_millis(now.saturating_sub(*created_at));
-                Progress::InProgress {
-                    invalidation_id: invalidation_id.clone(),
-                    created_at: *created_at,
-                    next_poll_at: now + millis(poll_gap(waited)),
-                    failures_in_a_row: 0,
-                }
-            }
-        }
-        (
-            Progress::InProgress {
-                invalidation_id,
-                created_at,
                 failures_in_a_row,
                 ..
             },
-            Err((operation, error)),
+            outcome,
         ) => {
-            if error.kind.is_transient() && failures_in_a_row + 1 < settings.transient_failure_limit
-            {
-                let waited = Duration::from_millis(now.saturating_sub(*created_at));
-                warn!(distribution_id, invalidation_id = %invalidation_id, error_kind = ?error.kind, error = %error, elapsed_ms, "GetInvalidation failed; will poll again");
-                Progress::InProgress {
-                    invalidation_id: invalidation_id.clone(),
-                    created_at: *created_at,
-                    next_poll_at: now + millis(poll_gap(waited)),
-                    failures_in_a_row: failures_in_a_row + 1,
+            let waited = Duration::from_millis(now.saturating_sub(*created_at));
+            let poll_again = |failures_in_a_row| Progress::InProgress {
+                invalidation_id: invalidation_id.clone(),
+                created_at: *created_at,
+                next_poll_at: now + millis(poll_gap(waited)),
+                failures_in_a_row,
+            };
+            match outcome {
+                Ok(status) if status.is_completed() => {
+                    info!(
+                        distribution_id,
+                        invalidation_id = %invalidation_id,
+                        status = %status.status,
+                        elapsed_ms,
+                        waited_ms = millis(waited),
+                        "invalidation completed"
+                    );
+                    Progress::Completed {
+                        invalidation_id: invalidation_id.clone(),
+                    }
                 }
-            } else {
-                Progress::Failed {
+                Ok(_) => poll_again(0),
+                Err((_, error))
+                    if error.kind.is_transient()
+                        && failures_in_a_row + 1 < settings.transient_failure_limit =>
+                {
+                    warn!(distribution_id, invalidation_id = %invalidation_id, error_kind = ?error.kind, error = %error, elapsed_ms, "GetInvalidation failed; will poll again");
+                    poll_again(failures_in_a_row + 1)
+                }
+                Err((operation, error)) => Progress::Failed {
                     cause: Cause::of(operation, &error),
                     invalidation_id: Some(invalidation_id.clone()),
-                }
+                },
             }
         }
         (Progress::Completed { .. } | Progress::Failed { .. }, _) => return,

@@ -9,9 +9,10 @@ use crate::ports::{CloudFrontError, CloudFrontErrorKind, Millis};
 use crate::token::{ContinuationToken, TokenArtifact, TokenDistribution};
 
 /// The CloudFront call a distribution was busy with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Operation {
     /// CreateInvalidation (or the tenant's).
+    #[default]
     Create,
     /// GetInvalidation.
     Get,
@@ -221,17 +222,14 @@ impl JobRun {
         token: &ContinuationToken,
         now: Millis,
     ) -> Result<Self, ResumeError> {
-        let found: Vec<&str> = token
+        let found: Vec<String> = token
             .distributions
             .iter()
-            .map(|entry| entry.distribution_id.as_str())
+            .map(|entry| entry.distribution_id.clone())
             .collect();
-        let expected: Vec<&str> = spec.distributions.iter().map(|d| d.as_str()).collect();
+        let expected: Vec<String> = spec.distributions.iter().map(Target::to_string).collect();
         if found != expected {
-            return Err(ResumeError::DistributionsDiffer {
-                expected: expected.into_iter().map(str::to_owned).collect(),
-                found: found.into_iter().map(str::to_owned).collect(),
-            });
+            return Err(ResumeError::DistributionsDiffer { expected, found });
         }
         let distributions = spec
             .distributions
@@ -277,44 +275,37 @@ impl JobRun {
                 .distributions
                 .iter()
                 .map(|run| {
-                    let mut entry = TokenDistribution {
+                    let entry = TokenDistribution {
                         distribution_id: run.distribution.to_string(),
-                        invalidation_id: None,
-                        created_after_s: 0,
-                        completed: false,
-                        refusals: 0,
-                        failures_in_a_row: 0,
+                        invalidation_id: run.progress.invalidation_id().map(str::to_owned),
+                        ..TokenDistribution::default()
                     };
-                    match &run.progress {
+                    // A failed job is concluded at once and never continued: its id is enough.
+                    match run.progress {
                         Progress::Queued {
                             refusals,
                             failures_in_a_row,
                             ..
-                        } => {
-                            entry.refusals = *refusals;
-                            entry.failures_in_a_row = *failures_in_a_row;
-                        }
+                        } => TokenDistribution {
+                            refusals,
+                            failures_in_a_row,
+                            ..entry
+                        },
                         Progress::InProgress {
-                            invalidation_id,
                             created_at,
                             failures_in_a_row,
                             ..
-                        } => {
-                            entry.invalidation_id = Some(invalidation_id.clone());
-                            entry.created_after_s =
-                                created_at.saturating_sub(self.started_at) / 1000;
-                            entry.failures_in_a_row = *failures_in_a_row;
-                        }
-                        Progress::Completed { invalidation_id } => {
-                            entry.invalidation_id = Some(invalidation_id.clone());
-                            entry.completed = true;
-                        }
-                        // A failed job is concluded at once and never continued.
-                        Progress::Failed {
-                            invalidation_id, ..
-                        } => entry.invalidation_id = invalidation_id.clone(),
+                        } => TokenDistribution {
+                            created_after_s: created_at.saturating_sub(self.started_at) / 1000,
+                            failures_in_a_row,
+                            ..entry
+                        },
+                        Progress::Completed { .. } => TokenDistribution {
+                            completed: true,
+                            ..entry
+                        },
+                        Progress::Failed { .. } => entry,
                     }
-                    entry
                 })
                 .collect(),
             artifact: spec.from_artifact.as_ref().map(|facts| TokenArtifact {

@@ -1,6 +1,5 @@
 //! How a stretch of work ended, as facts: each shell (the Lambda action, the CLI) words it.
 
-use super::drive::DriveEnd;
 use super::state::{Cause, JobRun, Progress};
 use crate::params::Target;
 
@@ -55,64 +54,60 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub(crate) fn of(run: &JobRun, end: DriveEnd) -> Self {
-        match end {
-            DriveEnd::Finished => Self::Finished,
-            DriveEnd::OutOfTime => Self::OutOfTime,
-            DriveEnd::TimedOut => Self::TimedOut {
-                queued: run
-                    .distributions
-                    .iter()
-                    .filter_map(|d| match &d.progress {
-                        Progress::Queued {
-                            refusals,
-                            failures_in_a_row,
-                            last_error,
-                            ..
-                        } => Some(QueuedTarget {
-                            target: d.distribution.clone(),
-                            refusals: *refusals,
-                            failures_in_a_row: *failures_in_a_row,
-                            last_error: last_error.clone(),
-                        }),
-                        _ => None,
-                    })
-                    .collect(),
-                in_progress: in_progress(run),
-            },
-            DriveEnd::Failed => Self::Failed {
-                causes: run
-                    .distributions
-                    .iter()
-                    .filter_map(|d| match &d.progress {
-                        Progress::Failed {
-                            cause,
-                            invalidation_id,
-                        } => Some(FailedTarget {
-                            target: d.distribution.clone(),
-                            invalidation_id: invalidation_id.clone(),
-                            cause: cause.clone(),
-                        }),
-                        _ => None,
-                    })
-                    .collect(),
-                in_progress: in_progress(run),
-            },
+    pub(crate) fn timed_out(run: &JobRun) -> Self {
+        Self::TimedOut {
+            queued: each(run, |target, progress| match progress {
+                Progress::Queued {
+                    refusals,
+                    failures_in_a_row,
+                    last_error,
+                    ..
+                } => Some(QueuedTarget {
+                    target: target.clone(),
+                    refusals: *refusals,
+                    failures_in_a_row: *failures_in_a_row,
+                    last_error: last_error.clone(),
+                }),
+                _ => None,
+            }),
+            in_progress: in_progress(run),
+        }
+    }
+
+    pub(crate) fn failed(run: &JobRun) -> Self {
+        Self::Failed {
+            causes: each(run, |target, progress| match progress {
+                Progress::Failed {
+                    cause,
+                    invalidation_id,
+                } => Some(FailedTarget {
+                    target: target.clone(),
+                    invalidation_id: invalidation_id.clone(),
+                    cause: cause.clone(),
+                }),
+                _ => None,
+            }),
+            in_progress: in_progress(run),
         }
     }
 }
 
-fn in_progress(run: &JobRun) -> Vec<PendingInvalidation> {
+/// What `wanted` makes of each distribution's progress, where it makes something.
+fn each<T>(run: &JobRun, wanted: impl Fn(&Target, &Progress) -> Option<T>) -> Vec<T> {
     run.distributions
         .iter()
-        .filter_map(|d| match &d.progress {
-            Progress::InProgress {
-                invalidation_id, ..
-            } => Some(PendingInvalidation {
-                target: d.distribution.clone(),
-                invalidation_id: invalidation_id.clone(),
-            }),
-            _ => None,
-        })
+        .filter_map(|d| wanted(&d.distribution, &d.progress))
         .collect()
+}
+
+fn in_progress(run: &JobRun) -> Vec<PendingInvalidation> {
+    each(run, |target, progress| match progress {
+        Progress::InProgress {
+            invalidation_id, ..
+        } => Some(PendingInvalidation {
+            target: target.clone(),
+            invalidation_id: invalidation_id.clone(),
+        }),
+        _ => None,
+    })
 }

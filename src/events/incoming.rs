@@ -32,13 +32,11 @@ pub struct Envelope {
 
 /// An SQS message or an S3 notification record.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Record {
-    #[serde(rename = "eventSource")]
     pub event_source: Option<String>,
-    #[serde(rename = "messageId")]
     pub message_id: Option<String>,
     pub body: Option<String>,
-    #[serde(rename = "eventName")]
     pub event_name: Option<String>,
     pub s3: Option<Detail>,
 }

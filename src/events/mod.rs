@@ -109,22 +109,18 @@ impl BatchSummary {
         *self.skipped.entry(reason).or_default() += 1;
     }
 
-    fn skipped_text(&self) -> String {
-        let parts: Vec<String> = self
+    fn log(&self) {
+        let skipped: Vec<String> = self
             .skipped
             .iter()
             .map(|(reason, count)| format!("{reason}={count}"))
             .collect();
-        parts.join(",")
-    }
-
-    fn log(&self) {
         info!(
             delivery = self.delivery,
             messages = self.messages,
             created = self.created,
             removed = self.removed,
-            skipped = %self.skipped_text(),
+            skipped = %skipped.join(","),
             paths_planned = self.paths_planned,
             paths_sent = self.paths_sent,
             invalidations = %self.invalidations.join(","),

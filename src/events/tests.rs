@@ -9,7 +9,7 @@ use super::*;
 use crate::engine::EngineSettings;
 use crate::params::events::parse_events_parameters;
 use crate::ports::CloudFrontErrorKind as Kind;
-use crate::testing::{CfCall, DIST, FakeClock, FakeCloudFront, OTHER};
+use crate::testing::{DIST, FakeClock, FakeCloudFront, OTHER};
 
 struct Scenario {
     clock: FakeClock,
@@ -61,22 +61,6 @@ impl Scenario {
         };
         (failed.iter().map(id).collect(), summary)
     }
-
-    fn creates(&self) -> Vec<(String, String, Vec<String>)> {
-        self.cloudfront
-            .creates()
-            .into_iter()
-            .filter_map(|call| match call {
-                CfCall::Create {
-                    distribution,
-                    caller_reference,
-                    paths,
-                    ..
-                } => Some((distribution, caller_reference, paths)),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 fn notification(event_name: &str, key: &str, sequencer: &str) -> Value {
@@ -124,9 +108,9 @@ async fn every_record_of_a_batch_becomes_one_invalidation_per_distribution() {
         ])
         .await;
     assert_eq!(failed, Vec::<String>::new());
-    let creates = s.creates();
+    let creates = s.cloudfront.creates();
     assert_eq!(creates.len(), 2, "{creates:?}");
-    let mut paths = creates[0].2.clone();
+    let mut paths = creates[0].paths.clone();
     paths.sort();
     assert_eq!(
         paths,
@@ -140,7 +124,7 @@ async fn every_record_of_a_batch_becomes_one_invalidation_per_distribution() {
             "/my%20file.html"
         ]
     );
-    assert_eq!(creates[0].2, creates[1].2);
+    assert_eq!(creates[0].paths, creates[1].paths);
     assert_eq!((summary.created, summary.removed), (4, 1));
     assert_eq!(summary.invalidations.len(), 2);
     assert_eq!(summary.item_failures, 0);
@@ -159,7 +143,12 @@ async fn a_redelivered_batch_gets_the_same_invalidation_and_a_new_upload_a_new_o
     assert_eq!(one.invalidations, two.invalidations);
     assert_ne!(one.invalidations, three.invalidations);
     assert_eq!(s.cloudfront.invalidations(DIST).len(), 2);
-    let references: Vec<String> = s.creates().into_iter().map(|(_, r, _)| r).collect();
+    let references: Vec<String> = s
+        .cloudfront
+        .creates()
+        .into_iter()
+        .map(|c| c.caller_reference)
+        .collect();
     assert_eq!(references[0], references[1]);
     assert_ne!(references[0], references[2]);
 }
@@ -183,16 +172,19 @@ async fn a_large_batch_collapses_within_max_paths() {
         .collect();
     let (failed, summary) = s.batch(&refs).await;
     assert!(failed.is_empty());
-    let creates = s.creates();
+    let creates = s.cloudfront.creates();
     assert_eq!(creates.len(), 1);
-    assert!(creates[0].2.len() <= 20, "{:?}", creates[0].2);
+    assert!(creates[0].paths.len() <= 20, "{:?}", creates[0].paths);
     assert_eq!(summary.paths_planned, 2000);
-    assert_eq!(summary.paths_sent, creates[0].2.len());
+    assert_eq!(summary.paths_sent, creates[0].paths.len());
     for n in 0..7 {
         assert!(
-            creates[0].2.iter().any(|p| p == &format!("/assets/{n}/*")),
+            creates[0]
+                .paths
+                .iter()
+                .any(|p| p == &format!("/assets/{n}/*")),
             "{:?}",
-            creates[0].2
+            creates[0].paths
         );
     }
 }
@@ -220,7 +212,11 @@ async fn too_many_invalidations_until_the_deadline_fails_exactly_the_contributin
         summary.not_created
     );
     // Tried again and again, and stopped before the deadline so the answer still gets out.
-    assert!(s.creates().len() >= 4, "{}", s.creates().len());
+    assert!(
+        s.cloudfront.creates().len() >= 4,
+        "{}",
+        s.cloudfront.creates().len()
+    );
     assert!(s.clock.elapsed() <= Duration::from_secs(60));
     assert_eq!(summary.skipped["test_event"], 1);
     assert_eq!(summary.skipped["unrecognised"], 1);
@@ -234,7 +230,7 @@ async fn a_refusal_that_clears_is_retried_within_the_invocation() {
         .fail_creates(DIST, &[Kind::TooManyInProgress, Kind::Unavailable]);
     let (failed, summary) = s.batch(&[("m1", uploaded("a.html"))]).await;
     assert!(failed.is_empty());
-    assert_eq!(s.creates().len(), 3);
+    assert_eq!(s.cloudfront.creates().len(), 3);
     assert_eq!(summary.invalidations.len(), 1);
 }
 
@@ -286,10 +282,10 @@ async fn direct_notifications_and_eventbridge_events_are_invalidated_or_fail_the
                    "object": {"key": "c d+e.html", "size": 3, "sequencer": "0B"}, "reason": "PutObject"}});
     let (_, summary) = s.invoke(eventbridge).await.unwrap();
     assert_eq!(summary.delivery, "eventbridge");
-    let creates = s.creates();
-    assert_eq!(creates[0].2, ["/a%20b.html"]);
+    let creates = s.cloudfront.creates();
+    assert_eq!(creates[0].paths, ["/a%20b.html"]);
     // EventBridge's key is sent as written and as decoded: one of them is the object.
-    let mut both = creates[1].2.clone();
+    let mut both = creates[1].paths.clone();
     both.sort();
     assert_eq!(both, ["/c%20d%20e.html", "/c%20d+e.html"]);
 
@@ -349,5 +345,5 @@ async fn records_of_another_bucket_are_each_counted() {
         .await;
     assert!(failed.is_empty());
     assert_eq!(summary.skipped["other_bucket"], 2);
-    assert_eq!(s.creates()[0].2, ["/b.html"]);
+    assert_eq!(s.cloudfront.creates()[0].paths, ["/b.html"]);
 }

@@ -6,13 +6,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tracing::{error, info, warn};
 
-use super::HandlerError;
-use super::outcome::{JobOutcome, MAX_FAILURE_MESSAGE_LEN};
+use super::outcome::JobOutcome;
+use super::{Handler, HandlerError};
+use crate::artifact::job::Artifacts;
 use crate::duration::format_exact;
 use crate::ports::{
-    Clock, FailureType, JobFailure, JobReport, Millis, ReportError, ReportErrorKind, millis,
+    Clock, FailureType, Invalidations, JobReport, Millis, ReportError, ReportErrorKind, millis,
 };
-use crate::text::truncate;
 
 /// How a result is delivered to CodePipeline when it does not get through at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,15 +51,9 @@ impl ReportRetry {
     }
 }
 
-/// A result on its way to CodePipeline: the port, the clock its pauses and time limits use, and
-/// how it is tried again.
-pub(super) struct Delivery<'a, R, C> {
-    pub report: &'a R,
-    pub clock: &'a C,
-    pub retry: &'a ReportRetry,
-}
-
-impl<R: JobReport, C: Clock> Delivery<'_, R, C> {
+/// A result on its way to CodePipeline: the report port, the clock the pauses and time limits
+/// use, and how it is tried again (`reporting`).
+impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C> {
     /// Reports `outcome`, the one result of this invocation. A result that cannot get through
     /// for now is never swapped for another: the invocation fails, Lambda runs it again, and the
     /// retry finds the same invalidation (same CallerReference) and reports the same verdict.
@@ -91,14 +85,11 @@ impl<R: JobReport, C: Clock> Delivery<'_, R, C> {
                 // ValidationException: CodePipeline refused what this result says, which no retry
                 // changes. Fail the job visibly rather than leave it hanging for 20 minutes.
                 error!(error = %error, "CodePipeline refused the result; reporting a failure instead");
-                let failure = JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: truncate(
-                        &format!("CodePipeline refused this action's result: {error}"),
-                        MAX_FAILURE_MESSAGE_LEN,
-                    ),
-                    external_execution_id: None,
-                });
+                let failure = JobOutcome::failed(
+                    FailureType::JobFailed,
+                    &format!("CodePipeline refused this action's result: {error}"),
+                    None,
+                );
                 let sent = self.deliver(job_id, &failure, deadline).await;
                 settle(job_id, "failed", sent)
             }
@@ -114,20 +105,19 @@ impl<R: JobReport, C: Clock> Delivery<'_, R, C> {
         outcome: &JobOutcome,
         deadline: Option<Millis>,
     ) -> Result<(), ReportError> {
-        let retry = self.retry;
+        let (retry, clock) = (&self.reporting, &self.engine.clock);
         let give_up_at = match deadline {
             Some(deadline) => deadline.saturating_sub(millis(retry.stop_before_deadline)),
-            None => self
-                .clock
+            None => clock
                 .now()
                 .saturating_add(millis(retry.budget_without_deadline)),
         };
         let mut failures = 0u32;
         loop {
-            let left = Duration::from_millis(give_up_at.saturating_sub(self.clock.now()));
+            let left = Duration::from_millis(give_up_at.saturating_sub(clock.now()));
             // Even with no time left the result gets one short try: it may still get through.
             let limit = left.clamp(Duration::from_millis(200), retry.max_call);
-            let sent = match self.clock.within(limit, self.send(job_id, outcome)).await {
+            let sent = match clock.within(limit, self.send(job_id, outcome)).await {
                 Some(sent) => sent,
                 None => Err(ReportError {
                     kind: ReportErrorKind::Unavailable,
@@ -147,7 +137,7 @@ impl<R: JobReport, C: Clock> Delivery<'_, R, C> {
             };
             failures += 1;
             let gap = retry.gap(failures);
-            let now = self.clock.now();
+            let now = clock.now();
             // Another try needs the pause and a moment for the call itself.
             if now.saturating_add(millis(gap) + 200) >= give_up_at {
                 return Err(error);
@@ -158,7 +148,7 @@ impl<R: JobReport, C: Clock> Delivery<'_, R, C> {
                 retry_in_ms = millis(gap),
                 "could not report the result yet; trying again"
             );
-            self.clock.sleep(gap).await;
+            clock.sleep(gap).await;
         }
     }
 

@@ -41,9 +41,8 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         Err(error) => return refused(Refusal::Parameters(error)),
     };
     let token = match invocation.continuation_token.map(ContinuationToken::decode) {
-        None => None,
-        Some(Ok(token)) => Some(token),
         Some(Err(error)) => return refused(Refusal::Token(error)),
+        decoded => decoded.and_then(Result::ok),
     };
     let reference_base = match (&token, &params.caller_reference) {
         (Some(token), _) => token.reference_base.clone(),
@@ -52,29 +51,21 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
     };
     let mut params = params;
     let pinned = token.as_ref().and_then(|token| token.artifact.as_ref());
-    let from_artifact = match &params.from_artifact {
-        None => None,
-        Some(wanted) => {
-            let found = paths_from_artifact(
-                artifacts,
-                wanted,
-                JobArtifacts {
-                    job_id: invocation.job_id,
-                    user_parameters: raw,
-                    inputs: invocation.inputs,
-                },
-                pinned,
-            )
-            .await;
-            match found {
-                Ok(found) => {
-                    params.paths.extend(found.paths);
-                    Some(found.facts)
-                }
-                Err(error) => return refused(Refusal::Artifact(error)),
+    let mut from_artifact = None;
+    if let Some(wanted) = &params.from_artifact {
+        let job = JobArtifacts {
+            job_id: invocation.job_id,
+            user_parameters: raw,
+            inputs: invocation.inputs,
+        };
+        match paths_from_artifact(artifacts, wanted, job, pinned).await {
+            Ok(found) => {
+                params.paths.extend(found.paths);
+                from_artifact = Some(found.facts);
             }
+            Err(error) => return refused(Refusal::Artifact(error)),
         }
-    };
+    }
     if let (true, Some(facts)) = (params.paths.is_empty(), &from_artifact) {
         if pinned.is_some() {
             // The first invocation planned paths, or there would be no continuation.

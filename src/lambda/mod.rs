@@ -17,11 +17,9 @@ pub use outcome::{
     JobOutcome, MAX_EXTERNAL_ID_LEN, MAX_FAILURE_MESSAGE_LEN, MAX_SUMMARY_LEN, outcome,
 };
 
-use delivery::Delivery;
-
 use crate::artifact::job::Artifacts;
 use crate::engine::{Engine, EngineSettings};
-use crate::ports::{Clock, FailureType, Invalidations, JobFailure, JobReport, Millis, ReportError};
+use crate::ports::{Clock, FailureType, Invalidations, JobReport, Millis, ReportError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -73,14 +71,13 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
                 return Err(HandlerError::Event(EventError::NoJobId));
             }
             Err(EventError::Malformed { job_id, what }) => {
-                let failure = JobFailure {
-                    kind: FailureType::ConfigurationError,
-                    message: format!(
+                let outcome = JobOutcome::failed(
+                    FailureType::ConfigurationError,
+                    &format!(
                         "the CodePipeline job event does not have the expected shape ({what}); is this function invoked by a CodePipeline Lambda invoke action?"
                     ),
-                    external_execution_id: None,
-                };
-                let outcome = JobOutcome::Failed(failure);
+                    None,
+                );
                 let span = info_span!("job", job_id = %job_id);
                 return self
                     .report(&job_id, &outcome, deadline)
@@ -112,22 +109,6 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
             self.report(&event.job_id, &outcome, deadline).await
         }
         .instrument(span)
-        .await
-    }
-
-    /// Reports `outcome`, the one result of this invocation ([`Delivery`]).
-    async fn report(
-        &self,
-        job_id: &str,
-        outcome: &JobOutcome,
-        deadline: Option<Millis>,
-    ) -> Result<Value, HandlerError> {
-        Delivery {
-            report: &self.report,
-            clock: &self.engine.clock,
-            retry: &self.reporting,
-        }
-        .report(job_id, outcome, deadline)
         .await
     }
 }
@@ -189,11 +170,7 @@ mod tests {
         }
     }
 
-    fn event(job_id: &str) -> Value {
-        event_with_token(job_id, None)
-    }
-
-    fn event_with_token(job_id: &str, token: Option<&str>) -> Value {
+    fn event(job_id: &str, token: Option<&str>) -> Value {
         let mut data = json!({
             "actionConfiguration": {"configuration": {"FunctionName": "f", "UserParameters": "E2QWRUHAPOMQZL /index.html"}},
             "inputArtifacts": [], "outputArtifacts": [],
@@ -223,21 +200,11 @@ mod tests {
         vec![ReportErrorKind::Unavailable; count]
     }
 
-    fn no_failure_reported(report: &FakeReport) {
-        let reports = report.reports();
-        assert!(
-            !reports
-                .iter()
-                .any(|r| matches!(r, Reported::Failure { .. })),
-            "a failure was reported: {reports:?}"
-        );
-    }
-
     #[tokio::test]
     async fn a_duplicate_delivery_reports_once_and_creates_once() {
         let rig = rig(5);
-        let first = rig.invoke(event(JOB), 900).await.expect("handled");
-        let second = rig.invoke(event(JOB), 900).await.expect("handled");
+        let first = rig.invoke(event(JOB, None), 900).await.expect("handled");
+        let second = rig.invoke(event(JOB, None), 900).await.expect("handled");
         assert_eq!(first["verdict"], "succeeded");
         assert_eq!(second["verdict"], "already-reported");
         assert_eq!(rig.report.reports().len(), 1);
@@ -249,7 +216,10 @@ mod tests {
      {
         let rig = rig(5);
         rig.report.fail_next(&throttled(10_000));
-        let error = rig.invoke(event(JOB), 30).await.expect_err("not reported");
+        let error = rig
+            .invoke(event(JOB, None), 30)
+            .await
+            .expect_err("not reported");
         assert!(matches!(error, HandlerError::Report { .. }), "{error}");
         assert!(rig.report.calls() > 3, "tried {} times", rig.report.calls());
         assert!(
@@ -263,7 +233,7 @@ mod tests {
         // Lambda's asynchronous retry: the same event, a minute later, CodePipeline answering again.
         rig.report.clear_errors();
         rig.clock.advance(Duration::from_secs(60));
-        let answer = rig.invoke(event(JOB), 30).await.expect("handled");
+        let answer = rig.invoke(event(JOB, None), 30).await.expect("handled");
         assert_eq!(answer["verdict"], "succeeded");
         let reports = rig.report.reports();
         let [Reported::Success { success, .. }] = reports.as_slice() else {
@@ -287,7 +257,7 @@ mod tests {
         ] {
             let rig = rig(completes_after);
             rig.report.fail_next(&throttled(3));
-            let answer = rig.invoke(event(JOB), timeout).await.expect(case);
+            let answer = rig.invoke(event(JOB, None), timeout).await.expect(case);
             assert_eq!(answer["verdict"], verdict, "{case}");
             let reports = rig.report.reports();
             assert!(
@@ -301,7 +271,7 @@ mod tests {
     #[tokio::test]
     async fn a_continuation_report_throttled_until_the_deadline_is_retried_with_the_same_event() {
         let rig = rig(600);
-        let first = rig.invoke(event(JOB), 20).await.expect("handled");
+        let first = rig.invoke(event(JOB, None), 20).await.expect("handled");
         assert_eq!(first["verdict"], "continuing");
         let Some(Reported::KeepGoing { token, .. }) = rig.report.reports().pop() else {
             panic!("expected a continuation");
@@ -309,17 +279,20 @@ mod tests {
         let next_job = "22222222-2222-3333-4444-555555555555";
         rig.report.fail_next(&throttled(10_000));
         let error = rig
-            .invoke(event_with_token(next_job, Some(&token)), 20)
+            .invoke(event(next_job, Some(&token)), 20)
             .await
             .expect_err("not reported");
         assert!(matches!(error, HandlerError::Report { .. }), "{error}");
-        no_failure_reported(&rig.report);
-        assert_eq!(rig.report.reports().len(), 1);
+        let reports = rig.report.reports();
+        assert!(
+            matches!(reports.as_slice(), [Reported::KeepGoing { .. }]),
+            "only the first continuation was reported: {reports:?}"
+        );
 
         rig.report.clear_errors();
         rig.clock.advance(Duration::from_secs(60));
         let answer = rig
-            .invoke(event_with_token(next_job, Some(&token)), 20)
+            .invoke(event(next_job, Some(&token)), 20)
             .await
             .expect("handled");
         assert_eq!(answer["verdict"], "continuing");
@@ -337,7 +310,7 @@ mod tests {
         let rig = rig(5);
         rig.report.delay_next(&[Duration::from_secs(3600)]);
         let started = rig.clock.now();
-        let answer = rig.invoke(event(JOB), 900).await.expect("handled");
+        let answer = rig.invoke(event(JOB, None), 900).await.expect("handled");
         assert_eq!(answer["verdict"], "succeeded");
         assert_eq!(rig.report.calls(), 2);
         assert_eq!(rig.report.reports().len(), 1);
@@ -350,7 +323,10 @@ mod tests {
     async fn a_report_that_hangs_until_the_deadline_ends_the_invocation_in_time() {
         let rig = rig(5);
         rig.report.delay_next(&[Duration::from_secs(3600); 100]);
-        let error = rig.invoke(event(JOB), 30).await.expect_err("not reported");
+        let error = rig
+            .invoke(event(JOB, None), 30)
+            .await
+            .expect_err("not reported");
         assert!(error.to_string().contains("no answer"), "{error}");
         assert!(rig.report.reports().is_empty());
     }
@@ -359,7 +335,7 @@ mod tests {
     async fn a_refused_success_report_becomes_a_failure_report() {
         let rig = rig(5);
         rig.report.fail_next(&[ReportErrorKind::Rejected]);
-        let answer = rig.invoke(event(JOB), 900).await.expect("handled");
+        let answer = rig.invoke(event(JOB, None), 900).await.expect("handled");
         assert_eq!(answer["verdict"], "failed");
         let reports = rig.report.reports();
         let [Reported::Failure { failure, .. }] = reports.as_slice() else {
@@ -373,7 +349,7 @@ mod tests {
     async fn an_unknown_job_ends_the_invocation_without_another_report() {
         let rig = rig(5);
         rig.report.fail_next(&[ReportErrorKind::JobNotFound]);
-        let answer = rig.invoke(event(JOB), 900).await.expect("handled");
+        let answer = rig.invoke(event(JOB, None), 900).await.expect("handled");
         assert_eq!(answer["verdict"], "job-not-found");
         assert_eq!(rig.report.calls(), 1, "a closed job gets no failure report");
     }
@@ -382,7 +358,10 @@ mod tests {
     async fn a_refused_call_is_an_error_for_lambda_without_a_failure_report() {
         let rig = rig(5);
         rig.report.fail_next(&[ReportErrorKind::Refused]);
-        let error = rig.invoke(event(JOB), 900).await.expect_err("refused");
+        let error = rig
+            .invoke(event(JOB, None), 900)
+            .await
+            .expect_err("refused");
         assert_eq!(rig.report.calls(), 1);
         let diagnostic = lambda_runtime::Diagnostic::from(error);
         assert_eq!(diagnostic.error_type, "CfInvalidate.ReportError");
@@ -392,7 +371,10 @@ mod tests {
     async fn an_unreachable_codepipeline_makes_lambda_retry() {
         let rig = rig(5);
         rig.report.fail_next(&throttled(10_000));
-        let error = rig.invoke(event(JOB), 60).await.expect_err("not reported");
+        let error = rig
+            .invoke(event(JOB, None), 60)
+            .await
+            .expect_err("not reported");
         let diagnostic = lambda_runtime::Diagnostic::from(error);
         assert_eq!(diagnostic.error_type, "CfInvalidate.ReportError");
         assert!(rig.clock.now() <= T0 + 60_000);

@@ -14,7 +14,7 @@ use crate::engine::{
     EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, Verdict,
 };
-use crate::params::{self, OnTimeout, ParamsError};
+use crate::params::{self, OnTimeout, ParamsError, Target};
 use crate::plan::PlanError;
 use crate::ports::{
     CloudFrontErrorKind, ExecutionDetails, FailureType, JobFailure, JobSuccess, Millis,
@@ -39,6 +39,26 @@ pub enum JobOutcome {
     Failed(JobFailure),
 }
 
+impl JobOutcome {
+    /// A failure whose message is cut to CodePipeline's limit.
+    pub(super) fn failed(kind: FailureType, message: &str, external_id: Option<String>) -> Self {
+        Self::Failed(JobFailure {
+            kind,
+            message: truncate(message, MAX_FAILURE_MESSAGE_LEN),
+            external_execution_id: external_id,
+        })
+    }
+}
+
+/// Execution details whose summary is cut to CodePipeline's limit.
+fn details(summary: &str, external_id: Option<String>, percent: u8) -> ExecutionDetails {
+    ExecutionDetails {
+        summary: truncate(summary, MAX_SUMMARY_LEN),
+        external_execution_id: external_id,
+        percent_complete: percent,
+    }
+}
+
 /// The engine's verdict in CodePipeline's terms: the one result this invocation reports.
 pub fn outcome(
     spec: &JobSpec,
@@ -49,12 +69,34 @@ pub fn outcome(
 ) -> JobOutcome {
     let elapsed = format_duration(Duration::from_millis(now.saturating_sub(run.started_at)));
     let external_id = external_execution_id(run);
+    let failed =
+        |message: &str| JobOutcome::failed(FailureType::JobFailed, message, external_id.clone());
     match verdict {
         Verdict::Finished => JobOutcome::Succeeded(success(spec, run, &elapsed, None)),
         Verdict::Failed {
             causes,
             in_progress,
-        } => JobOutcome::Failed(failure_of(spec, causes, in_progress, settings, external_id)),
+        } => {
+            // The most actionable cause decides the type: configuration, then permissions.
+            let kind = causes
+                .iter()
+                .map(|failed| FailureType::of(failed.cause.kind))
+                .min()
+                .unwrap_or(FailureType::JobFailed);
+            let mut message = causes
+                .iter()
+                .map(|failed| cause_message(spec, failed, settings))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let others = pending_list(in_progress);
+            if !others.is_empty() {
+                let _ = write!(
+                    message,
+                    ". Already created and still in progress (they finish on their own): {others}"
+                );
+            }
+            JobOutcome::failed(kind, &message, external_id)
+        }
         Verdict::TimedOut {
             queued,
             in_progress,
@@ -86,32 +128,18 @@ pub fn outcome(
                 if !waiting.is_empty() {
                     let _ = write!(
                         message,
-                        ". Still in progress (they finish on their own): {}",
-                        waiting.join(", ")
+                        ". Still in progress (they finish on their own): {waiting}"
                     );
                 }
-                return JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-                    external_execution_id: external_id,
-                });
+                return failed(&message);
             }
             match spec.on_timeout {
-                OnTimeout::Fail => JobOutcome::Failed(JobFailure {
-                    kind: FailureType::JobFailed,
-                    message: truncate(
-                        &format!(
-                            "timed out after {timeout} waiting for CloudFront: {} still in progress. They finish on their own; raise timeoutMinutes, or set onTimeout to \"succeed\" so that a slow invalidation does not fail the pipeline",
-                            waiting.join(", ")
-                        ),
-                        MAX_FAILURE_MESSAGE_LEN,
-                    ),
-                    external_execution_id: external_id,
-                }),
+                OnTimeout::Fail => failed(&format!(
+                    "timed out after {timeout} waiting for CloudFront: {waiting} still in progress. They finish on their own; raise timeoutMinutes, or set onTimeout to \"succeed\" so that a slow invalidation does not fail the pipeline"
+                )),
                 OnTimeout::Succeed => {
                     let warning = format!(
-                        "WARNING: still in progress after {timeout}: {}. They finish on their own (onTimeout is \"succeed\").",
-                        waiting.join(", ")
+                        "WARNING: still in progress after {timeout}: {waiting}. They finish on their own (onTimeout is \"succeed\")."
                     );
                     JobOutcome::Succeeded(success(spec, run, &elapsed, Some(warning)))
                 }
@@ -143,11 +171,7 @@ pub fn outcome(
             let percent = u8::try_from((completed * 100 / total.max(1)).min(99)).unwrap_or(99);
             JobOutcome::StillRunning {
                 token: run.to_token(spec).encode(),
-                details: ExecutionDetails {
-                    summary: truncate(&summary, MAX_SUMMARY_LEN),
-                    external_execution_id: external_id,
-                    percent_complete: percent,
-                },
+                details: details(&summary, external_id, percent),
             }
         }
     }
@@ -158,11 +182,6 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
         .distributions
         .iter()
         .all(|d| matches!(d.progress, Progress::Completed { .. }));
-    let status = if all_completed {
-        "Completed"
-    } else {
-        "InProgress"
-    };
     let pairs: Vec<String> = run
         .distributions
         .iter()
@@ -208,54 +227,50 @@ fn success(spec: &JobSpec, run: &JobRun, elapsed: &str, warning: Option<String>)
         };
         format!("{counted}: {}", pairs.join(", "))
     };
+    let counted = format!("{paths} path{}", plural(paths));
     let mut summary = match (&warning, all_completed) {
         (Some(warning), _) => format!(
-            "{warning} Invalidation of {paths} path{} on {targets}{collapsed} created {elapsed} ago.",
-            plural(paths)
+            "{warning} Invalidation of {counted} on {targets}{collapsed} created {elapsed} ago."
         ),
-        (None, true) => format!(
-            "Invalidated {paths} path{} on {targets}{collapsed} in {elapsed}.",
-            plural(paths)
-        ),
+        (None, true) => format!("Invalidated {counted} on {targets}{collapsed} in {elapsed}."),
         (None, false) => format!(
-            "Created invalidation of {paths} path{} on {targets}{collapsed}; not waiting for it to complete (wait is false).",
-            plural(paths)
+            "Created invalidation of {counted} on {targets}{collapsed}; not waiting for it to complete (wait is false)."
         ),
     };
     let _ = write!(summary, " Paths: {}", preview(spec.plan.items(), 10));
-    let mut output_variables = BTreeMap::new();
     if let Some(facts) = &spec.from_artifact {
         summary = format!("{} {summary}", artifact_summary(facts));
-        output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
     }
-    output_variables.insert(
-        "InvalidationId".to_owned(),
-        run.distributions
-            .first()
-            .and_then(|d| d.progress.invalidation_id())
-            .unwrap_or("")
-            .to_owned(),
-    );
-    output_variables.insert("InvalidationIds".to_owned(), pairs.join(","));
-    insert_target_variables(&mut output_variables, &spec.distributions);
-    output_variables.insert("PathCount".to_owned(), paths.to_string());
-    output_variables.insert("Status".to_owned(), status.to_owned());
+    let first_id = run
+        .distributions
+        .first()
+        .and_then(|d| d.progress.invalidation_id())
+        .unwrap_or("");
     JobSuccess {
-        details: ExecutionDetails {
-            summary: truncate(&summary, MAX_SUMMARY_LEN),
-            external_execution_id: external_execution_id(run),
-            percent_complete: 100,
-        },
-        output_variables,
+        details: details(&summary, external_execution_id(run), 100),
+        output_variables: output_variables(
+            &spec.distributions,
+            [first_id, &pairs.join(",")],
+            paths,
+            if all_completed {
+                "Completed"
+            } else {
+                "InProgress"
+            },
+            spec.from_artifact.as_ref(),
+        ),
     }
 }
 
-/// `DistributionIds` (empty when the job named only tenants), and `DistributionTenantIds` when
-/// it named tenants.
-fn insert_target_variables(
-    output_variables: &mut BTreeMap<String, String>,
-    targets: &[crate::params::Target],
-) {
+/// The output variables of a success. `DistributionIds` is empty when the job named only
+/// tenants; `DistributionTenantIds` is set when it named tenants.
+fn output_variables(
+    targets: &[Target],
+    [first_id, ids]: [&str; 2],
+    paths: usize,
+    status: &str,
+    facts: Option<&ArtifactFacts>,
+) -> BTreeMap<String, String> {
     let ids_of = |tenant: bool| {
         targets
             .iter()
@@ -264,75 +279,44 @@ fn insert_target_variables(
             .collect::<Vec<_>>()
             .join(",")
     };
-    output_variables.insert("DistributionIds".to_owned(), ids_of(false));
-    if targets.iter().any(|d| d.is_tenant()) {
-        output_variables.insert("DistributionTenantIds".to_owned(), ids_of(true));
+    let mut variables = BTreeMap::from([
+        ("InvalidationId", first_id.to_owned()),
+        ("InvalidationIds", ids.to_owned()),
+        ("DistributionIds", ids_of(false)),
+        ("PathCount", paths.to_string()),
+        ("Status", status.to_owned()),
+    ]);
+    if targets.iter().any(Target::is_tenant) {
+        variables.insert("DistributionTenantIds", ids_of(true));
     }
+    if let Some(facts) = facts {
+        variables.insert("ChangedFiles", facts.changed_files.to_string());
+    }
+    variables
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
 }
 
 /// Success without an invalidation: "changed" found no change and no paths were listed.
-pub(super) fn nothing_changed(
-    targets: &[crate::params::Target],
-    facts: &ArtifactFacts,
-) -> JobOutcome {
-    let mut output_variables = BTreeMap::new();
-    output_variables.insert("InvalidationId".to_owned(), String::new());
-    output_variables.insert("InvalidationIds".to_owned(), String::new());
-    insert_target_variables(&mut output_variables, targets);
-    output_variables.insert("PathCount".to_owned(), "0".to_owned());
-    output_variables.insert("ChangedFiles".to_owned(), facts.changed_files.to_string());
-    output_variables.insert("Status".to_owned(), "NoChanges".to_owned());
+pub(super) fn nothing_changed(targets: &[Target], facts: &ArtifactFacts) -> JobOutcome {
     JobOutcome::Succeeded(JobSuccess {
-        details: ExecutionDetails {
-            summary: truncate(
-                &format!("{} Nothing invalidated.", artifact_summary(facts)),
-                MAX_SUMMARY_LEN,
-            ),
-            external_execution_id: None,
-            percent_complete: 100,
-        },
-        output_variables,
+        details: details(
+            &format!("{} Nothing invalidated.", artifact_summary(facts)),
+            None,
+            100,
+        ),
+        output_variables: output_variables(targets, ["", ""], 0, "NoChanges", Some(facts)),
     })
 }
 
-fn failure_of(
-    spec: &JobSpec,
-    causes: &[FailedTarget],
-    in_progress: &[PendingInvalidation],
-    settings: &EngineSettings,
-    external_id: Option<String>,
-) -> JobFailure {
-    // The most actionable cause decides the type: configuration, then permissions.
-    let kind = causes
-        .iter()
-        .map(|failed| FailureType::of(failed.cause.kind))
-        .min()
-        .unwrap_or(FailureType::JobFailed);
-    let mut message = causes
-        .iter()
-        .map(|failed| cause_message(spec, failed, settings))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let others = pending_list(in_progress);
-    if !others.is_empty() {
-        let _ = write!(
-            message,
-            ". Already created and still in progress (they finish on their own): {}",
-            others.join(", ")
-        );
-    }
-    JobFailure {
-        kind,
-        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-        external_execution_id: external_id,
-    }
-}
-
-fn pending_list(in_progress: &[PendingInvalidation]) -> Vec<String> {
+/// `TARGET invalidation ID, ...`.
+fn pending_list(in_progress: &[PendingInvalidation]) -> String {
     in_progress
         .iter()
         .map(|p| format!("{} invalidation {}", p.target, p.invalidation_id))
-        .collect()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn external_execution_id(run: &JobRun) -> Option<String> {
@@ -348,8 +332,6 @@ fn external_execution_id(run: &JobRun) -> Option<String> {
 /// pipeline's user, who edits UserParameters and the function's role.
 fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSettings) -> String {
     let (distribution, cause) = (&failed.target, &failed.cause);
-    let invalidation_id = &failed.invalidation_id;
-    let error = cause;
     let code = cause.code.as_deref().unwrap_or("error");
     let actions = distribution.iam_actions();
     let action = cause.operation.iam_action(distribution);
@@ -362,26 +344,26 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
         ),
         CloudFrontErrorKind::InvalidRequest => format!(
             "CloudFront refused the invalidation for {distribution} ({code}): {}. Paths sent: {}",
-            error.message,
+            cause.message,
             preview(spec.plan.items(), 5)
         ),
         CloudFrontErrorKind::CallerReferenceReused => format!(
             "CloudFront refused CallerReference {:?} for {distribution}: it was used for an earlier invalidation batch of that distribution ({code}: {}), and none of its {REFERENCE_SEARCH_LIMIT} newest invalidations carries it, so it is not this job's. Give callerReference a value unique to each pipeline run, such as #{{codepipeline.PipelineExecutionId}}, or leave it out",
             spec.caller_reference(distribution),
-            error.message
+            cause.message
         ),
         CloudFrontErrorKind::AccessDenied => format!(
             "access denied: the function's role may not call {action} on {arn}. Grant {}, {} and {} on {arn}; or, if {distribution} is not the {noun} you meant, correct the id in UserParameters: a role limited to its {noun}s' ARNs is refused this way for any other id, before CloudFront looks it up (CloudFront said: {})",
             actions[0],
             actions[1],
             actions[2],
-            error.message,
+            cause.message,
             noun = distribution.noun(),
             arn = spec.distribution_arn(distribution)
         ),
         CloudFrontErrorKind::Unavailable => format!(
             "CloudFront kept failing for {distribution}: {} ({} calls in a row failed after the SDK's own retries); run the action again later",
-            error.message, settings.transient_failure_limit
+            cause.message, settings.transient_failure_limit
         ),
         CloudFrontErrorKind::NoAnswer { within } => format!(
             "CloudFront kept failing for {distribution}: {action} did not answer within {} ({} calls in a row failed after the SDK's own retries); run the action again later",
@@ -390,15 +372,15 @@ fn cause_message(spec: &JobSpec, failed: &FailedTarget, settings: &EngineSetting
         ),
         CloudFrontErrorKind::Unreachable | CloudFrontErrorKind::NotCloudFront => format!(
             "{action} for {distribution} did not reach CloudFront: {}. Check the function's network (VPC, NAT, proxy) and any CloudFront endpoint set in its environment (AWS_ENDPOINT_URL_CLOUDFRONT)",
-            error.message
+            cause.message
         ),
         CloudFrontErrorKind::NoSuchInvalidation => format!(
             "CloudFront no longer knows invalidation {} of {distribution} (NoSuchInvalidation)",
-            invalidation_id.as_deref().unwrap_or("?")
+            failed.invalidation_id.as_deref().unwrap_or("?")
         ),
         CloudFrontErrorKind::TooManyInProgress | CloudFrontErrorKind::Other => format!(
             "{action} failed for {distribution} ({code}): {}",
-            error.message
+            cause.message
         ),
     }
 }
@@ -508,10 +490,7 @@ pub fn refused(refusal: Refusal) -> JobOutcome {
                  any invalidation already created)"
             ),
         ),
-        Refusal::Artifact(error) => {
-            let failure = artifact_failure(&error);
-            (failure.kind, failure.message)
-        }
+        Refusal::Artifact(error) => artifact_failure(&error),
         Refusal::PlanChanged => (
             FailureType::JobFailed,
             "the artifacts read in this invocation give other paths than the job's first \
@@ -532,17 +511,13 @@ pub fn refused(refusal: Refusal) -> JobOutcome {
         ),
     };
     warn!(failure_type = %kind, "{message}");
-    JobOutcome::Failed(JobFailure {
-        kind,
-        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-        external_execution_id: None,
-    })
+    JobOutcome::failed(kind, &message, None)
 }
 
-/// Why `pathsFromArtifact` gave no paths, as the failure to report.
-fn artifact_failure(error: &ArtifactError) -> JobFailure {
+/// Why `pathsFromArtifact` gave no paths, as the failure type and message to report.
+fn artifact_failure(error: &ArtifactError) -> (FailureType, String) {
     use FailureType::{ConfigurationError, JobFailed, PermissionError, SystemUnavailable};
-    let (kind, message) = match error {
+    match error {
         ArtifactError::NoInputs => (
             ConfigurationError,
             "pathsFromArtifact reads this action's input artifact, and the action has none: add \
@@ -722,17 +697,13 @@ fn artifact_failure(error: &ArtifactError) -> JobFailure {
                 ),
             }
         }
-    };
-    JobFailure {
-        kind,
-        message: truncate(&message, MAX_FAILURE_MESSAGE_LEN),
-        external_execution_id: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_ends, assert_mentions, assert_starts};
     use crate::token::TokenArtifact;
 
     fn facts(selection: Selection, changed_files: usize, outside_prefix: usize) -> ArtifactFacts {
@@ -750,10 +721,7 @@ mod tests {
     fn artifact_failures_name_the_value_and_say_what_to_do() {
         use crate::artifact::job::EncryptionKey;
         use crate::artifact::previous::{ArtifactLocation, HistoryError};
-        let said = |error: ArtifactError| {
-            let failure = artifact_failure(&error);
-            (failure.kind, failure.message)
-        };
+        let said = |error: ArtifactError| artifact_failure(&error);
         let location = ArtifactLocation {
             name: "BuildArtifact".to_owned(),
             bucket: "artifacts".to_owned(),
@@ -768,13 +736,11 @@ mod tests {
 
         let (kind, message) = said(ArtifactError::JobDetailsRefused(refused.clone()));
         assert_eq!(kind, FailureType::ConfigurationError);
-        assert!(
-            message.ends_with(
-                "refused GetJobDetails (InvalidJobException: custom actions only; the API \
-                 reference documents it for custom actions): add \"pipelineName\": \"<this \
-                 pipeline's name>\" to UserParameters"
-            ),
-            "{message}"
+        assert_ends(
+            &message,
+            "refused GetJobDetails (InvalidJobException: custom actions only; the API \
+             reference documents it for custom actions): add \"pipelineName\": \"<this \
+             pipeline's name>\" to UserParameters",
         );
 
         let files = |n: usize| (0..n).map(|i| format!("dist/{i}.html")).collect::<Vec<_>>();
@@ -799,12 +765,10 @@ mod tests {
             name: "SourceArtifact".to_owned(),
             inputs: vec!["BuildArtifact".to_owned(), "Other".to_owned()],
         });
-        assert!(
-            message.ends_with(
-                "\"SourceArtifact\", which is not an input artifact of this action; its input \
-                 artifacts are: BuildArtifact, Other"
-            ),
-            "{message}"
+        assert_ends(
+            &message,
+            "\"SourceArtifact\", which is not an input artifact of this action; its input \
+             artifacts are: BuildArtifact, Other",
         );
 
         let (kind, message) = said(ArtifactError::Unreadable {
@@ -817,12 +781,15 @@ mod tests {
             }),
         });
         assert_eq!(kind, FailureType::PermissionError);
-        assert!(
-            message.starts_with(
-                "could not read input artifact BuildArtifact (s3://artifacts/site/Build/abc.zip) \
-                 with the job's artifact credentials: Access Denied."
-            ) && message.ends_with("KMS key arn:aws:kms:eu-west-1:1:key/k: the pipeline's service role needs kms:Decrypt on it."),
-            "{message}"
+        assert_starts(
+            &message,
+            "could not read input artifact BuildArtifact (s3://artifacts/site/Build/abc.zip) with \
+             the job's artifact credentials: Access Denied.",
+        );
+        assert_ends(
+            &message,
+            "KMS key arn:aws:kms:eu-west-1:1:key/k: the pipeline's service role needs kms:Decrypt \
+             on it.",
         );
         let (kind, message) = said(ArtifactError::Unreadable {
             role: ArtifactRole::Previous,
@@ -834,14 +801,12 @@ mod tests {
             key: None,
         });
         assert_eq!(kind, FailureType::JobFailed);
-        assert!(
-            message.starts_with(
-                "cannot list the files of the artifact of the last successful run, BuildArtifact \
-                 (s3://artifacts/site/Build/abc.zip): it is not a zip archive: no \
-                 end-of-central-directory record in its last 3 bytes (of 3). pathsFromArtifact \
-                 reads the zip CodePipeline stores"
-            ),
-            "{message}"
+        assert_starts(
+            &message,
+            "cannot list the files of the artifact of the last successful run, BuildArtifact \
+             (s3://artifacts/site/Build/abc.zip): it is not a zip archive: no \
+             end-of-central-directory record in its last 3 bytes (of 3). pathsFromArtifact \
+             reads the zip CodePipeline stores",
         );
 
         let (kind, message) = said(ArtifactError::NotLocated {
@@ -854,35 +819,28 @@ mod tests {
             },
         });
         assert_eq!(kind, FailureType::ConfigurationError);
-        assert!(
-            message.ends_with(
-                "in pipeline \"site\" (\"pipelineName\" in UserParameters): 2 actions run with \
-                 the same UserParameters (Deploy/Invalidate, Deploy/Upload); remove \
-                 \"pipelineName\" so that the action asks GetJobDetails, or make the \
-                 UserParameters differ"
-            ),
-            "{message}"
+        assert_ends(
+            &message,
+            "in pipeline \"site\" (\"pipelineName\" in UserParameters): 2 actions run with \
+             the same UserParameters (Deploy/Invalidate, Deploy/Upload); remove \
+             \"pipelineName\" so that the action asks GetJobDetails, or make the \
+             UserParameters differ",
         );
         let (_, message) = said(ArtifactError::NotLocated {
             pipeline: "site".to_owned(),
             why: NotLocated::NoneRunning { seen: 40 },
         });
-        assert!(
-            message.contains("none of its 40 most recent action executions"),
-            "{message}"
-        );
+        assert_mentions(&message, &["none of its 40 most recent action executions"]);
 
         let (kind, message) = said(ArtifactError::History {
             pipeline: None,
             error: refused,
         });
         assert_eq!(kind, FailureType::PermissionError);
-        assert!(
-            message.starts_with(
-                "the function's role may not call codepipeline:GetJobDetails on pipeline of this \
-                 job"
-            ),
-            "{message}"
+        assert_starts(
+            &message,
+            "the function's role may not call codepipeline:GetJobDetails on pipeline of this \
+             job",
         );
     }
 

@@ -11,8 +11,8 @@ use crate::params::{Target, parse_user_parameters};
 use crate::ports::CloudFrontErrorKind as Kind;
 use crate::ports::{FailureType, JobFailure, JobSuccess, Millis};
 use crate::testing::{
-    CfCall, DIST, FakeArtifacts, FakeClock, FakeCloudFront, JOB, OTHER, T0, assert_mentions,
-    job_credentials, secs,
+    CfCall, DIST, FakeArtifacts, FakeClock, FakeCloudFront, JOB, OTHER, T0, assert_ends,
+    assert_mentions, assert_starts, job_credentials, secs,
 };
 use crate::text::truncate;
 use crate::token::ContinuationToken;
@@ -86,7 +86,7 @@ impl Scenario {
     /// The CloudFront calls made, in order, as `Create ID`, `Get ID` or `List ID`.
     fn calls(&self) -> Vec<String> {
         let call = |call: CfCall| match call {
-            CfCall::Create { distribution, .. } => format!("Create {distribution}"),
+            CfCall::Create(create) => format!("Create {}", create.distribution),
             CfCall::Get { distribution, .. } => format!("Get {distribution}"),
             CfCall::List { distribution, .. } => format!("List {distribution}"),
         };
@@ -100,18 +100,6 @@ impl Scenario {
 
     async fn run_to_end(&self, params: &str, lambda_timeout: Duration) -> (JobOutcome, usize) {
         self.run_until_done(None, params, lambda_timeout).await
-    }
-
-    /// [`Self::run_to_end`] for a job that already handed over `token`.
-    async fn run_to_end_from(
-        &self,
-        token: &str,
-        params: &str,
-        lambda_timeout: Duration,
-    ) -> (JobOutcome, usize) {
-        self.clock.advance(secs(1));
-        self.run_until_done(Some(token.to_owned()), params, lambda_timeout)
-            .await
     }
 
     /// Invokes again after every "still running", as CodePipeline does, each time with a new job id.
@@ -149,11 +137,15 @@ fn success(outcome: &JobOutcome) -> &JobSuccess {
     }
 }
 
-fn failure(outcome: &JobOutcome) -> &JobFailure {
-    match outcome {
-        JobOutcome::Failed(failure) => failure,
-        other => panic!("expected failure, got {other:?}"),
-    }
+/// The failure `outcome` must be: of `kind`, its message holding each of `words`.
+#[track_caller]
+fn failure(outcome: JobOutcome, kind: FailureType, words: &[&str]) -> JobFailure {
+    let JobOutcome::Failed(failure) = outcome else {
+        panic!("expected failure, got {outcome:?}");
+    };
+    assert_eq!(failure.kind, kind, "{}", failure.message);
+    assert_mentions(&failure.message, words);
+    failure
 }
 
 #[tokio::test]
@@ -171,13 +163,9 @@ async fn completes_within_one_invocation() {
     assert_eq!(vars["DistributionIds"], DIST);
     assert_eq!(vars["PathCount"], "2");
     assert_eq!(vars["Status"], "Completed");
-    assert!(
-        success
-            .details
-            .summary
-            .starts_with("Invalidated 2 paths on E2QWRUHAPOMQZL (I000000000001) in 2"),
-        "{}",
-        success.details.summary
+    assert_starts(
+        &success.details.summary,
+        "Invalidated 2 paths on E2QWRUHAPOMQZL (I000000000001) in 2",
     );
     assert_eq!(
         success.details.external_execution_id.as_deref(),
@@ -186,19 +174,9 @@ async fn completes_within_one_invocation() {
     // AND the exact batch was sent once, with a CallerReference stable for this job
     let creates = s.cloudfront.creates();
     assert_eq!(creates.len(), 1);
-    let CfCall::Create {
-        caller_reference,
-        paths,
-        ..
-    } = &creates[0]
-    else {
-        unreachable!()
-    };
-    assert_eq!(paths, &["/css/*", "/index.html"]);
-    assert!(
-        caller_reference.starts_with(&format!("{JOB}-{DIST}-")),
-        "{caller_reference}"
-    );
+    assert_eq!(creates[0].paths, ["/css/*", "/index.html"]);
+    let caller_reference = &creates[0].caller_reference;
+    assert_starts(caller_reference, &format!("{JOB}-{DIST}-"));
     // AND completion was noticed within max(1 s, 10 %) of the 25 s
     let lag = s.clock.elapsed().saturating_sub(secs(25));
     assert!(lag <= Duration::from_millis(2_500), "noticed {lag:?} late");
@@ -257,10 +235,7 @@ async fn completes_after_three_continuations() {
         token = Some(next);
         s.clock.advance(secs(5));
     }
-    assert!(
-        summaries[0].starts_with("0 of 1 distribution completed, 27s elapsed"),
-        "{summaries:?}"
-    );
+    assert_starts(&summaries[0], "0 of 1 distribution completed, 27s elapsed");
     // WHEN CodePipeline invokes a fourth time with the token
     let outcome = s
         .invoke(&job_id(4), params, token.as_deref(), secs(30))
@@ -269,13 +244,7 @@ async fn completes_after_three_continuations() {
     success(&outcome);
     let creates = s.cloudfront.creates();
     assert_eq!(creates.len(), 1);
-    let CfCall::Create {
-        caller_reference, ..
-    } = &creates[0]
-    else {
-        unreachable!()
-    };
-    assert!(caller_reference.starts_with(&job_id(1)));
+    assert_starts(&creates[0].caller_reference, &job_id(1));
 }
 
 #[tokio::test]
@@ -289,10 +258,7 @@ async fn too_many_invalidations_in_progress_twice_then_created() {
         .cloudfront
         .creates()
         .iter()
-        .map(|call| match call {
-            CfCall::Create { at, .. } => at - T0,
-            CfCall::Get { .. } | CfCall::List { .. } => unreachable!(),
-        })
+        .map(|call| call.at - T0)
         .collect();
     // Backs off 2 s, then 4 s, and keeps the same CallerReference, so retries never double-bill.
     assert_eq!(create_times, vec![0, 2_000, 6_000]);
@@ -338,16 +304,12 @@ async fn timeout_fails_the_job_by_default() {
             secs(60),
         )
         .await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::JobFailed);
-    assert_mentions(
-        &failure.message,
-        &[
-            "timed out after 2m00s",
-            "E2QWRUHAPOMQZL invalidation I000000000001",
-            "finish on their own",
-        ],
-    );
+    let words = [
+        "timed out after 2m00s",
+        "E2QWRUHAPOMQZL invalidation I000000000001",
+        "finish on their own",
+    ];
+    failure(outcome, FailureType::JobFailed, &words);
     assert!(s.clock.elapsed() <= secs(130));
     assert_eq!(s.count(&format!("Create {DIST}")), 1, "{:?}", s.calls());
 }
@@ -363,13 +325,9 @@ async fn timeout_with_on_timeout_succeed_is_a_warning_success() {
         .await;
     let success = success(&outcome);
     assert_eq!(success.output_variables["Status"], "InProgress");
-    assert!(
-        success
-            .details
-            .summary
-            .starts_with("WARNING: still in progress after 1m00s"),
-        "{}",
-        success.details.summary
+    assert_starts(
+        &success.details.summary,
+        "WARNING: still in progress after 1m00s",
     );
     assert_eq!(s.count(&format!("Create {DIST}")), 1, "{:?}", s.calls());
 }
@@ -385,9 +343,11 @@ async fn timeout_before_creation_fails_even_with_on_timeout_succeed() {
             secs(900),
         )
         .await;
-    let failure = failure(&outcome);
-    assert_eq!(failure.kind, FailureType::JobFailed);
-    assert_mentions(&failure.message, &["before CloudFront accepted"]);
+    failure(
+        outcome,
+        FailureType::JobFailed,
+        &["before CloudFront accepted"],
+    );
 }
 
 #[tokio::test]
@@ -411,13 +371,11 @@ async fn retries_of_a_run_with_a_caller_reference_reuse_the_invalidation() {
     success(&s.invoke(&job_id(1), params, None, secs(900)).await);
     success(&s.invoke(&job_id(2), params, None, secs(900)).await);
     assert_eq!(s.cloudfront.invalidations(DIST).len(), 1);
-    let CfCall::Create {
-        caller_reference, ..
-    } = &s.cloudfront.creates()[1]
-    else {
-        unreachable!()
-    };
-    assert!(caller_reference.starts_with("6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c-E2QWRUHAPOMQZL-"));
+    let caller_reference = &s.cloudfront.creates()[1].caller_reference;
+    assert_starts(
+        caller_reference,
+        "6b5ed6a2-4c1e-4f6a-9d2b-0c8e7f1a2b3c-E2QWRUHAPOMQZL-",
+    );
 }
 
 const TENANT: &str = "dt_2wjDZi3hD1ivOXf6rpZJO1AB";
@@ -503,9 +461,12 @@ async fn a_reference_nobody_in_the_job_holds_is_a_configuration_error_naming_it(
         s.cloudfront
             .add_invalidation(DIST, &format!("later-{n}"), &["/z"]);
     }
-    let failure = failure(&s.once(params).await).clone();
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
-    assert_mentions(&failure.message, &[&reference, "callerReference"]);
+    let outcome = s.once(params).await;
+    failure(
+        outcome,
+        FailureType::ConfigurationError,
+        &[&reference, "callerReference"],
+    );
     assert_eq!(s.cloudfront.invalidations(DIST).len(), 51);
 }
 
@@ -539,7 +500,10 @@ async fn a_poll_that_hangs_past_the_deadline_still_hands_over_a_continuation_in_
         decoded.distributions[0].failures_in_a_row, 0,
         "a call cut by the deadline is not CloudFront's failure"
     );
-    let (end, _) = s.run_to_end_from(token, "E2QWRUHAPOMQZL", secs(15)).await;
+    s.clock.advance(secs(1));
+    let (end, _) = s
+        .run_until_done(Some(token.clone()), "E2QWRUHAPOMQZL", secs(15))
+        .await;
     success(&end);
 }
 
@@ -567,13 +531,12 @@ async fn transient_failures_below_the_limit_are_absorbed() {
 async fn a_tampered_token_fails_cleanly_without_calls() {
     let s = Scenario::new(&[(DIST, 10)]);
     for token in ["garbage", "v1.e30.000000000000", &"v1.".repeat(700)] {
-        let failure = failure(
-            &s.invoke(JOB, "E2QWRUHAPOMQZL", Some(token), secs(900))
-                .await,
-        )
-        .clone();
-        assert_eq!(failure.kind, FailureType::JobFailed);
-        assert_mentions(&failure.message, &["continuation token"]);
+        let outcome = s.invoke(JOB, "E2QWRUHAPOMQZL", Some(token), secs(900));
+        failure(
+            outcome.await,
+            FailureType::JobFailed,
+            &["continuation token"],
+        );
     }
     assert!(s.cloudfront.calls().is_empty());
 }
@@ -587,13 +550,8 @@ async fn a_token_for_other_distributions_is_refused() {
         panic!("expected a continuation");
     };
     let before = s.calls();
-    let failure = failure(
-        &s.invoke(JOB, "E1ABCDEFGHIJKL", Some(&token), secs(10))
-            .await,
-    )
-    .clone();
-    assert_eq!(failure.kind, FailureType::JobFailed);
-    assert_mentions(&failure.message, &["does not belong"]);
+    let outcome = s.invoke(JOB, "E1ABCDEFGHIJKL", Some(&token), secs(10));
+    failure(outcome.await, FailureType::JobFailed, &["does not belong"]);
     // Refused before any call: nothing is created on or asked of the other distribution.
     assert_eq!(s.calls(), before);
 }
@@ -748,13 +706,7 @@ async fn a_persistent_outage_adds_up_across_continuations() {
     let (outcome, invocations) = s.run_to_end("E2QWRUHAPOMQZL /a", secs(12)).await;
     // THEN the failures add up across invocations to SystemUnavailable, long before the timeout
     assert!(invocations > 1, "{invocations}");
-    let failure = failure(&outcome);
-    assert_eq!(
-        failure.kind,
-        FailureType::SystemUnavailable,
-        "{}",
-        failure.message
-    );
+    failure(outcome, FailureType::SystemUnavailable, &[]);
     assert_eq!(s.cloudfront.creates().len(), 5);
     assert!(s.clock.elapsed() < secs(120));
 }
@@ -762,8 +714,8 @@ async fn a_persistent_outage_adds_up_across_continuations() {
 #[tokio::test]
 async fn an_unknown_key_names_user_parameters_once() {
     let s = Scenario::new(&[(DIST, 10)]);
-    let failure = failure(&s.once(r#"{"distributionID": "E2QWRUHAPOMQZL"}"#).await).clone();
-    assert_eq!(failure.kind, FailureType::ConfigurationError);
+    let outcome = s.once(r#"{"distributionID": "E2QWRUHAPOMQZL"}"#).await;
+    let failure = failure(outcome, FailureType::ConfigurationError, &[]);
     assert_eq!(
         failure.message.matches("UserParameters").count(),
         1,
@@ -994,21 +946,15 @@ mod from_artifact {
         assert!(invocations > 5, "{invocations} invocations");
         let done = success(&outcome);
         assert_eq!(done.output_variables["ChangedFiles"], "3");
-        assert!(
-            done.details
-                .summary
-                .starts_with("1 file added, 1 changed, 1 removed in input artifact BuildArtifact since the last successful run (pipeline execution run-1). Invalidated 5 paths"),
-            "{}",
-            done.details.summary
+        assert_starts(
+            &done.details.summary,
+            "1 file added, 1 changed, 1 removed in input artifact BuildArtifact since the last successful run (pipeline execution run-1). Invalidated 5 paths",
         );
         let creates: Vec<Vec<String>> = s
             .cloudfront
-            .calls()
+            .creates()
             .into_iter()
-            .filter_map(|call| match call {
-                CfCall::Create { paths, .. } => Some(paths),
-                _ => None,
-            })
+            .map(|c| c.paths)
             .collect();
         assert_eq!(
             creates,
@@ -1051,12 +997,9 @@ mod from_artifact {
         assert_eq!(done.output_variables["Status"], "NoChanges");
         assert_eq!(done.output_variables["ChangedFiles"], "0");
         assert_eq!(done.output_variables["PathCount"], "0");
-        assert!(
-            done.details
-                .summary
-                .ends_with("changed since the last successful run (pipeline execution run-1). Nothing invalidated."),
-            "{}",
-            done.details.summary
+        assert_ends(
+            &done.details.summary,
+            "changed since the last successful run (pipeline execution run-1). Nothing invalidated.",
         );
     }
 
@@ -1068,11 +1011,11 @@ mod from_artifact {
         assert_eq!(success(&outcome).output_variables["PathCount"], "1");
         let s = deployed(10, OLD, NEW);
         s.run_to_end(params, secs(60)).await;
-        let Some(CfCall::Create { paths, .. }) = s.cloudfront.calls().into_iter().next() else {
+        let Some(CfCall::Create(first)) = s.cloudfront.calls().into_iter().next() else {
             panic!("no invalidation");
         };
         assert_eq!(
-            paths,
+            first.paths,
             ["/a.css", "/b.css", "/docs/index.html", "/sitemap.xml"]
         );
     }

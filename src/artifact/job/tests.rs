@@ -37,12 +37,18 @@ const NEW: &[(&str, &[u8])] = &[
 
 /// A history whose last success deployed `OLD`, with `NEW` deployed now.
 fn ports() -> FakeArtifacts {
-    let ports = FakeArtifacts::default()
-        .with_context(context())
-        .with_execution(run("run-3", "InProgress", NOW_KEY))
-        .with_execution(run("run-2", "Failed", "site/BuildArtif/run2abc"))
-        .with_execution(run("run-1", "Succeeded", OLD_KEY))
-        .require_access_key("ASIAJOBKEY");
+    with_zips(
+        FakeArtifacts::default()
+            .with_context(context())
+            .with_execution(run("run-3", "InProgress", NOW_KEY))
+            .with_execution(run("run-2", "Failed", "site/BuildArtif/run2abc"))
+            .with_execution(run("run-1", "Succeeded", OLD_KEY))
+            .require_access_key("ASIAJOBKEY"),
+    )
+}
+
+/// `ports` with `OLD` at `OLD_KEY` and `NEW` at `NOW_KEY` in the bucket.
+fn with_zips(ports: FakeArtifacts) -> FakeArtifacts {
     ports.put(BUCKET, OLD_KEY, stored_zip(OLD));
     ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
     ports
@@ -92,15 +98,15 @@ async fn changed(ports: &FakeArtifacts) -> FromArtifact {
         .expect("the changes")
 }
 
-/// What `from` refuses with.
+/// What `from` refuses with, for a first invocation.
 async fn refusal(
     ports: &FakeArtifacts,
     params: &ArtifactParams,
     creds: &ArtifactCredentials,
-    pinned: Option<&TokenArtifact>,
 ) -> ArtifactError {
-    let found = from(ports, params, creds, pinned).await;
-    found.expect_err("a refusal")
+    from(ports, params, creds, None)
+        .await
+        .expect_err("a refusal")
 }
 
 #[tokio::test]
@@ -136,9 +142,7 @@ async fn changed_takes_the_files_added_changed_and_removed_since_the_last_succes
     );
 
     // The next invocation compares the same artifacts without asking the history again.
-    let again = FakeArtifacts::default().require_access_key("ASIAJOBKEY");
-    again.put(BUCKET, OLD_KEY, stored_zip(OLD));
-    again.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    let again = with_zips(FakeArtifacts::default().require_access_key("ASIAJOBKEY"));
     let resumed = from(
         &again,
         &params(ArtifactMode::Changed),
@@ -226,18 +230,12 @@ async fn a_first_run_or_a_gone_artifact_falls_back_to_every_file() {
 
 #[tokio::test]
 async fn a_refused_get_job_details_asks_for_pipeline_name_which_then_works() {
-    let refused = FakeArtifacts::default()
-        .with_execution(run("run-3", "InProgress", NOW_KEY))
-        .with_execution(run("run-1", "Succeeded", OLD_KEY));
-    refused.put(BUCKET, OLD_KEY, stored_zip(OLD));
-    refused.put(BUCKET, NOW_KEY, stored_zip(NEW));
-    let error = refusal(
-        &refused,
-        &params(ArtifactMode::Changed),
-        &credentials(),
-        None,
-    )
-    .await;
+    let refused = with_zips(
+        FakeArtifacts::default()
+            .with_execution(run("run-3", "InProgress", NOW_KEY))
+            .with_execution(run("run-1", "Succeeded", OLD_KEY)),
+    );
+    let error = refusal(&refused, &params(ArtifactMode::Changed), &credentials()).await;
     assert!(
         matches!(&error, ArtifactError::JobDetailsRefused(refused)
             if refused.kind == HistoryErrorKind::Refused && refused.operation == "GetJobDetails"),
@@ -294,7 +292,7 @@ async fn prefixes_map_entries_and_a_prefix_that_matches_nothing_is_a_configurati
         key_prefix: "build/".to_owned(),
         ..params(ArtifactMode::Changed)
     };
-    let error = refusal(&ports, &wrong, &credentials(), None).await;
+    let error = refusal(&ports, &wrong, &credentials()).await;
     assert_eq!(
         error,
         ArtifactError::NothingUnderPrefix {
@@ -330,7 +328,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
         artifact: Some("SourceArtifact".to_owned()),
         ..params(ArtifactMode::All)
     };
-    let other = refusal(&ports, &named, &credentials(), None).await;
+    let other = refusal(&ports, &named, &credentials()).await;
     assert_eq!(
         other,
         ArtifactError::NotAnInput {
@@ -344,7 +342,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
         access_key_id: "ASIAOTHER".to_owned(),
         ..credentials()
     };
-    let denied = refusal(&ports, &params(ArtifactMode::All), &wrong, None).await;
+    let denied = refusal(&ports, &params(ArtifactMode::All), &wrong).await;
     assert!(
         matches!(&denied, ArtifactError::Unreadable { role: ArtifactRole::Input, error: ZipError::Denied(_), key: Some(key), .. }
             if key.kind == "KMS"),
@@ -356,7 +354,7 @@ async fn artifacts_that_cannot_be_read_fail_clearly() {
     let mut truncated = stored_zip(NEW);
     truncated.truncate(truncated.len() - 30);
     ports.put(BUCKET, NOW_KEY, truncated);
-    let damaged = refusal(&ports, &params(ArtifactMode::All), &credentials(), None).await;
+    let damaged = refusal(&ports, &params(ArtifactMode::All), &credentials()).await;
     assert!(
         matches!(&damaged, ArtifactError::Unreadable { role: ArtifactRole::Input, location, error: ZipError::NotAZip { .. }, .. }
             if location.key == NOW_KEY && location.bucket == BUCKET),
@@ -378,17 +376,17 @@ fn credentials_never_show_in_debug() {
 async fn without_a_pipeline_execution_from_get_job_details_a_retry_is_not_its_own_previous_run() {
     // GetJobDetails documents pipelineExecutionId for custom actions only; this run (run-3)
     // already succeeded once, and a Retry runs the action again.
-    let ports = FakeArtifacts::default()
-        .with_context(JobContext {
-            pipeline_execution_id: None,
-            ..context()
-        })
-        .with_execution(run("run-3", "InProgress", NOW_KEY))
-        .with_execution(run("run-3", "Succeeded", NOW_KEY))
-        .with_execution(run("run-1", "Succeeded", OLD_KEY))
-        .require_access_key("ASIAJOBKEY");
-    ports.put(BUCKET, OLD_KEY, stored_zip(OLD));
-    ports.put(BUCKET, NOW_KEY, stored_zip(NEW));
+    let ports = with_zips(
+        FakeArtifacts::default()
+            .with_context(JobContext {
+                pipeline_execution_id: None,
+                ..context()
+            })
+            .with_execution(run("run-3", "InProgress", NOW_KEY))
+            .with_execution(run("run-3", "Succeeded", NOW_KEY))
+            .with_execution(run("run-1", "Succeeded", OLD_KEY))
+            .require_access_key("ASIAJOBKEY"),
+    );
     let found = changed(&ports).await;
     assert_eq!(found.facts.pin.previous_execution.as_deref(), Some("run-1"));
     assert_eq!(found.facts.changed_files, 3);

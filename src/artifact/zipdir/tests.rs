@@ -1,34 +1,8 @@
 //! The reader against archives written by an independent writer (the `zip` crate).
 
-use std::io::{Cursor, Write};
-
-use zip::write::SimpleFileOptions;
-
 use super::*;
 use crate::artifact::{InMemoryZip, compare};
-
-fn options() -> SimpleFileOptions {
-    SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored)
-}
-
-/// An archive of `(name, contents)`, names ending in "/" as directories.
-fn archive(files: &[(&str, &[u8])], comment: Option<&str>, large: bool) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, contents) in files {
-        if name.ends_with('/') {
-            writer.add_directory(*name, options()).expect("directory");
-        } else {
-            writer
-                .start_file(*name, options().large_file(large))
-                .expect("file");
-            writer.write_all(contents).expect("contents");
-        }
-    }
-    if let Some(comment) = comment {
-        writer.set_comment(comment).expect("a comment");
-    }
-    writer.finish().expect("finish").into_inner()
-}
+use crate::testing::zip_with as archive;
 
 /// An archive of a file named after each of `names`, each holding `contents`.
 fn many(names: &[String], contents: &[u8]) -> Vec<u8> {
