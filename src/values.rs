@@ -119,6 +119,19 @@ id_type!(
     tenant_id_hint
 );
 
+/// The IAM actions of creating, getting and listing a distribution's invalidations.
+pub const DISTRIBUTION_IAM_ACTIONS: [&str; 3] = [
+    "cloudfront:CreateInvalidation",
+    "cloudfront:GetInvalidation",
+    "cloudfront:ListInvalidations",
+];
+/// The same for a distribution tenant's invalidations.
+pub const TENANT_IAM_ACTIONS: [&str; 3] = [
+    "cloudfront:CreateInvalidationForDistributionTenant",
+    "cloudfront:GetInvalidationForDistributionTenant",
+    "cloudfront:ListInvalidationsForDistributionTenant",
+];
+
 /// What one invalidation goes to: a distribution, or a tenant of a multi-tenant distribution
 /// (which CloudFront invalidates through the tenant, never through the distribution).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -176,16 +189,8 @@ impl Target {
     /// The IAM actions of creating, getting and listing invalidations here.
     pub fn iam_actions(&self) -> [&'static str; 3] {
         match self {
-            Self::Distribution(_) => [
-                "cloudfront:CreateInvalidation",
-                "cloudfront:GetInvalidation",
-                "cloudfront:ListInvalidations",
-            ],
-            Self::Tenant(_) => [
-                "cloudfront:CreateInvalidationForDistributionTenant",
-                "cloudfront:GetInvalidationForDistributionTenant",
-                "cloudfront:ListInvalidationsForDistributionTenant",
-            ],
+            Self::Distribution(_) => DISTRIBUTION_IAM_ACTIONS,
+            Self::Tenant(_) => TENANT_IAM_ACTIONS,
         }
     }
 }

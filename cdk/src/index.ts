@@ -12,7 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { checkUserParameters } from './rules';
+import { checkUserParameters, RulesReply } from './rules';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../package.json').version;
@@ -138,6 +138,8 @@ export class CloudFrontInvalidationAction extends actions.Action {
   /** The UserParameters the function receives (the pipeline's name is added at bind time). */
   public readonly userParameters: UserParameters;
   private readonly props: CloudFrontInvalidationActionProps;
+  /** The function's IAM actions on each kind of target, from its own rules. */
+  private readonly iamActions: { distribution: string[]; tenant: string[] };
 
   constructor(props: CloudFrontInvalidationActionProps) {
     super({
@@ -152,7 +154,11 @@ export class CloudFrontInvalidationAction extends actions.Action {
     });
     this.props = props;
     this.userParameters = userParameters(props);
-    check(this.userParameters, props.actionName);
+    const checked = check(this.userParameters, props.actionName);
+    if (!checked.iamActions) {
+      throw new Error('CloudFrontInvalidationAction: assets/rules.wasm gave no IAM actions; rebuild it with `npm run rules`');
+    }
+    this.iamActions = checked.iamActions;
   }
 
   /** The action's output variables (the action gets a namespace when one is read). */
@@ -172,14 +178,14 @@ export class CloudFrontInvalidationAction extends actions.Action {
     const stack = Stack.of(scope);
     const fn = invalidationFunction(scope, this.props);
     const role = fn.role as iam.IRole;
-    for (const [resource, verbs] of [
-      ['distribution', ['CreateInvalidation', 'GetInvalidation', 'ListInvalidations']],
-      ['distribution-tenant', ['CreateInvalidationForDistributionTenant', 'GetInvalidationForDistributionTenant', 'ListInvalidationsForDistributionTenant']],
-    ] as const) {
-      const ids = resource === 'distribution' ? distributionIds(this.props) : (this.props.distributionTenantIds ?? []);
+    const grants = [
+      { resource: 'distribution', ids: distributionIds(this.props), actions: this.iamActions.distribution },
+      { resource: 'distribution-tenant', ids: this.props.distributionTenantIds ?? [], actions: this.iamActions.tenant },
+    ];
+    for (const { resource, ids, actions } of grants) {
       if (ids.length > 0) {
         role.addToPrincipalPolicy(new iam.PolicyStatement({
-          actions: verbs.map((verb) => `cloudfront:${verb}`),
+          actions,
           resources: ids.map((id) => stack.formatArn({ service: 'cloudfront', region: '', resource, resourceName: id })),
         }));
       }
@@ -264,7 +270,7 @@ function userParameters(props: CloudFrontInvalidationActionProps): UserParameter
  * (tokens such as a distribution's Ref) are checked as a valid placeholder of their kind: the
  * function checks the real value when it runs.
  */
-function check(parameters: UserParameters, actionName: string): void {
+function check(parameters: UserParameters, actionName: string): RulesReply {
   let n = 0;
   const placeholder = (value: string, kind: 'distribution' | 'tenant' | 'path' | 'text'): string => {
     if (!Token.isUnresolved(value)) return value;
@@ -295,6 +301,7 @@ function check(parameters: UserParameters, actionName: string): void {
   if (!reply.ok) {
     throw new Error(`CloudFrontInvalidationAction "${actionName}": ${reply.error}`);
   }
+  return reply;
 }
 
 /** The stack's one function per architecture, with its role and log group. */

@@ -19,6 +19,8 @@ export interface RulesReply {
   readonly onTimeout?: string;
   readonly maxPaths?: number;
   readonly pathsFromArtifact?: { mode: string; keyPrefix: string; pathPrefix: string; pipelineName: string | null } | null;
+  /** The IAM actions the function's role needs on a distribution and on a tenant. */
+  readonly iamActions?: { distribution: string[]; tenant: string[] };
 }
 
 // Node's global WebAssembly, as far as it is used here (its types come with the DOM library, which

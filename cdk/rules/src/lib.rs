@@ -12,6 +12,7 @@ use cf_invalidate::params::{
     ArtifactMode, OnTimeout, parse_user_parameters, paths_refusal_message, refusal_message,
 };
 use cf_invalidate::plan::{MAX_PATHS_PER_BATCH, PlanOptions, plan_paths};
+use cf_invalidate::values::{DISTRIBUTION_IAM_ACTIONS, TENANT_IAM_ACTIONS};
 use serde_json::{Value, json};
 
 /// The reply to UserParameters, as JSON: `{"ok": false, "error": MESSAGE}` with the message the
@@ -74,6 +75,8 @@ pub fn check(user_parameters: &str) -> Value {
         "directoryIndex": params.directory_index,
         "callerReference": params.caller_reference,
         "pathsFromArtifact": artifact,
+        // What the function's role needs on each kind of target: the construct grants these.
+        "iamActions": { "distribution": DISTRIBUTION_IAM_ACTIONS, "tenant": TENANT_IAM_ACTIONS },
     })
 }
 
