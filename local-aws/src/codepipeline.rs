@@ -438,7 +438,7 @@ fn describe(result: &JobResult) -> String {
             ..
         } => format!(
             "{failure_type}: {}",
-            message.chars().take(200).collect::<String>()
+            cf_invalidate::text::head_chars(message, 200).unwrap_or(message)
         ),
         JobResult::TimedOut { message } => message.clone(),
     }

@@ -295,8 +295,8 @@ fn describe(c: char) -> String {
     }
 }
 
-fn prefix(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
+fn prefix(s: &str, n: usize) -> &str {
+    cf_invalidate::text::head_chars(s, n).unwrap_or(s)
 }
 
 #[cfg(test)]
