@@ -272,13 +272,14 @@ function userParameters(props: CloudFrontInvalidationActionProps): UserParameter
  */
 function check(parameters: UserParameters, actionName: string): RulesReply {
   let n = 0;
-  const placeholder = (value: string, kind: 'distribution' | 'tenant' | 'path' | 'text'): string => {
+  const placeholder = (value: string, kind: 'distribution' | 'tenant' | 'path' | 'folder' | 'text'): string => {
     if (!Token.isUnresolved(value)) return value;
     n += 1;
     switch (kind) {
       case 'distribution': return `ETOKEN${String(n).padStart(8, '0')}`;
       case 'tenant': return `dt_token${n}`;
       case 'path': return `/token-${n}`;
+      case 'folder': return `/token-${n}/`;
       case 'text': return `token-${n}`;
     }
   };
@@ -290,7 +291,7 @@ function check(parameters: UserParameters, actionName: string): RulesReply {
     const value = parameters[key];
     if (value !== undefined) literal[key] = placeholder(value, 'text');
   }
-  if (parameters.pathPrefix !== undefined) literal.pathPrefix = placeholder(parameters.pathPrefix, 'path');
+  if (parameters.pathPrefix !== undefined) literal.pathPrefix = placeholder(parameters.pathPrefix, 'folder');
   for (const key of ['maxPaths', 'timeoutMinutes'] as const) {
     const value = parameters[key];
     if (value !== undefined && Token.isUnresolved(value)) {

@@ -207,6 +207,9 @@ test("a distribution's id unknown until deploy is checked as a placeholder, and 
   const ref = Token.asString({ Ref: 'SomeDistribution' });
   expect(() => action({ distributionIds: [ref, 'E1ABCDEFGHIJKL'] })).not.toThrow();
   expect(() => action({ distributionIds: [ref, 'not an id'] })).toThrow('"distributionIds"[1] in UserParameters is "not an id"');
+  // A pathPrefix known only at deploy passes as a folder, the form pathPrefix must have.
+  const prefix = Token.asString({ Ref: 'SitePrefix' });
+  expect(() => action({ pathsFromArtifact: { input: new codepipeline.Artifact('Site'), pathPrefix: prefix } })).not.toThrow();
   const distribution = Object.keys(Template.fromStack(site).findResources('AWS::CloudFront::Distribution'))[0];
   const parameters = invokeActions(Template.fromStack(site))['Deploy/Invalidate'].Configuration.UserParameters;
   expect(JSON.stringify(parameters)).toContain(JSON.stringify({ Ref: distribution }));
