@@ -5,6 +5,7 @@
 
 mod config;
 mod create;
+pub(crate) mod edge;
 mod error;
 
 use std::collections::btree_map::Entry;
@@ -16,9 +17,10 @@ use serde::Serialize;
 
 pub use config::{
     ConnectionMode, DistributionAccess, DistributionConfig, DistributionSpecError,
-    DistributionTenantConfig, TenantSetupError, TenantSpecError, UnknownIds, UnknownIdsError,
-    assign_tenants, is_distribution_tenant_id,
+    DistributionTenantConfig, EdgeSettingError, TenantSetupError, TenantSpecError, UnknownIds,
+    UnknownIdsError, assign_tenants, edge_setting, is_distribution_tenant_id,
 };
+pub use edge::{EdgeInvalidatesAt, EdgeInvalidatesAtError};
 pub(crate) use error::CfError;
 
 use crate::clock::{Clock, duration_ms, iso8601};
@@ -403,6 +405,25 @@ impl CloudFrontState {
                 invalidations: &t.invalidations,
             }),
         }
+    }
+
+    /// The invalidations of a distribution that the edge applies at `now`, as (id, items):
+    /// those created (with [`EdgeInvalidatesAt::Created`]) or completed by then.
+    pub(crate) fn in_effect_at_edge(
+        &self,
+        distribution_id: &str,
+        now: Duration,
+        at: EdgeInvalidatesAt,
+    ) -> Vec<(&str, &[String])> {
+        let held = self.stored(&Target::Distribution(distribution_id.to_string()));
+        let effective = |inv: &StoredInvalidation| match at {
+            EdgeInvalidatesAt::Created => inv.created,
+            EdgeInvalidatesAt::Completed => inv.created + inv.completes_after,
+        };
+        held.iter()
+            .filter(|inv| effective(inv) <= now)
+            .map(|inv| (inv.id.as_str(), inv.paths.as_slice()))
+            .collect()
     }
 
     fn stored(&self, target: &Target) -> &[StoredInvalidation] {
