@@ -352,6 +352,24 @@ async fn serve(args: ServeArgs) -> u8 {
     if !tenants.is_empty() {
         println!("# distribution tenants: {}", tenants.join(", "));
     }
+    for d in emu.distributions() {
+        let (Some(edge), Some(bucket)) = (emu.edge_endpoint(&d.id), &d.origin) else {
+            continue;
+        };
+        let root = (d.default_root_object.as_ref()).map(|r| format!("default root object {r}"));
+        let tags = (d.cache_tag_header.as_ref()).map(|h| format!("cache tags from {h}"));
+        let notes: Vec<String> = [Some(format!("origin bucket {bucket}")), root, tags]
+            .into_iter()
+            .flatten()
+            .collect();
+        println!("# edge of {}: {edge} ({})", d.id, notes.join(", "));
+    }
+    if emu.distributions().iter().any(|d| d.origin.is_some()) {
+        println!(
+            "# edges drop invalidated objects when an invalidation is {} (--edge-invalidates-at)",
+            args.world.edge_invalidates_at
+        );
+    }
     println!(
         "# unknown ids: {}; reused CallerReference with the same paths: {}",
         args.world.unknown_ids,

@@ -582,3 +582,88 @@ impl Shared {
         self.bump_jobs();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_flags_attach_to_their_distribution_or_declare_it() {
+        let world: World = crate::parse_flags([
+            "--distribution",
+            "E1:3s",
+            "--origin",
+            "E1=site-bucket",
+            "--cache-tag-header",
+            "E1=x-amz-meta-cache-tags",
+            "--origin",
+            "E2=other",
+            "--default-root-object",
+            "E2=index.html",
+            "--edge-invalidates-at",
+            "created",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let config = world.emulator_config();
+        assert_eq!(config.edge_invalidates_at, EdgeInvalidatesAt::Created);
+        let [e1, e2] = config.distributions.as_slice() else {
+            panic!("{:?}", config.distributions);
+        };
+        assert_eq!(e1.origin.as_deref(), Some("site-bucket"));
+        assert_eq!(
+            e1.cache_tag_header.as_deref(),
+            Some("x-amz-meta-cache-tags")
+        );
+        assert!(e1.completes_after.is_some());
+        assert_eq!(
+            (e2.id.as_str(), e2.default_root_object.as_deref()),
+            ("E2", Some("index.html"))
+        );
+        assert_eq!(
+            World::default().edge_invalidates_at,
+            EdgeInvalidatesAt::Completed
+        );
+    }
+
+    #[test]
+    fn edge_flags_refuse_what_they_cannot_use() {
+        for (args, fragment) in [
+            (["--origin", "E1"], "'E1'"),
+            (["--origin", "E-1=site"], "'E-1'"),
+            (["--edge-invalidates-at", "soon"], "'soon'"),
+        ] {
+            let err = crate::parse_flags::<World>(args)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert!(err.contains(fragment), "{args:?}: {err}");
+        }
+        let dro = DistributionConfig::new("E1").default_root_object("index.html");
+        let err = edge_sites(&[dro]).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("--origin E1=BUCKET")),
+            "{err:?}"
+        );
+        for (bad, fragment) in [
+            (
+                DistributionConfig::new("E1").origin("Site_Bucket"),
+                "'Site_Bucket'",
+            ),
+            (
+                (DistributionConfig::new("E1").origin("s")).default_root_object("/index.html"),
+                "'/index.html'",
+            ),
+            (
+                (DistributionConfig::new("E1").origin("s")).cache_tag_header("cache tags"),
+                "'cache tags'",
+            ),
+        ] {
+            let err = bad.check_edge().err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(fragment)),
+                "{err:?}"
+            );
+        }
+    }
+}
