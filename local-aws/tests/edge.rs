@@ -403,3 +403,93 @@ async fn edge_settings_without_an_origin_are_refused() {
     let err = Emulator::start(config).await.err().map(|e| e.to_string());
     assert!(err.is_some_and(|e| e.contains("'Bad_Bucket'")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_distribution_gives_the_edge_as_its_domain_name_to_the_cli() {
+    let config = EmulatorConfig {
+        distributions: vec![
+            DistributionConfig::new(DIST)
+                .origin(BUCKET)
+                .default_root_object("index.html")
+                .cache_tag_header("x-amz-meta-cache-tags")
+                .completes_after(DurationRange::fixed(COMPLETES_AFTER)),
+            DistributionConfig::new("EPLAIN"),
+            DistributionConfig::denied("EDENIED"),
+        ],
+        clock: Clock::manual(),
+        ..EmulatorConfig::default()
+    };
+    let emu = match Emulator::start(config).await {
+        Ok(emu) => emu,
+        Err(e) => panic!("emulator did not start: {e}"),
+    };
+    let ep = emu.endpoint();
+    let got = support::aws(&ep, &["cloudfront", "get-distribution", "--id", DIST], &[])
+        .await
+        .ok();
+    let d = &got["Distribution"];
+    let edge = emu.edge_addr(DIST).map(|a| a.to_string());
+    assert_eq!(d["DomainName"].as_str(), edge.as_deref(), "{got}");
+    assert_eq!(d["Id"], DIST);
+    assert_eq!(
+        d["ARN"],
+        format!("arn:aws:cloudfront::000000000000:distribution/{DIST}")
+    );
+    assert_eq!(d["Status"], "Deployed");
+    assert_eq!(d["InProgressInvalidationBatches"], 0);
+    assert!(d["LastModifiedTime"].as_str().is_some(), "{got}");
+    let c = &d["DistributionConfig"];
+    assert_eq!(c["DefaultRootObject"], "index.html");
+    assert_eq!(c["Enabled"], true);
+    assert_eq!(c["Origins"]["Quantity"], 1);
+    assert_eq!(
+        c["Origins"]["Items"][0]["DomainName"],
+        format!("{BUCKET}.s3.us-east-1.amazonaws.com")
+    );
+    assert_eq!(
+        c["DefaultCacheBehavior"]["TargetOriginId"],
+        c["Origins"]["Items"][0]["Id"]
+    );
+    assert_eq!(c["CacheTagConfig"]["HeaderName"], "x-amz-meta-cache-tags");
+    let etag = got["ETag"].as_str().unwrap_or_default();
+    assert!(etag.starts_with('E') && etag.len() == 14, "{got}");
+
+    // The DomainName is where viewers go.
+    upload(&emu, "index.html", "home", &[]).await;
+    let domain = d["DomainName"].as_str().unwrap_or_default();
+    let addr: std::net::SocketAddr = domain
+        .parse()
+        .unwrap_or_else(|e| panic!("DomainName {domain}: {e}"));
+    assert_eq!(http(addr, "GET", "/", &[], "").await.body, "home");
+
+    invalidate(&emu, &["/index.html"], "r1").await;
+    let got = support::aws(&ep, &["cloudfront", "get-distribution", "--id", DIST], &[])
+        .await
+        .ok();
+    assert_eq!(got["Distribution"]["InProgressInvalidationBatches"], 1);
+
+    // Without an origin: a CloudFront-shaped name and no origin.
+    let plain = support::aws(
+        &ep,
+        &["cloudfront", "get-distribution", "--id", "EPLAIN"],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(
+        plain["Distribution"]["DomainName"],
+        "deplain.cloudfront.net"
+    );
+    assert_eq!(
+        plain["Distribution"]["DistributionConfig"]["Origins"]["Quantity"],
+        0
+    );
+    for (id, code) in [
+        ("EMISSING", "NoSuchDistribution"),
+        ("EDENIED", "AccessDenied"),
+    ] {
+        support::aws(&ep, &["cloudfront", "get-distribution", "--id", id], &[])
+            .await
+            .fails_with(code);
+    }
+}

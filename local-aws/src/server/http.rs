@@ -332,6 +332,8 @@ async fn dispatch(
                 clock: &shared.clock,
                 endpoint: &shared.endpoint,
                 account_id: &shared.account_id,
+                region: &shared.region,
+                edges: &shared.edges,
                 role: &shared.role,
                 request_id,
             };
