@@ -318,9 +318,12 @@ async fn serve(args: ServeArgs) -> u8 {
         emu.add_pipeline(name);
     }
     let ep = emu.endpoint();
-    println!("# local-aws is serving CloudFront, CodePipeline and the Lambda Runtime API on {ep}");
+    println!(
+        "# local-aws is serving CloudFront, CodePipeline, S3 and the Lambda Runtime API on {ep}"
+    );
     println!("export AWS_ENDPOINT_URL_CLOUDFRONT={ep}");
     println!("export AWS_ENDPOINT_URL_CODEPIPELINE={ep}");
+    println!("export AWS_ENDPOINT_URL_S3={ep}");
     println!("export AWS_ACCESS_KEY_ID=AKIDLOCALAWS");
     println!("export AWS_SECRET_ACCESS_KEY=local-aws-not-checked");
     println!("export AWS_REGION=us-east-1");

@@ -372,6 +372,12 @@ async fn a_cache_tag_drops_the_objects_whose_metadata_carries_it() {
     let other = [("x-amz-meta-cache-tags", "product:7")];
     upload(&emu, "p42.html", "v1", &tagged).await;
     upload(&emu, "p7.html", "v1", &other).await;
+    // S3 sends the metadata back as it was given; the edge passes it on.
+    let origin = http(emu.addr(), "HEAD", &format!("/{BUCKET}/p42.html"), &[], "").await;
+    assert_eq!(
+        origin.header("x-amz-meta-cache-tags"),
+        Some("Product:42, home")
+    );
     let first = get(&emu, "/p42.html").await;
     assert_eq!(
         first.header("x-amz-meta-cache-tags"),
