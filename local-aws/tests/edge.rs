@@ -499,3 +499,28 @@ async fn get_distribution_gives_the_edge_as_its_domain_name_to_the_cli() {
             .fails_with(code);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_port_can_be_chosen_and_a_taken_one_is_named() {
+    let taken = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
+        Ok(l) => l,
+        Err(e) => panic!("cannot bind: {e}"),
+    };
+    let port = taken.local_addr().map(|a| a.port()).unwrap_or(0);
+    let config = || EmulatorConfig {
+        distributions: vec![DistributionConfig::new(DIST).origin(BUCKET).edge_port(port)],
+        ..EmulatorConfig::default()
+    };
+    let err = Emulator::start(config()).await.err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains(DIST) && e.contains(&format!("127.0.0.1:{port}"))),
+        "{err:?}"
+    );
+    drop(taken);
+    let emu = match Emulator::start(config()).await {
+        Ok(emu) => emu,
+        Err(e) => panic!("emulator did not start on the freed port {port}: {e}"),
+    };
+    assert_eq!(emu.edge_addr(DIST).map(|a| a.port()), Some(port));
+}

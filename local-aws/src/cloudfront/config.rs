@@ -49,6 +49,8 @@ pub struct DistributionConfig {
     /// `CacheTagConfig.HeaderName`: the origin response header that carries the object's
     /// cache tags, e.g. `x-amz-meta-cache-tags` for S3 user metadata `cache-tags`.
     pub cache_tag_header: Option<String>,
+    /// The edge's port on 127.0.0.1; `None` (or 0) lets the system choose a free one.
+    pub edge_port: Option<u16>,
 }
 
 impl DistributionConfig {
@@ -62,6 +64,7 @@ impl DistributionConfig {
             origin: None,
             default_root_object: None,
             cache_tag_header: None,
+            edge_port: None,
         }
     }
 
@@ -80,6 +83,12 @@ impl DistributionConfig {
     /// The origin response header that carries cache tags (`CacheTagConfig.HeaderName`).
     pub fn cache_tag_header(mut self, header: impl Into<String>) -> Self {
         self.cache_tag_header = Some(header.into());
+        self
+    }
+
+    /// Serves the edge on this port of 127.0.0.1 (0: any free port).
+    pub fn edge_port(mut self, port: u16) -> Self {
+        self.edge_port = Some(port);
         self
     }
 
@@ -197,6 +206,20 @@ pub fn edge_setting(text: &str) -> Result<(String, String), EdgeSettingError> {
         });
     }
     Ok((id.to_string(), value.to_string()))
+}
+
+/// `ID=PORT`, the shape of `--edge-port`.
+pub fn edge_port_setting(text: &str) -> Result<(String, u16), EdgeSettingError> {
+    let (id, port) = edge_setting(text)?;
+    match port.parse::<u16>() {
+        Ok(port) => Ok((id, port)),
+        Err(_) => Err(EdgeSettingError::BadValue {
+            distribution: id,
+            setting: "edge port",
+            value: port,
+            why: "use a port number from 0 to 65535 (0: any free port)",
+        }),
+    }
 }
 
 impl DistributionConfig {

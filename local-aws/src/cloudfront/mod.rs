@@ -20,7 +20,7 @@ use serde::Serialize;
 pub use config::{
     ConnectionMode, DistributionAccess, DistributionConfig, DistributionSpecError,
     DistributionTenantConfig, EdgeSettingError, TenantSetupError, TenantSpecError, UnknownIds,
-    UnknownIdsError, assign_tenants, edge_setting, is_distribution_tenant_id,
+    UnknownIdsError, assign_tenants, edge_port_setting, edge_setting, is_distribution_tenant_id,
 };
 pub use edge::{EdgeInvalidatesAt, EdgeInvalidatesAtError};
 pub(crate) use error::CfError;

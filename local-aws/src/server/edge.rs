@@ -30,6 +30,8 @@ pub(super) struct EdgeSite {
     pub bucket: String,
     pub default_root_object: Option<String>,
     pub cache_tag_header: Option<String>,
+    /// 0: any free port.
+    pub port: u16,
 }
 
 /// Accepts viewer connections for one distribution until `stop`.

@@ -136,6 +136,11 @@ pub struct World {
     #[arg(long = "cache-tag-header", value_name = "ID=HEADER", value_parser = cloudfront::edge_setting)]
     pub cache_tag_headers: Vec<(String, String)>,
 
+    /// The port of a distribution's edge on 127.0.0.1, e.g. `E2QWRUHEXAMPLE=8080` (default:
+    /// any free port). The distribution needs an --origin.
+    #[arg(long = "edge-port", value_name = "ID=PORT", value_parser = cloudfront::edge_port_setting)]
+    pub edge_ports: Vec<(String, u16)>,
+
     /// When an invalidation drops cached objects at the edges: `completed` (when it reports
     /// Completed, the only moment AWS guarantees) or `created` (at once).
     #[arg(long, value_name = "created|completed", default_value = "completed")]
@@ -204,6 +209,9 @@ impl World {
         }
         for (id, header) in &self.cache_tag_headers {
             set(id, &|d| d.cache_tag_header = Some(header.clone()));
+        }
+        for (id, port) in &self.edge_ports {
+            set(id, &|d| d.edge_port = Some(*port));
         }
         EmulatorConfig {
             distributions,
@@ -299,6 +307,15 @@ pub enum EmulatorError {
     Tenants(#[from] TenantSetupError),
     #[error(transparent)]
     Edge(#[from] EdgeSettingError),
+    #[error(
+        "cannot serve the edge of distribution '{distribution}' on 127.0.0.1:{port}: {source} (choose another --edge-port, or leave it out for any free port)"
+    )]
+    EdgeBind {
+        distribution: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug)]
@@ -318,10 +335,14 @@ impl Emulator {
         let mut edge_listeners = Vec::new();
         let mut edges = BTreeMap::new();
         for site in edge_sites(&config.distributions)? {
-            let listener = (TcpListener::bind(("127.0.0.1", 0)).await)
-                .map_err(|source| EmulatorError::Bind { port: 0, source })?;
-            let edge_addr = (listener.local_addr())
-                .map_err(|source| EmulatorError::Bind { port: 0, source })?;
+            let edge_bind = |source| EmulatorError::EdgeBind {
+                distribution: site.distribution_id.clone(),
+                port: site.port,
+                source,
+            };
+            let listener =
+                (TcpListener::bind(("127.0.0.1", site.port)).await).map_err(edge_bind)?;
+            let edge_addr = listener.local_addr().map_err(edge_bind)?;
             edges.insert(site.distribution_id.clone(), edge_addr);
             edge_listeners.push((listener, site));
         }
@@ -452,10 +473,11 @@ fn edge_sites(
     for d in distributions {
         d.check_edge()?;
         let Some(bucket) = &d.origin else {
-            let setting = match (&d.default_root_object, &d.cache_tag_header) {
-                (Some(_), _) => "a default root object",
-                (None, Some(_)) => "a cache-tag header",
-                (None, None) => continue,
+            let setting = match (&d.default_root_object, &d.cache_tag_header, d.edge_port) {
+                (Some(_), _, _) => "a default root object",
+                (None, Some(_), _) => "a cache-tag header",
+                (None, None, Some(_)) => "an edge port",
+                (None, None, None) => continue,
             };
             return Err(EdgeSettingError::WithoutOrigin {
                 distribution: d.id.clone(),
@@ -467,6 +489,7 @@ fn edge_sites(
             bucket: bucket.clone(),
             default_root_object: d.default_root_object.clone(),
             cache_tag_header: d.cache_tag_header.clone(),
+            port: d.edge_port.unwrap_or(0),
         });
     }
     Ok(sites)
@@ -602,6 +625,8 @@ mod tests {
             "E2=index.html",
             "--edge-invalidates-at",
             "created",
+            "--edge-port",
+            "E2=0",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         let config = world.emulator_config();
@@ -619,6 +644,7 @@ mod tests {
             (e2.id.as_str(), e2.default_root_object.as_deref()),
             ("E2", Some("index.html"))
         );
+        assert_eq!(e2.edge_port, Some(0));
         assert_eq!(
             World::default().edge_invalidates_at,
             EdgeInvalidatesAt::Completed
@@ -631,6 +657,7 @@ mod tests {
             (["--origin", "E1"], "'E1'"),
             (["--origin", "E-1=site"], "'E-1'"),
             (["--edge-invalidates-at", "soon"], "'soon'"),
+            (["--edge-port", "E1=http"], "'http'"),
         ] {
             let err = crate::parse_flags::<World>(args)
                 .err()
