@@ -208,7 +208,7 @@ async fn an_expired_object_the_origin_still_has_is_a_refresh_hit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_key_is_s3s_access_denied_cached_ten_seconds() {
+async fn a_missing_key_is_s3_access_denied_cached_ten_seconds() {
     let emu = start(EdgeInvalidatesAt::Completed).await;
     let missing = get(&emu, "/late.html").await;
     assert_eq!(missing.status, 403);
