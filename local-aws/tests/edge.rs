@@ -213,6 +213,11 @@ async fn a_missing_key_is_s3_access_denied_cached_ten_seconds() {
     let missing = get(&emu, "/late.html").await;
     assert_eq!(missing.status, 403);
     assert_eq!(missing.xml("Code").as_deref(), Some("AccessDenied"));
+    let logged = (emu.request_log().pop()).map(|r| (r.outcome(), r.operation));
+    assert_eq!(
+        logged,
+        Some(("403 AccessDenied".to_string(), "ViewerGet".to_string()))
+    );
     assert_eq!(x_cache(&missing), "Error from cloudfront");
     // Without a default root object, `/` asks the origin for the bucket itself: refused too.
     assert_eq!(get(&emu, "/").await.status, 403);

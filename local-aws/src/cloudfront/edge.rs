@@ -132,6 +132,8 @@ pub(crate) fn item_matches(item: &str, key: &str, tags: &[String]) -> bool {
 #[derive(Debug, Clone)]
 pub(crate) struct CachedResponse {
     pub status: u16,
+    /// The origin's error code (`AccessDenied`), for an error.
+    pub error_code: Option<String>,
     /// The origin's headers the edge sends on: Content-Type, ETag, Last-Modified,
     /// Cache-Control, user metadata.
     pub headers: Vec<(String, String)>,
@@ -271,6 +273,7 @@ mod tests {
     fn cached(stored_ms: u64, ttl: Duration) -> CachedResponse {
         CachedResponse {
             status: 200,
+            error_code: None,
             headers: Vec::new(),
             body: Bytes::from_static(b"x"),
             etag: None,

@@ -98,24 +98,22 @@ fn answer(shared: &Shared, site: &EdgeSite, method: &str, path: &str) -> Respons
     let started = Instant::now();
     let arrived = shared.clock.elapsed_ms();
     let request_id = shared.lock().request_ids.uuid();
-    let (response, detail) = if method == "GET" || method == "HEAD" {
+    let (response, detail, error_code) = if method == "GET" || method == "HEAD" {
         let key = match (&site.default_root_object, path) {
             (Some(root), "/") => format!("/{root}"),
             _ => cache_key(path),
         };
         let (cached, served, now_ms) = serve(shared, site, &key);
         let detail = format!("{key}: {}", served.x_cache(cached.status));
-        (
-            respond(&cached, served, now_ms, method == "HEAD", &request_id),
-            detail,
-        )
+        let response = respond(&cached, served, now_ms, method == "HEAD", &request_id);
+        (response, detail, cached.error_code)
     } else {
         let body = "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.";
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = hyper::StatusCode::FORBIDDEN;
         insert(&mut response, "content-type", "text/plain");
         insert(&mut response, "x-cache", "Error from cloudfront");
-        (response, format!("{method} not allowed"))
+        (response, format!("{method} not allowed"), None)
     };
     let status = response.status().as_u16();
     shared.log.push(RequestRecord {
@@ -123,7 +121,12 @@ fn answer(shared: &Shared, site: &EdgeSite, method: &str, path: &str) -> Respons
         at_ms: arrived,
         duration_ms: crate::clock::duration_ms(started.elapsed()),
         api: Api::CloudFront,
-        operation: format!("Viewer{}", if method == "HEAD" { "Head" } else { "Get" }),
+        operation: match method {
+            "GET" => "ViewerGet",
+            "HEAD" => "ViewerHead",
+            _ => "Unsupported",
+        }
+        .to_string(),
         request_id,
         distribution_id: Some(site.distribution_id.clone()),
         distribution_tenant_id: None,
@@ -131,7 +134,7 @@ fn answer(shared: &Shared, site: &EdgeSite, method: &str, path: &str) -> Respons
         job_id: None,
         lambda_request_id: None,
         status: Some(status),
-        error_code: None,
+        error_code,
         fault: None,
         detail: Some(detail),
         caller_reference_reuse: None,
@@ -180,6 +183,7 @@ fn fetch(shared: &Shared, site: &EdgeSite, key: &str, now_ms: u64) -> CachedResp
         let reply = s3::error_reply(status, code, message, "");
         CachedResponse {
             status,
+            error_code: Some(code.to_string()),
             headers: vec![("content-type".to_string(), "application/xml".to_string())],
             body: reply.body,
             etag: None,
@@ -217,6 +221,7 @@ fn from_object(object: &StoredObject, site: &EdgeSite, now_ms: u64) -> CachedRes
     let tag_header = site.cache_tag_header.as_deref();
     CachedResponse {
         status: 200,
+        error_code: None,
         headers,
         body: object.body.clone(),
         etag: Some(object.etag.clone()),
