@@ -529,3 +529,64 @@ async fn an_edge_port_can_be_chosen_and_a_taken_one_is_named() {
     };
     assert_eq!(emu.edge_addr(DIST).map(|a| a.port()), Some(port));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_through_the_cli_sets_the_ttl_and_the_tags_the_edge_reads() {
+    let dist = DistributionConfig::new(DIST)
+        .origin(BUCKET)
+        .cache_tag_header("x-amz-meta-cache-tags");
+    let emu = start_with(dist, EdgeInvalidatesAt::Created).await;
+    let ep = emu.endpoint();
+    let file = std::env::temp_dir().join(format!("local-aws-edge-{}.html", std::process::id()));
+    if let Err(e) = std::fs::write(&file, "<p>page</p>") {
+        panic!("cannot write {}: {e}", file.display());
+    }
+    let body = file.to_string_lossy().into_owned();
+    let args = [
+        "s3api",
+        "put-object",
+        "--bucket",
+        BUCKET,
+        "--key",
+        "page.html",
+        "--body",
+        &body,
+        "--content-type",
+        "text/html",
+        "--cache-control",
+        "max-age=30",
+        "--metadata",
+        "cache-tags=Page:1",
+    ];
+    support::aws(&ep, &args, &[]).await.ok();
+    let head = support::aws(
+        &ep,
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            BUCKET,
+            "--key",
+            "page.html",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(head["CacheControl"], "max-age=30", "{head}");
+    assert_eq!(head["Metadata"]["cache-tags"], "Page:1", "{head}");
+
+    let first = get(&emu, "/page.html").await;
+    assert_eq!(first.header("cache-control"), Some("max-age=30"));
+    advance(&emu, Duration::from_secs(29));
+    assert_eq!(
+        x_cache(&get(&emu, "/page.html").await),
+        "Hit from cloudfront"
+    );
+    invalidate(&emu, &["#page:1"], "tag").await;
+    assert_eq!(
+        x_cache(&get(&emu, "/page.html").await),
+        "Miss from cloudfront"
+    );
+    let _ = std::fs::remove_file(&file);
+}
