@@ -190,28 +190,18 @@ impl World {
         ];
         let mut distributions: Vec<DistributionConfig> =
             distributions.into_iter().flatten().cloned().collect();
-        let mut set = |id: &str, apply: &dyn Fn(&mut DistributionConfig)| match distributions
-            .iter_mut()
-            .find(|d| d.id == id)
-        {
-            Some(d) => apply(d),
-            None => {
-                let mut d = DistributionConfig::new(id);
-                apply(&mut d);
-                distributions.push(d);
-            }
-        };
+        let list = &mut distributions;
         for (id, bucket) in &self.origins {
-            set(id, &|d| d.origin = Some(bucket.clone()));
+            declared(list, id).origin = Some(bucket.clone());
         }
         for (id, name) in &self.default_root_objects {
-            set(id, &|d| d.default_root_object = Some(name.clone()));
+            declared(list, id).default_root_object = Some(name.clone());
         }
         for (id, header) in &self.cache_tag_headers {
-            set(id, &|d| d.cache_tag_header = Some(header.clone()));
+            declared(list, id).cache_tag_header = Some(header.clone());
         }
         for (id, port) in &self.edge_ports {
-            set(id, &|d| d.edge_port = Some(*port));
+            declared(list, id).edge_port = Some(*port);
         }
         EmulatorConfig {
             distributions,
@@ -235,6 +225,21 @@ impl World {
             list_action_executions_denied: false,
         }
     }
+}
+
+/// The distribution `id` of `distributions`, declared now (a plain one) if it is not there.
+fn declared<'a>(
+    distributions: &'a mut Vec<DistributionConfig>,
+    id: &str,
+) -> &'a mut DistributionConfig {
+    let index = match distributions.iter().position(|d| d.id == id) {
+        Some(index) => index,
+        None => {
+            distributions.push(DistributionConfig::new(id));
+            distributions.len() - 1
+        }
+    };
+    &mut distributions[index]
 }
 
 /// How the emulator starts. Tests build it with `..EmulatorConfig::default()`; the flags
