@@ -121,6 +121,20 @@ pub enum CliError {
         source: std::io::Error,
     },
 
+    /// An AWS call other than the engine's failed; `what` names the call and its subject.
+    #[error("{what} failed: {detail}{hint}")]
+    Aws {
+        what: String,
+        detail: String,
+        hint: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The edge gave no usable answer: `problem` says what happened, with the URL.
+    #[error("{problem}")]
+    Edge { problem: String },
+
     #[error("cannot write the result: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -129,7 +143,11 @@ impl CliError {
     /// 2 when nothing was sent to AWS, 1 when a call to AWS failed.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::CloudFront { .. } | Self::Output(_) | Self::WriteFile { .. } => EXIT_FAILED,
+            Self::CloudFront { .. }
+            | Self::Aws { .. }
+            | Self::Edge { .. }
+            | Self::Output(_)
+            | Self::WriteFile { .. } => EXIT_FAILED,
             _ => EXIT_USAGE,
         }
     }

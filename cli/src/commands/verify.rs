@@ -1,0 +1,553 @@
+//! `cf-invalidate verify`: asks the edge (HEAD) and the origin bucket (HeadObject) about each
+//! path, and reports the verdict `freshness` gives, with what to do about a stale object.
+
+use std::fmt::Write as _;
+
+use futures::{StreamExt, TryStreamExt};
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use cf_invalidate::adapters::error_chain;
+use cf_invalidate::plan::normalise_item;
+use cf_invalidate::text::percent_decode;
+
+use super::*;
+use crate::freshness::{
+    Coverage, EdgeAnswer, Truth, Verdict, advice, invalidation_covers, judge, sample_evenly,
+};
+
+/// How many of the newest invalidations are read to explain a stale object.
+const RECENT_INVALIDATIONS: usize = 10;
+
+/// One object's figures, as the edge and the origin gave them.
+#[derive(Debug, Serialize)]
+struct ObjectReport {
+    path: String,
+    key: Option<String>,
+    verdict: Verdict,
+    status: Option<u16>,
+    x_cache: Option<String>,
+    age: Option<u64>,
+    cache_control: Option<String>,
+    edge_etag: Option<String>,
+    origin_etag: Option<String>,
+    reason: String,
+    covered_by: Option<String>,
+    advice: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct VerifyReport {
+    command: &'static str,
+    base_url: String,
+    distribution_id: Option<String>,
+    bucket: String,
+    prefix: String,
+    succeeded: bool,
+    exit_code: u8,
+    /// Objects the paths named, before sampling.
+    listed: usize,
+    checked: usize,
+    fresh: usize,
+    stale: usize,
+    missing: usize,
+    not_comparable: usize,
+    objects: Vec<ObjectReport>,
+    message: String,
+    warnings: Vec<String>,
+}
+
+pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
+    let base_url = args.base_url.as_deref().map(checked_base_url).transpose()?;
+    let prefix = key_prefix(args.prefix.as_deref());
+    let session = Session::new(&args.aws);
+    let collected = collect_from_stdin(&args.paths, &session).await?;
+    let mut warnings = collected.warnings.clone();
+    let mut paths: Vec<String> = Vec::new();
+    let mut unchecked: Vec<ObjectReport> = Vec::new();
+    for raw in &collected.paths {
+        let item = normalise_item(raw)?;
+        if paths.contains(&item) || unchecked.iter().any(|o| o.path == item) {
+            continue;
+        }
+        let reason = if item.starts_with('#') {
+            Some("a cache tag names no object: not checkable")
+        } else if item.ends_with('*') {
+            Some("a wildcard: not checkable without a listing of the bucket")
+        } else if item == "/" {
+            Some("/ is served from the default root object: give its own path, such as /index.html")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => unchecked.push(not_checked(item, reason)),
+            None => paths.push(item),
+        }
+    }
+    if paths.is_empty() && unchecked.is_empty() {
+        return Err(CliError::NoPaths);
+    }
+
+    let cloudfront = match &args.distribution_id {
+        Some(_) => Some(session.cloudfront_client().await?),
+        None => None,
+    };
+    let base_url = match (base_url, &args.distribution_id, &cloudfront) {
+        (Some(url), _, _) => url,
+        (None, Some(id), Some(client)) => distribution_url(client, id).await?,
+        _ => return Err(CliError::NoDistribution),
+    };
+    let edge = EdgeClient::new(&base_url)?;
+    let s3 = session.s3().await?;
+
+    let listed = paths.len();
+    let sample = sample_evenly(&paths, args.max_objects);
+    if sample.len() < listed {
+        warnings.push(format!(
+            "{listed} objects named: {} of them checked, chosen evenly across the list (--max-objects {})",
+            sample.len(),
+            args.max_objects
+        ));
+    }
+    let checks = futures::stream::iter(sample.into_iter().map(|path| {
+        let (edge, s3, bucket, prefix) = (&edge, &s3, &args.bucket, &prefix);
+        let (base_url, timeout) = (&base_url, args.timeout);
+        async move { check(path, edge, base_url, s3, bucket, prefix, timeout).await }
+    }))
+    .buffered(args.concurrency)
+    .try_collect::<Vec<_>>()
+    .await?;
+
+    let mut objects = Vec::new();
+    let failing = checks.iter().any(|(_, verdict, _)| verdict.fails());
+    let invalidations = match (&args.distribution_id, failing) {
+        (Some(id), true) => match recent_invalidations(&session, id).await {
+            Ok(found) => Some(found),
+            Err(error) => {
+                warnings.push(format!(
+                    "the recent invalidations could not be read, so stale objects are explained without them: {error}"
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    let distribution = args.distribution_id.as_ref().map(ToString::to_string);
+    for (mut object, verdict, answer) in checks {
+        if verdict.fails() {
+            let coverage = coverage(&object.path, invalidations.as_deref());
+            if let Coverage::Covered { id, .. } = &coverage {
+                object.covered_by = Some(id.clone());
+            }
+            object.advice = advice(
+                &object.path,
+                verdict,
+                &answer,
+                &coverage,
+                distribution.as_deref(),
+            );
+        }
+        objects.push(object);
+    }
+    for object in &unchecked {
+        warnings.push(format!("{}: {}", object.path, object.reason));
+    }
+    objects.extend(unchecked);
+
+    let count = |wanted: Verdict| objects.iter().filter(|o| o.verdict == wanted).count();
+    let (fresh, stale, missing, not_comparable) = (
+        count(Verdict::Fresh),
+        count(Verdict::Stale),
+        count(Verdict::Missing),
+        count(Verdict::NotComparable),
+    );
+    let failed: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.verdict.fails())
+        .map(|o| o.path.as_str())
+        .collect();
+    let checked = objects.len() - not_comparable;
+    let exit_code = if failed.is_empty() { 0 } else { EXIT_FAILED };
+    let mut message = format!(
+        "{checked} object{} checked through {base_url}: {fresh} fresh, {stale} stale, {missing} missing",
+        plural(checked)
+    );
+    if not_comparable > 0 {
+        let _ = write!(message, ", {not_comparable} not comparable");
+    }
+    message.push('.');
+    if !failed.is_empty() {
+        let _ = write!(message, " Not fresh: {}", failed.join(", "));
+    }
+    let report = VerifyReport {
+        command: "verify",
+        base_url,
+        distribution_id: distribution,
+        bucket: args.bucket.clone(),
+        prefix,
+        succeeded: exit_code == 0,
+        exit_code,
+        listed,
+        checked,
+        fresh,
+        stale,
+        missing,
+        not_comparable,
+        objects,
+        message,
+        warnings,
+    };
+    print_result(
+        &args.output,
+        &report,
+        || values(&report),
+        || summary(&report),
+    )?;
+    if !args.output.quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    if !report.succeeded {
+        eprintln!("error: {}", report.message);
+    }
+    Ok(report.exit_code)
+}
+
+fn not_checked(path: String, reason: &str) -> ObjectReport {
+    ObjectReport {
+        path,
+        key: None,
+        verdict: Verdict::NotComparable,
+        status: None,
+        x_cache: None,
+        age: None,
+        cache_control: None,
+        edge_etag: None,
+        origin_etag: None,
+        reason: reason.to_owned(),
+        covered_by: None,
+        advice: None,
+    }
+}
+
+/// `--base-url`: an http or https URL with a host and no path beyond `/`.
+fn checked_base_url(raw: &str) -> Result<String, CliError> {
+    let refused = |problem: &str| CliError::Flag {
+        flag: "--base-url",
+        value: raw.to_owned(),
+        problem: format!("{problem}: give the site's root, such as https://www.example.com"),
+    };
+    let url = raw.trim().trim_end_matches('/');
+    let uri: hyper::Uri = url.parse().map_err(|_| refused("is not a URL"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(refused("does not start with http:// or https://")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(refused("has no host"));
+    }
+    if uri
+        .path_and_query()
+        .is_some_and(|p| !matches!(p.as_str(), "" | "/"))
+    {
+        return Err(refused("has a path or query"));
+    }
+    Ok(url.to_owned())
+}
+
+/// `--prefix` as a key prefix: without slashes at its ends, with one after it when not empty.
+fn key_prefix(raw: Option<&str>) -> String {
+    match raw.map(|p| p.trim_matches('/')) {
+        Some(p) if !p.is_empty() => format!("{p}/"),
+        _ => String::new(),
+    }
+}
+
+/// The distribution's own domain from GetDistribution: https, as CloudFront serves it, or http
+/// when the domain carries a port (an emulator's edge on 127.0.0.1).
+async fn distribution_url(
+    client: &aws_sdk_cloudfront::Client,
+    id: &Target,
+) -> Result<String, CliError> {
+    let answer = client
+        .get_distribution()
+        .id(id.as_str())
+        .send()
+        .await
+        .map_err(|error| CliError::Aws {
+            what: format!("GetDistribution of {id}"),
+            detail: error_chain(&error),
+            hint: ": check --distribution-id and that these credentials may call cloudfront:GetDistribution on it, or give the site's address with --base-url",
+            source: Box::new(error),
+        })?;
+    let domain = answer
+        .distribution()
+        .map(|d| d.domain_name().trim().to_owned())
+        .filter(|domain| !domain.is_empty());
+    match domain {
+        Some(domain) if domain.contains(':') => Ok(format!("http://{domain}")),
+        Some(domain) => Ok(format!("https://{domain}")),
+        None => Err(CliError::Edge {
+            problem: format!(
+                "GetDistribution of {id} answered without a DomainName: give the site's address with --base-url"
+            ),
+        }),
+    }
+}
+
+/// One object: the edge's answer and the origin's, judged.
+async fn check(
+    path: String,
+    edge: &EdgeClient,
+    base_url: &str,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    timeout: Duration,
+) -> Result<(ObjectReport, Verdict, EdgeAnswer), CliError> {
+    let Some(key) = path
+        .strip_prefix('/')
+        .and_then(|rest| percent_decode(rest, false))
+        .map(|rest| format!("{prefix}{rest}"))
+    else {
+        let report = not_checked(
+            path,
+            "its escapes do not decode to UTF-8, so no key is known",
+        );
+        return Ok((report, Verdict::NotComparable, EdgeAnswer::default()));
+    };
+    let url = format!("{base_url}{path}");
+    let (answer, truth) =
+        tokio::join!(edge.head(&url, base_url, timeout), origin(s3, bucket, &key));
+    let (answer, truth) = (answer?, truth?);
+    let (verdict, reason) = judge(&answer, &truth);
+    let report = ObjectReport {
+        path,
+        key: Some(key),
+        verdict,
+        status: Some(answer.status),
+        x_cache: answer.x_cache.clone(),
+        age: answer.age,
+        cache_control: answer.cache_control.clone(),
+        edge_etag: answer.etag.clone(),
+        origin_etag: match &truth {
+            Truth::Object { etag } => Some(etag.clone()),
+            Truth::Absent => None,
+        },
+        reason,
+        covered_by: None,
+        advice: None,
+    };
+    Ok((report, verdict, answer))
+}
+
+/// HeadObject: the object's ETag, or that there is no such key.
+async fn origin(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Truth, CliError> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => Ok(Truth::Object {
+            etag: head.e_tag().unwrap_or_default().to_owned(),
+        }),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {
+            Ok(Truth::Absent)
+        }
+        Err(error) => Err(CliError::Aws {
+            what: format!("HeadObject of s3://{bucket}/{key}"),
+            detail: error_chain(&error),
+            hint: ": check --bucket and --prefix, and that these credentials may call s3:GetObject there (without s3:ListBucket, S3 answers 403 for a missing key); S3's endpoint is AWS_ENDPOINT_URL_S3 when set",
+            source: Box::new(error),
+        }),
+    }
+}
+
+/// The newest invalidations with their paths, newest first.
+async fn recent_invalidations(
+    session: &Session<'_>,
+    id: &Target,
+) -> Result<Vec<(String, String, Vec<String>)>, CliError> {
+    let listed = session
+        .cloudfront()
+        .await?
+        .list(id, RECENT_INVALIDATIONS)
+        .await
+        .map_err(|error| cloudfront_error(Operation::List, error, id, None))?;
+    let client = session.cloudfront_client().await?;
+    let mut found = Vec::new();
+    for item in listed {
+        let answer = client
+            .get_invalidation()
+            .distribution_id(id.as_str())
+            .id(&item.id)
+            .send()
+            .await
+            .map_err(|error| CliError::Aws {
+                what: format!("GetInvalidation of {} on {id}", item.id),
+                detail: error_chain(&error),
+                hint: "",
+                source: Box::new(error),
+            })?;
+        let paths = answer
+            .invalidation()
+            .and_then(|i| i.invalidation_batch())
+            .and_then(|batch| batch.paths())
+            .map(|paths| paths.items().to_vec())
+            .unwrap_or_default();
+        found.push((item.id, item.status, paths));
+    }
+    Ok(found)
+}
+
+fn coverage(path: &str, invalidations: Option<&[(String, String, Vec<String>)]>) -> Coverage {
+    let Some(invalidations) = invalidations else {
+        return Coverage::Unknown;
+    };
+    invalidations
+        .iter()
+        .find(|(_, _, paths)| paths.iter().any(|p| invalidation_covers(p, path)))
+        .map_or(
+            Coverage::Uncovered {
+                looked_at: invalidations.len(),
+            },
+            |(id, status, _)| Coverage::Covered {
+                id: id.clone(),
+                status: status.clone(),
+            },
+        )
+}
+
+/// Bare values, a line per object, as `--output text` prints elsewhere.
+fn values(report: &VerifyReport) -> String {
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+    report
+        .objects
+        .iter()
+        .map(|o| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                o.verdict.as_str(),
+                o.path,
+                or_dash(o.status.map(|s| s.to_string())),
+                or_dash(o.x_cache.clone()),
+                or_dash(o.age.map(|a| a.to_string())),
+                or_dash(o.cache_control.clone()),
+            )
+        })
+        .collect()
+}
+
+/// A line per object with its figures, the reason and advice below it, then the counts.
+fn summary(report: &VerifyReport) -> String {
+    let mut text = String::new();
+    for o in &report.objects {
+        let mut figures = Vec::new();
+        if let Some(status) = o.status {
+            figures.push(status.to_string());
+        }
+        if let Some(x_cache) = &o.x_cache {
+            figures.push(format!("X-Cache: {x_cache}"));
+        }
+        if let Some(age) = o.age {
+            figures.push(format!("Age: {age}"));
+        }
+        if let Some(cache_control) = &o.cache_control {
+            figures.push(format!("Cache-Control: {cache_control}"));
+        }
+        let _ = writeln!(
+            text,
+            "{:<14} {}  ({})",
+            o.verdict.as_str(),
+            o.path,
+            figures.join(", ")
+        );
+        let _ = writeln!(text, "{:<14}   {}", "", o.reason);
+        if let Some(advice) = &o.advice {
+            let _ = writeln!(text, "{:<14}   what to do: {advice}", "");
+        }
+    }
+    let _ = writeln!(text, "{}", report.message);
+    text
+}
+
+/// HEAD requests to the edge, over http or https.
+enum EdgeClient {
+    Plain(Client<HttpConnector, Empty<Bytes>>),
+    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>),
+}
+
+impl EdgeClient {
+    fn new(base_url: &str) -> Result<Self, CliError> {
+        let builder = Client::builder(TokioExecutor::new());
+        if !base_url.starts_with("https://") {
+            return Ok(Self::Plain(builder.build_http()));
+        }
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|error| CliError::Edge {
+                problem: format!(
+                    "cannot read this computer's trusted certificates to reach {base_url}: {error}. Install the CA certificates (ca-certificates), or set SSL_CERT_FILE"
+                ),
+            })?
+            .https_only()
+            .enable_http1()
+            .build();
+        Ok(Self::Tls(builder.build(connector)))
+    }
+
+    /// The answer's status and the headers that tell freshness; the body is not read (HEAD).
+    async fn head(
+        &self,
+        url: &str,
+        base_url: &str,
+        timeout: Duration,
+    ) -> Result<EdgeAnswer, CliError> {
+        let request = hyper::Request::head(url)
+            .header(
+                hyper::header::USER_AGENT,
+                format!("cf-invalidate/{}", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Empty::new())
+            .map_err(|error| CliError::Edge {
+                problem: format!("cannot ask the edge for {url}: {error}"),
+            })?;
+        let sent = match self {
+            Self::Plain(client) => tokio::time::timeout(timeout, client.request(request)).await,
+            Self::Tls(client) => tokio::time::timeout(timeout, client.request(request)).await,
+        };
+        let response = match sent {
+            Err(_) => {
+                return Err(CliError::Edge {
+                    problem: format!(
+                        "the edge did not answer HEAD {url} within {} (--timeout): check that {base_url} is the distribution's address and reachable from here, or raise --timeout",
+                        format_duration(timeout)
+                    ),
+                });
+            }
+            Ok(Err(error)) => {
+                return Err(CliError::Edge {
+                    problem: format!(
+                        "cannot reach the edge for HEAD {url}: {}: check that {base_url} is the distribution's address and reachable from here",
+                        error_chain(&error)
+                    ),
+                });
+            }
+            Ok(Ok(response)) => response,
+        };
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(EdgeAnswer {
+            status: response.status().as_u16(),
+            etag: header("etag"),
+            x_cache: header("x-cache"),
+            age: header("age").and_then(|age| age.trim().parse().ok()),
+            cache_control: header("cache-control"),
+        })
+    }
+}
