@@ -1,0 +1,343 @@
+//! `cf-invalidate verify` driven against local-aws's edge over HTTP: fresh, stale and what to do.
+
+mod support;
+
+use support::{code, json, stderr, stdout};
+
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use local_aws::{DistributionConfig, DurationRange, Emulator, EmulatorConfig, EmulatorHandle};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cf-invalidate");
+const DIST: &str = "E2QWRUHEXAMPLE";
+const BUCKET: &str = "site-bucket";
+const YEAR: &str = "max-age=31536000";
+
+/// A distribution whose edge reads `site-bucket`; invalidations complete after 1 s.
+async fn emulator() -> EmulatorHandle {
+    let dist = DistributionConfig::new(DIST)
+        .origin(BUCKET)
+        .completes_after(DurationRange::fixed(Duration::from_secs(1)));
+    Emulator::start(EmulatorConfig {
+        distributions: vec![dist],
+        seed: Some(11),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("local-aws starts")
+}
+
+/// The binary with a clean environment, CloudFront and S3 at the emulator.
+fn cli(emu: &EmulatorHandle) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws/credentials",
+        )
+        .env("AWS_ENDPOINT_URL_CLOUDFRONT", emu.endpoint())
+        .env("AWS_ENDPOINT_URL_S3", emu.endpoint())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs the binary, which must end on its own within a minute.
+async fn run(emu: &EmulatorHandle, args: &[&str]) -> Output {
+    let output = cli(emu).args(args).output();
+    tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .expect("the command ends on its own")
+        .expect("the binary runs")
+}
+
+/// PutObject over HTTP with a Cache-Control header, as `aws s3 cp --cache-control` sends it.
+async fn upload(emu: &EmulatorHandle, encoded_key: &str, body: &str, cache_control: &str) {
+    let mut socket = tokio::net::TcpStream::connect(emu.addr())
+        .await
+        .expect("S3 reachable");
+    let request = format!(
+        "PUT /{BUCKET}/{encoded_key} HTTP/1.1\r\nHost: {}\r\nCache-Control: {cache_control}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        emu.addr(),
+        body.len()
+    );
+    socket
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut reply = String::new();
+    socket.read_to_string(&mut reply).await.expect("reply read");
+    assert!(reply.starts_with("HTTP/1.1 200"), "PutObject: {reply}");
+}
+
+fn object<'a>(report: &'a Value, path: &str) -> &'a Value {
+    report["objects"]
+        .as_array()
+        .and_then(|objects| objects.iter().find(|o| o["path"] == path))
+        .unwrap_or_else(|| panic!("no object {path} in {report:#}"))
+}
+
+/// The key has a space, a `+` and a non-ASCII letter; the path is given as a person types it.
+const AWKWARD_KEY_ENCODED: &str = "docs/a%20b%2Bc%C3%A9.html";
+const AWKWARD_PATH: &str = "/docs/a b+cé.html";
+const AWKWARD_PATH_ENCODED: &str = "/docs/a%20b+c%C3%A9.html";
+
+/// GIVEN an object cached for a year and then replaced in the bucket, with an earlier
+/// invalidation of another path only WHEN verified THEN it is stale, exit 1, naming the
+/// uncovered path and the command that fixes it; AFTER its invalidation completes it is fresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_year_long_max_age_no_invalidation_covered_is_stale_until_invalidated() {
+    let emu = emulator().await;
+    upload(&emu, AWKWARD_KEY_ENCODED, "v1", YEAR).await;
+    upload(&emu, "index.html", "home", "max-age=60").await;
+    let verify = [
+        "verify",
+        "--distribution-id",
+        DIST,
+        "--bucket",
+        BUCKET,
+        AWKWARD_PATH,
+        "/index.html",
+        "--output",
+        "json",
+    ];
+
+    // The first look caches both objects at the edge: they are fresh.
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["fresh"], 2, "{report:#}");
+    let awkward = object(&report, AWKWARD_PATH_ENCODED);
+    assert_eq!(awkward["verdict"], "fresh");
+    assert_eq!(awkward["key"], "docs/a b+cé.html");
+    assert_eq!(awkward["cache_control"], YEAR);
+    assert_eq!(awkward["x_cache"], "Miss from cloudfront");
+
+    // A new upload, and an invalidation of another path only.
+    upload(&emu, AWKWARD_KEY_ENCODED, "v2", YEAR).await;
+    let other = run(
+        &emu,
+        &["invalidate", "--distribution-id", DIST, "/other.html"],
+    )
+    .await;
+    assert_eq!(code(&other), 0, "{}", stderr(&other));
+
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let awkward = object(&report, AWKWARD_PATH_ENCODED);
+    assert_eq!(awkward["verdict"], "stale", "{report:#}");
+    assert_eq!(awkward["x_cache"], "Hit from cloudfront");
+    assert!(awkward["age"].as_u64().is_some(), "{awkward:#}");
+    let advice = awkward["advice"].as_str().unwrap_or_default();
+    assert!(
+        advice.starts_with(&format!(
+            "no invalidation covered {AWKWARD_PATH_ENCODED} (of the 1 newest): the edge keeps its copy until its TTL of 365d00h runs out"
+        )),
+        "{advice}"
+    );
+    assert!(
+        advice.contains(&format!(
+            "cf-invalidate invalidate --distribution-id {DIST} '{AWKWARD_PATH_ENCODED}'"
+        )),
+        "{advice}"
+    );
+    assert_eq!(object(&report, "/index.html")["verdict"], "fresh");
+    assert_eq!(
+        (report["stale"].as_u64(), report["fresh"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        stderr(&out).contains(&format!(
+            "error: 2 objects checked through http://{}",
+            edge(&emu)
+        )),
+        "{}",
+        stderr(&out)
+    );
+
+    // The summary a person reads names the verdict, the figures and what to do.
+    let text = run(&emu, &verify[..verify.len() - 2]).await;
+    assert_eq!(code(&text), 1);
+    let shown = stdout(&text);
+    assert!(
+        shown.contains(&format!(
+            "stale          {AWKWARD_PATH_ENCODED}  (200, X-Cache: Hit from cloudfront, Age: "
+        )) && shown.contains("Cache-Control: max-age=31536000)")
+            && shown.contains("what to do: no invalidation covered"),
+        "{shown}"
+    );
+
+    // Invalidated (and waited for), it is fresh again.
+    let fixed = run(
+        &emu,
+        &["invalidate", "--distribution-id", DIST, AWKWARD_PATH],
+    )
+    .await;
+    assert_eq!(code(&fixed), 0, "{}", stderr(&fixed));
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(object(&report, AWKWARD_PATH_ENCODED)["verdict"], "fresh");
+}
+
+fn edge(emu: &EmulatorHandle) -> String {
+    emu.edge_addr(DIST)
+        .map(|addr| addr.to_string())
+        .unwrap_or_default()
+}
+
+/// GIVEN a wildcard and a cache tag among the paths, and no listing to expand them WHEN verified
+/// THEN each is reported not comparable with a warning, and a key in neither place is fresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wildcard_and_a_cache_tag_are_reported_not_checkable_never_passed() {
+    let emu = emulator().await;
+    upload(&emu, "a.html", "a", "max-age=60").await;
+    let out = run(
+        &emu,
+        &[
+            "verify",
+            "--base-url",
+            &format!("http://{}/", edge(&emu)),
+            "--bucket",
+            BUCKET,
+            "/a.html",
+            "/gone.html",
+            "/css/*",
+            "#tag",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(object(&report, "/a.html")["verdict"], "fresh");
+    assert_eq!(object(&report, "/gone.html")["verdict"], "fresh");
+    assert_eq!(object(&report, "/css/*")["verdict"], "not_comparable");
+    assert_eq!(object(&report, "#tag")["verdict"], "not_comparable");
+    assert_eq!(report["not_comparable"], 2);
+    assert!(
+        stderr(&out).contains("warning: /css/*: a wildcard: not checkable"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A TCP listener that accepts and never answers.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_that_never_answers_ends_within_the_timeout_with_its_url() {
+    let emu = emulator().await;
+    upload(&emu, "a.html", "a", "max-age=60").await;
+    let url = silent_server().await;
+    let started = Instant::now();
+    let out = run(
+        &emu,
+        &[
+            "verify",
+            "--base-url",
+            &url,
+            "--bucket",
+            BUCKET,
+            "/a.html",
+            "--timeout",
+            "1s",
+        ],
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "error: the edge did not answer HEAD {url}/a.html within 1s (--timeout)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2_and_say_what_to_give() {
+    let emu = emulator().await;
+    let cases: [(&[&str], &str); 5] = [
+        (&["verify", "--bucket", BUCKET, "/a"], "--distribution-id"),
+        (
+            &["verify", "--distribution-id", DIST, "/a"],
+            "--bucket <BUCKET>",
+        ),
+        (
+            &["verify", "--base-url", "ftp://x", "--bucket", BUCKET, "/a"],
+            "--base-url \"ftp://x\" does not start with http:// or https://",
+        ),
+        (
+            &[
+                "verify",
+                "--base-url",
+                "https://www.example.com/docs",
+                "--bucket",
+                BUCKET,
+                "/a",
+            ],
+            "has a path or query: give the site's root",
+        ),
+        (
+            &[
+                "verify",
+                "--distribution-id",
+                DIST,
+                "--bucket",
+                BUCKET,
+                "--max-objects",
+                "0",
+                "/a",
+            ],
+            "\"0\" is not a count",
+        ),
+    ];
+    for (args, said) in cases {
+        let out = run(&emu, args).await;
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+    }
+    let out = run(
+        &emu,
+        &["verify", "--distribution-id", DIST, "--bucket", BUCKET],
+    )
+    .await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("no paths given"), "{}", stderr(&out));
+    // Nothing reached the edge or CloudFront.
+    assert!(
+        emu.request_log()
+            .iter()
+            .all(|r| r.api.to_string() != "CloudFront")
+    );
+}
