@@ -114,7 +114,8 @@ pub enum Command {
     /// Check that the edge serves what the origin holds: fresh, stale, missing or not comparable
     ///
     /// Asks the distribution's edge for each path (HEAD) and S3 for the object behind it
-    /// (HeadObject), compares their ETags, and says what to do about a stale object.
+    /// (HeadObject), compares their ETags, and says what to do about a stale object. A wildcard
+    /// is expanded against the bucket's listing (ListObjectsV2); a cache tag is not checkable.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
 }

@@ -197,24 +197,31 @@ fn edge(emu: &EmulatorHandle) -> String {
         .unwrap_or_default()
 }
 
-/// GIVEN a wildcard and a cache tag among the paths, and no listing to expand them WHEN verified
-/// THEN each is reported not comparable with a warning, and a key in neither place is fresh.
+/// GIVEN three objects under /css/ WHEN `/css/*` is verified THEN it is expanded against the
+/// bucket's listing, and --max-objects 3 checks three of the four paths, evenly chosen (the
+/// first and the last among them), and says so; a wildcard matching no key and a cache tag are reported not comparable
+/// with a warning, never passed; a key in neither place is fresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wildcard_and_a_cache_tag_are_reported_not_checkable_never_passed() {
+async fn wildcards_are_expanded_against_the_listing_and_sampled_evenly() {
     let emu = emulator().await;
-    upload(&emu, "a.html", "a", "max-age=60").await;
+    for name in ["a", "b", "c"] {
+        upload(&emu, &format!("css/{name}.css"), name, "max-age=60").await;
+    }
+    let base_url = format!("http://{}/", edge(&emu));
     let out = run(
         &emu,
         &[
             "verify",
             "--base-url",
-            &format!("http://{}/", edge(&emu)),
+            &base_url,
             "--bucket",
             BUCKET,
-            "/a.html",
-            "/gone.html",
             "/css/*",
+            "/gone.html",
+            "/none/*",
             "#tag",
+            "--max-objects",
+            "3",
             "--output",
             "json",
         ],
@@ -222,15 +229,35 @@ async fn a_wildcard_and_a_cache_tag_are_reported_not_checkable_never_passed() {
     .await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let report = json(&out);
-    assert_eq!(object(&report, "/a.html")["verdict"], "fresh");
-    assert_eq!(object(&report, "/gone.html")["verdict"], "fresh");
-    assert_eq!(object(&report, "/css/*")["verdict"], "not_comparable");
-    assert_eq!(object(&report, "#tag")["verdict"], "not_comparable");
-    assert_eq!(report["not_comparable"], 2);
+    let verdicts: Vec<(String, String)> = report["objects"]
+        .as_array()
+        .map(|objects| {
+            objects
+                .iter()
+                .map(|o| (o["path"].to_string(), o["verdict"].to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(report["listed"], 4, "{report:#}");
+    assert_eq!(
+        verdicts,
+        [
+            ("\"/gone.html\"", "\"fresh\""),
+            ("\"/css/a.css\"", "\"fresh\""),
+            ("\"/css/c.css\"", "\"fresh\""),
+            ("\"#tag\"", "\"not_comparable\""),
+            ("\"/none/*\"", "\"not_comparable\""),
+        ]
+        .map(|(p, v)| (p.to_owned(), v.to_owned())),
+        "{report:#}"
+    );
+    assert_eq!(object(&report, "/css/c.css")["key"], "css/c.css");
+    let warnings = stderr(&out);
     assert!(
-        stderr(&out).contains("warning: /css/*: a wildcard: not checkable"),
-        "{}",
-        stderr(&out)
+        warnings.contains("warning: 4 objects named: 3 of them checked, chosen evenly across the list (--max-objects 3)")
+            && warnings.contains("warning: /none/*: a wildcard that matches no key")
+            && warnings.contains("warning: #tag: a cache tag names no object"),
+        "{warnings}"
     );
 }
 

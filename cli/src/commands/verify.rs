@@ -68,15 +68,20 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     let mut warnings = collected.warnings.clone();
     let mut paths: Vec<String> = Vec::new();
     let mut unchecked: Vec<ObjectReport> = Vec::new();
+    let mut wildcards: Vec<String> = Vec::new();
     for raw in &collected.paths {
         let item = normalise_item(raw)?;
-        if paths.contains(&item) || unchecked.iter().any(|o| o.path == item) {
+        if paths.contains(&item)
+            || wildcards.contains(&item)
+            || unchecked.iter().any(|o| o.path == item)
+        {
             continue;
         }
         let reason = if item.starts_with('#') {
             Some("a cache tag names no object: not checkable")
         } else if item.ends_with('*') {
-            Some("a wildcard: not checkable without a listing of the bucket")
+            wildcards.push(item);
+            continue;
         } else if item == "/" {
             Some("/ is served from the default root object: give its own path, such as /index.html")
         } else {
@@ -87,7 +92,7 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
             None => paths.push(item),
         }
     }
-    if paths.is_empty() && unchecked.is_empty() {
+    if paths.is_empty() && unchecked.is_empty() && wildcards.is_empty() {
         return Err(CliError::NoPaths);
     }
 
@@ -102,6 +107,30 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     };
     let edge = EdgeClient::new(&base_url)?;
     let s3 = session.s3().await?;
+    for wildcard in wildcards {
+        match expand(&s3, &args.bucket, &prefix, &wildcard).await {
+            Ok((found, _)) if found.is_empty() => unchecked.push(not_checked(
+                wildcard,
+                "a wildcard that matches no key in the bucket under --prefix: not checkable",
+            )),
+            Ok((found, complete)) => {
+                if !complete {
+                    warnings.push(format!(
+                        "{wildcard}: only the first {LISTING_LIMIT} keys of its listing are checked"
+                    ));
+                }
+                for path in found {
+                    if !paths.contains(&path) {
+                        paths.push(path);
+                    }
+                }
+            }
+            Err(problem) => unchecked.push(not_checked(
+                wildcard,
+                &format!("a wildcard, not checkable: the bucket could not be listed ({problem})"),
+            )),
+        }
+    }
 
     let listed = paths.len();
     let sample = sample_evenly(&paths, args.max_objects);
@@ -297,6 +326,48 @@ async fn distribution_url(
             ),
         }),
     }
+}
+
+/// Most keys one wildcard is expanded to: a sample is taken of them anyway (--max-objects).
+const LISTING_LIMIT: usize = 10_000;
+
+/// The paths of the keys a wildcard covers, from ListObjectsV2 of the bucket under the prefix;
+/// `false` when the listing was cut at [`LISTING_LIMIT`]. The error is S3's, in words.
+async fn expand(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    wildcard: &str,
+) -> Result<(Vec<String>, bool), String> {
+    let start = wildcard
+        .strip_suffix('*')
+        .and_then(|w| w.strip_prefix('/'))
+        .and_then(|w| percent_decode(w, false))
+        .ok_or_else(|| format!("{wildcard} does not decode to UTF-8"))?;
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("{prefix}{start}"))
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| error_chain(&error))?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            // A "folder" marker is no page of the site.
+            let Some(rest) = key.strip_prefix(prefix).filter(|rest| !rest.ends_with('/')) else {
+                continue;
+            };
+            if found.len() == LISTING_LIMIT {
+                return Ok((found, false));
+            }
+            if let Ok(path) = normalise_item(&format!("/{rest}")) {
+                found.push(path);
+            }
+        }
+    }
+    Ok((found, true))
 }
 
 /// One object: the edge's answer and the origin's, judged.
