@@ -461,11 +461,13 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub paths: PathArgs,
 
-    /// The origin bucket holding the truth, compared through HeadObject's ETag
+    /// The origin bucket holding the truth, compared through HeadObject's ETag (default: the
+    /// bucket --paths-from-s3-sync wrote to)
     #[arg(long, value_name = "BUCKET")]
-    pub bucket: String,
+    pub bucket: Option<String>,
 
-    /// The key prefix the site lives under in the bucket (`site`: /a.html is key site/a.html)
+    /// The key prefix the site lives under in the bucket (`site`: /a.html is key site/a.html;
+    /// default: --site-prefix)
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
 

@@ -27,6 +27,11 @@ pub enum CliError {
     NoPaths,
 
     #[error(
+        "nothing to compare the edge with: give the origin bucket with --bucket BUCKET (and --prefix if the site lives under one), or --paths-from-s3-sync with the sync's output, which names the bucket"
+    )]
+    NoTruth,
+
+    #[error(
         "these {count} paths look like your shell expanded an unquoted /* into the names in this computer's root directory ({shown}). Quote the wildcard, as in: cf-invalidate invalidate --distribution-id ID '/*'. If you really mean these paths, add --allow-root-like-paths"
     )]
     ShellExpanded { count: usize, shown: String },

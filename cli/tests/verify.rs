@@ -261,6 +261,43 @@ async fn wildcards_are_expanded_against_the_listing_and_sampled_evenly() {
     );
 }
 
+/// GIVEN the output of `aws s3 sync --delete` into the origin bucket WHEN verify reads it THEN
+/// the bucket comes from the log, the uploaded object is checked by its ETag and the deleted one
+/// is gone from both: fresh, without --bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_paths_and_the_bucket_come_from_a_sync_log() {
+    let emu = emulator().await;
+    upload(&emu, "my%20page.html", "page", "max-age=60").await;
+    let log = std::env::temp_dir().join(format!("verify-sync-{}.txt", std::process::id()));
+    std::fs::write(
+        &log,
+        format!(
+            "upload: public/my page.html to s3://{BUCKET}/my page.html\ndelete: s3://{BUCKET}/old.html\n"
+        ),
+    )
+    .expect("sync log written");
+    let log_path = log.display().to_string();
+    let out = run(
+        &emu,
+        &[
+            "verify",
+            "--distribution-id",
+            DIST,
+            "--paths-from-s3-sync",
+            &log_path,
+            "--output",
+            "text",
+        ],
+    )
+    .await;
+    let _ = std::fs::remove_file(&log);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "fresh\t/my%20page.html\t200\tMiss from cloudfront\t-\tmax-age=60\nfresh\t/old.html\t403\tError from cloudfront\t-\t-\n"
+    );
+}
+
 /// A TCP listener that accepts and never answers.
 async fn silent_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -318,7 +355,7 @@ async fn usage_errors_exit_2_and_say_what_to_give() {
         (&["verify", "--bucket", BUCKET, "/a"], "--distribution-id"),
         (
             &["verify", "--distribution-id", DIST, "/a"],
-            "--bucket <BUCKET>",
+            "nothing to compare the edge with: give the origin bucket with --bucket BUCKET",
         ),
         (
             &["verify", "--base-url", "ftp://x", "--bucket", BUCKET, "/a"],

@@ -62,9 +62,9 @@ struct VerifyReport {
 
 pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     let base_url = args.base_url.as_deref().map(checked_base_url).transpose()?;
-    let prefix = key_prefix(args.prefix.as_deref());
     let session = Session::new(&args.aws);
     let collected = collect_from_stdin(&args.paths, &session).await?;
+    let (bucket, prefix) = truth_location(&args, &collected)?;
     let mut warnings = collected.warnings.clone();
     let mut paths: Vec<String> = Vec::new();
     let mut unchecked: Vec<ObjectReport> = Vec::new();
@@ -108,7 +108,7 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     let edge = EdgeClient::new(&base_url)?;
     let s3 = session.s3().await?;
     for wildcard in wildcards {
-        match expand(&s3, &args.bucket, &prefix, &wildcard).await {
+        match expand(&s3, &bucket, &prefix, &wildcard).await {
             Ok((found, _)) if found.is_empty() => unchecked.push(not_checked(
                 wildcard,
                 "a wildcard that matches no key in the bucket under --prefix: not checkable",
@@ -142,7 +142,7 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
         ));
     }
     let checks = futures::stream::iter(sample.into_iter().map(|path| {
-        let (edge, s3, bucket, prefix) = (&edge, &s3, &args.bucket, &prefix);
+        let (edge, s3, bucket, prefix) = (&edge, &s3, &bucket, &prefix);
         let (base_url, timeout) = (&base_url, args.timeout);
         async move { check(path, edge, base_url, s3, bucket, prefix, timeout).await }
     }))
@@ -215,7 +215,7 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
         command: "verify",
         base_url,
         distribution_id: distribution,
-        bucket: args.bucket.clone(),
+        bucket,
         prefix,
         succeeded: exit_code == 0,
         exit_code,
@@ -286,6 +286,45 @@ fn checked_base_url(raw: &str) -> Result<String, CliError> {
         return Err(refused("has a path or query"));
     }
     Ok(url.to_owned())
+}
+
+/// The bucket and key prefix holding the truth: the flags, else the bucket the sync wrote to and
+/// its --site-prefix.
+fn truth_location(
+    args: &VerifyArgs,
+    collected: &crate::sources::CollectedPaths,
+) -> Result<(String, String), CliError> {
+    let prefix = args
+        .prefix
+        .as_deref()
+        .or(args.paths.site_prefix.as_deref())
+        .map(|raw| {
+            // `s3://bucket/site` as --site-prefix takes it: the key prefix is after the bucket.
+            raw.trim()
+                .strip_prefix("s3://")
+                .map_or(raw, |rest| rest.split_once('/').map_or("", |(_, p)| p))
+        });
+    let prefix = key_prefix(prefix);
+    if let Some(bucket) = &args.bucket {
+        return Ok((bucket.clone(), prefix));
+    }
+    let mut buckets: Vec<&str> = collected
+        .sync
+        .iter()
+        .flat_map(|sync| sync.objects().map(|object| object.bucket.as_str()))
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    match buckets.as_slice() {
+        [bucket] => Ok(((*bucket).to_owned(), prefix)),
+        [] => Err(CliError::NoTruth),
+        several => Err(CliError::Flag {
+            flag: "--paths-from-s3-sync",
+            value: several.join(", "),
+            problem: "are several buckets: give the one the distribution reads with --bucket"
+                .to_owned(),
+        }),
+    }
 }
 
 /// `--prefix` as a key prefix: without slashes at its ends, with one after it when not empty.
