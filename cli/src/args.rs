@@ -114,8 +114,9 @@ pub enum Command {
     /// Check that the edge serves what the origin holds: fresh, stale, missing or not comparable
     ///
     /// Asks the distribution's edge for each path (HEAD) and S3 for the object behind it
-    /// (HeadObject), compares their ETags, and says what to do about a stale object. A wildcard
-    /// is expanded against the bucket's listing (ListObjectsV2); a cache tag is not checkable.
+    /// (HeadObject) and compares their ETags, or, with --build, compares the edge's body (GET)
+    /// with the build's file; says what to do about a stale object. A wildcard is expanded
+    /// against the bucket's listing (ListObjectsV2) or the build; a cache tag is not checkable.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
 }
@@ -470,6 +471,11 @@ pub struct VerifyArgs {
     /// default: --site-prefix)
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
+
+    /// Compare with a build's output directory instead of a bucket: the edge's body (GET)
+    /// with the file of the same path
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["bucket", "prefix"])]
+    pub build: Option<PathBuf>,
 
     /// Check at most N objects, chosen evenly across the list when there are more
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_limit)]

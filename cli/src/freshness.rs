@@ -14,6 +14,8 @@ pub struct EdgeAnswer {
     pub x_cache: Option<String>,
     pub age: Option<u64>,
     pub cache_control: Option<String>,
+    /// The body, when it was read (a comparison by content).
+    pub body: Option<Vec<u8>>,
 }
 
 /// What the origin holds for the object's key.
@@ -21,6 +23,8 @@ pub struct EdgeAnswer {
 pub enum Truth {
     /// The object, with its ETag.
     Object { etag: String },
+    /// The build's file, with its content.
+    Content(Vec<u8>),
     /// No such key.
     Absent,
 }
@@ -69,7 +73,7 @@ pub fn judge(edge: &EdgeAnswer, truth: &Truth) -> (Verdict, String) {
             Verdict::Fresh,
             format!("gone from the origin and from the edge ({})", edge.status),
         ),
-        Truth::Object { .. } if matches!(edge.status, 403 | 404) => (
+        Truth::Object { .. } | Truth::Content(_) if matches!(edge.status, 403 | 404) => (
             Verdict::Missing,
             format!(
                 "the origin has the object, but the edge answers {} (an error it cached, or a path that does not reach the object)",
@@ -91,6 +95,24 @@ pub fn judge(edge: &EdgeAnswer, truth: &Truth) -> (Verdict, String) {
                     "the edge serves ETag {}, the origin holds {}",
                     bare_etag(served),
                     bare_etag(etag)
+                ),
+            ),
+        },
+        Truth::Content(content) if served => match edge.body.as_deref() {
+            None => (
+                Verdict::NotComparable,
+                "the edge's body was not read".to_owned(),
+            ),
+            Some(body) if body == content.as_slice() => (
+                Verdict::Fresh,
+                format!("the edge serves the build's {} bytes", content.len()),
+            ),
+            Some(body) => (
+                Verdict::Stale,
+                format!(
+                    "the edge serves {} bytes that differ from the build's {}",
+                    body.len(),
+                    content.len()
                 ),
             ),
         },
@@ -267,6 +289,7 @@ mod tests {
             x_cache: Some("Hit from cloudfront".to_owned()),
             age: Some(60),
             cache_control: Some(cache_control.to_owned()),
+            body: None,
         }
     }
 
@@ -289,6 +312,29 @@ mod tests {
             ..edge
         };
         assert_eq!(judge(&weak, &object("abc")).0, Verdict::Fresh);
+    }
+
+    #[test]
+    fn a_build_is_compared_by_content() {
+        let edge = EdgeAnswer {
+            body: Some(b"new".to_vec()),
+            ..served("abc", "")
+        };
+        assert_eq!(
+            judge(&edge, &Truth::Content(b"new".to_vec())).0,
+            Verdict::Fresh
+        );
+        let (verdict, reason) = judge(&edge, &Truth::Content(b"newer".to_vec()));
+        assert_eq!(verdict, Verdict::Stale);
+        assert_eq!(
+            reason,
+            "the edge serves 3 bytes that differ from the build's 5"
+        );
+        let unread = served("abc", "");
+        assert_eq!(
+            judge(&unread, &Truth::Content(Vec::new())).0,
+            Verdict::NotComparable
+        );
     }
 
     #[test]

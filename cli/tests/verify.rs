@@ -255,7 +255,7 @@ async fn wildcards_are_expanded_against_the_listing_and_sampled_evenly() {
     let warnings = stderr(&out);
     assert!(
         warnings.contains("warning: 4 objects named: 3 of them checked, chosen evenly across the list (--max-objects 3)")
-            && warnings.contains("warning: /none/*: a wildcard that matches no key")
+            && warnings.contains(&format!("warning: /none/*: a wildcard that matches no object in s3://{BUCKET}/: not checkable"))
             && warnings.contains("warning: #tag: a cache tag names no object"),
         "{warnings}"
     );
@@ -296,6 +296,52 @@ async fn the_paths_and_the_bucket_come_from_a_sync_log() {
         stdout(&out),
         "fresh\t/my%20page.html\t200\tMiss from cloudfront\t-\tmax-age=60\nfresh\t/old.html\t403\tError from cloudfront\t-\t-\n"
     );
+}
+
+/// GIVEN a build directory uploaded and read once through the edge WHEN the build changes and
+/// is uploaded again THEN verify --build compares the edge's body with the files (a wildcard
+/// walks the directory): the cached page is stale, a page the edge never cached is fresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_directory_is_compared_by_content() {
+    let emu = emulator().await;
+    let build = std::env::temp_dir().join(format!("verify-build-{}", std::process::id()));
+    std::fs::create_dir_all(build.join("docs")).expect("build directory");
+    std::fs::write(build.join("index.html"), "v1").expect("file written");
+    upload(&emu, "index.html", "v1", YEAR).await;
+    let dir = build.display().to_string();
+    let verify = [
+        "verify",
+        "--base-url",
+        &format!("http://{}", edge(&emu)),
+        "--build",
+        &dir,
+        "/*",
+        "--output",
+        "json",
+    ];
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        object(&json(&out), "/index.html")["reason"],
+        "the edge serves the build's 2 bytes"
+    );
+
+    std::fs::write(build.join("index.html"), "v2!").expect("file written");
+    std::fs::write(build.join("docs/new page.html"), "new").expect("file written");
+    upload(&emu, "index.html", "v2!", YEAR).await;
+    upload(&emu, "docs/new%20page.html", "new", YEAR).await;
+    let out = run(&emu, &verify).await;
+    let _ = std::fs::remove_dir_all(&build);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["origin"], dir.as_str());
+    let index = object(&report, "/index.html");
+    assert_eq!(index["verdict"], "stale", "{report:#}");
+    assert_eq!(
+        index["reason"],
+        "the edge serves 2 bytes that differ from the build's 3"
+    );
+    assert_eq!(object(&report, "/docs/new%20page.html")["verdict"], "fresh");
 }
 
 /// A TCP listener that accepts and never answers.
@@ -351,7 +397,18 @@ async fn an_edge_that_never_answers_ends_within_the_timeout_with_its_url() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2_and_say_what_to_give() {
     let emu = emulator().await;
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "verify",
+                "--distribution-id",
+                DIST,
+                "--build",
+                "/nonexistent/build",
+                "/a",
+            ],
+            "--build \"/nonexistent/build\" is not a directory",
+        ),
         (&["verify", "--bucket", BUCKET, "/a"], "--distribution-id"),
         (
             &["verify", "--distribution-id", DIST, "/a"],

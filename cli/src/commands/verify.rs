@@ -44,8 +44,8 @@ struct VerifyReport {
     command: &'static str,
     base_url: String,
     distribution_id: Option<String>,
-    bucket: String,
-    prefix: String,
+    /// Where the truth is: `s3://BUCKET/PREFIX` or the build directory.
+    origin: String,
     succeeded: bool,
     exit_code: u8,
     /// Objects the paths named, before sampling.
@@ -64,7 +64,19 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     let base_url = args.base_url.as_deref().map(checked_base_url).transpose()?;
     let session = Session::new(&args.aws);
     let collected = collect_from_stdin(&args.paths, &session).await?;
-    let (bucket, prefix) = truth_location(&args, &collected)?;
+    let location = match &args.build {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(CliError::Flag {
+                    flag: "--build",
+                    value: dir.display().to_string(),
+                    problem: "is not a directory: give the build's output directory, the one that was uploaded".to_owned(),
+                });
+            }
+            None
+        }
+        None => Some(truth_location(&args, &collected)?),
+    };
     let mut warnings = collected.warnings.clone();
     let mut paths: Vec<String> = Vec::new();
     let mut unchecked: Vec<ObjectReport> = Vec::new();
@@ -106,13 +118,26 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
         _ => return Err(CliError::NoDistribution),
     };
     let edge = EdgeClient::new(&base_url)?;
-    let s3 = session.s3().await?;
+    let source = match (location, &args.build) {
+        (Some((bucket, prefix)), _) => Source::Bucket {
+            s3: session.s3().await?,
+            bucket,
+            prefix,
+        },
+        (None, Some(dir)) => Source::Build(dir.clone()),
+        (None, None) => return Err(CliError::NoTruth),
+    };
     for wildcard in wildcards {
-        match expand(&s3, &bucket, &prefix, &wildcard).await {
-            Ok((found, _)) if found.is_empty() => unchecked.push(not_checked(
-                wildcard,
-                "a wildcard that matches no key in the bucket under --prefix: not checkable",
-            )),
+        let expanded = match &source {
+            Source::Bucket { s3, bucket, prefix } => expand(s3, bucket, prefix, &wildcard).await,
+            Source::Build(dir) => expand_build(dir, &wildcard),
+        };
+        match expanded {
+            Ok((found, _)) if found.is_empty() => {
+                let reason =
+                    format!("a wildcard that matches no object in {source}: not checkable");
+                unchecked.push(not_checked(wildcard, &reason));
+            }
             Ok((found, complete)) => {
                 if !complete {
                     warnings.push(format!(
@@ -127,7 +152,7 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
             }
             Err(problem) => unchecked.push(not_checked(
                 wildcard,
-                &format!("a wildcard, not checkable: the bucket could not be listed ({problem})"),
+                &format!("a wildcard, not checkable: its objects could not be listed ({problem})"),
             )),
         }
     }
@@ -142,9 +167,8 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
         ));
     }
     let checks = futures::stream::iter(sample.into_iter().map(|path| {
-        let (edge, s3, bucket, prefix) = (&edge, &s3, &bucket, &prefix);
-        let (base_url, timeout) = (&base_url, args.timeout);
-        async move { check(path, edge, base_url, s3, bucket, prefix, timeout).await }
+        let (edge, source, base_url, timeout) = (&edge, &source, &base_url, args.timeout);
+        async move { check(path, edge, base_url, source, timeout).await }
     }))
     .buffered(args.concurrency)
     .try_collect::<Vec<_>>()
@@ -215,8 +239,7 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
         command: "verify",
         base_url,
         distribution_id: distribution,
-        bucket,
-        prefix,
+        origin: source.to_string(),
         succeeded: exit_code == 0,
         exit_code,
         listed,
@@ -409,20 +432,38 @@ async fn expand(
     Ok((found, true))
 }
 
-/// One object: the edge's answer and the origin's, judged.
+/// Where the truth is.
+enum Source {
+    /// Objects in a bucket, compared by ETag (HeadObject).
+    Bucket {
+        s3: aws_sdk_s3::Client,
+        bucket: String,
+        prefix: String,
+    },
+    /// A build's output directory, compared by content (the edge's body with the file).
+    Build(std::path::PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bucket { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
+            Self::Build(dir) => write!(f, "{}", dir.display()),
+        }
+    }
+}
+
+/// One object: the edge's answer and the truth's, judged.
 async fn check(
     path: String,
     edge: &EdgeClient,
     base_url: &str,
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    prefix: &str,
+    source: &Source,
     timeout: Duration,
 ) -> Result<(ObjectReport, Verdict, EdgeAnswer), CliError> {
-    let Some(key) = path
+    let Some(rest) = path
         .strip_prefix('/')
         .and_then(|rest| percent_decode(rest, false))
-        .map(|rest| format!("{prefix}{rest}"))
     else {
         let report = not_checked(
             path,
@@ -431,9 +472,28 @@ async fn check(
         return Ok((report, Verdict::NotComparable, EdgeAnswer::default()));
     };
     let url = format!("{base_url}{path}");
-    let (answer, truth) =
-        tokio::join!(edge.head(&url, base_url, timeout), origin(s3, bucket, &key));
-    let (answer, truth) = (answer?, truth?);
+    let (key, answer, truth) = match source {
+        Source::Bucket { s3, bucket, prefix } => {
+            let key = format!("{prefix}{rest}");
+            let (answer, truth) = tokio::join!(
+                edge.ask(&url, base_url, timeout, false),
+                origin(s3, bucket, &key)
+            );
+            (key, answer?, truth?)
+        }
+        Source::Build(dir) => {
+            if rest.split('/').any(|part| matches!(part, "" | "." | "..")) {
+                let report = not_checked(
+                    path,
+                    "it names no file of the build (an empty, . or .. segment)",
+                );
+                return Ok((report, Verdict::NotComparable, EdgeAnswer::default()));
+            }
+            let truth = build_file(dir, &rest)?;
+            let answer = edge.ask(&url, base_url, timeout, true).await?;
+            (rest, answer, truth)
+        }
+    };
     let (verdict, reason) = judge(&answer, &truth);
     let report = ObjectReport {
         path,
@@ -446,13 +506,62 @@ async fn check(
         edge_etag: answer.etag.clone(),
         origin_etag: match &truth {
             Truth::Object { etag } => Some(etag.clone()),
-            Truth::Absent => None,
+            Truth::Content(_) | Truth::Absent => None,
         },
         reason,
         covered_by: None,
         advice: None,
     };
     Ok((report, verdict, answer))
+}
+
+/// The build's file for a path, or that it has none.
+fn build_file(dir: &std::path::Path, relative: &str) -> Result<Truth, CliError> {
+    let file = dir.join(relative);
+    match std::fs::read(&file) {
+        Ok(content) => Ok(Truth::Content(content)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Truth::Absent),
+        Err(source) => Err(CliError::ReadFile {
+            flag: "--build",
+            path: file,
+            source,
+        }),
+    }
+}
+
+/// The paths of the build's files a wildcard covers, walking the directory (at most
+/// [`LISTING_LIMIT`]; `false` when cut there).
+fn expand_build(dir: &std::path::Path, wildcard: &str) -> Result<(Vec<String>, bool), String> {
+    let start = wildcard
+        .strip_suffix('*')
+        .and_then(|w| w.strip_prefix('/'))
+        .and_then(|w| percent_decode(w, false))
+        .ok_or_else(|| format!("{wildcard} does not decode to UTF-8"))?;
+    let mut found = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((directory, relative)) = pending.pop() {
+        let entries = std::fs::read_dir(&directory)
+            .map_err(|error| format!("{}: {error}", directory.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| format!("{}: {error}", directory.display()))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let path = format!("{relative}{name}");
+            if entry.path().is_dir() {
+                pending.push((entry.path(), format!("{path}/")));
+            } else if path.starts_with(&start) {
+                if found.len() == LISTING_LIMIT {
+                    return Ok((found, false));
+                }
+                if let Ok(path) = normalise_item(&format!("/{path}")) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok((found, true))
 }
 
 /// HeadObject: the object's ETag, or that there is no such key.
@@ -606,14 +715,23 @@ impl EdgeClient {
         Ok(Self::Tls(builder.build(connector)))
     }
 
-    /// The answer's status and the headers that tell freshness; the body is not read (HEAD).
-    async fn head(
+    /// The answer's status and the headers that tell freshness: HEAD, or GET with its body
+    /// read when `with_body` (a comparison by content); `timeout` bounds the whole exchange.
+    async fn ask(
         &self,
         url: &str,
         base_url: &str,
         timeout: Duration,
+        with_body: bool,
     ) -> Result<EdgeAnswer, CliError> {
-        let request = hyper::Request::head(url)
+        let method = if with_body {
+            hyper::Method::GET
+        } else {
+            hyper::Method::HEAD
+        };
+        let request = hyper::Request::builder()
+            .method(method.clone())
+            .uri(url)
             .header(
                 hyper::header::USER_AGENT,
                 format!("cf-invalidate/{}", env!("CARGO_PKG_VERSION")),
@@ -622,15 +740,24 @@ impl EdgeClient {
             .map_err(|error| CliError::Edge {
                 problem: format!("cannot ask the edge for {url}: {error}"),
             })?;
-        let sent = match self {
-            Self::Plain(client) => tokio::time::timeout(timeout, client.request(request)).await,
-            Self::Tls(client) => tokio::time::timeout(timeout, client.request(request)).await,
+        let exchange = async {
+            let response = match self {
+                Self::Plain(client) => client.request(request).await,
+                Self::Tls(client) => client.request(request).await,
+            }?;
+            let (parts, body) = response.into_parts();
+            let body = if with_body {
+                Some(http_body_util::BodyExt::collect(body).await?.to_bytes())
+            } else {
+                None
+            };
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((parts, body))
         };
-        let response = match sent {
+        let (response, body) = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => {
                 return Err(CliError::Edge {
                     problem: format!(
-                        "the edge did not answer HEAD {url} within {} (--timeout): check that {base_url} is the distribution's address and reachable from here, or raise --timeout",
+                        "the edge did not answer {method} {url} within {} (--timeout): check that {base_url} is the distribution's address and reachable from here, or raise --timeout",
                         format_duration(timeout)
                     ),
                 });
@@ -638,8 +765,8 @@ impl EdgeClient {
             Ok(Err(error)) => {
                 return Err(CliError::Edge {
                     problem: format!(
-                        "cannot reach the edge for HEAD {url}: {}: check that {base_url} is the distribution's address and reachable from here",
-                        error_chain(&error)
+                        "cannot reach the edge for {method} {url}: {}: check that {base_url} is the distribution's address and reachable from here",
+                        error_chain(&*error)
                     ),
                 });
             }
@@ -647,17 +774,18 @@ impl EdgeClient {
         };
         let header = |name: &str| {
             response
-                .headers()
+                .headers
                 .get(name)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned)
         };
         Ok(EdgeAnswer {
-            status: response.status().as_u16(),
+            status: response.status.as_u16(),
             etag: header("etag"),
             x_cache: header("x-cache"),
             age: header("age").and_then(|age| age.trim().parse().ok()),
             cache_control: header("cache-control"),
+            body: body.map(|body| body.to_vec()),
         })
     }
 }
