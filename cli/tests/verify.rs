@@ -16,14 +16,20 @@ const BIN: &str = env!("CARGO_BIN_EXE_cf-invalidate");
 const DIST: &str = "E2QWRUHEXAMPLE";
 const BUCKET: &str = "site-bucket";
 const YEAR: &str = "max-age=31536000";
+/// A distribution whose invalidations stay InProgress for a minute, with its own origin.
+const SLOW: &str = "ESLOWEXAMPLE01";
+const SLOW_BUCKET: &str = "slow-bucket";
 
 /// A distribution whose edge reads `site-bucket`; invalidations complete after 1 s.
 async fn emulator() -> EmulatorHandle {
     let dist = DistributionConfig::new(DIST)
         .origin(BUCKET)
         .completes_after(DurationRange::fixed(Duration::from_secs(1)));
+    let slow = DistributionConfig::new(SLOW)
+        .origin(SLOW_BUCKET)
+        .completes_after(DurationRange::fixed(Duration::from_secs(60)));
     Emulator::start(EmulatorConfig {
-        distributions: vec![dist],
+        distributions: vec![dist, slow],
         seed: Some(11),
         ..EmulatorConfig::default()
     })
@@ -63,11 +69,21 @@ async fn run(emu: &EmulatorHandle, args: &[&str]) -> Output {
 
 /// PutObject over HTTP with a Cache-Control header, as `aws s3 cp --cache-control` sends it.
 async fn upload(emu: &EmulatorHandle, encoded_key: &str, body: &str, cache_control: &str) {
+    upload_to(emu, BUCKET, encoded_key, body, cache_control).await;
+}
+
+async fn upload_to(
+    emu: &EmulatorHandle,
+    bucket: &str,
+    encoded_key: &str,
+    body: &str,
+    cache_control: &str,
+) {
     let mut socket = tokio::net::TcpStream::connect(emu.addr())
         .await
         .expect("S3 reachable");
     let request = format!(
-        "PUT /{BUCKET}/{encoded_key} HTTP/1.1\r\nHost: {}\r\nCache-Control: {cache_control}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "PUT /{bucket}/{encoded_key} HTTP/1.1\r\nHost: {}\r\nCache-Control: {cache_control}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         emu.addr(),
         body.len()
     );
@@ -189,6 +205,52 @@ async fn a_year_long_max_age_no_invalidation_covered_is_stale_until_invalidated(
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(object(&report, AWKWARD_PATH_ENCODED)["verdict"], "fresh");
+}
+
+/// GIVEN a replaced object whose invalidation is still InProgress WHEN verified THEN it is stale,
+/// covered by that invalidation, and the advice is to wait for it, with the command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_object_under_an_invalidation_in_progress_is_told_to_wait() {
+    let emu = emulator().await;
+    upload_to(&emu, SLOW_BUCKET, "app.js", "v1", YEAR).await;
+    let verify = [
+        "verify",
+        "--distribution-id",
+        SLOW,
+        "--bucket",
+        SLOW_BUCKET,
+        "/app.js",
+        "--output",
+        "json",
+    ];
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    upload_to(&emu, SLOW_BUCKET, "app.js", "v2", YEAR).await;
+    let created = run(
+        &emu,
+        &["invalidate", "--distribution-id", SLOW, "--no-wait", "/*"],
+    )
+    .await;
+    assert_eq!(code(&created), 0, "{}", stderr(&created));
+    let id = emu
+        .invalidations(SLOW)
+        .first()
+        .map(|invalidation| invalidation.id.clone())
+        .unwrap_or_default();
+
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let app = object(&report, "/app.js");
+    assert_eq!(app["verdict"], "stale", "{report:#}");
+    assert_eq!(app["covered_by"], id.as_str());
+    let advice = app["advice"].as_str().unwrap_or_default();
+    assert!(
+        advice.starts_with(&format!(
+            "invalidation {id} covers it and is still InProgress: wait for it (cf-invalidate wait --distribution-id {SLOW} --id {id}), then verify again"
+        )),
+        "{advice}"
+    );
 }
 
 fn edge(emu: &EmulatorHandle) -> String {
