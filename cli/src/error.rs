@@ -138,7 +138,11 @@ pub enum CliError {
 
     /// The edge gave no usable answer: `problem` says what happened, with the URL.
     #[error("{problem}")]
-    Edge { problem: String },
+    Edge {
+        problem: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     #[error("cannot write the result: {0}")]
     Output(#[source] std::io::Error),

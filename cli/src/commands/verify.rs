@@ -386,6 +386,7 @@ async fn distribution_url(
             problem: format!(
                 "GetDistribution of {id} answered without a DomainName: give the site's address with --base-url"
             ),
+            source: None,
         }),
     }
 }
@@ -708,6 +709,7 @@ impl EdgeClient {
                 problem: format!(
                     "cannot read this computer's trusted certificates to reach {base_url}: {error}. Install the CA certificates (ca-certificates), or set SSL_CERT_FILE"
                 ),
+                source: Some(Box::new(error)),
             })?
             .https_only()
             .enable_http1()
@@ -739,6 +741,7 @@ impl EdgeClient {
             .body(Empty::new())
             .map_err(|error| CliError::Edge {
                 problem: format!("cannot ask the edge for {url}: {error}"),
+                source: Some(Box::new(error)),
             })?;
         let exchange = async {
             let response = match self {
@@ -760,6 +763,7 @@ impl EdgeClient {
                         "the edge did not answer {method} {url} within {} (--timeout): check that {base_url} is the distribution's address and reachable from here, or raise --timeout",
                         format_duration(timeout)
                     ),
+                    source: None,
                 });
             }
             Ok(Err(error)) => {
@@ -768,6 +772,7 @@ impl EdgeClient {
                         "cannot reach the edge for {method} {url}: {}: check that {base_url} is the distribution's address and reachable from here",
                         error_chain(&*error)
                     ),
+                    source: Some(error),
                 });
             }
             Ok(Ok(response)) => response,
