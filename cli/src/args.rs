@@ -472,9 +472,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
 
-    /// Compare with a build's output directory instead of a bucket: the edge's body (GET)
-    /// with the file of the same path
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["bucket", "prefix"])]
+    /// Compare with a build instead of a bucket: the edge's body (GET) with the file of the
+    /// same path in a directory, or with the CRC-32 and size of a zip's entry
+    #[arg(long, value_name = "DIR|ZIP", conflicts_with_all = ["bucket", "prefix"])]
     pub build: Option<PathBuf>,
 
     /// Check at most N objects, chosen evenly across the list when there are more

@@ -25,6 +25,8 @@ pub enum Truth {
     Object { etag: String },
     /// The build's file, with its content.
     Content(Vec<u8>),
+    /// A zipped build's entry, as its central directory describes it.
+    Digest { crc32: u32, size: u64 },
     /// No such key.
     Absent,
 }
@@ -73,13 +75,17 @@ pub fn judge(edge: &EdgeAnswer, truth: &Truth) -> (Verdict, String) {
             Verdict::Fresh,
             format!("gone from the origin and from the edge ({})", edge.status),
         ),
-        Truth::Object { .. } | Truth::Content(_) if matches!(edge.status, 403 | 404) => (
-            Verdict::Missing,
-            format!(
-                "the origin has the object, but the edge answers {} (an error it cached, or a path that does not reach the object)",
-                edge.status
-            ),
-        ),
+        Truth::Object { .. } | Truth::Content(_) | Truth::Digest { .. }
+            if matches!(edge.status, 403 | 404) =>
+        {
+            (
+                Verdict::Missing,
+                format!(
+                    "the origin has the object, but the edge answers {} (an error it cached, or a path that does not reach the object)",
+                    edge.status
+                ),
+            )
+        }
         Truth::Object { etag } if served => match edge.etag.as_deref() {
             None => (
                 Verdict::NotComparable,
@@ -113,6 +119,24 @@ pub fn judge(edge: &EdgeAnswer, truth: &Truth) -> (Verdict, String) {
                     "the edge serves {} bytes that differ from the build's {}",
                     body.len(),
                     content.len()
+                ),
+            ),
+        },
+        Truth::Digest { crc32, size } if served => match edge.body.as_deref() {
+            None => (
+                Verdict::NotComparable,
+                "the edge's body was not read".to_owned(),
+            ),
+            Some(body) if body.len() as u64 == *size && crc32fast::hash(body) == *crc32 => (
+                Verdict::Fresh,
+                format!("the edge serves the zip entry's {size} bytes (CRC-32 {crc32:08x})"),
+            ),
+            Some(body) => (
+                Verdict::Stale,
+                format!(
+                    "the edge serves {} bytes with CRC-32 {:08x}, the zip entry has {size} with {crc32:08x}",
+                    body.len(),
+                    crc32fast::hash(body)
                 ),
             ),
         },
@@ -330,6 +354,12 @@ mod tests {
             reason,
             "the edge serves 3 bytes that differ from the build's 5"
         );
+        let digest = |body: &[u8]| Truth::Digest {
+            crc32: crc32fast::hash(body),
+            size: body.len() as u64,
+        };
+        assert_eq!(judge(&edge, &digest(b"new")).0, Verdict::Fresh);
+        assert_eq!(judge(&edge, &digest(b"old")).0, Verdict::Stale);
         let unread = served("abc", "");
         assert_eq!(
             judge(&unread, &Truth::Content(Vec::new())).0,

@@ -393,7 +393,6 @@ async fn a_build_directory_is_compared_by_content() {
     upload(&emu, "index.html", "v2!", YEAR).await;
     upload(&emu, "docs/new%20page.html", "new", YEAR).await;
     let out = run(&emu, &verify).await;
-    let _ = std::fs::remove_dir_all(&build);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["origin"], dir.as_str());
@@ -404,6 +403,44 @@ async fn a_build_directory_is_compared_by_content() {
         "the edge serves 2 bytes that differ from the build's 3"
     );
     assert_eq!(object(&report, "/docs/new%20page.html")["verdict"], "fresh");
+
+    // The same build as a zip: compared with its entries' CRC-32 and size.
+    let zip = build.join("site.zip");
+    std::fs::write(
+        &zip,
+        zip_bytes(&[("index.html", "v2!"), ("docs/new page.html", "new")]),
+    )
+    .expect("zip written");
+    let zip_path = zip.display().to_string();
+    let mut with_zip = verify;
+    with_zip[4] = &zip_path;
+    let out = run(&emu, &with_zip).await;
+    let _ = std::fs::remove_dir_all(&build);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["listed"], 2, "{report:#}");
+    assert_eq!(object(&report, "/index.html")["verdict"], "stale");
+    let page = object(&report, "/docs/new%20page.html");
+    assert_eq!(page["verdict"], "fresh", "{report:#}");
+    assert_eq!(
+        page["reason"],
+        format!(
+            "the edge serves the zip entry's 3 bytes (CRC-32 {:08x})",
+            crc32fast::hash(b"new")
+        )
+    );
+}
+
+fn zip_bytes(files: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write as _;
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, contents) in files {
+        writer.start_file(*name, options).expect("a file");
+        writer.write_all(contents.as_bytes()).expect("contents");
+    }
+    writer.finish().expect("finish").into_inner()
 }
 
 /// A TCP listener that accepts and never answers.
@@ -469,7 +506,7 @@ async fn usage_errors_exit_2_and_say_what_to_give() {
                 "/nonexistent/build",
                 "/a",
             ],
-            "--build \"/nonexistent/build\" is not a directory",
+            "--build \"/nonexistent/build\" does not exist: give the build's output directory, or its zip",
         ),
         (&["verify", "--bucket", BUCKET, "/a"], "--distribution-id"),
         (

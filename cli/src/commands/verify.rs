@@ -66,11 +66,11 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     let collected = collect_from_stdin(&args.paths, &session).await?;
     let location = match &args.build {
         Some(dir) => {
-            if !dir.is_dir() {
+            if !dir.exists() {
                 return Err(CliError::Flag {
                     flag: "--build",
                     value: dir.display().to_string(),
-                    problem: "is not a directory: give the build's output directory, the one that was uploaded".to_owned(),
+                    problem: "does not exist: give the build's output directory, or its zip, the one that was uploaded".to_owned(),
                 });
             }
             None
@@ -124,13 +124,18 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
             bucket,
             prefix,
         },
-        (None, Some(dir)) => Source::Build(dir.clone()),
+        (None, Some(dir)) if dir.is_dir() => Source::Build(dir.clone()),
+        (None, Some(zip)) => Source::Zip {
+            files: zip_entries(zip).await?,
+            path: zip.clone(),
+        },
         (None, None) => return Err(CliError::NoTruth),
     };
     for wildcard in wildcards {
         let expanded = match &source {
             Source::Bucket { s3, bucket, prefix } => expand(s3, bucket, prefix, &wildcard).await,
             Source::Build(dir) => expand_build(dir, &wildcard),
+            Source::Zip { files, .. } => expand_zip(files, &wildcard),
         };
         match expanded {
             Ok((found, _)) if found.is_empty() => {
@@ -443,13 +448,18 @@ enum Source {
     },
     /// A build's output directory, compared by content (the edge's body with the file).
     Build(std::path::PathBuf),
+    /// A zipped build, compared by the CRC-32 and size its central directory gives each entry.
+    Zip {
+        path: std::path::PathBuf,
+        files: std::collections::HashMap<String, (u32, u64)>,
+    },
 }
 
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Bucket { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
-            Self::Build(dir) => write!(f, "{}", dir.display()),
+            Self::Build(dir) | Self::Zip { path: dir, .. } => write!(f, "{}", dir.display()),
         }
     }
 }
@@ -494,6 +504,14 @@ async fn check(
             let answer = edge.ask(&url, base_url, timeout, true).await?;
             (rest, answer, truth)
         }
+        Source::Zip { files, .. } => {
+            let truth = match files.get(&rest) {
+                Some(&(crc32, size)) => Truth::Digest { crc32, size },
+                None => Truth::Absent,
+            };
+            let answer = edge.ask(&url, base_url, timeout, true).await?;
+            (rest, answer, truth)
+        }
     };
     let (verdict, reason) = judge(&answer, &truth);
     let report = ObjectReport {
@@ -507,7 +525,7 @@ async fn check(
         edge_etag: answer.etag.clone(),
         origin_etag: match &truth {
             Truth::Object { etag } => Some(etag.clone()),
-            Truth::Content(_) | Truth::Absent => None,
+            Truth::Content(_) | Truth::Digest { .. } | Truth::Absent => None,
         },
         reason,
         covered_by: None,
@@ -528,6 +546,52 @@ fn build_file(dir: &std::path::Path, relative: &str) -> Result<Truth, CliError> 
             source,
         }),
     }
+}
+
+/// A zipped build's files from its central directory: name, CRC-32 and size.
+async fn zip_entries(
+    zip: &std::path::Path,
+) -> Result<std::collections::HashMap<String, (u32, u64)>, CliError> {
+    let refused = |problem: String| CliError::Flag {
+        flag: "--build",
+        value: zip.display().to_string(),
+        problem,
+    };
+    let source = cf_invalidate::artifact::LocalZip::open(zip)
+        .map_err(|error| refused(format!("cannot be read: {error}")))?;
+    let listing = cf_invalidate::artifact::read_listing(&source)
+        .await
+        .map_err(|error| {
+            refused(format!(
+                "is neither a directory nor a zip ({error}): give the build's output directory or its zip"
+            ))
+        })?;
+    Ok(listing
+        .files
+        .into_iter()
+        .map(|entry| (entry.name, (entry.crc32, entry.size)))
+        .collect())
+}
+
+/// The paths of a zipped build's entries a wildcard covers, sorted.
+fn expand_zip(
+    files: &std::collections::HashMap<String, (u32, u64)>,
+    wildcard: &str,
+) -> Result<(Vec<String>, bool), String> {
+    let start = wildcard
+        .strip_suffix('*')
+        .and_then(|w| w.strip_prefix('/'))
+        .and_then(|w| percent_decode(w, false))
+        .ok_or_else(|| format!("{wildcard} does not decode to UTF-8"))?;
+    let mut found: Vec<String> = files
+        .keys()
+        .filter(|name| name.starts_with(&start))
+        .filter_map(|name| normalise_item(&format!("/{name}")).ok())
+        .collect();
+    found.sort();
+    let complete = found.len() <= LISTING_LIMIT;
+    found.truncate(LISTING_LIMIT);
+    Ok((found, complete))
 }
 
 /// The paths of the build's files a wildcard covers, walking the directory (at most
