@@ -49,7 +49,7 @@ Examples:
 Always quote wildcards ('/*'): unquoted, the shell replaces /* with the names in your
 computer's root directory, and cf-invalidate refuses to send those.";
 
-/// `cf-invalidate`: one binary, five subcommands.
+/// `cf-invalidate`: one binary, six subcommands.
 #[derive(Debug, Parser)]
 #[command(
     name = "cf-invalidate",

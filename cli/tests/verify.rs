@@ -496,7 +496,20 @@ async fn an_edge_that_never_answers_ends_within_the_timeout_with_its_url() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2_and_say_what_to_give() {
     let emu = emulator().await;
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "verify",
+                "--distribution-id",
+                DIST,
+                "--bucket",
+                BUCKET,
+                "--max-paths",
+                "5",
+                "/a",
+            ],
+            "--max-paths \"5\" does not apply to verify, which collapses nothing: bound the objects checked with --max-objects",
+        ),
         (
             &[
                 "verify",

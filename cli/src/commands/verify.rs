@@ -62,6 +62,7 @@ struct VerifyReport {
 
 pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     let base_url = args.base_url.as_deref().map(checked_base_url).transpose()?;
+    refuse_planning_flags(&args.paths)?;
     let session = Session::new(&args.aws);
     let collected = collect_from_stdin(&args.paths, &session).await?;
     let location = match &args.build {
@@ -289,6 +290,28 @@ fn not_checked(path: String, reason: &str) -> ObjectReport {
         covered_by: None,
         advice: None,
     }
+}
+
+/// The flags that shape an invalidation plan mean nothing to verify, which checks each path as
+/// given: refused rather than silently ignored.
+fn refuse_planning_flags(paths: &crate::args::PathArgs) -> Result<(), CliError> {
+    if let Some(index) = &paths.directory_index {
+        return Err(CliError::Flag {
+            flag: "--directory-index",
+            value: index.clone(),
+            problem:
+                "does not apply to verify: give the index file's own path, such as /docs/index.html"
+                    .to_owned(),
+        });
+    }
+    if paths.max_paths != cf_invalidate::params::DEFAULT_MAX_PATHS {
+        return Err(CliError::Flag {
+            flag: "--max-paths",
+            value: paths.max_paths.to_string(),
+            problem: "does not apply to verify, which collapses nothing: bound the objects checked with --max-objects".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// `--base-url`: an http or https URL with a host and no path beyond `/`.
