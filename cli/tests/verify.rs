@@ -362,7 +362,9 @@ async fn the_paths_and_the_bucket_come_from_a_sync_log() {
 
 /// GIVEN a build directory uploaded and read once through the edge WHEN the build changes and
 /// is uploaded again THEN verify --build compares the edge's body with the files (a wildcard
-/// walks the directory): the cached page is stale, a page the edge never cached is fresh.
+/// walks the directory): the cached page is stale, a page the edge never cached is fresh. The
+/// same build as a zip is compared by its entries' CRC-32, and an entry no URL can name is
+/// reported not comparable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_directory_is_compared_by_content() {
     let emu = emulator().await;
@@ -408,7 +410,11 @@ async fn a_build_directory_is_compared_by_content() {
     let zip = build.join("site.zip");
     std::fs::write(
         &zip,
-        zip_bytes(&[("index.html", "v2!"), ("docs/new page.html", "new")]),
+        zip_bytes(&[
+            ("index.html", "v2!"),
+            ("docs/new page.html", "new"),
+            ("docs/bell\u{7}.html", "ding"),
+        ]),
     )
     .expect("zip written");
     let zip_path = zip.display().to_string();
@@ -419,6 +425,15 @@ async fn a_build_directory_is_compared_by_content() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["listed"], 2, "{report:#}");
+    // An entry no URL can name is reported, not dropped.
+    let bell = object(&report, "/docs/bell\u{7}.html");
+    assert_eq!(bell["verdict"], "not_comparable");
+    assert!(
+        bell["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("listed, but no path CloudFront serves: path")),
+        "{bell:#}"
+    );
     assert_eq!(object(&report, "/index.html")["verdict"], "stale");
     let page = object(&report, "/docs/new%20page.html");
     assert_eq!(page["verdict"], "fresh", "{report:#}");

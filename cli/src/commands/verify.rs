@@ -150,9 +150,14 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
                         "{wildcard}: only the first {LISTING_LIMIT} keys of its listing are checked"
                     ));
                 }
-                for path in found {
-                    if !paths.contains(&path) {
-                        paths.push(path);
+                for raw in found {
+                    match normalise_item(&raw) {
+                        Ok(path) if !paths.contains(&path) => paths.push(path),
+                        Ok(_) => {}
+                        Err(error) => unchecked.push(not_checked(
+                            raw,
+                            &format!("listed, but no path CloudFront serves: {error}"),
+                        )),
                     }
                 }
             }
@@ -453,9 +458,7 @@ async fn expand(
             if found.len() == LISTING_LIMIT {
                 return Ok((found, false));
             }
-            if let Ok(path) = normalise_item(&format!("/{rest}")) {
-                found.push(path);
-            }
+            found.push(format!("/{rest}"));
         }
     }
     Ok((found, true))
@@ -609,7 +612,7 @@ fn expand_zip(
     let mut found: Vec<String> = files
         .keys()
         .filter(|name| name.starts_with(&start))
-        .filter_map(|name| normalise_item(&format!("/{name}")).ok())
+        .map(|name| format!("/{name}"))
         .collect();
     found.sort();
     let complete = found.len() <= LISTING_LIMIT;
@@ -642,9 +645,7 @@ fn expand_build(dir: &std::path::Path, wildcard: &str) -> Result<(Vec<String>, b
                 if found.len() == LISTING_LIMIT {
                     return Ok((found, false));
                 }
-                if let Ok(path) = normalise_item(&format!("/{path}")) {
-                    found.push(path);
-                }
+                found.push(format!("/{path}"));
             }
         }
     }
