@@ -253,6 +253,50 @@ async fn a_stale_object_under_an_invalidation_in_progress_is_told_to_wait() {
     );
 }
 
+/// GIVEN an object cached after a completed `/*` invalidation and then replaced WHEN verified
+/// (one request at a time) THEN the completed invalidation is named, and the advice is that the
+/// upload came after it: invalidate again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_object_after_a_completed_invalidation_is_told_to_invalidate_again() {
+    let emu = emulator().await;
+    upload(&emu, "app.js", "v1", YEAR).await;
+    let first = run(&emu, &["invalidate", "--distribution-id", DIST, "/*"]).await;
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let verify = [
+        "verify",
+        "--distribution-id",
+        DIST,
+        "--bucket",
+        BUCKET,
+        "/app.js",
+        "--concurrency",
+        "1",
+        "--output",
+        "json",
+    ];
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    upload(&emu, "app.js", "v2", YEAR).await;
+
+    let out = run(&emu, &verify).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let id = emu
+        .invalidations(DIST)
+        .first()
+        .map(|invalidation| invalidation.id.clone())
+        .unwrap_or_default();
+    let app = object(&report, "/app.js");
+    assert_eq!(app["covered_by"], id.as_str(), "{report:#}");
+    let advice = app["advice"].as_str().unwrap_or_default();
+    assert!(
+        advice.starts_with(&format!(
+            "invalidation {id} covers it and is Completed, yet the edge serves an older copy: the object was probably uploaded after that invalidation; invalidate it again: cf-invalidate invalidate --distribution-id {DIST} '/app.js'"
+        )),
+        "{advice}"
+    );
+}
+
 fn edge(emu: &EmulatorHandle) -> String {
     emu.edge_addr(DIST)
         .map(|addr| addr.to_string())
