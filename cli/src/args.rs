@@ -49,7 +49,7 @@ Examples:
 Always quote wildcards ('/*'): unquoted, the shell replaces /* with the names in your
 computer's root directory, and cf-invalidate refuses to send those.";
 
-/// `cf-invalidate`: one binary, five subcommands.
+/// `cf-invalidate`: one binary, six subcommands.
 #[derive(Debug, Parser)]
 #[command(
     name = "cf-invalidate",
@@ -110,7 +110,25 @@ pub enum Command {
         after_help = "Examples:\n  cf-invalidate plan '/index.html' '/css/*' '/my file.html'\n  cf-invalidate plan --paths-from-s3-sync s3-sync.txt --directory-index index.html --max-paths 50"
     )]
     Plan(PlanArgs),
+
+    /// Check that the edge serves what the origin holds: fresh, stale, missing or not comparable
+    ///
+    /// Asks the distribution's edge for each path (HEAD) and S3 for the object behind it
+    /// (HeadObject) and compares their ETags, or, with --build, compares the edge's body (GET)
+    /// with the build's file; says what to do about a stale object. A wildcard is expanded
+    /// against the bucket's listing (ListObjectsV2) or the build; a cache tag is not checkable.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
 }
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  cf-invalidate verify --distribution-id E2QWRUHAPOMQZL --bucket my-bucket /index.html '/css/*'
+  cf-invalidate verify --base-url https://www.example.com --bucket my-bucket \\
+      --paths-from-s3-sync s3-sync.txt --max-objects 50
+
+Exit codes: 0 every object checked is fresh, 1 one is stale or missing (or the edge or AWS
+failed), 2 usage.";
 
 /// Where the paths come from and how they are planned; shared by `invalidate` and `plan`.
 #[derive(Debug, Clone, Default, Args)]
@@ -420,6 +438,60 @@ pub struct PlanArgs {
     pub output: OutputFormat,
 
     /// Used only to read `--changed-between s3://...` sides: plan sends nothing to CloudFront.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("edge").required(true).args(["distribution_id", "base_url"])))]
+pub struct VerifyArgs {
+    /// The distribution whose edge to ask: its DomainName from GetDistribution (https, or http
+    /// when the domain has a port, as an emulator's does); its invalidations explain stale objects
+    #[arg(
+        long = "distribution-id",
+        value_name = "ID",
+        env = "CF_DISTRIBUTION_ID",
+        value_parser = parse_distribution_id
+    )]
+    pub distribution_id: Option<Target>,
+
+    /// Ask the edge at this URL instead, such as an alternate domain https://www.example.com
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    #[command(flatten)]
+    pub paths: PathArgs,
+
+    /// The origin bucket holding the truth, compared through HeadObject's ETag (default: the
+    /// bucket --paths-from-s3-sync wrote to)
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+
+    /// The key prefix the site lives under in the bucket (`site`: /a.html is key site/a.html;
+    /// default: --site-prefix)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Compare with a build instead of a bucket: the edge's body (GET) with the file of the
+    /// same path in a directory, or with the CRC-32 and size of a zip's entry
+    #[arg(long, value_name = "DIR|ZIP", conflicts_with_all = ["bucket", "prefix"])]
+    pub build: Option<PathBuf>,
+
+    /// Check at most N objects, chosen evenly across the list when there are more
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_limit)]
+    pub max_objects: usize,
+
+    /// Objects checked at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_limit)]
+    pub concurrency: usize,
+
+    /// How long each request to the edge may take, such as 10s
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
     #[command(flatten)]
     pub aws: AwsArgs,
 }

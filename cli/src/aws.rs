@@ -43,14 +43,23 @@ impl<'a> Session<'a> {
     /// when given; credentials are checked up front so that a missing profile is a usage error
     /// (exit 2) before anything is sent.
     pub async fn cloudfront(&self) -> Result<SdkInvalidations, CliError> {
+        Ok(SdkInvalidations::new(self.cloudfront_client().await?)
+            .with_endpoint(self.cloudfront_endpoint()))
+    }
+
+    /// The SDK's CloudFront client itself, for the calls the engine's port does not make
+    /// (GetDistribution, an invalidation's paths).
+    pub async fn cloudfront_client(&self) -> Result<aws_sdk_cloudfront::Client, CliError> {
         let mut cloudfront = aws_sdk_cloudfront::config::Builder::from(self.config().await?);
         if let Some(url) = &self.aws.endpoint_url {
             cloudfront = cloudfront.endpoint_url(url);
         }
-        Ok(
-            SdkInvalidations::new(aws_sdk_cloudfront::Client::from_conf(cloudfront.build()))
-                .with_endpoint(configured_endpoint(self.aws.endpoint_url.as_deref())),
-        )
+        Ok(aws_sdk_cloudfront::Client::from_conf(cloudfront.build()))
+    }
+
+    /// Where CloudFront calls go, for messages.
+    pub fn cloudfront_endpoint(&self) -> String {
+        configured_endpoint(self.aws.endpoint_url.as_deref())
     }
 
     /// An S3 client for `--changed-between s3://...`, with the same region, profile and

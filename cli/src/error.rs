@@ -27,6 +27,11 @@ pub enum CliError {
     NoPaths,
 
     #[error(
+        "nothing to compare the edge with: give the origin bucket with --bucket BUCKET (and --prefix if the site lives under one), or --paths-from-s3-sync with the sync's output, which names the bucket"
+    )]
+    NoTruth,
+
+    #[error(
         "these {count} paths look like your shell expanded an unquoted /* into the names in this computer's root directory ({shown}). Quote the wildcard, as in: cf-invalidate invalidate --distribution-id ID '/*'. If you really mean these paths, add --allow-root-like-paths"
     )]
     ShellExpanded { count: usize, shown: String },
@@ -121,6 +126,24 @@ pub enum CliError {
         source: std::io::Error,
     },
 
+    /// An AWS call other than the engine's failed; `what` names the call and its subject.
+    #[error("{what} failed: {detail}{hint}")]
+    Aws {
+        what: String,
+        detail: String,
+        hint: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The edge gave no usable answer: `problem` says what happened, with the URL.
+    #[error("{problem}")]
+    Edge {
+        problem: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
     #[error("cannot write the result: {0}")]
     Output(#[source] std::io::Error),
 }
@@ -129,7 +152,11 @@ impl CliError {
     /// 2 when nothing was sent to AWS, 1 when a call to AWS failed.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::CloudFront { .. } | Self::Output(_) | Self::WriteFile { .. } => EXIT_FAILED,
+            Self::CloudFront { .. }
+            | Self::Aws { .. }
+            | Self::Edge { .. }
+            | Self::Output(_)
+            | Self::WriteFile { .. } => EXIT_FAILED,
             _ => EXIT_USAGE,
         }
     }

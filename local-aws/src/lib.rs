@@ -22,7 +22,8 @@ mod xml;
 pub use clock::{Clock, iso8601};
 pub use cloudfront::{
     CallerReferenceReuse, ConnectionMode, DistributionAccess, DistributionConfig,
-    DistributionTenantConfig, InvalidationInfo, InvalidationStatus, UnknownIds,
+    DistributionTenantConfig, EdgeInvalidatesAt, EdgeSettingError, InvalidationInfo,
+    InvalidationStatus, UnknownIds,
 };
 pub use codepipeline::executions::{
     ActionExecution, ActionExecutionStatus, ActionOutput, GetJobDetailsMode, JobContext,

@@ -102,9 +102,11 @@ impl RequestRecord {
     }
 
     /// The call as `serve` logs it live: when it arrived, then its line, with the detail only
-    /// when it tells what became of a reused CallerReference.
+    /// when it tells what became of a reused CallerReference, or an edge request's path and
+    /// `X-Cache` (`CloudFront ViewerGet E1 -> 200 (/index.html: Hit from cloudfront)`).
     pub fn live_line(&self) -> String {
-        let with_detail = self.caller_reference_reuse.is_some();
+        let viewer = matches!(self.operation.as_str(), "ViewerGet" | "ViewerHead");
+        let with_detail = self.caller_reference_reuse.is_some() || viewer;
         format!("+{} {}", seconds(self.at_ms), self.line(with_detail))
     }
 }

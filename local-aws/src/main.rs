@@ -318,9 +318,12 @@ async fn serve(args: ServeArgs) -> u8 {
         emu.add_pipeline(name);
     }
     let ep = emu.endpoint();
-    println!("# local-aws is serving CloudFront, CodePipeline and the Lambda Runtime API on {ep}");
+    println!(
+        "# local-aws is serving CloudFront, CodePipeline, S3 and the Lambda Runtime API on {ep}"
+    );
     println!("export AWS_ENDPOINT_URL_CLOUDFRONT={ep}");
     println!("export AWS_ENDPOINT_URL_CODEPIPELINE={ep}");
+    println!("export AWS_ENDPOINT_URL_S3={ep}");
     println!("export AWS_ACCESS_KEY_ID=AKIDLOCALAWS");
     println!("export AWS_SECRET_ACCESS_KEY=local-aws-not-checked");
     println!("export AWS_REGION=us-east-1");
@@ -351,6 +354,24 @@ async fn serve(args: ServeArgs) -> u8 {
         .collect();
     if !tenants.is_empty() {
         println!("# distribution tenants: {}", tenants.join(", "));
+    }
+    for d in emu.distributions() {
+        let (Some(edge), Some(bucket)) = (emu.edge_endpoint(&d.id), &d.origin) else {
+            continue;
+        };
+        let root = (d.default_root_object.as_ref()).map(|r| format!("default root object {r}"));
+        let tags = (d.cache_tag_header.as_ref()).map(|h| format!("cache tags from {h}"));
+        let notes: Vec<String> = [Some(format!("origin bucket {bucket}")), root, tags]
+            .into_iter()
+            .flatten()
+            .collect();
+        println!("# edge of {}: {edge} ({})", d.id, notes.join(", "));
+    }
+    if emu.distributions().iter().any(|d| d.origin.is_some()) {
+        println!(
+            "# edges drop invalidated objects when an invalidation is {} (--edge-invalidates-at)",
+            args.world.edge_invalidates_at
+        );
     }
     println!(
         "# unknown ids: {}; reused CallerReference with the same paths: {}",

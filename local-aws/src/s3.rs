@@ -33,17 +33,34 @@ pub struct StoredObject {
     pub last_modified: SystemTime,
     /// The Content-Type given on upload (`binary/octet-stream` when none was).
     pub content_type: String,
+    /// The Cache-Control given on upload, sent back as it was.
+    pub cache_control: Option<String>,
+    /// User metadata (`x-amz-meta-NAME` on upload), keyed by NAME in lower case.
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl StoredObject {
-    fn new(body: Bytes, content_type: Option<String>) -> Self {
+    pub(crate) fn new(body: Bytes, content_type: Option<String>) -> Self {
         let hex = cf_invalidate::text::hex(&Md5::digest(&body));
         Self {
             body,
             etag: format!("\"{hex}\""),
             last_modified: SystemTime::now(),
             content_type: content_type.unwrap_or_else(|| "binary/octet-stream".to_string()),
+            cache_control: None,
+            metadata: BTreeMap::new(),
         }
+    }
+
+    /// The value of a response header S3 sends from what was stored with the object:
+    /// `Cache-Control`, or `x-amz-meta-NAME` for user metadata. `name` is matched in any case.
+    pub(crate) fn stored_header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        if name == "cache-control" {
+            return self.cache_control.as_deref();
+        }
+        let key = name.strip_prefix("x-amz-meta-")?;
+        self.metadata.get(key).map(String::as_str)
     }
 }
 
@@ -84,7 +101,16 @@ impl ObjectStore {
         body: Bytes,
         content_type: Option<String>,
     ) -> Result<StoredObject, NoSuchBucket> {
-        let object = StoredObject::new(body, content_type);
+        self.insert(bucket, key, StoredObject::new(body, content_type))
+    }
+
+    /// Stores `object` under `key`, replacing any object there.
+    pub(crate) fn insert(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        object: StoredObject,
+    ) -> Result<StoredObject, NoSuchBucket> {
         let objects = self.objects_mut(bucket)?;
         objects.insert(key.to_string(), object.clone());
         Ok(object)
@@ -223,6 +249,12 @@ fn etag(object: &StoredObject) -> ETag {
     ETag::Strong(object.etag.trim_matches('"').to_string())
 }
 
+/// The object's user metadata as s3s sends it (`x-amz-meta-NAME` headers), none if empty.
+fn user_metadata(object: &StoredObject) -> Option<s3s::dto::Metadata> {
+    let pairs = object.metadata.iter();
+    (!object.metadata.is_empty()).then(|| pairs.map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
 fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -276,9 +308,13 @@ impl S3 for S3Backend {
             Some(blob) => read_blob(blob).await?,
             None => Bytes::new(),
         };
-        let object = self
-            .store()
-            .put(&input.bucket, &input.key, body, input.content_type)?;
+        let mut object = StoredObject::new(body, input.content_type);
+        object.cache_control = input.cache_control;
+        let metadata = input.metadata.unwrap_or_default().into_iter();
+        object.metadata = metadata
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect();
+        let object = self.store().insert(&input.bucket, &input.key, object)?;
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(&object)),
             ..PutObjectOutput::default()
@@ -318,6 +354,8 @@ impl S3 for S3Backend {
         out.e_tag = Some(etag(&object));
         out.last_modified = Some(Timestamp::from(object.last_modified));
         out.content_type = Some(object.content_type.clone());
+        out.cache_control = object.cache_control.clone();
+        out.metadata = user_metadata(&object);
         out.body = Some(StreamingBlob::from(s3s::Body::from(body)));
         Ok(S3Response::new(out))
     }
@@ -334,6 +372,8 @@ impl S3 for S3Backend {
             e_tag: Some(etag(&object)),
             last_modified: Some(Timestamp::from(object.last_modified)),
             content_type: Some(object.content_type.clone()),
+            cache_control: object.cache_control.clone(),
+            metadata: user_metadata(&object),
             ..HeadObjectOutput::default()
         }))
     }

@@ -114,3 +114,67 @@ async fn serve_prints_exports_that_the_cli_can_use() {
     .ok();
     let _ = child.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_prints_each_edge_and_serves_its_viewers() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--origin",
+            "EEDGE=site-bucket",
+            "--default-root-object",
+            "EEDGE=index.html",
+            "--edge-invalidates-at",
+            "created",
+            "--quiet",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start local-aws serve: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let last = line.starts_with("# seed:");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let endpoint = (printed.iter())
+        .find_map(|l| l.strip_prefix("export AWS_ENDPOINT_URL_CLOUDFRONT="))
+        .unwrap_or_else(|| panic!("no endpoint in {printed:?}"));
+    let edge_line = (printed.iter())
+        .find_map(|l| l.strip_prefix("# edge of EEDGE: "))
+        .unwrap_or_else(|| panic!("no edge in {printed:?}"));
+    assert!(
+        edge_line.ends_with("(origin bucket site-bucket, default root object index.html)"),
+        "{edge_line}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("when an invalidation is created")),
+        "{printed:?}"
+    );
+    let parse = |url: &str| -> std::net::SocketAddr {
+        let host = url.trim_start_matches("http://");
+        let host = host.split_whitespace().next().unwrap_or(host);
+        host.parse()
+            .unwrap_or_else(|e| panic!("bad address in {url}: {e}"))
+    };
+    let (api, edge) = (parse(endpoint), parse(edge_line));
+
+    // The origin bucket exists from the start: upload, then read through the edge.
+    let put = support::http(api, "PUT", "/site-bucket/index.html", &[], "hello").await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let root = support::http(edge, "GET", "/", &[], "").await;
+    assert_eq!((root.status, root.body.as_str()), (200, "hello"));
+    assert_eq!(root.header("x-cache"), Some("Miss from cloudfront"));
+    let _ = child.kill().await;
+}

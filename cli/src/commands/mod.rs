@@ -6,6 +6,7 @@ mod invalidate;
 mod list;
 mod plan;
 mod status;
+mod verify;
 mod wait;
 
 use std::io::{IsTerminal, Write};
@@ -24,7 +25,7 @@ use cf_invalidate::values::{self, CallerReferenceProblem};
 
 use crate::args::{
     Cli, Command, InvalidateArgs, ListArgs, OnTimeoutArg, OutputArgs, OutputFormat, PlanArgs,
-    StatusArgs, WaitArgs,
+    StatusArgs, VerifyArgs, WaitArgs,
 };
 use crate::aws::{Session, explain};
 use crate::error::{CliError, EXIT_FAILED, EXIT_INTERRUPTED};
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Status(args) => status::status(args).await,
         Command::List(args) => list::list(args).await,
         Command::Plan(args) => plan::plan(args).await,
+        Command::Verify(args) => verify::verify(args).await,
     }
 }
 

@@ -41,6 +41,16 @@ pub struct DistributionConfig {
     pub completes_after: Option<DurationRange>,
     /// Standard (`Direct`) or multi-tenant (`TenantOnly`).
     pub connection_mode: ConnectionMode,
+    /// The S3 bucket (of local-aws's S3) it serves viewers from: with one, the emulator
+    /// serves its edge on a port of its own (see docs/local-aws.md, "The edge").
+    pub origin: Option<String>,
+    /// The object served for `/` (`DefaultRootObject`, e.g. `index.html`).
+    pub default_root_object: Option<String>,
+    /// `CacheTagConfig.HeaderName`: the origin response header that carries the object's
+    /// cache tags, e.g. `x-amz-meta-cache-tags` for S3 user metadata `cache-tags`.
+    pub cache_tag_header: Option<String>,
+    /// The edge's port on 127.0.0.1; `None` (or 0) lets the system choose a free one.
+    pub edge_port: Option<u16>,
 }
 
 impl DistributionConfig {
@@ -51,7 +61,35 @@ impl DistributionConfig {
             access: DistributionAccess::Allowed,
             completes_after: None,
             connection_mode: ConnectionMode::Direct,
+            origin: None,
+            default_root_object: None,
+            cache_tag_header: None,
+            edge_port: None,
         }
+    }
+
+    /// Serves viewers from `bucket` through an edge cache.
+    pub fn origin(mut self, bucket: impl Into<String>) -> Self {
+        self.origin = Some(bucket.into());
+        self
+    }
+
+    /// The object served for `/`.
+    pub fn default_root_object(mut self, name: impl Into<String>) -> Self {
+        self.default_root_object = Some(name.into());
+        self
+    }
+
+    /// The origin response header that carries cache tags (`CacheTagConfig.HeaderName`).
+    pub fn cache_tag_header(mut self, header: impl Into<String>) -> Self {
+        self.cache_tag_header = Some(header.into());
+        self
+    }
+
+    /// Serves the edge on this port of 127.0.0.1 (0: any free port).
+    pub fn edge_port(mut self, port: u16) -> Self {
+        self.edge_port = Some(port);
+        self
     }
 
     pub fn denied(id: impl Into<String>) -> Self {
@@ -126,6 +164,104 @@ impl FromStr for DistributionConfig {
             completes_after,
             ..DistributionConfig::new(id)
         })
+    }
+}
+
+/// A distribution's edge setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EdgeSettingError {
+    #[error("invalid edge setting '{0}': expected ID=VALUE, e.g. E2QWRUHEXAMPLE=site-bucket")]
+    Shape(String),
+    #[error("invalid distribution id '{id}' in '{spec}': use letters and digits only")]
+    BadId { spec: String, id: String },
+    #[error(
+        "distribution '{distribution}' has {setting} but no origin: give it one with --origin {distribution}=BUCKET (DistributionConfig::origin)"
+    )]
+    WithoutOrigin {
+        distribution: String,
+        setting: &'static str,
+    },
+    #[error("invalid {setting} '{value}' for distribution '{distribution}': {why}")]
+    BadValue {
+        distribution: String,
+        setting: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+/// `ID=VALUE`, the shape of `--origin`, `--default-root-object` and `--cache-tag-header`.
+pub fn edge_setting(text: &str) -> Result<(String, String), EdgeSettingError> {
+    let Some((id, value)) = text.split_once('=') else {
+        return Err(EdgeSettingError::Shape(text.to_string()));
+    };
+    let (id, value) = (id.trim(), value.trim());
+    if value.is_empty() {
+        return Err(EdgeSettingError::Shape(text.to_string()));
+    }
+    if !is_distribution_id(id) {
+        return Err(EdgeSettingError::BadId {
+            spec: text.to_string(),
+            id: id.to_string(),
+        });
+    }
+    Ok((id.to_string(), value.to_string()))
+}
+
+/// `ID=PORT`, the shape of `--edge-port`.
+pub fn edge_port_setting(text: &str) -> Result<(String, u16), EdgeSettingError> {
+    let (id, port) = edge_setting(text)?;
+    match port.parse::<u16>() {
+        Ok(port) => Ok((id, port)),
+        Err(_) => Err(EdgeSettingError::BadValue {
+            distribution: id,
+            setting: "edge port",
+            value: port,
+            why: "use a port number from 0 to 65535 (0: any free port)",
+        }),
+    }
+}
+
+impl DistributionConfig {
+    /// Checks the edge settings: a bucket name S3 could route, a default root object that
+    /// does not begin with `/` (the API refuses one), a header name HTTP can carry.
+    pub fn check_edge(&self) -> Result<(), EdgeSettingError> {
+        let bad = |setting, value: &str, why| EdgeSettingError::BadValue {
+            distribution: self.id.clone(),
+            setting,
+            value: value.to_string(),
+            why,
+        };
+        if let Some(bucket) = &self.origin {
+            let allowed =
+                |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+            if bucket.is_empty() || !bucket.chars().all(allowed) {
+                return Err(bad(
+                    "origin bucket",
+                    bucket,
+                    "use lowercase letters, digits, '-' and '.'",
+                ));
+            }
+        }
+        if let Some(root) = &self.default_root_object
+            && (root.is_empty() || root.starts_with('/'))
+        {
+            return Err(bad(
+                "default root object",
+                root,
+                "name the object without a leading '/', e.g. index.html",
+            ));
+        }
+        if let Some(header) = &self.cache_tag_header
+            && hyper::header::HeaderName::from_bytes(header.as_bytes()).is_err()
+        {
+            return Err(bad(
+                "cache-tag header",
+                header,
+                "use an HTTP header name, e.g. x-amz-meta-cache-tags",
+            ));
+        }
+        Ok(())
     }
 }
 

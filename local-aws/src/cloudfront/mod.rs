@@ -5,20 +5,24 @@
 
 mod config;
 mod create;
+mod distribution;
+pub(crate) mod edge;
 mod error;
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Serialize;
 
 pub use config::{
     ConnectionMode, DistributionAccess, DistributionConfig, DistributionSpecError,
-    DistributionTenantConfig, TenantSetupError, TenantSpecError, UnknownIds, UnknownIdsError,
-    assign_tenants, is_distribution_tenant_id,
+    DistributionTenantConfig, EdgeSettingError, TenantSetupError, TenantSpecError, UnknownIds,
+    UnknownIdsError, assign_tenants, edge_port_setting, edge_setting, is_distribution_tenant_id,
 };
+pub use edge::{EdgeInvalidatesAt, EdgeInvalidatesAtError};
 pub(crate) use error::CfError;
 
 use crate::clock::{Clock, duration_ms, iso8601};
@@ -179,6 +183,10 @@ pub(crate) struct CfContext<'a> {
     pub clock: &'a Clock,
     pub endpoint: &'a str,
     pub account_id: &'a str,
+    pub region: &'a str,
+    /// The viewer address of each distribution that has an origin (GetDistribution's
+    /// `DomainName`).
+    pub edges: &'a BTreeMap<String, SocketAddr>,
     pub role: &'a str,
     pub request_id: &'a str,
 }
@@ -224,6 +232,7 @@ impl Target {
 /// A CloudFront operation, routed from method and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CfOp {
+    GetDistribution { target: Target },
     Create { target: Target },
     Get { target: Target, id: String },
     List { target: Target, query: String },
@@ -232,6 +241,7 @@ pub(crate) enum CfOp {
 impl CfOp {
     pub(crate) fn name(&self) -> &'static str {
         match (self, self.target()) {
+            (CfOp::GetDistribution { .. }, _) => "GetDistribution",
             (CfOp::Create { .. }, Target::Distribution(_)) => "CreateInvalidation",
             (CfOp::Get { .. }, Target::Distribution(_)) => "GetInvalidation",
             (CfOp::List { .. }, Target::Distribution(_)) => "ListInvalidations",
@@ -243,9 +253,10 @@ impl CfOp {
 
     pub(crate) fn target(&self) -> &Target {
         match self {
-            CfOp::Create { target } | CfOp::Get { target, .. } | CfOp::List { target, .. } => {
-                target
-            }
+            CfOp::GetDistribution { target }
+            | CfOp::Create { target }
+            | CfOp::Get { target, .. }
+            | CfOp::List { target, .. } => target,
         }
     }
 
@@ -269,6 +280,11 @@ impl CfOp {
 
 /// Routes `segments` (the decoded path segments after `/2020-05-31/`).
 pub(crate) fn route(method: &str, segments: &[&str], query: &str) -> Option<CfOp> {
+    if let (["distribution", id], "GET") = (segments, method) {
+        return Some(CfOp::GetDistribution {
+            target: Target::Distribution(id.to_string()),
+        });
+    }
     let [kind, id, "invalidation", rest @ ..] = segments else {
         return None;
     };
@@ -405,6 +421,25 @@ impl CloudFrontState {
         }
     }
 
+    /// The invalidations of a distribution that the edge applies at `now`, as (id, items):
+    /// those created (with [`EdgeInvalidatesAt::Created`]) or completed by then.
+    pub(crate) fn in_effect_at_edge(
+        &self,
+        distribution_id: &str,
+        now: Duration,
+        at: EdgeInvalidatesAt,
+    ) -> Vec<(&str, &[String])> {
+        let held = self.stored(&Target::Distribution(distribution_id.to_string()));
+        let effective = |inv: &StoredInvalidation| match at {
+            EdgeInvalidatesAt::Created => inv.created,
+            EdgeInvalidatesAt::Completed => inv.created + inv.completes_after,
+        };
+        held.iter()
+            .filter(|inv| effective(inv) <= now)
+            .map(|inv| (inv.id.as_str(), inv.paths.as_slice()))
+            .collect()
+    }
+
     fn stored(&self, target: &Target) -> &[StoredInvalidation] {
         self.held(target).map_or(&[], |held| held.invalidations)
     }
@@ -447,6 +482,7 @@ impl CloudFrontState {
         let mut call = op.call_info();
         let target = op.target();
         let answer = self.admit(op, ctx, &mut call).and_then(|()| match op {
+            CfOp::GetDistribution { .. } => self.get_distribution(target, ctx),
             CfOp::Create { .. } => self.create(target, body, ctx, rng, &mut call),
             CfOp::Get { id, .. } => self.get(target, id, ctx),
             CfOp::List { query, .. } => self.list(target, query, ctx),
@@ -472,7 +508,7 @@ impl CloudFrontState {
             Some(held) if held.access == DistributionAccess::Denied => {
                 Err(access_denied(op, target, ctx))
             }
-            Some(held) if held.multi_tenant => {
+            Some(held) if held.multi_tenant && !matches!(op, CfOp::GetDistribution { .. }) => {
                 call.detail = Some(
                     "a multi-tenant distribution: invalidate its tenants (CreateInvalidationForDistributionTenant)"
                         .to_string(),
@@ -481,6 +517,16 @@ impl CloudFrontState {
             }
             Some(_) => Ok(()),
         }
+    }
+
+    fn get_distribution(&self, target: &Target, ctx: &CfContext<'_>) -> Result<Reply, CfError> {
+        let config = (self.distributions.get(target.id()))
+            .map(|d| &d.config)
+            .ok_or_else(|| CfError::not_found(target))?;
+        let now = ctx.clock.elapsed();
+        let statuses = self.stored(target).iter().map(|inv| inv.status(now));
+        let in_progress = distribution::count_in_progress(statuses);
+        Ok(distribution::reply(config, in_progress, ctx))
     }
 
     fn get(&self, target: &Target, id: &str, ctx: &CfContext<'_>) -> Result<Reply, CfError> {

@@ -39,6 +39,18 @@ impl EmulatorHandle {
         self.shared.endpoint.clone()
     }
 
+    /// The base URL of a distribution's edge, `http://127.0.0.1:PORT`, where its viewers
+    /// are served; `None` unless the distribution was started with an origin.
+    pub fn edge_endpoint(&self, distribution_id: &str) -> Option<String> {
+        self.edge_addr(distribution_id)
+            .map(|addr| format!("http://{addr}"))
+    }
+
+    /// The address of a distribution's edge (see [`Self::edge_endpoint`]).
+    pub fn edge_addr(&self, distribution_id: &str) -> Option<SocketAddr> {
+        self.shared.edges.get(distribution_id).copied()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

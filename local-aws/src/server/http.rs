@@ -35,7 +35,7 @@ pub(super) struct Stop {
 
 impl Stop {
     /// Resolves when either side says stop (or is gone).
-    async fn stopped(&mut self) {
+    pub(super) async fn stopped(&mut self) {
         match self.environment.as_mut() {
             Some(env) => tokio::select! {
                 _ = self.emulator.changed() => {}
@@ -332,6 +332,8 @@ async fn dispatch(
                 clock: &shared.clock,
                 endpoint: &shared.endpoint,
                 account_id: &shared.account_id,
+                region: &shared.region,
+                edges: &shared.edges,
                 role: &shared.role,
                 request_id,
             };

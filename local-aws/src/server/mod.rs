@@ -1,10 +1,12 @@
 //! The emulator: starts the one HTTP server on 127.0.0.1 and holds the state of every API.
 
 mod control;
+mod edge;
 mod handle;
 mod http;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -17,9 +19,11 @@ pub use handle::{EmulatorHandle, ExecutionEnvironment};
 const MAIN_ENVIRONMENT: u32 = 0;
 
 use crate::clock::Clock;
+use crate::cloudfront::edge::EdgeCache;
 use crate::cloudfront::{
     self, CloudFrontRules, CloudFrontState, ConnectionMode, DistributionAccess, DistributionConfig,
-    DistributionSpecError, DistributionTenantConfig, TenantSetupError, TenantSpecError, UnknownIds,
+    DistributionSpecError, DistributionTenantConfig, EdgeInvalidatesAt, EdgeSettingError,
+    TenantSetupError, TenantSpecError, UnknownIds,
 };
 use crate::codepipeline::executions::{
     ActionExecutionStatus, ActionOutput, Executions, GetJobDetailsMode, JobContext,
@@ -114,6 +118,33 @@ pub struct World {
         default_value = "allow"
     )]
     pub get_job_details: GetJobDetailsMode,
+
+    /// Serve a distribution's viewers from an S3 bucket of local-aws (created if missing),
+    /// through an edge cache on a port of its own. Declares the distribution if no
+    /// --distribution does. Repeat for several.
+    #[arg(long = "origin", value_name = "ID=BUCKET", value_parser = cloudfront::edge_setting)]
+    pub origins: Vec<(String, String)>,
+
+    /// The object a distribution's edge serves for `/` (DefaultRootObject), e.g.
+    /// `E2QWRUHEXAMPLE=index.html`. The distribution needs an --origin.
+    #[arg(long = "default-root-object", value_name = "ID=NAME", value_parser = cloudfront::edge_setting)]
+    pub default_root_objects: Vec<(String, String)>,
+
+    /// The origin response header a distribution's edge reads cache tags from
+    /// (CacheTagConfig.HeaderName), e.g. `E2QWRUHEXAMPLE=x-amz-meta-cache-tags` for the S3
+    /// user metadata `cache-tags`. The distribution needs an --origin.
+    #[arg(long = "cache-tag-header", value_name = "ID=HEADER", value_parser = cloudfront::edge_setting)]
+    pub cache_tag_headers: Vec<(String, String)>,
+
+    /// The port of a distribution's edge on 127.0.0.1, e.g. `E2QWRUHEXAMPLE=8080` (default:
+    /// any free port). The distribution needs an --origin.
+    #[arg(long = "edge-port", value_name = "ID=PORT", value_parser = cloudfront::edge_port_setting)]
+    pub edge_ports: Vec<(String, u16)>,
+
+    /// When an invalidation drops cached objects at the edges: `completed` (when it reports
+    /// Completed, the only moment AWS guarantees) or `created` (at once).
+    #[arg(long, value_name = "created|completed", default_value = "completed")]
+    pub edge_invalidates_at: EdgeInvalidatesAt,
 }
 
 impl Default for World {
@@ -157,8 +188,23 @@ impl World {
             &self.distribution_tenants,
             &self.denied_distribution_tenants,
         ];
+        let mut distributions: Vec<DistributionConfig> =
+            distributions.into_iter().flatten().cloned().collect();
+        let list = &mut distributions;
+        for (id, bucket) in &self.origins {
+            declared(list, id).origin = Some(bucket.clone());
+        }
+        for (id, name) in &self.default_root_objects {
+            declared(list, id).default_root_object = Some(name.clone());
+        }
+        for (id, header) in &self.cache_tag_headers {
+            declared(list, id).cache_tag_header = Some(header.clone());
+        }
+        for (id, port) in &self.edge_ports {
+            declared(list, id).edge_port = Some(*port);
+        }
         EmulatorConfig {
-            distributions: distributions.into_iter().flatten().cloned().collect(),
+            distributions,
             distribution_tenants: tenants.into_iter().flatten().cloned().collect(),
             strict_caller_reference: self.strict_caller_reference,
             unknown_ids: self.unknown_ids,
@@ -166,6 +212,7 @@ impl World {
             faults: self.faults.clone(),
             seed: self.seed,
             get_job_details: self.get_job_details,
+            edge_invalidates_at: self.edge_invalidates_at,
             port: 0,
             clock: Clock::system(),
             jobs: Vec::new(),
@@ -178,6 +225,21 @@ impl World {
             list_action_executions_denied: false,
         }
     }
+}
+
+/// The distribution `id` of `distributions`, declared now (a plain one) if it is not there.
+fn declared<'a>(
+    distributions: &'a mut Vec<DistributionConfig>,
+    id: &str,
+) -> &'a mut DistributionConfig {
+    let index = match distributions.iter().position(|d| d.id == id) {
+        Some(index) => index,
+        None => {
+            distributions.push(DistributionConfig::new(id));
+            distributions.len() - 1
+        }
+    };
+    &mut distributions[index]
 }
 
 /// How the emulator starts. Tests build it with `..EmulatorConfig::default()`; the flags
@@ -220,6 +282,9 @@ pub struct EmulatorConfig {
     /// ListActionExecutions answers `AccessDeniedException`, as for a function role without
     /// `codepipeline:ListActionExecutions`.
     pub list_action_executions_denied: bool,
+    /// When an invalidation drops cached objects at the edges of distributions that have an
+    /// origin ([`DistributionConfig::origin`]).
+    pub edge_invalidates_at: EdgeInvalidatesAt,
 }
 
 impl Default for EmulatorConfig {
@@ -245,6 +310,17 @@ pub enum EmulatorError {
     BadJobId(String),
     #[error(transparent)]
     Tenants(#[from] TenantSetupError),
+    #[error(transparent)]
+    Edge(#[from] EdgeSettingError),
+    #[error(
+        "cannot serve the edge of distribution '{distribution}' on 127.0.0.1:{port}: {source} (choose another --edge-port, or leave it out for any free port)"
+    )]
+    EdgeBind {
+        distribution: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug)]
@@ -261,6 +337,20 @@ impl Emulator {
         let listener = (TcpListener::bind(("127.0.0.1", port)).await).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
         let endpoint = format!("http://{addr}");
+        let mut edge_listeners = Vec::new();
+        let mut edges = BTreeMap::new();
+        for site in edge_sites(&config.distributions)? {
+            let edge_bind = |source| EmulatorError::EdgeBind {
+                distribution: site.distribution_id.clone(),
+                port: site.port,
+                source,
+            };
+            let listener =
+                (TcpListener::bind(("127.0.0.1", site.port)).await).map_err(edge_bind)?;
+            let edge_addr = listener.local_addr().map_err(edge_bind)?;
+            edges.insert(site.distribution_id.clone(), edge_addr);
+            edge_listeners.push((listener, site));
+        }
 
         let mut jobs = JobStore::default();
         for id in &config.jobs {
@@ -300,17 +390,33 @@ impl Emulator {
                 faults: FaultState::new(config.faults.clone(), seed),
                 ids: SeededRng::with_stream(seed, 3),
                 request_ids: SeededRng::with_stream(seed, 4),
+                edges: BTreeMap::new(),
             }),
             log: RequestLog::new(),
             s3: S3Server::new(
                 config.s3_required_access_key.clone(),
                 config.s3_missing_key_denied,
             ),
+            edges,
+            edge_invalidates_at: config.edge_invalidates_at,
             lambda_ready: Mutex::new(HashMap::new()),
             next_environment: AtomicU32::new(MAIN_ENVIRONMENT + 1),
             jobs_changed,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
+        for (listener, site) in edge_listeners {
+            shared.s3.store().create_bucket(&site.bucket);
+            let stop = http::Stop {
+                emulator: shutdown.subscribe(),
+                environment: None,
+            };
+            tokio::spawn(edge::accept_loop(
+                listener,
+                shared.clone(),
+                Arc::new(site),
+                stop,
+            ));
+        }
         tokio::spawn(http::accept_loop(
             listener,
             shared.clone(),
@@ -341,6 +447,9 @@ struct Shared {
     log: RequestLog,
     /// S3's objects, outside `state`: the S3 library answers on its own tasks.
     s3: S3Server,
+    /// The viewer address of each distribution that has an origin.
+    edges: BTreeMap<String, SocketAddr>,
+    edge_invalidates_at: EdgeInvalidatesAt,
     /// Wakes the long polls of each execution environment's `/invocation/next`.
     lambda_ready: Mutex<HashMap<u32, Arc<Notify>>>,
     next_environment: AtomicU32,
@@ -356,6 +465,39 @@ struct State {
     faults: FaultState,
     ids: SeededRng,
     request_ids: SeededRng,
+    /// The edge cache of each distribution that has an origin.
+    edges: BTreeMap<String, EdgeCache>,
+}
+
+/// The edges to serve: one per distribution with an origin. A default root object or a
+/// cache-tag header without an origin is refused, as it would change nothing.
+fn edge_sites(
+    distributions: &[DistributionConfig],
+) -> Result<Vec<edge::EdgeSite>, EdgeSettingError> {
+    let mut sites = Vec::new();
+    for d in distributions {
+        d.check_edge()?;
+        let Some(bucket) = &d.origin else {
+            let setting = match (&d.default_root_object, &d.cache_tag_header, d.edge_port) {
+                (Some(_), _, _) => "a default root object",
+                (None, Some(_), _) => "a cache-tag header",
+                (None, None, Some(_)) => "an edge port",
+                (None, None, None) => continue,
+            };
+            return Err(EdgeSettingError::WithoutOrigin {
+                distribution: d.id.clone(),
+                setting,
+            });
+        };
+        sites.push(edge::EdgeSite {
+            distribution_id: d.id.clone(),
+            bucket: bucket.clone(),
+            default_root_object: d.default_root_object.clone(),
+            cache_tag_header: d.cache_tag_header.clone(),
+            port: d.edge_port.unwrap_or(0),
+        });
+    }
+    Ok(sites)
 }
 
 impl State {
@@ -466,5 +608,94 @@ impl Shared {
         let now = self.clock.elapsed_ms();
         self.lock().jobs.create(job_id, continuation_token, now);
         self.bump_jobs();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_flags_attach_to_their_distribution_or_declare_it() {
+        let world: World = crate::parse_flags([
+            "--distribution",
+            "E1:3s",
+            "--origin",
+            "E1=site-bucket",
+            "--cache-tag-header",
+            "E1=x-amz-meta-cache-tags",
+            "--origin",
+            "E2=other",
+            "--default-root-object",
+            "E2=index.html",
+            "--edge-invalidates-at",
+            "created",
+            "--edge-port",
+            "E2=0",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let config = world.emulator_config();
+        assert_eq!(config.edge_invalidates_at, EdgeInvalidatesAt::Created);
+        let [e1, e2] = config.distributions.as_slice() else {
+            panic!("{:?}", config.distributions);
+        };
+        assert_eq!(e1.origin.as_deref(), Some("site-bucket"));
+        assert_eq!(
+            e1.cache_tag_header.as_deref(),
+            Some("x-amz-meta-cache-tags")
+        );
+        assert!(e1.completes_after.is_some());
+        assert_eq!(
+            (e2.id.as_str(), e2.default_root_object.as_deref()),
+            ("E2", Some("index.html"))
+        );
+        assert_eq!(e2.edge_port, Some(0));
+        assert_eq!(
+            World::default().edge_invalidates_at,
+            EdgeInvalidatesAt::Completed
+        );
+    }
+
+    #[test]
+    fn edge_flags_refuse_what_they_cannot_use() {
+        for (args, fragment) in [
+            (["--origin", "E1"], "'E1'"),
+            (["--origin", "E-1=site"], "'E-1'"),
+            (["--edge-invalidates-at", "soon"], "'soon'"),
+            (["--edge-port", "E1=http"], "'http'"),
+        ] {
+            let err = crate::parse_flags::<World>(args)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert!(err.contains(fragment), "{args:?}: {err}");
+        }
+        let dro = DistributionConfig::new("E1").default_root_object("index.html");
+        let err = edge_sites(&[dro]).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("--origin E1=BUCKET")),
+            "{err:?}"
+        );
+        for (bad, fragment) in [
+            (
+                DistributionConfig::new("E1").origin("Site_Bucket"),
+                "'Site_Bucket'",
+            ),
+            (
+                (DistributionConfig::new("E1").origin("s")).default_root_object("/index.html"),
+                "'/index.html'",
+            ),
+            (
+                (DistributionConfig::new("E1").origin("s")).cache_tag_header("cache tags"),
+                "'cache tags'",
+            ),
+        ] {
+            let err = bad.check_edge().err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(fragment)),
+                "{err:?}"
+            );
+        }
     }
 }
