@@ -10,9 +10,12 @@ pub mod artifact;
 #[cfg(feature = "runtime")]
 pub mod duration;
 #[cfg(feature = "runtime")]
+pub mod edge;
+#[cfg(feature = "runtime")]
 pub mod engine;
 #[cfg(feature = "runtime")]
 pub mod events;
+pub mod freshness;
 #[cfg(feature = "runtime")]
 pub mod lambda;
 #[cfg(feature = "runtime")]
@@ -29,6 +32,8 @@ pub mod text;
 #[cfg(feature = "runtime")]
 pub mod token;
 pub mod values;
+#[cfg(feature = "runtime")]
+pub mod verify;
 
 /// This build's version: the workspace's, shared by the CLI, both functions and the release assets.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -35,7 +35,7 @@ pub const MAX_PREFIX_LEN: usize = 1024;
 pub const MAX_PIPELINE_NAME_LEN: usize = 100;
 
 /// Every key UserParameters accepts, in the order the documentation lists them.
-pub const KNOWN_KEYS: [&str; 16] = [
+pub const KNOWN_KEYS: [&str; 17] = [
     "distributionId",
     "distributionIds",
     "distributionTenantId",
@@ -52,6 +52,7 @@ pub const KNOWN_KEYS: [&str; 16] = [
     "keyPrefix",
     "pathPrefix",
     "pipelineName",
+    "verify",
 ];
 
 /// UserParameters is a flat object, so anything deeper is a mistake; checking this ourselves
@@ -175,6 +176,8 @@ pub struct JobParams {
     pub caller_reference: Option<String>,
     /// `pathsFromArtifact`: the input artifact's files are invalidated too.
     pub from_artifact: Option<ArtifactParams>,
+    /// `verify`: the edge is asked for the invalidated files after `Completed`.
+    pub verify: Option<VerifyParams>,
 }
 
 /// Why UserParameters was rejected. `Display` is the whole message shown to the pipeline's user;
@@ -454,6 +457,7 @@ struct RawParams {
     path_prefix: Option<String>,
     pipeline_name: Option<String>,
     bucket: Option<String>,
+    verify: Option<Value>,
 }
 
 fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
@@ -484,16 +488,23 @@ fn parse_json(text: &str) -> Result<JobParams, ParamsError> {
             "give \"fail\" (the job fails when the wait runs out) or \"succeed\"",
         )?,
     };
+    let wait = raw.wait.unwrap_or(true);
+    let verify = verify::verify_params(
+        raw.verify.as_ref(),
+        wait,
+        targets.iter().any(Target::is_tenant),
+    )?;
     Ok(JobParams {
         targets,
         paths,
-        wait: raw.wait.unwrap_or(true),
+        wait,
         timeout: Duration::from_secs(timeout_minutes.unwrap_or(DEFAULT_TIMEOUT_MINUTES) * 60),
         on_timeout,
         max_paths,
         directory_index: directory_index(raw.directory_index.as_deref(), origin)?,
         caller_reference: caller_reference(raw.caller_reference.as_deref())?,
         from_artifact,
+        verify,
     })
 }
 
@@ -570,6 +581,40 @@ fn pipeline_name_rule(raw: &str, key: &'static str, pipeline: bool) -> Result<St
         Some(problem) => Err(invalid_value(Source::UserParameters, key, raw, problem)),
         None => Ok(raw.to_owned()),
     }
+}
+
+/// S3's naming rules for general purpose buckets, enough to catch a pasted ARN or URL.
+pub(crate) fn bucket_name(
+    raw: &str,
+    origin: Source,
+    key: &'static str,
+) -> Result<String, ParamsError> {
+    let valid_chars = raw
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_ok = raw
+        .bytes()
+        .next()
+        .zip(raw.bytes().last())
+        .is_some_and(|(first, last)| first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric());
+    if raw.starts_with("arn:") || raw.starts_with("s3://") {
+        return Err(invalid_value(
+            origin,
+            key,
+            raw,
+            "is an ARN or a URL: give the bucket's name alone, such as \"example-site\"",
+        ));
+    }
+    if !(3..=63).contains(&raw.len()) || !valid_chars || !ends_ok {
+        return Err(invalid_value(
+            origin,
+            key,
+            raw,
+            "is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, \
+             starting and ending with a letter or digit)",
+        ));
+    }
+    Ok(raw.to_owned())
 }
 
 /// How a pipeline variable starts: `#{codepipeline.PipelineExecutionId}`.
@@ -702,6 +747,7 @@ fn expected(key: &str) -> &'static str {
         "pathPrefix" => "a string such as \"/\" or \"/blog/\"",
         "pipelineName" => "the pipeline's name, such as \"site-pipeline\"",
         "bucket" => "a bucket name string",
+        "verify" => "true, or an object such as {\"baseUrl\": \"https://www.example.com\"}",
         _ => "a value this key accepts",
     }
 }
@@ -848,6 +894,7 @@ fn parse_plain(text: &str) -> Result<JobParams, ParamsError> {
         directory_index: None,
         caller_reference: None,
         from_artifact: None,
+        verify: None,
     })
 }
 
@@ -1240,6 +1287,11 @@ pub fn paths_refusal_message(error: &crate::plan::PlanError) -> String {
 }
 
 pub mod events;
+mod verify;
+
+pub use verify::{
+    DEFAULT_MAX_OBJECTS, MAX_OBJECTS, OnStale, VERIFY_KEYS, VerifyParams, base_url_problem,
+};
 
 #[cfg(test)]
 mod tests;

@@ -917,3 +917,126 @@ mod tests {
         FakeArtifacts::default().remove("bucket", "missing.zip");
     }
 }
+
+/// The site `verify` asks: what the bucket holds and what the edge serves, each by key. Each
+/// edge request takes `latency` of the fake clock.
+pub struct FakeSite {
+    clock: FakeClock,
+    pub latency: Duration,
+    pub base_url: String,
+    pub bucket: String,
+    /// Key → body; the ETag is the body's CRC-32.
+    pub objects: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    /// Key → the body the edge serves; a key it does not have is a 403.
+    pub edge: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    /// The edge never answers in time.
+    pub silent: bool,
+    /// The keys the edge was asked for, in order.
+    pub asked: Mutex<Vec<String>>,
+}
+
+impl FakeSite {
+    pub fn new(clock: &FakeClock) -> Self {
+        Self {
+            clock: clock.clone(),
+            latency: Duration::from_millis(200),
+            base_url: "https://d111111abcdef8.cloudfront.net".to_owned(),
+            bucket: "example-site".to_owned(),
+            objects: Mutex::default(),
+            edge: Mutex::default(),
+            silent: false,
+            asked: Mutex::default(),
+        }
+    }
+
+    /// `key` deployed as `body` in the bucket, and served so by the edge when `fresh`.
+    pub fn put(&self, key: &str, body: &[u8], edge: Option<&[u8]>) {
+        lock(&self.objects).insert(key.to_owned(), body.to_vec());
+        if let Some(served) = edge {
+            lock(&self.edge).insert(key.to_owned(), served.to_vec());
+        }
+    }
+
+    fn etag(body: &[u8]) -> String {
+        format!("\"{:08x}\"", crc32fast::hash(body))
+    }
+}
+
+impl crate::verify::Site for FakeSite {
+    fn distribution<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> crate::verify::BoxFuture<'a, Result<crate::verify::DistributionSite, String>> {
+        Box::pin(async move {
+            Ok(crate::verify::DistributionSite {
+                base_url: self.base_url.clone(),
+                bucket: Some(self.bucket.clone()),
+                prefix: String::new(),
+            })
+        })
+    }
+
+    fn ask<'a>(
+        &'a self,
+        url: &'a str,
+        base_url: &'a str,
+        with_body: bool,
+    ) -> crate::verify::BoxFuture<'a, Result<crate::freshness::EdgeAnswer, crate::edge::EdgeError>>
+    {
+        Box::pin(async move {
+            self.clock.advance(self.latency);
+            let key = url
+                .strip_prefix(base_url)
+                .and_then(|path| path.strip_prefix('/'))
+                .and_then(|path| crate::text::percent_decode(path, false))
+                .unwrap_or_default();
+            lock(&self.asked).push(key.clone());
+            if self.silent {
+                return Err(crate::edge::EdgeError {
+                    problem: format!("the edge did not answer GET {url} within 10s"),
+                    timed_out: true,
+                    source: None,
+                });
+            }
+            let served = lock(&self.edge).get(&key).cloned();
+            Ok(match served {
+                Some(body) => crate::freshness::EdgeAnswer {
+                    status: 200,
+                    etag: Some(Self::etag(&body)),
+                    x_cache: Some("Hit from cloudfront".to_owned()),
+                    age: Some(5),
+                    cache_control: None,
+                    body: with_body.then_some(body),
+                },
+                None => crate::freshness::EdgeAnswer {
+                    status: 403,
+                    ..Default::default()
+                },
+            })
+        })
+    }
+
+    fn etag<'a>(
+        &'a self,
+        _bucket: &'a str,
+        key: &'a str,
+    ) -> crate::verify::BoxFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async move { Ok(lock(&self.objects).get(key).map(|body| Self::etag(body))) })
+    }
+
+    fn list<'a>(
+        &'a self,
+        _bucket: &'a str,
+        prefix: &'a str,
+        limit: usize,
+    ) -> crate::verify::BoxFuture<'a, Result<Vec<String>, String>> {
+        Box::pin(async move {
+            Ok(lock(&self.objects)
+                .keys()
+                .filter(|key| key.starts_with(prefix))
+                .take(limit)
+                .cloned()
+                .collect())
+        })
+    }
+}

@@ -54,6 +54,9 @@ pub struct ContinuationToken {
     /// What `pathsFromArtifact` compared, so that every invocation plans the same paths.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub artifact: Option<TokenArtifact>,
+    /// How far `verify` got, once every invalidation completed.
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<crate::verify::VerifyProgress>,
 }
 
 /// Longest previous-artifact key pinned in a token; CodePipeline's own keys are under 50
@@ -235,6 +238,7 @@ mod tests {
                 })
                 .collect(),
             artifact: None,
+            verify: None,
         }
     }
 
@@ -398,6 +402,7 @@ mod tests {
                     })
                     .collect(),
                 artifact: None,
+            verify: None,
             };
             prop_assert_eq!(ContinuationToken::decode(&token.encode()), Ok(token));
         }

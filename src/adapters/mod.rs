@@ -4,6 +4,7 @@ pub mod cloudfront;
 pub mod codepipeline;
 pub mod history;
 pub mod s3;
+pub mod site;
 mod transport;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

@@ -129,6 +129,9 @@ pub struct FromArtifact {
     pub paths: Vec<String>,
     pub facts: ArtifactFacts,
     pub cost: ReadCost,
+    /// The files behind `paths`, with their CRC-32 and size (none for a removed file), for
+    /// `verify` to compare with what the edge serves.
+    pub deployed: Vec<crate::verify::DeployedFile>,
 }
 
 /// Why the artifact could not give paths: facts, which the pipeline action words.
@@ -256,15 +259,26 @@ pub async fn paths_from_artifact(
         changed_paths(names, &params.key_prefix, &params.path_prefix).0
     };
     let every_file = || url_paths(&mut listing.files.iter().map(|entry| entry.name.as_str()));
+    let every_name = || {
+        listing
+            .files
+            .iter()
+            .map(|entry| entry.name.clone())
+            .collect()
+    };
     let fallback = |code, execution: Option<String>| {
         let pin = TokenArtifact::without_previous(execution.clone(), Some(code));
         let selection = Selection::Fallback { code, execution };
-        (every_file(), facts(pin, selection, in_scope))
+        (every_file(), facts(pin, selection, in_scope), every_name())
     };
-    let (paths, facts) = match params.mode {
+    let (paths, facts, names) = match params.mode {
         ArtifactMode::All => {
             let pin = TokenArtifact::without_previous(None, None);
-            (every_file(), facts(pin, Selection::All, in_scope))
+            (
+                every_file(),
+                facts(pin, Selection::All, in_scope),
+                every_name(),
+            )
         }
         ArtifactMode::Changed => match basis(ports, params, &job, current, pinned).await? {
             Basis::Fallback { code, execution } => fallback(code, execution),
@@ -294,6 +308,7 @@ pub async fn paths_from_artifact(
                         (
                             url_paths(&mut changes.names()),
                             facts(pin, selection, changes.count()),
+                            changes.names().map(str::to_owned).collect::<Vec<_>>(),
                         )
                     }
                     Err(ZipError::Missing(_)) => fallback(FallbackCode::Gone, Some(execution)),
@@ -322,7 +337,28 @@ pub async fn paths_from_artifact(
         elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "artifact read"
     );
-    Ok(FromArtifact { paths, facts, cost })
+    let digests: std::collections::HashMap<&str, (u32, u64)> = listing
+        .files
+        .iter()
+        .map(|entry| (entry.name.as_str(), (entry.crc32, entry.size)))
+        .collect();
+    let deployed = names
+        .iter()
+        .filter_map(|name| {
+            let path =
+                crate::events::keys::object_path(name, &params.key_prefix, &params.path_prefix);
+            Some(crate::verify::DeployedFile {
+                path: path.ok()?,
+                digest: digests.get(name.as_str()).copied(),
+            })
+        })
+        .collect();
+    Ok(FromArtifact {
+        paths,
+        facts,
+        cost,
+        deployed,
+    })
 }
 
 /// The input artifact named `wanted`, or the first.

@@ -312,6 +312,7 @@ impl JobRun {
                 plan: spec.plan.fingerprint(),
                 ..facts.pin.clone()
             }),
+            verify: None,
         }
     }
 

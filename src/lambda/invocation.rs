@@ -4,12 +4,13 @@
 
 use tracing::info;
 
-use super::outcome::{JobOutcome, Refusal, nothing_changed, outcome, refused};
+use super::outcome::{JobOutcome, Refusal, nothing_changed, outcome, refused, verified};
 use crate::artifact::job::{Artifacts, JobArtifacts, JobInputs, paths_from_artifact};
-use crate::engine::{Engine, JobRun, JobSpec, ResumeError};
+use crate::engine::{Engine, JobRun, JobSpec, ResumeError, Verdict};
 use crate::params::parse_user_parameters;
 use crate::ports::{Clock, Invalidations, Millis};
 use crate::token::ContinuationToken;
+use crate::verify::{Site, Verified, VerifyJob, verify};
 
 /// What one Lambda invocation was handed.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +30,7 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
     invocation: Invocation<'_>,
     engine: &Engine<I, C>,
     artifacts: &impl Artifacts,
+    site: Option<&dyn Site>,
 ) -> JobOutcome {
     let Some(raw) = invocation
         .user_parameters
@@ -50,6 +52,9 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         (None, None) => invocation.job_id.to_owned(),
     };
     let mut params = params;
+    // `verify` compares these with S3; the artifact's own files with their CRC-32.
+    let given_paths = params.paths.clone();
+    let mut deployed = Vec::new();
     let pinned = token.as_ref().and_then(|token| token.artifact.as_ref());
     let mut from_artifact = None;
     if let Some(wanted) = &params.from_artifact {
@@ -61,6 +66,7 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
         match paths_from_artifact(artifacts, wanted, job, pinned).await {
             Ok(found) => {
                 params.paths.extend(found.paths);
+                deployed = found.deployed;
                 from_artifact = Some(found.facts);
             }
             Err(error) => return refused(Refusal::Artifact(error)),
@@ -110,5 +116,50 @@ pub async fn run_invocation<I: Invalidations, C: Clock>(
     let verdict = engine
         .drive(&spec, &mut run, invocation.deadline, &())
         .await;
-    outcome(&spec, &run, &verdict, engine.clock.now(), &engine.settings)
+    let Some(wanted) = params
+        .verify
+        .as_ref()
+        .filter(|_| verdict == Verdict::Finished)
+    else {
+        return outcome(&spec, &run, &verdict, engine.clock.now(), &engine.settings);
+    };
+    let Some(site) = site else {
+        let problem = "this build of the function cannot reach the edge".to_owned();
+        let now = engine.clock.now();
+        return verified(
+            &spec,
+            &run,
+            Verified::Unverifiable(problem),
+            wanted.on_stale,
+            now,
+        );
+    };
+    let job = VerifyJob {
+        params: wanted,
+        targets: &spec.distributions,
+        paths: &given_paths,
+        deployed: &deployed,
+        started_at: run.started_at,
+        timeout: spec.timeout,
+    };
+    let progress = token.and_then(|token| token.verify).unwrap_or_default();
+    let result = verify(
+        site,
+        &engine.clock,
+        job,
+        progress,
+        invocation.deadline,
+        engine.settings.report_margin,
+    )
+    .await;
+    if let Verified::Done(report) | Verified::TimedOut(report) = &result {
+        info!(
+            fresh = report.progress.fresh,
+            stale = report.progress.stale,
+            missing = report.progress.missing,
+            not_comparable = report.progress.not_comparable,
+            "edge verified"
+        );
+    }
+    verified(&spec, &run, result, wanted.on_stale, engine.clock.now())
 }

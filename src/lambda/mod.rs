@@ -40,6 +40,8 @@ pub struct Handler<I, R, A, C> {
     /// The pipeline's history and artifact bucket, for `pathsFromArtifact`.
     pub artifacts: A,
     pub reporting: ReportRetry,
+    /// GetDistribution, the edge and the site's bucket, for `verify`; `None` refuses it.
+    pub site: Option<std::sync::Arc<dyn crate::verify::Site>>,
 }
 
 impl<I, R, A, C> Handler<I, R, A, C> {
@@ -53,6 +55,7 @@ impl<I, R, A, C> Handler<I, R, A, C> {
             report,
             artifacts,
             reporting: ReportRetry::default(),
+            site: None,
         }
     }
 }
@@ -104,6 +107,7 @@ impl<I: Invalidations, R: JobReport, A: Artifacts, C: Clock> Handler<I, R, A, C>
                 },
                 &self.engine,
                 &self.artifacts,
+                self.site.as_deref(),
             )
             .await;
             self.report(&event.job_id, &outcome, deadline).await

@@ -14,7 +14,7 @@ use crate::engine::{
     EngineSettings, FailedTarget, JobRun, JobSpec, PendingInvalidation, Progress,
     REFERENCE_SEARCH_LIMIT, Verdict,
 };
-use crate::params::{self, OnTimeout, ParamsError, Target};
+use crate::params::{self, OnStale, OnTimeout, ParamsError, Target};
 use crate::plan::PlanError;
 use crate::ports::{
     CloudFrontErrorKind, ExecutionDetails, FailureType, JobFailure, JobSuccess, Millis,
@@ -22,6 +22,7 @@ use crate::ports::{
 use crate::text::{format_duration, plural, preview, thousands, truncate};
 use crate::token::FallbackCode;
 use crate::token::TokenError;
+use crate::verify::Verified;
 
 /// CodePipeline's limits on the fields we send back.
 pub const MAX_SUMMARY_LEN: usize = 2048;
@@ -296,6 +297,79 @@ fn output_variables(
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect()
+}
+
+/// The invalidations completed and `verify` asked the edge: its sentence leads the summary; a
+/// stale file fails the job unless `onStale` is "warn".
+pub fn verified(
+    spec: &JobSpec,
+    run: &JobRun,
+    verified: Verified,
+    on_stale: OnStale,
+    now: Millis,
+) -> JobOutcome {
+    let elapsed = format_duration(Duration::from_millis(now.saturating_sub(run.started_at)));
+    let external_id = external_execution_id(run);
+    let (sentence, problem, on_stale) = match verified {
+        Verified::OutOfTime { progress, planned } => {
+            let mut token = run.to_token(spec);
+            let checked = progress.next;
+            token.verify = Some(progress);
+            let summary = format!(
+                "Every invalidation completed; verifying through the edge: {checked} of {planned} checks made, {elapsed} elapsed"
+            );
+            return JobOutcome::StillRunning {
+                token: token.encode(),
+                details: details(&summary, external_id, 99),
+            };
+        }
+        Verified::Unverifiable(problem) => (
+            None,
+            Some(format!(
+                "the invalidations completed, but the edge could not be verified: {problem}"
+            )),
+            // Nothing was compared: with "fail" the job says so rather than pass unchecked.
+            on_stale,
+        ),
+        Verified::TimedOut(report) => {
+            let sentence = report.sentence();
+            let problem = format!(
+                "timed out after {} while verifying through the edge: {sentence} Raise timeoutMinutes, or lower verify.maxObjects",
+                format_duration(spec.timeout)
+            );
+            let on_timeout = match spec.on_timeout {
+                OnTimeout::Fail => OnStale::Fail,
+                OnTimeout::Succeed => OnStale::Warn,
+            };
+            (None, Some(problem), on_timeout)
+        }
+        Verified::Done(report) if report.failed() => {
+            let sentence = report.sentence();
+            let problem = format!(
+                "the invalidations completed, but the edge still serves files that are not the deployed ones. {sentence} Run cf-invalidate verify for advice on each, or set verify.onStale to \"warn\""
+            );
+            (Some(sentence), Some(problem), on_stale)
+        }
+        Verified::Done(report) => (Some(report.sentence()), None, on_stale),
+    };
+    match (problem, on_stale) {
+        (Some(problem), OnStale::Fail) => {
+            JobOutcome::failed(FailureType::JobFailed, &problem, external_id)
+        }
+        (problem, _) => {
+            let mut success = success(spec, run, &elapsed, None);
+            let lead = match (problem, sentence) {
+                (Some(problem), _) => format!("WARNING: {problem}"),
+                (None, Some(sentence)) => sentence,
+                (None, None) => String::new(),
+            };
+            success.details.summary = truncate(
+                &format!("{lead} {}", success.details.summary),
+                MAX_SUMMARY_LEN,
+            );
+            JobOutcome::Succeeded(success)
+        }
+    }
 }
 
 /// Success without an invalidation: "changed" found no change and no paths were listed.

@@ -27,6 +27,7 @@ struct Scenario {
     settings: EngineSettings,
     artifacts: FakeArtifacts,
     inputs: JobInputs,
+    site: Option<std::sync::Arc<dyn crate::verify::Site>>,
 }
 
 impl Scenario {
@@ -41,6 +42,7 @@ impl Scenario {
                 credentials: Some(job_credentials()),
                 ..JobInputs::default()
             },
+            site: None,
         }
     }
 
@@ -68,6 +70,7 @@ impl Scenario {
                 settings: self.settings.clone(),
             },
             &self.artifacts,
+            self.site.as_deref(),
         )
         .await;
         assert!(
@@ -1020,3 +1023,5 @@ mod from_artifact {
         );
     }
 }
+
+mod verify;

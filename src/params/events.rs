@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{
-    MAX_USER_PARAMETERS_BYTES, ParamsError, Source, directory_index, invalid_value, max_paths,
+    MAX_USER_PARAMETERS_BYTES, ParamsError, Source, bucket_name, directory_index, max_paths,
     read_json, targets, trimmed,
 };
 use crate::values::shown;
@@ -29,7 +29,7 @@ pub const KNOWN_KEYS: [&str; 9] = [
 ];
 
 /// UserParameters keys that have no meaning for uploads, and why.
-const PIPELINE_ONLY_KEYS: [(&str, &str); 5] = [
+const PIPELINE_ONLY_KEYS: [(&str, &str); 6] = [
     (
         "paths",
         "the paths are the uploaded and deleted keys themselves",
@@ -52,6 +52,11 @@ const PIPELINE_ONLY_KEYS: [(&str, &str); 5] = [
         "callerReference",
         "each batch derives its own from the identities of its events, so a redelivered batch \
          gets the same invalidation and a new upload of the same key a new one",
+    ),
+    (
+        "verify",
+        "the function never waits for Completed, so there is no moment to ask the edge; run \
+         cf-invalidate verify after the uploads instead",
     ),
 ];
 
@@ -104,38 +109,12 @@ pub fn parse_events_parameters(input: Option<&str>) -> Result<EventsParams, Para
         directory_index,
         key_prefix,
         path_prefix,
-        bucket: raw.bucket.as_deref().map(bucket_name).transpose()?,
+        bucket: raw
+            .bucket
+            .as_deref()
+            .map(|raw| bucket_name(raw, origin, "bucket"))
+            .transpose()?,
     })
-}
-
-/// S3's naming rules for general purpose buckets, enough to catch a pasted ARN or URL.
-fn bucket_name(raw: &str) -> Result<String, ParamsError> {
-    let valid_chars = raw
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
-    let ends_ok = raw
-        .bytes()
-        .next()
-        .zip(raw.bytes().last())
-        .is_some_and(|(first, last)| first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric());
-    if raw.starts_with("arn:") || raw.starts_with("s3://") {
-        return Err(invalid_value(
-            Source::EventsEnvironment,
-            "bucket",
-            raw,
-            "is an ARN or a URL: give the bucket's name alone, such as \"example-site\"",
-        ));
-    }
-    if !(3..=63).contains(&raw.len()) || !valid_chars || !ends_ok {
-        return Err(invalid_value(
-            Source::EventsEnvironment,
-            "bucket",
-            raw,
-            "is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, \
-             starting and ending with a letter or digit)",
-        ));
-    }
-    Ok(raw.to_owned())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ fn defaults(ids: &[&str], paths: &[&str]) -> JobParams {
         directory_index: None,
         caller_reference: None,
         from_artifact: None,
+        verify: None,
     }
 }
 
@@ -64,6 +65,7 @@ fn full_json_sets_every_key() {
         directory_index: Some("index.html".to_owned()),
         caller_reference: Some("6b5ed6a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b".to_owned()),
         from_artifact: None,
+        verify: None,
     };
     assert_eq!(parse_user_parameters(input), Ok(expected));
 }
@@ -663,6 +665,7 @@ fn job_params() -> impl Strategy<Value = JobParams> {
                     directory_index: index,
                     caller_reference: reference,
                     from_artifact: None,
+                    verify: None,
                 }
             },
         )
@@ -926,4 +929,83 @@ fn prefixes_default_and_follow_their_rules() {
         "\"pathPrefix\" in UserParameters is null: remove the key, or give a string such as \
          \"/\" or \"/blog/\""
     );
+}
+
+/// `verify`: true, false, an object with its defaults, and every mistake named with the value.
+#[test]
+fn verify_is_true_or_an_object_and_its_mistakes_are_named() {
+    let parsed = |text: &str| parse_user_parameters(text).map(|p| p.verify);
+    let with = |verify: &str| format!(r#"{{"distributionId": "{ID}", "verify": {verify}}}"#);
+    assert_eq!(parsed(&with("false")), Ok(None));
+    assert_eq!(parsed(&with("true")), Ok(Some(VerifyParams::default())));
+    assert_eq!(
+        parsed(&with(
+            r#"{"baseUrl": "https://www.example.com/", "maxObjects": 5, "onStale": "warn", "bucket": "example-site", "prefix": "/site"}"#
+        )),
+        Ok(Some(VerifyParams {
+            base_url: Some("https://www.example.com".to_owned()),
+            max_objects: 5,
+            on_stale: OnStale::Warn,
+            bucket: Some("example-site".to_owned()),
+            prefix: "site/".to_owned(),
+        }))
+    );
+    let cases = [
+        (
+            with("\"yes\""),
+            "\"verify\" in UserParameters must be true, or an object such as {\"baseUrl\": \"https://www.example.com\"}, got the string \"yes\"",
+        ),
+        (
+            format!(r#"{{"distributionId": "{ID}", "wait": false, "verify": true}}"#),
+            "\"verify\" in UserParameters is \"true\", which needs the wait: the edge is checked once the invalidations are Completed; remove \"wait\": false, or remove \"verify\"",
+        ),
+        (
+            with(r#"{"baseURL": "https://x.example"}"#),
+            "\"verify\" in UserParameters is \"baseURL\", which is not a key of \"verify\": it takes \"baseUrl\", \"maxObjects\", \"onStale\", \"bucket\", \"prefix\"",
+        ),
+        (
+            with(r#"{"baseUrl": "www.example.com"}"#),
+            "\"verify.baseUrl\" in UserParameters is \"www.example.com\", which does not start with http:// or https://: give the site's root, such as https://www.example.com",
+        ),
+        (
+            with(r#"{"baseUrl": "https://www.example.com/blog"}"#),
+            "\"verify.baseUrl\" in UserParameters is \"https://www.example.com/blog\", which has a path or query: give the site's root, such as https://www.example.com",
+        ),
+        (
+            with(r#"{"maxObjects": 0}"#),
+            "\"verify.maxObjects\" in UserParameters is 0, out of range: give a whole number from 1 to 1000 (each object is one request through the edge; a larger site is sampled evenly)",
+        ),
+        (
+            with(r#"{"onStale": "Warn"}"#),
+            "\"verify.onStale\" in UserParameters is \"Warn\": did you mean \"warn\"? (the value is case-sensitive)",
+        ),
+        (
+            with(r#"{"bucket": "s3://example-site"}"#),
+            "\"verify.bucket\" in UserParameters is \"s3://example-site\", which is an ARN or a URL: give the bucket's name alone, such as \"example-site\"",
+        ),
+    ];
+    for (input, message) in cases {
+        assert_eq!(error_of(&input), message, "{input}");
+    }
+}
+
+#[test]
+fn base_urls_are_a_scheme_and_a_host() {
+    for good in [
+        "https://www.example.com",
+        "http://127.0.0.1:8080/",
+        "HTTPS://d111111abcdef8.cloudfront.net",
+    ] {
+        assert_eq!(base_url_problem(good), None, "{good}");
+    }
+    for bad in [
+        "ftp://x",
+        "https://",
+        "https://:80",
+        "https://user@host",
+        "https://a b",
+        "https://x?y",
+    ] {
+        assert!(base_url_problem(bad).is_some(), "{bad}");
+    }
 }
