@@ -877,47 +877,6 @@ pub fn zip_with(files: &[(&str, &[u8])], comment: Option<&str>, large: bool) -> 
     writer.finish().expect("finish").into_inner()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A typo in an id: the fault could never fire, and the test could not fail.
-    #[test]
-    fn every_fault_refuses_an_unknown_distribution() {
-        let cloudfront = FakeCloudFront::new(&FakeClock::new())
-            .with_distribution("E2QWRUHAPOMQZL", Duration::ZERO);
-        type Fault = fn(&FakeCloudFront);
-        let faults: [(&str, Fault); 5] = [
-            ("fail_creates", |cf| cf.fail_creates("EX", &[])),
-            ("fail_gets", |cf| cf.fail_gets("EX", &[])),
-            ("delay_creates", |cf| cf.delay_creates("EX", &[])),
-            ("delay_gets", |cf| cf.delay_gets("EX", &[])),
-            ("add_invalidation", |cf| {
-                cf.add_invalidation("EX", "ref", &["/a"]);
-            }),
-        ];
-        for (method, fault) in faults {
-            let panic =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fault(&cloudfront)))
-                    .expect_err(method);
-            let message = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .unwrap_or_default();
-            assert!(
-                message.starts_with(&format!("FakeCloudFront::{method}: no distribution \"EX\"")),
-                "{method}: {message}"
-            );
-        }
-    }
-
-    #[test]
-    #[should_panic(expected = "FakeArtifacts::remove: no object s3://bucket/missing.zip")]
-    fn removing_an_object_that_is_not_there_panics() {
-        FakeArtifacts::default().remove("bucket", "missing.zip");
-    }
-}
-
 /// The site `verify` asks: what the bucket holds and what the edge serves, each by key. Each
 /// edge request takes `latency` of the fake clock.
 pub struct FakeSite {
@@ -1038,5 +997,46 @@ impl crate::verify::Site for FakeSite {
                 .cloned()
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A typo in an id: the fault could never fire, and the test could not fail.
+    #[test]
+    fn every_fault_refuses_an_unknown_distribution() {
+        let cloudfront = FakeCloudFront::new(&FakeClock::new())
+            .with_distribution("E2QWRUHAPOMQZL", Duration::ZERO);
+        type Fault = fn(&FakeCloudFront);
+        let faults: [(&str, Fault); 5] = [
+            ("fail_creates", |cf| cf.fail_creates("EX", &[])),
+            ("fail_gets", |cf| cf.fail_gets("EX", &[])),
+            ("delay_creates", |cf| cf.delay_creates("EX", &[])),
+            ("delay_gets", |cf| cf.delay_gets("EX", &[])),
+            ("add_invalidation", |cf| {
+                cf.add_invalidation("EX", "ref", &["/a"]);
+            }),
+        ];
+        for (method, fault) in faults {
+            let panic =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fault(&cloudfront)))
+                    .expect_err(method);
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .unwrap_or_default();
+            assert!(
+                message.starts_with(&format!("FakeCloudFront::{method}: no distribution \"EX\"")),
+                "{method}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "FakeArtifacts::remove: no object s3://bucket/missing.zip")]
+    fn removing_an_object_that_is_not_there_panics() {
+        FakeArtifacts::default().remove("bucket", "missing.zip");
     }
 }

@@ -22,7 +22,7 @@ use crate::ports::{
 use crate::text::{format_duration, plural, preview, thousands, truncate};
 use crate::token::FallbackCode;
 use crate::token::TokenError;
-use crate::verify::Verified;
+use crate::verify::{Verified, VerifyReport};
 
 /// CodePipeline's limits on the fields we send back.
 pub const MAX_SUMMARY_LEN: usize = 2048;
@@ -332,7 +332,7 @@ pub fn verified(
             on_stale,
         ),
         Verified::TimedOut(report) => {
-            let sentence = report.sentence();
+            let sentence = verify_sentence(&report);
             let problem = format!(
                 "timed out after {} while verifying through the edge: {sentence} Raise timeoutMinutes, or lower verify.maxObjects",
                 format_duration(spec.timeout)
@@ -344,13 +344,13 @@ pub fn verified(
             (None, Some(problem), on_timeout)
         }
         Verified::Done(report) if report.failed() => {
-            let sentence = report.sentence();
+            let sentence = verify_sentence(&report);
             let problem = format!(
                 "the invalidations completed, but the edge still serves files that are not the deployed ones. {sentence} Run cf-invalidate verify for advice on each, or set verify.onStale to \"warn\""
             );
             (Some(sentence), Some(problem), on_stale)
         }
-        Verified::Done(report) => (Some(report.sentence()), None, on_stale),
+        Verified::Done(report) => (Some(verify_sentence(&report)), None, on_stale),
     };
     match (problem, on_stale) {
         (Some(problem), OnStale::Fail) => {
@@ -370,6 +370,72 @@ pub fn verified(
             JobOutcome::Succeeded(success)
         }
     }
+}
+
+/// "Verified 13 of 13 changed files fresh at the edge." and what went wrong.
+fn verify_sentence(report: &VerifyReport) -> String {
+    let p = &report.progress;
+    let checked = p.fresh + p.stale + p.missing + p.not_comparable;
+    let noun = if report.from_artifact {
+        "changed files"
+    } else {
+        "files"
+    };
+    let at = if report.edges > 1 {
+        format!("at the edges of {} distributions", report.edges)
+    } else {
+        "at the edge".to_owned()
+    };
+    let mut text = format!("Verified {} of {checked} {noun} fresh {at}", p.fresh);
+    if report.listed > report.planned / report.edges.max(1) {
+        text.push_str(&format!(
+            " (a sample of {} across the {} listed, maxObjects)",
+            report.planned / report.edges.max(1),
+            report.listed
+        ));
+    }
+    text.push('.');
+    if report.failed() {
+        let named: Vec<String> = report
+            .failing
+            .iter()
+            .filter(|f| f.verdict.fails())
+            .map(|f| match &f.edge {
+                Some(edge) => format!("{} at {edge} ({})", f.path, f.reason),
+                None => format!("{} ({})", f.path, f.reason),
+            })
+            .collect();
+        let more = (p.stale + p.missing) as usize - named.len().min((p.stale + p.missing) as usize);
+        text.push_str(&format!(
+            " Not fresh: {}{}.",
+            named.join("; "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let skipped: Vec<String> = report
+        .unchecked
+        .iter()
+        .map(|f| format!("{} ({})", f.path, f.reason))
+        .collect();
+    if p.not_comparable > 0 || !skipped.is_empty() {
+        text.push_str(&format!(
+            " Not comparable: {}.",
+            if skipped.is_empty() {
+                format!(
+                    "{} file{}",
+                    p.not_comparable,
+                    crate::text::plural(p.not_comparable as usize)
+                )
+            } else {
+                skipped.join("; ")
+            }
+        ));
+    }
+    text
 }
 
 /// Success without an invalidation: "changed" found no change and no paths were listed.
