@@ -42,6 +42,10 @@ Examples:
   cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL \\
       --paths-from-s3-sync s3-sync.txt --directory-index index.html
 
+  # The same, then proof that the edge serves the new objects (exit 1 if one is stale):
+  cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL \\
+      --paths-from-s3-sync s3-sync.txt --verify
+
   # In CodeBuild: a retried build reuses the same invalidation instead of paying twice:
   cf-invalidate invalidate --distribution-id \"$DISTRIBUTION_ID\" '/*' \\
       --caller-reference \"$CODEBUILD_BUILD_ID\"
