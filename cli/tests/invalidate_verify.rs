@@ -21,6 +21,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_cf-invalidate");
 const DIST: &str = "E2QWRUHEXAMPLE";
 /// A second distribution in front of the same bucket (a staging address, say).
 const OTHER: &str = "E3OTHEREXAMPLE";
+/// A distribution whose invalidations stay InProgress for a minute.
+const SLOW: &str = "ESLOWEXAMPLE01";
 const BUCKET: &str = "site-bucket";
 const YEAR: &str = "max-age=31536000";
 
@@ -37,13 +39,20 @@ const AWKWARD_KEYS: [&str; 7] = [
 
 async fn emulator() -> EmulatorHandle {
     let one_second = DurationRange::fixed(Duration::from_secs(1));
-    let distributions = [DIST, OTHER].map(|id| {
-        DistributionConfig::new(id)
+    let mut distributions: Vec<DistributionConfig> = [DIST, OTHER]
+        .map(|id| {
+            DistributionConfig::new(id)
+                .origin(BUCKET)
+                .completes_after(one_second)
+        })
+        .into();
+    distributions.push(
+        DistributionConfig::new(SLOW)
             .origin(BUCKET)
-            .completes_after(one_second)
-    });
+            .completes_after(DurationRange::fixed(Duration::from_secs(60))),
+    );
     let emu = Emulator::start(EmulatorConfig {
-        distributions: distributions.into(),
+        distributions,
         seed: Some(21),
         ..EmulatorConfig::default()
     })
@@ -463,4 +472,89 @@ async fn verify_flags_are_refused_where_they_cannot_work() {
             .all(|r| r.api.to_string() != "CloudFront"),
         "nothing was sent to CloudFront"
     );
+}
+
+/// A TCP listener that accepts and never answers.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+/// GIVEN an invalidation that completes but an edge that never answers WHEN verified THEN the
+/// run fails (1) saying that the invalidation completed and verify could not finish; GIVEN one
+/// still InProgress at --timeout THEN verify does not run, a warning says so, and the exit code
+/// is the invalidation's (0 with --on-timeout succeed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_runs_only_after_completed_and_its_own_failure_is_told_apart() {
+    let emu = emulator().await;
+    put(&s3(&emu), "a.html", "v1").await;
+    let silent = silent_server().await;
+    let out = run(
+        &emu,
+        &[
+            "invalidate",
+            "--distribution-id",
+            DIST,
+            "--verify",
+            "--base-url",
+            &silent,
+            "--bucket",
+            BUCKET,
+            "--verify-timeout",
+            "1s",
+            "/a.html",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["result"], "completed", "{report:#}");
+    assert_eq!(report["verify"], Value::Null);
+    let message = report["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(&format!(
+            "the invalidation completed, but verify could not finish: the edge did not answer HEAD {silent}/a.html within 1s"
+        )),
+        "{message}"
+    );
+
+    let slow = [
+        "invalidate",
+        "--distribution-id",
+        SLOW,
+        "--verify",
+        "--bucket",
+        BUCKET,
+        "--timeout",
+        "1s",
+        "/a.html",
+        "--output",
+        "json",
+    ];
+    for (on_timeout, exit) in [("fail", 1), ("succeed", 0)] {
+        let mut args = slow.to_vec();
+        args.extend(["--on-timeout", on_timeout]);
+        let out = run(&emu, &args).await;
+        assert_eq!(code(&out), exit, "{on_timeout}: {}", stderr(&out));
+        let report = json(&out);
+        assert_eq!(report["result"], "timed_out", "{report:#}");
+        assert_eq!(report["verify"], Value::Null);
+        assert!(
+            stderr(&out)
+                .contains("warning: --verify: not run, because the invalidation did not complete"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }
