@@ -42,6 +42,10 @@ Examples:
   cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL \\
       --paths-from-s3-sync s3-sync.txt --directory-index index.html
 
+  # The same, then proof that the edge serves the new objects (exit 1 if one is stale):
+  cf-invalidate invalidate --distribution-id E2QWRUHAPOMQZL \\
+      --paths-from-s3-sync s3-sync.txt --verify
+
   # In CodeBuild: a retried build reuses the same invalidation instead of paying twice:
   cf-invalidate invalidate --distribution-id \"$DISTRIBUTION_ID\" '/*' \\
       --caller-reference \"$CODEBUILD_BUILD_ID\"
@@ -327,6 +331,20 @@ pub struct InvalidateArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// After Completed, check through the edge that each path serves what the origin holds, as
+    /// `verify` does (exit 1 when one is stale or missing); takes verify's flags. It needs the
+    /// wait, so not with --no-wait
+    #[arg(long, conflicts_with = "no_wait")]
+    pub verify: bool,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
+
+    /// With --verify: how long each request to the edge may take, such as 10s (verify's
+    /// --timeout; here --timeout is the wait for Completed)
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_EDGE_TIMEOUT, value_parser = parse_positive_duration, requires = "verify")]
+    pub verify_timeout: Duration,
+
     #[command(flatten)]
     pub output: OutputArgs,
 
@@ -455,12 +473,35 @@ pub struct VerifyArgs {
     )]
     pub distribution_id: Option<Target>,
 
+    #[command(flatten)]
+    pub paths: PathArgs,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
+
+    /// How long each request to the edge may take, such as 10s
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_EDGE_TIMEOUT, value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How long each request to the edge may take, by default.
+pub const DEFAULT_EDGE_TIMEOUT: &str = "10s";
+pub const DEFAULT_MAX_OBJECTS: usize = 100;
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Which edge to ask, where the truth is and how much to check; shared by `verify` and
+/// `invalidate --verify`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
     /// Ask the edge at this URL instead, such as an alternate domain https://www.example.com
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-
-    #[command(flatten)]
-    pub paths: PathArgs,
 
     /// The origin bucket holding the truth, compared through HeadObject's ETag (default: the
     /// bucket --paths-from-s3-sync wrote to)
@@ -478,22 +519,35 @@ pub struct VerifyArgs {
     pub build: Option<PathBuf>,
 
     /// Check at most N objects, chosen evenly across the list when there are more
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_limit)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_OBJECTS, value_parser = parse_limit)]
     pub max_objects: usize,
 
     /// Objects checked at once
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_limit)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = parse_limit)]
     pub concurrency: usize,
+}
 
-    /// How long each request to the edge may take, such as 10s
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_positive_duration)]
-    pub timeout: Duration,
-
-    #[command(flatten)]
-    pub output: OutputArgs,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
+impl CheckArgs {
+    /// The first flag given a value of its own, for refusing it where it means nothing.
+    pub fn first_given(&self) -> Option<(&'static str, String)> {
+        let option = |flag, value: &Option<String>| value.clone().map(|v| (flag, v));
+        option("--base-url", &self.base_url)
+            .or_else(|| option("--bucket", &self.bucket))
+            .or_else(|| option("--prefix", &self.prefix))
+            .or_else(|| {
+                self.build
+                    .as_ref()
+                    .map(|build| ("--build", build.display().to_string()))
+            })
+            .or_else(|| {
+                (self.max_objects != DEFAULT_MAX_OBJECTS)
+                    .then(|| ("--max-objects", self.max_objects.to_string()))
+            })
+            .or_else(|| {
+                (self.concurrency != DEFAULT_CONCURRENCY)
+                    .then(|| ("--concurrency", self.concurrency.to_string()))
+            })
+    }
 }
 
 /// The flags an id of either kind is given with, for the hint that it is of the other kind.

@@ -1,5 +1,6 @@
 //! Reads the output of `aws s3 sync` and turns the objects it changed into site paths.
 
+use cf_invalidate::events::keys::object_path;
 use std::fmt;
 
 /// What one `aws s3 sync` run did to the destination bucket, and what else its output held.
@@ -249,7 +250,7 @@ pub fn site_paths(
 
 fn site_path(object: &S3Object, prefix: Option<&SitePrefix>) -> Result<String, SyncError> {
     let Some(prefix) = prefix else {
-        return Ok(format!("/{}", object.key));
+        return Ok(key_path(&object.key));
     };
     let in_bucket = prefix
         .bucket
@@ -263,7 +264,7 @@ fn site_path(object: &S3Object, prefix: Option<&SitePrefix>) -> Result<String, S
             .and_then(|rest| rest.strip_prefix('/')),
     };
     match below.filter(|_| in_bucket) {
-        Some(below) => Ok(format!("/{below}")),
+        Some(below) => Ok(key_path(below)),
         None => Err(SyncError::OutsidePrefix {
             object: object.to_string(),
             prefix: match &prefix.bucket {
@@ -272,6 +273,14 @@ fn site_path(object: &S3Object, prefix: Option<&SitePrefix>) -> Result<String, S
             },
         }),
     }
+}
+
+/// The URL path of a key as the sync prints it, unencoded: what the key holds literally (`%`,
+/// `?`, a `*`) is escaped as the S3-events function escapes a key, so that `100%41.html` is
+/// not read as `100A.html`, nor `what?.html` as `what` with a query. A folder marker (`docs/`)
+/// is no page, but its path still names the folder, as before.
+fn key_path(key: &str) -> String {
+    object_path(key, "", "/").unwrap_or_else(|_| format!("/{key}"))
 }
 
 #[cfg(test)]
@@ -437,6 +446,45 @@ warning: unused variable `x`\r\n";
                 line: 1,
                 text: "+ aws s3 sync public/ s3://b/ --delete".to_owned()
             })
+        );
+    }
+
+    /// GIVEN keys holding `%`, `?`, `*`, `+`, `~`, a space and é literally, as the sync prints
+    /// them THEN their paths escape what the planner would otherwise read as an escape, a query
+    /// or a wildcard in the middle, and leave the rest for the planner to encode.
+    #[test]
+    fn keys_are_paths_with_their_literal_percent_and_question_mark_escaped() {
+        let output = "\
+upload: s/100%41.html to s3://b/site/100%41.html
+upload: s/100%.html to s3://b/site/100%.html
+upload: s/what?.html to s3://b/site/what?.html
+upload: s/a*b.html to s3://b/site/a*b.html
+upload: s/a b+c~é.html to s3://b/site/a b+c~é.html
+delete: s3://b/site/docs/
+";
+        let changes = parse_sync_output(output).expect("readable");
+        let site = SitePrefix::parse("site").expect("prefix");
+        let paths = site_paths(&changes, Some(&site)).expect("under the prefix");
+        assert_eq!(
+            paths,
+            [
+                "/100%2541.html",
+                "/100%25.html",
+                "/what%3F.html",
+                "/a*",
+                "/a b+c~é.html",
+                "/docs/"
+            ]
+        );
+        let sent: Vec<String> = paths
+            .iter()
+            .map(|path| cf_invalidate::plan::normalise_item(path).expect("a path"))
+            .collect();
+        assert_eq!(sent[0], "/100%2541.html");
+        assert_eq!(sent[4], "/a%20b+c%7E%C3%A9.html");
+        assert_eq!(
+            site_paths(&changes, None).expect("no prefix")[2],
+            "/site/what%3F.html"
         );
     }
 

@@ -1,5 +1,7 @@
-//! `cf-invalidate invalidate`: plan the paths, create one invalidation per distribution, wait.
+//! `cf-invalidate invalidate`: plan the paths, create one invalidation per distribution, wait,
+//! and with `--verify` check the edge afterwards.
 
+use super::verify::{FreshnessCheck, VerifyReport};
 use super::*;
 
 pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
@@ -20,6 +22,15 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         .as_deref()
         .map(checked_caller_reference)
         .transpose()?;
+    if !args.verify
+        && let Some((flag, value)) = args.check.first_given()
+    {
+        return Err(CliError::Flag {
+            flag,
+            value,
+            problem: "applies only with --verify: add --verify to check the edge after Completed, or leave the flag out".to_owned(),
+        });
+    }
     let session = Session::new(&args.aws);
     let collected = collect_from_stdin(&args.paths, &session).await?;
     if collected.is_unchanged_sync() {
@@ -48,6 +59,12 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     let reference_base = caller_reference.unwrap_or_else(default_caller_reference);
     let spec = JobSpec::new(&params, reference_base, None)?;
     let warnings = plan_warnings(&spec.plan, max_paths);
+    // Checked now, so that a mistake in verify's flags is found before anything is sent.
+    let check = if args.verify {
+        Some(freshness_check(&args, &spec.distributions, &collected)?)
+    } else {
+        None
+    };
 
     if args.dry_run {
         let targets = spec
@@ -116,9 +133,132 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
     // The plan's warnings were shown before waiting; the JSON document still carries them.
     let shown = warnings.len();
     report.warnings.splice(0..0, warnings);
-    let code = emit(&report, &args.output, shown)?;
+    let code = match check {
+        None => emit(&report, &args.output, shown)?,
+        Some(check) => {
+            // Verify asks about what CloudFront has finished removing, so only after Completed.
+            let verified = match report.result {
+                RunResult::Completed => Some(check.run(&session).await),
+                _ => None,
+            };
+            emit_verified(&mut report, verified, &args.output, shown)?
+        }
+    };
     args.ci.write_report(&report)?;
     Ok(code)
+}
+
+/// Verify's check of the invalidated paths: the edge is --base-url, else the one distribution's
+/// own domain (a tenant's or several distributions' edges need --base-url).
+fn freshness_check(
+    args: &InvalidateArgs,
+    targets: &[Target],
+    collected: &CollectedPaths,
+) -> Result<FreshnessCheck, CliError> {
+    let distribution = match targets {
+        [one] if !one.is_tenant() => Some(one.clone()),
+        _ => None,
+    };
+    if distribution.is_none() && args.check.base_url.is_none() {
+        let targets: Vec<&str> = targets.iter().map(Target::as_str).collect();
+        return Err(CliError::Flag {
+            flag: "--verify",
+            value: targets.join(", "),
+            problem: "names no single distribution whose domain verify could ask: give the site's address with --base-url, or invalidate one distribution".to_owned(),
+        });
+    }
+    FreshnessCheck::new(
+        &args.check,
+        args.verify_timeout,
+        distribution,
+        args.paths.site_prefix.as_deref(),
+        collected,
+    )
+}
+
+/// The report of `invalidate --verify`: the run's, with verify's figures under `verify` (`null`
+/// when the invalidation did not complete, or verify could not finish).
+#[derive(Serialize)]
+struct VerifiedRunReport<'a> {
+    #[serde(flatten)]
+    run: &'a RunReport,
+    verify: Option<&'a VerifyReport>,
+}
+
+/// Prints the run and what verify found: the run's summary, then verify's lines and counts. A
+/// stale or missing object fails the run, whose message says the invalidation itself completed.
+fn emit_verified(
+    report: &mut RunReport,
+    verified: Option<Result<VerifyReport, CliError>>,
+    output: &OutputArgs,
+    already_shown: usize,
+) -> Result<u8, CliError> {
+    let (run_values, run_text) = (report.to_values(), report.to_text());
+    let (verify, failure) = match verified {
+        None => {
+            report.warnings.push(format!(
+                "--verify: not run, because the invalidation did not complete ({})",
+                report.message
+            ));
+            (None, None)
+        }
+        Some(Ok(verify)) if verify.succeeded => (Some(verify), None),
+        Some(Ok(verify)) => {
+            let failure = format!(
+                "the invalidation completed, but not every object is fresh through the edge: {}",
+                verify.message
+            );
+            (Some(verify), Some(failure))
+        }
+        Some(Err(error)) => (
+            None,
+            Some(format!(
+                "the invalidation completed, but verify could not finish: {error}"
+            )),
+        ),
+    };
+    if let Some(failure) = failure {
+        report.message = failure;
+        report.succeeded = false;
+        report.exit_code = EXIT_FAILED;
+    }
+    let json = VerifiedRunReport {
+        run: report,
+        verify: verify.as_ref(),
+    };
+    print_result(
+        output,
+        &json,
+        || {
+            run_values
+                + &verify
+                    .as_ref()
+                    .map(super::verify::values)
+                    .unwrap_or_default()
+        },
+        || {
+            run_text
+                + &verify
+                    .as_ref()
+                    .map(super::verify::summary)
+                    .unwrap_or_default()
+        },
+    )?;
+    if !output.quiet {
+        let verify_warnings = verify.iter().flat_map(|verify| &verify.warnings);
+        for warning in report
+            .warnings
+            .iter()
+            .skip(already_shown)
+            .chain(verify_warnings)
+        {
+            eprintln!("warning: {warning}");
+        }
+    }
+    if !report.succeeded {
+        eprintln!("error: {}", report.message);
+    }
+    Ok(report.exit_code)
 }
 
 fn header(spec: &JobSpec) -> String {

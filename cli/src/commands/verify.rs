@@ -15,6 +15,7 @@ use cf_invalidate::plan::normalise_item;
 use cf_invalidate::text::percent_decode;
 
 use super::*;
+use crate::args::CheckArgs;
 use crate::freshness::{
     Coverage, EdgeAnswer, Truth, Verdict, advice, invalidation_covers, judge, sample_evenly,
 };
@@ -39,15 +40,16 @@ struct ObjectReport {
     advice: Option<String>,
 }
 
+/// The figures of one check: what `verify` prints, and what `invalidate --verify` carries.
 #[derive(Debug, Serialize)]
-struct VerifyReport {
+pub(super) struct VerifyReport {
     command: &'static str,
     base_url: String,
     distribution_id: Option<String>,
     /// Where the truth is: `s3://BUCKET/PREFIX` or the build directory.
     origin: String,
-    succeeded: bool,
-    exit_code: u8,
+    pub(super) succeeded: bool,
+    pub(super) exit_code: u8,
     /// Objects the paths named, before sampling.
     listed: usize,
     checked: usize,
@@ -56,213 +58,25 @@ struct VerifyReport {
     missing: usize,
     not_comparable: usize,
     objects: Vec<ObjectReport>,
-    message: String,
-    warnings: Vec<String>,
+    pub(super) message: String,
+    pub(super) warnings: Vec<String>,
 }
 
 pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
-    let base_url = args.base_url.as_deref().map(checked_base_url).transpose()?;
     refuse_planning_flags(&args.paths)?;
     let session = Session::new(&args.aws);
     let collected = collect_from_stdin(&args.paths, &session).await?;
-    let location = match &args.build {
-        Some(dir) => {
-            if !dir.exists() {
-                return Err(CliError::Flag {
-                    flag: "--build",
-                    value: dir.display().to_string(),
-                    problem: "does not exist: give the build's output directory, or its zip, the one that was uploaded".to_owned(),
-                });
-            }
-            None
-        }
-        None => Some(truth_location(&args, &collected)?),
-    };
-    let mut warnings = collected.warnings.clone();
-    let mut paths: Vec<String> = Vec::new();
-    let mut unchecked: Vec<ObjectReport> = Vec::new();
-    let mut wildcards: Vec<String> = Vec::new();
-    for raw in &collected.paths {
-        let item = normalise_item(raw)?;
-        if paths.contains(&item)
-            || wildcards.contains(&item)
-            || unchecked.iter().any(|o| o.path == item)
-        {
-            continue;
-        }
-        let reason = if item.starts_with('#') {
-            Some("a cache tag names no object: not checkable")
-        } else if item.ends_with('*') {
-            wildcards.push(item);
-            continue;
-        } else if item == "/" {
-            Some("/ is served from the default root object: give its own path, such as /index.html")
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => unchecked.push(not_checked(item, reason)),
-            None => paths.push(item),
-        }
-    }
-    if paths.is_empty() && unchecked.is_empty() && wildcards.is_empty() {
-        return Err(CliError::NoPaths);
-    }
-
-    let cloudfront = match &args.distribution_id {
-        Some(_) => Some(session.cloudfront_client().await?),
-        None => None,
-    };
-    let base_url = match (base_url, &args.distribution_id, &cloudfront) {
-        (Some(url), _, _) => url,
-        (None, Some(id), Some(client)) => distribution_url(client, id).await?,
-        _ => return Err(CliError::NoDistribution),
-    };
-    let edge = EdgeClient::new(&base_url)?;
-    let source = match (location, &args.build) {
-        (Some((bucket, prefix)), _) => Source::Bucket {
-            s3: session.s3().await?,
-            bucket,
-            prefix,
-        },
-        (None, Some(dir)) if dir.is_dir() => Source::Build(dir.clone()),
-        (None, Some(zip)) => Source::Zip {
-            files: zip_entries(zip).await?,
-            path: zip.clone(),
-        },
-        (None, None) => return Err(CliError::NoTruth),
-    };
-    for wildcard in wildcards {
-        let expanded = match &source {
-            Source::Bucket { s3, bucket, prefix } => expand(s3, bucket, prefix, &wildcard).await,
-            Source::Build(dir) => expand_build(dir, &wildcard),
-            Source::Zip { files, .. } => expand_zip(files, &wildcard),
-        };
-        match expanded {
-            Ok((found, _)) if found.is_empty() => {
-                let reason =
-                    format!("a wildcard that matches no object in {source}: not checkable");
-                unchecked.push(not_checked(wildcard, &reason));
-            }
-            Ok((found, complete)) => {
-                if !complete {
-                    warnings.push(format!(
-                        "{wildcard}: only the first {LISTING_LIMIT} keys of its listing are checked"
-                    ));
-                }
-                for raw in found {
-                    match normalise_item(&raw) {
-                        Ok(path) if !paths.contains(&path) => paths.push(path),
-                        Ok(_) => {}
-                        Err(error) => unchecked.push(not_checked(
-                            raw,
-                            &format!("listed, but no path CloudFront serves: {error}"),
-                        )),
-                    }
-                }
-            }
-            Err(problem) => unchecked.push(not_checked(
-                wildcard,
-                &format!("a wildcard, not checkable: its objects could not be listed ({problem})"),
-            )),
-        }
-    }
-
-    let listed = paths.len();
-    let sample = sample_evenly(&paths, args.max_objects);
-    if sample.len() < listed {
-        warnings.push(format!(
-            "{listed} objects named: {} of them checked, chosen evenly across the list (--max-objects {})",
-            sample.len(),
-            args.max_objects
-        ));
-    }
-    let checks = futures::stream::iter(sample.into_iter().map(|path| {
-        let (edge, source, base_url, timeout) = (&edge, &source, &base_url, args.timeout);
-        async move { check(path, edge, base_url, source, timeout).await }
-    }))
-    .buffered(args.concurrency)
-    .try_collect::<Vec<_>>()
-    .await?;
-
-    let mut objects = Vec::new();
-    let failing = checks.iter().any(|(_, verdict, _)| verdict.fails());
-    let invalidations = match (&args.distribution_id, failing) {
-        (Some(id), true) => match recent_invalidations(&session, id).await {
-            Ok(found) => Some(found),
-            Err(error) => {
-                warnings.push(format!(
-                    "the recent invalidations could not be read, so stale objects are explained without them: {error}"
-                ));
-                None
-            }
-        },
-        _ => None,
-    };
-    let distribution = args.distribution_id.as_ref().map(ToString::to_string);
-    for (mut object, verdict, answer) in checks {
-        if verdict.fails() {
-            let coverage = coverage(&object.path, invalidations.as_deref());
-            if let Coverage::Covered { id, .. } = &coverage {
-                object.covered_by = Some(id.clone());
-            }
-            object.advice = advice(
-                &object.path,
-                verdict,
-                &answer,
-                &coverage,
-                distribution.as_deref(),
-            );
-        }
-        objects.push(object);
-    }
-    for object in &unchecked {
-        warnings.push(format!("{}: {}", object.path, object.reason));
-    }
-    objects.extend(unchecked);
-
-    let count = |wanted: Verdict| objects.iter().filter(|o| o.verdict == wanted).count();
-    let (fresh, stale, missing, not_comparable) = (
-        count(Verdict::Fresh),
-        count(Verdict::Stale),
-        count(Verdict::Missing),
-        count(Verdict::NotComparable),
-    );
-    let failed: Vec<&str> = objects
-        .iter()
-        .filter(|o| o.verdict.fails())
-        .map(|o| o.path.as_str())
-        .collect();
-    let checked = objects.len() - not_comparable;
-    let exit_code = if failed.is_empty() { 0 } else { EXIT_FAILED };
-    let mut message = format!(
-        "{checked} object{} checked through {base_url}: {fresh} fresh, {stale} stale, {missing} missing",
-        plural(checked)
-    );
-    if not_comparable > 0 {
-        let _ = write!(message, ", {not_comparable} not comparable");
-    }
-    message.push('.');
-    if !failed.is_empty() {
-        let _ = write!(message, " Not fresh: {}", failed.join(", "));
-    }
-    let report = VerifyReport {
-        command: "verify",
-        base_url,
-        distribution_id: distribution,
-        origin: source.to_string(),
-        succeeded: exit_code == 0,
-        exit_code,
-        listed,
-        checked,
-        fresh,
-        stale,
-        missing,
-        not_comparable,
-        objects,
-        message,
-        warnings,
-    };
+    let check = FreshnessCheck::new(
+        &args.check,
+        args.timeout,
+        args.distribution_id.clone(),
+        args.paths.site_prefix.as_deref(),
+        &collected,
+    )?;
+    let mut report = check.run(&session).await?;
+    report
+        .warnings
+        .splice(0..0, collected.warnings.iter().cloned());
     print_result(
         &args.output,
         &report,
@@ -278,6 +92,277 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
         eprintln!("error: {}", report.message);
     }
     Ok(report.exit_code)
+}
+
+/// Where the truth is, as the flags name it; a zip's entries are read when the check runs.
+enum Origin {
+    Bucket { bucket: String, prefix: String },
+    Build(std::path::PathBuf),
+}
+
+/// A check of the edge against the origin, its input read and checked before anything is asked
+/// of AWS or the edge: `verify` runs it at once, `invalidate --verify` after Completed.
+pub(super) struct FreshnessCheck {
+    base_url: Option<String>,
+    distribution_id: Option<Target>,
+    origin: Origin,
+    /// Paths of objects, in the order given, without repeats.
+    paths: Vec<String>,
+    wildcards: Vec<String>,
+    /// What names no object: reported not comparable.
+    unchecked: Vec<ObjectReport>,
+    warnings: Vec<String>,
+    max_objects: usize,
+    concurrency: usize,
+    timeout: Duration,
+}
+
+impl FreshnessCheck {
+    /// The edge is `--base-url`, else `distribution_id`'s domain; the truth `--build`, else the
+    /// bucket of `--bucket` or of the sync, under `--prefix` or `site_prefix`.
+    pub(super) fn new(
+        flags: &CheckArgs,
+        timeout: Duration,
+        distribution_id: Option<Target>,
+        site_prefix: Option<&str>,
+        collected: &CollectedPaths,
+    ) -> Result<Self, CliError> {
+        let base_url = flags
+            .base_url
+            .as_deref()
+            .map(checked_base_url)
+            .transpose()?;
+        let origin = match &flags.build {
+            Some(dir) if !dir.exists() => {
+                return Err(CliError::Flag {
+                    flag: "--build",
+                    value: dir.display().to_string(),
+                    problem: "does not exist: give the build's output directory, or its zip, the one that was uploaded".to_owned(),
+                });
+            }
+            Some(dir) => Origin::Build(dir.clone()),
+            None => {
+                let (bucket, prefix) = truth_location(flags, site_prefix, collected)?;
+                Origin::Bucket { bucket, prefix }
+            }
+        };
+        let mut paths: Vec<String> = Vec::new();
+        let mut unchecked: Vec<ObjectReport> = Vec::new();
+        let mut wildcards: Vec<String> = Vec::new();
+        for raw in &collected.paths {
+            let item = normalise_item(raw)?;
+            if paths.contains(&item)
+                || wildcards.contains(&item)
+                || unchecked.iter().any(|o| o.path == item)
+            {
+                continue;
+            }
+            let reason = if item.starts_with('#') {
+                Some("a cache tag names no object: not checkable")
+            } else if item.ends_with('*') {
+                wildcards.push(item);
+                continue;
+            } else if item == "/" {
+                Some(
+                    "/ is served from the default root object: give its own path, such as /index.html",
+                )
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => unchecked.push(not_checked(item, reason)),
+                None => paths.push(item),
+            }
+        }
+        if paths.is_empty() && unchecked.is_empty() && wildcards.is_empty() {
+            return Err(CliError::NoPaths);
+        }
+        if base_url.is_none() && distribution_id.is_none() {
+            return Err(CliError::NoDistribution);
+        }
+        Ok(Self {
+            base_url,
+            distribution_id,
+            origin,
+            paths,
+            wildcards,
+            unchecked,
+            warnings: Vec::new(),
+            max_objects: flags.max_objects,
+            concurrency: flags.concurrency,
+            timeout,
+        })
+    }
+
+    /// Asks the edge and the origin about every object (wildcards expanded, at most
+    /// `--max-objects` of them) and judges each; stale ones are explained with the
+    /// distribution's recent invalidations.
+    pub(super) async fn run(self, session: &Session<'_>) -> Result<VerifyReport, CliError> {
+        let Self {
+            base_url,
+            distribution_id,
+            origin,
+            mut paths,
+            wildcards,
+            mut unchecked,
+            mut warnings,
+            max_objects,
+            concurrency,
+            timeout,
+        } = self;
+        let base_url = match (base_url, &distribution_id) {
+            (Some(url), _) => url,
+            (None, Some(id)) => distribution_url(&session.cloudfront_client().await?, id).await?,
+            (None, None) => return Err(CliError::NoDistribution),
+        };
+        let edge = EdgeClient::new(&base_url)?;
+        let source = match origin {
+            Origin::Bucket { bucket, prefix } => Source::Bucket {
+                s3: session.s3().await?,
+                bucket,
+                prefix,
+            },
+            Origin::Build(dir) if dir.is_dir() => Source::Build(dir),
+            Origin::Build(zip) => Source::Zip {
+                files: zip_entries(&zip).await?,
+                path: zip,
+            },
+        };
+        for wildcard in wildcards {
+            let expanded = match &source {
+                Source::Bucket { s3, bucket, prefix } => {
+                    expand(s3, bucket, prefix, &wildcard).await
+                }
+                Source::Build(dir) => expand_build(dir, &wildcard),
+                Source::Zip { files, .. } => expand_zip(files, &wildcard),
+            };
+            match expanded {
+                Ok((found, _)) if found.is_empty() => {
+                    let reason =
+                        format!("a wildcard that matches no object in {source}: not checkable");
+                    unchecked.push(not_checked(wildcard, &reason));
+                }
+                Ok((found, complete)) => {
+                    if !complete {
+                        warnings.push(format!(
+                            "{wildcard}: only the first {LISTING_LIMIT} keys of its listing are checked"
+                        ));
+                    }
+                    for raw in found {
+                        match normalise_item(&raw) {
+                            Ok(path) if !paths.contains(&path) => paths.push(path),
+                            Ok(_) => {}
+                            Err(error) => unchecked.push(not_checked(
+                                raw,
+                                &format!("listed, but no path CloudFront serves: {error}"),
+                            )),
+                        }
+                    }
+                }
+                Err(problem) => unchecked.push(not_checked(
+                    wildcard,
+                    &format!(
+                        "a wildcard, not checkable: its objects could not be listed ({problem})"
+                    ),
+                )),
+            }
+        }
+
+        let listed = paths.len();
+        let sample = sample_evenly(&paths, max_objects);
+        if sample.len() < listed {
+            warnings.push(format!(
+                "{listed} objects named: {} of them checked, chosen evenly across the list (--max-objects {max_objects})",
+                sample.len(),
+            ));
+        }
+        let checks = futures::stream::iter(sample.into_iter().map(|path| {
+            let (edge, source, base_url) = (&edge, &source, &base_url);
+            async move { check(path, edge, base_url, source, timeout).await }
+        }))
+        .buffered(concurrency)
+        .try_collect::<Vec<_>>()
+        .await?;
+
+        let mut objects = Vec::new();
+        let failing = checks.iter().any(|(_, verdict, _)| verdict.fails());
+        let invalidations = match (&distribution_id, failing) {
+            (Some(id), true) => match recent_invalidations(session, id).await {
+                Ok(found) => Some(found),
+                Err(error) => {
+                    warnings.push(format!(
+                        "the recent invalidations could not be read, so stale objects are explained without them: {error}"
+                    ));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let distribution = distribution_id.as_ref().map(ToString::to_string);
+        for (mut object, verdict, answer) in checks {
+            if verdict.fails() {
+                let coverage = coverage(&object.path, invalidations.as_deref());
+                if let Coverage::Covered { id, .. } = &coverage {
+                    object.covered_by = Some(id.clone());
+                }
+                object.advice = advice(
+                    &object.path,
+                    verdict,
+                    &answer,
+                    &coverage,
+                    distribution.as_deref(),
+                );
+            }
+            objects.push(object);
+        }
+        for object in &unchecked {
+            warnings.push(format!("{}: {}", object.path, object.reason));
+        }
+        objects.extend(unchecked);
+
+        let count = |wanted: Verdict| objects.iter().filter(|o| o.verdict == wanted).count();
+        let (fresh, stale, missing, not_comparable) = (
+            count(Verdict::Fresh),
+            count(Verdict::Stale),
+            count(Verdict::Missing),
+            count(Verdict::NotComparable),
+        );
+        let failed: Vec<&str> = objects
+            .iter()
+            .filter(|o| o.verdict.fails())
+            .map(|o| o.path.as_str())
+            .collect();
+        let checked = objects.len() - not_comparable;
+        let exit_code = if failed.is_empty() { 0 } else { EXIT_FAILED };
+        let mut message = format!(
+            "{checked} object{} checked through {base_url}: {fresh} fresh, {stale} stale, {missing} missing",
+            plural(checked)
+        );
+        if not_comparable > 0 {
+            let _ = write!(message, ", {not_comparable} not comparable");
+        }
+        message.push('.');
+        if !failed.is_empty() {
+            let _ = write!(message, " Not fresh: {}", failed.join(", "));
+        }
+        Ok(VerifyReport {
+            command: "verify",
+            base_url,
+            distribution_id: distribution,
+            origin: source.to_string(),
+            succeeded: exit_code == 0,
+            exit_code,
+            listed,
+            checked,
+            fresh,
+            stale,
+            missing,
+            not_comparable,
+            objects,
+            message,
+            warnings,
+        })
+    }
 }
 
 fn not_checked(path: String, reason: &str) -> ObjectReport {
@@ -347,21 +432,18 @@ fn checked_base_url(raw: &str) -> Result<String, CliError> {
 /// The bucket and key prefix holding the truth: the flags, else the bucket the sync wrote to and
 /// its --site-prefix.
 fn truth_location(
-    args: &VerifyArgs,
-    collected: &crate::sources::CollectedPaths,
+    flags: &CheckArgs,
+    site_prefix: Option<&str>,
+    collected: &CollectedPaths,
 ) -> Result<(String, String), CliError> {
-    let prefix = args
-        .prefix
-        .as_deref()
-        .or(args.paths.site_prefix.as_deref())
-        .map(|raw| {
-            // `s3://bucket/site` as --site-prefix takes it: the key prefix is after the bucket.
-            raw.trim()
-                .strip_prefix("s3://")
-                .map_or(raw, |rest| rest.split_once('/').map_or("", |(_, p)| p))
-        });
+    let prefix = flags.prefix.as_deref().or(site_prefix).map(|raw| {
+        // `s3://bucket/site` as --site-prefix takes it: the key prefix is after the bucket.
+        raw.trim()
+            .strip_prefix("s3://")
+            .map_or(raw, |rest| rest.split_once('/').map_or("", |(_, p)| p))
+    });
     let prefix = key_prefix(prefix);
-    if let Some(bucket) = &args.bucket {
+    if let Some(bucket) = &flags.bucket {
         return Ok((bucket.clone(), prefix));
     }
     let mut buckets: Vec<&str> = collected
@@ -727,7 +809,7 @@ fn coverage(path: &str, invalidations: Option<&[(String, String, Vec<String>)]>)
 }
 
 /// Bare values, a line per object, as `--output text` prints elsewhere.
-fn values(report: &VerifyReport) -> String {
+pub(super) fn values(report: &VerifyReport) -> String {
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
     report
         .objects
@@ -747,7 +829,7 @@ fn values(report: &VerifyReport) -> String {
 }
 
 /// A line per object with its figures, the reason and advice below it, then the counts.
-fn summary(report: &VerifyReport) -> String {
+pub(super) fn summary(report: &VerifyReport) -> String {
     let mut text = String::new();
     for o in &report.objects {
         let mut figures = Vec::new();
