@@ -35,7 +35,13 @@ impl EdgeError {
 }
 
 /// An HTTP client for one site's root, http or https.
-pub enum EdgeClient {
+pub struct EdgeClient {
+    http: Http,
+    /// The setting that gives the timeout (`--timeout`), named when the edge is too slow.
+    timeout_setting: Option<&'static str>,
+}
+
+enum Http {
     Plain(Client<HttpConnector, Empty<Bytes>>),
     Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>),
 }
@@ -43,7 +49,16 @@ pub enum EdgeClient {
 impl EdgeClient {
     /// A client for plain http.
     pub fn plain() -> Self {
-        Self::Plain(Client::builder(TokioExecutor::new()).build_http())
+        Self {
+            http: Http::Plain(Client::builder(TokioExecutor::new()).build_http()),
+            timeout_setting: None,
+        }
+    }
+
+    /// Names the setting that gives the timeout, in the message of an edge that is too slow.
+    pub fn with_timeout_setting(mut self, setting: &'static str) -> Self {
+        self.timeout_setting = Some(setting);
+        self
     }
 
     /// A client for `base_url`: https checks the certificate against this computer's roots.
@@ -65,7 +80,10 @@ impl EdgeClient {
             .https_only()
             .enable_http1()
             .build();
-        Ok(Self::Tls(builder.build(connector)))
+        Ok(Self {
+            http: Http::Tls(builder.build(connector)),
+            timeout_setting: None,
+        })
     }
 
     /// The answer's status and the headers that tell freshness: HEAD, or GET with its body
@@ -97,9 +115,9 @@ impl EdgeClient {
                 )
             })?;
         let exchange = async {
-            let response = match self {
-                Self::Plain(client) => client.request(request).await,
-                Self::Tls(client) => client.request(request).await,
+            let response = match &self.http {
+                Http::Plain(client) => client.request(request).await,
+                Http::Tls(client) => client.request(request).await,
             }?;
             let (parts, body) = response.into_parts();
             let body = if with_body {
@@ -111,9 +129,13 @@ impl EdgeClient {
         };
         let (response, body) = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => {
+                let (named, raise) = match self.timeout_setting {
+                    Some(setting) => (format!(" ({setting})"), format!(", or raise {setting}")),
+                    None => (String::new(), String::new()),
+                };
                 return Err(EdgeError {
                     problem: format!(
-                        "the edge did not answer {method} {url} within {}: check that {base_url} is the distribution's address and reachable from here, or allow more time",
+                        "the edge did not answer {method} {url} within {}{named}: check that {base_url} is the distribution's address and reachable from here{raise}",
                         format_duration(timeout)
                     ),
                     timed_out: true,

@@ -170,3 +170,12 @@ fn profile_note(profile: &Option<String>) -> String {
         None => String::new(),
     }
 }
+
+impl From<cf_invalidate::edge::EdgeError> for CliError {
+    fn from(error: cf_invalidate::edge::EdgeError) -> Self {
+        Self::Edge {
+            problem: error.problem,
+            source: error.source,
+        }
+    }
+}

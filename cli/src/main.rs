@@ -7,7 +7,6 @@ mod changed;
 mod cifiles;
 mod commands;
 mod error;
-mod freshness;
 mod guard;
 mod planview;
 mod progress;

@@ -54,6 +54,8 @@ pub(super) async fn invalidate(args: InvalidateArgs) -> Result<u8, CliError> {
         directory_index,
         caller_reference: caller_reference.clone(),
         from_artifact: None,
+        // The CLI's own check runs after Completed (`--verify`), not the action's.
+        verify: None,
     };
     // Unique per run by default, so that running the command again invalidates again.
     let reference_base = caller_reference.unwrap_or_else(default_caller_reference);
@@ -169,7 +171,7 @@ fn freshness_check(
     }
     FreshnessCheck::new(
         &args.check,
-        args.verify_timeout,
+        (args.verify_timeout, "--verify-timeout"),
         distribution,
         args.paths.site_prefix.as_deref(),
         collected,

@@ -4,19 +4,15 @@
 use std::fmt::Write as _;
 
 use futures::{StreamExt, TryStreamExt};
-use http_body_util::Empty;
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use cf_invalidate::adapters::error_chain;
+use cf_invalidate::edge::EdgeClient;
 use cf_invalidate::plan::normalise_item;
 use cf_invalidate::text::percent_decode;
 
 use super::*;
 use crate::args::CheckArgs;
-use crate::freshness::{
+use cf_invalidate::freshness::{
     Coverage, EdgeAnswer, Truth, Verdict, advice, invalidation_covers, judge, sample_evenly,
 };
 
@@ -68,7 +64,7 @@ pub(super) async fn verify(args: VerifyArgs) -> Result<u8, CliError> {
     let collected = collect_from_stdin(&args.paths, &session).await?;
     let check = FreshnessCheck::new(
         &args.check,
-        args.timeout,
+        (args.timeout, "--timeout"),
         args.distribution_id.clone(),
         args.paths.site_prefix.as_deref(),
         &collected,
@@ -115,6 +111,8 @@ pub(super) struct FreshnessCheck {
     max_objects: usize,
     concurrency: usize,
     timeout: Duration,
+    /// The flag that gives `timeout`, named when the edge is too slow.
+    timeout_flag: &'static str,
 }
 
 impl FreshnessCheck {
@@ -122,7 +120,7 @@ impl FreshnessCheck {
     /// bucket of `--bucket` or of the sync, under `--prefix` or `site_prefix`.
     pub(super) fn new(
         flags: &CheckArgs,
-        timeout: Duration,
+        (timeout, timeout_flag): (Duration, &'static str),
         distribution_id: Option<Target>,
         site_prefix: Option<&str>,
         collected: &CollectedPaths,
@@ -191,6 +189,7 @@ impl FreshnessCheck {
             max_objects: flags.max_objects,
             concurrency: flags.concurrency,
             timeout,
+            timeout_flag,
         })
     }
 
@@ -209,13 +208,14 @@ impl FreshnessCheck {
             max_objects,
             concurrency,
             timeout,
+            timeout_flag,
         } = self;
         let base_url = match (base_url, &distribution_id) {
             (Some(url), _) => url,
             (None, Some(id)) => distribution_url(&session.cloudfront_client().await?, id).await?,
             (None, None) => return Err(CliError::NoDistribution),
         };
-        let edge = EdgeClient::new(&base_url)?;
+        let edge = EdgeClient::new(&base_url)?.with_timeout_setting(timeout_flag);
         let source = match origin {
             Origin::Bucket { bucket, prefix } => Source::Bucket {
                 s3: session.s3().await?,
@@ -404,29 +404,16 @@ fn refuse_planning_flags(paths: &crate::args::PathArgs) -> Result<(), CliError> 
     Ok(())
 }
 
-/// `--base-url`: an http or https URL with a host and no path beyond `/`.
+/// `--base-url`: an http or https URL with a host and no path beyond `/`, as `verify.baseUrl`.
 fn checked_base_url(raw: &str) -> Result<String, CliError> {
-    let refused = |problem: &str| CliError::Flag {
-        flag: "--base-url",
-        value: raw.to_owned(),
-        problem: format!("{problem}: give the site's root, such as https://www.example.com"),
-    };
-    let url = raw.trim().trim_end_matches('/');
-    let uri: hyper::Uri = url.parse().map_err(|_| refused("is not a URL"))?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => return Err(refused("does not start with http:// or https://")),
+    match cf_invalidate::params::base_url_problem(raw) {
+        Some(problem) => Err(CliError::Flag {
+            flag: "--base-url",
+            value: raw.to_owned(),
+            problem: format!("{problem}: give the site's root, such as https://www.example.com"),
+        }),
+        None => Ok(raw.trim().trim_end_matches('/').to_owned()),
     }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(refused("has no host"));
-    }
-    if uri
-        .path_and_query()
-        .is_some_and(|p| !matches!(p.as_str(), "" | "/"))
-    {
-        return Err(refused("has a path or query"));
-    }
-    Ok(url.to_owned())
 }
 
 /// The bucket and key prefix holding the truth: the flags, else the bucket the sync wrote to and
@@ -859,108 +846,4 @@ pub(super) fn summary(report: &VerifyReport) -> String {
     }
     let _ = writeln!(text, "{}", report.message);
     text
-}
-
-/// HEAD requests to the edge, over http or https.
-enum EdgeClient {
-    Plain(Client<HttpConnector, Empty<Bytes>>),
-    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>),
-}
-
-impl EdgeClient {
-    fn new(base_url: &str) -> Result<Self, CliError> {
-        let builder = Client::builder(TokioExecutor::new());
-        if !base_url.starts_with("https://") {
-            return Ok(Self::Plain(builder.build_http()));
-        }
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|error| CliError::Edge {
-                problem: format!(
-                    "cannot read this computer's trusted certificates to reach {base_url}: {error}. Install the CA certificates (ca-certificates), or set SSL_CERT_FILE"
-                ),
-                source: Some(Box::new(error)),
-            })?
-            .https_only()
-            .enable_http1()
-            .build();
-        Ok(Self::Tls(builder.build(connector)))
-    }
-
-    /// The answer's status and the headers that tell freshness: HEAD, or GET with its body
-    /// read when `with_body` (a comparison by content); `timeout` bounds the whole exchange.
-    async fn ask(
-        &self,
-        url: &str,
-        base_url: &str,
-        timeout: Duration,
-        with_body: bool,
-    ) -> Result<EdgeAnswer, CliError> {
-        let method = if with_body {
-            hyper::Method::GET
-        } else {
-            hyper::Method::HEAD
-        };
-        let request = hyper::Request::builder()
-            .method(method.clone())
-            .uri(url)
-            .header(
-                hyper::header::USER_AGENT,
-                format!("cf-invalidate/{}", env!("CARGO_PKG_VERSION")),
-            )
-            .body(Empty::new())
-            .map_err(|error| CliError::Edge {
-                problem: format!("cannot ask the edge for {url}: {error}"),
-                source: Some(Box::new(error)),
-            })?;
-        let exchange = async {
-            let response = match self {
-                Self::Plain(client) => client.request(request).await,
-                Self::Tls(client) => client.request(request).await,
-            }?;
-            let (parts, body) = response.into_parts();
-            let body = if with_body {
-                Some(http_body_util::BodyExt::collect(body).await?.to_bytes())
-            } else {
-                None
-            };
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((parts, body))
-        };
-        let (response, body) = match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => {
-                return Err(CliError::Edge {
-                    problem: format!(
-                        "the edge did not answer {method} {url} within {} (--timeout): check that {base_url} is the distribution's address and reachable from here, or raise --timeout",
-                        format_duration(timeout)
-                    ),
-                    source: None,
-                });
-            }
-            Ok(Err(error)) => {
-                return Err(CliError::Edge {
-                    problem: format!(
-                        "cannot reach the edge for {method} {url}: {}: check that {base_url} is the distribution's address and reachable from here",
-                        error_chain(&*error)
-                    ),
-                    source: Some(error),
-                });
-            }
-            Ok(Ok(response)) => response,
-        };
-        let header = |name: &str| {
-            response
-                .headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        };
-        Ok(EdgeAnswer {
-            status: response.status.as_u16(),
-            etag: header("etag"),
-            x_cache: header("x-cache"),
-            age: header("age").and_then(|age| age.trim().parse().ok()),
-            cache_control: header("cache-control"),
-            body: body.map(|body| body.to_vec()),
-        })
-    }
 }
