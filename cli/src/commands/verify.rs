@@ -496,6 +496,15 @@ async fn distribution_url(
 /// Most keys one wildcard is expanded to: a sample is taken of them anyway (--max-objects).
 const LISTING_LIMIT: usize = 10_000;
 
+/// What the keys a wildcard covers start with: the part before `*`, decoded, without the `/`.
+fn wildcard_start(wildcard: &str) -> Result<String, String> {
+    wildcard
+        .strip_suffix('*')
+        .and_then(|w| w.strip_prefix('/'))
+        .and_then(|w| percent_decode(w, false))
+        .ok_or_else(|| format!("{wildcard} does not decode to UTF-8"))
+}
+
 /// The paths of the keys a wildcard covers, from ListObjectsV2 of the bucket under the prefix;
 /// `false` when the listing was cut at [`LISTING_LIMIT`]. The error is S3's, in words.
 async fn expand(
@@ -504,11 +513,7 @@ async fn expand(
     prefix: &str,
     wildcard: &str,
 ) -> Result<(Vec<String>, bool), String> {
-    let start = wildcard
-        .strip_suffix('*')
-        .and_then(|w| w.strip_prefix('/'))
-        .and_then(|w| percent_decode(w, false))
-        .ok_or_else(|| format!("{wildcard} does not decode to UTF-8"))?;
+    let start = wildcard_start(wildcard)?;
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
@@ -673,11 +678,7 @@ fn expand_zip(
     files: &std::collections::HashMap<String, (u32, u64)>,
     wildcard: &str,
 ) -> Result<(Vec<String>, bool), String> {
-    let start = wildcard
-        .strip_suffix('*')
-        .and_then(|w| w.strip_prefix('/'))
-        .and_then(|w| percent_decode(w, false))
-        .ok_or_else(|| format!("{wildcard} does not decode to UTF-8"))?;
+    let start = wildcard_start(wildcard)?;
     let mut found: Vec<String> = files
         .keys()
         .filter(|name| name.starts_with(&start))
@@ -692,11 +693,7 @@ fn expand_zip(
 /// The paths of the build's files a wildcard covers, walking the directory (at most
 /// [`LISTING_LIMIT`]; `false` when cut there).
 fn expand_build(dir: &std::path::Path, wildcard: &str) -> Result<(Vec<String>, bool), String> {
-    let start = wildcard
-        .strip_suffix('*')
-        .and_then(|w| w.strip_prefix('/'))
-        .and_then(|w| percent_decode(w, false))
-        .ok_or_else(|| format!("{wildcard} does not decode to UTF-8"))?;
+    let start = wildcard_start(wildcard)?;
     let mut found = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((directory, relative)) = pending.pop() {
