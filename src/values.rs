@@ -132,6 +132,16 @@ pub const TENANT_IAM_ACTIONS: [&str; 3] = [
     "cloudfront:ListInvalidationsForDistributionTenant",
 ];
 
+/// What `verify` needs on each distribution: its `DomainName` and its default cache behaviour's
+/// S3 origin, read-only. Tenants need nothing: a tenant is verified at its `baseUrl`.
+pub const VERIFY_IAM_ACTIONS: [&str; 1] = ["cloudfront:GetDistribution"];
+/// What `verify` needs on the site's objects (`arn:aws:s3:::BUCKET/*`) to compare `paths` with
+/// S3: HeadObject is authorised as GetObject.
+pub const SITE_OBJECT_IAM_ACTIONS: [&str; 1] = ["s3:GetObject"];
+/// What it needs on the site's bucket (`arn:aws:s3:::BUCKET`): ListObjectsV2 for a wildcard, and
+/// without it S3 answers a missing key with 403 instead of 404.
+pub const SITE_BUCKET_IAM_ACTIONS: [&str; 1] = ["s3:ListBucket"];
+
 /// What one invalidation goes to: a distribution, or a tenant of a multi-tenant distribution
 /// (which CloudFront invalidates through the tenant, never through the distribution).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

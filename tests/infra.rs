@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use cf_invalidate::values::{SITE_BUCKET_IAM_ACTIONS, SITE_OBJECT_IAM_ACTIONS, VERIFY_IAM_ACTIONS};
 use support::lint::{lint_text, run_cfn_lint, templates};
 use support::policy::*;
 use support::template::*;
@@ -24,6 +25,9 @@ const FUNCTION_ACTIONS: &[(&str, bool)] = &[
     ("cloudfront:CreateInvalidationForDistributionTenant", false),
     ("cloudfront:GetInvalidationForDistributionTenant", false),
     ("cloudfront:ListInvalidationsForDistributionTenant", false),
+    ("cloudfront:GetDistribution", false),
+    ("s3:GetObject", false),
+    ("s3:ListBucket", false),
     ("codepipeline:PutJobSuccessResult", true),
     ("codepipeline:PutJobFailureResult", true),
     ("codepipeline:GetJobDetails", true),
@@ -58,18 +62,31 @@ const OUTPUT_VARIABLES: &[&str] = &[
     "Status",
 ];
 
+/// The site buckets most stacks here are deployed with (`SiteBucketNames`); a dot is allowed.
+const SITE_BUCKETS: [&str; 2] = ["example-site", "docs.example.com"];
+
 /// The function template as deployed with these distribution and tenant ids (comma-separated,
-/// as given to `DistributionIds` and `DistributionTenantIds`).
+/// as given to `DistributionIds` and `DistributionTenantIds`) and [`SITE_BUCKETS`].
 fn function_stack(distributions: &str, tenants: &str) -> Value {
     deploy(&load(FUNCTION_TEMPLATE), distributions, tenants)
 }
 
 fn deploy(template: &Value, distributions: &str, tenants: &str) -> Value {
+    deploy_with_buckets(template, distributions, tenants, &SITE_BUCKETS.join(","))
+}
+
+fn deploy_with_buckets(
+    template: &Value,
+    distributions: &str,
+    tenants: &str,
+    buckets: &str,
+) -> Value {
     Deployment::new(
         template,
         &[
             ("DistributionIds", distributions),
             ("DistributionTenantIds", tenants),
+            ("SiteBucketNames", buckets),
         ],
         STACK_UUID,
     )
@@ -104,6 +121,126 @@ fn function_role_grants_only_the_listed_actions_on_the_listed_resources() {
 #[test]
 fn every_id_becomes_exactly_one_arn_and_an_empty_list_grants_nothing() {
     assert_every_id_is_one_arn(function_stack, FUNCTION_ACTIONS);
+}
+
+/// What is wrong with the role's S3 grants for `buckets` (given as `SiteBucketNames`): each of
+/// [`SITE_OBJECT_IAM_ACTIONS`] on exactly `arn:aws:s3:::BUCKET/*` and each of
+/// [`SITE_BUCKET_IAM_ACTIONS`] on exactly `arn:aws:s3:::BUCKET` for every listed bucket, and
+/// no other S3 action or resource.
+fn site_read_violations(statements: &[Statement], buckets: &[&str]) -> Vec<String> {
+    let objects: BTreeSet<String> = buckets
+        .iter()
+        .map(|bucket| format!("arn:aws:s3:::{bucket}/*"))
+        .collect();
+    let listed: BTreeSet<String> = buckets
+        .iter()
+        .map(|bucket| format!("arn:aws:s3:::{bucket}"))
+        .collect();
+    let mut violations = Vec::new();
+    for s in statements {
+        for action in s.actions.iter().filter(|a| a.starts_with("s3:")) {
+            let (allowed, what) = if SITE_OBJECT_IAM_ACTIONS.contains(&action.as_str()) {
+                (&objects, "a listed bucket's objects")
+            } else if SITE_BUCKET_IAM_ACTIONS.contains(&action.as_str()) {
+                (&listed, "a listed bucket")
+            } else {
+                violations.push(format!("{}: {action} is not what verify needs", s.origin));
+                continue;
+            };
+            for resource in s.resources.iter().map(resource_text) {
+                if !allowed.contains(&resource) {
+                    violations.push(format!(
+                        "{}: {action} on {resource:?}, which is not {what}",
+                        s.origin
+                    ));
+                }
+            }
+        }
+    }
+    for (actions, want) in [
+        (&SITE_OBJECT_IAM_ACTIONS, &objects),
+        (&SITE_BUCKET_IAM_ACTIONS, &listed),
+    ] {
+        for action in actions {
+            let granted = resources_of(statements, action);
+            for missing in want.difference(&granted) {
+                violations.push(format!("{action} is not granted on {missing:?}"));
+            }
+        }
+    }
+    violations
+}
+
+#[test]
+fn verify_may_read_each_distribution_and_exactly_the_listed_site_buckets() {
+    // The actions the rules name (the CDK construct grants the same) are the template's.
+    for action in VERIFY_IAM_ACTIONS
+        .iter()
+        .chain(&SITE_OBJECT_IAM_ACTIONS)
+        .chain(&SITE_BUCKET_IAM_ACTIONS)
+    {
+        assert!(
+            FUNCTION_ACTIONS.contains(&(action, false)),
+            "{action} is not in FUNCTION_ACTIONS"
+        );
+    }
+    let template = load(FUNCTION_TEMPLATE);
+    let stack = deploy(&template, &format!("{DIST_A},{DIST_B}"), TENANT_A);
+    let statements = function_statements(&stack);
+    for action in VERIFY_IAM_ACTIONS {
+        assert_eq!(
+            resources_of(&statements, action),
+            BTreeSet::from([
+                granted_arn(CloudFrontResource::Distribution, DIST_A),
+                granted_arn(CloudFrontResource::Distribution, DIST_B)
+            ]),
+            "{action}: each distribution, and no tenant (a tenant is verified at its baseUrl)"
+        );
+    }
+    assert_eq!(
+        site_read_violations(&statements, &SITE_BUCKETS),
+        Vec::<String>::new()
+    );
+    for buckets in [&["example-site"][..], &["a.b.c", "site-2", "x0y"][..]] {
+        let stack = deploy_with_buckets(&template, DIST_A, "", &buckets.join(","));
+        let statements = function_statements(&stack);
+        assert_eq!(
+            site_read_violations(&statements, buckets),
+            Vec::<String>::new()
+        );
+        assert_no_violations(&statements, FUNCTION_ACTIONS, "the function's role");
+    }
+    // No SiteBucketNames (the default): no S3 permission at all.
+    let without = Deployment::new(&template, &[("DistributionIds", DIST_A)], STACK_UUID).resolved();
+    let granted: Vec<String> = function_statements(&without)
+        .into_iter()
+        .flat_map(|s| s.actions)
+        .filter(|a| a.starts_with("s3:"))
+        .collect();
+    assert_eq!(granted, Vec::<String>::new());
+}
+
+#[test]
+fn site_bucket_names_are_bucket_names() {
+    let declared = &load(FUNCTION_TEMPLATE)["Parameters"]["SiteBucketNames"];
+    for value in ["example-site,docs.example.com", "abc", ""] {
+        assert_eq!(parameter_problem(declared, value), None, "{value:?}");
+    }
+    for value in [
+        "*",
+        "site*",
+        "Site",
+        "a",
+        "site/",
+        "arn:aws:s3:::site",
+        "site,*",
+        "my\"site",
+    ] {
+        assert!(
+            parameter_problem(declared, value).is_some(),
+            "SiteBucketNames accepts {value:?}"
+        );
+    }
 }
 
 #[test]
@@ -244,6 +381,89 @@ const DISTRIBUTION_RESOURCE: &str = r#"Resource: !Split
                       - ""
                       - - "arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/"
                         - !Join [",arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/", !Ref DistributionIds]"#;
+
+#[test]
+fn the_checker_catches_a_site_read_widened_or_missing() {
+    let violations = |from: &str, to: &str| {
+        site_read_violations(
+            &function_statements(&deploy(&mutated_template(from, to), DIST_A, "")),
+            &SITE_BUCKETS,
+        )
+    };
+    // Every bucket's objects.
+    assert_caught(
+        &violations(
+            r#"!Join ["/*,arn:aws:s3:::", !Ref SiteBucketNames]"#,
+            r#"!Join ["/*,arn:aws:s3:::*/*,arn:aws:s3:::", !Ref SiteBucketNames]"#,
+        ),
+        "s3:GetObject on \"arn:aws:s3:::*/*\", which is not a listed bucket's objects",
+    );
+    // Every bucket whose name starts like a listed one.
+    assert_caught(
+        &violations(
+            r#"!Join [",arn:aws:s3:::", !Ref SiteBucketNames]"#,
+            r#"!Join ["*,arn:aws:s3:::", !Ref SiteBucketNames]"#,
+        ),
+        "s3:ListBucket on \"arn:aws:s3:::example-site*\", which is not a listed bucket",
+    );
+    // An action beyond reading.
+    assert_caught(
+        &violations(
+            "                  Action: s3:GetObject\n",
+            "                  Action: [s3:GetObject, s3:PutObject]\n",
+        ),
+        "s3:PutObject is not what verify needs",
+    );
+    // The listing left out: a missing key would be a 403, and no wildcard could be expanded.
+    assert_caught(
+        &violations(
+            "                  Action: s3:ListBucket\n",
+            "                  Action: s3:GetObject\n",
+        ),
+        "s3:ListBucket is not granted on \"arn:aws:s3:::example-site\"",
+    );
+}
+
+#[test]
+fn the_checker_catches_get_distribution_missing_or_on_every_distribution() {
+    let stack = deploy(
+        &mutated_template("                    - cloudfront:GetDistribution\n", ""),
+        DIST_A,
+        "",
+    );
+    let statements = function_statements(&stack);
+    assert_eq!(
+        resources_of(&statements, VERIFY_IAM_ACTIONS[0]),
+        BTreeSet::new()
+    );
+    let granted: BTreeSet<&str> = statements
+        .iter()
+        .flat_map(|s| s.actions.iter().map(String::as_str))
+        .collect();
+    assert!(
+        !granted.contains(VERIFY_IAM_ACTIONS[0]),
+        "the mutation should remove the grant"
+    );
+
+    let good = function_statements(&function_stack(DIST_A, ""));
+    for (resource, expected) in [
+        (json!("*"), "cloudfront:GetDistribution on Resource \"*\""),
+        (
+            json!("arn:aws:cloudfront::${aws:PrincipalAccount}:distribution/*"),
+            "which is not one distribution's ARN in this account",
+        ),
+    ] {
+        let mut widened = good.clone();
+        widened.push(Statement {
+            origin: "FunctionRole/widened".to_owned(),
+            effect: "Allow".to_owned(),
+            actions: vec![VERIFY_IAM_ACTIONS[0].to_owned()],
+            resources: vec![resource],
+            not_action_or_resource: false,
+        });
+        assert_caught(&policy_violations(&widened, FUNCTION_ACTIONS), expected);
+    }
+}
 
 #[test]
 fn the_checker_catches_cloudfront_star_in_the_template() {
@@ -471,6 +691,12 @@ fn the_pipeline_user_parameters_are_valid_and_invalidate_what_the_deploy_changed
         assert_eq!(from.mode, cf_invalidate::params::ArtifactMode::Changed);
         assert_eq!(from.pipeline_name.as_deref(), Some("site-pipeline"));
         assert_eq!(params.directory_index.as_deref(), Some("index.html"));
+        // The viewer's check after Completed, at the distribution's own domain, failing the job
+        // on a stale file.
+        assert_eq!(
+            params.verify,
+            Some(cf_invalidate::params::VerifyParams::default())
+        );
         listed.push(params.paths);
     }
     listed.sort();

@@ -1,6 +1,6 @@
 // A static site deployed by CodePipeline: the site's bucket behind a CloudFront distribution, and
 // a pipeline whose Deploy stage extracts the build into the bucket and then invalidates exactly
-// the files that deploy changed, waiting for Completed.
+// the files that deploy changed, waiting for Completed, then checks them through the edge.
 //
 //   npx ts-node --transpile-only examples/static-site.ts    synthesises into cdk.out/ (or $CDK_OUTDIR)
 import { App, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
@@ -47,6 +47,9 @@ export class StaticSiteStack extends Stack {
       distributions: [distribution],
       pathsFromArtifact: { input: build },
       directoryIndex: 'index.html',
+      // After Completed, each changed file is fetched through the distribution's domain and
+      // compared with the artifact's bytes: the role gets GetDistribution, and no S3 read.
+      verify: {},
     });
     new codepipeline.Pipeline(this, 'Pipeline', {
       // Named, the pipeline is named in the action's UserParameters too, and the function's role

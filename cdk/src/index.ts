@@ -11,6 +11,7 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { checkUserParameters, RulesReply } from './rules';
 
@@ -23,6 +24,36 @@ export enum OnTimeout {
   FAIL = 'fail',
   /** The job succeeds with a WARNING summary and `Status` `InProgress`. */
   SUCCEED = 'succeed',
+}
+
+/** What a stale (or missing) file at the edge does to the job, with `verify`. */
+export enum OnStale {
+  /** The job fails (JobFailed), naming the stale files. */
+  FAIL = 'fail',
+  /** The job succeeds with a WARNING summary naming them. */
+  WARN = 'warn',
+}
+
+/**
+ * After `Completed`, fetch the invalidated files through the edge and compare them with what was
+ * deployed (UserParameters `verify`): the artifact's files with their CRC-32, `paths` with the
+ * site bucket's ETag.
+ */
+export interface VerifyOptions {
+  /** The site's root, such as `https://www.example.com`, without a path (required for tenants). @default - each distribution's own domain, from GetDistribution */
+  readonly baseUrl?: string;
+  /** At most this many files (1 to 1000), sampled evenly across the list. @default 100 */
+  readonly maxObjects?: number;
+  /** @default OnStale.FAIL */
+  readonly onStale?: OnStale;
+  /**
+   * The bucket the site is deployed to, for `paths`: the function's role may read the metadata
+   * of its objects under `prefix` and list it.
+   * @default - the distribution's S3 origin, which the role is not granted
+   */
+  readonly bucket?: s3.IBucket;
+  /** The site's key prefix in `bucket`, such as `site/`. @default - the bucket's root */
+  readonly prefix?: string;
 }
 
 /** Which files of the input artifact are invalidated. */
@@ -87,6 +118,8 @@ export interface CloudFrontInvalidationActionProps extends codepipeline.CommonAw
   readonly onTimeout?: OnTimeout;
   /** Base of the CallerReference. @default - the job's first id */
   readonly callerReference?: string;
+  /** Check the edge after `Completed` (needs `wait`). @default - no check */
+  readonly verify?: VerifyOptions;
   /** The function's architecture (one function per architecture and stack). @default Architecture.ARM_64 */
   readonly architecture?: lambda.Architecture;
   /** How long the function's log lines are kept (set by the first action of the stack). @default RetentionDays.ONE_MONTH */
@@ -108,6 +141,17 @@ export interface UserParameters {
   readonly timeoutMinutes?: number;
   readonly onTimeout?: string;
   readonly callerReference?: string;
+  /** `true` for every default, else the keys given. */
+  readonly verify?: boolean | VerifyUserParameters;
+}
+
+/** The `verify` object of UserParameters: the bucket by name. */
+export interface VerifyUserParameters {
+  readonly baseUrl?: string;
+  readonly maxObjects?: number;
+  readonly onStale?: string;
+  readonly bucket?: string;
+  readonly prefix?: string;
 }
 
 /**
@@ -138,8 +182,8 @@ export class CloudFrontInvalidationAction extends actions.Action {
   /** The UserParameters the function receives (the pipeline's name is added at bind time). */
   public readonly userParameters: UserParameters;
   private readonly props: CloudFrontInvalidationActionProps;
-  /** The function's IAM actions on each kind of target, from its own rules. */
-  private readonly iamActions: { distribution: string[]; tenant: string[] };
+  /** What the function's parser understood: `verify`, the paths, and the IAM actions they need. */
+  private readonly checked: Checked;
 
   constructor(props: CloudFrontInvalidationActionProps) {
     super({
@@ -155,10 +199,10 @@ export class CloudFrontInvalidationAction extends actions.Action {
     this.props = props;
     this.userParameters = userParameters(props);
     const checked = check(this.userParameters, props.actionName);
-    if (!checked.iamActions) {
-      throw new Error('CloudFrontInvalidationAction: assets/rules.wasm gave no IAM actions; rebuild it with `npm run rules`');
+    if (!checked.iamActions?.verifyDistribution || checked.paths === undefined || checked.verify === undefined) {
+      throw new Error('CloudFrontInvalidationAction: assets/rules.wasm gave no IAM actions for verify; rebuild it with `npm run rules`');
     }
-    this.iamActions = checked.iamActions;
+    this.checked = { iamActions: checked.iamActions, paths: checked.paths, verify: checked.verify };
   }
 
   /** The action's output variables (the action gets a namespace when one is read). */
@@ -178,9 +222,12 @@ export class CloudFrontInvalidationAction extends actions.Action {
     const stack = Stack.of(scope);
     const fn = invalidationFunction(scope, this.props);
     const role = fn.role as iam.IRole;
+    const { iamActions, verify } = this.checked;
     const grants = [
-      { resource: 'distribution', ids: distributionIds(this.props), actions: this.iamActions.distribution },
-      { resource: 'distribution-tenant', ids: this.props.distributionTenantIds ?? [], actions: this.iamActions.tenant },
+      { resource: 'distribution', ids: distributionIds(this.props), actions: iamActions.distribution },
+      { resource: 'distribution-tenant', ids: this.props.distributionTenantIds ?? [], actions: iamActions.tenant },
+      // verify reads each distribution's domain and S3 origin; a tenant is asked at baseUrl.
+      { resource: 'distribution', ids: verify ? distributionIds(this.props) : [], actions: iamActions.verifyDistribution },
     ];
     for (const { resource, ids, actions } of grants) {
       if (ids.length > 0) {
@@ -190,6 +237,7 @@ export class CloudFrontInvalidationAction extends actions.Action {
         }));
       }
     }
+    grantSiteRead(role, this.props.verify, this.checked);
     // The job id is not an ARN: IAM accepts only "*" for these two.
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
@@ -235,11 +283,28 @@ function grantHistory(scope: Construct, role: iam.IRole, pipeline: codepipeline.
   new iam.Policy(scope, 'CfInvalidateHistory', { roles: [role], statements });
 }
 
+/**
+ * verify compares `paths` (never the artifact's files) with the site bucket's objects, with the
+ * function's own role: HeadObject, authorised as s3:GetObject, on the objects under the prefix,
+ * and s3:ListBucket on the bucket, for a wildcard and so that a missing key is a 404, not a 403.
+ */
+function grantSiteRead(role: iam.IRole, options: VerifyOptions | undefined, checked: Checked): void {
+  const bucket = options?.bucket;
+  if (!bucket || !checked.verify || checked.paths.length === 0) return;
+  // The prefix as the function reads it ("site" is "site/"), unless it is known only at deploy.
+  const prefix = options.prefix !== undefined && Token.isUnresolved(options.prefix) ? options.prefix : checked.verify.prefix;
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: checked.iamActions.siteObjects, resources: [bucket.arnForObjects(`${prefix}*`)] }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: checked.iamActions.siteBucket, resources: [bucket.bucketArn] }));
+}
+
 function distributionIds(props: CloudFrontInvalidationActionProps): string[] {
   return [...(props.distributions ?? []).map((distribution) => distribution.distributionId), ...(props.distributionIds ?? [])];
 }
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** What the action keeps of the parser's reply. */
+type Checked = Required<Pick<RulesReply, 'iamActions' | 'paths'>> & Pick<RulesReply, 'verify'>;
 
 function userParameters(props: CloudFrontInvalidationActionProps): UserParameters {
   const parameters: Writable<UserParameters> = {};
@@ -262,7 +327,18 @@ function userParameters(props: CloudFrontInvalidationActionProps): UserParameter
   }
   if (props.onTimeout !== undefined) parameters.onTimeout = props.onTimeout;
   if (props.callerReference !== undefined) parameters.callerReference = props.callerReference;
+  if (props.verify !== undefined) parameters.verify = verifyParameters(props.verify);
   return parameters;
+}
+
+function verifyParameters(options: VerifyOptions): boolean | VerifyUserParameters {
+  const verify: Writable<VerifyUserParameters> = {};
+  if (options.baseUrl !== undefined) verify.baseUrl = options.baseUrl;
+  if (options.maxObjects !== undefined) verify.maxObjects = options.maxObjects;
+  if (options.onStale !== undefined) verify.onStale = options.onStale;
+  if (options.bucket !== undefined) verify.bucket = options.bucket.bucketName;
+  if (options.prefix !== undefined) verify.prefix = options.prefix;
+  return Object.keys(verify).length === 0 ? true : verify;
 }
 
 /**
@@ -272,7 +348,7 @@ function userParameters(props: CloudFrontInvalidationActionProps): UserParameter
  */
 function check(parameters: UserParameters, actionName: string): RulesReply {
   let n = 0;
-  const placeholder = (value: string, kind: 'distribution' | 'tenant' | 'path' | 'folder' | 'text'): string => {
+  const placeholder = (value: string, kind: 'distribution' | 'tenant' | 'path' | 'folder' | 'text' | 'url'): string => {
     if (!Token.isUnresolved(value)) return value;
     n += 1;
     switch (kind) {
@@ -281,6 +357,7 @@ function check(parameters: UserParameters, actionName: string): RulesReply {
       case 'path': return `/token-${n}`;
       case 'folder': return `/token-${n}/`;
       case 'text': return `token-${n}`;
+      case 'url': return `https://token-${n}.example.com`;
     }
   };
   const literal: { [key: string]: unknown } = { ...parameters };
@@ -297,6 +374,18 @@ function check(parameters: UserParameters, actionName: string): RulesReply {
     if (value !== undefined && Token.isUnresolved(value)) {
       throw new Error(`CloudFrontInvalidationAction "${actionName}": ${key} must be a number known at synth time, not a token`);
     }
+  }
+  if (typeof parameters.verify === 'object') {
+    const verify = parameters.verify;
+    if (verify.maxObjects !== undefined && Token.isUnresolved(verify.maxObjects)) {
+      throw new Error(`CloudFrontInvalidationAction "${actionName}": verify.maxObjects must be a number known at synth time, not a token`);
+    }
+    const written: { [key: string]: unknown } = { ...verify };
+    if (verify.baseUrl !== undefined) written.baseUrl = placeholder(verify.baseUrl, 'url');
+    // A token bucket name ("token-N") is a valid bucket name.
+    if (verify.bucket !== undefined) written.bucket = placeholder(verify.bucket, 'text');
+    if (verify.prefix !== undefined) written.prefix = placeholder(verify.prefix, 'text');
+    literal.verify = written;
   }
   const reply = checkUserParameters(JSON.stringify(literal));
   if (!reply.ok) {

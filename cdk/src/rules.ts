@@ -19,8 +19,19 @@ export interface RulesReply {
   readonly onTimeout?: string;
   readonly maxPaths?: number;
   readonly pathsFromArtifact?: { mode: string; keyPrefix: string; pathPrefix: string; pipelineName: string | null } | null;
-  /** The IAM actions the function's role needs on a distribution and on a tenant. */
-  readonly iamActions?: { distribution: string[]; tenant: string[] };
+  /** `verify` as the function reads it (the prefix "" or ending in "/"), or null without it. */
+  readonly verify?: {
+    baseUrl: string | null;
+    maxObjects: number;
+    onStale: string;
+    bucket: string | null;
+    prefix: string;
+  } | null;
+  /**
+   * The IAM actions the function's role needs on a distribution and on a tenant; with `verify`, on
+   * each distribution, and for `paths` on the site's objects and on its bucket.
+   */
+  readonly iamActions?: { distribution: string[]; tenant: string[]; verifyDistribution: string[]; siteObjects: string[]; siteBucket: string[] };
 }
 
 // Node's global WebAssembly, as far as it is used here (its types come with the DOM library, which

@@ -8,7 +8,7 @@ import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { CloudFrontInvalidationAction, CloudFrontInvalidationActionProps, OnTimeout, PathsFromArtifactMode } from '../src';
+import { CloudFrontInvalidationAction, CloudFrontInvalidationActionProps, OnStale, OnTimeout, PathsFromArtifactMode } from '../src';
 import { checkUserParameters } from '../src/rules';
 
 const { VERSION } = CloudFrontInvalidationAction;
@@ -146,6 +146,148 @@ test("the function's role holds exactly the grants the action needs, none with a
   });
   // No managed policy (AWSLambdaBasicExecutionRole would add logs:CreateLogGroup on "*").
   expect((template.findResources('AWS::IAM::Role')[role] as any).Properties.ManagedPolicyArns).toBeUndefined();
+});
+
+test('verify is written as the function reads it, and grants GetDistribution and the site bucket exactly', () => {
+  const stack = new Stack();
+  const site = new s3.Bucket(stack, 'Site');
+  pipeline(
+    stack,
+    'Pipeline',
+    action({
+      distributionIds: ['E2QWRUHAPOMQZL', 'E1ABCDEFGHIJKL'],
+      distributionTenantIds: ['dt_2wjDZi3hD1ivOXf6rpZJO1AB'],
+      paths: ['/index.html', '/css/*'],
+      verify: { baseUrl: 'https://www.example.com', maxObjects: 20, onStale: OnStale.WARN, bucket: site, prefix: 'www' },
+    }),
+  );
+  const template = Template.fromStack(stack);
+  const siteId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Site'))!;
+  const parameters = resolved(invokeActions(template)['Deploy/Invalidate'].Configuration.UserParameters, { [siteId]: 'example-site' });
+  expect(JSON.parse(parameters).verify).toEqual({
+    baseUrl: 'https://www.example.com',
+    maxObjects: 20,
+    onStale: 'warn',
+    bucket: 'example-site',
+    prefix: 'www',
+  });
+  expect(checkUserParameters(parameters)).toMatchObject({
+    ok: true,
+    verify: { baseUrl: 'https://www.example.com', maxObjects: 20, onStale: 'warn', bucket: 'example-site', prefix: 'www/' },
+  });
+
+  const role = functionRole(template);
+  const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup'))[0];
+  const arn = (resource: string) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudfront::', { Ref: 'AWS::AccountId' }, `:${resource}`]],
+  });
+  const bucketArn = { 'Fn::GetAtt': [siteId, 'Arn'] };
+  expect(policyStatements(template, role)).toEqual([
+    { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] } },
+    {
+      Action: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation', 'cloudfront:ListInvalidations'],
+      Effect: 'Allow',
+      Resource: [arn('distribution/E2QWRUHAPOMQZL'), arn('distribution/E1ABCDEFGHIJKL')],
+    },
+    {
+      Action: [
+        'cloudfront:CreateInvalidationForDistributionTenant',
+        'cloudfront:GetInvalidationForDistributionTenant',
+        'cloudfront:ListInvalidationsForDistributionTenant',
+      ],
+      Effect: 'Allow',
+      Resource: arn('distribution-tenant/dt_2wjDZi3hD1ivOXf6rpZJO1AB'),
+    },
+    // Read-only, on the distributions only: a tenant is asked at baseUrl.
+    {
+      Action: 'cloudfront:GetDistribution',
+      Effect: 'Allow',
+      Resource: [arn('distribution/E2QWRUHAPOMQZL'), arn('distribution/E1ABCDEFGHIJKL')],
+    },
+    // HeadObject on the prefix's objects ("www" read as "www/"), and the listing.
+    { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [bucketArn, '/www/*']] } },
+    { Action: 's3:ListBucket', Effect: 'Allow', Resource: bucketArn },
+    { Action: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'], Effect: 'Allow', Resource: '*' },
+  ]);
+});
+
+test('verify with every default is written as true; with the artifact alone it reads no bucket', () => {
+  const stack = new Stack();
+  const site = new s3.Bucket(stack, 'Site');
+  const input = new codepipeline.Artifact('Build');
+  const sources = new s3.Bucket(stack, 'Sources');
+  new codepipeline.Pipeline(stack, 'Pipeline', {
+    pipelineName: 'site',
+    stages: [
+      { stageName: 'Source', actions: [new actions.S3SourceAction({ actionName: 'Build', bucket: sources, bucketKey: 'site.zip', output: input })] },
+      {
+        stageName: 'Deploy',
+        actions: [
+          new actions.S3DeployAction({ actionName: 'Upload', bucket: site, input, runOrder: 1 }),
+          action({ actionName: 'Plain', pathsFromArtifact: { input }, verify: {} }),
+          // The artifact's CRC-32 is the truth: a bucket given is not read, and not granted.
+          action({ actionName: 'WithBucket', pathsFromArtifact: { input }, verify: { bucket: site } }),
+        ],
+      },
+    ],
+  });
+  const template = Template.fromStack(stack);
+  const siteId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Site'))!;
+  const configured = invokeActions(template);
+  expect(JSON.parse(resolved(configured['Deploy/Plain'].Configuration.UserParameters, {})).verify).toBe(true);
+  expect(JSON.parse(resolved(configured['Deploy/WithBucket'].Configuration.UserParameters, { [siteId]: 'example-site' })).verify).toEqual({
+    bucket: 'example-site',
+  });
+  const statements = policyStatements(template, functionRole(template));
+  expect(statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:')))).toEqual([]);
+  // Both actions verify the same distribution: one statement (the policy drops the duplicate).
+  expect(statements.filter((s) => [s.Action].flat().includes('cloudfront:GetDistribution'))).toEqual([
+    {
+      Action: 'cloudfront:GetDistribution',
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudfront::', { Ref: 'AWS::AccountId' }, ':distribution/E2QWRUHAPOMQZL']] },
+    },
+  ]);
+});
+
+test('without verify the role gets no GetDistribution and no S3 grant', () => {
+  const stack = new Stack();
+  pipeline(stack, 'Pipeline', action({ paths: ['/*'] }));
+  const template = Template.fromStack(stack);
+  const granted = policyStatements(template, functionRole(template)).flatMap((s) => [s.Action].flat());
+  expect(granted).not.toContain('cloudfront:GetDistribution');
+  expect(granted.filter((a: string) => a.startsWith('s3:'))).toEqual([]);
+});
+
+test("a bad verify prop fails at synth with the parser's own message", () => {
+  const tenant = 'dt_2wjDZi3hD1ivOXf6rpZJO1AB';
+  // Each prop, and the UserParameters the function would get from it.
+  const refusals: [Partial<CloudFrontInvalidationActionProps>, object][] = [
+    [{ verify: { maxObjects: 0 } }, { distributionIds: ['E2QWRUHAPOMQZL'], verify: { maxObjects: 0 } }],
+    [{ verify: { maxObjects: 1001 } }, { distributionIds: ['E2QWRUHAPOMQZL'], verify: { maxObjects: 1001 } }],
+    [
+      { verify: { baseUrl: 'https://www.example.com/blog' } },
+      { distributionIds: ['E2QWRUHAPOMQZL'], verify: { baseUrl: 'https://www.example.com/blog' } },
+    ],
+    [{ verify: { baseUrl: 'www.example.com' } }, { distributionIds: ['E2QWRUHAPOMQZL'], verify: { baseUrl: 'www.example.com' } }],
+    [{ wait: false, verify: {} }, { distributionIds: ['E2QWRUHAPOMQZL'], wait: false, verify: true }],
+    [{ distributionIds: undefined, distributionTenantIds: [tenant], verify: {} }, { distributionTenantIds: [tenant], verify: true }],
+  ];
+  for (const [props, written] of refusals) {
+    const expected = checkUserParameters(JSON.stringify(written));
+    expect(expected.ok).toBe(false);
+    expect(expected.error).toMatch(/verify/);
+    expect(() => action(props)).toThrow(`CloudFrontInvalidationAction "Invalidate": ${expected.error}`);
+  }
+  // A bucket, a prefix or a baseUrl known only at deploy is checked as a valid placeholder.
+  const stack = new Stack();
+  const bucket = s3.Bucket.fromBucketName(stack, 'Imported', Token.asString({ Ref: 'SiteBucketName' }));
+  expect(() =>
+    action({ verify: { bucket, prefix: Token.asString({ Ref: 'Prefix' }), baseUrl: Token.asString({ Ref: 'Url' }) } }),
+  ).not.toThrow();
+  expect(() => action({ verify: { maxObjects: Token.asNumber({ Ref: 'Max' }) } })).toThrow(
+    'verify.maxObjects must be a number known at synth time',
+  );
 });
 
 test("several actions in a stack share one function and one role, and each adds only its distributions' grants", () => {

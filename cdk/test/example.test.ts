@@ -24,6 +24,7 @@ test('the example app synthesises a pipeline whose invalidation is least-privile
   const granted = statements.flatMap((statement: any) => [statement.Action].flat()).sort();
   expect(granted).toEqual([
     'cloudfront:CreateInvalidation',
+    'cloudfront:GetDistribution',
     'cloudfront:GetInvalidation',
     'cloudfront:ListInvalidations',
     'codepipeline:ListActionExecutions',
@@ -44,6 +45,23 @@ test('the example app synthesises a pipeline whose invalidation is least-privile
     pathsFromArtifact: 'changed',
     pipelineName: 'static-site',
     directoryIndex: 'index.html',
+    verify: true,
   });
-  expect(checkUserParameters(text)).toMatchObject({ ok: true, pathsFromArtifact: { mode: 'changed', pipelineName: 'static-site' } });
+  expect(checkUserParameters(text)).toMatchObject({
+    ok: true,
+    pathsFromArtifact: { mode: 'changed', pipelineName: 'static-site' },
+    verify: { baseUrl: null, maxObjects: 100, onStale: 'fail', bucket: null, prefix: '' },
+  });
+  // With the artifact as the truth, verify reads the distribution only: no S3 grant on the site.
+  const distribution = Object.keys(template.findResources('AWS::CloudFront::Distribution'))[0];
+  const getDistribution = statements.filter((statement: any) => [statement.Action].flat().includes('cloudfront:GetDistribution'));
+  expect(getDistribution).toEqual([
+    {
+      Action: 'cloudfront:GetDistribution',
+      Effect: 'Allow',
+      Resource: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudfront::', { Ref: 'AWS::AccountId' }, ':distribution/', { Ref: distribution }]],
+      },
+    },
+  ]);
 });

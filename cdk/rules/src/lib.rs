@@ -9,10 +9,13 @@
 use std::cell::RefCell;
 
 use cf_invalidate::params::{
-    ArtifactMode, OnTimeout, parse_user_parameters, paths_refusal_message, refusal_message,
+    ArtifactMode, OnStale, OnTimeout, parse_user_parameters, paths_refusal_message, refusal_message,
 };
 use cf_invalidate::plan::{MAX_PATHS_PER_BATCH, PlanOptions, plan_paths};
-use cf_invalidate::values::{DISTRIBUTION_IAM_ACTIONS, TENANT_IAM_ACTIONS};
+use cf_invalidate::values::{
+    DISTRIBUTION_IAM_ACTIONS, SITE_BUCKET_IAM_ACTIONS, SITE_OBJECT_IAM_ACTIONS, TENANT_IAM_ACTIONS,
+    VERIFY_IAM_ACTIONS,
+};
 use serde_json::{Value, json};
 
 /// The reply to UserParameters, as JSON: `{"ok": false, "error": MESSAGE}` with the message the
@@ -58,6 +61,18 @@ pub fn check(user_parameters: &str) -> Value {
             "pipelineName": artifact.pipeline_name,
         })
     });
+    let verify = params.verify.as_ref().map(|verify| {
+        json!({
+            "baseUrl": verify.base_url,
+            "maxObjects": verify.max_objects,
+            "onStale": match verify.on_stale {
+                OnStale::Fail => "fail",
+                OnStale::Warn => "warn",
+            },
+            "bucket": verify.bucket,
+            "prefix": verify.prefix,
+        })
+    });
     json!({
         "ok": true,
         "distributionIds": ids(false),
@@ -75,8 +90,16 @@ pub fn check(user_parameters: &str) -> Value {
         "directoryIndex": params.directory_index,
         "callerReference": params.caller_reference,
         "pathsFromArtifact": artifact,
-        // What the function's role needs on each kind of target: the construct grants these.
-        "iamActions": { "distribution": DISTRIBUTION_IAM_ACTIONS, "tenant": TENANT_IAM_ACTIONS },
+        "verify": verify,
+        // What the function's role needs on each kind of target, and for `verify` on each
+        // distribution and on the site's objects and bucket: the construct grants these.
+        "iamActions": {
+            "distribution": DISTRIBUTION_IAM_ACTIONS,
+            "tenant": TENANT_IAM_ACTIONS,
+            "verifyDistribution": VERIFY_IAM_ACTIONS,
+            "siteObjects": SITE_OBJECT_IAM_ACTIONS,
+            "siteBucket": SITE_BUCKET_IAM_ACTIONS,
+        },
     })
 }
 
@@ -163,6 +186,38 @@ mod tests {
             check(r#"{"distributionId": "E2QWRUHAPOMQZL", "pathsFromArtifact": "all"}"#);
         assert_eq!(artifact_only["ok"], true, "{artifact_only}");
         assert_eq!(artifact_only["planned"], Value::Null);
+    }
+
+    #[test]
+    fn verify_is_read_as_the_function_reads_it() {
+        let plain = check(r#"{"distributionId": "E2QWRUHAPOMQZL"}"#);
+        assert_eq!(plain["verify"], Value::Null);
+        let on = check(r#"{"distributionId": "E2QWRUHAPOMQZL", "verify": true}"#);
+        assert_eq!(
+            on["verify"],
+            json!({"baseUrl": null, "maxObjects": 100, "onStale": "fail", "bucket": null, "prefix": ""})
+        );
+        let given = check(
+            r#"{"distributionId": "E2QWRUHAPOMQZL", "paths": ["/a"], "verify": {"baseUrl":
+                "https://www.example.com/", "maxObjects": 20, "onStale": "warn",
+                "bucket": "example-site", "prefix": "site"}}"#,
+        );
+        assert_eq!(
+            given["verify"],
+            json!({"baseUrl": "https://www.example.com", "maxObjects": 20, "onStale": "warn",
+                   "bucket": "example-site", "prefix": "site/"})
+        );
+        assert_eq!(
+            given["iamActions"]["verifyDistribution"],
+            json!(["cloudfront:GetDistribution"])
+        );
+        assert_eq!(given["iamActions"]["siteObjects"], json!(["s3:GetObject"]));
+        assert_eq!(given["iamActions"]["siteBucket"], json!(["s3:ListBucket"]));
+
+        let input = r#"{"distributionId": "E2QWRUHAPOMQZL", "verify": {"maxObjects": 0}}"#;
+        let expected = refusal_message(&parse_user_parameters(input).unwrap_err());
+        assert_eq!(check(input), json!({ "ok": false, "error": expected }));
+        assert!(expected.contains("verify.maxObjects"), "{expected}");
     }
 
     #[test]
