@@ -980,6 +980,14 @@ fn verify_is_true_or_an_object_and_its_mistakes_are_named() {
             "\"verify.onStale\" in UserParameters is \"Warn\": did you mean \"warn\"? (the value is case-sensitive)",
         ),
         (
+            with(r#"{"prefix": "site/"}"#),
+            "\"verify.prefix\" in UserParameters is \"site/\", which applies only with \"verify.bucket\": without it the objects are looked up where the distribution's S3 origin and its OriginPath put them; add the bucket, or remove the prefix",
+        ),
+        (
+            r#"{"distributionTenantId": "dt_2wjDZi3hD1ivOXf6rpZJO1AB", "verify": true}"#.to_owned(),
+            "\"verify\" in UserParameters is \"true\", which names no \"baseUrl\", which a distribution tenant needs: a tenant is served at a domain of its own; give \"verify\": {\"baseUrl\": \"https://tenant.example.com\"}",
+        ),
+        (
             with(r#"{"bucket": "s3://example-site"}"#),
             "\"verify.bucket\" in UserParameters is \"s3://example-site\", which is an ARN or a URL: give the bucket's name alone, such as \"example-site\"",
         ),

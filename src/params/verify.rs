@@ -147,13 +147,23 @@ pub(super) fn verify_params(
             }
         }
     };
+    if bucket.is_none() && object.contains_key("prefix") {
+        return Err(invalid_value(
+            origin,
+            "verify.prefix",
+            &prefix,
+            "applies only with \"verify.bucket\": without it the objects are looked up where the \
+             distribution's S3 origin and its OriginPath put them; add the bucket, or remove \
+             the prefix",
+        ));
+    }
     if tenants && base_url.is_none() {
         return Err(invalid_value(
             origin,
             "verify",
             &value.map(Value::to_string).unwrap_or_default(),
-            "has no \"baseUrl\", which a distribution tenant needs: a tenant is served at its own \
-             domain; give \"verify\": {\"baseUrl\": \"https://tenant.example.com\"}",
+            "names no \"baseUrl\", which a distribution tenant needs: a tenant is served at a \
+             domain of its own; give \"verify\": {\"baseUrl\": \"https://tenant.example.com\"}",
         ));
     }
     Ok(Some(VerifyParams {
