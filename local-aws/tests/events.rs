@@ -410,7 +410,7 @@ fn the_command_reads_a_keys_file_and_exits_1_when_a_key_is_left_uncovered() {
         &keys,
         "a b.html\nc+d/\u{e9}.html\nfolder/\nDELETE a b.html\n",
     );
-    let run = |mode: &str| {
+    let run_with = |mode: &str, more: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
             .args(["events", "--function", "python3", "--function-arg"])
             .arg(standin())
@@ -418,8 +418,10 @@ fn the_command_reads_a_keys_file_and_exits_1_when_a_key_is_left_uncovered() {
             .arg(&keys)
             .args(["--env", &format!("STANDIN_MODE={mode}"), "--json", "-q"])
             .args(["--burst-duration", "50ms", "--completes-after", "100ms"])
+            .args(more)
             .output()
     };
+    let run = |mode: &str| run_with(mode, &[]);
     let Ok(out) = run("paths") else {
         panic!("local-aws did not run")
     };
@@ -442,6 +444,37 @@ fn the_command_reads_a_keys_file_and_exits_1_when_a_key_is_left_uncovered() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     assert_eq!(json["violations"][0]["invariant"], "uncovered_keys");
     assert_eq!(json["coverage"]["uncovered_keys"][0]["key"], "a b.html");
+    assert!(json["edge"].is_null(), "no edge without --edge: {json}");
+    // With --edge, the deleted key is still served from the edge's cache.
+    let Ok(out) = run_with("nothing", &["--edge"]) else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(json["edge"]["checked"], 2, "{json}");
+    assert_eq!(json["edge"]["stale"], 2, "{json}");
+    assert_eq!(json["edge"]["stale_keys"][0]["key"], "a b.html", "{json}");
+    assert_eq!(
+        json["edge"]["stale_keys"][0]["expected_etag"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        json["violations"][1]["invariant"], "stale_at_edge",
+        "{json}"
+    );
+    let Ok(out) = run_with("paths", &["--edge"]) else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(
+        (
+            json["edge"]["fresh"].as_u64(),
+            json["edge"]["stale"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{json}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -2,8 +2,10 @@
 //! SQS queue, and an event source mapping that invokes the function under test through
 //! local-aws's Lambda Runtime API (or, direct, one asynchronous invocation per notification);
 //! then a report that checks, from CloudFront's invalidations alone, that every key got
-//! invalidated after its upload. `burst` makes the events and messages, `queue` is SQS,
-//! `mapping` polls and invokes, `report` counts and checks, `config` says how a run goes.
+//! invalidated after its upload, and, where a distribution has an edge, that a viewer gets
+//! every key's newest version through it. `burst` makes the events and messages, `queue` is
+//! SQS, `mapping` polls and invokes, `edge` writes the burst to the origin bucket and reads it
+//! back as a viewer, `report` counts and checks, `config` says how a run goes.
 
 mod burst;
 mod config;

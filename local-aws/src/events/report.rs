@@ -1,5 +1,6 @@
 //! What an events run did, and whether every key got invalidated, judged from the keys
-//! uploaded, CloudFront's invalidations and the dead letters' bodies, never the function's code.
+//! uploaded, CloudFront's invalidations, the dead letters' bodies and what the edge served,
+//! never the function's code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
