@@ -47,11 +47,12 @@ fn explain(report: &EventsReport) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_uploaded_key_is_invalidated_through_kills_duplicates_and_cloudfront_errors() {
     // GIVEN awkward keys under site/, both body shapes, S3's test event, and planted kills,
-    // duplicate deliveries and CloudFront 503s
+    // duplicate deliveries and CloudFront 503s; the distribution has an edge on the bucket
     let mut c = events_run(&format!(
-        r#"{{"distributionIds":["{DIST}"],"keyPrefix":"site/","directoryIndex":"index.html"}}"#
+        r#"{{"distributionIds":["{DIST}"],"keyPrefix":"site/","pathPrefix":"/site/","directoryIndex":"index.html"}}"#
     ));
     c.uploads = 300;
+    c.edge = true;
     c.body_shape = BodyShape::Mixed;
     c.test_event = true;
     c.kill_rate = 0.1;
@@ -62,9 +63,12 @@ async fn every_uploaded_key_is_invalidated_through_kills_duplicates_and_cloudfro
     };
     // WHEN the burst is played through the queue
     let report = run(c).await;
-    // THEN every key is covered and no valid event was dead-lettered
+    // THEN every key is covered, no valid event was dead-lettered, and once the invalidations
+    // completed the edge serves every key's newest version
     assert!(report.holds(), "{}", explain(&report));
     assert!(report.coverage.expected > 250, "{}", explain(&report));
+    let edge = report.edge.as_ref().map(|e| (e.checked > 200, e.stale));
+    assert_eq!(edge, Some((true, 0)), "{}", explain(&report));
     // AND the faults fired
     assert!(
         report.faults.duplicates_delivered > 0,
