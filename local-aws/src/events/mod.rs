@@ -411,7 +411,11 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
     let edge = match &origin {
         Some(origin) => {
             let limit = settings.time_limit;
-            Some((origin.finish(&events, &sent_ms, &invalidations, limit)).await?)
+            Some(
+                origin
+                    .finish(&events, &sent_ms, &invalidations, limit)
+                    .await?,
+            )
         }
         None => None,
     };
@@ -424,9 +428,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
             count: coverage.uncovered,
         }),
         (dead_count > 0).then_some(Violation::DeadLetteredEvents { count: dead_count }),
-        (edge.as_ref().is_some_and(|e| e.stale > 0)).then(|| Violation::StaleAtEdge {
-            count: edge.as_ref().map_or(0, |e| e.stale),
-        }),
+        (edge.as_ref().filter(|e| e.stale > 0)).map(|e| Violation::StaleAtEdge { count: e.stale }),
     ];
     let q = w.queue.counts();
     let mut faults = FaultCounts {
