@@ -1,13 +1,18 @@
 //! End to end: the real `cf-invalidate-events` binary, its real SDK client, and local-aws's
 //! events driver over HTTP: S3 uploads through an SQS queue and an event source mapping (or
-//! direct invocations), checked key by key against the invalidations CloudFront holds.
+//! direct invocations), checked key by key against the invalidations CloudFront holds, and
+//! through the distribution's edge as a viewer reads the site.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::Duration;
 
-use local_aws::events::{self, BodyShape, Delivery, EventsConfig, EventsReport};
-use local_aws::{DistributionConfig, DurationRange, Faults};
+use local_aws::events::{self, BodyShape, Delivery, EventsConfig, EventsReport, Viewed};
+use local_aws::{DistributionConfig, DurationRange, Emulator, EmulatorConfig, Faults};
 
 const DIST: &str = "E2QWRUHAPOMQZL";
+/// The bucket the edge of DIST reads, and the S3-events function is notified about.
+const BUCKET: &str = "site-bucket";
 
 fn events_run(parameters: &str) -> EventsConfig {
     let mut c = EventsConfig::new(env!("CARGO_BIN_EXE_cf-invalidate-events"));
@@ -42,11 +47,12 @@ fn explain(report: &EventsReport) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_uploaded_key_is_invalidated_through_kills_duplicates_and_cloudfront_errors() {
     // GIVEN awkward keys under site/, both body shapes, S3's test event, and planted kills,
-    // duplicate deliveries and CloudFront 503s
+    // duplicate deliveries and CloudFront 503s; the distribution has an edge on the bucket
     let mut c = events_run(&format!(
-        r#"{{"distributionIds":["{DIST}"],"keyPrefix":"site/","directoryIndex":"index.html"}}"#
+        r#"{{"distributionIds":["{DIST}"],"keyPrefix":"site/","pathPrefix":"/site/","directoryIndex":"index.html"}}"#
     ));
     c.uploads = 300;
+    c.edge = true;
     c.body_shape = BodyShape::Mixed;
     c.test_event = true;
     c.kill_rate = 0.1;
@@ -57,9 +63,12 @@ async fn every_uploaded_key_is_invalidated_through_kills_duplicates_and_cloudfro
     };
     // WHEN the burst is played through the queue
     let report = run(c).await;
-    // THEN every key is covered and no valid event was dead-lettered
+    // THEN every key is covered, no valid event was dead-lettered, and once the invalidations
+    // completed the edge serves every key's newest version
     assert!(report.holds(), "{}", explain(&report));
     assert!(report.coverage.expected > 250, "{}", explain(&report));
+    let edge = report.edge.as_ref().map(|e| (e.checked > 200, e.stale));
+    assert_eq!(edge, Some((true, 0)), "{}", explain(&report));
     // AND the faults fired
     assert!(
         report.faults.duplicates_delivered > 0,
@@ -331,4 +340,131 @@ async fn the_first_log_line_gives_the_version_and_the_commit() {
             || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
         "{first}"
     );
+}
+
+/// A viewer's URL path for an object key: every byte but letters, digits, `-_.~` and `/`
+/// percent-encoded (written out here, apart from local-aws's own encoder, so that the check
+/// does not share the rule it checks).
+fn viewer_path(key: &str) -> String {
+    let mut path = String::from("/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            path.push(char::from(b));
+        } else {
+            let _ = write!(path, "%{b:02X}");
+        }
+    }
+    path
+}
+
+async fn view(emu: &local_aws::EmulatorHandle, key: &str) -> Viewed {
+    let Some(edge) = emu.edge_addr(DIST) else {
+        panic!("{DIST} has no edge")
+    };
+    match events::view(edge, &viewer_path(key)).await {
+        Ok(viewed) => viewed,
+        Err(e) => panic!("GET {key:?} through the edge: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awkward_keys_are_stale_at_the_edge_after_their_upload_and_fresh_after_the_function_ran() {
+    // GIVEN a distribution whose edge reads site-bucket, and v1 of keys with a space, `+`,
+    // `%`, `~`, non-ASCII and `?` in the bucket, read through the edge (a miss, then cached)
+    let dist = DistributionConfig::new(DIST)
+        .origin(BUCKET)
+        .completes_after(DurationRange::between(
+            Duration::from_millis(300),
+            Duration::from_secs(1),
+        ));
+    let config = EmulatorConfig {
+        distributions: vec![dist],
+        seed: Some(5),
+        ..EmulatorConfig::default()
+    };
+    let emu = match Emulator::start(config).await {
+        Ok(emu) => emu,
+        Err(e) => panic!("the emulator did not start: {e}"),
+    };
+    let keys = [
+        "site/a b.html",
+        "site/c++/100%.html",
+        "site/~user/notes.txt",
+        "site/caf\u{e9}/men\u{fc}.html",
+        "site/what?.html",
+        "site/docs/index.html",
+    ];
+    let mut v1 = BTreeMap::new();
+    for key in keys {
+        let stored = match emu.put_object(BUCKET, key, format!("v1 of {key}"), Some("text/html")) {
+            Ok(stored) => stored,
+            Err(e) => panic!("{e}"),
+        };
+        let first = view(&emu, key).await;
+        assert_eq!(
+            (first.status, first.body.as_ref(), first.x_cache.as_deref()),
+            (200, stored.body.as_ref(), Some("Miss from cloudfront")),
+            "{key}"
+        );
+        let cached = view(&emu, key).await;
+        assert_eq!(
+            cached.x_cache.as_deref(),
+            Some("Hit from cloudfront"),
+            "{key}"
+        );
+        v1.insert(key, stored);
+    }
+
+    // WHEN the events run uploads v2 of each key to the bucket, and S3's notifications of
+    // those uploads reach the real function through the queue
+    let mut c = events_run(&format!(
+        r#"{{"distributionId":"{DIST}","keyPrefix":"site/","pathPrefix":"/site/","directoryIndex":"index.html"}}"#
+    ));
+    c.bucket = BUCKET.to_string();
+    c.keys = Some(keys.iter().map(|k| (k.to_string(), false)).collect());
+    c.body_shape = BodyShape::S3;
+    let report = match events::run_on(c, &emu).await {
+        Ok(report) => report,
+        Err(e) => panic!("the events run did not start: {e}"),
+    };
+    assert!(report.holds(), "{}", explain(&report));
+    let Some(edge) = &report.edge else {
+        panic!("no edge check: {}", explain(&report))
+    };
+
+    // THEN right after each upload, before the function ran, the edge still served v1 (the
+    // stale cache), from its cache
+    for key in keys {
+        let seen = edge.stale_after_upload_views.iter().find(|v| v.key == key);
+        let Some(seen) = seen else {
+            panic!(
+                "{key:?} not seen stale after its upload: {}",
+                explain(&report)
+            )
+        };
+        assert_eq!(seen.etag.as_ref(), Some(&v1[key].etag), "{key}");
+        assert_eq!(seen.x_cache.as_deref(), Some("Hit from cloudfront"));
+    }
+    // AND once the function's invalidations completed, a viewer gets v2 of every key
+    for key in keys {
+        let Some(v2) = emu.object(BUCKET, key) else {
+            panic!("{key:?} is not in {BUCKET}")
+        };
+        assert_ne!(v2.etag, v1[key].etag, "{key} was not uploaded again");
+        let fresh = view(&emu, key).await;
+        assert_eq!(
+            (fresh.status, fresh.etag.as_ref(), fresh.body.as_ref()),
+            (200, Some(&v2.etag), v2.body.as_ref()),
+            "{key} through the edge after the run\n{}",
+            explain(&report)
+        );
+    }
+    // AND the run's own check through the edge agrees
+    assert_eq!((edge.checked, edge.stale), (keys.len() as u64, 0));
+    assert!(
+        report.cloudfront.invalidations_created > 0,
+        "{}",
+        explain(&report)
+    );
+    emu.shutdown().await;
 }

@@ -71,10 +71,12 @@ enum Command {
     /// The report counts events, messages, invocations, CreateInvalidation calls, paths billed
     /// and TooManyInvalidationsInProgress answers, proves that each planted fault fired, and
     /// checks from CloudFront's invalidations alone that every key under the parameters'
-    /// keyPrefix is covered by an invalidation created after its notification.
+    /// keyPrefix is covered by an invalidation created after its notification. With --edge it
+    /// also writes the burst to --bucket and checks, through each distribution's edge, that a
+    /// viewer gets every key's newest version once the last invalidation has completed.
     ///
-    /// Exit status: 0 if the invariant holds, 1 if a key is left uncovered or a valid event
-    /// was dead-lettered, 2 for a usage error.
+    /// Exit status: 0 if the invariant holds, 1 if a key is left uncovered, a valid event
+    /// was dead-lettered or a key is stale at the edge, 2 for a usage error.
     Events(Box<EventsArgs>),
 }
 

@@ -119,6 +119,129 @@ async fn a_function_that_invalidates_each_path_covers_every_key_through_every_fa
     assert!(report.text_ok());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_edge_every_key_is_stale_after_its_upload_and_fresh_after_the_run() {
+    // GIVEN an edge on the bucket, awkward keys with re-uploads and deletes, cached before
+    // the burst
+    let mut c = config("paths", 120);
+    c.edge = true;
+    c.parameters = Some(
+        r#"{"distributionId":"E2QWRUHEXAMPLE","keyPrefix":"site/","pathPrefix":"/site/"}"#
+            .to_string(),
+    );
+    c.duplicate_rate = 0.1;
+    // WHEN the burst is written to the bucket and played
+    let report = run(c).await;
+    // THEN every key checked through the edge serves its newest upload, or nothing once deleted
+    assert!(report.holds(), "{}", report.render());
+    let Some(edge) = &report.edge else {
+        panic!("no edge check: {}", report.render())
+    };
+    assert_eq!(edge.distributions, ["E2QWRUHEXAMPLE"]);
+    assert_eq!(edge.bucket, "cf-invalidate-site");
+    assert!(edge.checked > 80, "{}", report.render());
+    assert_eq!((edge.fresh, edge.stale), (edge.checked, 0));
+    // AND right after each upload, before its notification, the edge still served the
+    // version it had cached: the stale cache the invalidations cured
+    let played = report.coverage.expected;
+    assert_eq!(edge.views_after_upload, played, "{}", report.render());
+    assert!(edge.stale_after_upload > 0, "{}", report.render());
+    let view = &edge.stale_after_upload_views[0];
+    assert_eq!(view.x_cache.as_deref(), Some("Hit from cloudfront"));
+    assert_ne!(view.etag, view.expected_etag);
+    let text = report.render();
+    assert!(text.contains("INVARIANT HOLDS through the edge"), "{text}");
+    assert!(text.contains(" 0 stale"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_invalidations_the_edge_serves_every_key_stale_and_the_invariant_breaks() {
+    let mut c = config("nothing", 40);
+    c.edge = true;
+    let report = run(c).await;
+    let Some(edge) = &report.edge else {
+        panic!("no edge check: {}", report.render())
+    };
+    assert!(edge.checked > 20, "{}", report.render());
+    assert_eq!((edge.stale, edge.fresh), (edge.checked, 0));
+    assert!(
+        report
+            .violations
+            .contains(&Violation::StaleAtEdge { count: edge.stale }),
+        "{:?}",
+        report.violations
+    );
+    let stale = &edge.stale_keys[0];
+    assert_eq!(stale.x_cache.as_deref(), Some("Hit from cloudfront"));
+    let text = report.render();
+    assert!(
+        text.contains(&format!(
+            "INVARIANT BROKEN: {} key(s) served stale through the edge",
+            edge.stale
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "stale at edge: {:?} (GET {})",
+            stale.key, stale.path
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_dropped_after_lambdas_retries_leave_their_keys_stale_at_the_edge_alone() {
+    // GIVEN direct delivery and CloudFront failing 60 % of calls: some events fail three times
+    let mut c = config("paths", 40);
+    c.edge = true;
+    c.delivery = Delivery::Direct;
+    c.retry_delay = Duration::from_millis(100);
+    c.faults = "cloudfront.unavailable=0.6".parse::<Faults>().unwrap();
+    let report = run(c).await;
+    let Some(edge) = &report.edge else {
+        panic!("no edge check: {}", report.render())
+    };
+    // THEN the keys of dropped events are stale at the edge, and only they: each stale key
+    // has an uncovered event, and the covered keys are fresh
+    assert!(report.messages.dead_lettered > 0, "{}", report.render());
+    assert!(edge.stale > 0, "{}", report.render());
+    assert!(
+        edge.stale <= report.coverage.uncovered,
+        "{}",
+        report.render()
+    );
+    assert!(edge.fresh > 0, "{}", report.render());
+    assert!(
+        report
+            .violations
+            .contains(&Violation::StaleAtEdge { count: edge.stale })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_on_another_bucket_or_a_path_the_edge_cannot_reach_is_a_usage_error() {
+    let mut c = config("paths", 5);
+    c.distributions = vec![DistributionConfig::new("E2QWRUHEXAMPLE").origin("other-bucket")];
+    let err = events::run(c).await.err().map(|e| e.to_string());
+    assert!(
+        err.as_deref().is_some_and(
+            |e| e.contains("'other-bucket'") && e.contains("--bucket 'cf-invalidate-site'")
+        ),
+        "{err:?}"
+    );
+    let mut c = config("paths", 5);
+    c.edge = true;
+    c.parameters = Some(r#"{"distributionId":"E2QWRUHEXAMPLE","keyPrefix":"site/"}"#.to_string());
+    c.outside_prefix = 0.0;
+    let err = events::run(c).await.err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("pathPrefix \"/site/\"")),
+        "{err:?}"
+    );
+}
+
 trait TextOk {
     fn text_ok(&self) -> bool;
 }
@@ -287,7 +410,7 @@ fn the_command_reads_a_keys_file_and_exits_1_when_a_key_is_left_uncovered() {
         &keys,
         "a b.html\nc+d/\u{e9}.html\nfolder/\nDELETE a b.html\n",
     );
-    let run = |mode: &str| {
+    let run_with = |mode: &str, more: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
             .args(["events", "--function", "python3", "--function-arg"])
             .arg(standin())
@@ -295,8 +418,10 @@ fn the_command_reads_a_keys_file_and_exits_1_when_a_key_is_left_uncovered() {
             .arg(&keys)
             .args(["--env", &format!("STANDIN_MODE={mode}"), "--json", "-q"])
             .args(["--burst-duration", "50ms", "--completes-after", "100ms"])
+            .args(more)
             .output()
     };
+    let run = |mode: &str| run_with(mode, &[]);
     let Ok(out) = run("paths") else {
         panic!("local-aws did not run")
     };
@@ -319,6 +444,37 @@ fn the_command_reads_a_keys_file_and_exits_1_when_a_key_is_left_uncovered() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     assert_eq!(json["violations"][0]["invariant"], "uncovered_keys");
     assert_eq!(json["coverage"]["uncovered_keys"][0]["key"], "a b.html");
+    assert!(json["edge"].is_null(), "no edge without --edge: {json}");
+    // With --edge, the deleted key is still served from the edge's cache.
+    let Ok(out) = run_with("nothing", &["--edge"]) else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(json["edge"]["checked"], 2, "{json}");
+    assert_eq!(json["edge"]["stale"], 2, "{json}");
+    assert_eq!(json["edge"]["stale_keys"][0]["key"], "a b.html", "{json}");
+    assert_eq!(
+        json["edge"]["stale_keys"][0]["expected_etag"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        json["violations"][1]["invariant"], "stale_at_edge",
+        "{json}"
+    );
+    let Ok(out) = run_with("paths", &["--edge"]) else {
+        panic!("local-aws did not run")
+    };
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(
+        (
+            json["edge"]["fresh"].as_u64(),
+            json["edge"]["stale"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{json}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -102,13 +102,25 @@ impl std::str::FromStr for BodyShape {
 /// report slashes unencoded next to `%3A` for `:` (minio/minio#11665, 2021), though one report
 /// from 2015 shows `%2F` (aws/aws-sdk-js#837). Either way a form decoder gives the key back.
 pub fn form_encode_key(key: &str) -> String {
+    encode_key(key, "+")
+}
+
+/// Encodes a key as the path of a URL that asks for it (`/` and then this): as
+/// [`form_encode_key`] but a space is `%20`, since a `+` in a path is a plus. Every byte but
+/// letters, digits, `-_.~` and `/` is escaped, `?` and `%` included, so the path reaches
+/// the key whatever it holds.
+pub fn path_encode_key(key: &str) -> String {
+    encode_key(key, "%20")
+}
+
+fn encode_key(key: &str, space: &str) -> String {
     let mut out = String::with_capacity(key.len() * 3 / 2);
     for b in key.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
                 out.push(char::from(b));
             }
-            b' ' => out.push('+'),
+            b' ' => out.push_str(space),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -410,6 +422,17 @@ mod tests {
         assert_eq!(form_encode_key("\u{65e5}"), "%E6%97%A5");
         assert_eq!(form_encode_key("x:y;z*~_-."), "x%3Ay%3Bz%2A~_-.");
         assert_eq!(form_encode_key("percent%2Fslash"), "percent%252Fslash");
+    }
+
+    #[test]
+    fn keys_are_path_encoded_as_a_viewer_asks_for_them() {
+        assert_eq!(path_encode_key("a b+c.html"), "a%20b%2Bc.html");
+        assert_eq!(path_encode_key("a?b=1#c"), "a%3Fb%3D1%23c");
+        assert_eq!(path_encode_key("100%/~u/caf\u{e9}"), "100%25/~u/caf%C3%A9");
+        assert_eq!(
+            cf_invalidate::text::percent_decode(&path_encode_key("x y?%+\u{e9}"), false),
+            Some("x y?%+\u{e9}".to_string())
+        );
     }
 
     #[test]

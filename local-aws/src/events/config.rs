@@ -117,6 +117,12 @@ pub struct EventsConfig {
     #[arg(long, value_name = "NAME", default_value = "cf-invalidate-site")]
     pub bucket: String,
 
+    /// Give each --distribution an edge whose origin is --bucket: the burst is written to the
+    /// bucket, viewers read it through the edge, and after the run every key must be served
+    /// fresh there.
+    #[arg(long)]
+    pub edge: bool,
+
     /// What S3 sends: S3 event notifications (`s3`, key form-encoded), EventBridge events
     /// (`eventbridge`, key raw), or both drawn per message (`mixed`).
     #[arg(long, value_name = "s3|eventbridge|mixed", default_value = "s3")]
@@ -277,6 +283,18 @@ pub enum ConfigError {
     Keys(String),
     #[error("invalid --rate {0}: give events per second, more than 0")]
     Rate(String),
+    #[error(
+        "distribution '{distribution}' has an edge on bucket '{origin}', but the run writes to --bucket '{bucket}': give --bucket {origin}, or the distribution the origin {bucket}"
+    )]
+    EdgeBucket {
+        distribution: String,
+        origin: String,
+        bucket: String,
+    },
+    #[error(
+        "key {key:?} maps to the URL path {path:?}, but an edge asks its origin for the key of its own path: with an edge, give a pathPrefix that names the keyPrefix (keyPrefix \"site/\" with pathPrefix \"/site/\"), or no keyPrefix and pathPrefix"
+    )]
+    EdgePath { key: String, path: String },
 }
 
 /// What the coverage check reads from the function's parameters: the ids invalidated and

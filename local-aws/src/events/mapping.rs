@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::time::{Instant, sleep, sleep_until};
 
 use super::config::{Delivery, EventsConfig, MAX_PAYLOAD_BYTES};
+use super::edge::Origin;
 use super::queue::{Queue, Received};
 use super::report::{FaultCounts, InvocationCounts};
 use crate::clock::{Clock, duration_ms, epoch_ms};
@@ -445,11 +446,14 @@ fn settle(world: &mut World, settings: &MappingSettings, batch: &[Received], end
 
 /// Plays the burst in real time onto the queue, as S3 sends each notification (S3's test
 /// event first, when given); returns when each body was sent (run clock, ms).
+/// With an origin, each event's object is written to the bucket (and viewed through the
+/// edges) just before its notification.
 pub(super) async fn produce(
     bodies: Vec<(Duration, String)>,
     test_event: Option<String>,
     world: SharedWorld,
     clock: Clock,
+    origin: Option<Arc<Origin>>,
 ) -> Vec<Option<u64>> {
     let start = Instant::now();
     let mut sent = vec![None; bodies.len()];
@@ -458,6 +462,10 @@ pub(super) async fn produce(
     }
     let mut i = 0;
     while i < bodies.len() {
+        if let (Some(origin), Some((at, _))) = (&origin, bodies.get(i)) {
+            sleep_until(start + *at).await;
+            origin.play(i).await;
+        }
         {
             let mut w = lock(&world);
             let now = start.elapsed();
@@ -469,6 +477,10 @@ pub(super) async fn produce(
                 w.queue.send(body, ms);
                 sent[i] = Some(ms);
                 i += 1;
+                // The next object must be written before its notification goes out.
+                if origin.is_some() {
+                    break;
+                }
             }
         }
         if let Some((at, _)) = bodies.get(i) {

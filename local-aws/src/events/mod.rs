@@ -2,11 +2,14 @@
 //! SQS queue, and an event source mapping that invokes the function under test through
 //! local-aws's Lambda Runtime API (or, direct, one asynchronous invocation per notification);
 //! then a report that checks, from CloudFront's invalidations alone, that every key got
-//! invalidated after its upload. `burst` makes the events and messages, `queue` is SQS,
-//! `mapping` polls and invokes, `report` counts and checks, `config` says how a run goes.
+//! invalidated after its upload, and, where a distribution has an edge, that a viewer gets
+//! every key's newest version through it. `burst` makes the events and messages, `queue` is
+//! SQS, `mapping` polls and invokes, `edge` writes the burst to the origin bucket and reads it
+//! back as a viewer, `report` counts and checks, `config` says how a run goes.
 
 mod burst;
 mod config;
+mod edge;
 mod mapping;
 mod queue;
 mod report;
@@ -17,11 +20,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use burst::{BodyShape, ObjectChange, ObjectEvent, form_encode_key, parse_keys};
+pub use burst::{
+    BodyShape, ObjectChange, ObjectEvent, form_encode_key, parse_keys, path_encode_key,
+};
 pub use config::{
     ConfigError, CoverageParameters, DEFAULT_DISTRIBUTION, Delivery, EventsConfig, MAX_BATCH_SIZE,
     MAX_BATCHING_WINDOW, MAX_PAYLOAD_BYTES, Progress,
 };
+pub use edge::{EdgeCheck, EdgeError, EdgeView, HttpError, Newest, Viewed, view};
 pub use mapping::{BatchAnswer, BatchRule, Rejection, read_batch_answer};
 pub use queue::{DeadLetter, QueueCounts};
 // The one draw from a list, nearest-rank percentile and count list, which chaos runs share.
@@ -56,6 +62,9 @@ pub enum EventsError {
     /// The emulator (or an execution environment's listener) did not start.
     #[error(transparent)]
     Emulator(#[from] EmulatorError),
+    /// The burst could not be written to the origin bucket, or read back through an edge.
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
 }
 
 /// Runs the events on an emulator of its own (its distributions, faults and seed from the
@@ -79,6 +88,20 @@ pub async fn run_on(
     play(config, emu).await
 }
 
+/// The distributions and tenants the parameters name; when they name none, every
+/// distribution of the emulator.
+fn coverage_targets(params: &CoverageParameters, emu: &EmulatorHandle) -> Vec<String> {
+    let named = params.distribution_ids.iter();
+    let targets: Vec<String> = (named.chain(&params.distribution_tenant_ids))
+        .cloned()
+        .collect();
+    if targets.is_empty() {
+        emu.distributions().into_iter().map(|d| d.id).collect()
+    } else {
+        targets
+    }
+}
+
 fn emulator_config(config: &EventsConfig) -> EmulatorConfig {
     EmulatorConfig {
         distributions: distributions(config),
@@ -95,11 +118,19 @@ fn emulator_config(config: &EventsConfig) -> EmulatorConfig {
 fn distributions(config: &EventsConfig) -> Vec<DistributionConfig> {
     let declared = [&config.distributions, &config.multi_tenant_distributions];
     let all: Vec<DistributionConfig> = declared.into_iter().flatten().cloned().collect();
-    if all.is_empty() && config.distribution_tenants.is_empty() {
+    let all = if all.is_empty() && config.distribution_tenants.is_empty() {
         vec![DistributionConfig::new(DEFAULT_DISTRIBUTION)]
     } else {
         all
-    }
+    };
+    // `--edge`: an origin for each distribution that can have one (tenants have no edge).
+    all.into_iter()
+        .map(|d| match d.connection_mode {
+            ConnectionMode::TenantOnly => d,
+            _ if !config.edge || d.origin.is_some() => d,
+            _ => d.origin(config.bucket.clone()),
+        })
+        .collect()
 }
 
 /// The parameters the function gets: as given, or naming the run's first distribution.
@@ -189,7 +220,20 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         .key_prefix
         .as_ref()
         .unwrap_or(&coverage_parameters.key_prefix);
-    let events = burst::make_burst(&config, key_prefix, &mut rng);
+    let mut events = burst::make_burst(&config, key_prefix, &mut rng);
+    let targets = coverage_targets(&coverage_parameters, emu);
+    let origin = edge::Origin::prepare(
+        emu,
+        &config.bucket,
+        &targets,
+        &coverage_parameters,
+        &mut events,
+        seed,
+    )?
+    .map(Arc::new);
+    if let Some(origin) = &origin {
+        origin.warm(&events, emu).await;
+    }
     let bucket = burst::Bucket {
         name: config.bucket.clone(),
         region: config.region.clone(),
@@ -292,6 +336,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         test_event,
         world.clone(),
         clock.clone(),
+        origin.clone(),
     ));
 
     // Progress until the pollers are done.
@@ -354,15 +399,6 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         .into_iter()
         .filter(|i| !invalidations_before.contains(&i.id))
         .collect();
-    let mut targets: Vec<String> = coverage_parameters
-        .distribution_ids
-        .iter()
-        .chain(&coverage_parameters.distribution_tenant_ids)
-        .cloned()
-        .collect();
-    if targets.is_empty() {
-        targets = emu.distributions().into_iter().map(|d| d.id).collect();
-    }
     // Coverage is counted from the start of the run's clock, as the events are.
     let sent_ms: Vec<Option<u64>> = sent_ms.into_iter().collect();
     let coverage = report::check_coverage(
@@ -372,6 +408,17 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         &sent_ms,
         &invalidations,
     );
+    let edge = match &origin {
+        Some(origin) => {
+            let limit = settings.time_limit;
+            Some(
+                origin
+                    .finish(&events, &sent_ms, &invalidations, limit)
+                    .await?,
+            )
+        }
+        None => None,
+    };
 
     let w = lock(&world);
     let (dead_count, wrongly_dead_lettered) =
@@ -381,6 +428,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
             count: coverage.uncovered,
         }),
         (dead_count > 0).then_some(Violation::DeadLetteredEvents { count: dead_count }),
+        (edge.as_ref().filter(|e| e.stale > 0)).map(|e| Violation::StaleAtEdge { count: e.stale }),
     ];
     let q = w.queue.counts();
     let mut faults = FaultCounts {
@@ -412,6 +460,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
         faults,
         cloudfront,
         coverage,
+        edge,
         wrongly_dead_lettered,
         violations: violations.into_iter().flatten().collect(),
         burst_ms,
@@ -428,7 +477,7 @@ async fn play(config: EventsConfig, emu: &EmulatorHandle) -> Result<EventsReport
 const INIT_AND_GRACE: Duration = Duration::from_secs(11);
 
 /// The `api.kind` names of the faults in force, as the report counts them: every API that
-/// takes faults, S3 included (nothing in an events run calls it, so an S3 fault never fires).
+/// takes faults, S3 included (only a run with an edge calls S3, to write the burst).
 fn planted_kinds(emu: &EmulatorHandle) -> Vec<String> {
     let faults = emu.faults();
     let mut out = Vec::new();

@@ -1,5 +1,6 @@
 //! What an events run did, and whether every key got invalidated, judged from the keys
-//! uploaded, CloudFront's invalidations and the dead letters' bodies, never the function's code.
+//! uploaded, CloudFront's invalidations, the dead letters' bodies and what the edge served,
+//! never the function's code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -9,6 +10,7 @@ use serde_json::Value;
 
 use super::burst::{ObjectChange, ObjectEvent};
 use super::config::{CoverageParameters, Delivery};
+use super::edge::{EdgeCheck, EdgeView};
 use super::queue::{DeadLetter, QueueCounts};
 use crate::cloudfront::InvalidationInfo;
 use crate::faults::{Api, FaultKind};
@@ -378,6 +380,8 @@ pub enum Violation {
     /// Valid events under the prefix sent to the dead-letter queue (or, direct, dropped after
     /// Lambda's retries).
     DeadLetteredEvents { count: u64 },
+    /// (Key, distribution) pairs an edge served stale after the last invalidation completed.
+    StaleAtEdge { count: u64 },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -396,6 +400,9 @@ pub struct EventsReport {
     pub faults: FaultCounts,
     pub cloudfront: CloudFrontCounts,
     pub coverage: Coverage,
+    /// The keys asked for through the edge of each target distribution that has one (`None`:
+    /// no target has an edge).
+    pub edge: Option<EdgeCheck>,
     /// Dead-lettered messages that should have succeeded, up to 10.
     pub wrongly_dead_lettered: Vec<WronglyDeadLettered>,
     /// The broken invariants (empty: the run holds).
@@ -552,6 +559,9 @@ impl EventsReport {
                 secs(u.sent_ms)
             );
         }
+        if let Some(edge) = &self.edge {
+            render_edge(&mut out, edge);
+        }
         for d in &self.wrongly_dead_lettered {
             let _ = writeln!(
                 out,
@@ -570,6 +580,14 @@ impl EventsReport {
                 out,
                 "INVARIANT HOLDS: every key under the prefix is covered by an invalidation created after its notification, and no valid event was dead-lettered"
             );
+            if let Some(edge) = &self.edge {
+                let _ = writeln!(
+                    out,
+                    "INVARIANT HOLDS through the edge: each of the {} key(s) checked on {} serves its newest version",
+                    edge.checked,
+                    edge.distributions.join(", ")
+                );
+            }
         } else {
             for v in &self.violations {
                 let _ = match v {
@@ -581,11 +599,53 @@ impl EventsReport {
                         out,
                         "INVARIANT BROKEN: {count} valid event(s) under the key prefix {were_dropped}"
                     ),
+                    Violation::StaleAtEdge { count } => writeln!(
+                        out,
+                        "INVARIANT BROKEN: {count} key(s) served stale through the edge after the last invalidation completed"
+                    ),
                 };
             }
         }
         out
     }
+}
+
+fn render_edge(out: &mut String, edge: &EdgeCheck) {
+    let _ = writeln!(
+        out,
+        "  edge:            {} key(s) checked through the edge of {} (bucket {}) after the last invalidation completed (waited {:.1}s): {} fresh, {} stale",
+        edge.checked,
+        edge.distributions.join(", "),
+        edge.bucket,
+        edge.waited_ms as f64 / 1000.0,
+        edge.fresh,
+        edge.stale
+    );
+    let _ = writeln!(
+        out,
+        "                   right after an upload, before its notification: {} of {} view(s) served an older version",
+        edge.stale_after_upload, edge.views_after_upload
+    );
+    for v in &edge.stale_keys {
+        let _ = writeln!(out, "    stale at edge: {}", viewed_line(v));
+    }
+}
+
+/// `"key" (GET /path) on E1: served 200 ETag "x" (Hit from cloudfront, Age 3), newest ETag "y"`.
+fn viewed_line(v: &EdgeView) -> String {
+    let age = v.age.map_or(String::new(), |a| format!(", Age {a}"));
+    format!(
+        "{:?} (GET {}) on {}: served {} ETag {} ({}{age}), newest {}",
+        v.key,
+        v.path,
+        v.distribution,
+        v.status,
+        v.etag.as_deref().unwrap_or("none"),
+        v.x_cache.as_deref().unwrap_or("no X-Cache"),
+        v.expected_etag
+            .as_ref()
+            .map_or("deleted".to_string(), |e| format!("ETag {e}"))
+    )
 }
 
 /// `a 1, b 2`: each key with its count, joined by `between`.
