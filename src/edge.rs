@@ -170,3 +170,82 @@ impl EdgeClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listener on 127.0.0.1 that accepts and then, per `answer`, writes bytes or stays silent.
+    async fn listener(answer: Option<&'static [u8]>) -> std::net::SocketAddr {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("its address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                if let Some(bytes) = answer {
+                    let _ = socket.write_all(bytes).await;
+                }
+                // Held open until the client gives up.
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(socket);
+            }
+        });
+        addr
+    }
+
+    /// GIVEN an https site whose server speaks plain HTTP WHEN asked THEN the TLS client refuses,
+    /// and the message names the URL and what to check.
+    #[tokio::test]
+    async fn https_goes_through_tls_and_a_plain_server_is_refused_clearly() {
+        let addr = listener(Some(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")).await;
+        let base = format!("https://{addr}");
+        let client = EdgeClient::new(&base).expect("this computer's certificates");
+        let url = format!("{base}/index.html");
+        let error = client
+            .ask(&url, &base, Duration::from_secs(5), false)
+            .await
+            .expect_err("no TLS handshake");
+        assert!(!error.timed_out);
+        assert!(
+            error
+                .problem
+                .starts_with(&format!("cannot reach the edge for HEAD {url}: ")),
+            "{}",
+            error.problem
+        );
+        assert!(
+            error.problem.ends_with(&format!(
+                "check that {base} is the distribution's address and reachable from here"
+            )),
+            "{}",
+            error.problem
+        );
+    }
+
+    /// GIVEN an https edge that accepts and never answers WHEN asked THEN it ends at the timeout,
+    /// naming the setting that gave it.
+    #[tokio::test]
+    async fn a_silent_https_edge_ends_at_the_timeout() {
+        let addr = listener(None).await;
+        let base = format!("https://{addr}");
+        let client = EdgeClient::new(&base)
+            .expect("this computer's certificates")
+            .with_timeout_setting("--timeout");
+        let url = format!("{base}/a.html");
+        let started = std::time::Instant::now();
+        let error = client
+            .ask(&url, &base, Duration::from_secs(1), true)
+            .await
+            .expect_err("silence");
+        assert!(error.timed_out);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(
+            error.problem,
+            format!(
+                "the edge did not answer GET {url} within 1s (--timeout): check that {base} is the distribution's address and reachable from here, or raise --timeout"
+            )
+        );
+    }
+}
