@@ -354,8 +354,15 @@ impl<'e> Driver<'e> {
         let mut keys = SeededRng::with_stream(self.emu.seed(), 9);
         let name = &self.config.artifact_name;
         let mut location = |zip| {
-            let id = artifact::object_id(&mut keys);
-            let key = object_key(&self.config.pipeline_name, name, &id);
+            // A key not taken yet: runs on one emulator draw the same ids, and a second run must
+            // not overwrite the artifact the first one's history points to.
+            let key = loop {
+                let id = artifact::object_id(&mut keys);
+                let key = object_key(&self.config.pipeline_name, name, &id);
+                if self.emu.object(&bucket, &key).is_none() {
+                    break key;
+                }
+            };
             let (name, bucket) = (name.clone(), bucket.clone());
             (S3Artifact { name, bucket, key }, zip)
         };

@@ -203,7 +203,7 @@ impl ViewReport {
             ServedVersion::Current => "this artifact's file",
             ServedVersion::Previous => "the previous artifact's file",
             ServedVersion::Unchanged => "the file of both artifacts",
-            ServedVersion::Other => "a file of neither artifact",
+            ServedVersion::Other => "another file than this artifact's",
             ServedVersion::NotServed => return text,
         };
         let freshness = match self.fresh {
