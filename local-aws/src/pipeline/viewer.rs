@@ -124,6 +124,15 @@ pub(crate) fn view_path(text: &str) -> Result<String, String> {
     }
 }
 
+/// The first line of a text body, cut to 40 characters, so that a line of the timeline shows
+/// which version was served.
+fn body_head(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let line = text.lines().next()?.trim();
+    let head = crate::text::shorten(line, 40);
+    (!head.is_empty()).then_some(head)
+}
+
 /// When the viewers look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "at", rename_all = "snake_case")]
@@ -175,6 +184,8 @@ pub struct ViewReport {
     pub status: Option<u16>,
     pub x_cache: Option<String>,
     pub age: Option<u64>,
+    /// The body's first line, up to 40 characters, when it is text.
+    pub body_head: Option<String>,
     /// Whose file the body is.
     pub version: ServedVersion,
     /// Whether the body is what the origin held for the key at that moment (`None` when
@@ -193,6 +204,9 @@ impl ViewReport {
             return format!("viewer GET {} -> {error}", self.path);
         };
         let mut text = format!("viewer GET {} -> {status}", self.path);
+        if let Some(head) = &self.body_head {
+            text.push_str(&format!(" {head:?}"));
+        }
         if let Some(x_cache) = &self.x_cache {
             text.push_str(&format!(", {x_cache}"));
         }
@@ -267,6 +281,7 @@ impl Viewers {
                 status: None,
                 x_cache: None,
                 age: None,
+                body_head: None,
                 version: ServedVersion::NotServed,
                 fresh: None,
                 error: None,
@@ -277,6 +292,7 @@ impl Viewers {
                     report.status = Some(reply.status);
                     report.x_cache = reply.header("x-cache").map(str::to_string);
                     report.age = reply.age();
+                    report.body_head = body_head(&reply.body);
                     if reply.status == 200 {
                         let key = self.key_of(path);
                         report.version = self.version_of(&key, &reply.body);
