@@ -484,15 +484,18 @@ impl<'e> Driver<'e> {
         ];
         for (role, files, moment, looks) in deploys {
             let Some(files) = files else { continue };
-            let step = match role {
-                ArtifactRole::Previous => {
-                    "the previous pipeline execution deploys its artifact; viewers load the site"
-                }
-                ArtifactRole::Current => {
-                    "this pipeline execution deploys its artifact; viewers load the site again"
-                }
+            let (step, viewers) = match role {
+                ArtifactRole::Previous => (
+                    "the previous pipeline execution deploys its artifact",
+                    "; viewers load the site",
+                ),
+                ArtifactRole::Current => (
+                    "this pipeline execution deploys its artifact",
+                    "; viewers load the site again",
+                ),
             };
-            self.event(TimelineKind::Step, step.to_string());
+            let viewers = if self.viewers.is_some() { viewers } else { "" };
+            self.event(TimelineKind::Step, format!("{step}{viewers}"));
             let report = deploy::deploy(self.emu, role, &target, cache_control.as_deref(), &files);
             let whose = match role {
                 ArtifactRole::Previous => "the previous execution's S3 deploy",
