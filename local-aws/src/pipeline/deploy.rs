@@ -253,4 +253,49 @@ mod tests {
             "{message}"
         );
     }
+
+    #[tokio::test]
+    async fn a_deploy_writes_each_file_under_the_prefix_with_its_type_and_cache_control() {
+        let config = crate::server::EmulatorConfig::default();
+        let Ok(emu) = crate::server::Emulator::start(config).await else {
+            panic!("the emulator did not start");
+        };
+        let target: DeployTarget = match "site/releases/".parse() {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        let files = [
+            SiteFile {
+                name: "docs/a b.html".into(),
+                body: b"v1".to_vec(),
+            },
+            SiteFile {
+                name: "LICENSE".into(),
+                body: b"MIT".to_vec(),
+            },
+        ];
+        let report = deploy(
+            &emu,
+            ArtifactRole::Current,
+            &target,
+            Some("max-age=60"),
+            &files,
+        );
+        assert_eq!(report.keys, ["releases/docs/a b.html", "releases/LICENSE"]);
+        assert_eq!(report.bytes, 5);
+        let stored = |key: &str| {
+            let object = emu.object("site", key);
+            object.map(|o| (o.body.to_vec(), o.content_type, o.cache_control))
+        };
+        let max_age = Some("max-age=60".to_string());
+        assert_eq!(
+            stored("releases/docs/a b.html"),
+            Some((b"v1".to_vec(), "text/html".to_string(), max_age.clone()))
+        );
+        assert_eq!(
+            stored("releases/LICENSE"),
+            Some((b"MIT".to_vec(), "binary/octet-stream".to_string(), max_age))
+        );
+        emu.shutdown().await;
+    }
 }

@@ -329,4 +329,26 @@ pub(crate) mod tests {
         );
         let _ = std::fs::remove_dir_all(&root);
     }
+
+    #[tokio::test]
+    async fn views_need_an_edge_serving_the_deploy_bucket() {
+        let Ok(emu) = Emulator::start(crate::server::EmulatorConfig::default()).await else {
+            panic!("the emulator did not start");
+        };
+        let site = scratch("views-no-edge", &[("index.html", "v1")]);
+        let mut config = PipelineConfig::new("sh", "");
+        config.artifact = Some(ArtifactSource::Directory(site.clone()));
+        config.deploy_to = "site".parse().ok();
+        config.views = vec!["/index.html".to_string()];
+        let message = run_on(config, &emu).await.err().map(|e| e.to_string());
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "no edge serves the deploy bucket 'site', so viewers have nothing to look through: declare a distribution with --origin ID=site (DistributionConfig::origin)"
+            )
+        );
+        assert!(emu.jobs().is_empty(), "no job before the check");
+        let _ = std::fs::remove_dir_all(&site);
+        emu.shutdown().await;
+    }
 }
