@@ -1020,6 +1020,8 @@ mod tests {
             started_ms: 0,
             duration_ms: completes_at_ms + 1,
             artifacts: Vec::new(),
+            deploys: Vec::new(),
+            views: Vec::new(),
             function_peak_rss_kib: None,
         }
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use zip::write::SimpleFileOptions;
 
 use super::PipelineConfig;
+use super::deploy::{SiteFile, extract};
 use crate::codepipeline::executions::S3Artifact;
 use crate::rng::SeededRng;
 
@@ -91,6 +92,21 @@ pub enum ArtifactError {
         #[source]
         source: zip::result::ZipError,
     },
+    #[error("cannot extract {role} for the S3 deploy: {source}")]
+    Extract {
+        role: ArtifactRole,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// A compressed entry: local-aws reads stored entries only.
+    #[error(
+        "cannot extract '{name}' of {role} for the S3 deploy: it is compressed ({method}), and local-aws extracts stored entries only: give the directory instead (it is zipped stored), or zip it with `zip -0`"
+    )]
+    Compressed {
+        role: ArtifactRole,
+        name: String,
+        method: String,
+    },
 }
 
 impl ArtifactError {
@@ -151,18 +167,30 @@ fn collect_files(
     Ok(())
 }
 
-/// The zips of a run's artifacts, read before the run starts.
+/// The zips of a run's artifacts, read before the run starts, and with a deploy target their
+/// files, extracted.
 #[derive(Debug, Default)]
 pub(crate) struct ArtifactBytes {
     pub current: Option<Vec<u8>>,
     pub previous: Option<Vec<u8>>,
+    pub current_files: Option<Vec<SiteFile>>,
+    pub previous_files: Option<Vec<SiteFile>>,
 }
 
 pub(crate) fn read_all(config: &PipelineConfig) -> Result<ArtifactBytes, ArtifactError> {
     let read = |source: &Option<ArtifactSource>| source.as_ref().map(ArtifactSource::zip_bytes);
+    let current = read(&config.artifact).transpose()?;
+    let previous = read(&config.previous_artifact).transpose()?;
+    // Extracted now, so that an artifact the deploy cannot read is a usage error before the run.
+    let files = |zip: &Option<Vec<u8>>, role| match (&config.deploy_to, zip) {
+        (Some(_), Some(zip)) => extract(zip, role).map(Some),
+        _ => Ok(None),
+    };
     Ok(ArtifactBytes {
-        current: read(&config.artifact).transpose()?,
-        previous: read(&config.previous_artifact).transpose()?,
+        current_files: files(&current, ArtifactRole::Current)?,
+        previous_files: files(&previous, ArtifactRole::Previous)?,
+        current,
+        previous,
     })
 }
 
@@ -172,6 +200,15 @@ pub enum ArtifactRole {
     Current,
     /// The input artifact of the previous execution in the history.
     Previous,
+}
+
+impl fmt::Display for ArtifactRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ArtifactRole::Current => "the artifact",
+            ArtifactRole::Previous => "the previous artifact",
+        })
+    }
 }
 
 /// An artifact the run put in the artifact bucket (or recorded without its object).

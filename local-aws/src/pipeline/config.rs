@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::TimelineEntry;
 use super::artifact::ArtifactSource;
+use super::deploy::DeployTarget;
 use crate::cloudfront::{DistributionConfig, DistributionTenantConfig};
 use crate::codepipeline::executions::{ActionExecutionStatus, S3Artifact, SessionCredentials};
 use crate::duration::parse_duration_or_zero;
@@ -130,6 +131,25 @@ pub struct PipelineConfig {
     /// codepipeline:ListActionExecutions.
     #[arg(long)]
     pub list_action_executions_denied: bool,
+
+    /// The S3 deploy action before this one, with "Extract file before deploy": each file of
+    /// --artifact becomes an object of BUCKET (created if missing) under PREFIX, with a
+    /// Content-Type from its extension. A --previous-artifact is deployed first, as the
+    /// previous execution did. A distribution with `--origin ID=BUCKET` serves them.
+    #[arg(long, value_name = "BUCKET[/PREFIX]", requires = "artifact")]
+    pub deploy_to: Option<DeployTarget>,
+
+    /// The deploy's CacheControl: the Cache-Control of every object it writes, e.g.
+    /// `max-age=300`.
+    #[arg(long, value_name = "VALUE", requires = "deploy_to")]
+    pub deploy_cache_control: Option<String>,
+
+    /// A path a viewer requests through the edge of the distribution whose origin is the
+    /// deploy bucket, as it would appear in a URL (`/docs/caf%C3%A9.html`): after each deploy
+    /// (twice after the previous one), while each job is in progress, and after the verdict.
+    /// Repeat for several.
+    #[arg(long = "view", value_name = "PATH", requires = "deploy_to", value_parser = super::viewer::view_path)]
+    pub views: Vec<String>,
 
     #[command(flatten)]
     pub world: World,

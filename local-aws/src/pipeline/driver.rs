@@ -13,9 +13,11 @@ use super::artifact::{
     self, ArtifactBytes, ArtifactRole, StagedArtifact, artifact_bucket, object_key,
 };
 use super::config::{Observer, function_env};
+use super::deploy::{self, DeployReport};
 use super::function::{FunctionProcess, OutputLine, OutputSink, SpawnSpec};
 use super::report::short_id;
 use super::variables::{self, MAX_RESOLVED_CONFIGURATION_BYTES, VariableValues};
+use super::viewer::{ViewMoment, ViewReport, Viewers};
 use super::{
     Counts, Failure, FailureCause, InvocationEnd, InvocationReport, PipelineConfig, PipelineError,
     PipelineReport, TimelineEntry, TimelineKind, Verdict,
@@ -41,9 +43,43 @@ pub(super) async fn play(
     artifacts: ArtifactBytes,
     emu: &EmulatorHandle,
 ) -> Result<PipelineReport, PipelineError> {
+    let viewers = viewers(&config, &artifacts, emu)?;
     let mut driver = Driver::new(config, artifacts, emu);
+    driver.viewers = viewers;
     let ending = driver.drive().await;
     driver.finish(ending).await
+}
+
+/// The viewers of `--view`, looking through the edge whose origin is the deploy bucket.
+fn viewers(
+    config: &PipelineConfig,
+    artifacts: &ArtifactBytes,
+    emu: &EmulatorHandle,
+) -> Result<Option<Viewers>, PipelineError> {
+    let Some(target) = config
+        .deploy_to
+        .as_ref()
+        .filter(|_| !config.views.is_empty())
+    else {
+        return Ok(None);
+    };
+    let distributions = emu.distributions();
+    let mut served = distributions.iter().filter_map(|d| {
+        let serves = d.origin.as_deref() == Some(target.bucket.as_str());
+        Some((emu.edge_addr(&d.id).filter(|_| serves)?, d))
+    });
+    let Some((addr, distribution)) = served.next() else {
+        return Err(PipelineError::NoEdgeForViews(target.bucket.clone()));
+    };
+    let files = |files: &Option<Vec<deploy::SiteFile>>| files.clone().unwrap_or_default();
+    Ok(Some(Viewers::new(
+        addr,
+        config.views.clone(),
+        distribution.default_root_object.clone(),
+        target,
+        &files(&artifacts.current_files),
+        &files(&artifacts.previous_files),
+    )))
 }
 
 /// Why [`Driver::drive`] stopped.
@@ -91,6 +127,9 @@ struct Driver<'e> {
     /// The zips to put in the artifact bucket before the action starts.
     artifacts: ArtifactBytes,
     staged: Vec<StagedArtifact>,
+    deploys: Vec<DeployReport>,
+    viewers: Option<Viewers>,
+    views: Vec<ViewReport>,
 }
 
 #[derive(Clone, Copy)]
@@ -157,6 +196,9 @@ impl<'e> Driver<'e> {
             verdict: None,
             artifacts,
             staged: Vec::new(),
+            deploys: Vec::new(),
+            viewers: None,
+            views: Vec::new(),
         }
     }
 
@@ -299,7 +341,10 @@ impl<'e> Driver<'e> {
     /// current one becomes the first input artifact; the previous one is the input of an
     /// earlier execution of this action, recorded in the history.
     fn stage_artifacts(&mut self) {
-        let ArtifactBytes { current, previous } = std::mem::take(&mut self.artifacts);
+        let (current, previous) = (
+            self.artifacts.current.take(),
+            self.artifacts.previous.take(),
+        );
         if current.is_none() && previous.is_none() {
             return;
         }
@@ -309,8 +354,15 @@ impl<'e> Driver<'e> {
         let mut keys = SeededRng::with_stream(self.emu.seed(), 9);
         let name = &self.config.artifact_name;
         let mut location = |zip| {
-            let id = artifact::object_id(&mut keys);
-            let key = object_key(&self.config.pipeline_name, name, &id);
+            // A key not taken yet: runs on one emulator draw the same ids, and a second run must
+            // not overwrite the artifact the first one's history points to.
+            let key = loop {
+                let id = artifact::object_id(&mut keys);
+                let key = object_key(&self.config.pipeline_name, name, &id);
+                if self.emu.object(&bucket, &key).is_none() {
+                    break key;
+                }
+            };
             let (name, bucket) = (name.clone(), bucket.clone());
             (S3Artifact { name, bucket, key }, zip)
         };
@@ -412,9 +464,106 @@ impl<'e> Driver<'e> {
         }
     }
 
-    /// Jobs until a terminal result or a timeout.
+    /// The S3 deploys before the action: the previous execution's, then this one's, each
+    /// followed by the viewers' look (two after the previous one: a miss, then a hit).
+    async fn deploy_site(&mut self) {
+        let Some(target) = self.config.deploy_to.clone() else {
+            return;
+        };
+        let cache_control = self.config.deploy_cache_control.clone();
+        let previous = self.artifacts.previous_files.take();
+        let current = self.artifacts.current_files.take();
+        let deploys = [
+            (
+                ArtifactRole::Previous,
+                previous,
+                ViewMoment::AfterPreviousDeploy,
+                2,
+            ),
+            (ArtifactRole::Current, current, ViewMoment::AfterDeploy, 1),
+        ];
+        for (role, files, moment, looks) in deploys {
+            let Some(files) = files else { continue };
+            let (step, viewers) = match role {
+                ArtifactRole::Previous => (
+                    "the previous pipeline execution deploys its artifact",
+                    "; viewers load the site",
+                ),
+                ArtifactRole::Current => (
+                    "this pipeline execution deploys its artifact",
+                    "; viewers load the site again",
+                ),
+            };
+            let viewers = if self.viewers.is_some() { viewers } else { "" };
+            self.event(TimelineKind::Step, format!("{step}{viewers}"));
+            let report = deploy::deploy(self.emu, role, &target, cache_control.as_deref(), &files);
+            let whose = match role {
+                ArtifactRole::Previous => "the previous execution's S3 deploy",
+                ArtifactRole::Current => "S3 deploy",
+            };
+            let cache = (report.cache_control.as_deref())
+                .map(|c| format!(", Cache-Control {c}"))
+                .unwrap_or_default();
+            let text = format!(
+                "{whose}: {} file(s) of {} extracted to {target} ({} bytes{cache})",
+                report.keys.len(),
+                self.config.artifact_name,
+                report.bytes
+            );
+            self.event(TimelineKind::Deploy, text);
+            self.deploys.push(report);
+            for _ in 0..looks {
+                self.view(moment).await;
+            }
+        }
+    }
+
+    /// The viewers look through the edge, each answer a line of the timeline.
+    async fn view(&mut self, moment: ViewMoment) {
+        let Some(viewers) = &self.viewers else {
+            return;
+        };
+        let (clock, emu) = (self.clock.clone(), self.emu);
+        let bucket = self.config.deploy_to.as_ref().map(|t| t.bucket.clone());
+        let origin = |key: &str| {
+            let object = emu.object(bucket.as_deref()?, key)?;
+            Some(object.body.to_vec())
+        };
+        let before = emu.request_log().len();
+        let mut reports = viewers.look(moment, || clock.elapsed_ms(), origin).await;
+        // The edge logged each GET, in order: link them, so that the timeline tells each once.
+        let logged = emu.request_log().into_iter().skip(before);
+        let mut gets = logged.filter(|r| r.operation == "ViewerGet");
+        for report in reports.iter_mut().filter(|r| r.status.is_some()) {
+            report.request_seq = gets.next().map(|r| r.seq);
+        }
+        for report in reports {
+            self.event(TimelineKind::Viewer, report.describe());
+            self.views.push(report);
+        }
+    }
+
+    /// The deploys, the action, and the viewers' look at the end.
     async fn drive(&mut self) -> Ending {
         self.stage_artifacts();
+        self.deploy_site().await;
+        if self.config.deploy_to.is_some() {
+            let text = "the invalidation action runs until its verdict";
+            self.event(TimelineKind::Step, text.to_string());
+        }
+        let ending = self.run_action().await;
+        if let Ending::Verdict = ending
+            && self.viewers.is_some()
+        {
+            let text = "after the verdict, viewers load the site again";
+            self.event(TimelineKind::Step, text.to_string());
+            self.view(ViewMoment::AfterVerdict).await;
+        }
+        ending
+    }
+
+    /// Jobs until a terminal result or a timeout.
+    async fn run_action(&mut self) -> Ending {
         if !self.resolve_variables() {
             return Ending::Verdict;
         }
@@ -480,6 +629,7 @@ impl<'e> Driver<'e> {
                         ),
                     );
                     let wake = Instant::now() + self.config.reinvoke_delay;
+                    self.view(ViewMoment::JobInProgress { job: number }).await;
                     if wake >= self.total_deadline {
                         sleep_until(self.total_deadline).await;
                         self.fail_total(&job_id);
@@ -845,7 +995,9 @@ impl<'e> Driver<'e> {
                 counts.s3_get_object_calls += 1;
                 counts.s3_body_bytes_sent += r.body_bytes.unwrap_or(0);
             }
-            if matches!(r.api, Api::CloudFront | Api::CodePipeline) {
+            // A viewer's request to an edge is no API call.
+            let viewer = matches!(r.operation.as_str(), "ViewerGet" | "ViewerHead");
+            if matches!(r.api, Api::CloudFront | Api::CodePipeline) && !viewer {
                 counts.api_calls += 1;
                 *counts
                     .calls_by_operation
@@ -881,6 +1033,8 @@ impl<'e> Driver<'e> {
             action_execution_id: self.action_execution_id.take(),
             user_parameters: std::mem::take(&mut self.user_parameters),
             artifacts: std::mem::take(&mut self.staged),
+            deploys: std::mem::take(&mut self.deploys),
+            views: std::mem::take(&mut self.views),
             function_peak_rss_kib: self.process.peak_rss_kib(),
             started_ms: baseline.started_ms,
             duration_ms,

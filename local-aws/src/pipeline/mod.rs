@@ -2,14 +2,17 @@
 //! the pipeline variables of UserParameters, creates jobs, delivers job events through the
 //! Runtime API, enforces Lambda's deadline and retries, follows continuation tokens with new
 //! jobs, and applies CodePipeline's timeouts. `config` says how a run goes, `variables`
-//! resolves `#{...}`, `driver` plays it, `report` tells what happened.
+//! resolves `#{...}`, `deploy` plays the S3 deploy before the action, `viewer` looks at the
+//! site through the edge, `driver` plays it all, `report` tells what happened.
 
 mod artifact;
 pub(crate) mod config;
+mod deploy;
 mod driver;
 pub(crate) mod function;
 mod report;
 mod variables;
+pub mod viewer;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,7 @@ pub use artifact::{ArtifactError, ArtifactRole, ArtifactSource, StagedArtifact, 
 pub use config::{
     ArtifactCredentials, INHERITED_ENV, MAX_USER_PARAMETERS, Observer, PipelineConfig,
 };
+pub use deploy::{DeployReport, DeployTarget, DeployTargetError, content_type};
 pub use driver::INIT_ALLOWANCE;
 pub use function::{ExitInfo, OutputLine, OutputStream};
 pub use report::{
@@ -28,6 +32,7 @@ pub use variables::{
     CODEPIPELINE_NAMESPACE, MAX_RESOLVED_CONFIGURATION_BYTES, PIPELINE_EXECUTION_ID,
     VariableNameError, check_variable_name, is_pipeline_execution_id, parse_variable_assignment,
 };
+pub use viewer::{ServedVersion, ViewMoment, ViewReport, ViewerError, ViewerReply};
 
 /// One CodePipeline job of a run: the emulator's own record of it.
 pub use crate::codepipeline::JobRecord as JobReport;
@@ -64,6 +69,11 @@ pub enum PipelineError {
     Emulator(#[from] EmulatorError),
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// `--view` without an edge to look through.
+    #[error(
+        "no edge serves the deploy bucket '{0}', so viewers have nothing to look through: declare a distribution with --origin ID={0} (DistributionConfig::origin)"
+    )]
+    NoEdgeForViews(String),
 }
 
 /// What a missing function path may have meant.
@@ -318,5 +328,27 @@ pub(crate) mod tests {
             Some(MissingFunctionHint::NotOnPath)
         );
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[tokio::test]
+    async fn views_need_an_edge_serving_the_deploy_bucket() {
+        let Ok(emu) = Emulator::start(crate::server::EmulatorConfig::default()).await else {
+            panic!("the emulator did not start");
+        };
+        let site = scratch("views-no-edge", &[("index.html", "v1")]);
+        let mut config = PipelineConfig::new("sh", "");
+        config.artifact = Some(ArtifactSource::Directory(site.clone()));
+        config.deploy_to = "site".parse().ok();
+        config.views = vec!["/index.html".to_string()];
+        let message = run_on(config, &emu).await.err().map(|e| e.to_string());
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "no edge serves the deploy bucket 'site', so viewers have nothing to look through: declare a distribution with --origin ID=site (DistributionConfig::origin)"
+            )
+        );
+        assert!(emu.jobs().is_empty(), "no job before the check");
+        let _ = std::fs::remove_dir_all(&site);
+        emu.shutdown().await;
     }
 }

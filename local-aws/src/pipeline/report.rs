@@ -1,13 +1,15 @@
 //! What a pipeline run produced: verdict, jobs, invocations, calls, output, and the timeline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::artifact::{ArtifactRole, StagedArtifact};
+use super::deploy::DeployReport;
 use super::function::{ExitInfo, OutputLine, OutputStream};
+use super::viewer::{ViewMoment, ViewReport};
 use crate::cloudfront::InvalidationInfo;
 use crate::codepipeline::JobRecord;
 use crate::faults::Api;
@@ -217,6 +219,12 @@ pub enum TimelineKind {
     Output,
     /// The action's end.
     Verdict,
+    /// An S3 deploy before the action (`deploy_to`).
+    Deploy,
+    /// A viewer's GET through the edge (`views`).
+    Viewer,
+    /// A headline: the next part of the run (with `deploy_to`).
+    Step,
 }
 
 /// One line of the timeline (`at_ms`: since the run started).
@@ -228,11 +236,17 @@ pub struct TimelineEntry {
 }
 
 impl TimelineEntry {
-    /// `+   1.234s  text`, indented by kind.
+    /// `+   1.234s  text`, indented by kind; a step is a headline of its own.
     pub fn render(&self) -> String {
+        if self.kind == TimelineKind::Step {
+            return format!("\n== {}", self.text);
+        }
         let indent = match self.kind {
-            TimelineKind::Job | TimelineKind::Verdict => "",
-            TimelineKind::Invocation => "  ",
+            TimelineKind::Job
+            | TimelineKind::Verdict
+            | TimelineKind::Deploy
+            | TimelineKind::Step => "",
+            TimelineKind::Invocation | TimelineKind::Viewer => "  ",
             TimelineKind::Request | TimelineKind::Invalidation => "    ",
             TimelineKind::Output => "      | ",
         };
@@ -312,6 +326,21 @@ pub struct PipelineReport {
     /// The artifacts the run put in the artifact bucket (none without
     /// [`super::PipelineConfig::artifact`] or `previous_artifact`).
     pub artifacts: Vec<StagedArtifact>,
+    /// The S3 deploys before the action (none without [`super::PipelineConfig::deploy_to`]).
+    pub deploys: Vec<DeployReport>,
+    /// The viewers' GETs through the edge (none without [`super::PipelineConfig::views`]).
+    pub views: Vec<ViewReport>,
+}
+
+impl PipelineReport {
+    /// What the viewers' last look found: `after the verdict, 3 of 3 path(s) fresh`.
+    fn last_look(&self, moment: ViewMoment) -> String {
+        let last: Vec<&ViewReport> = self.views.iter().filter(|v| v.moment == moment).collect();
+        let count = |fresh| last.iter().filter(|v| v.fresh == Some(fresh)).count();
+        let (fresh, stale) = (count(true), count(false));
+        let total = last.len();
+        format!("{moment}, {fresh} of {total} path(s) fresh, {stale} stale")
+    }
 }
 
 pub(crate) fn short_id(id: &str) -> &str {
@@ -352,10 +381,17 @@ impl PipelineReport {
     /// The timeline: jobs, invocations, API calls, invalidation status changes, the verdict,
     /// and with `verbose` the function's output, in time order.
     pub fn timeline(&self, verbose: bool) -> Vec<TimelineEntry> {
-        // At one moment: the driver's events, calls, completions, output, and the verdict last.
-        let last = |e: &TimelineEntry| e.kind == TimelineKind::Verdict;
-        let events = (self.events.iter().cloned()).map(|e| (if last(&e) { 9 } else { 1 }, e));
-        let requests = self.requests.iter().filter_map(TimelineEntry::of_request);
+        // At one moment: the driver's events, calls, completions, output, and the verdict (and
+        // what the driver did after it) last.
+        let mut after_verdict = false;
+        let events = (self.events.iter().cloned()).map(|e| {
+            after_verdict |= e.kind == TimelineKind::Verdict;
+            (if after_verdict { 9 } else { 1 }, e)
+        });
+        // A viewer line tells its own GET better than the edge's log line.
+        let viewed: BTreeSet<u64> = self.views.iter().filter_map(|v| v.request_seq).collect();
+        let requests = self.requests.iter().filter(|r| !viewed.contains(&r.seq));
+        let requests = requests.filter_map(TimelineEntry::of_request);
         let end = self.started_ms + self.duration_ms;
         let completions = self
             .invalidations
@@ -454,6 +490,15 @@ impl PipelineReport {
             let sizes = sizes.join(", ");
             let reads = format!("{calls} GetObject call(s), {bytes} body byte(s) sent ({sizes})");
             fact(&mut out, "S3 reads:", reads);
+        }
+        let deploys: Vec<String> = (self.deploys.iter())
+            .map(|d| format!("{} file(s) of {} to {}", d.keys.len(), d.role, d.target))
+            .collect();
+        if !deploys.is_empty() {
+            fact(&mut out, "S3 deploys:", deploys.join(", then "));
+        }
+        if let Some(last) = self.views.last() {
+            fact(&mut out, "viewers:", self.last_look(last.moment));
         }
         if !c.errors_by_code.is_empty() {
             let codes: Vec<String> = (c.errors_by_code.iter())

@@ -381,6 +381,17 @@ impl EmulatorHandle {
             .put(bucket, key, body.into(), content_type.map(str::to_string))
     }
 
+    /// Stores `object` as it is (its Content-Type, Cache-Control and metadata included),
+    /// replacing any object under `key`. The bucket must exist.
+    pub fn insert_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        object: StoredObject,
+    ) -> Result<StoredObject, NoSuchBucket> {
+        self.shared.s3.store().insert(bucket, key, object)
+    }
+
     pub fn object(&self, bucket: &str, key: &str) -> Option<StoredObject> {
         self.shared.s3.store().get(bucket, key).ok().flatten()
     }
