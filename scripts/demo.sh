@@ -7,14 +7,16 @@
 #   3. the real cf-invalidate-lambda invalidates what changed and waits for Completed (the 8 s
 #      invalidation outlasts each 6 s invocation, so the job crosses continuations), while the
 #      viewers still get v1;
-#   4. after the verdict, the viewers get v2.
+#   4. after Completed, the action itself fetches each changed file through the edge and compares
+#      it with the artifact ("verify": the summary says "Verified 3 of 3 changed files fresh at
+#      the edge"); after the verdict, the viewers get v2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --workspace --bins
 bin="${CARGO_TARGET_DIR:-target}/debug"
 
 # The action's UserParameters, as written in the pipeline.
-user_parameters='{"distributionId": "E2DEMO0EXAMPLE", "pathsFromArtifact": "changed", "directoryIndex": "index.html"}'
+user_parameters='{"distributionId": "E2DEMO0EXAMPLE", "pathsFromArtifact": "changed", "directoryIndex": "index.html", "verify": true}'
 
 site=$(mktemp -d)
 trap 'rm -rf "$site"' EXIT

@@ -940,6 +940,7 @@ impl crate::verify::Site for FakeSite {
         url: &'a str,
         base_url: &'a str,
         with_body: bool,
+        _timeout: Duration,
     ) -> crate::verify::BoxFuture<'a, Result<crate::freshness::EdgeAnswer, crate::edge::EdgeError>>
     {
         Box::pin(async move {
@@ -979,6 +980,7 @@ impl crate::verify::Site for FakeSite {
         &'a self,
         _bucket: &'a str,
         key: &'a str,
+        _timeout: Duration,
     ) -> crate::verify::BoxFuture<'a, Result<Option<String>, String>> {
         Box::pin(async move { Ok(lock(&self.objects).get(key).map(|body| Self::etag(body))) })
     }

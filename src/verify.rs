@@ -17,6 +17,9 @@ use crate::text::percent_decode;
 
 /// Each request through the edge, and each S3 call, gets at most this long.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A round of requests needs at least this long before the deadline; with less, the next
+/// invocation makes it. (A short Lambda timeout cuts each request's time to what is left.)
+const MIN_ROUND: Duration = Duration::from_secs(1);
 /// Requests in flight at once.
 pub const CONCURRENCY: usize = 8;
 /// Most failing paths a continuation token carries (by index); the count goes on beyond them.
@@ -40,17 +43,20 @@ pub struct DistributionSite {
 /// What `verify` needs besides the clock: GetDistribution, the edge, and the site's bucket.
 pub trait Site: Send + Sync {
     fn distribution<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<DistributionSite, String>>;
+    /// HEAD, or GET `with_body`, within `timeout`.
     fn ask<'a>(
         &'a self,
         url: &'a str,
         base_url: &'a str,
         with_body: bool,
+        timeout: Duration,
     ) -> BoxFuture<'a, Result<EdgeAnswer, EdgeError>>;
-    /// HeadObject's ETag, `None` for no such key.
+    /// HeadObject's ETag, `None` for no such key, within `timeout`.
     fn etag<'a>(
         &'a self,
         bucket: &'a str,
         key: &'a str,
+        timeout: Duration,
     ) -> BoxFuture<'a, Result<Option<String>, String>>;
     /// Keys under `prefix`, at most `limit`.
     fn list<'a>(
@@ -334,11 +340,14 @@ pub async fn verify(
     let mut start = progress.next as usize;
     while start < checks.len() {
         let now = clock.now();
-        let round = millis(REQUEST_TIMEOUT + margin);
-        if deadline.is_some_and(|deadline| now.saturating_add(round) > deadline) {
+        let left = deadline.map_or(REQUEST_TIMEOUT, |deadline| {
+            Duration::from_millis(deadline.saturating_sub(now)).saturating_sub(margin)
+        });
+        let budget = left.min(REQUEST_TIMEOUT);
+        if budget < MIN_ROUND {
             return Verified::OutOfTime { progress, planned };
         }
-        if now.saturating_add(round) > job_ends {
+        if now.saturating_add(millis(budget)) > job_ends {
             progress.not_comparable += (checks.len() - start) as u32;
             let report = report(
                 &progress, planned, &checks, &edges, failing, unchecked, listed, job, params,
@@ -349,14 +358,18 @@ pub async fn verify(
         let round = futures::future::join_all(
             checks[start..end]
                 .iter()
-                .map(|check| one(site, check, &edges[check.edge].1)),
+                .map(|check| one(site, check, &edges[check.edge].1, budget)),
         )
         .await;
+        // An answer cut short by the invocation's deadline is asked again in the next one.
+        if budget < REQUEST_TIMEOUT && round.iter().any(|answer| matches!(answer, Err((_, true)))) {
+            return Verified::OutOfTime { progress, planned };
+        }
         for (offset, answer) in round.into_iter().enumerate() {
             let index = start + offset;
             let (verdict, reason) = match answer {
                 Ok(judged) => judged,
-                Err(problem) => return Verified::Unverifiable(problem),
+                Err((problem, _)) => return Verified::Unverifiable(problem),
             };
             match verdict {
                 Verdict::Fresh => progress.fresh += 1,
@@ -441,21 +454,31 @@ fn finding(path: &str, reason: &str) -> Finding {
 }
 
 /// One check: the edge's answer against the truth. An error is the whole run's: the edge or the
-/// bucket cannot be asked.
-async fn one(site: &dyn Site, check: &Check, base_url: &str) -> Result<(Verdict, String), String> {
+/// bucket cannot be asked (and whether the edge ran out of `timeout`).
+async fn one(
+    site: &dyn Site,
+    check: &Check,
+    base_url: &str,
+    timeout: Duration,
+) -> Result<(Verdict, String), (String, bool)> {
     let url = format!("{base_url}{}", check.path);
     let (answer, truth) = match &check.truth {
         Source::Digest(crc32, size) => (
-            site.ask(&url, base_url, true).await,
+            site.ask(&url, base_url, true, timeout).await,
             Ok(Truth::Digest {
                 crc32: *crc32,
                 size: *size,
             }),
         ),
-        Source::Absent => (site.ask(&url, base_url, false).await, Ok(Truth::Absent)),
+        Source::Absent => (
+            site.ask(&url, base_url, false, timeout).await,
+            Ok(Truth::Absent),
+        ),
         Source::Key { bucket, key } => {
-            let (answer, etag) =
-                futures::join!(site.ask(&url, base_url, false), site.etag(bucket, key));
+            let (answer, etag) = futures::join!(
+                site.ask(&url, base_url, false, timeout),
+                site.etag(bucket, key, timeout)
+            );
             let truth = etag.map(|etag| match etag {
                 Some(etag) => Truth::Object { etag },
                 None => Truth::Absent,
@@ -463,7 +486,7 @@ async fn one(site: &dyn Site, check: &Check, base_url: &str) -> Result<(Verdict,
             (answer, truth)
         }
     };
-    let answer = answer.map_err(|error| error.problem)?;
-    let truth = truth?;
+    let answer = answer.map_err(|error| (error.problem, error.timed_out))?;
+    let truth = truth.map_err(|problem| (problem, false))?;
     Ok(judge(&answer, &truth))
 }

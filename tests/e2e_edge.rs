@@ -281,3 +281,132 @@ async fn plain_paths_make_every_changed_awkward_key_fresh_at_the_edge() {
     );
     emu.shutdown().await;
 }
+
+/// GIVEN v2 deployed and v1 still cached WHEN the real action runs with `"verify": true` and
+/// `pathsFromArtifact` THEN after Completed it fetches every changed file through the edge
+/// (found by GetDistribution) and compares the bytes with the artifact's CRC-32: the summary
+/// leads with the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_with_paths_from_artifact_checks_each_changed_file_against_the_artifact() {
+    let emu = start().await;
+    v1_cached_then_v2_uploaded(&emu).await;
+    let changed = format!(
+        r#"{{"distributionId": "{DIST}", "pathsFromArtifact": "changed", "verify": true}}"#
+    );
+    let report = run_on(deploy_and_invalidate(&changed, zip_of("v2")), &emu).await;
+    assert!(report.succeeded(), "{}", explain(&report));
+    let summary = report.summary.as_deref().unwrap_or_default();
+    assert!(
+        summary.starts_with(
+            "Verified 7 of 7 changed files fresh at the edge. 0 files added, 7 changed, 0 removed"
+        ),
+        "{summary}"
+    );
+    // The function's own GETs went through the edge after Completed: each changed key was
+    // fetched from the origin again (a miss) and compared.
+    let gets = report
+        .requests
+        .iter()
+        .filter(|r| r.operation == "ViewerGet")
+        .count();
+    assert!(
+        gets >= 7,
+        "{gets} GETs through the edge\n{}",
+        explain(&report)
+    );
+    every_changed_key_is_fresh(&emu, &report, false).await;
+    emu.shutdown().await;
+}
+
+/// GIVEN plain `paths` (a wildcard among them) WHEN verified THEN each object is compared by
+/// ETag with the bucket the distribution's S3 origin names, the wildcard expanded by listing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_with_plain_paths_compares_each_object_with_the_origin_bucket() {
+    let emu = start().await;
+    v1_cached_then_v2_uploaded(&emu).await;
+    let user_parameters = serde_json::json!({
+        "distributionId": DIST,
+        "paths": ["/docs/*", "/caf\u{e9}.html", "/what%3F.html", "/100%25.html"],
+        "verify": true,
+    })
+    .to_string();
+    let report = run_on(deploy_and_invalidate(&user_parameters, zip_of("v2")), &emu).await;
+    assert!(report.succeeded(), "{}", explain(&report));
+    let summary = report.summary.as_deref().unwrap_or_default();
+    assert!(
+        summary.starts_with("Verified 4 of 4 files fresh at the edge. Invalidated 4 paths"),
+        "{summary}\n{}",
+        explain(&report)
+    );
+    for key in ["docs/a b.html", "caf\u{e9}.html", "what?.html", "100%.html"] {
+        let fresh = view(&emu, key).await;
+        assert_eq!(body(&fresh), body_of("v2", key), "{}", seen(key, &fresh));
+    }
+    emu.shutdown().await;
+}
+
+/// GIVEN a second distribution on the same bucket that nobody invalidates WHEN the action
+/// invalidates the first but verifies the site at the second's address THEN the job fails as
+/// JobFailed, naming each stale file; with `"onStale": "warn"` it succeeds with a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_edge_fails_the_job_naming_the_files_or_warns() {
+    const OTHER: &str = "E2OTHER0EXAMPLE";
+    let config = EmulatorConfig {
+        distributions: vec![
+            DistributionConfig::new(DIST)
+                .origin(BUCKET)
+                .completes_after(DurationRange::fixed(Duration::from_secs(1))),
+            DistributionConfig::new(OTHER).origin(BUCKET),
+        ],
+        seed: Some(21),
+        ..EmulatorConfig::default()
+    };
+    let emu = Emulator::start(config).await.expect("the emulator starts");
+    let other = emu.edge_addr(OTHER).expect("the second edge");
+    let v1 = deploy_and_invalidate(
+        &format!(r#"{{"distributionId": "{DIST}", "paths": ["/*"]}}"#),
+        zip_of("v1"),
+    );
+    assert!(run_on(v1, &emu).await.succeeded());
+    // v1 cached at the second edge, then v2 deployed with the action's run.
+    for key in ["caf\u{e9}.html", "docs/a b.html"] {
+        let cached = viewer::get(other, &url_path(key))
+            .await
+            .expect("the second edge");
+        assert_eq!(body_of("v1", key), String::from_utf8_lossy(&cached.body));
+    }
+    let stale_at = |on_stale: &str| {
+        serde_json::json!({
+            "distributionId": DIST,
+            "paths": ["/caf\u{e9}.html", "/docs/a b.html"],
+            "verify": {"baseUrl": format!("http://{other}"), "onStale": on_stale},
+            "callerReference": on_stale,
+        })
+        .to_string()
+    };
+    let report = run_on(deploy_and_invalidate(&stale_at("fail"), zip_of("v2")), &emu).await;
+    let failure = report.failure.as_ref().unwrap_or_else(|| {
+        panic!("expected a failure\n{}", explain(&report));
+    });
+    assert_eq!(failure.failure_type.as_deref(), Some("JobFailed"));
+    for words in [
+        "the invalidations completed, but the edge still serves files that are not the deployed ones",
+        "Verified 0 of 2 files fresh at the edge.",
+        "/caf%C3%A9.html (the edge serves ETag",
+        "/docs/a%20b.html (the edge serves ETag",
+    ] {
+        assert!(
+            failure.message.contains(words),
+            "{words}\n{}",
+            failure.message
+        );
+    }
+    let report = run_on(deploy_and_invalidate(&stale_at("warn"), zip_of("v2")), &emu).await;
+    assert!(report.succeeded(), "{}", explain(&report));
+    let summary = report.summary.as_deref().unwrap_or_default();
+    assert!(
+        summary.starts_with("WARNING: the invalidations completed, but the edge still serves"),
+        "{summary}"
+    );
+    emu.shutdown().await;
+}

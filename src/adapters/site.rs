@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::adapters::{error_chain, s3::s3_config};
 use crate::edge::{EdgeClient, EdgeError};
 use crate::freshness::EdgeAnswer;
-use crate::verify::{BoxFuture, DistributionSite, REQUEST_TIMEOUT, Site};
+use crate::verify::{BoxFuture, DistributionSite, Site};
 
 pub struct SdkSite {
     cloudfront: aws_sdk_cloudfront::Client,
@@ -14,7 +14,6 @@ pub struct SdkSite {
     plain: EdgeClient,
     /// https, or why this computer's certificates could not be read.
     tls: Result<EdgeClient, String>,
-    timeout: Duration,
 }
 
 impl SdkSite {
@@ -24,7 +23,6 @@ impl SdkSite {
             s3: aws_sdk_s3::Client::from_conf(s3_config(config).build()),
             plain: EdgeClient::plain(),
             tls: EdgeClient::new("https://").map_err(|error| error.problem),
-            timeout: REQUEST_TIMEOUT,
         }
     }
 }
@@ -94,6 +92,7 @@ impl Site for SdkSite {
         url: &'a str,
         base_url: &'a str,
         with_body: bool,
+        timeout: Duration,
     ) -> BoxFuture<'a, Result<EdgeAnswer, EdgeError>> {
         Box::pin(async move {
             let client = if base_url.starts_with("https://") {
@@ -105,7 +104,7 @@ impl Site for SdkSite {
             } else {
                 &self.plain
             };
-            client.ask(url, base_url, self.timeout, with_body).await
+            client.ask(url, base_url, timeout, with_body).await
         })
     }
 
@@ -113,10 +112,11 @@ impl Site for SdkSite {
         &'a self,
         bucket: &'a str,
         key: &'a str,
+        timeout: Duration,
     ) -> BoxFuture<'a, Result<Option<String>, String>> {
         Box::pin(async move {
             let call = self.s3.head_object().bucket(bucket).key(key).send();
-            match tokio::time::timeout(self.timeout, call).await {
+            match tokio::time::timeout(timeout, call).await {
                 Err(_) => Err(format!(
                     "HeadObject of s3://{bucket}/{key} did not answer in time"
                 )),
