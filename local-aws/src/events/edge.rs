@@ -9,17 +9,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::burst::{ObjectEvent, path_encode_key};
 use super::config::{ConfigError, CoverageParameters};
 use crate::clock::Clock;
 use crate::cloudfront::InvalidationInfo;
+use crate::pipeline::viewer::{ViewerError, request};
 use crate::s3::StoredObject;
 use crate::server::EmulatorHandle;
 
@@ -40,22 +37,11 @@ pub struct Viewed {
     pub body: Bytes,
 }
 
-/// An HTTP exchange with local-aws (its S3 or an edge) that got no answer.
-#[derive(Debug, thiserror::Error)]
-#[error("{method} http://{addr}{path} got no answer: {source}; is the emulator still running?")]
-pub struct HttpError {
-    pub method: String,
-    pub addr: SocketAddr,
-    pub path: String,
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
-}
-
 /// Writing the burst to the origin bucket or reading it back through an edge failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeError {
     #[error(transparent)]
-    Http(#[from] HttpError),
+    Http(#[from] ViewerError),
     #[error(
         "{method} of key {key:?} in bucket '{bucket}' answered {status} {attempts} times: {body}"
     )]
@@ -71,59 +57,16 @@ pub enum EdgeError {
 
 /// A GET of `path` (already percent-encoded, from its leading `/`) through the edge at `addr`,
 /// over HTTP, as a viewer sends it.
-pub async fn view(addr: SocketAddr, path: &str) -> Result<Viewed, HttpError> {
-    let (status, headers, body) = exchange(addr, "GET", path, Bytes::new()).await?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+pub async fn view(addr: SocketAddr, path: &str) -> Result<Viewed, ViewerError> {
+    let reply = crate::pipeline::viewer::get(addr, path).await?;
+    let header = |name: &str| reply.header(name).map(str::to_string);
     Ok(Viewed {
-        status,
+        status: reply.status,
         etag: header("etag"),
         x_cache: header("x-cache"),
-        age: header("age").and_then(|a| a.parse().ok()),
-        body,
+        age: reply.age(),
+        body: reply.body.clone(),
     })
-}
-
-/// One HTTP/1.1 request on a connection of its own.
-async fn exchange(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Bytes,
-) -> Result<(u16, hyper::HeaderMap, Bytes), HttpError> {
-    let failed = |source: Box<dyn std::error::Error + Send + Sync>| HttpError {
-        method: method.to_string(),
-        addr,
-        path: path.to_string(),
-        source,
-    };
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| failed(e.into()))?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| failed(e.into()))?;
-    let driver = tokio::spawn(connection);
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string())
-        .body(Full::new(body))
-        .map_err(|e| failed(e.into()))?;
-    let answer = async {
-        let response = sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok::<_, hyper::Error>((status, headers, body))
-    }
-    .await;
-    driver.abort();
-    answer.map_err(|e| failed(e.into()))
 }
 
 /// One view through an edge that did not serve the version it should have.
@@ -377,11 +320,17 @@ impl Origin {
     async fn write(&self, key: &str, body: Option<Bytes>) -> Result<(), EdgeError> {
         let path = format!("/{}/{}", self.bucket, path_encode_key(key));
         let method = if body.is_some() { "PUT" } else { "DELETE" };
+        let verb = if body.is_some() {
+            hyper::Method::PUT
+        } else {
+            hyper::Method::DELETE
+        };
         let mut attempts = 0;
         loop {
             attempts += 1;
             let sent = body.clone().unwrap_or_default();
-            let (status, _, answer) = exchange(self.s3, method, &path, sent).await?;
+            let reply = request(self.s3, verb.clone(), &path, sent).await?;
+            let (status, answer) = (reply.status, reply.body);
             if (200..300).contains(&status) {
                 return Ok(());
             }

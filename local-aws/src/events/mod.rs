@@ -27,7 +27,7 @@ pub use config::{
     ConfigError, CoverageParameters, DEFAULT_DISTRIBUTION, Delivery, EventsConfig, MAX_BATCH_SIZE,
     MAX_BATCHING_WINDOW, MAX_PAYLOAD_BYTES, Progress,
 };
-pub use edge::{EdgeCheck, EdgeError, EdgeView, HttpError, Newest, Viewed, view};
+pub use edge::{EdgeCheck, EdgeError, EdgeView, Newest, Viewed, view};
 pub use mapping::{BatchAnswer, BatchRule, Rejection, read_batch_answer};
 pub use queue::{DeadLetter, QueueCounts};
 // The one draw from a list, nearest-rank percentile and count list, which chaos runs share.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
 
@@ -38,53 +38,78 @@ impl ViewerReply {
     }
 }
 
-/// The edge could not be asked, or did not answer.
+/// local-aws (an edge, or its S3) could not be asked, or did not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ViewerError {
-    #[error("cannot connect to the edge at {addr}: {source}")]
+    #[error("cannot connect to {addr}: {source}; is the emulator still running?")]
     Connect {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("'{path}' is not a path a viewer can request: {source}")]
+    #[error("'{path}' is not a path an HTTP request can carry: {source}")]
     Request {
         path: String,
         #[source]
         source: hyper::http::Error,
     },
-    #[error("the edge at {addr} failed to answer GET {path}: {source}")]
+    #[error("{method} http://{addr}{path} failed: {source}")]
     Http {
+        method: String,
         addr: SocketAddr,
         path: String,
         #[source]
         source: hyper::Error,
     },
-    #[error("the edge at {addr} did not answer GET {path} within {}s", VIEW_TIMEOUT.as_secs())]
-    TimedOut { addr: SocketAddr, path: String },
+    #[error("{method} http://{addr}{path} got no answer within {}s", VIEW_TIMEOUT.as_secs())]
+    TimedOut {
+        method: String,
+        addr: SocketAddr,
+        path: String,
+    },
 }
 
 /// A viewer's `GET path` to the edge at `addr`, over HTTP/1.1; `path` is sent as written, so
 /// it must be percent-encoded as a URL carries it (`/caf%C3%A9.html`).
 pub async fn get(addr: SocketAddr, path: &str) -> Result<ViewerReply, ViewerError> {
+    request(addr, hyper::Method::GET, path, Bytes::new()).await
+}
+
+/// One HTTP/1.1 request to local-aws at `addr` (an edge, or its S3 REST API), on a connection
+/// of its own, within 10 s.
+pub async fn request(
+    addr: SocketAddr,
+    method: hyper::Method,
+    path: &str,
+    body: Bytes,
+) -> Result<ViewerReply, ViewerError> {
     let timed_out = || ViewerError::TimedOut {
+        method: method.to_string(),
         addr,
         path: path.to_string(),
     };
-    tokio::time::timeout(VIEW_TIMEOUT, fetch(addr, path))
+    tokio::time::timeout(VIEW_TIMEOUT, exchange(addr, &method, path, body))
         .await
         .unwrap_or_else(|_| Err(timed_out()))
 }
 
-async fn fetch(addr: SocketAddr, path: &str) -> Result<ViewerReply, ViewerError> {
+async fn exchange(
+    addr: SocketAddr,
+    method: &hyper::Method,
+    path: &str,
+    body: Bytes,
+) -> Result<ViewerReply, ViewerError> {
     let http = |source| ViewerError::Http {
+        method: method.to_string(),
         addr,
         path: path.to_string(),
         source,
     };
-    let request = hyper::Request::get(path)
+    let request = hyper::Request::builder()
+        .method(method.clone())
+        .uri(path)
         .header(hyper::header::HOST, addr.to_string())
-        .body(Empty::<Bytes>::new())
+        .body(Full::new(body))
         .map_err(|source| ViewerError::Request {
             path: path.to_string(),
             source,
@@ -95,18 +120,23 @@ async fn fetch(addr: SocketAddr, path: &str) -> Result<ViewerReply, ViewerError>
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(http)?;
-    tokio::spawn(connection);
-    let response = sender.send_request(request).await.map_err(http)?;
-    let status = response.status().as_u16();
-    let headers = (response.headers().iter())
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
-        .collect();
-    let body = response.into_body().collect().await.map_err(http)?;
-    Ok(ViewerReply {
-        status,
-        headers,
-        body: body.to_bytes(),
-    })
+    let driver = tokio::spawn(connection);
+    let answer = async {
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let headers = (response.headers().iter())
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+            .collect();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(ViewerReply {
+            status,
+            headers,
+            body,
+        })
+    }
+    .await;
+    driver.abort();
+    answer.map_err(http)
 }
 
 /// `--view PATH`: a path as a URL carries it.
