@@ -492,8 +492,9 @@ pub struct VerifyArgs {
 
 /// How long each request to the edge may take, by default.
 pub const DEFAULT_EDGE_TIMEOUT: &str = "10s";
-pub const DEFAULT_MAX_OBJECTS: usize = 100;
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub use cf_invalidate::params::DEFAULT_MAX_OBJECTS;
+/// Requests in flight at once, as the action's `verify` sends them.
+pub const DEFAULT_CONCURRENCY: usize = cf_invalidate::verify::CONCURRENCY;
 
 /// Which edge to ask, where the truth is and how much to check; shared by `verify` and
 /// `invalidate --verify`.
