@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{code, json, stderr, stdout};
+use support::{code, json, silent_server, stderr, stdout};
 
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -472,21 +472,6 @@ async fn verify_flags_are_refused_where_they_cannot_work() {
             .all(|r| r.api.to_string() != "CloudFront"),
         "nothing was sent to CloudFront"
     );
-}
-
-/// A TCP listener that accepts and never answers.
-async fn silent_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    url
 }
 
 /// GIVEN an invalidation that completes but an edge that never answers WHEN verified THEN the

@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{code, json, stderr, stdout};
+use support::{code, json, silent_server, stderr, stdout};
 
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -500,21 +500,6 @@ fn zip_bytes(files: &[(&str, &str)]) -> Vec<u8> {
         writer.write_all(contents.as_bytes()).expect("contents");
     }
     writer.finish().expect("finish").into_inner()
-}
-
-/// A TCP listener that accepts and never answers.
-async fn silent_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    url
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

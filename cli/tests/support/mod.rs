@@ -27,3 +27,18 @@ pub fn json(output: &Output) -> Value {
         )
     })
 }
+
+/// A TCP listener that accepts and never answers: an edge that is down but reachable.
+pub async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
