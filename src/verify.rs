@@ -166,6 +166,7 @@ struct Check {
     truth: Source,
 }
 
+#[derive(Clone)]
 enum Source {
     Digest(u32, u64),
     Absent,
@@ -310,30 +311,16 @@ pub async fn verify(
         }
     }
     let listed = objects.len();
-    let indexes: Vec<usize> = (0..listed).collect();
-    let sample = sample_evenly(&indexes, params.max_objects);
-    let mut slots: Vec<Option<(String, Source)>> = objects.into_iter().map(Some).collect();
-    let chosen: Vec<(String, Source)> = sample
-        .iter()
-        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
-        .collect();
-    let mut checks: Vec<Check> = Vec::new();
-    for (edge, _) in edges.iter().enumerate() {
-        for (path, truth) in &chosen {
-            checks.push(Check {
+    let chosen = sample_evenly(&objects, params.max_objects);
+    let checks: Vec<Check> = (0..edges.len())
+        .flat_map(|edge| {
+            chosen.iter().map(move |(path, truth)| Check {
                 path: path.clone(),
                 edge,
-                truth: match truth {
-                    Source::Digest(crc, size) => Source::Digest(*crc, *size),
-                    Source::Absent => Source::Absent,
-                    Source::Key { bucket, key } => Source::Key {
-                        bucket: bucket.clone(),
-                        key: key.clone(),
-                    },
-                },
-            });
-        }
-    }
+                truth: truth.clone(),
+            })
+        })
+        .collect();
     let planned = checks.len();
     let mut failing = Vec::new();
     let job_ends = job.started_at.saturating_add(millis(job.timeout));
